@@ -1,0 +1,133 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/control"
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/notify"
+	"github.com/inboxsync/inboxsync/sync/secret"
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+// KeyringService is the service name of Inbox Sync's keyring entries.
+const KeyringService = "inboxsync"
+
+// AgentOptions tune the agent.
+type AgentOptions struct {
+	// Stderr also receives the log (foreground agents); nil for none.
+	Stderr io.Writer
+	// Ready, when set, is called once the control socket accepts clients.
+	Ready func()
+}
+
+// connectors are the providers linked into this build, by name. Provider
+// packages add theirs from this package's wiring files.
+var connectors = map[string]engine.Connector{}
+
+// engineTuning adjusts the engine's limits; test builds shorten them.
+var engineTuning = func(*engine.Config) {}
+
+// RunAgent runs the agent for paths until ctx is done: it takes the
+// single-agent lock, opens the store, starts the engine and serves the
+// control socket.
+func RunAgent(ctx context.Context, paths Paths, opts AgentOptions) error {
+	if err := paths.Ensure(); err != nil {
+		return err
+	}
+	lock, err := control.Lock(paths.Lock)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+
+	logFile, err := openRotating(logPath(paths.LogDir), 5<<20, 3)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	var w io.Writer = logFile
+	if opts.Stderr != nil {
+		w = io.MultiWriter(logFile, opts.Stderr)
+	}
+	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log.Info("agent starting", "version", Version, "pid", os.Getpid(), "store", paths.DB)
+
+	st, err := store.Open(paths.DB)
+	if err != nil {
+		log.Error("opening the store", "err", err)
+		return err
+	}
+	defer st.Close()
+
+	cfg := engine.Config{
+		Store: st, Secrets: secret.NewKeyring(KeyringService),
+		Connectors: connectors, Log: log,
+	}
+	engineTuning(&cfg)
+	eng, err := engine.New(cfg)
+	if err != nil {
+		log.Error("starting the engine", "err", err)
+		return err
+	}
+
+	l, err := control.Listen(paths.Socket)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	srv := control.NewServer(eng, log)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ctx, l) }()
+	go relayNotices(ctx, eng, notify.Desktop{AppName: "Inbox Sync"}, log)
+	if opts.Ready != nil {
+		opts.Ready()
+	}
+	log.Info("agent ready", "socket", paths.Socket)
+	runErr := eng.Run(ctx)
+	cancel()
+	if err := <-serveErr; err != nil && !errors.Is(err, context.Canceled) {
+		log.Warn("control server", "err", err)
+	}
+	log.Info("agent stopped")
+	return runErr
+}
+
+// relayNotices turns the engine's notices into desktop notifications and
+// logs window requests until the windows exist.
+func relayNotices(ctx context.Context, c control.Control, n notify.Notifier, log *slog.Logger) {
+	events, err := c.Subscribe(ctx)
+	if err != nil {
+		return
+	}
+	for ev := range events {
+		switch ev.Type {
+		case engine.EventNotice:
+			s, err := c.Settings(ctx)
+			if err != nil || !s.Notifications {
+				continue
+			}
+			nctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			if err := n.Notify(nctx, notify.Notice{Title: ev.Title, Message: ev.Message}); err != nil {
+				log.Warn("could not show a desktop notification", "err", err)
+			}
+			cancel()
+		case engine.EventOpenWindow:
+			log.Info("window requested", "window", ev.Window.Window, "account", ev.Window.Account)
+		}
+	}
+}
+
+// Version is the build's version, set with -ldflags "-X …/app.Version=…".
+var Version = "0.1.0-dev"
+
+// NotRunningHelp is what the CLI says when a verb needs the agent.
+func NotRunningHelp() string {
+	return "Inbox Sync is not running. Start it with `inboxsync` (or `inboxsync agent --no-tray` on a machine without a desktop)."
+}

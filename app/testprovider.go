@@ -1,0 +1,30 @@
+//go:build testprovider
+
+package app
+
+import (
+	"os"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/provider/scripted"
+)
+
+// This file exists only in test builds (-tags testprovider): it links the
+// scripted provider so that end-to-end tests can drive the real binary,
+// and lets them shorten the engine's limits through the environment.
+func init() {
+	connectors["scripted"] = scripted.NewFileConnector()
+	engineTuning = func(c *engine.Config) {
+		c.MinInterval = time.Second
+		if d, err := time.ParseDuration(os.Getenv("INBOXSYNC_TEST_MIN_SYNC_GAP")); err == nil {
+			c.MinSyncGap = d
+		}
+		if d, err := time.ParseDuration(os.Getenv("INBOXSYNC_TEST_WALL_CHECK")); err == nil {
+			c.WallCheck = d
+		}
+	}
+}
+
+// TestBuild reports whether this is a test build.
+const TestBuild = true

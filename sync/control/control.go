@@ -1,0 +1,52 @@
+// Package control is the one interface between the agent's engine and its
+// clients: the tray, the on-demand windows and the CLI. The engine
+// implements Control in-process; Server serves any Control on a unix socket
+// and Client implements Control over that socket, so a window or the CLI
+// cannot tell the two apart.
+package control
+
+import (
+	"context"
+
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+// Control is what clients may ask of the agent.
+type Control interface {
+	// Status returns the agent's and every account's state.
+	Status(ctx context.Context) (engine.Status, error)
+	// Subscribe streams events until ctx is done; the channel is then
+	// closed. A slow subscriber loses events rather than stalling the
+	// engine; it should re-read Status when Seq jumps.
+	Subscribe(ctx context.Context) (<-chan engine.Event, error)
+	// Pause pauses the agent or one account; it is persisted.
+	Pause(ctx context.Context, req engine.PauseRequest) error
+	// Resume lifts a pause (account "" = the global pause). Resuming a
+	// suspended account also re-enables it.
+	Resume(ctx context.Context, account string) error
+	// SyncNow starts a session at once for one account, or all ("").
+	// Within a minute of the last attempt it returns a *engine.TooSoonError.
+	SyncNow(ctx context.Context, account string) error
+	// Accounts lists the configured accounts.
+	Accounts(ctx context.Context) ([]store.Account, error)
+	// RemoveAccount disconnects an account: stops its runner and deletes
+	// its secrets; purge also deletes the account and its synced data.
+	RemoveAccount(ctx context.Context, account string, purge bool) error
+	// Sessions lists past sessions, newest first.
+	Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error)
+	// Activity lists synced items, newest first.
+	Activity(ctx context.Context, q store.ActivityQuery) ([]store.Item, error)
+	// Issues lists per-item problems, newest first.
+	Issues(ctx context.Context, account string, limit int) ([]store.Issue, error)
+	// Settings returns the current settings.
+	Settings(ctx context.Context) (engine.Settings, error)
+	// UpdateSettings validates, stores and applies new settings.
+	UpdateSettings(ctx context.Context, s engine.Settings) (engine.Settings, error)
+	// Activate connects an account (new, or again after it needed
+	// re-activation). Steps that need the user (a browser sign-in) are
+	// reported through progress. Cancelling ctx cancels the activation.
+	Activate(ctx context.Context, req engine.ActivationRequest, progress func(engine.ActivationProgress)) (store.Account, error)
+	// OpenWindow asks the agent to show a window.
+	OpenWindow(ctx context.Context, req engine.WindowRequest) error
+}

@@ -1,0 +1,189 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+// fake is a hand-written Control: each method calls its function field,
+// or fails when the field is nil.
+type fake struct {
+	status         func(ctx context.Context) (engine.Status, error)
+	subscribe      func(ctx context.Context) (<-chan engine.Event, error)
+	pause          func(ctx context.Context, req engine.PauseRequest) error
+	resume         func(ctx context.Context, account string) error
+	syncNow        func(ctx context.Context, account string) error
+	accounts       func(ctx context.Context) ([]store.Account, error)
+	removeAccount  func(ctx context.Context, account string, purge bool) error
+	sessions       func(ctx context.Context, q store.SessionQuery) ([]store.Session, error)
+	activity       func(ctx context.Context, q store.ActivityQuery) ([]store.Item, error)
+	issues         func(ctx context.Context, account string, limit int) ([]store.Issue, error)
+	settings       func(ctx context.Context) (engine.Settings, error)
+	updateSettings func(ctx context.Context, s engine.Settings) (engine.Settings, error)
+	activate       func(ctx context.Context, req engine.ActivationRequest, progress func(engine.ActivationProgress)) (store.Account, error)
+	openWindow     func(ctx context.Context, req engine.WindowRequest) error
+}
+
+var _ Control = (*fake)(nil)
+
+var errNotFaked = errors.New("fake: method not set")
+
+func (f *fake) Status(ctx context.Context) (engine.Status, error) {
+	if f.status == nil {
+		return engine.Status{}, errNotFaked
+	}
+	return f.status(ctx)
+}
+
+func (f *fake) Subscribe(ctx context.Context) (<-chan engine.Event, error) {
+	if f.subscribe == nil {
+		return nil, errNotFaked
+	}
+	return f.subscribe(ctx)
+}
+
+func (f *fake) Pause(ctx context.Context, req engine.PauseRequest) error {
+	if f.pause == nil {
+		return errNotFaked
+	}
+	return f.pause(ctx, req)
+}
+
+func (f *fake) Resume(ctx context.Context, account string) error {
+	if f.resume == nil {
+		return errNotFaked
+	}
+	return f.resume(ctx, account)
+}
+
+func (f *fake) SyncNow(ctx context.Context, account string) error {
+	if f.syncNow == nil {
+		return errNotFaked
+	}
+	return f.syncNow(ctx, account)
+}
+
+func (f *fake) Accounts(ctx context.Context) ([]store.Account, error) {
+	if f.accounts == nil {
+		return nil, errNotFaked
+	}
+	return f.accounts(ctx)
+}
+
+func (f *fake) RemoveAccount(ctx context.Context, account string, purge bool) error {
+	if f.removeAccount == nil {
+		return errNotFaked
+	}
+	return f.removeAccount(ctx, account, purge)
+}
+
+func (f *fake) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error) {
+	if f.sessions == nil {
+		return nil, errNotFaked
+	}
+	return f.sessions(ctx, q)
+}
+
+func (f *fake) Activity(ctx context.Context, q store.ActivityQuery) ([]store.Item, error) {
+	if f.activity == nil {
+		return nil, errNotFaked
+	}
+	return f.activity(ctx, q)
+}
+
+func (f *fake) Issues(ctx context.Context, account string, limit int) ([]store.Issue, error) {
+	if f.issues == nil {
+		return nil, errNotFaked
+	}
+	return f.issues(ctx, account, limit)
+}
+
+func (f *fake) Settings(ctx context.Context) (engine.Settings, error) {
+	if f.settings == nil {
+		return engine.Settings{}, errNotFaked
+	}
+	return f.settings(ctx)
+}
+
+func (f *fake) UpdateSettings(ctx context.Context, s engine.Settings) (engine.Settings, error) {
+	if f.updateSettings == nil {
+		return engine.Settings{}, errNotFaked
+	}
+	return f.updateSettings(ctx, s)
+}
+
+func (f *fake) Activate(ctx context.Context, req engine.ActivationRequest, progress func(engine.ActivationProgress)) (store.Account, error) {
+	if f.activate == nil {
+		return store.Account{}, errNotFaked
+	}
+	return f.activate(ctx, req, progress)
+}
+
+func (f *fake) OpenWindow(ctx context.Context, req engine.WindowRequest) error {
+	if f.openWindow == nil {
+		return errNotFaked
+	}
+	return f.openWindow(ctx, req)
+}
+
+// bus is the fake's event producer, built like the engine's: publishing
+// never blocks; a subscriber whose buffer is full loses the event.
+type bus struct {
+	buffer int
+
+	mu     sync.Mutex
+	seq    uint64
+	subs   map[int]chan engine.Event
+	nextID int
+	// ended receives a subscription's id when its ctx is done.
+	ended chan int
+	// started receives a subscription's id when it is registered.
+	started chan int
+}
+
+func newBus(buffer int) *bus {
+	return &bus{buffer: buffer, subs: map[int]chan engine.Event{}, ended: make(chan int, 100), started: make(chan int, 100)}
+}
+
+func (b *bus) subscribe(ctx context.Context) (<-chan engine.Event, error) {
+	ch := make(chan engine.Event, b.buffer)
+	b.mu.Lock()
+	id := b.nextID
+	b.nextID++
+	b.subs[id] = ch
+	b.mu.Unlock()
+	b.started <- id
+	context.AfterFunc(ctx, func() {
+		b.mu.Lock()
+		delete(b.subs, id)
+		close(ch)
+		b.mu.Unlock()
+		b.ended <- id
+	})
+	return ch, nil
+}
+
+// publish sets ev.Seq and offers ev to every subscriber without waiting.
+func (b *bus) publish(ev engine.Event) engine.Event {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.seq++
+	ev.Seq = b.seq
+	for _, ch := range b.subs {
+		select {
+		case ch <- ev:
+		default:
+		}
+	}
+	return ev
+}
+
+func (b *bus) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs)
+}

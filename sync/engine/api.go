@@ -1,0 +1,222 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+// This file holds the values the engine exchanges with its clients (the
+// tray, the windows and the CLI, through sync/control). None of them may
+// carry a secret, except ActivationRequest.Password on its way in.
+
+// Status is the whole agent's state.
+type Status struct {
+	// Paused is the global pause: no account syncs while it is set.
+	Paused      bool            `json:"paused"`
+	PausedUntil time.Time       `json:"paused_until,omitzero"` // zero: until resumed
+	Interval    Duration        `json:"interval"`
+	Accounts    []AccountStatus `json:"accounts"`
+	// Source says where the status came from: "agent" (live) or "store"
+	// (read from disk because no agent runs).
+	Source string `json:"source"`
+}
+
+// Worst returns the state that most needs the user's eye across all
+// accounts, for a single tray icon. NotActivated when there is no account.
+func (s Status) Worst() State {
+	rank := map[State]int{Idle: 0, Syncing: 1, Paused: 2, Throttled: 3, Offline: 4, NotActivated: 5, Suspended: 6, NeedsReactivation: 7}
+	if len(s.Accounts) == 0 {
+		return NotActivated
+	}
+	worst := s.Accounts[0].State
+	for _, a := range s.Accounts[1:] {
+		if rank[a.State] > rank[worst] {
+			worst = a.State
+		}
+	}
+	return worst
+}
+
+// AccountStatus is one account's state.
+type AccountStatus struct {
+	Account  string `json:"account"`
+	Provider string `json:"provider"`
+	Email    string `json:"email,omitempty"`
+	State    State  `json:"state"`
+	// Words is the state in words for people.
+	Words string `json:"words"`
+	// Reason says in plain words why the account needs attention, or what
+	// went wrong last.
+	Reason      string         `json:"reason,omitempty"`
+	Since       time.Time      `json:"since,omitzero"` // when State was entered
+	NextSync    time.Time      `json:"next_sync,omitzero"`
+	Paused      bool           `json:"paused"`
+	PausedUntil time.Time      `json:"paused_until,omitzero"`
+	Rejections  int            `json:"rejections"`
+	Failures    int            `json:"failures"`
+	LastSync    *store.Session `json:"last_sync,omitempty"`
+	Progress    *Progress      `json:"progress,omitempty"`
+}
+
+// Progress describes a running session.
+type Progress struct {
+	Folder provider.Folder `json:"folder"`
+	Pages  int             `json:"pages"`
+	store.Counts
+}
+
+// EventType names what an Event reports.
+type EventType string
+
+// Event types.
+const (
+	// EventState: an account changed state (From, To, Status).
+	EventState EventType = "state"
+	// EventSessionStarted, EventSessionProgress, EventSessionEnded: a sync
+	// session's life (Session, and Status.Progress while it runs).
+	EventSessionStarted  EventType = "session-started"
+	EventSessionProgress EventType = "session-progress"
+	EventSessionEnded    EventType = "session-ended"
+	// EventAccounts: an account was added, re-activated or removed.
+	EventAccounts EventType = "accounts"
+	// EventPause: the global pause changed.
+	EventPause EventType = "pause"
+	// EventSettings: the settings changed.
+	EventSettings EventType = "settings"
+	// EventOpenWindow: someone asked the agent to show a window.
+	EventOpenWindow EventType = "open-window"
+	// EventNotice: something the user should be told (a desktop notice).
+	EventNotice EventType = "notice"
+)
+
+// Event is one entry of the engine's event stream. Events never carry
+// secrets.
+type Event struct {
+	Seq     uint64         `json:"seq"`
+	Time    time.Time      `json:"time"`
+	Type    EventType      `json:"type"`
+	Account string         `json:"account,omitempty"`
+	From    State          `json:"from,omitempty"`
+	To      State          `json:"to,omitempty"`
+	Status  *AccountStatus `json:"status,omitempty"`
+	Session *store.Session `json:"session,omitempty"`
+	Window  *WindowRequest `json:"window,omitempty"`
+	// Title and Message are set for EventNotice.
+	Title   string `json:"title,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// Settings are the user's preferences.
+type Settings struct {
+	// Interval between syncs (default 30 minutes).
+	Interval Duration `json:"interval"`
+	// HistoryDays is the first sync's history window (default 30).
+	HistoryDays int `json:"history_days"`
+	// Folders to sync (default Inbox, Sent, Calendar).
+	Folders []provider.Folder `json:"folders"`
+	// Notifications turns desktop notifications on or off.
+	Notifications bool `json:"notifications"`
+}
+
+// DefaultSettings are the settings of a new installation.
+func DefaultSettings() Settings {
+	return Settings{
+		Interval:      Duration(30 * time.Minute),
+		HistoryDays:   30,
+		Folders:       append([]provider.Folder(nil), provider.AllFolders...),
+		Notifications: true,
+	}
+}
+
+// PauseRequest pauses the whole agent (Account "") or one account, for a
+// while (For > 0) or until resumed (For == 0).
+type PauseRequest struct {
+	Account string   `json:"account,omitempty"`
+	For     Duration `json:"for,omitempty"`
+}
+
+// ActivationRequest connects an account for the first time or again.
+type ActivationRequest struct {
+	// Provider is "exchange", "office365", "gmail" (or "scripted" in test
+	// builds).
+	Provider string `json:"provider"`
+	// Account is the account's short name. For re-activation it names the
+	// existing account; for a new one it may be empty (derived from the
+	// mailbox address).
+	Account  string            `json:"account,omitempty"`
+	Login    string            `json:"login,omitempty"`
+	Email    string            `json:"email,omitempty"`
+	Settings map[string]string `json:"settings,omitempty"`
+	// Password travels from the window or CLI to the agent only, and from
+	// there only to the keyring.
+	Password string `json:"password,omitempty"`
+	// NoBrowser asks a browser flow to only show the link.
+	NoBrowser bool `json:"no_browser,omitempty"`
+}
+
+// ActivationProgress is a step of an activation that needs the user, e.g.
+// "finish signing in in your browser" with the link.
+type ActivationProgress struct {
+	Message  string `json:"message"`
+	URL      string `json:"url,omitempty"`
+	UserCode string `json:"user_code,omitempty"`
+}
+
+// WindowRequest asks the agent to show a window.
+type WindowRequest struct {
+	Window  string `json:"window"` // "dashboard", "activate", "settings"
+	Account string `json:"account,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Errors the engine returns that callers branch on. They survive the
+// control socket: the client maps them back by code.
+var (
+	ErrUnknownAccount = errors.New("no such account")
+	ErrInvalid        = errors.New("invalid request")
+	ErrUnsupported    = errors.New("not available in this build")
+	ErrTooSoon        = errors.New("a sync ran less than a minute ago")
+	ErrNotRunning     = errors.New("the agent is not running")
+)
+
+// TooSoonError refuses a sync requested within the minimum gap of the
+// last attempt. It matches ErrTooSoon.
+type TooSoonError struct{ Wait time.Duration }
+
+// Error says how long to wait, in words.
+func (e *TooSoonError) Error() string {
+	secs := int(e.Wait.Round(time.Second) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	return fmt.Sprintf("a sync ran less than a minute ago; try again in %d seconds", secs)
+}
+
+// Is makes errors.Is(err, ErrTooSoon) true.
+func (e *TooSoonError) Is(target error) bool { return target == ErrTooSoon }
+
+// Duration is a time.Duration that reads and writes JSON as "30m0s".
+type Duration time.Duration
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String formats like time.Duration.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalText encodes as time.Duration.String.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText decodes time.ParseDuration's format.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -1,0 +1,63 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+// StatusFromStore reads the status as the agent last saved it, for the CLI
+// when no agent runs. Source is "store".
+func StatusFromStore(ctx context.Context, st *store.Store) (Status, error) {
+	s := Status{Source: "store", Accounts: []AccountStatus{}}
+	settings, err := loadSettings(ctx, st)
+	if err != nil {
+		return s, err
+	}
+	s.Interval = settings.Interval
+	if v, ok, err := st.Setting(ctx, pauseKey); err != nil {
+		return s, err
+	} else if ok {
+		var p pauseSetting
+		if json.Unmarshal([]byte(v), &p) == nil {
+			s.Paused, s.PausedUntil = p.Paused, p.Until
+		}
+	}
+	accts, err := st.Accounts(ctx)
+	if err != nil {
+		return s, err
+	}
+	for _, a := range accts {
+		rs, err := st.RunState(ctx, a.ID)
+		if err != nil {
+			return s, err
+		}
+		state, err := ParseState(rs.State)
+		if err != nil || a.Disabled {
+			state = NotActivated
+		}
+		as := AccountStatus{
+			Account: a.ID, Provider: a.Provider, Email: a.Email, State: state, Words: state.Words(),
+			Reason: rs.Reason, Paused: rs.Paused, PausedUntil: rs.PausedUntil,
+			Rejections: rs.Rejections, Failures: rs.Failures,
+		}
+		switch state {
+		case Idle, Offline, Throttled:
+			as.NextSync = rs.NextSync
+		}
+		if last, ok, err := st.LastSession(ctx, a.ID); err != nil {
+			return s, err
+		} else if ok {
+			as.LastSync = &last
+		}
+		s.Accounts = append(s.Accounts, as)
+	}
+	return s, nil
+}
+
+// SettingsFromStore reads the saved settings, for the CLI when no agent
+// runs.
+func SettingsFromStore(ctx context.Context, st *store.Store) (Settings, error) {
+	return loadSettings(ctx, st)
+}

@@ -1,0 +1,547 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/secret"
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+// runner syncs one account. Its serve loop is the only goroutine that runs
+// sessions; requests from clients reach it on 1-buffered channels sent
+// without blocking, so a caller never waits for a sync.
+type runner struct {
+	e   *Engine
+	id  string
+	log *slog.Logger
+
+	kick chan string   // a sync was requested; the value is the trigger
+	wake chan struct{} // something changed: plan again
+
+	cancel context.CancelFunc // set when started
+	done   chan struct{}
+
+	mu       sync.Mutex
+	acct     store.Account
+	rs       store.RunState // persisted part of the state
+	state    State
+	since    time.Time
+	progress *Progress
+	last     *store.Session
+	offline  int // consecutive offline sessions, for the retry backoff
+}
+
+func (e *Engine) loadRunner(ctx context.Context, a store.Account) (*runner, error) {
+	rs, err := e.cfg.Store.RunState(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	state, err := ParseState(rs.State)
+	if err != nil || state == Syncing || state == Paused || state == NotActivated {
+		// Syncing: the process died mid-session; the committed pages are
+		// kept and the session is simply due again. Paused is re-derived
+		// from the stored pause by the first plan.
+		state = Idle
+	}
+	r := &runner{
+		e: e, id: a.ID, log: e.log.With("account", a.ID),
+		kick: make(chan string, 1), wake: make(chan struct{}, 1),
+		acct: a, rs: rs, state: state, since: e.cfg.Clock.Now(),
+	}
+	if last, ok, err := e.cfg.Store.LastSession(ctx, a.ID); err != nil {
+		return nil, err
+	} else if ok {
+		r.last = &last
+	}
+	return r, nil
+}
+
+func (r *runner) serve(ctx context.Context) {
+	defer close(r.done)
+	clock := r.e.cfg.Clock
+	for ctx.Err() == nil {
+		wait, trigger := r.plan()
+		if trigger != "" {
+			r.session(ctx, trigger)
+			continue
+		}
+		var t Timer
+		var fire <-chan time.Time
+		if wait >= 0 {
+			t = clock.NewTimer(min(wait, r.e.cfg.WallCheck))
+			fire = t.C()
+		}
+		select {
+		case <-ctx.Done():
+		case trig := <-r.kick:
+			if t != nil {
+				t.Stop()
+			}
+			if ctx.Err() == nil {
+				r.session(ctx, trig)
+			}
+		case <-r.wake:
+		case <-fire:
+		}
+		if t != nil {
+			t.Stop()
+		}
+	}
+}
+
+// plan decides what the runner does next: run a session now (trigger set),
+// or wait (wait ≥ 0: at most that long; wait < 0: until poked).
+func (r *runner) plan() (wait time.Duration, trigger string) {
+	now := r.e.cfg.Clock.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch r.state {
+	case NotActivated, NeedsReactivation, Suspended:
+		return -1, ""
+	}
+	if paused, until := r.pausedLocked(now); paused {
+		if r.state != Paused {
+			r.setStateLocked(Paused, "")
+		}
+		if until.IsZero() {
+			return -1, ""
+		}
+		return until.Sub(now), ""
+	}
+	if r.state == Paused {
+		r.setStateLocked(Idle, "")
+	}
+	due := r.rs.NextSync
+	if !due.IsZero() && now.Before(due) {
+		return due.Sub(now), ""
+	}
+	switch {
+	case r.state == Offline || r.state == Throttled:
+		return 0, "retry"
+	case !due.IsZero() && now.Sub(due) > 2*r.e.cfg.WallCheck:
+		return 0, "catch-up" // we woke long after the due time: the machine slept
+	}
+	return 0, "schedule"
+}
+
+// pausedLocked reports the pause in force (the account's or the global
+// one) and when it ends; an expired account pause is cleared.
+func (r *runner) pausedLocked(now time.Time) (bool, time.Time) {
+	if r.rs.Paused && !r.rs.PausedUntil.IsZero() && !now.Before(r.rs.PausedUntil) {
+		r.rs.Paused, r.rs.PausedUntil = false, time.Time{}
+		r.saveLocked()
+	}
+	gp, guntil := r.e.globalPause(now)
+	switch {
+	case r.rs.Paused && gp:
+		if r.rs.PausedUntil.IsZero() || guntil.IsZero() {
+			return true, time.Time{}
+		}
+		return true, later(r.rs.PausedUntil, guntil)
+	case r.rs.Paused:
+		return true, r.rs.PausedUntil
+	case gp:
+		return true, guntil
+	}
+	return false, time.Time{}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// setStateLocked is the one place a state changes: it logs, persists and
+// emits an event.
+func (r *runner) setStateLocked(to State, reason string) {
+	from := r.state
+	r.rs.Reason = reason
+	if from != to {
+		r.state = to
+		r.since = r.e.cfg.Clock.Now()
+		r.log.Info("state changed", "from", from, "to", to, "reason", reason)
+	}
+	r.saveLocked()
+	st := r.statusLocked()
+	r.e.emit(Event{Type: EventState, Account: r.id, From: from, To: to, Status: &st})
+}
+
+func (r *runner) saveLocked() {
+	r.rs.State = r.state.String()
+	if err := r.e.cfg.Store.PutRunState(context.Background(), r.id, r.rs); err != nil {
+		r.log.Error("saving run state", "err", err)
+	}
+}
+
+func (r *runner) status() AccountStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.statusLocked()
+}
+
+func (r *runner) statusLocked() AccountStatus {
+	st := AccountStatus{
+		Account: r.id, Provider: r.acct.Provider, Email: r.acct.Email,
+		State: r.state, Words: r.state.Words(), Reason: r.rs.Reason, Since: r.since,
+		Paused: r.rs.Paused, PausedUntil: r.rs.PausedUntil,
+		Rejections: r.rs.Rejections, Failures: r.rs.Failures,
+	}
+	switch r.state {
+	case Idle, Offline, Throttled:
+		st.NextSync = r.rs.NextSync
+	}
+	if r.last != nil {
+		l := *r.last
+		st.LastSync = &l
+	}
+	if r.progress != nil {
+		p := *r.progress
+		st.Progress = &p
+	}
+	return st
+}
+
+// poke makes the runner plan again.
+func (r *runner) poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *runner) stop() {
+	if r.cancel != nil {
+		r.cancel()
+		<-r.done
+	}
+}
+
+func (r *runner) setPause(paused bool, until time.Time) {
+	r.mu.Lock()
+	r.rs.Paused, r.rs.PausedUntil = paused, until
+	if !paused && r.state == Suspended {
+		// Resuming a suspended account is the user re-enabling it.
+		r.rs.Failures = 0
+		r.rs.NextSync = r.e.cfg.Clock.Now()
+		r.setStateLocked(Idle, "")
+	} else {
+		r.saveLocked()
+	}
+	r.mu.Unlock()
+	r.log.Info("account pause changed", "paused", paused, "until", until)
+	r.poke()
+}
+
+func (r *runner) requestSync() error {
+	now := r.e.cfg.Clock.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch r.state {
+	case NeedsReactivation, NotActivated:
+		return fmt.Errorf("%w: account %s needs to be activated again before it can sync", ErrInvalid, r.id)
+	case Paused:
+		return fmt.Errorf("%w: sync is paused for %s; resume it first", ErrInvalid, r.id)
+	case Syncing:
+		return nil
+	}
+	if gap := now.Sub(r.rs.LastAttempt); !r.rs.LastAttempt.IsZero() && gap < r.e.cfg.MinSyncGap {
+		return &TooSoonError{Wait: r.e.cfg.MinSyncGap - gap}
+	}
+	select {
+	case r.kick <- "manual":
+	default:
+	}
+	return nil
+}
+
+func (r *runner) settingsChanged(interval time.Duration) {
+	r.mu.Lock()
+	if r.state == Idle && !r.rs.LastAttempt.IsZero() {
+		if next := r.rs.LastAttempt.Add(interval); r.rs.NextSync.IsZero() || next.Before(r.rs.NextSync) {
+			r.rs.NextSync = next
+			r.saveLocked()
+		}
+	}
+	r.mu.Unlock()
+	r.poke()
+}
+
+// reactivated restarts sync at once after a successful activation.
+func (r *runner) reactivated(a store.Account) {
+	r.mu.Lock()
+	r.acct = a
+	r.rs.Rejections, r.rs.Failures = 0, 0
+	// The kick below runs the first session at once; the schedule takes
+	// over from its end.
+	r.rs.NextSync = r.e.cfg.Clock.Now().Add(r.e.currentSettings().Interval.D())
+	r.offline = 0
+	r.setStateLocked(Idle, "")
+	r.mu.Unlock()
+	select {
+	case r.kick <- "activation":
+	default:
+	}
+}
+
+// shouldStop reports whether a running session must stop at this page
+// boundary: the agent is quitting or sync was paused.
+func (r *runner) shouldStop(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	paused, _ := r.pausedLocked(r.e.cfg.Clock.Now())
+	return paused
+}
+
+// session runs one sync session and records its outcome.
+func (r *runner) session(ctx context.Context, trigger string) {
+	e := r.e
+	start := e.cfg.Clock.Now()
+	r.mu.Lock()
+	switch r.state {
+	case NotActivated, NeedsReactivation:
+		r.mu.Unlock()
+		return
+	}
+	if paused, _ := r.pausedLocked(start); paused {
+		r.mu.Unlock()
+		return
+	}
+	acct := r.acct
+	r.rs.LastAttempt = start
+	r.progress = &Progress{}
+	r.setStateLocked(Syncing, "")
+	r.mu.Unlock()
+
+	sess, err := e.cfg.Store.BeginSession(context.WithoutCancel(ctx), r.id, trigger, start)
+	if err != nil {
+		sess = store.Session{Account: r.id, Trigger: trigger, Start: start, Outcome: "running"}
+	}
+	r.log.Info("session started", "trigger", trigger, "session", sess.ID)
+	e.emit(Event{Type: EventSessionStarted, Account: r.id, Session: &sess})
+	var counts store.Counts
+	stopped := false
+	if err == nil {
+		counts, stopped, err = r.syncFolders(ctx, acct, start)
+	} else {
+		err = storeFailure(err)
+	}
+	r.finish(sess, counts, stopped, err)
+}
+
+func (r *runner) syncFolders(ctx context.Context, acct store.Account, start time.Time) (counts store.Counts, stopped bool, err error) {
+	e := r.e
+	conn, ok := e.cfg.Connectors[acct.Provider]
+	if !ok {
+		return counts, false, provider.Failed(fmt.Sprintf("%s accounts are not supported by this build", providerWords(acct.Provider)), nil)
+	}
+	p, err := conn.Open(ctx, acct, e.cfg.Secrets)
+	if err != nil {
+		if ctx.Err() != nil {
+			return counts, true, nil
+		}
+		return counts, false, openFailure(err)
+	}
+	defer p.Close()
+	settings := e.currentSettings()
+	opts := provider.Options{Now: start, Since: start.AddDate(0, 0, -settings.HistoryDays)}
+	// Writes are not cancelled by quitting: a page already fetched is
+	// committed whole, together with its cursor.
+	wctx := context.WithoutCancel(ctx)
+	for _, folder := range p.Folders() {
+		if !slices.Contains(settings.Folders, folder) {
+			continue
+		}
+		cursor, err := e.cfg.Store.Cursor(wctx, r.id, folder)
+		if err != nil {
+			return counts, false, storeFailure(err)
+		}
+		resynced := false
+		for {
+			if r.shouldStop(ctx) {
+				return counts, true, nil
+			}
+			page, err := p.Changes(ctx, folder, cursor, opts)
+			if err != nil {
+				if ctx.Err() != nil {
+					return counts, true, nil
+				}
+				if provider.Classify(err) == provider.ClassCursorInvalid && !resynced && cursor != "" {
+					r.log.Warn("sync state no longer accepted; resyncing folder", "folder", folder, "err", err)
+					resynced = true
+					if err := e.cfg.Store.DeleteCursor(wctx, r.id, folder); err != nil {
+						return counts, false, storeFailure(err)
+					}
+					cursor = ""
+					continue
+				}
+				return counts, false, err
+			}
+			c, err := e.cfg.Store.ApplyPage(wctx, r.id, folder, page, e.cfg.Clock.Now())
+			if err != nil {
+				return counts, false, storeFailure(err)
+			}
+			counts.Add(c)
+			cursor = page.Cursor
+			r.mu.Lock()
+			r.progress.Folder = folder
+			r.progress.Pages++
+			r.progress.Counts = counts
+			st := r.statusLocked()
+			r.mu.Unlock()
+			e.emit(Event{Type: EventSessionProgress, Account: r.id, Status: &st})
+			if !page.More {
+				break
+			}
+		}
+	}
+	return counts, false, nil
+}
+
+// finish applies a session's outcome to the account (DESIGN.md §3).
+func (r *runner) finish(sess store.Session, counts store.Counts, stopped bool, err error) {
+	e := r.e
+	now := e.cfg.Clock.Now()
+	interval := e.currentSettings().Interval.D()
+	sess.End, sess.Counts = now, counts
+	var notice *Event
+
+	r.mu.Lock()
+	r.progress = nil
+	next, reason := Idle, ""
+	switch {
+	case stopped:
+		sess.Outcome = "stopped"
+		// The interrupted sync is due again as soon as it may run: on
+		// resume, or when the agent starts again.
+		r.rs.NextSync = now
+		if paused, _ := r.pausedLocked(now); paused {
+			next = Paused
+		}
+	case err == nil:
+		sess.Outcome = "ok"
+		r.rs.Rejections, r.rs.Failures, r.offline = 0, 0, 0
+		r.rs.NextSync = now.Add(interval)
+	default:
+		sess.Error = err.Error()
+		words := provider.Reason(err)
+		switch provider.Classify(err) {
+		case provider.ClassOffline:
+			sess.Outcome = "offline"
+			r.offline++
+			delay := min(time.Minute<<min(r.offline-1, 16), interval)
+			r.rs.NextSync = now.Add(delay)
+			next, reason = Offline, fmt.Sprintf("Can't reach the mail server; trying again in %s.", humanDuration(delay))
+		case provider.ClassThrottled:
+			sess.Outcome = "throttled"
+			delay := provider.RetryAfter(err)
+			if delay <= 0 {
+				delay = time.Minute
+			}
+			r.rs.NextSync = now.Add(delay)
+			next, reason = Throttled, fmt.Sprintf("The mail server asked us to wait; continuing in %s.", humanDuration(delay))
+		case provider.ClassRejected:
+			sess.Outcome = "rejected"
+			r.rs.Rejections++
+			r.rs.NextSync = now.Add(interval)
+			if r.rs.Rejections >= MaxRejections {
+				next = NeedsReactivation
+				reason = fmt.Sprintf("Your mailbox rejected the last %d sync attempts — has your password changed? Sync is stopped until you sign in again.", r.rs.Rejections)
+			} else {
+				reason = fmt.Sprintf("The mailbox refused the sign-in (%d of %d attempts before sync stops).", r.rs.Rejections, MaxRejections)
+				if words != "" {
+					reason = words + " " + reason
+				}
+			}
+		case provider.ClassGrantGone:
+			sess.Outcome = "grant-gone"
+			next, reason = NeedsReactivation, words
+			if reason == "" {
+				reason = "Your sign-in is no longer valid. Please sign in again."
+			}
+		default:
+			sess.Outcome = "failed"
+			r.rs.Failures++
+			r.rs.NextSync = now.Add(interval)
+			if words == "" {
+				words = "The sync failed."
+			}
+			reason = words
+			if r.rs.Failures >= MaxFailures {
+				next = Suspended
+				reason = fmt.Sprintf("Sync stopped after %d failed attempts in a row. Last error: %s", r.rs.Failures, words)
+			}
+		}
+	}
+	r.last = &sess
+	r.setStateLocked(next, reason)
+	st := r.statusLocked()
+	if next.NeedsAttention() && err != nil {
+		notice = &Event{Type: EventNotice, Account: r.id, Title: "Action required – Sync suspended", Message: reason}
+	}
+	r.mu.Unlock()
+
+	if err := e.cfg.Store.EndSession(context.Background(), sess); err != nil {
+		r.log.Error("recording session", "err", err)
+	}
+	r.log.Info("session ended", "session", sess.ID, "outcome", sess.Outcome,
+		"added", counts.Added, "updated", counts.Updated, "removed", counts.Removed, "err", sess.Error)
+	e.emit(Event{Type: EventSessionEnded, Account: r.id, Session: &sess, Status: &st})
+	if notice != nil {
+		e.emit(*notice)
+		if next == NeedsReactivation {
+			e.emit(Event{Type: EventOpenWindow, Account: r.id, Window: &WindowRequest{Window: "activate", Account: r.id, Reason: reason}})
+		}
+	}
+}
+
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		s := int(d.Round(time.Second) / time.Second)
+		if s == 1 {
+			return "1 second"
+		}
+		return fmt.Sprintf("%d seconds", max(s, 1))
+	case d < time.Hour:
+		m := int(d.Round(time.Minute) / time.Minute)
+		if m == 1 {
+			return "1 minute"
+		}
+		return fmt.Sprintf("%d minutes", m)
+	}
+	return d.Round(time.Minute).String()
+}
+
+// storeFailure words a store error for the user: it is a failed session,
+// never a lost page (the transaction rolled back).
+func storeFailure(err error) error {
+	return provider.Failed("Could not save to the activity store on this computer (is the disk full?)", err)
+}
+
+// openFailure words a failure to open the provider, most often a secret
+// that could not be read.
+func openFailure(err error) error {
+	switch {
+	case errors.Is(err, secret.ErrNotFound):
+		return provider.GrantGone("The saved sign-in for this account is missing from the keyring. Please sign in again.", err)
+	case errors.Is(err, secret.ErrUnavailable):
+		return provider.Failed("The system keyring is locked or not available, so the saved sign-in can't be read.", err)
+	}
+	var pe *provider.Error
+	if errors.As(err, &pe) {
+		return err
+	}
+	return provider.Failed("Could not connect to the mailbox.", err)
+}

@@ -1,0 +1,131 @@
+// Package provider defines what the sync engine needs from a mailbox
+// provider (Exchange over EWS, Office 365 over Microsoft Graph, Gmail), the
+// shape of the changes a provider yields, and the error classes that decide
+// how the engine reacts to a failure.
+//
+// A provider is stateless between calls: everything it must remember between
+// syncs lives in the opaque cursor it returns with each page, and the engine
+// stores that cursor in the same transaction as the page's items. A provider
+// therefore never has to worry about partial progress: if the process dies
+// after a page was committed, the next call starts from that page's cursor.
+package provider
+
+import (
+	"context"
+	"time"
+)
+
+// Folder names one synced collection of an account. Providers map these to
+// their own identifiers (EWS distinguished folder ids, Graph well-known
+// folder names, Gmail labels).
+type Folder string
+
+// The folders synced in wave 1 (DESIGN.md §1).
+const (
+	Inbox    Folder = "inbox"
+	Sent     Folder = "sent"
+	Calendar Folder = "calendar"
+)
+
+// AllFolders lists the wave-1 folders in the order the engine syncs them.
+var AllFolders = []Folder{Inbox, Sent, Calendar}
+
+// Kind says whether an item is a mail message or a calendar event.
+type Kind string
+
+// Item kinds.
+const (
+	Mail  Kind = "mail"
+	Event Kind = "event"
+)
+
+// Item is one message or calendar event as the store keeps it. Only the
+// fields listed in DESIGN.md §1 are kept: never bodies, never attachments.
+type Item struct {
+	// ProviderID is the provider's stable identifier of the item; the store
+	// keeps items unique per account and ProviderID.
+	ProviderID     string    `json:"provider_id"`
+	Folder         Folder    `json:"folder"`
+	Kind           Kind      `json:"kind"`
+	MessageID      string    `json:"message_id,omitempty"` // RFC 5322 Message-ID
+	ConversationID string    `json:"conversation_id,omitempty"`
+	Subject        string    `json:"subject"`
+	From           string    `json:"from,omitempty"`
+	To             []string  `json:"to,omitempty"`
+	Cc             []string  `json:"cc,omitempty"`
+	Time           time.Time `json:"time"` // received (or sent) time; for events the start
+	Preview        string    `json:"preview,omitempty"`
+
+	// Event fields, set when Kind is Event.
+	Start     time.Time `json:"start,omitzero"`
+	End       time.Time `json:"end,omitzero"`
+	Location  string    `json:"location,omitempty"`
+	Organizer string    `json:"organizer,omitempty"`
+	Attendees []string  `json:"attendees,omitempty"`
+}
+
+// Change is one entry of a page: an item added or changed (Deleted false,
+// Item filled in), or an item removed from the mailbox (Deleted true; only
+// Item.ProviderID and Item.Folder are meaningful).
+type Change struct {
+	Item    Item `json:"item"`
+	Deleted bool `json:"deleted,omitempty"`
+}
+
+// ItemIssue is a problem with one item that did not stop the sync: the item
+// could not be read or converted and was skipped.
+type ItemIssue struct {
+	ProviderID string `json:"provider_id"`
+	Folder     Folder `json:"folder"`
+	Message    string `json:"message"`
+}
+
+// Page is one batch of changes in one folder and the cursor that follows it.
+// The engine commits Changes, Issues and Cursor in one transaction, so a
+// provider must only return a cursor that is valid once exactly these
+// changes are stored.
+type Page struct {
+	Changes []Change
+	Issues  []ItemIssue
+	// Cursor is the opaque position after this page. The next call for the
+	// folder passes it back. It must not be empty.
+	Cursor string
+	// More is true when the provider has further pages ready now; when false
+	// the folder is up to date and the next call happens at the next sync.
+	More bool
+}
+
+// Options are the per-sync settings the engine passes to each call.
+type Options struct {
+	// Since limits a first sync (empty cursor) to items newer than this time:
+	// the history window. Providers ignore it when a cursor is given.
+	Since time.Time
+	// Now is the engine's clock, for calendar windows (−14 / +60 days).
+	Now time.Time
+}
+
+// Provider reads changes from one account's mailbox.
+//
+// Every method must honour ctx: when it is cancelled the call returns
+// promptly with ctx.Err() (wrapped or not). Errors should be *Error values
+// (see Classify) so that the engine can tell a network outage from a
+// rejected password; an unclassified error counts as ClassFailed.
+type Provider interface {
+	// Folders returns the folders this account can sync, a subset of
+	// AllFolders.
+	Folders() []Folder
+
+	// Changes returns the next page of changes in folder after cursor.
+	//
+	// An empty cursor starts a full sync of the folder, limited to
+	// opts.Since. A cursor the server no longer accepts (Graph 410 Gone or
+	// syncStateNotFound, EWS ErrorInvalidSyncStateData, Gmail history 404)
+	// is reported as ClassCursorInvalid; the engine then drops the cursor
+	// and calls again with an empty one. Items already stored are kept, and
+	// replaying them is harmless because the store upserts by ProviderID.
+	Changes(ctx context.Context, folder Folder, cursor string, opts Options) (Page, error)
+
+	// Close releases connections. The engine calls it when the account's
+	// runner stops.
+	Close() error
+}

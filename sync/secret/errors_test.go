@@ -1,0 +1,58 @@
+package secret
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/zalando/go-keyring"
+)
+
+func TestUnavailableError(t *testing.T) {
+	raw := errors.New("raw backend error")
+	var err error = fmt.Errorf("context: %w", &UnavailableError{Err: raw})
+
+	if !errors.Is(err, ErrUnavailable) {
+		t.Error("errors.Is(err, ErrUnavailable) = false")
+	}
+	if !errors.Is(err, raw) {
+		t.Error("the raw error is not reachable through Unwrap")
+	}
+	var ue *UnavailableError
+	if !errors.As(err, &ue) {
+		t.Fatal("errors.As(*UnavailableError) = false")
+	}
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrCorrupt) {
+		t.Error("an UnavailableError matches other sentinels")
+	}
+	if !strings.HasPrefix(ue.Error(), ue.Message()) || !strings.Contains(ue.Error(), "raw backend error") {
+		t.Errorf("Error() = %q, want the message then the details", ue.Error())
+	}
+	for _, locked := range []bool{false, true} {
+		msg := strings.ToLower((&UnavailableError{Locked: locked}).Message())
+		if !strings.Contains(msg, "install") || !strings.Contains(msg, "unlock") {
+			t.Errorf("Locked=%v: message %q does not say to install and unlock a keyring", locked, msg)
+		}
+	}
+	if (&UnavailableError{}).Error() != unavailableMessage {
+		t.Error("Error() without an underlying error is not the message")
+	}
+}
+
+func TestClassify(t *testing.T) {
+	if err := classify("read", "a", "k", keyring.ErrNotFound); err != ErrNotFound {
+		t.Errorf("go-keyring's ErrNotFound → %v, want ErrNotFound", err)
+	}
+	if err := classify("read", "a", "k", keyring.ErrUnsupportedPlatform); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("ErrUnsupportedPlatform → %v, want ErrUnavailable", err)
+	}
+	other := errors.New("something else")
+	err := classify("write", "acct", "password", other)
+	if !errors.Is(err, other) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) {
+		t.Errorf("other error → %v, want it wrapped as it is", err)
+	}
+	if !strings.Contains(err.Error(), "acct/password") {
+		t.Errorf("%q does not say which secret", err)
+	}
+}

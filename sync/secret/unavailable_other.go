@@ -1,0 +1,35 @@
+//go:build !((dragonfly && cgo) || (freebsd && cgo) || linux || netbsd || openbsd || windows)
+
+package secret
+
+import "runtime"
+
+// unavailableMessage depends on the platform; go-keyring supports macOS
+// here (the Keychain) and nothing else.
+var unavailableMessage = func() string {
+	if runtime.GOOS == "darwin" {
+		return "The macOS Keychain is not available, so Inbox Sync cannot store your password safely. " +
+			"Unlock your login keychain in the Keychain Access app (or log out and log in again) and try again."
+	}
+	return "This system has no keyring that Inbox Sync can use, so it cannot store your password safely. " +
+		"Install and unlock a supported keyring and try again."
+}()
+
+// lockedMessage is the same: the Keychain's errors do not tell locked from
+// missing.
+var lockedMessage = unavailableMessage
+
+// isUnavailable reports whether err means the keyring cannot be used. The
+// Keychain backend reports only exit statuses of /usr/bin/security, which do
+// not say so, and other platforms return keyring.ErrUnsupportedPlatform
+// (classified by the caller).
+func isUnavailable(error) bool { return false }
+
+// isLocked is always false here.
+func isLocked(error) bool { return false }
+
+// describe returns err for a log line.
+func describe(err error) string { return err.Error() }
+
+// sessionBusMissing is for the Secret Service only.
+func sessionBusMissing() error { return nil }

@@ -1,0 +1,593 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/provider"
+)
+
+// Counts are what a page or a session changed.
+type Counts struct {
+	// Added counts items stored for the first time.
+	Added int `json:"added"`
+	// Updated counts items whose content changed, or that came back after
+	// being marked deleted.
+	Updated int `json:"updated"`
+	// Removed counts items marked deleted.
+	Removed int `json:"removed"`
+}
+
+// Add adds o to c.
+func (c *Counts) Add(o Counts) {
+	c.Added += o.Added
+	c.Updated += o.Updated
+	c.Removed += o.Removed
+}
+
+// Item is a stored item.
+type Item struct {
+	provider.Item
+	// Account is the ID of the account the item belongs to.
+	Account string `json:"account"`
+	// Deleted is true once the mailbox reported the item removed.
+	Deleted bool `json:"deleted"`
+	// FirstSeen is when the item was first stored.
+	FirstSeen time.Time `json:"first_seen"`
+	// UpdatedAt is when the item was last changed or marked deleted.
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Cursor returns the cursor stored for account's folder, or "" if none is.
+func (s *Store) Cursor(ctx context.Context, account string, folder provider.Folder) (string, error) {
+	var c string
+	err := s.db.QueryRowContext(ctx, "SELECT cursor FROM cursors WHERE account = ? AND folder = ?", account, string(folder)).Scan(&c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return c, err
+}
+
+// Cursors returns the cursors stored for account, by folder.
+func (s *Store) Cursors(ctx context.Context, account string) (map[provider.Folder]string, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT folder, cursor FROM cursors WHERE account = ?", account)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[provider.Folder]string{}
+	for rows.Next() {
+		var f, c string
+		if err := rows.Scan(&f, &c); err != nil {
+			return nil, err
+		}
+		out[provider.Folder(f)] = c
+	}
+	return out, rows.Err()
+}
+
+// DeleteCursor forgets the cursor of account's folder, so that the next sync
+// of the folder starts over. The folder's items are kept. Deleting a cursor
+// that is not stored is not an error.
+func (s *Store) DeleteCursor(ctx context.Context, account string, folder provider.Folder) error {
+	_, err := s.exec(ctx, "DELETE FROM cursors WHERE account = ? AND folder = ?", account, string(folder))
+	return err
+}
+
+// The statements of ApplyPage.
+const (
+	itemCols20 = `account, provider_id, folder, kind, message_id, conversation_id, subject,
+		from_addr, to_addrs, cc_addrs, time, preview, start_time, end_time, location, organizer, attendees,
+		hash, first_seen, updated_at`
+	updateItemSQL = `UPDATE items SET folder = ?, kind = ?, message_id = ?, conversation_id = ?, subject = ?,
+		from_addr = ?, to_addrs = ?, cc_addrs = ?, time = ?, preview = ?, start_time = ?, end_time = ?,
+		location = ?, organizer = ?, attendees = ?, hash = ?, rev = rev + 1, deleted = 0, updated_at = ?
+		WHERE account = ? AND provider_id = ?`
+	deleteItemSQL = `UPDATE items SET deleted = 1, updated_at = ? WHERE account = ? AND provider_id = ?`
+	existingSQL   = `SELECT provider_id, hash, deleted FROM items
+		WHERE account = ? AND provider_id IN (SELECT value FROM json_each(?))`
+	issueSQL  = `INSERT INTO issues(account, provider_id, folder, message, time) VALUES (?, ?, ?, ?, ?)`
+	cursorSQL = `INSERT INTO cursors(account, folder, cursor, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT(account, folder) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`
+	accountExistsSQL = `SELECT 1 FROM accounts WHERE id = ?`
+)
+
+// insertCols is the number of parameters of one inserted item.
+const insertCols = 20
+
+// insertBatch is the number of items one multi-row INSERT stores: one
+// statement per item costs more than the b-tree work of storing it.
+const insertBatch = 32
+
+// insertSQL returns an INSERT of n items.
+func insertSQL(n int) string {
+	one := "(" + strings.Repeat("?, ", insertCols-1) + "?)"
+	return "INSERT INTO items(" + itemCols20 + ") VALUES " + strings.Repeat(one+", ", n-1) + one
+}
+
+// prepare prepares the statements of ApplyPage.
+func (s *Store) prepare(ctx context.Context) error {
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&s.insertOneStmt, insertSQL(1)},
+		{&s.insertManyStmt, insertSQL(insertBatch)},
+		{&s.updateStmt, updateItemSQL},
+		{&s.deleteStmt, deleteItemSQL},
+		{&s.existingStmt, existingSQL},
+		{&s.issueStmt, issueSQL},
+		{&s.cursorStmt, cursorSQL},
+		{&s.acctStmt, accountExistsSQL},
+	} {
+		st, err := s.db.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return s.openErr(err)
+		}
+		*p.stmt = st
+	}
+	return nil
+}
+
+// testHookBeforeCursor, when set by a test, runs inside ApplyPage's
+// transaction after the items and issues were written and before the
+// cursor is; an error it returns fails the page.
+var testHookBeforeCursor func(ctx context.Context) error
+
+// joinAddrs joins a list of addresses for a column; "\n" cannot be part of
+// an address.
+func joinAddrs(a []string) string { return strings.Join(a, "\n") }
+
+func splitAddrs(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// FNV-1a, 64 bits.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+type hasher uint64
+
+func (h *hasher) str(s string) {
+	x := uint64(*h)
+	for i := 0; i < len(s); i++ {
+		x ^= uint64(s[i])
+		x *= fnvPrime
+	}
+	// Terminate every field, so that "ab","c" and "a","bc" differ.
+	x ^= 0xff
+	x *= fnvPrime
+	*h = hasher(x)
+}
+
+func (h *hasher) int(n int64) {
+	x := uint64(*h)
+	for i := 0; i < 8; i++ {
+		x ^= uint64(byte(n >> (8 * i)))
+		x *= fnvPrime
+	}
+	*h = hasher(x)
+}
+
+func (h *hasher) list(a []string) {
+	h.int(int64(len(a)))
+	for _, s := range a {
+		h.str(s)
+	}
+}
+
+// contentHash is the hash of everything the store keeps of an item, in the
+// encoding stored (times as clamped nanoseconds), with folder for an item
+// without one.
+func contentHash(it *provider.Item, folder provider.Folder) int64 {
+	h := hasher(fnvOffset)
+	h.str(string(folder))
+	h.str(string(it.Kind))
+	h.str(it.MessageID)
+	h.str(it.ConversationID)
+	h.str(it.Subject)
+	h.str(it.From)
+	h.list(it.To)
+	h.list(it.Cc)
+	h.int(timeNanos(it.Time))
+	h.str(it.Preview)
+	h.int(timeNanos(it.Start))
+	h.int(timeNanos(it.End))
+	h.str(it.Location)
+	h.str(it.Organizer)
+	h.list(it.Attendees)
+	return int64(h)
+}
+
+// itemState is what ApplyPage knows of a stored item.
+type itemState struct {
+	hash    int64
+	deleted bool
+	pending bool // inserted by a batch not yet executed
+}
+
+// ApplyPage stores a page of folder's changes for account, the page's
+// issues and the cursor after it, all in one transaction: either all of it
+// is stored or, on any error, none of it.
+//
+// Items are unique per account and ProviderID, so applying a page twice is
+// harmless. A change whose item is new counts as Added; one whose content
+// differs from the stored item's, or whose item was marked deleted, counts as
+// Updated (and the item is no longer deleted); one whose content is
+// unchanged counts nothing and leaves the row as it is. A deletion marks the
+// stored item deleted and counts as Removed; deleting an unknown or already
+// deleted item counts nothing. Changes apply in order, so an item may appear
+// more than once in a page. An item or issue without a Folder gets folder.
+// now is recorded as the items' FirstSeen/UpdatedAt, the issues' Time and
+// the cursor's update time.
+//
+// The account must exist (ErrNotFound otherwise) and page.Cursor must not be
+// empty.
+func (s *Store) ApplyPage(ctx context.Context, account string, folder provider.Folder, page provider.Page, now time.Time) (Counts, error) {
+	if s.readOnly {
+		return Counts{}, errReadOnly
+	}
+	if page.Cursor == "" {
+		return Counts{}, fmt.Errorf("store: the page of %s/%s has no cursor", account, folder)
+	}
+	ids := make([]string, len(page.Changes))
+	for i := range page.Changes {
+		if ids[i] = page.Changes[i].Item.ProviderID; ids[i] == "" {
+			return Counts{}, fmt.Errorf("store: change %d of the page of %s/%s has no provider id", i, account, folder)
+		}
+	}
+	idsJSON, err := json.Marshal(ids)
+	if err != nil {
+		return Counts{}, err
+	}
+	nowN := encTime(now)
+	var counts Counts
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		counts = Counts{}
+		var one int
+		if err := tx.StmtContext(ctx, s.acctStmt).QueryRowContext(ctx, account).Scan(&one); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return accountNotFound(account)
+			}
+			return err
+		}
+		known, err := existingItems(ctx, tx.StmtContext(ctx, s.existingStmt), account, string(idsJSON), len(ids))
+		if err != nil {
+			return err
+		}
+
+		// New items wait in pending until a batch is full.
+		var (
+			pending    []any
+			pendingIDs []string
+			one1, many *sql.Stmt
+		)
+		flush := func(all bool) error {
+			for len(pendingIDs) >= insertBatch {
+				if many == nil {
+					many = tx.StmtContext(ctx, s.insertManyStmt)
+				}
+				if _, err := many.ExecContext(ctx, pending[:insertBatch*insertCols]...); err != nil {
+					return err
+				}
+				pending = pending[insertBatch*insertCols:]
+				for _, id := range pendingIDs[:insertBatch] {
+					known[id].pending = false
+				}
+				pendingIDs = pendingIDs[insertBatch:]
+			}
+			if !all {
+				return nil
+			}
+			for len(pendingIDs) > 0 {
+				if one1 == nil {
+					one1 = tx.StmtContext(ctx, s.insertOneStmt)
+				}
+				if _, err := one1.ExecContext(ctx, pending[:insertCols]...); err != nil {
+					return err
+				}
+				pending = pending[insertCols:]
+				known[pendingIDs[0]].pending = false
+				pendingIDs = pendingIDs[1:]
+			}
+			return nil
+		}
+
+		var upd, del *sql.Stmt
+		for i := range page.Changes {
+			ch := &page.Changes[i]
+			it := &ch.Item
+			st := known[it.ProviderID]
+			if st != nil && st.pending {
+				// The item was added earlier in this page: store it
+				// before changing it.
+				if err := flush(true); err != nil {
+					return err
+				}
+			}
+			if ch.Deleted {
+				if st == nil || st.deleted {
+					continue
+				}
+				if del == nil {
+					del = tx.StmtContext(ctx, s.deleteStmt)
+				}
+				if _, err := del.ExecContext(ctx, nowN, account, it.ProviderID); err != nil {
+					return err
+				}
+				st.deleted = true
+				counts.Removed++
+				continue
+			}
+			f := it.Folder
+			if f == "" {
+				f = folder
+			}
+			hash := contentHash(it, f)
+			switch {
+			case st == nil:
+				pending = append(pending, account, it.ProviderID, string(f), string(it.Kind), it.MessageID,
+					it.ConversationID, it.Subject, it.From, joinAddrs(it.To), joinAddrs(it.Cc), encTime(it.Time),
+					it.Preview, encTime(it.Start), encTime(it.End), it.Location, it.Organizer,
+					joinAddrs(it.Attendees), hash, nowN, nowN)
+				pendingIDs = append(pendingIDs, it.ProviderID)
+				known[it.ProviderID] = &itemState{hash: hash, pending: true}
+				counts.Added++
+				if err := flush(false); err != nil {
+					return err
+				}
+			case st.hash != hash || st.deleted:
+				if upd == nil {
+					upd = tx.StmtContext(ctx, s.updateStmt)
+				}
+				if _, err := upd.ExecContext(ctx, string(f), string(it.Kind), it.MessageID, it.ConversationID,
+					it.Subject, it.From, joinAddrs(it.To), joinAddrs(it.Cc), encTime(it.Time), it.Preview,
+					encTime(it.Start), encTime(it.End), it.Location, it.Organizer, joinAddrs(it.Attendees),
+					hash, nowN, account, it.ProviderID); err != nil {
+					return err
+				}
+				st.hash, st.deleted = hash, false
+				counts.Updated++
+			}
+		}
+		if err := flush(true); err != nil {
+			return err
+		}
+
+		if len(page.Issues) > 0 {
+			ins := tx.StmtContext(ctx, s.issueStmt)
+			for _, is := range page.Issues {
+				f := is.Folder
+				if f == "" {
+					f = folder
+				}
+				if _, err := ins.ExecContext(ctx, account, is.ProviderID, string(f), is.Message, nowN); err != nil {
+					return err
+				}
+			}
+		}
+		if testHookBeforeCursor != nil {
+			if err := testHookBeforeCursor(ctx); err != nil {
+				return err
+			}
+		}
+		_, err = tx.StmtContext(ctx, s.cursorStmt).ExecContext(ctx, account, string(folder), page.Cursor, nowN)
+		return err
+	})
+	if err != nil {
+		return Counts{}, err
+	}
+	return counts, nil
+}
+
+// existingItems returns the stored state of the items of account among the
+// JSON array of ids.
+func existingItems(ctx context.Context, stmt *sql.Stmt, account, idsJSON string, n int) (map[string]*itemState, error) {
+	known := make(map[string]*itemState, n)
+	if n == 0 {
+		return known, nil
+	}
+	rows, err := stmt.QueryContext(ctx, account, idsJSON)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id string
+			st itemState
+		)
+		if err := rows.Scan(&id, &st.hash, &st.deleted); err != nil {
+			return nil, err
+		}
+		known[id] = &st
+	}
+	return known, rows.Err()
+}
+
+// ActivityQuery selects items for Activity.
+type ActivityQuery struct {
+	// Account limits the items to one account; "" means all accounts.
+	Account string
+	// Since, if not zero, limits the items to those with Time at or after
+	// it.
+	Since time.Time
+	// Limit is the most items returned; 0 (or less) means 100.
+	Limit int
+	// Search, if not empty, keeps the items whose subject, sender,
+	// recipients or preview contain it, case-insensitively (ASCII).
+	Search string
+	// IncludeDeleted includes the items marked deleted.
+	IncludeDeleted bool
+}
+
+// DefaultActivityLimit is the number of items Activity returns when the
+// query has no Limit.
+const DefaultActivityLimit = 100
+
+const itemCols = `id, account, provider_id, folder, kind, message_id, conversation_id, subject, from_addr,
+	to_addrs, cc_addrs, time, preview, start_time, end_time, location, organizer, attendees, deleted,
+	first_seen, updated_at`
+
+// escapeLike escapes s for a LIKE pattern with ESCAPE '\'.
+func escapeLike(s string) string { return likeEscaper.Replace(s) }
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// Activity returns stored items, newest first (by Item.Time; items without a
+// time last), filtered by q.
+func (s *Store) Activity(ctx context.Context, q ActivityQuery) ([]Item, error) {
+	if q.Limit <= 0 {
+		q.Limit = DefaultActivityLimit
+	}
+	if q.Account != "" {
+		items, _, err := s.activity(ctx, q)
+		return items, err
+	}
+	// Across accounts: one query per account, each walking its (account,
+	// time) index, merged here.
+	rows, err := s.db.QueryContext(ctx, "SELECT id FROM accounts")
+	if err != nil {
+		return nil, err
+	}
+	var accounts []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		accounts = append(accounts, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	type ranked struct {
+		Item
+		rowid int64
+	}
+	var all []ranked
+	for _, a := range accounts {
+		q.Account = a
+		items, ids, err := s.activity(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for i := range items {
+			all = append(all, ranked{items[i], ids[i]})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b ranked) int {
+		// Newest first; the zero time (no time) last.
+		switch {
+		case a.Time.IsZero() != b.Time.IsZero():
+			if a.Time.IsZero() {
+				return 1
+			}
+			return -1
+		case !a.Time.Equal(b.Time):
+			return b.Time.Compare(a.Time)
+		case a.rowid != b.rowid:
+			if a.rowid > b.rowid {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Account, b.Account)
+	})
+	if len(all) > q.Limit {
+		all = all[:q.Limit]
+	}
+	out := make([]Item, len(all))
+	for i := range all {
+		out[i] = all[i].Item
+	}
+	return out, nil
+}
+
+// activity runs q for one account and also returns the items' row ids.
+func (s *Store) activity(ctx context.Context, q ActivityQuery) ([]Item, []int64, error) {
+	var (
+		sb   strings.Builder
+		args = []any{q.Account}
+	)
+	// arg adds a parameter and returns its placeholder.
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("?%d", len(args))
+	}
+	sb.WriteString("SELECT " + itemCols + " FROM items WHERE account = ?1")
+	if !q.IncludeDeleted {
+		sb.WriteString(" AND deleted = 0")
+	}
+	if !q.Since.IsZero() {
+		sb.WriteString(" AND time >= " + arg(timeNanos(q.Since)))
+	}
+	if q.Search != "" {
+		p := arg("%" + escapeLike(q.Search) + "%")
+		sb.WriteString(" AND (")
+		for i, col := range []string{"subject", "from_addr", "to_addrs", "cc_addrs", "preview"} {
+			if i > 0 {
+				sb.WriteString(" OR ")
+			}
+			sb.WriteString(col + " LIKE " + p + ` ESCAPE '\'`)
+		}
+		sb.WriteString(")")
+	}
+	sb.WriteString(" ORDER BY time DESC, id DESC LIMIT " + arg(q.Limit))
+	query := sb.String()
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var (
+		items []Item
+		ids   []int64
+	)
+	for rows.Next() {
+		var (
+			it                                   Item
+			id                                   int64
+			folder, kind, to, cc, attendees      string
+			tm, start, end, firstSeen, updatedAt sql.NullInt64
+		)
+		if err := rows.Scan(&id, &it.Account, &it.ProviderID, &folder, &kind, &it.MessageID, &it.ConversationID,
+			&it.Subject, &it.From, &to, &cc, &tm, &it.Preview, &start, &end, &it.Location, &it.Organizer,
+			&attendees, &it.Deleted, &firstSeen, &updatedAt); err != nil {
+			return nil, nil, err
+		}
+		it.Folder, it.Kind = provider.Folder(folder), provider.Kind(kind)
+		it.To, it.Cc, it.Attendees = splitAddrs(to), splitAddrs(cc), splitAddrs(attendees)
+		it.Time, it.Start, it.End = decTime(tm), decTime(start), decTime(end)
+		it.FirstSeen, it.UpdatedAt = decTime(firstSeen), decTime(updatedAt)
+		items = append(items, it)
+		ids = append(ids, id)
+	}
+	return items, ids, rows.Err()
+}
+
+// CountItems returns the number of items of account not marked deleted;
+// account "" counts all accounts' items.
+func (s *Store) CountItems(ctx context.Context, account string) (int, error) {
+	var n int
+	var err error
+	if account == "" {
+		err = s.db.QueryRowContext(ctx, "SELECT count(*) FROM items WHERE deleted = 0").Scan(&n)
+	} else {
+		err = s.db.QueryRowContext(ctx, "SELECT count(*) FROM items WHERE account = ? AND deleted = 0", account).Scan(&n)
+	}
+	return n, err
+}

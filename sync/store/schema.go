@@ -1,0 +1,155 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are the schema's steps. Step i takes the schema from version i
+// to version i+1 (PRAGMA user_version) and runs in one transaction with the
+// version bump. Steps are only ever appended: a released step never changes.
+//
+// Times are INTEGER nanoseconds since the Unix epoch (UTC), NULL for the
+// zero time. Lists of addresses are joined with "\n".
+var migrations = [][]string{
+	// 1: the first schema.
+	{
+		`CREATE TABLE accounts (
+			id         TEXT PRIMARY KEY,
+			provider   TEXT NOT NULL,
+			login      TEXT NOT NULL DEFAULT '',
+			email      TEXT NOT NULL DEFAULT '',
+			settings   TEXT NOT NULL DEFAULT '',
+			disabled   INTEGER NOT NULL DEFAULT 0,
+			created_at INTEGER
+		)`,
+		`CREATE TABLE run_state (
+			account      TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+			state        TEXT NOT NULL DEFAULT '',
+			reason       TEXT NOT NULL DEFAULT '',
+			rejections   INTEGER NOT NULL DEFAULT 0,
+			failures     INTEGER NOT NULL DEFAULT 0,
+			paused       INTEGER NOT NULL DEFAULT 0,
+			paused_until INTEGER,
+			last_attempt INTEGER,
+			next_sync    INTEGER
+		)`,
+		`CREATE TABLE settings (
+			key   TEXT PRIMARY KEY,
+			value TEXT NOT NULL
+		) WITHOUT ROWID`,
+		`CREATE TABLE cursors (
+			account    TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+			folder     TEXT NOT NULL,
+			cursor     TEXT NOT NULL,
+			updated_at INTEGER,
+			PRIMARY KEY (account, folder)
+		) WITHOUT ROWID`,
+		`CREATE TABLE items (
+			id              INTEGER PRIMARY KEY,
+			account         TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+			provider_id     TEXT NOT NULL,
+			folder          TEXT NOT NULL,
+			kind            TEXT NOT NULL,
+			message_id      TEXT NOT NULL DEFAULT '',
+			conversation_id TEXT NOT NULL DEFAULT '',
+			subject         TEXT NOT NULL DEFAULT '',
+			from_addr       TEXT NOT NULL DEFAULT '',
+			to_addrs        TEXT NOT NULL DEFAULT '',
+			cc_addrs        TEXT NOT NULL DEFAULT '',
+			time            INTEGER,
+			preview         TEXT NOT NULL DEFAULT '',
+			start_time      INTEGER,
+			end_time        INTEGER,
+			location        TEXT NOT NULL DEFAULT '',
+			organizer       TEXT NOT NULL DEFAULT '',
+			attendees       TEXT NOT NULL DEFAULT '',
+			hash            INTEGER NOT NULL,
+			rev             INTEGER NOT NULL DEFAULT 0,
+			deleted         INTEGER NOT NULL DEFAULT 0,
+			first_seen      INTEGER,
+			updated_at      INTEGER
+		)`,
+		`CREATE UNIQUE INDEX items_account_provider_id ON items(account, provider_id)`,
+		`CREATE INDEX items_account_time ON items(account, time)`,
+		`CREATE TABLE sessions (
+			id          INTEGER PRIMARY KEY AUTOINCREMENT,
+			account     TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+			trigger_by  TEXT NOT NULL DEFAULT '',
+			start_time  INTEGER,
+			end_time    INTEGER,
+			outcome     TEXT NOT NULL,
+			added       INTEGER NOT NULL DEFAULT 0,
+			updated     INTEGER NOT NULL DEFAULT 0,
+			removed     INTEGER NOT NULL DEFAULT 0,
+			error       TEXT NOT NULL DEFAULT ''
+		)`,
+		`CREATE INDEX sessions_account_start ON sessions(account, start_time)`,
+		`CREATE INDEX sessions_start ON sessions(start_time)`,
+		`CREATE INDEX sessions_running ON sessions(outcome) WHERE outcome = 'running'`,
+		`CREATE TABLE issues (
+			id          INTEGER PRIMARY KEY AUTOINCREMENT,
+			account     TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+			provider_id TEXT NOT NULL DEFAULT '',
+			folder      TEXT NOT NULL DEFAULT '',
+			message     TEXT NOT NULL DEFAULT '',
+			time        INTEGER
+		)`,
+		`CREATE INDEX issues_account ON issues(account, id)`,
+	},
+}
+
+// schemaVersion is the schema version this build writes.
+func schemaVersion() int { return len(migrations) }
+
+// migrate runs the missing migration steps, each in its own transaction.
+func (s *Store) migrate(ctx context.Context) error {
+	for {
+		done, err := s.migrateStep(ctx)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// migrateStep runs the next missing step, if any. The version is read
+// inside the transaction, so two processes opening the same new file
+// cannot both run a step.
+func (s *Store) migrateStep(ctx context.Context) (done bool, err error) {
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		v, err := userVersion(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if v > schemaVersion() {
+			return tooNewError(s.path, v)
+		}
+		if v == schemaVersion() {
+			done = true
+			return nil
+		}
+		for _, stmt := range migrations[v] {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("migration to schema %d: %w", v+1, err)
+			}
+		}
+		// PRAGMA takes no parameters; v+1 is an int.
+		_, err = tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1))
+		return err
+	})
+	return done, err
+}
+
+// markInterrupted ends the sessions a killed process left "running". A
+// session ends at the latest of its start, its last recorded end and the
+// last time a cursor of its account was stored.
+func (s *Store) markInterrupted(ctx context.Context) error {
+	_, err := s.exec(ctx, `UPDATE sessions SET outcome = 'interrupted',
+		end_time = nullif(max(
+			coalesce(start_time, 0),
+			coalesce(end_time, 0),
+			coalesce((SELECT max(c.updated_at) FROM cursors c WHERE c.account = sessions.account), 0)), 0)
+		WHERE outcome = 'running'`)
+	return err
+}

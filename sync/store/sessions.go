@@ -1,0 +1,189 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/provider"
+)
+
+// Session outcomes set by the store. The engine sets the others ("ok",
+// "failed", "offline", "throttled", "rejected", "grant-gone", "stopped").
+const (
+	// OutcomeRunning is the outcome of a session that has not ended.
+	OutcomeRunning = "running"
+	// OutcomeInterrupted is the outcome Open gives a session left running
+	// by a process that was killed.
+	OutcomeInterrupted = "interrupted"
+)
+
+// Session is one sync session of an account.
+type Session struct {
+	// ID identifies the session; it grows with every session.
+	ID int64 `json:"id"`
+	// Account is the ID of the account synced.
+	Account string `json:"account"`
+	// Trigger says what started the session: "schedule", "manual",
+	// "catch-up", "activation" or "retry".
+	Trigger string `json:"trigger"`
+	// Start is when the session began.
+	Start time.Time `json:"start"`
+	// End is when the session ended; zero while it runs.
+	End time.Time `json:"end,omitzero"`
+	// Outcome is "running" until the session ends, then "ok", "failed",
+	// "offline", "throttled", "rejected", "grant-gone", "stopped" or
+	// "interrupted".
+	Outcome string `json:"outcome"`
+	// Counts are what the session changed.
+	Counts
+	// Error is the error that ended the session, in words.
+	Error string `json:"error,omitempty"`
+}
+
+// BeginSession records the start of a session of account and returns it,
+// with its ID and outcome "running". It returns an error matching
+// ErrNotFound if there is no such account.
+func (s *Store) BeginSession(ctx context.Context, account, trigger string, start time.Time) (Session, error) {
+	sess := Session{Account: account, Trigger: trigger, Start: start, Outcome: OutcomeRunning}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "INSERT INTO sessions(account, trigger_by, start_time, outcome) VALUES (?, ?, ?, ?)",
+			account, trigger, encTime(start), OutcomeRunning)
+		if err != nil {
+			return err
+		}
+		sess.ID, err = res.LastInsertId()
+		return err
+	})
+	if isForeignKey(err) {
+		return Session{}, accountNotFound(account)
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	return sess, nil
+}
+
+// EndSession stores sess's End, Outcome, Counts and Error in the session
+// with sess.ID. It may also be called while the session runs (Outcome
+// "running") to record its progress so far. It returns an error matching
+// ErrNotFound if there is no such session.
+func (s *Store) EndSession(ctx context.Context, sess Session) error {
+	n, err := s.exec(ctx, `UPDATE sessions SET end_time = ?, outcome = ?, added = ?, updated = ?, removed = ?, error = ?
+		WHERE id = ?`,
+		encTime(sess.End), sess.Outcome, sess.Added, sess.Updated, sess.Removed, sess.Error, sess.ID)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound("there is no session %d", sess.ID)
+	}
+	return nil
+}
+
+// SessionQuery selects sessions.
+type SessionQuery struct {
+	// Account limits the sessions to one account; "" means all accounts.
+	Account string
+	// Limit is the most sessions returned; 0 (or less) means 50.
+	Limit int
+}
+
+// DefaultSessionLimit is the number of sessions Sessions returns when the
+// query has no Limit.
+const DefaultSessionLimit = 50
+
+// Sessions returns sessions, newest (latest Start) first.
+func (s *Store) Sessions(ctx context.Context, q SessionQuery) ([]Session, error) {
+	if q.Limit <= 0 {
+		q.Limit = DefaultSessionLimit
+	}
+	const cols = "SELECT id, account, trigger_by, start_time, end_time, outcome, added, updated, removed, error FROM sessions"
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if q.Account == "" {
+		rows, err = s.db.QueryContext(ctx, cols+" ORDER BY start_time DESC, id DESC LIMIT ?", q.Limit)
+	} else {
+		rows, err = s.db.QueryContext(ctx, cols+" WHERE account = ? ORDER BY start_time DESC, id DESC LIMIT ?", q.Account, q.Limit)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		var (
+			sess       Session
+			start, end sql.NullInt64
+		)
+		if err := rows.Scan(&sess.ID, &sess.Account, &sess.Trigger, &start, &end, &sess.Outcome,
+			&sess.Added, &sess.Updated, &sess.Removed, &sess.Error); err != nil {
+			return nil, err
+		}
+		sess.Start, sess.End = decTime(start), decTime(end)
+		out = append(out, sess)
+	}
+	return out, rows.Err()
+}
+
+// LastSession returns the newest session of account (ended or running);
+// account "" means any account. ok is false if there is none.
+func (s *Store) LastSession(ctx context.Context, account string) (sess Session, ok bool, err error) {
+	list, err := s.Sessions(ctx, SessionQuery{Account: account, Limit: 1})
+	if err != nil || len(list) == 0 {
+		return Session{}, false, err
+	}
+	return list[0], true, nil
+}
+
+// Issue is a stored problem with one item that did not stop a sync.
+type Issue struct {
+	// ID identifies the issue; it grows with every issue.
+	ID int64 `json:"id"`
+	// Account is the ID of the account the item belongs to.
+	Account string `json:"account"`
+	provider.ItemIssue
+	// Time is when the issue was stored.
+	Time time.Time `json:"time"`
+}
+
+// DefaultIssueLimit is the number of issues Issues returns when limit is 0.
+const DefaultIssueLimit = 100
+
+// Issues returns the newest issues of account ("" means all accounts),
+// newest first; limit 0 (or less) means 100.
+func (s *Store) Issues(ctx context.Context, account string, limit int) ([]Issue, error) {
+	if limit <= 0 {
+		limit = DefaultIssueLimit
+	}
+	const cols = "SELECT id, account, provider_id, folder, message, time FROM issues"
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if account == "" {
+		rows, err = s.db.QueryContext(ctx, cols+" ORDER BY id DESC LIMIT ?", limit)
+	} else {
+		rows, err = s.db.QueryContext(ctx, cols+" WHERE account = ? ORDER BY id DESC LIMIT ?", account, limit)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Issue
+	for rows.Next() {
+		var (
+			is     Issue
+			folder string
+			tm     sql.NullInt64
+		)
+		if err := rows.Scan(&is.ID, &is.Account, &is.ProviderID, &folder, &is.Message, &tm); err != nil {
+			return nil, err
+		}
+		is.Folder, is.Time = provider.Folder(folder), decTime(tm)
+		out = append(out, is)
+	}
+	return out, rows.Err()
+}

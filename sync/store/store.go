@@ -1,0 +1,498 @@
+// Package store is Inbox Sync's local activity store: one SQLite file that
+// holds the accounts, the engine's per-account run state and global
+// settings, the synced items with the cursor that follows them, the sync
+// sessions and the per-item issues (DESIGN.md §1).
+//
+// The store is built for the engine's rule that progress is atomic
+// (DESIGN.md §3): [Store.ApplyPage] commits a page of changes, its issues and
+// the cursor after it in one transaction, and items are upserted by account
+// and provider id, so replaying a page is harmless.
+//
+// The file is opened in WAL mode with synchronous=NORMAL: a committed page
+// survives the process being killed at any moment. A file that is not a
+// SQLite database, fails SQLite's quick_check, or was written by a newer
+// version of Inbox Sync is reported ([ErrCorrupt], [ErrTooNew]) and never
+// modified.
+//
+// All methods are safe for concurrent use. Writers are serialized inside the
+// process; readers run concurrently with them.
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Errors returned by the store. Test for them with errors.Is: the returned
+// errors carry a message in plain words that names what was not found or
+// which file is affected.
+var (
+	// ErrCorrupt means the file is not a SQLite database or fails SQLite's
+	// quick_check. The file was left untouched.
+	ErrCorrupt = errors.New("activity store is damaged")
+	// ErrTooNew means the file was written by a newer version of Inbox Sync
+	// (its schema version is higher than this build knows). The file was
+	// left untouched.
+	ErrTooNew = errors.New("activity store is from a newer version of Inbox Sync")
+	// ErrNotFound means the account, session or file asked for does not
+	// exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists means AddAccount was given an ID that is already in use.
+	ErrExists = errors.New("already exists")
+)
+
+// storeError is an error with its own message that matches one or more
+// sentinel errors (and an optional cause) with errors.Is.
+type storeError struct {
+	msg  string
+	errs []error
+}
+
+func (e *storeError) Error() string   { return e.msg }
+func (e *storeError) Unwrap() []error { return e.errs }
+
+// newError returns an error with message msg that matches sentinel and, if
+// not nil, cause.
+func newError(sentinel, cause error, msg string) error {
+	errs := []error{sentinel}
+	if cause != nil {
+		errs = append(errs, cause)
+	}
+	return &storeError{msg: msg, errs: errs}
+}
+
+func notFound(format string, args ...any) error {
+	return newError(ErrNotFound, nil, fmt.Sprintf(format, args...))
+}
+
+func corruptError(path string, cause error, detail string) error {
+	if detail == "" && cause != nil {
+		detail = cause.Error()
+	}
+	msg := fmt.Sprintf("the activity store %s is damaged and was left untouched; move it aside to start over", path)
+	if detail != "" {
+		msg = fmt.Sprintf("the activity store %s is damaged (%s) and was left untouched; move it aside to start over", path, detail)
+	}
+	return newError(ErrCorrupt, cause, msg)
+}
+
+func tooNewError(path string, version int) error {
+	return newError(ErrTooNew, nil, fmt.Sprintf(
+		"the activity store %s was written by a newer version of Inbox Sync (schema %d, this version knows up to %d); update Inbox Sync (the file was left untouched)",
+		path, version, schemaVersion()))
+}
+
+// isCorruptCode reports whether err is a SQLite error saying the file is not
+// a database or is malformed.
+func isCorruptCode(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
+		return true
+	}
+	return false
+}
+
+// sqliteHeader is the magic string every SQLite database file starts with.
+var sqliteHeader = []byte("SQLite format 3\x00")
+
+// busyTimeout is how long a statement waits for a lock held by another
+// connection or process, in milliseconds.
+const busyTimeout = 5000
+
+// pageSize is the page size of a new file.
+var pageSize = 16384
+
+// maxConns bounds the connection pool. Each connection has its own page
+// cache; WAL lets the readers run beside the one writer.
+const maxConns = 4
+
+// Store is an open activity store. Create it with Open or OpenReadOnly.
+type Store struct {
+	db       *sql.DB
+	path     string
+	readOnly bool
+
+	// wmu serializes the writers of this process, so that they queue in Go
+	// instead of polling SQLite's busy handler.
+	wmu sync.Mutex
+
+	// Statements of ApplyPage, prepared once (nil in a read-only store).
+	insertOneStmt  *sql.Stmt
+	insertManyStmt *sql.Stmt
+	updateStmt     *sql.Stmt
+	deleteStmt     *sql.Stmt
+	existingStmt   *sql.Stmt
+	issueStmt      *sql.Stmt
+	cursorStmt     *sql.Stmt
+	acctStmt       *sql.Stmt
+}
+
+// Path returns the path of the store's file.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the store. On the last close SQLite checkpoints the WAL into
+// the main file and removes the -wal and -shm files.
+func (s *Store) Close() error {
+	for _, st := range []*sql.Stmt{s.insertOneStmt, s.insertManyStmt, s.updateStmt,
+		s.deleteStmt, s.existingStmt, s.issueStmt, s.cursorStmt, s.acctStmt} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	return s.db.Close()
+}
+
+// dsn returns a "file:" URI for path with the given query parameters.
+func dsn(path string, params ...string) string {
+	p := filepath.ToSlash(path)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // Windows: file:///C:/…
+	}
+	u := url.URL{Scheme: "file", Path: p} // escapes '?', '#', '%' and spaces
+	s := u.String()
+	if len(params) > 0 {
+		s += "?" + strings.Join(params, "&")
+	}
+	return s
+}
+
+// Open opens the activity store at path, creating the file if it is missing
+// (its directory must exist), and brings its schema up to date.
+//
+// An existing file is checked before anything is written to it: a file that
+// is not a SQLite database or fails SQLite's quick_check returns an error
+// matching ErrCorrupt, and one written by a newer version of Inbox Sync an
+// error matching ErrTooNew; in both cases the file is left exactly as it was.
+//
+// Sessions still marked "running" — left by a process that was killed — are
+// marked "interrupted", ending at the last time the store knows the
+// session's account made progress (or at the session's start).
+func Open(path string) (*Store, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("activity store %s: %w", path, err)
+	}
+	path = abs
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		dir := filepath.Dir(path)
+		if di, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("cannot create the activity store %s: %w", path, err)
+		} else if !di.IsDir() {
+			return nil, fmt.Errorf("cannot create the activity store %s: %s is not a directory", path, dir)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("activity store %s: %w", path, err)
+	case fi.IsDir():
+		return nil, fmt.Errorf("activity store %s is a directory", path)
+	case fi.Size() > 0:
+		if err := check(path, true); err != nil {
+			return nil, err
+		}
+	}
+
+	db, err := sql.Open("sqlite", dsn(path,
+		fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeout),
+		"_pragma=foreign_keys(1)",
+		"_pragma=synchronous(NORMAL)",
+		"_pragma=temp_store(MEMORY)",
+		"_txlock=immediate",
+		os.Getenv("XPRAGMAS"),
+	))
+	if err != nil {
+		return nil, fmt.Errorf("activity store %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	s := &Store{db: db, path: path}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// init converts the file to WAL, migrates it, marks interrupted sessions
+// and prepares the statements.
+func (s *Store) init() error {
+	ctx := context.Background()
+	// The page size can only be chosen before the first table is created;
+	// on an existing file this is a no-op. Larger pages mean fewer writes
+	// per page of items.
+	if _, err := s.db.ExecContext(ctx, fmt.Sprintf("PRAGMA page_size = %d", pageSize)); err != nil {
+		return s.openErr(err)
+	}
+	var mode string
+	if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
+		return s.openErr(err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		return s.openErr(err)
+	}
+	if err := s.markInterrupted(ctx); err != nil {
+		return s.openErr(err)
+	}
+	return s.prepare(ctx)
+}
+
+func (s *Store) openErr(err error) error {
+	var se *storeError
+	if errors.As(err, &se) {
+		return err
+	}
+	if isCorruptCode(err) {
+		return corruptError(s.path, err, "")
+	}
+	return fmt.Errorf("activity store %s: %w", s.path, err)
+}
+
+// OpenReadOnly opens an existing activity store for reading only, without
+// migrating it: for the command line, which may read while an agent writes
+// (or while none runs). It returns an error matching ErrNotFound if the file
+// does not exist or was never set up, ErrTooNew if a newer version wrote it
+// and ErrCorrupt if it is not a SQLite database. The file is never written.
+func OpenReadOnly(path string) (*Store, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("activity store %s: %w", path, err)
+	}
+	path = abs
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) || (err == nil && fi.Size() == 0) {
+		return nil, notFound("the activity store %s does not exist yet; it is created when Inbox Sync first starts", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("activity store %s: %w", path, err)
+	}
+	if err := checkHeader(path); err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", dsn(path,
+		"mode=ro",
+		fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeout),
+	))
+	if err != nil {
+		return nil, fmt.Errorf("activity store %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	s := &Store{db: db, path: path, readOnly: true}
+	v, err := userVersion(context.Background(), db)
+	if err == nil {
+		switch {
+		case v == 0:
+			err = notFound("the activity store %s has not been set up yet; it is set up when Inbox Sync first starts", path)
+		case v > schemaVersion():
+			err = tooNewError(path, v)
+		case v < schemaVersion():
+			err = fmt.Errorf("the activity store %s was written by an older version of Inbox Sync; start Inbox Sync once to upgrade it", path)
+		}
+	}
+	if err != nil {
+		db.Close()
+		return nil, s.openErr(err)
+	}
+	return s, nil
+}
+
+// checkHeader returns an ErrCorrupt error unless the file at path starts
+// with the SQLite header.
+func checkHeader(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("activity store %s: %w", path, err)
+	}
+	defer f.Close()
+	buf := make([]byte, 100) // the database header
+	if _, err := io.ReadFull(f, buf); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return corruptError(path, nil, "too short to be a database")
+		}
+		return fmt.Errorf("activity store %s: %w", path, err)
+	}
+	if !bytes.Equal(buf[:len(sqliteHeader)], sqliteHeader) {
+		return corruptError(path, nil, "not a SQLite database")
+	}
+	return nil
+}
+
+// check verifies, without writing anything, that the file at path is a
+// SQLite database this version can use: the header, the schema version and,
+// if full, SQLite's quick_check.
+//
+// When no -wal file exists the file is opened with immutable=1, which makes
+// SQLite read it without locks and without creating a -wal or -shm file;
+// when one exists (a process died, or one is running) the file is opened
+// read-only with the usual locking so that the log is read too.
+func check(path string, full bool) error {
+	if err := checkHeader(path); err != nil {
+		return err
+	}
+	params := []string{"mode=ro", fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeout)}
+	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() == 0 {
+		params = append(params, "immutable=1")
+	}
+	db, err := sql.Open("sqlite", dsn(path, params...))
+	if err != nil {
+		return fmt.Errorf("activity store %s: %w", path, err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	ctx := context.Background()
+
+	v, err := userVersion(ctx, db)
+	if err != nil {
+		if isCorruptCode(err) {
+			return corruptError(path, err, "")
+		}
+		return fmt.Errorf("activity store %s: %w", path, err)
+	}
+	if v > schemaVersion() {
+		return tooNewError(path, v)
+	}
+	if !full {
+		return nil
+	}
+	rows, err := db.QueryContext(ctx, "PRAGMA quick_check")
+	if err != nil {
+		if isCorruptCode(err) {
+			return corruptError(path, err, "")
+		}
+		return fmt.Errorf("activity store %s: %w", path, err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var msg string
+		if err := rows.Scan(&msg); err != nil {
+			return fmt.Errorf("activity store %s: %w", path, err)
+		}
+		if msg != "ok" {
+			problems = append(problems, msg)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		if isCorruptCode(err) {
+			return corruptError(path, err, "")
+		}
+		return fmt.Errorf("activity store %s: %w", path, err)
+	}
+	if len(problems) > 0 {
+		detail := "quick_check: " + problems[0]
+		if len(problems) > 1 {
+			detail += fmt.Sprintf(" and %d more problems", len(problems)-1)
+		}
+		return corruptError(path, nil, detail)
+	}
+	return nil
+}
+
+func userVersion(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (int, error) {
+	var v int
+	err := q.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	return v, err
+}
+
+// errReadOnly is returned by the writing methods of a store opened with
+// OpenReadOnly.
+var errReadOnly = errors.New("the activity store was opened read-only")
+
+// write runs f in one immediate transaction, serialized with the process's
+// other writers.
+func (s *Store) write(ctx context.Context, f func(tx *sql.Tx) error) error {
+	if s.readOnly {
+		return errReadOnly
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// exec runs one writing statement, serialized with the process's other
+// writers, and returns the number of rows it changed.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	if s.readOnly {
+		return 0, errReadOnly
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	res, err := s.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// Time encoding: times are stored as INTEGER nanoseconds since the Unix
+// epoch, UTC; the zero time is stored as NULL. Times outside the range an
+// int64 of nanoseconds covers (years 1678 to 2262) are clamped to it.
+
+var (
+	minTime = time.Unix(0, -1<<63)
+	maxTime = time.Unix(0, 1<<63-1)
+)
+
+// timeNanos returns t as nanoseconds since the epoch, clamped; 0 for the
+// zero time (use encTime for the column value).
+func timeNanos(t time.Time) int64 {
+	switch {
+	case t.IsZero():
+		return 0
+	case t.Before(minTime):
+		return minTime.UnixNano()
+	case t.After(maxTime):
+		return maxTime.UnixNano()
+	}
+	return t.UnixNano()
+}
+
+// encTime returns the column value for t: NULL for the zero time.
+func encTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return timeNanos(t)
+}
+
+// decTime is the inverse of encTime.
+func decTime(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, n.Int64).UTC()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

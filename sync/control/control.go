@@ -3,6 +3,32 @@
 // implements Control in-process; Server serves any Control on a unix socket
 // and Client implements Control over that socket, so a window or the CLI
 // cannot tell the two apart.
+//
+// # Wire protocol
+//
+// The agent listens on a unix socket that only its user can reach (mode
+// 0600 in a 0700 directory; on Linux and the BSDs the peer's uid is also
+// checked). A connection carries one request; every frame is one line of
+// JSON:
+//
+//	client → server  {"method":"status","params":{…}}
+//	server → client  {"result":…}    (null when the method returns nothing)
+//	             or  {"error":{"code":"too-soon","message":"…","wait":"40s"}}
+//	subscribe        {"result":null} once subscribed, then {"event":…} frames
+//	activate         {"progress":…} frames, then {"result":account} or {"error":…}
+//
+// Methods and params: ping; status; subscribe; pause (PauseRequest);
+// resume and sync ({"account"}); accounts; remove-account ({"account",
+// "purge"}); sessions (SessionQuery); activity (ActivityQuery); issues
+// ({"account","limit"}); settings; update-settings (Settings); activate
+// (ActivationRequest); open-window (WindowRequest). Error codes:
+// unknown-account, invalid, unsupported, too-soon, not-running, canceled
+// and error; the client maps them back to the engine's sentinels and keeps
+// the message. After the request line the server reads nothing but, for
+// subscribe and activate, the end of the stream: a client that hangs up
+// (or half-closes) ends its subscription or cancels its activation.
+// Unary requests run to the end whatever the client does. Requests are
+// limited to 1 MiB.
 package control
 
 import (

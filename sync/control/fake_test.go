@@ -187,3 +187,6 @@ func (b *bus) count() int {
 	defer b.mu.Unlock()
 	return len(b.subs)
 }
+
+// The engine serves the agent's Control in-process.
+var _ Control = (*engine.Engine)(nil)

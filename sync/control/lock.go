@@ -47,7 +47,8 @@ func Lock(path string) (*LockFile, error) {
 		}
 		return nil, fmt.Errorf("control: locking %s: %w", path, err)
 	}
-	// Best effort: the pid only helps messages.
+	// Best effort: the mode and the pid only help.
+	f.Chmod(0o600)
 	if err := f.Truncate(0); err == nil {
 		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}

@@ -9,19 +9,6 @@ import (
 	"github.com/inboxsync/inboxsync/sync/engine"
 )
 
-// The wire protocol, one request per connection, every frame one line of
-// JSON:
-//
-//	client → server  {"method":"status","params":{…}}
-//	server → client  {"result":…}                              success (null when the method returns nothing)
-//	server → client  {"error":{"code":"too-soon","message":"…","wait":"40s"}}
-//	subscribe:       {"result":null} once subscribed, then {"event":…} frames until either side closes
-//	activate:        {"progress":…} frames, then {"result":account} or {"error":…};
-//	                 the client closing the connection cancels the activation
-//
-// The server reads nothing after the request line except the end of the
-// stream: a client that hangs up cancels whatever its request started.
-
 // Methods of the protocol.
 const (
 	methodPing           = "ping"

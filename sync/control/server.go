@@ -143,14 +143,17 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 		return
 	}
 
-	// Nothing more is read but the end of the stream: when the client
-	// hangs up, whatever it asked for is cancelled.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() {
-		io.Copy(io.Discard, br)
-		cancel()
-	}()
+	if req.Method == methodSubscribe || req.Method == methodActivate {
+		// Nothing more is read but the end of the stream: when the client
+		// hangs up, the stream it asked for is cancelled. (Unary requests
+		// are short and run to the end, so a script may half-close.)
+		go func() {
+			io.Copy(io.Discard, br)
+			cancel()
+		}()
+	}
 
 	if err := s.dispatch(ctx, req, w); err != nil {
 		s.log.Debug("control: writing a response", "method", req.Method, "err", err)

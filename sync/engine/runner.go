@@ -536,6 +536,8 @@ func openFailure(err error) error {
 	switch {
 	case errors.Is(err, secret.ErrNotFound):
 		return provider.GrantGone("The saved sign-in for this account is missing from the keyring. Please sign in again.", err)
+	case errors.Is(err, secret.ErrCorrupt):
+		return provider.GrantGone("The saved sign-in for this account is damaged in the keyring. Please sign in again.", err)
 	case errors.Is(err, secret.ErrUnavailable):
 		return provider.Failed("The system keyring is locked or not available, so the saved sign-in can't be read.", err)
 	}

@@ -184,6 +184,7 @@ func startPrivateBus(t *testing.T) string {
 	}
 	cmd := exec.Command(daemon, "--config-file="+conf, "--nofork", "--print-address=1")
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = dieWithParent
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -201,6 +202,10 @@ func startPrivateBus(t *testing.T) string {
 	}
 	return strings.TrimSpace(addr)
 }
+
+// dieWithParent makes the daemons the tests start exit if the test binary
+// is killed before its cleanups run.
+var dieWithParent = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 
 // keyringDaemon is a gnome-keyring-daemon on a private bus.
 type keyringDaemon struct {
@@ -228,6 +233,7 @@ func startKeyringDaemon(t *testing.T, addr, home, password string) *keyringDaemo
 		"XDG_DATA_HOME="+filepath.Join(home, ".local/share"), "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
 		"XDG_CACHE_HOME="+filepath.Join(home, ".cache"))
 	cmd.Stdin = strings.NewReader(password)
+	cmd.SysProcAttr = dieWithParent
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -55,16 +55,31 @@ func addPage(prefix string, n int, cursor string) provider.Page {
 	return p
 }
 
+// graphID returns a provider id shaped like a Microsoft Graph message id:
+// a long prefix shared by the folder's items and a tail that grows with the
+// item's position in the mailbox.
+func graphID(k int) string {
+	return fmt.Sprintf("AAMkAGVmMDEzMTM4LTZmYWUtNDdkNC1hMDZiLTU1OGY5OTZhYmY4OABGAAAAAAAiQ8W967B7TKBjgx9rVEURBwAiIsqMbYjsT5e-T7KzowPTAAAAAAEMAAAiIsqMbYjsT5e-T7KzowPTAA%08X=", 0x7fffffff-k)
+}
+
+// scriptedID returns a provider id shaped like the scripted provider's.
+func scriptedID(k int) string { return fmt.Sprintf("inbox-%d", k) }
+
+// randomID returns a provider id in no particular order.
+func randomID(k int) string {
+	h := hasher(fnvOffset)
+	h.int(int64(k))
+	return fmt.Sprintf("r%016x", uint64(h))
+}
+
 // realisticPage returns page number pageNo of n new items shaped like a
-// first sync: provider ids in random order (like Graph's or EWS's ids),
-// times walking steadily back.
-func realisticPage(pageNo, n int) provider.Page {
+// first sync, which walks back in time: the times and the ids of each page
+// older than the last page's. id gives an item's provider id.
+func realisticPage(pageNo, n int, id func(int) string) provider.Page {
 	p := provider.Page{Cursor: fmt.Sprintf("page-%d", pageNo), Changes: make([]provider.Change, n)}
 	for i := range n {
 		k := pageNo*n + i
-		h := hasher(fnvOffset)
-		h.int(int64(k))
-		it := testItem(fmt.Sprintf("AAMkAGI2TG93AAA%016x", uint64(h)), k)
+		it := testItem(id(k), k)
 		it.Time = t0.Add(-time.Duration(k) * time.Minute)
 		p.Changes[i].Item = it
 	}

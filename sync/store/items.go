@@ -151,7 +151,10 @@ func splitAddrs(s string) []string {
 	return strings.Split(s, "\n")
 }
 
-// FNV-1a, 64 bits.
+// The content hash is FNV-1a over 64-bit words instead of bytes: eight
+// times fewer multiplications. Every step (xor, then multiplication by an
+// odd number) is a bijection of the state, so two inputs of the same length
+// that differ anywhere always hash differently.
 const (
 	fnvOffset = 14695981039346656037
 	fnvPrime  = 1099511628211
@@ -159,29 +162,28 @@ const (
 
 type hasher uint64
 
-func (h *hasher) str(s string) {
-	x := uint64(*h)
-	for i := 0; i < len(s); i++ {
-		x ^= uint64(s[i])
-		x *= fnvPrime
-	}
-	// Terminate every field, so that "ab","c" and "a","bc" differ.
-	x ^= 0xff
-	x *= fnvPrime
-	*h = hasher(x)
+func (h *hasher) word(w uint64) {
+	*h = hasher((uint64(*h) ^ w) * fnvPrime)
 }
 
-func (h *hasher) int(n int64) {
-	x := uint64(*h)
-	for i := 0; i < 8; i++ {
-		x ^= uint64(byte(n >> (8 * i)))
-		x *= fnvPrime
+func (h *hasher) str(s string) {
+	h.word(uint64(len(s)))
+	for len(s) >= 8 {
+		h.word(uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56)
+		s = s[8:]
 	}
-	*h = hasher(x)
+	var w uint64
+	for i := 0; i < len(s); i++ {
+		w |= uint64(s[i]) << (8 * i)
+	}
+	h.word(w)
 }
+
+func (h *hasher) int(n int64) { h.word(uint64(n)) }
 
 func (h *hasher) list(a []string) {
-	h.int(int64(len(a)))
+	h.word(uint64(len(a)))
 	for _, s := range a {
 		h.str(s)
 	}
@@ -269,38 +271,35 @@ func (s *Store) ApplyPage(ctx context.Context, account string, folder provider.F
 
 		// New items wait in pending until a batch is full.
 		var (
-			pending    []any
-			pendingIDs []string
+			pending    = make([]any, 0, insertBatch*insertCols)
+			pendingIDs = make([]string, 0, insertBatch)
 			one1, many *sql.Stmt
 		)
 		flush := func(all bool) error {
-			for len(pendingIDs) >= insertBatch {
+			switch {
+			case len(pendingIDs) == insertBatch:
 				if many == nil {
 					many = tx.StmtContext(ctx, s.insertManyStmt)
 				}
-				if _, err := many.ExecContext(ctx, pending[:insertBatch*insertCols]...); err != nil {
+				if _, err := many.ExecContext(ctx, pending...); err != nil {
 					return err
 				}
-				pending = pending[insertBatch*insertCols:]
-				for _, id := range pendingIDs[:insertBatch] {
-					known[id].pending = false
+			case all:
+				for i := range pendingIDs {
+					if one1 == nil {
+						one1 = tx.StmtContext(ctx, s.insertOneStmt)
+					}
+					if _, err := one1.ExecContext(ctx, pending[i*insertCols:(i+1)*insertCols]...); err != nil {
+						return err
+					}
 				}
-				pendingIDs = pendingIDs[insertBatch:]
-			}
-			if !all {
+			default:
 				return nil
 			}
-			for len(pendingIDs) > 0 {
-				if one1 == nil {
-					one1 = tx.StmtContext(ctx, s.insertOneStmt)
-				}
-				if _, err := one1.ExecContext(ctx, pending[:insertCols]...); err != nil {
-					return err
-				}
-				pending = pending[insertCols:]
-				known[pendingIDs[0]].pending = false
-				pendingIDs = pendingIDs[1:]
+			for _, id := range pendingIDs {
+				known[id].pending = false
 			}
+			pending, pendingIDs = pending[:0], pendingIDs[:0]
 			return nil
 		}
 

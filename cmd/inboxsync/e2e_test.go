@@ -1,0 +1,334 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zalando/go-keyring"
+
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+// These tests run the real binary, built with -tags testprovider so that
+// it links the scripted provider, against a temporary --home. Secrets go to
+// the real Secret Service: run them under scripts/with-keyring.sh.
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "inboxsync-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "inboxsync")
+	out, err := exec.Command("go", "build", "-race", "-tags", "testprovider", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func needKeyring(t *testing.T) {
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+		if os.Getenv("INBOXSYNC_REQUIRE_KEYRING") == "1" {
+			t.Fatal("no session bus: run under scripts/with-keyring.sh")
+		}
+		t.Skip("no session bus: run under scripts/with-keyring.sh")
+	}
+}
+
+type home struct {
+	t     *testing.T
+	dir   string
+	env   []string
+	agent *exec.Cmd
+	log   *bytes.Buffer
+}
+
+func newHome(t *testing.T, env ...string) *home {
+	dir, err := os.MkdirTemp("", "isx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &home{t: t, dir: dir, env: append(os.Environ(), env...)}
+	t.Cleanup(func() {
+		h.stopAgent()
+		os.RemoveAll(dir)
+	})
+	return h
+}
+
+// run runs a verb and returns stdout, stderr and the exit code.
+func (h *home) run(stdin string, args ...string) (string, string, int) {
+	h.t.Helper()
+	cmd := exec.Command(binary, append([]string{"--home", h.dir}, args...)...)
+	cmd.Env = h.env
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		code = exitErr.ExitCode()
+	} else if err != nil {
+		h.t.Fatalf("running %v: %v", args, err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+func (h *home) ok(args ...string) string {
+	h.t.Helper()
+	out, errOut, code := h.run("", args...)
+	if code != 0 {
+		h.t.Fatalf("inboxsync %v: exit %d\nstdout: %s\nstderr: %s", args, code, out, errOut)
+	}
+	return out
+}
+
+func (h *home) status() engine.Status {
+	h.t.Helper()
+	var s engine.Status
+	if err := json.Unmarshal([]byte(h.ok("status", "--json")), &s); err != nil {
+		h.t.Fatal(err)
+	}
+	return s
+}
+
+func (h *home) startAgent() {
+	h.t.Helper()
+	h.log = &bytes.Buffer{}
+	h.agent = exec.Command(binary, "--home", h.dir, "agent", "--no-tray")
+	h.agent.Env = h.env
+	h.agent.Stderr = h.log
+	if err := h.agent.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	h.eventually("the agent answers", func() bool {
+		out, _, c := h.run("", "status", "--json")
+		return c == 0 && strings.Contains(out, `"source": "agent"`)
+	})
+}
+
+func (h *home) stopAgent() {
+	if h.agent == nil {
+		return
+	}
+	h.agent.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- h.agent.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			h.t.Errorf("agent exited with %v\n%s", err, h.log)
+		}
+	case <-time.After(15 * time.Second):
+		h.agent.Process.Kill()
+		h.t.Errorf("agent ignored SIGTERM for 15 s\n%s", h.log)
+	}
+	h.agent = nil
+}
+
+func (h *home) eventually(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting until %s\nagent log:\n%s", what, h.log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (h *home) writeScript(s string) string {
+	h.t.Helper()
+	p := filepath.Join(h.dir, "mailbox.json")
+	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+const password = "Corr3ct-Horse-Battery-e2e"
+
+func TestCLIEndToEnd(t *testing.T) {
+	needKeyring(t)
+	h := newHome(t, "INBOXSYNC_TEST_MIN_SYNC_GAP=2s")
+
+	// Before any agent: reads work from disk, writes say how to start it.
+	if s := h.status(); s.Source != "store" || s.Paused || len(s.Accounts) != 0 {
+		t.Fatalf("status before the agent ever ran: %+v", s)
+	}
+	if _, errOut, code := h.run("", "pause"); code != 1 || !strings.Contains(errOut, "not running") || !strings.Contains(errOut, "inboxsync agent") {
+		t.Fatalf("pause without an agent: exit %d, %q", code, errOut)
+	}
+
+	h.startAgent()
+	if _, errOut, code := h.run("", "agent", "--no-tray"); code == 0 || !strings.Contains(errOut, "already running") {
+		t.Fatalf("second agent: exit %d, %q", code, errOut)
+	}
+	if out, _, code := h.run(""); code != 0 || !strings.Contains(out, "opening its dashboard") {
+		t.Fatalf("inboxsync with an agent running: exit %d, %q", code, out)
+	}
+	info, err := os.Stat(filepath.Join(h.dir, "run", "control.sock"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("control socket: %v, mode %v", err, info.Mode())
+	}
+
+	script := h.writeScript(`{"inbox": 40, "sent": 5, "calendar": 3, "password": "` + password + `", "page_size": 10, "email": "ann@example.test"}`)
+	if _, errOut, code := h.run("wrong\n", "account", "add", "scripted", "--account", "work", "--login", "ann", "--mailbox", script, "--password-stdin"); code != 1 || !strings.Contains(errOut, "password is wrong") {
+		t.Fatalf("add with a wrong password: exit %d, %q", code, errOut)
+	}
+	out, errOut, code := h.run(password+"\n", "account", "add", "scripted", "--account", "work", "--login", "ann", "--mailbox", script, "--password-stdin")
+	if code != 0 || !strings.Contains(out, "Connected work (ann@example.test)") {
+		t.Fatalf("account add: exit %d\n%s%s", code, out, errOut)
+	}
+	if got, err := keyring.Get("inboxsync", "work/password"); err != nil || got != password {
+		t.Fatalf("keyring after add: %q, %v", got, err)
+	}
+	h.eventually("the first sync ends", func() bool {
+		s := h.status()
+		return len(s.Accounts) == 1 && s.Accounts[0].LastSync != nil && s.Accounts[0].LastSync.Outcome == "ok"
+	})
+	s := h.status().Accounts[0]
+	if s.State != engine.Idle || s.LastSync.Added != 48 || s.NextSync.IsZero() {
+		t.Fatalf("after the first sync: %+v", s)
+	}
+
+	time.Sleep(2 * time.Second) // the agent runs with a 2 s sync-now limit
+	h.writeScript(`{"inbox": 42, "sent": 5, "calendar": 3, "password": "` + password + `", "page_size": 10, "email": "ann@example.test"}`)
+	if out := h.ok("sync", "--wait"); !strings.Contains(out, "work: ok (2 added") {
+		t.Fatalf("sync --wait: %q", out)
+	}
+	if _, errOut, code := h.run("", "sync", "--wait"); code != 1 || !strings.Contains(errOut, "try again in") {
+		t.Fatalf("sync right after a sync: exit %d, %q", code, errOut)
+	}
+
+	var items []store.Item
+	json.Unmarshal([]byte(h.ok("activity", "--json", "--limit", "1000")), &items)
+	if len(items) != 50 {
+		t.Fatalf("activity lists %d items, want 50", len(items))
+	}
+	if out := h.ok("activity", "--search", "inbox item 41"); !strings.Contains(out, "Scripted inbox item 41") || strings.Contains(out, "item 40") {
+		t.Fatalf("activity --search: %q", out)
+	}
+	var sessions []store.Session
+	json.Unmarshal([]byte(h.ok("sessions", "--json")), &sessions)
+	if len(sessions) != 2 || sessions[0].Trigger != "manual" || sessions[1].Trigger != "activation" {
+		t.Fatalf("sessions: %+v", sessions)
+	}
+
+	// Pause survives a restart of the agent.
+	h.ok("pause", "--for", "1h")
+	if s := h.status(); !s.Paused || s.PausedUntil.IsZero() || s.Accounts[0].State != engine.Paused {
+		t.Fatalf("after pause: %+v", s)
+	}
+	h.stopAgent()
+	if s := h.status(); s.Source != "store" || !s.Paused {
+		t.Fatalf("status from disk while stopped: %+v", s)
+	}
+	h.startAgent()
+	if s := h.status(); !s.Paused || s.Accounts[0].State != engine.Paused {
+		t.Fatalf("pause lost across a restart: %+v", s)
+	}
+	h.ok("resume")
+	if s := h.status(); s.Paused || s.Accounts[0].State == engine.Paused {
+		t.Fatalf("after resume: %+v", s)
+	}
+
+	// The password is in the keyring and nowhere under the home.
+	filepath.Walk(h.dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode().IsRegular() {
+			if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(password)) && p != script {
+				t.Errorf("the password is written in %s", p)
+			}
+		}
+		return nil
+	})
+
+	h.ok("account", "remove", "work")
+	if _, err := keyring.Get("inboxsync", "work/password"); !errors.Is(err, keyring.ErrNotFound) {
+		t.Fatalf("password still in the keyring after remove: %v", err)
+	}
+	if s := h.status(); s.Accounts[0].State != engine.NotActivated {
+		t.Fatalf("after remove: %+v", s.Accounts[0])
+	}
+	json.Unmarshal([]byte(h.ok("activity", "--json", "--limit", "1000")), &items)
+	if len(items) != 50 {
+		t.Fatalf("remove without --purge kept %d items, want 50", len(items))
+	}
+	h.ok("account", "remove", "work", "--purge")
+	if out := h.ok("account", "list"); !strings.Contains(out, "No account yet") {
+		t.Fatalf("account list after purge: %q", out)
+	}
+	if out := h.ok("activity"); !strings.Contains(out, "Nothing synced yet") {
+		t.Fatalf("activity after purge: %q", out)
+	}
+	h.stopAgent()
+	if !strings.Contains(h.log.String(), "agent stopped") {
+		t.Fatalf("agent log lacks its clean stop:\n%s", h.log)
+	}
+}
+
+func TestCLIRejectionsReachNeedsReactivation(t *testing.T) {
+	needKeyring(t)
+	h := newHome(t, "INBOXSYNC_TEST_MIN_SYNC_GAP=0s", "INBOXSYNC_TEST_WALL_CHECK=100ms")
+	h.startAgent()
+	h.ok("settings", "--interval", "1s")
+	script := h.writeScript(`{"inbox": 3, "password": "` + password + `"}`)
+	out, errOut, code := h.run(password+"\n", "account", "add", "scripted", "--account", "rej", "--login", "bob", "--mailbox", script, "--password-stdin")
+	if code != 0 {
+		t.Fatalf("account add: %s%s", out, errOut)
+	}
+	h.eventually("the first sync ends", func() bool {
+		s := h.status().Accounts[0]
+		return s.LastSync != nil && s.LastSync.Outcome == "ok"
+	})
+	// The administrator changes the password on the server.
+	opens := func() int {
+		b, _ := os.ReadFile(script + ".opens")
+		n, _ := strconv.Atoi(string(b))
+		return n
+	}
+	before := opens()
+	h.writeScript(`{"inbox": 3, "password": "changed-by-the-admin"}`)
+	h.eventually("the account needs re-activation", func() bool {
+		return h.status().Accounts[0].State == engine.NeedsReactivation
+	})
+	s := h.status().Accounts[0]
+	if s.Rejections != 6 || !strings.Contains(s.Reason, "rejected the last 6 sync attempts") {
+		t.Fatalf("status: %+v", s)
+	}
+	attempts := opens() - before
+	time.Sleep(2 * time.Second) // two intervals: no further attempt may come
+	if got := opens() - before; got != 6 || attempts != 6 {
+		t.Fatalf("%d login attempts (%d at the state change), want exactly 6", got, attempts)
+	}
+	if _, errOut, code := h.run("", "sync"); code != 1 || !strings.Contains(errOut, "activated again") {
+		t.Fatalf("sync while needing re-activation: exit %d %q", code, errOut)
+	}
+	if out := h.ok("status"); !strings.Contains(out, "Needs re-activation") || !strings.Contains(out, "has your password changed?") {
+		t.Fatalf("status text: %s", out)
+	}
+	// Re-activation with the new password restarts sync at once.
+	if _, errOut, code := h.run("changed-by-the-admin\n", "account", "add", "scripted", "--account", "rej", "--login", "bob", "--mailbox", script, "--password-stdin"); code != 0 {
+		t.Fatalf("re-activation: %s", errOut)
+	}
+	h.eventually("sync is back", func() bool {
+		s := h.status().Accounts[0]
+		return s.State == engine.Idle && s.Rejections == 0 && s.LastSync != nil && s.LastSync.Outcome == "ok"
+	})
+}

@@ -247,7 +247,7 @@ func TestSixthRejectionStopsLoginAttempts(t *testing.T) {
 		if i < engine.MaxRejections && st.State != engine.Idle {
 			t.Fatalf("after attempt %d: state %v, want idle", i, st.State)
 		}
-		if i == engine.MaxRejections - 1 {
+		if i == engine.MaxRejections-1 {
 			opened = v.mb.Calls() - before
 		}
 	}

@@ -71,4 +71,3 @@ func (s *State) UnmarshalText(b []byte) error {
 	*s = v
 	return nil
 }
-

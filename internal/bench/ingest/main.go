@@ -1,0 +1,190 @@
+//go:build testprovider
+
+// Command ingest measures how fast the engine takes items into the store:
+// 100,000 items from the scripted provider in pages of 500, through the
+// engine (mode engine), next to a bare loop of the same upserts straight
+// into SQLite (mode bare), and the cost of a sync that finds no change
+// (mode nochange). Each mode runs in its own process so that its peak RSS
+// is its own; scripts/bench.sh runs all three and prints a table.
+//
+// It links the scripted provider, so it only builds with -tags
+// testprovider and is never shipped.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/provider/scripted"
+	"github.com/inboxsync/inboxsync/sync/secret/secrettest"
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+type result struct {
+	Mode     string  `json:"mode"`
+	Items    int     `json:"items"`
+	Seconds  float64 `json:"seconds"`
+	PerSec   float64 `json:"items_per_sec"`
+	CPU      float64 `json:"cpu_seconds"`
+	PeakRSS  float64 `json:"peak_rss_mb"`
+	Requests int     `json:"requests,omitempty"`
+}
+
+func main() {
+	mode := flag.String("mode", "engine", "engine, bare or nochange")
+	n := flag.Int("n", 100000, "items")
+	page := flag.Int("page", 500, "page size")
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "inboxsync-bench")
+	check(err)
+	defer os.RemoveAll(dir)
+
+	mb := scripted.New()
+	mb.SetPageSize(*page)
+	mb.Add(provider.Inbox, *n, time.Now().Add(-time.Hour))
+
+	var r result
+	switch *mode {
+	case "bare":
+		r = bare(dir, mb)
+	case "engine":
+		e, cancel := newEngine(dir, mb)
+		r = measure("engine", func() int { return syncOnce(e, true) })
+		cancel()
+	case "nochange":
+		e, cancel := newEngine(dir, mb)
+		syncOnce(e, true)
+		calls := mb.Calls()
+		r = measure("nochange", func() int { return syncOnce(e, false) })
+		r.Requests = mb.Calls() - calls
+		cancel()
+	default:
+		check(fmt.Errorf("unknown mode %q", *mode))
+	}
+	json.NewEncoder(os.Stdout).Encode(r)
+}
+
+func measure(mode string, f func() int) result {
+	cpu0 := cpuSeconds()
+	t0 := time.Now()
+	items := f()
+	secs := time.Since(t0).Seconds()
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return result{Mode: mode, Items: items, Seconds: secs, PerSec: float64(items) / secs,
+		CPU: cpuSeconds() - cpu0, PeakRSS: float64(ru.Maxrss) / 1024}
+}
+
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+var (
+	events <-chan engine.Event
+	first  = true
+)
+
+func newEngine(dir string, mb *scripted.Mailbox) (*engine.Engine, func()) {
+	st, err := store.Open(filepath.Join(dir, "inboxsync.db"))
+	check(err)
+	conn := scripted.NewConnector()
+	conn.Register("mb", mb)
+	e, err := engine.New(engine.Config{Store: st, Secrets: secrettest.NewMemory(),
+		Connectors: map[string]engine.Connector{"scripted": conn}, MinSyncGap: time.Nanosecond})
+	check(err)
+	ctx, cancel := context.WithCancel(context.Background())
+	events, _ = e.Subscribe(ctx)
+	done := make(chan struct{})
+	go func() { e.Run(ctx); close(done) }()
+	return e, func() { cancel(); <-done; st.Close() }
+}
+
+// syncOnce runs one session (the activation's, the first time) and returns
+// the number of items it added or updated.
+func syncOnce(e *engine.Engine, activate bool) int {
+	ctx := context.Background()
+	if first {
+		first = false
+		_, err := e.Activate(ctx, engine.ActivationRequest{Provider: "scripted", Account: "bench", Login: "bench",
+			Settings: map[string]string{"mailbox": "mb"}}, nil)
+		check(err)
+	} else {
+		time.Sleep(time.Millisecond)
+		check(e.SyncNow(ctx, "bench"))
+	}
+	for ev := range events {
+		if ev.Type == engine.EventSessionEnded {
+			if ev.Session.Outcome != "ok" {
+				check(fmt.Errorf("session %s: %s", ev.Session.Outcome, ev.Session.Error))
+			}
+			return ev.Session.Added + ev.Session.Updated
+		}
+	}
+	return 0
+}
+
+// bare upserts the same pages into a table of the same shape with one
+// prepared statement and a transaction per page: the floor for the store.
+func bare(dir string, mb *scripted.Mailbox) result {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "bare.db")+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)")
+	check(err)
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	_, err = db.Exec(`CREATE TABLE items (id INTEGER PRIMARY KEY, account TEXT NOT NULL, provider_id TEXT NOT NULL,
+		folder TEXT, kind TEXT, message_id TEXT, conversation_id TEXT, subject TEXT, from_addr TEXT, to_addrs TEXT,
+		cc_addrs TEXT, time INTEGER, preview TEXT, hash INTEGER, first_seen INTEGER, updated_at INTEGER);
+		CREATE UNIQUE INDEX items_ap ON items(account, provider_id);
+		CREATE INDEX items_at ON items(account, time);`)
+	check(err)
+	p := mb.Provider("")
+	return measure("bare", func() int {
+		ctx := context.Background()
+		cursor, total := "", 0
+		for {
+			pg, err := p.Changes(ctx, provider.Inbox, cursor, provider.Options{})
+			check(err)
+			tx, err := db.Begin()
+			check(err)
+			stmt, err := tx.Prepare(`INSERT INTO items (account, provider_id, folder, kind, message_id, conversation_id, subject,
+				from_addr, to_addrs, cc_addrs, time, preview, hash, first_seen, updated_at)
+				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+				ON CONFLICT(account, provider_id) DO UPDATE SET subject=excluded.subject, hash=excluded.hash, updated_at=excluded.updated_at`)
+			check(err)
+			now := time.Now().UnixNano()
+			for _, c := range pg.Changes {
+				it := c.Item
+				_, err := stmt.Exec("bench", it.ProviderID, string(it.Folder), string(it.Kind), it.MessageID, it.ConversationID,
+					it.Subject, it.From, strings.Join(it.To, ","), strings.Join(it.Cc, ","), it.Time.UnixNano(), it.Preview, 0, now, now)
+				check(err)
+				total++
+			}
+			stmt.Close()
+			check(tx.Commit())
+			cursor = pg.Cursor
+			if !pg.More {
+				return total
+			}
+		}
+	})
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ingest:", err)
+		os.Exit(1)
+	}
+}

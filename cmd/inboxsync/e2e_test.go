@@ -332,3 +332,21 @@ func TestCLIRejectionsReachNeedsReactivation(t *testing.T) {
 		return s.State == engine.Idle && s.Rejections == 0 && s.LastSync != nil && s.LastSync.Outcome == "ok"
 	})
 }
+
+func TestCLICorruptStoreIsLeftUntouched(t *testing.T) {
+	h := newHome(t)
+	db := filepath.Join(h.dir, "inboxsync.db")
+	garbage := bytes.Repeat([]byte("not a database, just bytes "), 400)
+	if err := os.WriteFile(db, garbage, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"agent", "--no-tray"}, {"status"}, {"activity"}} {
+		_, errOut, code := h.run("", args...)
+		if code != 1 || !strings.Contains(errOut, "damaged") || !strings.Contains(errOut, db) {
+			t.Errorf("inboxsync %v with a corrupt store: exit %d, %q", args, code, errOut)
+		}
+	}
+	if b, _ := os.ReadFile(db); !bytes.Equal(b, garbage) {
+		t.Fatal("the corrupt store was modified")
+	}
+}

@@ -917,9 +917,13 @@ func (c *cli) settings(args []string) int {
 }
 
 func (c *cli) version(args []string) int {
-	fs := c.flags("version", "Prints the version.", "")
+	fs := c.flags("version [--json]", "Prints the version.", "")
+	asJSON := fs.Bool("json", false, "print JSON")
 	if code, ok := c.parse(fs, args, 0); !ok {
 		return code
+	}
+	if *asJSON {
+		return c.printJSON(map[string]any{"version": app.Version, "test_build": app.TestBuild})
 	}
 	fmt.Fprintf(c.out, "inboxsync %s\n", app.Version)
 	return exitOK

@@ -145,7 +145,7 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// LoadSettings reads the stored settings, or the defaults.
+// loadSettings reads the stored settings, or the defaults.
 func loadSettings(ctx context.Context, st *store.Store) (Settings, error) {
 	s := DefaultSettings()
 	v, ok, err := st.Setting(ctx, settingsKey)

@@ -415,20 +415,21 @@ func existingItems(ctx context.Context, stmt *sql.Stmt, account, idsJSON string,
 	return known, rows.Err()
 }
 
-// ActivityQuery selects items for Activity.
+// ActivityQuery selects items for Activity. It travels over the control
+// socket as JSON.
 type ActivityQuery struct {
 	// Account limits the items to one account; "" means all accounts.
-	Account string
+	Account string `json:"account,omitempty"`
 	// Since, if not zero, limits the items to those with Time at or after
 	// it.
-	Since time.Time
+	Since time.Time `json:"since,omitzero"`
 	// Limit is the most items returned; 0 (or less) means 100.
-	Limit int
+	Limit int `json:"limit,omitempty"`
 	// Search, if not empty, keeps the items whose subject, sender,
-	// recipients or preview contain it, case-insensitively (ASCII).
-	Search string
+	// recipients or preview contain it, case-insensitively (ASCII letters).
+	Search string `json:"search,omitempty"`
 	// IncludeDeleted includes the items marked deleted.
-	IncludeDeleted bool
+	IncludeDeleted bool `json:"include_deleted,omitempty"`
 }
 
 // DefaultActivityLimit is the number of items Activity returns when the

@@ -81,12 +81,13 @@ func (s *Store) EndSession(ctx context.Context, sess Session) error {
 	return nil
 }
 
-// SessionQuery selects sessions.
+// SessionQuery selects sessions. It travels over the control socket as
+// JSON.
 type SessionQuery struct {
 	// Account limits the sessions to one account; "" means all accounts.
-	Account string
+	Account string `json:"account,omitempty"`
 	// Limit is the most sessions returned; 0 (or less) means 50.
-	Limit int
+	Limit int `json:"limit,omitempty"`
 }
 
 // DefaultSessionLimit is the number of sessions Sessions returns when the

@@ -120,6 +120,17 @@ const busyTimeout = 5000
 // cache; WAL lets the readers run beside the one writer.
 const maxConns = 4
 
+// maxIdle is how long an unused connection is kept: long enough for a sync's
+// burst of pages, short enough that the agent gives the page caches back
+// between syncs.
+const maxIdle = 5 * time.Minute
+
+func newPool(db *sql.DB) {
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(maxIdle)
+}
+
 // Store is an open activity store. Create it with Open or OpenReadOnly.
 type Store struct {
 	db       *sql.DB
@@ -201,7 +212,7 @@ func Open(path string) (*Store, error) {
 	case fi.IsDir():
 		return nil, fmt.Errorf("activity store %s is a directory", path)
 	case fi.Size() > 0:
-		if err := check(path, true); err != nil {
+		if err := check(path); err != nil {
 			return nil, err
 		}
 	}
@@ -220,8 +231,7 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("activity store %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(maxConns)
-	db.SetMaxIdleConns(maxConns)
+	newPool(db)
 	s := &Store{db: db, path: path}
 	if err := s.init(); err != nil {
 		db.Close()
@@ -262,7 +272,12 @@ func (s *Store) openErr(err error) error {
 // migrating it: for the command line, which may read while an agent writes
 // (or while none runs). It returns an error matching ErrNotFound if the file
 // does not exist or was never set up, ErrTooNew if a newer version wrote it
-// and ErrCorrupt if it is not a SQLite database. The file is never written.
+// and ErrCorrupt if it is not a SQLite database. It does not run the full
+// quick_check Open runs, and the writing methods of the returned store fail.
+//
+// The database is never written. When no agent has the file open, SQLite
+// may leave an empty -wal and a -shm file next to it, which the agent's next
+// Open takes over.
 func OpenReadOnly(path string) (*Store, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -286,8 +301,7 @@ func OpenReadOnly(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("activity store %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(maxConns)
-	db.SetMaxIdleConns(maxConns)
+	newPool(db)
 	s := &Store{db: db, path: path, readOnly: true}
 	v, err := userVersion(context.Background(), db)
 	if err == nil {
@@ -329,19 +343,20 @@ func checkHeader(path string) error {
 }
 
 // check verifies, without writing anything, that the file at path is a
-// SQLite database this version can use: the header, the schema version and,
-// if full, SQLite's quick_check.
+// SQLite database this version can use: the header, the schema version and
+// SQLite's quick_check.
 //
-// When no -wal file exists the file is opened with immutable=1, which makes
-// SQLite read it without locks and without creating a -wal or -shm file;
-// when one exists (a process died, or one is running) the file is opened
-// read-only with the usual locking so that the log is read too.
-func check(path string, full bool) error {
+// When no -wal (or -journal) file with content exists the file is opened
+// with immutable=1, which makes SQLite read it without locks and without
+// creating a -wal or -shm file; when one exists (a process died, or one is
+// running) the file is opened read-only with the usual locking, so that the
+// log is read too.
+func check(path string) error {
 	if err := checkHeader(path); err != nil {
 		return err
 	}
 	params := []string{"mode=ro", fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeout)}
-	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() == 0 {
+	if !nonEmpty(path+"-wal") && !nonEmpty(path+"-journal") {
 		params = append(params, "immutable=1")
 	}
 	db, err := sql.Open("sqlite", dsn(path, params...))
@@ -362,9 +377,6 @@ func check(path string, full bool) error {
 	if v > schemaVersion() {
 		return tooNewError(path, v)
 	}
-	if !full {
-		return nil
-	}
 	rows, err := db.QueryContext(ctx, "PRAGMA quick_check")
 	if err != nil {
 		if isCorruptCode(err) {
@@ -379,8 +391,14 @@ func check(path string, full bool) error {
 		if err := rows.Scan(&msg); err != nil {
 			return fmt.Errorf("activity store %s: %w", path, err)
 		}
-		if msg != "ok" {
-			problems = append(problems, msg)
+		if msg == "ok" {
+			continue
+		}
+		// A row may hold several lines, the first naming the database.
+		for _, line := range strings.Split(msg, "\n") {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "***") {
+				problems = append(problems, line)
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -392,11 +410,17 @@ func check(path string, full bool) error {
 	if len(problems) > 0 {
 		detail := "quick_check: " + problems[0]
 		if len(problems) > 1 {
-			detail += fmt.Sprintf(" and %d more problems", len(problems)-1)
+			detail += fmt.Sprintf(", and %d more problems", len(problems)-1)
 		}
 		return corruptError(path, nil, detail)
 	}
 	return nil
+}
+
+// nonEmpty reports whether the file at path exists and is not empty.
+func nonEmpty(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Size() > 0
 }
 
 func userVersion(ctx context.Context, q interface {

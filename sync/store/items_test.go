@@ -1,0 +1,625 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/provider"
+)
+
+func add(it provider.Item) provider.Change { return provider.Change{Item: it} }
+
+func del(id string) provider.Change {
+	return provider.Change{Deleted: true, Item: provider.Item{ProviderID: id, Folder: provider.Inbox}}
+}
+
+func with(it provider.Item, f func(*provider.Item)) provider.Item {
+	f(&it)
+	return it
+}
+
+// state returns the stored items of account by provider id.
+func state(t *testing.T, s *Store, account string) map[string]Item {
+	t.Helper()
+	items, err := s.Activity(context.Background(), ActivityQuery{Account: account, IncludeDeleted: true, Limit: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]Item{}
+	for _, it := range items {
+		if _, dup := m[it.ProviderID]; dup {
+			t.Fatalf("item %s stored twice", it.ProviderID)
+		}
+		m[it.ProviderID] = it
+	}
+	return m
+}
+
+func TestApplyPageCounts(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, "work")
+	a, b, c := testItem("a", 1), testItem("b", 2), testItem("c", 3)
+	b2 := with(b, func(it *provider.Item) { it.Subject = "Re: " + it.Subject })
+	noFolder := with(testItem("n", 9), func(it *provider.Item) { it.Folder = "" })
+
+	steps := []struct {
+		name    string
+		changes []provider.Change
+		want    Counts
+	}{
+		{"add three", []provider.Change{add(a), add(b), add(c)}, Counts{Added: 3}},
+		{"replay", []provider.Change{add(a), add(b), add(c)}, Counts{}},
+		{"update one, keep one, add one", []provider.Change{add(b2), add(c), add(testItem("d", 4))}, Counts{Added: 1, Updated: 1}},
+		{"delete known and unknown", []provider.Change{del("a"), del("x")}, Counts{Removed: 1}},
+		{"delete again", []provider.Change{del("a")}, Counts{}},
+		{"undelete unchanged", []provider.Change{add(a)}, Counts{Updated: 1}},
+		{"same id twice in a page", []provider.Change{
+			add(testItem("e", 5)), add(with(testItem("e", 5), func(it *provider.Item) { it.Preview = "changed" })),
+		}, Counts{Added: 1, Updated: 1}},
+		{"added then deleted in a page", []provider.Change{add(testItem("f", 6)), del("f")}, Counts{Added: 1, Removed: 1}},
+		{"moved to another folder", []provider.Change{add(with(b2, func(it *provider.Item) { it.Folder = provider.Sent }))}, Counts{Updated: 1}},
+		{"time changed by a nanosecond", []provider.Change{add(with(c, func(it *provider.Item) { it.Time = it.Time.Add(1) }))}, Counts{Updated: 1}},
+		{"recipients reordered", []provider.Change{add(with(testItem("d", 4), func(it *provider.Item) { it.To = []string{it.To[1], it.To[0]} }))}, Counts{Updated: 1}},
+		{"cc moved to to", []provider.Change{add(with(testItem("d", 4), func(it *provider.Item) {
+			it.To = []string{it.To[1], it.To[0], it.Cc[0]}
+			it.Cc = nil
+		}))}, Counts{Updated: 1}},
+		{"item without folder", []provider.Change{add(noFolder)}, Counts{Added: 1}},
+		{"same item with the page's folder", []provider.Change{add(with(noFolder, func(it *provider.Item) { it.Folder = provider.Inbox }))}, Counts{}},
+		{"empty page", nil, Counts{}},
+	}
+	var total Counts
+	for i, st := range steps {
+		now := t0.Add(time.Duration(i) * time.Minute)
+		got, err := s.ApplyPage(ctx, "work", provider.Inbox, provider.Page{Changes: st.changes, Cursor: fmt.Sprintf("c%d", i)}, now)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if got != st.want {
+			t.Errorf("%s: counts %+v, want %+v", st.name, got, st.want)
+		}
+		total.Add(got)
+		if c, _ := s.Cursor(ctx, "work", provider.Inbox); c != fmt.Sprintf("c%d", i) {
+			t.Errorf("%s: cursor %q", st.name, c)
+		}
+	}
+	if want := (Counts{Added: 7, Updated: 7, Removed: 2}); total != want {
+		t.Errorf("total %+v, want %+v", total, want)
+	}
+
+	m := state(t, s, "work")
+	want := map[string]struct {
+		deleted   bool
+		folder    provider.Folder
+		firstSeen int // step
+		updated   int
+	}{
+		"a": {false, provider.Inbox, 0, 5},
+		"b": {false, provider.Sent, 0, 8},
+		"c": {false, provider.Inbox, 0, 9},
+		"d": {false, provider.Inbox, 2, 11},
+		"e": {false, provider.Inbox, 6, 6},
+		"f": {true, provider.Inbox, 7, 7},
+		"n": {false, provider.Inbox, 12, 12},
+	}
+	if len(m) != len(want) {
+		t.Errorf("%d items stored, want %d", len(m), len(want))
+	}
+	for id, w := range want {
+		it := m[id]
+		if it.Deleted != w.deleted || it.Folder != w.folder ||
+			!it.FirstSeen.Equal(t0.Add(time.Duration(w.firstSeen)*time.Minute)) ||
+			!it.UpdatedAt.Equal(t0.Add(time.Duration(w.updated)*time.Minute)) {
+			t.Errorf("item %s: deleted=%v folder=%s first_seen=%v updated_at=%v, want %+v",
+				id, it.Deleted, it.Folder, it.FirstSeen, it.UpdatedAt, w)
+		}
+	}
+	if m["e"].Preview != "changed" || m["b"].Subject != b2.Subject {
+		t.Errorf("updates not stored: e=%q b=%q", m["e"].Preview, m["b"].Subject)
+	}
+	if n, _ := s.CountItems(ctx, "work"); n != 6 {
+		t.Errorf("CountItems = %d, want 6", n)
+	}
+}
+
+func TestApplyPageReplayIsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, "work")
+	page := addPage("p", 300, "c1")
+	page.Changes = append(page.Changes, del("p-7"))
+	if c, err := s.ApplyPage(ctx, "work", provider.Inbox, page, t0); err != nil || c != (Counts{Added: 300, Removed: 1}) {
+		t.Fatalf("first apply: %+v %v", c, err)
+	}
+	before := state(t, s, "work")
+	var revs int
+	s.db.QueryRow("SELECT sum(rev) FROM items").Scan(&revs)
+	for i := range 3 {
+		c, err := s.ApplyPage(ctx, "work", provider.Inbox, page, t0.Add(time.Duration(i+1)*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The deleted item comes back by the page's add and goes again by
+		// its delete: a replay of a page that deletes what it adds.
+		if c != (Counts{Updated: 1, Removed: 1}) {
+			t.Errorf("replay %d: %+v", i, c)
+		}
+	}
+	page.Changes = page.Changes[:300]
+	page.Changes = append(page.Changes[:7], page.Changes[8:]...)
+	for i := range 3 {
+		c, err := s.ApplyPage(ctx, "work", provider.Inbox, page, t0.Add(time.Duration(i+10)*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c != (Counts{}) {
+			t.Errorf("replay without the deleted item %d: %+v", i, c)
+		}
+	}
+	after := state(t, s, "work")
+	if len(after) != 300 {
+		t.Errorf("%d items after replays, want 300", len(after))
+	}
+	var rows int
+	s.db.QueryRow("SELECT count(*) FROM items").Scan(&rows)
+	if rows != 300 {
+		t.Errorf("%d rows, want 300", rows)
+	}
+	// Unchanged rows were not rewritten.
+	for id, b := range before {
+		if id == "p-7" {
+			continue
+		}
+		if a := after[id]; !a.UpdatedAt.Equal(b.UpdatedAt) {
+			t.Errorf("%s rewritten: updated_at %v → %v", id, b.UpdatedAt, a.UpdatedAt)
+		}
+	}
+	var revs2 int
+	s.db.QueryRow("SELECT sum(rev) FROM items").Scan(&revs2)
+	if revs2 != revs+3 {
+		t.Errorf("rev sum %d → %d, want +3 (only p-7 rewritten)", revs, revs2)
+	}
+}
+
+func TestApplyPageIsAtomic(t *testing.T) {
+	s := openTemp(t, "work")
+	ctx := context.Background()
+	first := addPage("a", 100, "c1")
+	first.Issues = []provider.ItemIssue{{ProviderID: "bad-1", Message: "could not read"}}
+	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, first, t0); err != nil {
+		t.Fatal(err)
+	}
+	before := state(t, s, "work")
+	issuesBefore, _ := s.Issues(ctx, "", 0)
+
+	second := addPage("b", 100, "c2")
+	second.Changes = append(second.Changes, del("a-1"), add(with(testItem("a-2", 2), func(it *provider.Item) { it.Subject = "x" })))
+	second.Issues = []provider.ItemIssue{{ProviderID: "bad-2", Message: "could not read"}}
+
+	boom := errors.New("boom")
+	cases := []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+		hook func(cancel context.CancelFunc) func(context.Context) error
+		want error
+	}{
+		{"error before the cursor", bg, func(context.CancelFunc) func(context.Context) error {
+			return func(context.Context) error { return boom }
+		}, boom},
+		{"cancelled before the cursor", cancellable, func(cancel context.CancelFunc) func(context.Context) error {
+			return func(context.Context) error { cancel(); return nil }
+		}, context.Canceled},
+		{"cancelled before the call", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return ctx, cancel
+		}, nil, context.Canceled},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := c.ctx()
+			defer cancel()
+			if c.hook != nil {
+				testHookBeforeCursor = c.hook(cancel)
+				defer func() { testHookBeforeCursor = nil }()
+			}
+			counts, err := s.ApplyPage(ctx, "work", provider.Inbox, second, t0.Add(time.Hour))
+			if !errors.Is(err, c.want) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+			if counts != (Counts{}) {
+				t.Errorf("counts of a failed page: %+v", counts)
+			}
+			if cur, _ := s.Cursor(context.Background(), "work", provider.Inbox); cur != "c1" {
+				t.Errorf("cursor = %q, want c1", cur)
+			}
+			if after := state(t, s, "work"); !reflect.DeepEqual(after, before) {
+				t.Errorf("items changed by a failed page: %d items, was %d", len(after), len(before))
+			}
+			if is, _ := s.Issues(context.Background(), "", 0); len(is) != len(issuesBefore) {
+				t.Errorf("issues changed: %d, was %d", len(is), len(issuesBefore))
+			}
+		})
+	}
+	// The store still works, and the page applies in full.
+	c, err := s.ApplyPage(ctx, "work", provider.Inbox, second, t0.Add(time.Hour))
+	if err != nil || c != (Counts{Added: 100, Updated: 1, Removed: 1}) {
+		t.Fatalf("page after the failures: %+v %v", c, err)
+	}
+	if cur, _ := s.Cursor(ctx, "work", provider.Inbox); cur != "c2" {
+		t.Errorf("cursor = %q, want c2", cur)
+	}
+}
+
+func bg() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }
+
+func cancellable() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
+}
+
+func TestApplyPageRejects(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, "work")
+	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, provider.Page{Changes: []provider.Change{add(testItem("a", 1))}}, t0); err == nil {
+		t.Error("a page without a cursor was stored")
+	}
+	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, provider.Page{Cursor: "c", Changes: []provider.Change{add(testItem("", 1))}}, t0); err == nil {
+		t.Error("an item without a provider id was stored")
+	}
+	if _, err := s.ApplyPage(ctx, "nope", provider.Inbox, addPage("a", 1, "c"), t0); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown account: %v", err)
+	}
+	if n, _ := s.CountItems(ctx, ""); n != 0 {
+		t.Errorf("%d items stored", n)
+	}
+	if c, _ := s.Cursor(ctx, "work", provider.Inbox); c != "" {
+		t.Errorf("cursor %q stored", c)
+	}
+}
+
+func TestCursors(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, "work", "home")
+	for _, c := range []struct {
+		account string
+		folder  provider.Folder
+		cursor  string
+	}{
+		{"work", provider.Inbox, "w-in"}, {"work", provider.Calendar, "w-cal"}, {"home", provider.Inbox, "h-in"},
+	} {
+		if _, err := s.ApplyPage(ctx, c.account, c.folder, provider.Page{Cursor: c.cursor}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Cursors(ctx, "work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[provider.Folder]string{provider.Inbox: "w-in", provider.Calendar: "w-cal"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Cursors = %v, want %v", got, want)
+	}
+	if c, _ := s.Cursor(ctx, "work", provider.Sent); c != "" {
+		t.Errorf("Cursor of a folder never synced = %q", c)
+	}
+	if err := s.DeleteCursor(ctx, "work", provider.Inbox); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteCursor(ctx, "work", provider.Inbox); err != nil {
+		t.Errorf("deleting a missing cursor: %v", err)
+	}
+	if c, _ := s.Cursor(ctx, "work", provider.Inbox); c != "" {
+		t.Errorf("deleted cursor = %q", c)
+	}
+	if c, _ := s.Cursor(ctx, "home", provider.Inbox); c != "h-in" {
+		t.Errorf("other account's cursor = %q", c)
+	}
+}
+
+func TestActivity(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, "work", "home")
+	event := provider.Item{
+		ProviderID: "ev1", Folder: provider.Calendar, Kind: provider.Event, Subject: "Planning",
+		Organizer: "alice@example.com", Attendees: []string{"bob@example.com", "Carol <carol@example.com>"},
+		Time: t0.Add(48 * time.Hour), Start: t0.Add(48 * time.Hour), End: t0.Add(49 * time.Hour), Location: "Room 4",
+		ConversationID: "c", MessageID: "<m@x>", Preview: "Agenda",
+	}
+	special := with(testItem("pct", 50), func(it *provider.Item) { it.Subject = "100% done_now" })
+	noTime := with(testItem("notime", 0), func(it *provider.Item) { it.Time = time.Time{} })
+	page := provider.Page{Cursor: "c", Changes: []provider.Change{
+		add(testItem("w1", 1)), add(testItem("w2", 2)), add(testItem("w3", 3)), add(special), add(noTime),
+		add(with(testItem("w4", 4), func(it *provider.Item) { it.Cc = []string{"zed@elsewhere.example"} })),
+	}}
+	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, page, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ApplyPage(ctx, "work", provider.Calendar, provider.Page{Cursor: "c", Changes: []provider.Change{add(event)}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, provider.Page{Cursor: "c2", Changes: []provider.Change{del("w3")}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	home := provider.Page{Cursor: "c", Changes: []provider.Change{
+		add(with(testItem("h1", 10), func(it *provider.Item) { it.Subject = "Dinner" })),
+		add(with(testItem("h2", 2), func(it *provider.Item) { it.Subject = "Tickets" })),
+	}}
+	if _, err := s.ApplyPage(ctx, "home", provider.Inbox, home, t0); err != nil {
+		t.Fatal(err)
+	}
+
+	ids := func(items []Item) []string {
+		var out []string
+		for _, it := range items {
+			out = append(out, it.ProviderID)
+		}
+		return out
+	}
+	cases := []struct {
+		name string
+		q    ActivityQuery
+		want []string
+	}{
+		{"account newest first, no time last", ActivityQuery{Account: "work"}, []string{"ev1", "pct", "w4", "w2", "w1", "notime"}},
+		{"with deleted", ActivityQuery{Account: "work", IncludeDeleted: true}, []string{"ev1", "pct", "w4", "w3", "w2", "w1", "notime"}},
+		{"limit", ActivityQuery{Account: "work", Limit: 2}, []string{"ev1", "pct"}},
+		{"since", ActivityQuery{Account: "work", Since: t0.Add(4 * time.Minute)}, []string{"ev1", "pct", "w4"}},
+		{"search subject, any case", ActivityQuery{Account: "work", Search: "PLANNING"}, []string{"ev1"}},
+		{"search percent is literal", ActivityQuery{Account: "work", Search: "%"}, []string{"pct"}},
+		{"search underscore is literal", ActivityQuery{Account: "work", Search: "e_n"}, []string{"pct"}},
+		{"search cc", ActivityQuery{Account: "work", Search: "elsewhere"}, []string{"w4"}},
+		{"search to", ActivityQuery{Account: "home", Search: "carol@"}, []string{"h1", "h2"}},
+		{"search from", ActivityQuery{Account: "work", Search: "alice@EXAMPLE", IncludeDeleted: true}, []string{"pct", "w4", "w3", "w2", "w1", "notime"}},
+		{"search nothing", ActivityQuery{Account: "work", Search: "no such text"}, nil},
+		{"search preview", ActivityQuery{Account: "home", Search: "numbers we talked"}, []string{"h1", "h2"}},
+		{"all accounts, equal times newest stored first", ActivityQuery{}, []string{"ev1", "pct", "h1", "w4", "h2", "w2", "w1", "notime"}},
+		{"all accounts, limit", ActivityQuery{Limit: 3}, []string{"ev1", "pct", "h1"}},
+		{"all accounts, search", ActivityQuery{Search: "tickets"}, []string{"h2"}},
+		{"unknown account", ActivityQuery{Account: "nope"}, nil},
+	}
+	for _, c := range cases {
+		got, err := s.Activity(ctx, c.q)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if g := ids(got); !reflect.DeepEqual(g, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, g, c.want)
+		}
+	}
+	all, _ := s.Activity(ctx, ActivityQuery{})
+	for _, it := range all {
+		if (it.ProviderID[0] == 'h') != (it.Account == "home") {
+			t.Errorf("item %s of account %s", it.ProviderID, it.Account)
+		}
+	}
+
+	// Every field survives the round trip.
+	got, _ := s.Activity(ctx, ActivityQuery{Account: "work", Search: "planning"})
+	want := Item{Item: event, Account: "work", FirstSeen: t0, UpdatedAt: t0}
+	if len(got) != 1 || !reflect.DeepEqual(got[0], want) {
+		t.Errorf("event round trip:\n got %+v\nwant %+v", got, want)
+	}
+	got, _ = s.Activity(ctx, ActivityQuery{Account: "work", Search: "elsewhere"})
+	if w4 := with(testItem("w4", 4), func(it *provider.Item) { it.Cc = []string{"zed@elsewhere.example"} }); len(got) != 1 || !reflect.DeepEqual(got[0].Item, w4) {
+		t.Errorf("mail round trip:\n got %+v\nwant %+v", got, w4)
+	}
+}
+
+func TestIssues(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, "work", "home")
+	for i, acct := range []string{"work", "home", "work"} {
+		page := provider.Page{Cursor: "c", Issues: []provider.ItemIssue{
+			{ProviderID: fmt.Sprintf("x%d", i), Message: "cannot convert"},
+			{ProviderID: fmt.Sprintf("y%d", i), Folder: provider.Sent, Message: "too large"},
+		}}
+		if _, err := s.ApplyPage(ctx, acct, provider.Inbox, page, t0.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.Issues(ctx, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 6 || all[0].ProviderID != "y2" || all[5].ProviderID != "x0" {
+		t.Fatalf("Issues = %+v", all)
+	}
+	want := Issue{ID: all[1].ID, Account: "work", ItemIssue: provider.ItemIssue{ProviderID: "x2", Folder: provider.Inbox, Message: "cannot convert"}, Time: t0.Add(2 * time.Minute)}
+	if all[1] != want {
+		t.Errorf("issue = %+v, want %+v", all[1], want)
+	}
+	if all[0].Folder != provider.Sent {
+		t.Errorf("issue folder = %q", all[0].Folder)
+	}
+	work, _ := s.Issues(ctx, "work", 0)
+	if len(work) != 4 {
+		t.Errorf("work issues = %d", len(work))
+	}
+	two, _ := s.Issues(ctx, "work", 2)
+	if len(two) != 2 || two[0].ProviderID != "y2" {
+		t.Errorf("limited issues = %+v", two)
+	}
+}
+
+func TestDeleteAccountPurges(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, "work", "home")
+	for _, acct := range []string{"work", "home"} {
+		page := addPage(acct, 50, "c")
+		page.Issues = []provider.ItemIssue{{ProviderID: "x", Message: "m"}}
+		for _, f := range []provider.Folder{provider.Inbox, provider.Sent} {
+			if _, err := s.ApplyPage(ctx, acct, f, page, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sess, _ := s.BeginSession(ctx, acct, "schedule", t0)
+		sess.Outcome = "ok"
+		s.EndSession(ctx, sess)
+		s.BeginSession(ctx, acct, "manual", t0)
+		if err := s.PutRunState(ctx, acct, RunState{State: "idle", Failures: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.PutSetting(ctx, "global", "kept")
+
+	if err := s.DeleteAccount(ctx, "work"); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"accounts", "items", "cursors", "sessions", "issues", "run_state"} {
+		col := "account"
+		if table == "accounts" {
+			col = "id"
+		}
+		var work, home int
+		s.db.QueryRow("SELECT count(*) FROM " + table + " WHERE " + col + " = 'work'").Scan(&work)
+		s.db.QueryRow("SELECT count(*) FROM " + table + " WHERE " + col + " = 'home'").Scan(&home)
+		if work != 0 {
+			t.Errorf("%s: %d rows of the deleted account left", table, work)
+		}
+		if home == 0 {
+			t.Errorf("%s: the other account's rows are gone", table)
+		}
+	}
+	if v, ok, _ := s.Setting(ctx, "global"); !ok || v != "kept" {
+		t.Error("global setting lost")
+	}
+	if rs, _ := s.RunState(ctx, "work"); rs != (RunState{}) {
+		t.Errorf("run state left: %+v", rs)
+	}
+	// The ID can be used again, starting from nothing.
+	if err := s.AddAccount(ctx, Account{ID: "work", Provider: "gmail"}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.Cursor(ctx, "work", provider.Inbox); c != "" {
+		t.Errorf("cursor survived: %q", c)
+	}
+	if n, _ := s.CountItems(ctx, "work"); n != 0 {
+		t.Errorf("%d items survived", n)
+	}
+}
+
+// TestConcurrentUse runs writers and readers at once: no SQLITE_BUSY, no
+// race, readers see whole pages only.
+func TestConcurrentUse(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, "work", "home")
+	const pages, size = 20, 50
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for _, acct := range []string{"work", "home"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range pages {
+				if _, err := s.ApplyPage(ctx, acct, provider.Inbox, addPage(fmt.Sprintf("%s-%d", acct, i), size, "c"), t0); err != nil {
+					errs <- err
+					return
+				}
+				sess, err := s.BeginSession(ctx, acct, "schedule", t0)
+				if err != nil {
+					errs <- err
+					return
+				}
+				sess.Outcome = "ok"
+				if err := s.EndSession(ctx, sess); err != nil {
+					errs <- err
+					return
+				}
+				if err := s.PutSetting(ctx, acct, fmt.Sprint(i)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	var rg sync.WaitGroup
+	for range 3 {
+		rg.Add(1)
+		go func() {
+			defer rg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				n, err := s.CountItems(ctx, "work")
+				if err != nil {
+					errs <- err
+					return
+				}
+				if n%size != 0 {
+					errs <- fmt.Errorf("reader saw %d items: part of a page", n)
+					return
+				}
+				if _, err := s.Activity(ctx, ActivityQuery{Limit: 10}); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := s.Sessions(ctx, SessionQuery{}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(done)
+	rg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for _, acct := range []string{"work", "home"} {
+		if n, _ := s.CountItems(ctx, acct); n != pages*size {
+			t.Errorf("%s: %d items, want %d", acct, n, pages*size)
+		}
+	}
+}
+
+func TestContentHash(t *testing.T) {
+	base := testItem("a", 1)
+	seen := map[int64]string{contentHash(&base, provider.Inbox): "base"}
+	variants := map[string]func(*provider.Item){
+		"subject":      func(it *provider.Item) { it.Subject += "x" },
+		"split fields": func(it *provider.Item) { it.From, it.Subject = it.From+it.Subject[:1], it.Subject[1:] },
+		"to into cc":   func(it *provider.Item) { it.Cc = append([]string{it.To[1]}, it.Cc...); it.To = it.To[:1] },
+		"kind":         func(it *provider.Item) { it.Kind = provider.Event },
+		"start":        func(it *provider.Item) { it.Start = t0 },
+		"end":          func(it *provider.Item) { it.End = t0 },
+		"attendees":    func(it *provider.Item) { it.Attendees = []string{""} },
+		"location":     func(it *provider.Item) { it.Location = "x" },
+		"organizer":    func(it *provider.Item) { it.Organizer = "x" },
+		"message id":   func(it *provider.Item) { it.MessageID = "" },
+		"conversation": func(it *provider.Item) { it.ConversationID = "" },
+		"preview":      func(it *provider.Item) { it.Preview = it.Preview[:len(it.Preview)-1] },
+		"time":         func(it *provider.Item) { it.Time = it.Time.Add(time.Nanosecond) },
+	}
+	names := make([]string, 0, len(variants))
+	for n := range variants {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		it := with(base, variants[n])
+		h := contentHash(&it, provider.Inbox)
+		if prev, dup := seen[h]; dup {
+			t.Errorf("%s hashes like %s", n, prev)
+		}
+		seen[h] = n
+	}
+	if contentHash(&base, provider.Sent) == contentHash(&base, provider.Inbox) {
+		t.Error("folder not hashed")
+	}
+	// The provider id is the key, not content.
+	other := with(base, func(it *provider.Item) { it.ProviderID = "b" })
+	if contentHash(&other, provider.Inbox) != contentHash(&base, provider.Inbox) {
+		t.Error("provider id hashed")
+	}
+}

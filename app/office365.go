@@ -1,0 +1,30 @@
+package app
+
+import (
+	"github.com/inboxsync/inboxsync/sync/provider/graph"
+)
+
+// Office 365 syncs through Microsoft Graph (sync/provider/graph). Its
+// defaults (client ID, tenant, national cloud) come from the configuration
+// file, read at each activation so that editing it needs no restart.
+func init() {
+	connectors["office365"] = &graph.Connector{Defaults: office365Defaults}
+}
+
+// office365Defaults reads the office365 section of the configuration file
+// of the agent's home (INBOXSYNC_HOME or XDG; see ConfigPath).
+func office365Defaults() (map[string]string, error) {
+	path, err := ConfigPath(Paths{})
+	if err != nil {
+		return nil, err
+	}
+	c, err := LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	o := c.Office365
+	return map[string]string{
+		graph.SettingClientID: o.ClientID, graph.SettingTenant: o.Tenant,
+		graph.SettingAuthority: o.Authority, graph.SettingEndpoint: o.GraphEndpoint,
+	}, nil
+}

@@ -1,0 +1,209 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/inboxsync/inboxsync/sync/auth"
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/secret"
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+// Keys of the account settings (store.Account.Settings and
+// ActivationRequest.Settings).
+const (
+	SettingClientID   = "client_id"
+	SettingTenant     = "tenant"
+	SettingAuthority  = "authority"
+	SettingEndpoint   = "graph_endpoint"
+	SettingDeviceCode = "device_code" // "1": device code flow (request only)
+)
+
+// Defaults of the settings for the global cloud.
+const (
+	DefaultTenant    = "organizations"
+	DefaultAuthority = "https://login.microsoftonline.com"
+)
+
+// Scopes are the delegated permissions asked for.
+var Scopes = []string{"offline_access", "User.Read", "Mail.Read", "Calendars.Read"}
+
+// Connector connects Office 365 accounts. It implements engine.Connector.
+type Connector struct {
+	// Defaults returns settings used where an activation request leaves
+	// them empty (the config file's client ID and tenant); nil for none.
+	Defaults func() (map[string]string, error)
+	// HTTPClient makes all requests (nil: http.DefaultClient).
+	HTTPClient *http.Client
+	// OpenBrowser replaces pkg/browser (tests).
+	OpenBrowser func(ctx context.Context, url string) error
+	// PageSize is the Graph page size (0: DefaultPageSize).
+	PageSize int
+}
+
+var _ engine.Connector = (*Connector)(nil)
+
+// Settings are an account's resolved settings.
+type Settings struct {
+	ClientID  string
+	Tenant    string
+	Authority string
+	Endpoint  string
+}
+
+func (s Settings) store() map[string]string {
+	return map[string]string{SettingClientID: s.ClientID, SettingTenant: s.Tenant, SettingAuthority: s.Authority, SettingEndpoint: s.Endpoint}
+}
+
+var (
+	tenantRe   = regexp.MustCompile(`^(organizations|common|consumers|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)$`)
+	clientIDRe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+)
+
+// checkURL accepts https URLs, and http ones on loopback addresses only
+// (tests).
+func checkURL(what, s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%w: the %s %q is not a URL like https://host/path", engine.ErrInvalid, what, s)
+	}
+	if u.Scheme != "https" {
+		ip := net.ParseIP(u.Hostname())
+		if u.Scheme != "http" || ip == nil || !ip.IsLoopback() {
+			return "", fmt.Errorf("%w: the %s must be an https URL", engine.ErrInvalid, what)
+		}
+	}
+	return strings.TrimRight(s, "/"), nil
+}
+
+// ResolveSettings merges explicit settings over defaults, applies the
+// global cloud's defaults and checks them.
+func ResolveSettings(explicit, defaults map[string]string) (Settings, error) {
+	get := func(k, def string) string {
+		if v := strings.TrimSpace(explicit[k]); v != "" {
+			return v
+		}
+		if v := strings.TrimSpace(defaults[k]); v != "" {
+			return v
+		}
+		return def
+	}
+	s := Settings{
+		ClientID: get(SettingClientID, ""), Tenant: get(SettingTenant, DefaultTenant),
+		Authority: get(SettingAuthority, DefaultAuthority), Endpoint: get(SettingEndpoint, DefaultEndpoint),
+	}
+	if s.ClientID == "" {
+		return s, fmt.Errorf("%w: Office 365 needs the client ID of your organisation's app registration: pass --client-id, or set office365.client_id in the config file (see docs/office365.md)", engine.ErrInvalid)
+	}
+	if !clientIDRe.MatchString(s.ClientID) {
+		return s, fmt.Errorf("%w: the client ID %q does not look like an application (client) ID", engine.ErrInvalid, s.ClientID)
+	}
+	if !tenantRe.MatchString(s.Tenant) {
+		return s, fmt.Errorf("%w: the tenant must be organizations, common, a tenant ID or a domain name, not %q", engine.ErrInvalid, s.Tenant)
+	}
+	var err error
+	if s.Authority, err = checkURL("authority", s.Authority); err != nil {
+		return s, err
+	}
+	if s.Endpoint, err = checkURL("Graph endpoint", s.Endpoint); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// AuthConfig returns the OAuth configuration for s.
+func (c *Connector) AuthConfig(s Settings) *auth.Config {
+	base := s.Authority + "/" + url.PathEscape(s.Tenant) + "/oauth2/v2.0/"
+	return &auth.Config{
+		ClientID: s.ClientID,
+		Endpoint: auth.Endpoint{AuthURL: base + "authorize", TokenURL: base + "token", DeviceAuthURL: base + "devicecode"},
+		Scopes:   Scopes, RedirectHost: "localhost",
+		AuthParams:  url.Values{"prompt": {"select_account"}},
+		HTTPClient:  c.HTTPClient,
+		Explain:     Explain,
+		OpenBrowser: c.OpenBrowser,
+	}
+}
+
+func (c *Connector) defaults() (map[string]string, error) {
+	if c.Defaults == nil {
+		return nil, nil
+	}
+	return c.Defaults()
+}
+
+// Connect implements engine.Connector: it signs the user in (browser, or
+// device code when Settings["device_code"] is "1"), reads /me for the
+// mailbox address and returns the settings and the grant to keep.
+func (c *Connector) Connect(ctx context.Context, req engine.ActivationRequest, progress func(engine.ActivationProgress)) (engine.Connection, error) {
+	defs, err := c.defaults()
+	if err != nil {
+		return engine.Connection{}, fmt.Errorf("reading the Office 365 defaults: %w", err)
+	}
+	s, err := ResolveSettings(req.Settings, defs)
+	if err != nil {
+		return engine.Connection{}, err
+	}
+	ac := c.AuthConfig(s)
+	if req.Login != "" {
+		ac.AuthParams.Set("login_hint", req.Login)
+	}
+	opts := auth.SignInOptions{NoBrowser: req.NoBrowser, Progress: func(p auth.Prompt) {
+		if progress != nil {
+			progress(engine.ActivationProgress{Message: p.Message, URL: p.URL, UserCode: p.UserCode})
+		}
+	}}
+	var tok auth.Token
+	if req.Settings[SettingDeviceCode] == "1" {
+		tok, err = ac.SignInDevice(ctx, opts)
+	} else {
+		tok, err = ac.SignInBrowser(ctx, opts)
+	}
+	if err != nil {
+		return engine.Connection{}, err
+	}
+	if tok.RefreshToken == "" {
+		return engine.Connection{}, provider.Failed("Microsoft did not grant offline access, so Inbox Sync could not keep you signed in.", errors.New("no refresh token in the answer"))
+	}
+	p, err := New(Options{Endpoint: s.Endpoint, HTTPClient: c.HTTPClient, Tokens: staticToken(tok.AccessToken)})
+	if err != nil {
+		return engine.Connection{}, err
+	}
+	defer p.Close()
+	me, err := p.Me(ctx)
+	if err != nil {
+		return engine.Connection{}, fmt.Errorf("reading your profile from Microsoft Graph: %w", err)
+	}
+	if me.Address() == "" {
+		return engine.Connection{}, provider.Failed("Microsoft Graph did not say which mailbox you signed in to.", errors.New("/me has no mail or userPrincipalName"))
+	}
+	return engine.Connection{
+		Account: store.Account{ID: req.Account, Login: me.UserPrincipalName, Email: me.Address(), Settings: s.store()},
+		Secrets: map[string]string{secret.KeyToken: auth.Grant{RefreshToken: tok.RefreshToken, Scope: tok.Scope}.Encode()},
+	}, nil
+}
+
+// Open implements engine.Connector: a provider whose tokens come from the
+// grant in the keyring, with every rotation written back at once.
+func (c *Connector) Open(ctx context.Context, acct store.Account, secrets secret.Store) (provider.Provider, error) {
+	s, err := ResolveSettings(acct.Settings, nil)
+	if err != nil {
+		return nil, provider.Failed("The account's Office 365 settings are incomplete: activate it again.", err)
+	}
+	ts := auth.NewTokenSource(c.AuthConfig(s), secrets, acct.ID)
+	return New(Options{Endpoint: s.Endpoint, HTTPClient: c.HTTPClient, Tokens: ts, PageSize: c.PageSize})
+}
+
+// staticToken is a token source for one access token (Connect's /me).
+type staticToken string
+
+func (t staticToken) Token(context.Context) (string, error) { return string(t), nil }
+func (t staticToken) Invalidate(string)                     {}

@@ -1,0 +1,229 @@
+package graph
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/inboxsync/inboxsync/sync/provider"
+)
+
+// The wire shapes of Graph's delta answers, limited to what is stored.
+
+type emailAddress struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+}
+
+type recipient struct {
+	EmailAddress emailAddress `json:"emailAddress"`
+}
+
+func (r *recipient) String() string {
+	if r == nil {
+		return ""
+	}
+	if r.EmailAddress.Address != "" {
+		return r.EmailAddress.Address
+	}
+	return r.EmailAddress.Name
+}
+
+func addresses(rs []recipient) []string {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(rs))
+	for i := range rs {
+		if s := rs[i].String(); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+type removed struct {
+	Reason string `json:"reason"`
+}
+
+type message struct {
+	ID                string      `json:"id"`
+	Removed           *removed    `json:"@removed"`
+	InternetMessageID string      `json:"internetMessageId"`
+	ConversationID    string      `json:"conversationId"`
+	Subject           string      `json:"subject"`
+	From              *recipient  `json:"from"`
+	ToRecipients      []recipient `json:"toRecipients"`
+	CcRecipients      []recipient `json:"ccRecipients"`
+	ReceivedDateTime  string      `json:"receivedDateTime"`
+	SentDateTime      string      `json:"sentDateTime"`
+	BodyPreview       string      `json:"bodyPreview"`
+}
+
+type dateTimeZone struct {
+	DateTime string `json:"dateTime"`
+	TimeZone string `json:"timeZone"`
+}
+
+type attendee struct {
+	EmailAddress emailAddress `json:"emailAddress"`
+}
+
+type event struct {
+	ID          string        `json:"id"`
+	Removed     *removed      `json:"@removed"`
+	ICalUID     string        `json:"iCalUId"`
+	Subject     string        `json:"subject"`
+	BodyPreview string        `json:"bodyPreview"`
+	Start       *dateTimeZone `json:"start"`
+	End         *dateTimeZone `json:"end"`
+	Location    *struct {
+		DisplayName string `json:"displayName"`
+	} `json:"location"`
+	Organizer *recipient `json:"organizer"`
+	Attendees []attendee `json:"attendees"`
+}
+
+type mailPage struct {
+	NextLink  string    `json:"@odata.nextLink"`
+	DeltaLink string    `json:"@odata.deltaLink"`
+	Value     []message `json:"value"`
+}
+
+type eventPage struct {
+	NextLink  string  `json:"@odata.nextLink"`
+	DeltaLink string  `json:"@odata.deltaLink"`
+	Value     []event `json:"value"`
+}
+
+// parsed is one decoded delta page.
+type parsed struct {
+	changes   []provider.Change
+	issues    []provider.ItemIssue
+	nextLink  string
+	deltaLink string
+}
+
+// previewLen bounds the stored preview, in runes (Graph's bodyPreview is
+// at most 255 characters already).
+const previewLen = 255
+
+func preview(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) <= previewLen {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:previewLen])
+}
+
+func parseTime(s string) (time.Time, error) {
+	return time.Parse(time.RFC3339Nano, s)
+}
+
+// graphLocal is Graph's dateTime without offset ("2026-11-20T09:00:00.0000000").
+const graphLocal = "2006-01-02T15:04:05.9999999"
+
+func parseZoned(d *dateTimeZone) (time.Time, error) {
+	if d == nil || d.DateTime == "" {
+		return time.Time{}, errors.New("no time")
+	}
+	loc := time.UTC
+	if tz := d.TimeZone; tz != "" && !strings.EqualFold(tz, "UTC") {
+		l, err := time.LoadLocation(tz)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("unknown time zone %q", tz)
+		}
+		loc = l
+	}
+	t, err := time.ParseInLocation(graphLocal, d.DateTime, loc)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.UTC(), nil
+}
+
+// parseMail decodes a messages delta page of folder.
+func parseMail(folder provider.Folder, body []byte) (parsed, error) {
+	var mp mailPage
+	if err := json.Unmarshal(body, &mp); err != nil {
+		return parsed{}, fmt.Errorf("reading a Graph messages page: %w", err)
+	}
+	out := parsed{nextLink: mp.NextLink, deltaLink: mp.DeltaLink, changes: make([]provider.Change, 0, len(mp.Value))}
+	for i := range mp.Value {
+		m := &mp.Value[i]
+		if m.ID == "" {
+			out.issues = append(out.issues, provider.ItemIssue{Folder: folder, Message: "Graph returned a message without an id; it was skipped."})
+			continue
+		}
+		if m.Removed != nil {
+			out.changes = append(out.changes, provider.Change{Deleted: true, Item: provider.Item{ProviderID: m.ID, Folder: folder, Kind: provider.Mail}})
+			continue
+		}
+		stamp := m.ReceivedDateTime
+		if folder == provider.Sent && m.SentDateTime != "" {
+			stamp = m.SentDateTime
+		}
+		if stamp == "" {
+			stamp = m.SentDateTime
+		}
+		t, err := parseTime(stamp)
+		if err != nil {
+			out.issues = append(out.issues, provider.ItemIssue{ProviderID: m.ID, Folder: folder, Message: "The message has no readable date; it was skipped."})
+			continue
+		}
+		out.changes = append(out.changes, provider.Change{Item: provider.Item{
+			ProviderID: m.ID, Folder: folder, Kind: provider.Mail,
+			MessageID: m.InternetMessageID, ConversationID: m.ConversationID,
+			Subject: m.Subject, From: m.From.String(), To: addresses(m.ToRecipients), Cc: addresses(m.CcRecipients),
+			Time: t, Preview: preview(m.BodyPreview),
+		}})
+	}
+	return out, nil
+}
+
+// parseEvents decodes a calendarView delta page.
+func parseEvents(body []byte) (parsed, error) {
+	var ep eventPage
+	if err := json.Unmarshal(body, &ep); err != nil {
+		return parsed{}, fmt.Errorf("reading a Graph calendar page: %w", err)
+	}
+	folder := provider.Calendar
+	out := parsed{nextLink: ep.NextLink, deltaLink: ep.DeltaLink, changes: make([]provider.Change, 0, len(ep.Value))}
+	for i := range ep.Value {
+		e := &ep.Value[i]
+		if e.ID == "" {
+			out.issues = append(out.issues, provider.ItemIssue{Folder: folder, Message: "Graph returned an event without an id; it was skipped."})
+			continue
+		}
+		if e.Removed != nil {
+			out.changes = append(out.changes, provider.Change{Deleted: true, Item: provider.Item{ProviderID: e.ID, Folder: folder, Kind: provider.Event}})
+			continue
+		}
+		start, err := parseZoned(e.Start)
+		if err != nil {
+			out.issues = append(out.issues, provider.ItemIssue{ProviderID: e.ID, Folder: folder, Message: "The event has no readable start time; it was skipped."})
+			continue
+		}
+		end, _ := parseZoned(e.End)
+		it := provider.Item{
+			ProviderID: e.ID, Folder: folder, Kind: provider.Event, ConversationID: e.ICalUID,
+			Subject: e.Subject, Time: start, Start: start, End: end, Preview: preview(e.BodyPreview),
+			Organizer: e.Organizer.String(),
+		}
+		if e.Location != nil {
+			it.Location = e.Location.DisplayName
+		}
+		for j := range e.Attendees {
+			a := recipient(e.Attendees[j])
+			if s := a.String(); s != "" {
+				it.Attendees = append(it.Attendees, s)
+			}
+		}
+		out.changes = append(out.changes, provider.Change{Item: it})
+	}
+	return out, nil
+}

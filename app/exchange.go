@@ -1,0 +1,8 @@
+package app
+
+import "github.com/inboxsync/inboxsync/sync/provider/ews"
+
+// Exchange on-premises accounts: EWS with a login and a password.
+func init() {
+	connectors["exchange"] = ews.NewConnector(ews.Options{})
+}

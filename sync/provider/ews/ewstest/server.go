@@ -1,0 +1,993 @@
+// Package ewstest is an Exchange Web Services emulator for tests: an
+// httptest TLS server, with its own certificate authority, that answers
+// the SOAP shapes of Microsoft's published EWS examples (SyncFolderItems
+// with SyncState paging, GetItem, ResolveNames, ErrorServerBusy faults,
+// ErrorInvalidSyncStateData), the Autodiscover endpoints (SOAP
+// GetUserSettings and POX) with their redirects, and authenticates with
+// NTLMv2 (checking the proof against the password) or Basic.
+//
+// It is a test package: nothing shipped imports it.
+package ewstest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/provider"
+)
+
+// Config describes the emulated mailbox and server.
+type Config struct {
+	// Domain is the NetBIOS domain (default CONTOSO).
+	Domain string
+	// User is the sAMAccountName (default ann).
+	User string
+	// Email is the primary SMTP address and UPN (default ann@contoso.test).
+	Email string
+	// Password (default "Passw0rd!").
+	Password string
+	// Auth lists the schemes offered, in order: "NTLM", "Basic" (default
+	// both, NTLM first).
+	Auth []string
+	// Hosts are the DNS names in the server certificate, besides 127.0.0.1
+	// and localhost (default contoso.test and *.contoso.test).
+	Hosts []string
+	// PageSize caps SyncFolderItems pages below MaxChangesReturned (0: no
+	// cap).
+	PageSize int
+}
+
+// Stats counts what reached the emulator.
+type Stats struct {
+	// Requests is every HTTP request to the EWS endpoint, handshake legs
+	// included.
+	Requests int `json:"requests"`
+	// Calls counts authenticated EWS operations by name.
+	Calls map[string]int `json:"calls"`
+	// Logins counts requests that carried credentials: NTLM AUTHENTICATE
+	// messages and Basic headers. FailedLogins is those that were wrong.
+	Logins       int `json:"logins"`
+	FailedLogins int `json:"failed_logins"`
+	// Autodiscover counts requests per "host/path" (http: prefix for the
+	// plain-http listener).
+	Autodiscover map[string]int `json:"autodiscover"`
+}
+
+// Server is a running emulator.
+type Server struct {
+	// TLS serves EWS and the https Autodiscover endpoints for every host
+	// name; HTTP serves the plain-http Autodiscover redirect.
+	TLS  *httptest.Server
+	HTTP *httptest.Server
+	// CA signed the server's certificate.
+	CA *CA
+	// EWSURL is https://127.0.0.1:PORT/EWS/Exchange.asmx.
+	EWSURL string
+
+	cfg       Config
+	done      chan struct{}
+	closeOnce sync.Once
+
+	mu       sync.Mutex
+	password string
+	pwEpoch  int
+	epoch    int // sync-state generation
+	folders  map[string]*folder
+	byID     map[string]*item
+	seq      int
+	faults   []Fault
+	stats    Stats
+	ad       map[string]Autodiscover
+}
+
+// The distinguished folder ids of the synced folders.
+var folderIDs = map[provider.Folder]string{provider.Inbox: "inbox", provider.Sent: "sentitems", provider.Calendar: "calendar"}
+
+type entryKind uint8
+
+const (
+	kindCreate entryKind = iota
+	kindUpdate
+	kindDelete
+)
+
+type entry struct {
+	kind entryKind
+	it   *item
+}
+
+type folder struct {
+	id  string
+	log []entry
+}
+
+type item struct {
+	ID, folder       string
+	changeKey        int
+	class            string
+	subject, body    string
+	messageID        string
+	conversation     string
+	from             addr
+	to, cc           []addr
+	received, sent   time.Time
+	start, end       time.Time
+	location         string
+	organizer        addr
+	required, option []addr
+	deleted          bool
+}
+
+type addr struct{ name, email string }
+
+// New starts an emulator.
+func New(cfg Config) (*Server, error) {
+	if cfg.Domain == "" {
+		cfg.Domain = "CONTOSO"
+	}
+	if cfg.User == "" {
+		cfg.User = "ann"
+	}
+	if cfg.Email == "" {
+		cfg.Email = "ann@contoso.test"
+	}
+	if cfg.Password == "" {
+		cfg.Password = "Passw0rd!"
+	}
+	if len(cfg.Auth) == 0 {
+		cfg.Auth = []string{"NTLM", "Basic"}
+	}
+	if len(cfg.Hosts) == 0 {
+		cfg.Hosts = []string{"contoso.test", "*.contoso.test"}
+	}
+	ca, err := NewCA()
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := ca.Leaf(append([]string{"127.0.0.1", "localhost", "::1"}, cfg.Hosts...)...)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		CA: ca, cfg: cfg, done: make(chan struct{}),
+		password: cfg.Password, epoch: 1,
+		folders: map[string]*folder{}, byID: map[string]*item{},
+		stats: Stats{Calls: map[string]int{}, Autodiscover: map[string]int{}},
+		ad:    map[string]Autodiscover{},
+	}
+	for _, id := range folderIDs {
+		s.folders[id] = &folder{id: id}
+	}
+	s.TLS = httptest.NewUnstartedServer(http.HandlerFunc(s.serveTLS))
+	s.TLS.Config.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		return context.WithValue(ctx, connKey{}, &connState{})
+	}
+	// Handshakes refused by a client that does not trust the CA are part
+	// of the tests; keep them out of the output.
+	s.TLS.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.TLS.TLS = &tls.Config{Certificates: []tls.Certificate{leaf}}
+	s.TLS.StartTLS()
+	s.HTTP = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.EWSURL = s.TLS.URL + "/EWS/Exchange.asmx"
+	return s, nil
+}
+
+// Close stops the emulator.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		s.TLS.CloseClientConnections()
+		s.TLS.Close()
+		s.HTTP.Close()
+	})
+}
+
+// Config returns the emulator's configuration (with defaults filled in).
+func (s *Server) Config() Config { return s.cfg }
+
+// Login returns the DOMAIN\user login.
+func (s *Server) Login() string { return s.cfg.Domain + `\` + s.cfg.User }
+
+// Password returns the current password.
+func (s *Server) Password() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.password
+}
+
+// RootCAs returns a pool trusting the emulator's certificate.
+func (s *Server) RootCAs() *x509.CertPool { return s.CA.Pool() }
+
+// Dialer returns a dial function that sends hosts (port 443 to the TLS
+// listener, port 80 to the plain one) and 127.0.0.1 to the emulator and
+// answers "no such host" for any other name, like DNS would for a domain
+// that does not exist.
+func (s *Server) Dialer(hosts ...string) func(ctx context.Context, network, address string) (net.Conn, error) {
+	tlsAddr := s.TLS.Listener.Addr().String()
+	httpAddr := s.HTTP.Listener.Addr().String()
+	known := map[string]bool{}
+	for _, h := range hosts {
+		known[strings.ToLower(h)] = true
+	}
+	var d net.Dialer
+	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		host, port, err := net.SplitHostPort(address)
+		if err != nil {
+			return nil, err
+		}
+		if host == "127.0.0.1" || host == "localhost" {
+			return d.DialContext(ctx, network, address)
+		}
+		if !known[strings.ToLower(host)] {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}}
+		}
+		switch port {
+		case "443":
+			return d.DialContext(ctx, network, tlsAddr)
+		case "80":
+			return d.DialContext(ctx, network, httpAddr)
+		}
+		return d.DialContext(ctx, network, net.JoinHostPort("127.0.0.1", port))
+	}
+}
+
+// Stats returns a copy of the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Calls = map[string]int{}
+	for k, v := range s.stats.Calls {
+		st.Calls[k] = v
+	}
+	st.Autodiscover = map[string]int{}
+	for k, v := range s.stats.Autodiscover {
+		st.Autodiscover[k] = v
+	}
+	return st
+}
+
+// ResetStats zeroes the counters.
+func (s *Server) ResetStats() {
+	s.mu.Lock()
+	s.stats = Stats{Calls: map[string]int{}, Autodiscover: map[string]int{}}
+	s.mu.Unlock()
+}
+
+// SetPassword changes the password, as an administrator would. Connections
+// authenticated with the old one are dropped.
+func (s *Server) SetPassword(pw string) {
+	s.mu.Lock()
+	s.password = pw
+	s.pwEpoch++
+	s.mu.Unlock()
+}
+
+// InvalidateSyncStates makes every SyncState handed out so far invalid
+// (ErrorInvalidSyncStateData).
+func (s *Server) InvalidateSyncStates() {
+	s.mu.Lock()
+	s.epoch++
+	s.mu.Unlock()
+}
+
+// FaultKind names an injected failure.
+type FaultKind int
+
+// Injected failures.
+const (
+	// BusyFault is ErrorServerBusy as an HTTP 500 SOAP fault.
+	BusyFault FaultKind = iota
+	// BusyMessage is ErrorServerBusy inside an HTTP 200 response message.
+	BusyMessage
+	// Unavailable is HTTP 503 with Retry-After.
+	Unavailable
+)
+
+// Fault is a failure the next authenticated request answers with.
+type Fault struct {
+	Kind FaultKind
+	// BackOff is BackOffMilliseconds, or Retry-After for Unavailable.
+	BackOff time.Duration
+}
+
+// FailNext makes the next authenticated requests fail, one each.
+func (s *Server) FailNext(f ...Fault) {
+	s.mu.Lock()
+	s.faults = append(s.faults, f...)
+	s.mu.Unlock()
+}
+
+// Message is a mail item to add.
+type Message struct {
+	Subject, Body string
+	From          string
+	To, Cc        []string
+	Received      time.Time
+}
+
+// Event is a calendar item to add.
+type Event struct {
+	Subject, Location  string
+	Start, End         time.Time
+	Organizer          string
+	Required, Optional []string
+}
+
+func mkAddr(s string) addr {
+	name, _, _ := strings.Cut(s, "@")
+	if name == "" {
+		return addr{email: s}
+	}
+	return addr{name: strings.ToUpper(name[:1]) + name[1:], email: s}
+}
+
+func mkAddrs(ss []string) []addr {
+	var out []addr
+	for _, s := range ss {
+		out = append(out, mkAddr(s))
+	}
+	return out
+}
+
+func (s *Server) newItemLocked(fid string) *item {
+	s.seq++
+	raw := fmt.Sprintf("AAMkAGI2TG93AAA%s%08d", fid, s.seq)
+	it := &item{ID: base64.StdEncoding.EncodeToString([]byte(raw)), folder: fid}
+	it.conversation = base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("AAQkAGI2conv%08d", s.seq)))
+	it.messageID = fmt.Sprintf("<%08d.%s@contoso.test>", s.seq, fid)
+	return it
+}
+
+func (s *Server) addLocked(it *item) string {
+	f := s.folders[it.folder]
+	s.byID[it.ID] = it
+	f.log = append(f.log, entry{kindCreate, it})
+	return it.ID
+}
+
+// AddMessage adds a message to the Inbox or Sent Items and returns its id.
+func (s *Server) AddMessage(f provider.Folder, m Message) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it := s.newItemLocked(folderIDs[f])
+	it.class = "IPM.Note"
+	it.subject, it.body = m.Subject, m.Body
+	it.from = mkAddr(m.From)
+	it.to, it.cc = mkAddrs(m.To), mkAddrs(m.Cc)
+	it.received, it.sent = m.Received.UTC(), m.Received.Add(-time.Minute).UTC()
+	return s.addLocked(it)
+}
+
+// AddEvent adds a meeting to the Calendar and returns its id.
+func (s *Server) AddEvent(e Event) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it := s.newItemLocked("calendar")
+	it.class = "IPM.Appointment"
+	it.subject, it.location = e.Subject, e.Location
+	it.start, it.end = e.Start.UTC(), e.End.UTC()
+	it.received = e.Start.Add(-7 * 24 * time.Hour).UTC()
+	it.organizer = mkAddr(e.Organizer)
+	it.required, it.option = mkAddrs(e.Required), mkAddrs(e.Optional)
+	it.body = "Agenda: " + e.Subject
+	return s.addLocked(it)
+}
+
+// Add adds n generated items dated at (for the calendar: starting at) to
+// folder and returns their ids.
+func (s *Server) Add(f provider.Folder, n int, at time.Time) []string {
+	ids := make([]string, 0, n)
+	for i := range n {
+		if f == provider.Calendar {
+			ids = append(ids, s.AddEvent(Event{
+				Subject: fmt.Sprintf("Meeting %d", i), Location: "Room " + strconv.Itoa(i%9+1),
+				Start: at, End: at.Add(time.Hour), Organizer: "bob@contoso.test",
+				Required: []string{"ann@contoso.test"}, Optional: []string{"carol@contoso.test"},
+			}))
+			continue
+		}
+		ids = append(ids, s.AddMessage(f, Message{
+			Subject:  fmt.Sprintf("%s message %d", f, i),
+			Body:     fmt.Sprintf("Hello Ann,\r\n\r\nthis is message %d of the emulated %s folder. It has a body long enough to be cut for the preview: %s", i, f, strings.Repeat("lorem ipsum dolor sit amet ", 12)),
+			From:     "bob@contoso.test",
+			To:       []string{"ann@contoso.test"},
+			Cc:       []string{"carol@contoso.test"},
+			Received: at,
+		}))
+	}
+	return ids
+}
+
+// Update changes an item's subject so that it syncs again.
+func (s *Server) Update(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it := s.byID[id]
+	if it == nil || it.deleted {
+		return fmt.Errorf("ewstest: no item %q", id)
+	}
+	it.changeKey++
+	it.subject += " (edited)"
+	f := s.folders[it.folder]
+	f.log = append(f.log, entry{kindUpdate, it})
+	return nil
+}
+
+// Delete removes an item.
+func (s *Server) Delete(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it := s.byID[id]
+	if it == nil || it.deleted {
+		return fmt.Errorf("ewstest: no item %q", id)
+	}
+	it.deleted = true
+	f := s.folders[it.folder]
+	f.log = append(f.log, entry{kindDelete, it})
+	return nil
+}
+
+// Autodiscover says how one Autodiscover endpoint answers.
+type Autodiscover struct {
+	// EWSURL: answer settings naming this EWS URL.
+	EWSURL string
+	// RedirectURL: answer a protocol-level URL redirect (SOAP RedirectUrl,
+	// POX redirectUrl).
+	RedirectURL string
+	// RedirectAddr: answer an address redirect.
+	RedirectAddr string
+	// Location: answer HTTP 302 to this location.
+	Location string
+	// Status: answer this HTTP status (e.g. 401, 500).
+	Status int
+	// Hang: never answer (until the client gives up).
+	Hang bool
+}
+
+// SetAutodiscover sets how host answers at path (e.g. "contoso.test",
+// "/autodiscover/autodiscover.svc"). For the plain-http listener use the
+// host prefixed with "http:". Endpoints not set answer 404.
+func (s *Server) SetAutodiscover(host, path string, a Autodiscover) {
+	s.mu.Lock()
+	s.ad[strings.ToLower(host+path)] = a
+	s.mu.Unlock()
+}
+
+type connKey struct{}
+
+type connState struct {
+	mu        sync.Mutex
+	challenge [8]byte
+	authed    bool
+	pwEpoch   int
+}
+
+func hostOnly(h string) string {
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		return strings.ToLower(host)
+	}
+	return strings.ToLower(h)
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	key := "http:" + hostOnly(r.Host) + strings.ToLower(r.URL.Path)
+	s.mu.Lock()
+	s.stats.Autodiscover[key]++
+	a, ok := s.ad[key]
+	s.mu.Unlock()
+	switch {
+	case ok && a.Location != "":
+		http.Redirect(w, r, a.Location, http.StatusFound)
+	case ok && a.Status != 0:
+		w.WriteHeader(a.Status)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
+	path := strings.ToLower(r.URL.Path)
+	switch {
+	case path == "/_emulator/stats":
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(s.Stats())
+	case path == "/ews/exchange.asmx":
+		s.serveEWS(w, r)
+	case strings.HasPrefix(path, "/autodiscover/"):
+		s.serveAutodiscover(w, r, path)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// authenticate checks the request's credentials; when it returns false it
+// has answered 401.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) bool {
+	cs, _ := r.Context().Value(connKey{}).(*connState)
+	s.mu.Lock()
+	pw, pwEpoch := s.password, s.pwEpoch
+	s.mu.Unlock()
+	offers := func(scheme string) bool {
+		for _, a := range s.cfg.Auth {
+			if strings.EqualFold(a, scheme) {
+				return true
+			}
+		}
+		return false
+	}
+	challenge := func(ntlmToken string) bool {
+		for _, a := range s.cfg.Auth {
+			switch {
+			case strings.EqualFold(a, "NTLM") && ntlmToken != "":
+				w.Header().Add("WWW-Authenticate", "NTLM "+ntlmToken)
+			case strings.EqualFold(a, "NTLM"):
+				w.Header().Add("WWW-Authenticate", "NTLM")
+			case strings.EqualFold(a, "Basic"):
+				if ntlmToken == "" {
+					w.Header().Add("WWW-Authenticate", `Basic realm="`+hostOnly(r.Host)+`"`)
+				}
+			}
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+		return false
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.authed && cs.pwEpoch == pwEpoch {
+		return true
+	}
+	cs.authed = false
+	h := r.Header.Get("Authorization")
+	scheme, token, _ := strings.Cut(h, " ")
+	switch {
+	case strings.EqualFold(scheme, "Basic") && offers("Basic"):
+		user, pass, _ := r.BasicAuth()
+		ok := s.knownUser(user, "") && pass == pw
+		s.countLogin(ok)
+		if ok {
+			return true
+		}
+		return challenge("")
+	case (strings.EqualFold(scheme, "NTLM") || strings.EqualFold(scheme, "Negotiate")) && offers("NTLM"):
+		msg, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token))
+		if err != nil {
+			return challenge("")
+		}
+		switch ntlmMessageType(msg) {
+		case 1:
+			rand.Read(cs.challenge[:])
+			return challenge(base64.StdEncoding.EncodeToString(challengeMessage(cs.challenge, s.cfg.Domain, "EXCH01", time.Now())))
+		case 3:
+			m, err := parseAuthenticate(msg)
+			ok := err == nil && s.knownUser(m.User, m.Domain) && verifyNTLMv2(m, pw, cs.challenge)
+			s.countLogin(ok)
+			if ok {
+				cs.authed, cs.pwEpoch = true, pwEpoch
+				return true
+			}
+		}
+	}
+	return challenge("")
+}
+
+func (s *Server) countLogin(ok bool) {
+	s.mu.Lock()
+	s.stats.Logins++
+	if !ok {
+		s.stats.FailedLogins++
+	}
+	s.mu.Unlock()
+}
+
+// knownUser accepts DOMAIN\user (user and domain given apart), the UPN, and
+// for Basic "DOMAIN\user" in one string.
+func (s *Server) knownUser(user, domain string) bool {
+	if d, u, ok := strings.Cut(user, `\`); ok {
+		user, domain = u, d
+	}
+	if strings.EqualFold(user, s.cfg.Email) && domain == "" {
+		return true
+	}
+	return strings.EqualFold(user, s.cfg.User) && (domain == "" || strings.EqualFold(domain, s.cfg.Domain))
+}
+
+func (s *Server) wait(r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-s.done:
+	}
+}
+
+func (s *Server) serveAutodiscover(w http.ResponseWriter, r *http.Request, path string) {
+	key := hostOnly(r.Host) + path
+	s.mu.Lock()
+	s.stats.Autodiscover[key]++
+	a, ok := s.ad[key]
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		http.NotFound(w, r)
+		return
+	case a.Hang:
+		s.wait(r)
+		return
+	case a.Location != "":
+		http.Redirect(w, r, a.Location, http.StatusFound)
+		return
+	case a.Status == http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Basic realm="autodiscover"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	case a.Status != 0:
+		w.WriteHeader(a.Status)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	if !s.authenticate(w, r) {
+		return
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	if strings.HasSuffix(path, ".svc") {
+		io.WriteString(w, soapAutodiscover(a))
+		return
+	}
+	var req struct {
+		Email string `xml:"Request>EMailAddress"`
+	}
+	xml.Unmarshal(body, &req)
+	io.WriteString(w, poxAutodiscover(a, req.Email))
+}
+
+func soapAutodiscover(a Autodiscover) string {
+	var user string
+	switch {
+	case a.RedirectAddr != "":
+		user = `<ErrorCode>RedirectAddress</ErrorCode><ErrorMessage>Redirection address.</ErrorMessage><RedirectTarget>` + x(a.RedirectAddr) + `</RedirectTarget><UserSettingErrors/><UserSettings/>`
+	case a.RedirectURL != "":
+		user = `<ErrorCode>RedirectUrl</ErrorCode><ErrorMessage>Redirection URL.</ErrorMessage><RedirectTarget>` + x(a.RedirectURL) + `</RedirectTarget><UserSettingErrors/><UserSettings/>`
+	default:
+		user = `<ErrorCode>NoError</ErrorCode><ErrorMessage>No error.</ErrorMessage><RedirectTarget i:nil="true"/><UserSettingErrors/><UserSettings>` +
+			`<UserSetting i:type="StringSetting"><Name>InternalEwsUrl</Name><Value>` + x(a.EWSURL) + `</Value></UserSetting>` +
+			`<UserSetting i:type="StringSetting"><Name>ExternalEwsUrl</Name><Value>` + x(a.EWSURL) + `</Value></UserSetting></UserSettings>`
+	}
+	return `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="http://www.w3.org/2005/08/addressing">` +
+		`<s:Header><a:Action s:mustUnderstand="1">http://schemas.microsoft.com/exchange/2010/Autodiscover/Autodiscover/GetUserSettingsResponse</a:Action>` +
+		`<h:ServerVersionInfo xmlns:h="http://schemas.microsoft.com/exchange/2010/Autodiscover" xmlns:i="http://www.w3.org/2001/XMLSchema-instance"><h:MajorVersion>15</h:MajorVersion><h:MinorVersion>1</h:MinorVersion><h:MajorBuildNumber>2507</h:MajorBuildNumber><h:MinorBuildNumber>6</h:MinorBuildNumber><h:Version>Exchange2015</h:Version></h:ServerVersionInfo></s:Header>` +
+		`<s:Body><GetUserSettingsResponseMessage xmlns="http://schemas.microsoft.com/exchange/2010/Autodiscover"><Response xmlns:i="http://www.w3.org/2001/XMLSchema-instance">` +
+		`<ErrorCode>NoError</ErrorCode><ErrorMessage/><UserResponses><UserResponse>` + user + `</UserResponse></UserResponses></Response></GetUserSettingsResponseMessage></s:Body></s:Envelope>`
+}
+
+func poxAutodiscover(a Autodiscover, email string) string {
+	var account string
+	switch {
+	case a.RedirectAddr != "":
+		account = `<Account><Action>redirectAddr</Action><RedirectAddr>` + x(a.RedirectAddr) + `</RedirectAddr></Account>`
+	case a.RedirectURL != "":
+		account = `<Account><Action>redirectUrl</Action><RedirectUrl>` + x(a.RedirectURL) + `</RedirectUrl></Account>`
+	default:
+		account = `<Account><AccountType>email</AccountType><Action>settings</Action>` +
+			`<Protocol><Type>EXCH</Type><Server>EXCH01.contoso.test</Server><ASUrl>https://mail.contoso.test/EWS/Exchange.asmx</ASUrl><EwsUrl>` + x(a.EWSURL) + `</EwsUrl></Protocol>` +
+			`<Protocol><Type>EXPR</Type><Server>mail.contoso.test</Server><EwsUrl>` + x(a.EWSURL) + `</EwsUrl></Protocol></Account>`
+	}
+	return `<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006">` +
+		`<Response xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a">` +
+		`<User><DisplayName>Ann</DisplayName><AutoDiscoverSMTPAddress>` + x(email) + `</AutoDiscoverSMTPAddress></User>` + account + `</Response></Autodiscover>`
+}
+
+func x(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+// ewsRequest is the part of a request the emulator reads.
+type ewsRequest struct {
+	Body struct {
+		Sync *struct {
+			Folder struct {
+				ID string `xml:"Id,attr"`
+			} `xml:"SyncFolderId>DistinguishedFolderId"`
+			SyncState string `xml:"SyncState"`
+			Max       int    `xml:"MaxChangesReturned"`
+		} `xml:"SyncFolderItems"`
+		GetItem *struct {
+			IDs []struct {
+				ID string `xml:"Id,attr"`
+			} `xml:"ItemIds>ItemId"`
+			MaxBody int `xml:"ItemShape>MaximumBodySize"`
+		} `xml:"GetItem"`
+		Resolve *struct {
+			Entry string `xml:"UnresolvedEntry"`
+		} `xml:"ResolveNames"`
+	} `xml:"Body"`
+}
+
+func (s *Server) serveEWS(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.stats.Requests++
+	s.mu.Unlock()
+	if r.Method != http.MethodPost {
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	if !s.authenticate(w, r) {
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+	if err != nil {
+		return
+	}
+	var req ewsRequest
+	if err := xml.Unmarshal(body, &req); err != nil {
+		fault(w, http.StatusInternalServerError, "ErrorSchemaValidation", "The request failed schema validation.", 0)
+		return
+	}
+	op := ""
+	switch {
+	case req.Body.Sync != nil:
+		op = "SyncFolderItems"
+	case req.Body.GetItem != nil:
+		op = "GetItem"
+	case req.Body.Resolve != nil:
+		op = "ResolveNames"
+	default:
+		fault(w, http.StatusInternalServerError, "ErrorInvalidRequest", "The request is invalid.", 0)
+		return
+	}
+	s.mu.Lock()
+	s.stats.Calls[op]++
+	var f *Fault
+	if len(s.faults) > 0 {
+		f = &s.faults[0]
+		s.faults = s.faults[1:]
+	}
+	s.mu.Unlock()
+	if f != nil {
+		switch f.Kind {
+		case BusyFault:
+			fault(w, http.StatusInternalServerError, "ErrorServerBusy", "The server cannot service this request right now. Try again later.", f.BackOff)
+		case BusyMessage:
+			w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+			io.WriteString(w, responseEnvelope(op, errorMessage(op, "ErrorServerBusy", "The server cannot service this request right now. Try again later.", f.BackOff)))
+		case Unavailable:
+			w.Header().Set("Retry-After", strconv.Itoa(int(f.BackOff/time.Second)))
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	var out string
+	switch op {
+	case "SyncFolderItems":
+		out = s.syncFolderItems(req.Body.Sync.Folder.ID, req.Body.Sync.SyncState, req.Body.Sync.Max)
+	case "GetItem":
+		ids := make([]string, len(req.Body.GetItem.IDs))
+		for i, id := range req.Body.GetItem.IDs {
+			ids[i] = id.ID
+		}
+		out = s.getItem(ids, req.Body.GetItem.MaxBody)
+	case "ResolveNames":
+		out = s.resolveNames(req.Body.Resolve.Entry)
+	}
+	io.WriteString(w, out)
+}
+
+const soapHead = `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">` +
+	`<s:Header><h:ServerVersionInfo MajorVersion="15" MinorVersion="1" MajorBuildNumber="2507" MinorBuildNumber="6" Version="V2017_07_11" ` +
+	`xmlns:h="http://schemas.microsoft.com/exchange/services/2006/types" xmlns="http://schemas.microsoft.com/exchange/services/2006/types" ` +
+	`xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"/></s:Header>` +
+	`<s:Body xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">`
+
+func responseEnvelope(op, messages string) string {
+	return soapHead + `<m:` + op + `Response xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">` +
+		`<m:ResponseMessages>` + messages + `</m:ResponseMessages></m:` + op + `Response></s:Body></s:Envelope>`
+}
+
+func errorMessage(op, code, text string, backOff time.Duration) string {
+	var mx string
+	if backOff > 0 {
+		mx = `<m:MessageXml><t:Value Name="BackOffMilliseconds">` + strconv.FormatInt(backOff.Milliseconds(), 10) + `</t:Value></m:MessageXml>`
+	}
+	return `<m:` + op + `ResponseMessage ResponseClass="Error"><m:MessageText>` + x(text) + `</m:MessageText><m:ResponseCode>` + code +
+		`</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>` + mx + `</m:` + op + `ResponseMessage>`
+}
+
+// fault answers a SOAP fault in the shape Exchange uses for ErrorServerBusy.
+func fault(w http.ResponseWriter, status int, code, text string, backOff time.Duration) {
+	var mx string
+	if backOff > 0 {
+		mx = `<t:MessageXml xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><t:Value Name="BackOffMilliseconds">` +
+			strconv.FormatInt(backOff.Milliseconds(), 10) + `</t:Value></t:MessageXml>`
+	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.WriteHeader(status)
+	io.WriteString(w, `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>`+
+		`<faultcode xmlns:a="http://schemas.microsoft.com/exchange/services/2006/types">a:`+code+`</faultcode>`+
+		`<faultstring xml:lang="en-US">`+x(text)+`</faultstring><detail>`+
+		`<e:ResponseCode xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">`+code+`</e:ResponseCode>`+
+		`<e:Message xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">`+x(text)+`</e:Message>`+mx+
+		`</detail></s:Fault></s:Body></s:Envelope>`)
+}
+
+func syncStateFor(epoch int, fid string, pos int) string {
+	return base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("H4sIAAAAAAAEAO29B2AcSZYlJi9tynt/SvVK1+B0CIBgEyTYkEAQ7MGIzeaS7B1pRyMpqyqBymVWZV1mFkDM7Z28995777333nvvvfe6O51OJ/ff/z9cZmQBbPbOStrJniGAqsgfP358Hz8ip8ge0rr/i/EtT37Ji/dd/rvz7+6mW/6/sX39m/+21tFEenfrr0a1+r1w4fRW7tuWx9qNXe+pdqLbTqNJhkIHgn3/6S97/f+kP8H|%d|%s|%d", epoch, fid, pos)))
+}
+
+func parseSyncState(s string) (epoch int, fid string, pos int, ok bool) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return 0, "", 0, false
+	}
+	parts := strings.Split(string(b), "|")
+	if len(parts) != 4 {
+		return 0, "", 0, false
+	}
+	epoch, err1 := strconv.Atoi(parts[1])
+	pos, err2 := strconv.Atoi(parts[3])
+	return epoch, parts[2], pos, err1 == nil && err2 == nil
+}
+
+func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+func (s *Server) syncFolderItems(fid, state string, max int) string {
+	const op = "SyncFolderItems"
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.folders[fid]
+	if f == nil {
+		return responseEnvelope(op, errorMessage(op, "ErrorFolderNotFound", "The specified folder could not be found in the store.", 0))
+	}
+	pos := 0
+	if state != "" {
+		epoch, sfid, p, ok := parseSyncState(state)
+		if !ok || epoch != s.epoch || sfid != fid || p > len(f.log) {
+			return responseEnvelope(op, errorMessage(op, "ErrorInvalidSyncStateData", "Synchronization state data is corrupt or otherwise invalid.", 0))
+		}
+		pos = p
+	}
+	if max <= 0 || max > 512 {
+		max = 512
+	}
+	if s.cfg.PageSize > 0 && s.cfg.PageSize < max {
+		max = s.cfg.PageSize
+	}
+	initial := state == ""
+	var b strings.Builder
+	n := 0
+	for ; pos < len(f.log) && n < max; pos++ {
+		e := f.log[pos]
+		if initial && (e.kind != kindCreate || e.it.deleted) {
+			// A first sync lists what exists now, once.
+			continue
+		}
+		n++
+		switch e.kind {
+		case kindCreate, kindUpdate:
+			tag := "Create"
+			if e.kind == kindUpdate {
+				tag = "Update"
+			}
+			el := "Message"
+			if e.it.class == "IPM.Appointment" {
+				el = "CalendarItem"
+			}
+			b.WriteString(`<t:` + tag + `><t:` + el + `><t:ItemId Id="` + e.it.ID + `" ChangeKey="CQAAABYAAAA` + strconv.Itoa(e.it.changeKey) + `"/>`)
+			b.WriteString(`<t:ItemClass>` + e.it.class + `</t:ItemClass><t:DateTimeReceived>` + ts(e.it.received) + `</t:DateTimeReceived>`)
+			if el == "CalendarItem" {
+				b.WriteString(`<t:Start>` + ts(e.it.start) + `</t:Start><t:End>` + ts(e.it.end) + `</t:End>`)
+			}
+			b.WriteString(`</t:` + el + `></t:` + tag + `>`)
+		case kindDelete:
+			b.WriteString(`<t:Delete><t:ItemId Id="` + e.it.ID + `" ChangeKey="CQAAABYAAAA` + strconv.Itoa(e.it.changeKey) + `"/></t:Delete>`)
+		}
+	}
+	last := pos >= len(f.log)
+	msg := `<m:SyncFolderItemsResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>` +
+		`<m:SyncState>` + syncStateFor(s.epoch, fid, pos) + `</m:SyncState>` +
+		`<m:IncludesLastItemInRange>` + strconv.FormatBool(last) + `</m:IncludesLastItemInRange>` +
+		`<m:Changes>` + b.String() + `</m:Changes></m:SyncFolderItemsResponseMessage>`
+	return responseEnvelope(op, msg)
+}
+
+func mailboxXML(a addr) string {
+	return `<t:Mailbox><t:Name>` + x(a.name) + `</t:Name><t:EmailAddress>` + x(a.email) + `</t:EmailAddress><t:RoutingType>SMTP</t:RoutingType><t:MailboxType>Mailbox</t:MailboxType></t:Mailbox>`
+}
+
+func (s *Server) getItem(ids []string, maxBodyKB int) string {
+	const op = "GetItem"
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var b strings.Builder
+	for _, id := range ids {
+		it := s.byID[id]
+		if it == nil || it.deleted {
+			b.WriteString(errorMessage(op, "ErrorItemNotFound", "The specified object was not found in the store., The process failed to get the correct properties.", 0))
+			continue
+		}
+		body := it.body
+		truncated := false
+		if maxBodyKB > 0 && len(body) > maxBodyKB*1024 {
+			body, truncated = body[:maxBodyKB*1024], true
+		}
+		b.WriteString(`<m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items>`)
+		el := "Message"
+		if it.class == "IPM.Appointment" {
+			el = "CalendarItem"
+		}
+		b.WriteString(`<t:` + el + `><t:ItemId Id="` + it.ID + `" ChangeKey="CQAAABYAAAA` + strconv.Itoa(it.changeKey) + `"/>`)
+		b.WriteString(`<t:ItemClass>` + it.class + `</t:ItemClass><t:Subject>` + x(it.subject) + `</t:Subject>`)
+		b.WriteString(`<t:Body BodyType="Text" IsTruncated="` + strconv.FormatBool(truncated) + `">` + x(body) + `</t:Body>`)
+		b.WriteString(`<t:DateTimeReceived>` + ts(it.received) + `</t:DateTimeReceived><t:DateTimeSent>` + ts(it.sent) + `</t:DateTimeSent>`)
+		if el == "CalendarItem" {
+			b.WriteString(`<t:Start>` + ts(it.start) + `</t:Start><t:End>` + ts(it.end) + `</t:End><t:Location>` + x(it.location) + `</t:Location>`)
+			b.WriteString(`<t:Organizer>` + mailboxXML(it.organizer) + `</t:Organizer>`)
+			if len(it.required) > 0 {
+				b.WriteString(`<t:RequiredAttendees>`)
+				for _, a := range it.required {
+					b.WriteString(`<t:Attendee>` + mailboxXML(a) + `<t:ResponseType>Unknown</t:ResponseType></t:Attendee>`)
+				}
+				b.WriteString(`</t:RequiredAttendees>`)
+			}
+			if len(it.option) > 0 {
+				b.WriteString(`<t:OptionalAttendees>`)
+				for _, a := range it.option {
+					b.WriteString(`<t:Attendee>` + mailboxXML(a) + `<t:ResponseType>Unknown</t:ResponseType></t:Attendee>`)
+				}
+				b.WriteString(`</t:OptionalAttendees>`)
+			}
+			b.WriteString(`<t:ConversationId Id="` + it.conversation + `"/>`)
+		} else {
+			b.WriteString(`<t:ConversationId Id="` + it.conversation + `"/>`)
+			if len(it.to) > 0 {
+				b.WriteString(`<t:ToRecipients>`)
+				for _, a := range it.to {
+					b.WriteString(mailboxXML(a))
+				}
+				b.WriteString(`</t:ToRecipients>`)
+			}
+			if len(it.cc) > 0 {
+				b.WriteString(`<t:CcRecipients>`)
+				for _, a := range it.cc {
+					b.WriteString(mailboxXML(a))
+				}
+				b.WriteString(`</t:CcRecipients>`)
+			}
+			b.WriteString(`<t:From>` + mailboxXML(it.from) + `</t:From><t:InternetMessageId>` + x(it.messageID) + `</t:InternetMessageId>`)
+		}
+		b.WriteString(`</t:` + el + `></m:Items></m:GetItemResponseMessage>`)
+	}
+	return responseEnvelope(op, b.String())
+}
+
+func (s *Server) resolveNames(entry string) string {
+	const op = "ResolveNames"
+	e := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(entry)), "smtp:")
+	c := s.cfg
+	if e != strings.ToLower(c.Email) && e != strings.ToLower(c.User) && e != strings.ToLower(c.Domain+`\`+c.User) {
+		return responseEnvelope(op, errorMessage(op, "ErrorNameResolutionNoResults", "No results were found.", 0))
+	}
+	return responseEnvelope(op, `<m:ResolveNamesResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>`+
+		`<m:ResolutionSet TotalItemsInView="1" IncludesLastItemInRange="true"><t:Resolution>`+
+		`<t:Mailbox><t:Name>Ann</t:Name><t:EmailAddress>`+x(c.Email)+`</t:EmailAddress><t:RoutingType>SMTP</t:RoutingType><t:MailboxType>Mailbox</t:MailboxType></t:Mailbox>`+
+		`</t:Resolution></m:ResolutionSet></m:ResolveNamesResponseMessage>`)
+}

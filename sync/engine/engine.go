@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -487,6 +488,17 @@ func (e *Engine) Activate(ctx context.Context, req ActivationRequest, progress f
 				return store.Account{}, fmt.Errorf("%w: account %q is a %s account; remove it first to use it for %s", ErrInvalid, a.Provider, providerWords(a.Provider), providerWords(req.Provider))
 			}
 			existing = &a
+			// Re-activation keeps what the account already knows (EWS URL,
+			// tenant, client ID …); what the request gives wins.
+			merged := maps.Clone(a.Settings)
+			if merged == nil {
+				merged = map[string]string{}
+			}
+			maps.Copy(merged, req.Settings)
+			req.Settings = merged
+			if req.Login == "" {
+				req.Login = a.Login
+			}
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return store.Account{}, err
 		}

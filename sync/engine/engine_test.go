@@ -622,3 +622,25 @@ func TestUnknownProviderSaysNotAvailable(t *testing.T) {
 		t.Fatal("a failed activation left a password in the keyring")
 	}
 }
+
+func TestReactivationKeepsStoredSettings(t *testing.T) {
+	v := newEnv(t)
+	v.activate("pw")
+	v.session()
+	v.mb.FailAll(provider.GrantGone("Please sign in again.", nil))
+	v.clock.Advance(interval)
+	v.session()
+	v.mb.FailAll(nil)
+	// The window or CLI sends only the password; the mailbox setting and
+	// the login come from the stored account.
+	a, err := v.e.Activate(context.Background(), engine.ActivationRequest{Provider: "scripted", Account: "work", Password: "pw"}, nil)
+	if err != nil {
+		t.Fatalf("re-activation without settings: %v", err)
+	}
+	if a.Settings["mailbox"] != "mb" || a.Login != "ann" {
+		t.Fatalf("re-activated account lost its settings: %+v", a)
+	}
+	if s := v.session(); s.Outcome != "ok" {
+		t.Fatalf("after re-activation: %+v", s)
+	}
+}

@@ -24,6 +24,10 @@ type AgentOptions struct {
 	Stderr io.Writer
 	// Ready, when set, is called once the control socket accepts clients.
 	Ready func()
+	// Tray shows the tray icon. RunAgent then runs the tray's loop on the
+	// calling goroutine, which must be the main one (macOS needs its UI
+	// on the main thread), and the engine in goroutines.
+	Tray bool
 }
 
 // connectors are the providers linked into this build, by name. Provider
@@ -85,12 +89,18 @@ func RunAgent(ctx context.Context, paths Paths, opts AgentOptions) error {
 	srv := control.NewServer(eng, log)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ctx, l) }()
-	go relayNotices(ctx, eng, notify.Desktop{AppName: "Inbox Sync"}, log)
+	windows := newWindowLauncher(paths, log, w)
+	go relayNotices(ctx, eng, notify.Desktop{AppName: "Inbox Sync"}, log, windows.Open)
 	if opts.Ready != nil {
 		opts.Ready()
 	}
 	log.Info("agent ready", "socket", paths.Socket)
-	runErr := eng.Run(ctx)
+	var runErr error
+	if opts.Tray {
+		runErr = runWithTray(ctx, cancel, eng, log)
+	} else {
+		runErr = eng.Run(ctx)
+	}
 	cancel()
 	if err := <-serveErr; err != nil && !errors.Is(err, context.Canceled) {
 		log.Warn("control server", "err", err)
@@ -100,8 +110,8 @@ func RunAgent(ctx context.Context, paths Paths, opts AgentOptions) error {
 }
 
 // relayNotices turns the engine's notices into desktop notifications and
-// logs window requests until the windows exist.
-func relayNotices(ctx context.Context, c control.Control, n notify.Notifier, log *slog.Logger) {
+// window requests into windows (through open).
+func relayNotices(ctx context.Context, c control.Control, n notify.Notifier, log *slog.Logger, open func(engine.WindowRequest)) {
 	events, err := c.Subscribe(ctx)
 	if err != nil {
 		return
@@ -119,7 +129,9 @@ func relayNotices(ctx context.Context, c control.Control, n notify.Notifier, log
 			}
 			cancel()
 		case engine.EventOpenWindow:
-			log.Info("window requested", "window", ev.Window.Window, "account", ev.Window.Account)
+			if ev.Window != nil {
+				open(*ev.Window)
+			}
 		}
 	}
 }

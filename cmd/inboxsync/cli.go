@@ -89,6 +89,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"sessions": c.sessions,
 		"issues":   c.issues,
 		"settings": c.settings,
+		"ui":       c.ui,
 		"version":  c.version,
 		"help": func([]string) int {
 			fmt.Fprint(stdout, overview)
@@ -265,10 +266,9 @@ func (c *cli) agent(args []string) int {
 }
 
 func (c *cli) runAgent(ctx context.Context, p app.Paths, noTray bool) int {
-	opts := app.AgentOptions{Stderr: c.errOut}
-	if !noTray {
-		fmt.Fprintln(c.errOut, "inboxsync: the tray icon arrives with the desktop UI; running without it.")
-	}
+	// With the tray, RunAgent runs its loop on this goroutine: main calls
+	// run, which calls this, on the main goroutine, as macOS requires.
+	opts := app.AgentOptions{Stderr: c.errOut, Tray: !noTray}
 	if err := app.RunAgent(ctx, p, opts); err != nil {
 		return c.fail(err)
 	}

@@ -1,0 +1,386 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/inboxsync/inboxsync/assets"
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/ui/tray/traytest"
+)
+
+// These tests run the real agent with its tray icon on the test's D-Bus
+// session (scripts/with-keyring.sh provides one). The test plays the
+// desktop panel: it owns org.kde.StatusNotifierWatcher, receives the tray's
+// registration, reads its Status, ToolTip, IconPixmap and menu, and clicks
+// menu entries through com.canonical.dbusmenu, as a panel does. With
+// INBOXSYNC_SHOTS=DIR it saves every icon state it sees as DIR/tray-*.png
+// with the menu as DIR/tray-*-menu.txt, for people to look at.
+
+// startTrayAgent starts `inboxsync agent` with its tray and waits until it
+// answers. Its log can be read while it runs from the returned agentLog
+// (h.log only once it has exited).
+func (h *home) startTrayAgent() *agentLog {
+	h.t.Helper()
+	h.log = &bytes.Buffer{}
+	log := &agentLog{b: h.log}
+	h.agent = exec.Command(binary, "--home", h.dir, "agent")
+	h.agent.Env = h.env
+	h.agent.Stderr = log
+	if err := h.agent.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, _, c := h.run("", "status", "--json")
+		if c == 0 && strings.Contains(out, `"source": "agent"`) {
+			return log
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the agent does not answer\n%s", log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// agentLog is an agent's stderr, safe to read while the agent writes.
+type agentLog struct {
+	mu sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (l *agentLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *agentLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// await polls cond until it holds.
+func await(t *testing.T, what string, log *agentLog, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s\nagent log:\n%s", what, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// trayState is what the panel sees.
+type trayState struct {
+	status  string
+	tooltip string
+	icon    []byte // the first pixmap's ARGB bytes
+	pixmap  traytest.Pixmap
+	menu    traytest.MenuNode
+}
+
+type trayProbe struct {
+	t     *testing.T
+	log   *agentLog
+	item  traytest.Item
+	shots string
+}
+
+func (p *trayProbe) read() (trayState, error) {
+	var s trayState
+	var err error
+	if s.status, err = p.item.Status(); err != nil {
+		return s, err
+	}
+	tt, err := p.item.ToolTip()
+	if err != nil {
+		return s, err
+	}
+	s.tooltip = tt.Title
+	px, err := p.item.IconPixmap()
+	if err != nil {
+		return s, err
+	}
+	if len(px) == 0 || px[0].Width == 0 {
+		return s, fmt.Errorf("no icon")
+	}
+	s.pixmap, s.icon = px[0], px[0].ARGB
+	s.menu, err = p.item.Menu()
+	return s, err
+}
+
+// await polls the tray until cond holds and returns what it saw.
+func (p *trayProbe) await(what string, cond func(trayState) bool) trayState {
+	p.t.Helper()
+	var s trayState
+	var err error
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s, err = p.read()
+		if err == nil && cond(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("timed out waiting until the tray shows %s (err %v)\ntooltip: %q\nmenu:\n%s\nagent log:\n%s", what, err, s.tooltip, s.menu, p.log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// entry finds a menu entry by its labels, waiting for it to be there
+// (fyne.io/systray's first GetLayout leaves out submenus).
+func (p *trayProbe) entry(labels ...string) traytest.MenuNode {
+	p.t.Helper()
+	var n traytest.MenuNode
+	p.await(fmt.Sprintf("the entry %q", labels), func(s trayState) bool {
+		var ok bool
+		n, ok = s.menu.Find(labels...)
+		return ok
+	})
+	return n
+}
+
+func (p *trayProbe) click(labels ...string) {
+	p.t.Helper()
+	n := p.entry(labels...)
+	if !n.Enabled || !n.Visible {
+		p.t.Fatalf("menu entry %q is not clickable: %+v", labels, n)
+	}
+	if err := p.item.Click(n.ID); err != nil {
+		p.t.Fatalf("clicking %q: %v", labels, err)
+	}
+}
+
+// shot checks that the tray shows the icon of kind, pixel for pixel, and
+// saves it (with the menu) when INBOXSYNC_SHOTS is set.
+func (p *trayProbe) shot(kind string, s trayState) {
+	p.t.Helper()
+	want, err := png.Decode(bytes.NewReader(assets.TrayIcon(kind, 48)))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if got := s.pixmap.Image(); !bytes.Equal(got.Pix, want.(*image.NRGBA).Pix) {
+		p.t.Errorf("the tray's pixmap is not the %s icon", kind)
+	}
+	name := kind
+	if p.shots == "" {
+		return
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, s.pixmap.Image()); err != nil {
+		p.t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(p.shots, "tray-"+name+".png"), b.Bytes(), 0o644)
+	text := fmt.Sprintf("tooltip: %s\nstatus: %s\n\n%s", s.tooltip, s.status, s.menu)
+	os.WriteFile(filepath.Join(p.shots, "tray-"+name+"-menu.txt"), []byte(text), 0o644)
+}
+
+func visible(s trayState, labels ...string) bool {
+	n, ok := s.menu.Find(labels...)
+	return ok && n.Visible
+}
+
+func enabled(s trayState, labels ...string) bool {
+	n, ok := s.menu.Find(labels...)
+	return ok && n.Visible && n.Enabled
+}
+
+func TestTrayEndToEnd(t *testing.T) {
+	needKeyring(t)
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := traytest.NewWatcher(conn)
+	if err != nil {
+		t.Fatalf("becoming the StatusNotifierWatcher: %v", err)
+	}
+	defer w.Close()
+	shots := os.Getenv("INBOXSYNC_SHOTS")
+	if shots != "" {
+		if err := os.MkdirAll(shots, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	h := newHome(t, "INBOXSYNC_TEST_MIN_SYNC_GAP=100ms") // 0 means the default minute
+	log := h.startTrayAgent()
+	item, err := w.Await(20 * time.Second)
+	if err != nil {
+		t.Fatalf("%v\nagent log:\n%s", err, log)
+	}
+	p := &trayProbe{t: t, log: log, item: item, shots: shots}
+	// The item is complete when it registers: a panel draws it at once.
+	if first, err := p.read(); err != nil || first.tooltip == "" || len(first.menu.Children) == 0 {
+		t.Errorf("the item registered before it was complete: %v, tooltip %q, menu:\n%s", err, first.tooltip, first.menu)
+	}
+	if title, err := item.Title(); err != nil || title != "Inbox Sync" {
+		t.Errorf("Title = %q, %v", title, err)
+	}
+
+	// No account yet.
+	notActivated := p.await("not activated", func(s trayState) bool {
+		return strings.HasPrefix(s.tooltip, "Inbox Sync — Not activated")
+	})
+	if notActivated.status != "Active" {
+		t.Errorf("Status = %q, want Active", notActivated.status)
+	}
+	if n := notActivated.pixmap; n.Width != 48 || n.Height != 48 || len(n.ARGB) != 48*48*4 {
+		t.Errorf("pixmap %d×%d with %d bytes, want 48×48", n.Width, n.Height, len(n.ARGB))
+	}
+	for _, label := range []string{"Sync now", "Re-activate…"} {
+		if n, ok := notActivated.menu.Find(label); !ok || n.Enabled || !n.Visible {
+			t.Errorf("%q with no account: %+v, want shown and disabled", label, n)
+		}
+	}
+	for _, label := range []string{"Pause", "Open dashboard", "Settings", "Quit"} {
+		if !enabled(notActivated, label) {
+			t.Errorf("%q is not enabled with no account\n%s", label, notActivated.menu)
+		}
+	}
+	if visible(notActivated, "Resume") {
+		t.Errorf("Resume shows while not paused\n%s", notActivated.menu)
+	}
+	p.shot("not-activated", notActivated)
+
+	// An account: its first sync is slowed down so the tray can be seen
+	// syncing.
+	script := h.writeScript(`{"inbox": 40, "sent": 5, "calendar": 3, "password": "` + password + `", "page_size": 8, "page_delay": "250ms", "email": "ann@example.test"}`)
+	out, errOut, code := h.run(password+"\n", "account", "add", "scripted", "--account", "work", "--login", "ann", "--mailbox", script, "--password-stdin")
+	if code != 0 {
+		t.Fatalf("account add: exit %d\n%s%s", code, out, errOut)
+	}
+	syncing := p.await("syncing", func(s trayState) bool { return strings.HasPrefix(s.tooltip, "Inbox Sync — Syncing") })
+	p.shot("syncing", syncing)
+	idle := p.await("up to date", func(s trayState) bool {
+		return strings.HasPrefix(s.tooltip, "Inbox Sync — Up to date. Last sync ") && strings.Contains(s.tooltip, ", next ")
+	})
+	if bytes.Equal(idle.icon, notActivated.icon) || bytes.Equal(idle.icon, syncing.icon) {
+		t.Error("the icon is the same up to date as not activated or syncing")
+	}
+	if !enabled(idle, "Sync now") {
+		t.Errorf("Sync now is disabled while up to date\n%s", idle.menu)
+	}
+	if !strings.HasPrefix(idle.menu.Children[0].Label, "Up to date. Last sync ") || idle.menu.Children[0].Enabled {
+		t.Errorf("the status line: %+v", idle.menu.Children[0])
+	}
+	p.shot("idle", idle)
+
+	// Pause → 30 minutes.
+	p.click("Pause", "30 minutes")
+	await(t, "the agent is paused", log, func() bool { s := h.status(); return s.Paused && !s.PausedUntil.IsZero() })
+	paused := p.await("paused", func(s trayState) bool { return strings.HasPrefix(s.tooltip, "Inbox Sync — Paused until ") })
+	if bytes.Equal(paused.icon, idle.icon) {
+		t.Error("the icon did not change when paused")
+	}
+	if !enabled(paused, "Resume") || visible(paused, "Pause") {
+		t.Errorf("paused, the menu should offer Resume instead of Pause:\n%s", paused.menu)
+	}
+	if n, _ := paused.menu.Find("Sync now"); n.Enabled {
+		t.Error("Sync now is enabled while paused")
+	}
+	p.shot("paused", paused)
+
+	// Resume.
+	p.click("Resume")
+	await(t, "the agent is resumed", log, func() bool { return !h.status().Paused })
+	resumed := p.await("up to date again", func(s trayState) bool { return strings.HasPrefix(s.tooltip, "Inbox Sync — Up to date") })
+	if !bytes.Equal(resumed.icon, idle.icon) {
+		t.Error("the icon did not come back when resumed")
+	}
+	if !enabled(resumed, "Pause") || visible(resumed, "Resume") {
+		t.Errorf("resumed, the menu should offer Pause again:\n%s", resumed.menu)
+	}
+
+	// The network goes down; Sync now from the menu finds out.
+	h.writeScript(`{"inbox": 40, "sent": 5, "calendar": 3, "password": "` + password + `", "fail": "offline"}`)
+	p.click("Sync now")
+	offline := p.await("offline", func(s trayState) bool { return strings.HasPrefix(s.tooltip, "Inbox Sync — Offline") })
+	if bytes.Equal(offline.icon, idle.icon) {
+		t.Error("the icon is the same offline as up to date")
+	}
+	p.shot("offline", offline)
+
+	// The grant is revoked: the account needs re-activation.
+	h.writeScript(`{"inbox": 40, "sent": 5, "calendar": 3, "password": "` + password + `", "fail": "grant-gone"}`)
+	p.click("Sync now")
+	await(t, "the account needs re-activation", log, func() bool {
+		return h.status().Accounts[0].State == engine.NeedsReactivation
+	})
+	attention := p.await("needs attention", func(s trayState) bool {
+		return strings.HasPrefix(s.tooltip, "Inbox Sync — Needs re-activation")
+	})
+	if !enabled(attention, "Re-activate…") {
+		t.Errorf("Re-activate… is not enabled when needed:\n%s", attention.menu)
+	}
+	if n, _ := attention.menu.Find("Sync now"); n.Enabled {
+		t.Error("Sync now is enabled while the account needs re-activation")
+	}
+	seen := map[string]string{}
+	for name, s := range map[string]trayState{"not activated": notActivated, "syncing": syncing, "up to date": idle, "paused": paused, "offline": offline, "needs attention": attention} {
+		if other, ok := seen[string(s.icon)]; ok {
+			t.Errorf("%s and %s have the same icon", name, other)
+		}
+		seen[string(s.icon)] = name
+	}
+	p.shot("attention", attention)
+
+	// Quit stops the whole agent, cleanly.
+	p.click("Quit")
+	done := make(chan error, 1)
+	go func() { done <- h.agent.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the agent exited with %v after Quit\n%s", err, h.log)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the agent did not stop after Quit\n%s", log)
+	}
+	h.agent = nil
+	if out := h.log.String(); !strings.Contains(out, "tray stopped") || !strings.Contains(out, "agent stopped") {
+		t.Fatalf("the agent's log lacks its clean stop:\n%s", out)
+	}
+}
+
+func TestTrayWithoutAPanel(t *testing.T) {
+	needKeyring(t)
+	// A session bus, but nobody shows tray icons: systray says so, the
+	// agent goes on and stops cleanly.
+	h := newHome(t)
+	log := h.startTrayAgent()
+	await(t, "systray says there is no watcher", log, func() bool {
+		return strings.Contains(log.String(), "org.kde.StatusNotifierWatcher was not provided")
+	})
+	h.ok("pause")
+	if s := h.status(); !s.Paused {
+		t.Fatalf("status: %+v", s)
+	}
+	h.stopAgent()
+	if !strings.Contains(h.log.String(), "agent stopped") {
+		t.Fatalf("agent log:\n%s", h.log)
+	}
+
+	// No session bus at all (a headless server): no tray, and no
+	// dbus-launch either.
+	h = newHome(t, "DBUS_SESSION_BUS_ADDRESS=", "XDG_RUNTIME_DIR="+t.TempDir())
+	log = h.startTrayAgent()
+	await(t, "the agent says it runs without the tray", log, func() bool {
+		return strings.Contains(log.String(), "running without the tray icon")
+	})
+	h.stopAgent()
+}

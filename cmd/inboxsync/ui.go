@@ -1,0 +1,99 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"github.com/inboxsync/inboxsync/app"
+	"github.com/inboxsync/inboxsync/sync/control"
+	"github.com/inboxsync/inboxsync/ui/window"
+)
+
+// appID is Inbox Sync's application ID (as in FyneApp.toml).
+const appID = "io.inboxsync.app"
+
+// ui runs one window in its own Fyne process; it exits when the window
+// closes. The agent starts it on demand, so the agent itself never keeps a
+// GL driver awake (DESIGN.md §2).
+func (c *cli) ui(args []string) int {
+	fs := c.flags("ui activate|dashboard|settings [--account A] [--reason TEXT]",
+		"Shows one Inbox Sync window and exits when it is closed. The running agent\nstarts it when you click the tray or when an account needs you to sign in again.", "")
+	account := fs.String("account", "", "the account the window is about (activate: sign in to it again)")
+	reason := fs.String("reason", "", "why the window opens, in words (shown at the top of the activation window)")
+	// Flags may come before or after the window's name.
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(c.errOut, "inboxsync: which window? (activate, dashboard or settings)")
+		fs.Usage()
+		return exitUsage
+	}
+	name := fs.Arg(0)
+	if code, ok := c.parse(fs, fs.Args()[1:], 0); !ok {
+		return code
+	}
+	switch name {
+	case window.WindowActivate, window.WindowDashboard, window.WindowSettings:
+	default:
+		fmt.Fprintf(c.errOut, "inboxsync: unknown window %q (use activate, dashboard or settings)\n", name)
+		return exitUsage
+	}
+
+	ctx, cancel := signalContext()
+	defer cancel()
+	cl, code, ok := c.dial(ctx)
+	if !ok {
+		return code
+	}
+	defer cl.Close()
+	// Ask the OS to keep the same command for autostart: this program,
+	// with --home when one is in use.
+	p, err := c.paths()
+	if err != nil {
+		return c.fail(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		exe = "inboxsync"
+	}
+	autostart := []string{exe}
+	if p.Home != "" {
+		autostart = append(autostart, "--home", p.Home)
+	}
+	return runWindow(cl, name, window.Options{Account: *account, Reason: *reason, Autostart: autostart})
+}
+
+// runWindow shows the window until it is closed (or SIGINT/SIGTERM).
+func runWindow(cl *control.Client, name string, opts window.Options) int {
+	fyneapp.SetMetadata(fyne.AppMetadata{ID: appID, Name: "Inbox Sync", Version: app.Version,
+		Migrations: map[string]bool{"fyneDo": true}})
+	a := fyneapp.NewWithID(appID)
+	w, err := window.New(a, cl, name, opts)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "inboxsync: %s\n", err)
+		return exitUsage
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		if _, ok := <-sigs; ok {
+			fyne.Do(a.Quit)
+		}
+	}()
+	w.Window().SetMaster()
+	w.Start()
+	w.Window().ShowAndRun()
+	return exitOK
+}

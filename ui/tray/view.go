@@ -1,0 +1,271 @@
+package tray
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/inboxsync/inboxsync/assets"
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+// MaxAccountSlots is how many accounts get their own section in the menu;
+// the rest are summed up in one line that points to the dashboard. The menu
+// is built once with this many sections (see menu.go for why).
+const MaxAccountSlots = 5
+
+// PauseChoices are the Pause submenu's entries, in order; 0 is "until
+// resumed".
+var PauseChoices = []struct {
+	Label string
+	For   time.Duration
+}{
+	{"30 minutes", 30 * time.Minute},
+	{"1 hour", time.Hour},
+	{"4 hours", 4 * time.Hour},
+	{"Until resumed", 0},
+}
+
+// View is everything the tray shows for one engine.Status: the icon, the
+// tooltip and each menu item's label and whether it can act now. It is a
+// pure function of the Status and the time (see Build), so the tray needs
+// no state of its own.
+type View struct {
+	// Icon is one of the assets.Tray* kinds.
+	Icon string
+	// Tooltip is the state in words with the last and next sync.
+	Tooltip string
+	// Status is the menu's first line (always disabled): like the
+	// tooltip, without the product's name.
+	Status string
+	// Accounts has one section per account when there are several (the
+	// first MaxAccountSlots); with one account the main items act on it.
+	Accounts []AccountView
+	// More sums up the accounts beyond MaxAccountSlots; "" for none.
+	More string
+	// SyncNow syncs every account that can sync.
+	SyncNow Item
+	// Paused is the global pause: the menu shows Resume instead of the
+	// Pause submenu.
+	Paused bool
+	// Pause is the submenu's parent (its entries are PauseChoices);
+	// Resume lifts the global pause.
+	Pause, Resume Item
+	// Dashboard and Settings open those windows.
+	Dashboard, Settings Item
+	// Reactivate opens the activation window for ReactivateAccount, the
+	// first account that needs re-activation; disabled when none does.
+	Reactivate        Item
+	ReactivateAccount string
+	// Quit stops the agent.
+	Quit Item
+}
+
+// Item is one menu entry.
+type Item struct {
+	Label   string
+	Enabled bool
+}
+
+// AccountView is an account's section: a disabled header line, then its
+// own Sync now and Re-activate… entries.
+type AccountView struct {
+	Account    string
+	Header     string
+	SyncNow    Item
+	Reactivate Item
+}
+
+// Build returns what the tray shows for s at now.
+func Build(s engine.Status, now time.Time) View {
+	worst := s.Worst()
+	if s.Paused && (worst == engine.Idle || worst == engine.Syncing) {
+		worst = engine.Paused
+	}
+	v := View{
+		Icon:      icon(worst),
+		Paused:    s.Paused,
+		Pause:     Item{"Pause", !s.Paused},
+		Resume:    Item{"Resume", s.Paused},
+		Dashboard: Item{"Open dashboard", true},
+		Settings:  Item{"Settings", true},
+		Quit:      Item{"Quit", true},
+	}
+	v.Status = statusLine(s, worst, now)
+	v.Tooltip = "Inbox Sync — " + v.Status
+
+	several := len(s.Accounts) > 1
+	v.SyncNow = Item{"Sync now", false}
+	if several {
+		v.SyncNow.Label = "Sync all now"
+	}
+	v.Reactivate = Item{"Re-activate…", false}
+	for i, a := range s.Accounts {
+		if canSync(a.State) && !s.Paused {
+			v.SyncNow.Enabled = true
+		}
+		if a.State == engine.NeedsReactivation && v.ReactivateAccount == "" {
+			v.ReactivateAccount = a.Account
+			v.Reactivate.Enabled = true
+			if several {
+				v.Reactivate.Label = "Re-activate " + a.Account + "…"
+			}
+		}
+		if !several {
+			continue
+		}
+		if i >= MaxAccountSlots {
+			continue
+		}
+		v.Accounts = append(v.Accounts, AccountView{
+			Account:    a.Account,
+			Header:     accountHeader(a, now),
+			SyncNow:    Item{"Sync " + a.Account + " now", canSync(a.State) && !s.Paused},
+			Reactivate: Item{"Re-activate " + a.Account + "…", a.State == engine.NeedsReactivation},
+		})
+	}
+	if n := len(s.Accounts) - MaxAccountSlots; n > 0 {
+		v.More = fmt.Sprintf("%d more accounts: see the dashboard", n)
+		if n == 1 {
+			v.More = "1 more account: see the dashboard"
+		}
+	}
+	return v
+}
+
+// icon is the one switch from state to picture. Offline and Throttled
+// share a picture (both wait and retry by themselves), and so do the two
+// states where the user must act.
+func icon(s engine.State) string {
+	switch s {
+	case engine.Idle:
+		return assets.TrayIdle
+	case engine.Syncing:
+		return assets.TraySyncing
+	case engine.Paused:
+		return assets.TrayPaused
+	case engine.Offline, engine.Throttled:
+		return assets.TrayOffline
+	case engine.NeedsReactivation, engine.Suspended:
+		return assets.TrayAttention
+	default:
+		return assets.TrayNotActivated
+	}
+}
+
+// canSync reports whether Sync now can start a session in state s (the
+// engine refuses the others; a running session needs no second start).
+func canSync(s engine.State) bool {
+	switch s {
+	case engine.Idle, engine.Offline, engine.Throttled, engine.Suspended:
+		return true
+	}
+	return false
+}
+
+// statusLine says the state in words, then the last and the next sync:
+// "Up to date. Last sync 14:02, next 14:32".
+func statusLine(s engine.Status, worst engine.State, now time.Time) string {
+	var b strings.Builder
+	switch {
+	case len(s.Accounts) == 0:
+		b.WriteString("Not activated: connect a mailbox in the dashboard")
+	case s.Paused && s.PausedUntil.IsZero():
+		b.WriteString("Paused until you resume")
+	case s.Paused:
+		b.WriteString("Paused until " + clock(s.PausedUntil, now))
+	case worst == engine.Syncing:
+		b.WriteString("Syncing")
+		if n := progress(s); n > 0 {
+			fmt.Fprintf(&b, " (%d items so far)", n)
+		}
+	default:
+		b.WriteString(worst.Words())
+	}
+	last, next := lastSync(s), nextSync(s)
+	switch {
+	case !last.IsZero() && !next.IsZero() && !s.Paused:
+		fmt.Fprintf(&b, ". Last sync %s, next %s", clock(last, now), clock(next, now))
+	case !last.IsZero():
+		fmt.Fprintf(&b, ". Last sync %s", clock(last, now))
+	case !next.IsZero() && !s.Paused:
+		fmt.Fprintf(&b, ". Next sync %s", clock(next, now))
+	}
+	return b.String()
+}
+
+func accountHeader(a engine.AccountStatus, now time.Time) string {
+	h := a.Account + ": " + a.State.Words()
+	if a.Paused && a.State == engine.Paused {
+		if a.PausedUntil.IsZero() {
+			h += " until you resume"
+		} else {
+			h += " until " + clock(a.PausedUntil, now)
+		}
+	}
+	if l := a.LastSync; l != nil {
+		h += ", last sync " + clock(sessionTime(*l), now)
+	}
+	return h
+}
+
+// progress sums the items the running sessions have written so far.
+func progress(s engine.Status) int {
+	n := 0
+	for _, a := range s.Accounts {
+		if p := a.Progress; p != nil {
+			n += p.Added + p.Updated + p.Removed
+		}
+	}
+	return n
+}
+
+// lastSync is when the latest session of any account ended (or began,
+// while it runs).
+func lastSync(s engine.Status) time.Time {
+	var t time.Time
+	for _, a := range s.Accounts {
+		if a.LastSync != nil {
+			if st := sessionTime(*a.LastSync); st.After(t) {
+				t = st
+			}
+		}
+	}
+	return t
+}
+
+// sessionTime is when a session ended, or began while it runs.
+func sessionTime(s store.Session) time.Time {
+	if !s.End.IsZero() {
+		return s.End
+	}
+	return s.Start
+}
+
+// nextSync is the earliest next sync of any account.
+func nextSync(s engine.Status) time.Time {
+	var t time.Time
+	for _, a := range s.Accounts {
+		if !a.NextSync.IsZero() && (t.IsZero() || a.NextSync.Before(t)) {
+			t = a.NextSync
+		}
+	}
+	return t
+}
+
+// clock formats t for a menu: "14:02" today, "Tue 14:02" within a week,
+// "2 Jan 14:02" otherwise, in now's time zone.
+func clock(t, now time.Time) string {
+	t = t.In(now.Location())
+	y1, m1, d1 := t.Date()
+	y2, m2, d2 := now.Date()
+	switch {
+	case y1 == y2 && m1 == m2 && d1 == d2:
+		return t.Format("15:04")
+	case t.Sub(now).Abs() < 6*24*time.Hour:
+		return t.Format("Mon 15:04")
+	default:
+		return t.Format("2 Jan 15:04")
+	}
+}

@@ -1,0 +1,233 @@
+package tray
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/inboxsync/inboxsync/assets"
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+// now is a Wednesday afternoon.
+var now = time.Date(2026, 11, 25, 14, 5, 0, 0, time.UTC)
+
+func at(hhmm string) time.Time {
+	var h, m int
+	fmt.Sscanf(hhmm, "%d:%d", &h, &m)
+	return time.Date(2026, 11, 25, h, m, 0, 0, time.UTC)
+}
+
+func session(start, end string) *store.Session {
+	s := &store.Session{Start: at(start), Outcome: "ok"}
+	if end != "" {
+		s.End = at(end)
+	}
+	return s
+}
+
+func acct(name string, st engine.State, mods ...func(*engine.AccountStatus)) engine.AccountStatus {
+	a := engine.AccountStatus{Account: name, Provider: "scripted", State: st, Words: st.Words()}
+	for _, m := range mods {
+		m(&a)
+	}
+	return a
+}
+
+func last(start, end string) func(*engine.AccountStatus) {
+	return func(a *engine.AccountStatus) { a.LastSync = session(start, end) }
+}
+
+func next(t string) func(*engine.AccountStatus) {
+	return func(a *engine.AccountStatus) { a.NextSync = at(t) }
+}
+
+func TestBuild(t *testing.T) {
+	idle := acct("work", engine.Idle, last("14:01", "14:02"), next("14:32"))
+	tests := []struct {
+		name   string
+		status engine.Status
+		check  func(t *testing.T, v View)
+	}{
+		{"no account", engine.Status{}, func(t *testing.T, v View) {
+			want(t, v.Icon, assets.TrayNotActivated)
+			want(t, v.Tooltip, "Inbox Sync — Not activated: connect a mailbox in the dashboard")
+			want(t, v.SyncNow, Item{"Sync now", false})
+			want(t, v.Pause, Item{"Pause", true})
+			want(t, v.Paused, false)
+			want(t, v.Reactivate, Item{"Re-activate…", false})
+			want(t, v.Dashboard, Item{"Open dashboard", true})
+			want(t, v.Settings, Item{"Settings", true})
+			want(t, v.Quit, Item{"Quit", true})
+			want(t, len(v.Accounts), 0)
+		}},
+		{"up to date", engine.Status{Accounts: []engine.AccountStatus{idle}}, func(t *testing.T, v View) {
+			want(t, v.Icon, assets.TrayIdle)
+			want(t, v.Tooltip, "Inbox Sync — Up to date. Last sync 14:02, next 14:32")
+			want(t, v.Status, "Up to date. Last sync 14:02, next 14:32")
+			want(t, v.SyncNow, Item{"Sync now", true})
+			want(t, v.Reactivate.Enabled, false)
+			want(t, len(v.Accounts), 0) // one account: the main entries are its own
+		}},
+		{"first sync running", engine.Status{Accounts: []engine.AccountStatus{acct("work", engine.Syncing, last("14:04", ""), func(a *engine.AccountStatus) {
+			a.Progress = &engine.Progress{Counts: store.Counts{Added: 20, Updated: 4, Removed: 1}}
+		})}}, func(t *testing.T, v View) {
+			want(t, v.Icon, assets.TraySyncing)
+			want(t, v.Status, "Syncing (25 items so far). Last sync 14:04")
+			want(t, v.SyncNow.Enabled, false)
+		}},
+		{"paused for a while", engine.Status{Paused: true, PausedUntil: at("14:35"), Accounts: []engine.AccountStatus{acct("work", engine.Paused, last("14:01", "14:02"))}}, func(t *testing.T, v View) {
+			want(t, v.Icon, assets.TrayPaused)
+			want(t, v.Tooltip, "Inbox Sync — Paused until 14:35. Last sync 14:02")
+			want(t, v.Paused, true)
+			want(t, v.Pause.Enabled, false)
+			want(t, v.Resume, Item{"Resume", true})
+			want(t, v.SyncNow.Enabled, false)
+		}},
+		{"paused until resumed", engine.Status{Paused: true, Accounts: []engine.AccountStatus{acct("work", engine.Paused)}}, func(t *testing.T, v View) {
+			want(t, v.Icon, assets.TrayPaused)
+			want(t, v.Status, "Paused until you resume")
+		}},
+		{"paused while the state has not caught up", engine.Status{Paused: true, Accounts: []engine.AccountStatus{idle}}, func(t *testing.T, v View) {
+			want(t, v.Icon, assets.TrayPaused)
+			want(t, v.SyncNow.Enabled, false)
+		}},
+		{"offline", engine.Status{Accounts: []engine.AccountStatus{acct("work", engine.Offline, last("14:03", "14:03"), next("14:07"))}}, func(t *testing.T, v View) {
+			want(t, v.Icon, assets.TrayOffline)
+			want(t, v.Status, "Offline. Last sync 14:03, next 14:07")
+			want(t, v.SyncNow.Enabled, true)
+		}},
+		{"throttled looks like offline", engine.Status{Accounts: []engine.AccountStatus{acct("work", engine.Throttled, next("14:10"))}}, func(t *testing.T, v View) {
+			want(t, v.Icon, assets.TrayOffline)
+			want(t, v.Status, "Waiting for the server. Next sync 14:10")
+		}},
+		{"needs re-activation", engine.Status{Accounts: []engine.AccountStatus{acct("work", engine.NeedsReactivation, last("13:00", "13:00"))}}, func(t *testing.T, v View) {
+			want(t, v.Icon, assets.TrayAttention)
+			want(t, v.Status, "Needs re-activation. Last sync 13:00")
+			want(t, v.Reactivate, Item{"Re-activate…", true})
+			want(t, v.ReactivateAccount, "work")
+			want(t, v.SyncNow.Enabled, false)
+		}},
+		{"needs re-activation while paused", engine.Status{Paused: true, Accounts: []engine.AccountStatus{acct("work", engine.NeedsReactivation)}}, func(t *testing.T, v View) {
+			want(t, v.Icon, assets.TrayAttention)
+			want(t, v.Reactivate.Enabled, true)
+			want(t, v.Resume.Enabled, true)
+		}},
+		{"suspended", engine.Status{Accounts: []engine.AccountStatus{acct("work", engine.Suspended)}}, func(t *testing.T, v View) {
+			want(t, v.Icon, assets.TrayAttention)
+			want(t, v.Status, "Suspended")
+			want(t, v.Reactivate.Enabled, false) // resuming or syncing re-enables it
+			want(t, v.SyncNow.Enabled, true)
+		}},
+		{"two accounts: the worst wins, each has a section", engine.Status{Accounts: []engine.AccountStatus{idle, acct("home", engine.NeedsReactivation)}}, func(t *testing.T, v View) {
+			want(t, v.Icon, assets.TrayAttention)
+			want(t, v.SyncNow, Item{"Sync all now", true})
+			want(t, v.Reactivate, Item{"Re-activate home…", true})
+			want(t, v.ReactivateAccount, "home")
+			want(t, v.Accounts, []AccountView{
+				{Account: "work", Header: "work: Up to date, last sync 14:02", SyncNow: Item{"Sync work now", true}, Reactivate: Item{"Re-activate work…", false}},
+				{Account: "home", Header: "home: Needs re-activation", SyncNow: Item{"Sync home now", false}, Reactivate: Item{"Re-activate home…", true}},
+			})
+			want(t, v.More, "")
+		}},
+		{"two accounts: last and next across both", engine.Status{Accounts: []engine.AccountStatus{idle, acct("home", engine.Idle, last("14:03", "14:04"), next("14:20"))}}, func(t *testing.T, v View) {
+			want(t, v.Icon, assets.TrayIdle)
+			want(t, v.Status, "Up to date. Last sync 14:04, next 14:20")
+		}},
+		{"more accounts than sections", engine.Status{Accounts: []engine.AccountStatus{
+			acct("a1", engine.Idle), acct("a2", engine.Idle), acct("a3", engine.Idle), acct("a4", engine.Idle),
+			acct("a5", engine.Idle), acct("a6", engine.Idle), acct("a7", engine.NeedsReactivation),
+		}}, func(t *testing.T, v View) {
+			want(t, len(v.Accounts), MaxAccountSlots)
+			want(t, v.More, "2 more accounts: see the dashboard")
+			want(t, v.Icon, assets.TrayAttention)
+			want(t, v.Reactivate, Item{"Re-activate a7…", true}) // reachable although it has no section
+		}},
+		{"an account paused on its own", engine.Status{Accounts: []engine.AccountStatus{idle, acct("home", engine.Paused, func(a *engine.AccountStatus) {
+			a.Paused, a.PausedUntil = true, at("16:00")
+		})}}, func(t *testing.T, v View) {
+			want(t, v.Icon, assets.TrayPaused)
+			want(t, v.Paused, false) // the global pause is not set
+			want(t, v.Accounts[1].Header, "home: Paused until 16:00")
+			want(t, v.Accounts[1].SyncNow.Enabled, false)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.check(t, Build(tt.status, now)) })
+	}
+}
+
+func want[T any](t *testing.T, got, want T) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %#v, want %#v", got, want)
+	}
+}
+
+func TestEveryStateHasItsIcon(t *testing.T) {
+	for s := engine.NotActivated; s <= engine.Suspended; s++ {
+		k := icon(s)
+		if assets.TrayIcon(k, iconSize) == nil {
+			t.Errorf("%s: no %d px icon %q", s, iconSize, k)
+		}
+		if assets.TrayIconICO(k) == nil {
+			t.Errorf("%s: no .ico for %q", s, k)
+		}
+	}
+}
+
+func TestClock(t *testing.T) {
+	tests := []struct {
+		t    time.Time
+		want string
+	}{
+		{at("09:30"), "09:30"},
+		{at("23:59"), "23:59"},
+		{at("14:02").Add(-24 * time.Hour), "Tue 14:02"},
+		{at("08:00").Add(48 * time.Hour), "Fri 08:00"},
+		{at("14:02").AddDate(0, -1, 0), "25 Oct 14:02"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) { want(t, clock(tt.t, now), tt.want) })
+	}
+}
+
+func TestResolve(t *testing.T) {
+	two := Build(engine.Status{Accounts: []engine.AccountStatus{
+		acct("work", engine.Idle), acct("home", engine.NeedsReactivation),
+	}}, now)
+	paused := Build(engine.Status{Paused: true, Accounts: []engine.AccountStatus{acct("work", engine.Paused)}}, now)
+	tests := []struct {
+		name   string
+		v      View
+		c      click
+		want   action
+		wantOK bool
+	}{
+		{"sync all", two, click{item: itemSyncNow}, action{item: itemSyncNow}, true},
+		{"pause 1 hour", two, click{itemPause, 1}, action{item: itemPause, pauseFor: time.Hour}, true},
+		{"pause until resumed", two, click{itemPause, 3}, action{item: itemPause}, true},
+		{"pause: no such choice", two, click{itemPause, 9}, action{item: itemPause}, false},
+		{"pause while paused", paused, click{itemPause, 0}, action{item: itemPause, pauseFor: 30 * time.Minute}, false},
+		{"resume while not paused", two, click{item: itemResume}, action{item: itemResume}, false},
+		{"resume", paused, click{item: itemResume}, action{item: itemResume}, true},
+		{"sync while paused", paused, click{item: itemSyncNow}, action{item: itemSyncNow}, false},
+		{"re-activate", two, click{item: itemReactivate}, action{item: itemReactivate, account: "home"}, true},
+		{"re-activate: nobody needs it", paused, click{item: itemReactivate}, action{item: itemReactivate}, false},
+		{"an account's sync", two, click{itemAccountSyncNow, 0}, action{item: itemAccountSyncNow, account: "work"}, true},
+		{"an account's sync it cannot run", two, click{itemAccountSyncNow, 1}, action{item: itemAccountSyncNow, account: "home"}, false},
+		{"an account's re-activation", two, click{itemAccountReactivate, 1}, action{item: itemAccountReactivate, account: "home"}, true},
+		{"an empty section", two, click{itemAccountSyncNow, 3}, action{item: itemAccountSyncNow}, false},
+		{"quit", paused, click{item: itemQuit}, action{item: itemQuit}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := resolve(tt.v, tt.c)
+			if ok != tt.wantOK || (ok && got != tt.want) {
+				t.Errorf("resolve = %+v, %v; want %+v, %v", got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}

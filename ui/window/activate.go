@@ -1,0 +1,492 @@
+package window
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/inboxsync/inboxsync/sync/control"
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+// The provider choices, as shown and as the engine names them.
+var providerChoices = []struct{ label, id string }{
+	{"Microsoft Exchange", "exchange"},
+	{"Office 365", "office365"},
+	{"Gmail", "gmail"},
+}
+
+// defaultInterval is what success announces when the settings can't be read.
+const defaultInterval = 30 * time.Minute
+
+// Activation is the window that connects a mailbox, for the first time or
+// again (re-activation, Options.Account set).
+type Activation struct {
+	base
+	app  fyne.App
+	opts Options
+	// closeAfter is how long the success message stays before the window
+	// closes.
+	closeAfter time.Duration
+
+	title    *widget.Label
+	reason   *widget.Label
+	provider *widget.RadioGroup
+	where    *widget.Label
+	panels   *fyne.Container
+
+	// Exchange.
+	exchange        *fyne.Container
+	login           *widget.Entry
+	password        *widget.Entry
+	more            *widget.Button
+	form            *widget.Form
+	ewsItem         *widget.FormItem
+	ewsShown        bool
+	ewsURL          *widget.Entry
+	fieldErr        *widget.Label
+	connectExchange *widget.Button
+
+	// Office 365 and Gmail.
+	office365     *fyne.Container
+	connectO365   *widget.Button
+	gmail         *fyne.Container
+	connectGoogle *widget.Button
+
+	// Waiting for the agent (and perhaps the browser).
+	waiting   *fyne.Container
+	waitTitle *widget.Label
+	waitMsg   *widget.Label
+	link      *widget.Label
+	linkURL   string
+	copyLink  *widget.Button
+	cancelRun *widget.Button
+	stop      context.CancelFunc
+
+	done    *fyne.Container
+	doneMsg *widget.Label
+
+	errMsg *widget.Label
+
+	// other is the provider of an account being re-activated when it is
+	// none of the three (test builds' "scripted"): it signs in with the
+	// login and password form.
+	other string
+	// settings are the re-activated account's settings, sent back with
+	// the activation so that nothing the user can't see is lost.
+	settings map[string]string
+}
+
+// NewActivation creates the activation window. With opts.Account it
+// re-activates that account: the provider and login are filled in from the
+// agent and opts.Reason is shown at the top.
+func NewActivation(a fyne.App, c control.Control, opts Options) *Activation {
+	w := &Activation{base: newBase(a, c, "Inbox Sync – Connect your mailbox"), app: a, opts: opts, closeAfter: 2 * time.Second}
+	w.build()
+	return w
+}
+
+func (w *Activation) build() {
+	w.title = widget.NewLabel("Connect your mailbox")
+	w.title.TextStyle.Bold = true
+	w.title.SizeName = theme.SizeNameSubHeadingText
+	w.reason = widget.NewLabel("")
+	w.reason.Wrapping = fyne.TextWrapWord
+	w.reason.Importance = widget.WarningImportance
+	w.reason.Hide()
+	if w.opts.Account != "" {
+		w.win.SetTitle("Inbox Sync – Sign in again")
+		w.title.SetText("Sign in again to " + w.opts.Account)
+		w.reason.SetText(reasonWords(w.opts.Account, w.opts.Reason))
+		w.reason.Show()
+	}
+
+	labels := make([]string, len(providerChoices))
+	for i, p := range providerChoices {
+		labels[i] = p.label
+	}
+	w.where = widget.NewLabel("Where is your mailbox?")
+	w.provider = widget.NewRadioGroup(labels, w.onProviderChanged)
+	w.provider.Required = true
+
+	// Exchange on-premises: login and password, EWS URL when Autodiscover
+	// can't find the server.
+	w.login = widget.NewEntry()
+	w.login.SetPlaceHolder("name@company.com or DOMAIN\\name")
+	w.login.OnChanged = func(string) { w.onFieldsChanged() }
+	w.password = widget.NewPasswordEntry() // its eye icon reveals what was typed
+	w.password.SetPlaceHolder("Your mailbox password")
+	w.password.OnChanged = func(string) { w.onFieldsChanged() }
+	w.password.OnSubmitted = func(string) {
+		if !w.connectExchange.Disabled() {
+			w.onConnect(w.formProvider())
+		}
+	}
+	w.ewsURL = widget.NewEntry()
+	w.ewsURL.SetPlaceHolder("https://mail.company.com/EWS/Exchange.asmx")
+	w.ewsURL.OnChanged = func(string) { w.onFieldsChanged() }
+	w.more = widget.NewButton("More ▾", w.onMoreToggled)
+	w.more.Importance = widget.LowImportance
+	w.ewsItem = widget.NewFormItem("EWS URL", w.ewsURL)
+	w.ewsItem.HintText = "Only needed when Inbox Sync cannot find your server by itself."
+	w.form = widget.NewForm(widget.NewFormItem("Login", w.login), widget.NewFormItem("Password", w.password))
+	w.fieldErr = widget.NewLabel("")
+	w.fieldErr.Importance = widget.DangerImportance
+	w.fieldErr.Hide()
+	w.connectExchange = widget.NewButton("Connect to Exchange", func() { w.onConnect(w.formProvider()) })
+	w.connectExchange.Importance = widget.HighImportance
+	w.exchange = container.NewVBox(
+		w.form,
+		container.NewHBox(w.more),
+		w.fieldErr,
+		container.NewHBox(layout.NewSpacer(), w.connectExchange),
+	)
+
+	o365Help := widget.NewLabel("Your browser opens the Microsoft sign-in page. Sign in (or pick your account) and accept the permissions Inbox Sync asks for: it only reads your mail and calendar.")
+	o365Help.Wrapping = fyne.TextWrapWord
+	w.connectO365 = widget.NewButton("Connect to Office 365", func() { w.onConnect("office365") })
+	w.connectO365.Importance = widget.HighImportance
+	w.office365 = container.NewVBox(o365Help, container.NewHBox(layout.NewSpacer(), w.connectO365))
+
+	gmailHelp := widget.NewLabel("Your browser opens the Google sign-in page. Sign in with your Gmail or Google Workspace account and allow Inbox Sync to read your mail and calendar.")
+	gmailHelp.Wrapping = fyne.TextWrapWord
+	w.connectGoogle = widget.NewButton("Sign in with Google", func() { w.onConnect("gmail") })
+	w.connectGoogle.Importance = widget.HighImportance
+	w.gmail = container.NewVBox(gmailHelp, container.NewHBox(layout.NewSpacer(), w.connectGoogle))
+
+	w.waitTitle = widget.NewLabel("")
+	w.waitTitle.TextStyle.Bold = true
+	w.waitMsg = widget.NewLabel("")
+	w.waitMsg.Wrapping = fyne.TextWrapWord
+	w.link = widget.NewLabel("")
+	w.link.Truncation = fyne.TextTruncateEllipsis
+	w.link.Importance = widget.LowImportance
+	w.copyLink = widget.NewButton("Copy link", w.onCopyLink)
+	w.cancelRun = widget.NewButton("Cancel", w.onCancel)
+	bar := widget.NewProgressBarInfinite()
+	w.waiting = container.NewVBox(w.waitTitle, bar, w.waitMsg, w.link,
+		container.NewHBox(w.copyLink, layout.NewSpacer(), w.cancelRun))
+	w.waiting.Hide()
+
+	w.doneMsg = widget.NewLabel("")
+	w.doneMsg.Wrapping = fyne.TextWrapWord
+	doneTitle := widget.NewLabel("Your mailbox is connected")
+	doneTitle.TextStyle.Bold = true
+	doneTitle.Importance = widget.SuccessImportance
+	w.done = container.NewVBox(doneTitle, w.doneMsg)
+	w.done.Hide()
+
+	w.errMsg = widget.NewLabel("")
+	w.errMsg.Wrapping = fyne.TextWrapWord
+	w.errMsg.Importance = widget.DangerImportance
+	w.errMsg.Hide()
+
+	w.exchange.Hide()
+	w.office365.Hide()
+	w.gmail.Hide()
+	w.panels = container.NewVBox(w.exchange, w.office365, w.gmail, w.waiting, w.done)
+	w.provider.SetSelected(providerChoices[0].label)
+	w.onFieldsChanged()
+
+	w.win.SetContent(container.NewPadded(container.NewVBox(
+		w.title, w.reason,
+		w.where, w.provider,
+		widget.NewSeparator(),
+		w.panels, w.errMsg,
+	)))
+	w.win.Resize(fyne.NewSize(560, 0))
+	w.win.SetFixedSize(false)
+}
+
+// reasonWords says why a re-activation window opened.
+func reasonWords(account, reason string) string {
+	if reason == "" {
+		return fmt.Sprintf("Sign in again to keep %s syncing.", account)
+	}
+	return sentence(reason)
+}
+
+// Start implements Window: it fills in the account being re-activated and
+// closes the window if the agent stops.
+func (w *Activation) Start() {
+	go w.follow(func(engine.Event) bool { return false }, w.load)
+}
+
+func (w *Activation) load(ctx context.Context) {
+	if w.opts.Account == "" {
+		return
+	}
+	accts, err := w.ctl.Accounts(ctx)
+	w.do(func() {
+		if err != nil {
+			w.showError(fmt.Errorf("could not read your accounts: %w", err))
+			return
+		}
+		for _, a := range accts {
+			if a.ID == w.opts.Account {
+				w.prefill(a)
+				return
+			}
+		}
+		w.showError(fmt.Errorf("there is no account named %s any more; connect your mailbox as a new account", w.opts.Account))
+		w.opts.Account = ""
+		w.title.SetText("Connect your mailbox")
+	})
+}
+
+// prefill fills the form from an existing account. Its provider can't
+// change: another kind of connection is a new account.
+func (w *Activation) prefill(a store.Account) {
+	known := false
+	for _, p := range providerChoices {
+		if p.id == a.Provider {
+			w.provider.SetSelected(p.label)
+			known = true
+		}
+	}
+	if !known {
+		w.other = a.Provider
+		w.provider.Options = append(w.provider.Options, providerWords(a.Provider))
+		w.provider.SetSelected(providerWords(a.Provider))
+		w.connectExchange.SetText("Connect")
+	}
+	// Another kind of connection is a new account: only show which this is.
+	w.provider.Disable()
+	w.provider.Hide()
+	w.where.SetText(accountSubtitle(a.Provider, a.Email))
+	w.where.TextStyle.Bold = true
+	w.where.Refresh()
+	w.settings = a.Settings
+	login := a.Login
+	if login == "" {
+		login = a.Email
+	}
+	w.login.SetText(login)
+	if u := a.Settings["ews_url"]; u != "" {
+		w.ewsURL.SetText(u)
+		if !w.ewsShown {
+			w.onMoreToggled()
+		}
+	}
+	w.onFieldsChanged()
+}
+
+func (w *Activation) selectedProvider() string {
+	for _, p := range providerChoices {
+		if p.label == w.provider.Selected {
+			return p.id
+		}
+	}
+	if w.other != "" && w.provider.Selected == providerWords(w.other) {
+		return w.other
+	}
+	return ""
+}
+
+// formProvider is the provider the login and password form connects.
+func (w *Activation) formProvider() string {
+	if w.other != "" {
+		return w.other
+	}
+	return "exchange"
+}
+
+func (w *Activation) onProviderChanged(string) {
+	w.errMsg.Hide()
+	w.showPanel(w.selectedProvider())
+}
+
+func (w *Activation) showPanel(id string) {
+	if id != "" && id == w.other {
+		id = "exchange"
+	}
+	for _, p := range []struct {
+		c  *fyne.Container
+		id string
+	}{{w.exchange, "exchange"}, {w.office365, "office365"}, {w.gmail, "gmail"}, {w.waiting, "waiting"}, {w.done, "done"}} {
+		if p.id == id {
+			p.c.Show()
+		} else {
+			p.c.Hide()
+		}
+	}
+}
+
+// onMoreToggled shows or hides the EWS URL. It is a row of the same form
+// so that the labels line up.
+func (w *Activation) onMoreToggled() {
+	w.ewsShown = !w.ewsShown
+	if w.ewsShown {
+		w.form.AppendItem(w.ewsItem)
+		w.more.SetText("Less ▴")
+	} else {
+		w.form.Items = w.form.Items[:2]
+		w.more.SetText("More ▾")
+	}
+	w.form.Refresh()
+}
+
+// exchangeProblem says what stops the Exchange form from being sent: ""
+// when nothing does. Only problems worth showing get words; empty fields
+// just keep the button disabled.
+func (w *Activation) exchangeProblem() (problem string, show bool) {
+	if u := strings.TrimSpace(w.ewsURL.Text); u != "" && !strings.HasPrefix(strings.ToLower(u), "https://") {
+		return "EWS URL must start with https://", true
+	}
+	if strings.TrimSpace(w.login.Text) == "" {
+		return "Enter your login", false
+	}
+	if w.password.Text == "" {
+		return "Enter your password", false
+	}
+	return "", false
+}
+
+func (w *Activation) onFieldsChanged() {
+	problem, show := w.exchangeProblem()
+	if problem != "" {
+		w.connectExchange.Disable()
+	} else {
+		w.connectExchange.Enable()
+	}
+	if show {
+		w.fieldErr.SetText(problem)
+		w.fieldErr.Show()
+		if !w.ewsShown {
+			w.onMoreToggled()
+		}
+	} else {
+		w.fieldErr.Hide()
+	}
+}
+
+// onConnect sends the activation to the agent and shows the waiting panel
+// until it answers.
+func (w *Activation) onConnect(provider string) {
+	req := engine.ActivationRequest{Provider: provider, Account: w.opts.Account}
+	if len(w.settings) > 0 {
+		req.Settings = maps.Clone(w.settings)
+	}
+	form := provider == w.formProvider()
+	if form {
+		if p, _ := w.exchangeProblem(); p != "" {
+			return
+		}
+		req.Login = strings.TrimSpace(w.login.Text)
+		req.Password = w.password.Text
+		delete(req.Settings, "ews_url")
+		if u := strings.TrimSpace(w.ewsURL.Text); u != "" {
+			if req.Settings == nil {
+				req.Settings = map[string]string{}
+			}
+			req.Settings["ews_url"] = u
+		}
+	}
+	ctx, cancel := context.WithCancel(w.ctx)
+	w.stop = cancel
+	w.errMsg.Hide()
+	w.provider.Disable()
+	w.linkURL = ""
+	w.link.SetText("")
+	w.link.Hide()
+	w.copyLink.Disable()
+	w.cancelRun.Enable()
+	if form {
+		w.waitTitle.SetText("Connecting to your mail server…")
+		w.waitMsg.SetText("Inbox Sync is finding your server and checking your login. This can take a minute.")
+		w.copyLink.Hide()
+	} else {
+		w.waitTitle.SetText("Finish signing in in your browser")
+		w.waitMsg.SetText("Inbox Sync is opening the sign-in page in your browser…")
+		w.copyLink.Show()
+	}
+	w.showPanel("waiting")
+
+	progress := func(p engine.ActivationProgress) { w.do(func() { w.onProgress(p) }) }
+	go func() {
+		acct, err := w.ctl.Activate(ctx, req, progress)
+		interval := defaultInterval
+		if err == nil {
+			if s, serr := w.ctl.Settings(w.ctx); serr == nil && s.Interval > 0 {
+				interval = s.Interval.D()
+			}
+		}
+		canceled := ctx.Err() != nil
+		cancel()
+		w.do(func() { w.onActivated(provider, acct, interval, err, canceled) })
+	}()
+}
+
+func (w *Activation) onProgress(p engine.ActivationProgress) {
+	if p.Message != "" {
+		w.waitMsg.SetText(sentence(p.Message))
+	}
+	if p.UserCode != "" {
+		w.waitMsg.SetText(w.waitMsg.Text + "\nYour code: " + p.UserCode)
+	}
+	if p.URL != "" {
+		w.linkURL = p.URL
+		w.link.SetText(p.URL)
+		w.link.Show()
+		w.copyLink.Enable()
+	}
+}
+
+func (w *Activation) onCopyLink() {
+	if w.linkURL == "" {
+		return
+	}
+	w.app.Clipboard().SetContent(w.linkURL)
+	w.copyLink.SetText("Link copied")
+}
+
+func (w *Activation) onCancel() {
+	if w.stop != nil {
+		w.stop()
+	}
+	w.cancelRun.Disable()
+	w.waitMsg.SetText("Cancelling…")
+}
+
+func (w *Activation) onActivated(provider string, a store.Account, interval time.Duration, err error, canceled bool) {
+	w.copyLink.SetText("Copy link")
+	if err != nil {
+		if w.opts.Account == "" {
+			w.provider.Enable()
+		}
+		w.showPanel(provider)
+		if canceled {
+			w.errMsg.Importance = widget.MediumImportance
+			w.errMsg.SetText("Sign-in cancelled. Nothing was changed.")
+		} else {
+			w.errMsg.Importance = widget.DangerImportance
+			w.errMsg.SetText(plain(err))
+		}
+		w.errMsg.Show()
+		return
+	}
+	w.password.SetText("")
+	who := a.ID
+	if a.Email != "" {
+		who = fmt.Sprintf("%s (%s)", a.ID, a.Email)
+	}
+	w.doneMsg.SetText(fmt.Sprintf("Account %s is ready. Sync will run %s; the first sync starts now.", who, everyWords(interval)))
+	w.reason.Hide()
+	w.showPanel("done")
+	time.AfterFunc(w.closeAfter, func() { w.do(w.close) })
+}
+
+func (w *Activation) showError(err error) {
+	w.errMsg.Importance = widget.DangerImportance
+	w.errMsg.SetText(plain(err))
+	w.errMsg.Show()
+}

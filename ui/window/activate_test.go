@@ -1,0 +1,365 @@
+package window
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/inboxsync/inboxsync/sync/control"
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+func newActivationWindow(t *testing.T, f *fakeControl, opts Options) (*Activation, *ui) {
+	t.Helper()
+	u := newUI(t)
+	w := NewActivation(u.app, f, opts)
+	u.attach(&w.base)
+	w.closeAfter = 10 * time.Millisecond
+	w.Start()
+	u.settle()
+	return w, u
+}
+
+func TestActivationExchangeValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name, login, password, ews string
+		enabled                    bool
+		fieldErr                   string
+	}{
+		{name: "empty", enabled: false},
+		{name: "login empty", password: "secret", enabled: false},
+		{name: "password empty", login: "ann@example.com", enabled: false},
+		{name: "login and password", login: "ann@example.com", password: "secret", enabled: true},
+		{name: "EWS URL https", login: "ann", password: "secret", ews: "https://mail.example.com/EWS/Exchange.asmx", enabled: true},
+		{name: "EWS URL http", login: "ann", password: "secret", ews: "http://mail.example.com/EWS/Exchange.asmx", enabled: false, fieldErr: "EWS URL must start with https://"},
+		{name: "EWS URL without scheme", login: "ann", password: "secret", ews: "mail.example.com", enabled: false, fieldErr: "EWS URL must start with https://"},
+		{name: "blank login", login: "   ", password: "secret", enabled: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, _ := newActivationWindow(t, newFake(), Options{})
+			if w.provider.Selected != "Microsoft Exchange" || !w.exchange.Visible() {
+				t.Fatalf("Exchange is not the first choice: %q", w.provider.Selected)
+			}
+			if !w.connectExchange.Disabled() {
+				t.Fatal("Connect is enabled on an empty form")
+			}
+			test.Type(w.login, tc.login)
+			test.Type(w.password, tc.password)
+			if tc.ews != "" {
+				test.Tap(w.more)
+				test.Type(w.ewsURL, tc.ews)
+			}
+			if got := !w.connectExchange.Disabled(); got != tc.enabled {
+				t.Errorf("Connect enabled = %v, want %v", got, tc.enabled)
+			}
+			if tc.fieldErr != "" {
+				if !w.fieldErr.Visible() || w.fieldErr.Text != tc.fieldErr {
+					t.Errorf("field error = %q (visible %v), want %q", w.fieldErr.Text, w.fieldErr.Visible(), tc.fieldErr)
+				}
+			} else if w.fieldErr.Visible() {
+				t.Errorf("unexpected field error %q", w.fieldErr.Text)
+			}
+		})
+	}
+}
+
+func TestActivationMoreToggle(t *testing.T) {
+	w, _ := newActivationWindow(t, newFake(), Options{})
+	if w.ewsShown || w.more.Text != "More ▾" {
+		t.Fatalf("EWS URL shown before More (%v, %q)", w.ewsShown, w.more.Text)
+	}
+	test.Tap(w.more)
+	if !w.ewsShown || w.more.Text != "Less ▴" {
+		t.Fatalf("More did not reveal the EWS URL (%v, %q)", w.ewsShown, w.more.Text)
+	}
+	test.Tap(w.more)
+	if w.ewsShown || w.more.Text != "More ▾" {
+		t.Fatalf("Less did not hide the EWS URL (%v, %q)", w.ewsShown, w.more.Text)
+	}
+}
+
+func TestActivationPasswordMasked(t *testing.T) {
+	w, _ := newActivationWindow(t, newFake(), Options{})
+	if !w.password.Password {
+		t.Fatal("the password is not masked")
+	}
+	if w.password.ActionItem == nil {
+		t.Fatal("the password has no reveal toggle")
+	}
+}
+
+// The engine of this build refuses every provider: the window says so in
+// words, keeps what was typed and stays usable.
+func TestActivationUnsupportedKeepsInput(t *testing.T) {
+	f := newFake()
+	var reqs recorder[engine.ActivationRequest]
+	f.ActivateFn = func(_ context.Context, req engine.ActivationRequest, _ func(engine.ActivationProgress)) (store.Account, error) {
+		reqs.add(req)
+		// What control.Client returns for the engine's error.
+		return store.Account{}, &control.RemoteError{Code: "unsupported", Message: fmt.Sprintf("%v: Microsoft Exchange accounts are not available in this build yet", engine.ErrUnsupported)}
+	}
+	w, u := newActivationWindow(t, f, Options{})
+	test.Type(w.login, "CORP\\ann")
+	test.Type(w.password, "s3cret")
+	test.Tap(w.more)
+	test.Type(w.ewsURL, "https://mail.corp.example/EWS/Exchange.asmx")
+	test.Tap(w.connectExchange)
+	if !w.waiting.Visible() || w.exchange.Visible() {
+		t.Fatal("no waiting panel while connecting")
+	}
+	u.waitFor("the error", func() bool { return w.errMsg.Visible() })
+
+	if want := "Microsoft Exchange accounts are not available in this build yet."; w.errMsg.Text != want {
+		t.Errorf("error = %q, want %q", w.errMsg.Text, want)
+	}
+	if !w.exchange.Visible() || w.waiting.Visible() {
+		t.Error("the form is not back after the error")
+	}
+	if w.login.Text != "CORP\\ann" || w.password.Text != "s3cret" || w.ewsURL.Text != "https://mail.corp.example/EWS/Exchange.asmx" {
+		t.Errorf("input lost: %q %q %q", w.login.Text, w.password.Text, w.ewsURL.Text)
+	}
+	if w.connectExchange.Disabled() || w.provider.Disabled() {
+		t.Error("the window does not keep working after the error")
+	}
+	got := reqs.all()
+	if len(got) != 1 {
+		t.Fatalf("%d activations, want 1", len(got))
+	}
+	want := engine.ActivationRequest{Provider: "exchange", Login: "CORP\\ann", Password: "s3cret", Settings: map[string]string{"ews_url": "https://mail.corp.example/EWS/Exchange.asmx"}}
+	if r := got[0]; r.Provider != want.Provider || r.Login != want.Login || r.Password != want.Password || r.Settings["ews_url"] != want.Settings["ews_url"] || r.Account != "" {
+		t.Errorf("request = %+v, want %+v", r, want)
+	}
+
+	// Another provider, same answer, same window.
+	f.ActivateFn = func(context.Context, engine.ActivationRequest, func(engine.ActivationProgress)) (store.Account, error) {
+		return store.Account{}, fmt.Errorf("%w: Gmail accounts are not available in this build yet", engine.ErrUnsupported)
+	}
+	w.provider.SetSelected("Gmail")
+	if w.errMsg.Visible() {
+		t.Error("the old error stays after choosing another provider")
+	}
+	test.Tap(w.connectGoogle)
+	u.waitFor("the Gmail error", func() bool { return w.errMsg.Visible() })
+	if want := "Gmail accounts are not available in this build yet."; w.errMsg.Text != want {
+		t.Errorf("error = %q, want %q", w.errMsg.Text, want)
+	}
+	if !w.gmail.Visible() {
+		t.Error("the Gmail panel is not back")
+	}
+}
+
+func TestActivationBrowserWaitingAndCancel(t *testing.T) {
+	for _, tc := range []struct {
+		provider, label string
+		connect         func(*Activation) func()
+	}{
+		{"office365", "Office 365", func(w *Activation) func() { return func() { test.Tap(w.connectO365) } }},
+		{"gmail", "Gmail", func(w *Activation) func() { return func() { test.Tap(w.connectGoogle) } }},
+	} {
+		t.Run(tc.provider, func(t *testing.T) {
+			f := newFake()
+			const link = "https://login.example.com/authorize?client_id=x&state=y"
+			cancelled := make(chan error, 1)
+			var reqs recorder[engine.ActivationRequest]
+			f.ActivateFn = func(ctx context.Context, req engine.ActivationRequest, progress func(engine.ActivationProgress)) (store.Account, error) {
+				reqs.add(req)
+				progress(engine.ActivationProgress{Message: "finish signing in in your browser", URL: link})
+				<-ctx.Done()
+				cancelled <- ctx.Err()
+				return store.Account{}, ctx.Err()
+			}
+			w, u := newActivationWindow(t, f, Options{})
+			w.provider.SetSelected(tc.label)
+			tc.connect(w)()
+			if !w.waiting.Visible() || w.waitTitle.Text != "Finish signing in in your browser" {
+				t.Fatalf("waiting panel: visible %v, title %q", w.waiting.Visible(), w.waitTitle.Text)
+			}
+			if !w.copyLink.Disabled() {
+				t.Error("Copy link is enabled before there is a link")
+			}
+			if !w.provider.Disabled() {
+				t.Error("the provider can change while signing in")
+			}
+			u.waitFor("the link", func() bool { return w.link.Text == link })
+			if w.copyLink.Disabled() {
+				t.Fatal("Copy link stays disabled")
+			}
+			test.Tap(w.copyLink)
+			if got := u.app.Clipboard().Content(); got != link {
+				t.Errorf("clipboard = %q, want the link", got)
+			}
+			test.Tap(w.cancelRun)
+			select {
+			case err := <-cancelled:
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("ctx ended with %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Cancel did not cancel the activation's context")
+			}
+			u.waitFor("the form again", func() bool { return !w.waiting.Visible() })
+			if !strings.Contains(w.errMsg.Text, "cancelled") {
+				t.Errorf("message after cancel = %q", w.errMsg.Text)
+			}
+			if got := reqs.all(); len(got) != 1 || got[0].Provider != tc.provider {
+				t.Errorf("requests = %+v", got)
+			}
+		})
+	}
+}
+
+func TestActivationSuccessCloses(t *testing.T) {
+	f := newFake()
+	f.ActivateFn = func(context.Context, engine.ActivationRequest, func(engine.ActivationProgress)) (store.Account, error) {
+		return store.Account{ID: "ann", Provider: "exchange", Email: "ann@example.com"}, nil
+	}
+	w, u := newActivationWindow(t, f, Options{})
+	w.closeAfter = 200 * time.Millisecond
+	test.Type(w.login, "ann@example.com")
+	test.Type(w.password, "s3cret")
+	test.Tap(w.connectExchange)
+	u.waitFor("success", func() bool { return w.done.Visible() })
+	if !strings.Contains(w.doneMsg.Text, "Sync will run every 30 minutes") {
+		t.Errorf("success says %q", w.doneMsg.Text)
+	}
+	if w.password.Text != "" {
+		t.Error("the password stays in the window after success")
+	}
+	u.waitFor("the window to close", func() bool { return w.ctx.Err() != nil })
+}
+
+func TestActivationSuccessUsesInterval(t *testing.T) {
+	f := newFake()
+	f.SettingsFn = func() (engine.Settings, error) {
+		s := engine.DefaultSettings()
+		s.Interval = engine.Duration(time.Hour)
+		return s, nil
+	}
+	f.ActivateFn = func(context.Context, engine.ActivationRequest, func(engine.ActivationProgress)) (store.Account, error) {
+		return store.Account{ID: "me", Provider: "gmail"}, nil
+	}
+	w, u := newActivationWindow(t, f, Options{})
+	w.provider.SetSelected("Gmail")
+	test.Tap(w.connectGoogle)
+	u.waitFor("success", func() bool { return w.done.Visible() })
+	if !strings.Contains(w.doneMsg.Text, "Sync will run every hour") {
+		t.Errorf("success says %q", w.doneMsg.Text)
+	}
+}
+
+func TestReactivationPrefilled(t *testing.T) {
+	f := newFake()
+	f.AccountsFn = func() ([]store.Account, error) {
+		return []store.Account{
+			{ID: "home", Provider: "gmail", Email: "ann@gmail.com"},
+			{ID: "work", Provider: "exchange", Login: "CORP\\ann", Email: "ann@corp.example", Settings: map[string]string{"ews_url": "https://mail.corp.example/EWS/Exchange.asmx"}},
+		}, nil
+	}
+	var reqs recorder[engine.ActivationRequest]
+	f.ActivateFn = func(_ context.Context, req engine.ActivationRequest, _ func(engine.ActivationProgress)) (store.Account, error) {
+		reqs.add(req)
+		return store.Account{}, fmt.Errorf("%w: the password is wrong", engine.ErrInvalid)
+	}
+	reason := "your mailbox rejected the last 6 sync attempts — has your password changed?"
+	w, u := newActivationWindow(t, f, Options{Account: "work", Reason: reason})
+	u.waitFor("the prefilled login", func() bool { return w.login.Text != "" })
+
+	if !w.reason.Visible() || w.reason.Text != "Your mailbox rejected the last 6 sync attempts — has your password changed?" {
+		t.Errorf("reason = %q (visible %v)", w.reason.Text, w.reason.Visible())
+	}
+	if w.provider.Selected != "Microsoft Exchange" || !w.provider.Disabled() {
+		t.Errorf("provider = %q, disabled %v", w.provider.Selected, w.provider.Disabled())
+	}
+	if w.login.Text != "CORP\\ann" || w.ewsURL.Text != "https://mail.corp.example/EWS/Exchange.asmx" || !w.ewsShown {
+		t.Errorf("login %q, EWS URL %q (visible %v)", w.login.Text, w.ewsURL.Text, w.ewsShown)
+	}
+	if !strings.Contains(w.title.Text, "work") {
+		t.Errorf("title = %q", w.title.Text)
+	}
+	test.Type(w.password, "new-password")
+	test.Tap(w.connectExchange)
+	u.waitFor("the error", func() bool { return w.errMsg.Visible() })
+	if w.errMsg.Text != "The password is wrong." {
+		t.Errorf("error = %q", w.errMsg.Text)
+	}
+	if got := reqs.all(); len(got) != 1 || got[0].Account != "work" || got[0].Login != "CORP\\ann" {
+		t.Errorf("requests = %+v", got)
+	}
+	if !w.provider.Disabled() {
+		t.Error("the provider of an existing account became changeable")
+	}
+}
+
+func TestReactivationUnknownAccount(t *testing.T) {
+	w, u := newActivationWindow(t, newFake(), Options{Account: "gone"})
+	u.waitFor("the error", func() bool { return w.errMsg.Visible() })
+	if !strings.Contains(w.errMsg.Text, "no account named gone") {
+		t.Errorf("error = %q", w.errMsg.Text)
+	}
+}
+
+// The agent quitting ends the event stream; the window closes with it.
+func TestWindowClosesWhenAgentStops(t *testing.T) {
+	f := newFake()
+	u := newUI(t)
+	w := NewActivation(u.app, f, Options{})
+	w.do = u.do
+	ctx, stop := context.WithCancel(context.Background())
+	w.ctl = stoppable{f, ctx}
+	w.Start()
+	u.settle()
+	if w.ctx.Err() != nil {
+		t.Fatal("closed too early")
+	}
+	stop()
+	u.waitFor("the window to close", func() bool { return w.ctx.Err() != nil })
+}
+
+// stoppable ends its subscriptions when ctx ends, like an agent that quits.
+type stoppable struct {
+	*fakeControl
+	agent context.Context
+}
+
+func (s stoppable) Subscribe(ctx context.Context) (<-chan engine.Event, error) {
+	sub, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-s.agent.Done():
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	return s.fakeControl.Subscribe(sub)
+}
+
+// Test builds' scripted accounts sign in with the login and password form
+// under their own provider.
+func TestReactivationOtherProvider(t *testing.T) {
+	f := newFake()
+	f.AccountsFn = func() ([]store.Account, error) {
+		return []store.Account{{ID: "qa", Provider: "scripted", Login: "bob", Settings: map[string]string{"mailbox": "/tmp/qa.json"}}}, nil
+	}
+	var reqs recorder[engine.ActivationRequest]
+	f.ActivateFn = func(_ context.Context, req engine.ActivationRequest, _ func(engine.ActivationProgress)) (store.Account, error) {
+		reqs.add(req)
+		return store.Account{ID: "qa"}, nil
+	}
+	w, u := newActivationWindow(t, f, Options{Account: "qa"})
+	u.waitFor("the prefilled login", func() bool { return w.login.Text == "bob" })
+	if w.provider.Selected != "scripted" || !w.exchange.Visible() {
+		t.Fatalf("provider %q, form shown %v", w.provider.Selected, w.exchange.Visible())
+	}
+	test.Type(w.password, "pw")
+	test.Tap(w.connectExchange)
+	u.waitFor("success", func() bool { return w.done.Visible() })
+	if got := reqs.all(); len(got) != 1 || got[0].Provider != "scripted" || got[0].Account != "qa" || got[0].Password != "pw" || got[0].Settings["mailbox"] != "/tmp/qa.json" {
+		t.Errorf("requests = %+v", got)
+	}
+}

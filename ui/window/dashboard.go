@@ -1,0 +1,830 @@
+package window
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/inboxsync/inboxsync/sync/control"
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+// How much history the dashboard shows.
+const (
+	sessionLimit  = 50
+	issueLimit    = 100
+	activityLimit = 100
+)
+
+// Dashboard is the window that shows how sync is doing and lets the user
+// act on it: sync now, pause, look at history, issues and activity, and
+// manage the connected accounts.
+type Dashboard struct {
+	base
+	opts Options
+
+	// Overview.
+	headline *widget.Label
+	summary  *widget.Label
+	syncNow  *widget.Button
+	pause    *widget.Button
+	addFirst *widget.Button
+	actMsg   *widget.Label
+	cards    *fyne.Container
+	overview map[string]*accountCard
+
+	// History, issues and activity lists; their data is only touched on
+	// the UI goroutine.
+	sessions     []store.Session
+	sessionList  *widget.List
+	issues       []store.Issue
+	issueList    *widget.List
+	issuesEmpty  *widget.Label
+	activity     []store.Item
+	activityList *widget.List
+	search       *widget.Entry
+	activityNote *widget.Label
+
+	// Connections.
+	conns    *fyne.Container
+	connRows map[string]*connRow
+
+	status   engine.Status
+	accounts []store.Account
+
+	// query is the activity search, shared with the loading goroutines;
+	// querySeq drops the results of searches overtaken by newer ones.
+	mu       sync.Mutex
+	query    string
+	querySeq int
+}
+
+// accountCard shows one account on the overview.
+type accountCard struct {
+	card     *widget.Card
+	state    *widget.Label
+	reason   *widget.Label
+	last     *widget.Label
+	lastErr  *widget.Label
+	next     *widget.Label
+	progress *widget.Label
+}
+
+// connRow is one account on the Connections tab.
+type connRow struct {
+	card       *widget.Card
+	state      *widget.Label
+	refresh    *widget.Button
+	change     *widget.Button
+	disconnect *widget.Button
+}
+
+// NewDashboard creates the dashboard window.
+func NewDashboard(a fyne.App, c control.Control, opts Options) *Dashboard {
+	w := &Dashboard{base: newBase(a, c, "Inbox Sync"), opts: opts,
+		overview: map[string]*accountCard{}, connRows: map[string]*connRow{}}
+	w.build()
+	return w
+}
+
+func (w *Dashboard) build() {
+	tabs := container.NewAppTabs(
+		container.NewTabItemWithIcon("Overview", theme.HomeIcon(), w.newOverviewTab()),
+		container.NewTabItemWithIcon("History", theme.HistoryIcon(), w.newHistoryTab()),
+		container.NewTabItemWithIcon("Issues", theme.WarningIcon(), w.newIssuesTab()),
+		container.NewTabItemWithIcon("Activity", theme.MailComposeIcon(), w.newActivityTab()),
+		container.NewTabItemWithIcon("Connections", theme.AccountIcon(), w.newConnectionsTab()),
+	)
+	w.win.SetContent(tabs)
+	w.win.Resize(fyne.NewSize(820, 560))
+}
+
+func (w *Dashboard) newOverviewTab() fyne.CanvasObject {
+	w.headline = widget.NewLabel("Loading…")
+	w.headline.TextStyle.Bold = true
+	w.headline.SizeName = theme.SizeNameSubHeadingText
+	w.summary = widget.NewLabel("")
+	w.summary.Wrapping = fyne.TextWrapWord
+	w.syncNow = widget.NewButtonWithIcon("Force sync", theme.ViewRefreshIcon(), w.onSyncNow)
+	w.syncNow.Importance = widget.HighImportance
+	w.pause = widget.NewButtonWithIcon("Pause", theme.MediaPauseIcon(), w.onPauseToggled)
+	w.addFirst = widget.NewButtonWithIcon("Connect your mailbox", theme.ContentAddIcon(), func() { w.openActivation("") })
+	w.addFirst.Importance = widget.HighImportance
+	w.addFirst.Hide()
+	w.syncNow.Disable()
+	w.pause.Disable()
+	w.actMsg = widget.NewLabel("")
+	w.actMsg.Wrapping = fyne.TextWrapWord
+	w.actMsg.Hide()
+	w.cards = container.NewVBox()
+	top := container.NewVBox(w.headline, w.summary,
+		container.NewHBox(w.syncNow, w.pause, w.addFirst), w.actMsg)
+	return container.NewBorder(container.NewPadded(top), nil, nil, nil,
+		container.NewVScroll(container.NewPadded(w.cards)))
+}
+
+func (w *Dashboard) newHistoryTab() fyne.CanvasObject {
+	w.sessionList = widget.NewList(
+		func() int { return len(w.sessions) },
+		func() fyne.CanvasObject { return newTwoLine() },
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			if i < len(w.sessions) {
+				t, d := sessionLine(w.sessions[i], time.Now())
+				setTwoLine(o, t, d)
+			}
+		})
+	w.sessionList.HideSeparators = false
+	return container.NewBorder(pad(caption("Past syncs, newest first.")), nil, nil, nil, w.sessionList)
+}
+
+func (w *Dashboard) newIssuesTab() fyne.CanvasObject {
+	w.issueList = widget.NewList(
+		func() int { return len(w.issues) },
+		func() fyne.CanvasObject { return newTwoLine() },
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			if i < len(w.issues) {
+				t, d := issueLine(w.issues[i], time.Now())
+				setTwoLine(o, t, d)
+			}
+		})
+	w.issuesEmpty = caption("Items that could not be synced appear here. There are none.")
+	return container.NewBorder(pad(w.issuesEmpty), nil, nil, nil, w.issueList)
+}
+
+func (w *Dashboard) newActivityTab() fyne.CanvasObject {
+	w.search = widget.NewEntry()
+	w.search.SetPlaceHolder("Search subject, people or text…")
+	w.search.ActionItem = widget.NewIcon(theme.SearchIcon())
+	w.search.OnChanged = w.onSearchChanged
+	w.activityNote = caption("")
+	w.activityList = widget.NewList(
+		func() int { return len(w.activity) },
+		func() fyne.CanvasObject { return newTwoLine() },
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			if i < len(w.activity) {
+				t, d := itemLine(w.activity[i], time.Now())
+				setTwoLine(o, t, d)
+			}
+		})
+	return container.NewBorder(pad(container.NewVBox(w.search, w.activityNote)), nil, nil, nil, w.activityList)
+}
+
+func (w *Dashboard) newConnectionsTab() fyne.CanvasObject {
+	w.conns = container.NewVBox()
+	add := widget.NewButtonWithIcon("Connect another mailbox", theme.ContentAddIcon(), func() { w.openActivation("") })
+	return container.NewBorder(nil, pad(container.NewHBox(add)), nil, nil,
+		container.NewVScroll(container.NewPadded(w.conns)))
+}
+
+// Start implements Window.
+func (w *Dashboard) Start() {
+	go w.follow(func(ev engine.Event) bool {
+		return ev.Type != engine.EventOpenWindow && ev.Type != engine.EventNotice
+	}, w.reload)
+	go w.tick()
+}
+
+// tick re-renders the relative times ("in 12 minutes") from what the
+// dashboard already has; it asks the agent nothing.
+func (w *Dashboard) tick() {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.ctx.Done():
+			return
+		case <-t.C:
+			w.do(func() {
+				if w.status.Source != "" {
+					w.onStatus(w.status, w.accounts)
+					w.sessionList.Refresh()
+					w.activityList.Refresh()
+				}
+			})
+		}
+	}
+}
+
+// reload reads everything the dashboard shows and hands it to the UI.
+func (w *Dashboard) reload(ctx context.Context) {
+	st, err := w.ctl.Status(ctx)
+	accts, aerr := w.ctl.Accounts(ctx)
+	sessions, serr := w.ctl.Sessions(ctx, store.SessionQuery{Limit: sessionLimit})
+	issues, ierr := w.ctl.Issues(ctx, "", issueLimit)
+	if err == nil {
+		err = firstErr(aerr, serr, ierr)
+	}
+	w.do(func() {
+		if err != nil {
+			w.headline.SetText("Could not read the state of sync")
+			w.summary.SetText(plain(err))
+			return
+		}
+		w.onStatus(st, accts)
+		w.sessions = sessions
+		w.sessionList.Refresh()
+		w.issues = issues
+		if len(issues) == 0 {
+			w.issuesEmpty.SetText("Items that could not be synced appear here. There are none.")
+		} else {
+			w.issuesEmpty.SetText(fmt.Sprintf("%d items could not be synced; the rest of each sync went on without them.", len(issues)))
+		}
+		w.issueList.Refresh()
+	})
+	w.loadActivity(ctx)
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// onStatus shows the agent's state.
+func (w *Dashboard) onStatus(st engine.Status, accts []store.Account) {
+	w.status, w.accounts = st, accts
+	now := time.Now()
+	w.headline.SetText(headline(st))
+	w.summary.SetText(summary(st, now))
+	has := len(st.Accounts) > 0
+	if has {
+		w.syncNow.Enable()
+		w.pause.Enable()
+		w.addFirst.Hide()
+	} else {
+		w.syncNow.Disable()
+		w.pause.Disable()
+		w.addFirst.Show()
+	}
+	if st.Paused {
+		w.pause.SetText("Start")
+		w.pause.SetIcon(theme.MediaPlayIcon())
+	} else {
+		w.pause.SetText("Pause")
+		w.pause.SetIcon(theme.MediaPauseIcon())
+	}
+
+	// Overview cards, updated in place so nothing jumps while a sync runs.
+	seen := map[string]bool{}
+	var cards []fyne.CanvasObject
+	for _, a := range st.Accounts {
+		seen[a.Account] = true
+		c := w.overview[a.Account]
+		if c == nil {
+			c = newAccountCard()
+			w.overview[a.Account] = c
+		}
+		c.update(a, now)
+		cards = append(cards, c.card)
+	}
+	for id := range w.overview {
+		if !seen[id] {
+			delete(w.overview, id)
+		}
+	}
+	w.cards.Objects = cards
+	w.cards.Refresh()
+
+	// Connections.
+	state := map[string]engine.AccountStatus{}
+	for _, a := range st.Accounts {
+		state[a.Account] = a
+	}
+	var rows []fyne.CanvasObject
+	seen = map[string]bool{}
+	for _, a := range accts {
+		seen[a.ID] = true
+		r := w.connRows[a.ID]
+		if r == nil {
+			r = w.newConnRow(a.ID)
+			w.connRows[a.ID] = r
+		}
+		r.update(a, state[a.ID])
+		rows = append(rows, r.card)
+	}
+	for id := range w.connRows {
+		if !seen[id] {
+			delete(w.connRows, id)
+		}
+	}
+	if len(rows) == 0 {
+		rows = append(rows, caption("No mailbox is connected yet."))
+	}
+	w.conns.Objects = rows
+	w.conns.Refresh()
+}
+
+// headline says the worst state in words.
+func headline(st engine.Status) string {
+	if len(st.Accounts) == 0 {
+		return "No mailbox connected yet"
+	}
+	worst := st.Worst()
+	if len(st.Accounts) == 1 {
+		return worst.Words()
+	}
+	n := 0
+	for _, a := range st.Accounts {
+		if a.State == worst {
+			n++
+		}
+	}
+	switch {
+	case n == 2 && len(st.Accounts) == 2:
+		return worst.Words() + " (both accounts)"
+	case n == len(st.Accounts):
+		return fmt.Sprintf("%s (all %d accounts)", worst.Words(), n)
+	}
+	return fmt.Sprintf("%s (%d of %d accounts)", worst.Words(), n, len(st.Accounts))
+}
+
+// summary says when sync runs, in words.
+func summary(st engine.Status, now time.Time) string {
+	if len(st.Accounts) == 0 {
+		return "Connect your mailbox and Inbox Sync keeps its mail and meetings in your records, " + everyWords(st.Interval.D()) + "."
+	}
+	var b strings.Builder
+	switch {
+	case st.Paused && st.PausedUntil.IsZero():
+		b.WriteString("Sync is paused until you start it again.")
+	case st.Paused:
+		fmt.Fprintf(&b, "Sync is paused until %s.", when(st.PausedUntil, now))
+	default:
+		fmt.Fprintf(&b, "Sync runs %s.", everyWords(st.Interval.D()))
+		var next time.Time
+		for _, a := range st.Accounts {
+			if !a.NextSync.IsZero() && (next.IsZero() || a.NextSync.Before(next)) {
+				next = a.NextSync
+			}
+		}
+		if !next.IsZero() {
+			fmt.Fprintf(&b, " Next sync: %s.", when(next, now))
+		}
+	}
+	for _, a := range st.Accounts {
+		if a.State.NeedsAttention() {
+			fmt.Fprintf(&b, "\n%s needs you: open Connections and choose Refresh.", a.Account)
+		}
+	}
+	return b.String()
+}
+
+func newAccountCard() *accountCard {
+	c := &accountCard{
+		state: widget.NewLabel(""), reason: widget.NewLabel(""), last: widget.NewLabel(""),
+		lastErr: widget.NewLabel(""), next: widget.NewLabel(""), progress: widget.NewLabel(""),
+	}
+	c.state.TextStyle.Bold = true
+	c.reason.Wrapping = fyne.TextWrapWord
+	c.reason.Importance = widget.WarningImportance
+	c.last.Wrapping = fyne.TextWrapWord
+	c.lastErr.Wrapping = fyne.TextWrapWord
+	c.lastErr.Importance = widget.DangerImportance
+	// Labels carry their own padding: pull the lines together.
+	c.card = widget.NewCard("", "", container.New(layout.NewCustomPaddedVBoxLayout(-2*theme.Padding()),
+		c.state, c.reason, c.progress, c.last, c.lastErr, c.next))
+	return c
+}
+
+func (c *accountCard) update(a engine.AccountStatus, now time.Time) {
+	c.card.SetTitle(a.Account)
+	c.card.SetSubTitle(accountSubtitle(a.Provider, a.Email))
+	words := a.Words
+	if words == "" {
+		words = a.State.Words()
+	}
+	c.state.SetText(words)
+	c.state.Importance = stateImportance(a.State)
+	c.state.Refresh()
+	showText(c.reason, sentence(a.Reason))
+	if p := a.Progress; p != nil {
+		showText(c.progress, fmt.Sprintf("Syncing %s: %d added, %d updated, %d removed so far.", folderWords(p.Folder), p.Added, p.Updated, p.Removed))
+	} else {
+		showText(c.progress, "")
+	}
+	if l := a.LastSync; l != nil {
+		c.last.SetText("Last sync: " + sessionSummary(*l, now))
+		lastErr := sentence(l.Error)
+		if r := strings.TrimRight(a.Reason, ". "); r != "" && strings.Contains(l.Error, r) {
+			lastErr = "" // the reason above says it already
+		}
+		showText(c.lastErr, lastErr)
+	} else {
+		c.last.SetText("Last sync: never")
+		showText(c.lastErr, "")
+	}
+	switch {
+	case a.Paused && a.PausedUntil.IsZero():
+		showText(c.next, "Paused until you start it again.")
+	case a.Paused:
+		showText(c.next, "Paused until "+when(a.PausedUntil, now)+".")
+	case !a.NextSync.IsZero():
+		showText(c.next, "Next sync: "+when(a.NextSync, now))
+	default:
+		showText(c.next, "")
+	}
+}
+
+func stateImportance(s engine.State) widget.Importance {
+	switch s {
+	case engine.Idle:
+		return widget.SuccessImportance
+	case engine.NeedsReactivation, engine.Suspended:
+		return widget.DangerImportance
+	case engine.Offline, engine.Throttled, engine.NotActivated:
+		return widget.WarningImportance
+	}
+	return widget.MediumImportance
+}
+
+func (w *Dashboard) newConnRow(id string) *connRow {
+	r := &connRow{state: widget.NewLabel("")}
+	r.state.TextStyle.Bold = true
+	r.refresh = widget.NewButtonWithIcon("Refresh", theme.ViewRefreshIcon(), func() { w.openActivation(id) })
+	r.refresh.Importance = widget.MediumImportance
+	r.change = widget.NewButtonWithIcon("Change", theme.DocumentCreateIcon(), func() { w.onChange(id) })
+	r.disconnect = widget.NewButtonWithIcon("Disconnect", theme.CancelIcon(), func() { w.onDisconnect(id) })
+	r.disconnect.Importance = widget.DangerImportance
+	r.card = widget.NewCard(id, "", container.NewVBox(r.state,
+		container.NewHBox(r.refresh, r.change, layout.NewSpacer(), r.disconnect)))
+	return r
+}
+
+func (r *connRow) update(a store.Account, st engine.AccountStatus) {
+	r.card.SetSubTitle(accountSubtitle(a.Provider, firstNonEmpty(a.Email, a.Login)))
+	switch {
+	case a.Disabled:
+		r.state.SetText("Disconnected")
+		r.state.Importance = widget.LowImportance
+		r.disconnect.Disable()
+		r.refresh.SetText("Reconnect")
+	case st.State == engine.NeedsReactivation || st.State == engine.NotActivated:
+		r.state.SetText("Connected, but the mailbox needs you to sign in again")
+		r.state.Importance = widget.DangerImportance
+		r.disconnect.Enable()
+		r.refresh.SetText("Refresh")
+	default:
+		r.state.SetText("Connected")
+		r.state.Importance = widget.SuccessImportance
+		r.disconnect.Enable()
+		r.refresh.SetText("Refresh")
+	}
+	r.state.Refresh()
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func accountSubtitle(provider, who string) string {
+	if who == "" {
+		return providerWords(provider)
+	}
+	return providerWords(provider) + " · " + who
+}
+
+// onSyncNow asks for a sync of every account at once.
+func (w *Dashboard) onSyncNow() {
+	w.syncNow.Disable()
+	w.say("Starting a sync…", widget.MediumImportance)
+	go func() {
+		err := w.ctl.SyncNow(w.ctx, "")
+		w.do(func() {
+			w.syncNow.Enable()
+			if err != nil {
+				w.say(plain(err), widget.WarningImportance)
+				return
+			}
+			w.say("Sync started.", widget.MediumImportance)
+		})
+	}()
+}
+
+func (w *Dashboard) onPauseToggled() {
+	paused := w.status.Paused
+	w.pause.Disable()
+	go func() {
+		var err error
+		if paused {
+			err = w.ctl.Resume(w.ctx, "")
+		} else {
+			err = w.ctl.Pause(w.ctx, engine.PauseRequest{})
+		}
+		w.do(func() {
+			w.pause.Enable()
+			switch {
+			case err != nil:
+				w.say(plain(err), widget.DangerImportance)
+			case paused:
+				w.say("Sync is running again.", widget.MediumImportance)
+			default:
+				w.say("Sync is paused until you start it again.", widget.MediumImportance)
+			}
+		})
+	}()
+}
+
+// say shows a short message under the overview's buttons.
+func (w *Dashboard) say(msg string, imp widget.Importance) {
+	w.actMsg.Importance = imp
+	showText(w.actMsg, msg)
+}
+
+// openActivation asks the agent for the activation window (of account,
+// or for a new mailbox): the agent keeps it to one per account.
+func (w *Dashboard) openActivation(account string) {
+	req := engine.WindowRequest{Window: WindowActivate, Account: account}
+	for _, a := range w.status.Accounts {
+		if a.Account == account && a.State.NeedsAttention() {
+			req.Reason = a.Reason
+		}
+	}
+	go func() {
+		err := w.ctl.OpenWindow(w.ctx, req)
+		if err != nil {
+			w.do(func() { w.say(plain(err), widget.DangerImportance) })
+		}
+	}()
+}
+
+// onChange offers the two ways to change a connection: sign in again
+// with other details, or connect another mailbox or kind of access.
+func (w *Dashboard) onChange(id string) {
+	msg := widget.NewLabel(fmt.Sprintf("To use another login or password for %s, sign in again.\n"+
+		"To use another mailbox or another kind of access (Exchange, Office 365, Gmail), "+
+		"connect it as a new mailbox, then disconnect %s.", id, id))
+	msg.Wrapping = fyne.TextWrapWord
+	var d *dialog.CustomDialog
+	again := widget.NewButton("Sign in again", func() { d.Hide(); w.openActivation(id) })
+	other := widget.NewButton("Connect another mailbox", func() { d.Hide(); w.openActivation("") })
+	d = dialog.NewCustomWithoutButtons("Change "+id, container.NewVBox(msg,
+		container.NewHBox(layout.NewSpacer(), widget.NewButton("Cancel", func() { d.Hide() }), other, again)), w.win)
+	d.Resize(fyne.NewSize(480, 0))
+	d.Show()
+}
+
+// onDisconnect asks for confirmation, then disconnects the account: its
+// sync stops and its password or sign-in is forgotten; synced data stays.
+func (w *Dashboard) onDisconnect(id string) {
+	d := dialog.NewConfirm("Disconnect "+id+"?",
+		fmt.Sprintf("Inbox Sync stops syncing %s and forgets its password or sign-in.\nWhat was already synced is kept. You can reconnect it later.", id),
+		func(ok bool) {
+			if ok {
+				w.disconnect(id)
+			}
+		}, w.win)
+	d.SetConfirmText("Disconnect")
+	d.SetDismissText("Cancel")
+	d.SetConfirmImportance(widget.DangerImportance)
+	d.Show()
+}
+
+func (w *Dashboard) disconnect(id string) {
+	if r := w.connRows[id]; r != nil {
+		r.disconnect.Disable()
+	}
+	go func() {
+		err := w.ctl.RemoveAccount(w.ctx, id, false)
+		w.do(func() {
+			if err != nil {
+				if r := w.connRows[id]; r != nil {
+					r.disconnect.Enable()
+				}
+				dialog.ShowInformation("Could not disconnect "+id, plain(err), w.win)
+			}
+		})
+	}()
+}
+
+func (w *Dashboard) onSearchChanged(q string) {
+	w.mu.Lock()
+	w.query = strings.TrimSpace(q)
+	w.mu.Unlock()
+	go w.loadActivity(w.ctx)
+}
+
+// loadActivity reads the activity matching the current search; results
+// of an older search that arrive late are dropped.
+func (w *Dashboard) loadActivity(ctx context.Context) {
+	w.mu.Lock()
+	w.querySeq++
+	seq, q := w.querySeq, w.query
+	w.mu.Unlock()
+	items, err := w.ctl.Activity(ctx, store.ActivityQuery{Search: q, Limit: activityLimit})
+	w.do(func() {
+		w.mu.Lock()
+		stale := seq != w.querySeq
+		w.mu.Unlock()
+		if stale {
+			return
+		}
+		switch {
+		case err != nil:
+			w.activityNote.SetText(plain(err))
+		case q != "" && len(items) == 0:
+			w.activityNote.SetText(fmt.Sprintf("Nothing matches “%s”.", q))
+		case q != "":
+			w.activityNote.SetText(fmt.Sprintf("%s matching “%s”, newest first.", countWords(len(items), activityLimit), q))
+		case len(items) == 0:
+			w.activityNote.SetText("Mail and meetings appear here once they are synced.")
+		default:
+			w.activityNote.SetText(countWords(len(items), activityLimit) + ", newest first.")
+		}
+		w.activity = items
+		w.activityList.Refresh()
+	})
+}
+
+func countWords(n, limit int) string {
+	switch {
+	case n == 1:
+		return "1 item"
+	case n >= limit:
+		return fmt.Sprintf("The latest %d items", n)
+	}
+	return fmt.Sprintf("%d items", n)
+}
+
+// sessionLine is one session of the history list.
+func sessionLine(s store.Session, now time.Time) (string, string) {
+	title := fmt.Sprintf("%s · %s · %s", when(s.Start, now), s.Account, outcomeWords(s.Outcome))
+	detail := countsWords(s.Counts)
+	if !s.End.IsZero() {
+		detail += " · took " + tookWords(s.End.Sub(s.Start))
+	}
+	detail += " · " + triggerWords(s.Trigger)
+	if s.Error != "" {
+		detail += " · " + sentence(s.Error)
+	}
+	return title, detail
+}
+
+// sessionSummary is the last session in one line.
+func sessionSummary(s store.Session, now time.Time) string {
+	out := fmt.Sprintf("%s, %s: %s", when(s.Start, now), strings.ToLower(outcomeWords(s.Outcome)), countsWords(s.Counts))
+	if !s.End.IsZero() {
+		out += ", took " + tookWords(s.End.Sub(s.Start))
+	}
+	return out + "."
+}
+
+func countsWords(c store.Counts) string {
+	return fmt.Sprintf("%d added, %d updated, %d removed", c.Added, c.Updated, c.Removed)
+}
+
+func tookWords(d time.Duration) string {
+	if d < time.Second {
+		return "less than a second"
+	}
+	if d < time.Minute {
+		return fmt.Sprintf("%.1f seconds", d.Seconds())
+	}
+	return durationWords(d.Round(time.Second))
+}
+
+func outcomeWords(o string) string {
+	switch o {
+	case store.OutcomeRunning:
+		return "Running"
+	case "ok":
+		return "Finished"
+	case "failed":
+		return "Failed"
+	case "offline":
+		return "Offline"
+	case "throttled":
+		return "Server busy"
+	case "rejected":
+		return "Sign-in refused"
+	case "grant-gone":
+		return "Sign-in expired"
+	case "stopped":
+		return "Stopped"
+	case store.OutcomeInterrupted:
+		return "Interrupted"
+	}
+	return sentence(o)
+}
+
+func triggerWords(t string) string {
+	switch t {
+	case "schedule":
+		return "on schedule"
+	case "manual":
+		return "asked for"
+	case "catch-up":
+		return "caught up after sleep"
+	case "activation":
+		return "after connecting"
+	case "retry":
+		return "retry"
+	}
+	return t
+}
+
+func folderWords(f provider.Folder) string {
+	switch f {
+	case provider.Inbox:
+		return "Inbox"
+	case provider.Sent:
+		return "Sent"
+	case provider.Calendar:
+		return "Calendar"
+	}
+	return string(f)
+}
+
+// issueLine is one issue of the issues list.
+func issueLine(is store.Issue, now time.Time) (string, string) {
+	return fmt.Sprintf("%s · %s · %s", when(is.Time, now), is.Account, folderWords(is.Folder)), sentence(is.Message)
+}
+
+// itemLine is one synced item of the activity list.
+func itemLine(it store.Item, now time.Time) (string, string) {
+	subject := firstNonEmpty(it.Subject, "(no subject)")
+	if it.Kind == provider.Event {
+		title := "Meeting: " + subject
+		detail := fmt.Sprintf("%s · %s · starts %s", it.Account, folderWords(it.Folder), when(firstTime(it.Start, it.Time), now))
+		if it.Location != "" {
+			detail += " · " + it.Location
+		}
+		if it.Organizer != "" {
+			detail += " · organised by " + it.Organizer
+		}
+		return title, detail
+	}
+	people := it.From
+	if it.Folder == provider.Sent && len(it.To) > 0 {
+		people = "to " + strings.Join(it.To, ", ")
+	}
+	detail := fmt.Sprintf("%s · %s · %s · %s", when(it.Time, now), it.Account, folderWords(it.Folder), people)
+	if it.Preview != "" {
+		detail += " · " + it.Preview
+	}
+	return subject, detail
+}
+
+func firstTime(ts ...time.Time) time.Time {
+	for _, t := range ts {
+		if !t.IsZero() {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// newTwoLine is a list row: a bold first line and a quieter second one.
+func newTwoLine() fyne.CanvasObject {
+	title := widget.NewLabel("")
+	title.TextStyle.Bold = true
+	title.Truncation = fyne.TextTruncateEllipsis
+	detail := widget.NewLabel("")
+	detail.Truncation = fyne.TextTruncateEllipsis
+	detail.Importance = widget.LowImportance
+	return container.New(layout.NewCustomPaddedVBoxLayout(-12), title, detail)
+}
+
+func setTwoLine(o fyne.CanvasObject, title, detail string) {
+	c := o.(*fyne.Container)
+	c.Objects[0].(*widget.Label).SetText(title)
+	c.Objects[1].(*widget.Label).SetText(detail)
+}
+
+// caption is a quiet, wrapped explanatory label.
+func caption(s string) *widget.Label {
+	l := widget.NewLabel(s)
+	l.Wrapping = fyne.TextWrapWord
+	l.Importance = widget.LowImportance
+	return l
+}
+
+func pad(o fyne.CanvasObject) fyne.CanvasObject { return container.NewPadded(o) }
+
+// showText sets l's text and hides it when there is none.
+func showText(l *widget.Label, s string) {
+	l.SetText(s)
+	if s == "" {
+		l.Hide()
+	} else {
+		l.Show()
+	}
+}

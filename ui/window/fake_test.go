@@ -1,0 +1,222 @@
+package window
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/inboxsync/inboxsync/sync/control"
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+// fakeControl is a hand-written control.Control: each method calls its
+// function field when set and otherwise answers with nothing. Events sent
+// on events reach every subscriber.
+type fakeControl struct {
+	events chan engine.Event
+
+	StatusFn         func() (engine.Status, error)
+	AccountsFn       func() ([]store.Account, error)
+	SessionsFn       func(store.SessionQuery) ([]store.Session, error)
+	ActivityFn       func(store.ActivityQuery) ([]store.Item, error)
+	IssuesFn         func(account string, limit int) ([]store.Issue, error)
+	SettingsFn       func() (engine.Settings, error)
+	UpdateSettingsFn func(engine.Settings) (engine.Settings, error)
+	ActivateFn       func(context.Context, engine.ActivationRequest, func(engine.ActivationProgress)) (store.Account, error)
+	SyncNowFn        func(account string) error
+	PauseFn          func(engine.PauseRequest) error
+	ResumeFn         func(account string) error
+	RemoveAccountFn  func(account string, purge bool) error
+	OpenWindowFn     func(engine.WindowRequest) error
+}
+
+var _ control.Control = (*fakeControl)(nil)
+
+func newFake() *fakeControl { return &fakeControl{events: make(chan engine.Event, 16)} }
+
+func (f *fakeControl) Status(context.Context) (engine.Status, error) {
+	if f.StatusFn == nil {
+		return engine.Status{Source: "agent", Interval: engine.Duration(30 * time.Minute)}, nil
+	}
+	return f.StatusFn()
+}
+
+func (f *fakeControl) Subscribe(ctx context.Context) (<-chan engine.Event, error) {
+	out := make(chan engine.Event)
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev := <-f.events:
+				select {
+				case out <- ev:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+func (f *fakeControl) Pause(_ context.Context, req engine.PauseRequest) error {
+	if f.PauseFn == nil {
+		return nil
+	}
+	return f.PauseFn(req)
+}
+
+func (f *fakeControl) Resume(_ context.Context, account string) error {
+	if f.ResumeFn == nil {
+		return nil
+	}
+	return f.ResumeFn(account)
+}
+
+func (f *fakeControl) SyncNow(_ context.Context, account string) error {
+	if f.SyncNowFn == nil {
+		return nil
+	}
+	return f.SyncNowFn(account)
+}
+
+func (f *fakeControl) Accounts(context.Context) ([]store.Account, error) {
+	if f.AccountsFn == nil {
+		return nil, nil
+	}
+	return f.AccountsFn()
+}
+
+func (f *fakeControl) RemoveAccount(_ context.Context, account string, purge bool) error {
+	if f.RemoveAccountFn == nil {
+		return nil
+	}
+	return f.RemoveAccountFn(account, purge)
+}
+
+func (f *fakeControl) Sessions(_ context.Context, q store.SessionQuery) ([]store.Session, error) {
+	if f.SessionsFn == nil {
+		return nil, nil
+	}
+	return f.SessionsFn(q)
+}
+
+func (f *fakeControl) Activity(_ context.Context, q store.ActivityQuery) ([]store.Item, error) {
+	if f.ActivityFn == nil {
+		return nil, nil
+	}
+	return f.ActivityFn(q)
+}
+
+func (f *fakeControl) Issues(_ context.Context, account string, limit int) ([]store.Issue, error) {
+	if f.IssuesFn == nil {
+		return nil, nil
+	}
+	return f.IssuesFn(account, limit)
+}
+
+func (f *fakeControl) Settings(context.Context) (engine.Settings, error) {
+	if f.SettingsFn == nil {
+		return engine.DefaultSettings(), nil
+	}
+	return f.SettingsFn()
+}
+
+func (f *fakeControl) UpdateSettings(_ context.Context, s engine.Settings) (engine.Settings, error) {
+	if f.UpdateSettingsFn == nil {
+		return s, nil
+	}
+	return f.UpdateSettingsFn(s)
+}
+
+func (f *fakeControl) Activate(ctx context.Context, req engine.ActivationRequest, progress func(engine.ActivationProgress)) (store.Account, error) {
+	if f.ActivateFn == nil {
+		return store.Account{}, engine.ErrUnsupported
+	}
+	return f.ActivateFn(ctx, req, progress)
+}
+
+func (f *fakeControl) OpenWindow(_ context.Context, req engine.WindowRequest) error {
+	if f.OpenWindowFn == nil {
+		return nil
+	}
+	return f.OpenWindowFn(req)
+}
+
+// ui stands in for Fyne's main goroutine: windows hand it work through
+// do, and the test goroutine runs that work while it waits, so widgets are
+// only ever touched by the test goroutine (as in the real app, where only
+// the main goroutine touches them).
+type ui struct {
+	t     *testing.T
+	app   fyne.App
+	queue chan func()
+}
+
+func newUI(t *testing.T) *ui {
+	t.Helper()
+	return &ui{t: t, app: test.NewTempApp(t), queue: make(chan func(), 256)}
+}
+
+func (u *ui) do(f func()) { u.queue <- f }
+
+// attach makes w hand its UI work to u and closes it when the test ends.
+func (u *ui) attach(b *base) {
+	b.do = u.do
+	u.t.Cleanup(b.close)
+}
+
+// waitFor runs the windows' UI work until cond holds; it fails the test
+// after a few seconds.
+func (u *ui) waitFor(what string, cond func() bool) {
+	u.t.Helper()
+	deadline := time.After(5 * time.Second)
+	for !cond() {
+		select {
+		case f := <-u.queue:
+			f()
+		case <-time.After(5 * time.Millisecond):
+		case <-deadline:
+			u.t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// settle runs the UI work queued so far and whatever arrives in the next
+// moment.
+func (u *ui) settle() {
+	for {
+		select {
+		case f := <-u.queue:
+			f()
+		case <-time.After(50 * time.Millisecond):
+			return
+		}
+	}
+}
+
+// recorder keeps the calls a test wants to look at, safe for the windows'
+// goroutines.
+type recorder[T any] struct {
+	mu    sync.Mutex
+	calls []T
+}
+
+func (r *recorder[T]) add(v T) {
+	r.mu.Lock()
+	r.calls = append(r.calls, v)
+	r.mu.Unlock()
+}
+
+func (r *recorder[T]) all() []T {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]T(nil), r.calls...)
+}

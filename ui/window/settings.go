@@ -1,0 +1,237 @@
+package window
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/inboxsync/inboxsync/sync/control"
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/provider"
+)
+
+// intervalChoices are the sync intervals offered.
+var intervalChoices = []time.Duration{15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour}
+
+// Settings is the window that changes how Inbox Sync works.
+type Settings struct {
+	base
+	opts Options
+
+	interval      *widget.Select
+	intervals     map[string]time.Duration
+	inbox         *widget.Check
+	sent          *widget.Check
+	calendar      *widget.Check
+	history       *widget.Entry
+	notifications *widget.Check
+	autostart     *widget.Check
+	autostartNote *widget.Label
+	msg           *widget.Label
+	save          *widget.Button
+	form          *widget.Form
+
+	// loading is set while the form is filled from the agent, so the
+	// change handlers don't count that as the user's edit.
+	loading bool
+	// dirty is set once the user changed something not yet saved; the
+	// agent's setting changes then no longer overwrite the form.
+	dirty bool
+}
+
+// NewSettings creates the settings window.
+func NewSettings(a fyne.App, c control.Control, opts Options) *Settings {
+	w := &Settings{base: newBase(a, c, "Inbox Sync – Settings"), opts: opts}
+	w.build()
+	return w
+}
+
+func (w *Settings) build() {
+	w.intervals = map[string]time.Duration{}
+	var labels []string
+	for _, d := range intervalChoices {
+		l := durationWords(d)
+		w.intervals[l] = d
+		labels = append(labels, l)
+	}
+	w.interval = widget.NewSelect(labels, func(string) { w.onChanged() })
+	w.inbox = widget.NewCheck("Inbox", func(bool) { w.onChanged() })
+	w.sent = widget.NewCheck("Sent", func(bool) { w.onChanged() })
+	w.calendar = widget.NewCheck("Calendar", func(bool) { w.onChanged() })
+	w.history = widget.NewEntry()
+	w.history.OnChanged = func(string) { w.onChanged() }
+	w.notifications = widget.NewCheck("Show desktop notifications", func(bool) { w.onChanged() })
+	w.autostart = widget.NewCheck("Start Inbox Sync when I sign in", func(bool) { w.onChanged() })
+	w.autostartNote = caption("")
+	if !autostartSupported() {
+		w.autostart.Disable()
+		w.autostartNote.SetText(sentence(errAutostartUnsupported.Error()))
+	} else {
+		w.autostartNote.Hide()
+	}
+	w.msg = widget.NewLabel("")
+	w.msg.Wrapping = fyne.TextWrapWord
+	w.msg.Hide()
+	w.save = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), w.onSave)
+	w.save.Importance = widget.HighImportance
+	w.save.Disable()
+	closeBtn := widget.NewButton("Close", func() { w.win.Close() })
+
+	days := container.NewBorder(nil, nil, nil, widget.NewLabel("days back"), w.history)
+	w.form = widget.NewForm(
+		widget.NewFormItem("Sync every", w.interval),
+		widget.NewFormItem("What to sync", container.NewHBox(w.inbox, w.sent, w.calendar)),
+		widget.NewFormItem("First sync takes", days),
+		widget.NewFormItem("Notifications", w.notifications),
+		widget.NewFormItem("At login", container.NewVBox(w.autostart, w.autostartNote)),
+	)
+	w.form.Items[2].HintText = "How far back the first sync of a new mailbox goes"
+	w.history.Validator = nil
+	w.win.SetContent(container.NewPadded(container.NewVBox(
+		w.form, w.msg,
+		container.NewHBox(layout.NewSpacer(), closeBtn, w.save),
+	)))
+	w.setEnabled(false)
+	w.win.Resize(fyne.NewSize(520, 0))
+}
+
+// setEnabled enables the form once the settings are loaded.
+func (w *Settings) setEnabled(on bool) {
+	for _, d := range []fyne.Disableable{w.interval, w.inbox, w.sent, w.calendar, w.history, w.notifications} {
+		if on {
+			d.Enable()
+		} else {
+			d.Disable()
+		}
+	}
+	if on && autostartSupported() {
+		w.autostart.Enable()
+	} else {
+		w.autostart.Disable()
+	}
+	// The form greys the labels of disabled fields; it looks again on
+	// refresh.
+	w.form.Refresh()
+}
+
+// Start implements Window.
+func (w *Settings) Start() {
+	go w.follow(func(ev engine.Event) bool { return ev.Type == engine.EventSettings }, w.load)
+}
+
+func (w *Settings) load(ctx context.Context) {
+	s, err := w.ctl.Settings(ctx)
+	auto := autostartEnabled()
+	w.do(func() {
+		if err != nil {
+			w.say(plain(err), widget.DangerImportance)
+			return
+		}
+		if w.dirty {
+			return
+		}
+		w.fill(s, auto)
+	})
+}
+
+// fill shows s in the form.
+func (w *Settings) fill(s engine.Settings, auto bool) {
+	w.loading = true
+	defer func() { w.loading = false }()
+	label := durationWords(s.Interval.D())
+	if _, ok := w.intervals[label]; !ok {
+		// Set elsewhere (the CLI) to a value not offered: offer it too.
+		w.intervals[label] = s.Interval.D()
+		w.interval.Options = append(w.interval.Options, label)
+		slices.SortFunc(w.interval.Options, func(a, b string) int { return int(w.intervals[a] - w.intervals[b]) })
+	}
+	w.interval.SetSelected(label)
+	w.inbox.SetChecked(slices.Contains(s.Folders, provider.Inbox))
+	w.sent.SetChecked(slices.Contains(s.Folders, provider.Sent))
+	w.calendar.SetChecked(slices.Contains(s.Folders, provider.Calendar))
+	w.history.SetText(strconv.Itoa(s.HistoryDays))
+	w.notifications.SetChecked(s.Notifications)
+	w.autostart.SetChecked(auto)
+	w.setEnabled(true)
+	w.save.Disable()
+}
+
+// problem says what is wrong with the form, or "".
+func (w *Settings) problem() string {
+	if n, err := strconv.Atoi(strings.TrimSpace(w.history.Text)); err != nil || n < 1 || n > 365 {
+		return "The first sync's history must be a number of days between 1 and 365."
+	}
+	if !w.inbox.Checked && !w.sent.Checked && !w.calendar.Checked {
+		return "Choose at least one of Inbox, Sent and Calendar."
+	}
+	return ""
+}
+
+func (w *Settings) onChanged() {
+	if w.loading {
+		return
+	}
+	w.dirty = true
+	if p := w.problem(); p != "" {
+		w.say(p, widget.DangerImportance)
+		w.save.Disable()
+		return
+	}
+	w.say("", widget.MediumImportance)
+	w.save.Enable()
+}
+
+// current reads the form.
+func (w *Settings) current() engine.Settings {
+	days, _ := strconv.Atoi(strings.TrimSpace(w.history.Text))
+	s := engine.Settings{Interval: engine.Duration(w.intervals[w.interval.Selected]), HistoryDays: days, Notifications: w.notifications.Checked}
+	for _, f := range []struct {
+		c *widget.Check
+		f provider.Folder
+	}{{w.inbox, provider.Inbox}, {w.sent, provider.Sent}, {w.calendar, provider.Calendar}} {
+		if f.c.Checked {
+			s.Folders = append(s.Folders, f.f)
+		}
+	}
+	return s
+}
+
+func (w *Settings) onSave() {
+	if p := w.problem(); p != "" {
+		w.say(p, widget.DangerImportance)
+		return
+	}
+	s, auto, wasAuto := w.current(), w.autostart.Checked, autostartEnabled()
+	w.save.Disable()
+	w.say("Saving…", widget.MediumImportance)
+	go func() {
+		saved, err := w.ctl.UpdateSettings(w.ctx, s)
+		if err == nil && auto != wasAuto {
+			err = setAutostart(auto, w.opts.Autostart)
+		}
+		w.do(func() {
+			if err != nil {
+				w.say(plain(err), widget.DangerImportance)
+				w.save.Enable()
+				return
+			}
+			w.dirty = false
+			w.fill(saved, autostartEnabled())
+			w.say("Saved. Sync now runs "+everyWords(saved.Interval.D())+".", widget.SuccessImportance)
+		})
+	}()
+}
+
+// say shows msg under the form ("" hides it).
+func (w *Settings) say(msg string, imp widget.Importance) {
+	w.msg.Importance = imp
+	showText(w.msg, msg)
+}

@@ -1,0 +1,202 @@
+package window
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/provider"
+)
+
+func newSettingsWindow(t *testing.T, f *fakeControl, opts Options) (*Settings, *ui) {
+	t.Helper()
+	u := newUI(t)
+	w := NewSettings(u.app, f, opts)
+	u.attach(&w.base)
+	w.Start()
+	u.waitFor("the settings", func() bool { return w.interval.Selected != "" })
+	return w, u
+}
+
+func TestSettingsSave(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	f := newFake()
+	var saved recorder[engine.Settings]
+	f.UpdateSettingsFn = func(s engine.Settings) (engine.Settings, error) { saved.add(s); return s, nil }
+	w, u := newSettingsWindow(t, f, Options{})
+	if w.interval.Selected != "30 minutes" || !w.inbox.Checked || !w.sent.Checked || !w.calendar.Checked || w.history.Text != "30" || !w.notifications.Checked {
+		t.Fatalf("defaults shown wrong: %q %v %v %v %q %v", w.interval.Selected, w.inbox.Checked, w.sent.Checked, w.calendar.Checked, w.history.Text, w.notifications.Checked)
+	}
+	if want := []string{"15 minutes", "30 minutes", "1 hour", "2 hours", "4 hours"}; !slices.Equal(w.interval.Options, want) {
+		t.Errorf("intervals = %q", w.interval.Options)
+	}
+	if !w.save.Disabled() {
+		t.Error("Save is enabled before any change")
+	}
+	w.interval.SetSelected("2 hours")
+	w.sent.SetChecked(false)
+	w.history.SetText("")
+	test.Type(w.history, "90")
+	w.notifications.SetChecked(false)
+	test.Tap(w.save)
+	u.waitFor("saved", func() bool { return strings.HasPrefix(w.msg.Text, "Saved") })
+	got := saved.all()
+	if len(got) != 1 {
+		t.Fatalf("%d saves", len(got))
+	}
+	want := engine.Settings{Interval: engine.Duration(2 * time.Hour), HistoryDays: 90, Folders: []provider.Folder{provider.Inbox, provider.Calendar}, Notifications: false}
+	if s := got[0]; s.Interval != want.Interval || s.HistoryDays != want.HistoryDays || !slices.Equal(s.Folders, want.Folders) || s.Notifications != want.Notifications {
+		t.Errorf("saved %+v, want %+v", s, want)
+	}
+	if w.msg.Text != "Saved. Sync now runs every 2 hours." {
+		t.Errorf("message = %q", w.msg.Text)
+	}
+}
+
+func TestSettingsInvalid(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*Settings)
+		want string
+	}{
+		{"history zero", func(w *Settings) { w.history.SetText("0") }, "between 1 and 365"},
+		{"history not a number", func(w *Settings) { w.history.SetText("a month") }, "between 1 and 365"},
+		{"history too long", func(w *Settings) { w.history.SetText("400") }, "between 1 and 365"},
+		{"no folder", func(w *Settings) {
+			w.inbox.SetChecked(false)
+			w.sent.SetChecked(false)
+			w.calendar.SetChecked(false)
+		}, "at least one of Inbox, Sent and Calendar"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+			w, _ := newSettingsWindow(t, newFake(), Options{})
+			tc.edit(w)
+			if !w.save.Disabled() {
+				t.Error("Save is enabled on an invalid form")
+			}
+			if !w.msg.Visible() || !strings.Contains(w.msg.Text, tc.want) {
+				t.Errorf("message = %q (visible %v), want %q", w.msg.Text, w.msg.Visible(), tc.want)
+			}
+		})
+	}
+}
+
+func TestSettingsAgentRefuses(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	f := newFake()
+	f.UpdateSettingsFn = func(engine.Settings) (engine.Settings, error) {
+		return engine.Settings{}, fmt.Errorf("%w: the sync interval must be at least 30m0s", engine.ErrInvalid)
+	}
+	w, u := newSettingsWindow(t, f, Options{})
+	w.interval.SetSelected("15 minutes")
+	test.Tap(w.save)
+	u.waitFor("the refusal", func() bool { return strings.Contains(w.msg.Text, "interval") })
+	if w.msg.Text != "The sync interval must be at least 30m0s." {
+		t.Errorf("message = %q", w.msg.Text)
+	}
+	if w.interval.Selected != "15 minutes" || w.save.Disabled() {
+		t.Errorf("the form lost the edit: %q, save disabled %v", w.interval.Selected, w.save.Disabled())
+	}
+}
+
+func TestSettingsUnlistedInterval(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	f := newFake()
+	f.SettingsFn = func() (engine.Settings, error) {
+		s := engine.DefaultSettings()
+		s.Interval = engine.Duration(45 * time.Minute)
+		return s, nil
+	}
+	w, _ := newSettingsWindow(t, f, Options{})
+	if w.interval.Selected != "45 minutes" {
+		t.Errorf("interval = %q", w.interval.Selected)
+	}
+	if want := []string{"15 minutes", "30 minutes", "45 minutes", "1 hour", "2 hours", "4 hours"}; !slices.Equal(w.interval.Options, want) {
+		t.Errorf("intervals = %q", w.interval.Options)
+	}
+}
+
+func TestSettingsLiveUpdate(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	f := newFake()
+	interval := make(chan time.Duration, 1)
+	interval <- 30 * time.Minute
+	f.SettingsFn = func() (engine.Settings, error) {
+		d := <-interval
+		interval <- d
+		s := engine.DefaultSettings()
+		s.Interval = engine.Duration(d)
+		return s, nil
+	}
+	w, u := newSettingsWindow(t, f, Options{})
+	<-interval
+	interval <- 4 * time.Hour
+	f.events <- engine.Event{Type: engine.EventSettings}
+	u.waitFor("the new interval", func() bool { return w.interval.Selected == "4 hours" })
+}
+
+func TestSettingsAutostart(t *testing.T) {
+	if !autostartSupported() {
+		t.Skip("no autostart on this system")
+	}
+	cfg := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", cfg)
+	entry := filepath.Join(cfg, "autostart", "inboxsync.desktop")
+	w, u := newSettingsWindow(t, newFake(), Options{Autostart: []string{"/opt/Inbox Sync/inboxsync", "--home", "/home/ann/100%"}})
+	if w.autostart.Checked || w.autostart.Disabled() {
+		t.Fatalf("autostart checked %v, disabled %v", w.autostart.Checked, w.autostart.Disabled())
+	}
+
+	w.autostart.SetChecked(true)
+	test.Tap(w.save)
+	u.waitFor("saved", func() bool { return strings.HasPrefix(w.msg.Text, "Saved") })
+	b, err := os.ReadFile(entry)
+	if err != nil {
+		t.Fatalf("no autostart entry: %v", err)
+	}
+	for _, want := range []string{"[Desktop Entry]\n", "Type=Application\n", "Name=Inbox Sync\n",
+		`Exec="/opt/Inbox Sync/inboxsync" --home /home/ann/100%%` + "\n"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("entry lacks %q:\n%s", want, b)
+		}
+	}
+	if !w.autostart.Checked {
+		t.Error("the check went off after saving")
+	}
+
+	w.autostart.SetChecked(false)
+	test.Tap(w.save)
+	u.waitFor("saved again", func() bool { return strings.HasPrefix(w.msg.Text, "Saved") })
+	if fileExists(entry) {
+		t.Error("the autostart entry is still there")
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func TestExecQuote(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"/usr/bin/inboxsync", "/usr/bin/inboxsync"},
+		{"/opt/Inbox Sync/inboxsync", `"/opt/Inbox Sync/inboxsync"`},
+		{"50%", "50%%"},
+		{`a"b`, `"a\\"b"`},
+		{`a\b`, `"a\\\\b"`},
+		{"$HOME", `"\\$HOME"`},
+		{"", `""`},
+	} {
+		if got := execQuote(tc.in); got != tc.want {
+			t.Errorf("execQuote(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}

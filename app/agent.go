@@ -30,9 +30,10 @@ type AgentOptions struct {
 	Tray bool
 }
 
-// connectors are the providers linked into this build, by name. Provider
-// packages add theirs from this package's wiring files.
-var connectors = map[string]engine.Connector{}
+// connectors make the providers linked into this build, by name, for the
+// agent of a home. Provider packages add theirs from this package's wiring
+// files.
+var connectors = map[string]func(Paths) engine.Connector{}
 
 // engineTuning adjusts the engine's limits; test builds shorten them.
 var engineTuning = func(*engine.Config) {}
@@ -71,7 +72,10 @@ func RunAgent(ctx context.Context, paths Paths, opts AgentOptions) error {
 
 	cfg := engine.Config{
 		Store: st, Secrets: secret.NewKeyring(KeyringService),
-		Connectors: connectors, Log: log,
+		Connectors: map[string]engine.Connector{}, Log: log,
+	}
+	for name, make := range connectors {
+		cfg.Connectors[name] = make(paths)
 	}
 	engineTuning(&cfg)
 	eng, err := engine.New(cfg)

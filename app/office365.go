@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/provider/graph"
 )
 
@@ -8,13 +9,15 @@ import (
 // defaults (client ID, tenant, national cloud) come from the configuration
 // file, read at each activation so that editing it needs no restart.
 func init() {
-	connectors["office365"] = &graph.Connector{Defaults: office365Defaults}
+	connectors["office365"] = func(p Paths) engine.Connector {
+		return &graph.Connector{Defaults: func() (map[string]string, error) { return office365Defaults(p) }}
+	}
 }
 
 // office365Defaults reads the office365 section of the configuration file
-// of the agent's home (INBOXSYNC_HOME or XDG; see ConfigPath).
-func office365Defaults() (map[string]string, error) {
-	path, err := ConfigPath(Paths{})
+// of the agent's home (--home, INBOXSYNC_HOME or XDG; see ConfigPath).
+func office365Defaults(p Paths) (map[string]string, error) {
+	path, err := ConfigPath(p)
 	if err != nil {
 		return nil, err
 	}

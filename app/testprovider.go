@@ -14,7 +14,8 @@ import (
 // scripted provider so that end-to-end tests can drive the real binary,
 // and lets them shorten the engine's limits through the environment.
 func init() {
-	connectors["scripted"] = scripted.NewFileConnector()
+	file := scripted.NewFileConnector()
+	connectors["scripted"] = func(Paths) engine.Connector { return file }
 	engineTuning = func(c *engine.Config) {
 		c.MinInterval = time.Second
 		if d, err := time.ParseDuration(os.Getenv("INBOXSYNC_TEST_MIN_SYNC_GAP")); err == nil {

@@ -4,7 +4,7 @@
 # prints the exact apt command and fails.
 set -euo pipefail
 purpose=${1:-test}
-pkgs=(gcc dbus dbus-x11 gnome-keyring)
+pkgs=(gcc pkg-config libgl1-mesa-dev xorg-dev dbus dbus-x11 gnome-keyring)
 case "$purpose" in
   run) ;;
   test) pkgs+=(procps) ;;

@@ -48,6 +48,7 @@ Verbs:
   sessions     list past sync sessions
   issues       list items that could not be synced
   settings     show or change the sync settings
+  ui           show one window: activate, dashboard or settings
   version      print the version
 
 Every verb has --help. Reads take --json. --home DIR (or INBOXSYNC_HOME) keeps

@@ -473,7 +473,7 @@ func (e *Engine) OpenWindow(ctx context.Context, req WindowRequest) error {
 func (e *Engine) Activate(ctx context.Context, req ActivationRequest, progress func(ActivationProgress)) (store.Account, error) {
 	conn, ok := e.cfg.Connectors[req.Provider]
 	if !ok {
-		return store.Account{}, fmt.Errorf("%w: %s accounts are not available in this build yet", ErrUnsupported, providerWords(req.Provider))
+		return store.Account{}, fmt.Errorf("%w: %s accounts are not available in this build yet", ErrUnsupported, ProviderWords(req.Provider))
 	}
 	if progress == nil {
 		progress = func(ActivationProgress) {}
@@ -485,7 +485,7 @@ func (e *Engine) Activate(ctx context.Context, req ActivationRequest, progress f
 		}
 		if a, err := e.cfg.Store.Account(ctx, req.Account); err == nil {
 			if a.Provider != req.Provider {
-				return store.Account{}, fmt.Errorf("%w: account %q is a %s account; remove it first to use it for %s", ErrInvalid, a.Provider, providerWords(a.Provider), providerWords(req.Provider))
+				return store.Account{}, fmt.Errorf("%w: account %q is a %s account; remove it first to use it for %s", ErrInvalid, a.Provider, ProviderWords(a.Provider), ProviderWords(req.Provider))
 			}
 			existing = &a
 			// Re-activation keeps what the account already knows (EWS URL,
@@ -595,7 +595,8 @@ func deriveID(email, login string) string {
 	return s
 }
 
-func providerWords(p string) string {
+// ProviderWords names a provider for people ("office365" → "Office 365").
+func ProviderWords(p string) string {
 	switch p {
 	case "exchange":
 		return "Microsoft Exchange"

@@ -344,7 +344,7 @@ func (r *runner) syncFolders(ctx context.Context, acct store.Account, start time
 	e := r.e
 	conn, ok := e.cfg.Connectors[acct.Provider]
 	if !ok {
-		return counts, false, provider.Failed(fmt.Sprintf("%s accounts are not supported by this build", providerWords(acct.Provider)), nil)
+		return counts, false, provider.Failed(fmt.Sprintf("%s accounts are not supported by this build", ProviderWords(acct.Provider)), nil)
 	}
 	p, err := conn.Open(ctx, acct, e.cfg.Secrets)
 	if err != nil {

@@ -255,8 +255,8 @@ func (w *Activation) prefill(a store.Account) {
 	}
 	if !known {
 		w.other = a.Provider
-		w.provider.Options = append(w.provider.Options, providerWords(a.Provider))
-		w.provider.SetSelected(providerWords(a.Provider))
+		w.provider.Options = append(w.provider.Options, engine.ProviderWords(a.Provider))
+		w.provider.SetSelected(engine.ProviderWords(a.Provider))
 		w.connectExchange.SetText("Connect")
 	}
 	// Another kind of connection is a new account: only show which this is.
@@ -286,7 +286,7 @@ func (w *Activation) selectedProvider() string {
 			return p.id
 		}
 	}
-	if w.other != "" && w.provider.Selected == providerWords(w.other) {
+	if w.other != "" && w.provider.Selected == engine.ProviderWords(w.other) {
 		return w.other
 	}
 	return ""

@@ -497,9 +497,9 @@ func firstNonEmpty(s ...string) string {
 
 func accountSubtitle(provider, who string) string {
 	if who == "" {
-		return providerWords(provider)
+		return engine.ProviderWords(provider)
 	}
-	return providerWords(provider) + " · " + who
+	return engine.ProviderWords(provider) + " · " + who
 }
 
 // onSyncNow asks for a sync of every account at once.

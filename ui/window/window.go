@@ -227,16 +227,3 @@ func when(t, now time.Time) string {
 	}
 	return abs + " (just now)"
 }
-
-// providerWords names a provider for people.
-func providerWords(p string) string {
-	switch p {
-	case "exchange":
-		return "Microsoft Exchange"
-	case "office365":
-		return "Office 365"
-	case "gmail":
-		return "Gmail"
-	}
-	return p
-}

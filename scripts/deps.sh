@@ -7,7 +7,7 @@ purpose=${1:-test}
 pkgs=(gcc pkg-config libgl1-mesa-dev xorg-dev dbus dbus-x11 gnome-keyring)
 case "$purpose" in
   run) ;;
-  test) pkgs+=(procps) ;;
+  test) pkgs+=(procps xvfb xdotool imagemagick) ;;
   *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac
 missing=()

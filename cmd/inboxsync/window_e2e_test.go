@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/engine"
+)
+
+// These tests show real windows: they run the agent on a private Xvfb
+// display and count its windows with xdotool, as a user would see them.
+// With INBOXSYNC_SHOTS=DIR they save a screenshot of the display there.
+
+// needDisplayTools skips when Xvfb or xdotool is missing, unless the run
+// requires the full environment (INBOXSYNC_REQUIRE_KEYRING=1).
+func needDisplayTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range append([]string{"Xvfb", "xdotool"}, tools...) {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("INBOXSYNC_REQUIRE_KEYRING") == "1" {
+				t.Fatalf("%s not found: install it (scripts/deps.sh test)", tool)
+			}
+			t.Skipf("%s not found: install it (scripts/deps.sh test)", tool)
+		}
+	}
+}
+
+// startXvfb starts Xvfb on a free display (Xvfb picks it: -displayfd)
+// and returns its DISPLAY value. It is stopped when the test ends.
+func startXvfb(t *testing.T) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w}
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(r).ReadString('\n')
+		line <- strings.TrimSpace(s)
+	}()
+	select {
+	case n := <-line:
+		if n == "" {
+			t.Fatalf("Xvfb did not start: %s", errOut.String())
+		}
+		return ":" + n
+	case <-time.After(20 * time.Second):
+		t.Fatalf("Xvfb did not report its display within 20 s: %s", errOut.String())
+	}
+	return ""
+}
+
+// windows lists the visible windows on display whose title matches the
+// regular expression name. With wait, it first waits (up to 20 s) until
+// there is at least one.
+func windows(t *testing.T, display, name string, wait bool) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	args := []string{"search", "--onlyvisible", "--name", name}
+	if wait {
+		args = []string{"search", "--sync", "--onlyvisible", "--name", name}
+	}
+	cmd := exec.CommandContext(ctx, "xdotool", args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	out, err := cmd.Output()
+	if ctx.Err() != nil {
+		t.Fatalf("no window %q appeared within 20 s", name)
+	}
+	// xdotool search exits 1 when nothing matches.
+	if err != nil && len(out) != 0 {
+		t.Fatalf("xdotool %v: %v", args, err)
+	}
+	return strings.Fields(string(out))
+}
+
+// screenshot saves the whole display as DIR/name.png when
+// INBOXSYNC_SHOTS=DIR is set.
+func screenshot(t *testing.T, display, name string) {
+	t.Helper()
+	dir := os.Getenv("INBOXSYNC_SHOTS")
+	if dir == "" {
+		return
+	}
+	if _, err := exec.LookPath("import"); err != nil {
+		t.Logf("no screenshot: import (ImageMagick) not found")
+		return
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("import", "-window", "root", filepath.Join(dir, name+".png"))
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("screenshot %s: %v\n%s", name, err, out)
+	}
+}
+
+// startWindowAgent starts `inboxsync agent --no-tray` and waits until it
+// answers; its log can be read while it runs.
+func (h *home) startWindowAgent() *agentLog {
+	h.t.Helper()
+	h.log = &bytes.Buffer{}
+	log := &agentLog{b: h.log}
+	h.agent = exec.Command(binary, "--home", h.dir, "agent", "--no-tray")
+	h.agent.Env = h.env
+	h.agent.Stderr = log
+	if err := h.agent.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	await(h.t, "the agent answers", log, func() bool {
+		out, _, c := h.run("", "status", "--json")
+		return c == 0 && strings.Contains(out, `"source": "agent"`)
+	})
+	return log
+}
+
+func TestWindowReactivationOpensExactlyOne(t *testing.T) {
+	needKeyring(t)
+	needDisplayTools(t)
+	display := startXvfb(t) // registered first: stopped after the agent
+	h := newHome(t, "DISPLAY="+display, "WAYLAND_DISPLAY=",
+		"INBOXSYNC_TEST_MIN_SYNC_GAP=100ms", "INBOXSYNC_TEST_WALL_CHECK=100ms")
+	log := h.startWindowAgent()
+	h.ok("settings", "--interval", "1s")
+	const title = "Sign in again"
+
+	ok := `{"inbox": 3, "password": "` + password + `"}`
+	script := h.writeScript(ok)
+	add := func() {
+		t.Helper()
+		out, errOut, code := h.run(password+"\n", "account", "add", "scripted", "--account", "reac", "--login", "ann", "--mailbox", script, "--password-stdin")
+		if code != 0 {
+			t.Fatalf("account add: exit %d\n%s%s\nagent log:\n%s", code, out, errOut, log)
+		}
+	}
+	add()
+	await(t, "the first sync ends", log, func() bool {
+		s := h.status().Accounts
+		return len(s) == 1 && s[0].LastSync != nil && s[0].LastSync.Outcome == "ok"
+	})
+	if w := windows(t, display, title, false); len(w) != 0 {
+		t.Fatalf("%d %q windows before anything went wrong", len(w), title)
+	}
+
+	// The organisation revokes the grant: the next session ends the
+	// account's sync and the agent opens its activation window.
+	h.writeScript(`{"inbox": 3, "password": "` + password + `", "fail": "grant-gone"}`)
+	await(t, "the account needs re-activation", log, func() bool {
+		return h.status().Accounts[0].State == engine.NeedsReactivation
+	})
+	if w := windows(t, display, title, true); len(w) != 1 {
+		t.Fatalf("%d %q windows, want exactly 1\nagent log:\n%s", len(w), title, log)
+	}
+	await(t, "the agent says it opened the window", log, func() bool {
+		return strings.Count(log.String(), "window opened") == 1
+	})
+	screenshot(t, display, "window-reactivation")
+
+	// Three more times: the user signs in again from the command line,
+	// but the grant is still gone, so each first session asks for the
+	// window again. The one already open stays the only one.
+	for i := 1; i <= 3; i++ {
+		add()
+		await(t, "the re-activated account fails again and asks for the window", log, func() bool {
+			return strings.Count(log.String(), "window already open") == i &&
+				h.status().Accounts[0].State == engine.NeedsReactivation
+		})
+		if w := windows(t, display, title, true); len(w) != 1 {
+			t.Fatalf("after %d more grant-gone sessions: %d %q windows, want exactly 1\nagent log:\n%s", i, len(w), title, log)
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // a late second window would show by now
+	if w := windows(t, display, title, false); len(w) != 1 {
+		t.Fatalf("%d %q windows at the end, want exactly 1\nagent log:\n%s", len(w), title, log)
+	}
+	if n := strings.Count(log.String(), "window opened"); n != 1 {
+		t.Fatalf("the agent started %d window processes, want 1\n%s", n, log)
+	}
+	screenshot(t, display, "window-reactivation-after-3")
+}

@@ -1,0 +1,204 @@
+// Command uiclick measures tray click → window drawn for benchmarks. It
+// plays a desktop panel on the session bus (it owns
+// org.kde.StatusNotifierWatcher), waits for a tray icon to register, then
+// for each round clicks a menu entry through com.canonical.dbusmenu Event,
+// as a panel does, and times until a visible X window with the given title
+// is on $DISPLAY (mapped: polled with xdotool every 5 ms) and until it is
+// drawn (its pixels are no longer one flat colour: polled with
+// ImageMagick's import, which takes some 30–60 ms a look). It then ends
+// that window's process with SIGTERM (its pid from _NET_WM_PID), waits
+// until the window is gone and the process reaped, and starts the next
+// round. It prints each sample and the medians, in ms. Used by
+// scripts/bench-ui.sh.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/inboxsync/inboxsync/ui/tray/traytest"
+)
+
+func main() {
+	rounds := flag.Int("n", 10, "number of `rounds`")
+	entry := flag.String("entry", "Open dashboard", "the menu entry to click")
+	title := flag.String("title", "^Inbox Sync$", "`regexp` the window's title matches (xdotool --name)")
+	timeout := flag.Duration("timeout", 30*time.Second, "give up on a round after `D`")
+	flag.Parse()
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		fail(err)
+	}
+	w, err := traytest.NewWatcher(conn)
+	if err != nil {
+		fail(err)
+	}
+	defer w.Close()
+	fmt.Println("watching")
+	item, err := w.Await(*timeout)
+	if err != nil {
+		fail(err)
+	}
+	id, err := findEntry(item, *entry, *timeout)
+	if err != nil {
+		fail(err)
+	}
+	if ids, _ := search(*title); len(ids) != 0 {
+		fail(fmt.Errorf("a window %q is open before the first click", *title))
+	}
+	var mapped, drawn []float64
+	for i := 1; i <= *rounds; i++ {
+		start := time.Now()
+		if err := item.Click(id); err != nil {
+			fail(fmt.Errorf("clicking %q: %w", *entry, err))
+		}
+		var ids []string
+		for {
+			ids, err = search(*title)
+			if err != nil {
+				fail(err)
+			}
+			if len(ids) > 0 {
+				break
+			}
+			if time.Since(start) > *timeout {
+				fail(fmt.Errorf("round %d: no window %q within %s", i, *title, *timeout))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		m := since(start)
+		if len(ids) != 1 {
+			fail(fmt.Errorf("round %d: %d windows %q, want 1", i, len(ids), *title))
+		}
+		looks := 0
+		for {
+			looks++
+			colours, err := colours(ids[0])
+			if err != nil {
+				fail(fmt.Errorf("round %d: %w", i, err))
+			}
+			if colours > 1 {
+				break
+			}
+			if time.Since(start) > *timeout {
+				fail(fmt.Errorf("round %d: the window %q was never drawn within %s", i, *title, *timeout))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		d := since(start)
+		mapped, drawn = append(mapped, m), append(drawn, d)
+		fmt.Printf("round %2d: drawn %7.1f ms (mapped %7.1f ms, %d looks)\n", i, d, m, looks)
+		if err := closeWindow(ids[0], *title, *timeout); err != nil {
+			fail(fmt.Errorf("round %d: %w", i, err))
+		}
+	}
+	for _, s := range []struct {
+		what    string
+		samples []float64
+	}{{"drawn", drawn}, {"mapped", mapped}} {
+		slices.Sort(s.samples)
+		n := len(s.samples)
+		median := s.samples[n/2]
+		if n%2 == 0 {
+			median = (s.samples[n/2-1] + s.samples[n/2]) / 2
+		}
+		fmt.Printf("median of %d, click → window %s: %.1f ms (min %.1f, max %.1f)\n", n, s.what, median, s.samples[0], s.samples[n-1])
+	}
+}
+
+func since(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
+
+// colours counts the distinct colours in window id's pixels: 1 until the
+// window's first frame is drawn.
+func colours(id string) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "import", "-silent", "-window", id, "-format", "%k", "info:-").Output()
+	if err != nil {
+		return 0, fmt.Errorf("import -window %s: %w", id, err)
+	}
+	return strconv.Atoi(strings.TrimSpace(string(out)))
+}
+
+// findEntry waits until the tray's menu has entry, enabled, and returns
+// its id. (fyne.io/systray's first layout may be incomplete.)
+func findEntry(item traytest.Item, entry string, timeout time.Duration) (int32, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		menu, err := item.Menu()
+		if err == nil {
+			if n, ok := menu.Find(entry); ok && n.Enabled && n.Visible {
+				return n.ID, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("no enabled menu entry %q (err %v):\n%s", entry, err, menu)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// search lists the visible windows whose title matches title.
+func search(title string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "xdotool", "search", "--onlyvisible", "--name", title).Output()
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) && exitErr.ExitCode() == 1 && len(out) == 0 {
+		return nil, nil // nothing matches
+	}
+	if err != nil {
+		return nil, fmt.Errorf("xdotool search: %w", err)
+	}
+	return strings.Fields(string(out)), nil
+}
+
+// closeWindow ends the window's process and waits until the window is
+// gone and the process reaped (only then will the agent open it again).
+func closeWindow(id, title string, timeout time.Duration) error {
+	out, err := exec.Command("xdotool", "getwindowpid", id).Output()
+	if err != nil {
+		return fmt.Errorf("xdotool getwindowpid %s: %w", id, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil || pid <= 1 {
+		return fmt.Errorf("window %s has no usable pid (%q)", id, out)
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		return fmt.Errorf("ending the window process %d: %w", pid, err)
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		ids, err := search(title)
+		if err != nil {
+			return err
+		}
+		_, statErr := os.Stat("/proc/" + strconv.Itoa(pid))
+		if len(ids) == 0 && errors.Is(statErr, os.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("window process %d did not go away", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Let the agent log the reaping before the next click.
+	time.Sleep(200 * time.Millisecond)
+	return nil
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "uiclick:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Measures tray click → dashboard window drawn: the median of 10 rounds, in
+# ms (target ≤ 700 ms).
+#
+# Runs on a private Xvfb display and in a private D-Bus session
+# (scripts/with-keyring.sh). internal/bench/uiclick plays the panel: it owns
+# org.kde.StatusNotifierWatcher, receives the agent's tray registration,
+# clicks "Open dashboard" through com.canonical.dbusmenu Event and times
+# until a visible window titled "Inbox Sync" is on the display ("mapped":
+# xdotool, polled every 5 ms) and until its pixels are no longer one flat
+# colour ("drawn", the figure that counts: ImageMagick's import, which
+# takes some 30–70 ms a look, so "drawn" may be late by up to one look).
+# The agent starts the window as its own
+# `inboxsync ui dashboard` process, so each sample includes starting that
+# process, connecting to the agent and drawing the first frame. Between
+# rounds the window's process is ended (SIGTERM) and reaped by the agent.
+# The agent is the release build with a fresh --home (no account).
+#
+# Needs Xvfb, xdotool, dbus-run-session and gnome-keyring (scripts/deps.sh
+# test installs them) and ImageMagick's import (apt install imagemagick).
+#
+# Usage: scripts/bench-ui.sh [rounds]   (default 10)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-10}
+for tool in Xvfb xdotool dbus-run-session import; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "bench-ui.sh: $tool not found (scripts/deps.sh test installs it; import: apt install imagemagick)" >&2
+    exit 1
+  fi
+done
+tmp=$(mktemp -d)
+xvfb=
+cleanup() {
+  if [ -n "$xvfb" ]; then kill "$xvfb" 2>/dev/null || :; wait "$xvfb" 2>/dev/null || :; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+go build -o "$tmp/inboxsync" ./cmd/inboxsync
+go build -o "$tmp/uiclick" ./internal/bench/uiclick
+
+# Xvfb picks a free display and writes its number to fd 3.
+Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$tmp/display" >/dev/null 2>&1 &
+xvfb=$!
+for _ in $(seq 100); do [ -s "$tmp/display" ] && break; sleep 0.1; done
+if ! [ -s "$tmp/display" ]; then
+  echo "bench-ui.sh: Xvfb did not start" >&2
+  exit 1
+fi
+export DISPLAY=:$(head -n1 "$tmp/display")
+
+inner='
+set -eu
+tmp=$1 rounds=$2
+agent= clicker=
+trap '"'"'kill $agent $clicker 2>/dev/null || :'"'"' EXIT
+"$tmp/uiclick" -n "$rounds" >"$tmp/uiclick.out" 2>&1 &
+clicker=$!
+for _ in $(seq 50); do grep -q watching "$tmp/uiclick.out" 2>/dev/null && break; sleep 0.1; done
+"$tmp/inboxsync" --home "$tmp/home" agent 2>"$tmp/agent.log" &
+agent=$!
+set +e
+wait $clicker
+status=$?
+set -e
+clicker=
+grep -v "^watching" "$tmp/uiclick.out" || :
+kill -TERM $agent
+wait $agent || :
+agent=
+if [ "$status" != 0 ]; then
+  echo "agent log:" >&2
+  cat "$tmp/agent.log" >&2
+fi
+exit $status
+'
+echo "tray click → dashboard window drawn, $rounds rounds (DISPLAY=$DISPLAY):"
+scripts/with-keyring.sh bash -c "$inner" bench-ui "$tmp" "$rounds" 2> >(grep -v "Failed to set fd limit" >&2)

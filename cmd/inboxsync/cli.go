@@ -357,14 +357,9 @@ func ifSet(prefix, s string) string {
 // clock formats t for people, relative to now.
 func clock(t, now time.Time) string {
 	local := t.Local()
-	var abs string
-	if y1, m1, d1 := local.Date(); true {
-		y2, m2, d2 := now.Local().Date()
-		if y1 == y2 && m1 == m2 && d1 == d2 {
-			abs = local.Format("15:04")
-		} else {
-			abs = local.Format("2006-01-02 15:04")
-		}
+	abs := local.Format("2006-01-02 15:04")
+	if local.Format(time.DateOnly) == now.Local().Format(time.DateOnly) {
+		abs = local.Format("15:04")
 	}
 	d := t.Sub(now)
 	switch {

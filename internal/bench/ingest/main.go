@@ -61,13 +61,13 @@ func main() {
 		r = bare(dir, mb)
 	case "engine":
 		e, cancel := newEngine(dir, mb)
-		r = measure("engine", func() int { return syncOnce(e, true) })
+		r = measure("engine", func() int { return syncOnce(e) })
 		cancel()
 	case "nochange":
 		e, cancel := newEngine(dir, mb)
-		syncOnce(e, true)
+		syncOnce(e)
 		calls := mb.Calls()
-		r = measure("nochange", func() int { return syncOnce(e, false) })
+		r = measure("nochange", func() int { return syncOnce(e) })
 		r.Requests = mb.Calls() - calls
 		cancel()
 	default:
@@ -115,7 +115,7 @@ func newEngine(dir string, mb *scripted.Mailbox) (*engine.Engine, func()) {
 
 // syncOnce runs one session (the activation's, the first time) and returns
 // the number of items it added or updated.
-func syncOnce(e *engine.Engine, activate bool) int {
+func syncOnce(e *engine.Engine) int {
 	ctx := context.Background()
 	if first {
 		first = false

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -99,6 +100,7 @@ func RunAgent(ctx context.Context, paths Paths, opts AgentOptions) error {
 		opts.Ready()
 	}
 	log.Info("agent ready", "socket", paths.Socket)
+	startPageRelease(ctx, eng, log)
 	var runErr error
 	if opts.Tray {
 		runErr = runWithTray(ctx, cancel, eng, log)
@@ -139,6 +141,77 @@ func relayNotices(ctx context.Context, c control.Control, n notify.Notifier, log
 		}
 	}
 }
+
+// idleSettle is how long the agent waits, after start-up and after each
+// sync session, before it releases the pages of its binary that the work
+// touched (see releaseBinaryPages); a session starting meanwhile restarts
+// the wait.
+const idleSettle = 3 * time.Second
+
+// startPageRelease releases the binary's pages once the agent has settled
+// after start-up and again after each sync session, unless
+// INBOXSYNC_KEEP_PAGES=1 (scripts/bench-tray.sh measures both). Between
+// syncs (29+ minutes of every 30) the agent then holds only the few pages
+// its timers touch; the next session maps what it needs again.
+func startPageRelease(ctx context.Context, c control.Control, log *slog.Logger) {
+	if os.Getenv("INBOXSYNC_KEEP_PAGES") == "1" {
+		return
+	}
+	events, err := c.Subscribe(ctx)
+	if err != nil {
+		return
+	}
+	first := true
+	go releaseWhenIdle(events, idleSettle, func() bool {
+		before, after, err := releaseBinaryPages()
+		if err != nil {
+			log.Debug("binary pages not released", "err", err)
+			return false
+		}
+		level := slog.LevelDebug
+		if first {
+			level, first = slog.LevelInfo, false
+		}
+		log.Log(ctx, level, "released binary pages", "mapped_file_mb_before", mb(before), "mapped_file_mb_after", mb(after))
+		return true
+	})
+}
+
+// releaseWhenIdle calls release settle after it starts and settle after
+// each sync session ends with no other session running, until events is
+// closed or release returns false.
+func releaseWhenIdle(events <-chan engine.Event, settle time.Duration, release func() bool) {
+	t := time.NewTimer(settle)
+	defer t.Stop()
+	running := 0
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			switch ev.Type {
+			case engine.EventSessionStarted:
+				running++
+				t.Stop()
+			case engine.EventSessionEnded:
+				if running > 0 {
+					running--
+				}
+				if running == 0 {
+					t.Reset(settle)
+				}
+			}
+		case <-t.C:
+			if !release() {
+				return
+			}
+		}
+	}
+}
+
+// mb formats n bytes as megabytes with one decimal.
+func mb(n int64) string { return fmt.Sprintf("%.1f", float64(n)/(1<<20)) }
 
 // Version is the build's version, set with -ldflags "-X …/app.Version=…".
 var Version = "0.1.0-dev"

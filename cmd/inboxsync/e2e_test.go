@@ -360,3 +360,16 @@ func TestCLICorruptStoreIsLeftUntouched(t *testing.T) {
 		t.Fatal("the corrupt store was modified")
 	}
 }
+
+// Under the C.UTF-8 locale of many servers and containers, commands print
+// what they should and nothing else (Fyne, linked for the windows, used to
+// log "Error parsing user locale C" on every run).
+func TestCLIQuietUnderCUTF8Locale(t *testing.T) {
+	h := newHome(t, "LC_ALL=", "LC_MESSAGES=", "LANGUAGE=", "LANG=C.UTF-8")
+	for _, args := range [][]string{{"version"}, {"status"}} {
+		out, errOut, code := h.run("", args...)
+		if code != 0 || errOut != "" || out == "" {
+			t.Errorf("inboxsync %v under LANG=C.UTF-8: exit %d\nstdout: %s\nstderr: %s", args, code, out, errOut)
+		}
+	}
+}

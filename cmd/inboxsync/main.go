@@ -3,8 +3,13 @@
 // the command-line client of the running agent.
 package main
 
-import "os"
+import (
+	"os"
+
+	"github.com/inboxsync/inboxsync/internal/fynelocale"
+)
 
 func main() {
+	fynelocale.Restore()
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

@@ -1,0 +1,66 @@
+package app
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/engine"
+)
+
+// The agent releases its binary's pages once after start-up and after each
+// sync session, never while a session runs.
+func TestReleaseWhenIdle(t *testing.T) {
+	const settle = 20 * time.Millisecond
+	events := make(chan engine.Event)
+	var calls atomic.Int32
+	done := make(chan struct{})
+	go func() {
+		releaseWhenIdle(events, settle, func() bool { calls.Add(1); return true })
+		close(done)
+	}()
+	waitCalls := func(want int32) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for calls.Load() < want && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if got := calls.Load(); got != want {
+			t.Fatalf("%d releases, want %d", got, want)
+		}
+	}
+	waitCalls(1) // after start-up
+
+	// Two overlapping sessions: nothing while either runs.
+	events <- engine.Event{Type: engine.EventSessionStarted, Account: "a"}
+	events <- engine.Event{Type: engine.EventSessionStarted, Account: "b"}
+	events <- engine.Event{Type: engine.EventSessionEnded, Account: "a"}
+	time.Sleep(10 * settle)
+	if got := calls.Load(); got != 1 {
+		t.Fatalf("%d releases while a session still ran, want 1", got)
+	}
+	events <- engine.Event{Type: engine.EventState, Account: "b"} // other events change nothing
+	events <- engine.Event{Type: engine.EventSessionEnded, Account: "b"}
+	waitCalls(2)
+	time.Sleep(10 * settle)
+	if got := calls.Load(); got != 2 {
+		t.Fatalf("%d releases with nothing happening, want 2", got)
+	}
+	close(events)
+	<-done
+}
+
+// When releasing fails (not Linux, no /proc), it is not tried again.
+func TestReleaseWhenIdleStopsOnFailure(t *testing.T) {
+	events := make(chan engine.Event)
+	done := make(chan struct{})
+	go func() {
+		releaseWhenIdle(events, time.Millisecond, func() bool { return false })
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("releaseWhenIdle kept going after release failed")
+	}
+}

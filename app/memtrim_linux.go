@@ -3,6 +3,7 @@ package app
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -69,31 +70,53 @@ func releaseBinaryPages() (before, after int64, err error) {
 type mapping struct{ lo, hi uintptr }
 
 // readOnlyMappings lists the mappings of the file exe that are not
-// writable (code and read-only data), from /proc/self/maps.
+// writable and hold only clean copies of the file (code and read-only
+// data), from /proc/self/smaps. A mapping with anonymous pages is left out:
+// that is the RELRO region (.got and friends), written by the dynamic
+// loader and only then made read-only. Dropping its pages would put back
+// the file's unrelocated contents and the next call through it would jump
+// to address 0.
 func readOnlyMappings(exe string) ([]mapping, error) {
-	f, err := os.Open("/proc/self/maps")
+	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	return parseSmaps(f, exe)
+}
+
+// parseSmaps reads /proc/PID/smaps text for readOnlyMappings.
+func parseSmaps(r io.Reader, exe string) ([]mapping, error) {
 	var spans []mapping
-	sc := bufio.NewScanner(f)
+	var cur *mapping // the exe's read-only mapping being read, if any
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		// 00404000-00edf000 r-xp 00004000 fe:00 9977975  /path/to/exe
 		fields := strings.Fields(sc.Text())
-		if len(fields) < 6 || strings.Join(fields[5:], " ") != exe || strings.Contains(fields[1], "w") {
+		if len(fields) >= 5 && strings.Contains(fields[0], "-") && len(fields[1]) == 4 {
+			// A mapping's header:
+			// 00404000-00edf000 r-xp 00004000 fe:00 9977975  /path/to/exe
+			if cur != nil {
+				spans = append(spans, *cur)
+				cur = nil
+			}
+			if len(fields) < 6 || strings.Join(fields[5:], " ") != exe || strings.Contains(fields[1], "w") {
+				continue
+			}
+			lo, hi, ok := strings.Cut(fields[0], "-")
+			l, err1 := strconv.ParseUint(lo, 16, 64)
+			h, err2 := strconv.ParseUint(hi, 16, 64)
+			if !ok || err1 != nil || err2 != nil || h <= l {
+				continue
+			}
+			cur = &mapping{uintptr(l), uintptr(h)}
 			continue
 		}
-		lo, hi, ok := strings.Cut(fields[0], "-")
-		if !ok {
-			continue
+		if cur != nil && len(fields) >= 2 && fields[0] == "Anonymous:" && fields[1] != "0" {
+			cur = nil // written pages (RELRO): never drop them
 		}
-		l, err1 := strconv.ParseUint(lo, 16, 64)
-		h, err2 := strconv.ParseUint(hi, 16, 64)
-		if err1 != nil || err2 != nil || h <= l {
-			continue
-		}
-		spans = append(spans, mapping{uintptr(l), uintptr(h)})
+	}
+	if cur != nil {
+		spans = append(spans, *cur)
 	}
 	return spans, sc.Err()
 }

@@ -74,3 +74,45 @@ func TestReadOnlyMappingsOtherFile(t *testing.T) {
 		t.Fatalf("found %d mappings of a file that is not mapped", len(spans))
 	}
 }
+
+// The RELRO region of a dynamically linked binary is a read-only mapping
+// of the executable whose pages the loader wrote (relocations): it must
+// never be dropped, or calls through the GOT jump to address 0.
+func TestParseSmapsSkipsWrittenPages(t *testing.T) {
+	const exe = "/opt/inbox sync/inboxsync"
+	smaps := `00400000-00404000 r--p 00000000 fe:00 42 /opt/inbox sync/inboxsync
+Size:                 16 kB
+Anonymous:             0 kB
+VmFlags: rd mr mw me
+00404000-00edf000 r-xp 00004000 fe:00 42 /opt/inbox sync/inboxsync
+Size:              11116 kB
+Anonymous:             0 kB
+VmFlags: rd ex mr mw me
+00edf000-0199a000 r--p 00adf000 fe:00 42 /opt/inbox sync/inboxsync
+Anonymous:             0 kB
+VmFlags: rd mr mw me
+0199a000-0199b000 r--p 01599000 fe:00 42 /opt/inbox sync/inboxsync
+Anonymous:             4 kB
+VmFlags: rd mr mw me ac
+0199b000-0214b000 rw-p 0159a000 fe:00 42 /opt/inbox sync/inboxsync
+Anonymous:           320 kB
+VmFlags: rd wr mr mw me ac
+02200000-02300000 r--p 00000000 fe:00 43 /usr/lib/libc.so.6
+Anonymous:             0 kB
+7f0000000000-7f0000001000 rw-p 00000000 00:00 0
+Anonymous:             4 kB
+`
+	spans, err := parseSmaps(strings.NewReader(smaps), exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []mapping{{0x400000, 0x404000}, {0x404000, 0xedf000}, {0xedf000, 0x199a000}}
+	if len(spans) != len(want) {
+		t.Fatalf("got %x, want %x", spans, want)
+	}
+	for i := range want {
+		if spans[i] != want[i] {
+			t.Fatalf("got %x, want %x", spans, want)
+		}
+	}
+}

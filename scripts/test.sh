@@ -18,4 +18,9 @@ if go list -deps ./sync/... | grep -E '^(fyne\.io/fyne|github\.com/inboxsync/inb
   echo "sync/… must not import Fyne, ui or app (DESIGN.md §2)" >&2
   exit 1
 fi
+# The end-to-end tests save every window state and tray icon they capture
+# here (look at them after a UI change).
+export INBOXSYNC_SHOTS=${INBOXSYNC_SHOTS:-$PWD/build/screenshots}
+rm -rf "$INBOXSYNC_SHOTS"
 scripts/with-keyring.sh env INBOXSYNC_REQUIRE_KEYRING=1 go test -race -count=1 -timeout 20m ./...
+echo "screenshots of every window and tray icon: $INBOXSYNC_SHOTS"

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"fyne.io/fyne/v2"
@@ -23,10 +25,11 @@ const appID = "io.inboxsync.app"
 // closes. The agent starts it on demand, so the agent itself never keeps a
 // GL driver awake (DESIGN.md §2).
 func (c *cli) ui(args []string) int {
-	fs := c.flags("ui activate|dashboard|settings [--account A] [--reason TEXT]",
+	fs := c.flags("ui activate|dashboard|settings [--account A] [--reason TEXT] [--tab NAME]",
 		"Shows one Inbox Sync window and exits when it is closed. The running agent\nstarts it when you click the tray or when an account needs you to sign in again.", "")
 	account := fs.String("account", "", "the account the window is about (activate: sign in to it again)")
 	reason := fs.String("reason", "", "why the window opens, in words (shown at the top of the activation window)")
+	tab := fs.String("tab", "", "dashboard: the tab to show first ("+strings.Join(window.DashboardTabs, ", ")+")")
 	// Flags may come before or after the window's name.
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -47,6 +50,10 @@ func (c *cli) ui(args []string) int {
 	case window.WindowActivate, window.WindowDashboard, window.WindowSettings:
 	default:
 		fmt.Fprintf(c.errOut, "inboxsync: unknown window %q (use activate, dashboard or settings)\n", name)
+		return exitUsage
+	}
+	if *tab != "" && (name != window.WindowDashboard || !slices.Contains(window.DashboardTabs, strings.ToLower(*tab))) {
+		fmt.Fprintf(c.errOut, "inboxsync: --tab is one of the dashboard's tabs: %s\n", strings.Join(window.DashboardTabs, ", "))
 		return exitUsage
 	}
 
@@ -71,7 +78,7 @@ func (c *cli) ui(args []string) int {
 	if p.Home != "" {
 		autostart = append(autostart, "--home", p.Home)
 	}
-	return runWindow(cl, name, window.Options{Account: *account, Reason: *reason, Autostart: autostart})
+	return runWindow(cl, name, window.Options{Account: *account, Reason: *reason, Tab: *tab, Autostart: autostart})
 }
 
 // runWindow shows the window until it is closed (or SIGINT/SIGTERM).
@@ -95,5 +102,10 @@ func runWindow(cl *control.Client, name string, opts window.Options) int {
 	w.Window().SetMaster()
 	w.Start()
 	w.Window().ShowAndRun()
+	// Quit (SIGINT, SIGTERM) stops the driver without closing the window:
+	// end the window's work before the deferred close of the agent's
+	// connection ends its event stream, or it would close a window whose
+	// driver is gone.
+	w.Stop()
 	return exitOK
 }

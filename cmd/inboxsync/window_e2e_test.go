@@ -6,7 +6,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +15,7 @@ import (
 
 // These tests show real windows: they run the agent on a private Xvfb
 // display and count its windows with xdotool, as a user would see them.
-// With INBOXSYNC_SHOTS=DIR they save a screenshot of the display there.
+// With INBOXSYNC_SHOTS=DIR they save each window they capture there.
 
 // needDisplayTools skips when Xvfb or xdotool is missing, unless the run
 // requires the full environment (INBOXSYNC_REQUIRE_KEYRING=1).
@@ -95,28 +94,6 @@ func windows(t *testing.T, display, name string, wait bool) []string {
 	return strings.Fields(string(out))
 }
 
-// screenshot saves the whole display as DIR/name.png when
-// INBOXSYNC_SHOTS=DIR is set.
-func screenshot(t *testing.T, display, name string) {
-	t.Helper()
-	dir := os.Getenv("INBOXSYNC_SHOTS")
-	if dir == "" {
-		return
-	}
-	if _, err := exec.LookPath("import"); err != nil {
-		t.Logf("no screenshot: import (ImageMagick) not found")
-		return
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("import", "-window", "root", filepath.Join(dir, name+".png"))
-	cmd.Env = append(os.Environ(), "DISPLAY="+display)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Errorf("screenshot %s: %v\n%s", name, err, out)
-	}
-}
-
 // startWindowAgent starts `inboxsync agent --no-tray` and waits until it
 // answers; its log can be read while it runs.
 func (h *home) startWindowAgent() *agentLog {
@@ -138,7 +115,7 @@ func (h *home) startWindowAgent() *agentLog {
 
 func TestWindowReactivationOpensExactlyOne(t *testing.T) {
 	needKeyring(t)
-	needDisplayTools(t)
+	needDisplayTools(t, "import")
 	display := startXvfb(t) // registered first: stopped after the agent
 	h := newHome(t, "DISPLAY="+display, "WAYLAND_DISPLAY=",
 		"INBOXSYNC_TEST_MIN_SYNC_GAP=100ms", "INBOXSYNC_TEST_WALL_CHECK=100ms")
@@ -170,13 +147,16 @@ func TestWindowReactivationOpensExactlyOne(t *testing.T) {
 	await(t, "the account needs re-activation", log, func() bool {
 		return h.status().Accounts[0].State == engine.NeedsReactivation
 	})
-	if w := windows(t, display, title, true); len(w) != 1 {
+	w := windows(t, display, title, true)
+	if len(w) != 1 {
 		t.Fatalf("%d %q windows, want exactly 1\nagent log:\n%s", len(w), title, log)
 	}
 	await(t, "the agent says it opened the window", log, func() bool {
 		return strings.Count(log.String(), "window opened") == 1
 	})
-	screenshot(t, display, "window-reactivation")
+	shots := &screens{t: t, h: h, display: display}
+	shots.drawn(w[0], title)
+	shots.shootID(w[0], "window-reactivation")
 
 	// Three more times: the user signs in again from the command line,
 	// but the grant is still gone, so each first session asks for the
@@ -198,5 +178,5 @@ func TestWindowReactivationOpensExactlyOne(t *testing.T) {
 	if n := strings.Count(log.String(), "window opened"); n != 1 {
 		t.Fatalf("the agent started %d window processes, want 1\n%s", n, log)
 	}
-	screenshot(t, display, "window-reactivation-after-3")
+	shots.shootID(w[0], "window-reactivation-after-3")
 }

@@ -33,6 +33,7 @@ const (
 type Dashboard struct {
 	base
 	opts Options
+	tabs *container.AppTabs
 
 	// Overview.
 	headline *widget.Label
@@ -98,15 +99,24 @@ func NewDashboard(a fyne.App, c control.Control, opts Options) *Dashboard {
 	return w
 }
 
+// DashboardTabs names the dashboard's tabs, in order, as Options.Tab and
+// `inboxsync ui dashboard --tab` spell them.
+var DashboardTabs = []string{"overview", "history", "issues", "activity", "connections"}
+
 func (w *Dashboard) build() {
-	tabs := container.NewAppTabs(
+	w.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon("Overview", theme.HomeIcon(), w.newOverviewTab()),
 		container.NewTabItemWithIcon("History", theme.HistoryIcon(), w.newHistoryTab()),
 		container.NewTabItemWithIcon("Issues", theme.WarningIcon(), w.newIssuesTab()),
 		container.NewTabItemWithIcon("Activity", theme.MailComposeIcon(), w.newActivityTab()),
 		container.NewTabItemWithIcon("Connections", theme.AccountIcon(), w.newConnectionsTab()),
 	)
-	w.win.SetContent(tabs)
+	for i, name := range DashboardTabs {
+		if strings.EqualFold(w.opts.Tab, name) {
+			w.tabs.SelectIndex(i)
+		}
+	}
+	w.win.SetContent(w.tabs)
 	w.win.Resize(fyne.NewSize(820, 560))
 }
 
@@ -799,7 +809,9 @@ func newTwoLine() fyne.CanvasObject {
 	title.Truncation = fyne.TextTruncateEllipsis
 	detail := widget.NewLabel("")
 	detail.Truncation = fyne.TextTruncateEllipsis
-	detail.Importance = widget.LowImportance
+	// Smaller, not dimmer: the dark theme's low-importance grey is too
+	// faint to read on its background.
+	detail.SizeName = theme.SizeNameCaptionText
 	return container.New(layout.NewCustomPaddedVBoxLayout(-12), title, detail)
 }
 
@@ -809,11 +821,11 @@ func setTwoLine(o fyne.CanvasObject, title, detail string) {
 	c.Objects[1].(*widget.Label).SetText(detail)
 }
 
-// caption is a quiet, wrapped explanatory label.
+// caption is a quiet (smaller), wrapped explanatory label.
 func caption(s string) *widget.Label {
 	l := widget.NewLabel(s)
 	l.Wrapping = fyne.TextWrapWord
-	l.Importance = widget.LowImportance
+	l.SizeName = theme.SizeNameCaptionText
 	return l
 }
 

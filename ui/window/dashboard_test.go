@@ -337,3 +337,21 @@ func findButton(o fyne.CanvasObject, text string) *widget.Button {
 	}
 	return nil
 }
+
+// `inboxsync ui dashboard --tab NAME` opens the dashboard on that tab.
+func TestDashboardOpensOnTab(t *testing.T) {
+	for i, name := range DashboardTabs {
+		u := newUI(t)
+		w := NewDashboard(u.app, newFake(), Options{Tab: strings.ToUpper(name)})
+		u.attach(&w.base)
+		if got := w.tabs.SelectedIndex(); got != i {
+			t.Errorf("Tab %q: tab %d selected, want %d", name, got, i)
+		}
+	}
+	u := newUI(t)
+	w := NewDashboard(u.app, newFake(), Options{})
+	u.attach(&w.base)
+	if got := w.tabs.SelectedIndex(); got != 0 {
+		t.Errorf("no Tab: tab %d selected, want the overview", got)
+	}
+}

@@ -36,6 +36,9 @@ type Options struct {
 	Account string
 	// Reason says in words why the window was opened (re-activation).
 	Reason string
+	// Tab is the dashboard tab to show first (one of DashboardTabs; ""
+	// for the overview).
+	Tab string
 	// Autostart is the command a login session should run to start Inbox
 	// Sync (the settings window writes it into the autostart entry). Empty
 	// means the running executable without arguments.
@@ -49,6 +52,10 @@ type Window interface {
 	// Start loads the window's data and follows the agent's events until
 	// the window closes. It returns at once.
 	Start()
+	// Stop ends the window's work with the agent without touching the
+	// UI: call it when the app has quit (its driver is gone) before
+	// closing the connection to the agent.
+	Stop()
 }
 
 // New creates the window called name ("activate", "dashboard" or
@@ -94,6 +101,9 @@ func (b *base) close() {
 
 // Window implements Window.
 func (b *base) Window() fyne.Window { return b.win }
+
+// Stop implements Window.
+func (b *base) Stop() { b.cancel() }
 
 // follow subscribes to the agent's events and calls reload (in this
 // goroutine, not the UI's) for each burst of events that want matches.

@@ -92,7 +92,7 @@ func (c *Connector) Connect(ctx context.Context, req engine.ActivationRequest, p
 		}
 	}
 	if req.Password == "" {
-		return engine.Connection{}, invalid("an Exchange account needs a password (use --password-stdin)")
+		return engine.Connection{}, invalid("an Exchange account needs a password (on the command line: --password-stdin)")
 	}
 	email := strings.TrimSpace(req.Email)
 	if email == "" && strings.Contains(login, "@") && !strings.Contains(login, `\`) {
@@ -108,7 +108,7 @@ func (c *Connector) Connect(ctx context.Context, req engine.ActivationRequest, p
 		}
 	} else {
 		if email == "" {
-			return engine.Connection{}, invalid(`Autodiscover needs the mailbox address: give the email address (--email) or the EWS URL (--ews-url)`)
+			return engine.Connection{}, invalid(`to find your Exchange server, Inbox Sync needs your email address: sign in with name@company.com as the login (or give --email), or enter the EWS URL (under More ▾, or with --ews-url)`)
 		}
 		progress(engine.ActivationProgress{Message: fmt.Sprintf("Looking for the Exchange server of %s (Autodiscover)…", domainOf(email))})
 		actx, cancel := context.WithTimeout(ctx, c.opts.AutodiscoverBudget)
@@ -174,7 +174,7 @@ func (c *Connector) resolve(ctx context.Context, cl *client, login, email string
 		if email != "" {
 			return email, nil
 		}
-		return "", invalid("the password is right, but the mailbox address could not be found in the directory; give it with --email")
+		return "", invalid("the password is right, but the mailbox address could not be found in the directory: sign in with your email address as the login (or give --email)")
 	default:
 		return "", codeError(m.Code, m.Text, m.MessageXML, http.StatusOK)
 	}
@@ -195,7 +195,7 @@ func (c *Connector) resolve(ctx context.Context, cl *client, login, email string
 	if email != "" {
 		return email, nil
 	}
-	return "", invalid("the password is right, but %q matches several mailboxes; give the mailbox address with --email", entry)
+	return "", invalid("the password is right, but %q matches several mailboxes: sign in with your email address as the login (or give --email)", entry)
 }
 
 // Open returns a provider for a stored account. It makes no network call.

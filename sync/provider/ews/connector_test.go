@@ -255,6 +255,18 @@ func TestEWSConnect(t *testing.T) {
 		}
 		_ = srv
 	})
+	t.Run("DOMAIN login without an EWS URL says what to do in the window and the CLI", func(t *testing.T) {
+		c := ews.NewConnector(ews.Options{})
+		_, err := c.Connect(context.Background(), engine.ActivationRequest{Login: `CORP\ann`, Password: "x"}, nil)
+		if !errors.Is(err, engine.ErrInvalid) {
+			t.Fatalf("got %v", err)
+		}
+		for _, want := range []string{"email address", "under More", "--email", "--ews-url"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%q does not say %q", err, want)
+			}
+		}
+	})
 	t.Run("password missing from the keyring", func(t *testing.T) {
 		c := ews.NewConnector(ews.Options{})
 		_, err := c.Open(context.Background(), storeAccount(), secrettest.NewMemory())

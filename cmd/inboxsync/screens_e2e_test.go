@@ -1,0 +1,374 @@
+package main
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inboxsync/inboxsync/ui/window"
+)
+
+// TestWindowScreens opens every window of the real binary on a private
+// Xvfb display against a running agent, drives each into the states a user
+// meets with the keyboard (xdotool), and checks every capture: the window
+// was drawn (not blank), and each step changed what it shows. With
+// INBOXSYNC_SHOTS=DIR the captures are saved there as window-*.png (the
+// re-activation window and the tray icons are saved by their own tests).
+func TestWindowScreens(t *testing.T) {
+	needKeyring(t)
+	needDisplayTools(t, "import")
+	display := startXvfb(t) // registered first: stopped after the agent
+	h := newHome(t, "DISPLAY="+display, "WAYLAND_DISPLAY=")
+	// Office 365 needs an app registration's client ID before it can show
+	// the sign-in link; nothing is sent to Microsoft until the browser
+	// comes back, which it never does here.
+	if err := os.WriteFile(filepath.Join(h.dir, "config.json"),
+		[]byte(`{"office365": {"client_id": "0b1e3c5a-1111-4222-8333-944455556666"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log := h.startWindowAgent()
+	script := h.writeScript(`{"inbox": 24, "sent": 6, "events": 4, "password": "` + password + `"}`)
+	out, errOut, code := h.run(password+"\n", "account", "add", "scripted", "--account", "sales", "--login", "ann", "--mailbox", script, "--password-stdin")
+	if code != 0 {
+		t.Fatalf("account add: exit %d\n%s%s", code, out, errOut)
+	}
+	await(t, "the first sync ends", log, func() bool {
+		s := h.status().Accounts
+		return len(s) == 1 && s[0].LastSync != nil && s[0].LastSync.Outcome == "ok"
+	})
+	s := &screens{t: t, h: h, display: display}
+
+	t.Run("activation", func(t *testing.T) {
+		s.t = t
+		w := s.open("Connect your mailbox", "activate")
+		first := s.shoot(w, "window-activate")
+		// Exchange is chosen; Tab past the three choices to Login.
+		w.keys("Tab", "Tab", "Tab", "Tab")
+		w.typ(`CORP\ann`)
+		w.keys("Tab")
+		w.typ("not-shown-1")
+		filled := s.shoot(w, "window-activate-exchange")
+		s.differ(first, filled, "typing a login and password")
+		// More ▾ reveals the EWS URL; Shift+Tab from "Less" reaches it.
+		w.keys("Tab", "space")
+		w.keys("shift+Tab")
+		w.typ("http://mail.corp.example/EWS")
+		bad := s.shoot(w, "window-activate-exchange-error")
+		if bad.Bounds().Dy() <= filled.Bounds().Dy() {
+			t.Errorf("More ▾ and the inline error did not grow the window (%d → %d px high)", filled.Bounds().Dy(), bad.Bounds().Dy())
+		}
+		w.close()
+	})
+
+	t.Run("office365 waiting for the browser", func(t *testing.T) {
+		s.t = t
+		w := s.open("Connect your mailbox", "activate")
+		first := s.shoot(w, "")
+		w.keys("Tab", "Tab", "space") // Office 365
+		o365 := s.shoot(w, "window-activate-office365")
+		s.differ(first, o365, "choosing Office 365")
+		w.keys("Tab", "Tab", "space") // past Gmail to Connect to Office 365
+		waiting := s.shootWhenChanged(w, o365, "window-activate-office365-waiting")
+		s.differ(o365, waiting, "connecting to Office 365")
+		w.close()
+	})
+
+	for _, tab := range window.DashboardTabs {
+		t.Run("dashboard "+tab, func(t *testing.T) {
+			s.t = t
+			w := s.open("^Inbox Sync$", "dashboard", "--tab", tab)
+			img := s.shoot(w, "window-dashboard-"+tab)
+			if tab != window.DashboardTabs[0] {
+				s.differ(s.tabs[window.DashboardTabs[0]], img, "the "+tab+" tab")
+			}
+			s.tabs[tab] = img
+			if tab == "connections" {
+				// Refresh, Change, Disconnect: the last asks first.
+				w.keys("Tab", "Tab", "Tab", "space")
+				ask := s.shootWhenChanged(w, img, "window-dashboard-disconnect-confirm")
+				s.differ(img, ask, "Disconnect")
+			}
+			w.close()
+			if n := len(h.status().Accounts); n != 1 {
+				t.Fatalf("%d accounts after closing the dashboard, want the one still there", n)
+			}
+		})
+	}
+
+	t.Run("sign in again succeeds and closes", func(t *testing.T) {
+		s.t = t
+		w := s.open("Sign in again", "activate", "--account", "sales")
+		form := s.shoot(w, "")
+		w.keys("Tab", "Tab") // the login is filled in: on to the password
+		w.typ(password)
+		w.keys("Return")
+		s.shootWhenChanged(w, form, "window-activate-done")
+		// The success message stays a moment, then the window closes
+		// by itself.
+		done := make(chan error, 1)
+		go func() { done <- w.cmd.Wait() }()
+		select {
+		case err := <-done:
+			w.cmd = nil
+			if err != nil {
+				t.Fatalf("window exited with %v\n%s", err, w.out)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("the window did not close by itself after signing in\n%s", w.out)
+		}
+		await(t, "the re-activation is in the log", log, func() bool {
+			return strings.Count(log.String(), "account activated") == 2
+		})
+	})
+
+	t.Run("settings", func(t *testing.T) {
+		s.t = t
+		w := s.open("Settings", "settings")
+		s.shoot(w, "window-settings")
+		w.close()
+	})
+}
+
+// screens opens windows of the real binary and captures them.
+type screens struct {
+	t       *testing.T
+	h       *home
+	display string
+	tabs    map[string]image.Image
+}
+
+// shown is one window process on the display.
+type shown struct {
+	s   *screens
+	id  string
+	cmd *exec.Cmd
+	out *bytes.Buffer
+}
+
+// open starts `inboxsync ui ARGS…` and waits for its window (title
+// matching the regular expression title) to be mapped and drawn.
+func (s *screens) open(title string, args ...string) *shown {
+	s.t.Helper()
+	if s.tabs == nil {
+		s.tabs = map[string]image.Image{}
+	}
+	cmd := exec.Command(binary, append([]string{"--home", s.h.dir, "ui"}, args...)...)
+	cmd.Env = s.h.env
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	w := &shown{s: s, cmd: cmd, out: out}
+	s.t.Cleanup(func() {
+		if w.cmd != nil {
+			w.cmd.Process.Kill()
+			w.cmd.Wait()
+		}
+	})
+	ids := windows(s.t, s.display, title, true)
+	if len(ids) != 1 {
+		s.t.Fatalf("%d windows %q, want 1", len(ids), title)
+	}
+	w.id = ids[0]
+	s.drawn(w.id, title)
+	return w
+}
+
+// drawn waits until window id (called title) shows more than a blank
+// background (a window is mapped before its first frame) and its first
+// load from the agent has landed.
+func (s *screens) drawn(id, title string) {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if img, err := s.capture(id); err == nil && colours(img) >= minColours {
+			break
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("window %q was not drawn within 10 s", title)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // one round trip on the socket
+}
+
+// keys presses keys (xdotool names) in the window, one at a time.
+func (w *shown) keys(keys ...string) {
+	w.s.t.Helper()
+	for _, k := range keys {
+		w.xdotool("key", "--window", w.id, k)
+		time.Sleep(150 * time.Millisecond)
+	}
+}
+
+// typ types text into the focused field of the window.
+func (w *shown) typ(text string) {
+	w.s.t.Helper()
+	w.xdotool("type", "--window", w.id, "--delay", "20", text)
+	time.Sleep(200 * time.Millisecond)
+}
+
+func (w *shown) xdotool(args ...string) {
+	w.s.t.Helper()
+	cmd := exec.Command("xdotool", args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+w.s.display)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		w.s.t.Fatalf("xdotool %v: %v\n%s", args, err, out)
+	}
+}
+
+// close ends the window process as the desktop does (SIGTERM) and checks
+// that it exits at once and cleanly.
+func (w *shown) close() {
+	w.s.t.Helper()
+	w.cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- w.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			w.s.t.Errorf("window exited with %v\n%s", err, w.out)
+		}
+	case <-time.After(10 * time.Second):
+		w.cmd.Process.Kill()
+		<-done
+		w.s.t.Errorf("window ignored the interrupt for 10 s\n%s", w.out)
+	}
+	w.cmd = nil
+}
+
+// minColours is how many distinct colours a drawn window has at least:
+// anti-aliased text alone brings dozens; a blank frame has one or two.
+const minColours = 16
+
+// shoot captures the window, checks it was drawn, and saves it as
+// INBOXSYNC_SHOTS/name.png (name "" = not saved).
+func (s *screens) shoot(w *shown, name string) image.Image {
+	s.t.Helper()
+	return s.shootID(w.id, name)
+}
+
+// shootID is shoot for a window the test did not start.
+func (s *screens) shootID(id, name string) image.Image {
+	s.t.Helper()
+	img, err := s.capture(id)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.check(img, name)
+	return img
+}
+
+// shootWhenChanged waits (up to 10 s) until the window differs from
+// before, then captures it as shoot does.
+func (s *screens) shootWhenChanged(w *shown, before image.Image, name string) image.Image {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		img, err := s.capture(w.id)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		if !same(before, img) || time.Now().After(deadline) {
+			time.Sleep(300 * time.Millisecond) // let the change finish drawing
+			return s.shoot(w, name)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (s *screens) check(img image.Image, name string) {
+	s.t.Helper()
+	b := img.Bounds()
+	if b.Dx() < 300 || b.Dy() < 200 {
+		s.t.Errorf("%s: window is %d×%d px, too small to be drawn", name, b.Dx(), b.Dy())
+	}
+	if n := colours(img); n < minColours {
+		s.t.Errorf("%s: only %d colours: the window looks blank", name, n)
+	}
+	dir := os.Getenv("INBOXSYNC_SHOTS")
+	if dir == "" || name == "" {
+		return
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		s.t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, name+".png"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// differ fails when a step left the window looking exactly as before.
+func (s *screens) differ(before, after image.Image, step string) {
+	s.t.Helper()
+	if same(before, after) {
+		s.t.Errorf("%s changed nothing in the window", step)
+	}
+}
+
+// capture grabs one window's pixels with ImageMagick's import.
+func (s *screens) capture(id string) (image.Image, error) {
+	cmd := exec.Command("import", "-window", id, "png:-")
+	cmd.Env = append(os.Environ(), "DISPLAY="+s.display)
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, &captureError{id: id, err: err, stderr: errOut.String()}
+	}
+	return png.Decode(bytes.NewReader(out))
+}
+
+type captureError struct {
+	id     string
+	err    error
+	stderr string
+}
+
+func (e *captureError) Error() string {
+	return "import -window " + e.id + ": " + e.err.Error() + ": " + strings.TrimSpace(e.stderr)
+}
+
+// colours counts the distinct colours of img, up to 1000.
+func colours(img image.Image) int {
+	seen := map[[4]uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, a := img.At(x, y).RGBA()
+			seen[[4]uint32{r, g, bl, a}] = true
+			if len(seen) >= 1000 {
+				return len(seen)
+			}
+		}
+	}
+	return len(seen)
+}
+
+// same reports whether two captures have the same size and pixels.
+func same(a, b image.Image) bool {
+	if a.Bounds() != b.Bounds() {
+		return false
+	}
+	r := a.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if a.At(x, y) != b.At(x, y) {
+				return false
+			}
+		}
+	}
+	return true
+}

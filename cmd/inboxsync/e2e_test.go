@@ -128,18 +128,27 @@ func (h *home) stopAgent() {
 		return
 	}
 	h.agent.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- h.agent.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			h.t.Errorf("agent exited with %v\n%s", err, h.log)
-		}
-	case <-time.After(15 * time.Second):
-		h.agent.Process.Kill()
+	if ok, err := waitExit(h.agent, 15*time.Second); !ok {
 		h.t.Errorf("agent ignored SIGTERM for 15 s\n%s", h.log)
+	} else if err != nil {
+		h.t.Errorf("agent exited with %v\n%s", err, h.log)
 	}
 	h.agent = nil
+}
+
+// waitExit waits up to limit for cmd to exit and returns how it ended; ok
+// is false (and cmd killed) when it did not exit in time.
+func waitExit(cmd *exec.Cmd, limit time.Duration) (ok bool, err error) {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return true, err
+	case <-time.After(limit):
+		cmd.Process.Kill()
+		<-done
+		return false, nil
+	}
 }
 
 func (h *home) eventually(what string, cond func() bool) {

@@ -111,16 +111,12 @@ func TestWindowScreens(t *testing.T) {
 		s.shootWhenChanged(w, form, "window-activate-done")
 		// The success message stays a moment, then the window closes
 		// by itself.
-		done := make(chan error, 1)
-		go func() { done <- w.cmd.Wait() }()
-		select {
-		case err := <-done:
-			w.cmd = nil
-			if err != nil {
-				t.Fatalf("window exited with %v\n%s", err, w.out)
-			}
-		case <-time.After(15 * time.Second):
+		ok, err := waitExit(w.cmd, 15*time.Second)
+		w.cmd = nil
+		if !ok {
 			t.Fatalf("the window did not close by itself after signing in\n%s", w.out)
+		} else if err != nil {
+			t.Fatalf("window exited with %v\n%s", err, w.out)
 		}
 		await(t, "the re-activation is in the log", log, func() bool {
 			return strings.Count(log.String(), "account activated") == 2
@@ -229,17 +225,10 @@ func (w *shown) xdotool(args ...string) {
 func (w *shown) close() {
 	w.s.t.Helper()
 	w.cmd.Process.Signal(os.Interrupt)
-	done := make(chan error, 1)
-	go func() { done <- w.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			w.s.t.Errorf("window exited with %v\n%s", err, w.out)
-		}
-	case <-time.After(10 * time.Second):
-		w.cmd.Process.Kill()
-		<-done
+	if ok, err := waitExit(w.cmd, 10*time.Second); !ok {
 		w.s.t.Errorf("window ignored the interrupt for 10 s\n%s", w.out)
+	} else if err != nil {
+		w.s.t.Errorf("window exited with %v\n%s", err, w.out)
 	}
 	w.cmd = nil
 }

@@ -63,6 +63,13 @@ func TestWindowScreens(t *testing.T) {
 		if bad.Bounds().Dy() <= filled.Bounds().Dy() {
 			t.Errorf("More ▾ and the inline error did not grow the window (%d → %d px high)", filled.Bounds().Dy(), bad.Bounds().Dy())
 		}
+		// Less ▴ hides the EWS URL (and its error) again: the window is
+		// as high as before More.
+		w.keys("Tab", "space")
+		less := s.shootWhenChanged(w, bad, "")
+		if less.Bounds().Dy() != filled.Bounds().Dy() {
+			t.Errorf("after Less ▴ the window is %d px high, want %d as before More ▾", less.Bounds().Dy(), filled.Bounds().Dy())
+		}
 		w.close()
 	})
 

@@ -217,6 +217,12 @@ func (c *Config) SignInBrowser(ctx context.Context, opts SignInOptions) (Token, 
 		if srv.Shutdown(sctx) != nil {
 			srv.Close()
 		}
+		// Shutdown closes only the listeners Serve has taken up; a Serve
+		// goroutine that has not started yet would hold its port open a
+		// moment longer. The port is free when the sign-in returns.
+		for _, l := range ls {
+			l.Close()
+		}
 	}()
 
 	opts.progress(Prompt{Message: MsgBrowser, URL: authURL})

@@ -278,6 +278,14 @@ func (w *Activation) prefill(a store.Account) {
 		}
 	}
 	w.onFieldsChanged()
+	w.fit()
+}
+
+// fit makes the window as high as its content needs (Fyne grows windows
+// for more content but never shrinks them), keeping its width.
+func (w *Activation) fit() {
+	width := max(w.win.Canvas().Size().Width, 560)
+	w.win.Resize(fyne.NewSize(width, 0))
 }
 
 func (w *Activation) selectedProvider() string {
@@ -319,6 +327,7 @@ func (w *Activation) showPanel(id string) {
 			p.c.Hide()
 		}
 	}
+	w.fit()
 }
 
 // onMoreToggled shows or hides the EWS URL. It is a row of the same form
@@ -333,13 +342,16 @@ func (w *Activation) onMoreToggled() {
 		w.more.SetText("More ▾")
 	}
 	w.form.Refresh()
+	w.onFieldsChanged()
+	w.fit()
 }
 
 // exchangeProblem says what stops the Exchange form from being sent: ""
 // when nothing does. Only problems worth showing get words; empty fields
 // just keep the button disabled.
+// A hidden EWS URL (Less ▴) is kept but neither checked nor sent.
 func (w *Activation) exchangeProblem() (problem string, show bool) {
-	if u := strings.TrimSpace(w.ewsURL.Text); u != "" && !strings.HasPrefix(strings.ToLower(u), "https://") {
+	if u := strings.TrimSpace(w.ewsURL.Text); w.ewsShown && u != "" && !strings.HasPrefix(strings.ToLower(u), "https://") {
 		return "EWS URL must start with https://", true
 	}
 	if strings.TrimSpace(w.login.Text) == "" {
@@ -384,7 +396,7 @@ func (w *Activation) onConnect(provider string) {
 		req.Login = strings.TrimSpace(w.login.Text)
 		req.Password = w.password.Text
 		delete(req.Settings, "ews_url")
-		if u := strings.TrimSpace(w.ewsURL.Text); u != "" {
+		if u := strings.TrimSpace(w.ewsURL.Text); u != "" && w.ewsShown {
 			if req.Settings == nil {
 				req.Settings = map[string]string{}
 			}

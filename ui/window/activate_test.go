@@ -82,6 +82,24 @@ func TestActivationMoreToggle(t *testing.T) {
 	if w.ewsShown || w.more.Text != "More ▾" {
 		t.Fatalf("Less did not hide the EWS URL (%v, %q)", w.ewsShown, w.more.Text)
 	}
+
+	// A wrong URL blocks Connect while it is shown; hidden, it is kept
+	// but neither checked nor sent.
+	test.Type(w.login, "ann@contoso.com")
+	test.Type(w.password, "pw")
+	test.Tap(w.more)
+	test.Type(w.ewsURL, "http://mail.contoso.com/EWS")
+	if !w.fieldErr.Visible() || !w.connectExchange.Disabled() {
+		t.Fatalf("an http:// EWS URL: error shown %v, Connect disabled %v", w.fieldErr.Visible(), w.connectExchange.Disabled())
+	}
+	test.Tap(w.more)
+	if w.fieldErr.Visible() || w.connectExchange.Disabled() {
+		t.Fatalf("with the EWS URL hidden: error shown %v (%q), Connect disabled %v", w.fieldErr.Visible(), w.fieldErr.Text, w.connectExchange.Disabled())
+	}
+	test.Tap(w.more)
+	if w.ewsURL.Text != "http://mail.contoso.com/EWS" || !w.fieldErr.Visible() {
+		t.Fatalf("More again: URL %q, error shown %v", w.ewsURL.Text, w.fieldErr.Visible())
+	}
 }
 
 func TestActivationPasswordMasked(t *testing.T) {
@@ -134,6 +152,14 @@ func TestActivationUnsupportedKeepsInput(t *testing.T) {
 	want := engine.ActivationRequest{Provider: "exchange", Login: "CORP\\ann", Password: "s3cret", Settings: map[string]string{"ews_url": "https://mail.corp.example/EWS/Exchange.asmx"}}
 	if r := got[0]; r.Provider != want.Provider || r.Login != want.Login || r.Password != want.Password || r.Settings["ews_url"] != want.Settings["ews_url"] || r.Account != "" {
 		t.Errorf("request = %+v, want %+v", r, want)
+	}
+
+	// Less ▴: the URL is kept in the field but not sent.
+	test.Tap(w.more)
+	test.Tap(w.connectExchange)
+	u.waitFor("the second answer", func() bool { return len(reqs.all()) == 2 && w.errMsg.Visible() })
+	if r := reqs.all()[1]; r.Settings["ews_url"] != "" {
+		t.Errorf("a hidden EWS URL was sent: %+v", r)
 	}
 
 	// Another provider, same answer, same window.

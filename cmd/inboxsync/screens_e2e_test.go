@@ -283,7 +283,7 @@ func (s *screens) shootWhenChanged(w *shown, before image.Image, name string) im
 func (s *screens) check(img image.Image, name string) {
 	s.t.Helper()
 	b := img.Bounds()
-	if b.Dx() < 300 || b.Dy() < 200 {
+	if b.Dx() < 300 || b.Dy() < 120 {
 		s.t.Errorf("%s: window is %d×%d px, too small to be drawn", name, b.Dx(), b.Dy())
 	}
 	if n := colours(img); n < minColours {

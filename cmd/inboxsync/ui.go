@@ -96,16 +96,15 @@ func runWindow(cl *control.Client, name string, opts window.Options) int {
 	defer signal.Stop(sigs)
 	go func() {
 		if _, ok := <-sigs; ok {
+			// Stop first: nothing may touch the window once the
+			// driver is gone.
+			w.Stop()
 			fyne.Do(a.Quit)
 		}
 	}()
 	w.Window().SetMaster()
 	w.Start()
 	w.Window().ShowAndRun()
-	// Quit (SIGINT, SIGTERM) stops the driver without closing the window:
-	// end the window's work before the deferred close of the agent's
-	// connection ends its event stream, or it would close a window whose
-	// driver is gone.
-	w.Stop()
+	w.Stop() // before the deferred close of the connection to the agent
 	return exitOK
 }

@@ -169,7 +169,7 @@ func (w *Activation) build() {
 	w.waitMsg.Wrapping = fyne.TextWrapWord
 	w.link = widget.NewLabel("")
 	w.link.Truncation = fyne.TextTruncateEllipsis
-	w.link.Importance = widget.LowImportance
+	w.link.SizeName = theme.SizeNameCaptionText // readable, not dimmed
 	w.copyLink = widget.NewButton("Copy link", w.onCopyLink)
 	w.cancelRun = widget.NewButton("Cancel", w.onCancel)
 	bar := widget.NewProgressBarInfinite()

@@ -53,8 +53,8 @@ type Window interface {
 	// the window closes. It returns at once.
 	Start()
 	// Stop ends the window's work with the agent without touching the
-	// UI: call it when the app has quit (its driver is gone) before
-	// closing the connection to the agent.
+	// UI, and drops UI updates still on their way: call it before quitting
+	// the app other than by closing the window.
 	Stop()
 }
 
@@ -79,14 +79,25 @@ type base struct {
 	win    fyne.Window
 	ctx    context.Context
 	cancel context.CancelFunc
-	// do runs f on the UI goroutine; fyne.Do unless a test replaced it.
+	// do runs f on the UI goroutine unless the window is closed or
+	// stopped; fyne.Do unless a test replaced it.
 	do func(f func())
 }
 
 func newBase(a fyne.App, c control.Control, title string) base {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := a.NewWindow(title)
-	b := base{ctl: c, win: w, ctx: ctx, cancel: cancel, do: fyne.Do}
+	b := base{ctl: c, win: w, ctx: ctx, cancel: cancel}
+	b.do = func(f func()) {
+		// Once the window is closed or stopped (the app quitting), late
+		// answers from the agent are dropped: after quitting, Fyne runs
+		// f at once on this goroutine, with its driver gone.
+		fyne.Do(func() {
+			if ctx.Err() == nil {
+				f()
+			}
+		})
+	}
 	// The agent quitting ends the stream; its windows go with it.
 	w.SetOnClosed(cancel)
 	return b

@@ -106,12 +106,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // flags returns a verb's flag set, with --home and a usage text.
-func (c *cli) flags(name, usage, about string) *flag.FlagSet {
+func (c *cli) flags(usage, about, more string) *flag.FlagSet {
+	name, _, _ := strings.Cut(usage, " [")
 	fs := flag.NewFlagSet("inboxsync "+name, flag.ContinueOnError)
 	fs.SetOutput(c.errOut)
 	fs.StringVar(&c.home, "home", c.home, "keep all state in `DIR` (or set INBOXSYNC_HOME)")
 	fs.Usage = func() {
-		fmt.Fprintf(c.errOut, "Usage: inboxsync %s\n\n%s\n\nFlags:\n", usage, about)
+		fmt.Fprintf(c.errOut, "Usage: inboxsync %s\n\n%s\n", usage, about)
+		if more != "" {
+			fmt.Fprintf(c.errOut, "\n%s\n", more)
+		}
+		fmt.Fprintf(c.errOut, "\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	return fs

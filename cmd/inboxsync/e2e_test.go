@@ -382,3 +382,27 @@ func TestCLIQuietUnderCUTF8Locale(t *testing.T) {
 		}
 	}
 }
+
+// Every verb's --help starts with how to call it and what it does, and
+// exits 0.
+func TestCLIHelpOfEveryVerb(t *testing.T) {
+	h := newHome(t)
+	for _, args := range [][]string{
+		{"agent"}, {"status"}, {"pause"}, {"resume"}, {"sync"},
+		{"account", "list"}, {"account", "add", "exchange"}, {"account", "add", "office365"}, {"account", "remove"},
+		{"activity"}, {"sessions"}, {"issues"}, {"settings"}, {"ui"}, {"version"},
+	} {
+		out, errOut, code := h.run("", append(args, "--help")...)
+		help := out + errOut
+		want := "Usage: inboxsync " + strings.Join(args, " ")
+		if code != 0 || !strings.HasPrefix(help, want) || !strings.Contains(help, "-home DIR") {
+			t.Errorf("inboxsync %s --help: exit %d, want 0 and a text starting %q:\n%s", strings.Join(args, " "), code, want, help)
+			continue
+		}
+		// A sentence on what the verb does comes before the flags.
+		usage, _, _ := strings.Cut(help, "Flags:")
+		if lines := strings.Fields(strings.SplitN(usage, "\n", 2)[1]); len(lines) < 3 {
+			t.Errorf("inboxsync %s --help says nothing about what it does:\n%s", strings.Join(args, " "), help)
+		}
+	}
+}

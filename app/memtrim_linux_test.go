@@ -9,7 +9,7 @@ import (
 // The test binary is a large Go executable too: releasing its start-up
 // pages must leave its read-only mappings marked for random reads and its
 // file-backed resident memory lower than before.
-func TestReleaseStartupPages(t *testing.T) {
+func TestReleaseBinaryPages(t *testing.T) {
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

@@ -158,6 +158,20 @@ func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
+// withAgent runs f connected to the running agent, with a context that
+// ends on SIGINT or SIGTERM; it returns f's exit code, or the error's when
+// there is no agent to talk to.
+func (c *cli) withAgent(f func(ctx context.Context, cl *control.Client) int) int {
+	ctx, cancel := signalContext()
+	defer cancel()
+	cl, code, ok := c.dial(ctx)
+	if !ok {
+		return code
+	}
+	defer cl.Close()
+	return f(ctx, cl)
+}
+
 // dial connects to the running agent. Verbs that change something need it.
 func (c *cli) dial(ctx context.Context) (*control.Client, int, bool) {
 	p, err := c.paths()
@@ -402,26 +416,21 @@ func (c *cli) pause(args []string) int {
 	if *d < 0 {
 		return c.fail(errors.New("--for cannot be negative"))
 	}
-	ctx, cancel := signalContext()
-	defer cancel()
-	cl, code, ok := c.dial(ctx)
-	if !ok {
-		return code
-	}
-	defer cl.Close()
-	if err := cl.Pause(ctx, engine.PauseRequest{Account: *acct, For: engine.Duration(*d)}); err != nil {
-		return c.fail(err)
-	}
-	who := "Sync is"
-	if *acct != "" {
-		who = fmt.Sprintf("Sync of %s is", *acct)
-	}
-	if *d == 0 {
-		fmt.Fprintf(c.out, "%s paused until you resume it (`inboxsync resume`).\n", who)
-	} else {
-		fmt.Fprintf(c.out, "%s paused until %s.\n", who, time.Now().Add(*d).Local().Format("15:04"))
-	}
-	return exitOK
+	return c.withAgent(func(ctx context.Context, cl *control.Client) int {
+		if err := cl.Pause(ctx, engine.PauseRequest{Account: *acct, For: engine.Duration(*d)}); err != nil {
+			return c.fail(err)
+		}
+		who := "Sync is"
+		if *acct != "" {
+			who = fmt.Sprintf("Sync of %s is", *acct)
+		}
+		if *d == 0 {
+			fmt.Fprintf(c.out, "%s paused until you resume it (`inboxsync resume`).\n", who)
+		} else {
+			fmt.Fprintf(c.out, "%s paused until %s.\n", who, time.Now().Add(*d).Local().Format("15:04"))
+		}
+		return exitOK
+	})
 }
 
 func (c *cli) resume(args []string) int {
@@ -430,18 +439,13 @@ func (c *cli) resume(args []string) int {
 	if code, ok := c.parse(fs, args, 0); !ok {
 		return code
 	}
-	ctx, cancel := signalContext()
-	defer cancel()
-	cl, code, ok := c.dial(ctx)
-	if !ok {
-		return code
-	}
-	defer cl.Close()
-	if err := cl.Resume(ctx, *acct); err != nil {
-		return c.fail(err)
-	}
-	fmt.Fprintln(c.out, "Sync resumed.")
-	return exitOK
+	return c.withAgent(func(ctx context.Context, cl *control.Client) int {
+		if err := cl.Resume(ctx, *acct); err != nil {
+			return c.fail(err)
+		}
+		fmt.Fprintln(c.out, "Sync resumed.")
+		return exitOK
+	})
 }
 
 func (c *cli) sync(args []string) int {
@@ -451,79 +455,74 @@ func (c *cli) sync(args []string) int {
 	if code, ok := c.parse(fs, args, 0); !ok {
 		return code
 	}
-	ctx, cancel := signalContext()
-	defer cancel()
-	cl, code, ok := c.dial(ctx)
-	if !ok {
-		return code
-	}
-	defer cl.Close()
-	if !*wait {
+	return c.withAgent(func(ctx context.Context, cl *control.Client) int {
+		if !*wait {
+			if err := cl.SyncNow(ctx, *acct); err != nil {
+				return c.fail(err)
+			}
+			fmt.Fprintln(c.out, "Sync started.")
+			return exitOK
+		}
+		// Subscribe first so that the session's end cannot slip by.
+		events, err := cl.Subscribe(ctx)
+		if err != nil {
+			return c.fail(err)
+		}
+		st, err := cl.Status(ctx)
+		if err != nil {
+			return c.fail(err)
+		}
 		if err := cl.SyncNow(ctx, *acct); err != nil {
 			return c.fail(err)
 		}
-		fmt.Fprintln(c.out, "Sync started.")
-		return exitOK
-	}
-	// Subscribe first so that the session's end cannot slip by.
-	events, err := cl.Subscribe(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	st, err := cl.Status(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	if err := cl.SyncNow(ctx, *acct); err != nil {
-		return c.fail(err)
-	}
-	pending := map[string]bool{}
-	for _, a := range st.Accounts {
-		if *acct != "" && a.Account != *acct {
-			continue
-		}
-		switch a.State {
-		case engine.Idle, engine.Syncing, engine.Offline, engine.Throttled, engine.Suspended:
-			pending[a.Account] = true
-		}
-	}
-	failed := false
-	lastProgress := time.Time{}
-	for len(pending) > 0 {
-		select {
-		case <-ctx.Done():
-			fmt.Fprintln(c.errOut, "inboxsync: stopped waiting; the sync goes on in the background.")
-			return exitError
-		case ev, ok := <-events:
-			if !ok {
-				return c.fail(errors.New("the agent stopped before the sync ended"))
-			}
-			if !pending[ev.Account] {
+		pending := map[string]bool{}
+		for _, a := range st.Accounts {
+			if *acct != "" && a.Account != *acct {
 				continue
 			}
-			switch ev.Type {
-			case engine.EventSessionProgress:
-				if p := ev.Status.Progress; p != nil && time.Since(lastProgress) > time.Second {
-					lastProgress = time.Now()
-					fmt.Fprintf(c.errOut, "%s: syncing %s, %d items so far\n", ev.Account, p.Folder, p.Added+p.Updated+p.Removed)
+			switch a.State {
+			case engine.Idle, engine.Syncing, engine.Offline, engine.Throttled, engine.Suspended:
+				pending[a.Account] = true
+			}
+		}
+		failed := false
+		lastProgress := time.Time{}
+		for len(pending) > 0 {
+			select {
+			case <-ctx.Done():
+				fmt.Fprintln(c.errOut, "inboxsync: stopped waiting; the sync goes on in the background.")
+				return exitError
+			case ev, ok := <-events:
+				if !ok {
+					return c.fail(errors.New("the agent stopped before the sync ended"))
 				}
-			case engine.EventSessionEnded:
-				delete(pending, ev.Account)
-				s := ev.Session
-				fmt.Fprintf(c.out, "%s: %s (%d added, %d updated, %d removed in %s)\n", ev.Account, s.Outcome, s.Added, s.Updated, s.Removed, s.End.Sub(s.Start).Round(time.Millisecond))
-				if s.Outcome != "ok" {
-					failed = true
-					if ev.Status != nil && ev.Status.Reason != "" {
-						fmt.Fprintf(c.out, "  %s\n", ev.Status.Reason)
+				if !pending[ev.Account] {
+					continue
+				}
+				switch ev.Type {
+				case engine.EventSessionProgress:
+					if p := ev.Status.Progress; p != nil && time.Since(lastProgress) > time.Second {
+						lastProgress = time.Now()
+						fmt.Fprintf(c.errOut, "%s: syncing %s, %d items so far\n", ev.Account, p.Folder, p.Added+p.Updated+p.Removed)
+					}
+				case engine.EventSessionEnded:
+					delete(pending, ev.Account)
+					s := ev.Session
+					fmt.Fprintf(c.out, "%s: %s (%d added, %d updated, %d removed in %s)\n", ev.Account, s.Outcome, s.Added, s.Updated, s.Removed, s.End.Sub(s.Start).Round(time.Millisecond))
+					if s.Outcome != "ok" {
+						failed = true
+						if ev.Status != nil && ev.Status.Reason != "" {
+							fmt.Fprintf(c.out, "  %s\n", ev.Status.Reason)
+						}
 					}
 				}
 			}
 		}
-	}
-	if failed {
-		return exitError
-	}
-	return exitOK
+		if failed {
+			return exitError
+		}
+		return exitOK
+	})
 }
 
 func (c *cli) account(args []string) int {
@@ -602,22 +601,17 @@ func (c *cli) accountRemove(args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	ctx, cancel := signalContext()
-	defer cancel()
-	cl, code, ok := c.dial(ctx)
-	if !ok {
-		return code
-	}
-	defer cl.Close()
-	if err := cl.RemoveAccount(ctx, name, *purge); err != nil {
-		return c.fail(err)
-	}
-	if *purge {
-		fmt.Fprintf(c.out, "Account %s and its synced data were deleted.\n", name)
-	} else {
-		fmt.Fprintf(c.out, "Account %s is disconnected; its synced data is kept (use --purge to delete it).\n", name)
-	}
-	return exitOK
+	return c.withAgent(func(ctx context.Context, cl *control.Client) int {
+		if err := cl.RemoveAccount(ctx, name, *purge); err != nil {
+			return c.fail(err)
+		}
+		if *purge {
+			fmt.Fprintf(c.out, "Account %s and its synced data were deleted.\n", name)
+		} else {
+			fmt.Fprintf(c.out, "Account %s is disconnected; its synced data is kept (use --purge to delete it).\n", name)
+		}
+		return exitOK
+	})
 }
 
 // addFlags lets a provider add its own flags to `account add`; provider
@@ -664,27 +658,22 @@ func (c *cli) accountAdd(args []string) int {
 			return c.fail(errors.New("the password on standard input is empty"))
 		}
 	}
-	ctx, cancel := signalContext()
-	defer cancel()
-	cl, code, ok := c.dial(ctx)
-	if !ok {
-		return code
-	}
-	defer cl.Close()
-	a, err := cl.Activate(ctx, req, func(p engine.ActivationProgress) {
-		fmt.Fprintln(c.out, p.Message)
-		if p.URL != "" {
-			fmt.Fprintf(c.out, "  %s\n", p.URL)
+	return c.withAgent(func(ctx context.Context, cl *control.Client) int {
+		a, err := cl.Activate(ctx, req, func(p engine.ActivationProgress) {
+			fmt.Fprintln(c.out, p.Message)
+			if p.URL != "" {
+				fmt.Fprintf(c.out, "  %s\n", p.URL)
+			}
+			if p.UserCode != "" {
+				fmt.Fprintf(c.out, "  code: %s\n", p.UserCode)
+			}
+		})
+		if err != nil {
+			return c.fail(err)
 		}
-		if p.UserCode != "" {
-			fmt.Fprintf(c.out, "  code: %s\n", p.UserCode)
-		}
+		fmt.Fprintf(c.out, "Connected %s (%s). Sync will run every %s; the first sync has started.\n", a.ID, a.Email, words(intervalOf(ctx, cl)))
+		return exitOK
 	})
-	if err != nil {
-		return c.fail(err)
-	}
-	fmt.Fprintf(c.out, "Connected %s (%s). Sync will run every %s; the first sync has started.\n", a.ID, a.Email, words(intervalOf(ctx, cl)))
-	return exitOK
 }
 
 func intervalOf(ctx context.Context, cl *control.Client) time.Duration {

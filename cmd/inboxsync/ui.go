@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -57,13 +58,6 @@ func (c *cli) ui(args []string) int {
 		return exitUsage
 	}
 
-	ctx, cancel := signalContext()
-	defer cancel()
-	cl, code, ok := c.dial(ctx)
-	if !ok {
-		return code
-	}
-	defer cl.Close()
 	// Ask the OS to keep the same command for autostart: this program,
 	// with --home when one is in use.
 	p, err := c.paths()
@@ -78,7 +72,10 @@ func (c *cli) ui(args []string) int {
 	if p.Home != "" {
 		autostart = append(autostart, "--home", p.Home)
 	}
-	return runWindow(cl, name, window.Options{Account: *account, Reason: *reason, Tab: *tab, Autostart: autostart})
+	opts := window.Options{Account: *account, Reason: *reason, Tab: *tab, Autostart: autostart}
+	return c.withAgent(func(_ context.Context, cl *control.Client) int {
+		return runWindow(cl, name, opts)
+	})
 }
 
 // runWindow shows the window until it is closed (or SIGINT/SIGTERM).

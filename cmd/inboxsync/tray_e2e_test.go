@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/godbus/dbus/v5"
-
 	"github.com/inboxsync/inboxsync/assets"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/ui/tray/traytest"
@@ -201,11 +199,7 @@ func enabled(s trayState, labels ...string) bool {
 
 func TestTrayEndToEnd(t *testing.T) {
 	needKeyring(t)
-	conn, err := dbus.ConnectSessionBus()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := traytest.NewWatcher(conn)
+	w, err := traytest.NewWatcher()
 	if err != nil {
 		t.Fatalf("becoming the StatusNotifierWatcher: %v", err)
 	}

@@ -13,19 +13,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/godbus/dbus/v5"
-
 	"github.com/inboxsync/inboxsync/ui/tray/traytest"
 )
 
 func main() {
 	timeout := flag.Duration("timeout", 30*time.Second, "give up when no icon registers within `D`")
 	flag.Parse()
-	conn, err := dbus.ConnectSessionBus()
-	if err != nil {
-		fail(err)
-	}
-	w, err := traytest.NewWatcher(conn)
+	w, err := traytest.NewWatcher()
 	if err != nil {
 		fail(err)
 	}

@@ -25,8 +25,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/godbus/dbus/v5"
-
 	"github.com/inboxsync/inboxsync/ui/tray/traytest"
 )
 
@@ -36,11 +34,7 @@ func main() {
 	title := flag.String("title", "^Inbox Sync$", "`regexp` the window's title matches (xdotool --name)")
 	timeout := flag.Duration("timeout", 30*time.Second, "give up on a round after `D`")
 	flag.Parse()
-	conn, err := dbus.ConnectSessionBus()
-	if err != nil {
-		fail(err)
-	}
-	w, err := traytest.NewWatcher(conn)
+	w, err := traytest.NewWatcher()
 	if err != nil {
 		fail(err)
 	}

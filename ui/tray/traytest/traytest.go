@@ -40,10 +40,24 @@ type Watcher struct {
 	reg   chan Item
 }
 
-// NewWatcher takes the watcher's name on conn (a connection of its own:
-// Close closes it) and serves the watcher's methods and properties, with a
-// host registered so items believe someone shows them.
-func NewWatcher(conn *dbus.Conn) (*Watcher, error) {
+// NewWatcher connects to the session bus (a connection of its own: Close
+// closes it), takes the watcher's name there and serves the watcher's
+// methods and properties, with a host registered so items believe someone
+// shows them.
+func NewWatcher() (*Watcher, error) {
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		return nil, err
+	}
+	w, err := newWatcher(conn)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func newWatcher(conn *dbus.Conn) (*Watcher, error) {
 	w := &Watcher{conn: conn, reg: make(chan Item, 16)}
 	if err := conn.Export(watcher{w}, watcherPath, watcherName); err != nil {
 		return nil, err

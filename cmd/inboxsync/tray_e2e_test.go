@@ -309,8 +309,11 @@ func TestTrayEndToEnd(t *testing.T) {
 	}
 	p.shot("offline", offline)
 
-	// The grant is revoked: the account needs re-activation.
+	// The grant is revoked: the account needs re-activation. (Sync now
+	// is refused within INBOXSYNC_TEST_MIN_SYNC_GAP of the last attempt,
+	// which may have been only just now.)
 	h.writeScript(`{"inbox": 40, "sent": 5, "calendar": 3, "password": "` + password + `", "fail": "grant-gone"}`)
+	time.Sleep(300 * time.Millisecond)
 	p.click("Sync now")
 	await(t, "the account needs re-activation", log, func() bool {
 		return h.status().Accounts[0].State == engine.NeedsReactivation

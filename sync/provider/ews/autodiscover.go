@@ -459,13 +459,7 @@ func parseGetUserSettings(data []byte) (adResult, string) {
 				internal = strings.TrimSpace(s.Value)
 			}
 		}
-		if external != "" {
-			return adResult{ewsURL: external}, ""
-		}
-		if internal != "" {
-			return adResult{ewsURL: internal}, ""
-		}
-		return adResult{}, "answered without an EWS URL"
+		return ewsAnswer(external, internal)
 	case "RedirectAddress":
 		return adResult{redirectFor: strings.TrimSpace(u.RedirectTarget)}, ""
 	case "RedirectUrl":
@@ -517,11 +511,18 @@ func parsePOX(data []byte) (adResult, string) {
 			exch = strings.TrimSpace(p.EwsURL)
 		}
 	}
-	if expr != "" {
-		return adResult{ewsURL: expr}, ""
-	}
-	if exch != "" {
-		return adResult{ewsURL: exch}, ""
+	return ewsAnswer(expr, exch)
+}
+
+// ewsAnswer is the EWS URL an answer gave: the one for outside the
+// organisation's network (SOAP ExternalEwsUrl, POX EXPR) when there is
+// one, else the internal one.
+func ewsAnswer(external, internal string) (adResult, string) {
+	switch {
+	case external != "":
+		return adResult{ewsURL: external}, ""
+	case internal != "":
+		return adResult{ewsURL: internal}, ""
 	}
 	return adResult{}, "answered without an EWS URL"
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"encoding/binary"
 	"errors"
+	"math/bits"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -165,6 +166,22 @@ func hmacMD5(key []byte, data ...[]byte) []byte {
 	return h.Sum(nil)
 }
 
+// md4Rounds are MD4's three rounds: the function, the order the message
+// words are taken in, the shifts and the constant added.
+var md4Rounds = [3]struct {
+	f     func(x, y, z uint32) uint32
+	order [16]int
+	shift [4]int
+	add   uint32
+}{
+	{func(x, y, z uint32) uint32 { return x&y | ^x&z },
+		[16]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, [4]int{3, 7, 11, 19}, 0},
+	{func(x, y, z uint32) uint32 { return x&y | x&z | y&z },
+		[16]int{0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15}, [4]int{3, 5, 9, 13}, 0x5a827999},
+	{func(x, y, z uint32) uint32 { return x ^ y ^ z },
+		[16]int{0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15}, [4]int{3, 9, 11, 15}, 0x6ed9eba1},
+}
+
 // md4Sum is MD4 (RFC 1320), which NTLM's password hash needs and the
 // standard library does not have.
 func md4Sum(msg []byte) [16]byte {
@@ -178,58 +195,26 @@ func md4Sum(msg []byte) [16]byte {
 	var lenBits [8]byte
 	binary.LittleEndian.PutUint64(lenBits[:], uint64(n)*8)
 	padded = append(padded, lenBits[:]...)
-	rotl := func(x uint32, s uint) uint32 { return x<<s | x>>(32-s) }
 	var x [16]uint32
 	for off := 0; off < len(padded); off += 64 {
 		for i := range x {
 			x[i] = binary.LittleEndian.Uint32(padded[off+4*i:])
 		}
 		aa, bb, cc, dd := a, b, c, d
-		f := func(x, y, z uint32) uint32 { return x&y | ^x&z }
-		g := func(x, y, z uint32) uint32 { return x&y | x&z | y&z }
-		h := func(x, y, z uint32) uint32 { return x ^ y ^ z }
-		r1 := [4]uint{3, 7, 11, 19}
-		for i := 0; i < 16; i++ {
-			k := i
-			switch i % 4 {
-			case 0:
-				a = rotl(a+f(b, c, d)+x[k], r1[0])
-			case 1:
-				d = rotl(d+f(a, b, c)+x[k], r1[1])
-			case 2:
-				c = rotl(c+f(d, a, b)+x[k], r1[2])
-			case 3:
-				b = rotl(b+f(c, d, a)+x[k], r1[3])
-			}
-		}
-		r2 := [4]uint{3, 5, 9, 13}
-		order2 := [16]int{0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15}
-		for i := 0; i < 16; i++ {
-			k := order2[i]
-			switch i % 4 {
-			case 0:
-				a = rotl(a+g(b, c, d)+x[k]+0x5a827999, r2[0])
-			case 1:
-				d = rotl(d+g(a, b, c)+x[k]+0x5a827999, r2[1])
-			case 2:
-				c = rotl(c+g(d, a, b)+x[k]+0x5a827999, r2[2])
-			case 3:
-				b = rotl(b+g(c, d, a)+x[k]+0x5a827999, r2[3])
-			}
-		}
-		r3 := [4]uint{3, 9, 11, 15}
-		order3 := [16]int{0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15}
-		for i := 0; i < 16; i++ {
-			k := order3[i]
-			switch i % 4 {
-			case 0:
-				a = rotl(a+h(b, c, d)+x[k]+0x6ed9eba1, r3[0])
-			case 1:
-				d = rotl(d+h(a, b, c)+x[k]+0x6ed9eba1, r3[1])
-			case 2:
-				c = rotl(c+h(d, a, b)+x[k]+0x6ed9eba1, r3[2])
-			case 3:
-				b = rotl(b+h(c, d, a)+x[k]+0x6ed9eba1, r3[3])
+		for _, r := range md4Rounds {
+			for i, k := range r.order {
+				// Each step updates a, d, c, b in turn from the other three.
+				v := x[k] + r.add
+				switch i % 4 {
+				case 0:
+					a = bits.RotateLeft32(a+r.f(b, c, d)+v, r.shift[0])
+				case 1:
+					d = bits.RotateLeft32(d+r.f(a, b, c)+v, r.shift[1])
+				case 2:
+					c = bits.RotateLeft32(c+r.f(d, a, b)+v, r.shift[2])
+				case 3:
+					b = bits.RotateLeft32(b+r.f(c, d, a)+v, r.shift[3])
+				}
 			}
 		}
 		a, b, c, d = a+aa, b+bb, c+cc, d+dd

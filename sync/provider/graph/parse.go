@@ -107,6 +107,25 @@ type parsed struct {
 	deltaLink string
 }
 
+// noItem records a delta entry that carries no item to store — one
+// without an id (an issue) or one marked @removed (a deletion) — and
+// reports whether the entry was one.
+func (p *parsed) noItem(id string, removed bool, folder provider.Folder, kind provider.Kind) bool {
+	switch {
+	case id == "":
+		what := "a message"
+		if kind == provider.Event {
+			what = "an event"
+		}
+		p.issues = append(p.issues, provider.ItemIssue{Folder: folder, Message: "Graph returned " + what + " without an id; it was skipped."})
+	case removed:
+		p.changes = append(p.changes, provider.Change{Deleted: true, Item: provider.Item{ProviderID: id, Folder: folder, Kind: kind}})
+	default:
+		return false
+	}
+	return true
+}
+
 // previewLen bounds the stored preview, in runes (Graph's bodyPreview is
 // at most 255 characters already).
 const previewLen = 255
@@ -155,12 +174,7 @@ func parseMail(folder provider.Folder, body []byte) (parsed, error) {
 	out := parsed{nextLink: mp.NextLink, deltaLink: mp.DeltaLink, changes: make([]provider.Change, 0, len(mp.Value))}
 	for i := range mp.Value {
 		m := &mp.Value[i]
-		if m.ID == "" {
-			out.issues = append(out.issues, provider.ItemIssue{Folder: folder, Message: "Graph returned a message without an id; it was skipped."})
-			continue
-		}
-		if m.Removed != nil {
-			out.changes = append(out.changes, provider.Change{Deleted: true, Item: provider.Item{ProviderID: m.ID, Folder: folder, Kind: provider.Mail}})
+		if out.noItem(m.ID, m.Removed != nil, folder, provider.Mail) {
 			continue
 		}
 		stamp := m.ReceivedDateTime
@@ -195,12 +209,7 @@ func parseEvents(body []byte) (parsed, error) {
 	out := parsed{nextLink: ep.NextLink, deltaLink: ep.DeltaLink, changes: make([]provider.Change, 0, len(ep.Value))}
 	for i := range ep.Value {
 		e := &ep.Value[i]
-		if e.ID == "" {
-			out.issues = append(out.issues, provider.ItemIssue{Folder: folder, Message: "Graph returned an event without an id; it was skipped."})
-			continue
-		}
-		if e.Removed != nil {
-			out.changes = append(out.changes, provider.Change{Deleted: true, Item: provider.Item{ProviderID: e.ID, Folder: folder, Kind: provider.Event}})
+		if out.noItem(e.ID, e.Removed != nil, folder, provider.Event) {
 			continue
 		}
 		start, err := parseZoned(e.Start)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -55,7 +56,7 @@ type home struct {
 	dir   string
 	env   []string
 	agent *exec.Cmd
-	log   *bytes.Buffer
+	log   *agentLog
 }
 
 func newHome(t *testing.T, env ...string) *home {
@@ -108,10 +109,18 @@ func (h *home) status() engine.Status {
 	return s
 }
 
-func (h *home) startAgent() {
+// startAgent starts `inboxsync agent --no-tray` and waits until it
+// answers. Its log (also h.log) can be read while it runs.
+func (h *home) startAgent() *agentLog { return h.launchAgent("--no-tray") }
+
+// startTrayAgent starts `inboxsync agent` with its tray and waits until it
+// answers.
+func (h *home) startTrayAgent() *agentLog { return h.launchAgent() }
+
+func (h *home) launchAgent(flags ...string) *agentLog {
 	h.t.Helper()
-	h.log = &bytes.Buffer{}
-	h.agent = exec.Command(binary, "--home", h.dir, "agent", "--no-tray")
+	h.log = &agentLog{}
+	h.agent = exec.Command(binary, append([]string{"--home", h.dir, "agent"}, flags...)...)
 	h.agent.Env = h.env
 	h.agent.Stderr = h.log
 	if err := h.agent.Start(); err != nil {
@@ -121,6 +130,25 @@ func (h *home) startAgent() {
 		out, _, c := h.run("", "status", "--json")
 		return c == 0 && strings.Contains(out, `"source": "agent"`)
 	})
+	return h.log
+}
+
+// agentLog is an agent's stderr, safe to read while the agent writes.
+type agentLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *agentLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *agentLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func (h *home) stopAgent() {
@@ -153,13 +181,7 @@ func waitExit(cmd *exec.Cmd, limit time.Duration) (ok bool, err error) {
 
 func (h *home) eventually(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out waiting until %s\nagent log:\n%s", what, h.log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	await(h.t, what, h.log, cond)
 }
 
 func (h *home) writeScript(s string) string {

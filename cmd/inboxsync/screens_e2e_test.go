@@ -32,7 +32,7 @@ func TestWindowScreens(t *testing.T) {
 		[]byte(`{"office365": {"client_id": "0b1e3c5a-1111-4222-8333-944455556666"}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	log := h.startWindowAgent()
+	log := h.startAgent()
 	script := h.writeScript(`{"inbox": 24, "sent": 6, "events": 4, "password": "` + password + `"}`)
 	out, errOut, code := h.run(password+"\n", "account", "add", "scripted", "--account", "sales", "--login", "ann", "--mailbox", script, "--password-stdin")
 	if code != 0 {

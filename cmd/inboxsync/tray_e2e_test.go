@@ -6,10 +6,8 @@ import (
 	"image"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,50 +23,6 @@ import (
 // menu entries through com.canonical.dbusmenu, as a panel does. With
 // INBOXSYNC_SHOTS=DIR it saves every icon state it sees as DIR/tray-*.png
 // with the menu as DIR/tray-*-menu.txt, for people to look at.
-
-// startTrayAgent starts `inboxsync agent` with its tray and waits until it
-// answers. Its log can be read while it runs from the returned agentLog
-// (h.log only once it has exited).
-func (h *home) startTrayAgent() *agentLog {
-	h.t.Helper()
-	h.log = &bytes.Buffer{}
-	log := &agentLog{b: h.log}
-	h.agent = exec.Command(binary, "--home", h.dir, "agent")
-	h.agent.Env = h.env
-	h.agent.Stderr = log
-	if err := h.agent.Start(); err != nil {
-		h.t.Fatal(err)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		out, _, c := h.run("", "status", "--json")
-		if c == 0 && strings.Contains(out, `"source": "agent"`) {
-			return log
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("the agent does not answer\n%s", log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// agentLog is an agent's stderr, safe to read while the agent writes.
-type agentLog struct {
-	mu sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (l *agentLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *agentLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // await polls cond until it holds.
 func await(t *testing.T, what string, log *agentLog, cond func() bool) {

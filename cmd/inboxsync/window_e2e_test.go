@@ -94,32 +94,13 @@ func windows(t *testing.T, display, name string, wait bool) []string {
 	return strings.Fields(string(out))
 }
 
-// startWindowAgent starts `inboxsync agent --no-tray` and waits until it
-// answers; its log can be read while it runs.
-func (h *home) startWindowAgent() *agentLog {
-	h.t.Helper()
-	h.log = &bytes.Buffer{}
-	log := &agentLog{b: h.log}
-	h.agent = exec.Command(binary, "--home", h.dir, "agent", "--no-tray")
-	h.agent.Env = h.env
-	h.agent.Stderr = log
-	if err := h.agent.Start(); err != nil {
-		h.t.Fatal(err)
-	}
-	await(h.t, "the agent answers", log, func() bool {
-		out, _, c := h.run("", "status", "--json")
-		return c == 0 && strings.Contains(out, `"source": "agent"`)
-	})
-	return log
-}
-
 func TestWindowReactivationOpensExactlyOne(t *testing.T) {
 	needKeyring(t)
 	needDisplayTools(t, "import")
 	display := startXvfb(t) // registered first: stopped after the agent
 	h := newHome(t, "DISPLAY="+display, "WAYLAND_DISPLAY=",
 		"INBOXSYNC_TEST_MIN_SYNC_GAP=100ms", "INBOXSYNC_TEST_WALL_CHECK=100ms")
-	log := h.startWindowAgent()
+	log := h.startAgent()
 	h.ok("settings", "--interval", "1s")
 	const title = "Sign in again"
 

@@ -20,11 +20,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	_ "modernc.org/sqlite"
 
+	"github.com/inboxsync/inboxsync/internal/procstat"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/scripted"
@@ -77,20 +77,12 @@ func main() {
 }
 
 func measure(mode string, f func() int) result {
-	cpu0 := cpuSeconds()
+	cpu0 := procstat.CPU()
 	t0 := time.Now()
 	items := f()
 	secs := time.Since(t0).Seconds()
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return result{Mode: mode, Items: items, Seconds: secs, PerSec: float64(items) / secs,
-		CPU: cpuSeconds() - cpu0, PeakRSS: float64(ru.Maxrss) / 1024}
-}
-
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+		CPU: (procstat.CPU() - cpu0).Seconds(), PeakRSS: procstat.PeakRSSMB()}
 }
 
 var (

@@ -17,6 +17,7 @@ import (
 
 	"github.com/Azure/go-ntlmssp"
 
+	"github.com/inboxsync/inboxsync/internal/procstat"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/ews/ewstest"
 )
@@ -101,13 +102,6 @@ func benchTarget(b *testing.B) (benchServer, http.RoundTripper, func() ewstest.S
 	return benchServer{URL: srv.EWSURL, Login: srv.Login(), Password: srv.Password()}, NewTransport(srv.RootCAs(), nil), srv.Stats
 }
 
-func rusage() (cpu time.Duration, maxRSSMB float64) {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return cpu, float64(ru.Maxrss) / 1024
-}
-
 func benchOpts() provider.Options {
 	return provider.Options{Now: time.Now(), Since: time.Now().AddDate(0, 0, -30)}
 }
@@ -144,7 +138,7 @@ func BenchmarkInitialSync(b *testing.B) {
 		p.Close()
 	}
 	el := time.Since(start)
-	_, rss := rusage()
+	rss := procstat.PeakRSSMB()
 	b.ReportMetric(float64(total)/el.Seconds(), "items/s")
 	b.ReportMetric(rss, "peak-RSS-MB")
 }
@@ -222,7 +216,7 @@ func BenchmarkBareFetch(b *testing.B) {
 		total += n
 	}
 	el := time.Since(start)
-	_, rss := rusage()
+	rss := procstat.PeakRSSMB()
 	b.ReportMetric(float64(total)/el.Seconds(), "items/s")
 	b.ReportMetric(rss, "peak-RSS-MB")
 }
@@ -243,7 +237,7 @@ func BenchmarkNoChangeSync(b *testing.B) {
 	var reqs, calls int
 	for range b.N {
 		before := stats()
-		cpu0, _ := rusage()
+		cpu0 := procstat.CPU()
 		p, _ := New(Config{URL: s.URL, Login: s.Login, Password: s.Password, Auth: AuthNTLM, Transport: NewTransport(poolOf(tr), nil)})
 		for _, f := range provider.AllFolders {
 			if n, _ := syncAll(b, p, f, cursors[f]); n != 0 {
@@ -252,7 +246,7 @@ func BenchmarkNoChangeSync(b *testing.B) {
 		}
 		calls += int(p.Requests())
 		p.Close()
-		cpu1, _ := rusage()
+		cpu1 := procstat.CPU()
 		cpu += cpu1 - cpu0
 		reqs += stats().Requests - before.Requests
 	}

@@ -11,7 +11,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -23,9 +22,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"syscall"
 	"time"
 
+	"github.com/inboxsync/inboxsync/internal/procstat"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/graph"
 	"github.com/inboxsync/inboxsync/sync/provider/graph/graphtest"
@@ -64,7 +63,7 @@ func main() {
 		}
 		r.Mode = *mode
 		r.PerSec = float64(r.Items) / r.Seconds
-		r.PeakRSS = peakRSS()
+		r.PeakRSS = procstat.PeakRSSMB()
 		json.NewEncoder(os.Stdout).Encode(r)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode")
@@ -97,28 +96,6 @@ func httpClient(caFile string) *http.Client {
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: graph.MaxInFlight}}
 }
 
-func cpu() float64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
-
-func peakRSS() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var kb float64
-		if _, err := fmt.Sscanf(sc.Text(), "VmHWM: %f kB", &kb); err == nil {
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
 func since() time.Time { return time.Now().AddDate(0, 0, -30) }
 
 // bare fetches and decodes the same pages as the provider with a plain
@@ -144,7 +121,7 @@ func bare(c *http.Client, endpoint string, page int) result {
 		"$filter": {"receivedDateTime ge " + since().UTC().Format(time.RFC3339)}}
 	link := endpoint + "/me/mailFolders/inbox/messages/delta?" + q.Encode()
 	var r result
-	c0, t0 := cpu(), time.Now()
+	c0, t0 := procstat.CPU(), time.Now()
 	for link != "" {
 		req, _ := http.NewRequest(http.MethodGet, link, nil)
 		req.Header.Set("Authorization", "Bearer bench")
@@ -163,7 +140,7 @@ func bare(c *http.Client, endpoint string, page int) result {
 		r.Pages++
 		link = p.Next
 	}
-	r.Seconds, r.CPU = time.Since(t0).Seconds(), cpu()-c0
+	r.Seconds, r.CPU = time.Since(t0).Seconds(), (procstat.CPU() - c0).Seconds()
 	return r
 }
 
@@ -179,7 +156,7 @@ func viaProvider(c *http.Client, endpoint string, page int) result {
 	opts := provider.Options{Now: time.Now(), Since: since()}
 	var r result
 	cursor := ""
-	c0, t0 := cpu(), time.Now()
+	c0, t0 := procstat.CPU(), time.Now()
 	for {
 		pg, err := p.Changes(ctx, provider.Inbox, cursor, opts)
 		check(err)
@@ -190,7 +167,7 @@ func viaProvider(c *http.Client, endpoint string, page int) result {
 			break
 		}
 	}
-	r.Seconds, r.CPU = time.Since(t0).Seconds(), cpu()-c0
+	r.Seconds, r.CPU = time.Since(t0).Seconds(), (procstat.CPU() - c0).Seconds()
 
 	// A no-change sync of all three folders (the calendar starts its
 	// window on the first call, so it runs once before the measurement).
@@ -205,7 +182,7 @@ func viaProvider(c *http.Client, endpoint string, page int) result {
 			}
 		}
 	}
-	req0, c1, t1 := p.Requests(), cpu(), time.Now()
+	req0, c1, t1 := p.Requests(), procstat.CPU(), time.Now()
 	for _, f := range p.Folders() {
 		pg, err := p.Changes(ctx, f, cursors[f], opts)
 		check(err)
@@ -213,6 +190,6 @@ func viaProvider(c *http.Client, endpoint string, page int) result {
 			check(fmt.Errorf("no-change sync of %s found %d changes", f, len(pg.Changes)))
 		}
 	}
-	r.NoChangeReqs, r.NoChangeCPU, r.NoChangeSeconds = p.Requests()-req0, cpu()-c1, time.Since(t1).Seconds()
+	r.NoChangeReqs, r.NoChangeCPU, r.NoChangeSeconds = p.Requests()-req0, (procstat.CPU() - c1).Seconds(), time.Since(t1).Seconds()
 	return r
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -86,15 +87,16 @@ func TestWindowScreens(t *testing.T) {
 		w.close()
 	})
 
+	tabs := map[string]image.Image{} // each tab's capture
 	for _, tab := range window.DashboardTabs {
 		t.Run("dashboard "+tab, func(t *testing.T) {
 			s.t = t
 			w := s.open("^Inbox Sync$", "dashboard", "--tab", tab)
 			img := s.shoot(w, "window-dashboard-"+tab)
 			if tab != window.DashboardTabs[0] {
-				s.differ(s.tabs[window.DashboardTabs[0]], img, "the "+tab+" tab")
+				s.differ(tabs[window.DashboardTabs[0]], img, "the "+tab+" tab")
 			}
-			s.tabs[tab] = img
+			tabs[tab] = img
 			if tab == "connections" {
 				// Refresh, Change, Disconnect: the last asks first.
 				w.keys("Tab", "Tab", "Tab", "space")
@@ -143,7 +145,6 @@ type screens struct {
 	t       *testing.T
 	h       *home
 	display string
-	tabs    map[string]image.Image
 }
 
 // shown is one window process on the display.
@@ -158,9 +159,6 @@ type shown struct {
 // matching the regular expression title) to be mapped and drawn.
 func (s *screens) open(title string, args ...string) *shown {
 	s.t.Helper()
-	if s.tabs == nil {
-		s.tabs = map[string]image.Image{}
-	}
 	cmd := exec.Command(binary, append([]string{"--home", s.h.dir, "ui"}, args...)...)
 	cmd.Env = s.h.env
 	out := &bytes.Buffer{}
@@ -322,19 +320,9 @@ func (s *screens) capture(id string) (image.Image, error) {
 	cmd.Stderr = &errOut
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, &captureError{id: id, err: err, stderr: errOut.String()}
+		return nil, fmt.Errorf("import -window %s: %v: %s", id, err, strings.TrimSpace(errOut.String()))
 	}
 	return png.Decode(bytes.NewReader(out))
-}
-
-type captureError struct {
-	id     string
-	err    error
-	stderr string
-}
-
-func (e *captureError) Error() string {
-	return "import -window " + e.id + ": " + e.err.Error() + ": " + strings.TrimSpace(e.stderr)
 }
 
 // colours counts the distinct colours of img, up to 1000.

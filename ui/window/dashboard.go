@@ -145,29 +145,13 @@ func (w *Dashboard) newOverviewTab() fyne.CanvasObject {
 }
 
 func (w *Dashboard) newHistoryTab() fyne.CanvasObject {
-	w.sessionList = widget.NewList(
-		func() int { return len(w.sessions) },
-		func() fyne.CanvasObject { return newTwoLine() },
-		func(i widget.ListItemID, o fyne.CanvasObject) {
-			if i < len(w.sessions) {
-				t, d := sessionLine(w.sessions[i], time.Now())
-				setTwoLine(o, t, d)
-			}
-		})
+	w.sessionList = twoLineList(&w.sessions, sessionLine)
 	w.sessionList.HideSeparators = false
 	return container.NewBorder(pad(caption("Past syncs, newest first.")), nil, nil, nil, w.sessionList)
 }
 
 func (w *Dashboard) newIssuesTab() fyne.CanvasObject {
-	w.issueList = widget.NewList(
-		func() int { return len(w.issues) },
-		func() fyne.CanvasObject { return newTwoLine() },
-		func(i widget.ListItemID, o fyne.CanvasObject) {
-			if i < len(w.issues) {
-				t, d := issueLine(w.issues[i], time.Now())
-				setTwoLine(o, t, d)
-			}
-		})
+	w.issueList = twoLineList(&w.issues, issueLine)
 	w.issuesEmpty = caption("Items that could not be synced appear here. There are none.")
 	return container.NewBorder(pad(w.issuesEmpty), nil, nil, nil, w.issueList)
 }
@@ -178,15 +162,7 @@ func (w *Dashboard) newActivityTab() fyne.CanvasObject {
 	w.search.ActionItem = widget.NewIcon(theme.SearchIcon())
 	w.search.OnChanged = w.onSearchChanged
 	w.activityNote = caption("")
-	w.activityList = widget.NewList(
-		func() int { return len(w.activity) },
-		func() fyne.CanvasObject { return newTwoLine() },
-		func(i widget.ListItemID, o fyne.CanvasObject) {
-			if i < len(w.activity) {
-				t, d := itemLine(w.activity[i], time.Now())
-				setTwoLine(o, t, d)
-			}
-		})
+	w.activityList = twoLineList(&w.activity, itemLine)
 	return container.NewBorder(pad(container.NewVBox(w.search, w.activityNote)), nil, nil, nil, w.activityList)
 }
 
@@ -800,6 +776,19 @@ func firstTime(ts ...time.Time) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// twoLineList lists *rows, each drawn as two lines by line.
+func twoLineList[T any](rows *[]T, line func(T, time.Time) (title, detail string)) *widget.List {
+	return widget.NewList(
+		func() int { return len(*rows) },
+		newTwoLine,
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			if i < len(*rows) {
+				title, detail := line((*rows)[i], time.Now())
+				setTwoLine(o, title, detail)
+			}
+		})
 }
 
 // newTwoLine is a list row: a bold first line and a quieter second one.

@@ -161,8 +161,20 @@ func startPageRelease(ctx context.Context, c control.Control, log *slog.Logger) 
 	if err != nil {
 		return
 	}
+	syncing := func() bool {
+		st, err := c.Status(ctx)
+		if err != nil {
+			return true // not now; the next session's end tries again
+		}
+		for _, a := range st.Accounts {
+			if a.State == engine.Syncing {
+				return true
+			}
+		}
+		return false
+	}
 	first := true
-	go releaseWhenIdle(events, idleSettle, func() bool {
+	go releaseWhenIdle(events, idleSettle, syncing, func() bool {
 		before, after, err := releaseBinaryPages()
 		if err != nil {
 			log.Debug("binary pages not released", "err", err)
@@ -178,12 +190,12 @@ func startPageRelease(ctx context.Context, c control.Control, log *slog.Logger) 
 }
 
 // releaseWhenIdle calls release settle after it starts and settle after
-// each sync session ends with no other session running, until events is
-// closed or release returns false.
-func releaseWhenIdle(events <-chan engine.Event, settle time.Duration, release func() bool) {
+// each sync session ends, unless a session is running then (syncing asks
+// the engine; the next session's end tries again), until events is closed
+// or release returns false. A session starting stops the wait.
+func releaseWhenIdle(events <-chan engine.Event, settle time.Duration, syncing, release func() bool) {
 	t := time.NewTimer(settle)
 	defer t.Stop()
-	running := 0
 	for {
 		select {
 		case ev, ok := <-events:
@@ -192,18 +204,12 @@ func releaseWhenIdle(events <-chan engine.Event, settle time.Duration, release f
 			}
 			switch ev.Type {
 			case engine.EventSessionStarted:
-				running++
 				t.Stop()
 			case engine.EventSessionEnded:
-				if running > 0 {
-					running--
-				}
-				if running == 0 {
-					t.Reset(settle)
-				}
+				t.Reset(settle)
 			}
 		case <-t.C:
-			if !release() {
+			if !syncing() && !release() {
 				return
 			}
 		}

@@ -13,12 +13,20 @@ import (
 func TestReleaseWhenIdle(t *testing.T) {
 	const settle = 20 * time.Millisecond
 	events := make(chan engine.Event)
-	var calls atomic.Int32
+	var calls, running atomic.Int32 // running: what the engine's status says
 	done := make(chan struct{})
 	go func() {
-		releaseWhenIdle(events, settle, func() bool { calls.Add(1); return true })
+		releaseWhenIdle(events, settle, func() bool { return running.Load() > 0 }, func() bool { calls.Add(1); return true })
 		close(done)
 	}()
+	start := func(account string) {
+		running.Add(1)
+		events <- engine.Event{Type: engine.EventSessionStarted, Account: account}
+	}
+	end := func(account string) {
+		running.Add(-1)
+		events <- engine.Event{Type: engine.EventSessionEnded, Account: account}
+	}
 	waitCalls := func(want int32) {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)
@@ -32,15 +40,15 @@ func TestReleaseWhenIdle(t *testing.T) {
 	waitCalls(1) // after start-up
 
 	// Two overlapping sessions: nothing while either runs.
-	events <- engine.Event{Type: engine.EventSessionStarted, Account: "a"}
-	events <- engine.Event{Type: engine.EventSessionStarted, Account: "b"}
-	events <- engine.Event{Type: engine.EventSessionEnded, Account: "a"}
+	start("a")
+	start("b")
+	end("a")
 	time.Sleep(10 * settle)
 	if got := calls.Load(); got != 1 {
 		t.Fatalf("%d releases while a session still ran, want 1", got)
 	}
 	events <- engine.Event{Type: engine.EventState, Account: "b"} // other events change nothing
-	events <- engine.Event{Type: engine.EventSessionEnded, Account: "b"}
+	end("b")
 	waitCalls(2)
 	time.Sleep(10 * settle)
 	if got := calls.Load(); got != 2 {
@@ -55,7 +63,7 @@ func TestReleaseWhenIdleStopsOnFailure(t *testing.T) {
 	events := make(chan engine.Event)
 	done := make(chan struct{})
 	go func() {
-		releaseWhenIdle(events, time.Millisecond, func() bool { return false })
+		releaseWhenIdle(events, time.Millisecond, func() bool { return false }, func() bool { return false })
 		close(done)
 	}()
 	select {

@@ -1,7 +1,9 @@
-// Command gen draws Inbox Sync's tray icons: one PNG per state and size
-// under assets/tray, plus assets/tray/sheet.png, a contact sheet of all of
-// them on a light and a dark panel for people to look at. Run it from the
-// module root:
+// Command gen draws Inbox Sync's icons: the tray icons, one PNG per state
+// and size under assets/tray, plus assets/tray/sheet.png, a contact sheet of
+// all of them on a light and a dark panel for people to look at; and the
+// application icon, assets/icon.png (512 pixels) and one PNG per size under
+// assets/icons (N.png, with assets/icons/sheet.png to look at). Run it from
+// the module root:
 //
 //	go run ./assets/gen
 //
@@ -53,8 +55,17 @@ var (
 )
 
 func main() {
-	dir := flag.String("dir", "assets/tray", "write the PNGs to `DIR`")
+	dir := flag.String("dir", "assets/tray", "write the tray icons to `DIR`")
+	icon := flag.String("icon", "", "write the 512-pixel application icon to `FILE` (default: icon.png next to the tray directory)")
+	appDir := flag.String("icons", "", "write the application icon at every size to `DIR` (default: icons next to the tray directory)")
 	flag.Parse()
+	if *icon == "" {
+		*icon = filepath.Join(*dir, "..", "icon.png")
+	}
+	if *appDir == "" {
+		*appDir = filepath.Join(*dir, "..", "icons")
+	}
+	writeAppIcons(*icon, *appDir)
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		log.Fatal(err)
 	}

@@ -43,13 +43,21 @@ func coverage(s shape, px, py int) float64 {
 
 // fill paints s in c over what is there (Porter-Duff "over").
 func (c *canvas) fill(s shape, col color.NRGBA) {
-	r, g, b, a := float64(col.R)/255, float64(col.G)/255, float64(col.B)/255, float64(col.A)/255
+	c.fillFunc(s, func(float64, float64) color.NRGBA { return col })
+}
+
+// fillFunc paints s over what is there in the colour colAt gives for each
+// pixel's centre: gradients.
+func (c *canvas) fillFunc(s shape, colAt func(x, y float64) color.NRGBA) {
 	for py := 0; py < c.h; py++ {
 		for px := 0; px < c.w; px++ {
-			k := coverage(s, px, py) * a
-			if k == 0 {
+			cov := coverage(s, px, py)
+			if cov == 0 {
 				continue
 			}
+			col := colAt(float64(px)+0.5, float64(py)+0.5)
+			r, g, b := float64(col.R)/255, float64(col.G)/255, float64(col.B)/255
+			k := cov * float64(col.A) / 255
 			i := (py*c.w + px) * 4
 			c.pix[i] = r*k + c.pix[i]*(1-k)
 			c.pix[i+1] = g*k + c.pix[i+1]*(1-k)

@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 )
 
 // Paths says where Inbox Sync keeps its state.
 type Paths struct {
-	// Home is the --home directory, or "" for the XDG layout.
+	// Home is the --home directory, or "" for the system's per-user
+	// directories.
 	Home   string
 	DB     string // the activity store
 	LogDir string // size-rotated logs
@@ -21,49 +24,169 @@ type Paths struct {
 	Lock   string
 }
 
-// maxSocketPath is the longest unix socket path Linux accepts (108 bytes
-// including the terminating NUL).
-const maxSocketPath = 107
-
 // ResolvePaths returns the paths for home (from --home or INBOXSYNC_HOME),
-// or the XDG directories when home is "". It creates nothing.
+// or this system's per-user directories when home is "" (see
+// defaultPaths). It creates nothing.
 func ResolvePaths(home string) (Paths, error) {
 	if home == "" {
 		home = os.Getenv("INBOXSYNC_HOME")
 	}
+	if home == "" {
+		return defaultPaths(runtime.GOOS, os.Getenv, os.UserHomeDir)
+	}
+	abs, err := filepath.Abs(home)
+	if err != nil {
+		return Paths{}, err
+	}
+	return withSocket(Paths{Home: abs, DB: filepath.Join(abs, "inboxsync.db"), LogDir: filepath.Join(abs, "logs"), RunDir: filepath.Join(abs, "run")},
+		runtime.GOOS, filepath.Join)
+}
+
+// defaultPaths is where Inbox Sync keeps its state without --home on the
+// system goos, reading the environment through getenv and the user's home
+// directory through userHome. It is a pure function of those so that every
+// system's layout is tested on any system:
+//
+//   - Windows: %LOCALAPPDATA%\InboxSync holds the store, logs\ and run\
+//     (the control socket and the lock). Local, not Roaming: the store and
+//     the socket belong to this machine.
+//   - macOS: ~/Library/Application Support/InboxSync holds the store and
+//     run/; the logs go to ~/Library/Logs/InboxSync, where macOS keeps
+//     applications' logs and Console.app shows them to the user (and to
+//     whoever helps them).
+//   - Linux and the other Unix systems: the XDG base directories,
+//     $XDG_DATA_HOME/inboxsync/inboxsync.db, $XDG_STATE_HOME/inboxsync/logs
+//     and $XDG_RUNTIME_DIR/inboxsync (or $XDG_STATE_HOME/inboxsync/run when
+//     there is no runtime directory).
+//
+// Relative values of those variables are ignored, as the XDG specification
+// asks.
+func defaultPaths(goos string, getenv func(string) string, userHome func() (string, error)) (Paths, error) {
+	join := joinFor(goos)
+	home := func() (string, error) {
+		h, err := userHome()
+		if err == nil && !isAbsFor(goos, h) {
+			err = fmt.Errorf("%q is not an absolute path", h)
+		}
+		if err != nil {
+			return "", fmt.Errorf("cannot find your home directory (set --home): %w", err)
+		}
+		return h, nil
+	}
+	env := func(name string) string {
+		if v := getenv(name); isAbsFor(goos, v) {
+			return v
+		}
+		return ""
+	}
 	var p Paths
-	if home != "" {
-		abs, err := filepath.Abs(home)
+	switch goos {
+	case "windows":
+		local := env("LOCALAPPDATA")
+		if local == "" {
+			h, err := home()
+			if err != nil {
+				return p, err
+			}
+			local = join(h, "AppData", "Local")
+		}
+		dir := join(local, "InboxSync")
+		p = Paths{DB: join(dir, "inboxsync.db"), LogDir: join(dir, "logs"), RunDir: join(dir, "run")}
+	case "darwin", "ios":
+		h, err := home()
 		if err != nil {
 			return p, err
 		}
-		p = Paths{Home: abs, DB: filepath.Join(abs, "inboxsync.db"), LogDir: filepath.Join(abs, "logs"), RunDir: filepath.Join(abs, "run")}
-	} else {
-		userHome, err := os.UserHomeDir()
-		if err != nil {
-			return p, fmt.Errorf("cannot find your home directory (set --home): %w", err)
+		dir := join(h, "Library", "Application Support", "InboxSync")
+		p = Paths{DB: join(dir, "inboxsync.db"), LogDir: join(h, "Library", "Logs", "InboxSync"), RunDir: join(dir, "run")}
+	default:
+		data, state := env("XDG_DATA_HOME"), env("XDG_STATE_HOME")
+		if data == "" || state == "" {
+			h, err := home()
+			if err != nil {
+				return p, err
+			}
+			if data == "" {
+				data = join(h, ".local", "share")
+			}
+			if state == "" {
+				state = join(h, ".local", "state")
+			}
 		}
-		data := xdg("XDG_DATA_HOME", filepath.Join(userHome, ".local", "share"))
-		state := xdg("XDG_STATE_HOME", filepath.Join(userHome, ".local", "state"))
-		run := filepath.Join(state, "inboxsync", "run")
-		if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" {
-			run = filepath.Join(rt, "inboxsync")
+		run := join(state, "inboxsync", "run")
+		if rt := env("XDG_RUNTIME_DIR"); rt != "" {
+			run = join(rt, "inboxsync")
 		}
-		p = Paths{DB: filepath.Join(data, "inboxsync", "inboxsync.db"), LogDir: filepath.Join(state, "inboxsync", "logs"), RunDir: run}
+		p = Paths{DB: join(data, "inboxsync", "inboxsync.db"), LogDir: join(state, "inboxsync", "logs"), RunDir: run}
 	}
-	p.Socket = filepath.Join(p.RunDir, "control.sock")
-	p.Lock = filepath.Join(p.RunDir, "agent.lock")
-	if len(p.Socket) > maxSocketPath {
-		return p, fmt.Errorf("the state directory path is too long for a control socket (%d characters, at most %d): choose a shorter --home", len(p.Socket), maxSocketPath)
+	return withSocket(p, goos, join)
+}
+
+// withSocket fills in the socket and lock paths of p's RunDir and checks
+// that the socket's path fits a unix socket address on goos.
+func withSocket(p Paths, goos string, join func(...string) string) (Paths, error) {
+	p.Socket = join(p.RunDir, "control.sock")
+	p.Lock = join(p.RunDir, "agent.lock")
+	if max := maxSocketPath(goos); len(p.Socket) > max {
+		return p, fmt.Errorf("the state directory path is too long for a control socket (%s is %d bytes, at most %d): choose a shorter --home", p.Socket, len(p.Socket), max)
 	}
 	return p, nil
 }
 
-func xdg(env, def string) string {
-	if v := os.Getenv(env); filepath.IsAbs(v) {
-		return v
+// maxSocketPath is the longest unix socket path, in bytes, that goos
+// accepts: sun_path holds 108 bytes with the terminating NUL on Linux and
+// on Windows (AF_UNIX, Windows 10 1803 and later), 104 on macOS and the
+// BSDs.
+func maxSocketPath(goos string) int {
+	switch goos {
+	case "linux", "android", "windows":
+		return 107
 	}
-	return def
+	return 103
+}
+
+// joinFor returns goos's path join: filepath.Join for this system, and a
+// plain join with goos's separator for another one (the tests of other
+// systems' layouts).
+func joinFor(goos string) func(...string) string {
+	if goos == runtime.GOOS {
+		return filepath.Join
+	}
+	sep := "/"
+	if goos == "windows" {
+		sep = `\`
+	}
+	return func(elem ...string) string {
+		var b strings.Builder
+		for i, e := range elem {
+			if i > 0 {
+				b.WriteString(sep)
+			}
+			if i < len(elem)-1 {
+				e = strings.TrimRight(e, "/"+sep)
+			}
+			b.WriteString(e)
+		}
+		return b.String()
+	}
+}
+
+// isAbsFor reports whether p is an absolute path on goos: filepath.IsAbs
+// for this system; for Windows on another system a drive letter and a
+// separator (C:\…) or a UNC path (\\server\…).
+func isAbsFor(goos, p string) bool {
+	switch {
+	case goos == runtime.GOOS:
+		return filepath.IsAbs(p)
+	case goos == "windows":
+		if strings.HasPrefix(p, `\\`) {
+			return true
+		}
+		return len(p) >= 3 && p[1] == ':' && (p[2] == '\\' || p[2] == '/') &&
+			('a' <= p[0]|0x20 && p[0]|0x20 <= 'z')
+	default:
+		return strings.HasPrefix(p, "/")
+	}
 }
 
 // Ensure creates the directories the agent writes to, owner-only.

@@ -12,6 +12,7 @@ import (
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/notify"
+	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -34,7 +35,7 @@ type AgentOptions struct {
 // connectors make the providers linked into this build, by name, for the
 // agent of a home. Provider packages add theirs from this package's wiring
 // files.
-var connectors = map[string]func(Paths) engine.Connector{}
+var connectors = map[string]func(Paths) provider.Connector{}
 
 // engineTuning adjusts the engine's limits; test builds shorten them.
 var engineTuning = func(*engine.Config) {}
@@ -73,7 +74,7 @@ func RunAgent(ctx context.Context, paths Paths, opts AgentOptions) error {
 
 	cfg := engine.Config{
 		Store: st, Secrets: secret.NewKeyring(KeyringService),
-		Connectors: map[string]engine.Connector{}, Log: log,
+		Connectors: map[string]provider.Connector{}, Log: log,
 	}
 	for name, make := range connectors {
 		cfg.Connectors[name] = make(paths)

@@ -1,11 +1,11 @@
 package app
 
 import (
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/ews"
 )
 
 // Exchange on-premises accounts: EWS with a login and a password.
 func init() {
-	connectors["exchange"] = func(Paths) engine.Connector { return ews.NewConnector(ews.Options{}) }
+	connectors["exchange"] = func(Paths) provider.Connector { return ews.NewConnector(ews.Options{}) }
 }

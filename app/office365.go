@@ -1,7 +1,7 @@
 package app
 
 import (
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/graph"
 )
 
@@ -9,7 +9,7 @@ import (
 // defaults (client ID, tenant, national cloud) come from the configuration
 // file, read at each activation so that editing it needs no restart.
 func init() {
-	connectors["office365"] = func(p Paths) engine.Connector {
+	connectors["office365"] = func(p Paths) provider.Connector {
 		return &graph.Connector{Defaults: func() (map[string]string, error) { return office365Defaults(p) }}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/scripted"
 )
 
@@ -15,7 +16,7 @@ import (
 // and lets them shorten the engine's limits through the environment.
 func init() {
 	file := scripted.NewFileConnector()
-	connectors["scripted"] = func(Paths) engine.Connector { return file }
+	connectors["scripted"] = func(Paths) provider.Connector { return file }
 	engineTuning = func(c *engine.Config) {
 		c.MinInterval = time.Second
 		if d, err := time.ParseDuration(os.Getenv("INBOXSYNC_TEST_MIN_SYNC_GAP")); err == nil {

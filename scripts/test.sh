@@ -18,6 +18,12 @@ if go list -deps ./sync/... | grep -E '^(fyne\.io/fyne|github\.com/inboxsync/inb
   echo "sync/… must not import Fyne, ui or app (DESIGN.md §2)" >&2
   exit 1
 fi
+# Providers sit below the engine: the activation contract lives in
+# sync/provider, so no provider depends on the engine that drives it.
+if go list -deps ./sync/provider/... | grep -E '^github\.com/inboxsync/inboxsync/sync/engine$'; then
+  echo "sync/provider/… must not import sync/engine (the activation contract is in sync/provider)" >&2
+  exit 1
+fi
 # The end-to-end tests save every window state and tray icon they capture
 # here (look at them after a UI change).
 export INBOXSYNC_SHOTS=${INBOXSYNC_SHOTS:-$PWD/build/screenshots}

@@ -616,7 +616,7 @@ func (c *cli) accountRemove(args []string) int {
 
 // addFlags lets a provider add its own flags to `account add`; provider
 // wiring files register them.
-var addFlags = map[string]func(fs *flag.FlagSet, req *engine.ActivationRequest){}
+var addFlags = map[string]func(fs *flag.FlagSet, req *provider.ActivationRequest){}
 
 func (c *cli) accountAdd(args []string) int {
 	providers := []string{"exchange", "office365", "gmail"}
@@ -634,7 +634,7 @@ func (c *cli) accountAdd(args []string) int {
 		return exitOK
 	}
 	prov := args[0]
-	var req engine.ActivationRequest
+	var req provider.ActivationRequest
 	req.Provider = prov
 	fs := c.flags("account add "+prov+" [flags]", "Connects a mailbox and starts syncing it at once.", "")
 	fs.StringVar(&req.Account, "account", "", "a short name for the account (default: from the mailbox address)")
@@ -659,7 +659,7 @@ func (c *cli) accountAdd(args []string) int {
 		}
 	}
 	return c.withAgent(func(ctx context.Context, cl *control.Client) int {
-		a, err := cl.Activate(ctx, req, func(p engine.ActivationProgress) {
+		a, err := cl.Activate(ctx, req, func(p provider.ActivationProgress) {
 			fmt.Fprintln(c.out, p.Message)
 			if p.URL != "" {
 				fmt.Fprintf(c.out, "  %s\n", p.URL)

@@ -3,7 +3,7 @@ package main
 import (
 	"flag"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/graph"
 )
 
@@ -11,7 +11,7 @@ import (
 // empty ones fall back to the config file, then the global cloud's
 // defaults (docs/office365.md).
 func init() {
-	addFlags["office365"] = func(fs *flag.FlagSet, req *engine.ActivationRequest) {
+	addFlags["office365"] = func(fs *flag.FlagSet, req *provider.ActivationRequest) {
 		set := func(key string) func(string) error {
 			return func(v string) error {
 				if req.Settings == nil {

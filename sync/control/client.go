@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
@@ -182,7 +183,7 @@ func (c *Client) Subscribe(ctx context.Context) (<-chan engine.Event, error) {
 // Activate implements Control. progress (which may be nil) is called in
 // order, on the calling goroutine, before Activate returns. Cancelling
 // ctx closes the connection, which cancels the activation in the agent.
-func (c *Client) Activate(ctx context.Context, req engine.ActivationRequest, progress func(engine.ActivationProgress)) (store.Account, error) {
+func (c *Client) Activate(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error) {
 	var acct store.Account
 	cc, err := c.open(ctx, methodActivate, req)
 	if err != nil {
@@ -195,7 +196,7 @@ func (c *Client) Activate(ctx context.Context, req engine.ActivationRequest, pro
 			return acct, err
 		}
 		if f.progress != nil {
-			var p engine.ActivationProgress
+			var p provider.ActivationProgress
 			if err := json.Unmarshal(f.progress, &p); err != nil {
 				return acct, fmt.Errorf("control: malformed progress from the agent: %w", err)
 			}

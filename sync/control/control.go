@@ -35,6 +35,7 @@ import (
 	"context"
 
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
@@ -72,7 +73,7 @@ type Control interface {
 	// Activate connects an account (new, or again after it needed
 	// re-activation). Steps that need the user (a browser sign-in) are
 	// reported through progress. Cancelling ctx cancels the activation.
-	Activate(ctx context.Context, req engine.ActivationRequest, progress func(engine.ActivationProgress)) (store.Account, error)
+	Activate(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error)
 	// OpenWindow asks the agent to show a window.
 	OpenWindow(ctx context.Context, req engine.WindowRequest) error
 }

@@ -205,7 +205,7 @@ func TestRoundTrip(t *testing.T) {
 			s.HistoryDays++
 			return s, nil
 		},
-		activate: func(_ context.Context, req engine.ActivationRequest, _ func(engine.ActivationProgress)) (store.Account, error) {
+		activate: func(_ context.Context, req provider.ActivationRequest, _ func(provider.ActivationProgress)) (store.Account, error) {
 			record("activate", req)
 			return tAccount, nil
 		},
@@ -279,7 +279,7 @@ func TestRoundTrip(t *testing.T) {
 	want.HistoryDays++
 	check("UpdateSettings", s2, want)
 
-	areq := engine.ActivationRequest{
+	areq := provider.ActivationRequest{
 		Provider: "exchange", Account: "work", Login: `CORP\jdoe`, Email: "jdoe@example.com",
 		Settings: map[string]string{"ews_url": "https://mail.example.com/EWS/Exchange.asmx"}, Password: "pa\"ss\nwörd", NoBrowser: true,
 	}
@@ -355,7 +355,7 @@ func TestErrors(t *testing.T) {
 	}
 	f := &fake{
 		syncNow: func(context.Context, string) error { return next.Load().(error) },
-		activate: func(context.Context, engine.ActivationRequest, func(engine.ActivationProgress)) (store.Account, error) {
+		activate: func(context.Context, provider.ActivationRequest, func(provider.ActivationProgress)) (store.Account, error) {
 			return store.Account{}, next.Load().(error)
 		},
 		subscribe: func(context.Context) (<-chan engine.Event, error) { return nil, next.Load().(error) },
@@ -383,7 +383,7 @@ func TestErrors(t *testing.T) {
 	calls := map[string]func() error{
 		"SyncNow": func() error { return c.SyncNow(ctx, "work") },
 		"Activate": func() error {
-			_, err := c.Activate(ctx, engine.ActivationRequest{Provider: "gmail"}, nil)
+			_, err := c.Activate(ctx, provider.ActivationRequest{Provider: "gmail"}, nil)
 			return err
 		},
 		"Subscribe": func() error {
@@ -457,7 +457,7 @@ func TestProtocolErrors(t *testing.T) {
 	}
 	// The client refuses an oversize request itself.
 	c := dial(t, a.path)
-	_, err := c.Activate(context.Background(), engine.ActivationRequest{Password: strings.Repeat("x", maxRequest)}, nil)
+	_, err := c.Activate(context.Background(), provider.ActivationRequest{Password: strings.Repeat("x", maxRequest)}, nil)
 	if !errors.Is(err, engine.ErrInvalid) {
 		t.Errorf("oversize Activate: %v", err)
 	}
@@ -704,7 +704,7 @@ func TestStuckSubscriber(t *testing.T) {
 // TestActivate streams progress, then the result; cancelling the client's
 // ctx cancels the activation in the server.
 func TestActivate(t *testing.T) {
-	steps := []engine.ActivationProgress{
+	steps := []provider.ActivationProgress{
 		{Message: "Starting"},
 		{Message: "Finish signing in in your browser", URL: "https://accounts.example.com/o/oauth2/auth?x=1&y=2"},
 		{Message: "Enter the code", URL: "https://microsoft.com/devicelogin", UserCode: "ABCD-EFGH"},
@@ -713,7 +713,7 @@ func TestActivate(t *testing.T) {
 		release   = make(chan struct{})
 		cancelled = make(chan error, 1)
 	)
-	f := &fake{activate: func(ctx context.Context, req engine.ActivationRequest, progress func(engine.ActivationProgress)) (store.Account, error) {
+	f := &fake{activate: func(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error) {
 		if req.Account == "cancel-me" {
 			progress(steps[0])
 			<-ctx.Done()
@@ -733,7 +733,7 @@ func TestActivate(t *testing.T) {
 	a := startAgent(t, f)
 	c := dial(t, a.path)
 
-	var got []engine.ActivationProgress
+	var got []provider.ActivationProgress
 	gotAll := make(chan struct{})
 	type result struct {
 		acct store.Account
@@ -741,7 +741,7 @@ func TestActivate(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		acct, err := c.Activate(context.Background(), engine.ActivationRequest{Provider: "gmail"}, func(p engine.ActivationProgress) {
+		acct, err := c.Activate(context.Background(), provider.ActivationRequest{Provider: "gmail"}, func(p provider.ActivationProgress) {
 			got = append(got, p)
 			if len(got) == len(steps) {
 				close(gotAll)
@@ -769,7 +769,7 @@ func TestActivate(t *testing.T) {
 	// Cancelling.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	_, err := c.Activate(ctx, engine.ActivationRequest{Provider: "gmail", Account: "cancel-me"}, func(engine.ActivationProgress) { cancel() })
+	_, err := c.Activate(ctx, provider.ActivationRequest{Provider: "gmail", Account: "cancel-me"}, func(provider.ActivationProgress) { cancel() })
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled Activate: %v", err)
 	}

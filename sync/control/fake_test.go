@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
@@ -24,7 +25,7 @@ type fake struct {
 	issues         func(ctx context.Context, account string, limit int) ([]store.Issue, error)
 	settings       func(ctx context.Context) (engine.Settings, error)
 	updateSettings func(ctx context.Context, s engine.Settings) (engine.Settings, error)
-	activate       func(ctx context.Context, req engine.ActivationRequest, progress func(engine.ActivationProgress)) (store.Account, error)
+	activate       func(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error)
 	openWindow     func(ctx context.Context, req engine.WindowRequest) error
 }
 
@@ -116,7 +117,7 @@ func (f *fake) UpdateSettings(ctx context.Context, s engine.Settings) (engine.Se
 	return f.updateSettings(ctx, s)
 }
 
-func (f *fake) Activate(ctx context.Context, req engine.ActivationRequest, progress func(engine.ActivationProgress)) (store.Account, error) {
+func (f *fake) Activate(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error) {
 	if f.activate == nil {
 		return store.Account{}, errNotFaked
 	}

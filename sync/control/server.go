@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
@@ -169,7 +170,7 @@ func (s *Server) dispatch(ctx context.Context, req request, w *frameWriter) erro
 	case methodSubscribe:
 		return s.subscribe(ctx, w)
 	case methodActivate:
-		var p engine.ActivationRequest
+		var p provider.ActivationRequest
 		if err := decodeParams(req.Params, &p); err != nil {
 			return w.error(err)
 		}
@@ -295,10 +296,10 @@ func (s *Server) subscribe(ctx context.Context, w *frameWriter) error {
 // activate runs an activation, forwarding its progress, then its result.
 // When the client hangs up (or a progress frame cannot be written), the
 // activation's ctx is cancelled.
-func (s *Server) activate(ctx context.Context, req engine.ActivationRequest, w *frameWriter) error {
+func (s *Server) activate(ctx context.Context, req provider.ActivationRequest, w *frameWriter) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	progress := func(p engine.ActivationProgress) {
+	progress := func(p provider.ActivationProgress) {
 		if err := w.frame(frameOut{Progress: &p}); err != nil {
 			cancel()
 		}
@@ -323,10 +324,10 @@ func decodeParams(params json.RawMessage, v any) error {
 
 // frameOut is a response frame as the server writes it.
 type frameOut struct {
-	Result   json.RawMessage            `json:"result,omitempty"`
-	Error    *wireError                 `json:"error,omitempty"`
-	Event    *engine.Event              `json:"event,omitempty"`
-	Progress *engine.ActivationProgress `json:"progress,omitempty"`
+	Result   json.RawMessage              `json:"result,omitempty"`
+	Error    *wireError                   `json:"error,omitempty"`
+	Event    *engine.Event                `json:"event,omitempty"`
+	Progress *provider.ActivationProgress `json:"progress,omitempty"`
 }
 
 // frameWriter writes frames to one connection, each within the write

@@ -139,33 +139,6 @@ type PauseRequest struct {
 	For     Duration `json:"for,omitempty"`
 }
 
-// ActivationRequest connects an account for the first time or again.
-type ActivationRequest struct {
-	// Provider is "exchange", "office365", "gmail" (or "scripted" in test
-	// builds).
-	Provider string `json:"provider"`
-	// Account is the account's short name. For re-activation it names the
-	// existing account; for a new one it may be empty (derived from the
-	// mailbox address).
-	Account  string            `json:"account,omitempty"`
-	Login    string            `json:"login,omitempty"`
-	Email    string            `json:"email,omitempty"`
-	Settings map[string]string `json:"settings,omitempty"`
-	// Password travels from the window or CLI to the agent only, and from
-	// there only to the keyring.
-	Password string `json:"password,omitempty"`
-	// NoBrowser asks a browser flow to only show the link.
-	NoBrowser bool `json:"no_browser,omitempty"`
-}
-
-// ActivationProgress is a step of an activation that needs the user, e.g.
-// "finish signing in in your browser" with the link.
-type ActivationProgress struct {
-	Message  string `json:"message"`
-	URL      string `json:"url,omitempty"`
-	UserCode string `json:"user_code,omitempty"`
-}
-
 // WindowRequest asks the agent to show a window.
 type WindowRequest struct {
 	Window  string `json:"window"` // "dashboard", "activate", "settings"
@@ -177,7 +150,7 @@ type WindowRequest struct {
 // control socket: the client maps them back by code.
 var (
 	ErrUnknownAccount = errors.New("no such account")
-	ErrInvalid        = errors.New("invalid request")
+	ErrInvalid        = provider.ErrInvalid
 	ErrUnsupported    = errors.New("not available in this build")
 	ErrTooSoon        = errors.New("a sync ran less than a minute ago")
 	ErrNotRunning     = errors.New("the agent is not running")

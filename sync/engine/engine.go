@@ -21,31 +21,12 @@ import (
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
-// Connector connects accounts of one provider kind and opens providers for
-// them. Each provider package (ews, graph, gmail) supplies one.
-type Connector interface {
-	// Connect checks the request's credentials against the mailbox (one
-	// cheap call), resolves the mailbox address and returns what to keep:
-	// the account's non-secret settings and the secrets for the keyring.
-	// Steps that need the user are reported through progress.
-	Connect(ctx context.Context, req ActivationRequest, progress func(ActivationProgress)) (Connection, error)
-	// Open returns a provider for a stored account, reading its secrets.
-	Open(ctx context.Context, acct store.Account, secrets secret.Store) (provider.Provider, error)
-}
-
-// Connection is a successful Connect: the account to store (ID may be
-// empty: the engine derives it) and the secrets to put in the keyring.
-type Connection struct {
-	Account store.Account
-	Secrets map[string]string
-}
-
 // Config wires an Engine.
 type Config struct {
 	Store   *store.Store
 	Secrets secret.Store
 	// Connectors by provider name ("exchange", "office365", "gmail").
-	Connectors map[string]Connector
+	Connectors map[string]provider.Connector
 	Clock      Clock
 	Log        *slog.Logger
 	// MinSyncGap refuses Sync now this soon after the last attempt
@@ -470,13 +451,13 @@ func (e *Engine) OpenWindow(ctx context.Context, req WindowRequest) error {
 }
 
 // Activate implements control.Control.
-func (e *Engine) Activate(ctx context.Context, req ActivationRequest, progress func(ActivationProgress)) (store.Account, error) {
+func (e *Engine) Activate(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error) {
 	conn, ok := e.cfg.Connectors[req.Provider]
 	if !ok {
 		return store.Account{}, fmt.Errorf("%w: %s accounts are not available in this build yet", ErrUnsupported, ProviderWords(req.Provider))
 	}
 	if progress == nil {
-		progress = func(ActivationProgress) {}
+		progress = func(provider.ActivationProgress) {}
 	}
 	var existing *store.Account
 	if req.Account != "" {
@@ -507,9 +488,7 @@ func (e *Engine) Activate(ctx context.Context, req ActivationRequest, progress f
 	if err != nil {
 		return store.Account{}, err
 	}
-	a := c.Account
-	a.Provider = req.Provider
-	a.Disabled = false
+	a := store.Account{ID: c.Account.ID, Provider: req.Provider, Login: c.Account.Login, Email: c.Account.Email, Settings: c.Account.Settings}
 	switch {
 	case existing != nil:
 		a.ID, a.CreatedAt = existing.ID, existing.CreatedAt

@@ -59,7 +59,7 @@ func (v *env) start() {
 	}
 	v.st = st
 	e, err := engine.New(engine.Config{Store: st, Secrets: v.sec, Clock: v.clock,
-		Connectors: map[string]engine.Connector{"scripted": v.conn}})
+		Connectors: map[string]provider.Connector{"scripted": v.conn}})
 	if err != nil {
 		v.t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func (v *env) restart() {
 
 func (v *env) activate(password string) store.Account {
 	v.t.Helper()
-	a, err := v.e.Activate(context.Background(), engine.ActivationRequest{
+	a, err := v.e.Activate(context.Background(), provider.ActivationRequest{
 		Provider: "scripted", Account: "work", Login: "ann", Password: password,
 		Settings: map[string]string{"mailbox": "mb"}}, nil)
 	if err != nil {
@@ -607,11 +607,11 @@ func TestSettingsValidation(t *testing.T) {
 
 func TestUnknownProviderSaysNotAvailable(t *testing.T) {
 	v := newEnv(t)
-	_, err := v.e.Activate(context.Background(), engine.ActivationRequest{Provider: "office365"}, nil)
+	_, err := v.e.Activate(context.Background(), provider.ActivationRequest{Provider: "office365"}, nil)
 	if !errors.Is(err, engine.ErrUnsupported) || !strings.Contains(err.Error(), "Office 365") {
 		t.Fatalf("activate office365: %v", err)
 	}
-	_, err = v.e.Activate(context.Background(), engine.ActivationRequest{Provider: "scripted", Account: "x", Password: "wrong", Settings: map[string]string{"mailbox": "mb"}}, nil)
+	_, err = v.e.Activate(context.Background(), provider.ActivationRequest{Provider: "scripted", Account: "x", Password: "wrong", Settings: map[string]string{"mailbox": "mb"}}, nil)
 	if provider.Classify(err) != provider.ClassRejected {
 		t.Fatalf("activate with a wrong password: %v", err)
 	}
@@ -633,7 +633,7 @@ func TestReactivationKeepsStoredSettings(t *testing.T) {
 	v.mb.FailAll(nil)
 	// The window or CLI sends only the password; the mailbox setting and
 	// the login come from the stored account.
-	a, err := v.e.Activate(context.Background(), engine.ActivationRequest{Provider: "scripted", Account: "work", Password: "pw"}, nil)
+	a, err := v.e.Activate(context.Background(), provider.ActivationRequest{Provider: "scripted", Account: "work", Password: "pw"}, nil)
 	if err != nil {
 		t.Fatalf("re-activation without settings: %v", err)
 	}

@@ -346,7 +346,7 @@ func (r *runner) syncFolders(ctx context.Context, acct store.Account, start time
 	if !ok {
 		return counts, false, provider.Failed(fmt.Sprintf("%s accounts are not supported by this build", ProviderWords(acct.Provider)), nil)
 	}
-	p, err := conn.Open(ctx, acct, e.cfg.Secrets)
+	p, err := conn.Open(ctx, providerAccount(acct), e.cfg.Secrets)
 	if err != nil {
 		if ctx.Err() != nil {
 			return counts, true, nil
@@ -546,4 +546,9 @@ func openFailure(err error) error {
 		return err
 	}
 	return provider.Failed("Could not connect to the mailbox.", err)
+}
+
+// providerAccount is what a provider is told of a stored account.
+func providerAccount(a store.Account) provider.Account {
+	return provider.Account{ID: a.ID, Login: a.Login, Email: a.Email, Settings: a.Settings}
 }

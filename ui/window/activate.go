@@ -15,6 +15,7 @@ import (
 
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
@@ -383,12 +384,12 @@ func (w *Activation) onFieldsChanged() {
 
 // onConnect sends the activation to the agent and shows the waiting panel
 // until it answers.
-func (w *Activation) onConnect(provider string) {
-	req := engine.ActivationRequest{Provider: provider, Account: w.opts.Account}
+func (w *Activation) onConnect(providerID string) {
+	req := provider.ActivationRequest{Provider: providerID, Account: w.opts.Account}
 	if len(w.settings) > 0 {
 		req.Settings = maps.Clone(w.settings)
 	}
-	form := provider == w.formProvider()
+	form := providerID == w.formProvider()
 	if form {
 		if p, _ := w.exchangeProblem(); p != "" {
 			return
@@ -423,7 +424,7 @@ func (w *Activation) onConnect(provider string) {
 	}
 	w.showPanel("waiting")
 
-	progress := func(p engine.ActivationProgress) { w.do(func() { w.onProgress(p) }) }
+	progress := func(p provider.ActivationProgress) { w.do(func() { w.onProgress(p) }) }
 	go func() {
 		acct, err := w.ctl.Activate(ctx, req, progress)
 		interval := defaultInterval
@@ -434,11 +435,11 @@ func (w *Activation) onConnect(provider string) {
 		}
 		canceled := ctx.Err() != nil
 		cancel()
-		w.do(func() { w.onActivated(provider, acct, interval, err, canceled) })
+		w.do(func() { w.onActivated(providerID, acct, interval, err, canceled) })
 	}()
 }
 
-func (w *Activation) onProgress(p engine.ActivationProgress) {
+func (w *Activation) onProgress(p provider.ActivationProgress) {
 	if p.Message != "" {
 		w.waitMsg.SetText(sentence(p.Message))
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
@@ -116,8 +117,8 @@ func TestActivationPasswordMasked(t *testing.T) {
 // words, keeps what was typed and stays usable.
 func TestActivationUnsupportedKeepsInput(t *testing.T) {
 	f := newFake()
-	var reqs recorder[engine.ActivationRequest]
-	f.ActivateFn = func(_ context.Context, req engine.ActivationRequest, _ func(engine.ActivationProgress)) (store.Account, error) {
+	var reqs recorder[provider.ActivationRequest]
+	f.ActivateFn = func(_ context.Context, req provider.ActivationRequest, _ func(provider.ActivationProgress)) (store.Account, error) {
 		reqs.add(req)
 		// What control.Client returns for the engine's error.
 		return store.Account{}, &control.RemoteError{Code: "unsupported", Message: fmt.Sprintf("%v: Microsoft Exchange accounts are not available in this build yet", engine.ErrUnsupported)}
@@ -149,7 +150,7 @@ func TestActivationUnsupportedKeepsInput(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("%d activations, want 1", len(got))
 	}
-	want := engine.ActivationRequest{Provider: "exchange", Login: "CORP\\ann", Password: "s3cret", Settings: map[string]string{"ews_url": "https://mail.corp.example/EWS/Exchange.asmx"}}
+	want := provider.ActivationRequest{Provider: "exchange", Login: "CORP\\ann", Password: "s3cret", Settings: map[string]string{"ews_url": "https://mail.corp.example/EWS/Exchange.asmx"}}
 	if r := got[0]; r.Provider != want.Provider || r.Login != want.Login || r.Password != want.Password || r.Settings["ews_url"] != want.Settings["ews_url"] || r.Account != "" {
 		t.Errorf("request = %+v, want %+v", r, want)
 	}
@@ -163,7 +164,7 @@ func TestActivationUnsupportedKeepsInput(t *testing.T) {
 	}
 
 	// Another provider, same answer, same window.
-	f.ActivateFn = func(context.Context, engine.ActivationRequest, func(engine.ActivationProgress)) (store.Account, error) {
+	f.ActivateFn = func(context.Context, provider.ActivationRequest, func(provider.ActivationProgress)) (store.Account, error) {
 		return store.Account{}, fmt.Errorf("%w: Gmail accounts are not available in this build yet", engine.ErrUnsupported)
 	}
 	w.provider.SetSelected("Gmail")
@@ -192,10 +193,10 @@ func TestActivationBrowserWaitingAndCancel(t *testing.T) {
 			f := newFake()
 			const link = "https://login.example.com/authorize?client_id=x&state=y"
 			cancelled := make(chan error, 1)
-			var reqs recorder[engine.ActivationRequest]
-			f.ActivateFn = func(ctx context.Context, req engine.ActivationRequest, progress func(engine.ActivationProgress)) (store.Account, error) {
+			var reqs recorder[provider.ActivationRequest]
+			f.ActivateFn = func(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error) {
 				reqs.add(req)
-				progress(engine.ActivationProgress{Message: "finish signing in in your browser", URL: link})
+				progress(provider.ActivationProgress{Message: "finish signing in in your browser", URL: link})
 				<-ctx.Done()
 				cancelled <- ctx.Err()
 				return store.Account{}, ctx.Err()
@@ -242,7 +243,7 @@ func TestActivationBrowserWaitingAndCancel(t *testing.T) {
 
 func TestActivationSuccessCloses(t *testing.T) {
 	f := newFake()
-	f.ActivateFn = func(context.Context, engine.ActivationRequest, func(engine.ActivationProgress)) (store.Account, error) {
+	f.ActivateFn = func(context.Context, provider.ActivationRequest, func(provider.ActivationProgress)) (store.Account, error) {
 		return store.Account{ID: "ann", Provider: "exchange", Email: "ann@example.com"}, nil
 	}
 	w, u := newActivationWindow(t, f, Options{})
@@ -267,7 +268,7 @@ func TestActivationSuccessUsesInterval(t *testing.T) {
 		s.Interval = engine.Duration(time.Hour)
 		return s, nil
 	}
-	f.ActivateFn = func(context.Context, engine.ActivationRequest, func(engine.ActivationProgress)) (store.Account, error) {
+	f.ActivateFn = func(context.Context, provider.ActivationRequest, func(provider.ActivationProgress)) (store.Account, error) {
 		return store.Account{ID: "me", Provider: "gmail"}, nil
 	}
 	w, u := newActivationWindow(t, f, Options{})
@@ -287,8 +288,8 @@ func TestReactivationPrefilled(t *testing.T) {
 			{ID: "work", Provider: "exchange", Login: "CORP\\ann", Email: "ann@corp.example", Settings: map[string]string{"ews_url": "https://mail.corp.example/EWS/Exchange.asmx"}},
 		}, nil
 	}
-	var reqs recorder[engine.ActivationRequest]
-	f.ActivateFn = func(_ context.Context, req engine.ActivationRequest, _ func(engine.ActivationProgress)) (store.Account, error) {
+	var reqs recorder[provider.ActivationRequest]
+	f.ActivateFn = func(_ context.Context, req provider.ActivationRequest, _ func(provider.ActivationProgress)) (store.Account, error) {
 		reqs.add(req)
 		return store.Account{}, fmt.Errorf("%w: the password is wrong", engine.ErrInvalid)
 	}
@@ -372,8 +373,8 @@ func TestReactivationOtherProvider(t *testing.T) {
 	f.AccountsFn = func() ([]store.Account, error) {
 		return []store.Account{{ID: "qa", Provider: "scripted", Login: "bob", Settings: map[string]string{"mailbox": "/tmp/qa.json"}}}, nil
 	}
-	var reqs recorder[engine.ActivationRequest]
-	f.ActivateFn = func(_ context.Context, req engine.ActivationRequest, _ func(engine.ActivationProgress)) (store.Account, error) {
+	var reqs recorder[provider.ActivationRequest]
+	f.ActivateFn = func(_ context.Context, req provider.ActivationRequest, _ func(provider.ActivationProgress)) (store.Account, error) {
 		reqs.add(req)
 		return store.Account{ID: "qa"}, nil
 	}

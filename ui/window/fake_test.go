@@ -11,6 +11,7 @@ import (
 
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
@@ -27,7 +28,7 @@ type fakeControl struct {
 	IssuesFn         func(account string, limit int) ([]store.Issue, error)
 	SettingsFn       func() (engine.Settings, error)
 	UpdateSettingsFn func(engine.Settings) (engine.Settings, error)
-	ActivateFn       func(context.Context, engine.ActivationRequest, func(engine.ActivationProgress)) (store.Account, error)
+	ActivateFn       func(context.Context, provider.ActivationRequest, func(provider.ActivationProgress)) (store.Account, error)
 	SyncNowFn        func(account string) error
 	PauseFn          func(engine.PauseRequest) error
 	ResumeFn         func(account string) error
@@ -136,7 +137,7 @@ func (f *fakeControl) UpdateSettings(_ context.Context, s engine.Settings) (engi
 	return f.UpdateSettingsFn(s)
 }
 
-func (f *fakeControl) Activate(ctx context.Context, req engine.ActivationRequest, progress func(engine.ActivationProgress)) (store.Account, error) {
+func (f *fakeControl) Activate(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error) {
 	if f.ActivateFn == nil {
 		return store.Account{}, engine.ErrUnsupported
 	}

@@ -96,7 +96,7 @@ func newEngine(dir string, mb *scripted.Mailbox) (*engine.Engine, func()) {
 	conn := scripted.NewConnector()
 	conn.Register("mb", mb)
 	e, err := engine.New(engine.Config{Store: st, Secrets: secrettest.NewMemory(),
-		Connectors: map[string]engine.Connector{"scripted": conn}, MinSyncGap: time.Nanosecond})
+		Connectors: map[string]provider.Connector{"scripted": conn}, MinSyncGap: time.Nanosecond})
 	check(err)
 	ctx, cancel := context.WithCancel(context.Background())
 	events, _ = e.Subscribe(ctx)
@@ -111,7 +111,7 @@ func syncOnce(e *engine.Engine) int {
 	ctx := context.Background()
 	if first {
 		first = false
-		_, err := e.Activate(ctx, engine.ActivationRequest{Provider: "scripted", Account: "bench", Login: "bench",
+		_, err := e.Activate(ctx, provider.ActivationRequest{Provider: "scripted", Account: "bench", Login: "bench",
 			Settings: map[string]string{"mailbox": "mb"}}, nil)
 		check(err)
 	} else {

@@ -10,14 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret"
-	"github.com/inboxsync/inboxsync/sync/store"
 )
 
-// Setting keys of an Exchange account (store.Account.Settings and
-// engine.ActivationRequest.Settings). None of them is secret.
+// Setting keys of an Exchange account (provider.Account.Settings and
+// provider.ActivationRequest.Settings). None of them is secret.
 const (
 	// SettingURL is the EWS endpoint; in a request, an empty value asks
 	// for Autodiscover.
@@ -47,12 +45,12 @@ type Options struct {
 }
 
 // Connector connects Exchange accounts and opens providers for them. It
-// implements engine.Connector.
+// implements provider.Connector.
 type Connector struct {
 	opts Options
 }
 
-var _ engine.Connector = (*Connector)(nil)
+var _ provider.Connector = (*Connector)(nil)
 
 // NewConnector returns a Connector.
 func NewConnector(opts Options) *Connector {
@@ -68,7 +66,7 @@ func NewConnector(opts Options) *Connector {
 func (c *Connector) transport() *http.Transport { return NewTransport(c.opts.RootCAs, c.opts.Dial) }
 
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", engine.ErrInvalid, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s", provider.ErrInvalid, fmt.Sprintf(format, args...))
 }
 
 // Connect checks the login and password against the mailbox and returns
@@ -77,22 +75,22 @@ func invalid(format string, args ...any) error {
 // credentials are checked with one ResolveNames call, which also yields the
 // mailbox's primary SMTP address; only after it succeeded is the password
 // handed back for the keyring.
-func (c *Connector) Connect(ctx context.Context, req engine.ActivationRequest, progress func(engine.ActivationProgress)) (engine.Connection, error) {
+func (c *Connector) Connect(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (provider.Connection, error) {
 	if progress == nil {
-		progress = func(engine.ActivationProgress) {}
+		progress = func(provider.ActivationProgress) {}
 	}
 	login := strings.TrimSpace(req.Login)
 	if login == "" {
-		return engine.Connection{}, invalid(`an Exchange account needs a login (user@domain or DOMAIN\user)`)
+		return provider.Connection{}, invalid(`an Exchange account needs a login (user@domain or DOMAIN\user)`)
 	}
 	if strings.Contains(login, `\`) {
 		dom, user, _ := strings.Cut(login, `\`)
 		if dom == "" || user == "" || strings.Contains(user, `\`) {
-			return engine.Connection{}, invalid(`the login %q is not of the form DOMAIN\user`, login)
+			return provider.Connection{}, invalid(`the login %q is not of the form DOMAIN\user`, login)
 		}
 	}
 	if req.Password == "" {
-		return engine.Connection{}, invalid("an Exchange account needs a password (on the command line: --password-stdin)")
+		return provider.Connection{}, invalid("an Exchange account needs a password (on the command line: --password-stdin)")
 	}
 	email := strings.TrimSpace(req.Email)
 	if email == "" && strings.Contains(login, "@") && !strings.Contains(login, `\`) {
@@ -104,41 +102,41 @@ func (c *Connector) Connect(ctx context.Context, req engine.ActivationRequest, p
 	ewsURL := strings.TrimSpace(req.Settings[SettingURL])
 	if ewsURL != "" {
 		if err := checkURL(ewsURL); err != nil {
-			return engine.Connection{}, invalid("%v", err)
+			return provider.Connection{}, invalid("%v", err)
 		}
 	} else {
 		if email == "" {
-			return engine.Connection{}, invalid(`to find your Exchange server, Inbox Sync needs your email address: sign in with name@company.com as the login (or give --email), or enter the EWS URL (under More ▾, or with --ews-url)`)
+			return provider.Connection{}, invalid(`to find your Exchange server, Inbox Sync needs your email address: sign in with name@company.com as the login (or give --email), or enter the EWS URL (under More ▾, or with --ews-url)`)
 		}
-		progress(engine.ActivationProgress{Message: fmt.Sprintf("Looking for the Exchange server of %s (Autodiscover)…", domainOf(email))})
+		progress(provider.ActivationProgress{Message: fmt.Sprintf("Looking for the Exchange server of %s (Autodiscover)…", domainOf(email))})
 		actx, cancel := context.WithTimeout(ctx, c.opts.AutodiscoverBudget)
 		ad := &autodiscoverer{login: login, password: req.Password, base: tr, resolver: c.opts.Resolver}
 		d, err := ad.discover(actx, email)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
-				return engine.Connection{}, ctx.Err()
+				return provider.Connection{}, ctx.Err()
 			}
-			return engine.Connection{}, err
+			return provider.Connection{}, err
 		}
 		ewsURL = d.URL
-		progress(engine.ActivationProgress{Message: fmt.Sprintf("Autodiscover found the Exchange server: %s (via %s)", d.URL, d.Via), URL: d.URL})
+		progress(provider.ActivationProgress{Message: fmt.Sprintf("Autodiscover found the Exchange server: %s (via %s)", d.URL, d.Via), URL: d.URL})
 	}
 
 	cl := newClient(ewsURL, login, req.Password, req.Settings[SettingAuth], tr)
 	primary, err := c.resolve(ctx, cl, login, email)
 	if err != nil {
-		return engine.Connection{}, err
+		return provider.Connection{}, err
 	}
 	if email != "" && !strings.EqualFold(email, primary) {
-		progress(engine.ActivationProgress{Message: fmt.Sprintf("The mailbox's primary address is %s (you entered %s).", primary, email)})
+		progress(provider.ActivationProgress{Message: fmt.Sprintf("The mailbox's primary address is %s (you entered %s).", primary, email)})
 	}
 	scheme := cl.auth.Chosen()
 	if scheme == "" {
 		scheme = AuthNTLM
 	}
-	return engine.Connection{
-		Account: store.Account{
+	return provider.Connection{
+		Account: provider.Account{
 			ID:       req.Account,
 			Login:    login,
 			Email:    primary,
@@ -201,7 +199,7 @@ func (c *Connector) resolve(ctx context.Context, cl *client, login, email string
 // Open returns a provider for a stored account. It makes no network call.
 // A password missing from the keyring needs the user, so it is reported as
 // provider.GrantGone (straight to re-activation, no login attempts).
-func (c *Connector) Open(ctx context.Context, acct store.Account, secrets secret.Store) (provider.Provider, error) {
+func (c *Connector) Open(ctx context.Context, acct provider.Account, secrets secret.Store) (provider.Provider, error) {
 	pw, err := secrets.Get(acct.ID, secret.KeyPassword)
 	if errors.Is(err, secret.ErrNotFound) {
 		return nil, provider.GrantGone("The Exchange password is missing from the keyring; connect the account again.", err)

@@ -8,13 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/ews"
 	"github.com/inboxsync/inboxsync/sync/provider/ews/ewstest"
 	"github.com/inboxsync/inboxsync/sync/secret"
 	"github.com/inboxsync/inboxsync/sync/secret/secrettest"
-	"github.com/inboxsync/inboxsync/sync/store"
 )
 
 // fakeResolver answers SRV lookups from a map.
@@ -35,7 +33,7 @@ const (
 	pox = "/autodiscover/autodiscover.xml"
 )
 
-func connect(t *testing.T, srv *ewstest.Server, o ews.Options, req engine.ActivationRequest) (engine.Connection, []string, error) {
+func connect(t *testing.T, srv *ewstest.Server, o ews.Options, req provider.ActivationRequest) (provider.Connection, []string, error) {
 	t.Helper()
 	if o.RootCAs == nil {
 		o.RootCAs = srv.RootCAs()
@@ -51,7 +49,7 @@ func connect(t *testing.T, srv *ewstest.Server, o ews.Options, req engine.Activa
 		req.Password = srv.Password()
 	}
 	var msgs []string
-	conn, err := c.Connect(context.Background(), req, func(p engine.ActivationProgress) { msgs = append(msgs, p.Message) })
+	conn, err := c.Connect(context.Background(), req, func(p provider.ActivationProgress) { msgs = append(msgs, p.Message) })
 	return conn, msgs, err
 }
 
@@ -101,7 +99,7 @@ func TestEWSAutodiscoverOrder(t *testing.T) {
 			srv := newServer(t, ewstest.Config{Hosts: adHosts})
 			c.setup(srv)
 			conn, msgs, err := connect(t, srv, ews.Options{Dial: srv.Dialer(c.hosts...), Resolver: c.srv},
-				engine.ActivationRequest{Login: "ann@contoso.test"})
+				provider.ActivationRequest{Login: "ann@contoso.test"})
 			if err != nil {
 				t.Fatalf("Connect: %v", err)
 			}
@@ -158,7 +156,7 @@ func TestEWSAutodiscoverFailures(t *testing.T) {
 			c.setup(srv)
 			start := time.Now()
 			_, _, err := connect(t, srv, ews.Options{Dial: srv.Dialer(c.hosts...), AutodiscoverBudget: c.budget},
-				engine.ActivationRequest{Login: `CONTOSO\ann`, Email: "ann@contoso.test"})
+				provider.ActivationRequest{Login: `CONTOSO\ann`, Email: "ann@contoso.test"})
 			if err == nil {
 				t.Fatal("Connect succeeded")
 			}
@@ -180,7 +178,7 @@ func TestEWSAutodiscoverFailures(t *testing.T) {
 func TestEWSConnect(t *testing.T) {
 	t.Run("explicit URL, DOMAIN\\user, NTLM", func(t *testing.T) {
 		srv := newServer(t, ewstest.Config{})
-		conn, _, err := connect(t, srv, ews.Options{}, engine.ActivationRequest{Login: `CONTOSO\ann`, Settings: map[string]string{ews.SettingURL: srv.EWSURL}})
+		conn, _, err := connect(t, srv, ews.Options{}, provider.ActivationRequest{Login: `CONTOSO\ann`, Settings: map[string]string{ews.SettingURL: srv.EWSURL}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,22 +213,22 @@ func TestEWSConnect(t *testing.T) {
 	})
 	t.Run("Basic is chosen from the challenge", func(t *testing.T) {
 		srv := newServer(t, ewstest.Config{Auth: []string{"Basic"}})
-		conn, _, err := connect(t, srv, ews.Options{}, engine.ActivationRequest{Login: "ann@contoso.test", Settings: map[string]string{ews.SettingURL: srv.EWSURL}})
+		conn, _, err := connect(t, srv, ews.Options{}, provider.ActivationRequest{Login: "ann@contoso.test", Settings: map[string]string{ews.SettingURL: srv.EWSURL}})
 		if err != nil || conn.Account.Settings[ews.SettingAuth] != ews.AuthBasic {
 			t.Fatalf("%v %+v", err, conn.Account)
 		}
 	})
 	t.Run("wrong password", func(t *testing.T) {
 		srv := newServer(t, ewstest.Config{})
-		conn, _, err := connect(t, srv, ews.Options{}, engine.ActivationRequest{Login: "ann@contoso.test", Password: "nope", Settings: map[string]string{ews.SettingURL: srv.EWSURL}})
+		conn, _, err := connect(t, srv, ews.Options{}, provider.ActivationRequest{Login: "ann@contoso.test", Password: "nope", Settings: map[string]string{ews.SettingURL: srv.EWSURL}})
 		if provider.Classify(err) != provider.ClassRejected || provider.Reason(err) != "The Exchange server refused the password." || conn.Secrets != nil {
 			t.Fatalf("got %v, %+v", err, conn)
 		}
 	})
 	t.Run("http URL refused", func(t *testing.T) {
 		srv := newServer(t, ewstest.Config{})
-		_, _, err := connect(t, srv, ews.Options{}, engine.ActivationRequest{Login: "ann@contoso.test", Settings: map[string]string{ews.SettingURL: "http://mail.contoso.test/EWS/Exchange.asmx"}})
-		if !errors.Is(err, engine.ErrInvalid) || !strings.Contains(err.Error(), "must start with https://") {
+		_, _, err := connect(t, srv, ews.Options{}, provider.ActivationRequest{Login: "ann@contoso.test", Settings: map[string]string{ews.SettingURL: "http://mail.contoso.test/EWS/Exchange.asmx"}})
+		if !errors.Is(err, provider.ErrInvalid) || !strings.Contains(err.Error(), "must start with https://") {
 			t.Fatalf("got %v", err)
 		}
 		if st := srv.Stats(); st.Requests != 0 {
@@ -240,7 +238,7 @@ func TestEWSConnect(t *testing.T) {
 	t.Run("untrusted certificate", func(t *testing.T) {
 		srv := newServer(t, ewstest.Config{})
 		other, _ := ewstest.NewCA()
-		_, _, err := connect(t, srv, ews.Options{RootCAs: other.Pool()}, engine.ActivationRequest{Login: "ann@contoso.test", Settings: map[string]string{ews.SettingURL: srv.EWSURL}})
+		_, _, err := connect(t, srv, ews.Options{RootCAs: other.Pool()}, provider.ActivationRequest{Login: "ann@contoso.test", Settings: map[string]string{ews.SettingURL: srv.EWSURL}})
 		if provider.Classify(err) != provider.ClassFailed || !strings.Contains(err.Error(), "certificate isn't trusted") {
 			t.Fatalf("got %v", err)
 		}
@@ -248,8 +246,8 @@ func TestEWSConnect(t *testing.T) {
 	t.Run("missing login or password", func(t *testing.T) {
 		srv := newServer(t, ewstest.Config{})
 		c := ews.NewConnector(ews.Options{})
-		for _, req := range []engine.ActivationRequest{{Password: "x"}, {Login: "ann@contoso.test"}, {Login: `\ann`, Password: "x"}, {Login: "ann", Password: "x"}} {
-			if _, err := c.Connect(context.Background(), req, nil); !errors.Is(err, engine.ErrInvalid) {
+		for _, req := range []provider.ActivationRequest{{Password: "x"}, {Login: "ann@contoso.test"}, {Login: `\ann`, Password: "x"}, {Login: "ann", Password: "x"}} {
+			if _, err := c.Connect(context.Background(), req, nil); !errors.Is(err, provider.ErrInvalid) {
 				t.Errorf("%+v: got %v", req, err)
 			}
 		}
@@ -257,8 +255,8 @@ func TestEWSConnect(t *testing.T) {
 	})
 	t.Run("DOMAIN login without an EWS URL says what to do in the window and the CLI", func(t *testing.T) {
 		c := ews.NewConnector(ews.Options{})
-		_, err := c.Connect(context.Background(), engine.ActivationRequest{Login: `CORP\ann`, Password: "x"}, nil)
-		if !errors.Is(err, engine.ErrInvalid) {
+		_, err := c.Connect(context.Background(), provider.ActivationRequest{Login: `CORP\ann`, Password: "x"}, nil)
+		if !errors.Is(err, provider.ErrInvalid) {
 			t.Fatalf("got %v", err)
 		}
 		for _, want := range []string{"email address", "under More", "--email", "--ews-url"} {
@@ -269,14 +267,14 @@ func TestEWSConnect(t *testing.T) {
 	})
 	t.Run("password missing from the keyring", func(t *testing.T) {
 		c := ews.NewConnector(ews.Options{})
-		_, err := c.Open(context.Background(), storeAccount(), secrettest.NewMemory())
+		_, err := c.Open(context.Background(), storedAccount(), secrettest.NewMemory())
 		if provider.Classify(err) != provider.ClassGrantGone {
 			t.Fatalf("got %v", err)
 		}
 	})
 }
 
-func storeAccount() store.Account {
-	return store.Account{ID: "work", Provider: "exchange", Login: "ann@contoso.test",
+func storedAccount() provider.Account {
+	return provider.Account{ID: "work", Login: "ann@contoso.test",
 		Settings: map[string]string{ews.SettingURL: "https://mail.contoso.test/EWS/Exchange.asmx", ews.SettingAuth: ews.AuthNTLM}}
 }

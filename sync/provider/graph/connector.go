@@ -11,13 +11,11 @@ import (
 	"strings"
 
 	"github.com/inboxsync/inboxsync/sync/auth"
-	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret"
-	"github.com/inboxsync/inboxsync/sync/store"
 )
 
-// Keys of the account settings (store.Account.Settings and
+// Keys of the account settings (provider.Account.Settings and
 // ActivationRequest.Settings).
 const (
 	SettingClientID   = "client_id"
@@ -36,7 +34,7 @@ const (
 // Scopes are the delegated permissions asked for.
 var Scopes = []string{"offline_access", "User.Read", "Mail.Read", "Calendars.Read"}
 
-// Connector connects Office 365 accounts. It implements engine.Connector.
+// Connector connects Office 365 accounts. It implements provider.Connector.
 type Connector struct {
 	// Defaults returns settings used where an activation request leaves
 	// them empty (the config file's client ID and tenant); nil for none.
@@ -49,7 +47,7 @@ type Connector struct {
 	PageSize int
 }
 
-var _ engine.Connector = (*Connector)(nil)
+var _ provider.Connector = (*Connector)(nil)
 
 // Settings are an account's resolved settings.
 type Settings struct {
@@ -73,12 +71,12 @@ var (
 func checkURL(what, s string) (string, error) {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("%w: the %s %q is not a URL like https://host/path", engine.ErrInvalid, what, s)
+		return "", fmt.Errorf("%w: the %s %q is not a URL like https://host/path", provider.ErrInvalid, what, s)
 	}
 	if u.Scheme != "https" {
 		ip := net.ParseIP(u.Hostname())
 		if u.Scheme != "http" || ip == nil || !ip.IsLoopback() {
-			return "", fmt.Errorf("%w: the %s must be an https URL", engine.ErrInvalid, what)
+			return "", fmt.Errorf("%w: the %s must be an https URL", provider.ErrInvalid, what)
 		}
 	}
 	return strings.TrimRight(s, "/"), nil
@@ -101,13 +99,13 @@ func ResolveSettings(explicit, defaults map[string]string) (Settings, error) {
 		Authority: get(SettingAuthority, DefaultAuthority), Endpoint: get(SettingEndpoint, DefaultEndpoint),
 	}
 	if s.ClientID == "" {
-		return s, fmt.Errorf("%w: Office 365 needs the client ID of your organisation's app registration: pass --client-id, or set office365.client_id in the config file (see docs/office365.md)", engine.ErrInvalid)
+		return s, fmt.Errorf("%w: Office 365 needs the client ID of your organisation's app registration: pass --client-id, or set office365.client_id in the config file (see docs/office365.md)", provider.ErrInvalid)
 	}
 	if !clientIDRe.MatchString(s.ClientID) {
-		return s, fmt.Errorf("%w: the client ID %q does not look like an application (client) ID", engine.ErrInvalid, s.ClientID)
+		return s, fmt.Errorf("%w: the client ID %q does not look like an application (client) ID", provider.ErrInvalid, s.ClientID)
 	}
 	if !tenantRe.MatchString(s.Tenant) {
-		return s, fmt.Errorf("%w: the tenant must be organizations, common, a tenant ID or a domain name, not %q", engine.ErrInvalid, s.Tenant)
+		return s, fmt.Errorf("%w: the tenant must be organizations, common, a tenant ID or a domain name, not %q", provider.ErrInvalid, s.Tenant)
 	}
 	var err error
 	if s.Authority, err = checkURL("authority", s.Authority); err != nil {
@@ -140,17 +138,17 @@ func (c *Connector) defaults() (map[string]string, error) {
 	return c.Defaults()
 }
 
-// Connect implements engine.Connector: it signs the user in (browser, or
+// Connect implements provider.Connector: it signs the user in (browser, or
 // device code when Settings["device_code"] is "1"), reads /me for the
 // mailbox address and returns the settings and the grant to keep.
-func (c *Connector) Connect(ctx context.Context, req engine.ActivationRequest, progress func(engine.ActivationProgress)) (engine.Connection, error) {
+func (c *Connector) Connect(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (provider.Connection, error) {
 	defs, err := c.defaults()
 	if err != nil {
-		return engine.Connection{}, fmt.Errorf("reading the Office 365 defaults: %w", err)
+		return provider.Connection{}, fmt.Errorf("reading the Office 365 defaults: %w", err)
 	}
 	s, err := ResolveSettings(req.Settings, defs)
 	if err != nil {
-		return engine.Connection{}, err
+		return provider.Connection{}, err
 	}
 	ac := c.AuthConfig(s)
 	if req.Login != "" {
@@ -158,7 +156,7 @@ func (c *Connector) Connect(ctx context.Context, req engine.ActivationRequest, p
 	}
 	opts := auth.SignInOptions{NoBrowser: req.NoBrowser, Progress: func(p auth.Prompt) {
 		if progress != nil {
-			progress(engine.ActivationProgress{Message: p.Message, URL: p.URL, UserCode: p.UserCode})
+			progress(provider.ActivationProgress{Message: p.Message, URL: p.URL, UserCode: p.UserCode})
 		}
 	}}
 	var tok auth.Token
@@ -168,32 +166,32 @@ func (c *Connector) Connect(ctx context.Context, req engine.ActivationRequest, p
 		tok, err = ac.SignInBrowser(ctx, opts)
 	}
 	if err != nil {
-		return engine.Connection{}, err
+		return provider.Connection{}, err
 	}
 	if tok.RefreshToken == "" {
-		return engine.Connection{}, provider.Failed("Microsoft did not grant offline access, so Inbox Sync could not keep you signed in.", errors.New("no refresh token in the answer"))
+		return provider.Connection{}, provider.Failed("Microsoft did not grant offline access, so Inbox Sync could not keep you signed in.", errors.New("no refresh token in the answer"))
 	}
 	p, err := New(Options{Endpoint: s.Endpoint, HTTPClient: c.HTTPClient, Tokens: staticToken(tok.AccessToken)})
 	if err != nil {
-		return engine.Connection{}, err
+		return provider.Connection{}, err
 	}
 	defer p.Close()
 	me, err := p.Me(ctx)
 	if err != nil {
-		return engine.Connection{}, fmt.Errorf("reading your profile from Microsoft Graph: %w", err)
+		return provider.Connection{}, fmt.Errorf("reading your profile from Microsoft Graph: %w", err)
 	}
 	if me.Address() == "" {
-		return engine.Connection{}, provider.Failed("Microsoft Graph did not say which mailbox you signed in to.", errors.New("/me has no mail or userPrincipalName"))
+		return provider.Connection{}, provider.Failed("Microsoft Graph did not say which mailbox you signed in to.", errors.New("/me has no mail or userPrincipalName"))
 	}
-	return engine.Connection{
-		Account: store.Account{ID: req.Account, Login: me.UserPrincipalName, Email: me.Address(), Settings: s.store()},
+	return provider.Connection{
+		Account: provider.Account{ID: req.Account, Login: me.UserPrincipalName, Email: me.Address(), Settings: s.store()},
 		Secrets: map[string]string{secret.KeyToken: auth.Grant{RefreshToken: tok.RefreshToken, Scope: tok.Scope}.Encode()},
 	}, nil
 }
 
-// Open implements engine.Connector: a provider whose tokens come from the
+// Open implements provider.Connector: a provider whose tokens come from the
 // grant in the keyring, with every rotation written back at once.
-func (c *Connector) Open(ctx context.Context, acct store.Account, secrets secret.Store) (provider.Provider, error) {
+func (c *Connector) Open(ctx context.Context, acct provider.Account, secrets secret.Store) (provider.Provider, error) {
 	s, err := ResolveSettings(acct.Settings, nil)
 	if err != nil {
 		return nil, provider.Failed("The account's Office 365 settings are incomplete: activate it again.", err)

@@ -11,14 +11,12 @@ import (
 
 	"github.com/inboxsync/inboxsync/sync/auth"
 	"github.com/inboxsync/inboxsync/sync/auth/authtest"
-	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/graph"
 	"github.com/inboxsync/inboxsync/sync/provider/graph/graphtest"
 	"github.com/inboxsync/inboxsync/sync/provider/providertest"
 	"github.com/inboxsync/inboxsync/sync/secret"
 	"github.com/inboxsync/inboxsync/sync/secret/secrettest"
-	"github.com/inboxsync/inboxsync/sync/store"
 )
 
 // env is an authorization server, a Graph emulator and a connector wired
@@ -44,9 +42,9 @@ func (e *env) settings() map[string]string {
 }
 
 // connect signs in and stores the account's secrets.
-func (e *env) connect(t *testing.T) store.Account {
+func (e *env) connect(t *testing.T) provider.Account {
 	t.Helper()
-	conn, err := e.conn.Connect(context.Background(), engine.ActivationRequest{Provider: "office365", Account: "work", Settings: e.settings()}, nil)
+	conn, err := e.conn.Connect(context.Background(), provider.ActivationRequest{Provider: "office365", Account: "work", Settings: e.settings()}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,8 +114,8 @@ func drain(t *testing.T, p provider.Provider, f provider.Folder, cur string, o p
 
 func TestGraphConnect(t *testing.T) {
 	e := newEnv(t)
-	var prompts []engine.ActivationProgress
-	conn, err := e.conn.Connect(context.Background(), engine.ActivationRequest{Provider: "office365", Settings: e.settings()}, func(p engine.ActivationProgress) {
+	var prompts []provider.ActivationProgress
+	conn, err := e.conn.Connect(context.Background(), provider.ActivationRequest{Provider: "office365", Settings: e.settings()}, func(p provider.ActivationProgress) {
 		prompts = append(prompts, p)
 	})
 	if err != nil {
@@ -157,7 +155,7 @@ func TestGraphConnectDeviceCode(t *testing.T) {
 	e.auth.Interval = 1
 	s := e.settings()
 	s["device_code"] = "1"
-	conn, err := e.conn.Connect(context.Background(), engine.ActivationRequest{Provider: "office365", Settings: s}, func(p engine.ActivationProgress) {
+	conn, err := e.conn.Connect(context.Background(), provider.ActivationRequest{Provider: "office365", Settings: s}, func(p provider.ActivationProgress) {
 		if p.UserCode != "" {
 			e.auth.ApproveDevice(p.UserCode)
 		}
@@ -392,14 +390,14 @@ func TestGraphNoClientID(t *testing.T) {
 	e := newEnv(t)
 	s := e.settings()
 	delete(s, "client_id")
-	_, err := e.conn.Connect(context.Background(), engine.ActivationRequest{Provider: "office365", Settings: s}, nil)
+	_, err := e.conn.Connect(context.Background(), provider.ActivationRequest{Provider: "office365", Settings: s}, nil)
 	if err == nil || !strings.Contains(err.Error(), "--client-id") {
 		t.Fatal(err)
 	}
 	e.conn.Defaults = func() (map[string]string, error) {
 		return map[string]string{"client_id": authtest.DefaultClientID}, nil
 	}
-	if _, err := e.conn.Connect(context.Background(), engine.ActivationRequest{Provider: "office365", Settings: s}, nil); err != nil {
+	if _, err := e.conn.Connect(context.Background(), provider.ActivationRequest{Provider: "office365", Settings: s}, nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -10,10 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret"
-	"github.com/inboxsync/inboxsync/sync/store"
 )
 
 // Connector connects accounts to scripted mailboxes. An account's
@@ -27,7 +25,7 @@ type Connector struct {
 	applied   map[string]Script
 }
 
-var _ engine.Connector = (*Connector)(nil)
+var _ provider.Connector = (*Connector)(nil)
 
 // NewConnector returns a connector for mailboxes registered with Register.
 func NewConnector() *Connector {
@@ -64,14 +62,14 @@ type Script struct {
 
 func (c *Connector) mailbox(name string) (*Mailbox, error) {
 	if name == "" {
-		return nil, fmt.Errorf("%w: a scripted account needs a mailbox setting", engine.ErrInvalid)
+		return nil, fmt.Errorf("%w: a scripted account needs a mailbox setting", provider.ErrInvalid)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m := c.mailboxes[name]
 	if !c.files {
 		if m == nil {
-			return nil, fmt.Errorf("%w: no scripted mailbox %q", engine.ErrInvalid, name)
+			return nil, fmt.Errorf("%w: no scripted mailbox %q", provider.ErrInvalid, name)
 		}
 		return m, nil
 	}
@@ -126,19 +124,19 @@ func scriptedFailure(s Script) error {
 	return provider.Failed("The mail server answered with an error.", cause)
 }
 
-// Connect implements engine.Connector: the password must match the
+// Connect implements provider.Connector: the password must match the
 // mailbox's.
-func (c *Connector) Connect(ctx context.Context, req engine.ActivationRequest, progress func(engine.ActivationProgress)) (engine.Connection, error) {
+func (c *Connector) Connect(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (provider.Connection, error) {
 	name := req.Settings["mailbox"]
 	m, err := c.mailbox(name)
 	if err != nil {
-		return engine.Connection{}, err
+		return provider.Connection{}, err
 	}
 	m.mu.Lock()
 	want := m.password
 	m.mu.Unlock()
 	if want != "" && req.Password != want {
-		return engine.Connection{}, provider.Rejected("The password is wrong.", ErrBadPassword)
+		return provider.Connection{}, provider.Rejected("The password is wrong.", ErrBadPassword)
 	}
 	email := req.Email
 	if email == "" && c.files {
@@ -149,8 +147,8 @@ func (c *Connector) Connect(ctx context.Context, req engine.ActivationRequest, p
 	if email == "" {
 		email = req.Login + "@scripted.test"
 	}
-	conn := engine.Connection{
-		Account: store.Account{ID: req.Account, Login: req.Login, Email: email, Settings: map[string]string{"mailbox": name}},
+	conn := provider.Connection{
+		Account: provider.Account{ID: req.Account, Login: req.Login, Email: email, Settings: map[string]string{"mailbox": name}},
 	}
 	if req.Password != "" {
 		conn.Secrets = map[string]string{secret.KeyPassword: req.Password}
@@ -158,10 +156,10 @@ func (c *Connector) Connect(ctx context.Context, req engine.ActivationRequest, p
 	return conn, nil
 }
 
-// Open implements engine.Connector. For file mailboxes it also counts the
+// Open implements provider.Connector. For file mailboxes it also counts the
 // opens in "<script>.opens", so that a test can tell how many sessions
 // reached the mailbox.
-func (c *Connector) Open(ctx context.Context, acct store.Account, secrets secret.Store) (provider.Provider, error) {
+func (c *Connector) Open(ctx context.Context, acct provider.Account, secrets secret.Store) (provider.Provider, error) {
 	name := acct.Settings["mailbox"]
 	m, err := c.mailbox(name)
 	if err != nil {

@@ -149,7 +149,7 @@ func TestSettingsAutostart(t *testing.T) {
 	}
 	cfg := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", cfg)
-	entry := filepath.Join(cfg, "autostart", "inboxsync.desktop")
+	entry := filepath.Join(cfg, "autostart", "io.inboxsync.app.desktop")
 	w, u := newSettingsWindow(t, newFake(), Options{Autostart: []string{"/opt/Inbox Sync/inboxsync", "--home", "/home/ann/100%"}})
 	if w.autostart.Checked || w.autostart.Disabled() {
 		t.Fatalf("autostart checked %v, disabled %v", w.autostart.Checked, w.autostart.Disabled())

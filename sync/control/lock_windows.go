@@ -12,9 +12,17 @@ import (
 // errLocked reports a lock held elsewhere.
 var errLocked = errors.New("locked")
 
-// lockFile takes an exclusive lock on f's first byte without waiting.
+// lockOffsetHigh places the locked byte at 2^62, far beyond the end of the
+// file. Windows locks are mandatory: locking the file's first bytes would
+// keep the next agent from reading the holder's pid (see readPid). A lock
+// may cover bytes past the end of a file.
+const lockOffsetHigh = 1 << 30
+
+// lockFile takes an exclusive lock on one byte of f, past its end, without
+// waiting. Like flock, it conflicts with any other handle, even in this
+// process, and Windows releases it when the process exits.
 func lockFile(f *os.File) error {
-	ol := new(windows.Overlapped)
+	ol := &windows.Overlapped{OffsetHigh: lockOffsetHigh}
 	err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol)
 	if errors.Is(err, windows.ERROR_LOCK_VIOLATION) {
 		return errLocked
@@ -24,5 +32,5 @@ func lockFile(f *os.File) error {
 
 // unlockFile releases f's lock.
 func unlockFile(f *os.File) error {
-	return windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, new(windows.Overlapped))
+	return windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, &windows.Overlapped{OffsetHigh: lockOffsetHigh})
 }

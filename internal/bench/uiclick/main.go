@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command uiclick measures tray click → window drawn for benchmarks. It
 // plays a desktop panel on the session bus (it owns
 // org.kde.StatusNotifierWatcher), waits for a tray icon to register, then

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+func (c *cli) activity(args []string) int {
+	fs := c.flags("activity [--account A] [--since T] [--limit N] [--search TEXT] [--json]", "Lists synced mail and meetings, newest first.", "")
+	acct := fs.String("account", "", "only this account")
+	since := fs.String("since", "", "only items after `T`: a date (2026-11-01), a time (2026-11-01T09:00:00Z) or an age (48h)")
+	limit := fs.Int("limit", 50, "at most `N` items")
+	search := fs.String("search", "", "only items whose subject, sender, recipients or preview contain `TEXT`")
+	deleted := fs.Bool("deleted", false, "include items deleted from the mailbox")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if code, ok := c.parse(fs, args, 0); !ok {
+		return code
+	}
+	q := store.ActivityQuery{Account: *acct, Limit: *limit, Search: *search, IncludeDeleted: *deleted}
+	if *since != "" {
+		t, err := parseSince(*since, time.Now())
+		if err != nil {
+			return c.fail(err)
+		}
+		q.Since = t
+	}
+	if *limit < 1 {
+		return c.fail(errors.New("--limit must be at least 1"))
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	r, closeR, err := c.reader(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer closeR()
+	items, err := r.Activity(ctx, q)
+	if err != nil {
+		return c.fail(err)
+	}
+	if *asJSON {
+		return c.printJSON(items)
+	}
+	if len(items) == 0 {
+		fmt.Fprintln(c.out, "Nothing synced yet.")
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tACCOUNT\tFOLDER\tFROM\tSUBJECT")
+	for _, it := range items {
+		subject := it.Subject
+		if it.Deleted {
+			subject += " (deleted)"
+		}
+		if it.Kind == provider.Event && it.Location != "" {
+			subject += " @ " + it.Location
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", it.Time.Local().Format("2006-01-02 15:04"), it.Account, it.Folder, it.From, subject)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+// parseSince reads a date, an RFC 3339 time or an age like 48h.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, time.Local); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--since %q: give a date (2026-11-01), a time (2026-11-01T09:00:00Z) or an age (48h)", s)
+}

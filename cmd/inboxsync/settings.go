@@ -1,0 +1,80 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/provider"
+)
+
+func (c *cli) settings(args []string) int {
+	fs := c.flags("settings [--interval D] [--history-days N] [--folders LIST] [--notifications on|off] [--json]", "Shows the sync settings, or changes those given.", "")
+	interval := fs.Duration("interval", 0, "time between syncs, e.g. 30m")
+	history := fs.Int("history-days", 0, "how many days of history the first sync takes")
+	folders := fs.String("folders", "", "what to sync: a comma-separated list of inbox, sent, calendar")
+	notes := fs.String("notifications", "", "desktop notifications: on or off")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if code, ok := c.parse(fs, args, 0); !ok {
+		return code
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	changing := *interval != 0 || *history != 0 || *folders != "" || *notes != ""
+	var s engine.Settings
+	if !changing {
+		r, closeR, err := c.reader(ctx)
+		if err != nil {
+			return c.fail(err)
+		}
+		defer closeR()
+		if s, err = r.Settings(ctx); err != nil {
+			return c.fail(err)
+		}
+	} else {
+		cl, code, ok := c.dial(ctx)
+		if !ok {
+			return code
+		}
+		defer cl.Close()
+		var err error
+		if s, err = cl.Settings(ctx); err != nil {
+			return c.fail(err)
+		}
+		if *interval != 0 {
+			s.Interval = engine.Duration(*interval)
+		}
+		if *history != 0 {
+			s.HistoryDays = *history
+		}
+		if *folders != "" {
+			s.Folders = nil
+			for _, f := range strings.Split(*folders, ",") {
+				s.Folders = append(s.Folders, provider.Folder(strings.TrimSpace(strings.ToLower(f))))
+			}
+		}
+		switch *notes {
+		case "":
+		case "on":
+			s.Notifications = true
+		case "off":
+			s.Notifications = false
+		default:
+			return c.fail(errors.New("--notifications takes on or off"))
+		}
+		if s, err = cl.UpdateSettings(ctx, s); err != nil {
+			return c.fail(err)
+		}
+	}
+	if *asJSON {
+		return c.printJSON(s)
+	}
+	fs2 := make([]string, len(s.Folders))
+	for i, f := range s.Folders {
+		fs2[i] = string(f)
+	}
+	onOff := map[bool]string{true: "on", false: "off"}
+	fmt.Fprintf(c.out, "interval:       %s\nhistory days:   %d\nfolders:        %s\nnotifications:  %s\n", s.Interval, s.HistoryDays, strings.Join(fs2, ", "), onOff[s.Notifications])
+	return exitOK
+}

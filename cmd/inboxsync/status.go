@@ -1,0 +1,119 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/engine"
+)
+
+func (c *cli) status(args []string) int {
+	fs := c.flags("status [--json]", "Shows whether sync is paused and, per account: its state, the last sync\n(time, outcome, counts), the next sync, and the consecutive rejections and\nfailures. Without a running agent it shows what the agent last saved.", "")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if code, ok := c.parse(fs, args, 0); !ok {
+		return code
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	r, closeR, err := c.reader(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer closeR()
+	s, err := r.Status(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	if *asJSON {
+		return c.printJSON(s)
+	}
+	c.printStatus(s, time.Now())
+	return exitOK
+}
+
+func (c *cli) printStatus(s engine.Status, now time.Time) {
+	w := c.out
+	switch {
+	case s.Source != "agent":
+		fmt.Fprintln(w, "Inbox Sync is not running (showing what it last saved).")
+	case s.Paused && s.PausedUntil.IsZero():
+		fmt.Fprintln(w, "Inbox Sync is running. Sync is paused until you resume it.")
+	case s.Paused:
+		fmt.Fprintf(w, "Inbox Sync is running. Sync is paused until %s.\n", clock(s.PausedUntil, now))
+	default:
+		fmt.Fprintf(w, "Inbox Sync is running. Sync runs every %s.\n", words(s.Interval.D()))
+	}
+	if len(s.Accounts) == 0 {
+		fmt.Fprintln(w, "No account yet: add one with `inboxsync account add`.")
+		return
+	}
+	for _, a := range s.Accounts {
+		fmt.Fprintf(w, "\n%s (%s%s): %s\n", a.Account, a.Provider, ifSet(", ", a.Email), a.Words)
+		if a.Reason != "" {
+			fmt.Fprintf(w, "  %s\n", a.Reason)
+		}
+		if a.Progress != nil {
+			fmt.Fprintf(w, "  syncing %s: %d pages, %d added, %d updated, %d removed so far\n", a.Progress.Folder, a.Progress.Pages, a.Progress.Added, a.Progress.Updated, a.Progress.Removed)
+		}
+		if l := a.LastSync; l != nil {
+			fmt.Fprintf(w, "  last sync:  %s, %s (%d added, %d updated, %d removed", clock(l.Start, now), l.Outcome, l.Added, l.Updated, l.Removed)
+			if !l.End.IsZero() {
+				fmt.Fprintf(w, ", took %s", l.End.Sub(l.Start).Round(time.Millisecond))
+			}
+			fmt.Fprintln(w, ")")
+		} else {
+			fmt.Fprintln(w, "  last sync:  never")
+		}
+		if !a.NextSync.IsZero() {
+			fmt.Fprintf(w, "  next sync:  %s\n", clock(a.NextSync, now))
+		}
+		if a.Paused {
+			if a.PausedUntil.IsZero() {
+				fmt.Fprintln(w, "  paused until resumed")
+			} else {
+				fmt.Fprintf(w, "  paused until %s\n", clock(a.PausedUntil, now))
+			}
+		}
+		fmt.Fprintf(w, "  rejections: %d of %d, failed syncs: %d of %d in a row\n", a.Rejections, engine.MaxRejections, a.Failures, engine.MaxFailures)
+	}
+}
+
+func ifSet(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
+}
+
+// clock formats t for people, relative to now.
+func clock(t, now time.Time) string {
+	local := t.Local()
+	abs := local.Format("2006-01-02 15:04")
+	if local.Format(time.DateOnly) == now.Local().Format(time.DateOnly) {
+		abs = local.Format("15:04")
+	}
+	d := t.Sub(now)
+	switch {
+	case d > 30*time.Second:
+		return fmt.Sprintf("%s (in %s)", abs, words(d))
+	case d < -30*time.Second:
+		return fmt.Sprintf("%s (%s ago)", abs, words(-d))
+	}
+	return abs + " (now)"
+}
+
+func words(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d seconds", int(d/time.Second))
+	case d < 2*time.Hour:
+		m := int(d.Round(time.Minute) / time.Minute)
+		if m == 1 {
+			return "1 minute"
+		}
+		return fmt.Sprintf("%d minutes", m)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d hours", int(d.Round(time.Hour)/time.Hour))
+	}
+	return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
+}

@@ -58,6 +58,9 @@ type Script struct {
 	// "grant-gone", "failed" or "cursor-invalid".
 	Fail       string `json:"fail,omitempty"`
 	RetryAfter string `json:"retry_after,omitempty"`
+	// FailTimes limits Fail to the next FailTimes calls after the script
+	// changed (0: every call), e.g. a throttle or an outage that passes.
+	FailTimes int `json:"fail_times,omitempty"`
 }
 
 func (c *Connector) mailbox(name string) (*Mailbox, error) {
@@ -99,7 +102,20 @@ func (c *Connector) mailbox(name string) (*Mailbox, error) {
 	m.SetPageSize(s.PageSize)
 	d, _ := time.ParseDuration(s.PageDelay)
 	m.SetPageDelay(d)
-	m.FailAll(scriptedFailure(s))
+	if s != old {
+		// A changed script arms its failures afresh.
+		m.clearFailNext()
+		if s.FailTimes > 0 {
+			for range s.FailTimes {
+				m.FailNext(scriptedFailure(s))
+			}
+		}
+	}
+	if s.FailTimes > 0 {
+		m.FailAll(nil)
+	} else {
+		m.FailAll(scriptedFailure(s))
+	}
 	c.applied[name] = s
 	return m, nil
 }

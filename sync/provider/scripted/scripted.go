@@ -158,6 +158,12 @@ func (m *Mailbox) FailNext(errs ...error) {
 	m.mu.Unlock()
 }
 
+func (m *Mailbox) clearFailNext() {
+	m.mu.Lock()
+	m.fail = nil
+	m.mu.Unlock()
+}
+
 // FailAll makes every call return err until FailAll(nil).
 func (m *Mailbox) FailAll(err error) {
 	m.mu.Lock()

@@ -36,6 +36,9 @@ type runner struct {
 	progress *Progress
 	last     *store.Session
 	offline  int // consecutive offline sessions, for the retry backoff
+	// resume is set when the previous process died mid-session: the first
+	// plan that may sync runs a "resume" session at once.
+	resume bool
 }
 
 func (e *Engine) loadRunner(ctx context.Context, a store.Account) (*runner, error) {
@@ -44,16 +47,19 @@ func (e *Engine) loadRunner(ctx context.Context, a store.Account) (*runner, erro
 		return nil, err
 	}
 	state, err := ParseState(rs.State)
+	// Syncing: the process died mid-session (a crash, kill -9, a power
+	// cut). The committed pages and their cursors are kept; the rest is
+	// fetched at once, not at the next interval, which after an activation
+	// is 30 minutes away with a half-filled dashboard.
+	resume := err == nil && state == Syncing
 	if err != nil || state == Syncing || state == Paused || state == NotActivated {
-		// Syncing: the process died mid-session; the committed pages are
-		// kept and the session is simply due again. Paused is re-derived
-		// from the stored pause by the first plan.
+		// Paused is re-derived from the stored pause by the first plan.
 		state = Idle
 	}
 	r := &runner{
 		e: e, id: a.ID, log: e.log.With("account", a.ID),
 		kick: make(chan string, 1), wake: make(chan struct{}, 1),
-		acct: a, rs: rs, state: state, since: e.cfg.Clock.Now(),
+		acct: a, rs: rs, state: state, since: e.cfg.Clock.Now(), resume: resume,
 	}
 	if last, ok, err := e.cfg.Store.LastSession(ctx, a.ID); err != nil {
 		return nil, err
@@ -117,6 +123,10 @@ func (r *runner) plan() (wait time.Duration, trigger string) {
 	}
 	if r.state == Paused {
 		r.setStateLocked(Idle, "")
+	}
+	if r.resume {
+		r.resume = false
+		return 0, "resume"
 	}
 	due := r.rs.NextSync
 	if !due.IsZero() && now.Before(due) {

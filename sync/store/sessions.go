@@ -25,7 +25,8 @@ type Session struct {
 	// Account is the ID of the account synced.
 	Account string `json:"account"`
 	// Trigger says what started the session: "schedule", "manual",
-	// "catch-up", "activation" or "retry".
+	// "catch-up", "activation", "retry" or "resume" (the first session
+	// after a process died mid-session).
 	Trigger string `json:"trigger"`
 	// Start is when the session began.
 	Start time.Time `json:"start"`

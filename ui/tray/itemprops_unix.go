@@ -13,7 +13,8 @@ import (
 )
 
 // itemProps answers org.freedesktop.DBus.Properties for systray's
-// StatusNotifierItem in place of the handler systray exports, which races.
+// StatusNotifierItem in place of the handler systray exports, which races,
+// and which knows no Status but Active.
 //
 // The race: systray keeps the item's properties in godbus's prop package.
 // prop's Get hands out the stored IconPixmap slice (sharing its backing
@@ -32,13 +33,17 @@ import (
 //
 // systray still owns the item: it exports the object, emits NewIcon,
 // NewToolTip and PropertiesChanged (those encode in the setter's
-// goroutine, which is safe), and serves the menu. The values below mirror
+// goroutine, which is safe), and serves the menu. systray has no way to
+// change the Status, so setStatus emits NewStatus itself. The values below mirror
 // what fyne.io/systray v1.12 exports (systray_unix.go, createPropSpec);
 // show updates them before it calls systray, so that a panel reacting to
 // systray's signal reads the new value.
 type itemProps struct {
 	mu   sync.RWMutex
 	vals map[string]dbus.Variant
+	// conn is the connection the item is exported on, once it is; signals
+	// go out there, from the item's own bus name.
+	conn *dbus.Conn
 }
 
 const (
@@ -66,7 +71,7 @@ type tooltip struct {
 // newItemProps returns the item's properties; export serves them.
 func newItemProps(title string) *itemProps {
 	p := &itemProps{vals: map[string]dbus.Variant{
-		"Status":        dbus.MakeVariant("Active"),
+		"Status":        dbus.MakeVariant(statusActive),
 		"Title":         dbus.MakeVariant(title),
 		"Id":            dbus.MakeVariant(title),
 		"Category":      dbus.MakeVariant("ApplicationStatus"),
@@ -87,7 +92,18 @@ func (p *itemProps) export() error {
 	if err != nil {
 		return err
 	}
-	return conn.Export(p, itemPath, propertyIface)
+	return p.exportOn(conn)
+}
+
+// exportOn serves the properties on conn, where the item lives.
+func (p *itemProps) exportOn(conn *dbus.Conn) error {
+	if err := conn.Export(p, itemPath, propertyIface); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.conn = conn
+	p.mu.Unlock()
+	return nil
 }
 
 func (p *itemProps) set(name string, v any) {
@@ -103,6 +119,26 @@ func (p *itemProps) setIcon(png []byte) {
 		return
 	}
 	p.set("IconPixmap", []pixmap{px})
+}
+
+// setStatus publishes the item's Status (Active or NeedsAttention) and,
+// when it changed and the item is on the bus, emits NewStatus with it as
+// the StatusNotifierItem specification asks, so that panels redraw the
+// item. The value is stored first: a panel reacting to the signal reads
+// the new one.
+func (p *itemProps) setStatus(s string) {
+	p.mu.Lock()
+	if old, _ := p.vals["Status"].Value().(string); old == s {
+		p.mu.Unlock()
+		return
+	}
+	p.vals["Status"] = dbus.MakeVariant(s)
+	conn := p.conn
+	p.mu.Unlock()
+	if conn != nil {
+		// It fails only on a closed connection, when the tray is going.
+		conn.Emit(itemPath, itemIface+".NewStatus", s)
+	}
 }
 
 // setTooltip publishes the tooltip's title.

@@ -42,6 +42,9 @@ type systrayMenu struct {
 
 	icon    string
 	tooltip string
+	// itemStatus is the StatusNotifierItem Status last published: Active
+	// or NeedsAttention.
+	itemStatus string
 	// props publishes the icon and tooltip where systray's own way is
 	// broken (see itemprops_unix.go); nil elsewhere.
 	props itemShadow
@@ -49,10 +52,12 @@ type systrayMenu struct {
 	clickCh chan click
 }
 
-// itemShadow receives the icon and the tooltip before systray does.
+// itemShadow receives the icon and the tooltip before systray does, and
+// the item's Status, which systray cannot change at all.
 type itemShadow interface {
 	setIcon(png []byte)
 	setTooltip(string)
+	setStatus(string)
 }
 
 type slotEntries struct {
@@ -162,6 +167,12 @@ func (m *systrayMenu) clicks() <-chan click { return m.clickCh }
 func (m *systrayMenu) opened() <-chan struct{} { return systray.TrayOpenedCh }
 
 func (m *systrayMenu) show(v View) {
+	if s := itemStatus(v); s != m.itemStatus {
+		m.itemStatus = s
+		if m.props != nil {
+			m.props.setStatus(s)
+		}
+	}
 	if v.Icon != m.icon {
 		m.icon = v.Icon
 		b := iconBytes(v.Icon)
@@ -199,6 +210,22 @@ func (m *systrayMenu) show(v View) {
 	m.reactivate.set(v.Reactivate.Label, v.Reactivate.Enabled, true)
 	m.quit.set(v.Quit.Label, v.Quit.Enabled, true)
 }
+
+// itemStatus is the StatusNotifierItem Status for v: NeedsAttention
+// while some account needs the user, Active otherwise (the icon is never
+// Passive: it is the only way to reach the agent).
+func itemStatus(v View) string {
+	if v.Attention {
+		return statusNeedsAttention
+	}
+	return statusActive
+}
+
+// The StatusNotifierItem Status values the tray uses.
+const (
+	statusActive         = "Active"
+	statusNeedsAttention = "NeedsAttention"
+)
 
 // iconSize is the PNG handed to systray on Linux and macOS. It takes one
 // picture only; Linux panels (22–24 px, twice that on HiDPI) and the macOS

@@ -16,7 +16,8 @@ import (
 // no session bus Run logs that and waits for ctx without a tray, and with a
 // bus but no StatusNotifierWatcher (no panel shows tray icons) systray logs
 // "org.kde.StatusNotifierWatcher was not provided" and registers later if
-// a watcher appears. Either way the agent goes on.
+// a watcher appears. Either way the agent goes on, and opts.HostChanged
+// hears whether a panel shows the icon.
 //
 // systray can run once per process: call Run at most once.
 func Run(ctx context.Context, opts Options) {
@@ -25,8 +26,12 @@ func Run(ctx context.Context, opts Options) {
 		logger = slog.New(slog.DiscardHandler)
 		opts.Log = logger
 	}
+	if opts.HostChanged == nil {
+		opts.HostChanged = func(bool) {}
+	}
 	if err := trayHost(); err != nil {
 		logger.Warn("running without the tray icon", "err", err)
+		opts.HostChanged(false)
 		<-ctx.Done()
 		return
 	}

@@ -25,6 +25,7 @@ func runSystray(ctx context.Context, opts Options) {
 	}()
 	systray.Run(func() {
 		l := build(ctx, opts, nil)
+		go watchHost(ctx, opts.Log, opts.HostChanged)
 		go func() {
 			<-l.start(ctx)
 			close(loopDone)

@@ -31,6 +31,12 @@ func runSystray(ctx context.Context, opts Options) {
 	if err := props.export(); err != nil {
 		opts.Log.Warn("tray: serving the icon's properties", "err", err)
 	}
+	hostDone := make(chan struct{})
+	go func() {
+		defer close(hostDone)
+		watchHost(ctx, opts.Log, opts.HostChanged)
+	}()
 	<-l.start(ctx)
+	<-hostDone
 	end()
 }

@@ -39,6 +39,11 @@ type Options struct {
 	Log *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// HostChanged, when set, is told whether a panel shows the icon:
+	// once soon after Run starts and again on every change (a panel
+	// starting later, or going away). Without a session bus it is told
+	// false once. It runs on a goroutine of the tray's.
+	HostChanged func(present bool)
 }
 
 // menu is the tray as the event loop sees it: something that shows a View

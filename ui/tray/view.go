@@ -39,6 +39,11 @@ type View struct {
 	// Status is the menu's first line (always disabled): like the
 	// tooltip, without the product's name.
 	Status string
+	// Attention is set while some account needs the user (it needs
+	// re-activation or is suspended): the StatusNotifierItem's Status is
+	// then NeedsAttention instead of Active, so that panels can draw the
+	// user's eye to the icon.
+	Attention bool
 	// Accounts has one section per account when there are several (the
 	// first MaxAccountSlots); with one account the main items act on it.
 	Accounts []AccountView
@@ -102,6 +107,9 @@ func Build(s engine.Status, now time.Time) View {
 	}
 	v.Reactivate = Item{"Re-activate…", false}
 	for i, a := range s.Accounts {
+		if a.State.NeedsAttention() {
+			v.Attention = true
+		}
 		if canSync(a.State) && !s.Paused {
 			v.SyncNow.Enabled = true
 		}
@@ -165,16 +173,21 @@ func canSync(s engine.State) bool {
 }
 
 // statusLine says the state in words, then the last and the next sync:
-// "Up to date. Last sync 14:02, next 14:32".
+// "Up to date. Last sync 14:02, next 14:32". A global pause is always
+// said, even with no account yet: "Paused until you resume. Not
+// activated: connect a mailbox in the dashboard".
 func statusLine(s engine.Status, worst engine.State, now time.Time) string {
 	var b strings.Builder
-	switch {
-	case len(s.Accounts) == 0:
+	if len(s.Accounts) == 0 {
+		if s.Paused {
+			b.WriteString(pausedWords(s, now) + ". ")
+		}
 		b.WriteString("Not activated: connect a mailbox in the dashboard")
-	case s.Paused && s.PausedUntil.IsZero():
-		b.WriteString("Paused until you resume")
+		return b.String()
+	}
+	switch {
 	case s.Paused:
-		b.WriteString("Paused until " + clock(s.PausedUntil, now))
+		b.WriteString(pausedWords(s, now))
 	case worst == engine.Syncing:
 		b.WriteString("Syncing")
 		if n := progress(s); n > 0 {
@@ -193,6 +206,14 @@ func statusLine(s engine.Status, worst engine.State, now time.Time) string {
 		fmt.Fprintf(&b, ". Next sync %s", clock(next, now))
 	}
 	return b.String()
+}
+
+// pausedWords says until when the global pause lasts.
+func pausedWords(s engine.Status, now time.Time) string {
+	if s.PausedUntil.IsZero() {
+		return "Paused until you resume"
+	}
+	return "Paused until " + clock(s.PausedUntil, now)
 }
 
 func accountHeader(a engine.AccountStatus, now time.Time) string {

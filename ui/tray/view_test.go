@@ -62,6 +62,19 @@ func TestBuild(t *testing.T) {
 			want(t, v.Settings, Item{"Settings", true})
 			want(t, v.Quit, Item{"Quit", true})
 			want(t, len(v.Accounts), 0)
+			want(t, v.Attention, false)
+		}},
+		{"paused until resumed with no account", engine.Status{Paused: true}, func(t *testing.T, v View) {
+			want(t, v.Status, "Paused until you resume. Not activated: connect a mailbox in the dashboard")
+			want(t, v.Tooltip, "Inbox Sync — Paused until you resume. Not activated: connect a mailbox in the dashboard")
+			want(t, v.Icon, assets.TrayNotActivated) // connecting a mailbox comes first
+			want(t, v.Paused, true)
+			want(t, v.Resume, Item{"Resume", true})
+			want(t, v.Pause.Enabled, false)
+		}},
+		{"paused for a while with no account", engine.Status{Paused: true, PausedUntil: at("14:35")}, func(t *testing.T, v View) {
+			want(t, v.Status, "Paused until 14:35. Not activated: connect a mailbox in the dashboard")
+			want(t, v.Tooltip, "Inbox Sync — Paused until 14:35. Not activated: connect a mailbox in the dashboard")
 		}},
 		{"up to date", engine.Status{Accounts: []engine.AccountStatus{idle}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayIdle)
@@ -70,6 +83,7 @@ func TestBuild(t *testing.T) {
 			want(t, v.SyncNow, Item{"Sync now", true})
 			want(t, v.Reactivate.Enabled, false)
 			want(t, len(v.Accounts), 0) // one account: the main entries are its own
+			want(t, v.Attention, false)
 		}},
 		{"first sync running", engine.Status{Accounts: []engine.AccountStatus{acct("work", engine.Syncing, last("14:04", ""), func(a *engine.AccountStatus) {
 			a.Progress = &engine.Progress{Counts: store.Counts{Added: 20, Updated: 4, Removed: 1}}
@@ -85,6 +99,7 @@ func TestBuild(t *testing.T) {
 			want(t, v.Pause.Enabled, false)
 			want(t, v.Resume, Item{"Resume", true})
 			want(t, v.SyncNow.Enabled, false)
+			want(t, v.Attention, false)
 		}},
 		{"paused until resumed", engine.Status{Paused: true, Accounts: []engine.AccountStatus{acct("work", engine.Paused)}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayPaused)
@@ -98,6 +113,7 @@ func TestBuild(t *testing.T) {
 			want(t, v.Icon, assets.TrayOffline)
 			want(t, v.Status, "Offline. Last sync 14:03, next 14:07")
 			want(t, v.SyncNow.Enabled, true)
+			want(t, v.Attention, false)
 		}},
 		{"throttled looks like offline", engine.Status{Accounts: []engine.AccountStatus{acct("work", engine.Throttled, next("14:10"))}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayOffline)
@@ -109,23 +125,27 @@ func TestBuild(t *testing.T) {
 			want(t, v.Reactivate, Item{"Re-activate…", true})
 			want(t, v.ReactivateAccount, "work")
 			want(t, v.SyncNow.Enabled, false)
+			want(t, v.Attention, true)
 		}},
 		{"needs re-activation while paused", engine.Status{Paused: true, Accounts: []engine.AccountStatus{acct("work", engine.NeedsReactivation)}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayAttention)
 			want(t, v.Reactivate.Enabled, true)
 			want(t, v.Resume.Enabled, true)
+			want(t, v.Attention, true)
 		}},
 		{"suspended", engine.Status{Accounts: []engine.AccountStatus{acct("work", engine.Suspended)}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayAttention)
 			want(t, v.Status, "Suspended")
 			want(t, v.Reactivate.Enabled, false) // resuming or syncing re-enables it
 			want(t, v.SyncNow.Enabled, true)
+			want(t, v.Attention, true)
 		}},
 		{"two accounts: the worst wins, each has a section", engine.Status{Accounts: []engine.AccountStatus{idle, acct("home", engine.NeedsReactivation)}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayAttention)
 			want(t, v.SyncNow, Item{"Sync all now", true})
 			want(t, v.Reactivate, Item{"Re-activate home…", true})
 			want(t, v.ReactivateAccount, "home")
+			want(t, v.Attention, true) // one account is enough
 			want(t, v.Accounts, []AccountView{
 				{Account: "work", Header: "work: Up to date, last sync 14:02", SyncNow: Item{"Sync work now", true}, Reactivate: Item{"Re-activate work…", false}},
 				{Account: "home", Header: "home: Needs re-activation", SyncNow: Item{"Sync home now", false}, Reactivate: Item{"Re-activate home…", true}},
@@ -135,6 +155,7 @@ func TestBuild(t *testing.T) {
 		{"two accounts: last and next across both", engine.Status{Accounts: []engine.AccountStatus{idle, acct("home", engine.Idle, last("14:03", "14:04"), next("14:20"))}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayIdle)
 			want(t, v.Status, "Up to date. Last sync 14:04, next 14:20")
+			want(t, v.Attention, false)
 		}},
 		{"more accounts than sections", engine.Status{Accounts: []engine.AccountStatus{
 			acct("a1", engine.Idle), acct("a2", engine.Idle), acct("a3", engine.Idle), acct("a4", engine.Idle),
@@ -144,6 +165,7 @@ func TestBuild(t *testing.T) {
 			want(t, v.More, "2 more accounts: see the dashboard")
 			want(t, v.Icon, assets.TrayAttention)
 			want(t, v.Reactivate, Item{"Re-activate a7…", true}) // reachable although it has no section
+			want(t, v.Attention, true)                           // also from beyond the sections
 		}},
 		{"an account paused on its own", engine.Status{Accounts: []engine.AccountStatus{idle, acct("home", engine.Paused, func(a *engine.AccountStatus) {
 			a.Paused, a.PausedUntil = true, at("16:00")

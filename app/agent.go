@@ -29,6 +29,13 @@ type AgentOptions struct {
 	// Tray shows the tray icon. RunAgent then runs the tray's loop on the
 	// calling goroutine, which must be the main one (macOS needs its UI
 	// on the main thread), and the engine in goroutines.
+	//
+	// Tray also marks the agent a user started on a desktop (`inboxsync`,
+	// `inboxsync agent`), as opposed to the headless agent (--no-tray:
+	// servers, tests): only such an agent opens the activation window by
+	// itself when it starts with no account (a new user's first start),
+	// and only it tells the user, and opens windows instead, when no panel
+	// shows its icon.
 	Tray bool
 }
 
@@ -96,15 +103,29 @@ func RunAgent(ctx context.Context, paths Paths, opts AgentOptions) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ctx, l) }()
 	windows := newWindowLauncher(paths, log, w)
-	go relayNotices(ctx, eng, notify.Desktop{AppName: "Inbox Sync"}, log, windows.Open)
+	notifier := notify.Desktop{AppName: "Inbox Sync"}
+	iconHidden := func() bool { return false } // headless: no icon to stand in for
+	var presence *trayPresence
+	if opts.Tray {
+		presence = newTrayPresence(noHostGrace, func() {
+			log.Info("no panel shows the tray icon: telling the user how to reach Inbox Sync")
+			sendNotice(ctx, eng, notifier, log, noHostNotice(paths.Home))
+		})
+		defer presence.stop()
+		iconHidden = presence.hidden
+	}
+	go relayNotices(ctx, eng, notifier, log, windows.Open, iconHidden)
 	if opts.Ready != nil {
 		opts.Ready()
 	}
 	log.Info("agent ready", "socket", paths.Socket)
+	if opts.Tray {
+		openFirstStart(ctx, eng, log, windows.Open)
+	}
 	startPageRelease(ctx, eng, log)
 	var runErr error
 	if opts.Tray {
-		runErr = runWithTray(ctx, cancel, eng, log)
+		runErr = runWithTray(ctx, cancel, eng, log, presence.changed)
 	} else {
 		runErr = eng.Run(ctx)
 	}
@@ -117,8 +138,12 @@ func RunAgent(ctx context.Context, paths Paths, opts AgentOptions) error {
 }
 
 // relayNotices turns the engine's notices into desktop notifications and
-// window requests into windows (through open).
-func relayNotices(ctx context.Context, c control.Control, n notify.Notifier, log *slog.Logger, open func(engine.WindowRequest)) {
+// window requests into windows (through open). While iconHidden reports
+// that no tray icon is shown, an account that becomes suspended also opens
+// the dashboard, which says why: the icon that would have shown it is not
+// there. (An account that needs re-activation opens its activation window
+// in any case.)
+func relayNotices(ctx context.Context, c control.Control, n notify.Notifier, log *slog.Logger, open func(engine.WindowRequest), iconHidden func() bool) {
 	events, err := c.Subscribe(ctx)
 	if err != nil {
 		return
@@ -126,21 +151,50 @@ func relayNotices(ctx context.Context, c control.Control, n notify.Notifier, log
 	for ev := range events {
 		switch ev.Type {
 		case engine.EventNotice:
-			s, err := c.Settings(ctx)
-			if err != nil || !s.Notifications {
-				continue
-			}
-			nctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			if err := n.Notify(nctx, notify.Notice{Title: ev.Title, Message: ev.Message}); err != nil {
-				log.Warn("could not show a desktop notification", "err", err)
-			}
-			cancel()
+			sendNotice(ctx, c, n, log, notify.Notice{Title: ev.Title, Message: ev.Message})
 		case engine.EventOpenWindow:
 			if ev.Window != nil {
 				open(*ev.Window)
 			}
+		case engine.EventState:
+			if ev.To == engine.Suspended && ev.From != engine.Suspended && iconHidden() {
+				log.Info("an account is suspended and no tray icon shows it: opening the dashboard", "account", ev.Account)
+				open(engine.WindowRequest{Window: "dashboard"})
+			}
 		}
 	}
+}
+
+// sendNotice shows a desktop notification unless the user turned them off
+// in the settings.
+func sendNotice(ctx context.Context, c control.Control, n notify.Notifier, log *slog.Logger, notice notify.Notice) {
+	s, err := c.Settings(ctx)
+	if err != nil || !s.Notifications {
+		return
+	}
+	nctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := n.Notify(nctx, notice); err != nil {
+		log.Warn("could not show a desktop notification", "err", err)
+	}
+}
+
+// openFirstStart opens the activation window when the agent starts with
+// no account at all: a new user's first start shows the dialog that
+// connects a mailbox, not just an icon. It looks once per agent start; a
+// user who closes the window without connecting sees it again at the next
+// start, and meanwhile reaches it from the tray or the dashboard.
+func openFirstStart(ctx context.Context, c control.Control, log *slog.Logger, open func(engine.WindowRequest)) {
+	accts, err := c.Accounts(ctx)
+	if err != nil {
+		log.Warn("could not list the accounts at start-up", "err", err)
+		return
+	}
+	if len(accts) > 0 {
+		return
+	}
+	log.Info("no mailbox is connected yet: opening the activation window")
+	open(engine.WindowRequest{Window: "activate"})
 }
 
 // idleSettle is how long the agent waits, after start-up and after each

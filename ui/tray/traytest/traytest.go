@@ -160,6 +160,49 @@ func (it Item) Status() (string, error) {
 	return s, it.prop("Status", &s)
 }
 
+// WatchStatus delivers the Status of each NewStatus signal the item emits
+// from now on, as a panel hears them, until stop is called.
+func (it Item) WatchStatus() (statuses <-chan string, stop func(), err error) {
+	opts := []dbus.MatchOption{
+		dbus.WithMatchSender(it.Bus), dbus.WithMatchObjectPath(it.Path),
+		dbus.WithMatchInterface(itemIface), dbus.WithMatchMember("NewStatus"),
+	}
+	if err := it.conn.AddMatchSignal(opts...); err != nil {
+		return nil, nil, err
+	}
+	signals := make(chan *dbus.Signal, 16)
+	it.conn.Signal(signals)
+	out := make(chan string, 16)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case sig := <-signals:
+				if sig == nil || sig.Sender != it.Bus || sig.Path != it.Path || sig.Name != itemIface+".NewStatus" || len(sig.Body) != 1 {
+					continue
+				}
+				if s, ok := sig.Body[0].(string); ok {
+					select {
+					case out <- s:
+					default:
+					}
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			it.conn.RemoveSignal(signals)
+			it.conn.RemoveMatchSignal(opts...)
+			close(done)
+		})
+	}
+	return out, stop, nil
+}
+
 // Title is the item's Title.
 func (it Item) Title() (string, error) {
 	var s string

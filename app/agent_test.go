@@ -1,0 +1,203 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/control"
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/notify"
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+// relayControl is an engine for relayNotices and openFirstStart: its
+// events come from a channel, and the rest from fields. The methods they
+// must not call panic (the nil embedded Control).
+type relayControl struct {
+	control.Control
+	events   chan engine.Event
+	settings engine.Settings
+	accounts []store.Account
+	err      error
+}
+
+func (c *relayControl) Subscribe(context.Context) (<-chan engine.Event, error) { return c.events, nil }
+func (c *relayControl) Settings(context.Context) (engine.Settings, error)      { return c.settings, nil }
+func (c *relayControl) Accounts(context.Context) ([]store.Account, error)      { return c.accounts, c.err }
+
+// recorder records notices and window requests.
+type recorder struct {
+	mu      sync.Mutex
+	notices []notify.Notice
+	windows []engine.WindowRequest
+}
+
+func (r *recorder) Notify(_ context.Context, n notify.Notice) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notices = append(r.notices, n)
+	return nil
+}
+
+func (r *recorder) open(req engine.WindowRequest) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.windows = append(r.windows, req)
+}
+
+func (r *recorder) got() ([]notify.Notice, []engine.WindowRequest) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]notify.Notice(nil), r.notices...), append([]engine.WindowRequest(nil), r.windows...)
+}
+
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// relay runs relayNotices over events and returns what it did.
+func relay(t *testing.T, hidden bool, notifications bool, events ...engine.Event) *recorder {
+	t.Helper()
+	c := &relayControl{events: make(chan engine.Event, len(events)), settings: engine.Settings{Notifications: notifications}}
+	for _, ev := range events {
+		c.events <- ev
+	}
+	close(c.events)
+	r := &recorder{}
+	relayNotices(context.Background(), c, r, discard, r.open, func() bool { return hidden })
+	return r
+}
+
+func TestRelayNotices(t *testing.T) {
+	suspended := engine.Event{Type: engine.EventState, Account: "work", From: engine.Idle, To: engine.Suspended}
+	notice := engine.Event{Type: engine.EventNotice, Account: "work", Title: "Action required – Sync suspended", Message: "Sync stopped."}
+	reactivate := engine.Event{Type: engine.EventOpenWindow, Account: "work", Window: &engine.WindowRequest{Window: "activate", Account: "work", Reason: "why"}}
+	dashboard := engine.WindowRequest{Window: "dashboard"}
+
+	t.Run("suspended with no icon shown opens the dashboard", func(t *testing.T) {
+		notices, windows := relay(t, true, true, suspended, notice).got()
+		want(t, windows, []engine.WindowRequest{dashboard})
+		want(t, notices, []notify.Notice{{Title: notice.Title, Message: notice.Message}})
+	})
+	t.Run("suspended with the icon shown opens nothing", func(t *testing.T) {
+		_, windows := relay(t, false, true, suspended, notice).got()
+		want(t, len(windows), 0)
+	})
+	t.Run("staying suspended opens nothing again", func(t *testing.T) {
+		again := suspended
+		again.From = engine.Suspended
+		_, windows := relay(t, true, true, again).got()
+		want(t, len(windows), 0)
+	})
+	t.Run("re-activation opens its window with or without the icon", func(t *testing.T) {
+		for _, hidden := range []bool{false, true} {
+			_, windows := relay(t, hidden, true, reactivate).got()
+			want(t, windows, []engine.WindowRequest{*reactivate.Window})
+		}
+	})
+	t.Run("notifications turned off", func(t *testing.T) {
+		notices, windows := relay(t, true, false, suspended, notice).got()
+		want(t, len(notices), 0)
+		want(t, windows, []engine.WindowRequest{dashboard}) // the window is not a notification
+	})
+}
+
+func TestOpenFirstStart(t *testing.T) {
+	tests := []struct {
+		name     string
+		accounts []store.Account
+		err      error
+		want     []engine.WindowRequest
+	}{
+		{"no account at all", nil, nil, []engine.WindowRequest{{Window: "activate"}}},
+		{"an account", []store.Account{{ID: "work"}}, nil, nil},
+		{"the accounts cannot be read", nil, errors.New("disk gone"), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &recorder{}
+			openFirstStart(context.Background(), &relayControl{accounts: tt.accounts, err: tt.err}, discard, r.open)
+			_, windows := r.got()
+			want(t, windows, tt.want)
+		})
+	}
+}
+
+func TestTrayPresenceTellsOnceWhenNoPanelShowsTheIcon(t *testing.T) {
+	told := make(chan struct{}, 4)
+	p := newTrayPresence(50*time.Millisecond, func() { told <- struct{}{} })
+	defer p.stop()
+	if !p.hidden() {
+		t.Fatal("the icon counts as shown before any panel was seen")
+	}
+	quiet := func(what string) {
+		t.Helper()
+		select {
+		case <-told:
+			t.Fatalf("%s: the user was told", what)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+
+	// At login the panel may come up a moment after the agent.
+	p.changed(false)
+	p.changed(true)
+	quiet("a panel appeared within the grace period")
+	if p.hidden() {
+		t.Fatal("hidden with a panel")
+	}
+
+	// The panel goes away for good: the user is told once.
+	p.changed(false)
+	if !p.hidden() {
+		t.Fatal("not hidden without a panel")
+	}
+	select {
+	case <-told:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the user was not told that no panel shows the icon")
+	}
+	p.changed(true)
+	p.changed(false)
+	p.changed(false)
+	quiet("a second time in the same run")
+}
+
+func TestTrayPresenceStopCancelsTheNotice(t *testing.T) {
+	told := make(chan struct{}, 1)
+	p := newTrayPresence(50*time.Millisecond, func() { told <- struct{}{} })
+	p.changed(false)
+	p.stop()
+	select {
+	case <-told:
+		t.Fatal("told after stop")
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+func TestNoHostNoticeSaysHowToOpenInboxSync(t *testing.T) {
+	n := noHostNotice("")
+	for _, s := range []string{"no tray icons", "applications menu", "`inboxsync`", "dashboard"} {
+		if !strings.Contains(n.Message, s) {
+			t.Errorf("the notice lacks %q: %s", s, n.Message)
+		}
+	}
+	if n := noHostNotice("/tmp/my home"); !strings.Contains(n.Message, "`inboxsync --home '/tmp/my home'`") {
+		t.Errorf("the notice does not give the command for this home: %s", n.Message)
+	}
+	if n := noHostNotice("/tmp/demo"); !strings.Contains(n.Message, "`inboxsync --home /tmp/demo`") {
+		t.Errorf("the notice does not give the command for this home: %s", n.Message)
+	}
+}
+
+func want[T any](t *testing.T, got, want T) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %#v, want %#v", got, want)
+	}
+}

@@ -257,6 +257,9 @@ func (w *Dashboard) onStatus(st engine.Status, accts []store.Account) {
 		w.addFirst.Show()
 	}
 	if st.Paused {
+		w.pause.Enable() // Start lifts a pause even before any account
+	}
+	if st.Paused {
 		w.pause.SetText("Start")
 		w.pause.SetIcon(theme.MediaPlayIcon())
 	} else {
@@ -341,7 +344,14 @@ func headline(st engine.Status) string {
 // summary says when sync runs, in words.
 func summary(st engine.Status, now time.Time) string {
 	if len(st.Accounts) == 0 {
-		return "Connect your mailbox and Inbox Sync keeps its mail and meetings in your records, " + everyWords(st.Interval.D()) + "."
+		connect := "Connect your mailbox and Inbox Sync keeps its mail and meetings in your records, " + everyWords(st.Interval.D()) + "."
+		switch {
+		case st.Paused && st.PausedUntil.IsZero():
+			return "Sync is paused until you start it again.\n" + connect
+		case st.Paused:
+			return "Sync is paused until " + when(st.PausedUntil, now) + ".\n" + connect
+		}
+		return connect
 	}
 	var b strings.Builder
 	switch {

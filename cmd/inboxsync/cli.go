@@ -246,16 +246,3 @@ func (c *cli) reader(ctx context.Context) (reader, func(), error) {
 	}
 	return storeReader{st}, func() { st.Close() }, nil
 }
-
-func (c *cli) version(args []string) int {
-	fs := c.flags("version [--json]", "Prints the version.", "")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if code, ok := c.parse(fs, args, 0); !ok {
-		return code
-	}
-	if *asJSON {
-		return c.printJSON(map[string]any{"version": app.Version, "test_build": app.TestBuild})
-	}
-	fmt.Fprintf(c.out, "inboxsync %s\n", app.Version)
-	return exitOK
-}

@@ -140,7 +140,13 @@ func (w *Dashboard) newOverviewTab() fyne.CanvasObject {
 	w.cards = container.NewVBox()
 	top := container.NewVBox(w.headline, w.summary,
 		container.NewHBox(w.syncNow, w.pause, w.addFirst), w.actMsg)
-	return container.NewBorder(container.NewPadded(top), nil, nil, nil,
+	var about fyne.CanvasObject
+	if About != nil {
+		l := caption("About: Inbox Sync " + About())
+		l.Importance = widget.LowImportance
+		about = pad(l)
+	}
+	return container.NewBorder(container.NewPadded(top), about, nil, nil,
 		container.NewVScroll(container.NewPadded(w.cards)))
 }
 
@@ -733,6 +739,8 @@ func triggerWords(t string) string {
 		return "after connecting"
 	case "retry":
 		return "retry"
+	case "resume":
+		return "resumed after an interruption"
 	}
 	return t
 }

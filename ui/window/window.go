@@ -18,6 +18,7 @@ import (
 
 	"fyne.io/fyne/v2"
 
+	"github.com/inboxsync/inboxsync/assets"
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/engine"
 )
@@ -84,8 +85,21 @@ type base struct {
 	do func(f func())
 }
 
+// appIcon is the application icon, which every window shows in its title
+// bar and the task bar.
+var appIcon = fyne.NewStaticResource(assets.AppIconID+".png", assets.AppIcon)
+
+// About returns the build of Inbox Sync, e.g. "0.1.0 (commit 1a2b3c4d5e6f,
+// built 2026-11-27 15:04 UTC)", for the dashboard's About line; nil hides
+// the line. The command sets it from app.Build.
+var About func() string
+
 func newBase(a fyne.App, c control.Control, title string) base {
 	ctx, cancel := context.WithCancel(context.Background())
+	if a.Icon() == nil {
+		// Before the window is created: a new window takes the app's icon.
+		a.SetIcon(appIcon)
+	}
 	w := a.NewWindow(title)
 	b := base{ctl: c, win: w, ctx: ctx, cancel: cancel}
 	b.do = func(f func()) {

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/inboxsync/inboxsync/app"
+	"github.com/inboxsync/inboxsync/ui/window"
+)
+
+// version prints which build this is: the version, the commit and the
+// build date stamped by scripts/package.sh and scripts/run.sh (or what the
+// go command recorded from git).
+func (c *cli) version(args []string) int {
+	fs := c.flags("version [--json]", "Prints the version, the commit and the build date.", "")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if code, ok := c.parse(fs, args, 0); !ok {
+		return code
+	}
+	b := app.Build()
+	if *asJSON {
+		return c.printJSON(b)
+	}
+	fmt.Fprintf(c.out, "inboxsync %s\n", b)
+	if b.TestBuild {
+		fmt.Fprintln(c.out, "test build (with the scripted test provider)")
+	}
+	return exitOK
+}
+
+func init() {
+	// The dashboard's About line: this binary's build.
+	window.About = func() string { return app.Build().String() }
+}

@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
 # Builds Inbox Sync and starts it. Arguments go to inboxsync, e.g.
 #   scripts/run.sh agent --no-tray --home /tmp/inboxsync-demo
+# The build is stamped like the release packages (scripts/package.sh): the
+# version from cmd/inboxsync/FyneApp.toml, the git commit and the build
+# date, which `inboxsync version` prints.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh run
+version=$(sed -n 's/^Version *= *"\(.*\)"/\1/p' cmd/inboxsync/FyneApp.toml)
+commit=$(git rev-parse HEAD 2>/dev/null || true)
+if [ -n "$commit" ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+  commit+=-dirty
+fi
+pkg=github.com/inboxsync/inboxsync/app
 mkdir -p bin
-go build -o bin/inboxsync ./cmd/inboxsync
+go build -ldflags "-X $pkg.Version=$version -X $pkg.Commit=$commit -X $pkg.BuildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  -o bin/inboxsync ./cmd/inboxsync
 exec bin/inboxsync "$@"

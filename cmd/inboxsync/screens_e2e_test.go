@@ -35,7 +35,7 @@ func TestWindowScreens(t *testing.T) {
 	}
 	log := h.startAgent()
 	script := h.writeScript(`{"inbox": 24, "sent": 6, "events": 4, "password": "` + password + `"}`)
-	out, errOut, code := h.run(password+"\n", "account", "add", "scripted", "--account", "sales", "--login", "ann", "--mailbox", script, "--password-stdin")
+	out, errOut, code := h.run(password+"\n", "account", "add", "scripted", "--account", longAccount, "--login", "ann", "--mailbox", script, "--password-stdin")
 	if code != 0 {
 		t.Fatalf("account add: exit %d\n%s%s", code, out, errOut)
 	}
@@ -112,8 +112,8 @@ func TestWindowScreens(t *testing.T) {
 
 	t.Run("sign in again succeeds and closes", func(t *testing.T) {
 		s.t = t
-		w := s.open("Sign in again", "activate", "--account", "sales")
-		form := s.shoot(w, "")
+		w := s.open("Sign in again", "activate", "--account", longAccount)
+		form := s.shoot(w, "window-activate-sign-in-again")
 		w.keys("Tab", "Tab") // the login is filled in: on to the password
 		w.typ(password)
 		w.keys("Return")
@@ -356,3 +356,8 @@ func same(a, b image.Image) bool {
 	}
 	return true
 }
+
+// longAccount is the screens test's account name: 40 characters, no spaces
+// (account names can't have any), so that every window shows it can fit or
+// wrap a long name rather than cut it off.
+const longAccount = "northwind-traders-emea-key-accounts-2026"

@@ -108,7 +108,7 @@ func TestWindowReactivationOpensExactlyOne(t *testing.T) {
 	script := h.writeScript(ok)
 	add := func() {
 		t.Helper()
-		out, errOut, code := h.run(password+"\n", "account", "add", "scripted", "--account", "reac", "--login", "ann", "--mailbox", script, "--password-stdin")
+		out, errOut, code := h.run(password+"\n", "account", "add", "scripted", "--account", longAccount, "--login", "ann", "--mailbox", script, "--password-stdin")
 		if code != 0 {
 			t.Fatalf("account add: exit %d\n%s%s\nagent log:\n%s", code, out, errOut, log)
 		}

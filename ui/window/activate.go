@@ -100,6 +100,9 @@ func (w *Activation) build() {
 	w.title = widget.NewLabel("Connect your mailbox")
 	w.title.TextStyle.Bold = true
 	w.title.SizeName = theme.SizeNameSubHeadingText
+	// Long account names (up to 64 characters, no spaces) and translations
+	// wrap inside the window's width instead of widening it off screen.
+	w.title.Wrapping = fyne.TextWrapWord
 	w.reason = widget.NewLabel("")
 	w.reason.Wrapping = fyne.TextWrapWord
 	w.reason.Importance = widget.WarningImportance

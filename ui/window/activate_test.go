@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/engine"
@@ -388,5 +390,30 @@ func TestReactivationOtherProvider(t *testing.T) {
 	u.waitFor("success", func() bool { return w.done.Visible() })
 	if got := reqs.all(); len(got) != 1 || got[0].Provider != "scripted" || got[0].Account != "qa" || got[0].Password != "pw" || got[0].Settings["mailbox"] != "/tmp/qa.json" {
 		t.Errorf("requests = %+v", got)
+	}
+}
+
+// The longest account name (64 characters, no spaces) wraps in the
+// re-activation window's title: the title keeps the whole name, and the
+// window does not grow wider than it opens.
+func TestReactivationLongAccountNameWraps(t *testing.T) {
+	long := strings.Repeat("northwind-traders-", 3) + "emea-key-a"
+	if len(long) != 64 {
+		t.Fatalf("test name is %d characters", len(long))
+	}
+	f := newFake()
+	f.AccountsFn = func() ([]store.Account, error) {
+		return []store.Account{{ID: long, Provider: "exchange", Login: "ann@corp.example", Email: "ann@corp.example"}}, nil
+	}
+	w, u := newActivationWindow(t, f, Options{Account: long})
+	u.waitFor("the prefilled login", func() bool { return w.login.Text != "" })
+	if w.title.Text != "Sign in again to "+long {
+		t.Errorf("title = %q", w.title.Text)
+	}
+	if one := fyne.MeasureText(w.title.Text, theme.TextSubHeadingSize(), w.title.TextStyle).Width; one <= 560 {
+		t.Fatalf("the title measures %.0f px on one line; the test needs one wider than the window", one)
+	}
+	if min := w.win.Content().MinSize().Width; min > 560 {
+		t.Errorf("the window needs %.0f px for its content; a long name must wrap within 560", min)
 	}
 }

@@ -102,10 +102,15 @@ func clock(t, now time.Time) string {
 	return abs + " (now)"
 }
 
+// words says d for people: "1 second", "40 seconds", "3 minutes" ….
 func words(d time.Duration) string {
 	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%d seconds", int(d/time.Second))
+	case d < time.Minute-time.Second/2: // 59.6 s is a minute
+		s := int(d.Round(time.Second) / time.Second)
+		if s <= 1 {
+			return "1 second"
+		}
+		return fmt.Sprintf("%d seconds", s)
 	case d < 2*time.Hour:
 		m := int(d.Round(time.Minute) / time.Minute)
 		if m == 1 {

@@ -3,19 +3,44 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/store"
 )
 
+const syncAbout = `Syncs now. Refused within a minute of the last attempt.
+
+With --wait, it shows progress and follows each account until its sync is
+done: through a server that asks Inbox Sync to wait (throttling) and through
+retries while the network is down, as long as they come within --timeout.
+The exit status is 0 when every account synced, and 1 when a sync failed, an
+account needs to be activated again or is suspended, or the wait ran out of
+time (the sync then goes on in the background).`
+
+// defaultSyncTimeout is how long `sync --wait` waits at most.
+const defaultSyncTimeout = 10 * time.Minute
+
 func (c *cli) sync(args []string) int {
-	fs := c.flags("sync [--account A] [--wait]", "Syncs now. Refused within a minute of the last attempt. With --wait, shows\nprogress and waits until the sync ends; the exit status is 1 if it failed.", "")
+	fs := c.flags("sync [--account A] [--wait [--timeout D]]", syncAbout, "")
 	acct := fs.String("account", "", "sync only this account")
-	wait := fs.Bool("wait", false, "wait until the sync ends")
+	wait := fs.Bool("wait", false, "wait until the sync is done")
+	timeout := fs.Duration("timeout", defaultSyncTimeout, "with --wait, stop waiting after this long, e.g. 30s, 5m")
 	if code, ok := c.parse(fs, args, 0); !ok {
 		return code
+	}
+	timeoutSet := false
+	fs.Visit(func(f *flag.Flag) { timeoutSet = timeoutSet || f.Name == "timeout" })
+	if timeoutSet && !*wait {
+		fmt.Fprintln(c.errOut, "inboxsync: --timeout goes with --wait")
+		return exitUsage
+	}
+	if *timeout <= 0 {
+		fmt.Fprintln(c.errOut, "inboxsync: --timeout must be positive")
+		return exitUsage
 	}
 	return c.withAgent(func(ctx context.Context, cl *control.Client) int {
 		if !*wait {
@@ -25,64 +50,269 @@ func (c *cli) sync(args []string) int {
 			fmt.Fprintln(c.out, "Sync started.")
 			return exitOK
 		}
-		// Subscribe first so that the session's end cannot slip by.
-		events, err := cl.Subscribe(ctx)
+		return c.syncWait(ctx, cl, *acct, *timeout)
+	})
+}
+
+// followed is one account that `sync --wait` follows, over the sessions
+// of its sync: a session that ends throttled or offline is followed by a
+// retry session, and the sync is done when a session ends otherwise.
+type followed struct {
+	account  string
+	start    time.Time // the first followed session's start
+	counts   store.Counts
+	sessions int
+	seen     map[int64]bool // session IDs already taken into account
+	retryAt  time.Time      // set while waiting for a retry session
+	done     bool
+	ok       bool
+}
+
+func (f *followed) finish(ok bool) {
+	f.done, f.ok = true, ok
+}
+
+// syncWait requests a sync of one account (or all) and follows it to its
+// final outcome, or until timeout.
+func (c *cli) syncWait(ctx context.Context, cl *control.Client, account string, timeout time.Duration) int {
+	deadline := time.Now().Add(timeout)
+	// Subscribe first, so that no session's end can slip by unseen.
+	events, err := cl.Subscribe(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	st, err := cl.Status(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	// A session that ended before this moment is not the one we asked for.
+	requested := time.Now()
+
+	var follow []*followed
+	byName := map[string]*followed{}
+	failed := false
+	// request asks for one account's sync and starts following it. A sync
+	// refused as too soon is followed all the same when the engine will
+	// retry the account by itself (throttled or offline).
+	request := func(name string) error {
+		err := cl.SyncNow(ctx, name)
+		a, known := findAccount(st, name)
+		if err != nil && !(errors.Is(err, engine.ErrTooSoon) && known && retryPending(a)) {
+			return err
+		}
+		f := &followed{account: name, seen: map[int64]bool{}}
+		follow = append(follow, f)
+		byName[name] = f
 		if err != nil {
+			c.printRetry(f, a, time.Until(a.NextSync))
+		}
+		return nil
+	}
+	if account != "" {
+		if err := request(account); err != nil {
 			return c.fail(err)
 		}
-		st, err := cl.Status(ctx)
-		if err != nil {
-			return c.fail(err)
+	} else {
+		type refusal struct {
+			account engine.AccountStatus
+			err     error
 		}
-		if err := cl.SyncNow(ctx, *acct); err != nil {
-			return c.fail(err)
-		}
-		pending := map[string]bool{}
+		var refused []refusal
 		for _, a := range st.Accounts {
-			if *acct != "" && a.Account != *acct {
-				continue
+			if a.State == engine.NotActivated {
+				continue // disconnected: nothing to sync
 			}
-			switch a.State {
-			case engine.Idle, engine.Syncing, engine.Offline, engine.Throttled, engine.Suspended:
-				pending[a.Account] = true
+			if err := request(a.Account); err != nil {
+				refused = append(refused, refusal{a, err})
 			}
 		}
-		failed := false
-		lastProgress := time.Time{}
-		for len(pending) > 0 {
-			select {
-			case <-ctx.Done():
-				fmt.Fprintln(c.errOut, "inboxsync: stopped waiting; the sync goes on in the background.")
-				return exitError
-			case ev, ok := <-events:
-				if !ok {
-					return c.fail(errors.New("the agent stopped before the sync ended"))
+		if len(follow) == 0 {
+			switch len(refused) {
+			case 0:
+				// No account to sync: the engine says so in its words.
+				err := cl.SyncNow(ctx, "")
+				if err == nil {
+					err = errors.New("there is no account to sync")
 				}
-				if !pending[ev.Account] {
+				return c.fail(err)
+			case 1:
+				return c.fail(refused[0].err)
+			}
+		}
+		// Paused accounts and accounts synced a moment ago are noted; one
+		// that needs to be activated again makes the sync fail.
+		for _, r := range refused {
+			fmt.Fprintf(c.out, "%s: not synced: %s\n", r.account.Account, r.err)
+			failed = failed || r.account.State.NeedsAttention()
+		}
+		if len(follow) == 0 {
+			return exitError
+		}
+	}
+
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	var lastSeq uint64
+	lastProgress := time.Time{}
+	for pending(follow) > 0 {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(c.errOut, "inboxsync: stopped waiting; the sync goes on in the background.")
+			return exitError
+		case <-timer.C:
+			for _, f := range follow {
+				if f.done {
 					continue
 				}
-				switch ev.Type {
-				case engine.EventSessionProgress:
-					if p := ev.Status.Progress; p != nil && time.Since(lastProgress) > time.Second {
-						lastProgress = time.Now()
-						fmt.Fprintf(c.errOut, "%s: syncing %s, %d items so far\n", ev.Account, p.Folder, p.Added+p.Updated+p.Removed)
-					}
-				case engine.EventSessionEnded:
-					delete(pending, ev.Account)
-					s := ev.Session
-					fmt.Fprintf(c.out, "%s: %s (%d added, %d updated, %d removed in %s)\n", ev.Account, s.Outcome, s.Added, s.Updated, s.Removed, s.End.Sub(s.Start).Round(time.Millisecond))
-					if s.Outcome != "ok" {
-						failed = true
-						if ev.Status != nil && ev.Status.Reason != "" {
-							fmt.Fprintf(c.out, "  %s\n", ev.Status.Reason)
+				if !f.retryAt.IsZero() {
+					fmt.Fprintf(c.out, "%s: not done: waiting to try again at %s\n", f.account, clock(f.retryAt, time.Now()))
+				} else {
+					fmt.Fprintf(c.out, "%s: not done: still syncing\n", f.account)
+				}
+			}
+			fmt.Fprintf(c.errOut, "inboxsync: stopped waiting after %s (--timeout); the sync goes on in the background: see `inboxsync status`.\n", timeout)
+			return exitError
+		case ev, ok := <-events:
+			if !ok {
+				return c.fail(errors.New("the agent stopped before the sync was done"))
+			}
+			if lastSeq != 0 && ev.Seq != lastSeq+1 {
+				// Events were lost: catch up from the status.
+				if s, err := cl.Status(ctx); err == nil {
+					for _, a := range s.Accounts {
+						if f := byName[a.Account]; f != nil && !f.done && a.LastSync != nil && a.State != engine.Syncing {
+							c.sessionEnded(f, *a.LastSync, a, requested, deadline)
 						}
 					}
 				}
 			}
+			lastSeq = ev.Seq
+			f := byName[ev.Account]
+			if f == nil || f.done {
+				continue
+			}
+			switch ev.Type {
+			case engine.EventSessionProgress:
+				if p := ev.Status.Progress; p != nil && time.Since(lastProgress) > time.Second {
+					lastProgress = time.Now()
+					fmt.Fprintf(c.errOut, "%s: syncing %s, %d items so far\n", ev.Account, p.Folder, f.counts.Added+f.counts.Updated+f.counts.Removed+p.Added+p.Updated+p.Removed)
+				}
+			case engine.EventSessionEnded:
+				if ev.Session != nil && ev.Status != nil {
+					c.sessionEnded(f, *ev.Session, *ev.Status, requested, deadline)
+				}
+			case engine.EventState:
+				// Between sessions only a pause or a disconnection stops
+				// the retry from coming; a running session reports either
+				// through its end.
+				if f.retryAt.IsZero() {
+					continue
+				}
+				switch ev.To {
+				case engine.Paused:
+					fmt.Fprintf(c.out, "%s: not done: sync was paused before it could try again; it goes on when you resume it\n", f.account)
+					f.finish(false)
+				case engine.NotActivated:
+					fmt.Fprintf(c.out, "%s: not done: the account was disconnected\n", f.account)
+					f.finish(false)
+				}
+			}
 		}
-		if failed {
-			return exitError
+	}
+	for _, f := range follow {
+		failed = failed || !f.ok
+	}
+	if failed {
+		return exitError
+	}
+	return exitOK
+}
+
+// sessionEnded takes a session's end into account: done, or waiting for
+// the retry the engine scheduled.
+func (c *cli) sessionEnded(f *followed, s store.Session, st engine.AccountStatus, requested, deadline time.Time) {
+	if s.End.IsZero() || s.End.Before(requested) || f.seen[s.ID] {
+		return // still running, an earlier session, or already counted
+	}
+	f.seen[s.ID] = true
+	if f.sessions == 0 {
+		f.start = s.Start
+	}
+	f.sessions++
+	f.counts.Add(s.Counts)
+	f.retryAt = time.Time{}
+	switch s.Outcome {
+	case "throttled", "offline":
+		if retryPending(st) && !st.NextSync.After(deadline) {
+			// The engine's delay, not what is left of it when the event
+			// arrives here.
+			c.printRetry(f, st, st.NextSync.Sub(s.End))
+			return
 		}
-		return exitOK
-	})
+		why, next := waitWords(st.State)
+		fmt.Fprintf(c.out, "%s: not done: %s; %s at %s, after the --timeout; the sync goes on in the background\n", f.account, why, next, clock(st.NextSync, time.Now()))
+		f.finish(false)
+		return
+	}
+	retries := ""
+	switch n := f.sessions - 1; n {
+	case 0:
+	case 1:
+		retries = ", after 1 retry"
+	default:
+		retries = fmt.Sprintf(", after %d retries", n)
+	}
+	fmt.Fprintf(c.out, "%s: %s (%d added, %d updated, %d removed in %s%s)\n", f.account, s.Outcome, f.counts.Added, f.counts.Updated, f.counts.Removed, s.End.Sub(f.start).Round(time.Millisecond), retries)
+	if s.Outcome == "ok" {
+		f.finish(true)
+		return
+	}
+	if st.Reason != "" {
+		fmt.Fprintf(c.out, "  %s\n", st.Reason)
+	}
+	f.finish(false)
+}
+
+// printRetry says what the account waits for before its next attempt, in
+// wait.
+func (c *cli) printRetry(f *followed, st engine.AccountStatus, wait time.Duration) {
+	f.retryAt = st.NextSync
+	if wait < time.Second {
+		wait = time.Second
+	}
+	why, next := waitWords(st.State)
+	fmt.Fprintf(c.errOut, "%s: %s; %s in %s\n", f.account, why, next, words(wait))
+}
+
+// waitWords says why an account waits, and what it does next.
+func waitWords(s engine.State) (why, next string) {
+	if s == engine.Throttled {
+		return "the mail server asked us to wait", "continuing"
+	}
+	return "offline (can't reach the mail server)", "retrying"
+}
+
+// retryPending reports whether the engine will try the account again by
+// itself: it is throttled or offline with a retry scheduled.
+func retryPending(a engine.AccountStatus) bool {
+	return (a.State == engine.Throttled || a.State == engine.Offline) && !a.NextSync.IsZero()
+}
+
+func findAccount(st engine.Status, name string) (engine.AccountStatus, bool) {
+	for _, a := range st.Accounts {
+		if a.Account == name {
+			return a, true
+		}
+	}
+	return engine.AccountStatus{}, false
+}
+
+func pending(fs []*followed) int {
+	n := 0
+	for _, f := range fs {
+		if !f.done {
+			n++
+		}
+	}
+	return n
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/godbus/dbus/v5"
+
 	"github.com/inboxsync/inboxsync/assets"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/ui/tray/traytest"
@@ -165,13 +167,22 @@ func TestTrayEndToEnd(t *testing.T) {
 		}
 	}
 
-	h := newHome(t, "INBOXSYNC_TEST_MIN_SYNC_GAP=100ms") // 0 means the default minute
+	// No display: the windows the agent opens (the first start's
+	// activation window, re-activation) are only logged, never shown on
+	// the screen of whoever runs the tests.
+	h := newHome(t, "INBOXSYNC_TEST_MIN_SYNC_GAP=100ms", "DISPLAY=", "WAYLAND_DISPLAY=") // 0 means the default minute
 	log := h.startTrayAgent()
 	item, err := w.Await(20 * time.Second)
 	if err != nil {
 		t.Fatalf("%v\nagent log:\n%s", err, log)
 	}
 	p := &trayProbe{t: t, log: log, item: item, shots: shots}
+	// The panel hears every change of the item's Status.
+	newStatus, stopStatus, err := item.WatchStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stopStatus()
 	// The item is complete when it registers: a panel draws it at once.
 	if first, err := p.read(); err != nil || first.tooltip == "" || len(first.menu.Children) == 0 {
 		t.Errorf("the item registered before it was complete: %v, tooltip %q, menu:\n%s", err, first.tooltip, first.menu)
@@ -204,6 +215,22 @@ func TestTrayEndToEnd(t *testing.T) {
 		t.Errorf("Resume shows while not paused\n%s", notActivated.menu)
 	}
 	p.shot("not-activated", notActivated)
+
+	// Paused before any account: the tray says it is paused.
+	p.click("Pause", "Until resumed")
+	pausedEmpty := p.await("paused with no account", func(s trayState) bool {
+		return s.tooltip == "Inbox Sync — Paused until you resume. Not activated: connect a mailbox in the dashboard"
+	})
+	if line := pausedEmpty.menu.Children[0].Label; line != "Paused until you resume. Not activated: connect a mailbox in the dashboard" {
+		t.Errorf("the status line while paused with no account: %q", line)
+	}
+	if !enabled(pausedEmpty, "Resume") {
+		t.Errorf("Resume is not offered while paused with no account\n%s", pausedEmpty.menu)
+	}
+	p.click("Resume")
+	p.await("not activated again", func(s trayState) bool {
+		return s.tooltip == "Inbox Sync — Not activated: connect a mailbox in the dashboard"
+	})
 
 	// An account: its first sync is slowed down so the tray can be seen
 	// syncing.
@@ -273,8 +300,9 @@ func TestTrayEndToEnd(t *testing.T) {
 		return h.status().Accounts[0].State == engine.NeedsReactivation
 	})
 	attention := p.await("needs attention", func(s trayState) bool {
-		return strings.HasPrefix(s.tooltip, "Inbox Sync — Needs re-activation")
+		return strings.HasPrefix(s.tooltip, "Inbox Sync — Needs re-activation") && s.status == "NeedsAttention"
 	})
+	awaitNewStatus(t, newStatus, "NeedsAttention", log)
 	if !enabled(attention, "Re-activate…") {
 		t.Errorf("Re-activate… is not enabled when needed:\n%s", attention.menu)
 	}
@@ -289,6 +317,23 @@ func TestTrayEndToEnd(t *testing.T) {
 		seen[string(s.icon)] = name
 	}
 	p.shot("attention", attention)
+
+	// The user signs in again: the item is Active again.
+	h.writeScript(`{"inbox": 40, "sent": 5, "calendar": 3, "password": "` + password + `"}`)
+	out, errOut, code = h.run(password+"\n", "account", "add", "scripted", "--account", "work", "--login", "ann", "--mailbox", script, "--password-stdin")
+	if code != 0 {
+		t.Fatalf("re-activating: exit %d\n%s%s", code, out, errOut)
+	}
+	fixed := p.await("up to date after re-activation", func(s trayState) bool {
+		return strings.HasPrefix(s.tooltip, "Inbox Sync — Up to date") && s.status == "Active"
+	})
+	awaitNewStatus(t, newStatus, "Active", log)
+	if !bytes.Equal(fixed.icon, idle.icon) {
+		t.Error("the icon did not come back after re-activation")
+	}
+	if n, _ := fixed.menu.Find("Re-activate…"); n.Enabled {
+		t.Error("Re-activate… is still enabled after re-activation")
+	}
 
 	// Quit stops the whole agent, cleanly.
 	p.click("Quit")
@@ -308,15 +353,124 @@ func TestTrayEndToEnd(t *testing.T) {
 	}
 }
 
+// awaitNewStatus waits for the item's NewStatus signal with want, skipping
+// earlier ones.
+func awaitNewStatus(t *testing.T, signals <-chan string, want string, log *agentLog) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	var seen []string
+	for {
+		select {
+		case s := <-signals:
+			if s == want {
+				return
+			}
+			seen = append(seen, s)
+		case <-deadline:
+			t.Fatalf("no NewStatus %q signal within 20 s (saw %q)\nagent log:\n%s", want, seen, log)
+		}
+	}
+}
+
+// notificationServer stands in for the desktop's notification daemon on
+// the test's session bus and records the notices it is asked to show.
+type notificationServer struct {
+	got chan [2]string
+}
+
+// Notify implements org.freedesktop.Notifications.Notify.
+func (s *notificationServer) Notify(app string, id uint32, icon, summary, body string, actions []string, hints map[string]dbus.Variant, timeout int32) (uint32, *dbus.Error) {
+	select {
+	case s.got <- [2]string{summary, body}:
+	default:
+	}
+	return 1, nil
+}
+
+// ownNotifications takes org.freedesktop.Notifications on the test's
+// session bus until the test ends. Another package's test may hold the
+// name for a moment (go test runs packages at once), so it queues for it.
+func ownNotifications(t *testing.T) *notificationServer {
+	t.Helper()
+	const name = "org.freedesktop.Notifications"
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	srv := &notificationServer{got: make(chan [2]string, 8)}
+	if err := conn.Export(srv, "/org/freedesktop/Notifications", name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.RequestName(name, 0); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var owner string
+		if err := conn.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, name).Store(&owner); err == nil && owner == conn.Names()[0] {
+			return srv
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("could not own %s within 20 s (owner %q)", name, owner)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func TestTrayWithoutAPanel(t *testing.T) {
 	needKeyring(t)
-	// A session bus, but nobody shows tray icons: systray says so, the
-	// agent goes on and stops cleanly.
-	h := newHome(t)
+	// A session bus, but nobody shows tray icons (stock GNOME): systray
+	// says so, the agent tells the user once how to reach it, goes on,
+	// registers its icon when a panel appears, and stops cleanly.
+	notices := ownNotifications(t)
+	h := newHome(t, "DISPLAY=", "WAYLAND_DISPLAY=")
 	log := h.startTrayAgent()
 	await(t, "systray says there is no watcher", log, func() bool {
 		return strings.Contains(log.String(), "org.kde.StatusNotifierWatcher was not provided")
 	})
+	select {
+	case n := <-notices.got:
+		if n[0] != "Inbox Sync is running" {
+			t.Errorf("notice title %q", n[0])
+		}
+		for _, s := range []string{"no tray icons", "applications menu", "`inboxsync --home " + h.dir + "`", "dashboard"} {
+			if !strings.Contains(n[1], s) {
+				t.Errorf("the notice lacks %q: %s", s, n[1])
+			}
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no desktop notice that the tray icon is not shown within 20 s\nagent log:\n%s", log)
+	}
+
+	// A panel starts: the icon registers with it, complete.
+	w, err := traytest.NewWatcher()
+	if err != nil {
+		t.Fatalf("becoming the StatusNotifierWatcher: %v", err)
+	}
+	defer w.Close()
+	item, err := w.Await(20 * time.Second)
+	if err != nil {
+		t.Fatalf("the icon did not register with a panel that appeared later: %v\nagent log:\n%s", err, log)
+	}
+	// Only the item's properties: a first GetLayout makes fyne.io/systray
+	// start a goroutine that races with it (systray_menu_unix.go, refresh
+	// and GetLayout guard menuVersion with different locks), and this
+	// agent is a -race build.
+	await(t, "the registered item shows the state", log, func() bool {
+		tt, err1 := item.ToolTip()
+		status, err2 := item.Status()
+		return err1 == nil && err2 == nil && strings.HasPrefix(tt.Title, "Inbox Sync — Not activated") && status == "Active"
+	})
+	await(t, "the agent sees the panel", log, func() bool {
+		return strings.Contains(log.String(), "a panel shows tray icons")
+	})
+	select {
+	case n := <-notices.got:
+		t.Errorf("a second notice in the same run: %q", n)
+	case <-time.After(time.Second):
+	}
+
 	h.ok("pause")
 	if s := h.status(); !s.Paused {
 		t.Fatalf("status: %+v", s)

@@ -91,7 +91,7 @@ func watchHostOn(ctx context.Context, log *slog.Logger, name string, changed fun
 		}
 		present, known = p, true
 		if p {
-			log.Info("tray: a panel shows tray icons; the icon is registered with it")
+			log.Info("tray: a panel shows tray icons; the icon registers with it")
 		} else {
 			log.Info("tray: no panel shows tray icons on this desktop (no StatusNotifierWatcher with a host); the icon registers when one appears")
 		}

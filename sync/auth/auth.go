@@ -49,14 +49,28 @@ type Endpoint struct {
 // Config describes one public client at one authorization server.
 type Config struct {
 	ClientID string
-	Endpoint Endpoint
-	Scopes   []string
+	// ClientSecret, when set, is sent with every token request
+	// (client_secret). Google's desktop clients have one that the
+	// installed app cannot keep confidential; Microsoft's public clients
+	// have none. It is sent only in request bodies, never logged, and never
+	// part of an error.
+	ClientSecret string
+	Endpoint     Endpoint
+	Scopes       []string
 	// RedirectHost is the host of the loopback redirect URI: "localhost"
-	// (Microsoft) or "127.0.0.1" (Google). Default "localhost".
+	// (Microsoft; the listener takes the port on 127.0.0.1 and ::1) or
+	// "127.0.0.1" (Google; the listener takes 127.0.0.1 only). Default
+	// "localhost".
 	RedirectHost string
 	// AuthParams are extra parameters of the authorization request
-	// (prompt, login_hint, …).
+	// (prompt, login_hint, access_type, …). They replace the standard ones
+	// of the same name; a name with no value (nil) removes a standard
+	// parameter (Google does not know response_mode).
 	AuthParams url.Values
+	// NoTokenScope leaves the scope parameter out of token requests: the
+	// code redemption and refreshes then carry the scopes the user
+	// consented to (Google), where Microsoft wants them named again.
+	NoTokenScope bool
 	// HTTPClient makes the token requests; nil means http.DefaultClient.
 	HTTPClient *http.Client
 	// Explain returns the words for the user for a token or callback error,
@@ -109,11 +123,20 @@ type Token struct {
 }
 
 // Grant is what the keyring keeps of a sign-in: the refresh token and the
-// scopes granted. Its string form (Encode) is the value stored under
-// secret.KeyToken.
+// scopes granted, and optionally when the user consented and the client
+// secret the grant was issued to. Its string form (Encode) is the value
+// stored under secret.KeyToken.
 type Grant struct {
 	RefreshToken string `json:"refresh_token"`
 	Scope        string `json:"scope,omitempty"`
+	// Issued is when the user signed in (zero when unknown). Google ends
+	// the grants of apps in "Testing" status 7 days after it.
+	Issued time.Time `json:"issued,omitzero"`
+	// ClientSecret is the client secret of the app registration the
+	// grant belongs to, when it has one (Google desktop clients). It is
+	// kept here, in the keyring entry that disconnecting removes, rather
+	// than in the account's settings.
+	ClientSecret string `json:"client_secret,omitempty"`
 }
 
 // grantVersion tags the stored form so it can change later.
@@ -375,16 +398,27 @@ func (c *Config) exchange(ctx context.Context, form url.Values) (Token, error) {
 	return tok, nil
 }
 
+// tokenForm completes the form of a token request with the client's
+// credentials and, unless NoTokenScope, the scopes.
+func (c *Config) tokenForm(form url.Values) url.Values {
+	form.Set("client_id", c.ClientID)
+	if c.ClientSecret != "" {
+		form.Set("client_secret", c.ClientSecret)
+	}
+	if !c.NoTokenScope {
+		form.Set("scope", strings.Join(c.Scopes, " "))
+	}
+	return form
+}
+
 // Refresh redeems a refresh token. The answer may carry a new refresh
 // token (rotation); when it does not, the old one stays valid and is
 // returned in the Token.
 func (c *Config) Refresh(ctx context.Context, refreshToken string) (Token, error) {
-	form := url.Values{
+	form := c.tokenForm(url.Values{
 		"grant_type":    {"refresh_token"},
 		"refresh_token": {refreshToken},
-		"client_id":     {c.ClientID},
-		"scope":         {strings.Join(c.Scopes, " ")},
-	}
+	})
 	tok, err := c.exchange(ctx, form)
 	if err != nil {
 		return Token{}, err

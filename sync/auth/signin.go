@@ -82,10 +82,10 @@ type callback struct {
 	err  error
 }
 
-// listenLoopback listens on one free port on 127.0.0.1 and, when the
-// machine has IPv6, the same port on ::1 ("localhost" may resolve to
-// either).
-func listenLoopback() ([]net.Listener, int, error) {
+// listenLoopback listens on one free port on 127.0.0.1 and, unless
+// ipv4Only or the machine has no IPv6, the same port on ::1 ("localhost"
+// may resolve to either; a "127.0.0.1" redirect needs only the first).
+func listenLoopback(ipv4Only bool) ([]net.Listener, int, error) {
 	var lastErr error
 	for range 10 {
 		l4, err := net.Listen("tcp4", "127.0.0.1:0")
@@ -93,6 +93,9 @@ func listenLoopback() ([]net.Listener, int, error) {
 			return nil, 0, fmt.Errorf("opening the sign-in listener: %w", err)
 		}
 		port := l4.Addr().(*net.TCPAddr).Port
+		if ipv4Only {
+			return []net.Listener{l4}, port, nil
+		}
 		l6, err := net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(port)))
 		if err == nil {
 			return []net.Listener{l4, l6}, port, nil
@@ -132,6 +135,10 @@ func (c *Config) AuthCodeURL(redirectURI, state, challenge string) string {
 		"code_challenge_method": {"S256"},
 	}
 	for k, v := range c.AuthParams {
+		if v == nil {
+			delete(q, k)
+			continue
+		}
 		q[k] = v
 	}
 	sep := "?"
@@ -156,7 +163,7 @@ func (c *Config) SignInBrowser(ctx context.Context, opts SignInOptions) (Token, 
 	if host == "" {
 		host = "localhost"
 	}
-	ls, port, err := listenLoopback()
+	ls, port, err := listenLoopback(host == "127.0.0.1")
 	if err != nil {
 		return Token{}, err
 	}
@@ -267,14 +274,12 @@ func (c *Config) SignInBrowser(ctx context.Context, opts SignInOptions) (Token, 
 	if cb.err != nil {
 		return Token{}, cb.err
 	}
-	return c.exchange(ctx, url.Values{
+	return c.exchange(ctx, c.tokenForm(url.Values{
 		"grant_type":    {"authorization_code"},
 		"code":          {cb.code},
 		"redirect_uri":  {redirectURI},
-		"client_id":     {c.ClientID},
 		"code_verifier": {verifier},
-		"scope":         {strings.Join(c.Scopes, " ")},
-	})
+	}))
 }
 
 // callbackError words an error= callback.

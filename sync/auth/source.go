@@ -75,9 +75,12 @@ func (s *TokenSource) Token(ctx context.Context) (string, error) {
 	}
 	s.refresh++
 	if tok.RefreshToken != s.grant.RefreshToken {
-		g := Grant{RefreshToken: tok.RefreshToken, Scope: tok.Scope}
-		if g.Scope == "" {
-			g.Scope = s.grant.Scope
+		// The rotated grant keeps when the user consented and the client
+		// secret: only the token (and perhaps the scopes) changed.
+		g := s.grant
+		g.RefreshToken = tok.RefreshToken
+		if tok.Scope != "" {
+			g.Scope = tok.Scope
 		}
 		// Persist first: the old refresh token may already be void.
 		s.grant = g

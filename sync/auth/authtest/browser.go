@@ -30,6 +30,10 @@ func (s *Server) Browser() *Browser {
 // Open follows u to the end and keeps the final page. It fails when the
 // final answer is not 200 OK.
 func (b *Browser) Open(ctx context.Context, u string) error {
+	// A real browser keeps loading after the opener returned: the sign-in
+	// cancels ctx (the opener's deadline) as soon as it has its answer,
+	// which may be before this browser read the loopback page.
+	ctx = context.WithoutCancel(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err

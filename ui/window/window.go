@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -89,6 +90,10 @@ type base struct {
 // bar and the task bar.
 var appIcon = fyne.NewStaticResource(assets.AppIconID+".png", assets.AppIcon)
 
+// wmClass is the instance part of every window's WM_CLASS on X11, as the
+// desktop entry's StartupWMClass says.
+const wmClass = "Inbox Sync"
+
 // About returns the build of Inbox Sync, e.g. "0.1.0 (commit 1a2b3c4d5e6f,
 // built 2026-11-27 15:04 UTC)", for the dashboard's About line; nil hides
 // the line. The command sets it from app.Build.
@@ -99,6 +104,13 @@ func newBase(a fyne.App, c control.Control, title string) base {
 	if a.Icon() == nil {
 		// Before the window is created: a new window takes the app's icon.
 		a.SetIcon(appIcon)
+	}
+	if os.Getenv("RESOURCE_NAME") == "" {
+		// On X11, GLFW names a window's WM_CLASS after its title unless
+		// RESOURCE_NAME gives the instance part: one instance name for
+		// every window lets desktops match them all to the desktop entry
+		// (StartupWMClass) and show its icon in the task bar.
+		os.Setenv("RESOURCE_NAME", wmClass)
 	}
 	w := a.NewWindow(title)
 	b := base{ctl: c, win: w, ctx: ctx, cancel: cancel}

@@ -2,9 +2,7 @@ package main
 
 import (
 	"os/exec"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -46,17 +44,7 @@ func TestFirstStartOpensTheActivationWindow(t *testing.T) {
 
 	// The user closes it without connecting a mailbox (the desktop ends
 	// the window's process): it does not come back in this run.
-	out, err := xdotoolOn(display, "getwindowpid", ids[0])
-	if err != nil {
-		t.Fatalf("xdotool getwindowpid: %v", err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(out))
-	if err != nil {
-		t.Fatalf("window pid %q: %v", out, err)
-	}
-	if err := syscall.Kill(pid, syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
+	closeWindow(t, display, ids[0])
 	h.eventually("the window is gone", func() bool { return len(windows(t, display, firstStartTitle, false)) == 0 })
 	time.Sleep(1500 * time.Millisecond) // a window opened again would show by now
 	if ids := windows(t, display, firstStartTitle, false); len(ids) != 0 {

@@ -1,0 +1,670 @@
+// Package gmail syncs Gmail and Google Workspace mailboxes through the
+// Gmail API and the primary calendar through the Google Calendar API: mail
+// in Inbox and Sent (the INBOX and SENT labels) and events over the −14/+60
+// day window. Sign-in is OAuth 2.0 for installed apps with Google
+// (sync/auth: loopback on 127.0.0.1, PKCE, offline access); Connector wires
+// both into the engine.
+//
+// Inbox Sync asks only for gmail.metadata and calendar.events.readonly: it
+// never reads a body. The metadata scope refuses messages.list's q
+// parameter and every format but metadata and minimal, so the history
+// window of a first sync is applied on Gmail's internalDate while walking
+// messages.list newest first.
+//
+// # Cursor
+//
+// A folder's cursor is JSON. For Inbox and Sent:
+//
+//	{"v":1,"h":HISTORYID,"l":true,"p":PAGETOKEN,"s":SINCEMS}   first sync, listing
+//	{"v":1,"h":HISTORYID,"p":PAGETOKEN}                        incremental (p inside a walk)
+//
+// h is the mailbox's history id when the listing began (Gmail's profile),
+// then the history id history.list answered at the end of the last walk;
+// the next walk starts there. A history id Gmail no longer knows (404,
+// about a week old) is provider.ClassCursorInvalid, and the engine starts
+// a full listing again.
+//
+// For the calendar: {"v":1,"win":DATE,"sync":SYNCTOKEN,"p":PAGETOKEN}. win
+// is the first day (UTC) of the window the last listing covered; on a
+// later day the window has moved and a fresh listing over the new window
+// replaces the sync token. In between, the sync token (never combined
+// with timeMin/timeMax, which Google refuses) gives every change, and the
+// window is applied here.
+//
+// # Items
+//
+// A message's ProviderID is its Gmail message id, the same in every label:
+// a message sent to oneself is in INBOX and SENT and is reported in each
+// folder, with Change.Item.Folder saying which. Its thread id is the
+// conversation id, the snippet the preview, internalDate the time.
+//
+// # Requests
+//
+// All requests of one Provider go through one HTTP layer that allows at
+// most 4 in flight, paces them under Gmail's per-user quota (Options.Quota),
+// adds the bearer token, renews it once when Google answers 401, and
+// classifies failures (see classify).
+package gmail
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/provider"
+)
+
+// Google's endpoints.
+const (
+	DefaultAuthURL          = "https://accounts.google.com/o/oauth2/v2/auth"
+	DefaultTokenURL         = "https://oauth2.googleapis.com/token"
+	DefaultGmailEndpoint    = "https://gmail.googleapis.com/gmail/v1"
+	DefaultCalendarEndpoint = "https://www.googleapis.com/calendar/v3"
+)
+
+// The permissions asked for: message headers and labels, and events.
+const (
+	ScopeGmailMetadata  = "https://www.googleapis.com/auth/gmail.metadata"
+	ScopeCalendarEvents = "https://www.googleapis.com/auth/calendar.events.readonly"
+)
+
+// Scopes are the scopes of the authorization request.
+var Scopes = []string{ScopeGmailMetadata, ScopeCalendarEvents}
+
+// DefaultPageSize is how many messages one page of a first sync lists and
+// reads (messages.list allows 500), and the history and events page size.
+const DefaultPageSize = 100
+
+// MaxInFlight is the most requests one mailbox has in flight.
+const MaxInFlight = 4
+
+// DefaultQuota is the pace Connector.Open sets, in Gmail quota units per
+// second: Gmail allows 250 per user (messages.get and messages.list cost 5,
+// history.list 2, getProfile 1), so a first sync of a large mailbox stays
+// below it rather than being throttled in the middle of a page.
+const DefaultQuota = 200
+
+// The headers read of each message.
+var metadataHeaders = []string{"Subject", "From", "To", "Cc", "Date", "Message-ID"}
+
+// Window of the calendar, in days around today.
+const (
+	windowBack  = 14
+	windowAhead = 60
+)
+
+// Tokens hands out access tokens; *auth.TokenSource implements it.
+type Tokens interface {
+	Token(ctx context.Context) (string, error)
+	Invalidate(access string)
+}
+
+// Options configure a Provider.
+type Options struct {
+	// GmailEndpoint is the Gmail API base URL including the version
+	// (DefaultGmailEndpoint when empty).
+	GmailEndpoint string
+	// CalendarEndpoint is the Calendar API base URL including the version
+	// (DefaultCalendarEndpoint when empty).
+	CalendarEndpoint string
+	// HTTPClient makes the requests; nil means http.DefaultClient.
+	HTTPClient *http.Client
+	Tokens     Tokens
+	// PageSize is the page size (DefaultPageSize when 0, at most 500).
+	PageSize int
+	// Quota paces requests to this many Gmail quota units a second (with
+	// a burst of one second's worth); 0 does not pace.
+	Quota float64
+	// Now is the clock for pacing and backoff; nil means time.Now.
+	Now func() time.Time
+}
+
+// Provider reads one Gmail mailbox and its primary calendar. It
+// implements provider.Provider.
+type Provider struct {
+	gmail    string
+	calendar string
+	client   *http.Client
+	tokens   Tokens
+	pageSize int
+	sem      chan struct{}
+	pace     *pacer
+	now      func() time.Time
+	requests atomic.Int64
+
+	mu        sync.Mutex
+	throttles int // consecutive throttled answers without Retry-After
+}
+
+var _ provider.Provider = (*Provider)(nil)
+
+func checkEndpoint(what, s string) (string, error) {
+	base := strings.TrimRight(s, "/")
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" {
+		return "", fmt.Errorf("the %s %q is not an http(s) URL", what, s)
+	}
+	return base, nil
+}
+
+// New returns a Provider.
+func New(o Options) (*Provider, error) {
+	if o.GmailEndpoint == "" {
+		o.GmailEndpoint = DefaultGmailEndpoint
+	}
+	if o.CalendarEndpoint == "" {
+		o.CalendarEndpoint = DefaultCalendarEndpoint
+	}
+	g, err := checkEndpoint("Gmail endpoint", o.GmailEndpoint)
+	if err != nil {
+		return nil, err
+	}
+	c, err := checkEndpoint("Calendar endpoint", o.CalendarEndpoint)
+	if err != nil {
+		return nil, err
+	}
+	if o.Tokens == nil {
+		return nil, errors.New("gmail: no token source")
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = DefaultPageSize
+	}
+	o.PageSize = min(o.PageSize, 500)
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	p := &Provider{gmail: g, calendar: c, client: hc, tokens: o.Tokens, pageSize: o.PageSize, sem: make(chan struct{}, MaxInFlight), now: now}
+	if o.Quota > 0 {
+		p.pace = &pacer{rate: o.Quota, burst: o.Quota, now: time.Now}
+	}
+	return p, nil
+}
+
+// Folders implements provider.Provider.
+func (p *Provider) Folders() []provider.Folder {
+	return []provider.Folder{provider.Inbox, provider.Sent, provider.Calendar}
+}
+
+// Close implements provider.Provider.
+func (p *Provider) Close() error {
+	if t, ok := p.client.Transport.(interface{ CloseIdleConnections() }); ok {
+		t.CloseIdleConnections()
+	}
+	return nil
+}
+
+// Requests returns how many HTTP requests the provider sent.
+func (p *Provider) Requests() int64 { return p.requests.Load() }
+
+// cursor is the decoded form of a folder's cursor (see the package
+// comment).
+type cursor struct {
+	V int `json:"v"`
+	// Mail.
+	History string `json:"h,omitempty"`
+	Listing bool   `json:"l,omitempty"`
+	Since   int64  `json:"s,omitempty"`
+	// Both: the page token inside a listing or walk.
+	Page string `json:"p,omitempty"`
+	// Calendar.
+	Win  string `json:"win,omitempty"`
+	Sync string `json:"sync,omitempty"`
+}
+
+func (c cursor) encode() string {
+	b, _ := json.Marshal(c)
+	return string(b)
+}
+
+var errBadCursor = errors.New("unreadable Gmail cursor")
+
+func decodeCursor(s string, calendar bool) (cursor, error) {
+	var c cursor
+	if err := json.Unmarshal([]byte(s), &c); err != nil || c.V != 1 {
+		return cursor{}, errBadCursor
+	}
+	if calendar {
+		if _, err := time.Parse(time.DateOnly, c.Win); err != nil || (c.Sync == "" && c.Page == "") || c.History != "" || c.Listing {
+			return cursor{}, errBadCursor
+		}
+		return c, nil
+	}
+	if !validHistoryID(c.History) || c.Win != "" || c.Sync != "" || (!c.Listing && c.Since != 0) {
+		return cursor{}, errBadCursor
+	}
+	return c, nil
+}
+
+// label maps a mail folder to its Gmail label.
+func label(f provider.Folder) (string, bool) {
+	switch f {
+	case provider.Inbox:
+		return "INBOX", true
+	case provider.Sent:
+		return "SENT", true
+	}
+	return "", false
+}
+
+// Changes implements provider.Provider.
+func (p *Provider) Changes(ctx context.Context, folder provider.Folder, cur string, opts provider.Options) (provider.Page, error) {
+	if err := ctx.Err(); err != nil {
+		return provider.Page{}, err
+	}
+	var c cursor
+	if cur != "" {
+		var err error
+		if c, err = decodeCursor(cur, folder == provider.Calendar); err != nil {
+			return provider.Page{}, provider.CursorInvalid(err)
+		}
+	}
+	if folder == provider.Calendar {
+		return p.calendarChanges(ctx, c, cur == "", opts)
+	}
+	lbl, ok := label(folder)
+	if !ok {
+		return provider.Page{}, provider.Failed("Gmail accounts sync Inbox, Sent and the calendar only.", fmt.Errorf("unknown folder %q", folder))
+	}
+	if cur == "" {
+		pr, err := p.Profile(ctx)
+		if err != nil {
+			return provider.Page{}, err
+		}
+		c = cursor{V: 1, History: pr.HistoryID, Listing: true}
+		if !opts.Since.IsZero() {
+			c.Since = opts.Since.UnixMilli()
+		}
+	}
+	if c.Listing {
+		return p.listPage(ctx, folder, lbl, c)
+	}
+	return p.historyPage(ctx, folder, lbl, c)
+}
+
+// listPage reads one page of a first sync: messages.list of the label,
+// newest first, then each message's metadata. The listing ends at the last
+// page or at the first page whose messages are all older than the window.
+func (p *Provider) listPage(ctx context.Context, folder provider.Folder, lbl string, c cursor) (provider.Page, error) {
+	q := url.Values{"labelIds": {lbl}, "maxResults": {strconv.Itoa(p.pageSize)}}
+	if c.Page != "" {
+		q.Set("pageToken", c.Page)
+	}
+	body, err := p.get(ctx, p.gmail+"/users/me/messages?"+q.Encode(), 5, callList)
+	if err != nil {
+		return provider.Page{}, err
+	}
+	l, err := parseMessageList(body)
+	if err != nil {
+		return provider.Page{}, provider.Failed("Gmail sent an answer Inbox Sync cannot read.", err)
+	}
+	ids := make([]string, 0, len(l.Messages))
+	for _, m := range l.Messages {
+		ids = append(ids, m.ID)
+	}
+	msgs, issues, err := p.fetch(ctx, folder, ids)
+	if err != nil {
+		return provider.Page{}, err
+	}
+	page := provider.Page{Issues: issues}
+	old, newer := 0, 0
+	for i := range msgs {
+		m := msgs[i]
+		if m == nil || !m.has(lbl) {
+			continue // deleted or moved since the listing: history will say
+		}
+		it, err := toItem(folder, m)
+		if err != nil {
+			page.Issues = append(page.Issues, provider.ItemIssue{ProviderID: m.ID, Folder: folder, Message: "The message has no readable date; it was skipped."})
+			continue
+		}
+		if c.Since != 0 && it.Time.UnixMilli() < c.Since {
+			old++
+			continue
+		}
+		newer++
+		page.Changes = append(page.Changes, provider.Change{Item: it})
+	}
+	next := cursor{V: 1, History: c.History}
+	// Newest first: a page with old messages and none in the window is
+	// past the window's start.
+	if l.NextPageToken != "" && (old == 0 || newer > 0) {
+		next.Listing, next.Page, next.Since = true, l.NextPageToken, c.Since
+		page.More = true
+	}
+	page.Cursor = next.encode()
+	return page, nil
+}
+
+// historyPage reads one page of history.list and the messages it names.
+func (p *Provider) historyPage(ctx context.Context, folder provider.Folder, lbl string, c cursor) (provider.Page, error) {
+	q := url.Values{
+		"startHistoryId": {c.History},
+		"historyTypes":   {"messageAdded", "messageDeleted", "labelAdded", "labelRemoved"},
+		"maxResults":     {strconv.Itoa(p.pageSize)},
+	}
+	if c.Page != "" {
+		q.Set("pageToken", c.Page)
+	}
+	body, err := p.get(ctx, p.gmail+"/users/me/history?"+q.Encode(), 2, callHistory)
+	if err != nil {
+		return provider.Page{}, err
+	}
+	h, err := parseHistory(body)
+	if err != nil {
+		return provider.Page{}, provider.Failed("Gmail sent an answer Inbox Sync cannot read.", err)
+	}
+	ids, present := historyChanges(h.History, lbl)
+	var want []string
+	for _, id := range ids {
+		if present[id] {
+			want = append(want, id)
+		}
+	}
+	msgs, issues, err := p.fetch(ctx, folder, want)
+	if err != nil {
+		return provider.Page{}, err
+	}
+	got := make(map[string]*message, len(want))
+	for i, id := range want {
+		got[id] = msgs[i]
+	}
+	unreadable := make(map[string]bool, len(issues))
+	for _, is := range issues {
+		unreadable[is.ProviderID] = true
+	}
+	page := provider.Page{Issues: issues, Changes: make([]provider.Change, 0, len(ids))}
+	for _, id := range ids {
+		m := got[id]
+		if unreadable[id] {
+			continue
+		}
+		if !present[id] || m == nil || !m.has(lbl) {
+			page.Changes = append(page.Changes, provider.Change{Deleted: true, Item: provider.Item{ProviderID: id, Folder: folder, Kind: provider.Mail}})
+			continue
+		}
+		it, err := toItem(folder, m)
+		if err != nil {
+			page.Issues = append(page.Issues, provider.ItemIssue{ProviderID: id, Folder: folder, Message: "The message has no readable date; it was skipped."})
+			continue
+		}
+		page.Changes = append(page.Changes, provider.Change{Item: it})
+	}
+	next := cursor{V: 1, History: c.History}
+	switch {
+	case h.NextPageToken != "":
+		next.Page = h.NextPageToken
+		page.More = true
+	case h.HistoryID != "":
+		next.History = h.HistoryID
+	}
+	page.Cursor = next.encode()
+	return page, nil
+}
+
+// fetch reads the metadata of ids, at most MaxInFlight at once. A message
+// that is gone (404) is nil; one that cannot be read is an issue and nil.
+// Any other failure fails the whole page.
+func (p *Provider) fetch(ctx context.Context, folder provider.Folder, ids []string) ([]*message, []provider.ItemIssue, error) {
+	out := make([]*message, len(ids))
+	issues := make([]string, len(ids))
+	q := url.Values{"format": {"metadata"}, "metadataHeaders": metadataHeaders}
+	suffix := "?" + q.Encode()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
+	work := make(chan int)
+	for range min(MaxInFlight, len(ids)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				id := ids[i]
+				if !validID(id) {
+					issues[i] = "Gmail named a message with an id Inbox Sync cannot use; it was skipped."
+					continue
+				}
+				body, err := p.get(ctx, p.gmail+"/users/me/messages/"+id+suffix, 5, callMessage)
+				if errors.Is(err, errNotFound) {
+					continue
+				}
+				if err != nil {
+					errOnce.Do(func() { firstErr = err; cancel() })
+					continue
+				}
+				m, err := parseMessage(body)
+				if err != nil || m.ID != id {
+					issues[i] = "Gmail sent a message Inbox Sync cannot read; it was skipped."
+					continue
+				}
+				out[i] = &m
+			}
+		}()
+	}
+feed:
+	for i := range ids {
+		select {
+		case work <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	var iss []provider.ItemIssue
+	for i, s := range issues {
+		if s != "" {
+			iss = append(iss, provider.ItemIssue{ProviderID: ids[i], Folder: folder, Message: s})
+		}
+	}
+	return out, iss, nil
+}
+
+// windowStart returns the first day of the calendar window around now.
+func windowStart(now time.Time) time.Time {
+	y, m, d := now.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -windowBack)
+}
+
+func windowEnd(start time.Time) time.Time { return start.AddDate(0, 0, windowBack+windowAhead+1) }
+
+// calendarChanges reads one page of events of the primary calendar.
+func (p *Provider) calendarChanges(ctx context.Context, c cursor, fresh bool, opts provider.Options) (provider.Page, error) {
+	now := opts.Now
+	if now.IsZero() {
+		now = p.now()
+	}
+	today := windowStart(now).Format(time.DateOnly)
+	if fresh || (c.Page == "" && c.Win != today) {
+		// A first sync, or a new day: a listing over the (moved) window.
+		c = cursor{V: 1, Win: today}
+	}
+	start, _ := time.Parse(time.DateOnly, c.Win)
+	end := windowEnd(start)
+	q := url.Values{"singleEvents": {"true"}, "showDeleted": {"true"}, "maxResults": {strconv.Itoa(max(p.pageSize, 250))}}
+	if c.Sync != "" {
+		q.Set("syncToken", c.Sync)
+	} else {
+		q.Set("timeMin", start.Format(time.RFC3339))
+		q.Set("timeMax", end.Format(time.RFC3339))
+	}
+	if c.Page != "" {
+		q.Set("pageToken", c.Page)
+	}
+	body, err := p.get(ctx, p.calendar+"/calendars/primary/events?"+q.Encode(), 0, callEvents)
+	if err != nil {
+		return provider.Page{}, err
+	}
+	pg, l, err := parseEvents(body, start, end)
+	if err != nil {
+		return provider.Page{}, provider.Failed("Google Calendar sent an answer Inbox Sync cannot read.", err)
+	}
+	next := cursor{V: 1, Win: c.Win}
+	page := provider.Page{Changes: pg.changes, Issues: pg.issues}
+	switch {
+	case l.NextPageToken != "":
+		next.Page, next.Sync = l.NextPageToken, c.Sync
+		page.More = true
+	case l.NextSyncToken != "":
+		next.Sync = l.NextSyncToken
+	default:
+		return provider.Page{}, provider.Failed("Google Calendar sent a page without a next page or sync token.", errors.New("no nextPageToken or nextSyncToken"))
+	}
+	page.Cursor = next.encode()
+	return page, nil
+}
+
+// Profile is the mailbox as users.getProfile describes it.
+type Profile struct {
+	EmailAddress string
+	HistoryID    string
+}
+
+// Profile fetches users/me/profile: the mailbox address and its current
+// history id.
+func (p *Provider) Profile(ctx context.Context) (Profile, error) {
+	body, err := p.get(ctx, p.gmail+"/users/me/profile", 1, callProfile)
+	if err != nil {
+		return Profile{}, err
+	}
+	pr, err := parseProfile(body)
+	if err != nil {
+		return Profile{}, provider.Failed("Gmail sent an answer Inbox Sync cannot read.", err)
+	}
+	return Profile{EmailAddress: pr.EmailAddress, HistoryID: pr.HistoryID}, nil
+}
+
+// maxAnswer bounds what is read of one answer.
+const maxAnswer = 64 << 20
+
+// errNotFound is a 404 of messages.get: the message is gone.
+var errNotFound = errors.New("gmail: not found")
+
+// get fetches u with the bearer token, at most MaxInFlight at once, paced
+// by cost quota units.
+func (p *Provider) get(ctx context.Context, u string, cost float64, call callKind) ([]byte, error) {
+	select {
+	case p.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-p.sem }()
+	for attempt := 0; ; attempt++ {
+		if p.pace != nil && call != callEvents {
+			if err := p.pace.wait(ctx, cost); err != nil {
+				return nil, err
+			}
+		}
+		tok, err := p.tokens.Token(ctx)
+		if err != nil {
+			return nil, err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Accept", "application/json")
+		p.requests.Add(1)
+		resp, err := p.client.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, provider.Offline(fmt.Errorf("reaching %s: %w", call.service(), stripURL(err)))
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+		resp.Body.Close()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, provider.Offline(fmt.Errorf("reading %s's answer: %w", call.service(), err))
+		}
+		if resp.StatusCode == http.StatusOK {
+			p.mu.Lock()
+			p.throttles = 0
+			p.mu.Unlock()
+			return body, nil
+		}
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
+			p.tokens.Invalidate(tok)
+			continue
+		}
+		apiErr := parseAPIError(resp.StatusCode, body)
+		if call == callMessage && resp.StatusCode == http.StatusNotFound {
+			return nil, errNotFound
+		}
+		return nil, p.classify(apiErr, call, resp.Header.Get("Retry-After"))
+	}
+}
+
+// stripURL keeps a transport error's operation and cause without the URL.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+// pacer is a token bucket of quota units.
+type pacer struct {
+	mu     sync.Mutex
+	rate   float64 // units a second
+	burst  float64
+	tokens float64
+	last   time.Time
+	now    func() time.Time
+}
+
+// wait takes cost units, waiting until they are there or ctx is done.
+func (b *pacer) wait(ctx context.Context, cost float64) error {
+	b.mu.Lock()
+	now := b.now()
+	if b.last.IsZero() {
+		b.tokens, b.last = b.burst, now
+	}
+	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	b.tokens -= cost
+	var d time.Duration
+	if b.tokens < 0 {
+		d = time.Duration(-b.tokens / b.rate * float64(time.Second))
+	}
+	b.mu.Unlock()
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -77,7 +77,11 @@ func closeWindow(t *testing.T, display, id string) {
 	if err != nil {
 		t.Fatalf("window pid %q: %v", out, err)
 	}
-	if err := syscall.Kill(pid, syscall.SIGINT); err != nil {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Signal(os.Interrupt); err != nil { // SIGINT; builds on Windows too
 		t.Fatal(err)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +17,7 @@ import (
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/store"
 )
 
 func (c *cli) account(args []string) int {
@@ -106,49 +109,114 @@ func (c *cli) accountRemove(args []string) int {
 	})
 }
 
-// addFlags lets a provider add its own flags to `account add`; provider
-// wiring files register them.
-var addFlags = map[string]func(fs *flag.FlagSet, req *provider.ActivationRequest){}
+// addProvider is what `account add PROVIDER` knows of one provider. The
+// provider wiring files (exchange.go, office365.go …) register theirs in
+// addProviders.
+type addProvider struct {
+	// about says what `account add PROVIDER` does, for its --help.
+	about string
+	// flags adds the provider's own flags, which fill r.
+	flags func(fs *flag.FlagSet, r *addRequest)
+	// check reports the mistakes in a request that can be found on this
+	// computer, before the agent is asked; req is the request as the
+	// agent will see it (see storedRequest). Nil: no such check.
+	check func(c *cli, req provider.ActivationRequest) error
+	// unavailable, when set, says why this build cannot add the provider.
+	unavailable string
+}
 
-func (c *cli) accountAdd(args []string) int {
-	providers := []string{"exchange", "office365", "gmail"}
-	for p := range addFlags {
-		if !contains(providers, p) {
-			providers = append(providers, p)
+// addRequest is an activation request as the flags fill it.
+type addRequest struct {
+	provider.ActivationRequest
+	passwordStdin bool
+}
+
+// setting returns a flag function that sets the request's setting key.
+func (r *addRequest) setting(key string) func(string) error {
+	return func(v string) error {
+		if r.Settings == nil {
+			r.Settings = map[string]string{}
+		}
+		r.Settings[key] = v
+		return nil
+	}
+}
+
+// loginFlags adds --login, --email and --password-stdin.
+func (r *addRequest) loginFlags(fs *flag.FlagSet) {
+	fs.StringVar(&r.Login, "login", "", "the login (user@domain or DOMAIN\\user)")
+	fs.StringVar(&r.Email, "email", "", "the mailbox address, when it differs from the login")
+	fs.BoolVar(&r.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
+}
+
+var addProviders = map[string]addProvider{}
+
+// addProviderNames lists the providers: Exchange, Office 365 and Gmail
+// first, then any other (test builds), by name.
+func addProviderNames() []string {
+	names := []string{"exchange", "office365", "gmail"}
+	var more []string
+	for p := range addProviders {
+		if !slices.Contains(names, p) {
+			more = append(more, p)
 		}
 	}
-	sort.Strings(providers[3:])
+	sort.Strings(more)
+	return append(names, more...)
+}
+
+func (c *cli) accountAdd(args []string) int {
+	providers := addProviderNames()
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintf(c.errOut, "Usage: inboxsync account add PROVIDER [flags]\n\nPROVIDER is one of: %s\n", strings.Join(providers, ", "))
+		fmt.Fprintf(c.errOut, "Usage: inboxsync account add PROVIDER [flags]\n\nPROVIDER is one of: %s\n(`inboxsync account add PROVIDER --help` shows its flags)\n", strings.Join(providers, ", "))
 		if len(args) == 0 {
 			return exitUsage
 		}
 		return exitOK
 	}
 	prov := args[0]
-	var req provider.ActivationRequest
-	req.Provider = prov
-	fs := c.flags("account add "+prov+" [flags]", "Connects a mailbox and starts syncing it at once.", "")
-	fs.StringVar(&req.Account, "account", "", "a short name for the account (default: from the mailbox address)")
-	fs.StringVar(&req.Login, "login", "", "the login (user@domain or DOMAIN\\user)")
-	fs.StringVar(&req.Email, "email", "", "the mailbox address, when it differs from the login")
-	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	fs.BoolVar(&req.NoBrowser, "no-browser", false, "print the sign-in link instead of opening the browser")
-	if f := addFlags[prov]; f != nil {
-		f(fs, &req)
+	ap, ok := addProviders[prov]
+	if !ok {
+		fmt.Fprintf(c.errOut, "inboxsync: unknown provider %q (use %s)\n", prov, strings.Join(providers, ", "))
+		return exitUsage
+	}
+	r := &addRequest{ActivationRequest: provider.ActivationRequest{Provider: prov}}
+	about := ap.about
+	if ap.unavailable != "" {
+		about = ap.unavailable
+	}
+	fs := c.flags("account add "+prov+" [flags]", about, "")
+	fs.StringVar(&r.Account, "account", "", "a short name for the account (default: from the mailbox address); an existing account's name activates it again")
+	if ap.flags != nil {
+		ap.flags(fs, r)
 	}
 	if code, ok := c.parse(fs, args[1:], 0); !ok {
 		return code
 	}
-	if *pwStdin {
+	if ap.unavailable != "" {
+		return c.fail(errors.New(ap.unavailable))
+	}
+	if r.passwordStdin {
 		line, err := bufio.NewReader(c.stdin).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
 			return c.fail(fmt.Errorf("reading the password: %w", err))
 		}
-		req.Password = strings.TrimRight(line, "\r\n")
-		if req.Password == "" {
-			return c.fail(errors.New("the password on standard input is empty"))
+		r.Password = strings.TrimRight(line, "\r\n")
+	}
+	req := r.ActivationRequest
+	if ap.check != nil {
+		if full, ok := c.storedRequest(req); ok {
+			if r.passwordStdin && full.Password == "" {
+				// Reported below, after the mistakes in the arguments.
+				full.Password = "-"
+			}
+			if err := ap.check(c, full); err != nil {
+				return c.fail(err)
+			}
 		}
+	}
+	if r.passwordStdin && req.Password == "" {
+		return c.fail(errors.New("the password on standard input is empty"))
 	}
 	return c.withAgent(func(ctx context.Context, cl *control.Client) int {
 		a, err := cl.Activate(ctx, req, func(p provider.ActivationProgress) {
@@ -168,18 +236,48 @@ func (c *cli) accountAdd(args []string) int {
 	})
 }
 
+// storedRequest returns req as the agent will see it: activating an
+// existing account again keeps its login and settings where req leaves
+// them out (engine.Engine.Activate). ok is false when the store cannot be
+// read, and then nothing can be judged here.
+func (c *cli) storedRequest(req provider.ActivationRequest) (provider.ActivationRequest, bool) {
+	if req.Account == "" {
+		return req, true // a new account
+	}
+	p, err := c.paths()
+	if err != nil {
+		return req, false
+	}
+	if !p.StoreExists() {
+		return req, true
+	}
+	st, err := store.OpenReadOnly(p.DB)
+	if err != nil {
+		return req, false
+	}
+	defer st.Close()
+	a, err := st.Account(context.Background(), req.Account)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return req, true
+	case err != nil || a.Provider != req.Provider:
+		return req, false // the agent words it
+	}
+	settings := maps.Clone(a.Settings)
+	if settings == nil {
+		settings = map[string]string{}
+	}
+	maps.Copy(settings, req.Settings)
+	req.Settings = settings
+	if req.Login == "" {
+		req.Login = a.Login
+	}
+	return req, true
+}
+
 func intervalOf(ctx context.Context, cl *control.Client) time.Duration {
 	if s, err := cl.Settings(ctx); err == nil {
 		return s.Interval.D()
 	}
 	return engine.DefaultSettings().Interval.D()
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -69,6 +69,49 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", provider.ErrInvalid, fmt.Sprintf(format, args...))
 }
 
+// CheckRequest reports the mistakes in an activation request that can be
+// found without the network: no login or one of the wrong form, no
+// password, an EWS URL that is not https, or neither an EWS URL nor an
+// address for Autodiscover. Connect makes the same checks first; a client
+// may call it to report them before anything else. The errors match
+// provider.ErrInvalid.
+func CheckRequest(req provider.ActivationRequest) error {
+	_, _, _, err := checkRequest(req)
+	return err
+}
+
+// checkRequest checks req and returns its login, mailbox address and EWS
+// URL ("" for Autodiscover), trimmed.
+func checkRequest(req provider.ActivationRequest) (login, email, ewsURL string, err error) {
+	login = strings.TrimSpace(req.Login)
+	if login == "" {
+		return "", "", "", invalid(`an Exchange account needs a login (user@domain or DOMAIN\user)`)
+	}
+	if strings.Contains(login, `\`) {
+		dom, user, _ := strings.Cut(login, `\`)
+		if dom == "" || user == "" || strings.Contains(user, `\`) {
+			return "", "", "", invalid(`the login %q is not of the form DOMAIN\user`, login)
+		}
+	}
+	if req.Password == "" {
+		return "", "", "", invalid("an Exchange account needs a password (on the command line: --password-stdin)")
+	}
+	email = strings.TrimSpace(req.Email)
+	if email == "" && strings.Contains(login, "@") && !strings.Contains(login, `\`) {
+		email = login
+	}
+	ewsURL = strings.TrimSpace(req.Settings[SettingURL])
+	switch {
+	case ewsURL != "":
+		if err := checkURL(ewsURL); err != nil {
+			return "", "", "", invalid("%v", err)
+		}
+	case email == "":
+		return "", "", "", invalid(`to find your Exchange server, Inbox Sync needs your email address: sign in with name@company.com as the login (or give --email), or enter the EWS URL (under More ▾, or with --ews-url)`)
+	}
+	return login, email, ewsURL, nil
+}
+
 // Connect checks the login and password against the mailbox and returns
 // the account to keep. The EWS URL comes from req.Settings["ews_url"] or,
 // when that is empty, from Autodiscover on the address's domain. The
@@ -79,35 +122,14 @@ func (c *Connector) Connect(ctx context.Context, req provider.ActivationRequest,
 	if progress == nil {
 		progress = func(provider.ActivationProgress) {}
 	}
-	login := strings.TrimSpace(req.Login)
-	if login == "" {
-		return provider.Connection{}, invalid(`an Exchange account needs a login (user@domain or DOMAIN\user)`)
-	}
-	if strings.Contains(login, `\`) {
-		dom, user, _ := strings.Cut(login, `\`)
-		if dom == "" || user == "" || strings.Contains(user, `\`) {
-			return provider.Connection{}, invalid(`the login %q is not of the form DOMAIN\user`, login)
-		}
-	}
-	if req.Password == "" {
-		return provider.Connection{}, invalid("an Exchange account needs a password (on the command line: --password-stdin)")
-	}
-	email := strings.TrimSpace(req.Email)
-	if email == "" && strings.Contains(login, "@") && !strings.Contains(login, `\`) {
-		email = login
+	login, email, ewsURL, err := checkRequest(req)
+	if err != nil {
+		return provider.Connection{}, err
 	}
 	tr := c.transport()
 	defer tr.CloseIdleConnections()
 
-	ewsURL := strings.TrimSpace(req.Settings[SettingURL])
-	if ewsURL != "" {
-		if err := checkURL(ewsURL); err != nil {
-			return provider.Connection{}, invalid("%v", err)
-		}
-	} else {
-		if email == "" {
-			return provider.Connection{}, invalid(`to find your Exchange server, Inbox Sync needs your email address: sign in with name@company.com as the login (or give --email), or enter the EWS URL (under More ▾, or with --ews-url)`)
-		}
+	if ewsURL == "" {
 		progress(provider.ActivationProgress{Message: fmt.Sprintf("Looking for the Exchange server of %s (Autodiscover)…", domainOf(email))})
 		actx, cancel := context.WithTimeout(ctx, c.opts.AutodiscoverBudget)
 		ad := &autodiscoverer{login: login, password: req.Password, base: tr, resolver: c.opts.Resolver}

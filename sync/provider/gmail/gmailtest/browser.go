@@ -14,7 +14,7 @@ import (
 type Browser struct {
 	client *http.Client
 
-	mu       sync.Mutex
+	mu     sync.Mutex
 	status int
 	page   string
 	opened int

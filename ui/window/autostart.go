@@ -37,8 +37,8 @@ import (
 type autostarter interface {
 	// Enabled reports whether Inbox Sync starts at login.
 	Enabled() (bool, error)
-	// Set makes the login session run command (on) or nothing (off).
-	// command is the program and its arguments; empty means this program.
+	// Set makes the login session run command, the program and its
+	// arguments (on; command must not be empty), or nothing (off).
 	Set(on bool, command []string) error
 }
 

@@ -188,9 +188,9 @@ func parseHistory(body []byte) (historyList, error) {
 
 // historyChanges reduces history records to what happened to each message
 // in label, in the order the messages first appear: true when the message
-// is (still or again) in label and must be read, false when it left label
-// or was deleted. Label changes of a message in label (read, starred)
-// count as changes too: the message is read again.
+// came into label and must be read, false when it left label or was
+// deleted. Changes of other labels (read, starred) are left out: nothing
+// stored depends on them.
 func historyChanges(records []historyRecord, label string) (ids []string, present map[string]bool) {
 	present = map[string]bool{}
 	set := func(id string, in bool) {
@@ -214,20 +214,22 @@ func historyChanges(records []historyRecord, label string) (ids []string, presen
 			}
 		}
 		for _, e := range r.LabelsAdded {
-			if contains(e.LabelIDs) || e.Message.has(label) {
+			if contains(e.LabelIDs) {
 				set(e.Message.ID, true)
 			}
 		}
 		for _, e := range r.LabelsRemoved {
-			switch {
-			case contains(e.LabelIDs):
+			if contains(e.LabelIDs) {
 				set(e.Message.ID, false)
-			case e.Message.has(label):
-				set(e.Message.ID, true)
 			}
 		}
 		for _, e := range r.MessagesDeleted {
-			set(e.Message.ID, false)
+			// The labels it had, when Gmail names them, say whether it
+			// was in label; when it does not, the deletion is reported
+			// (harmless for a message that was never stored).
+			if len(e.Message.LabelIDs) == 0 || e.Message.has(label) {
+				set(e.Message.ID, false)
+			}
 		}
 	}
 	return ids, present

@@ -104,7 +104,7 @@ func (c *cli) syncWait(ctx context.Context, cl *control.Client, account string, 
 		follow = append(follow, f)
 		byName[name] = f
 		if err != nil {
-			c.printRetry(f, a, time.Until(a.NextSync))
+			c.awaitRetry(f, a, time.Until(a.NextSync), deadline)
 		}
 		return nil
 	}
@@ -193,7 +193,10 @@ func (c *cli) syncWait(ctx context.Context, cl *control.Client, account string, 
 			}
 			switch ev.Type {
 			case engine.EventSessionProgress:
-				if p := ev.Status.Progress; p != nil && time.Since(lastProgress) > time.Second {
+				if ev.Status == nil || ev.Status.Progress == nil {
+					continue
+				}
+				if p := ev.Status.Progress; time.Since(lastProgress) > time.Second {
 					lastProgress = time.Now()
 					fmt.Fprintf(c.errOut, "%s: syncing %s, %d items so far\n", ev.Account, p.Folder, f.counts.Added+f.counts.Updated+f.counts.Removed+p.Added+p.Updated+p.Removed)
 				}
@@ -243,16 +246,13 @@ func (c *cli) sessionEnded(f *followed, s store.Session, st engine.AccountStatus
 	f.retryAt = time.Time{}
 	switch s.Outcome {
 	case "throttled", "offline":
-		if retryPending(st) && !st.NextSync.After(deadline) {
+		if retryPending(st) {
 			// The engine's delay, not what is left of it when the event
 			// arrives here.
-			c.printRetry(f, st, st.NextSync.Sub(s.End))
+			c.awaitRetry(f, st, st.NextSync.Sub(s.End), deadline)
 			return
 		}
-		why, next := waitWords(st.State)
-		fmt.Fprintf(c.out, "%s: not done: %s; %s at %s, after the --timeout; the sync goes on in the background\n", f.account, why, next, clock(st.NextSync, time.Now()))
-		f.finish(false)
-		return
+		// Paused or disconnected in the meantime: no retry will come.
 	}
 	retries := ""
 	switch n := f.sessions - 1; n {
@@ -273,15 +273,18 @@ func (c *cli) sessionEnded(f *followed, s store.Session, st engine.AccountStatus
 	f.finish(false)
 }
 
-// printRetry says what the account waits for before its next attempt, in
-// wait.
-func (c *cli) printRetry(f *followed, st engine.AccountStatus, wait time.Duration) {
-	f.retryAt = st.NextSync
-	if wait < time.Second {
-		wait = time.Second
-	}
+// awaitRetry notes that the account waits for the engine's next attempt,
+// due in wait at st.NextSync, and says so; an attempt due after the
+// deadline is not waited for.
+func (c *cli) awaitRetry(f *followed, st engine.AccountStatus, wait time.Duration, deadline time.Time) {
 	why, next := waitWords(st.State)
-	fmt.Fprintf(c.errOut, "%s: %s; %s in %s\n", f.account, why, next, words(wait))
+	if st.NextSync.After(deadline) {
+		fmt.Fprintf(c.out, "%s: not done: %s; %s at %s, after the --timeout; the sync goes on in the background\n", f.account, why, next, clock(st.NextSync, time.Now()))
+		f.finish(false)
+		return
+	}
+	f.retryAt = st.NextSync
+	fmt.Fprintf(c.errOut, "%s: %s; %s in %s\n", f.account, why, next, words(max(wait, time.Second)))
 }
 
 // waitWords says why an account waits, and what it does next.

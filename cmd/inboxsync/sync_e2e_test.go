@@ -170,6 +170,15 @@ func TestCLISyncWaitFailuresAndTimeouts(t *testing.T) {
 	if a, _ := h.accountStatus("work"); a.State != engine.NeedsReactivation {
 		t.Fatalf("work after its grant went: %+v", a)
 	}
+	// Activating it again takes its mailbox and login from the account:
+	// the CLI's own checks judge the request as the agent will.
+	h.writeMailbox("work", mailboxScript("work", 8, ""))
+	if out, errOut, code := h.run(password+"\n", "account", "add", "scripted", "--account", "work", "--password-stdin"); code != 0 {
+		t.Fatalf("re-activation without --mailbox and --login: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	if out, errOut, code := h.run("", "sync", "--wait", "--account", "work"); code != 0 || !strings.Contains(out, "work: ok") {
+		t.Fatalf("sync --wait after re-activation: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
 
 	// --timeout without --wait is a usage error.
 	if _, errOut, code := h.run("", "sync", "--timeout", "1m"); code != 2 || !strings.Contains(errOut, "--timeout goes with --wait") {

@@ -180,6 +180,18 @@ func TestCLISyncWaitFailuresAndTimeouts(t *testing.T) {
 		t.Fatalf("sync --wait after re-activation: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 
+	// Paused while it waits for the server: no retry comes, so the wait
+	// ends.
+	h.writeMailbox("work", mailboxScript("work", 9, `, "fail": "throttled", "retry_after": "30s", "fail_times": 1`))
+	cmd, stdout, stderr := h.background("sync", "--wait", "--account", "work")
+	h.eventually("sync --wait says it waits for the server", func() bool {
+		return strings.Contains(stderr.String(), "work: the mail server asked us to wait; continuing in 30 seconds")
+	})
+	h.ok("pause", "--account", "work")
+	if ok, err := waitExit(cmd, 20*time.Second); !ok || cmd.ProcessState.ExitCode() != 1 || !strings.Contains(stdout.String(), "work: not done: sync was paused before it could try again") {
+		t.Fatalf("sync --wait paused while throttled: exited %v (%v)\nstdout: %s\nstderr: %s", ok, err, stdout, stderr)
+	}
+
 	// --timeout without --wait is a usage error.
 	if _, errOut, code := h.run("", "sync", "--timeout", "1m"); code != 2 || !strings.Contains(errOut, "--timeout goes with --wait") {
 		t.Fatalf("sync --timeout without --wait: exit %d, %q", code, errOut)

@@ -28,6 +28,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -183,6 +185,10 @@ func NewUnstarted() *Server {
 	mux.Handle("GET /gmail/v1/users/{user}/history", s.api(ScopeGmailMetadata, s.historyList))
 	mux.Handle("GET /calendar/v3/calendars/{cal}/events", s.api(ScopeCalendarEvents, s.eventsList))
 	s.Server = httptest.NewUnstartedServer(mux)
+	// Connections the client dialled for its parallel requests may still
+	// be in their TLS handshake when a test closes the server; the log of
+	// that says nothing.
+	s.Server.Config.ErrorLog = log.New(io.Discard, "", 0)
 	return s
 }
 

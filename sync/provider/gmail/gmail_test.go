@@ -852,3 +852,27 @@ func accessToken(t *testing.T, e *env) string {
 	}
 	return tok.AccessToken
 }
+
+// TestGmailConnectNoBrowser is the CLI's --no-browser path: nothing is
+// opened, the link is reported, and the user opens it elsewhere.
+func TestGmailConnectNoBrowser(t *testing.T) {
+	e := newEnv(t)
+	e.conn.OpenBrowser = func(context.Context, string) error {
+		t.Error("a browser was opened")
+		return nil
+	}
+	b := e.g.Browser()
+	errc := make(chan error, 1)
+	conn, err := e.conn.Connect(context.Background(), provider.ActivationRequest{Provider: "gmail", Settings: e.settings(), NoBrowser: true}, func(p provider.ActivationProgress) {
+		go func() { errc <- b.Open(context.Background(), p.URL) }()
+	})
+	if err != nil || conn.Account.Email != "ann@example.test" {
+		t.Fatalf("%+v %v", conn.Account, err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if st, page := b.Last(); st != http.StatusOK || !strings.Contains(page, "You can close this tab") {
+		t.Errorf("browser page %d %q", st, page)
+	}
+}

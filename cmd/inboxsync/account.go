@@ -149,6 +149,7 @@ func (r *addRequest) loginFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&r.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
 }
 
+// addProviders are the providers `account add` knows, by name.
 var addProviders = map[string]addProvider{}
 
 // addProviderNames lists the providers: Exchange, Office 365 and Gmail

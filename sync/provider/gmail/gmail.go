@@ -24,12 +24,14 @@
 // about a week old) is provider.ClassCursorInvalid, and the engine starts
 // a full listing again.
 //
-// For the calendar: {"v":1,"win":DATE,"sync":SYNCTOKEN,"p":PAGETOKEN}. win
-// is the first day (UTC) of the window the last listing covered; on a
-// later day the window has moved and a fresh listing over the new window
-// replaces the sync token. In between, the sync token (never combined
-// with timeMin/timeMax, which Google refuses) gives every change, and the
-// window is applied here.
+// For the calendar: {"v":1,"win":DATE,"sync":SYNCTOKEN,"p":PAGETOKEN,"fill":DATE}.
+// win is the first day (UTC) of the window the listings so far covered.
+// The sync token (never combined with timeMin/timeMax, which Google
+// refuses) gives every change since the last round, and today's window is
+// applied here: an event changed or moved outside it is reported deleted.
+// On a later day the window has moved: after the round of changes, the
+// days that entered the window (from fill to its new end) are listed
+// once, and the sync token of the round is kept.
 //
 // # Items
 //
@@ -223,6 +225,7 @@ type cursor struct {
 	// Calendar.
 	Win  string `json:"win,omitempty"`
 	Sync string `json:"sync,omitempty"`
+	Fill string `json:"fill,omitempty"`
 }
 
 func (c cursor) encode() string {
@@ -238,12 +241,15 @@ func decodeCursor(s string, calendar bool) (cursor, error) {
 		return cursor{}, errBadCursor
 	}
 	if calendar {
-		if _, err := time.Parse(time.DateOnly, c.Win); err != nil || (c.Sync == "" && c.Page == "") || c.History != "" || c.Listing {
+		if _, err := time.Parse(time.DateOnly, c.Win); err != nil || (c.Sync == "" && c.Page == "") || c.History != "" || c.Listing || c.Since != 0 {
+			return cursor{}, errBadCursor
+		}
+		if _, err := time.Parse(time.DateOnly, c.Fill); c.Fill != "" && (err != nil || c.Sync == "") {
 			return cursor{}, errBadCursor
 		}
 		return c, nil
 	}
-	if !validHistoryID(c.History) || c.Win != "" || c.Sync != "" || (!c.Listing && c.Since != 0) {
+	if !validHistoryID(c.History) || c.Win != "" || c.Sync != "" || c.Fill != "" || (!c.Listing && c.Since != 0) {
 		return cursor{}, errBadCursor
 	}
 	return c, nil
@@ -491,25 +497,38 @@ func windowStart(now time.Time) time.Time {
 
 func windowEnd(start time.Time) time.Time { return start.AddDate(0, 0, windowBack+windowAhead+1) }
 
-// calendarChanges reads one page of events of the primary calendar.
+// calendarChanges reads one page of events of the primary calendar: a
+// listing over the window (first sync), a round of changes since the sync
+// token, or, after the window moved (a new day), the listing of the days
+// that entered it (Fill).
 func (p *Provider) calendarChanges(ctx context.Context, c cursor, fresh bool, opts provider.Options) (provider.Page, error) {
 	now := opts.Now
 	if now.IsZero() {
 		now = p.now()
 	}
-	today := windowStart(now).Format(time.DateOnly)
-	if fresh || (c.Page == "" && c.Win != today) {
-		// A first sync, or a new day: a listing over the (moved) window.
-		c = cursor{V: 1, Win: today}
+	today := windowStart(now)
+	if fresh {
+		c = cursor{V: 1, Win: today.Format(time.DateOnly)}
 	}
-	start, _ := time.Parse(time.DateOnly, c.Win)
-	end := windowEnd(start)
+	win, _ := time.Parse(time.DateOnly, c.Win)
 	q := url.Values{"singleEvents": {"true"}, "showDeleted": {"true"}, "maxResults": {strconv.Itoa(max(p.pageSize, 250))}}
-	if c.Sync != "" {
+	// from and to are the range this request covers, applied to what it
+	// returns: the listing's range, or today's window for changes (which
+	// Google does not limit to any window).
+	var from, to time.Time
+	switch {
+	case c.Fill != "":
+		from, _ = time.Parse(time.DateOnly, c.Fill)
+		to = windowEnd(win)
+	case c.Sync != "":
+		from, to = today, windowEnd(today)
 		q.Set("syncToken", c.Sync)
-	} else {
-		q.Set("timeMin", start.Format(time.RFC3339))
-		q.Set("timeMax", end.Format(time.RFC3339))
+	default:
+		from, to = win, windowEnd(win)
+	}
+	if c.Sync == "" || c.Fill != "" {
+		q.Set("timeMin", from.Format(time.RFC3339))
+		q.Set("timeMax", to.Format(time.RFC3339))
 	}
 	if c.Page != "" {
 		q.Set("pageToken", c.Page)
@@ -518,20 +537,34 @@ func (p *Provider) calendarChanges(ctx context.Context, c cursor, fresh bool, op
 	if err != nil {
 		return provider.Page{}, err
 	}
-	pg, l, err := parseEvents(body, start, end)
+	pg, l, err := parseEvents(body, from, to)
 	if err != nil {
 		return provider.Page{}, provider.Failed("Google Calendar sent an answer Inbox Sync cannot read.", err)
 	}
-	next := cursor{V: 1, Win: c.Win}
 	page := provider.Page{Changes: pg.changes, Issues: pg.issues}
+	next := cursor{V: 1, Win: c.Win, Sync: c.Sync, Fill: c.Fill}
 	switch {
 	case l.NextPageToken != "":
-		next.Page, next.Sync = l.NextPageToken, c.Sync
+		next.Page = l.NextPageToken
 		page.More = true
-	case l.NextSyncToken != "":
-		next.Sync = l.NextSyncToken
-	default:
+	case l.NextSyncToken == "":
 		return provider.Page{}, provider.Failed("Google Calendar sent a page without a next page or sync token.", errors.New("no nextPageToken or nextSyncToken"))
+	case c.Fill != "":
+		// The new days are listed; the sync token of the changes round
+		// before stays (the listing's own covers only those days).
+		next.Fill = ""
+	case c.Sync != "" && win.Before(today):
+		// The changes up to now are in; the window moved since the last
+		// listing: list the days that entered it next.
+		next.Sync, next.Win = l.NextSyncToken, today.Format(time.DateOnly)
+		fill := windowEnd(win)
+		if fill.Before(today) { // away for longer than the window
+			fill = today
+		}
+		next.Fill = fill.Format(time.DateOnly)
+		page.More = true
+	default:
+		next.Sync = l.NextSyncToken
 	}
 	page.Cursor = next.encode()
 	return page, nil
@@ -554,7 +587,7 @@ func (p *Provider) Profile(ctx context.Context) (Profile, error) {
 	if err != nil {
 		return Profile{}, provider.Failed("Gmail sent an answer Inbox Sync cannot read.", err)
 	}
-	return Profile{EmailAddress: pr.EmailAddress, HistoryID: pr.HistoryID}, nil
+	return Profile(pr), nil
 }
 
 // maxAnswer bounds what is read of one answer.

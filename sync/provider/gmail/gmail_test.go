@@ -876,3 +876,56 @@ func TestGmailConnectNoBrowser(t *testing.T) {
 		t.Errorf("browser page %d %q", st, page)
 	}
 }
+
+// TestGmailCalendarWindowMoves checks a new day: the changes since the
+// last sync first (an event moved out of the window meanwhile is
+// deleted), then only the days that entered the window are listed.
+func TestGmailCalendarWindowMoves(t *testing.T) {
+	e := newEnv(t)
+	p := e.open(t, 10)
+	in := e.g.AddEvent(2, now.AddDate(0, 0, 2))
+	far := e.g.AddEvent(1, now.AddDate(0, 0, 65))[0]
+	_, cur := drain(t, p, provider.Calendar, "", opts())
+
+	e.g.MoveEvent(in[0], now.AddDate(0, 0, 200)) // while the laptop was closed
+	later := opts()
+	later.Now = now.AddDate(0, 0, 10)
+	n := len(e.g.Log())
+	ch, cur := drain(t, p, provider.Calendar, cur, later)
+	got := byID(ch)
+	if c := got[in[0]]; !c.Deleted {
+		t.Errorf("event moved out of the window: %+v", c)
+	}
+	if c := got[far]; c.Deleted || c.Item.ProviderID != far {
+		t.Errorf("event that entered the window: %+v", c)
+	}
+	if _, ok := got[in[1]]; ok {
+		t.Errorf("unchanged event listed again")
+	}
+	log := requests(e, n)
+	if len(log) != 2 {
+		t.Fatalf("a new day took %d requests: %q", len(log), log)
+	}
+	round, _ := url.Parse(log[0])
+	fill, _ := url.Parse(log[1])
+	if !round.Query().Has("syncToken") || fill.Query().Has("syncToken") ||
+		fill.Query().Get("timeMin") != "2027-01-20T00:00:00Z" || fill.Query().Get("timeMax") != "2027-01-30T00:00:00Z" {
+		t.Errorf("new day requests %q", log)
+	}
+	// The same day again: one request with the kept sync token.
+	n = len(e.g.Log())
+	if ch, _ := drain(t, p, provider.Calendar, cur, later); len(ch) != 0 || len(requests(e, n)) != 1 {
+		t.Errorf("same day: %d changes, requests %q", len(ch), requests(e, n))
+	}
+
+	// Away for longer than the window: the whole new window is listed.
+	muchLater := opts()
+	muchLater.Now = now.AddDate(0, 0, 200)
+	n = len(e.g.Log())
+	ch, _ = drain(t, p, provider.Calendar, cur, muchLater)
+	fill, _ = url.Parse(requests(e, n)[1])
+	// The event moved 200 days out is in that window now.
+	if c, ok := byID(ch)[in[0]]; fill.Query().Get("timeMin") != "2027-05-25T00:00:00Z" || !ok || c.Deleted {
+		t.Errorf("after 200 days: fill %q, changes %+v", fill, ch)
+	}
+}

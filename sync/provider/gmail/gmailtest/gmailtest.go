@@ -127,7 +127,6 @@ type message struct {
 	labels     []string
 	at         time.Time
 	n          int
-	subject    string
 	deleted    bool
 }
 

@@ -156,6 +156,7 @@ func FuzzDecodeCursor(f *testing.F) {
 	f.Add(`{"v":1,"h":"1234"}`, false)
 	f.Add(`{"v":1,"win":"2026-11-06","sync":"CPD"}`, true)
 	f.Add(`{"v":1,"win":"2026-11-06","p":"x"}`, true)
+	f.Add(`{"v":1,"win":"2026-11-16","sync":"CPE","fill":"2027-01-20","p":"y"}`, true)
 	f.Fuzz(func(t *testing.T, s string, calendar bool) {
 		c, err := decodeCursor(s, calendar)
 		if err != nil {

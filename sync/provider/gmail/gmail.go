@@ -329,7 +329,7 @@ func (p *Provider) listPage(ctx context.Context, folder provider.Folder, lbl str
 	old, newer := 0, 0
 	for i := range msgs {
 		m := msgs[i]
-		if m == nil || !m.has(lbl) {
+		if m == nil || !m.in(lbl) {
 			continue // deleted or moved since the listing: history will say
 		}
 		it, err := toItem(folder, m)
@@ -398,7 +398,7 @@ func (p *Provider) historyPage(ctx context.Context, folder provider.Folder, lbl 
 		if unreadable[id] {
 			continue
 		}
-		if !present[id] || m == nil || !m.has(lbl) {
+		if !present[id] || m == nil || !m.in(lbl) {
 			page.Changes = append(page.Changes, provider.Change{Deleted: true, Item: provider.Item{ProviderID: id, Folder: folder, Kind: provider.Mail}})
 			continue
 		}

@@ -408,6 +408,9 @@ func TestGmailMailboxChanges(t *testing.T) {
 	e.g.AddLabel(back, gmailtest.Inbox) // moved into the Inbox
 	gone := e.g.Add(labels[provider.Inbox], 1, now.Add(-time.Minute))[0]
 	e.g.Delete(gone) // came and went between two syncs
+	e.g.Trash(in[3])
+	e.g.Trash(in[4])
+	e.g.Untrash(in[4]) // trashed and restored
 
 	var inCh, sentCh []provider.Change
 	inCh, inCur = drain(t, p, provider.Inbox, inCur, opts())
@@ -431,6 +434,8 @@ func TestGmailMailboxChanges(t *testing.T) {
 	}
 	expect(inbox, provider.Inbox, back, false)
 	expect(inbox, provider.Inbox, gone, true)
+	expect(inbox, provider.Inbox, in[3], true)
+	expect(inbox, provider.Inbox, in[4], false)
 	expect(sentBox, provider.Sent, self, false)
 	expect(sentBox, provider.Sent, sent[0], true)
 	for _, id := range []string{in[0], in[1], in[2], back, sent[1]} {

@@ -76,6 +76,19 @@ func (m *message) has(label string) bool {
 	return r.has(label)
 }
 
+// in reports whether the message shows in the folder of label: it carries
+// the label and is not in the trash or spam (which Gmail's folders, and
+// messages.list, leave out).
+func (m *message) in(label string) bool {
+	return m.has(label) && !m.has(labelTrash) && !m.has(labelSpam)
+}
+
+// The labels that hide a message from every folder.
+const (
+	labelTrash = "TRASH"
+	labelSpam  = "SPAM"
+)
+
 // labelChange is a labelsAdded or labelsRemoved entry of a history record.
 type labelChange struct {
 	Message  messageRef `json:"message"`
@@ -188,9 +201,10 @@ func parseHistory(body []byte) (historyList, error) {
 
 // historyChanges reduces history records to what happened to each message
 // in label, in the order the messages first appear: true when the message
-// came into label and must be read, false when it left label or was
-// deleted. Changes of other labels (read, starred) are left out: nothing
-// stored depends on them.
+// came into label (or out of the trash or spam) and must be read, false
+// when it left label, went to the trash or spam, or was deleted. Changes
+// of other labels (read, starred) are left out: nothing stored depends on
+// them. The message read afterwards has the last word.
 func historyChanges(records []historyRecord, label string) (ids []string, present map[string]bool) {
 	present = map[string]bool{}
 	set := func(id string, in bool) {
@@ -206,21 +220,31 @@ func historyChanges(records []historyRecord, label string) (ids []string, presen
 		r := messageRef{LabelIDs: ls}
 		return r.has(label)
 	}
+	hidden := func(ls []string) bool {
+		r := messageRef{LabelIDs: ls}
+		return r.has(labelTrash) || r.has(labelSpam)
+	}
 	for i := range records {
 		r := &records[i]
 		for _, e := range r.MessagesAdded {
-			if e.Message.has(label) {
+			if e.Message.has(label) && !hidden(e.Message.LabelIDs) {
 				set(e.Message.ID, true)
 			}
 		}
 		for _, e := range r.LabelsAdded {
-			if contains(e.LabelIDs) {
+			switch {
+			case hidden(e.LabelIDs) && e.Message.has(label):
+				set(e.Message.ID, false) // trashed or reported as spam
+			case contains(e.LabelIDs):
 				set(e.Message.ID, true)
 			}
 		}
 		for _, e := range r.LabelsRemoved {
-			if contains(e.LabelIDs) {
+			switch {
+			case contains(e.LabelIDs):
 				set(e.Message.ID, false)
+			case hidden(e.LabelIDs) && e.Message.has(label):
+				set(e.Message.ID, true) // back from the trash or spam
 			}
 		}
 		for _, e := range r.MessagesDeleted {

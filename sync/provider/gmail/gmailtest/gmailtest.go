@@ -608,6 +608,13 @@ func (s *Server) RemoveLabel(id, l string) {
 	}
 }
 
+// Trash moves a message to the trash: it gains TRASH and keeps its other
+// labels, so a client must treat TRASH as out of every folder.
+func (s *Server) Trash(id string) { s.AddLabel(id, "TRASH") }
+
+// Untrash takes a message out of the trash.
+func (s *Server) Untrash(id string) { s.RemoveLabel(id, "TRASH") }
+
 // Delete deletes a message for good (messagesDeleted).
 func (s *Server) Delete(id string) {
 	s.mu.Lock()
@@ -688,6 +695,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	}
 	size := maxResults(q, 100, 500)
 	labels := q["labelIds"]
+	spamTrash := q.Get("includeSpamTrash") == "true"
 	var from *listToken
 	if pt := q.Get("pageToken"); pt != "" {
 		b, err := base64.RawURLEncoding.DecodeString(pt)
@@ -709,7 +717,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	var last *message
 	for ; i < len(s.order) && len(page) < size; i++ {
 		m := s.order[i]
-		if m.deleted || !hasAll(m, labels) {
+		if m.deleted || !hasAll(m, labels) || (!spamTrash && (m.has("TRASH") || m.has("SPAM"))) {
 			continue
 		}
 		page = append(page, map[string]string{"id": m.id, "threadId": m.thread})
@@ -717,7 +725,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	}
 	more := false
 	for ; i < len(s.order); i++ {
-		if m := s.order[i]; !m.deleted && hasAll(m, labels) {
+		if m := s.order[i]; !m.deleted && hasAll(m, labels) && (spamTrash || !(m.has("TRASH") || m.has("SPAM"))) {
 			more = true
 			break
 		}

@@ -163,8 +163,9 @@ func (c *Connector) defaults() (map[string]string, error) {
 
 // Connect implements provider.Connector: it signs the user in with Google
 // in the browser, checks that both permissions were granted, reads the
-// Gmail profile for the mailbox address and returns the settings and the
-// grant to keep.
+// Gmail profile for the mailbox address and one calendar event (both APIs
+// must be enabled in the client's project) and returns the settings and
+// the grant to keep.
 func (c *Connector) Connect(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (provider.Connection, error) {
 	defs, err := c.defaults()
 	if err != nil {
@@ -203,6 +204,11 @@ func (c *Connector) Connect(ctx context.Context, req provider.ActivationRequest,
 	pr, err := p.Profile(ctx)
 	if err != nil {
 		return provider.Connection{}, fmt.Errorf("reading your Gmail profile: %w", err)
+	}
+	// One event, so that a Calendar API left disabled in the client's
+	// project shows now rather than as failed syncs later.
+	if err := p.checkCalendar(ctx); err != nil {
+		return provider.Connection{}, fmt.Errorf("reading your Google calendar: %w", err)
 	}
 	g := auth.Grant{RefreshToken: tok.RefreshToken, Scope: tok.Scope, Issued: c.now().UTC(), ClientSecret: s.ClientSecret}
 	return provider.Connection{

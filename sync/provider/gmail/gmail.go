@@ -590,6 +590,13 @@ func (p *Provider) Profile(ctx context.Context) (Profile, error) {
 	return Profile(pr), nil
 }
 
+// checkCalendar lists at most one event of the primary calendar.
+func (p *Provider) checkCalendar(ctx context.Context) error {
+	q := url.Values{"maxResults": {"1"}, "singleEvents": {"true"}, "timeMin": {p.now().UTC().Format(time.RFC3339)}}
+	_, err := p.get(ctx, p.calendar+"/calendars/primary/events?"+q.Encode(), 0, callEvents)
+	return err
+}
+
 // maxAnswer bounds what is read of one answer.
 const maxAnswer = 64 << 20
 

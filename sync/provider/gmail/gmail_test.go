@@ -237,6 +237,8 @@ func TestGmailConnectFailures(t *testing.T) {
 		{"declined", func(e *env, s map[string]string) { e.g.DenyNextAuthorize("access_denied") }, "declined"},
 		{"admin policy", func(e *env, s map[string]string) { e.g.DenyNextAuthorize("admin_policy_enforced") }, "administrator"},
 		{"no client id", func(e *env, s map[string]string) { delete(s, "client_id") }, "--client-id"},
+		{"Gmail API disabled", func(e *env, s map[string]string) { e.g.FailNext("/profile", 403, "accessNotConfigured") }, "Gmail API is not enabled"},
+		{"Calendar API disabled", func(e *env, s map[string]string) { e.g.FailNext("/events", 403, "accessNotConfigured") }, "Google Calendar API is not enabled"},
 		{"http endpoint", func(e *env, s map[string]string) { s["gmail_endpoint"] = "http://gmail.example.test/gmail/v1" }, "https"},
 	}
 	for _, tc := range cases {

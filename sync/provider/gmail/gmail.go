@@ -120,13 +120,16 @@ type Options struct {
 	CalendarEndpoint string
 	// HTTPClient makes the requests; nil means http.DefaultClient.
 	HTTPClient *http.Client
-	Tokens     Tokens
+	// Tokens hands out the access tokens (required).
+	Tokens Tokens
 	// PageSize is the page size (DefaultPageSize when 0, at most 500).
 	PageSize int
 	// Quota paces requests to this many Gmail quota units a second (with
 	// a burst of one second's worth); 0 does not pace.
 	Quota float64
-	// Now is the clock for pacing and backoff; nil means time.Now.
+	// Now is the clock for Retry-After dates and for the calendar window
+	// when provider.Options.Now is zero; nil means time.Now. Pacing always
+	// uses real time.
 	Now func() time.Time
 }
 

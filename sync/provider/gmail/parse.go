@@ -367,6 +367,7 @@ type person struct {
 	DisplayName string `json:"displayName"`
 }
 
+// String returns the address, or the display name when there is none.
 func (p *person) String() string {
 	if p == nil {
 		return ""

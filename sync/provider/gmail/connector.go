@@ -40,6 +40,9 @@ type Connector struct {
 	OpenBrowser func(ctx context.Context, url string) error
 	// PageSize is the page size (0: DefaultPageSize).
 	PageSize int
+	// Batch reads messages through the batch endpoint, this many a
+	// request (0: one request per message; see Options.Batch).
+	Batch int
 	// Quota is the pace of Gmail requests in quota units a second
 	// (0: DefaultQuota; negative: no pacing, for tests and benchmarks).
 	Quota float64
@@ -259,7 +262,7 @@ func (c *Connector) Open(ctx context.Context, acct provider.Account, secrets sec
 		quota = 0
 	}
 	return New(Options{GmailEndpoint: s.GmailEndpoint, CalendarEndpoint: s.CalendarEndpoint, HTTPClient: c.HTTPClient,
-		Tokens: ts, PageSize: c.PageSize, Quota: quota, Now: c.Now})
+		Tokens: ts, PageSize: c.PageSize, Batch: c.Batch, Quota: quota, Now: c.Now})
 }
 
 // staticToken is a token source for one access token (Connect's profile).

@@ -171,3 +171,28 @@ func FuzzDecodeCursor(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseBatch(f *testing.F) {
+	ok := "--b1\r\nContent-Type: application/http\r\nContent-ID: <response-item1>\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n\r\n{}\r\n" +
+		"--b1\r\nContent-Type: application/http\r\nContent-ID: <response-item0>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: 11\r\n\r\n{\"id\":\"a\"}\n\r\n--b1--\r\n"
+	f.Add("multipart/mixed; boundary=b1", []byte(ok), 2)
+	f.Add("multipart/mixed; boundary=b1", []byte("--b1--\r\n"), 1)
+	f.Add("application/json", []byte(`{"error":{}}`), 1)
+	f.Fuzz(func(t *testing.T, ct string, body []byte, n int) {
+		if n < 0 || n > MaxBatch {
+			return
+		}
+		parts, err := parseBatch(ct, body, n)
+		if err != nil {
+			return
+		}
+		if len(parts) != n {
+			t.Fatal("wrong number of parts")
+		}
+		for _, p := range parts {
+			if p.status == 0 {
+				t.Fatal("a call without an answer")
+			}
+		}
+	})
+}

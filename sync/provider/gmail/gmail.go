@@ -124,6 +124,10 @@ type Options struct {
 	Tokens Tokens
 	// PageSize is the page size (DefaultPageSize when 0, at most 500).
 	PageSize int
+	// Batch reads messages through Gmail's batch endpoint, this many in
+	// one request (at most MaxBatch); 0 or 1 reads each with its own
+	// request. Either way at most MaxInFlight requests are in flight.
+	Batch int
 	// Quota paces requests to this many Gmail quota units a second (with
 	// a burst of one second's worth); 0 does not pace.
 	Quota float64
@@ -141,10 +145,13 @@ type Provider struct {
 	client   *http.Client
 	tokens   Tokens
 	pageSize int
+	batch    int
 	sem      chan struct{}
-	pace     *pacer
-	now      func() time.Time
-	requests atomic.Int64
+
+	batchURL, batchPrefix string
+	pace                  *pacer
+	now                   func() time.Time
+	requests              atomic.Int64
 
 	mu        sync.Mutex
 	throttles int // consecutive throttled answers without Retry-After
@@ -192,7 +199,9 @@ func New(o Options) (*Provider, error) {
 	if now == nil {
 		now = time.Now
 	}
-	p := &Provider{gmail: g, calendar: c, client: hc, tokens: o.Tokens, pageSize: o.PageSize, sem: make(chan struct{}, MaxInFlight), now: now}
+	p := &Provider{gmail: g, calendar: c, client: hc, tokens: o.Tokens, pageSize: o.PageSize, sem: make(chan struct{}, MaxInFlight), now: now,
+		batch: min(max(o.Batch, 1), MaxBatch)}
+	p.batchURL, p.batchPrefix = batchURL(g)
 	if o.Quota > 0 {
 		p.pace = &pacer{rate: o.Quota, burst: o.Quota, now: time.Now}
 	}
@@ -424,12 +433,21 @@ func (p *Provider) historyPage(ctx context.Context, folder provider.Folder, lbl 
 	return page, nil
 }
 
-// fetch reads the metadata of ids, at most MaxInFlight at once. A message
-// that is gone (404) is nil; one that cannot be read is an issue and nil.
-// Any other failure fails the whole page.
+// fetch reads the metadata of ids, at most MaxInFlight requests at once
+// (each of one message, or of Batch messages through the batch endpoint).
+// A message that is gone (404) is nil; one that cannot be read is an issue
+// and nil. Any other failure fails the whole page.
 func (p *Provider) fetch(ctx context.Context, folder provider.Folder, ids []string) ([]*message, []provider.ItemIssue, error) {
 	out := make([]*message, len(ids))
 	issues := make([]string, len(ids))
+	var valid []int // indexes of the ids that can go into a URL
+	for i, id := range ids {
+		if validID(id) {
+			valid = append(valid, i)
+		} else {
+			issues[i] = "Gmail named a message with an id Inbox Sync cannot use; it was skipped."
+		}
+	}
 	q := url.Values{"format": {"metadata"}, "metadataHeaders": metadataHeaders}
 	suffix := "?" + q.Encode()
 	ctx, cancel := context.WithCancel(ctx)
@@ -439,38 +457,56 @@ func (p *Provider) fetch(ctx context.Context, folder provider.Folder, ids []stri
 		errOnce  sync.Once
 		firstErr error
 	)
-	work := make(chan int)
-	for range min(MaxInFlight, len(ids)) {
+	fail := func(err error) { errOnce.Do(func() { firstErr = err; cancel() }) }
+	// read stores one message's answer (nil: gone).
+	read := func(i int, body []byte) {
+		if body == nil {
+			return
+		}
+		m, err := parseMessage(body)
+		if err != nil || m.ID != ids[i] {
+			issues[i] = "Gmail sent a message Inbox Sync cannot read; it was skipped."
+			return
+		}
+		out[i] = &m
+	}
+	work := make(chan []int)
+	for range min(MaxInFlight, (len(valid)+p.batch-1)/p.batch) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range work {
-				id := ids[i]
-				if !validID(id) {
-					issues[i] = "Gmail named a message with an id Inbox Sync cannot use; it was skipped."
+			for chunk := range work {
+				if p.batch == 1 {
+					i := chunk[0]
+					body, err := p.get(ctx, p.gmail+"/users/me/messages/"+ids[i]+suffix, 5, callMessage)
+					switch {
+					case errors.Is(err, errNotFound):
+					case err != nil:
+						fail(err)
+					default:
+						read(i, body)
+					}
 					continue
 				}
-				body, err := p.get(ctx, p.gmail+"/users/me/messages/"+id+suffix, 5, callMessage)
-				if errors.Is(err, errNotFound) {
-					continue
+				some := make([]string, len(chunk))
+				for k, i := range chunk {
+					some[k] = ids[i]
 				}
+				bodies, err := p.getBatch(ctx, some, suffix)
 				if err != nil {
-					errOnce.Do(func() { firstErr = err; cancel() })
+					fail(err)
 					continue
 				}
-				m, err := parseMessage(body)
-				if err != nil || m.ID != id {
-					issues[i] = "Gmail sent a message Inbox Sync cannot read; it was skipped."
-					continue
+				for k, i := range chunk {
+					read(i, bodies[k])
 				}
-				out[i] = &m
 			}
 		}()
 	}
 feed:
-	for i := range ids {
+	for lo := 0; lo < len(valid); lo += p.batch {
 		select {
-		case work <- i:
+		case work <- valid[lo:min(lo+p.batch, len(valid))]:
 		case <-ctx.Done():
 			break feed
 		}

@@ -2,10 +2,12 @@ package gmail_test
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -75,7 +77,7 @@ var labels = map[provider.Folder][]string{
 	provider.Sent:  {gmailtest.Sent},
 }
 
-type harness struct{}
+type harness struct{ batch int }
 
 type mailbox struct {
 	e     *env
@@ -106,12 +108,17 @@ func (m *mailbox) ThrottleNext(t *testing.T, d time.Duration) {
 	m.e.g.Throttle(http.StatusTooManyRequests, "rateLimitExceeded", d)
 }
 
-func (harness) Open(t *testing.T, pageSize int) (provider.Provider, providertest.Mailbox) {
+func (h harness) Open(t *testing.T, pageSize int) (provider.Provider, providertest.Mailbox) {
 	e := newEnv(t)
+	e.conn.Batch = h.batch
 	return e.open(t, pageSize), &mailbox{e: e, label: map[string]string{}}
 }
 
 func TestGmailConformance(t *testing.T) { providertest.Run(t, harness{}) }
+
+// TestGmailConformanceBatch runs the suite with messages read through the
+// batch endpoint, three a request.
+func TestGmailConformanceBatch(t *testing.T) { providertest.Run(t, harness{batch: 3}) }
 
 var now = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 
@@ -934,5 +941,82 @@ func TestGmailCalendarWindowMoves(t *testing.T) {
 	// The event moved 200 days out is in that window now.
 	if c, ok := byID(ch)[in[0]]; fill.Query().Get("timeMin") != "2027-05-25T00:00:00Z" || !ok || c.Deleted {
 		t.Errorf("after 200 days: fill %q, changes %+v", fill, ch)
+	}
+}
+
+func TestGmailBatch(t *testing.T) {
+	e := newEnv(t)
+	e.conn.Batch = 40
+	p := e.open(t, 100)
+	ids := e.g.Add(labels[provider.Inbox], 100, now.Add(-time.Hour))
+	n := e.g.Requests()
+	ch, cur := drain(t, p, provider.Inbox, "", opts())
+	if len(byID(ch)) != 100 || e.g.Batches() != 3 || p.Requests() != 5 { // profile, list, 3 batches of 40+40+20
+		t.Fatalf("%d items in %d batches, %d requests", len(byID(ch)), e.g.Batches(), p.Requests())
+	}
+	if e.g.Requests()-n != 102 { // every call inside a batch counts, as in Google's quota
+		t.Errorf("%d calls", e.g.Requests()-n)
+	}
+	it := byID(ch)[ids[5]].Item
+	if it.Subject != "Quarterly review 6" || it.From != "megan6@example.test" || it.Time.IsZero() {
+		t.Errorf("item through the batch %+v", it)
+	}
+
+	// A part that is gone is skipped; a throttled part fails the page.
+	more := e.g.Add(labels[provider.Inbox], 2, now)
+	e.g.Delete(more[0])
+	e.g.AddLabel(more[0], gmailtest.Inbox) // no-op: deleted
+	ch, cur = drain(t, p, provider.Inbox, cur, opts())
+	if c := byID(ch); !c[more[0]].Deleted || c[more[1]].Deleted {
+		t.Fatalf("changes %+v", ch)
+	}
+	e.g.Add(labels[provider.Inbox], 3, now)
+	e.g.FailNext("/messages/", 403, "userRateLimitExceeded")
+	_, err := p.Changes(context.Background(), provider.Inbox, cur, opts())
+	if provider.Classify(err) != provider.ClassThrottled || provider.RetryAfter(err) <= 0 {
+		t.Fatalf("a throttled part: %v", err)
+	}
+	// An expired access token: every part answers 401, the batch is
+	// sent again with a renewed one.
+	e.g.ExpireAccess()
+	if ch, _ := drain(t, p, provider.Inbox, cur, opts()); len(ch) != 3 {
+		t.Fatalf("after renewal: %+v", ch)
+	}
+}
+
+// TestEmulatorBatchShapes checks the emulator's batch endpoint takes
+// request lines with and without the HTTP version and refuses oversized
+// batches.
+func TestEmulatorBatchShapes(t *testing.T) {
+	e := newEnv(t)
+	e.open(t, 10)
+	id := e.g.Add(labels[provider.Inbox], 1, now)[0]
+	tok := accessToken(t, e)
+	post := func(body string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, e.g.URL+"/batch/gmail/v1", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "multipart/mixed; boundary=xyz")
+		resp, err := e.g.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		io.Copy(&b, resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	part := func(cid, line string) string {
+		return "--xyz\r\nContent-Type: application/http\r\nContent-ID: <" + cid + ">\r\n\r\n" + line + "\r\n\r\n"
+	}
+	st, body := post(part("a", "GET /gmail/v1/users/me/messages/"+id+"?format=metadata") + part("b", "GET /gmail/v1/users/me/messages/nope?format=minimal HTTP/1.1") + "--xyz--\r\n")
+	if st != 200 || !strings.Contains(body, "<response-a>") || !strings.Contains(body, "HTTP/1.1 200 OK") || !strings.Contains(body, "HTTP/1.1 404 Not Found") {
+		t.Fatalf("%d %s", st, body)
+	}
+	var big strings.Builder
+	for i := range 101 {
+		big.WriteString(part(strconv.Itoa(i), "GET /gmail/v1/users/me/profile"))
+	}
+	if st, _ := post(big.String() + "--xyz--\r\n"); st != 400 {
+		t.Fatalf("101 calls: %d", st)
 	}
 }

@@ -23,6 +23,8 @@
 package gmailtest
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -30,8 +32,11 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"sort"
@@ -108,6 +113,7 @@ type Server struct {
 	log   []string
 
 	requests    atomic.Int64
+	batches     atomic.Int64
 	inflight    atomic.Int64
 	maxInflight atomic.Int64
 }
@@ -183,6 +189,7 @@ func NewUnstarted() *Server {
 	mux.Handle("GET /gmail/v1/users/{user}/messages/{id}", s.api(ScopeGmailMetadata, s.get))
 	mux.Handle("GET /gmail/v1/users/{user}/history", s.api(ScopeGmailMetadata, s.historyList))
 	mux.Handle("GET /calendar/v3/calendars/{cal}/events", s.api(ScopeCalendarEvents, s.eventsList))
+	mux.HandleFunc("POST /batch/gmail/v1", func(w http.ResponseWriter, r *http.Request) { s.batch(w, r, mux) })
 	s.Server = httptest.NewUnstartedServer(mux)
 	// Connections the client dialled for its parallel requests may still
 	// be in their TLS handshake when a test closes the server; the log of
@@ -550,6 +557,84 @@ func (s *Server) Log() []string {
 	defer s.mu.Unlock()
 	return slices.Clone(s.log)
 }
+
+// --- the batch endpoint ---
+
+// MaxBatch is the most calls a batch request may hold.
+const MaxBatch = 100
+
+// batch answers POST /batch/gmail/v1: a multipart/mixed body of
+// application/http parts, each a Gmail call, answered in a multipart/mixed
+// body of the calls' answers (Content-ID <response-ID>). Each call goes
+// through the same checks as on its own, so each can fail on its own.
+func (s *Server) batch(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	s.batches.Add(1)
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/mixed" || params["boundary"] == "" {
+		apiError(w, http.StatusBadRequest, "badRequest", "Invalid batch request: Content-Type must be multipart/mixed with a boundary.")
+		return
+	}
+	type call struct {
+		id  string
+		req *http.Request
+	}
+	var calls []call
+	mr := multipart.NewReader(r.Body, params["boundary"])
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil || part.Header.Get("Content-Type") != "application/http" {
+			apiError(w, http.StatusBadRequest, "badRequest", "Invalid batch request part.")
+			return
+		}
+		raw, _ := io.ReadAll(part)
+		// Google takes the request line with or without the HTTP version.
+		if line, rest, ok := bytes.Cut(raw, []byte("\n")); ok && len(bytes.Fields(line)) == 2 {
+			fixed := make([]byte, 0, len(raw)+10)
+			fixed = append(fixed, bytes.TrimRight(line, "\r")...)
+			fixed = append(fixed, " HTTP/1.1\r\n"...)
+			raw = append(fixed, rest...)
+		}
+		if !bytes.Contains(raw, []byte("\r\n\r\n")) && !bytes.Contains(raw, []byte("\n\n")) {
+			raw = append(raw, "\r\n"...) // a GET without headers: the part's last line break was the delimiter's
+		}
+		inner, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
+		if err != nil || !strings.HasPrefix(inner.URL.Path, "/gmail/v1/") {
+			apiError(w, http.StatusBadRequest, "badRequest", "Invalid batch request part: not a Gmail call.")
+			return
+		}
+		calls = append(calls, call{id: strings.Trim(part.Header.Get("Content-ID"), "<>"), req: inner})
+	}
+	if len(calls) == 0 || len(calls) > MaxBatch {
+		apiError(w, http.StatusBadRequest, "badRequest", fmt.Sprintf("A batch request holds 1 to %d calls, not %d.", MaxBatch, len(calls)))
+		return
+	}
+	var out bytes.Buffer
+	mw := multipart.NewWriter(&out)
+	mw.SetBoundary("batch_" + random()[:16])
+	for _, c := range calls {
+		c.req.RequestURI = ""
+		c.req.Header.Set("Authorization", r.Header.Get("Authorization"))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, c.req.WithContext(r.Context()))
+		ph := textproto.MIMEHeader{}
+		ph.Set("Content-Type", "application/http")
+		ph.Set("Content-ID", "<response-"+c.id+">")
+		pw, _ := mw.CreatePart(ph)
+		fmt.Fprintf(pw, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", rec.Code, http.StatusText(rec.Code), rec.Header().Get("Content-Type"), rec.Body.Len())
+		pw.Write(rec.Body.Bytes())
+		pw.Write([]byte("\r\n"))
+	}
+	mw.Close()
+	w.Header().Set("Content-Type", "multipart/mixed; boundary="+mw.Boundary())
+	w.Write(out.Bytes())
+}
+
+// Batches returns how many batch requests arrived (their calls count in
+// Requests).
+func (s *Server) Batches() int64 { return s.batches.Load() }
 
 // --- Gmail ---
 

@@ -6,6 +6,7 @@
 //	benchgmail -mode bare -url URL -token T -ca FILE       a bare client: list + get + decode every message
 //	benchgmail -mode provider -url URL -token T -ca FILE   the provider's initial sync of Inbox, then a
 //	                                                       no-change sync of Inbox, Sent and Calendar
+//	                                                       (-batch N: through the batch endpoint)
 //
 // Both clients read the same pages (messages.list of INBOX, 100 ids a page,
 // then messages.get?format=metadata of each, 4 at a time). The provider
@@ -57,6 +58,7 @@ func main() {
 	token := flag.String("token", "", "an access token of the emulator")
 	caFile := flag.String("ca", "", "PEM file of the emulator's certificate")
 	page := flag.Int("page", gmail.DefaultPageSize, "messages a page")
+	batch := flag.Int("batch", 0, "provider: messages a batch request (0: one request each)")
 	flag.Parse()
 	switch *mode {
 	case "serve":
@@ -67,9 +69,12 @@ func main() {
 		if *mode == "bare" {
 			r = bare(client, *base, *token, *page)
 		} else {
-			r = viaProvider(client, *base, *token, *page)
+			r = viaProvider(client, *base, *token, *page, *batch)
 		}
 		r.Mode = *mode
+		if *batch > 1 {
+			r.Mode += "+batch" + strconv.Itoa(*batch)
+		}
 		r.PerSec = float64(r.Items) / r.Seconds
 		r.PeakRSS = procstat.PeakRSSMB()
 		json.NewEncoder(os.Stdout).Encode(r)
@@ -195,8 +200,8 @@ type staticToken string
 func (t staticToken) Token(context.Context) (string, error) { return string(t), nil }
 func (staticToken) Invalidate(string)                       {}
 
-func viaProvider(c *http.Client, base, token string, page int) result {
-	p, err := gmail.New(gmail.Options{GmailEndpoint: base + "/gmail/v1", CalendarEndpoint: base + "/calendar/v3", HTTPClient: c, Tokens: staticToken(token), PageSize: page})
+func viaProvider(c *http.Client, base, token string, page, batch int) result {
+	p, err := gmail.New(gmail.Options{GmailEndpoint: base + "/gmail/v1", CalendarEndpoint: base + "/calendar/v3", HTTPClient: c, Tokens: staticToken(token), PageSize: page, Batch: batch})
 	check(err)
 	ctx := context.Background()
 	opts := provider.Options{Now: time.Now(), Since: since()}

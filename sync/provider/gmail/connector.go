@@ -48,6 +48,11 @@ type Connector struct {
 	Quota float64
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Secrets, when set, lets a re-activation (a request naming an
+	// existing account) reuse the client secret kept with the account's
+	// grant when neither the request nor the defaults give one: a client
+	// secret passed once with --client-secret is then not asked again.
+	Secrets secret.Store
 }
 
 var _ provider.Connector = (*Connector)(nil)
@@ -177,6 +182,13 @@ func (c *Connector) Connect(ctx context.Context, req provider.ActivationRequest,
 	s, err := ResolveSettings(req.Settings, defs)
 	if err != nil {
 		return provider.Connection{}, err
+	}
+	if s.ClientSecret == "" && c.Secrets != nil && req.Account != "" {
+		if v, err := c.Secrets.Get(req.Account, secret.KeyToken); err == nil {
+			if g, err := auth.DecodeGrant(v); err == nil {
+				s.ClientSecret = g.ClientSecret
+			}
+		}
 	}
 	ac := c.AuthConfig(s, time.Time{})
 	if hint := firstNonEmpty(req.Email, req.Login); hint != "" {

@@ -1020,3 +1020,26 @@ func TestEmulatorBatchShapes(t *testing.T) {
 		t.Fatalf("101 calls: %d", st)
 	}
 }
+
+// TestGmailReactivationKeepsClientSecret: a re-activation names the
+// account; the client secret given at the first activation comes from
+// its grant in the keyring.
+func TestGmailReactivationKeepsClientSecret(t *testing.T) {
+	e := newEnv(t)
+	e.connect(t)
+	s := e.settings()
+	delete(s, "client_secret")
+	req := provider.ActivationRequest{Provider: "gmail", Account: "mail", Settings: s}
+	if _, err := e.conn.Connect(context.Background(), req, nil); err == nil {
+		t.Fatal("Google took a token request without the client secret")
+	}
+	e.conn.Secrets = e.mem
+	conn, err := e.conn.Connect(context.Background(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := auth.DecodeGrant(conn.Secrets[secret.KeyToken])
+	if g.ClientSecret != clientSecret || e.g.LastTokenForm().Get("client_secret") != clientSecret {
+		t.Fatal("the client secret was not reused")
+	}
+}

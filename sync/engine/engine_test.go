@@ -342,6 +342,11 @@ func TestOfflineAndThrottledNeverCount(t *testing.T) {
 		t.Fatalf("throttled status %+v", st)
 	}
 	v.clock.Advance(6 * time.Minute)
+	// Sync now while throttled is accepted but honours the server's wait:
+	// the retry at its time is the sync asked for.
+	if err := v.e.SyncNow(context.Background(), "work"); err != nil {
+		t.Fatalf("sync now while throttled: %v", err)
+	}
 	v.quiet()
 	v.clock.Advance(time.Minute)
 	if s := v.session(); s.Outcome != "ok" || s.Trigger != "retry" {

@@ -262,6 +262,13 @@ func (r *runner) requestSync() error {
 		return fmt.Errorf("%w: sync is paused for %s; resume it first", ErrInvalid, r.id)
 	case Syncing:
 		return nil
+	case Throttled:
+		if now.Before(r.rs.NextSync) {
+			// The server asked us to wait: asking again sooner would
+			// only be refused (or prolong the throttle). The retry at
+			// the server's time is the sync asked for.
+			return nil
+		}
 	}
 	if gap := now.Sub(r.rs.LastAttempt); !r.rs.LastAttempt.IsZero() && gap < r.e.cfg.MinSyncGap {
 		return &TooSoonError{Wait: r.e.cfg.MinSyncGap - gap}

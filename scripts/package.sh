@@ -188,14 +188,18 @@ if want windows; then
   kind=$(file -b "$exe")
   echo "$kind"
   [[ "$kind" == "PE32+ executable (GUI) x86-64"* ]] || fail "$exe is not a PE32+ GUI executable for x86-64: $kind"
-  # The resource directory: types 3 (icon), 14 (icon group), 16 (version)
-  # and 24 (manifest).
-  rsrc=$(x86_64-w64-mingw32-objdump -p "$exe" | sed -n '/Resource Directory/,$p')
-  for t in "3:an icon" "14:an icon group" "16:a version resource" "24:a manifest"; do
-    grep -Eq "^ *Type: ${t%%:*}( |\$)" <<<"$rsrc" || fail "$exe has no ${t#*:} (resource type ${t%%:*})"
+  # The resource directory's types (its top-level entries): 0x3 icon, 0xe
+  # icon group, 0x10 version, 0x18 manifest.
+  rsrc=$(x86_64-w64-mingw32-objdump -p "$exe" | sed -n '/^The .rsrc Resource Directory section:/,/Resources start at/p')
+  [ -n "$rsrc" ] || fail "$exe has no resource section"
+  for t in "3:icon" "e:icon group" "10:version" "18:manifest"; do
+    grep -Eq "^[0-9a-f]+   Entry: ID: 0x0*${t%%:*}," <<<"$rsrc" || fail "$exe has no ${t#*:} resource (type 0x${t%%:*})"
   done
   # The version resource's strings are UTF-16.
   strings -el "$exe" | grep -qx "$version.[0-9]*" || fail "$exe's version resource does not say $version"
-  echo "resources: icon, icon group, version $version, manifest"
+  if [ -n "$commit" ]; then
+    strings -a "$exe" | grep -qF "$commit" || fail "$exe is not stamped with commit $commit"
+  fi
+  echo "resources: icon, icon group, version $version, manifest; stamped with commit ${commit:-?} and date $date"
 fi
 step "packages OK"

@@ -13,12 +13,15 @@ import (
 //
 //	{"office365": {"client_id": "…", "tenant": "organizations",
 //	               "authority": "https://login.microsoftonline.com",
-//	               "graph_endpoint": "https://graph.microsoft.com/v1.0"}}
+//	               "graph_endpoint": "https://graph.microsoft.com/v1.0"},
+//	 "gmail":     {"client_id": "….apps.googleusercontent.com", "client_secret": "GOCSPX-…"}}
 //
 // It presets what `account add` and the activation window leave empty.
-// Values given at activation win; every value is stored with the account.
+// Values given at activation win; every value is stored with the account,
+// except Gmail's client secret, which is kept in the keyring with the grant.
 type Config struct {
 	Office365 Office365Config `json:"office365"`
+	Gmail     GmailConfig     `json:"gmail"`
 }
 
 // Office365Config presets Office 365 sign-in (docs/office365.md).
@@ -27,6 +30,18 @@ type Office365Config struct {
 	Tenant        string `json:"tenant,omitempty"`
 	Authority     string `json:"authority,omitempty"`
 	GraphEndpoint string `json:"graph_endpoint,omitempty"`
+}
+
+// GmailConfig presets Gmail sign-in (docs/gmail.md). The endpoints include
+// the API's version path, like Office365Config.GraphEndpoint; they exist for
+// tests and proxies.
+type GmailConfig struct {
+	ClientID         string `json:"client_id,omitempty"`
+	ClientSecret     string `json:"client_secret,omitempty"`
+	AuthURL          string `json:"auth_url,omitempty"`
+	TokenURL         string `json:"token_url,omitempty"`
+	GmailEndpoint    string `json:"gmail_endpoint,omitempty"`
+	CalendarEndpoint string `json:"calendar_endpoint,omitempty"`
 }
 
 // ConfigPath returns where the configuration file is read:

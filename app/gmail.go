@@ -1,0 +1,47 @@
+package app
+
+import (
+	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/provider/gmail"
+	"github.com/inboxsync/inboxsync/sync/secret"
+)
+
+// Gmail and Google Workspace accounts sync through the Gmail and Google
+// Calendar APIs (sync/provider/gmail). Their defaults (client ID, client
+// secret, endpoints) come from the configuration file, read at each
+// activation and each sync so that editing it needs no restart. The
+// connector reads the agent's keyring (the service the engine writes
+// grants to) so that re-activating an account reuses the client secret
+// kept with its grant.
+func init() {
+	connectors["gmail"] = func(p Paths) provider.Connector {
+		return &gmail.Connector{
+			Defaults: func() (map[string]string, error) { return gmailDefaults(p) },
+			Secrets:  secret.NewKeyring(KeyringService),
+		}
+	}
+}
+
+// gmailDefaults reads the gmail section of the configuration file of the
+// agent's home (--home, INBOXSYNC_HOME or XDG; see ConfigPath).
+func gmailDefaults(p Paths) (map[string]string, error) {
+	path, err := ConfigPath(p)
+	if err != nil {
+		return nil, err
+	}
+	c, err := LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	return c.Gmail.Settings(), nil
+}
+
+// Settings returns the section as settings of the gmail connector (its
+// Setting… keys); unset values are empty.
+func (g GmailConfig) Settings() map[string]string {
+	return map[string]string{
+		gmail.SettingClientID: g.ClientID, gmail.SettingClientSecret: g.ClientSecret,
+		gmail.SettingAuthURL: g.AuthURL, gmail.SettingTokenURL: g.TokenURL,
+		gmail.SettingGmailEndpoint: g.GmailEndpoint, gmail.SettingCalendarEndpoint: g.CalendarEndpoint,
+	}
+}

@@ -131,8 +131,13 @@ fi
 if want windows; then
   step "building $exe"
   rm -f "$exe"
+  # fyne package -os windows builds, writes the resource object, then
+  # builds again; the -ldflags it takes from GOFLAGS go to the first build
+  # only. Given an existing executable it skips the first build, so the one
+  # build it makes has the resources and the stamps.
+  : >"$src/inboxsync.exe"
   (cd "$src" && GOFLAGS=$goflags GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc \
-    "$fyne" package --os windows --release) || fail "fyne package -os windows failed (see above)"
+    "$fyne" package --os windows --release --exe inboxsync.exe) || fail "fyne package -os windows failed (see above)"
   [ -f "$src/Inbox Sync.exe" ] || fail "fyne package -os windows made no Inbox Sync.exe"
   cp "$src/Inbox Sync.exe" "$exe"
   echo "$exe"
@@ -155,7 +160,7 @@ if want linux; then
   desktop=$(find "$tmp/check" -name io.inboxsync.app.desktop)
   cmp -s "$desktop" assets/io.inboxsync.app.desktop || fail "the tarball's desktop entry is not assets/io.inboxsync.app.desktop"
   desktop-file-validate "$desktop" || fail "desktop-file-validate: $desktop"
-  file -b "$(find "$tmp/check" -path '*/bin/inboxsync')" | grep -q '^ELF 64-bit LSB .*x86-64' || fail "bin/inboxsync is not an x86-64 ELF binary"
+  file -b "$(find "$tmp/check" -path '*/bin/inboxsync')" | grep '^ELF 64-bit LSB .*x86-64' >/dev/null || fail "bin/inboxsync is not an x86-64 ELF binary"
 
   step "make install PREFIX=$tmp/prefix"
   make -s -C "$tmp/check/inboxsync" install PREFIX="$tmp/prefix" || fail "make install"
@@ -196,9 +201,9 @@ if want windows; then
     grep -Eq "^[0-9a-f]+   Entry: ID: 0x0*${t%%:*}," <<<"$rsrc" || fail "$exe has no ${t#*:} resource (type 0x${t%%:*})"
   done
   # The version resource's strings are UTF-16.
-  strings -el "$exe" | grep -qx "$version.[0-9]*" || fail "$exe's version resource does not say $version"
+  strings -el "$exe" | grep -x "$version.[0-9]*" >/dev/null || fail "$exe's version resource does not say $version"
   if [ -n "$commit" ]; then
-    strings -a "$exe" | grep -qF "$commit" || fail "$exe is not stamped with commit $commit"
+    strings -a "$exe" | grep -F "$commit" >/dev/null || fail "$exe is not stamped with commit $commit"
   fi
   echo "resources: icon, icon group, version $version, manifest; stamped with commit ${commit:-?} and date $date"
 fi

@@ -110,8 +110,8 @@ func (c *cli) accountRemove(args []string) int {
 }
 
 // addProvider is what `account add PROVIDER` knows of one provider. The
-// provider wiring files (exchange.go, office365.go …) register theirs in
-// addProviders.
+// provider wiring files (exchange.go, office365.go, gmail.go …) register
+// theirs in addProviders.
 type addProvider struct {
 	// about says what `account add PROVIDER` does, for its --help.
 	about string
@@ -121,8 +121,6 @@ type addProvider struct {
 	// computer, before the agent is asked; req is the request as the
 	// agent will see it (see storedRequest). Nil: no such check.
 	check func(c *cli, req provider.ActivationRequest) error
-	// unavailable, when set, says why this build cannot add the provider.
-	unavailable string
 }
 
 // addRequest is an activation request as the flags fill it.
@@ -182,20 +180,13 @@ func (c *cli) accountAdd(args []string) int {
 		return exitUsage
 	}
 	r := &addRequest{ActivationRequest: provider.ActivationRequest{Provider: prov}}
-	about := ap.about
-	if ap.unavailable != "" {
-		about = ap.unavailable
-	}
-	fs := c.flags("account add "+prov+" [flags]", about, "")
+	fs := c.flags("account add "+prov+" [flags]", ap.about, "")
 	fs.StringVar(&r.Account, "account", "", "a short name for the account (default: from the mailbox address); an existing account's name activates it again")
 	if ap.flags != nil {
 		ap.flags(fs, r)
 	}
 	if code, ok := c.parse(fs, args[1:], 0); !ok {
 		return code
-	}
-	if ap.unavailable != "" {
-		return c.fail(errors.New(ap.unavailable))
 	}
 	if r.passwordStdin {
 		line, err := bufio.NewReader(c.stdin).ReadString('\n')

@@ -161,7 +161,11 @@ func (w *Activation) build() {
 	w.connectO365.Importance = widget.HighImportance
 	w.office365 = container.NewVBox(o365Help, container.NewHBox(layout.NewSpacer(), w.connectO365))
 
-	gmailHelp := widget.NewLabel("Your browser opens the Google sign-in page. Sign in with your Gmail or Google Workspace account and allow Inbox Sync to read your mail and calendar.")
+	// The same browser flow as Office 365 (onConnect, the waiting panel
+	// with Copy link and Cancel, the success page); Google's consent
+	// screen lists two permissions with tick boxes, and unticking one
+	// stops the activation, so the help says to leave them ticked.
+	gmailHelp := widget.NewLabel("Your browser opens the Google sign-in page. Sign in with your Gmail or Google Workspace account and press Continue, leaving both permissions ticked: Inbox Sync only reads your mail's headers and labels and your calendar, never the text of your mail.")
 	gmailHelp.Wrapping = fyne.TextWrapWord
 	w.connectGoogle = widget.NewButton("Sign in with Google", func() { w.onConnect("gmail") })
 	w.connectGoogle.Importance = widget.HighImportance

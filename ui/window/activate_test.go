@@ -165,21 +165,131 @@ func TestActivationUnsupportedKeepsInput(t *testing.T) {
 		t.Errorf("a hidden EWS URL was sent: %+v", r)
 	}
 
-	// Another provider, same answer, same window.
+	// Another provider, another refusal, same window: the engine of a
+	// build without Office 365 says so, and the Office 365 panel is back.
 	f.ActivateFn = func(context.Context, provider.ActivationRequest, func(provider.ActivationProgress)) (store.Account, error) {
-		return store.Account{}, fmt.Errorf("%w: Gmail accounts are not available in this build yet", engine.ErrUnsupported)
+		return store.Account{}, fmt.Errorf("%w: Office 365 accounts are not available in this build yet", engine.ErrUnsupported)
 	}
-	w.provider.SetSelected("Gmail")
+	w.provider.SetSelected("Office 365")
 	if w.errMsg.Visible() {
 		t.Error("the old error stays after choosing another provider")
 	}
-	test.Tap(w.connectGoogle)
-	u.waitFor("the Gmail error", func() bool { return w.errMsg.Visible() })
-	if want := "Gmail accounts are not available in this build yet."; w.errMsg.Text != want {
+	test.Tap(w.connectO365)
+	u.waitFor("the Office 365 error", func() bool { return w.errMsg.Visible() })
+	if want := "Office 365 accounts are not available in this build yet."; w.errMsg.Text != want {
 		t.Errorf("error = %q, want %q", w.errMsg.Text, want)
 	}
-	if !w.gmail.Visible() {
-		t.Error("the Gmail panel is not back")
+	if !w.office365.Visible() {
+		t.Error("the Office 365 panel is not back")
+	}
+}
+
+// Gmail: Sign in with Google sends a gmail activation, shows the waiting
+// panel with the link the agent reports (Copy link copies it), then the
+// success page, and the window closes by itself.
+func TestActivationGmailSignIn(t *testing.T) {
+	f := newFake()
+	const link = "https://accounts.google.com/o/oauth2/v2/auth?client_id=1234567890-abc.apps.googleusercontent.com&state=y"
+	var reqs recorder[provider.ActivationRequest]
+	browserDone := make(chan struct{})
+	f.ActivateFn = func(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error) {
+		reqs.add(req)
+		progress(provider.ActivationProgress{Message: "finish signing in with Google in your browser", URL: link})
+		select {
+		case <-browserDone:
+		case <-ctx.Done():
+			return store.Account{}, ctx.Err()
+		}
+		return store.Account{ID: "ann", Provider: "gmail", Email: "ann@gmail.com"}, nil
+	}
+	w, u := newActivationWindow(t, f, Options{})
+	w.provider.SetSelected("Gmail")
+	if !w.gmail.Visible() || w.exchange.Visible() || w.office365.Visible() {
+		t.Fatalf("choosing Gmail shows: Gmail %v, Exchange %v, Office 365 %v", w.gmail.Visible(), w.exchange.Visible(), w.office365.Visible())
+	}
+	if w.connectGoogle.Text != "Sign in with Google" || w.connectGoogle.Disabled() {
+		t.Fatalf("the Gmail button: %q, disabled %v", w.connectGoogle.Text, w.connectGoogle.Disabled())
+	}
+	test.Tap(w.connectGoogle)
+	if !w.waiting.Visible() || w.gmail.Visible() || w.waitTitle.Text != "Finish signing in in your browser" {
+		t.Fatalf("waiting panel: visible %v (Gmail panel %v), title %q", w.waiting.Visible(), w.gmail.Visible(), w.waitTitle.Text)
+	}
+	if !w.copyLink.Visible() || !w.cancelRun.Visible() || w.cancelRun.Disabled() {
+		t.Error("the waiting panel lacks Copy link or Cancel")
+	}
+	u.waitFor("the link", func() bool { return w.link.Text == link && w.link.Visible() })
+	if w.waitMsg.Text != "Finish signing in with Google in your browser." {
+		t.Errorf("waiting message = %q", w.waitMsg.Text)
+	}
+	test.Tap(w.copyLink)
+	if got := u.app.Clipboard().Content(); got != link {
+		t.Errorf("clipboard = %q, want the link", got)
+	}
+	got := reqs.all()
+	if len(got) != 1 || got[0].Provider != "gmail" || got[0].Account != "" || got[0].Login != "" || got[0].Password != "" {
+		t.Fatalf("requests = %+v, want one gmail activation with no login or password", got)
+	}
+
+	close(browserDone)
+	u.waitFor("success", func() bool { return w.done.Visible() })
+	if want := "Account ann (ann@gmail.com) is ready. Sync will run every 30 minutes; the first sync starts now."; w.doneMsg.Text != want {
+		t.Errorf("success says %q, want %q", w.doneMsg.Text, want)
+	}
+	if w.waiting.Visible() || w.errMsg.Visible() {
+		t.Error("the waiting panel or an error stays after success")
+	}
+	u.waitFor("the window to close", func() bool { return w.ctx.Err() != nil })
+}
+
+// A Gmail activation that fails shows why in words and brings back the
+// Gmail panel, ready to sign in again.
+func TestActivationGmailErrorKeepsPanel(t *testing.T) {
+	f := newFake()
+	f.ActivateFn = func(context.Context, provider.ActivationRequest, func(provider.ActivationProgress)) (store.Account, error) {
+		return store.Account{}, &control.RemoteError{Code: "error", Message: "Inbox Sync is missing the Google permission “View events on all your calendars”, which Inbox Sync needs to sync your calendar events: sign in again and leave that permission ticked"}
+	}
+	w, u := newActivationWindow(t, f, Options{})
+	w.provider.SetSelected("Gmail")
+	test.Tap(w.connectGoogle)
+	u.waitFor("the error", func() bool { return w.errMsg.Visible() })
+	if !strings.HasPrefix(w.errMsg.Text, "Inbox Sync is missing the Google permission “View events on all your calendars”") || !strings.HasSuffix(w.errMsg.Text, "leave that permission ticked.") {
+		t.Errorf("error = %q", w.errMsg.Text)
+	}
+	if !w.gmail.Visible() || w.waiting.Visible() || w.connectGoogle.Disabled() || w.provider.Disabled() {
+		t.Errorf("after the error: Gmail panel %v, waiting %v, button disabled %v, provider disabled %v",
+			w.gmail.Visible(), w.waiting.Visible(), w.connectGoogle.Disabled(), w.provider.Disabled())
+	}
+}
+
+// Re-activating a Gmail account shows Sign in with Google (not the login
+// form) and sends the account's name and settings back, so the agent
+// signs in with the same client and endpoints.
+func TestReactivationGmail(t *testing.T) {
+	f := newFake()
+	settings := map[string]string{"client_id": "1234567890-abc.apps.googleusercontent.com", "gmail_endpoint": "https://gmail.googleapis.com/gmail/v1"}
+	f.AccountsFn = func() ([]store.Account, error) {
+		return []store.Account{{ID: "home", Provider: "gmail", Login: "ann@gmail.com", Email: "ann@gmail.com", Settings: settings}}, nil
+	}
+	var reqs recorder[provider.ActivationRequest]
+	f.ActivateFn = func(_ context.Context, req provider.ActivationRequest, _ func(provider.ActivationProgress)) (store.Account, error) {
+		reqs.add(req)
+		return store.Account{ID: "home", Provider: "gmail", Email: "ann@gmail.com"}, nil
+	}
+	reason := "The Google sign-in was revoked or your password changed: sign in with Google again."
+	w, u := newActivationWindow(t, f, Options{Account: "home", Reason: reason})
+	u.waitFor("the account's panel", func() bool { return w.provider.Selected == "Gmail" })
+	if !w.gmail.Visible() || w.exchange.Visible() || !w.provider.Disabled() {
+		t.Fatalf("Gmail panel %v, login form %v, provider disabled %v", w.gmail.Visible(), w.exchange.Visible(), w.provider.Disabled())
+	}
+	if w.reason.Text != reason || !w.reason.Visible() {
+		t.Errorf("reason = %q (visible %v)", w.reason.Text, w.reason.Visible())
+	}
+	test.Tap(w.connectGoogle)
+	u.waitFor("success", func() bool { return w.done.Visible() })
+	got := reqs.all()
+	if len(got) != 1 || got[0].Provider != "gmail" || got[0].Account != "home" || got[0].Password != "" ||
+		got[0].Settings["client_id"] != settings["client_id"] || got[0].Settings["gmail_endpoint"] != settings["gmail_endpoint"] {
+		t.Errorf("requests = %+v", got)
 	}
 }
 

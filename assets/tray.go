@@ -1,9 +1,10 @@
-// Package assets holds Inbox Sync's embedded images.
+// Package assets holds Inbox Sync's embedded images and its desktop entry.
 //
-// The tray icons under tray/ are drawn by the program in ./gen (their
-// source); regenerate them with `go generate ./assets` and look at
-// tray/sheet.png, which shows every state at every size on a light and a
-// dark panel.
+// The tray icons under tray/ and the application icon (icon.png, and
+// icons/ in every size the platforms want) are drawn by the program in
+// ./gen (their source); regenerate them with `go generate ./assets` and
+// look at tray/sheet.png, which shows every state at every size on a light
+// and a dark panel, and icons/sheet.png.
 package assets
 
 import (

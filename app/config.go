@@ -76,16 +76,7 @@ func ConfigPath(p Paths) (string, error) {
 //     os.UserConfigDir.
 func defaultConfigPath(goos string, getenv func(string) string, userHome func() (string, error)) (string, error) {
 	join := joinFor(goos)
-	home := func() (string, error) {
-		h, err := userHome()
-		if err == nil && !isAbsFor(goos, h) {
-			err = fmt.Errorf("%q is not an absolute path", h)
-		}
-		if err != nil {
-			return "", fmt.Errorf("cannot find the configuration directory (set --home): %w", err)
-		}
-		return h, nil
-	}
+	home := homeFor(goos, userHome, "the configuration directory")
 	switch goos {
 	case "windows":
 		dir := getenv("APPDATA")

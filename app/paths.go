@@ -63,16 +63,7 @@ func ResolvePaths(home string) (Paths, error) {
 // asks.
 func defaultPaths(goos string, getenv func(string) string, userHome func() (string, error)) (Paths, error) {
 	join := joinFor(goos)
-	home := func() (string, error) {
-		h, err := userHome()
-		if err == nil && !isAbsFor(goos, h) {
-			err = fmt.Errorf("%q is not an absolute path", h)
-		}
-		if err != nil {
-			return "", fmt.Errorf("cannot find your home directory (set --home): %w", err)
-		}
-		return h, nil
-	}
+	home := homeFor(goos, userHome, "your home directory")
 	env := func(name string) string {
 		if v := getenv(name); isAbsFor(goos, v) {
 			return v
@@ -143,6 +134,23 @@ func maxSocketPath(goos string) int {
 		return 107
 	}
 	return 103
+}
+
+// homeFor returns a function that asks userHome for the user's home
+// directory and requires an absolute path for goos; its error says that
+// what (the directory being looked for) cannot be found and that --home
+// sets it instead.
+func homeFor(goos string, userHome func() (string, error), what string) func() (string, error) {
+	return func() (string, error) {
+		h, err := userHome()
+		if err == nil && !isAbsFor(goos, h) {
+			err = fmt.Errorf("%q is not an absolute path", h)
+		}
+		if err != nil {
+			return "", fmt.Errorf("cannot find %s (set --home): %w", what, err)
+		}
+		return h, nil
+	}
 }
 
 // joinFor returns goos's path join: filepath.Join for this system, and a

@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/provider/internal/httpapi"
 )
 
 // MaxBatch is the most calls Gmail's batch endpoint takes in one request.
@@ -79,7 +81,7 @@ func parseBatch(contentType string, body []byte, n int) ([]batchPart, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading batch answer part %d: %w", i, err)
 		}
-		b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+		b, err := io.ReadAll(io.LimitReader(resp.Body, httpapi.MaxAnswer))
 		resp.Body.Close()
 		if err != nil {
 			return nil, fmt.Errorf("reading batch answer part %d: %w", i, err)
@@ -104,84 +106,51 @@ func (p *Provider) getBatch(ctx context.Context, ids []string, suffix string) ([
 		paths[i] = p.batchPrefix + "/users/me/messages/" + id + suffix
 	}
 	ct, body := batchBody(paths)
-	select {
-	case p.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	r := httpapi.Request{Service: "Gmail", Method: http.MethodPost, URL: p.batchURL, Body: body, Header: http.Header{"Content-Type": {ct}}}
+	if p.pace != nil {
+		r.Wait = func(ctx context.Context) error { return p.pace.wait(ctx, 5*float64(len(ids))) }
 	}
-	defer func() { <-p.sem }()
-	for attempt := 0; ; attempt++ {
-		if p.pace != nil {
-			if err := p.pace.wait(ctx, 5*float64(len(ids))); err != nil {
-				return nil, err
-			}
-		}
-		tok, err := p.tokens.Token(ctx)
-		if err != nil {
-			return nil, err
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.batchURL, bytes.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Content-Type", ct)
-		p.requests.Add(1)
-		resp, err := p.client.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, provider.Offline(fmt.Errorf("reaching Gmail: %w", stripURL(err)))
-		}
-		answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-		resp.Body.Close()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, provider.Offline(fmt.Errorf("reading Gmail's answer: %w", err))
-		}
-		if resp.StatusCode != http.StatusOK {
-			if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
-				p.tokens.Invalidate(tok)
-				continue
-			}
-			return nil, p.classify(parseAPIError(resp.StatusCode, answer), callMessage, resp.Header.Get("Retry-After"))
-		}
-		parts, err := parseBatch(resp.Header.Get("Content-Type"), answer, len(ids))
-		if err != nil {
-			return nil, provider.Failed("Gmail sent an answer Inbox Sync cannot read.", err)
-		}
-		out := make([][]byte, len(ids))
-		var failed *batchPart
-		refused := false
-		for i := range parts {
-			switch parts[i].status {
-			case http.StatusOK:
-				out[i] = parts[i].body
-			case http.StatusNotFound:
-			case http.StatusUnauthorized:
-				refused = true
-			default:
-				if failed == nil {
-					failed = &parts[i]
-				}
-			}
-		}
-		if refused && attempt == 0 {
-			p.tokens.Invalidate(tok)
-			continue
-		}
-		if failed == nil && refused {
-			failed = &batchPart{status: http.StatusUnauthorized}
-		}
-		if failed != nil {
-			return nil, p.classify(parseAPIError(failed.status, failed.body), callMessage, "")
-		}
-		p.mu.Lock()
-		p.throttles = 0
-		p.mu.Unlock()
-		return out, nil
+	// The parts of the last 200 answer, read once: a batch whose parts
+	// were refused (401) is sent again after one renewal (Do).
+	var parts []batchPart
+	var perr error
+	r.Refused = func(a httpapi.Answer) bool {
+		parts, perr = parseBatch(a.Header.Get("Content-Type"), a.Body, len(ids))
+		return perr == nil && slices.ContainsFunc(parts, func(b batchPart) bool { return b.status == http.StatusUnauthorized })
 	}
+	a, err := p.http.Do(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if a.Status != http.StatusOK {
+		return nil, p.classify(parseAPIError(a.Status, a.Body), callMessage, a.Header.Get("Retry-After"))
+	}
+	if perr != nil {
+		return nil, provider.Failed("Gmail sent an answer Inbox Sync cannot read.", perr)
+	}
+	out := make([][]byte, len(ids))
+	var failed *batchPart
+	refused := false
+	for i := range parts {
+		switch parts[i].status {
+		case http.StatusOK:
+			out[i] = parts[i].body
+		case http.StatusNotFound:
+		case http.StatusUnauthorized:
+			refused = true
+		default:
+			if failed == nil {
+				failed = &parts[i]
+			}
+		}
+	}
+	if failed == nil && refused {
+		// Still refused after the renewal.
+		failed = &batchPart{status: http.StatusUnauthorized}
+	}
+	if failed != nil {
+		return nil, p.classify(parseAPIError(failed.status, failed.body), callMessage, "")
+	}
+	p.answered()
+	return out, nil
 }

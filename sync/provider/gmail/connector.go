@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/inboxsync/inboxsync/sync/auth"
 	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/provider/internal/httpapi"
 	"github.com/inboxsync/inboxsync/sync/secret"
 )
 
@@ -81,34 +81,10 @@ var (
 	clientSecretRe = regexp.MustCompile(`^[\x21-\x7e]{1,200}$`)
 )
 
-// checkURL accepts https URLs, and http ones on loopback addresses only
-// (tests).
-func checkURL(what, s string) (string, error) {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("%w: the %s %q is not a URL like https://host/path", provider.ErrInvalid, what, s)
-	}
-	if u.Scheme != "https" {
-		ip := net.ParseIP(u.Hostname())
-		if u.Scheme != "http" || ip == nil || !ip.IsLoopback() {
-			return "", fmt.Errorf("%w: the %s must be an https URL", provider.ErrInvalid, what)
-		}
-	}
-	return strings.TrimRight(s, "/"), nil
-}
-
 // ResolveSettings merges explicit settings over defaults, applies Google's
 // endpoints where none is given and checks them.
 func ResolveSettings(explicit, defaults map[string]string) (Settings, error) {
-	get := func(k, def string) string {
-		if v := strings.TrimSpace(explicit[k]); v != "" {
-			return v
-		}
-		if v := strings.TrimSpace(defaults[k]); v != "" {
-			return v
-		}
-		return def
-	}
+	get := func(k, def string) string { return httpapi.Setting(explicit, defaults, k, def) }
 	s := Settings{
 		ClientID: get(SettingClientID, ""), ClientSecret: get(SettingClientSecret, ""),
 		AuthURL: get(SettingAuthURL, DefaultAuthURL), TokenURL: get(SettingTokenURL, DefaultTokenURL),
@@ -129,7 +105,7 @@ func ResolveSettings(explicit, defaults map[string]string) (Settings, error) {
 		what string
 		v    *string
 	}{{"authorization URL", &s.AuthURL}, {"token URL", &s.TokenURL}, {"Gmail endpoint", &s.GmailEndpoint}, {"Calendar endpoint", &s.CalendarEndpoint}} {
-		if *f.v, err = checkURL(f.what, *f.v); err != nil {
+		if *f.v, err = httpapi.CheckURL(f.what, *f.v); err != nil {
 			return s, err
 		}
 	}
@@ -211,7 +187,7 @@ func (c *Connector) Connect(ctx context.Context, req provider.ActivationRequest,
 			return provider.Connection{}, provider.Failed(missingPermission(missing[0]), fmt.Errorf("the granted scopes lack %s", strings.Join(missing, " ")))
 		}
 	}
-	p, err := New(Options{GmailEndpoint: s.GmailEndpoint, CalendarEndpoint: s.CalendarEndpoint, HTTPClient: c.HTTPClient, Tokens: staticToken(tok.AccessToken)})
+	p, err := New(Options{GmailEndpoint: s.GmailEndpoint, CalendarEndpoint: s.CalendarEndpoint, HTTPClient: c.HTTPClient, Tokens: httpapi.StaticToken(tok.AccessToken)})
 	if err != nil {
 		return provider.Connection{}, err
 	}
@@ -276,9 +252,3 @@ func (c *Connector) Open(ctx context.Context, acct provider.Account, secrets sec
 	return New(Options{GmailEndpoint: s.GmailEndpoint, CalendarEndpoint: s.CalendarEndpoint, HTTPClient: c.HTTPClient,
 		Tokens: ts, PageSize: c.PageSize, Batch: c.Batch, Quota: quota, Now: c.Now})
 }
-
-// staticToken is a token source for one access token (Connect's profile).
-type staticToken string
-
-func (t staticToken) Token(context.Context) (string, error) { return string(t), nil }
-func (t staticToken) Invalidate(string)                     {}

@@ -53,16 +53,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/provider/internal/httpapi"
 )
 
 // Google's endpoints.
@@ -105,10 +103,7 @@ const (
 )
 
 // Tokens hands out access tokens; *auth.TokenSource implements it.
-type Tokens interface {
-	Token(ctx context.Context) (string, error)
-	Invalidate(access string)
-}
+type Tokens = httpapi.Tokens
 
 // Options configure a Provider.
 type Options struct {
@@ -142,31 +137,19 @@ type Options struct {
 type Provider struct {
 	gmail    string
 	calendar string
-	client   *http.Client
-	tokens   Tokens
+	http     *httpapi.Client
 	pageSize int
 	batch    int
-	sem      chan struct{}
 
 	batchURL, batchPrefix string
 	pace                  *pacer
 	now                   func() time.Time
-	requests              atomic.Int64
 
 	mu        sync.Mutex
 	throttles int // consecutive throttled answers without Retry-After
 }
 
 var _ provider.Provider = (*Provider)(nil)
-
-func checkEndpoint(what, s string) (string, error) {
-	base := strings.TrimRight(s, "/")
-	u, err := url.Parse(base)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" {
-		return "", fmt.Errorf("the %s %q is not an http(s) URL", what, s)
-	}
-	return base, nil
-}
 
 // New returns a Provider.
 func New(o Options) (*Provider, error) {
@@ -176,11 +159,11 @@ func New(o Options) (*Provider, error) {
 	if o.CalendarEndpoint == "" {
 		o.CalendarEndpoint = DefaultCalendarEndpoint
 	}
-	g, err := checkEndpoint("Gmail endpoint", o.GmailEndpoint)
+	g, _, err := httpapi.Base("Gmail endpoint", o.GmailEndpoint)
 	if err != nil {
 		return nil, err
 	}
-	c, err := checkEndpoint("Calendar endpoint", o.CalendarEndpoint)
+	c, _, err := httpapi.Base("Calendar endpoint", o.CalendarEndpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -191,15 +174,11 @@ func New(o Options) (*Provider, error) {
 		o.PageSize = DefaultPageSize
 	}
 	o.PageSize = min(o.PageSize, 500)
-	hc := o.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
 	now := o.Now
 	if now == nil {
 		now = time.Now
 	}
-	p := &Provider{gmail: g, calendar: c, client: hc, tokens: o.Tokens, pageSize: o.PageSize, sem: make(chan struct{}, MaxInFlight), now: now,
+	p := &Provider{gmail: g, calendar: c, http: httpapi.NewClient(o.HTTPClient, o.Tokens, MaxInFlight), pageSize: o.PageSize, now: now,
 		batch: min(max(o.Batch, 1), MaxBatch)}
 	p.batchURL, p.batchPrefix = batchURL(g)
 	if o.Quota > 0 {
@@ -215,14 +194,12 @@ func (p *Provider) Folders() []provider.Folder {
 
 // Close implements provider.Provider.
 func (p *Provider) Close() error {
-	if t, ok := p.client.Transport.(interface{ CloseIdleConnections() }); ok {
-		t.CloseIdleConnections()
-	}
+	p.http.CloseIdle()
 	return nil
 }
 
 // Requests returns how many HTTP requests the provider sent.
-func (p *Provider) Requests() int64 { return p.requests.Load() }
+func (p *Provider) Requests() int64 { return p.http.Requests() }
 
 // cursor is the decoded form of a folder's cursor (see the package
 // comment).
@@ -636,78 +613,36 @@ func (p *Provider) checkCalendar(ctx context.Context) error {
 	return err
 }
 
-// maxAnswer bounds what is read of one answer.
-const maxAnswer = 64 << 20
-
 // errNotFound is a 404 of messages.get: the message is gone.
 var errNotFound = errors.New("gmail: not found")
 
 // get fetches u with the bearer token, at most MaxInFlight at once, paced
 // by cost quota units.
 func (p *Provider) get(ctx context.Context, u string, cost float64, call callKind) ([]byte, error) {
-	select {
-	case p.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	r := httpapi.Request{Service: call.service(), URL: u, Header: http.Header{"Accept": {"application/json"}}}
+	if p.pace != nil && call != callEvents {
+		r.Wait = func(ctx context.Context) error { return p.pace.wait(ctx, cost) }
 	}
-	defer func() { <-p.sem }()
-	for attempt := 0; ; attempt++ {
-		if p.pace != nil && call != callEvents {
-			if err := p.pace.wait(ctx, cost); err != nil {
-				return nil, err
-			}
-		}
-		tok, err := p.tokens.Token(ctx)
-		if err != nil {
-			return nil, err
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Accept", "application/json")
-		p.requests.Add(1)
-		resp, err := p.client.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, provider.Offline(fmt.Errorf("reaching %s: %w", call.service(), stripURL(err)))
-		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-		resp.Body.Close()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, provider.Offline(fmt.Errorf("reading %s's answer: %w", call.service(), err))
-		}
-		if resp.StatusCode == http.StatusOK {
-			p.mu.Lock()
-			p.throttles = 0
-			p.mu.Unlock()
-			return body, nil
-		}
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
-			p.tokens.Invalidate(tok)
-			continue
-		}
-		apiErr := parseAPIError(resp.StatusCode, body)
-		if call == callMessage && resp.StatusCode == http.StatusNotFound {
-			return nil, errNotFound
-		}
-		return nil, p.classify(apiErr, call, resp.Header.Get("Retry-After"))
+	a, err := p.http.Do(ctx, r)
+	if err != nil {
+		return nil, err
 	}
+	if a.Status == http.StatusOK {
+		p.answered()
+		return a.Body, nil
+	}
+	if call == callMessage && a.Status == http.StatusNotFound {
+		return nil, errNotFound
+	}
+	return nil, p.classify(parseAPIError(a.Status, a.Body), call, a.Header.Get("Retry-After"))
 }
 
-// stripURL keeps a transport error's operation and cause without the URL.
-func stripURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
-	}
-	return err
+// answered notes a successful answer: the next throttling answer without
+// Retry-After starts the backoff afresh.
+func (p *Provider) answered() {
+	p.mu.Lock()
+	p.throttles = 0
+	p.mu.Unlock()
 }
 
 // pacer is a token bucket of quota units.

@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
-	"strings"
 
 	"github.com/inboxsync/inboxsync/sync/auth"
 	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/provider/internal/httpapi"
 	"github.com/inboxsync/inboxsync/sync/secret"
 )
 
@@ -66,34 +65,10 @@ var (
 	clientIDRe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 )
 
-// checkURL accepts https URLs, and http ones on loopback addresses only
-// (tests).
-func checkURL(what, s string) (string, error) {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("%w: the %s %q is not a URL like https://host/path", provider.ErrInvalid, what, s)
-	}
-	if u.Scheme != "https" {
-		ip := net.ParseIP(u.Hostname())
-		if u.Scheme != "http" || ip == nil || !ip.IsLoopback() {
-			return "", fmt.Errorf("%w: the %s must be an https URL", provider.ErrInvalid, what)
-		}
-	}
-	return strings.TrimRight(s, "/"), nil
-}
-
 // ResolveSettings merges explicit settings over defaults, applies the
 // global cloud's defaults and checks them.
 func ResolveSettings(explicit, defaults map[string]string) (Settings, error) {
-	get := func(k, def string) string {
-		if v := strings.TrimSpace(explicit[k]); v != "" {
-			return v
-		}
-		if v := strings.TrimSpace(defaults[k]); v != "" {
-			return v
-		}
-		return def
-	}
+	get := func(k, def string) string { return httpapi.Setting(explicit, defaults, k, def) }
 	s := Settings{
 		ClientID: get(SettingClientID, ""), Tenant: get(SettingTenant, DefaultTenant),
 		Authority: get(SettingAuthority, DefaultAuthority), Endpoint: get(SettingEndpoint, DefaultEndpoint),
@@ -108,10 +83,10 @@ func ResolveSettings(explicit, defaults map[string]string) (Settings, error) {
 		return s, fmt.Errorf("%w: the tenant must be organizations, common, a tenant ID or a domain name, not %q", provider.ErrInvalid, s.Tenant)
 	}
 	var err error
-	if s.Authority, err = checkURL("authority", s.Authority); err != nil {
+	if s.Authority, err = httpapi.CheckURL("authority", s.Authority); err != nil {
 		return s, err
 	}
-	if s.Endpoint, err = checkURL("Graph endpoint", s.Endpoint); err != nil {
+	if s.Endpoint, err = httpapi.CheckURL("Graph endpoint", s.Endpoint); err != nil {
 		return s, err
 	}
 	return s, nil
@@ -171,7 +146,7 @@ func (c *Connector) Connect(ctx context.Context, req provider.ActivationRequest,
 	if tok.RefreshToken == "" {
 		return provider.Connection{}, provider.Failed("Microsoft did not grant offline access, so Inbox Sync could not keep you signed in.", errors.New("no refresh token in the answer"))
 	}
-	p, err := New(Options{Endpoint: s.Endpoint, HTTPClient: c.HTTPClient, Tokens: staticToken(tok.AccessToken)})
+	p, err := New(Options{Endpoint: s.Endpoint, HTTPClient: c.HTTPClient, Tokens: httpapi.StaticToken(tok.AccessToken)})
 	if err != nil {
 		return provider.Connection{}, err
 	}
@@ -199,9 +174,3 @@ func (c *Connector) Open(ctx context.Context, acct provider.Account, secrets sec
 	ts := auth.NewTokenSource(c.AuthConfig(s), secrets, acct.ID)
 	return New(Options{Endpoint: s.Endpoint, HTTPClient: c.HTTPClient, Tokens: ts, PageSize: c.PageSize})
 }
-
-// staticToken is a token source for one access token (Connect's /me).
-type staticToken string
-
-func (t staticToken) Token(context.Context) (string, error) { return string(t), nil }
-func (t staticToken) Invalidate(string)                     {}

@@ -27,16 +27,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/auth"
 	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/provider/internal/httpapi"
 )
 
 // DefaultEndpoint is the global cloud's Graph base URL.
@@ -58,10 +57,7 @@ const (
 )
 
 // Tokens hands out access tokens; *auth.TokenSource implements it.
-type Tokens interface {
-	Token(ctx context.Context) (string, error)
-	Invalidate(access string)
-}
+type Tokens = httpapi.Tokens
 
 // Options configure a Provider.
 type Options struct {
@@ -80,11 +76,8 @@ type Options struct {
 type Provider struct {
 	base     string // endpoint without trailing slash
 	origin   string // scheme://host of base: links must stay there
-	client   *http.Client
-	tokens   Tokens
+	http     *httpapi.Client
 	pageSize int
-	sem      chan struct{}
-	requests atomic.Int64
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -94,10 +87,9 @@ func New(o Options) (*Provider, error) {
 	if o.Endpoint == "" {
 		o.Endpoint = DefaultEndpoint
 	}
-	base := strings.TrimRight(o.Endpoint, "/")
-	u, err := url.Parse(base)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("the Graph endpoint %q is not an http(s) URL", o.Endpoint)
+	base, u, err := httpapi.Base("Graph endpoint", o.Endpoint)
+	if err != nil {
+		return nil, err
 	}
 	if o.Tokens == nil {
 		return nil, errors.New("graph: no token source")
@@ -105,11 +97,7 @@ func New(o Options) (*Provider, error) {
 	if o.PageSize <= 0 {
 		o.PageSize = DefaultPageSize
 	}
-	c := o.HTTPClient
-	if c == nil {
-		c = http.DefaultClient
-	}
-	return &Provider{base: base, origin: u.Scheme + "://" + u.Host, client: c, tokens: o.Tokens, pageSize: o.PageSize, sem: make(chan struct{}, MaxInFlight)}, nil
+	return &Provider{base: base, origin: u.Scheme + "://" + u.Host, http: httpapi.NewClient(o.HTTPClient, o.Tokens, MaxInFlight), pageSize: o.PageSize}, nil
 }
 
 // Folders implements provider.Provider.
@@ -119,14 +107,12 @@ func (p *Provider) Folders() []provider.Folder {
 
 // Close implements provider.Provider.
 func (p *Provider) Close() error {
-	if t, ok := p.client.Transport.(interface{ CloseIdleConnections() }); ok {
-		t.CloseIdleConnections()
-	}
+	p.http.CloseIdle()
 	return nil
 }
 
 // Requests returns how many HTTP requests the provider sent.
-func (p *Provider) Requests() int64 { return p.requests.Load() }
+func (p *Provider) Requests() int64 { return p.http.Requests() }
 
 // cursor is the decoded form of a folder's cursor.
 type cursor struct {
@@ -287,57 +273,20 @@ func parseAPIError(status int, body []byte) *APIError {
 // defaultRetryAfter is the wait when a throttling answer names none.
 const defaultRetryAfter = 30 * time.Second
 
-// maxPage bounds what is read of one answer.
-const maxPage = 64 << 20
-
 // get fetches u with the bearer token, at most MaxInFlight at once.
 func (p *Provider) get(ctx context.Context, u string, prefer []string) ([]byte, error) {
-	select {
-	case p.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	h := http.Header{"Accept": {"application/json"}}
+	if len(prefer) > 0 {
+		h["Prefer"] = prefer
 	}
-	defer func() { <-p.sem }()
-	for attempt := 0; ; attempt++ {
-		tok, err := p.tokens.Token(ctx)
-		if err != nil {
-			return nil, err
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Accept", "application/json")
-		for _, v := range prefer {
-			req.Header.Add("Prefer", v)
-		}
-		p.requests.Add(1)
-		resp, err := p.client.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, provider.Offline(fmt.Errorf("reaching Microsoft Graph: %w", stripURL(err)))
-		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, maxPage))
-		resp.Body.Close()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, provider.Offline(fmt.Errorf("reading Microsoft Graph's answer: %w", err))
-		}
-		if resp.StatusCode == http.StatusOK {
-			return body, nil
-		}
-		apiErr := parseAPIError(resp.StatusCode, body)
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
-			p.tokens.Invalidate(tok)
-			continue
-		}
-		return nil, classify(apiErr, resp.Header.Get("Retry-After"))
+	a, err := p.http.Do(ctx, httpapi.Request{Service: "Microsoft Graph", URL: u, Header: h})
+	if err != nil {
+		return nil, err
 	}
+	if a.Status == http.StatusOK {
+		return a.Body, nil
+	}
+	return nil, classify(parseAPIError(a.Status, a.Body), a.Header.Get("Retry-After"))
 }
 
 // classify maps a Graph error answer to an error class.
@@ -362,16 +311,6 @@ func classify(e *APIError, retryAfterHeader string) error {
 		return provider.Offline(e)
 	}
 	return provider.Failed("Microsoft Graph answered with an error.", e)
-}
-
-// stripURL keeps a transport error's operation and cause without the URL
-// (delta links are long and say nothing useful in a log).
-func stripURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
-	}
-	return err
 }
 
 // Me is the signed-in user as /me describes them.

@@ -9,8 +9,9 @@ import (
 )
 
 // Browser is a test "browser": Open follows an authorization link through
-// the server's redirect to the loopback listener of the app under test,
-// as a user who signs in and accepts would.
+// the authorization server's redirect (this package's Server, or another
+// emulator such as gmailtest's) to the loopback listener of the app under
+// test, as a user who signs in and accepts would.
 type Browser struct {
 	client *http.Client
 
@@ -21,10 +22,14 @@ type Browser struct {
 }
 
 // Browser returns a browser that trusts the server's certificate.
-func (s *Server) Browser() *Browser {
-	c := *s.Client()
-	c.Jar = nil
-	return &Browser{client: &c}
+func (s *Server) Browser() *Browser { return NewBrowser(s.Client()) }
+
+// NewBrowser returns a browser that sends through a copy of c without a
+// cookie jar: c of an httptest server trusts that server's certificate.
+func NewBrowser(c *http.Client) *Browser {
+	cc := *c
+	cc.Jar = nil
+	return &Browser{client: &cc}
 }
 
 // Open follows u to the end and keeps the final page. It fails when the

@@ -8,33 +8,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-50000}
-tmp=$(mktemp -d)
-server=
-trap 'exec 3>&- 2>/dev/null || true; [ -n "$server" ] && wait "$server" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+. scripts/lib/bench-provider.sh
 go build -o "$tmp/benchgraph" ./sync/provider/graph/internal/benchgraph
 
-mkfifo "$tmp/in"
-"$tmp/benchgraph" -mode serve -n "$n" -ca "$tmp/ca.pem" <"$tmp/in" >"$tmp/url" &
-server=$!
-exec 3>"$tmp/in" # the server runs until this closes
-for _ in $(seq 300); do [ -s "$tmp/url" ] && break; sleep 0.1; done
-endpoint=$(head -1 "$tmp/url")
+bench_serve "$tmp/benchgraph" 1 -n "$n"
+endpoint=$(sed -n 1p "$tmp/serve")
 
 echo "== initial sync: $n messages, pages of 200, emulator in its own process =="
-printf '%-9s %8s %6s %8s %10s %7s %9s\n' mode items pages seconds items/s cpu_s peak_rss
-declare -A secs
+bench_header
 for mode in bare provider bare provider; do
-  line=$("$tmp/benchgraph" -mode $mode -endpoint "$endpoint" -ca "$tmp/ca.pem")
-  echo "$line" >>"$tmp/results"
-  echo "$line" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("%-9s %8d %6d %8.2f %10.0f %7.2f %7.1fMB" % (r["mode"], r["items"], r["pages"], r["seconds"], r["items_per_sec"], r["cpu_seconds"], r["peak_rss_mb"]))'
+  bench_run "$tmp/benchgraph" -mode $mode -endpoint "$endpoint" -ca "$tmp/ca.pem"
 done
-python3 - "$tmp/results" <<'PY'
-import json, sys
-rs = [json.loads(l) for l in open(sys.argv[1])]
-best = lambda m: min(r["seconds"] for r in rs if r["mode"] == m)
-print("provider / bare (best of 2): %.2fx (target: within 2x)" % (best("provider") / best("bare")))
-p = [r for r in rs if r["mode"] == "provider"][-1]
-print()
-print("== no-change sync (Inbox, Sent, Calendar) ==")
-print("requests %d, cpu %.4f s, wall %.4f s" % (p["nochange_requests"], p["nochange_cpu_seconds"], p["nochange_seconds"]))
-PY
+bench_summary

@@ -26,11 +26,12 @@ func TestWindowScreens(t *testing.T) {
 	needDisplayTools(t, "import")
 	display := startXvfb(t) // registered first: stopped after the agent
 	h := newHome(t, "DISPLAY="+display, "WAYLAND_DISPLAY=")
-	// Office 365 needs an app registration's client ID before it can show
-	// the sign-in link; nothing is sent to Microsoft until the browser
-	// comes back, which it never does here.
+	// Office 365 and Gmail need a client ID before they can show the
+	// sign-in link; nothing is sent to Microsoft or Google until the
+	// browser comes back, which it never does here.
 	if err := os.WriteFile(filepath.Join(h.dir, "config.json"),
-		[]byte(`{"office365": {"client_id": "0b1e3c5a-1111-4222-8333-944455556666"}}`), 0o600); err != nil {
+		[]byte(`{"office365": {"client_id": "0b1e3c5a-1111-4222-8333-944455556666"},
+		 "gmail": {"client_id": "1234567890-e2e.apps.googleusercontent.com"}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	log := h.startAgent()
@@ -84,6 +85,20 @@ func TestWindowScreens(t *testing.T) {
 		w.keys("Tab", "Tab", "space") // past Gmail to Connect to Office 365
 		waiting := s.shootWhenChanged(w, o365, "window-activate-office365-waiting")
 		s.differ(o365, waiting, "connecting to Office 365")
+		w.close()
+	})
+
+	t.Run("gmail waiting for the browser", func(t *testing.T) {
+		s.t = t
+		w := s.open("Connect your mailbox", "activate")
+		w.keys("Tab", "Tab", "Tab") // focus on Gmail
+		focused := s.shoot(w, "")
+		w.keys("space") // Gmail
+		gmail := s.shootWhenChanged(w, focused, "window-activate-gmail")
+		s.differ(focused, gmail, "choosing Gmail")
+		w.keys("Tab", "space") // Sign in with Google
+		waiting := s.shootWhenChanged(w, gmail, "window-activate-gmail-waiting")
+		s.differ(gmail, waiting, "signing in with Google")
 		w.close()
 	})
 

@@ -135,28 +135,13 @@ func drawAppIcon(size int) *image.NRGBA {
 // appSyncArrows is the badge's sign: two arrows chasing each other round
 // its centre; one arrow at small sizes, where two blur into a blob.
 func appSyncArrows(cx, cy, r float64, size int) shape {
-	R := r * 0.55
-	lw := math.Max(1, r*0.2)
-	head := math.Max(1.5, r*0.3)
-	starts, sweep := []float64{math.Pi * 0.08, math.Pi * 1.08}, math.Pi*0.6
+	a := arrows{R: r * 0.55, lw: math.Max(1, r*0.2), head: math.Max(1.5, r*0.3), tip: 1.15,
+		starts: []float64{math.Pi * 0.08, math.Pi * 1.08}, sweep: math.Pi * 0.6}
 	if size <= 24 {
-		R, lw, head = r*0.5, math.Max(1.2, r*0.3), math.Max(1.5, r*0.45)
-		starts, sweep = []float64{-math.Pi * 0.25}, math.Pi*1.15
+		a.R, a.lw, a.head = r*0.5, math.Max(1.2, r*0.3), math.Max(1.5, r*0.45)
+		a.starts, a.sweep = []float64{-math.Pi * 0.25}, math.Pi*1.15
 	}
-	var parts []shape
-	for _, start := range starts {
-		end := start + sweep
-		parts = append(parts, arc(cx, cy, R, lw, start, end))
-		ex, ey := cx+R*math.Cos(end), cy+R*math.Sin(end)
-		tx, ty := -math.Sin(end), math.Cos(end) // the tangent, clockwise
-		nx, ny := math.Cos(end), math.Sin(end)  // the outward normal
-		parts = append(parts, triangle(
-			ex+nx*head, ey+ny*head,
-			ex-nx*head, ey-ny*head,
-			ex+tx*head*1.15, ey+ty*head*1.15,
-		))
-	}
-	return union(parts...)
+	return a.shape(cx, cy)
 }
 
 // withAlpha returns col with its alpha set to a (0…1).

@@ -193,26 +193,40 @@ func glyph(kind string, cx, cy, r float64, size int) shape {
 // blur into a blob, so small badges get one arrow going three quarters of
 // the way round.
 func syncArrows(cx, cy, r float64, size int) shape {
-	R := r * 0.56 // the arcs' radius
-	lw := math.Max(1, r*0.26)
-	head := math.Max(1.6, r*0.42) // half the arrowhead's base
-	starts, sweep := []float64{math.Pi * 0.05, math.Pi * 1.05}, math.Pi*0.62
+	a := arrows{R: r * 0.56, lw: math.Max(1, r*0.26), head: math.Max(1.6, r*0.42), tip: 1.1,
+		starts: []float64{math.Pi * 0.05, math.Pi * 1.05}, sweep: math.Pi * 0.62}
 	if size < 32 {
-		R, lw, head = r*0.52, math.Max(1.1, r*0.3), math.Max(1.5, r*0.45)
-		starts, sweep = []float64{-math.Pi * 0.35}, math.Pi*1.3
+		a.R, a.lw, a.head = r*0.52, math.Max(1.1, r*0.3), math.Max(1.5, r*0.45)
+		a.starts, a.sweep = []float64{-math.Pi * 0.35}, math.Pi*1.3
 	}
+	return a.shape(cx, cy)
+}
+
+// arrows are arcs round a centre, each ending in an arrowhead that points
+// along it (clockwise): the sync signs of the tray badge and of the
+// application icon, which differ in their proportions only.
+type arrows struct {
+	R      float64   // the arcs' radius
+	lw     float64   // their line width
+	head   float64   // half the arrowhead's base
+	tip    float64   // the arrowhead's length, in heads
+	starts []float64 // the arcs' start angles
+	sweep  float64   // the angle each covers
+}
+
+// shape returns the arrows round (cx, cy).
+func (a arrows) shape(cx, cy float64) shape {
 	var parts []shape
-	for _, start := range starts {
-		end := start + sweep
-		parts = append(parts, arc(cx, cy, R, lw, start, end))
-		// The arrowhead at the arc's end, pointing along the arc (clockwise).
-		ex, ey := cx+R*math.Cos(end), cy+R*math.Sin(end)
+	for _, start := range a.starts {
+		end := start + a.sweep
+		parts = append(parts, arc(cx, cy, a.R, a.lw, start, end))
+		ex, ey := cx+a.R*math.Cos(end), cy+a.R*math.Sin(end)
 		tx, ty := -math.Sin(end), math.Cos(end) // the tangent, clockwise
 		nx, ny := math.Cos(end), math.Sin(end)  // the outward normal
 		parts = append(parts, triangle(
-			ex+nx*head, ey+ny*head,
-			ex-nx*head, ey-ny*head,
-			ex+tx*head*1.1, ey+ty*head*1.1,
+			ex+nx*a.head, ey+ny*a.head,
+			ex-nx*a.head, ey-ny*a.head,
+			ex+tx*a.head*a.tip, ey+ty*a.head*a.tip,
 		))
 	}
 	return union(parts...)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/inboxsync/inboxsync/sync/auth"
 	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/provider/internal/httpapi"
 )
 
 // callKind names the API call an answer belongs to: the same status means
@@ -75,11 +76,7 @@ func (e *APIError) Error() string {
 		s += " " + strings.Join(e.Reasons, ",")
 	}
 	if e.Message != "" {
-		m := e.Message
-		if len(m) > 200 {
-			m = m[:200] + "…"
-		}
-		s += ": " + m
+		s += ": " + httpapi.Excerpt(e.Message)
 	}
 	return s
 }

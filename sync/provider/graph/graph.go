@@ -249,11 +249,7 @@ func (e *APIError) Error() string {
 		s += " " + e.Code
 	}
 	if e.Message != "" {
-		m := e.Message
-		if len(m) > 200 {
-			m = m[:200] + "…"
-		}
-		s += ": " + m
+		s += ": " + httpapi.Excerpt(e.Message)
 	}
 	return s
 }

@@ -216,3 +216,12 @@ func Base(what, s string) (string, *url.URL, error) {
 	}
 	return base, u, nil
 }
+
+// Excerpt returns a server's error message for an error's text: at most
+// 200 bytes, with "…" where it was cut.
+func Excerpt(m string) string {
+	if len(m) > 200 {
+		return m[:200] + "…"
+	}
+	return m
+}

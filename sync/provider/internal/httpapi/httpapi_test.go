@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -129,5 +130,15 @@ func TestSetting(t *testing.T) {
 	ex, def := map[string]string{"a": " x ", "b": " "}, map[string]string{"b": "y", "c": ""}
 	if a, b, c := Setting(ex, def, "a", "z"), Setting(ex, def, "b", "z"), Setting(ex, def, "c", "z"); a != "x" || b != "y" || c != "z" {
 		t.Errorf("Setting: %q %q %q", a, b, c)
+	}
+}
+
+func TestExcerpt(t *testing.T) {
+	long := strings.Repeat("x", 250)
+	if got := Excerpt(long); got != long[:200]+"…" {
+		t.Errorf("Excerpt of 250 bytes: %q", got)
+	}
+	if got := Excerpt("short"); got != "short" {
+		t.Errorf("Excerpt(short) = %q", got)
 	}
 }

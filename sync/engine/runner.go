@@ -384,6 +384,18 @@ func (r *runner) syncFolders(ctx context.Context, acct store.Account, start time
 		if err != nil {
 			return counts, false, storeFailure(err)
 		}
+		window := fullSyncWindow(folder, opts)
+		if cursor == "" {
+			// A full sync: the first one, or one whose start was lost.
+			err = e.cfg.Store.BeginFullSync(wctx, r.id, folder, window, start)
+		} else {
+			// Perhaps the rest of a full sync a stopped or killed
+			// session began.
+			_, err = e.cfg.Store.ContinueFullSync(wctx, r.id, folder, window)
+		}
+		if err != nil {
+			return counts, false, storeFailure(err)
+		}
 		resynced := false
 		for {
 			if r.shouldStop(ctx) {
@@ -397,7 +409,10 @@ func (r *runner) syncFolders(ctx context.Context, acct store.Account, start time
 				if provider.Classify(err) == provider.ClassCursorInvalid && !resynced && cursor != "" {
 					r.log.Warn("sync state no longer accepted; resyncing folder", "folder", folder, "err", err)
 					resynced = true
-					if err := e.cfg.Store.DeleteCursor(wctx, r.id, folder); err != nil {
+					// Forgets the cursor. When the full sync completes, the
+					// folder's items it did not list (deleted or moved
+					// while the cursor was stale) are marked deleted.
+					if err := e.cfg.Store.BeginFullSync(wctx, r.id, folder, window, start); err != nil {
 						return counts, false, storeFailure(err)
 					}
 					cursor = ""
@@ -424,6 +439,39 @@ func (r *runner) syncFolders(ctx context.Context, acct store.Account, start time
 		}
 	}
 	return counts, false, nil
+}
+
+// The calendar window providers sync (DESIGN.md §1): 14 days back, 60
+// days ahead of Options.Now.
+const (
+	calendarBack  = 14 * 24 * time.Hour
+	calendarAhead = 60 * 24 * time.Hour
+)
+
+// fullSyncMargin keeps the edges of a full sync's window out of the
+// reconciliation: near them, what a provider lists (by one date) and the
+// item's time (perhaps another: Graph lists Sent Items by received time
+// and times them by sent time; Gmail's walk stops at the first page past
+// the window's start; calendars list whole days) may disagree.
+const fullSyncMargin = 24 * time.Hour
+
+// fullSyncWindow returns the span of item times within which a full sync
+// of folder with opts lists every item the folder holds: the history
+// window for mail (opts.Since on), the calendar window for events, each
+// a margin inside its edges. The store marks deleted the items within it
+// that the full sync did not list, and none outside it.
+func fullSyncWindow(folder provider.Folder, opts provider.Options) store.Window {
+	if folder == provider.Calendar {
+		return store.Window{
+			From: opts.Now.Add(-calendarBack + fullSyncMargin),
+			To:   opts.Now.Add(calendarAhead - fullSyncMargin),
+		}
+	}
+	var w store.Window
+	if !opts.Since.IsZero() {
+		w.From = opts.Since.Add(fullSyncMargin)
+	}
+	return w
 }
 
 // finish applies a session's outcome to the account (DESIGN.md §3).

@@ -43,7 +43,8 @@ const (
 // fields listed in DESIGN.md §1 are kept: never bodies, never attachments.
 type Item struct {
 	// ProviderID is the provider's stable identifier of the item; the store
-	// keeps items unique per account and ProviderID.
+	// keeps items unique per account, Folder and ProviderID (Gmail gives a
+	// message sent to oneself the same id in Inbox and Sent).
 	ProviderID     string    `json:"provider_id"`
 	Folder         Folder    `json:"folder"`
 	Kind           Kind      `json:"kind"`
@@ -122,7 +123,13 @@ type Provider interface {
 	// syncStateNotFound, EWS ErrorInvalidSyncStateData, Gmail history 404)
 	// is reported as ClassCursorInvalid; the engine then drops the cursor
 	// and calls again with an empty one. Items already stored are kept, and
-	// replaying them is harmless because the store upserts by ProviderID.
+	// replaying them is harmless because the store upserts by Folder and
+	// ProviderID. When a sync from an empty cursor reaches its last page
+	// (More false), the engine marks deleted the folder's stored items
+	// within the window it lists (opts.Since on for mail, the calendar
+	// window for events) that it did not return, changed or not, or name
+	// in an ItemIssue: a full listing must therefore return every item of
+	// the folder within that window.
 	Changes(ctx context.Context, folder Folder, cursor string, opts Options) (Page, error)
 
 	// Close releases connections. The engine calls it when the account's

@@ -82,3 +82,38 @@ func reportCPU(b *testing.B, start time.Duration) {
 		b.ReportMetric(float64(now-start)/float64(b.N)/1e6, "cpu-ms/op")
 	}
 }
+
+// BenchmarkApplyPageNoChangeFullSync is BenchmarkApplyPageNoChange during a
+// full sync (a resync after the cursor was refused): the unchanged items
+// are recorded as listed, so that the last page can mark the others
+// deleted.
+func BenchmarkApplyPageNoChangeFullSync(b *testing.B) {
+	s := openTemp(b, "work")
+	ctx := context.Background()
+	page := realisticPage(0, 500, scriptedID)
+	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, page, t0); err != nil {
+		b.Fatal(err)
+	}
+	page.More = true
+	runtime.GC()
+	b.ResetTimer()
+	c0 := procstat.CPU()
+	for i := 0; i < b.N; i++ {
+		// Each round is a new full sync, so that every page stamps.
+		b.StopTimer()
+		if err := s.BeginFullSync(ctx, "work", provider.Inbox, Window{}, t0); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		c, err := s.ApplyPage(ctx, "work", provider.Inbox, page, t0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if c != (Counts{}) {
+			b.Fatalf("counts %+v", c)
+		}
+	}
+	b.StopTimer()
+	reportCPU(b, c0)
+	b.ReportMetric(float64(500*b.N)/b.Elapsed().Seconds(), "items/s")
+}

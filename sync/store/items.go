@@ -82,24 +82,40 @@ func (s *Store) DeleteCursor(ctx context.Context, account string, folder provide
 
 // The statements of ApplyPage.
 const (
-	itemCols20 = `account, provider_id, folder, kind, message_id, conversation_id, subject,
+	itemCols21 = `account, provider_id, folder, kind, message_id, conversation_id, subject,
 		from_addr, to_addrs, cc_addrs, time, preview, start_time, end_time, location, organizer, attendees,
-		hash, first_seen, updated_at`
-	updateItemSQL = `UPDATE items SET folder = ?, kind = ?, message_id = ?, conversation_id = ?, subject = ?,
+		hash, first_seen, updated_at, full_sync_gen`
+	// The folder is part of an item's key, so it is never updated. gens
+	// only grow, so max() stamps the running full sync's generation and
+	// keeps the stored one when 0 (no full sync) is passed.
+	updateItemSQL = `UPDATE items SET kind = ?, message_id = ?, conversation_id = ?, subject = ?,
 		from_addr = ?, to_addrs = ?, cc_addrs = ?, time = ?, preview = ?, start_time = ?, end_time = ?,
-		location = ?, organizer = ?, attendees = ?, hash = ?, rev = rev + 1, deleted = 0, updated_at = ?
-		WHERE account = ? AND provider_id = ?`
-	deleteItemSQL = `UPDATE items SET deleted = 1, updated_at = ? WHERE account = ? AND provider_id = ?`
+		location = ?, organizer = ?, attendees = ?, hash = ?, rev = rev + 1, deleted = 0, updated_at = ?,
+		full_sync_gen = max(full_sync_gen, ?)
+		WHERE account = ? AND folder = ? AND provider_id = ?`
+	deleteItemSQL = `UPDATE items SET deleted = 1, updated_at = ? WHERE account = ? AND folder = ? AND provider_id = ?`
 	existingSQL   = `SELECT provider_id, hash, deleted FROM items
-		WHERE account = ? AND provider_id IN (SELECT value FROM json_each(?))`
+		WHERE account = ? AND folder = ? AND provider_id IN (SELECT value FROM json_each(?))`
 	issueSQL  = `INSERT INTO issues(account, provider_id, folder, message, time) VALUES (?, ?, ?, ?, ?)`
 	cursorSQL = `INSERT INTO cursors(account, folder, cursor, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT(account, folder) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`
 	accountExistsSQL = `SELECT 1 FROM accounts WHERE id = ?`
+	// stampSQL records that the running full sync (?1) listed the stored
+	// items among the JSON array ?4 unchanged.
+	stampSQL = `UPDATE items SET full_sync_gen = ?1
+		WHERE account = ?2 AND folder = ?3 AND provider_id IN (SELECT value FROM json_each(?4)) AND full_sync_gen != ?1`
+	fullSyncSQL = `SELECT gen, window_from, window_to FROM full_syncs WHERE account = ? AND folder = ? AND active = 1`
+	// sweepSQL marks deleted the items of a folder inside the window
+	// (?5, ?6; NULL is open) that the full sync ?4 did not list. Items
+	// without a time are never inside a window.
+	sweepSQL = `UPDATE items SET deleted = 1, updated_at = ?1
+		WHERE account = ?2 AND folder = ?3 AND deleted = 0 AND full_sync_gen != ?4
+		AND time IS NOT NULL AND (?5 IS NULL OR time >= ?5) AND (?6 IS NULL OR time < ?6)`
+	endFullSyncSQL = `UPDATE full_syncs SET active = 0 WHERE account = ? AND folder = ?`
 )
 
 // insertCols is the number of parameters of one inserted item.
-const insertCols = 20
+const insertCols = 21
 
 // insertBatch is the number of items one multi-row INSERT stores: one
 // statement per item costs more than the b-tree work of storing it.
@@ -108,7 +124,7 @@ const insertBatch = 32
 // insertSQL returns an INSERT of n items.
 func insertSQL(n int) string {
 	one := "(" + strings.Repeat("?, ", insertCols-1) + "?)"
-	return "INSERT INTO items(" + itemCols20 + ") VALUES " + strings.Repeat(one+", ", n-1) + one
+	return "INSERT INTO items(" + itemCols21 + ") VALUES " + strings.Repeat(one+", ", n-1) + one
 }
 
 // prepare prepares the statements of ApplyPage.
@@ -125,6 +141,10 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.issueStmt, issueSQL},
 		{&s.cursorStmt, cursorSQL},
 		{&s.acctStmt, accountExistsSQL},
+		{&s.stampStmt, stampSQL},
+		{&s.fullSyncStmt, fullSyncSQL},
+		{&s.sweepStmt, sweepSQL},
+		{&s.endFullStmt, endFullSyncSQL},
 	} {
 		st, err := s.db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -212,6 +232,12 @@ func contentHash(it *provider.Item, folder provider.Folder) int64 {
 	return int64(h)
 }
 
+// itemKey identifies a stored item of an account.
+type itemKey struct {
+	folder provider.Folder
+	id     string
+}
+
 // itemState is what ApplyPage knows of a stored item.
 type itemState struct {
 	hash    int64
@@ -219,20 +245,162 @@ type itemState struct {
 	pending bool // inserted by a batch not yet executed
 }
 
+// Window is the span of item times a full sync lists: from From
+// (inclusive) to To (exclusive). A zero bound is open.
+type Window struct {
+	From time.Time `json:"from,omitzero"`
+	To   time.Time `json:"to,omitzero"`
+}
+
+// Contains reports whether t is inside w. The zero time is inside no
+// window: an item without a time is never taken for deleted.
+func (w Window) Contains(t time.Time) bool {
+	return !t.IsZero() && (w.From.IsZero() || !t.Before(w.From)) && (w.To.IsZero() || t.Before(w.To))
+}
+
+// intersect returns the part of w inside o.
+func (w Window) intersect(o Window) Window {
+	if !o.From.IsZero() && (w.From.IsZero() || o.From.After(w.From)) {
+		w.From = o.From
+	}
+	if !o.To.IsZero() && (w.To.IsZero() || o.To.Before(w.To)) {
+		w.To = o.To
+	}
+	return w
+}
+
+func (w Window) equal(o Window) bool { return w.From.Equal(o.From) && w.To.Equal(o.To) }
+
+// fullSync is the state of a folder's running full sync.
+type fullSync struct {
+	gen    int64
+	window Window
+}
+
+// activeFullSync returns the full sync of account's folder that has begun
+// and whose last page is not stored yet, if any.
+func activeFullSync(ctx context.Context, stmt *sql.Stmt, account string, folder provider.Folder) (fs fullSync, ok bool, err error) {
+	var from, to sql.NullInt64
+	err = stmt.QueryRowContext(ctx, account, string(folder)).Scan(&fs.gen, &from, &to)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fullSync{}, false, nil
+	}
+	if err != nil {
+		return fullSync{}, false, err
+	}
+	fs.window = Window{From: decTime(from), To: decTime(to)}
+	return fs, true, nil
+}
+
+// BeginFullSync records that a full sync of account's folder begins: a
+// listing of the folder's items within w, from an empty cursor, like the
+// first sync or the resync after the provider refused the cursor. In the
+// same transaction it forgets the folder's cursor (so that the listing is
+// what the next call asks for) and ends any full sync of the folder that
+// had begun before.
+//
+// The pages [Store.ApplyPage] stores for the folder from now on record
+// which stored items the full sync listed (changed or not), or named in an
+// issue; in the transaction of its last page (More false) the folder's
+// items within the window that it did not list are marked deleted and
+// counted as Removed. The record is in the items themselves, so it
+// survives the process being killed between pages: a sync resumed from the
+// stored cursor completes the same full sync. A full sync that never
+// reaches its last page (paused, failed, begun again) marks nothing
+// deleted.
+//
+// w must be the span of item times the provider lists (or a part of it):
+// items outside it are never marked deleted, since a full sync does not
+// list them. The account must exist (ErrNotFound otherwise).
+func (s *Store) BeginFullSync(ctx context.Context, account string, folder provider.Folder, w Window, now time.Time) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var one int
+		if err := tx.StmtContext(ctx, s.acctStmt).QueryRowContext(ctx, account).Scan(&one); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return accountNotFound(account)
+			}
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM cursors WHERE account = ? AND folder = ?", account, string(folder)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO full_syncs(account, folder, gen, active, window_from, window_to, started_at)
+			VALUES (?, ?, 1, 1, ?, ?, ?)
+			ON CONFLICT(account, folder) DO UPDATE SET gen = gen + 1, active = 1,
+				window_from = excluded.window_from, window_to = excluded.window_to, started_at = excluded.started_at`,
+			account, string(folder), encTime(w.From), encTime(w.To), encTime(now))
+		return err
+	})
+}
+
+// ContinueFullSync reports whether a full sync of account's folder has
+// begun and not completed, and if so narrows its window to the part inside
+// w. The engine calls it when it goes on from a stored cursor, with the
+// window of the current session: the provider lists either the window of
+// the session that began the full sync or, if it ignores the cursor's,
+// the current one, so only their intersection may be taken as listed in
+// full. It writes nothing when no full sync runs or the window is already
+// inside w.
+func (s *Store) ContinueFullSync(ctx context.Context, account string, folder provider.Folder, w Window) (bool, error) {
+	if s.readOnly {
+		return false, errReadOnly
+	}
+	fs, ok, err := activeFullSync(ctx, s.fullSyncStmt, account, folder)
+	if err != nil || !ok {
+		return false, err
+	}
+	if fs.window.intersect(w).equal(fs.window) {
+		return true, nil
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		fs, ok, err = activeFullSync(ctx, tx.StmtContext(ctx, s.fullSyncStmt), account, folder)
+		if err != nil || !ok {
+			return err
+		}
+		nw := fs.window.intersect(w)
+		_, err = tx.ExecContext(ctx, `UPDATE full_syncs SET window_from = ?, window_to = ? WHERE account = ? AND folder = ?`,
+			encTime(nw.From), encTime(nw.To), account, string(folder))
+		return err
+	})
+	return ok, err
+}
+
+// FullSyncWindow returns the window of the full sync of account's folder
+// that has begun and not completed; ok is false if none has.
+func (s *Store) FullSyncWindow(ctx context.Context, account string, folder provider.Folder) (w Window, ok bool, err error) {
+	var from, to sql.NullInt64
+	err = s.db.QueryRowContext(ctx, fullSyncSQL, account, string(folder)).Scan(new(int64), &from, &to)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Window{}, false, nil
+	}
+	if err != nil {
+		return Window{}, false, err
+	}
+	return Window{From: decTime(from), To: decTime(to)}, true, nil
+}
+
 // ApplyPage stores a page of folder's changes for account, the page's
 // issues and the cursor after it, all in one transaction: either all of it
 // is stored or, on any error, none of it.
 //
-// Items are unique per account and ProviderID, so applying a page twice is
-// harmless. A change whose item is new counts as Added; one whose content
-// differs from the stored item's, or whose item was marked deleted, counts as
-// Updated (and the item is no longer deleted); one whose content is
-// unchanged counts nothing and leaves the row as it is. A deletion marks the
-// stored item deleted and counts as Removed; deleting an unknown or already
-// deleted item counts nothing. Changes apply in order, so an item may appear
-// more than once in a page. An item or issue without a Folder gets folder.
-// now is recorded as the items' FirstSeen/UpdatedAt, the issues' Time and
-// the cursor's update time.
+// Items are unique per account, folder and ProviderID (Gmail gives a
+// message sent to oneself one id in Inbox and Sent: the store keeps it in
+// each), so applying a page twice is harmless. A change whose item is new
+// counts as Added; one whose content differs from the stored item's, or
+// whose item was marked deleted, counts as Updated (and the item is no
+// longer deleted); one whose content is unchanged counts nothing and
+// leaves the row as it is. A deletion marks the stored item of its folder
+// deleted, and only that one, and counts as Removed; deleting an unknown or
+// already deleted item counts nothing. Changes apply in order, so an item
+// may appear more than once in a page. An item or issue without a Folder
+// gets folder. now is recorded as the items' FirstSeen/UpdatedAt, the
+// issues' Time and the cursor's update time.
+//
+// While a full sync of folder runs (see [Store.BeginFullSync]) the page's
+// items of folder are recorded as listed by it, and when page.More is
+// false the full sync completes: the folder's items within its window that
+// it did not list are marked deleted, counted as Removed, in the same
+// transaction.
 //
 // The account must exist (ErrNotFound otherwise) and page.Cursor must not be
 // empty.
@@ -243,19 +411,41 @@ func (s *Store) ApplyPage(ctx context.Context, account string, folder provider.F
 	if page.Cursor == "" {
 		return Counts{}, fmt.Errorf("store: the page of %s/%s has no cursor", account, folder)
 	}
-	ids := make([]string, len(page.Changes))
+	// The ids of the page by folder: nearly always the page's folder only.
+	type folderIDs struct {
+		folder provider.Folder
+		ids    []string
+	}
+	groups := []folderIDs{{folder: folder, ids: make([]string, 0, len(page.Changes))}}
 	for i := range page.Changes {
-		if ids[i] = page.Changes[i].Item.ProviderID; ids[i] == "" {
+		it := &page.Changes[i].Item
+		if it.ProviderID == "" {
 			return Counts{}, fmt.Errorf("store: change %d of the page of %s/%s has no provider id", i, account, folder)
 		}
+		f := it.Folder
+		if f == "" {
+			f = folder
+		}
+		g := 0
+		for g < len(groups) && groups[g].folder != f {
+			g++
+		}
+		if g == len(groups) {
+			groups = append(groups, folderIDs{folder: f})
+		}
+		groups[g].ids = append(groups[g].ids, it.ProviderID)
 	}
-	idsJSON, err := json.Marshal(ids)
-	if err != nil {
-		return Counts{}, err
+	idsJSON := make([]string, len(groups))
+	for i, g := range groups {
+		b, err := json.Marshal(g.ids)
+		if err != nil {
+			return Counts{}, err
+		}
+		idsJSON[i] = string(b)
 	}
 	nowN := encTime(now)
 	var counts Counts
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		counts = Counts{}
 		var one int
 		if err := tx.StmtContext(ctx, s.acctStmt).QueryRowContext(ctx, account).Scan(&one); err != nil {
@@ -264,20 +454,35 @@ func (s *Store) ApplyPage(ctx context.Context, account string, folder provider.F
 			}
 			return err
 		}
-		known, err := existingItems(ctx, tx.StmtContext(ctx, s.existingStmt), account, string(idsJSON), len(ids))
+		fs, full, err := activeFullSync(ctx, tx.StmtContext(ctx, s.fullSyncStmt), account, folder)
 		if err != nil {
 			return err
+		}
+		known := make(map[itemKey]*itemState, len(page.Changes))
+		for i, g := range groups {
+			if err := existingItems(ctx, tx.StmtContext(ctx, s.existingStmt), account, g.folder, idsJSON[i], len(g.ids), known); err != nil {
+				return err
+			}
+		}
+		// stamp is the generation new and changed items of folder get;
+		// listed collects the stored items of folder listed unchanged.
+		var (
+			stamp  int64
+			listed []string
+		)
+		if full {
+			stamp = fs.gen
 		}
 
 		// New items wait in pending until a batch is full.
 		var (
-			pending    = make([]any, 0, insertBatch*insertCols)
-			pendingIDs = make([]string, 0, insertBatch)
-			one1, many *sql.Stmt
+			pending     = make([]any, 0, insertBatch*insertCols)
+			pendingKeys = make([]itemKey, 0, insertBatch)
+			one1, many  *sql.Stmt
 		)
 		flush := func(all bool) error {
 			switch {
-			case len(pendingIDs) == insertBatch:
+			case len(pendingKeys) == insertBatch:
 				if many == nil {
 					many = tx.StmtContext(ctx, s.insertManyStmt)
 				}
@@ -285,7 +490,7 @@ func (s *Store) ApplyPage(ctx context.Context, account string, folder provider.F
 					return err
 				}
 			case all:
-				for i := range pendingIDs {
+				for i := range pendingKeys {
 					if one1 == nil {
 						one1 = tx.StmtContext(ctx, s.insertOneStmt)
 					}
@@ -296,10 +501,10 @@ func (s *Store) ApplyPage(ctx context.Context, account string, folder provider.F
 			default:
 				return nil
 			}
-			for _, id := range pendingIDs {
-				known[id].pending = false
+			for _, k := range pendingKeys {
+				known[k].pending = false
 			}
-			pending, pendingIDs = pending[:0], pendingIDs[:0]
+			pending, pendingKeys = pending[:0], pendingKeys[:0]
 			return nil
 		}
 
@@ -307,7 +512,12 @@ func (s *Store) ApplyPage(ctx context.Context, account string, folder provider.F
 		for i := range page.Changes {
 			ch := &page.Changes[i]
 			it := &ch.Item
-			st := known[it.ProviderID]
+			f := it.Folder
+			if f == "" {
+				f = folder
+			}
+			key := itemKey{f, it.ProviderID}
+			st := known[key]
 			if st != nil && st.pending {
 				// The item was added earlier in this page: store it
 				// before changing it.
@@ -322,16 +532,16 @@ func (s *Store) ApplyPage(ctx context.Context, account string, folder provider.F
 				if del == nil {
 					del = tx.StmtContext(ctx, s.deleteStmt)
 				}
-				if _, err := del.ExecContext(ctx, nowN, account, it.ProviderID); err != nil {
+				if _, err := del.ExecContext(ctx, nowN, account, string(f), it.ProviderID); err != nil {
 					return err
 				}
 				st.deleted = true
 				counts.Removed++
 				continue
 			}
-			f := it.Folder
-			if f == "" {
-				f = folder
+			var gen int64
+			if f == folder {
+				gen = stamp
 			}
 			hash := contentHash(it, f)
 			switch {
@@ -339,9 +549,9 @@ func (s *Store) ApplyPage(ctx context.Context, account string, folder provider.F
 				pending = append(pending, account, it.ProviderID, string(f), string(it.Kind), it.MessageID,
 					it.ConversationID, it.Subject, it.From, joinAddrs(it.To), joinAddrs(it.Cc), encTime(it.Time),
 					it.Preview, encTime(it.Start), encTime(it.End), it.Location, it.Organizer,
-					joinAddrs(it.Attendees), hash, nowN, nowN)
-				pendingIDs = append(pendingIDs, it.ProviderID)
-				known[it.ProviderID] = &itemState{hash: hash, pending: true}
+					joinAddrs(it.Attendees), hash, nowN, nowN, gen)
+				pendingKeys = append(pendingKeys, key)
+				known[key] = &itemState{hash: hash, pending: true}
 				counts.Added++
 				if err := flush(false); err != nil {
 					return err
@@ -350,14 +560,16 @@ func (s *Store) ApplyPage(ctx context.Context, account string, folder provider.F
 				if upd == nil {
 					upd = tx.StmtContext(ctx, s.updateStmt)
 				}
-				if _, err := upd.ExecContext(ctx, string(f), string(it.Kind), it.MessageID, it.ConversationID,
+				if _, err := upd.ExecContext(ctx, string(it.Kind), it.MessageID, it.ConversationID,
 					it.Subject, it.From, joinAddrs(it.To), joinAddrs(it.Cc), encTime(it.Time), it.Preview,
 					encTime(it.Start), encTime(it.End), it.Location, it.Organizer, joinAddrs(it.Attendees),
-					hash, nowN, account, it.ProviderID); err != nil {
+					hash, nowN, gen, account, string(f), it.ProviderID); err != nil {
 					return err
 				}
 				st.hash, st.deleted = hash, false
 				counts.Updated++
+			case gen != 0:
+				listed = append(listed, it.ProviderID)
 			}
 		}
 		if err := flush(true); err != nil {
@@ -374,6 +586,35 @@ func (s *Store) ApplyPage(ctx context.Context, account string, folder provider.F
 				if _, err := ins.ExecContext(ctx, account, is.ProviderID, string(f), is.Message, nowN); err != nil {
 					return err
 				}
+				// An item the full sync could not read is still in the
+				// folder.
+				if full && f == folder && is.ProviderID != "" {
+					listed = append(listed, is.ProviderID)
+				}
+			}
+		}
+		if len(listed) > 0 {
+			b, err := json.Marshal(listed)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.StmtContext(ctx, s.stampStmt).ExecContext(ctx, stamp, account, string(folder), string(b)); err != nil {
+				return err
+			}
+		}
+		if full && !page.More {
+			res, err := tx.StmtContext(ctx, s.sweepStmt).ExecContext(ctx, nowN, account, string(folder), fs.gen,
+				encTime(fs.window.From), encTime(fs.window.To))
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			counts.Removed += int(n)
+			if _, err := tx.StmtContext(ctx, s.endFullStmt).ExecContext(ctx, account, string(folder)); err != nil {
+				return err
 			}
 		}
 		if testHookBeforeCursor != nil {
@@ -390,16 +631,15 @@ func (s *Store) ApplyPage(ctx context.Context, account string, folder provider.F
 	return counts, nil
 }
 
-// existingItems returns the stored state of the items of account among the
-// JSON array of ids.
-func existingItems(ctx context.Context, stmt *sql.Stmt, account, idsJSON string, n int) (map[string]*itemState, error) {
-	known := make(map[string]*itemState, n)
+// existingItems adds to known the stored state of the items of account's
+// folder among the JSON array of ids (n of them).
+func existingItems(ctx context.Context, stmt *sql.Stmt, account string, folder provider.Folder, idsJSON string, n int, known map[itemKey]*itemState) error {
 	if n == 0 {
-		return known, nil
+		return nil
 	}
-	rows, err := stmt.QueryContext(ctx, account, idsJSON)
+	rows, err := stmt.QueryContext(ctx, account, string(folder), idsJSON)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -408,11 +648,11 @@ func existingItems(ctx context.Context, stmt *sql.Stmt, account, idsJSON string,
 			st itemState
 		)
 		if err := rows.Scan(&id, &st.hash, &st.deleted); err != nil {
-			return nil, err
+			return err
 		}
-		known[id] = &st
+		known[itemKey{folder, id}] = &st
 	}
-	return known, rows.Err()
+	return rows.Err()
 }
 
 // ActivityQuery selects items for Activity. It travels over the control

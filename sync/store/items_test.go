@@ -24,7 +24,8 @@ func with(it provider.Item, f func(*provider.Item)) provider.Item {
 	return it
 }
 
-// state returns the stored items of account by provider id.
+// state returns the stored items of account by provider id, prefixed with
+// "folder/" for the items of other folders than Inbox.
 func state(t *testing.T, s *Store, account string) map[string]Item {
 	t.Helper()
 	items, err := s.Activity(context.Background(), ActivityQuery{Account: account, IncludeDeleted: true, Limit: 1 << 30})
@@ -33,10 +34,14 @@ func state(t *testing.T, s *Store, account string) map[string]Item {
 	}
 	m := map[string]Item{}
 	for _, it := range items {
-		if _, dup := m[it.ProviderID]; dup {
-			t.Fatalf("item %s stored twice", it.ProviderID)
+		k := it.ProviderID
+		if it.Folder != provider.Inbox {
+			k = string(it.Folder) + "/" + k
 		}
-		m[it.ProviderID] = it
+		if _, dup := m[k]; dup {
+			t.Fatalf("item %s stored twice", k)
+		}
+		m[k] = it
 	}
 	return m
 }
@@ -63,7 +68,8 @@ func TestApplyPageCounts(t *testing.T) {
 			add(testItem("e", 5)), add(with(testItem("e", 5), func(it *provider.Item) { it.Preview = "changed" })),
 		}, Counts{Added: 1, Updated: 1}},
 		{"added then deleted in a page", []provider.Change{add(testItem("f", 6)), del("f")}, Counts{Added: 1, Removed: 1}},
-		{"moved to another folder", []provider.Change{add(with(b2, func(it *provider.Item) { it.Folder = provider.Sent }))}, Counts{Updated: 1}},
+		// Items are per folder: the same id in Sent is another item.
+		{"same id in another folder", []provider.Change{add(with(b2, func(it *provider.Item) { it.Folder = provider.Sent }))}, Counts{Added: 1}},
 		{"time changed by a nanosecond", []provider.Change{add(with(c, func(it *provider.Item) { it.Time = it.Time.Add(1) }))}, Counts{Updated: 1}},
 		{"recipients reordered", []provider.Change{add(with(testItem("d", 4), func(it *provider.Item) { it.To = []string{it.To[1], it.To[0]} }))}, Counts{Updated: 1}},
 		{"cc moved to to", []provider.Change{add(with(testItem("d", 4), func(it *provider.Item) {
@@ -89,7 +95,7 @@ func TestApplyPageCounts(t *testing.T) {
 			t.Errorf("%s: cursor %q", st.name, c)
 		}
 	}
-	if want := (Counts{Added: 7, Updated: 7, Removed: 2}); total != want {
+	if want := (Counts{Added: 8, Updated: 6, Removed: 2}); total != want {
 		t.Errorf("total %+v, want %+v", total, want)
 	}
 
@@ -100,13 +106,14 @@ func TestApplyPageCounts(t *testing.T) {
 		firstSeen int // step
 		updated   int
 	}{
-		"a": {false, provider.Inbox, 0, 5},
-		"b": {false, provider.Sent, 0, 8},
-		"c": {false, provider.Inbox, 0, 9},
-		"d": {false, provider.Inbox, 2, 11},
-		"e": {false, provider.Inbox, 6, 6},
-		"f": {true, provider.Inbox, 7, 7},
-		"n": {false, provider.Inbox, 12, 12},
+		"a":      {false, provider.Inbox, 0, 5},
+		"b":      {false, provider.Inbox, 0, 2},
+		"sent/b": {false, provider.Sent, 8, 8},
+		"c":      {false, provider.Inbox, 0, 9},
+		"d":      {false, provider.Inbox, 2, 11},
+		"e":      {false, provider.Inbox, 6, 6},
+		"f":      {true, provider.Inbox, 7, 7},
+		"n":      {false, provider.Inbox, 12, 12},
 	}
 	if len(m) != len(want) {
 		t.Errorf("%d items stored, want %d", len(m), len(want))
@@ -123,8 +130,8 @@ func TestApplyPageCounts(t *testing.T) {
 	if m["e"].Preview != "changed" || m["b"].Subject != b2.Subject {
 		t.Errorf("updates not stored: e=%q b=%q", m["e"].Preview, m["b"].Subject)
 	}
-	if n, _ := s.CountItems(ctx, "work"); n != 6 {
-		t.Errorf("CountItems = %d, want 6", n)
+	if n, _ := s.CountItems(ctx, "work"); n != 7 {
+		t.Errorf("CountItems = %d, want 7", n)
 	}
 }
 

@@ -98,6 +98,33 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX issues_account ON issues(account, id)`,
 	},
+	// 2: items are unique per account, folder and provider id (Gmail
+	// reports a message sent to oneself in both INBOX and SENT under one
+	// id), and full syncs of a folder are tracked so that, when one
+	// completes, the folder's items it did not list are marked deleted.
+	// Existing rows keep their folder; (account, provider_id) was unique,
+	// so (account, folder, provider_id) is too.
+	{
+		`DROP INDEX items_account_provider_id`,
+		`CREATE UNIQUE INDEX items_account_folder_provider_id ON items(account, folder, provider_id)`,
+		// full_sync_gen is the generation (full_syncs.gen) of the last
+		// full sync of the item's folder that listed it; 0 for none.
+		`ALTER TABLE items ADD COLUMN full_sync_gen INTEGER NOT NULL DEFAULT 0`,
+		// One row per account and folder that ever began a full sync:
+		// gen counts the folder's full syncs; active is 1 from the start
+		// of one until the commit of its last page; window_from and
+		// window_to (NULL: open) bound the item times it lists.
+		`CREATE TABLE full_syncs (
+			account     TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+			folder      TEXT NOT NULL,
+			gen         INTEGER NOT NULL,
+			active      INTEGER NOT NULL DEFAULT 0,
+			window_from INTEGER,
+			window_to   INTEGER,
+			started_at  INTEGER,
+			PRIMARY KEY (account, folder)
+		) WITHOUT ROWID`,
+	},
 }
 
 // schemaVersion is the schema version this build writes.

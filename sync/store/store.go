@@ -5,8 +5,11 @@
 //
 // The store is built for the engine's rule that progress is atomic
 // (DESIGN.md §3): [Store.ApplyPage] commits a page of changes, its issues and
-// the cursor after it in one transaction, and items are upserted by account
-// and provider id, so replaying a page is harmless.
+// the cursor after it in one transaction, and items are upserted by account,
+// folder and provider id, so replaying a page is harmless. A full sync of a
+// folder ([Store.BeginFullSync]) ends, in the transaction of its last page,
+// by marking deleted the folder's items within its window that it did not
+// list.
 //
 // The file is opened in WAL mode with synchronous=NORMAL: a committed page
 // survives the process being killed at any moment. A file that is not a
@@ -150,6 +153,10 @@ type Store struct {
 	issueStmt      *sql.Stmt
 	cursorStmt     *sql.Stmt
 	acctStmt       *sql.Stmt
+	stampStmt      *sql.Stmt
+	fullSyncStmt   *sql.Stmt
+	sweepStmt      *sql.Stmt
+	endFullStmt    *sql.Stmt
 }
 
 // Path returns the path of the store's file.
@@ -159,7 +166,8 @@ func (s *Store) Path() string { return s.path }
 // the main file and removes the -wal and -shm files.
 func (s *Store) Close() error {
 	for _, st := range []*sql.Stmt{s.insertOneStmt, s.insertManyStmt, s.updateStmt,
-		s.deleteStmt, s.existingStmt, s.issueStmt, s.cursorStmt, s.acctStmt} {
+		s.deleteStmt, s.existingStmt, s.issueStmt, s.cursorStmt, s.acctStmt,
+		s.stampStmt, s.fullSyncStmt, s.sweepStmt, s.endFullStmt} {
 		if st != nil {
 			st.Close()
 		}

@@ -35,7 +35,7 @@ func TestOpenCreatesSchema(t *testing.T) {
 		t.Errorf("Path() = %q, want %q", s.Path(), path)
 	}
 	for name, want := range map[string]string{
-		"user_version": "1",
+		"user_version": "2",
 		"journal_mode": "wal",
 		"foreign_keys": "1",
 		"synchronous":  "1", // NORMAL
@@ -56,7 +56,7 @@ func TestOpenCreatesSchema(t *testing.T) {
 		tables = append(tables, n)
 	}
 	rows.Close()
-	want := []string{"accounts", "cursors", "issues", "items", "run_state", "sessions", "settings"}
+	want := []string{"accounts", "cursors", "full_syncs", "issues", "items", "run_state", "sessions", "settings"}
 	if !reflect.DeepEqual(tables, want) {
 		t.Errorf("tables = %v, want %v", tables, want)
 	}
@@ -81,7 +81,7 @@ func TestOpenCreatesSchema(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := pragma(t, s, "user_version"); got != "1" {
+		if got := pragma(t, s, "user_version"); got != "2" {
 			t.Errorf("user_version after reopen = %s", got)
 		}
 		if n, err := s.CountItems(ctx, "work"); err != nil || n != 3 {

@@ -119,6 +119,17 @@ func (m *Mailbox) mutate(id string, f func(*folderData, int32)) error {
 	return nil
 }
 
+// Remove removes an item without a trace in the history: no incremental
+// sync reports it, and only a full sync, which no longer lists it, shows
+// that it is gone. It is mail deleted or moved out of the folder while a
+// laptop was closed longer than the server keeps history (Gmail's week),
+// together with InvalidateCursors.
+func (m *Mailbox) Remove(id string) error {
+	return m.mutate(id, func(fd *folderData, idx int32) {
+		fd.deleted[idx] = true
+	})
+}
+
 // InvalidateCursors makes the mailbox forget every cursor it handed out,
 // like an expired EWS SyncState or a Graph 410 Gone.
 func (m *Mailbox) InvalidateCursors() {
@@ -271,15 +282,18 @@ func (p *Provider) Changes(ctx context.Context, folder provider.Folder, cursor s
 	}
 	if cursor == "" {
 		c = scriptCursor{epoch: m.epoch, full: true, next: 0, seq: len(fd.log)}
+		c.lo, c.hi = listWindow(folder, opts)
 	}
 	var page provider.Page
 	if c.full {
-		// A full pass lists the live items as they are now; changes made
-		// during the pass come afterwards from the log, from c.seq on.
+		// A full pass lists the live items as they are now, within the
+		// window of the call that began it (kept in the cursor); changes
+		// made during the pass come afterwards from the log, from c.seq
+		// on.
 		for int(c.next) < len(fd.times) && len(page.Changes) < m.pageSize {
 			idx := c.next
 			c.next++
-			if fd.deleted[idx] || (!opts.Since.IsZero() && fd.times[idx] < opts.Since.Unix()) {
+			if t := fd.times[idx]; fd.deleted[idx] || (c.lo != 0 && t < c.lo) || (c.hi != 0 && t > c.hi) {
 				continue
 			}
 			page.Changes = append(page.Changes, provider.Change{Item: fd.item(folder, idx)})
@@ -304,6 +318,20 @@ func (p *Provider) Changes(ctx context.Context, folder provider.Folder, cursor s
 	page.More = c.full || c.seq < len(fd.log)
 	page.Cursor = c.String()
 	return page, nil
+}
+
+// listWindow returns the span of item times, in Unix seconds (0: open),
+// a full pass of folder lists: opts.Since on for mail, 14 days back to 60
+// days ahead of opts.Now for the calendar (or opts.Since on without a
+// Now), like the real providers.
+func listWindow(folder provider.Folder, opts provider.Options) (lo, hi int64) {
+	if folder == provider.Calendar && !opts.Now.IsZero() {
+		return opts.Now.Add(-14 * 24 * time.Hour).Unix(), opts.Now.Add(60 * 24 * time.Hour).Unix()
+	}
+	if !opts.Since.IsZero() {
+		lo = opts.Since.Unix()
+	}
+	return lo, 0
 }
 
 func (fd *folderData) item(folder provider.Folder, idx int32) provider.Item {
@@ -346,17 +374,20 @@ func parseID(id string) (provider.Folder, int32, error) {
 	return provider.Folder(f), int32(i), nil
 }
 
-// scriptCursor is "epoch:F:next:seq" during a full pass, "epoch:S:seq" after.
+// scriptCursor is "epoch:F:next:seq:lo:hi" during a full pass (lo and hi
+// bound the times it lists, 0 for open; cursors without them are read as
+// open), "epoch:S:seq" after.
 type scriptCursor struct {
-	epoch int
-	full  bool
-	next  int32
-	seq   int
+	epoch  int
+	full   bool
+	next   int32
+	seq    int
+	lo, hi int64
 }
 
 func (c scriptCursor) String() string {
 	if c.full {
-		return fmt.Sprintf("%d:F:%d:%d", c.epoch, c.next, c.seq)
+		return fmt.Sprintf("%d:F:%d:%d:%d:%d", c.epoch, c.next, c.seq, c.lo, c.hi)
 	}
 	return fmt.Sprintf("%d:S:%d", c.epoch, c.seq)
 }
@@ -366,12 +397,12 @@ func parseCursor(s string) (scriptCursor, error) {
 		return scriptCursor{}, nil
 	}
 	parts := strings.Split(s, ":")
-	nums := make([]int, 0, 3)
+	nums := make([]int64, 0, 5)
 	for i, p := range parts {
 		if i == 1 {
 			continue
 		}
-		n, err := strconv.Atoi(p)
+		n, err := strconv.ParseInt(p, 10, 64)
 		if err != nil {
 			return scriptCursor{}, fmt.Errorf("scripted: bad cursor %q", s)
 		}
@@ -379,9 +410,11 @@ func parseCursor(s string) (scriptCursor, error) {
 	}
 	switch {
 	case len(parts) == 4 && parts[1] == "F":
-		return scriptCursor{epoch: nums[0], full: true, next: int32(nums[1]), seq: nums[2]}, nil
+		return scriptCursor{epoch: int(nums[0]), full: true, next: int32(nums[1]), seq: int(nums[2])}, nil
+	case len(parts) == 6 && parts[1] == "F":
+		return scriptCursor{epoch: int(nums[0]), full: true, next: int32(nums[1]), seq: int(nums[2]), lo: nums[3], hi: nums[4]}, nil
 	case len(parts) == 3 && parts[1] == "S":
-		return scriptCursor{epoch: nums[0], seq: nums[1]}, nil
+		return scriptCursor{epoch: int(nums[0]), seq: int(nums[1])}, nil
 	}
 	return scriptCursor{}, fmt.Errorf("scripted: bad cursor %q", s)
 }

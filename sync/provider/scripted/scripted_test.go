@@ -109,3 +109,87 @@ func TestFileScriptFailTimes(t *testing.T) {
 		t.Fatalf("after the outage was lifted: %v", got)
 	}
 }
+
+// drainAll follows pages from cursor until More is false, calling Changes
+// with o, and returns the ids delivered (deletions prefixed "-") and the
+// last cursor.
+func drainAll(t *testing.T, p provider.Provider, folder provider.Folder, cursor string, o provider.Options) (map[string]bool, string) {
+	t.Helper()
+	got := map[string]bool{}
+	for {
+		page, err := p.Changes(context.Background(), folder, cursor, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range page.Changes {
+			if c.Deleted {
+				got["-"+c.Item.ProviderID] = true
+			} else {
+				got[c.Item.ProviderID] = true
+			}
+		}
+		cursor = page.Cursor
+		if !page.More {
+			return got, cursor
+		}
+	}
+}
+
+// Remove leaves no history: an incremental sync does not report it, and a
+// full sync no longer lists the item.
+func TestRemoveLeavesNoHistory(t *testing.T) {
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	o := provider.Options{Now: now, Since: now.AddDate(0, 0, -30)}
+	m := scripted.New()
+	p := m.Provider("")
+	ids := m.Add(provider.Inbox, 3, now.Add(-time.Hour))
+	_, cursor := drainAll(t, p, provider.Inbox, "", o)
+	if err := m.Remove(ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := drainAll(t, p, provider.Inbox, cursor, o); len(got) != 0 {
+		t.Fatalf("incremental sync after Remove delivered %v", got)
+	}
+	if got, _ := drainAll(t, p, provider.Inbox, "", o); len(got) != 2 || got[ids[1]] {
+		t.Fatalf("full sync after Remove delivered %v", got)
+	}
+	if m.Count(provider.Inbox) != 2 {
+		t.Fatalf("Count = %d", m.Count(provider.Inbox))
+	}
+	if err := m.Remove(ids[1]); err == nil {
+		t.Fatal("removing a removed item succeeded")
+	}
+}
+
+// A full pass lists the window of the call that began it, whatever the
+// later calls pass (providers ignore Options.Since once they have a
+// cursor), and the calendar's window is 14 days back to 60 ahead.
+func TestFullPassKeepsItsWindow(t *testing.T) {
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	m := scripted.New()
+	m.SetPageSize(2)
+	p := m.Provider("")
+	early := m.Add(provider.Inbox, 3, now.AddDate(0, 0, -20))
+	m.Add(provider.Inbox, 3, now.Add(-time.Hour))
+	page, err := p.Changes(context.Background(), provider.Inbox, "", provider.Options{Now: now, Since: now.AddDate(0, 0, -30)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The rest of the pass, called with a later window.
+	got, _ := drainAll(t, p, provider.Inbox, page.Cursor, provider.Options{Now: now, Since: now.AddDate(0, 0, -10)})
+	for _, c := range page.Changes {
+		got[c.Item.ProviderID] = true
+	}
+	if len(got) != 6 || !got[early[2]] {
+		t.Fatalf("full pass delivered %v, want all 6 items", got)
+	}
+
+	m.Add(provider.Calendar, 1, now.AddDate(0, 0, -15))
+	in := m.Add(provider.Calendar, 1, now.AddDate(0, 0, -13))
+	in = append(in, m.Add(provider.Calendar, 1, now.AddDate(0, 0, 59))...)
+	m.Add(provider.Calendar, 1, now.AddDate(0, 0, 61))
+	got, _ = drainAll(t, p, provider.Calendar, "", provider.Options{Now: now, Since: now.AddDate(0, 0, -30)})
+	if len(got) != 2 || !got[in[0]] || !got[in[1]] {
+		t.Fatalf("calendar full pass delivered %v, want %v", got, in)
+	}
+}

@@ -101,10 +101,11 @@ func (h *home) signInGmail(g *gmailtest.Server, browser *gmailtest.Browser, args
 // TestGmailEndToEnd signs the real binary in with the emulated Google (the
 // test plays the browser, following the link `account add gmail
 // --no-browser` prints), sees the first sync of Inbox, Sent and the
-// calendar, then changes the mailbox on the emulator — new mail, mail
+// calendar, then changes the mailbox on the emulator — new mail, a message
+// sent to oneself (in Inbox and Sent, archived out of the Inbox only), mail
 // archived out of the Inbox, deleted and trashed mail, a changed and a
-// cancelled event, expired history and sync tokens — and checks `activity
-// --json` after each `sync --wait`. Then Google revokes the grant: the
+// cancelled event, expired history and sync tokens with mail deleted
+// meanwhile — and checks `activity --json` after each `sync --wait`. Then Google revokes the grant: the
 // account needs re-activation, saying why; signing in again reuses the
 // client secret kept in the keyring. No secret is written under --home.
 func TestGmailEndToEnd(t *testing.T) {
@@ -219,6 +220,27 @@ func TestGmailEndToEnd(t *testing.T) {
 		t.Error("the client secret is not kept with the grant")
 	}
 
+	// A message sent to oneself carries INBOX and SENT: it is listed in
+	// both folders, and archiving it takes it out of the Inbox only.
+	self := g.SendToSelf(now.Add(-20 * time.Second))
+	h.syncWait("ann", 2, 0, 0)
+	items = h.gmailItems(false)
+	if _, ok := items["inbox/"+self]; !ok {
+		t.Error("the message sent to oneself is not in the Inbox")
+	}
+	if _, ok := items["sent/"+self]; !ok {
+		t.Error("the message sent to oneself is not in Sent")
+	}
+	g.RemoveLabel(self, gmailtest.Inbox)
+	h.syncWait("ann", 0, 0, 1)
+	items = h.gmailItems(false)
+	if _, ok := items["inbox/"+self]; ok {
+		t.Error("the message sent to oneself stays in the Inbox after it was archived")
+	}
+	if it, ok := items["sent/"+self]; !ok || it.Deleted {
+		t.Errorf("archiving the message sent to oneself took it out of Sent too: %+v (listed %v)", it, ok)
+	}
+
 	// Archived (out of the Inbox), deleted for good, and trashed: each is
 	// marked deleted, and the rest stays.
 	g.RemoveLabel(inbox[0], gmailtest.Inbox)
@@ -236,8 +258,8 @@ func TestGmailEndToEnd(t *testing.T) {
 			t.Errorf("message %s is not marked deleted: %+v (listed %v)", id, it, ok)
 		}
 	}
-	if len(items) != 19 {
-		t.Errorf("%d items after three left the Inbox, want 19", len(items))
+	if len(items) != 20 {
+		t.Errorf("%d items after three left the Inbox, want 20", len(items))
 	}
 
 	// A changed event and a cancelled one.
@@ -259,9 +281,13 @@ func TestGmailEndToEnd(t *testing.T) {
 	// history id and Calendar the sync token, so both are synced in full
 	// again. Mail that arrived meanwhile is there, nothing is listed
 	// twice, and what left the Inbox stays deleted.
+	// Mail deleted meanwhile is marked deleted when the full listing
+	// no longer returns it.
 	g.ExpireHistory()
 	g.InvalidateSyncTokens()
 	late := g.Add([]string{gmailtest.Inbox}, 1, now.Add(-30*time.Second))[0]
+	g.Delete(inbox[3])
+	g.ExpireHistory()
 	out, errOut, code := h.run("", "sync", "--wait")
 	if code != 0 || !strings.Contains(out, "ann: ok (1 added, ") {
 		t.Fatalf("sync --wait after the history expired: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
@@ -270,12 +296,15 @@ func TestGmailEndToEnd(t *testing.T) {
 	if _, ok := items["inbox/"+late]; !ok {
 		t.Error("mail that arrived while the history expired is not listed")
 	}
-	for _, id := range inbox[:3] {
+	for _, id := range inbox[:4] {
 		if _, ok := items["inbox/"+id]; ok {
-			t.Errorf("message %s is listed again after the full resync", id)
+			t.Errorf("message %s is listed after the full resync", id)
 		}
 	}
-	if len(items) != 19 {
+	if it := h.gmailItems(true)["inbox/"+inbox[3]]; !it.Deleted {
+		t.Errorf("mail deleted while the history expired is not marked deleted: %+v", it)
+	}
+	if len(items) != 19 { // the cancelled event went, the late mail came, inbox[3] went
 		t.Errorf("%d items after the full resync, want 19", len(items))
 	}
 	if s := h.status().Accounts[0]; s.State != engine.Idle || s.LastSync.Outcome != "ok" {

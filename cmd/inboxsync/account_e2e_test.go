@@ -21,8 +21,8 @@ func TestCLIAccountAddHelpShowsOnlyItsFlags(t *testing.T) {
 			[]string{"-client-id", "-tenant", "-authority", "-graph-endpoint", "-no-browser", "-device-code", "-login", "-account", "-home DIR", "Microsoft Graph"},
 			[]string{"-password-stdin", "-ews-url", "-email", "-mailbox"}},
 		{"gmail",
-			[]string{"Gmail is not available in this build yet", "-account", "-home DIR"},
-			[]string{"-login", "-password-stdin", "-ews-url", "-client-id", "-no-browser", "-mailbox"}},
+			[]string{"-client-id", "-client-secret", "-no-browser", "-auth-url", "-token-url", "-gmail-endpoint", "-calendar-endpoint", "-account", "-home DIR", "Gmail"},
+			[]string{"-login", "-password-stdin", "-ews-url", "-tenant", "-device-code", "-mailbox"}},
 		{"scripted",
 			[]string{"-mailbox", "-login", "-password-stdin", "test builds only"},
 			[]string{"-client-id", "-ews-url", "-no-browser", "-device-code"}},
@@ -74,7 +74,8 @@ func TestCLIAccountAddChecksArgumentsBeforeTheAgent(t *testing.T) {
 		{"", []string{"office365"}, "Office 365 needs the client ID"},
 		{"", []string{"office365", "--client-id", "11111111-2222-3333-4444-555555555555", "--tenant", "not a tenant!"}, "the tenant must be"},
 		{"", []string{"office365", "--client-id", "11111111-2222-3333-4444-555555555555", "--graph-endpoint", "http://graph.example/v1.0"}, "must be an https URL"},
-		{"", []string{"gmail"}, "Gmail is not available in this build yet"},
+		{"", []string{"gmail"}, "Gmail needs the client ID"},
+		{"", []string{"gmail", "--client-id", "1234567890-abc.apps.googleusercontent.com", "--gmail-endpoint", "http://gmail.example/gmail/v1"}, "the Gmail endpoint must be an https URL"},
 		{"", []string{"scripted", "--login", "ann"}, "needs --mailbox"},
 	} {
 		out, errOut, code := h.run(tc.stdin, append([]string{"account", "add"}, tc.args...)...)

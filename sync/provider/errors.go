@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -63,6 +64,11 @@ type Error struct {
 func (e *Error) Error() string {
 	switch {
 	case e.Reason != "" && e.Err != nil:
+		// Reasons are sentences for people: a cause after a full stop
+		// reads as a second one, not as "….: cause".
+		if strings.HasSuffix(e.Reason, ".") || strings.HasSuffix(e.Reason, "?") || strings.HasSuffix(e.Reason, "!") {
+			return e.Reason + " (" + e.Err.Error() + ")"
+		}
 		return e.Reason + ": " + e.Err.Error()
 	case e.Reason != "":
 		return e.Reason

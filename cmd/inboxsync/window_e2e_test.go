@@ -138,6 +138,7 @@ func TestWindowReactivationOpensExactlyOne(t *testing.T) {
 	shots := &screens{t: t, h: h, display: display}
 	shots.drawn(w[0], title)
 	shots.shootID(w[0], "window-reactivation")
+	windowIdentity(t, display, w[0])
 
 	// Three more times: the user signs in again from the command line,
 	// but the grant is still gone, so each first session asks for the
@@ -160,4 +161,28 @@ func TestWindowReactivationOpensExactlyOne(t *testing.T) {
 		t.Fatalf("the agent started %d window processes, want 1\n%s", n, log)
 	}
 	shots.shootID(w[0], "window-reactivation-after-3")
+}
+
+// windowIdentity checks what the window manager and the desktop read off a
+// window: the application icon (_NET_WM_ICON at 256×256, never the blank
+// generic one) and the WM_CLASS instance that the desktop entry's
+// StartupWMClass names.
+func windowIdentity(t *testing.T, display, id string) {
+	t.Helper()
+	xprop := func(args ...string) string {
+		cmd := exec.Command("xprop", append([]string{"-id", id}, args...)...)
+		cmd.Env = append(os.Environ(), "DISPLAY="+display)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("xprop %v: %v", args, err)
+		}
+		return string(out)
+	}
+	if got := xprop("WM_CLASS"); !strings.Contains(got, `WM_CLASS(STRING) = "Inbox Sync"`) {
+		t.Errorf("WM_CLASS is not the desktop entry's StartupWMClass \"Inbox Sync\": %s", got)
+	}
+	// -len 8: only the icon's width and height are read.
+	if got := xprop("-len", "8", "_NET_WM_ICON"); !strings.Contains(got, "Icon (256 x 256)") {
+		t.Errorf("the window has no 256×256 application icon: %s", got)
+	}
 }

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"image"
 	"image/png"
@@ -12,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/provider/gmail/gmailtest"
 	"github.com/inboxsync/inboxsync/ui/window"
 )
 
@@ -293,6 +297,30 @@ func (s *screens) shootWhenChanged(w *shown, before image.Image, name string) im
 	}
 }
 
+// shootWhenStill waits (up to 10 s) until two captures of the window in a
+// row are the same (nothing on it moves: no progress bar), then keeps the
+// last as shoot does.
+func (s *screens) shootWhenStill(w *shown, name string) image.Image {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var last image.Image
+	for {
+		img, err := s.capture(w.id)
+		if err != nil {
+			s.t.Fatalf("%v\nwindow output:\n%s", err, w.out)
+		}
+		if last != nil && same(last, img) {
+			s.check(img, name)
+			return img
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%s: the window did not stand still within 10 s", name)
+		}
+		last = img
+		time.Sleep(150 * time.Millisecond)
+	}
+}
+
 func (s *screens) check(img image.Image, name string) {
 	s.t.Helper()
 	b := img.Bounds()
@@ -376,3 +404,110 @@ func same(a, b image.Image) bool {
 // (account names can't have any), so that every window shows it can fit or
 // wrap a long name rather than cut it off.
 const longAccount = "northwind-traders-emea-key-accounts-2026"
+
+// TestGmailWindowScreens follows the activation window's Gmail path to its
+// end against the emulated Google: Sign in with Google makes the agent open
+// the system browser (pkg/browser runs `xdg-open URL`; a fake xdg-open
+// first on the agent's PATH writes the URL to a file), the test plays the
+// browser through the emulator, and the window shows its success ("Your
+// mailbox is connected … Sync will run every 30 minutes"), then closes by
+// itself; the account is there afterwards. With INBOXSYNC_SHOTS=DIR the
+// captures are saved as window-activate-gmail*.png.
+func TestGmailWindowScreens(t *testing.T) {
+	needKeyring(t)
+	needDisplayTools(t, "import")
+	g := gmailtest.New(t)
+	g.ClientSecret = gmailSecret
+	g.Add([]string{gmailtest.Inbox}, 3, time.Now().Add(-time.Hour))
+
+	tmp := t.TempDir()
+	caFile := filepath.Join(tmp, "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: g.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The fake browser: it only notes the URL it was asked to open.
+	bin := filepath.Join(tmp, "bin")
+	opened := filepath.Join(tmp, "opened")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "xdg-open"), []byte("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '"+opened+"'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	display := startXvfb(t) // registered first: stopped after the agent
+	h := newHome(t, "DISPLAY="+display, "WAYLAND_DISPLAY=", "SSL_CERT_FILE="+caFile,
+		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	cfg, err := json.Marshal(map[string]any{"gmail": map[string]string{
+		"client_id":         gmailtest.DefaultClientID,
+		"client_secret":     gmailSecret,
+		"auth_url":          g.AuthURL(),
+		"token_url":         g.TokenURL(),
+		"gmail_endpoint":    g.GmailEndpoint(),
+		"calendar_endpoint": g.CalendarEndpoint(),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(h.dir, "config.json"), cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log := h.startAgent()
+	s := &screens{t: t, h: h, display: display}
+
+	w := s.open("Connect your mailbox", "activate")
+	w.keys("Tab", "Tab", "Tab") // focus on Gmail
+	focused := s.shoot(w, "")
+	w.keys("space") // Gmail
+	gmail := s.shootWhenChanged(w, focused, "")
+	s.differ(focused, gmail, "choosing Gmail")
+	w.keys("Tab", "space") // Sign in with Google
+	waiting := s.shootWhenChanged(w, gmail, "")
+	s.differ(gmail, waiting, "signing in with Google")
+
+	// The agent opened the "system browser": follow its link through the
+	// emulated Google back to the agent's loopback listener.
+	var link string
+	await(t, "the agent opens the browser", log, func() bool {
+		b, _ := os.ReadFile(opened)
+		link, _, _ = strings.Cut(string(b), "\n")
+		return link != ""
+	})
+	if !strings.HasPrefix(link, g.AuthURL()+"?") {
+		t.Fatalf("the browser was opened on %q, want the emulator's sign-in page", link)
+	}
+	browser := g.Browser()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	err = browser.Open(ctx, link)
+	cancel()
+	if err != nil {
+		t.Fatalf("following the sign-in link: %v\nagent log:\n%s", err, log)
+	}
+	if _, page := browser.Last(); !strings.Contains(page, "You can close this tab") {
+		t.Errorf("browser page: %q", page)
+	}
+
+	// The waiting panel's progress bar moves all the time, so any change
+	// is not yet the success: wait until the window stands still.
+	done := s.shootWhenStill(w, "window-activate-gmail-done")
+	s.differ(waiting, done, "signing in at Google")
+	// The success message stays a moment, then the window closes by
+	// itself.
+	ok, err := waitExit(w.cmd, 15*time.Second)
+	w.cmd = nil
+	if !ok {
+		t.Fatalf("the window did not close by itself after signing in\n%s", w.out)
+	} else if err != nil {
+		t.Fatalf("window exited with %v\n%s", err, w.out)
+	}
+	if b, _ := os.ReadFile(opened); strings.Count(string(b), "\n") != 1 {
+		t.Errorf("the browser was opened %d times, want once:\n%s", strings.Count(string(b), "\n"), b)
+	}
+	await(t, "the account is listed", log, func() bool {
+		a := h.status().Accounts
+		return len(a) == 1 && a[0].Provider == "gmail" && a[0].Email == "ann@example.test"
+	})
+	if !strings.Contains(log.String(), "account activated") {
+		t.Errorf("the agent log does not say the account was activated:\n%s", log)
+	}
+}

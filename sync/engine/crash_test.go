@@ -47,16 +47,54 @@ func TestCrashChild(t *testing.T) {
 	v.conn.Register("mb", v.mb)
 	v.start()
 	v.activate("")
+	v.printPages("page")
+}
+
+// printPages is the end of a crash child: it prints "<prefix> N" after each
+// committed page of the running session until the parent kills it.
+func (v *env) printPages(prefix string) {
 	deadline := time.After(20 * time.Second) // never outlive a lost parent
 	for {
 		select {
 		case ev := <-v.events:
 			if ev.Type == engine.EventSessionProgress {
-				fmt.Printf("page %d\n", ev.Status.Progress.Pages)
+				fmt.Printf("%s %d\n", prefix, ev.Status.Progress.Pages)
 			}
 		case <-deadline:
-			t.Fatal("the parent did not kill this process")
+			v.t.Fatal("the parent did not kill this process")
 		}
+	}
+}
+
+// killChildAfter runs the test function child in a new process with
+// envName=path, waits until it printed "<prefix> N" with N ≥ pages (see
+// printPages), and kills it (SIGKILL).
+func killChildAfter(t *testing.T, child, envName, path, prefix string, pages int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+child+"$", "-test.v")
+	cmd.Env = append(os.Environ(), envName+"="+path)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(out)
+	seen := 0
+	for seen < pages && lines.Scan() {
+		if n, ok := strings.CutPrefix(lines.Text(), prefix+" "); ok {
+			fmt.Sscan(n, &seen)
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if seen < pages {
+		t.Fatalf("the child stopped after %d pages: %v %s", seen, lines.Err(), stderr.String())
 	}
 }
 
@@ -68,29 +106,7 @@ func TestCrashChild(t *testing.T) {
 // waited for the next interval (30 minutes).
 func TestCrashMidSessionResumesAtStart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "inboxsync.db")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.v")
-	cmd.Env = append(os.Environ(), crashEnv+"="+path)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewScanner(out)
-	pages := 0
-	for pages < 4 && lines.Scan() {
-		if n, ok := strings.CutPrefix(lines.Text(), "page "); ok {
-			fmt.Sscan(n, &pages)
-		}
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	if pages < 4 {
-		t.Fatalf("the child stopped after %d pages: %v", pages, lines.Err())
-	}
+	killChildAfter(t, "TestCrashChild", crashEnv, path, "page", 4)
 
 	// What the killed process committed, read before an engine starts
 	// (the resume begins at once).

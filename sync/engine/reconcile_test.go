@@ -1,11 +1,8 @@
 package engine_test
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -228,18 +225,7 @@ func TestReconcileCrashChild(t *testing.T) {
 	v.mb.InvalidateCursors()
 	v.mb.SetPageDelay(50 * time.Millisecond)
 	v.clock.Advance(interval)
-	fmt.Println("resync started")
-	deadline := time.After(20 * time.Second) // never outlive a lost parent
-	for {
-		select {
-		case ev := <-v.events:
-			if ev.Type == engine.EventSessionProgress {
-				fmt.Printf("resync page %d\n", ev.Status.Progress.Pages)
-			}
-		case <-deadline:
-			t.Fatal("the parent did not kill this process")
-		}
-	}
+	v.printPages("resync page")
 }
 
 // TestResyncKilledMidwayResumes kills (SIGKILL) a process in the middle of
@@ -249,34 +235,8 @@ func TestReconcileCrashChild(t *testing.T) {
 // and none of those the killed process had already seen listed.
 func TestResyncKilledMidwayResumes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "inboxsync.db")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestReconcileCrashChild$", "-test.v")
-	cmd.Env = append(os.Environ(), reconcileEnv+"="+path)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewScanner(out)
-	pages, started := 0, false
-	for pages < 5 && lines.Scan() {
-		if lines.Text() == "resync started" {
-			started = true
-		}
-		if n, ok := strings.CutPrefix(lines.Text(), "resync page "); ok && started {
-			fmt.Sscan(n, &pages)
-		}
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	if pages < 5 {
-		t.Fatalf("the child stopped after %d resync pages: %v %s", pages, lines.Err(), stderr.String())
-	}
+	// The child prints resync pages only once the first sync is over.
+	killChildAfter(t, "TestReconcileCrashChild", reconcileEnv, path, "resync page", 5)
 
 	v := &env{t: t, clock: newFakeClock(t0.Add(interval)), path: path, sec: secrettest.NewMemory(),
 		conn: scripted.NewConnector(), mb: gapMailbox(0, true)}

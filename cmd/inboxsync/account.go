@@ -180,8 +180,9 @@ func (c *cli) accountAdd(args []string) int {
 		return exitUsage
 	}
 	r := &addRequest{ActivationRequest: provider.ActivationRequest{Provider: prov}}
-	fs := c.flags("account add "+prov+" [flags]", ap.about, "")
+	fs := c.flags("account add "+prov+" [flags]", ap.about, mailboxHelp)
 	fs.StringVar(&r.Account, "account", "", "a short name for the account (default: from the mailbox address); an existing account's name activates it again")
+	fs.StringVar(&r.AcceptMailbox, "accept-mailbox", "", "go on with the mailbox at `ADDRESS` although it is not the expected one (the address the refusal named)")
 	if ap.flags != nil {
 		ap.flags(fs, r)
 	}
@@ -220,12 +221,38 @@ func (c *cli) accountAdd(args []string) int {
 				fmt.Fprintf(c.out, "  code: %s\n", p.UserCode)
 			}
 		})
+		var mm *engine.MailboxMismatchError
+		if errors.As(err, &mm) {
+			return c.mailboxMismatch(mm)
+		}
 		if err != nil {
 			return c.fail(err)
 		}
 		fmt.Fprintf(c.out, "Connected %s (%s). Sync will run every %s; the first sync has started.\n", a.ID, a.Email, words(intervalOf(ctx, cl)))
 		return exitOK
 	})
+}
+
+// mailboxHelp is the part of `account add --help` about the same-mailbox
+// check.
+const mailboxHelp = `After sign-in the mailbox must be the expected one: the account's own on
+re-activation, else the login or email you typed when it is an address (or
+the one your administrator set). Otherwise nothing is saved and nothing
+syncs: run the command again with --accept-mailbox ADDRESS (the mailbox the
+refusal names) to sync that mailbox anyway, unless your administrator
+enforces the expected mailbox.`
+
+// mailboxMismatch prints the agent's refusal of another mailbox than the
+// expected one (both addresses, in the window's words) and how to go on;
+// it returns exit 1.
+func (c *cli) mailboxMismatch(mm *engine.MailboxMismatchError) int {
+	fmt.Fprintf(c.errOut, "inboxsync: %s\n", mm)
+	if mm.Enforced {
+		fmt.Fprintf(c.errOut, "Nothing was changed. Sign in with the account of %s instead.\n", mm.Expected)
+	} else {
+		fmt.Fprintf(c.errOut, "Nothing was changed. To sync %s anyway, run the same command again with --accept-mailbox %s (or sign in with the account of %s instead).\n", mm.Got, mm.Got, mm.Expected)
+	}
+	return exitError
 }
 
 // storedRequest returns req as the agent will see it: activating an

@@ -318,8 +318,9 @@ func TestTrayEndToEnd(t *testing.T) {
 	}
 	p.shot("attention", attention)
 
-	// The user signs in again: the item is Active again.
-	h.writeScript(`{"inbox": 40, "sent": 5, "calendar": 3, "password": "` + password + `"}`)
+	// The user signs in again, to the same mailbox (another one would be
+	// refused): the item is Active again.
+	h.writeScript(`{"inbox": 40, "sent": 5, "calendar": 3, "password": "` + password + `", "email": "ann@example.test"}`)
 	out, errOut, code = h.run(password+"\n", "account", "add", "scripted", "--account", "work", "--login", "ann", "--mailbox", script, "--password-stdin")
 	if code != 0 {
 		t.Fatalf("re-activating: exit %d\n%s%s", code, out, errOut)

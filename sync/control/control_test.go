@@ -364,7 +364,7 @@ func TestErrors(t *testing.T) {
 	c := dial(t, a.path)
 	ctx := context.Background()
 
-	sentinels := []error{engine.ErrUnknownAccount, engine.ErrInvalid, engine.ErrUnsupported, engine.ErrTooSoon, engine.ErrNotRunning, context.Canceled}
+	sentinels := []error{engine.ErrUnknownAccount, engine.ErrInvalid, engine.ErrUnsupported, engine.ErrTooSoon, engine.ErrNotRunning, context.Canceled, engine.ErrMailboxMismatch}
 	cases := []struct {
 		err  error
 		is   error // nil: none of sentinels
@@ -378,6 +378,8 @@ func TestErrors(t *testing.T) {
 		{fmt.Errorf("work: %w", &engine.TooSoonError{Wait: 1500 * time.Millisecond}), engine.ErrTooSoon, 1500 * time.Millisecond},
 		{engine.ErrTooSoon, engine.ErrTooSoon, 0},
 		{engine.ErrNotRunning, engine.ErrNotRunning, 0},
+		{&engine.MailboxMismatchError{Expected: "ann@contoso.com", Got: "bob@contoso.com"}, engine.ErrMailboxMismatch, 0},
+		{engine.ErrMailboxMismatch, engine.ErrMailboxMismatch, 0},
 		{errors.New("the disk is full"), nil, 0},
 	}
 	calls := map[string]func() error{
@@ -425,6 +427,48 @@ func TestErrors(t *testing.T) {
 	want := `{"error":{"code":"too-soon","message":"a sync ran less than a minute ago; try again in 40 seconds","wait":"40s"}}`
 	if len(lines) != 1 || lines[0] != want {
 		t.Errorf("too-soon on the wire: %q\nwant %q", lines, want)
+	}
+}
+
+// TestMailboxMismatchAcrossTheSocket checks that a mailbox mismatch comes
+// back as an *engine.MailboxMismatchError with both addresses, the account
+// and the enforcement, under code "mailbox-mismatch", and that the
+// request's AcceptMailbox and ExpectedMailbox reach the agent.
+func TestMailboxMismatchAcrossTheSocket(t *testing.T) {
+	var mu sync.Mutex
+	var got provider.ActivationRequest
+	f := &fake{
+		activate: func(_ context.Context, req provider.ActivationRequest, _ func(provider.ActivationProgress)) (store.Account, error) {
+			mu.Lock()
+			got = req
+			mu.Unlock()
+			return store.Account{}, fmt.Errorf("activation: %w", &engine.MailboxMismatchError{Expected: "ann@contoso.com", Got: "Bob@Contoso.com", Account: "work", Enforced: true})
+		},
+	}
+	a := startAgent(t, f)
+	c := dial(t, a.path)
+	_, err := c.Activate(context.Background(), provider.ActivationRequest{Provider: "gmail", AcceptMailbox: "bob@contoso.com", ExpectedMailbox: "ann@contoso.com"}, nil)
+	var mm *engine.MailboxMismatchError
+	if !errors.As(err, &mm) || !errors.Is(err, engine.ErrMailboxMismatch) {
+		t.Fatalf("error %T %v, want a MailboxMismatchError", err, err)
+	}
+	want := engine.MailboxMismatchError{Expected: "ann@contoso.com", Got: "Bob@Contoso.com", Account: "work", Enforced: true}
+	if *mm != want {
+		t.Errorf("mismatch %+v, want %+v", *mm, want)
+	}
+	var re *RemoteError
+	if !errors.As(err, &re) || re.Code != CodeMailboxMismatch || !strings.Contains(err.Error(), "ann@contoso.com") || !strings.Contains(err.Error(), "Bob@Contoso.com") {
+		t.Errorf("remote error %#v", re)
+	}
+	mu.Lock()
+	if got.AcceptMailbox != "bob@contoso.com" || got.ExpectedMailbox != "ann@contoso.com" {
+		t.Errorf("request reached the agent as %+v", got)
+	}
+	mu.Unlock()
+
+	lines := rawCall(t, a.path, `{"method":"activate","params":{"provider":"gmail"}}`+"\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], `"code":"mailbox-mismatch"`) || !strings.Contains(lines[0], `"mailbox":{"expected":"ann@contoso.com","got":"Bob@Contoso.com","account":"work","enforced":true}`) {
+		t.Errorf("mailbox-mismatch on the wire: %q", lines)
 	}
 }
 

@@ -67,6 +67,16 @@ type wireError struct {
 	Code    string          `json:"code"`
 	Message string          `json:"message"`
 	Wait    engine.Duration `json:"wait,omitempty"`
+	// Mailbox carries a mailbox-mismatch's addresses.
+	Mailbox *wireMailbox `json:"mailbox,omitempty"`
+}
+
+// wireMailbox is an engine.MailboxMismatchError as it travels.
+type wireMailbox struct {
+	Expected string `json:"expected"`
+	Got      string `json:"got"`
+	Account  string `json:"account,omitempty"`
+	Enforced bool   `json:"enforced,omitempty"`
 }
 
 // Error codes.
@@ -77,7 +87,10 @@ const (
 	CodeTooSoon        = "too-soon"
 	CodeNotRunning     = "not-running"
 	CodeCanceled       = "canceled"
-	CodeError          = "error" // anything else
+	// CodeMailboxMismatch: the signed-in mailbox is not the expected one;
+	// the client gets an *engine.MailboxMismatchError back.
+	CodeMailboxMismatch = "mailbox-mismatch"
+	CodeError           = "error" // anything else
 )
 
 // codes maps a code to the sentinel a client's error matches; the server
@@ -92,6 +105,7 @@ var codes = []struct {
 	{CodeTooSoon, engine.ErrTooSoon},
 	{CodeNotRunning, engine.ErrNotRunning},
 	{CodeCanceled, context.Canceled},
+	{CodeMailboxMismatch, engine.ErrMailboxMismatch},
 }
 
 // encodeError turns an error into its wire form, keeping its text.
@@ -100,6 +114,12 @@ func encodeError(err error) *wireError {
 	var ts *engine.TooSoonError
 	if errors.As(err, &ts) {
 		w.Code, w.Wait = CodeTooSoon, engine.Duration(ts.Wait)
+		return w
+	}
+	var mm *engine.MailboxMismatchError
+	if errors.As(err, &mm) {
+		w.Code = CodeMailboxMismatch
+		w.Mailbox = &wireMailbox{Expected: mm.Expected, Got: mm.Got, Account: mm.Account, Enforced: mm.Enforced}
 		return w
 	}
 	for _, c := range codes {
@@ -120,6 +140,11 @@ func decodeError(w *wireError) error {
 		e.err = &engine.TooSoonError{Wait: w.Wait.D()}
 		return e
 	}
+	if w.Code == CodeMailboxMismatch && w.Mailbox != nil {
+		m := w.Mailbox
+		e.err = &engine.MailboxMismatchError{Expected: m.Expected, Got: m.Got, Account: m.Account, Enforced: m.Enforced}
+		return e
+	}
 	for _, c := range codes {
 		if c.code == w.Code {
 			e.err = c.err
@@ -132,8 +157,10 @@ func decodeError(w *wireError) error {
 // RemoteError is an error the agent returned. Its text is the agent's,
 // unchanged; errors.Is matches the engine's sentinel of its code
 // (engine.ErrUnknownAccount, ErrInvalid, ErrUnsupported, ErrTooSoon,
-// ErrNotRunning), and errors.As finds a *engine.TooSoonError with the
-// agent's Wait for code "too-soon".
+// ErrNotRunning, ErrMailboxMismatch), errors.As finds a
+// *engine.TooSoonError with the agent's Wait for code "too-soon", and a
+// *engine.MailboxMismatchError with both addresses for code
+// "mailbox-mismatch".
 type RemoteError struct {
 	// Code is the wire code, e.g. "too-soon"; "error" for anything without
 	// a sentinel.
@@ -147,6 +174,6 @@ type RemoteError struct {
 // Error returns the agent's text.
 func (e *RemoteError) Error() string { return e.Message }
 
-// Unwrap returns the sentinel (or *engine.TooSoonError) the code stands
-// for, or nil.
+// Unwrap returns the sentinel (or *engine.TooSoonError,
+// *engine.MailboxMismatchError) the code stands for, or nil.
 func (e *RemoteError) Unwrap() error { return e.err }

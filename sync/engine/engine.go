@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -39,6 +40,15 @@ type Config struct {
 	// this often: a sync due while the machine slept runs on wake. Default
 	// 1 minute.
 	WallCheck time.Duration
+	// ExpectedMailbox is the address every new account's mailbox must
+	// have (the administrator policy's expected_mailbox, already
+	// expanded). Empty: the request's ExpectedMailbox, else the login or
+	// email the user typed when it is an address. SetMailboxPolicy
+	// changes it while the engine runs.
+	ExpectedMailbox string
+	// EnforceMailbox refuses a mismatched mailbox even when the request
+	// accepts it (the policy's enforce_mailbox): no "use anyway".
+	EnforceMailbox bool
 }
 
 // Limits of DESIGN.md §3.
@@ -63,7 +73,26 @@ type Engine struct {
 	runners  map[string]*runner
 	runCtx   context.Context // set by Run; runners started before Run wait for it
 	wg       sync.WaitGroup
+	// expected and enforce are the mailbox policy (Config.ExpectedMailbox,
+	// Config.EnforceMailbox, SetMailboxPolicy).
+	expected string
+	enforce  bool
+	// pending keeps the connections refused for their mailbox, by
+	// pendingKey, so that accepting the mailbox needs no second sign-in.
+	pending map[string]pendingConnection
 }
+
+// pendingConnection is a Connect result refused for its mailbox, kept for
+// pendingTTL in memory only (it holds secrets) until the same request comes
+// back with AcceptMailbox.
+type pendingConnection struct {
+	req  provider.ActivationRequest // as it was connected, AcceptMailbox cleared
+	conn provider.Connection
+	at   time.Time
+}
+
+// pendingTTL is how long a refused connection waits for "use anyway".
+const pendingTTL = 10 * time.Minute
 
 type pauseSetting struct {
 	Paused bool      `json:"paused"`
@@ -96,7 +125,8 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.WallCheck == 0 {
 		cfg.WallCheck = time.Minute
 	}
-	e := &Engine{cfg: cfg, log: cfg.Log, bus: newBus(), runners: map[string]*runner{}}
+	e := &Engine{cfg: cfg, log: cfg.Log, bus: newBus(), runners: map[string]*runner{},
+		expected: cfg.ExpectedMailbox, enforce: cfg.EnforceMailbox, pending: map[string]pendingConnection{}}
 	ctx := context.Background()
 	s, err := loadSettings(ctx, cfg.Store)
 	if err != nil {
@@ -484,17 +514,35 @@ func (e *Engine) Activate(ctx context.Context, req provider.ActivationRequest, p
 			return store.Account{}, err
 		}
 	}
-	c, err := conn.Connect(ctx, req, progress)
-	if err != nil {
+	c, ok := e.takePending(req)
+	if !ok {
+		var err error
+		c, err = conn.Connect(ctx, req, progress)
+		if err != nil {
+			return store.Account{}, err
+		}
+	}
+	// The same-mailbox check: nothing is stored and no sync starts until
+	// the mailbox is the expected one or the user accepted it.
+	if err := e.checkMailbox(req, existing, c.Account.Email); err != nil {
+		var mm *MailboxMismatchError
+		if errors.As(err, &mm) {
+			if !mm.Enforced {
+				e.putPending(req, c)
+			}
+			e.log.Warn("activation refused: another mailbox", "provider", req.Provider, "account", req.Account, "expected", mm.Expected, "got", mm.Got, "enforced", mm.Enforced)
+		}
 		return store.Account{}, err
 	}
 	a := store.Account{ID: c.Account.ID, Provider: req.Provider, Login: c.Account.Login, Email: c.Account.Email, Settings: c.Account.Settings}
+	var err error
 	switch {
 	case existing != nil:
 		a.ID, a.CreatedAt = existing.ID, existing.CreatedAt
 		if existing.Email != "" && a.Email != "" && !strings.EqualFold(existing.Email, a.Email) {
+			// Accepted by the user (checkMailbox refuses it otherwise).
 			e.emit(Event{Type: EventNotice, Account: a.ID, Title: "A different mailbox was connected",
-				Message: fmt.Sprintf("Account %s was %s and is now %s.", a.ID, existing.Email, a.Email)})
+				Message: fmt.Sprintf("Account %s was %s and is now %s, as you chose.", a.ID, existing.Email, a.Email)})
 		}
 	case req.Account != "":
 		a.ID = req.Account
@@ -546,6 +594,102 @@ func (e *Engine) Activate(ctx context.Context, req provider.ActivationRequest, p
 }
 
 var validID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// SetMailboxPolicy changes the expected mailbox and its enforcement
+// (Config.ExpectedMailbox, Config.EnforceMailbox) for the activations that
+// follow, e.g. when the administrator policy is read again.
+func (e *Engine) SetMailboxPolicy(expected string, enforce bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.expected, e.enforce = expected, enforce
+}
+
+// checkMailbox compares the mailbox Connect resolved (got) with the
+// expected one: on re-activation the account's own mailbox, always; else
+// the policy's expected mailbox, the request's, or the login or email the
+// user typed when it is an address (a DOMAIN\user login is not comparable).
+// It returns a *MailboxMismatchError unless they are the same
+// (case-insensitively) or the request accepts got and nothing enforces.
+func (e *Engine) checkMailbox(req provider.ActivationRequest, existing *store.Account, got string) error {
+	e.mu.Lock()
+	expected, enforce := e.expected, e.enforce
+	e.mu.Unlock()
+	mm := &MailboxMismatchError{Got: got, Enforced: enforce}
+	switch {
+	case existing != nil && existing.Email != "":
+		mm.Expected, mm.Account = existing.Email, existing.ID
+	case expected != "":
+		mm.Expected = expected
+	case req.ExpectedMailbox != "":
+		mm.Expected = req.ExpectedMailbox
+	case isAddress(req.Email):
+		mm.Expected = req.Email
+	case isAddress(req.Login):
+		mm.Expected = req.Login
+	}
+	if mm.Expected == "" || got == "" || strings.EqualFold(strings.TrimSpace(mm.Expected), strings.TrimSpace(got)) {
+		return nil
+	}
+	if !enforce && req.AcceptMailbox != "" && strings.EqualFold(strings.TrimSpace(req.AcceptMailbox), strings.TrimSpace(got)) {
+		e.log.Info("activation with another mailbox accepted by the user", "provider", req.Provider, "expected", mm.Expected, "got", got)
+		return nil
+	}
+	return mm
+}
+
+// isAddress reports whether s looks like an email address (one '@' with
+// something on each side, no backslash or space), i.e. can be compared with a
+// mailbox address.
+func isAddress(s string) bool {
+	s = strings.TrimSpace(s)
+	at := strings.IndexByte(s, '@')
+	return at > 0 && at < len(s)-1 && strings.Count(s, "@") == 1 && !strings.ContainsAny(s, "\\ \t")
+}
+
+// pendingKey keys a refused connection by provider, account name and the
+// mailbox it resolved.
+func pendingKey(req provider.ActivationRequest, mailbox string) string {
+	return req.Provider + "\x00" + req.Account + "\x00" + strings.ToLower(strings.TrimSpace(mailbox))
+}
+
+// putPending keeps a connection refused for its mailbox for pendingTTL,
+// dropping the expired ones.
+func (e *Engine) putPending(req provider.ActivationRequest, c provider.Connection) {
+	now := e.cfg.Clock.Now()
+	req.AcceptMailbox = ""
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for k, p := range e.pending {
+		if now.Sub(p.at) > pendingTTL {
+			delete(e.pending, k)
+		}
+	}
+	e.pending[pendingKey(req, c.Account.Email)] = pendingConnection{req: req, conn: c, at: now}
+}
+
+// takePending returns, and forgets, the connection refused earlier for the
+// same request when req accepts its mailbox now, so that "use anyway"
+// needs no second sign-in. ok is false when there is none (or it is older
+// than pendingTTL, or the request differs): then Connect runs again.
+func (e *Engine) takePending(req provider.ActivationRequest) (provider.Connection, bool) {
+	if req.AcceptMailbox == "" {
+		return provider.Connection{}, false
+	}
+	key := pendingKey(req, req.AcceptMailbox)
+	req.AcceptMailbox = ""
+	now := e.cfg.Clock.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p, ok := e.pending[key]
+	if !ok {
+		return provider.Connection{}, false
+	}
+	delete(e.pending, key)
+	if now.Sub(p.at) > pendingTTL || !reflect.DeepEqual(p.req, req) {
+		return provider.Connection{}, false
+	}
+	return p.conn, true
+}
 
 // deriveID makes an account name from the mailbox address or login.
 func deriveID(email, login string) string {

@@ -69,6 +69,17 @@ type ActivationRequest struct {
 	Password string `json:"password,omitempty"`
 	// NoBrowser asks a browser flow to only show the link.
 	NoBrowser bool `json:"no_browser,omitempty"`
+	// ExpectedMailbox is the address the signed-in mailbox must have (an
+	// administrator's expected_mailbox). Empty: the login or email the
+	// user typed, when it is an address. Connectors ignore it; the engine
+	// compares it with the mailbox Connect resolved.
+	ExpectedMailbox string `json:"expected_mailbox,omitempty"`
+	// AcceptMailbox lets activation go on when the resolved mailbox is not
+	// the expected one: the user saw the mismatch and chose this address
+	// ("Use this mailbox anyway", --accept-mailbox). It must equal the
+	// resolved address (case-insensitively) to have an effect, and has
+	// none when the mailbox is enforced.
+	AcceptMailbox string `json:"accept_mailbox,omitempty"`
 }
 
 // ActivationProgress is a step of an activation that needs the user, e.g.

@@ -2,6 +2,7 @@ package window
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"strings"
@@ -75,6 +76,20 @@ type Activation struct {
 
 	done    *fyne.Container
 	doneMsg *widget.Label
+
+	// Another mailbox than the expected one was signed in: the agent's
+	// words, Use this mailbox anyway (not when enforced) and Sign in with
+	// another account.
+	mismatch    *fyne.Container
+	mismatchMsg *widget.Label
+	useAnyway   *widget.Button
+	signInOther *widget.Button
+	// lastReq is the activation last sent (its provider in lastProvider),
+	// sent again by Use this mailbox anyway; mismatchGot is the mailbox
+	// the agent resolved.
+	lastReq      provider.ActivationRequest
+	lastProvider string
+	mismatchGot  string
 
 	errMsg *widget.Label
 
@@ -193,6 +208,18 @@ func (w *Activation) build() {
 	w.done = container.NewVBox(doneTitle, w.doneMsg)
 	w.done.Hide()
 
+	mismatchTitle := widget.NewLabel("This is not the mailbox you work in")
+	mismatchTitle.TextStyle.Bold = true
+	mismatchTitle.Importance = widget.WarningImportance
+	w.mismatchMsg = widget.NewLabel("")
+	w.mismatchMsg.Wrapping = fyne.TextWrapWord
+	w.useAnyway = widget.NewButton("Use this mailbox anyway", w.onUseAnyway)
+	w.signInOther = widget.NewButton("Sign in with another account", w.onSignInOther)
+	w.signInOther.Importance = widget.HighImportance
+	w.mismatch = container.NewVBox(mismatchTitle, w.mismatchMsg,
+		container.NewHBox(w.useAnyway, layout.NewSpacer(), w.signInOther))
+	w.mismatch.Hide()
+
 	w.errMsg = widget.NewLabel("")
 	w.errMsg.Wrapping = fyne.TextWrapWord
 	w.errMsg.Importance = widget.DangerImportance
@@ -201,7 +228,7 @@ func (w *Activation) build() {
 	w.exchange.Hide()
 	w.office365.Hide()
 	w.gmail.Hide()
-	w.panels = container.NewVBox(w.exchange, w.office365, w.gmail, w.waiting, w.done)
+	w.panels = container.NewVBox(w.exchange, w.office365, w.gmail, w.waiting, w.done, w.mismatch)
 	w.provider.SetSelected(providerChoices[0].label)
 	w.onFieldsChanged()
 
@@ -328,7 +355,7 @@ func (w *Activation) showPanel(id string) {
 	for _, p := range []struct {
 		c  *fyne.Container
 		id string
-	}{{w.exchange, "exchange"}, {w.office365, "office365"}, {w.gmail, "gmail"}, {w.waiting, "waiting"}, {w.done, "done"}} {
+	}{{w.exchange, "exchange"}, {w.office365, "office365"}, {w.gmail, "gmail"}, {w.waiting, "waiting"}, {w.done, "done"}, {w.mismatch, "mismatch"}} {
 		if p.id == id {
 			p.c.Show()
 		} else {
@@ -411,6 +438,14 @@ func (w *Activation) onConnect(providerID string) {
 			req.Settings["ews_url"] = u
 		}
 	}
+	w.send(providerID, req)
+}
+
+// send sends req to the agent and shows the waiting panel until it
+// answers.
+func (w *Activation) send(providerID string, req provider.ActivationRequest) {
+	form := providerID == w.formProvider()
+	w.lastReq, w.lastProvider = req, providerID
 	ctx, cancel := context.WithCancel(w.ctx)
 	w.stop = cancel
 	w.errMsg.Hide()
@@ -420,11 +455,16 @@ func (w *Activation) onConnect(providerID string) {
 	w.link.Hide()
 	w.copyLink.Disable()
 	w.cancelRun.Enable()
-	if form {
+	switch {
+	case req.AcceptMailbox != "":
+		w.waitTitle.SetText("Connecting " + req.AcceptMailbox + "…")
+		w.waitMsg.SetText("Inbox Sync is finishing the connection.")
+		w.copyLink.Hide()
+	case form:
 		w.waitTitle.SetText("Connecting to your mail server…")
 		w.waitMsg.SetText("Inbox Sync is finding your server and checking your login. This can take a minute.")
 		w.copyLink.Hide()
-	} else {
+	default:
 		w.waitTitle.SetText("Finish signing in in your browser")
 		w.waitMsg.SetText("Inbox Sync is opening the sign-in page in your browser…")
 		w.copyLink.Show()
@@ -479,6 +519,11 @@ func (w *Activation) onCancel() {
 
 func (w *Activation) onActivated(provider string, a store.Account, interval time.Duration, err error, canceled bool) {
 	w.copyLink.SetText("Copy link")
+	var mm *engine.MailboxMismatchError
+	if err != nil && !canceled && errors.As(err, &mm) {
+		w.showMismatch(mm)
+		return
+	}
 	if err != nil {
 		if w.opts.Account == "" {
 			w.provider.Enable()
@@ -503,6 +548,52 @@ func (w *Activation) onActivated(provider string, a store.Account, interval time
 	w.reason.Hide()
 	w.showPanel("done")
 	time.AfterFunc(w.closeAfter, func() { w.do(w.close) })
+}
+
+// showMismatch shows that the sign-in reached another mailbox than the
+// expected one, in the agent's words (both addresses), with Use this
+// mailbox anyway (unless the administrator enforces the mailbox) and Sign
+// in with another account.
+func (w *Activation) showMismatch(mm *engine.MailboxMismatchError) {
+	w.errMsg.Hide()
+	w.mismatchGot = mm.Got
+	w.mismatchMsg.SetText(sentence(mm.Error()))
+	if mm.Enforced {
+		w.useAnyway.Hide()
+	} else {
+		w.useAnyway.Show()
+	}
+	w.showPanel("mismatch")
+}
+
+// onUseAnyway sends the last activation again, accepting the mailbox the
+// agent resolved; the agent reuses that sign-in when it still holds it.
+func (w *Activation) onUseAnyway() {
+	if w.mismatchGot == "" {
+		return
+	}
+	req := w.lastReq
+	req.AcceptMailbox = w.mismatchGot
+	w.send(w.lastProvider, req)
+}
+
+// onSignInOther starts over: the login and password form (password
+// cleared, login ready to change), or the browser sign-in again, where
+// the user picks the other account.
+func (w *Activation) onSignInOther() {
+	w.mismatchGot = ""
+	if w.lastProvider == w.formProvider() {
+		if w.opts.Account == "" {
+			w.provider.Enable()
+		}
+		w.password.SetText("")
+		w.showPanel(w.lastProvider)
+		w.win.Canvas().Focus(w.login)
+		return
+	}
+	req := w.lastReq
+	req.AcceptMailbox = ""
+	w.send(w.lastProvider, req)
 }
 
 func (w *Activation) showError(err error) {

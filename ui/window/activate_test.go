@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image/png"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -525,5 +528,125 @@ func TestReactivationLongAccountNameWraps(t *testing.T) {
 	}
 	if min := w.win.Content().MinSize().Width; min > 560 {
 		t.Errorf("the window needs %.0f px for its content; a long name must wrap within 560", min)
+	}
+}
+
+// mismatchFake answers the first activation with a mailbox mismatch (bob
+// signed in where ann was expected) and any request that accepts bob with
+// success, recording every request.
+func mismatchFake(enforced bool) (*fakeControl, *recorder[provider.ActivationRequest]) {
+	f := newFake()
+	reqs := &recorder[provider.ActivationRequest]{}
+	f.ActivateFn = func(_ context.Context, req provider.ActivationRequest, _ func(provider.ActivationProgress)) (store.Account, error) {
+		reqs.add(req)
+		if !enforced && strings.EqualFold(req.AcceptMailbox, "bob@contoso.com") {
+			return store.Account{ID: "bob", Provider: req.Provider, Email: "bob@contoso.com"}, nil
+		}
+		return store.Account{}, fmt.Errorf("activation: %w", &engine.MailboxMismatchError{Expected: "ann@contoso.com", Got: "bob@contoso.com", Enforced: enforced})
+	}
+	return f, reqs
+}
+
+// A sign-in that reaches another mailbox shows both addresses with Use this
+// mailbox anyway and Sign in with another account; Use this mailbox anyway
+// sends the same activation again, accepting the resolved mailbox.
+func TestActivationMailboxMismatchUseAnyway(t *testing.T) {
+	f, reqs := mismatchFake(false)
+	w, u := newActivationWindow(t, f, Options{})
+	test.Type(w.login, "ann@contoso.com")
+	test.Type(w.password, "s3cret")
+	test.Tap(w.connectExchange)
+	u.waitFor("the mismatch", func() bool { return w.mismatch.Visible() })
+	for _, want := range []string{"ann@contoso.com", "bob@contoso.com", "different mailbox than the one you work in"} {
+		if !strings.Contains(w.mismatchMsg.Text, want) {
+			t.Errorf("mismatch says %q, without %q", w.mismatchMsg.Text, want)
+		}
+	}
+	if w.errMsg.Visible() || w.exchange.Visible() || w.waiting.Visible() || w.done.Visible() {
+		t.Error("another panel shows with the mismatch")
+	}
+	if !w.useAnyway.Visible() || w.useAnyway.Text != "Use this mailbox anyway" || !w.signInOther.Visible() || w.signInOther.Text != "Sign in with another account" {
+		t.Fatalf("buttons: %q (visible %v), %q (visible %v)", w.useAnyway.Text, w.useAnyway.Visible(), w.signInOther.Text, w.signInOther.Visible())
+	}
+	saveShot(t, w, "window-activate-mailbox-mismatch.png")
+
+	test.Tap(w.useAnyway)
+	u.waitFor("success", func() bool { return w.done.Visible() })
+	got := reqs.all()
+	if len(got) != 2 || got[0].AcceptMailbox != "" || got[1].AcceptMailbox != "bob@contoso.com" ||
+		got[1].Login != "ann@contoso.com" || got[1].Password != "s3cret" || got[1].Provider != "exchange" {
+		t.Fatalf("requests = %+v, want the same activation accepting bob@contoso.com", got)
+	}
+	if !strings.Contains(w.doneMsg.Text, "bob@contoso.com") {
+		t.Errorf("success says %q", w.doneMsg.Text)
+	}
+}
+
+// With the mailbox enforced there is no "anyway"; Sign in with another
+// account brings back the form with the login kept and the password
+// cleared.
+func TestActivationMailboxMismatchEnforced(t *testing.T) {
+	f, reqs := mismatchFake(true)
+	w, u := newActivationWindow(t, f, Options{})
+	test.Type(w.login, "ann@contoso.com")
+	test.Type(w.password, "s3cret")
+	test.Tap(w.connectExchange)
+	u.waitFor("the mismatch", func() bool { return w.mismatch.Visible() })
+	if w.useAnyway.Visible() || !w.signInOther.Visible() {
+		t.Fatalf("enforced: Use anyway visible %v, Sign in with another account visible %v", w.useAnyway.Visible(), w.signInOther.Visible())
+	}
+	if !strings.Contains(w.mismatchMsg.Text, "administrator") {
+		t.Errorf("enforced mismatch says %q", w.mismatchMsg.Text)
+	}
+	saveShot(t, w, "window-activate-mailbox-enforced.png")
+	test.Tap(w.signInOther)
+	if !w.exchange.Visible() || w.mismatch.Visible() || w.password.Text != "" || w.login.Text != "ann@contoso.com" || w.provider.Disabled() {
+		t.Fatalf("after Sign in with another account: form %v, mismatch %v, password %q, login %q, provider disabled %v",
+			w.exchange.Visible(), w.mismatch.Visible(), w.password.Text, w.login.Text, w.provider.Disabled())
+	}
+	if n := len(reqs.all()); n != 1 {
+		t.Errorf("%d requests, want 1 (going back to the form sends nothing)", n)
+	}
+}
+
+// In a browser flow, Sign in with another account starts the sign-in
+// again, without accepting anything.
+func TestActivationMailboxMismatchBrowserSignsInAgain(t *testing.T) {
+	f, reqs := mismatchFake(false)
+	w, u := newActivationWindow(t, f, Options{})
+	w.provider.SetSelected("Office 365")
+	test.Tap(w.connectO365)
+	u.waitFor("the mismatch", func() bool { return w.mismatch.Visible() })
+	test.Tap(w.signInOther)
+	u.waitFor("the second mismatch", func() bool { return len(reqs.all()) == 2 && w.mismatch.Visible() })
+	got := reqs.all()
+	if got[1].Provider != "office365" || got[1].AcceptMailbox != "" {
+		t.Fatalf("requests = %+v, want a second office365 sign-in accepting nothing", got)
+	}
+}
+
+// saveShot saves the window as a PNG into $INBOXSYNC_SHOTS, when set, for
+// people to look at.
+func saveShot(t *testing.T, w *Activation, name string) {
+	t.Helper()
+	dir := os.Getenv("INBOXSYNC_SHOTS")
+	if dir == "" {
+		return
+	}
+	// Twice: wrapped labels know their height once they have a width.
+	for range 2 {
+		w.win.Resize(w.win.Content().MinSize().Max(fyne.NewSize(560, 0)))
+	}
+	img := w.win.Canvas().Capture()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	if err := png.Encode(out, img); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -532,7 +532,7 @@ func TestDeletionsAndUpdates(t *testing.T) {
 
 func TestQuitMidSessionStopsAtPageBoundary(t *testing.T) {
 	v := newEnv(t)
-	v.mb.SetPageDelay(30 * time.Millisecond)
+	v.mb.SetPageDelay(250 * time.Millisecond) // a wide window for the quit to land mid-session, even under load
 	v.activate("pw")
 	v.next(engine.EventSessionProgress)
 	v.stop()

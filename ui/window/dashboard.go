@@ -378,8 +378,13 @@ func summary(st engine.Status, now time.Time) string {
 		}
 	}
 	for _, a := range st.Accounts {
-		if a.State.NeedsAttention() {
+		switch a.State {
+		case engine.NeedsReactivation:
 			fmt.Fprintf(&b, "\n%s needs you: open Connections and choose Refresh.", a.Account)
+		case engine.Suspended:
+			// A sign-in is not the cure here: a successful sync is, and
+			// any sync asked for runs even while suspended.
+			fmt.Fprintf(&b, "\n%s stopped after repeated failures: once the cause is fixed, choose Force sync.", a.Account)
 		}
 	}
 	return b.String()

@@ -49,3 +49,27 @@ func TestSummaryPausedForAWhileWithNoAccount(t *testing.T) {
 		t.Errorf("summary = %q", got)
 	}
 }
+
+// The overview says what cures each state that needs the user: a new
+// sign-in (Refresh) for needs-reactivation, a successful sync (Force sync)
+// for suspended.
+func TestSummaryNamesTheCureOfEachStoppedState(t *testing.T) {
+	now := time.Date(2026, 11, 25, 14, 5, 0, 0, time.UTC)
+	st := engine.Status{Interval: engine.Duration(30 * time.Minute), Accounts: []engine.AccountStatus{
+		{Account: "work", State: engine.NeedsReactivation},
+		{Account: "home", State: engine.Suspended},
+		{Account: "other", State: engine.Idle},
+	}}
+	got := summary(st, now)
+	for _, want := range []string{
+		"work needs you: open Connections and choose Refresh.",
+		"home stopped after repeated failures: once the cause is fixed, choose Force sync.",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "home needs you") || strings.Contains(got, "other") {
+		t.Errorf("summary names the wrong cure or a healthy account:\n%s", got)
+	}
+}

@@ -190,7 +190,7 @@ type reader interface {
 	Status(ctx context.Context) (engine.Status, error)
 	Accounts(ctx context.Context) ([]store.Account, error)
 	Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error)
-	Activity(ctx context.Context, q store.ActivityQuery) ([]store.Item, error)
+	Activity(ctx context.Context, q store.ActivityQuery) (store.ActivityPage, error)
 	Issues(ctx context.Context, account string, limit int) ([]store.Issue, error)
 	Settings(ctx context.Context) (engine.Settings, error)
 }
@@ -215,8 +215,8 @@ func (emptyReader) Accounts(context.Context) ([]store.Account, error) { return [
 func (emptyReader) Sessions(context.Context, store.SessionQuery) ([]store.Session, error) {
 	return []store.Session{}, nil
 }
-func (emptyReader) Activity(context.Context, store.ActivityQuery) ([]store.Item, error) {
-	return []store.Item{}, nil
+func (emptyReader) Activity(_ context.Context, q store.ActivityQuery) (store.ActivityPage, error) {
+	return store.ActivityPage{Items: []store.Item{}, Offset: q.Offset}, nil
 }
 func (emptyReader) Issues(context.Context, string, int) ([]store.Issue, error) {
 	return []store.Issue{}, nil

@@ -62,8 +62,10 @@ type Control interface {
 	RemoveAccount(ctx context.Context, account string, purge bool) error
 	// Sessions lists past sessions, newest first.
 	Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error)
-	// Activity lists synced items, newest first.
-	Activity(ctx context.Context, q store.ActivityQuery) ([]store.Item, error)
+	// Activity returns a page of synced items, newest first, and how many
+	// the query selects. A search it cannot understand fails with
+	// engine.ErrInvalid, saying why.
+	Activity(ctx context.Context, q store.ActivityQuery) (store.ActivityPage, error)
 	// Issues lists per-item problems, newest first.
 	Issues(ctx context.Context, account string, limit int) ([]store.Issue, error)
 	// Settings returns the current settings.

@@ -191,9 +191,9 @@ func TestRoundTrip(t *testing.T) {
 			record("sessions", q)
 			return []store.Session{tSession, {ID: 43, Account: "work", Trigger: "schedule", Start: t0, Outcome: "running"}}, nil
 		},
-		activity: func(_ context.Context, q store.ActivityQuery) ([]store.Item, error) {
+		activity: func(_ context.Context, q store.ActivityQuery) (store.ActivityPage, error) {
 			record("activity", q)
-			return []store.Item{tItem}, nil
+			return store.ActivityPage{Items: []store.Item{tItem}, Offset: q.Offset, Total: 1000, TotalCapped: true}, nil
 		},
 		issues: func(_ context.Context, account string, limit int) ([]store.Issue, error) {
 			record("issues", fmt.Sprintf("%s %d", account, limit))
@@ -258,11 +258,11 @@ func TestRoundTrip(t *testing.T) {
 	check("Sessions query", got["sessions"], store.SessionQuery{Account: "work", Limit: 5})
 	check("Sessions", sess, []store.Session{tSession, {ID: 43, Account: "work", Trigger: "schedule", Start: t0, Outcome: "running"}})
 
-	aq := store.ActivityQuery{Account: "work", Since: t0, Limit: 10, Search: "stand", IncludeDeleted: true}
+	aq := store.ActivityQuery{Account: "work", Since: t0, Limit: 10, Offset: 20, Search: "stand", IncludeDeleted: true}
 	items, err := c.Activity(ctx, aq)
 	must(err)
 	check("Activity query", got["activity"], aq)
-	check("Activity", items, []store.Item{tItem})
+	check("Activity", items, store.ActivityPage{Items: []store.Item{tItem}, Offset: 20, Total: 1000, TotalCapped: true})
 
 	iss, err := c.Issues(ctx, "work", 3)
 	must(err)

@@ -24,6 +24,10 @@ type Status struct {
 	// Source says where the status came from: "agent" (live) or "store"
 	// (read from disk because no agent runs).
 	Source string `json:"source"`
+	// Index is the search index's build while items wait for it; nil
+	// once every item is indexed. Searches find the waiting items too,
+	// more slowly.
+	Index *store.IndexProgress `json:"index,omitempty"`
 }
 
 // Worst returns the state that most needs the user's eye across all

@@ -80,6 +80,8 @@ type Engine struct {
 	// pending keeps the connections refused for their mailbox, by
 	// pendingKey, so that accepting the mailbox needs no second sign-in.
 	pending map[string]pendingConnection
+	// upkeep builds the search index (upkeep.go).
+	upkeep upkeep
 }
 
 // pendingConnection is a Connect result refused for its mailbox, kept for
@@ -183,6 +185,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	for _, r := range e.runners {
 		e.startLocked(r)
 	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.serveUpkeep(ctx)
+	}()
 	e.mu.Unlock()
 	<-ctx.Done()
 	e.wg.Wait()
@@ -267,7 +274,8 @@ func (e *Engine) currentSettings() Settings {
 func (e *Engine) Status(ctx context.Context) (Status, error) {
 	now := e.cfg.Clock.Now()
 	paused, until := e.globalPause(now)
-	st := Status{Paused: paused, PausedUntil: until, Interval: e.currentSettings().Interval, Source: "agent", Accounts: []AccountStatus{}}
+	st := Status{Paused: paused, PausedUntil: until, Interval: e.currentSettings().Interval, Source: "agent", Accounts: []AccountStatus{},
+		Index: e.upkeep.progress()}
 	accts, err := e.cfg.Store.Accounts(ctx)
 	if err != nil {
 		return st, err
@@ -421,7 +429,7 @@ func (e *Engine) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Se
 }
 
 // Activity implements control.Control.
-func (e *Engine) Activity(ctx context.Context, q store.ActivityQuery) ([]store.Item, error) {
+func (e *Engine) Activity(ctx context.Context, q store.ActivityQuery) (store.ActivityPage, error) {
 	return e.cfg.Store.Activity(ctx, q)
 }
 

@@ -125,6 +125,9 @@ var migrations = [][]string{
 			PRIMARY KEY (account, folder)
 		) WITHOUT ROWID`,
 	},
+	// The full-text search index (search.go); the items already stored
+	// are indexed in the background (Store.BuildSearchIndex).
+	searchMigration,
 }
 
 // schemaVersion is the schema version this build writes.

@@ -24,7 +24,7 @@ type fakeControl struct {
 	StatusFn         func() (engine.Status, error)
 	AccountsFn       func() ([]store.Account, error)
 	SessionsFn       func(store.SessionQuery) ([]store.Session, error)
-	ActivityFn       func(store.ActivityQuery) ([]store.Item, error)
+	ActivityFn       func(store.ActivityQuery) (store.ActivityPage, error)
 	IssuesFn         func(account string, limit int) ([]store.Issue, error)
 	SettingsFn       func() (engine.Settings, error)
 	UpdateSettingsFn func(engine.Settings) (engine.Settings, error)
@@ -109,9 +109,9 @@ func (f *fakeControl) Sessions(_ context.Context, q store.SessionQuery) ([]store
 	return f.SessionsFn(q)
 }
 
-func (f *fakeControl) Activity(_ context.Context, q store.ActivityQuery) ([]store.Item, error) {
+func (f *fakeControl) Activity(_ context.Context, q store.ActivityQuery) (store.ActivityPage, error) {
 	if f.ActivityFn == nil {
-		return nil, nil
+		return store.ActivityPage{}, nil
 	}
 	return f.ActivityFn(q)
 }

@@ -481,7 +481,7 @@ func TestCLIHelpOfEveryVerb(t *testing.T) {
 	for _, args := range [][]string{
 		{"agent"}, {"status"}, {"pause"}, {"resume"}, {"sync"},
 		{"account", "list"}, {"account", "add", "exchange"}, {"account", "add", "office365"}, {"account", "remove"},
-		{"activity"}, {"sessions"}, {"issues"}, {"settings"}, {"ui"}, {"version"},
+		{"activity"}, {"export"}, {"sessions"}, {"issues"}, {"settings"}, {"ui"}, {"version"},
 	} {
 		out, errOut, code := h.run("", append(args, "--help")...)
 		help := out + errOut

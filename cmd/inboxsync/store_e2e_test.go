@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"encoding/csv"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -71,5 +75,45 @@ func TestCLISearch(t *testing.T) {
 	}
 	if s := h.status(); s.Index != nil || s.Source != "agent" {
 		t.Errorf("status: %+v", s)
+	}
+}
+
+// TestCLIExportAndRetention exports through the agent in each format,
+// then changes how long items are kept.
+func TestCLIExportAndRetention(t *testing.T) {
+	h := storeHome(t)
+	path := filepath.Join(h.dir, "out.csv")
+	_, errOut, code := h.run("", "export", "--out", path)
+	if code != 0 || !strings.Contains(errOut, "Exported 48 items to "+path) {
+		t.Fatalf("export --out: exit %d, %q", code, errOut)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil || len(rows) != 49 || strings.Join(rows[0], ",") != strings.Join(store.CSVColumns, ",") {
+		t.Fatalf("CSV: %d rows, %v, head %q", len(rows), err, rows[0])
+	}
+	var items []store.Item
+	if err := json.Unmarshal([]byte(h.ok("export", "--format", "json", "--folders", "sent")), &items); err != nil || len(items) != 5 {
+		t.Fatalf("JSON export of sent: %d items, %v", len(items), err)
+	}
+	if out := h.ok("export", "--format", "ics"); strings.Count(out, "BEGIN:VEVENT") != 3 || !strings.HasPrefix(out, "BEGIN:VCALENDAR\r\n") {
+		t.Fatalf("iCalendar export:\n%s", out)
+	}
+	if _, errOut, code := h.run("", "export", "--format", "xml"); code != 1 || !strings.Contains(errOut, "use csv, json or ics") {
+		t.Errorf("export --format xml: exit %d, %q", code, errOut)
+	}
+
+	if _, errOut, code := h.run("", "settings", "--keep-days", "20"); code != 1 || !strings.Contains(errOut, "first sync's history (30 days)") {
+		t.Errorf("settings --keep-days 20: exit %d, %q", code, errOut)
+	}
+	if out := h.ok("settings", "--keep-days", "0"); !strings.Contains(out, "keep days:      0 (keep everything)") {
+		t.Errorf("settings --keep-days 0:\n%s", out)
+	}
+	h.ok("account", "remove", "work", "--purge")
+	if items := h.items(); len(items) != 0 {
+		t.Errorf("%d items after the purge", len(items))
 	}
 }

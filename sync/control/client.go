@@ -110,6 +110,13 @@ func (c *Client) Activity(ctx context.Context, q store.ActivityQuery) (store.Act
 	return v, err
 }
 
+// Items implements Control.
+func (c *Client) Items(ctx context.Context, q store.ItemsQuery) (store.ItemsPage, error) {
+	var v store.ItemsPage
+	err := c.call(ctx, methodItems, q, &v)
+	return v, err
+}
+
 // Issues implements Control.
 func (c *Client) Issues(ctx context.Context, account string, limit int) ([]store.Issue, error) {
 	var v []store.Issue

@@ -19,7 +19,8 @@
 //
 // Methods and params: ping; status; subscribe; pause (PauseRequest);
 // resume and sync ({"account"}); accounts; remove-account ({"account",
-// "purge"}); sessions (SessionQuery); activity (ActivityQuery); issues
+// "purge"}); sessions (SessionQuery); activity (ActivityQuery); items
+// (ItemsQuery: a page for an export); issues
 // ({"account","limit"}); settings; update-settings (Settings); activate
 // (ActivationRequest); open-window (WindowRequest). Error codes:
 // unknown-account, invalid, unsupported, too-soon, not-running, canceled
@@ -66,6 +67,9 @@ type Control interface {
 	// the query selects. A search it cannot understand fails with
 	// engine.ErrInvalid, saying why.
 	Activity(ctx context.Context, q store.ActivityQuery) (store.ActivityPage, error)
+	// Items returns a page of stored items in the order they were stored,
+	// for an export (store.Export pages through it).
+	Items(ctx context.Context, q store.ItemsQuery) (store.ItemsPage, error)
 	// Issues lists per-item problems, newest first.
 	Issues(ctx context.Context, account string, limit int) ([]store.Issue, error)
 	// Settings returns the current settings.

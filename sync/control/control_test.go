@@ -195,6 +195,10 @@ func TestRoundTrip(t *testing.T) {
 			record("activity", q)
 			return store.ActivityPage{Items: []store.Item{tItem}, Offset: q.Offset, Total: 1000, TotalCapped: true}, nil
 		},
+		items: func(_ context.Context, q store.ItemsQuery) (store.ItemsPage, error) {
+			record("items", q)
+			return store.ItemsPage{Items: []store.Item{tItem}, Next: 77}, nil
+		},
 		issues: func(_ context.Context, account string, limit int) ([]store.Issue, error) {
 			record("issues", fmt.Sprintf("%s %d", account, limit))
 			return []store.Issue{tIssue}, nil
@@ -263,6 +267,13 @@ func TestRoundTrip(t *testing.T) {
 	must(err)
 	check("Activity query", got["activity"], aq)
 	check("Activity", items, store.ActivityPage{Items: []store.Item{tItem}, Offset: 20, Total: 1000, TotalCapped: true})
+	iq := store.ItemsQuery{Account: "work", Since: t0, Until: t0.Add(time.Hour), Folders: []provider.Folder{provider.Calendar}, Kind: provider.Event, After: 12, Limit: 500}
+	ipage, err := c.Items(ctx, iq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("Items query", got["items"], iq)
+	check("Items", ipage, store.ItemsPage{Items: []store.Item{tItem}, Next: 77})
 
 	iss, err := c.Issues(ctx, "work", 3)
 	must(err)

@@ -22,6 +22,7 @@ type fake struct {
 	removeAccount  func(ctx context.Context, account string, purge bool) error
 	sessions       func(ctx context.Context, q store.SessionQuery) ([]store.Session, error)
 	activity       func(ctx context.Context, q store.ActivityQuery) (store.ActivityPage, error)
+	items          func(ctx context.Context, q store.ItemsQuery) (store.ItemsPage, error)
 	issues         func(ctx context.Context, account string, limit int) ([]store.Issue, error)
 	settings       func(ctx context.Context) (engine.Settings, error)
 	updateSettings func(ctx context.Context, s engine.Settings) (engine.Settings, error)
@@ -94,6 +95,13 @@ func (f *fake) Activity(ctx context.Context, q store.ActivityQuery) (store.Activ
 		return store.ActivityPage{}, errNotFaked
 	}
 	return f.activity(ctx, q)
+}
+
+func (f *fake) Items(ctx context.Context, q store.ItemsQuery) (store.ItemsPage, error) {
+	if f.items == nil {
+		return store.ItemsPage{}, errNotFaked
+	}
+	return f.items(ctx, q)
 }
 
 func (f *fake) Issues(ctx context.Context, account string, limit int) ([]store.Issue, error) {

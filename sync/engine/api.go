@@ -125,6 +125,9 @@ type Settings struct {
 	Folders []provider.Folder `json:"folders"`
 	// Notifications turns desktop notifications on or off.
 	Notifications bool `json:"notifications"`
+	// KeepDays is how long items stay in the store (mail by its time,
+	// meetings by their end); 0 keeps them all. Default 365.
+	KeepDays int `json:"keep_days"`
 }
 
 // DefaultSettings are the settings of a new installation.
@@ -134,6 +137,7 @@ func DefaultSettings() Settings {
 		HistoryDays:   30,
 		Folders:       append([]provider.Folder(nil), provider.AllFolders...),
 		Notifications: true,
+		KeepDays:      365,
 	}
 }
 

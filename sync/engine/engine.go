@@ -408,7 +408,9 @@ func (e *Engine) RemoveAccount(ctx context.Context, account string, purge bool) 
 		return fmt.Errorf("the account was stopped but its password could not be deleted from the keyring: %w", err)
 	}
 	if purge {
-		err = e.cfg.Store.DeleteAccount(ctx, account)
+		if err = e.cfg.Store.DeleteAccount(ctx, account); err == nil {
+			e.reclaim(ctx)
+		}
 	} else {
 		a.Disabled = true
 		if err = e.cfg.Store.UpdateAccount(ctx, a); err == nil {
@@ -431,6 +433,11 @@ func (e *Engine) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Se
 // Activity implements control.Control.
 func (e *Engine) Activity(ctx context.Context, q store.ActivityQuery) (store.ActivityPage, error) {
 	return e.cfg.Store.Activity(ctx, q)
+}
+
+// Items implements control.Control.
+func (e *Engine) Items(ctx context.Context, q store.ItemsQuery) (store.ItemsPage, error) {
+	return e.cfg.Store.Items(ctx, q)
 }
 
 // Issues implements control.Control.
@@ -461,6 +468,9 @@ func (e *Engine) UpdateSettings(ctx context.Context, s Settings) (Settings, erro
 		if !slices.Contains(provider.AllFolders, f) {
 			return Settings{}, fmt.Errorf("%w: unknown folder %q (use inbox, sent, calendar)", ErrInvalid, f)
 		}
+	}
+	if err := checkKeepDays(s); err != nil {
+		return Settings{}, err
 	}
 	b, _ := json.Marshal(s)
 	if err := e.cfg.Store.PutSetting(ctx, settingsKey, string(b)); err != nil {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
 // The background work on a store (building the search index, pruning old
@@ -43,6 +45,12 @@ func TestKillWorkChild(t *testing.T) {
 				t.Fatal(err)
 			}
 			done = p.Ready()
+		case "prune":
+			n, err := s.PruneOld(ctx, "work", pruneCutoff, 20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			done = n < 20
 		default:
 			t.Fatalf("unknown job %q", job)
 		}
@@ -124,5 +132,51 @@ func TestKilledWhileIndexing(t *testing.T) {
 	defer s.Close()
 	if p, err := s.SearchIndexProgress(context.Background()); err != nil || !p.Ready() || p.Done != 1000 {
 		t.Fatalf("progress at the end: %+v, %v", p, err)
+	}
+}
+
+// pruneCutoff is the age before which the prune child removes items: the
+// items of realisticPage older than item 500.
+var pruneCutoff = t0.Add(-500*time.Minute - time.Second)
+
+// TestKilledWhilePruning kills the pruning of old items again and again:
+// after each kill no newer item is gone, and the search index holds
+// exactly the items left.
+func TestKilledWhilePruning(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "inboxsync.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddAccount(ctx, Account{ID: "work", Provider: "scripted"}); err != nil {
+		t.Fatal(err)
+	}
+	for p := range 2 {
+		if _, err := s.ApplyPage(ctx, "work", provider.Inbox, realisticPage(p, 500, scriptedID), t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buildAll(t, s)
+	s.Close()
+	killWork(t, "prune", path, 40, func(s *Store) {
+		checkIndex(t, s)
+		left := state(t, s, "work")
+		for k := range 501 {
+			if _, ok := left[scriptedID(k)]; !ok {
+				t.Fatalf("item %d, newer than the cutoff, is gone", k)
+			}
+		}
+	})
+	s, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n, _ := s.CountItems(ctx, "work"); n != 501 {
+		t.Fatalf("%d items left, want 501", n)
 	}
 }

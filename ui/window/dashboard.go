@@ -55,6 +55,7 @@ type Dashboard struct {
 	activityList *widget.List
 	search       *widget.Entry
 	activityNote *widget.Label
+	export       *widget.Button
 
 	// Connections.
 	conns    *fyne.Container
@@ -174,7 +175,9 @@ func (w *Dashboard) newActivityTab() fyne.CanvasObject {
 	w.search.OnChanged = w.onSearchChanged
 	w.activityNote = caption("")
 	w.activityList = twoLineList(&w.activity, itemLine)
-	return container.NewBorder(pad(container.NewVBox(w.search, w.activityNote)), nil, nil, nil, w.activityList)
+	w.export = widget.NewButtonWithIcon("Export…", theme.DownloadIcon(), w.onExport)
+	top := container.NewBorder(nil, nil, nil, w.export, w.search)
+	return container.NewBorder(pad(container.NewVBox(top, w.activityNote)), nil, nil, nil, w.activityList)
 }
 
 func (w *Dashboard) newConnectionsTab() fyne.CanvasObject {

@@ -25,6 +25,7 @@ type fakeControl struct {
 	AccountsFn       func() ([]store.Account, error)
 	SessionsFn       func(store.SessionQuery) ([]store.Session, error)
 	ActivityFn       func(store.ActivityQuery) (store.ActivityPage, error)
+	ItemsFn          func(store.ItemsQuery) (store.ItemsPage, error)
 	IssuesFn         func(account string, limit int) ([]store.Issue, error)
 	SettingsFn       func() (engine.Settings, error)
 	UpdateSettingsFn func(engine.Settings) (engine.Settings, error)
@@ -114,6 +115,13 @@ func (f *fakeControl) Activity(_ context.Context, q store.ActivityQuery) (store.
 		return store.ActivityPage{}, nil
 	}
 	return f.ActivityFn(q)
+}
+
+func (f *fakeControl) Items(_ context.Context, q store.ItemsQuery) (store.ItemsPage, error) {
+	if f.ItemsFn == nil {
+		return store.ItemsPage{}, nil
+	}
+	return f.ItemsFn(q)
 }
 
 func (f *fakeControl) Issues(_ context.Context, account string, limit int) ([]store.Issue, error) {

@@ -97,18 +97,7 @@ func TestKilledWhileSyncing(t *testing.T) {
 	last := 0     // the page of the cursor after the last round
 	reported := 0 // the last page a child reported committed
 	for round := range 10 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestKillChild$", "-test.count=1", "-test.v=false")
-		cmd.Env = append(os.Environ(), killEnv+"="+path)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(out)
+		cmd, sc, stderr := startChild(t, "TestKillChild", killEnv+"="+path)
 		scan := func() bool {
 			if !sc.Scan() {
 				return false
@@ -216,4 +205,23 @@ func checkKilledStore(t *testing.T, ctx context.Context, path string) int {
 		}
 	}
 	return k
+}
+
+// startChild starts this test binary running only the test named child,
+// with env added to its environment, and returns it with a scanner of its
+// standard output and what it writes to its standard error.
+func startChild(t *testing.T, child, env string) (*exec.Cmd, *bufio.Scanner, *strings.Builder) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+child+"$", "-test.count=1", "-test.v=false")
+	cmd.Env = append(os.Environ(), env)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &strings.Builder{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, bufio.NewScanner(out), stderr
 }

@@ -1,12 +1,10 @@
 package store
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,18 +69,7 @@ func killWork(t *testing.T, job, path string, rounds int, check func(s *Store)) 
 	t.Logf("seed %d", seed)
 	rnd := rand.New(rand.NewPCG(seed, 3))
 	for round := range rounds {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestKillWorkChild$", "-test.count=1", "-test.v=false")
-		cmd.Env = append(os.Environ(), workEnv+"="+job+":"+path)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(out)
+		cmd, sc, stderr := startChild(t, "TestKillWorkChild", workEnv+"="+job+":"+path)
 		done := false
 		for steps := rnd.IntN(4); steps >= 0 && !done; steps-- {
 			if !sc.Scan() {

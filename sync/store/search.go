@@ -250,24 +250,33 @@ func parseSearch(q string) ([]searchTerm, error) {
 func (t searchTerm) indexed() bool { return utf8.RuneCountInString(t.text) >= MinSearchLen }
 
 // ftsQuery returns the FTS5 query for the rows that may match: those
-// holding every trigram of every word looked up in the index. Exclusions
-// and fields are left to the check of each row (likeConds).
+// holding the trigrams that tile every word looked up in the index (from
+// its start, every third one, and the last: "numbers" asks for "num",
+// "ber" and "ers"). The trigrams between add nothing the check of each
+// row (likeConds) does not decide anyway, and each one asked for costs a
+// walk of its list of rows. Exclusions and fields are left to that check
+// too.
 func ftsQuery(terms []searchTerm) string {
 	var (
 		grams []string
 		seen  = map[string]bool{}
 	)
+	add := func(g []rune) {
+		if q := string(g); !seen[q] {
+			seen[q] = true
+			grams = append(grams, `"`+strings.ReplaceAll(q, `"`, `""`)+`"`)
+		}
+	}
 	for _, t := range terms {
 		if t.negate || !t.indexed() {
 			continue
 		}
 		r := []rune(strings.ToLower(t.text))
-		for i := 0; i+MinSearchLen <= len(r); i++ {
-			g := string(r[i : i+MinSearchLen])
-			if !seen[g] {
-				seen[g] = true
-				grams = append(grams, `"`+strings.ReplaceAll(g, `"`, `""`)+`"`)
-			}
+		for i := 0; i+MinSearchLen <= len(r); i += MinSearchLen {
+			add(r[i : i+MinSearchLen])
+		}
+		if len(r)%MinSearchLen != 0 {
+			add(r[len(r)-MinSearchLen:])
 		}
 	}
 	return strings.Join(grams, " AND ")

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -121,6 +122,11 @@ type Settings struct {
 	Folders []provider.Folder `json:"folders"`
 	// Notifications turns desktop notifications on or off.
 	Notifications bool `json:"notifications"`
+	// Sources says where each setting's value comes from ("default",
+	// "user", "policy", "locked"), by its policy name (sync_interval,
+	// history_days, folders, notifications). The engine fills it in;
+	// UpdateSettings ignores it. A "locked" setting cannot be changed.
+	Sources map[string]policy.Source `json:"sources,omitempty"`
 }
 
 // DefaultSettings are the settings of a new installation.

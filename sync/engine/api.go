@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -25,6 +26,10 @@ type Status struct {
 	// Source says where the status came from: "agent" (live) or "store"
 	// (read from disk because no agent runs).
 	Source string `json:"source"`
+	// PolicyPath is the administrator's policy file the agent read, when
+	// there is one; PolicyProblems are its problems (the entries ignored).
+	PolicyPath     string           `json:"policy_path,omitempty"`
+	PolicyProblems []policy.Problem `json:"policy_problems,omitempty"`
 }
 
 // Worst returns the state that most needs the user's eye across all
@@ -137,6 +142,18 @@ func DefaultSettings() Settings {
 		Folders:       append([]provider.Folder(nil), provider.AllFolders...),
 		Notifications: true,
 	}
+}
+
+// NoticeDelivery is the outcome of a test notice for one address: Error
+// says in words why it failed, "" when the relay took it.
+type NoticeDelivery struct {
+	To    string `json:"to"`
+	Error string `json:"error,omitempty"`
+}
+
+// NoticeTester sends test notices (sync/notices.Service in the agent).
+type NoticeTester interface {
+	Test(ctx context.Context) ([]NoticeDelivery, error)
 }
 
 // PauseRequest pauses the whole agent (Account "") or one account, for a

@@ -77,6 +77,7 @@ type Engine struct {
 	user     Settings // as the user last saved them
 	userSet  []string // the names of the settings the user set
 	policy   policy.Policy
+	notices  NoticeTester
 	pause    pauseSetting
 	runners  map[string]*runner
 	runCtx   context.Context // set by Run; runners started before Run wait for it
@@ -278,6 +279,11 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 	now := e.cfg.Clock.Now()
 	paused, until := e.globalPause(now)
 	st := Status{Paused: paused, PausedUntil: until, Interval: e.currentSettings().Interval, Source: "agent", Accounts: []AccountStatus{}}
+	e.mu.Lock()
+	if e.policy.Found {
+		st.PolicyPath, st.PolicyProblems = e.policy.Path, slices.Clone(e.policy.Problems)
+	}
+	e.mu.Unlock()
 	accts, err := e.cfg.Store.Accounts(ctx)
 	if err != nil {
 		return st, err
@@ -470,6 +476,7 @@ func (e *Engine) UpdateSettings(ctx context.Context, s Settings) (Settings, erro
 	}
 	e.mu.Lock()
 	userSet := userChanges(cur, s, e.userSet)
+	s = keepLockedOwn(cur, s, e.user)
 	e.mu.Unlock()
 	s.Sources = nil
 	b, _ := json.Marshal(s)

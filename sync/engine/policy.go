@@ -51,6 +51,26 @@ func (e *Engine) Policy(ctx context.Context) (policy.Policy, error) {
 	return e.policy, nil
 }
 
+// TestNotice implements control.Control: it sends a test notice to every
+// configured address through the agent's notice service.
+func (e *Engine) TestNotice(ctx context.Context) ([]NoticeDelivery, error) {
+	e.mu.Lock()
+	t := e.notices
+	e.mu.Unlock()
+	if t == nil {
+		return nil, fmt.Errorf("%w: email notices are not set up in this agent", ErrUnsupported)
+	}
+	return t.Test(ctx)
+}
+
+// SetNoticeTester sets what TestNotice uses (the agent's notice service,
+// which is made after the engine it follows).
+func (e *Engine) SetNoticeTester(t NoticeTester) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.notices = t
+}
+
 // SetPolicy applies a policy read again: the settings resolve anew (an
 // EventSettings follows when they changed), and the expected mailbox and
 // its enforcement follow the policy's expected_mailbox ({user} expanded
@@ -176,6 +196,26 @@ func checkLocked(cur, s Settings) error {
 		}
 	}
 	return nil
+}
+
+// keepLockedOwn returns s with the user's own values (from user) in place
+// of the settings the policy locks: saving the settings while a value is
+// locked keeps what the user had chosen for when the lock is lifted.
+func keepLockedOwn(cur, s, user Settings) Settings {
+	for _, n := range []string{nameInterval, nameHistoryDays, nameFolders} {
+		if cur.Sources[n] != policy.SourceLocked {
+			continue
+		}
+		switch n {
+		case nameInterval:
+			s.Interval = user.Interval
+		case nameHistoryDays:
+			s.HistoryDays = user.HistoryDays
+		case nameFolders:
+			s.Folders = slices.Clone(user.Folders)
+		}
+	}
+	return s
 }
 
 // userChanges returns the names the user sets by saving s: those they had

@@ -278,16 +278,10 @@ func (s *Service) deliver(ctx context.Context) {
 	}
 }
 
-// Delivery is the outcome of a test notice for one address.
-type Delivery struct {
-	To    string `json:"to"`
-	Error string `json:"error,omitempty"`
-}
-
 // Test sends a test notice to every address the configuration names (the
 // administrator and each account's own address, as notify says) and says
 // for each where it went or why it failed.
-func (s *Service) Test(ctx context.Context) ([]Delivery, error) {
+func (s *Service) Test(ctx context.Context) ([]engine.NoticeDelivery, error) {
 	cfg := s.Config()
 	if cfg.SMTP.Host == "" {
 		return nil, fmt.Errorf("%w: no mail relay is set: the administrator's policy needs an [smtp] table with host (see README, \"For administrators\")", engine.ErrInvalid)
@@ -310,12 +304,12 @@ func (s *Service) Test(ctx context.Context) ([]Delivery, error) {
 	if len(to) == 0 {
 		return nil, fmt.Errorf("%w: no address to send to: set admin_email in the policy, or connect a mailbox for \"user\"", engine.ErrInvalid)
 	}
-	var out []Delivery
+	var out []engine.NoticeDelivery
 	for _, r := range to {
 		sctx, cancel := context.WithTimeout(ctx, time.Minute)
 		err := s.Sender.Send(sctx, Message{To: r, Subject: SubjectTest, Body: testBody(s.Host)})
 		cancel()
-		d := Delivery{To: r}
+		d := engine.NoticeDelivery{To: r}
 		if err != nil {
 			d.Error = err.Error()
 		}

@@ -23,8 +23,9 @@ import (
 // default reaches every user who did not.
 
 // ErrLocked is returned for a change to a setting the administrator
-// locked. Its message says which, in the words of policy.LockedWords.
-var ErrLocked = errors.New("set by your administrator")
+// locked; its text is policy.LockedWords, and the error says which
+// setting.
+var ErrLocked = errors.New(policy.LockedWords)
 
 // userSetKey stores the names of the settings the user set themselves.
 const userSetKey = "settings_user"
@@ -40,7 +41,7 @@ const (
 
 // settingWords names each engine setting for people.
 var settingWords = map[string]string{
-	nameInterval: "The sync interval", nameHistoryDays: "The history window", nameFolders: "The folders to sync",
+	nameInterval: "the sync interval", nameHistoryDays: "the history window", nameFolders: "the folders to sync",
 }
 
 // Policy implements control.Control: the administrator's policy as the
@@ -192,7 +193,7 @@ func resolveSettings(p policy.Policy, user Settings, userSet []string) Settings 
 func checkLocked(cur, s Settings) error {
 	for _, n := range []string{nameInterval, nameHistoryDays, nameFolders} {
 		if cur.Sources[n] == policy.SourceLocked && settingText(cur, n) != settingText(s, n) {
-			return fmt.Errorf("%w: %s is set by your administrator (%s) and cannot be changed", ErrLocked, settingWords[n], settingText(cur, n))
+			return fmt.Errorf("%w: %s (%s) cannot be changed", ErrLocked, settingWords[n], settingText(cur, n))
 		}
 	}
 	return nil
@@ -241,12 +242,12 @@ func (e *Engine) checkActivationPolicy(req provider.ActivationRequest) error {
 	e.mu.Unlock()
 	if p.IsLocked("provider") {
 		if want, ok := p.Get("provider"); ok && req.Provider != want {
-			return fmt.Errorf("%w: your administrator set the mailbox service to %s; %s accounts cannot be connected", ErrLocked, ProviderWords(want), ProviderWords(req.Provider))
+			return fmt.Errorf("%w: the mailbox service is %s; %s accounts cannot be connected", ErrLocked, ProviderWords(want), ProviderWords(req.Provider))
 		}
 	}
 	for key, want := range e.lockedSettings(req.Provider) {
 		if got := req.Settings[key]; got != "" && got != want {
-			return fmt.Errorf("%w: %s is set by your administrator (%s) and cannot be changed", ErrLocked, key, shown(key, want))
+			return fmt.Errorf("%w: %s (%s) cannot be changed", ErrLocked, key, shown(key, want))
 		}
 	}
 	return nil

@@ -84,7 +84,7 @@ func TestPolicySettingsPrecedence(t *testing.T) {
 	wantSetting(t, s2, 20*time.Minute, policy.SourceLocked)
 	s2.Interval = engine.Duration(time.Hour)
 	_, err = e2.UpdateSettings(ctx, s2)
-	if !errors.Is(err, engine.ErrLocked) || !strings.Contains(err.Error(), "set by your administrator") || !strings.Contains(err.Error(), "sync interval") {
+	if !errors.Is(err, engine.ErrLocked) || !strings.HasPrefix(err.Error(), "Set by your administrator: the sync interval (20m0s) cannot be changed") {
 		t.Fatalf("changing a locked interval: %v", err)
 	}
 	// Other settings still change with the locked one as it is.
@@ -147,7 +147,7 @@ func TestPolicyLocksActivation(t *testing.T) {
 	}
 	req.Provider = "exchange"
 	req.Settings["ews_url"] = "https://evil.example/EWS/Exchange.asmx"
-	if _, err := e.Activate(ctx, req, nil); !errors.Is(err, engine.ErrLocked) || !strings.Contains(err.Error(), "ews_url is set by your administrator") {
+	if _, err := e.Activate(ctx, req, nil); !errors.Is(err, engine.ErrLocked) || !strings.Contains(err.Error(), "Set by your administrator: ews_url (https://mail.contoso.com/EWS/Exchange.asmx) cannot be changed") {
 		t.Fatalf("another EWS URL than the locked one: %v", err)
 	}
 	if rc.last != nil {

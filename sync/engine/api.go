@@ -19,10 +19,12 @@ import (
 // Status is the whole agent's state.
 type Status struct {
 	// Paused is the global pause: no account syncs while it is set.
-	Paused      bool            `json:"paused"`
-	PausedUntil time.Time       `json:"paused_until,omitzero"` // zero: until resumed
-	Interval    Duration        `json:"interval"`
-	Accounts    []AccountStatus `json:"accounts"`
+	Paused      bool      `json:"paused"`
+	PausedUntil time.Time `json:"paused_until,omitzero"` // zero: until resumed
+	Interval    Duration  `json:"interval"`
+	// IntervalSource says where Interval comes from (Settings.Sources).
+	IntervalSource policy.Source   `json:"interval_source,omitempty"`
+	Accounts       []AccountStatus `json:"accounts"`
 	// Source says where the status came from: "agent" (live) or "store"
 	// (read from disk because no agent runs).
 	Source string `json:"source"`

@@ -278,7 +278,8 @@ func (e *Engine) currentSettings() Settings {
 func (e *Engine) Status(ctx context.Context) (Status, error) {
 	now := e.cfg.Clock.Now()
 	paused, until := e.globalPause(now)
-	st := Status{Paused: paused, PausedUntil: until, Interval: e.currentSettings().Interval, Source: "agent", Accounts: []AccountStatus{}}
+	cur := e.currentSettings()
+	st := Status{Paused: paused, PausedUntil: until, Interval: cur.Interval, IntervalSource: cur.Sources["sync_interval"], Source: "agent", Accounts: []AccountStatus{}}
 	e.mu.Lock()
 	if e.policy.Found {
 		st.PolicyPath, st.PolicyProblems = e.policy.Path, slices.Clone(e.policy.Problems)

@@ -330,10 +330,10 @@ func unknownKey(name string) string {
 	last := name[strings.LastIndex(name, ".")+1:]
 	for _, d := range settings {
 		if d.name != name && (d.name == last || strings.HasSuffix(d.name, "."+last)) {
-			return fmt.Sprintf("unknown setting; did you mean %s? Ignored", d.name)
+			return fmt.Sprintf("unknown setting; did you mean %s?", d.name)
 		}
 	}
-	return "unknown setting (see README, \"For administrators\"); ignored"
+	return "unknown setting (see README, \"For administrators\")"
 }
 
 // expandLocked turns a name in locked into setting names: a setting, or a

@@ -46,8 +46,8 @@ type Activation struct {
 	provider *widget.RadioGroup
 	// providerLocked: the administrator's policy locks the provider.
 	providerLocked bool
-	where    *widget.Label
-	panels   *fyne.Container
+	where          *widget.Label
+	panels         *fyne.Container
 
 	// Exchange.
 	exchange        *fyne.Container

@@ -80,7 +80,9 @@ func RunAgent(ctx context.Context, paths Paths, opts AgentOptions) error {
 	}
 	defer st.Close()
 
-	pol := LoadPolicy()
+	polPath := PolicyPath()
+	polStamp := stampOf(polPath)
+	pol := policy.Load(polPath)
 	logPolicy(log, pol)
 	current.Store(&pol)
 	secrets := secret.NewKeyring(KeyringService)
@@ -121,7 +123,7 @@ func RunAgent(ctx context.Context, paths Paths, opts AgentOptions) error {
 		iconHidden = presence.hidden
 	}
 	go relayNotices(ctx, eng, notifier, log, windows.Open, iconHidden)
-	go watchPolicy(ctx, pol.Path, policyPoll, log, func(p policy.Policy) {
+	go watchPolicy(ctx, polPath, polStamp, policyPoll, log, func(p policy.Policy) {
 		current.Store(&p)
 		eng.SetPolicy(p)
 	})

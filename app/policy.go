@@ -83,10 +83,10 @@ func stampOf(path string) fileStamp {
 	return fileStamp{true, fi.ModTime(), fi.Size()}
 }
 
-// watchPolicy reads the policy again whenever its file changes and hands
-// it to apply, until ctx is done.
-func watchPolicy(ctx context.Context, path string, every time.Duration, log *slog.Logger, apply func(policy.Policy)) {
-	last := stampOf(path)
+// watchPolicy reads the policy again whenever its file changes from the
+// version last (taken before the policy was first read, so that no change
+// slips in between) and hands it to apply, until ctx is done.
+func watchPolicy(ctx context.Context, path string, last fileStamp, every time.Duration, log *slog.Logger, apply func(policy.Policy)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/policy"
+	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
 func TestProviderDefaultsConfigOverPolicy(t *testing.T) {
@@ -67,5 +68,34 @@ func TestWatchPolicyReadsChanges(t *testing.T) {
 	case p := <-got:
 		t.Errorf("read again without a change: %+v", p)
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// recordConnector records the request it is given.
+type recordConnector struct {
+	provider.Connector
+	got provider.ActivationRequest
+}
+
+func (r *recordConnector) Connect(_ context.Context, req provider.ActivationRequest, _ func(provider.ActivationProgress)) (provider.Connection, error) {
+	r.got = req
+	return provider.Connection{}, nil
+}
+
+// Exchange has no configuration file section: what the request leaves
+// empty comes from the policy's [exchange] table; what it gives wins.
+func TestExchangeTakesThePolicysEWSURL(t *testing.T) {
+	pol := policy.Parse("[exchange]\news_url = \"https://mail.contoso.com/EWS/Exchange.asmx\"\n")
+	current.Store(&pol)
+	t.Cleanup(func() { current.Store(nil) })
+	rec := &recordConnector{}
+	c := policyDefaulted{Connector: rec, name: "exchange"}
+	c.Connect(context.Background(), provider.ActivationRequest{Provider: "exchange", Login: `CORP\ann`}, nil)
+	if rec.got.Settings["ews_url"] != "https://mail.contoso.com/EWS/Exchange.asmx" {
+		t.Errorf("empty request: settings %v", rec.got.Settings)
+	}
+	c.Connect(context.Background(), provider.ActivationRequest{Provider: "exchange", Settings: map[string]string{"ews_url": "https://other/EWS/Exchange.asmx"}}, nil)
+	if rec.got.Settings["ews_url"] != "https://other/EWS/Exchange.asmx" {
+		t.Errorf("the request's URL lost: %v", rec.got.Settings)
 	}
 }

@@ -333,3 +333,20 @@ func TestTestNoticeReportsEachAddress(t *testing.T) {
 		t.Errorf("without a relay: %v", err)
 	}
 }
+
+// A relay that offers only AUTH LOGIN (older Exchange relays) is logged in
+// to with LOGIN; one offering both gets PLAIN.
+func TestAuthMechanisms(t *testing.T) {
+	for _, tc := range []struct {
+		offered []string
+		want    string
+	}{{[]string{"LOGIN"}, "LOGIN"}, {nil, "PLAIN"}} {
+		r := newRig(t, smtptest.Options{Username: relayUser, Password: relayPass, Mechanisms: tc.offered})
+		if err := r.svc.Sender.Send(context.Background(), Message{To: userAddr, Subject: "s", Body: "b"}); err != nil {
+			t.Fatalf("offered %v: %v", tc.offered, err)
+		}
+		if m := r.relay.Wait(t, 1, 5*time.Second)[0]; m.Mech != tc.want || m.Auth != relayUser {
+			t.Errorf("offered %v: logged in with %q as %q, want %s", tc.offered, m.Mech, m.Auth, tc.want)
+		}
+	}
+}

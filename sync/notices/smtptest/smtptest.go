@@ -64,6 +64,9 @@ type Options struct {
 	Plain bool
 	// Username and Password, when set, are required (AUTH PLAIN or LOGIN).
 	Username, Password string
+	// Mechanisms limits the AUTH mechanisms offered (default PLAIN and
+	// LOGIN).
+	Mechanisms []string
 }
 
 // Server is a running relay.
@@ -248,6 +251,9 @@ type session struct {
 func (ss *session) AuthMechanisms() []string {
 	if ss.s.opts.Username == "" {
 		return nil
+	}
+	if len(ss.s.opts.Mechanisms) > 0 {
+		return ss.s.opts.Mechanisms
 	}
 	return []string{sasl.Plain, sasl.Login}
 }

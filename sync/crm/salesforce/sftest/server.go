@@ -456,3 +456,10 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
 	}
 }
+
+// RefreshValid reports whether rt is a refresh token the server accepts.
+func (s *Server) RefreshValid(rt string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refresh[rt]
+}

@@ -417,10 +417,13 @@ func (s *Server) deleteCollection(w http.ResponseWriter, r *http.Request) {
 	}
 	results := make([]Result, len(ids))
 	failed := false
+	seen := map[string]bool{}
 	for i, id := range ids {
 		rec := s.records[id]
 		var e *RecordError
-		if rec == nil {
+		if seen[id] {
+			e = fail("INVALID_ID_FIELD", "duplicate id in list: "+id)
+		} else if rec == nil {
 			e = fail("ENTITY_IS_DELETED", "entity is deleted")
 		} else {
 			e = s.injectedError(rec.object, rec.fields)
@@ -430,6 +433,7 @@ func (s *Server) deleteCollection(w http.ResponseWriter, r *http.Request) {
 			results[i] = Result{ID: id, Errors: []RecordError{*e}}
 			continue
 		}
+		seen[id] = true
 		results[i] = Result{ID: id, Success: true, Errors: []RecordError{}}
 	}
 	if failed && q.Get("allOrNone") == "true" {

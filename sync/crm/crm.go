@@ -72,6 +72,12 @@ type Found struct {
 	RelationType   string
 }
 
+// TaskKey is the person and subject a Task is looked up by.
+type TaskKey struct {
+	WhoID   string
+	Subject string
+}
+
 // Record is a record to create (ID empty) or update (ID set). Field values
 // are strings, bools, ints, time.Time (a dateTime) or nil.
 type Record struct {
@@ -132,8 +138,9 @@ type Recorder interface {
 	FindEmailRelations(ctx context.Context, emailIDs []string) ([]Found, error)
 	// FindEvents returns the connected user's Events with one of subjects.
 	FindEvents(ctx context.Context, subjects []string) ([]Found, error)
-	// FindTasks returns the Tasks about one of whoIDs with one of subjects.
-	FindTasks(ctx context.Context, whoIDs, subjects []string) ([]Found, error)
+	// FindTasks returns the Tasks whose WhoId and Subject are those of one
+	// of keys (and perhaps others: the Logger compares).
+	FindTasks(ctx context.Context, keys []TaskKey) ([]Found, error)
 	// Create creates records; Update updates them (ID set); Delete deletes
 	// records by id. Each returns one Result per record, in order.
 	Create(ctx context.Context, recs []Record) ([]Result, error)

@@ -465,7 +465,8 @@ func (b *batch) logTasks(ctx context.Context, idxs []int) error {
 		id   string
 	}
 	tasks := map[string]*task{}
-	var order, whoIDs, subjects []string
+	var order []string
+	var keys []TaskKey
 	for _, i := range idxs {
 		it := b.entries[i].Item
 		w := who(b.matches[i])
@@ -489,10 +490,9 @@ func (b *batch) logTasks(ctx context.Context, idxs []int) error {
 		}
 		tasks[key] = &task{idxs: []int{i}, rec: Record{Object: ObjTask, Fields: f}}
 		order = append(order, key)
-		whoIDs = append(whoIDs, w.ID)
-		subjects = append(subjects, subj)
+		keys = append(keys, TaskKey{WhoID: w.ID, Subject: subj})
 	}
-	found, err := b.rec.FindTasks(ctx, whoIDs, subjects)
+	found, err := b.rec.FindTasks(ctx, keys)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ import (
 const mailbox = "rep@mycorp.example"
 
 // connected returns an emulator and a client signed in to it.
-func connected(t *testing.T) (*sftest.Server, *salesforce.Client) {
+func connected(t testing.TB) (*sftest.Server, *salesforce.Client) {
 	t.Helper()
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
@@ -354,8 +354,8 @@ func (c *crashing) FindEvents(ctx context.Context, a []string) ([]crm.Found, err
 	}
 	return r, err
 }
-func (c *crashing) FindTasks(ctx context.Context, a, b []string) ([]crm.Found, error) {
-	r, err := c.Recorder.FindTasks(ctx, a, b)
+func (c *crashing) FindTasks(ctx context.Context, keys []crm.TaskKey) ([]crm.Found, error) {
+	r, err := c.Recorder.FindTasks(ctx, keys)
 	if err == nil {
 		err = c.step()
 	}

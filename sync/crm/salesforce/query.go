@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -51,24 +52,26 @@ func Quote(s string) string {
 	return "'" + r.Replace(s) + "'"
 }
 
-// maxInValues and maxInChars bound one IN list, so that query URIs stay
-// far below Salesforce's 16 KB limit.
+// IN lists are bounded so that query URIs stay far below Salesforce's
+// 16 KB limit: at most maxInChars characters once URL-encoded, and at most
+// maxAddresses addresses (DESIGN.md §5) or maxInValues other values.
 const (
-	maxInValues = 50
-	maxInChars  = 4000
+	maxAddresses = 50
+	maxInValues  = 100
+	maxInChars   = 8000
 )
 
-// inLists splits values into IN lists ("('a','b')") of at most
-// maxInValues values and about maxInChars characters.
-func inLists(values []string) []string {
+// inLists splits values into IN lists ("('a','b')") of at most max values
+// and about maxInChars URL-encoded characters.
+func inLists(values []string, max int) []string {
 	var out []string
 	var b strings.Builder
-	n := 0
+	n, size := 0, 0
 	flush := func() {
 		if n > 0 {
 			out = append(out, "("+b.String()+")")
 			b.Reset()
-			n = 0
+			n, size = 0, 0
 		}
 	}
 	seen := map[string]bool{}
@@ -78,7 +81,8 @@ func inLists(values []string) []string {
 		}
 		seen[v] = true
 		q := Quote(v)
-		if n == maxInValues || (n > 0 && b.Len()+len(q) > maxInChars) {
+		qs := len(url.QueryEscape(q)) + 3
+		if n == max || (n > 0 && size+qs > maxInChars) {
 			flush()
 		}
 		if n > 0 {
@@ -86,6 +90,7 @@ func inLists(values []string) []string {
 		}
 		b.WriteString(q)
 		n++
+		size += qs
 	}
 	flush()
 	return out
@@ -105,7 +110,7 @@ func sfTime(s string) time.Time {
 // Leads, each by Email IN (…).
 func (c *Client) FindPeople(ctx context.Context, addrs []string) ([]crm.Person, error) {
 	var out []crm.Person
-	for _, in := range inLists(addrs) {
+	for _, in := range inLists(addrs, maxAddresses) {
 		err := c.Query(ctx, "SELECT Id, Email, AccountId FROM Contact WHERE Email IN "+in, func(raw json.RawMessage) error {
 			var r struct{ Id, Email, AccountId string }
 			if err := json.Unmarshal(raw, &r); err != nil {
@@ -135,7 +140,7 @@ func (c *Client) FindPeople(ctx context.Context, addrs []string) ([]crm.Person, 
 // FindEmailMessages implements crm.Recorder.
 func (c *Client) FindEmailMessages(ctx context.Context, ids []string) ([]crm.Found, error) {
 	var out []crm.Found
-	for _, in := range inLists(ids) {
+	for _, in := range inLists(ids, maxInValues) {
 		err := c.Query(ctx, "SELECT Id, MessageIdentifier FROM EmailMessage WHERE MessageIdentifier IN "+in, func(raw json.RawMessage) error {
 			var r struct{ Id, MessageIdentifier string }
 			if err := json.Unmarshal(raw, &r); err != nil {
@@ -154,7 +159,7 @@ func (c *Client) FindEmailMessages(ctx context.Context, ids []string) ([]crm.Fou
 // FindEmailRelations implements crm.Recorder.
 func (c *Client) FindEmailRelations(ctx context.Context, emailIDs []string) ([]crm.Found, error) {
 	var out []crm.Found
-	for _, in := range inLists(emailIDs) {
+	for _, in := range inLists(emailIDs, maxInValues) {
 		err := c.Query(ctx, "SELECT Id, EmailMessageId, RelationId, RelationType FROM EmailMessageRelation WHERE EmailMessageId IN "+in, func(raw json.RawMessage) error {
 			var r struct{ Id, EmailMessageId, RelationId, RelationType string }
 			if err := json.Unmarshal(raw, &r); err != nil {
@@ -177,7 +182,7 @@ func (c *Client) FindEvents(ctx context.Context, subjects []string) ([]crm.Found
 		return nil, err
 	}
 	var out []crm.Found
-	for _, in := range inLists(subjects) {
+	for _, in := range inLists(subjects, maxInValues) {
 		err := c.Query(ctx, "SELECT Id, Subject, StartDateTime, IsAllDayEvent, ActivityDate FROM Event WHERE OwnerId = "+Quote(id.UserID)+" AND Subject IN "+in, func(raw json.RawMessage) error {
 			var r struct {
 				Id, Subject, StartDateTime, ActivityDate string
@@ -200,22 +205,58 @@ func (c *Client) FindEvents(ctx context.Context, subjects []string) ([]crm.Found
 	return out, nil
 }
 
-// FindTasks implements crm.Recorder.
-func (c *Client) FindTasks(ctx context.Context, whoIDs, subjects []string) ([]crm.Found, error) {
+// FindTasks implements crm.Recorder: WhoId IN (…) AND Subject IN (…)
+// over groups of keys that together stay within the IN list bounds, so
+// that the queries grow with the number of keys, not with its square.
+func (c *Client) FindTasks(ctx context.Context, keys []crm.TaskKey) ([]crm.Found, error) {
 	var out []crm.Found
-	for _, who := range inLists(whoIDs) {
-		for _, subj := range inLists(subjects) {
-			err := c.Query(ctx, "SELECT Id, Subject, ActivityDate, WhoId FROM Task WHERE WhoId IN "+who+" AND Subject IN "+subj, func(raw json.RawMessage) error {
-				var r struct{ Id, Subject, ActivityDate, WhoId string }
-				if err := json.Unmarshal(raw, &r); err != nil {
-					return err
-				}
-				out = append(out, crm.Found{ID: r.Id, Subject: r.Subject, Date: r.ActivityDate, WhoID: r.WhoId})
-				return nil
-			})
-			if err != nil {
+	query := func(whos, subjects []string) error {
+		w, s := inLists(whos, maxInValues), inLists(subjects, maxInValues)
+		if len(w) != 1 || len(s) != 1 {
+			return fmt.Errorf("salesforce: task lookup group too large")
+		}
+		return c.Query(ctx, "SELECT Id, Subject, ActivityDate, WhoId FROM Task WHERE WhoId IN "+w[0]+" AND Subject IN "+s[0], func(raw json.RawMessage) error {
+			var r struct{ Id, Subject, ActivityDate, WhoId string }
+			if err := json.Unmarshal(raw, &r); err != nil {
+				return err
+			}
+			out = append(out, crm.Found{ID: r.Id, Subject: r.Subject, Date: r.ActivityDate, WhoID: r.WhoId})
+			return nil
+		})
+	}
+	var whos, subjects []string
+	seenW, seenS := map[string]bool{}, map[string]bool{}
+	size := 0
+	for _, k := range keys {
+		grow := 0
+		if !seenW[k.WhoID] {
+			grow += len(url.QueryEscape(Quote(k.WhoID))) + 3
+		}
+		if !seenS[k.Subject] {
+			grow += len(url.QueryEscape(Quote(k.Subject))) + 3
+		}
+		if len(whos) > 0 && (len(whos) == maxInValues || len(subjects) == maxInValues || size+grow > maxInChars) {
+			if err := query(whos, subjects); err != nil {
 				return nil, err
 			}
+			whos, subjects, size = nil, nil, 0
+			clear(seenW)
+			clear(seenS)
+			grow = len(url.QueryEscape(Quote(k.WhoID))) + len(url.QueryEscape(Quote(k.Subject))) + 6
+		}
+		if !seenW[k.WhoID] {
+			seenW[k.WhoID] = true
+			whos = append(whos, k.WhoID)
+		}
+		if !seenS[k.Subject] {
+			seenS[k.Subject] = true
+			subjects = append(subjects, k.Subject)
+		}
+		size += grow
+	}
+	if len(whos) > 0 {
+		if err := query(whos, subjects); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

@@ -192,7 +192,7 @@ func (c *Config) SignInBrowser(ctx context.Context, opts SignInOptions) (Token, 
 				return
 			}
 			if !q.Has("code") && !q.Has("error") && !q.Has("state") {
-				writePage(w, http.StatusBadRequest, "Inbox Sync is waiting for Microsoft or Google", "This page is for the answer of the sign-in page. Close this tab.")
+				writePage(w, http.StatusBadRequest, "Inbox Sync is waiting for the sign-in page", "This page is for the answer of the sign-in page (Microsoft, Google or Salesforce). Close this tab.")
 				return
 			}
 			select {

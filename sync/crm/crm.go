@@ -177,8 +177,11 @@ type Entry struct {
 	// Deleted is set when the mailbox removed the item (or cancelled the
 	// meeting).
 	Deleted bool
+	// State is the item's CRM state so far ("" when it has none).
+	State State
 	// RecordID and Object are the CRM record the item was logged as, when
-	// it already was (a changed meeting is updated; a changed email is not).
+	// it already was (a changed meeting is updated; a changed email is not),
+	// or the record a failed attempt created but could not complete.
 	RecordID string
 	Object   string
 	// Attempts is how many attempts failed so far.

@@ -55,7 +55,7 @@ func (ob *memOutbox) Save(_ context.Context, outs []crm.Outcome) error {
 		if o.State == crm.Failed {
 			e.Attempts++
 		}
-		e.RecordID, e.Object = o.RecordID, o.Object
+		e.State, e.RecordID, e.Object = o.State, o.RecordID, o.Object
 		ob.entries[o.Key] = e
 		ob.state[o.Key] = o
 	}

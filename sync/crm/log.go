@@ -126,11 +126,13 @@ func (b *batch) run(ctx context.Context) error {
 			deletes = append(deletes, i)
 		case e.Deleted && event:
 			b.set(i, Outcome{State: Logged, RecordID: e.RecordID, Object: e.Object, Reason: ReasonLeftAlone})
+		case e.Deleted && e.State == Failed:
+			b.set(i, Outcome{State: Skipped, Reason: ReasonDeletedEarly})
 		case e.Deleted:
 			b.set(i, Outcome{State: Logged, RecordID: e.RecordID, Object: e.Object, Reason: ReasonEmailKept})
 		case e.RecordID != "" && event:
 			updates = append(updates, i)
-		case e.RecordID != "":
+		case e.RecordID != "" && e.State != Failed:
 			// An EmailMessage cannot be edited once sent: a changed email
 			// (read, moved) stays as logged.
 			b.set(i, Outcome{State: Logged, RecordID: e.RecordID, Object: e.Object})

@@ -522,3 +522,27 @@ func TestThrottledRunKeepsTheRestPending(t *testing.T) {
 		t.Fatalf("%d EmailMessages created past the budget", n)
 	}
 }
+
+func TestFailedRelationIsCompletedLater(t *testing.T) {
+	sf, c := connected(t)
+	ann := sf.AddContact("ann@acme.example", "")
+	bob := sf.AddContact("bob@acme.example", "")
+	sf.Inject(func(object string, f map[string]any) bool {
+		return object == "EmailMessageRelation" && f["RelationId"] == bob
+	}, sftest.RecordError{StatusCode: "FIELD_CUSTOM_VALIDATION_EXCEPTION", Message: "not now"}, 1)
+	e := mail("m", "inbox", "<rel@x>", "Hi", "ann@acme.example", []string{mailbox, "bob@acme.example"}, nil)
+	o := logAll(t, c, crm.Config{Mailbox: mailbox}, e)["m"]
+	if o.State != crm.Failed || o.RecordID == "" || !o.Retryable || !strings.Contains(o.Reason, "linking it to bob@acme.example failed") {
+		t.Fatalf("first attempt: %+v", o)
+	}
+	// The outbox hands it back with its state and record: the relation is
+	// completed, the EmailMessage not created again.
+	e.State, e.RecordID, e.Object = o.State, o.RecordID, o.Object
+	o2 := logAll(t, c, crm.Config{Mailbox: mailbox}, e)["m"]
+	if o2.State != crm.Logged || o2.RecordID != o.RecordID || len(sf.Records("EmailMessage")) != 1 {
+		t.Fatalf("retry: %+v, %d EmailMessages", o2, len(sf.Records("EmailMessage")))
+	}
+	if got := relations(sf, o.RecordID); len(got) != 2 || got[ann+" FromAddress"] == "" || got[bob+" ToAddress"] == "" {
+		t.Fatalf("relations = %v", got)
+	}
+}

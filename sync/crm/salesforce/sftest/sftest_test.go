@@ -210,6 +210,12 @@ func TestRecordRules(t *testing.T) {
 	if st != 200 || up[0].Success {
 		t.Errorf("a sent EmailMessage was edited: %s", b)
 	}
+	_, _, b = api(t, s, tok, "PATCH", "/services/data/v64.0/composite/sobjects", map[string]any{"records": []any{
+		map[string]any{"attributes": map[string]any{"type": "EmailMessage"}, "id": res[2].ID, "IsExternallyVisible": false}}})
+	json.Unmarshal(b, &up)
+	if !up[0].Success {
+		t.Errorf("IsExternallyVisible of a sent EmailMessage: %s", b)
+	}
 	s.FailWhere("Task", "Subject", "rule", "FIELD_CUSTOM_VALIDATION_EXCEPTION", "no", 0)
 	res = create(t, s, tok, true,
 		map[string]any{"attributes": map[string]any{"type": "Task"}, "Subject": "fine"},

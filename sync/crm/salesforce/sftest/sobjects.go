@@ -79,7 +79,8 @@ func init() {
 		"MessageDate": {kind: kDateTime}, "Incoming": {kind: kBool}, "Status": {maxLen: 40},
 		"MessageIdentifier": {maxLen: 255}, "ThreadIdentifier": {maxLen: 255},
 		"TextBody": {maxLen: 131072}, "HtmlBody": {maxLen: 131072},
-		"RelatedToId": {kind: kRef, refs: []string{"Account", "Contact", "Lead"}},
+		"RelatedToId":         {kind: kRef, refs: []string{"Account", "Contact", "Lead"}},
+		"IsExternallyVisible": {kind: kBool},
 	})
 	add("EmailMessageRelation", "0EM", map[string]fieldSpec{
 		"EmailMessageId": {kind: kRef, refs: []string{"EmailMessage"}},
@@ -195,7 +196,7 @@ func (s *Server) normalize(o objectSpec, in map[string]any, update bool) (map[st
 }
 
 // check applies an object's rules to the merged fields of a record.
-func check(object string, f map[string]any, old map[string]any) *RecordError {
+func check(object string, f, old, changes map[string]any) *RecordError {
 	str := func(k string) string { s, _ := f[k].(string); return s }
 	missing := func(k string) *RecordError {
 		return fail("REQUIRED_FIELD_MISSING", "Required fields are missing: ["+k+"]", k)
@@ -203,7 +204,13 @@ func check(object string, f map[string]any, old map[string]any) *RecordError {
 	switch object {
 	case "EmailMessage":
 		if old != nil && old["Status"] != "5" {
-			return fail("INSUFFICIENT_ACCESS_OR_READONLY", "You can't edit an email message once it has been sent; only drafts (Status 5) can be edited.")
+			// Only drafts can be edited; otherwise IsExternallyVisible and
+			// custom fields only.
+			for k := range changes {
+				if k != "IsExternallyVisible" && !strings.HasSuffix(k, "__c") {
+					return fail("INSUFFICIENT_ACCESS_OR_READONLY", "You can't edit "+k+" of an email message that isn't a draft.", k)
+				}
+			}
 		}
 		if str("Status") == "" {
 			return missing("Status")
@@ -366,7 +373,7 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, update bool)
 					}
 				}
 				derive(typ, fields)
-				e = check(typ, fields, old)
+				e = check(typ, fields, old, changes)
 			}
 		}
 		if e == nil {

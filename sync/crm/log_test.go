@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -24,15 +23,9 @@ const mailbox = "rep@mycorp.example"
 // connected returns an emulator and a client signed in to it.
 func connected(t testing.TB) (*sftest.Server, *salesforce.Client) {
 	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	sf := sftest.New(t, sftest.Options{RedirectURI: fmt.Sprintf("http://localhost:%d/callback", port)})
+	sf := sftest.New(t, sftest.Options{})
 	cfg := salesforce.Config{
-		LoginURL: sf.URL, ClientID: sf.ClientID(), RedirectPort: port,
+		LoginURL: sf.URL, ClientID: sf.ClientID(), RedirectPort: sf.RedirectPort(),
 		OpenBrowser: authtest.NewBrowser(sf.Client()).Open,
 		Sleep:       func(context.Context, time.Duration) error { return nil },
 	}
@@ -318,7 +311,11 @@ type crashing struct {
 
 var errCrash = errors.New("killed")
 
-func (c *crashing) step() error {
+// step returns a call's error, or the crash once the call count reaches at.
+func (c *crashing) step(err error) error {
+	if err != nil {
+		return err
+	}
 	c.calls++
 	if c.calls >= c.at {
 		return errCrash
@@ -328,59 +325,35 @@ func (c *crashing) step() error {
 
 func (c *crashing) FindPeople(ctx context.Context, a []string) ([]crm.Person, error) {
 	r, err := c.Recorder.FindPeople(ctx, a)
-	if err == nil {
-		err = c.step()
-	}
-	return r, err
+	return r, c.step(err)
 }
 func (c *crashing) FindEmailMessages(ctx context.Context, a []string) ([]crm.Found, error) {
 	r, err := c.Recorder.FindEmailMessages(ctx, a)
-	if err == nil {
-		err = c.step()
-	}
-	return r, err
+	return r, c.step(err)
 }
 func (c *crashing) FindEmailRelations(ctx context.Context, a []string) ([]crm.Found, error) {
 	r, err := c.Recorder.FindEmailRelations(ctx, a)
-	if err == nil {
-		err = c.step()
-	}
-	return r, err
+	return r, c.step(err)
 }
 func (c *crashing) FindEvents(ctx context.Context, a []string) ([]crm.Found, error) {
 	r, err := c.Recorder.FindEvents(ctx, a)
-	if err == nil {
-		err = c.step()
-	}
-	return r, err
+	return r, c.step(err)
 }
 func (c *crashing) FindTasks(ctx context.Context, keys []crm.TaskKey) ([]crm.Found, error) {
 	r, err := c.Recorder.FindTasks(ctx, keys)
-	if err == nil {
-		err = c.step()
-	}
-	return r, err
+	return r, c.step(err)
 }
 func (c *crashing) Create(ctx context.Context, recs []crm.Record) ([]crm.Result, error) {
 	r, err := c.Recorder.Create(ctx, recs)
-	if err == nil {
-		err = c.step()
-	}
-	return r, err
+	return r, c.step(err)
 }
 func (c *crashing) Update(ctx context.Context, recs []crm.Record) ([]crm.Result, error) {
 	r, err := c.Recorder.Update(ctx, recs)
-	if err == nil {
-		err = c.step()
-	}
-	return r, err
+	return r, c.step(err)
 }
 func (c *crashing) Delete(ctx context.Context, ids []string) ([]crm.Result, error) {
 	r, err := c.Recorder.Delete(ctx, ids)
-	if err == nil {
-		err = c.step()
-	}
-	return r, err
+	return r, c.step(err)
 }
 
 // workload returns a batch: emails (some the same message in Inbox and

@@ -72,9 +72,8 @@ type env struct {
 
 func newEnv(t *testing.T, o sftest.Options, secrets secret.Store) *env {
 	t.Helper()
-	port := freePort(t)
-	o.RedirectURI = fmt.Sprintf("http://localhost:%d/callback", port)
 	sf := sftest.New(t, o)
+	port := sf.RedirectPort()
 	ck := &clock{now: time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)}
 	b := authtest.NewBrowser(sf.Client())
 	if secrets == nil {

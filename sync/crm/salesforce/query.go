@@ -106,28 +106,40 @@ func sfTime(s string) time.Time {
 	return time.Time{}
 }
 
-// FindPeople implements crm.Recorder: Contacts first, then unconverted
-// Leads, each by Email IN (…).
+// FindPeople implements crm.Recorder: Contacts, then unconverted Leads,
+// each by Email IN (…) of at most 50 addresses.
 func (c *Client) FindPeople(ctx context.Context, addrs []string) ([]crm.Person, error) {
+	type row struct{ Id, Email, AccountId string }
 	var out []crm.Person
-	for _, in := range inLists(addrs, maxAddresses) {
-		err := c.Query(ctx, "SELECT Id, Email, AccountId FROM Contact WHERE Email IN "+in, func(raw json.RawMessage) error {
-			var r struct{ Id, Email, AccountId string }
-			if err := json.Unmarshal(raw, &r); err != nil {
-				return err
-			}
-			out = append(out, crm.Person{ID: r.Id, Object: crm.ObjContact, Email: r.Email, AccountID: r.AccountId})
-			return nil
+	for _, q := range []struct{ selectFrom, where, object string }{
+		{"SELECT Id, Email, AccountId FROM Contact", "", crm.ObjContact},
+		{"SELECT Id, Email FROM Lead", "IsConverted = false", crm.ObjLead},
+	} {
+		people, err := findIn(ctx, c, q.selectFrom, q.where, "Email", addrs, maxAddresses, func(r row) crm.Person {
+			return crm.Person{ID: r.Id, Object: q.object, Email: r.Email, AccountID: r.AccountId}
 		})
 		if err != nil {
 			return nil, err
 		}
-		err = c.Query(ctx, "SELECT Id, Email FROM Lead WHERE IsConverted = false AND Email IN "+in, func(raw json.RawMessage) error {
-			var r struct{ Id, Email string }
+		out = append(out, people...)
+	}
+	return out, nil
+}
+
+// findIn runs "SELECT fields FROM object WHERE [where AND] field IN (…)"
+// over values in bounded IN lists and decodes each record with decode.
+func findIn[T, U any](ctx context.Context, c *Client, selectFrom, where, field string, values []string, max int, decode func(T) U) ([]U, error) {
+	var out []U
+	if where != "" {
+		where += " AND "
+	}
+	for _, in := range inLists(values, max) {
+		err := c.Query(ctx, selectFrom+" WHERE "+where+field+" IN "+in, func(raw json.RawMessage) error {
+			var r T
 			if err := json.Unmarshal(raw, &r); err != nil {
 				return err
 			}
-			out = append(out, crm.Person{ID: r.Id, Object: crm.ObjLead, Email: r.Email})
+			out = append(out, decode(r))
 			return nil
 		})
 		if err != nil {
@@ -139,40 +151,23 @@ func (c *Client) FindPeople(ctx context.Context, addrs []string) ([]crm.Person, 
 
 // FindEmailMessages implements crm.Recorder.
 func (c *Client) FindEmailMessages(ctx context.Context, ids []string) ([]crm.Found, error) {
-	var out []crm.Found
-	for _, in := range inLists(ids, maxInValues) {
-		err := c.Query(ctx, "SELECT Id, MessageIdentifier FROM EmailMessage WHERE MessageIdentifier IN "+in, func(raw json.RawMessage) error {
-			var r struct{ Id, MessageIdentifier string }
-			if err := json.Unmarshal(raw, &r); err != nil {
-				return err
-			}
-			out = append(out, crm.Found{ID: r.Id, MessageIdentifier: r.MessageIdentifier})
-			return nil
+	return findIn(ctx, c, "SELECT Id, MessageIdentifier FROM EmailMessage", "", "MessageIdentifier", ids, maxInValues,
+		func(r struct{ Id, MessageIdentifier string }) crm.Found {
+			return crm.Found{ID: r.Id, MessageIdentifier: r.MessageIdentifier}
 		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }
 
 // FindEmailRelations implements crm.Recorder.
 func (c *Client) FindEmailRelations(ctx context.Context, emailIDs []string) ([]crm.Found, error) {
-	var out []crm.Found
-	for _, in := range inLists(emailIDs, maxInValues) {
-		err := c.Query(ctx, "SELECT Id, EmailMessageId, RelationId, RelationType FROM EmailMessageRelation WHERE EmailMessageId IN "+in, func(raw json.RawMessage) error {
-			var r struct{ Id, EmailMessageId, RelationId, RelationType string }
-			if err := json.Unmarshal(raw, &r); err != nil {
-				return err
-			}
-			out = append(out, crm.Found{ID: r.Id, EmailMessageID: r.EmailMessageId, RelationID: r.RelationId, RelationType: r.RelationType})
-			return nil
+	return findIn(ctx, c, "SELECT Id, EmailMessageId, RelationId, RelationType FROM EmailMessageRelation", "", "EmailMessageId", emailIDs, maxInValues,
+		func(r struct{ Id, EmailMessageId, RelationId, RelationType string }) crm.Found {
+			return crm.Found{ID: r.Id, EmailMessageID: r.EmailMessageId, RelationID: r.RelationId, RelationType: r.RelationType}
 		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+}
+
+type eventRow struct {
+	Id, Subject, StartDateTime, ActivityDate string
+	IsAllDayEvent                            bool
 }
 
 // FindEvents implements crm.Recorder: the connected user's Events.
@@ -181,28 +176,14 @@ func (c *Client) FindEvents(ctx context.Context, subjects []string) ([]crm.Found
 	if err != nil {
 		return nil, err
 	}
-	var out []crm.Found
-	for _, in := range inLists(subjects, maxInValues) {
-		err := c.Query(ctx, "SELECT Id, Subject, StartDateTime, IsAllDayEvent, ActivityDate FROM Event WHERE OwnerId = "+Quote(id.UserID)+" AND Subject IN "+in, func(raw json.RawMessage) error {
-			var r struct {
-				Id, Subject, StartDateTime, ActivityDate string
-				IsAllDayEvent                            bool
-			}
-			if err := json.Unmarshal(raw, &r); err != nil {
-				return err
-			}
+	return findIn(ctx, c, "SELECT Id, Subject, StartDateTime, IsAllDayEvent, ActivityDate FROM Event", "OwnerId = "+Quote(id.UserID), "Subject", subjects, maxInValues,
+		func(r eventRow) crm.Found {
 			f := crm.Found{ID: r.Id, Subject: r.Subject, AllDay: r.IsAllDayEvent, Date: r.ActivityDate}
 			if !r.IsAllDayEvent {
 				f.Start = sfTime(r.StartDateTime)
 			}
-			out = append(out, f)
-			return nil
+			return f
 		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }
 
 // FindTasks implements crm.Recorder: WhoId IN (…) AND Subject IN (…)

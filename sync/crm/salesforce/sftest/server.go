@@ -36,9 +36,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -118,7 +120,7 @@ type Options struct {
 	// ClientSecret, when set, must be sent with token requests.
 	ClientSecret string
 	// RedirectURI is the registered callback URL; default
-	// "http://localhost:1717/callback".
+	// "http://localhost:PORT/callback" on a port that was free (RedirectPort).
 	RedirectURI string
 	// RotateRefreshTokens makes every refresh return a new refresh token
 	// and void the old one.
@@ -140,7 +142,7 @@ func New(t interface{ Cleanup(func()) }, o Options) *Server {
 		s.clientID = "inboxsync-test"
 	}
 	if s.redirectURI == "" {
-		s.redirectURI = "http://localhost:1717/callback"
+		s.redirectURI = fmt.Sprintf("http://localhost:%d/callback", freePort())
 	}
 	if s.limit == 0 {
 		s.limit = 100000
@@ -157,6 +159,26 @@ func New(t interface{ Cleanup(func()) }, o Options) *Server {
 
 // ClientID returns the registered app's client id.
 func (s *Server) ClientID() string { return s.clientID }
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort() int {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		panic("sftest: " + err.Error())
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// RedirectPort returns the port of the registered callback URL.
+func (s *Server) RedirectPort() int {
+	u, err := url.Parse(s.redirectURI)
+	if err != nil {
+		return 0
+	}
+	p, _ := strconv.Atoi(u.Port())
+	return p
+}
 
 // RedirectURI returns the registered callback URL.
 func (s *Server) RedirectURI() string { return s.redirectURI }

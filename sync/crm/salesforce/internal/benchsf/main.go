@@ -23,7 +23,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -135,13 +134,8 @@ func main() {
 			f()
 		}
 	}()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	sf := sftest.New(&cl, sftest.Options{RedirectURI: fmt.Sprintf("http://localhost:%d/callback", port), APILimit: 100_000_000})
+	sf := sftest.New(&cl, sftest.Options{APILimit: 100_000_000})
+	port := sf.RedirectPort()
 	entries := seed(sf, *items, *addrs)
 	tr := &http.Transport{MaxIdleConnsPerHost: 4}
 	hc := &http.Client{Transport: tr}

@@ -173,6 +173,31 @@ func (c *Client) token(ctx context.Context) (string, string, error) {
 	return c.access, c.grant.InstanceURL, nil
 }
 
+// Disconnect ends the connection: it revokes the refresh token at
+// Salesforce (best effort: an unreachable server or a token already void
+// does not stop it) and deletes the grant from the keyring.
+func (c *Client) Disconnect(ctx context.Context) error {
+	c.tokMu.Lock()
+	defer c.tokMu.Unlock()
+	if err := c.loadGrant(); err == nil {
+		form := url.Values{"token": {c.grant.RefreshToken}}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.LoginURL+"/services/oauth2/revoke", strings.NewReader(form.Encode()))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			c.requests.Add(1)
+			if resp, err := c.hc.Do(req); err == nil {
+				io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+				resp.Body.Close()
+			}
+		}
+	}
+	c.grant, c.access = grant{}, ""
+	if err := c.secrets.Delete(c.account, secret.KeyToken); err != nil {
+		return fmt.Errorf("deleting the Salesforce sign-in from the keyring: %w", err)
+	}
+	return nil
+}
+
 func (c *Client) invalidate(access string) {
 	c.tokMu.Lock()
 	defer c.tokMu.Unlock()

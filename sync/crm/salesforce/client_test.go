@@ -444,3 +444,31 @@ func TestCollections(t *testing.T) {
 		t.Fatalf("Delete of a deleted record: %v %+v", err, del)
 	}
 }
+
+func TestDisconnect(t *testing.T) {
+	e := newEnv(t, sftest.Options{}, nil)
+	c := e.connect(t)
+	rt := storedRefresh(t, e.secrets)
+	if err := c.Disconnect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if e.sf.RefreshValid(rt) || e.sf.Count("revoke") != 1 {
+		t.Fatal("the refresh token was not revoked")
+	}
+	if _, err := e.secrets.Get(account, secret.KeyToken); !errors.Is(err, secret.ErrNotFound) {
+		t.Fatalf("the grant is still in the keyring: %v", err)
+	}
+	if _, err := c.FindPeople(context.Background(), []string{"a@b.example"}); provider.Classify(err) != provider.ClassGrantGone {
+		t.Fatalf("after Disconnect: %v", err)
+	}
+	// Unreachable server: the keyring entry goes all the same.
+	e2 := newEnv(t, sftest.Options{}, nil)
+	c2 := e2.connect(t)
+	e2.sf.Close()
+	if err := c2.Disconnect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e2.secrets.Get(account, secret.KeyToken); !errors.Is(err, secret.ErrNotFound) {
+		t.Fatalf("offline: the grant is still in the keyring: %v", err)
+	}
+}

@@ -151,6 +151,7 @@ func New(t interface{ Cleanup(func()) }, o Options) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /services/oauth2/authorize", s.authorize)
 	mux.HandleFunc("POST /services/oauth2/token", s.token)
+	mux.HandleFunc("POST /services/oauth2/revoke", s.revoke)
 	mux.HandleFunc("/services/data/", s.api)
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
@@ -410,6 +411,30 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	answer["access_token"] = s.newSession()
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	json.NewEncoder(w).Encode(answer)
+}
+
+// revoke is the revocation endpoint: a refresh token ends the grant and
+// its sessions, an access token its session.
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "bad form")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.counts["revoke"]++
+	tok := r.PostForm.Get("token")
+	switch {
+	case s.refresh[tok]:
+		delete(s.refresh, tok)
+		clear(s.sessions) // the emulator has one user and one grant at a time
+	case s.sessions[tok]:
+		delete(s.sessions, tok)
+	default:
+		oauthError(w, http.StatusBadRequest, "invalid_token", "invalid token")
+		return
+	}
+	w.WriteHeader(http.StatusOK)
 }
 
 // apiError writes Salesforce's error array.

@@ -28,6 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/auth"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret"
 )
@@ -234,7 +235,9 @@ func excerpt(m string) string {
 
 // limitInfo reads Sforce-Limit-Info: api-usage=N/M.
 func limitInfo(h http.Header) (used, limit int, ok bool) {
-	for _, part := range strings.Split(h.Get("Sforce-Limit-Info"), ",") {
+	// "api-usage=25/5000; per-app-api-usage=17/250(appName=…)"
+	parts := strings.FieldsFunc(h.Get("Sforce-Limit-Info"), func(r rune) bool { return r == ';' || r == ',' })
+	for _, part := range parts {
 		v, found := strings.CutPrefix(strings.TrimSpace(part), "api-usage=")
 		if !found {
 			continue
@@ -388,7 +391,11 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) e
 				continue
 			}
 			e := parseErrors(b)
-			return provider.Throttled(time.Minute, fmt.Errorf("Salesforce answered %d %s after %d attempts", st, e.ErrorCode, retries+1))
+			wait := auth.RetryAfterHeader(resp.Header.Get("Retry-After"), c.cfg.Now())
+			if wait <= 0 {
+				wait = time.Minute
+			}
+			return provider.Throttled(wait, fmt.Errorf("Salesforce answered %d %s after %d attempts", st, e.ErrorCode, retries+1))
 		default:
 			e := parseErrors(b)
 			return provider.Failed("Salesforce refused a request: "+plainMessage(e.ErrorCode, e.Message), fmt.Errorf("%s %s: %d %s", method, path, st, e.ErrorCode))

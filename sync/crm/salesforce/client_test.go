@@ -472,3 +472,32 @@ func TestDisconnect(t *testing.T) {
 		t.Fatalf("offline: the grant is still in the keyring: %v", err)
 	}
 }
+
+func TestLimitInfoWithPerAppUsage(t *testing.T) {
+	srv := newEnv(t, sftest.Options{}, nil)
+	srv.connect(t) // stores the grant
+	// A proxy in front of the emulator adds the per-app figure, as
+	// Salesforce does for connected apps with a per-app limit.
+	srv.cfg.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err == nil && resp.Header.Get("Sforce-Limit-Info") != "" {
+			resp.Header.Set("Sforce-Limit-Info", resp.Header.Get("Sforce-Limit-Info")+"; per-app-api-usage=17/250(appName=inboxsync)")
+		}
+		return resp, err
+	})}
+	c2, err := salesforce.New(srv.cfg, srv.secrets, account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.sf.SetUsage(41, 5000)
+	if _, err := c2.FindPeople(context.Background(), []string{"a@b.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if used, limit := c2.Usage(); used != 43 || limit != 5000 {
+		t.Fatalf("Usage = %d/%d, want 43/5000", used, limit)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -43,6 +43,8 @@ Verbs:
   sessions     list past sync sessions
   issues       list items that could not be synced
   settings     show or change the sync settings
+  policy       show the administrator's policy: each setting and where it comes from
+  notify       email notices when sync stops: send a test, set the relay's password
   ui           show one window: activate, dashboard or settings
   version      print the version
 
@@ -85,6 +87,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"sessions": c.sessions,
 		"issues":   c.issues,
 		"settings": c.settings,
+		"policy":   c.policy,
+		"notify":   c.notify,
 		"ui":       c.ui,
 		"version":  c.version,
 		"help": func([]string) int {

@@ -65,7 +65,10 @@ func newHome(t *testing.T, env ...string) *home {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &home{t: t, dir: dir, env: append(os.Environ(), env...)}
+	// No machine policy leaks in: each home has its own (absent unless
+	// the test writes it).
+	base := append(os.Environ(), "INBOXSYNC_POLICY="+filepath.Join(dir, "policy.toml"))
+	h := &home{t: t, dir: dir, env: append(base, env...)}
 	t.Cleanup(func() {
 		h.stopAgent()
 		os.RemoveAll(dir)

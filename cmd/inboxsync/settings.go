@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -75,6 +76,16 @@ func (c *cli) settings(args []string) int {
 		fs2[i] = string(f)
 	}
 	onOff := map[bool]string{true: "on", false: "off"}
-	fmt.Fprintf(c.out, "interval:       %s\nhistory days:   %d\nfolders:        %s\nnotifications:  %s\n", s.Interval, s.HistoryDays, strings.Join(fs2, ", "), onOff[s.Notifications])
+	from := func(name string) string {
+		switch s.Sources[name] {
+		case policy.SourceLocked:
+			return "  (" + policy.LockedWords + ")"
+		case policy.SourcePolicy:
+			return "  (your administrator's default)"
+		}
+		return ""
+	}
+	fmt.Fprintf(c.out, "interval:       %s%s\nhistory days:   %d%s\nfolders:        %s%s\nnotifications:  %s\n",
+		s.Interval, from("sync_interval"), s.HistoryDays, from("history_days"), strings.Join(fs2, ", "), from("folders"), onOff[s.Notifications])
 	return exitOK
 }

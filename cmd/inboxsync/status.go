@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/engine"
@@ -43,6 +44,7 @@ func (c *cli) printStatus(s engine.Status, now time.Time) {
 	default:
 		fmt.Fprintf(w, "Inbox Sync is running. Sync runs every %s.\n", words(s.Interval.D()))
 	}
+	defer printPolicyProblems(w, s)
 	if len(s.Accounts) == 0 {
 		fmt.Fprintln(w, "No account yet: add one with `inboxsync account add`.")
 		return
@@ -75,6 +77,17 @@ func (c *cli) printStatus(s engine.Status, now time.Time) {
 			}
 		}
 		fmt.Fprintf(w, "  rejections: %d of %d, failed syncs: %d of %d in a row\n", a.Rejections, engine.MaxRejections, a.Failures, engine.MaxFailures)
+	}
+}
+
+// printPolicyProblems lists the policy's problems, if any.
+func printPolicyProblems(w io.Writer, s engine.Status) {
+	if len(s.PolicyProblems) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nThe administrator's policy %s has problems (those entries are ignored; see `inboxsync policy show`):\n", s.PolicyPath)
+	for _, p := range s.PolicyProblems {
+		fmt.Fprintf(w, "  %s\n", p)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -128,6 +129,20 @@ func (c *Client) Settings(ctx context.Context) (engine.Settings, error) {
 func (c *Client) UpdateSettings(ctx context.Context, s engine.Settings) (engine.Settings, error) {
 	var v engine.Settings
 	err := c.call(ctx, methodUpdateSettings, s, &v)
+	return v, err
+}
+
+// Policy implements Control.
+func (c *Client) Policy(ctx context.Context) (policy.Policy, error) {
+	var v policy.Policy
+	err := c.call(ctx, methodPolicy, nil, &v)
+	return v, err
+}
+
+// TestNotice implements Control.
+func (c *Client) TestNotice(ctx context.Context) ([]engine.NoticeDelivery, error) {
+	var v []engine.NoticeDelivery
+	err := c.call(ctx, methodTestNotice, nil, &v)
 	return v, err
 }
 

@@ -21,9 +21,9 @@
 // resume and sync ({"account"}); accounts; remove-account ({"account",
 // "purge"}); sessions (SessionQuery); activity (ActivityQuery); issues
 // ({"account","limit"}); settings; update-settings (Settings); activate
-// (ActivationRequest); open-window (WindowRequest). Error codes:
-// unknown-account, invalid, unsupported, too-soon, not-running, canceled
-// and error; the client maps them back to the engine's sentinels and keeps
+// (ActivationRequest); open-window (WindowRequest); policy; test-notice.
+// Error codes: unknown-account, invalid, unsupported, too-soon,
+// not-running, canceled, mailbox-mismatch, locked and error; the client maps them back to the engine's sentinels and keeps
 // the message. After the request line the server reads nothing but, for
 // subscribe and activate, the end of the stream: a client that hangs up
 // (or half-closes) ends its subscription or cancels its activation.
@@ -35,6 +35,7 @@ import (
 	"context"
 
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -76,4 +77,10 @@ type Control interface {
 	Activate(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error)
 	// OpenWindow asks the agent to show a window.
 	OpenWindow(ctx context.Context, req engine.WindowRequest) error
+	// Policy returns the administrator's policy as the agent read it,
+	// with its problems.
+	Policy(ctx context.Context) (policy.Policy, error)
+	// TestNotice sends a test email notice to every configured address
+	// and says, for each, whether the relay took it.
+	TestNotice(ctx context.Context) ([]engine.NoticeDelivery, error)
 }

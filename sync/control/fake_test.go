@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -27,6 +28,8 @@ type fake struct {
 	updateSettings func(ctx context.Context, s engine.Settings) (engine.Settings, error)
 	activate       func(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error)
 	openWindow     func(ctx context.Context, req engine.WindowRequest) error
+	policy         func(ctx context.Context) (policy.Policy, error)
+	testNotice     func(ctx context.Context) ([]engine.NoticeDelivery, error)
 }
 
 var _ Control = (*fake)(nil)
@@ -129,6 +132,20 @@ func (f *fake) OpenWindow(ctx context.Context, req engine.WindowRequest) error {
 		return errNotFaked
 	}
 	return f.openWindow(ctx, req)
+}
+
+func (f *fake) Policy(ctx context.Context) (policy.Policy, error) {
+	if f.policy == nil {
+		return policy.Policy{}, errNotFaked
+	}
+	return f.policy(ctx)
+}
+
+func (f *fake) TestNotice(ctx context.Context) ([]engine.NoticeDelivery, error) {
+	if f.testNotice == nil {
+		return nil, errNotFaked
+	}
+	return f.testNotice(ctx)
 }
 
 // bus is the fake's event producer, built like the engine's: publishing

@@ -26,6 +26,8 @@ const (
 	methodUpdateSettings = "update-settings"
 	methodActivate       = "activate"
 	methodOpenWindow     = "open-window"
+	methodPolicy         = "policy"
+	methodTestNotice     = "test-notice"
 )
 
 // Limits and timeouts.
@@ -90,7 +92,9 @@ const (
 	// CodeMailboxMismatch: the signed-in mailbox is not the expected one;
 	// the client gets an *engine.MailboxMismatchError back.
 	CodeMailboxMismatch = "mailbox-mismatch"
-	CodeError           = "error" // anything else
+	// CodeLocked: the administrator's policy locks what was asked.
+	CodeLocked = "locked"
+	CodeError  = "error" // anything else
 )
 
 // codes maps a code to the sentinel a client's error matches; the server
@@ -106,6 +110,7 @@ var codes = []struct {
 	{CodeNotRunning, engine.ErrNotRunning},
 	{CodeCanceled, context.Canceled},
 	{CodeMailboxMismatch, engine.ErrMailboxMismatch},
+	{CodeLocked, engine.ErrLocked},
 }
 
 // encodeError turns an error into its wire form, keeping its text.

@@ -254,6 +254,12 @@ var unary = map[string]func(ctx context.Context, c Control, params json.RawMessa
 		}
 		return c.UpdateSettings(ctx, p)
 	},
+	methodPolicy: func(ctx context.Context, c Control, _ json.RawMessage) (any, error) {
+		return c.Policy(ctx)
+	},
+	methodTestNotice: func(ctx context.Context, c Control, _ json.RawMessage) (any, error) {
+		return c.TestNotice(ctx)
+	},
 	methodOpenWindow: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
 		var p engine.WindowRequest
 		if err := decodeParams(params, &p); err != nil {

@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -17,13 +19,19 @@ import (
 // Status is the whole agent's state.
 type Status struct {
 	// Paused is the global pause: no account syncs while it is set.
-	Paused      bool            `json:"paused"`
-	PausedUntil time.Time       `json:"paused_until,omitzero"` // zero: until resumed
-	Interval    Duration        `json:"interval"`
-	Accounts    []AccountStatus `json:"accounts"`
+	Paused      bool      `json:"paused"`
+	PausedUntil time.Time `json:"paused_until,omitzero"` // zero: until resumed
+	Interval    Duration  `json:"interval"`
+	// IntervalSource says where Interval comes from (Settings.Sources).
+	IntervalSource policy.Source   `json:"interval_source,omitempty"`
+	Accounts       []AccountStatus `json:"accounts"`
 	// Source says where the status came from: "agent" (live) or "store"
 	// (read from disk because no agent runs).
 	Source string `json:"source"`
+	// PolicyPath is the administrator's policy file the agent read, when
+	// there is one; PolicyProblems are its problems (the entries ignored).
+	PolicyPath     string           `json:"policy_path,omitempty"`
+	PolicyProblems []policy.Problem `json:"policy_problems,omitempty"`
 }
 
 // Worst returns the state that most needs the user's eye across all
@@ -121,6 +129,11 @@ type Settings struct {
 	Folders []provider.Folder `json:"folders"`
 	// Notifications turns desktop notifications on or off.
 	Notifications bool `json:"notifications"`
+	// Sources says where each setting's value comes from ("default",
+	// "user", "policy", "locked"), by its policy name (sync_interval,
+	// history_days, folders, notifications). The engine fills it in;
+	// UpdateSettings ignores it. A "locked" setting cannot be changed.
+	Sources map[string]policy.Source `json:"sources,omitempty"`
 }
 
 // DefaultSettings are the settings of a new installation.
@@ -131,6 +144,18 @@ func DefaultSettings() Settings {
 		Folders:       append([]provider.Folder(nil), provider.AllFolders...),
 		Notifications: true,
 	}
+}
+
+// NoticeDelivery is the outcome of a test notice for one address: Error
+// says in words why it failed, "" when the relay took it.
+type NoticeDelivery struct {
+	To    string `json:"to"`
+	Error string `json:"error,omitempty"`
+}
+
+// NoticeTester sends test notices (sync/notices.Service in the agent).
+type NoticeTester interface {
+	Test(ctx context.Context) ([]NoticeDelivery, error)
 }
 
 // PauseRequest pauses the whole agent (Account "") or one account, for a

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret"
 	"github.com/inboxsync/inboxsync/sync/store"
@@ -49,6 +50,10 @@ type Config struct {
 	// EnforceMailbox refuses a mismatched mailbox even when the request
 	// accepts it (the policy's enforce_mailbox): no "use anyway".
 	EnforceMailbox bool
+	// Policy is the administrator's policy at start (see SetPolicy); User
+	// is the OS login name its {user} stands for.
+	Policy policy.Policy
+	User   string
 }
 
 // Limits of DESIGN.md §3.
@@ -68,7 +73,11 @@ type Engine struct {
 	bus *bus
 
 	mu       sync.Mutex
-	settings Settings
+	settings Settings // effective: resolveSettings(policy, user, userSet)
+	user     Settings // as the user last saved them
+	userSet  []string // the names of the settings the user set
+	policy   policy.Policy
+	notices  NoticeTester
 	pause    pauseSetting
 	runners  map[string]*runner
 	runCtx   context.Context // set by Run; runners started before Run wait for it
@@ -128,11 +137,12 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, log: cfg.Log, bus: newBus(), runners: map[string]*runner{},
 		expected: cfg.ExpectedMailbox, enforce: cfg.EnforceMailbox, pending: map[string]pendingConnection{}}
 	ctx := context.Background()
-	s, err := loadSettings(ctx, cfg.Store)
+	user, userSet, err := loadUserSettings(ctx, cfg.Store)
 	if err != nil {
 		return nil, err
 	}
-	e.settings = s
+	e.user, e.userSet = user, userSet
+	e.SetPolicy(cfg.Policy)
 	if v, ok, err := cfg.Store.Setting(ctx, pauseKey); err != nil {
 		return nil, err
 	} else if ok {
@@ -260,6 +270,7 @@ func (e *Engine) currentSettings() Settings {
 	defer e.mu.Unlock()
 	s := e.settings
 	s.Folders = slices.Clone(s.Folders)
+	s.Sources = maps.Clone(s.Sources)
 	return s
 }
 
@@ -267,7 +278,13 @@ func (e *Engine) currentSettings() Settings {
 func (e *Engine) Status(ctx context.Context) (Status, error) {
 	now := e.cfg.Clock.Now()
 	paused, until := e.globalPause(now)
-	st := Status{Paused: paused, PausedUntil: until, Interval: e.currentSettings().Interval, Source: "agent", Accounts: []AccountStatus{}}
+	cur := e.currentSettings()
+	st := Status{Paused: paused, PausedUntil: until, Interval: cur.Interval, IntervalSource: cur.Sources["sync_interval"], Source: "agent", Accounts: []AccountStatus{}}
+	e.mu.Lock()
+	if e.policy.Found {
+		st.PolicyPath, st.PolicyProblems = e.policy.Path, slices.Clone(e.policy.Problems)
+	}
+	e.mu.Unlock()
 	accts, err := e.cfg.Store.Accounts(ctx)
 	if err != nil {
 		return st, err
@@ -454,12 +471,27 @@ func (e *Engine) UpdateSettings(ctx context.Context, s Settings) (Settings, erro
 			return Settings{}, fmt.Errorf("%w: unknown folder %q (use inbox, sent, calendar)", ErrInvalid, f)
 		}
 	}
-	b, _ := json.Marshal(s)
-	if err := e.cfg.Store.PutSetting(ctx, settingsKey, string(b)); err != nil {
+	cur := e.currentSettings()
+	if err := checkLocked(cur, s); err != nil {
 		return Settings{}, err
 	}
 	e.mu.Lock()
-	e.settings = s
+	userSet := userChanges(cur, s, e.userSet)
+	s = keepLockedOwn(cur, s, e.user)
+	e.mu.Unlock()
+	s.Sources = nil
+	b, _ := json.Marshal(s)
+	names, _ := json.Marshal(userSet)
+	if err := e.cfg.Store.PutSetting(ctx, settingsKey, string(b)); err != nil {
+		return Settings{}, err
+	}
+	if err := e.cfg.Store.PutSetting(ctx, userSetKey, string(names)); err != nil {
+		return Settings{}, err
+	}
+	e.mu.Lock()
+	e.user, e.userSet = s, userSet
+	e.settings = resolveSettings(e.policy, s, userSet)
+	s = e.settings
 	e.mu.Unlock()
 	e.emit(Event{Type: EventSettings})
 	for _, r := range e.runnerList() {
@@ -489,6 +521,9 @@ func (e *Engine) Activate(ctx context.Context, req provider.ActivationRequest, p
 	if progress == nil {
 		progress = func(provider.ActivationProgress) {}
 	}
+	if err := e.checkActivationPolicy(req); err != nil {
+		return store.Account{}, err
+	}
 	var existing *store.Account
 	if req.Account != "" {
 		if !validID.MatchString(req.Account) {
@@ -514,6 +549,11 @@ func (e *Engine) Activate(ctx context.Context, req provider.ActivationRequest, p
 			return store.Account{}, err
 		}
 	}
+	if req.Settings == nil {
+		req.Settings = map[string]string{}
+	}
+	// What the policy locks wins over what a re-activated account kept.
+	maps.Copy(req.Settings, e.lockedSettings(req.Provider))
 	c, ok := e.takePending(req)
 	if !ok {
 		var err error

@@ -125,6 +125,39 @@ var migrations = [][]string{
 			PRIMARY KEY (account, folder)
 		) WITHOUT ROWID`,
 	},
+	// 3: stop notices by email (sync/notices). An incident is one stretch
+	// of an account needing its user (suspended, needs re-activation),
+	// from the state's start until the account syncs successfully again;
+	// at most one per account is open. Its notices are the emails it
+	// queued, one per recipient, kept until delivered or the incident
+	// ends so that a restart neither loses nor repeats one.
+	{
+		`CREATE TABLE incidents (
+			id        INTEGER PRIMARY KEY AUTOINCREMENT,
+			account   TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+			state     TEXT NOT NULL,
+			reason    TEXT NOT NULL DEFAULT '',
+			opened_at INTEGER,
+			closed_at INTEGER
+		)`,
+		`CREATE UNIQUE INDEX incidents_open ON incidents(account) WHERE closed_at IS NULL`,
+		`CREATE TABLE notices (
+			id           INTEGER PRIMARY KEY AUTOINCREMENT,
+			incident     INTEGER NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+			account      TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+			kind         TEXT NOT NULL,
+			recipient    TEXT NOT NULL,
+			subject      TEXT NOT NULL,
+			body         TEXT NOT NULL,
+			created_at   INTEGER,
+			state        TEXT NOT NULL DEFAULT 'pending',
+			attempts     INTEGER NOT NULL DEFAULT 0,
+			next_attempt INTEGER,
+			last_error   TEXT NOT NULL DEFAULT '',
+			done_at      INTEGER
+		)`,
+		`CREATE INDEX notices_pending ON notices(next_attempt) WHERE state = 'pending'`,
+	},
 }
 
 // schemaVersion is the schema version this build writes.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -43,8 +44,10 @@ type Activation struct {
 	title    *widget.Label
 	reason   *widget.Label
 	provider *widget.RadioGroup
-	where    *widget.Label
-	panels   *fyne.Container
+	// providerLocked: the administrator's policy locks the provider.
+	providerLocked bool
+	where          *widget.Label
+	panels         *fyne.Container
 
 	// Exchange.
 	exchange        *fyne.Container
@@ -258,6 +261,7 @@ func (w *Activation) Start() {
 
 func (w *Activation) load(ctx context.Context) {
 	if w.opts.Account == "" {
+		w.applyPolicy(ctx)
 		return
 	}
 	accts, err := w.ctl.Accounts(ctx)
@@ -276,6 +280,41 @@ func (w *Activation) load(ctx context.Context) {
 		w.opts.Account = ""
 		w.title.SetText("Connect your mailbox")
 	})
+}
+
+// applyPolicy opens a new activation on the provider the administrator's
+// policy presets; a locked provider cannot be changed.
+func (w *Activation) applyPolicy(ctx context.Context) {
+	p, err := w.ctl.Policy(ctx)
+	if err != nil {
+		return // an older agent, or none: the window works as without a policy
+	}
+	want, ok := p.Get("provider")
+	if !ok {
+		return
+	}
+	w.do(func() {
+		for _, c := range providerChoices {
+			if c.id == want {
+				w.provider.SetSelected(c.label)
+			}
+		}
+		if p.IsLocked("provider") {
+			w.providerLocked = true
+			w.provider.Disable()
+			w.where.SetText(policy.LockedWords + ": " + engine.ProviderWords(want) + ".")
+			w.where.Show()
+		}
+		w.fit()
+	})
+}
+
+// enableProvider lets the user choose the provider again, unless the
+// administrator locked it.
+func (w *Activation) enableProvider() {
+	if !w.providerLocked {
+		w.provider.Enable()
+	}
 }
 
 // prefill fills the form from an existing account. Its provider can't
@@ -526,7 +565,7 @@ func (w *Activation) onActivated(provider string, a store.Account, interval time
 	}
 	if err != nil {
 		if w.opts.Account == "" {
-			w.provider.Enable()
+			w.enableProvider()
 		}
 		w.showPanel(provider)
 		if canceled {
@@ -584,7 +623,7 @@ func (w *Activation) onSignInOther() {
 	w.mismatchGot = ""
 	if w.lastProvider == w.formProvider() {
 		if w.opts.Account == "" {
-			w.provider.Enable()
+			w.enableProvider()
 		}
 		w.password.SetText("")
 		w.showPanel(w.lastProvider)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -648,5 +649,28 @@ func saveShot(t *testing.T, w *Activation, name string) {
 	defer out.Close()
 	if err := png.Encode(out, img); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The administrator's policy presets the provider; locked, it cannot be
+// changed.
+func TestActivationOpensOnThePolicysProvider(t *testing.T) {
+	for _, tc := range []struct {
+		doc    string
+		locked bool
+	}{
+		{"provider = \"office365\"\n", false},
+		{"provider = \"office365\"\nlocked = [\"provider\"]\n", true},
+	} {
+		f := newFake()
+		f.PolicyFn = func() (policy.Policy, error) { return policy.Parse(tc.doc), nil }
+		w, u := newActivationWindow(t, f, Options{})
+		u.waitFor("the policy's provider", func() bool { return w.provider.Selected == "Office 365" })
+		if w.provider.Disabled() != tc.locked {
+			t.Errorf("%q: provider choice disabled %v", tc.doc, w.provider.Disabled())
+		}
+		if tc.locked && !strings.HasPrefix(w.where.Text, "Set by your administrator") {
+			t.Errorf("locked provider says %q", w.where.Text)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
@@ -250,7 +251,7 @@ func (w *Dashboard) onStatus(st engine.Status, accts []store.Account) {
 	w.status, w.accounts = st, accts
 	now := time.Now()
 	w.headline.SetText(headline(st))
-	w.summary.SetText(summary(st, now))
+	w.summary.SetText(summary(st, now) + policyNote(st))
 	has := len(st.Accounts) > 0
 	if has {
 		w.syncNow.Enable()
@@ -346,6 +347,19 @@ func headline(st engine.Status) string {
 	return fmt.Sprintf("%s (%d of %d accounts)", worst.Words(), n, len(st.Accounts))
 }
 
+// policyNote tells of the administrator's policy's problems, if any: the
+// entries named are ignored until the administrator fixes the file.
+func policyNote(st engine.Status) string {
+	switch n := len(st.PolicyProblems); {
+	case n == 0:
+		return ""
+	case n == 1:
+		return "\nYour administrator's policy has a problem; this entry is ignored: " + st.PolicyProblems[0].String() + "."
+	default:
+		return fmt.Sprintf("\nYour administrator's policy has %d problems; these entries are ignored: %s (and more: `inboxsync policy show`).", n, st.PolicyProblems[0])
+	}
+}
+
 // summary says when sync runs, in words.
 func summary(st engine.Status, now time.Time) string {
 	if len(st.Accounts) == 0 {
@@ -365,7 +379,11 @@ func summary(st engine.Status, now time.Time) string {
 	case st.Paused:
 		fmt.Fprintf(&b, "Sync is paused until %s.", when(st.PausedUntil, now))
 	default:
-		fmt.Fprintf(&b, "Sync runs %s.", everyWords(st.Interval.D()))
+		fmt.Fprintf(&b, "Sync runs %s", everyWords(st.Interval.D()))
+		if st.IntervalSource == policy.SourceLocked {
+			b.WriteString(" (" + strings.ToLower(policy.LockedWords[:1]) + policy.LockedWords[1:] + ")")
+		}
+		b.WriteString(".")
 		var next time.Time
 		for _, a := range st.Accounts {
 			if !a.NextSync.IsZero() && (next.IsZero() || a.NextSync.Before(next)) {

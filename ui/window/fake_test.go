@@ -11,6 +11,7 @@ import (
 
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -34,6 +35,7 @@ type fakeControl struct {
 	ResumeFn         func(account string) error
 	RemoveAccountFn  func(account string, purge bool) error
 	OpenWindowFn     func(engine.WindowRequest) error
+	PolicyFn         func() (policy.Policy, error)
 }
 
 var _ control.Control = (*fakeControl)(nil)
@@ -149,6 +151,17 @@ func (f *fakeControl) OpenWindow(_ context.Context, req engine.WindowRequest) er
 		return nil
 	}
 	return f.OpenWindowFn(req)
+}
+
+func (f *fakeControl) Policy(context.Context) (policy.Policy, error) {
+	if f.PolicyFn == nil {
+		return policy.Policy{}, nil
+	}
+	return f.PolicyFn()
+}
+
+func (f *fakeControl) TestNotice(context.Context) ([]engine.NoticeDelivery, error) {
+	return nil, engine.ErrUnsupported
 }
 
 // ui stands in for Fyne's main goroutine: windows hand it work through

@@ -38,12 +38,13 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 		ann := e.Backend.AddContact("Ann@Acme.example", acc)
 		lee := e.Backend.AddLead("lee@beta.example", false)
 		e.Backend.AddLead("old@beta.example", true)
-		people, err := e.Recorder.FindPeople(ctx, []string{"ann@acme.example", "LEE@beta.example", "old@beta.example", "nobody@x.example"})
+		quoted := e.Backend.AddContact("o'neil@acme.example", "")
+		people, err := e.Recorder.FindPeople(ctx, []string{"ann@acme.example", "LEE@beta.example", "old@beta.example", "nobody@x.example", "O'Neil@acme.example"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		slices.SortFunc(people, func(a, b crm.Person) int { return strings.Compare(a.ID, b.ID) })
-		want := []crm.Person{{ID: ann, Object: crm.ObjContact, Email: "Ann@Acme.example", AccountID: acc}, {ID: lee, Object: crm.ObjLead, Email: "lee@beta.example"}}
+		want := []crm.Person{{ID: ann, Object: crm.ObjContact, Email: "Ann@Acme.example", AccountID: acc}, {ID: lee, Object: crm.ObjLead, Email: "lee@beta.example"}, {ID: quoted, Object: crm.ObjContact, Email: "o'neil@acme.example"}}
 		slices.SortFunc(want, func(a, b crm.Person) int { return strings.Compare(a.ID, b.ID) })
 		if !slices.Equal(people, want) {
 			t.Fatalf("FindPeople = %+v, want %+v", people, want)
@@ -82,8 +83,9 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 			{Object: crm.ObjEvent, Fields: map[string]any{"Subject": "no end", "StartDateTime": start}},
 			{Object: crm.ObjEvent, Fields: map[string]any{"Subject": strings.Repeat("long ", 60), "StartDateTime": start, "EndDateTime": start}},
 			{Object: crm.ObjEvent, Fields: map[string]any{"Subject": "ok 2", "IsAllDayEvent": true, "ActivityDate": "2026-11-21", "DurationInMinutes": 1440}},
+			{Object: crm.ObjEvent, Fields: map[string]any{"Subject": `It's "Q4" \ plan`, "StartDateTime": start, "EndDateTime": start.Add(time.Hour)}},
 		})
-		if err != nil || len(res) != 4 {
+		if err != nil || len(res) != 5 {
 			t.Fatalf("Create: %v, %d results", err, len(res))
 		}
 		if res[0].Err != nil || res[3].Err != nil || res[0].ID == "" || res[3].ID == "" {
@@ -94,8 +96,8 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 				t.Fatalf("record %d: %+v", i, res[i])
 			}
 		}
-		found, err := e.Recorder.FindEvents(ctx, []string{"ok 1", "ok 2", "no end"})
-		if err != nil || len(found) != 2 {
+		found, err := e.Recorder.FindEvents(ctx, []string{"ok 1", "ok 2", "no end", `It's "Q4" \ plan`})
+		if err != nil || len(found) != 3 {
 			t.Fatalf("FindEvents = %+v, %v", found, err)
 		}
 		for _, f := range found {
@@ -107,6 +109,10 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 			case res[3].ID:
 				if !f.AllDay || f.Date != "2026-11-21" {
 					t.Errorf("all-day Event found as %+v", f)
+				}
+			case res[4].ID:
+				if f.Subject != `It's "Q4" \ plan` {
+					t.Errorf("quoted subject found as %q", f.Subject)
 				}
 			default:
 				t.Errorf("unexpected Event %+v", f)

@@ -2,7 +2,6 @@ package crm
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -11,7 +10,7 @@ import (
 
 // emailFields builds an EmailMessage.
 func (b *batch) emailFields(it provider.Item, ms []match) map[string]any {
-	bracketed, _, _ := messageIDForms(it.MessageID)
+	bracketed, _, _ := messageIDForms(messageID(it))
 	from, fromName, _ := ParseAddress(it.From)
 	body := strings.TrimSpace(it.Preview)
 	if body != "" {
@@ -59,10 +58,8 @@ func (b *batch) logEmails(ctx context.Context, idxs []int) error {
 	var order []string
 	var ids []string
 	for _, i := range idxs {
-		bracketed, bare, key := messageIDForms(b.entries[i].Item.MessageID)
-		if key == "" {
-			key = fmt.Sprintf("\x00%d", i) // no Message-ID: nothing to find it by
-		} else if groups[key] == nil {
+		bracketed, bare, key := messageIDForms(messageID(b.entries[i].Item))
+		if groups[key] == nil {
 			ids = append(ids, bracketed, bare)
 		}
 		g := groups[key]

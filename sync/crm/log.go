@@ -2,6 +2,8 @@ package crm
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"time"
 
@@ -246,6 +248,18 @@ func subject(it provider.Item, max int) string {
 		s = "(no subject)"
 	}
 	return truncate(s, max)
+}
+
+// messageID returns an item's Message-ID, or for a mail without one (rare:
+// some drafts and server-generated mail) an identifier made from the
+// item's folder and provider id, so that it too is found again after a
+// crash instead of logged twice.
+func messageID(it provider.Item) string {
+	if strings.Trim(strings.TrimSpace(it.MessageID), "<>") != "" {
+		return it.MessageID
+	}
+	sum := sha256.Sum256([]byte(string(it.Folder) + "\x00" + it.ProviderID))
+	return "<" + hex.EncodeToString(sum[:12]) + "@no-message-id.inboxsync.invalid>"
 }
 
 // messageIDForms returns a Message-ID with and without angle brackets, and

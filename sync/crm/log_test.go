@@ -519,3 +519,18 @@ func TestFailedRelationIsCompletedLater(t *testing.T) {
 		t.Fatalf("relations = %v", got)
 	}
 }
+
+func TestMailWithoutMessageIDIsFoundAgain(t *testing.T) {
+	sf, c := connected(t)
+	sf.AddContact("ann@acme.example", "")
+	e := mail("nomid", "inbox", "", "No id", "ann@acme.example", []string{mailbox}, nil)
+	first := logAll(t, c, crm.Config{Mailbox: mailbox}, e)["nomid"]
+	second := logAll(t, c, crm.Config{Mailbox: mailbox}, e)["nomid"]
+	if first.State != crm.Logged || second.RecordID != first.RecordID || len(sf.Records("EmailMessage")) != 1 {
+		t.Fatalf("%+v then %+v, %d EmailMessages", first, second, len(sf.Records("EmailMessage")))
+	}
+	r, _ := sf.Get(first.RecordID)
+	if id, _ := r.Fields["MessageIdentifier"].(string); !strings.HasSuffix(id, "@no-message-id.inboxsync.invalid>") {
+		t.Fatalf("MessageIdentifier = %q", id)
+	}
+}

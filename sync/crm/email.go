@@ -39,6 +39,13 @@ func (b *batch) emailFields(it provider.Item, ms []match) map[string]any {
 	if acc := account(ms); acc != "" {
 		f["RelatedToId"] = acc
 	}
+	// Empty values are left out: an empty FromAddress is not an email
+	// address, and an EmailMessage is never edited later.
+	for k, v := range f {
+		if v == "" {
+			delete(f, k)
+		}
+	}
 	return f
 }
 

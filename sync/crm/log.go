@@ -127,8 +127,6 @@ func (b *batch) run(ctx context.Context) error {
 			deletes = append(deletes, i)
 		case e.Deleted && event:
 			b.set(i, Outcome{State: Logged, RecordID: e.RecordID, Object: e.Object, Reason: ReasonLeftAlone})
-		case e.Deleted && e.State == Failed:
-			b.set(i, Outcome{State: Skipped, Reason: ReasonDeletedEarly})
 		case e.Deleted:
 			b.set(i, Outcome{State: Logged, RecordID: e.RecordID, Object: e.Object, Reason: ReasonEmailKept})
 		case e.RecordID != "" && event:

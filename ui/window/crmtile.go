@@ -48,6 +48,7 @@ func crmCountsWords(st crm.Status) string {
 
 func (t *crmTile) update(st crm.Status) {
 	t.refresh.SetText("Refresh")
+	t.refresh.Importance = widget.MediumImportance
 	t.change.Enable()
 	t.disconnect.Enable()
 	detail := ""
@@ -56,6 +57,7 @@ func (t *crmTile) update(st crm.Status) {
 		t.state.SetText("Disconnected")
 		t.state.Importance = widget.LowImportance
 		t.refresh.SetText("Connect to Salesforce")
+		t.refresh.Importance = widget.HighImportance
 		t.change.Disable()
 		t.disconnect.Disable()
 		detail = "Log your mail and meetings to the Contacts and Leads they involve."
@@ -84,6 +86,7 @@ func (t *crmTile) update(st crm.Status) {
 	}
 	t.detail.SetText(detail)
 	t.state.Refresh()
+	t.refresh.Refresh()
 }
 
 // openCRMConnect asks the agent for the Salesforce window.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/user"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -113,7 +114,7 @@ func watchPolicy(ctx context.Context, path string, last fileStamp, every time.Du
 // configuration wins over the policy's defaults; what the policy locks the
 // engine enforces.
 func withPolicy(p policy.Policy, prov string, user map[string]string) map[string]string {
-	table := map[string]string{"exchange": "exchange", "office365": "office365", "gmail": "google"}[prov]
+	table := map[string]string{"exchange": "exchange", "office365": "office365", "gmail": "google", "salesforce": "salesforce"}[prov]
 	out := map[string]string{}
 	if table != "" {
 		for k, v := range p.Section(table) {
@@ -176,6 +177,12 @@ func ProviderDefaults(p Paths, pol policy.Policy, prov string) (map[string]strin
 		}
 	case "gmail":
 		user = c.Gmail.Settings()
+	case "salesforce":
+		s := c.Salesforce
+		user = map[string]string{"login_url": s.LoginURL, "client_id": s.ClientID, "api_version": s.APIVersion}
+		if s.RedirectPort != 0 {
+			user["redirect_port"] = strconv.Itoa(s.RedirectPort)
+		}
 	}
 	return withPolicy(pol, prov, user), nil
 }

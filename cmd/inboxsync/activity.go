@@ -3,9 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"text/tabwriter"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -51,7 +53,12 @@ func (c *cli) activity(args []string) int {
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tACCOUNT\tFOLDER\tFROM\tSUBJECT")
+	withCRM := slices.ContainsFunc(items, func(it store.Item) bool { return it.CRM != nil })
+	if withCRM {
+		fmt.Fprintln(tw, "TIME\tACCOUNT\tFOLDER\tFROM\tSUBJECT\tSALESFORCE")
+	} else {
+		fmt.Fprintln(tw, "TIME\tACCOUNT\tFOLDER\tFROM\tSUBJECT")
+	}
 	for _, it := range items {
 		subject := it.Subject
 		if it.Deleted {
@@ -60,10 +67,27 @@ func (c *cli) activity(args []string) int {
 		if it.Kind == provider.Event && it.Location != "" {
 			subject += " @ " + it.Location
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", it.Time.Local().Format("2006-01-02 15:04"), it.Account, it.Folder, it.From, subject)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s", it.Time.Local().Format("2006-01-02 15:04"), it.Account, it.Folder, it.From, subject)
+		if withCRM {
+			fmt.Fprintf(tw, "\t%s", crmWords(it.CRM))
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	return exitOK
+}
+
+// crmWords says an item's CRM state in the activity list.
+func crmWords(c *store.CRMState) string {
+	switch {
+	case c == nil:
+		return "-"
+	case c.State == crm.Logged:
+		return "logged " + c.RecordID
+	case c.Reason != "":
+		return string(c.State) + ": " + c.Reason
+	}
+	return string(c.State)
 }
 
 // parseSince reads a date, an RFC 3339 time or an age like 48h.

@@ -475,6 +475,7 @@ func TestCLIHelpOfEveryVerb(t *testing.T) {
 		{"agent"}, {"status"}, {"pause"}, {"resume"}, {"sync"},
 		{"account", "list"}, {"account", "add", "exchange"}, {"account", "add", "office365"}, {"account", "remove"},
 		{"activity"}, {"sessions"}, {"issues"}, {"settings"}, {"ui"}, {"version"},
+		{"crm", "connect", "salesforce"}, {"crm", "status"}, {"crm", "sync"}, {"crm", "disconnect"}, {"crm", "settings"},
 	} {
 		out, errOut, code := h.run("", append(args, "--help")...)
 		help := out + errOut

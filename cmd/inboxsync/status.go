@@ -78,6 +78,10 @@ func (c *cli) printStatus(s engine.Status, now time.Time) {
 		}
 		fmt.Fprintf(w, "  rejections: %d of %d, failed syncs: %d of %d in a row\n", a.Rejections, engine.MaxRejections, a.Failures, engine.MaxFailures)
 	}
+	if s.CRM != nil {
+		fmt.Fprintln(w)
+		printCRMStatus(w, *s.CRM, now)
+	}
 }
 
 // printPolicyProblems lists the policy's problems, if any.

@@ -21,11 +21,14 @@
 // resume and sync ({"account"}); accounts; remove-account ({"account",
 // "purge"}); sessions (SessionQuery); activity (ActivityQuery); issues
 // ({"account","limit"}); settings; update-settings (Settings); activate
-// (ActivationRequest); open-window (WindowRequest); policy; test-notice.
+// (ActivationRequest); open-window (WindowRequest); policy; test-notice;
+// crm-connect (CRMConnectRequest; progress frames like activate);
+// crm-status; crm-sync ({"wait"}); crm-disconnect; crm-settings;
+// update-crm-settings (CRMSettings).
 // Error codes: unknown-account, invalid, unsupported, too-soon,
 // not-running, canceled, mailbox-mismatch, locked and error; the client maps them back to the engine's sentinels and keeps
 // the message. After the request line the server reads nothing but, for
-// subscribe and activate, the end of the stream: a client that hangs up
+// subscribe, activate, crm-connect and crm-sync, the end of the stream: a client that hangs up
 // (or half-closes) ends its subscription or cancels its activation.
 // Unary requests run to the end whatever the client does. Requests are
 // limited to 1 MiB.
@@ -34,6 +37,7 @@ package control
 import (
 	"context"
 
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
@@ -83,4 +87,21 @@ type Control interface {
 	// TestNotice sends a test email notice to every configured address
 	// and says, for each, whether the relay took it.
 	TestNotice(ctx context.Context) ([]engine.NoticeDelivery, error)
+
+	// CRMConnect signs in to the CRM (Salesforce) in the agent, reporting
+	// the steps that need the user through progress as Activate does,
+	// queues the mailbox's history window and starts logging.
+	CRMConnect(ctx context.Context, req engine.CRMConnectRequest, progress func(provider.ActivationProgress)) (crm.Status, error)
+	// CRMStatus returns the CRM connection's state, API usage and the
+	// items' counts by CRM state.
+	CRMStatus(ctx context.Context) (crm.Status, error)
+	// CRMSync starts logging at once; with wait it returns when the run
+	// ended.
+	CRMSync(ctx context.Context, wait bool) (crm.Status, error)
+	// CRMDisconnect stops logging and deletes the CRM sign-in.
+	CRMDisconnect(ctx context.Context) error
+	// CRMSettings returns the CRM settings in force.
+	CRMSettings(ctx context.Context) (engine.CRMSettings, error)
+	// UpdateCRMSettings validates and stores the CRM settings.
+	UpdateCRMSettings(ctx context.Context, s engine.CRMSettings) (engine.CRMSettings, error)
 }

@@ -28,6 +28,13 @@ const (
 	methodOpenWindow     = "open-window"
 	methodPolicy         = "policy"
 	methodTestNotice     = "test-notice"
+	// The CRM connection (issue 11).
+	methodCRMConnect        = "crm-connect"
+	methodCRMStatus         = "crm-status"
+	methodCRMSync           = "crm-sync"
+	methodCRMDisconnect     = "crm-disconnect"
+	methodCRMSettings       = "crm-settings"
+	methodUpdateCRMSettings = "update-crm-settings"
 )
 
 // Limits and timeouts.
@@ -61,6 +68,9 @@ type (
 	issuesParams struct {
 		Account string `json:"account,omitempty"`
 		Limit   int    `json:"limit,omitempty"`
+	}
+	crmSyncParams struct {
+		Wait bool `json:"wait,omitempty"`
 	}
 )
 

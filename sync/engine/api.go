@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
@@ -32,6 +33,25 @@ type Status struct {
 	// there is one; PolicyProblems are its problems (the entries ignored).
 	PolicyPath     string           `json:"policy_path,omitempty"`
 	PolicyProblems []policy.Problem `json:"policy_problems,omitempty"`
+	// CRM is the CRM connection's status; nil when none was made.
+	CRM *crm.Status `json:"crm,omitempty"`
+}
+
+// CRMAttention returns the state a CRM connection that needs the user
+// shows as in the tray, like a mailbox's: NeedsReactivation when its
+// sign-in is gone, Suspended when logging stopped after repeated failures;
+// ok is false when it needs nothing.
+func (s Status) CRMAttention() (State, bool) {
+	if s.CRM == nil {
+		return Idle, false
+	}
+	switch s.CRM.State {
+	case crm.ConnNeedsReactivation:
+		return NeedsReactivation, true
+	case crm.ConnFailed:
+		return Suspended, true
+	}
+	return Idle, false
 }
 
 // Worst returns the state that most needs the user's eye across all
@@ -46,6 +66,9 @@ func (s Status) Worst() State {
 		if rank[a.State] > rank[worst] {
 			worst = a.State
 		}
+	}
+	if c, ok := s.CRMAttention(); ok && rank[c] > rank[worst] {
+		worst = c
 	}
 	return worst
 }
@@ -100,7 +123,13 @@ const (
 	EventOpenWindow EventType = "open-window"
 	// EventNotice: something the user should be told (a desktop notice).
 	EventNotice EventType = "notice"
+	// EventCRM: the CRM connection changed state (Message: the reason).
+	EventCRM EventType = "crm"
 )
+
+// WindowCRMConnect is the window that signs in to the CRM ("Sign in to
+// Salesforce again" when WindowRequest.Reason says why).
+const WindowCRMConnect = "crm-connect"
 
 // Event is one entry of the engine's event stream. Events never carry
 // secrets.
@@ -167,7 +196,7 @@ type PauseRequest struct {
 
 // WindowRequest asks the agent to show a window.
 type WindowRequest struct {
-	Window  string `json:"window"` // "dashboard", "activate", "settings"
+	Window  string `json:"window"` // "dashboard", "activate", "settings", "crm-connect"
 	Account string `json:"account,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 }

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret"
@@ -29,8 +30,10 @@ type Config struct {
 	Secrets secret.Store
 	// Connectors by provider name ("exchange", "office365", "gmail").
 	Connectors map[string]provider.Connector
-	Clock      Clock
-	Log        *slog.Logger
+	// CRM are the CRM connectors by name ("salesforce").
+	CRM   map[string]crm.Connector
+	Clock Clock
+	Log   *slog.Logger
 	// MinSyncGap refuses Sync now this soon after the last attempt
 	// (default 1 minute).
 	MinSyncGap time.Duration
@@ -80,6 +83,7 @@ type Engine struct {
 	notices  NoticeTester
 	pause    pauseSetting
 	runners  map[string]*runner
+	crm      *crmRunner
 	runCtx   context.Context // set by Run; runners started before Run wait for it
 	wg       sync.WaitGroup
 	// expected and enforce are the mailbox policy (Config.ExpectedMailbox,
@@ -150,6 +154,9 @@ func New(cfg Config) (*Engine, error) {
 			e.log.Warn("ignoring unreadable pause setting", "err", err)
 		}
 	}
+	if e.crm, err = e.loadCRMRunner(ctx); err != nil {
+		return nil, err
+	}
 	accts, err := cfg.Store.Accounts(ctx)
 	if err != nil {
 		return nil, err
@@ -193,6 +200,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	for _, r := range e.runners {
 		e.startLocked(r)
 	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.crm.serve(ctx)
+	}()
 	e.mu.Unlock()
 	<-ctx.Done()
 	e.wg.Wait()
@@ -303,6 +315,11 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 		}
 		st.Accounts = append(st.Accounts, as)
 	}
+	if cs, err := e.crm.status(ctx); err != nil {
+		return st, err
+	} else if cs.State != crm.ConnNotConnected {
+		st.CRM = &cs
+	}
 	return st, nil
 }
 
@@ -360,6 +377,7 @@ func (e *Engine) Resume(ctx context.Context, account string) error {
 	for _, r := range e.runnerList() {
 		r.poke()
 	}
+	e.crm.poke()
 	return nil
 }
 
@@ -504,7 +522,7 @@ func (e *Engine) UpdateSettings(ctx context.Context, s Settings) (Settings, erro
 // part of the agent that shows windows.
 func (e *Engine) OpenWindow(ctx context.Context, req WindowRequest) error {
 	switch req.Window {
-	case "dashboard", "activate", "settings":
+	case "dashboard", "activate", "settings", WindowCRMConnect:
 	default:
 		return fmt.Errorf("%w: unknown window %q", ErrInvalid, req.Window)
 	}

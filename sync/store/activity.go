@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -38,6 +39,10 @@ const DefaultActivityLimit = 100
 const itemCols = `id, account, provider_id, folder, kind, message_id, conversation_id, subject, from_addr,
 	to_addrs, cc_addrs, time, preview, start_time, end_time, location, organizer, attendees, deleted,
 	first_seen, updated_at`
+
+// crmCols are an item's CRM state (crm_items AS c, perhaps LEFT JOINed:
+// NULL when the item has none).
+const crmCols = `c.state, c.record_id, c.object, c.reason, c.attempts`
 
 // escapeLike escapes s for a LIKE pattern with ESCAPE '\'.
 func escapeLike(s string) string { return likeEscaper.Replace(s) }
@@ -127,7 +132,7 @@ func (s *Store) activity(ctx context.Context, q ActivityQuery) ([]Item, []int64,
 		args = append(args, v)
 		return fmt.Sprintf("?%d", len(args))
 	}
-	sb.WriteString("SELECT " + itemCols + " FROM items WHERE account = ?1")
+	sb.WriteString("SELECT " + itemCols + ", " + crmCols + " FROM items LEFT JOIN crm_items c ON c.item = items.id WHERE account = ?1")
 	if !q.IncludeDeleted {
 		sb.WriteString(" AND deleted = 0")
 	}
@@ -147,6 +152,18 @@ func (s *Store) activity(ctx context.Context, q ActivityQuery) ([]Item, []int64,
 	}
 	sb.WriteString(" ORDER BY time DESC, id DESC LIMIT " + arg(q.Limit))
 	query := sb.String()
+	return s.queryItemIDs(ctx, query, args...)
+}
+
+// queryItems runs a query that selects itemCols and crmCols.
+func (s *Store) queryItems(ctx context.Context, query string, args ...any) ([]Item, error) {
+	items, _, err := s.queryItemIDs(ctx, query, args...)
+	return items, err
+}
+
+// queryItemIDs runs a query that selects itemCols and crmCols, and also
+// returns the items' row ids.
+func (s *Store) queryItemIDs(ctx context.Context, query string, args ...any) ([]Item, []int64, error) {
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, nil, err
@@ -162,16 +179,22 @@ func (s *Store) activity(ctx context.Context, q ActivityQuery) ([]Item, []int64,
 			id                                   int64
 			folder, kind, to, cc, attendees      string
 			tm, start, end, firstSeen, updatedAt sql.NullInt64
+			crmState, record, object, reason     sql.NullString
+			attempts                             sql.NullInt64
 		)
 		if err := rows.Scan(&id, &it.Account, &it.ProviderID, &folder, &kind, &it.MessageID, &it.ConversationID,
 			&it.Subject, &it.From, &to, &cc, &tm, &it.Preview, &start, &end, &it.Location, &it.Organizer,
-			&attendees, &it.Deleted, &firstSeen, &updatedAt); err != nil {
+			&attendees, &it.Deleted, &firstSeen, &updatedAt, &crmState, &record, &object, &reason, &attempts); err != nil {
 			return nil, nil, err
 		}
 		it.Folder, it.Kind = provider.Folder(folder), provider.Kind(kind)
 		it.To, it.Cc, it.Attendees = splitAddrs(to), splitAddrs(cc), splitAddrs(attendees)
 		it.Time, it.Start, it.End = decTime(tm), decTime(start), decTime(end)
 		it.FirstSeen, it.UpdatedAt = decTime(firstSeen), decTime(updatedAt)
+		if crmState.Valid {
+			it.CRM = &CRMState{State: crm.State(crmState.String), RecordID: record.String, Object: object.String,
+				Reason: reason.String, Attempts: int(attempts.Int64)}
+		}
 		items = append(items, it)
 		ids = append(ids, id)
 	}

@@ -158,6 +158,36 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX notices_pending ON notices(next_attempt) WHERE state = 'pending'`,
 	},
+	// 4: the CRM outbox (sync/crm, issue 11). crm_connection is the one CRM
+	// connection of the agent (at most one row): while it is active, the
+	// items a page adds get a crm_items row in the page's transaction. A
+	// crm_items row is an item's CRM state: pending, logged (record_id,
+	// object), skipped (reason) or failed (reason, retryable, attempts).
+	// gen grows whenever the mailbox changes the item in a way the CRM
+	// must see again, so that a run's outcome for an older version does
+	// not overwrite the newer one.
+	{
+		`CREATE TABLE crm_connection (
+			id           INTEGER PRIMARY KEY CHECK (id = 1),
+			crm          TEXT NOT NULL,
+			org          TEXT NOT NULL DEFAULT '',
+			active       INTEGER NOT NULL DEFAULT 1,
+			connected_at INTEGER,
+			since        INTEGER
+		)`,
+		`CREATE TABLE crm_items (
+			item      INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+			state     TEXT NOT NULL DEFAULT 'pending',
+			gen       INTEGER NOT NULL DEFAULT 1,
+			record_id TEXT NOT NULL DEFAULT '',
+			object    TEXT NOT NULL DEFAULT '',
+			reason    TEXT NOT NULL DEFAULT '',
+			retryable INTEGER NOT NULL DEFAULT 0,
+			attempts  INTEGER NOT NULL DEFAULT 0,
+			saved_at  INTEGER
+		)`,
+		`CREATE INDEX crm_items_todo ON crm_items(state) WHERE state IN ('pending', 'failed')`,
+	},
 }
 
 // schemaVersion is the schema version this build writes.

@@ -193,6 +193,7 @@ func TestActivationUnsupportedKeepsInput(t *testing.T) {
 // success page, and the window closes by itself.
 func TestActivationGmailSignIn(t *testing.T) {
 	f := newFake()
+	f.CRMStatusFn = crmConnected
 	const link = "https://accounts.google.com/o/oauth2/v2/auth?client_id=1234567890-abc.apps.googleusercontent.com&state=y"
 	var reqs recorder[provider.ActivationRequest]
 	browserDone := make(chan struct{})
@@ -359,6 +360,7 @@ func TestActivationBrowserWaitingAndCancel(t *testing.T) {
 
 func TestActivationSuccessCloses(t *testing.T) {
 	f := newFake()
+	f.CRMStatusFn = crmConnected
 	f.ActivateFn = func(context.Context, provider.ActivationRequest, func(provider.ActivationProgress)) (store.Account, error) {
 		return store.Account{ID: "ann", Provider: "exchange", Email: "ann@example.com"}, nil
 	}

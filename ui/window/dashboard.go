@@ -3,6 +3,7 @@ package window
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/inboxsync/inboxsync/sync/control"
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/store"
@@ -60,6 +62,10 @@ type Dashboard struct {
 	// Connections.
 	conns    *fyne.Container
 	connRows map[string]*connRow
+	crmTile  *crmTile
+	crm      crm.Status
+	// openURLFn opens a link ("Open in Salesforce"); nil: the browser.
+	openURLFn func(*url.URL)
 
 	status   engine.Status
 	accounts []store.Account
@@ -168,15 +174,16 @@ func (w *Dashboard) newActivityTab() fyne.CanvasObject {
 	w.search.ActionItem = widget.NewIcon(theme.SearchIcon())
 	w.search.OnChanged = w.onSearchChanged
 	w.activityNote = caption("")
-	w.activityList = twoLineList(&w.activity, itemLine)
+	w.activityList = w.newActivityList()
 	return container.NewBorder(pad(container.NewVBox(w.search, w.activityNote)), nil, nil, nil, w.activityList)
 }
 
 func (w *Dashboard) newConnectionsTab() fyne.CanvasObject {
 	w.conns = container.NewVBox()
+	w.crmTile = w.newCRMTile()
 	add := widget.NewButtonWithIcon("Connect another mailbox", theme.ContentAddIcon(), func() { w.openActivation("") })
 	return container.NewBorder(nil, pad(container.NewHBox(add)), nil, nil,
-		container.NewVScroll(container.NewPadded(w.conns)))
+		container.NewVScroll(container.NewPadded(container.NewVBox(w.conns, w.crmTile.card))))
 }
 
 // Start implements Window.
@@ -214,10 +221,16 @@ func (w *Dashboard) reload(ctx context.Context) {
 	accts, aerr := w.ctl.Accounts(ctx)
 	sessions, serr := w.ctl.Sessions(ctx, store.SessionQuery{Limit: sessionLimit})
 	issues, ierr := w.ctl.Issues(ctx, "", issueLimit)
+	crmSt, cerr := w.ctl.CRMStatus(ctx)
 	if err == nil {
 		err = firstErr(aerr, serr, ierr)
 	}
 	w.do(func() {
+		if cerr == nil {
+			w.crm = crmSt
+			w.crmTile.update(crmSt)
+			w.activityList.Refresh()
+		}
 		if err != nil {
 			w.headline.SetText("Could not read the state of sync")
 			w.summary.SetText(plain(err))

@@ -87,6 +87,29 @@ type Server struct {
 	inject  []injected
 
 	counts map[string]int
+	// after runs when an API request was handled, before its answer is
+	// sent (SetAfterAPI).
+	after func(method, path string)
+}
+
+// SetAfterAPI makes f run after each API request was handled (its records
+// created, updated or deleted) and before the answer leaves: a test can
+// block there and kill the client between Salesforce's work and the
+// client's hearing of it. f runs without the emulator's lock; nil removes
+// it.
+func (s *Server) SetAfterAPI(f func(method, path string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.after = f
+}
+
+func (s *Server) afterAPI(r *http.Request) {
+	s.mu.Lock()
+	f := s.after
+	s.mu.Unlock()
+	if f != nil {
+		f(r.Method, r.URL.Path)
+	}
 }
 
 type authCode struct {
@@ -452,6 +475,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // api serves /services/data/vNN.0/…
 func (s *Server) api(w http.ResponseWriter, r *http.Request) {
+	defer s.afterAPI(r) // after the Unlock below
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counts["api"]++

@@ -13,17 +13,19 @@ import (
 )
 
 func (c *cli) activity(args []string) int {
-	fs := c.flags("activity [--account A] [--since T] [--limit N] [--search TEXT] [--json]", "Lists synced mail and meetings, newest first.", "")
+	fs := c.flags("activity [--account A] [--since T] [--limit N] [--offset N] [--search TEXT] [--json]",
+		"Lists synced mail and meetings, newest first.", store.SearchHelp)
 	acct := fs.String("account", "", "only this account")
 	since := fs.String("since", "", "only items after `T`: a date (2026-11-01), a time (2026-11-01T09:00:00Z) or an age (48h)")
 	limit := fs.Int("limit", 50, "at most `N` items")
-	search := fs.String("search", "", "only items whose subject, sender, recipients or preview contain `TEXT`")
+	offset := fs.Int("offset", 0, "skip the first `N` items (the next page: --offset 50)")
+	search := fs.String("search", "", "only items that match `TEXT` (see above)")
 	deleted := fs.Bool("deleted", false, "include items deleted from the mailbox")
-	asJSON := fs.Bool("json", false, "print JSON")
+	asJSON := fs.Bool("json", false, `print JSON: {"items": [...], "offset": N, "total": N, "total_capped": true when there are more than total}`)
 	if code, ok := c.parse(fs, args, 0); !ok {
 		return code
 	}
-	q := store.ActivityQuery{Account: *acct, Limit: *limit, Search: *search, IncludeDeleted: *deleted}
+	q := store.ActivityQuery{Account: *acct, Limit: *limit, Offset: *offset, Search: *search, IncludeDeleted: *deleted}
 	if *since != "" {
 		t, err := parseSince(*since, time.Now())
 		if err != nil {
@@ -34,6 +36,9 @@ func (c *cli) activity(args []string) int {
 	if *limit < 1 {
 		return c.fail(errors.New("--limit must be at least 1"))
 	}
+	if *offset < 0 {
+		return c.fail(errors.New("--offset cannot be negative"))
+	}
 	ctx, cancel := signalContext()
 	defer cancel()
 	r, closeR, err := c.reader(ctx)
@@ -41,25 +46,32 @@ func (c *cli) activity(args []string) int {
 		return c.fail(err)
 	}
 	defer closeR()
-	items, err := r.Activity(ctx, q)
+	page, err := r.Activity(ctx, q)
 	if err != nil {
 		return c.fail(err)
 	}
 	if *asJSON {
-		return c.printJSON(items)
+		return c.printJSON(page)
 	}
-	if len(items) == 0 {
-		fmt.Fprintln(c.out, "Nothing synced yet.")
+	if len(page.Items) == 0 {
+		switch {
+		case *search != "":
+			fmt.Fprintf(c.out, "Nothing matches %q.\n", *search)
+		case *offset > 0:
+			fmt.Fprintln(c.out, "No more items.")
+		default:
+			fmt.Fprintln(c.out, "Nothing synced yet.")
+		}
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-	withCRM := slices.ContainsFunc(items, func(it store.Item) bool { return it.CRM != nil })
+	withCRM := slices.ContainsFunc(page.Items, func(it store.Item) bool { return it.CRM != nil })
 	if withCRM {
 		fmt.Fprintln(tw, "TIME\tACCOUNT\tFOLDER\tFROM\tSUBJECT\tSALESFORCE")
 	} else {
 		fmt.Fprintln(tw, "TIME\tACCOUNT\tFOLDER\tFROM\tSUBJECT")
 	}
-	for _, it := range items {
+	for _, it := range page.Items {
 		subject := it.Subject
 		if it.Deleted {
 			subject += " (deleted)"
@@ -74,6 +86,13 @@ func (c *cli) activity(args []string) int {
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+	if last := page.Offset + len(page.Items); last < page.Total || page.TotalCapped {
+		of := fmt.Sprint(page.Total)
+		if page.TotalCapped {
+			of = fmt.Sprintf("more than %d", page.Total)
+		}
+		fmt.Fprintf(c.errOut, "Items %d-%d of %s; the next ones: --offset %d\n", page.Offset+1, last, of, last)
+	}
 	return exitOK
 }
 

@@ -40,6 +40,7 @@ Verbs:
   sync         sync now (--wait to wait for the result)
   account      list, add or remove mailbox accounts
   activity     list synced mail and meetings
+  export       write synced mail and meetings to a CSV, JSON or iCalendar file
   sessions     list past sync sessions
   issues       list items that could not be synced
   settings     show or change the sync settings
@@ -85,6 +86,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"sync":     c.sync,
 		"account":  c.account,
 		"activity": c.activity,
+		"export":   c.export,
 		"sessions": c.sessions,
 		"issues":   c.issues,
 		"settings": c.settings,
@@ -196,7 +198,8 @@ type reader interface {
 	Status(ctx context.Context) (engine.Status, error)
 	Accounts(ctx context.Context) ([]store.Account, error)
 	Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error)
-	Activity(ctx context.Context, q store.ActivityQuery) ([]store.Item, error)
+	Activity(ctx context.Context, q store.ActivityQuery) (store.ActivityPage, error)
+	Items(ctx context.Context, q store.ItemsQuery) (store.ItemsPage, error)
 	Issues(ctx context.Context, account string, limit int) ([]store.Issue, error)
 	Settings(ctx context.Context) (engine.Settings, error)
 }
@@ -221,8 +224,11 @@ func (emptyReader) Accounts(context.Context) ([]store.Account, error) { return [
 func (emptyReader) Sessions(context.Context, store.SessionQuery) ([]store.Session, error) {
 	return []store.Session{}, nil
 }
-func (emptyReader) Activity(context.Context, store.ActivityQuery) ([]store.Item, error) {
-	return []store.Item{}, nil
+func (emptyReader) Activity(_ context.Context, q store.ActivityQuery) (store.ActivityPage, error) {
+	return store.ActivityPage{Items: []store.Item{}, Offset: q.Offset}, nil
+}
+func (emptyReader) Items(context.Context, store.ItemsQuery) (store.ItemsPage, error) {
+	return store.ItemsPage{Items: []store.Item{}}, nil
 }
 func (emptyReader) Issues(context.Context, string, int) ([]store.Issue, error) {
 	return []store.Issue{}, nil

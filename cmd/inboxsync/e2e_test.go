@@ -104,6 +104,17 @@ func (h *home) ok(args ...string) string {
 	return out
 }
 
+// items returns the items `activity --json --limit 1000` lists, with the
+// extra flags given.
+func (h *home) items(flags ...string) []store.Item {
+	h.t.Helper()
+	var page store.ActivityPage
+	if err := json.Unmarshal([]byte(h.ok(append([]string{"activity", "--json", "--limit", "1000"}, flags...)...)), &page); err != nil {
+		h.t.Fatalf("activity --json: %v", err)
+	}
+	return page.Items
+}
+
 func (h *home) status() engine.Status {
 	h.t.Helper()
 	var s engine.Status
@@ -310,8 +321,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		t.Fatalf("sync right after a sync: exit %d, %q", code, errOut)
 	}
 
-	var items []store.Item
-	json.Unmarshal([]byte(h.ok("activity", "--json", "--limit", "1000")), &items)
+	items := h.items()
 	if len(items) != 50 {
 		t.Fatalf("activity lists %d items, want 50", len(items))
 	}
@@ -359,7 +369,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	if s := h.status(); s.Accounts[0].State != engine.NotActivated {
 		t.Fatalf("after remove: %+v", s.Accounts[0])
 	}
-	json.Unmarshal([]byte(h.ok("activity", "--json", "--limit", "1000")), &items)
+	items = h.items()
 	if len(items) != 50 {
 		t.Fatalf("remove without --purge kept %d items, want 50", len(items))
 	}
@@ -474,7 +484,7 @@ func TestCLIHelpOfEveryVerb(t *testing.T) {
 	for _, args := range [][]string{
 		{"agent"}, {"status"}, {"pause"}, {"resume"}, {"sync"},
 		{"account", "list"}, {"account", "add", "exchange"}, {"account", "add", "office365"}, {"account", "remove"},
-		{"activity"}, {"sessions"}, {"issues"}, {"settings"}, {"ui"}, {"version"},
+		{"activity"}, {"export"}, {"sessions"}, {"issues"}, {"settings"}, {"ui"}, {"version"}, {"policy"}, {"notify"},
 		{"crm", "connect", "salesforce"}, {"crm", "status"}, {"crm", "sync"}, {"crm", "disconnect"}, {"crm", "settings"},
 	} {
 		out, errOut, code := h.run("", append(args, "--help")...)

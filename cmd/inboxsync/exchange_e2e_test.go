@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/ews/ewstest"
-	"github.com/inboxsync/inboxsync/sync/store"
 )
 
 // TestExchangeEndToEnd drives the real binary against the EWS emulator:
@@ -62,10 +60,7 @@ func TestExchangeEndToEnd(t *testing.T) {
 		s := h.status()
 		return len(s.Accounts) == 1 && s.Accounts[0].LastSync != nil && s.Accounts[0].LastSync.Outcome == "ok"
 	})
-	var items []store.Item
-	if err := json.Unmarshal([]byte(h.ok("activity", "--json", "--limit", "100")), &items); err != nil {
-		t.Fatal(err)
-	}
+	items := h.items()
 	counts := map[provider.Folder]int{}
 	for _, it := range items {
 		counts[it.Folder]++

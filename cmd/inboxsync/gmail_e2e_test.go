@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"encoding/pem"
 	"os"
 	"os/exec"
@@ -32,14 +31,11 @@ const gmailSecret = "GOCSPX-e2eSecretValue-7Qx"
 // deleted items too), by folder/provider id.
 func (h *home) gmailItems(deleted bool) map[string]store.Item {
 	h.t.Helper()
-	args := []string{"activity", "--json", "--limit", "1000"}
+	var flags []string
 	if deleted {
-		args = append(args, "--deleted")
+		flags = append(flags, "--deleted")
 	}
-	var items []store.Item
-	if err := json.Unmarshal([]byte(h.ok(args...)), &items); err != nil {
-		h.t.Fatalf("activity --json: %v", err)
-	}
+	items := h.items(flags...)
 	out := map[string]store.Item{}
 	for _, it := range items {
 		k := string(it.Folder) + "/" + it.ProviderID

@@ -62,10 +62,7 @@ func TestAgentKilledMidSyncResumesAtStart(t *testing.T) {
 	if killed.Trigger != "activation" || killed.Outcome != store.OutcomeInterrupted || killed.End.IsZero() {
 		t.Fatalf("the killed session: %+v; want activation, interrupted, with an end", killed)
 	}
-	var items []store.Item
-	if err := json.Unmarshal([]byte(h.ok("activity", "--json", "--limit", "1000")), &items); err != nil {
-		t.Fatal(err)
-	}
+	items := h.items()
 	if len(items) != 325 {
 		t.Fatalf("activity lists %d items after the resume, want all 325 once", len(items))
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"strings"
 
@@ -11,18 +12,21 @@ import (
 )
 
 func (c *cli) settings(args []string) int {
-	fs := c.flags("settings [--interval D] [--history-days N] [--folders LIST] [--notifications on|off] [--json]", "Shows the sync settings, or changes those given.", "")
+	fs := c.flags("settings [--interval D] [--history-days N] [--keep-days N] [--folders LIST] [--notifications on|off] [--json]", "Shows the sync settings, or changes those given.", "")
 	interval := fs.Duration("interval", 0, "time between syncs, e.g. 30m")
 	history := fs.Int("history-days", 0, "how many days of history the first sync takes")
 	folders := fs.String("folders", "", "what to sync: a comma-separated list of inbox, sent, calendar")
 	notes := fs.String("notifications", "", "desktop notifications: on or off")
+	keep := fs.Int("keep-days", 0, "keep synced items for `N` days (mail by its time, meetings by their end), then remove them; 0 keeps everything (default 365)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if code, ok := c.parse(fs, args, 0); !ok {
 		return code
 	}
 	ctx, cancel := signalContext()
 	defer cancel()
-	changing := *interval != 0 || *history != 0 || *folders != "" || *notes != ""
+	keepSet := false
+	fs.Visit(func(f *flag.Flag) { keepSet = keepSet || f.Name == "keep-days" })
+	changing := *interval != 0 || *history != 0 || *folders != "" || *notes != "" || keepSet
 	var s engine.Settings
 	if !changing {
 		r, closeR, err := c.reader(ctx)
@@ -48,6 +52,9 @@ func (c *cli) settings(args []string) int {
 		}
 		if *history != 0 {
 			s.HistoryDays = *history
+		}
+		if keepSet {
+			s.KeepDays = *keep
 		}
 		if *folders != "" {
 			s.Folders = nil
@@ -85,7 +92,11 @@ func (c *cli) settings(args []string) int {
 		}
 		return ""
 	}
-	fmt.Fprintf(c.out, "interval:       %s%s\nhistory days:   %d%s\nfolders:        %s%s\nnotifications:  %s\n",
-		s.Interval, from("sync_interval"), s.HistoryDays, from("history_days"), strings.Join(fs2, ", "), from("folders"), onOff[s.Notifications])
+	keepWords := fmt.Sprint(s.KeepDays)
+	if s.KeepDays == 0 {
+		keepWords = "0 (keep everything)"
+	}
+	fmt.Fprintf(c.out, "interval:       %s%s\nhistory days:   %d%s\nkeep days:      %s\nfolders:        %s%s\nnotifications:  %s\n",
+		s.Interval, from("sync_interval"), s.HistoryDays, from("history_days"), keepWords, strings.Join(fs2, ", "), from("folders"), onOff[s.Notifications])
 	return exitOK
 }

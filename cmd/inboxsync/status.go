@@ -45,6 +45,10 @@ func (c *cli) printStatus(s engine.Status, now time.Time) {
 		fmt.Fprintf(w, "Inbox Sync is running. Sync runs every %s.\n", words(s.Interval.D()))
 	}
 	defer printPolicyProblems(w, s)
+	if s.Index != nil {
+		fmt.Fprintf(w, "Search index: indexing %s of %s items (searches read the rest meanwhile, more slowly).\n",
+			thousands(s.Index.Done), thousands(s.Index.Done+s.Index.Left))
+	}
 	if len(s.Accounts) == 0 {
 		fmt.Fprintln(w, "No account yet: add one with `inboxsync account add`.")
 		return
@@ -93,6 +97,15 @@ func printPolicyProblems(w io.Writer, s engine.Status) {
 	for _, p := range s.PolicyProblems {
 		fmt.Fprintf(w, "  %s\n", p)
 	}
+}
+
+// thousands formats n with a comma between thousands: 120,000.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func ifSet(prefix, s string) string {

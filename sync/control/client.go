@@ -106,9 +106,16 @@ func (c *Client) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Se
 }
 
 // Activity implements Control.
-func (c *Client) Activity(ctx context.Context, q store.ActivityQuery) ([]store.Item, error) {
-	var v []store.Item
+func (c *Client) Activity(ctx context.Context, q store.ActivityQuery) (store.ActivityPage, error) {
+	var v store.ActivityPage
 	err := c.call(ctx, methodActivity, q, &v)
+	return v, err
+}
+
+// Items implements Control.
+func (c *Client) Items(ctx context.Context, q store.ItemsQuery) (store.ItemsPage, error) {
+	var v store.ItemsPage
+	err := c.call(ctx, methodItems, q, &v)
 	return v, err
 }
 

@@ -19,7 +19,8 @@
 //
 // Methods and params: ping; status; subscribe; pause (PauseRequest);
 // resume and sync ({"account"}); accounts; remove-account ({"account",
-// "purge"}); sessions (SessionQuery); activity (ActivityQuery); issues
+// "purge"}); sessions (SessionQuery); activity (ActivityQuery); items
+// (ItemsQuery: a page for an export); issues
 // ({"account","limit"}); settings; update-settings (Settings); activate
 // (ActivationRequest); open-window (WindowRequest); policy; test-notice;
 // crm-connect (CRMConnectRequest; progress frames like activate);
@@ -67,8 +68,13 @@ type Control interface {
 	RemoveAccount(ctx context.Context, account string, purge bool) error
 	// Sessions lists past sessions, newest first.
 	Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error)
-	// Activity lists synced items, newest first.
-	Activity(ctx context.Context, q store.ActivityQuery) ([]store.Item, error)
+	// Activity returns a page of synced items, newest first, and how many
+	// the query selects. A search it cannot understand fails with
+	// engine.ErrInvalid, saying why.
+	Activity(ctx context.Context, q store.ActivityQuery) (store.ActivityPage, error)
+	// Items returns a page of stored items in the order they were stored,
+	// for an export (store.Export pages through it).
+	Items(ctx context.Context, q store.ItemsQuery) (store.ItemsPage, error)
 	// Issues lists per-item problems, newest first.
 	Issues(ctx context.Context, account string, limit int) ([]store.Issue, error)
 	// Settings returns the current settings.

@@ -192,9 +192,13 @@ func TestRoundTrip(t *testing.T) {
 			record("sessions", q)
 			return []store.Session{tSession, {ID: 43, Account: "work", Trigger: "schedule", Start: t0, Outcome: "running"}}, nil
 		},
-		activity: func(_ context.Context, q store.ActivityQuery) ([]store.Item, error) {
+		activity: func(_ context.Context, q store.ActivityQuery) (store.ActivityPage, error) {
 			record("activity", q)
-			return []store.Item{tItem}, nil
+			return store.ActivityPage{Items: []store.Item{tItem}, Offset: q.Offset, Total: 1000, TotalCapped: true}, nil
+		},
+		items: func(_ context.Context, q store.ItemsQuery) (store.ItemsPage, error) {
+			record("items", q)
+			return store.ItemsPage{Items: []store.Item{tItem}, Next: 77}, nil
 		},
 		issues: func(_ context.Context, account string, limit int) ([]store.Issue, error) {
 			record("issues", fmt.Sprintf("%s %d", account, limit))
@@ -259,11 +263,18 @@ func TestRoundTrip(t *testing.T) {
 	check("Sessions query", got["sessions"], store.SessionQuery{Account: "work", Limit: 5})
 	check("Sessions", sess, []store.Session{tSession, {ID: 43, Account: "work", Trigger: "schedule", Start: t0, Outcome: "running"}})
 
-	aq := store.ActivityQuery{Account: "work", Since: t0, Limit: 10, Search: "stand", IncludeDeleted: true}
+	aq := store.ActivityQuery{Account: "work", Since: t0, Limit: 10, Offset: 20, Search: "stand", IncludeDeleted: true}
 	items, err := c.Activity(ctx, aq)
 	must(err)
 	check("Activity query", got["activity"], aq)
-	check("Activity", items, []store.Item{tItem})
+	check("Activity", items, store.ActivityPage{Items: []store.Item{tItem}, Offset: 20, Total: 1000, TotalCapped: true})
+	iq := store.ItemsQuery{Account: "work", Since: t0, Until: t0.Add(time.Hour), Folders: []provider.Folder{provider.Calendar}, Kind: provider.Event, After: 12, Limit: 500}
+	ipage, err := c.Items(ctx, iq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("Items query", got["items"], iq)
+	check("Items", ipage, store.ItemsPage{Items: []store.Item{tItem}, Next: 77})
 
 	iss, err := c.Issues(ctx, "work", 3)
 	must(err)

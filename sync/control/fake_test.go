@@ -23,7 +23,8 @@ type fake struct {
 	accounts       func(ctx context.Context) ([]store.Account, error)
 	removeAccount  func(ctx context.Context, account string, purge bool) error
 	sessions       func(ctx context.Context, q store.SessionQuery) ([]store.Session, error)
-	activity       func(ctx context.Context, q store.ActivityQuery) ([]store.Item, error)
+	activity       func(ctx context.Context, q store.ActivityQuery) (store.ActivityPage, error)
+	items          func(ctx context.Context, q store.ItemsQuery) (store.ItemsPage, error)
 	issues         func(ctx context.Context, account string, limit int) ([]store.Issue, error)
 	settings       func(ctx context.Context) (engine.Settings, error)
 	updateSettings func(ctx context.Context, s engine.Settings) (engine.Settings, error)
@@ -99,11 +100,18 @@ func (f *fake) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Sess
 	return f.sessions(ctx, q)
 }
 
-func (f *fake) Activity(ctx context.Context, q store.ActivityQuery) ([]store.Item, error) {
+func (f *fake) Activity(ctx context.Context, q store.ActivityQuery) (store.ActivityPage, error) {
 	if f.activity == nil {
-		return nil, errNotFaked
+		return store.ActivityPage{}, errNotFaked
 	}
 	return f.activity(ctx, q)
+}
+
+func (f *fake) Items(ctx context.Context, q store.ItemsQuery) (store.ItemsPage, error) {
+	if f.items == nil {
+		return store.ItemsPage{}, errNotFaked
+	}
+	return f.items(ctx, q)
 }
 
 func (f *fake) Issues(ctx context.Context, account string, limit int) ([]store.Issue, error) {

@@ -21,6 +21,7 @@ const (
 	methodRemoveAccount  = "remove-account"
 	methodSessions       = "sessions"
 	methodActivity       = "activity"
+	methodItems          = "items"
 	methodIssues         = "issues"
 	methodSettings       = "settings"
 	methodUpdateSettings = "update-settings"

@@ -237,6 +237,13 @@ var unary = map[string]func(ctx context.Context, c Control, params json.RawMessa
 		}
 		return c.Sessions(ctx, q)
 	},
+	methodItems: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
+		var q store.ItemsQuery
+		if err := decodeParams(params, &q); err != nil {
+			return nil, err
+		}
+		return c.Items(ctx, q)
+	},
 	methodActivity: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
 		var q store.ActivityQuery
 		if err := decodeParams(params, &q); err != nil {

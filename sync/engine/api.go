@@ -35,6 +35,10 @@ type Status struct {
 	PolicyProblems []policy.Problem `json:"policy_problems,omitempty"`
 	// CRM is the CRM connection's status; nil when none was made.
 	CRM *crm.Status `json:"crm,omitempty"`
+	// Index is the search index's build while items wait for it; nil
+	// once every item is indexed. Searches find the waiting items too,
+	// more slowly.
+	Index *store.IndexProgress `json:"index,omitempty"`
 }
 
 // CRMAttention returns the state a CRM connection that needs the user
@@ -163,6 +167,9 @@ type Settings struct {
 	// history_days, folders, notifications). The engine fills it in;
 	// UpdateSettings ignores it. A "locked" setting cannot be changed.
 	Sources map[string]policy.Source `json:"sources,omitempty"`
+	// KeepDays is how long items stay in the store (mail by its time,
+	// meetings by their end); 0 keeps them all. Default 365.
+	KeepDays int `json:"keep_days"`
 }
 
 // DefaultSettings are the settings of a new installation.
@@ -172,6 +179,7 @@ func DefaultSettings() Settings {
 		HistoryDays:   30,
 		Folders:       append([]provider.Folder(nil), provider.AllFolders...),
 		Notifications: true,
+		KeepDays:      365,
 	}
 }
 

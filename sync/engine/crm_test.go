@@ -73,7 +73,7 @@ func (v *env) crmItems() map[string]store.CRMState {
 		v.t.Fatal(err)
 	}
 	out := map[string]store.CRMState{}
-	for _, it := range items {
+	for _, it := range items.Items {
 		if it.CRM != nil {
 			out[it.ProviderID] = *it.CRM
 		}

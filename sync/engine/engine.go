@@ -93,6 +93,8 @@ type Engine struct {
 	// pending keeps the connections refused for their mailbox, by
 	// pendingKey, so that accepting the mailbox needs no second sign-in.
 	pending map[string]pendingConnection
+	// upkeep builds the search index (upkeep.go).
+	upkeep upkeep
 }
 
 // pendingConnection is a Connect result refused for its mailbox, kept for
@@ -205,6 +207,11 @@ func (e *Engine) Run(ctx context.Context) error {
 		defer e.wg.Done()
 		e.crm.serve(ctx)
 	}()
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.serveUpkeep(ctx)
+	}()
 	e.mu.Unlock()
 	<-ctx.Done()
 	e.wg.Wait()
@@ -291,7 +298,8 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 	now := e.cfg.Clock.Now()
 	paused, until := e.globalPause(now)
 	cur := e.currentSettings()
-	st := Status{Paused: paused, PausedUntil: until, Interval: cur.Interval, IntervalSource: cur.Sources["sync_interval"], Source: "agent", Accounts: []AccountStatus{}}
+	st := Status{Paused: paused, PausedUntil: until, Interval: cur.Interval, IntervalSource: cur.Sources["sync_interval"], Source: "agent", Accounts: []AccountStatus{},
+		Index: e.upkeep.progress()}
 	e.mu.Lock()
 	if e.policy.Found {
 		st.PolicyPath, st.PolicyProblems = e.policy.Path, slices.Clone(e.policy.Problems)
@@ -435,7 +443,9 @@ func (e *Engine) RemoveAccount(ctx context.Context, account string, purge bool) 
 		return fmt.Errorf("the account was stopped but its password could not be deleted from the keyring: %w", err)
 	}
 	if purge {
-		err = e.cfg.Store.DeleteAccount(ctx, account)
+		if err = e.cfg.Store.DeleteAccount(ctx, account); err == nil {
+			e.reclaim(ctx)
+		}
 	} else {
 		a.Disabled = true
 		if err = e.cfg.Store.UpdateAccount(ctx, a); err == nil {
@@ -456,8 +466,13 @@ func (e *Engine) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Se
 }
 
 // Activity implements control.Control.
-func (e *Engine) Activity(ctx context.Context, q store.ActivityQuery) ([]store.Item, error) {
+func (e *Engine) Activity(ctx context.Context, q store.ActivityQuery) (store.ActivityPage, error) {
 	return e.cfg.Store.Activity(ctx, q)
+}
+
+// Items implements control.Control.
+func (e *Engine) Items(ctx context.Context, q store.ItemsQuery) (store.ItemsPage, error) {
+	return e.cfg.Store.Items(ctx, q)
 }
 
 // Issues implements control.Control.
@@ -488,6 +503,9 @@ func (e *Engine) UpdateSettings(ctx context.Context, s Settings) (Settings, erro
 		if !slices.Contains(provider.AllFolders, f) {
 			return Settings{}, fmt.Errorf("%w: unknown folder %q (use inbox, sent, calendar)", ErrInvalid, f)
 		}
+	}
+	if err := checkKeepDays(s); err != nil {
+		return Settings{}, err
 	}
 	cur := e.currentSettings()
 	if err := checkLocked(cur, s); err != nil {

@@ -527,12 +527,12 @@ func TestDeletionsAndUpdates(t *testing.T) {
 	if s := v.session(); s.Removed != 1 || s.Updated != 1 || s.Added != 0 {
 		t.Fatalf("session %+v, want 1 removed and 1 updated", s)
 	}
-	items, err := v.e.Activity(context.Background(), store.ActivityQuery{Account: "work", IncludeDeleted: true, Limit: 1000})
+	page, err := v.e.Activity(context.Background(), store.ActivityQuery{Account: "work", IncludeDeleted: true, Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
 	found := false
-	for _, it := range items {
+	for _, it := range page.Items {
 		if it.ProviderID == "inbox-3" {
 			found = it.Deleted
 		}

@@ -24,6 +24,11 @@ func StatusFromStore(ctx context.Context, st *store.Store) (Status, error) {
 			s.Paused, s.PausedUntil = p.Paused, p.Until
 		}
 	}
+	if p, err := st.SearchIndexProgress(ctx); err != nil {
+		return s, err
+	} else if !p.Ready() {
+		s.Index = &p
+	}
 	accts, err := st.Accounts(ctx)
 	if err != nil {
 		return s, err

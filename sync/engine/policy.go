@@ -37,6 +37,7 @@ const (
 	nameHistoryDays   = "history_days"
 	nameFolders       = "folders"
 	nameNotifications = "notifications"
+	nameKeepDays      = "keep_days"
 )
 
 // settingWords names each engine setting for people.
@@ -101,7 +102,7 @@ func (e *Engine) SetPolicy(p policy.Policy) {
 // sameSettings reports whether a and b are the same settings from the same
 // sources.
 func sameSettings(a, b Settings) bool {
-	return a.Interval == b.Interval && a.HistoryDays == b.HistoryDays && a.Notifications == b.Notifications &&
+	return a.Interval == b.Interval && a.HistoryDays == b.HistoryDays && a.Notifications == b.Notifications && a.KeepDays == b.KeepDays &&
 		slices.Equal(a.Folders, b.Folders) && maps.Equal(a.Sources, b.Sources)
 }
 
@@ -125,7 +126,7 @@ func loadUserSettings(ctx context.Context, st *store.Store) (Settings, []string,
 	}
 	d := DefaultSettings()
 	var names []string
-	for _, n := range []string{nameInterval, nameHistoryDays, nameFolders, nameNotifications} {
+	for _, n := range []string{nameInterval, nameHistoryDays, nameFolders, nameNotifications, nameKeepDays} {
 		if settingText(s, n) != settingText(d, n) {
 			names = append(names, n)
 		}
@@ -148,6 +149,8 @@ func settingText(s Settings, name string) string {
 		return strings.Join(f, ",")
 	case nameNotifications:
 		return strconv.FormatBool(s.Notifications)
+	case nameKeepDays:
+		return strconv.Itoa(s.KeepDays)
 	}
 	return ""
 }
@@ -180,10 +183,15 @@ func resolveSettings(p policy.Policy, user Settings, userSet []string) Settings 
 			}
 		}
 	}
-	s.Sources[nameNotifications] = policy.SourceDefault
+	// Settings the policy does not hold: the user's, or the default.
+	s.Sources[nameNotifications], s.Sources[nameKeepDays] = policy.SourceDefault, policy.SourceDefault
 	if slices.Contains(userSet, nameNotifications) {
 		s.Notifications = user.Notifications
 		s.Sources[nameNotifications] = policy.SourceUser
+	}
+	if slices.Contains(userSet, nameKeepDays) {
+		s.KeepDays = user.KeepDays
+		s.Sources[nameKeepDays] = policy.SourceUser
 	}
 	return s
 }
@@ -223,7 +231,7 @@ func keepLockedOwn(cur, s, user Settings) Settings {
 // set, and those s changes.
 func userChanges(cur, s Settings, had []string) []string {
 	out := slices.Clone(had)
-	for _, n := range []string{nameInterval, nameHistoryDays, nameFolders, nameNotifications} {
+	for _, n := range []string{nameInterval, nameHistoryDays, nameFolders, nameNotifications, nameKeepDays} {
 		if !slices.Contains(out, n) && settingText(cur, n) != settingText(s, n) {
 			out = append(out, n)
 		}

@@ -22,12 +22,12 @@ const day = 24 * time.Hour
 // deleted returns the ids of account work's items marked deleted, sorted.
 func (v *env) deleted() []string {
 	v.t.Helper()
-	items, err := v.st.Activity(context.Background(), store.ActivityQuery{Account: "work", IncludeDeleted: true, Limit: 1 << 20})
+	page, err := v.st.Activity(context.Background(), store.ActivityQuery{Account: "work", IncludeDeleted: true, Limit: 1 << 20})
 	if err != nil {
 		v.t.Fatal(err)
 	}
 	out := []string{}
-	for _, it := range items {
+	for _, it := range page.Items {
 		if it.Deleted {
 			out = append(out, it.ProviderID)
 		}
@@ -114,12 +114,12 @@ func TestResyncKeepsItemsOutsideTheWindow(t *testing.T) {
 	if got, want := v.deleted(), []string{farEvent[0], "inbox-2"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("deleted %v, want %v (items older than the window kept)", got, want)
 	}
-	items, err := v.e.Activity(context.Background(), store.ActivityQuery{Account: "work", Limit: 1000})
+	page, err := v.e.Activity(context.Background(), store.ActivityQuery{Account: "work", Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
 	present := map[string]bool{}
-	for _, it := range items {
+	for _, it := range page.Items {
 		present[it.ProviderID] = true
 	}
 	for _, id := range append(old, oldEvent...) {

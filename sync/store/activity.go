@@ -25,12 +25,33 @@ type ActivityQuery struct {
 	Since time.Time `json:"since,omitzero"`
 	// Limit is the most items returned; 0 (or less) means 100.
 	Limit int `json:"limit,omitempty"`
-	// Search, if not empty, keeps the items whose subject, sender,
-	// recipients or preview contain it, case-insensitively (ASCII letters).
+	// Offset skips that many items of the result, for paging.
+	Offset int `json:"offset,omitempty"`
+	// Search, if not empty, keeps the items that match it: words, quoted
+	// phrases, -exclusions and from:/to:/subject: fields (SearchHelp),
+	// case-insensitively, over the subject, sender, recipients, preview,
+	// location, organizer and attendees.
 	Search string `json:"search,omitempty"`
 	// IncludeDeleted includes the items marked deleted.
 	IncludeDeleted bool `json:"include_deleted,omitempty"`
 }
+
+// ActivityPage is a page of Activity's result.
+type ActivityPage struct {
+	// Items are the page's items, newest first.
+	Items []Item `json:"items"`
+	// Offset is the query's Offset.
+	Offset int `json:"offset"`
+	// Total is the number of items the query selects, counted up to
+	// TotalCap; TotalCapped is true when there are more.
+	Total       int  `json:"total"`
+	TotalCapped bool `json:"total_capped,omitempty"`
+}
+
+// TotalCap is the most items Activity counts for ActivityPage.Total:
+// counting every match of a common word in a large store would cost more
+// than showing them.
+const TotalCap = 1000
 
 // DefaultActivityLimit is the number of items Activity returns when the
 // query has no Limit.
@@ -40,58 +61,156 @@ const itemCols = `id, account, provider_id, folder, kind, message_id, conversati
 	to_addrs, cc_addrs, time, preview, start_time, end_time, location, organizer, attendees, deleted,
 	first_seen, updated_at`
 
-// crmCols are an item's CRM state (crm_items AS c, perhaps LEFT JOINed:
-// NULL when the item has none).
-const crmCols = `c.state, c.record_id, c.object, c.reason, c.attempts`
+// crmCols are an item's CRM state (crm_items).
+const crmCols = `item, state, record_id, object, reason, attempts`
+
+// aliasedItemCols is itemCols with each column prefixed by "i.".
+var aliasedItemCols = "i." + strings.ReplaceAll(strings.Join(strings.Fields(itemCols), " "), ", ", ", i.")
 
 // escapeLike escapes s for a LIKE pattern with ESCAPE '\'.
 func escapeLike(s string) string { return likeEscaper.Replace(s) }
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
-// Activity returns stored items, newest first (by Item.Time; items without a
-// time last), filtered by q.
-func (s *Store) Activity(ctx context.Context, q ActivityQuery) ([]Item, error) {
+// Activity returns a page of stored items, newest first (by Item.Time;
+// items without a time last), filtered by q, with the number of items q
+// selects. A search that cannot be understood returns an error matching
+// provider.ErrInvalid that says why in words.
+func (s *Store) Activity(ctx context.Context, q ActivityQuery) (ActivityPage, error) {
 	if q.Limit <= 0 {
 		q.Limit = DefaultActivityLimit
 	}
-	if q.Account != "" {
-		items, _, err := s.activity(ctx, q)
-		return items, err
+	if q.Offset < 0 {
+		return ActivityPage{}, errSearch("the offset cannot be negative")
 	}
-	// Across accounts: one query per account, each walking its (account,
-	// time) index, merged here.
+	terms, err := parseSearch(q.Search)
+	if err != nil {
+		return ActivityPage{}, err
+	}
+	if len(terms) > 0 {
+		return s.search(ctx, q, terms)
+	}
+	return s.scanActivity(ctx, q)
+}
+
+// search runs a search: through the index for the items in it, newest
+// first, so that the page ends the walk; by a scan for the items that
+// wait for the index (see search.go). Both parts run in one statement, so
+// they see the same items even while a build step commits.
+func (s *Store) search(ctx context.Context, q ActivityQuery, terms []searchTerm) (ActivityPage, error) {
+	args := []any{ftsQuery(terms)}
+	arg := argAdder(&args)
+	var filter strings.Builder
+	if q.Account != "" {
+		filter.WriteString(" AND i.account = " + arg(q.Account))
+	}
+	if !q.IncludeDeleted {
+		filter.WriteString(" AND i.deleted = 0")
+	}
+	if !q.Since.IsZero() {
+		filter.WriteString(" AND i.time >= " + arg(timeNanos(q.Since)))
+	}
+	for _, c := range likeConds(terms, "i.", arg) {
+		filter.WriteString(" AND " + c)
+	}
+	indexed := " FROM search s JOIN items i ON i.id = (s.rowid & " + fmt.Sprint(searchIDMask) + ") WHERE search MATCH ?1" + filter.String()
+	if !q.Since.IsZero() {
+		// The key's seconds bound the walk; the item's time decides.
+		indexed += " AND s.rowid >= " + arg(max(0, timeNanos(q.Since)/1e9)<<31)
+	}
+	waiting := " FROM items i WHERE i.id >= " + searchUptoSQL + filter.String()
+
+	var total int
+	err := s.db.QueryRowContext(ctx, fmt.Sprintf("SELECT (SELECT count(*) FROM (SELECT 1%s LIMIT %d)) + (SELECT count(*) FROM (SELECT 1%s LIMIT %d))",
+		indexed, TotalCap+1, waiting, TotalCap+1), args...).Scan(&total)
+	if err != nil {
+		return ActivityPage{}, err
+	}
+	n := arg(q.Offset + q.Limit)
+	query := "SELECT " + itemCols + " FROM (SELECT * FROM (SELECT " + aliasedItemCols + ", s.rowid AS k" + indexed + " ORDER BY s.rowid DESC LIMIT " + n +
+		") UNION ALL SELECT * FROM (SELECT " + aliasedItemCols + ", " + searchKey("i") + " AS k" + waiting + " ORDER BY k DESC LIMIT " + n +
+		")) ORDER BY k DESC LIMIT " + arg(q.Limit) + " OFFSET " + arg(q.Offset)
+	items, _, err := s.queryItems(ctx, query, args)
+	if err != nil {
+		return ActivityPage{}, err
+	}
+	page := ActivityPage{Items: items, Offset: q.Offset, Total: min(total, TotalCap), TotalCapped: total > TotalCap}
+	if page.Items == nil {
+		page.Items = []Item{}
+	}
+	return page, nil
+}
+
+// countCapped counts the rows of query, up to TotalCap.
+func (s *Store) countCapped(ctx context.Context, query string, args []any) (int, bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM (%s LIMIT %d)", query, TotalCap+1), args...).Scan(&n)
+	if n > TotalCap {
+		return TotalCap, true, err
+	}
+	return n, false, err
+}
+
+// argAdder returns a function that adds a parameter to args and returns its
+// placeholder.
+func argAdder(args *[]any) func(any) string {
+	return func(v any) string {
+		*args = append(*args, v)
+		return fmt.Sprintf("?%d", len(*args))
+	}
+}
+
+// scanActivity reads the items in time order, account by account (each
+// walks its (account, time) index).
+func (s *Store) scanActivity(ctx context.Context, q ActivityQuery) (ActivityPage, error) {
+	page := ActivityPage{Offset: q.Offset, Items: []Item{}}
+	if q.Account != "" {
+		items, _, total, capped, err := s.activity(ctx, q, q.Offset)
+		if err != nil {
+			return ActivityPage{}, err
+		}
+		page.Items, page.Total, page.TotalCapped = items, total, capped
+		return page, nil
+	}
+	// Across accounts: one query per account, merged here.
 	rows, err := s.db.QueryContext(ctx, "SELECT id FROM accounts")
 	if err != nil {
-		return nil, err
+		return ActivityPage{}, err
 	}
 	var accounts []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return nil, err
+			return ActivityPage{}, err
 		}
 		accounts = append(accounts, id)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return ActivityPage{}, err
 	}
 	type ranked struct {
 		Item
 		rowid int64
 	}
 	var all []ranked
+	perAccount := q
+	perAccount.Limit = q.Offset + q.Limit
 	for _, a := range accounts {
-		q.Account = a
-		items, ids, err := s.activity(ctx, q)
+		perAccount.Account = a
+		items, ids, total, capped, err := s.activity(ctx, perAccount, 0)
 		if err != nil {
-			return nil, err
+			return ActivityPage{}, err
 		}
+		page.Total += total
+		page.TotalCapped = page.TotalCapped || capped
 		for i := range items {
 			all = append(all, ranked{items[i], ids[i]})
 		}
+	}
+	if page.Total > TotalCap {
+		page.Total, page.TotalCapped = TotalCap, true
 	}
 	slices.SortStableFunc(all, func(a, b ranked) int {
 		// Newest first; the zero time (no time) last.
@@ -111,59 +230,41 @@ func (s *Store) Activity(ctx context.Context, q ActivityQuery) ([]Item, error) {
 		}
 		return strings.Compare(a.Account, b.Account)
 	})
-	if len(all) > q.Limit {
-		all = all[:q.Limit]
-	}
-	out := make([]Item, len(all))
+	all = all[min(q.Offset, len(all)):]
+	all = all[:min(q.Limit, len(all))]
 	for i := range all {
-		out[i] = all[i].Item
+		page.Items = append(page.Items, all[i].Item)
 	}
-	return out, nil
+	return page, nil
 }
 
-// activity runs q for one account and also returns the items' row ids.
-func (s *Store) activity(ctx context.Context, q ActivityQuery) ([]Item, []int64, error) {
+// activity runs q for one account, skipping offset items, and also returns
+// the items' row ids and their capped count.
+func (s *Store) activity(ctx context.Context, q ActivityQuery, offset int) (items []Item, ids []int64, total int, capped bool, err error) {
 	var (
 		sb   strings.Builder
 		args = []any{q.Account}
 	)
-	// arg adds a parameter and returns its placeholder.
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("?%d", len(args))
-	}
-	sb.WriteString("SELECT " + itemCols + ", " + crmCols + " FROM items LEFT JOIN crm_items c ON c.item = items.id WHERE account = ?1")
+	arg := argAdder(&args)
+	sb.WriteString(" FROM items WHERE account = ?1")
 	if !q.IncludeDeleted {
 		sb.WriteString(" AND deleted = 0")
 	}
 	if !q.Since.IsZero() {
 		sb.WriteString(" AND time >= " + arg(timeNanos(q.Since)))
 	}
-	if q.Search != "" {
-		p := arg("%" + escapeLike(q.Search) + "%")
-		sb.WriteString(" AND (")
-		for i, col := range []string{"subject", "from_addr", "to_addrs", "cc_addrs", "preview"} {
-			if i > 0 {
-				sb.WriteString(" OR ")
-			}
-			sb.WriteString(col + " LIKE " + p + ` ESCAPE '\'`)
-		}
-		sb.WriteString(")")
+	where := sb.String()
+	if total, capped, err = s.countCapped(ctx, "SELECT 1"+where, args); err != nil {
+		return nil, nil, 0, false, err
 	}
-	sb.WriteString(" ORDER BY time DESC, id DESC LIMIT " + arg(q.Limit))
-	query := sb.String()
-	return s.queryItemIDs(ctx, query, args...)
+	query := "SELECT " + itemCols + where + " ORDER BY time DESC, id DESC LIMIT " + arg(q.Limit) + " OFFSET " + arg(offset)
+	items, ids, err = s.queryItems(ctx, query, args)
+	return items, ids, total, capped, err
 }
 
-// queryItems runs a query that selects itemCols and crmCols.
-func (s *Store) queryItems(ctx context.Context, query string, args ...any) ([]Item, error) {
-	items, _, err := s.queryItemIDs(ctx, query, args...)
-	return items, err
-}
-
-// queryItemIDs runs a query that selects itemCols and crmCols, and also
-// returns the items' row ids.
-func (s *Store) queryItemIDs(ctx context.Context, query string, args ...any) ([]Item, []int64, error) {
+// queryItems runs a query of itemCols (or aliasedItemCols) and returns the
+// items and their row ids.
+func (s *Store) queryItems(ctx context.Context, query string, args []any) ([]Item, []int64, error) {
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, nil, err
@@ -174,31 +275,80 @@ func (s *Store) queryItemIDs(ctx context.Context, query string, args ...any) ([]
 		ids   []int64
 	)
 	for rows.Next() {
-		var (
-			it                                   Item
-			id                                   int64
-			folder, kind, to, cc, attendees      string
-			tm, start, end, firstSeen, updatedAt sql.NullInt64
-			crmState, record, object, reason     sql.NullString
-			attempts                             sql.NullInt64
-		)
-		if err := rows.Scan(&id, &it.Account, &it.ProviderID, &folder, &kind, &it.MessageID, &it.ConversationID,
-			&it.Subject, &it.From, &to, &cc, &tm, &it.Preview, &start, &end, &it.Location, &it.Organizer,
-			&attendees, &it.Deleted, &firstSeen, &updatedAt, &crmState, &record, &object, &reason, &attempts); err != nil {
+		it, id, err := scanItem(rows)
+		if err != nil {
 			return nil, nil, err
-		}
-		it.Folder, it.Kind = provider.Folder(folder), provider.Kind(kind)
-		it.To, it.Cc, it.Attendees = splitAddrs(to), splitAddrs(cc), splitAddrs(attendees)
-		it.Time, it.Start, it.End = decTime(tm), decTime(start), decTime(end)
-		it.FirstSeen, it.UpdatedAt = decTime(firstSeen), decTime(updatedAt)
-		if crmState.Valid {
-			it.CRM = &CRMState{State: crm.State(crmState.String), RecordID: record.String, Object: object.String,
-				Reason: reason.String, Attempts: int(attempts.Int64)}
 		}
 		items = append(items, it)
 		ids = append(ids, id)
 	}
-	return items, ids, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	rows.Close()
+	if err := s.attachCRM(ctx, items, ids); err != nil {
+		return nil, nil, err
+	}
+	return items, ids, nil
+}
+
+// crmChunk bounds the ids of one CRM state lookup.
+const crmChunk = 500
+
+// attachCRM sets the CRM state of the items (row ids ids) that have one.
+func (s *Store) attachCRM(ctx context.Context, items []Item, ids []int64) error {
+	at := make(map[int64]int, len(ids))
+	for i, id := range ids {
+		at[id] = i
+	}
+	for start := 0; start < len(ids); start += crmChunk {
+		chunk := ids[start:min(start+crmChunk, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := s.db.QueryContext(ctx, "SELECT "+crmCols+" FROM crm_items WHERE item IN (?"+strings.Repeat(", ?", len(chunk)-1)+")", args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var (
+				id  int64
+				st  CRMState
+				str string
+			)
+			if err := rows.Scan(&id, &str, &st.RecordID, &st.Object, &st.Reason, &st.Attempts); err != nil {
+				rows.Close()
+				return err
+			}
+			st.State = crm.State(str)
+			items[at[id]].CRM = &st
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanItem reads a row of itemCols.
+func scanItem(sc interface{ Scan(...any) error }) (Item, int64, error) {
+	var (
+		it                                   Item
+		id                                   int64
+		folder, kind, to, cc, attendees      string
+		tm, start, end, firstSeen, updatedAt sql.NullInt64
+	)
+	if err := sc.Scan(&id, &it.Account, &it.ProviderID, &folder, &kind, &it.MessageID, &it.ConversationID,
+		&it.Subject, &it.From, &to, &cc, &tm, &it.Preview, &start, &end, &it.Location, &it.Organizer,
+		&attendees, &it.Deleted, &firstSeen, &updatedAt); err != nil {
+		return Item{}, 0, err
+	}
+	it.Folder, it.Kind = provider.Folder(folder), provider.Kind(kind)
+	it.To, it.Cc, it.Attendees = splitAddrs(to), splitAddrs(cc), splitAddrs(attendees)
+	it.Time, it.Start, it.End = decTime(tm), decTime(start), decTime(end)
+	it.FirstSeen, it.UpdatedAt = decTime(firstSeen), decTime(updatedAt)
+	return it, id, nil
 }
 
 // CountItems returns the number of items of account not marked deleted;

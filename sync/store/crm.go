@@ -144,8 +144,9 @@ func (s *Store) CRMFailures(ctx context.Context, limit int) ([]Item, error) {
 	if limit <= 0 {
 		limit = DefaultActivityLimit
 	}
-	return s.queryItems(ctx, `SELECT `+itemCols+`, `+crmCols+` FROM crm_items c JOIN items ON items.id = c.item
-		WHERE c.state = 'failed' ORDER BY c.saved_at DESC, c.item DESC LIMIT ?`, limit)
+	items, _, err := s.queryItems(ctx, `SELECT `+aliasedItemCols+` FROM crm_items c JOIN items i ON i.id = c.item
+		WHERE c.state = 'failed' ORDER BY c.saved_at DESC, c.item DESC LIMIT ?`, []any{limit})
+	return items, err
 }
 
 // Outbox returns the store's CRM outbox. now stamps the saved outcomes.

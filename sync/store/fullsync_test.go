@@ -81,12 +81,12 @@ func TestSameIDInTwoFolders(t *testing.T) {
 			t.Fatalf("sent replay: %+v", c)
 		}
 	}
-	items, err := s.Activity(ctx, ActivityQuery{Account: "work", Search: "Quarterly"})
+	page, err := s.Activity(ctx, ActivityQuery{Account: "work", Search: "Quarterly"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var folders []string
-	for _, it := range items {
+	for _, it := range page.Items {
 		if it.ProviderID != self.ProviderID {
 			t.Errorf("unexpected item %+v", it)
 		}

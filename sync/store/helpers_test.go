@@ -85,3 +85,17 @@ func realisticPage(pageNo, n int, id func(int) string) provider.Page {
 	}
 	return p
 }
+
+// unbuildIndex empties the search index: the state the migration leaves
+// in a store that held items before the index existed.
+func unbuildIndex(tb testing.TB, s *Store) {
+	tb.Helper()
+	for _, q := range []string{
+		"INSERT INTO search(search) VALUES ('delete-all')",
+		"UPDATE search_state SET upto = 0, done = 0",
+	} {
+		if _, err := s.db.Exec(q); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}

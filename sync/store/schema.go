@@ -188,6 +188,9 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX crm_items_todo ON crm_items(state) WHERE state IN ('pending', 'failed')`,
 	},
+	// 5: the full-text search index (search.go); the items already stored
+	// are indexed in the background (Store.BuildSearchIndex).
+	searchMigration,
 }
 
 // schemaVersion is the schema version this build writes.

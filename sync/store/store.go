@@ -226,6 +226,10 @@ func Open(path string) (*Store, error) {
 	}
 
 	db, err := sql.Open("sqlite", dsn(path,
+		// A new file gives the pages of removed items back to the disk
+		// (Store.Reclaim); on an older file it takes effect at its next
+		// VACUUM (Store.Compact).
+		fmt.Sprintf("_pragma=auto_vacuum(%d)", autoVacuumIncremental),
 		fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeout),
 		"_pragma=foreign_keys(1)",
 		"_pragma=synchronous(NORMAL)",

@@ -57,7 +57,7 @@ func TestOpenCreatesSchema(t *testing.T) {
 		tables = append(tables, n)
 	}
 	rows.Close()
-	want := []string{"accounts", "crm_connection", "crm_items", "cursors", "full_syncs", "incidents", "issues", "items", "notices", "run_state", "sessions", "settings"}
+	want := []string{"accounts", "crm_connection", "crm_items", "cursors", "full_syncs", "incidents", "issues", "items", "notices", "run_state", "search", "search_config", "search_data", "search_docsize", "search_idx", "search_state", "sessions", "settings"}
 	if !reflect.DeepEqual(tables, want) {
 		t.Errorf("tables = %v, want %v", tables, want)
 	}

@@ -115,13 +115,13 @@ func TestDashboardActivityCRMState(t *testing.T) {
 	f := newFake()
 	f.CRMStatusFn = crmConnected
 	now := time.Now()
-	f.ActivityFn = func(store.ActivityQuery) ([]store.Item, error) {
-		return []store.Item{
+	f.ActivityFn = func(store.ActivityQuery) (store.ActivityPage, error) {
+		return store.ActivityPage{Total: 2, Items: []store.Item{
 			{Item: provider.Item{ProviderID: "1", Kind: provider.Mail, Folder: provider.Inbox, Subject: "Pricing", From: "pat@buyer.example", Time: now},
 				Account: "work", CRM: &store.CRMState{State: crm.Logged, RecordID: "02s000000000001AAA", Object: crm.ObjEmailMessage}},
 			{Item: provider.Item{ProviderID: "2", Kind: provider.Mail, Folder: provider.Inbox, Subject: "Lunch", From: "sam@gmail.com", Time: now.Add(-time.Hour)},
 				Account: "work", CRM: &store.CRMState{State: crm.Skipped, Reason: crm.ReasonNoExternal}},
-		}, nil
+		}}, nil
 	}
 	w, u := newDashboardWindow(t, f)
 	var opened []*url.URL

@@ -58,6 +58,7 @@ type Dashboard struct {
 	activityList *widget.List
 	search       *widget.Entry
 	activityNote *widget.Label
+	export       *widget.Button
 
 	// Connections.
 	conns    *fyne.Container
@@ -71,11 +72,17 @@ type Dashboard struct {
 	accounts []store.Account
 
 	// query is the activity search, shared with the loading goroutines;
-	// querySeq drops the results of searches overtaken by newer ones.
-	mu       sync.Mutex
-	query    string
-	querySeq int
+	// querySeq drops the results of searches overtaken by newer ones;
+	// searchWait delays a search until typing pauses.
+	mu         sync.Mutex
+	query      string
+	querySeq   int
+	searchWait *time.Timer
 }
+
+// searchDelay is how long typing must pause before the activity is
+// searched.
+const searchDelay = 250 * time.Millisecond
 
 // accountCard shows one account on the overview.
 type accountCard struct {
@@ -175,7 +182,9 @@ func (w *Dashboard) newActivityTab() fyne.CanvasObject {
 	w.search.OnChanged = w.onSearchChanged
 	w.activityNote = caption("")
 	w.activityList = w.newActivityList()
-	return container.NewBorder(pad(container.NewVBox(w.search, w.activityNote)), nil, nil, nil, w.activityList)
+	w.export = widget.NewButtonWithIcon("Export…", theme.DownloadIcon(), w.onExport)
+	top := container.NewBorder(nil, nil, nil, w.export, w.search)
+	return container.NewBorder(pad(container.NewVBox(top, w.activityNote)), nil, nil, nil, w.activityList)
 }
 
 func (w *Dashboard) newConnectionsTab() fyne.CanvasObject {
@@ -654,9 +663,12 @@ func (w *Dashboard) disconnect(id string) {
 
 func (w *Dashboard) onSearchChanged(q string) {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.query = strings.TrimSpace(q)
-	w.mu.Unlock()
-	go w.loadActivity(w.ctx)
+	if w.searchWait != nil {
+		w.searchWait.Stop()
+	}
+	w.searchWait = time.AfterFunc(searchDelay, func() { w.loadActivity(w.ctx) })
 }
 
 // loadActivity reads the activity matching the current search; results
@@ -666,7 +678,8 @@ func (w *Dashboard) loadActivity(ctx context.Context) {
 	w.querySeq++
 	seq, q := w.querySeq, w.query
 	w.mu.Unlock()
-	items, err := w.ctl.Activity(ctx, store.ActivityQuery{Search: q, Limit: activityLimit})
+	page, err := w.ctl.Activity(ctx, store.ActivityQuery{Search: q, Limit: activityLimit})
+	items := page.Items
 	w.do(func() {
 		w.mu.Lock()
 		stale := seq != w.querySeq
@@ -676,15 +689,18 @@ func (w *Dashboard) loadActivity(ctx context.Context) {
 		}
 		switch {
 		case err != nil:
+			// The list keeps the last answer (a word too short to
+			// search for yet, a quote not closed).
 			w.activityNote.SetText(plain(err))
+			return
 		case q != "" && len(items) == 0:
 			w.activityNote.SetText(fmt.Sprintf("Nothing matches “%s”.", q))
 		case q != "":
-			w.activityNote.SetText(fmt.Sprintf("%s matching “%s”, newest first.", countWords(len(items), activityLimit), q))
+			w.activityNote.SetText(fmt.Sprintf("%s matching “%s”, newest first.", pageWords(page), q))
 		case len(items) == 0:
 			w.activityNote.SetText("Mail and meetings appear here once they are synced.")
 		default:
-			w.activityNote.SetText(countWords(len(items), activityLimit) + ", newest first.")
+			w.activityNote.SetText(pageWords(page) + ", newest first.")
 		}
 		w.activity = items
 		w.activityList.Refresh()

@@ -26,7 +26,8 @@ type fakeControl struct {
 	StatusFn         func() (engine.Status, error)
 	AccountsFn       func() ([]store.Account, error)
 	SessionsFn       func(store.SessionQuery) ([]store.Session, error)
-	ActivityFn       func(store.ActivityQuery) ([]store.Item, error)
+	ActivityFn       func(store.ActivityQuery) (store.ActivityPage, error)
+	ItemsFn          func(store.ItemsQuery) (store.ItemsPage, error)
 	IssuesFn         func(account string, limit int) ([]store.Issue, error)
 	SettingsFn       func() (engine.Settings, error)
 	UpdateSettingsFn func(engine.Settings) (engine.Settings, error)
@@ -116,11 +117,18 @@ func (f *fakeControl) Sessions(_ context.Context, q store.SessionQuery) ([]store
 	return f.SessionsFn(q)
 }
 
-func (f *fakeControl) Activity(_ context.Context, q store.ActivityQuery) ([]store.Item, error) {
+func (f *fakeControl) Activity(_ context.Context, q store.ActivityQuery) (store.ActivityPage, error) {
 	if f.ActivityFn == nil {
-		return nil, nil
+		return store.ActivityPage{}, nil
 	}
 	return f.ActivityFn(q)
+}
+
+func (f *fakeControl) Items(_ context.Context, q store.ItemsQuery) (store.ItemsPage, error) {
+	if f.ItemsFn == nil {
+		return store.ItemsPage{}, nil
+	}
+	return f.ItemsFn(q)
 }
 
 func (f *fakeControl) Issues(_ context.Context, account string, limit int) ([]store.Issue, error) {

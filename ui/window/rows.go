@@ -18,14 +18,20 @@ import (
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
-func countWords(n, limit int) string {
-	switch {
-	case n == 1:
-		return "1 item"
-	case n >= limit:
-		return fmt.Sprintf("The latest %d items", n)
+// pageWords says how many items a page of the activity shows, of how
+// many.
+func pageWords(p store.ActivityPage) string {
+	total := fmt.Sprint(p.Total)
+	if p.TotalCapped {
+		total = fmt.Sprintf("more than %d", p.Total)
 	}
-	return fmt.Sprintf("%d items", n)
+	switch {
+	case p.Total == 1 && !p.TotalCapped:
+		return "1 item"
+	case len(p.Items) < p.Total || p.TotalCapped:
+		return fmt.Sprintf("The latest %d of %s items", len(p.Items), total)
+	}
+	return total + " items"
 }
 
 // sessionLine is one session of the history list.

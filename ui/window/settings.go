@@ -2,6 +2,7 @@ package window
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,6 +34,7 @@ type Settings struct {
 	sent          *widget.Check
 	calendar      *widget.Check
 	history       *widget.Entry
+	keep          *widget.Entry
 	notifications *widget.Check
 	autostart     *widget.Check
 	autostartNote *widget.Label
@@ -80,6 +82,8 @@ func (w *Settings) build() {
 	w.calendar = widget.NewCheck("Calendar", func(bool) { w.onChanged() })
 	w.history = widget.NewEntry()
 	w.history.OnChanged = func(string) { w.onChanged() }
+	w.keep = widget.NewEntry()
+	w.keep.OnChanged = func(string) { w.onChanged() }
 	w.notifications = widget.NewCheck("Show desktop notifications", func(bool) { w.onChanged() })
 	w.autostart = widget.NewCheck("Start Inbox Sync when I sign in", func(bool) { w.onChanged() })
 	w.autostartNote = caption("")
@@ -102,12 +106,14 @@ func (w *Settings) build() {
 		widget.NewFormItem("Sync every", w.interval),
 		widget.NewFormItem("What to sync", container.NewHBox(w.inbox, w.sent, w.calendar)),
 		widget.NewFormItem("First sync takes", days),
+		widget.NewFormItem("Keep items for", container.NewBorder(nil, nil, nil, widget.NewLabel("days"), w.keep)),
 		widget.NewFormItem("Notifications", w.notifications),
 		widget.NewFormItem("At login", container.NewVBox(w.autostart, w.autostartNote)),
 	)
 	w.form.Items[0].HintText = intervalHint
 	w.form.Items[1].HintText = foldersHint
 	w.form.Items[2].HintText = historyHint
+	w.form.Items[3].HintText = "Older mail and meetings are removed daily; 0 keeps all"
 	w.history.Validator = nil
 	w.win.SetContent(container.NewPadded(container.NewVBox(
 		w.form, w.msg,
@@ -119,7 +125,7 @@ func (w *Settings) build() {
 
 // setEnabled enables the form once the settings are loaded.
 func (w *Settings) setEnabled(on bool) {
-	for _, d := range []fyne.Disableable{w.interval, w.inbox, w.sent, w.calendar, w.history, w.notifications} {
+	for _, d := range []fyne.Disableable{w.interval, w.inbox, w.sent, w.calendar, w.history, w.keep, w.notifications} {
 		if on {
 			d.Enable()
 		} else {
@@ -196,6 +202,7 @@ func (w *Settings) fill(s engine.Settings, auto bool) {
 	w.sent.SetChecked(slices.Contains(s.Folders, provider.Sent))
 	w.calendar.SetChecked(slices.Contains(s.Folders, provider.Calendar))
 	w.history.SetText(strconv.Itoa(s.HistoryDays))
+	w.keep.SetText(strconv.Itoa(s.KeepDays))
 	w.notifications.SetChecked(s.Notifications)
 	w.autostart.SetChecked(auto)
 	w.setEnabled(true)
@@ -206,6 +213,10 @@ func (w *Settings) fill(s engine.Settings, auto bool) {
 func (w *Settings) problem() string {
 	if n, err := strconv.Atoi(strings.TrimSpace(w.history.Text)); err != nil || n < 1 || n > 365 {
 		return "The first sync's history must be a number of days between 1 and 365."
+	}
+	history, _ := strconv.Atoi(strings.TrimSpace(w.history.Text))
+	if n, err := strconv.Atoi(strings.TrimSpace(w.keep.Text)); err != nil || n != 0 && (n < history || n > 36500) {
+		return fmt.Sprintf("Keep items for 0 days (keep everything) or for %d to 36500 days: at least as long as the first sync's history.", history)
 	}
 	if !w.inbox.Checked && !w.sent.Checked && !w.calendar.Checked {
 		return "Choose at least one of Inbox, Sent and Calendar."
@@ -230,7 +241,8 @@ func (w *Settings) onChanged() {
 // current reads the form.
 func (w *Settings) current() engine.Settings {
 	days, _ := strconv.Atoi(strings.TrimSpace(w.history.Text))
-	s := engine.Settings{Interval: engine.Duration(w.intervals[w.interval.Selected]), HistoryDays: days, Notifications: w.notifications.Checked}
+	keep, _ := strconv.Atoi(strings.TrimSpace(w.keep.Text))
+	s := engine.Settings{Interval: engine.Duration(w.intervals[w.interval.Selected]), HistoryDays: days, KeepDays: keep, Notifications: w.notifications.Checked}
 	for _, f := range []struct {
 		c *widget.Check
 		f provider.Folder

@@ -45,6 +45,11 @@ func TestSettingsSave(t *testing.T) {
 	w.sent.SetChecked(false)
 	w.history.SetText("")
 	test.Type(w.history, "90")
+	if w.keep.Text != "365" {
+		t.Errorf("keep days shown %q, want 365", w.keep.Text)
+	}
+	w.keep.SetText("")
+	test.Type(w.keep, "730")
 	w.notifications.SetChecked(false)
 	test.Tap(w.save)
 	u.waitFor("saved", func() bool { return strings.HasPrefix(w.msg.Text, "Saved") })
@@ -52,8 +57,8 @@ func TestSettingsSave(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("%d saves", len(got))
 	}
-	want := engine.Settings{Interval: engine.Duration(2 * time.Hour), HistoryDays: 90, Folders: []provider.Folder{provider.Inbox, provider.Calendar}, Notifications: false}
-	if s := got[0]; s.Interval != want.Interval || s.HistoryDays != want.HistoryDays || !slices.Equal(s.Folders, want.Folders) || s.Notifications != want.Notifications {
+	want := engine.Settings{Interval: engine.Duration(2 * time.Hour), HistoryDays: 90, KeepDays: 730, Folders: []provider.Folder{provider.Inbox, provider.Calendar}, Notifications: false}
+	if s := got[0]; s.Interval != want.Interval || s.HistoryDays != want.HistoryDays || s.KeepDays != want.KeepDays || !slices.Equal(s.Folders, want.Folders) || s.Notifications != want.Notifications {
 		t.Errorf("saved %+v, want %+v", s, want)
 	}
 	if w.msg.Text != "Saved. Sync now runs every 2 hours." {
@@ -70,6 +75,8 @@ func TestSettingsInvalid(t *testing.T) {
 		{"history zero", func(w *Settings) { w.history.SetText("0") }, "between 1 and 365"},
 		{"history not a number", func(w *Settings) { w.history.SetText("a month") }, "between 1 and 365"},
 		{"history too long", func(w *Settings) { w.history.SetText("400") }, "between 1 and 365"},
+		{"keep shorter than the history", func(w *Settings) { w.keep.SetText("20") }, "Keep items for 0 days (keep everything) or for 30 to 36500 days"},
+		{"keep not a number", func(w *Settings) { w.keep.SetText("forever") }, "Keep items for 0 days"},
 		{"no folder", func(w *Settings) {
 			w.inbox.SetChecked(false)
 			w.sent.SetChecked(false)

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+func (c *cli) export(args []string) int {
+	fs := c.flags("export [--account A] [--since T] [--until T] [--folders LIST] [--format csv|json|ics] [--out FILE]",
+		"Writes synced mail and meetings to a file (or the standard output), oldest stored first.",
+		`Formats:
+  csv   RFC 4180, UTF-8, a header row; columns: `+strings.Join(store.CSVColumns, ", ")+`
+        (times RFC 3339 in UTC, lists of addresses joined with "; ")
+  json  an array of the items, the same objects as activity --json lists
+  ics   iCalendar (RFC 5545) of the meetings only
+Items deleted from the mailbox are left out. A progress line goes to the
+standard error.`)
+	acct := fs.String("account", "", "only this account")
+	since := fs.String("since", "", "only items at or after `T`: a date (2026-11-01), a time (2026-11-01T09:00:00Z) or an age (48h)")
+	until := fs.String("until", "", "only items before `T` (same forms as --since)")
+	folders := fs.String("folders", "", "only these folders: a comma-separated `LIST` of inbox, sent, calendar")
+	format := fs.String("format", "", "csv, json or ics (default: from the --out file's extension, else csv)")
+	out := fs.String("out", "", "write to `FILE` (replaced only once the export is complete); default the standard output")
+	if code, ok := c.parse(fs, args, 0); !ok {
+		return code
+	}
+	q := store.ItemsQuery{Account: *acct}
+	now := time.Now()
+	for _, b := range []struct {
+		flag, v string
+		t       *time.Time
+	}{{"--since", *since, &q.Since}, {"--until", *until, &q.Until}} {
+		if b.v == "" {
+			continue
+		}
+		t, err := parseSince(b.v, now)
+		if err != nil {
+			return c.fail(errors.New(strings.Replace(err.Error(), "--since", b.flag, 1)))
+		}
+		*b.t = t
+	}
+	if *folders != "" {
+		for _, f := range strings.Split(*folders, ",") {
+			f := provider.Folder(strings.TrimSpace(strings.ToLower(f)))
+			if !slices.Contains(provider.AllFolders, f) {
+				return c.fail(fmt.Errorf("--folders: unknown folder %q (use inbox, sent, calendar)", f))
+			}
+			q.Folders = append(q.Folders, f)
+		}
+	}
+	if *format == "" {
+		*format = store.FormatCSV
+		if ext := strings.TrimPrefix(strings.ToLower(filepath.Ext(*out)), "."); slices.Contains(store.ExportFormats, ext) {
+			*format = ext
+		}
+	}
+	if !slices.Contains(store.ExportFormats, *format) {
+		return c.fail(fmt.Errorf("--format %q: use csv, json or ics", *format))
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	r, closeR, err := c.reader(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer closeR()
+	n, err := exportTo(ctx, r.Items, q, *format, *out, c.out, c.progressLine())
+	if err != nil {
+		return c.fail(err)
+	}
+	where := "the standard output"
+	if *out != "" {
+		where = *out
+	}
+	fmt.Fprintf(c.errOut, "\rExported %s items to %s.\n", thousands(n), where)
+	return exitOK
+}
+
+// progressLine returns a progress callback that rewrites one line on the
+// standard error, at most 5 times a second.
+func (c *cli) progressLine() func(int) {
+	var last time.Time
+	return func(n int) {
+		if time.Since(last) < 200*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		fmt.Fprintf(c.errOut, "\rExporting… %s items", thousands(n))
+	}
+}
+
+// exportTo runs store.Export into the file path (written next to it and
+// renamed into place once complete, so that a failed export leaves no
+// half file), or into stdout when path is "".
+func exportTo(ctx context.Context, items func(context.Context, store.ItemsQuery) (store.ItemsPage, error), q store.ItemsQuery, format, path string, stdout io.Writer, progress func(int)) (int, error) {
+	if path == "" {
+		w := bufio.NewWriterSize(stdout, 64<<10)
+		n, err := store.Export(ctx, items, q, format, w, progress)
+		if err == nil {
+			err = w.Flush()
+		}
+		return n, err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return 0, fmt.Errorf("cannot write the export: %w", err)
+	}
+	defer os.Remove(f.Name()) // after the rename there is nothing left to remove
+	w := bufio.NewWriterSize(f, 64<<10)
+	n, err := store.Export(ctx, items, q, format, w, progress)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		return n, fmt.Errorf("the export to %s failed, nothing was written there: %w", path, err)
+	}
+	return n, nil
+}

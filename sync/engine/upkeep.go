@@ -1,0 +1,215 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+// upkeep is the engine's care of the store between syncs, one goroutine
+// shaped like a runner: it builds the search index — the items of the
+// pages stored since its last step and, the first time an older store is
+// opened, all of them — and once a day it removes the items older than
+// Settings.KeepDays and gives their space back to the disk, in short
+// batches that never hold the store for long.
+type upkeep struct {
+	mu sync.Mutex
+	// index is the index's last known progress; nil once it is complete.
+	index *store.IndexProgress
+}
+
+// Upkeep's pace.
+const (
+	// indexBatch is the number of items one index build step indexes: a
+	// write transaction of about 0.1 s, which a sync's page waits for at
+	// most.
+	indexBatch = 2000
+	// indexLogEvery is how often a long index build logs its progress.
+	indexLogEvery = 10 * time.Second
+	// pruneBatch is the number of old items one write transaction
+	// removes.
+	pruneBatch = 500
+	// pruneEvery is how often old items are removed.
+	pruneEvery = 24 * time.Hour
+	// lastPruneKey is the setting that holds when old items were last
+	// removed, so that a restart does not prune again.
+	lastPruneKey = "last_prune"
+)
+
+// checkKeepDays validates Settings.KeepDays.
+func checkKeepDays(s Settings) error {
+	if s.KeepDays != 0 && (s.KeepDays < s.HistoryDays || s.KeepDays > 36500) {
+		return fmt.Errorf("%w: keep items for 0 days (keep everything) or between the first sync's history (%d days) and 36500 days", ErrInvalid, s.HistoryDays)
+	}
+	return nil
+}
+
+// progress returns the index build's progress for Status, nil when the
+// index is complete.
+func (u *upkeep) progress() *store.IndexProgress {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.index == nil {
+		return nil
+	}
+	p := *u.index
+	return &p
+}
+
+func (u *upkeep) setProgress(p store.IndexProgress) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if p.Ready() {
+		u.index = nil
+	} else {
+		u.index = &p
+	}
+}
+
+// serveUpkeep runs the upkeep until ctx is done. It works at start, after
+// each sync session, and when accounts or settings change.
+func (e *Engine) serveUpkeep(ctx context.Context) {
+	events := e.bus.subscribe(ctx)
+	force := false // a change of the settings prunes at once
+	for {
+		e.buildIndex(ctx)
+		next := e.pruneIfDue(ctx, force)
+		force = false
+		for wake := false; !wake; {
+			// Waits re-read the wall clock at least once a minute (the
+			// machine may sleep).
+			t := e.cfg.Clock.NewTimer(min(max(next.Sub(e.cfg.Clock.Now()), 0), e.cfg.WallCheck))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C():
+				wake = !e.cfg.Clock.Now().Before(next)
+			case ev, ok := <-events:
+				t.Stop()
+				if !ok {
+					return
+				}
+				switch ev.Type {
+				case EventSessionEnded, EventAccounts:
+					wake = true
+				case EventSettings:
+					wake, force = true, true
+				}
+			}
+		}
+	}
+}
+
+// buildIndex indexes the items that wait for the search index, batch by
+// batch, until none waits or ctx is done.
+func (e *Engine) buildIndex(ctx context.Context) {
+	start := time.Now()
+	lastLog := start
+	first, logged := -1, false
+	for ctx.Err() == nil {
+		p, err := e.cfg.Store.BuildSearchIndex(ctx, indexBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("building the search index", "err", err)
+			}
+			return
+		}
+		e.upkeep.setProgress(p)
+		if first < 0 {
+			first = p.Done
+		}
+		if time.Since(lastLog) >= indexLogEvery || (p.Ready() && logged) {
+			e.log.Info("building the search index", "indexed", p.Done, "of", p.Done+p.Left, "took", time.Since(start).Round(time.Second))
+			lastLog, logged = time.Now(), true
+		}
+		if p.Ready() {
+			return
+		}
+	}
+}
+
+// pruneIfDue removes the old items when a day has passed since it last
+// did (or when force is set), and returns when it is due next.
+func (e *Engine) pruneIfDue(ctx context.Context, force bool) time.Time {
+	now := e.cfg.Clock.Now()
+	if v, ok, err := e.cfg.Store.Setting(ctx, lastPruneKey); err == nil && ok && !force {
+		if last, err := time.Parse(time.RFC3339Nano, v); err == nil && now.Sub(last) < pruneEvery && !last.After(now) {
+			return last.Add(pruneEvery)
+		}
+	}
+	e.prune(ctx, now)
+	if ctx.Err() == nil {
+		if err := e.cfg.Store.PutSetting(ctx, lastPruneKey, now.Format(time.RFC3339Nano)); err != nil {
+			e.log.Error("saving when old items were removed", "err", err)
+		}
+	}
+	return now.Add(pruneEvery)
+}
+
+// prune removes every account's items older than Settings.KeepDays, a
+// batch per write transaction, and gives the space back.
+func (e *Engine) prune(ctx context.Context, now time.Time) {
+	days := e.currentSettings().KeepDays
+	if days <= 0 {
+		return
+	}
+	before := now.AddDate(0, 0, -days)
+	accts, err := e.cfg.Store.Accounts(ctx)
+	if err != nil {
+		e.log.Error("removing old items", "err", err)
+		return
+	}
+	total := 0
+	for _, a := range accts {
+		for ctx.Err() == nil {
+			n, err := e.cfg.Store.PruneOld(ctx, a.ID, before, pruneBatch)
+			if err != nil {
+				e.log.Error("removing old items", "account", a.ID, "err", err)
+				return
+			}
+			total += n
+			if n < pruneBatch {
+				break
+			}
+		}
+	}
+	if total == 0 {
+		return
+	}
+	e.log.Info("removed old items", "items", total, "older than", before.Format(time.DateOnly))
+	e.reclaim(ctx)
+}
+
+// reclaim gives the store's free pages back to the disk. A file from before
+// Inbox Sync did this is compacted once first, when it has at least
+// compactAbove bytes to give back.
+func (e *Engine) reclaim(ctx context.Context) {
+	st := e.cfg.Store
+	ok, err := st.CanReclaim(ctx)
+	if err == nil && !ok {
+		var free int64
+		if free, err = st.FreeBytes(ctx); err == nil && free >= compactAbove {
+			start := time.Now()
+			e.log.Info("compacting the activity store once, so that it shrinks from now on; syncs wait until it is done", "free_mb", free>>20)
+			if err = st.Compact(ctx); err == nil {
+				e.log.Info("compacted the activity store", "took", time.Since(start).Round(time.Millisecond))
+			}
+		}
+	}
+	if err == nil {
+		var n int64
+		if n, err = st.Reclaim(ctx); err == nil && n > 0 {
+			e.log.Info("gave space back to the disk", "mb", n>>20)
+		}
+	}
+	if err != nil && ctx.Err() == nil {
+		e.log.Error("shrinking the activity store", "err", err)
+	}
+}
+
+// compactAbove is the free space from which an older store is compacted.
+const compactAbove = 16 << 20

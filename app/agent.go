@@ -12,6 +12,7 @@ import (
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/notify"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret"
 	"github.com/inboxsync/inboxsync/sync/store"
@@ -79,13 +80,21 @@ func RunAgent(ctx context.Context, paths Paths, opts AgentOptions) error {
 	}
 	defer st.Close()
 
+	polPath := PolicyPath()
+	polStamp := stampOf(polPath)
+	pol := policy.Load(polPath)
+	logPolicy(log, pol)
+	current.Store(&pol)
+	secrets := secret.NewKeyring(KeyringService)
 	cfg := engine.Config{
-		Store: st, Secrets: secret.NewKeyring(KeyringService),
+		Store: st, Secrets: secrets,
 		Connectors: map[string]provider.Connector{}, Log: log,
+		Policy: pol, User: LoginName(),
 	}
 	for name, make := range connectors {
 		cfg.Connectors[name] = make(paths)
 	}
+	cfg.CRM = crmConnectors(secrets)
 	engineTuning(&cfg)
 	eng, err := engine.New(cfg)
 	if err != nil {
@@ -115,6 +124,13 @@ func RunAgent(ctx context.Context, paths Paths, opts AgentOptions) error {
 		iconHidden = presence.hidden
 	}
 	go relayNotices(ctx, eng, notifier, log, windows.Open, iconHidden)
+	go watchPolicy(ctx, polPath, polStamp, policyPoll, log, func(p policy.Policy) {
+		current.Store(&p)
+		eng.SetPolicy(p)
+	})
+	mailer := newNoticeService(st, eng, secrets, log)
+	eng.SetNoticeTester(mailer)
+	go mailer.Run(ctx)
 	if opts.Ready != nil {
 		opts.Ready()
 	}

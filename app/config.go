@@ -14,7 +14,9 @@ import (
 //	{"office365": {"client_id": "…", "tenant": "organizations",
 //	               "authority": "https://login.microsoftonline.com",
 //	               "graph_endpoint": "https://graph.microsoft.com/v1.0"},
-//	 "gmail":     {"client_id": "….apps.googleusercontent.com", "client_secret": "GOCSPX-…"}}
+//	 "gmail":     {"client_id": "….apps.googleusercontent.com", "client_secret": "GOCSPX-…"},
+//	 "salesforce": {"login_url": "https://acme.my.salesforce.com", "client_id": "3MVG…",
+//	                "redirect_port": 1717, "api_version": "v64.0"}}
 //
 // It presets what `account add` and the activation window leave empty.
 // Values given at activation win; every value is stored with the account,
@@ -22,6 +24,17 @@ import (
 type Config struct {
 	Office365 Office365Config `json:"office365"`
 	Gmail     GmailConfig     `json:"gmail"`
+	// Salesforce presets `crm connect salesforce` (docs/salesforce.md).
+	Salesforce SalesforceConfig `json:"salesforce"`
+}
+
+// SalesforceConfig presets the Salesforce sign-in. The app's client
+// secret, if it has one, is given at connect time and kept in the keyring.
+type SalesforceConfig struct {
+	LoginURL     string `json:"login_url,omitempty"`
+	ClientID     string `json:"client_id,omitempty"`
+	RedirectPort int    `json:"redirect_port,omitempty"`
+	APIVersion   string `json:"api_version,omitempty"`
 }
 
 // Office365Config presets Office 365 sign-in (docs/office365.md).

@@ -7,5 +7,7 @@ import (
 
 // Exchange on-premises accounts: EWS with a login and a password.
 func init() {
-	connectors["exchange"] = func(Paths) provider.Connector { return ews.NewConnector(ews.Options{}) }
+	connectors["exchange"] = func(Paths) provider.Connector {
+		return policyDefaulted{Connector: ews.NewConnector(ews.Options{}), name: "exchange"}
+	}
 }

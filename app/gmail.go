@@ -23,17 +23,10 @@ func init() {
 }
 
 // gmailDefaults reads the gmail section of the configuration file of the
-// agent's home (--home, INBOXSYNC_HOME or XDG; see ConfigPath).
+// agent's home (--home, INBOXSYNC_HOME or XDG; see ConfigPath) over the
+// policy's [google] table.
 func gmailDefaults(p Paths) (map[string]string, error) {
-	path, err := ConfigPath(p)
-	if err != nil {
-		return nil, err
-	}
-	c, err := LoadConfig(path)
-	if err != nil {
-		return nil, err
-	}
-	return c.Gmail.Settings(), nil
+	return ProviderDefaults(p, currentPolicy(), "gmail")
 }
 
 // Settings returns the section as settings of the gmail connector (its

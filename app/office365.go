@@ -15,19 +15,8 @@ func init() {
 }
 
 // office365Defaults reads the office365 section of the configuration file
-// of the agent's home (--home, INBOXSYNC_HOME or XDG; see ConfigPath).
+// of the agent's home (--home, INBOXSYNC_HOME or XDG; see ConfigPath) over
+// the policy's [office365] table.
 func office365Defaults(p Paths) (map[string]string, error) {
-	path, err := ConfigPath(p)
-	if err != nil {
-		return nil, err
-	}
-	c, err := LoadConfig(path)
-	if err != nil {
-		return nil, err
-	}
-	o := c.Office365
-	return map[string]string{
-		graph.SettingClientID: o.ClientID, graph.SettingTenant: o.Tenant,
-		graph.SettingAuthority: o.Authority, graph.SettingEndpoint: o.GraphEndpoint,
-	}, nil
+	return ProviderDefaults(p, currentPolicy(), "office365")
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/notices"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/scripted"
 )
@@ -17,6 +18,14 @@ import (
 func init() {
 	file := scripted.NewFileConnector()
 	connectors["scripted"] = func(Paths) provider.Connector { return file }
+	noticeTuning = func(s *notices.Service) {
+		if d, err := time.ParseDuration(os.Getenv("INBOXSYNC_TEST_NOTICE_POLL")); err == nil {
+			s.Poll = d
+		}
+		if d, err := time.ParseDuration(os.Getenv("INBOXSYNC_TEST_NOTICE_RETRY")); err == nil {
+			notices.Retry = []time.Duration{d}
+		}
+	}
 	engineTuning = func(c *engine.Config) {
 		c.MinInterval = time.Second
 		if d, err := time.ParseDuration(os.Getenv("INBOXSYNC_TEST_MIN_SYNC_GAP")); err == nil {

@@ -3,9 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"text/tabwriter"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -63,7 +65,12 @@ func (c *cli) activity(args []string) int {
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tACCOUNT\tFOLDER\tFROM\tSUBJECT")
+	withCRM := slices.ContainsFunc(page.Items, func(it store.Item) bool { return it.CRM != nil })
+	if withCRM {
+		fmt.Fprintln(tw, "TIME\tACCOUNT\tFOLDER\tFROM\tSUBJECT\tSALESFORCE")
+	} else {
+		fmt.Fprintln(tw, "TIME\tACCOUNT\tFOLDER\tFROM\tSUBJECT")
+	}
 	for _, it := range page.Items {
 		subject := it.Subject
 		if it.Deleted {
@@ -72,7 +79,11 @@ func (c *cli) activity(args []string) int {
 		if it.Kind == provider.Event && it.Location != "" {
 			subject += " @ " + it.Location
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", it.Time.Local().Format("2006-01-02 15:04"), it.Account, it.Folder, it.From, subject)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s", it.Time.Local().Format("2006-01-02 15:04"), it.Account, it.Folder, it.From, subject)
+		if withCRM {
+			fmt.Fprintf(tw, "\t%s", crmWords(it.CRM))
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	if last := page.Offset + len(page.Items); last < page.Total || page.TotalCapped {
@@ -83,6 +94,19 @@ func (c *cli) activity(args []string) int {
 		fmt.Fprintf(c.errOut, "Items %d-%d of %s; the next ones: --offset %d\n", page.Offset+1, last, of, last)
 	}
 	return exitOK
+}
+
+// crmWords says an item's CRM state in the activity list.
+func crmWords(c *store.CRMState) string {
+	switch {
+	case c == nil:
+		return "-"
+	case c.State == crm.Logged:
+		return "logged " + c.RecordID
+	case c.Reason != "":
+		return string(c.State) + ": " + c.Reason
+	}
+	return string(c.State)
 }
 
 // parseSince reads a date, an RFC 3339 time or an age like 48h.

@@ -44,6 +44,9 @@ Verbs:
   sessions     list past sync sessions
   issues       list items that could not be synced
   settings     show or change the sync settings
+  policy       show the administrator's policy: each setting and where it comes from
+  notify       email notices when sync stops: send a test, set the relay's password
+  crm          log mail and meetings to Salesforce: connect, status, sync, disconnect, settings
   ui           show one window: activate, dashboard or settings
   version      print the version
 
@@ -87,6 +90,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"sessions": c.sessions,
 		"issues":   c.issues,
 		"settings": c.settings,
+		"policy":   c.policy,
+		"notify":   c.notify,
+		"crm":      c.crm,
 		"ui":       c.ui,
 		"version":  c.version,
 		"help": func([]string) int {

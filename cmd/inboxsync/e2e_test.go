@@ -65,7 +65,10 @@ func newHome(t *testing.T, env ...string) *home {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &home{t: t, dir: dir, env: append(os.Environ(), env...)}
+	// No machine policy leaks in: each home has its own (absent unless
+	// the test writes it).
+	base := append(os.Environ(), "INBOXSYNC_POLICY="+filepath.Join(dir, "policy.toml"))
+	h := &home{t: t, dir: dir, env: append(base, env...)}
 	t.Cleanup(func() {
 		h.stopAgent()
 		os.RemoveAll(dir)
@@ -481,7 +484,8 @@ func TestCLIHelpOfEveryVerb(t *testing.T) {
 	for _, args := range [][]string{
 		{"agent"}, {"status"}, {"pause"}, {"resume"}, {"sync"},
 		{"account", "list"}, {"account", "add", "exchange"}, {"account", "add", "office365"}, {"account", "remove"},
-		{"activity"}, {"export"}, {"sessions"}, {"issues"}, {"settings"}, {"ui"}, {"version"},
+		{"activity"}, {"export"}, {"sessions"}, {"issues"}, {"settings"}, {"ui"}, {"version"}, {"policy"}, {"notify"},
+		{"crm", "connect", "salesforce"}, {"crm", "status"}, {"crm", "sync"}, {"crm", "disconnect"}, {"crm", "settings"},
 	} {
 		out, errOut, code := h.run("", append(args, "--help")...)
 		help := out + errOut

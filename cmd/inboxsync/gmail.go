@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 
-	"github.com/inboxsync/inboxsync/app"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/gmail"
 )
@@ -40,20 +39,6 @@ func init() {
 	}
 }
 
-// gmailDefaults reads the gmail section of the configuration file, as the
-// agent does at each activation.
-func gmailDefaults(c *cli) (map[string]string, error) {
-	p, err := c.paths()
-	if err != nil {
-		return nil, err
-	}
-	path, err := app.ConfigPath(p)
-	if err != nil {
-		return nil, err
-	}
-	conf, err := app.LoadConfig(path)
-	if err != nil {
-		return nil, err
-	}
-	return conf.Gmail.Settings(), nil
-}
+// gmailDefaults reads the gmail section of the configuration file over
+// the policy's [google] table, as the agent does at each activation.
+func gmailDefaults(c *cli) (map[string]string, error) { return providerDefaults(c, "gmail") }

@@ -3,6 +3,9 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"os/user"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -89,5 +92,41 @@ func TestCLIMailboxMismatch(t *testing.T) {
 	help, errOut, _ := h.run("", "account", "add", "scripted", "--help")
 	if !strings.Contains(help+errOut, "-accept-mailbox ADDRESS") || !strings.Contains(help+errOut, "expected one") {
 		t.Errorf("account add --help does not explain --accept-mailbox:\n%s%s", help, errOut)
+	}
+}
+
+// TestCLIMailboxEnforcedByPolicy: the administrator's expected_mailbox,
+// with {user} for the OS login name, and enforce_mailbox: another mailbox
+// is refused and --accept-mailbox does not help; the expected one
+// connects.
+func TestCLIMailboxEnforcedByPolicy(t *testing.T) {
+	needKeyring(t)
+	h := newHome(t)
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	expected := u.Username + "@example.test"
+	if err := os.WriteFile(filepath.Join(h.dir, "policy.toml"), []byte("expected_mailbox = \"{user}@example.test\"\nenforce_mailbox = true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.startAgent()
+	t.Cleanup(func() { keyring.Delete("inboxsync", "enf/password") })
+	script := h.writeScript(`{"inbox": 2, "password": "` + password + `", "email": "bob@example.test"}`)
+	add := func(args ...string) (string, string, int) {
+		return h.run(password+"\n", append([]string{"account", "add", "scripted", "--account", "enf", "--login", "bob", "--mailbox", script, "--password-stdin"}, args...)...)
+	}
+	for _, extra := range [][]string{nil, {"--accept-mailbox", "bob@example.test"}} {
+		_, errOut, code := add(extra...)
+		if code != 1 || !strings.Contains(errOut, "the expected mailbox is "+expected) || !strings.Contains(errOut, "Your administrator allows only "+expected) {
+			t.Fatalf("another mailbox (%v): exit %d\n%s", extra, code, errOut)
+		}
+		if strings.Contains(errOut, "--accept-mailbox bob") {
+			t.Errorf("an enforced refusal offers --accept-mailbox:\n%s", errOut)
+		}
+	}
+	h.writeScript(`{"inbox": 2, "password": "` + password + `", "email": "` + expected + `"}`)
+	if out, errOut, code := add(); code != 0 || !strings.Contains(out, "Connected enf ("+expected+")") {
+		t.Fatalf("the expected mailbox: exit %d\n%s%s", code, out, errOut)
 	}
 }

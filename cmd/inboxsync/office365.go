@@ -43,24 +43,17 @@ func init() {
 	}
 }
 
-// office365Defaults reads the office365 section of the configuration file,
-// as the agent does at each activation.
-func office365Defaults(c *cli) (map[string]string, error) {
+// office365Defaults reads the office365 section of the configuration file
+// over the policy's [office365] table, as the agent does at each
+// activation.
+func office365Defaults(c *cli) (map[string]string, error) { return providerDefaults(c, "office365") }
+
+// providerDefaults reads what an activation of prov leaves empty: the
+// configuration file's section over the policy's table.
+func providerDefaults(c *cli, prov string) (map[string]string, error) {
 	p, err := c.paths()
 	if err != nil {
 		return nil, err
 	}
-	path, err := app.ConfigPath(p)
-	if err != nil {
-		return nil, err
-	}
-	conf, err := app.LoadConfig(path)
-	if err != nil {
-		return nil, err
-	}
-	o := conf.Office365
-	return map[string]string{
-		graph.SettingClientID: o.ClientID, graph.SettingTenant: o.Tenant,
-		graph.SettingAuthority: o.Authority, graph.SettingEndpoint: o.GraphEndpoint,
-	}, nil
+	return app.ProviderDefaults(p, app.LoadPolicy(), prov)
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,8 +48,18 @@ func TestOffice365EndToEnd(t *testing.T) {
 		t.Fatalf("add without a client ID: exit %d %q", code, errOut)
 	}
 
-	cmd := exec.Command(binary, "--home", h.dir, "account", "add", "office365", "--account", "work", "--no-browser",
-		"--client-id", authtest.DefaultClientID, "--authority", idp.URL, "--graph-endpoint", g.Endpoint())
+	// The administrator's policy presets (and locks) the client ID and
+	// the endpoints: `account add office365 --no-browser` needs no flags.
+	pol := fmt.Sprintf("provider = \"office365\"\nlocked = [\"office365\"]\n[office365]\nclient_id = %q\nauthority = %q\ngraph_endpoint = %q\n",
+		authtest.DefaultClientID, idp.URL, g.Endpoint())
+	if err := os.WriteFile(filepath.Join(h.dir, "policy.toml"), []byte(pol), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("the agent reads the policy", func() bool { return h.status().PolicyPath != "" })
+	if _, errOut, code := h.run("", "account", "add", "office365", "--no-browser", "--client-id", "0b1e3c5a-1111-4222-8333-944455556666"); code != 1 || !strings.Contains(errOut, "Set by your administrator: client_id") {
+		t.Fatalf("add with another client ID than the locked one: exit %d %q", code, errOut)
+	}
+	cmd := exec.Command(binary, "--home", h.dir, "account", "add", "office365", "--account", "work", "--no-browser")
 	cmd.Env = h.env
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

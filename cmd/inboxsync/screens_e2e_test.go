@@ -154,7 +154,22 @@ func TestWindowScreens(t *testing.T) {
 	t.Run("settings", func(t *testing.T) {
 		s.t = t
 		w := s.open("Settings", "settings")
-		s.shoot(w, "window-settings")
+		plain := s.shoot(w, "window-settings")
+		w.close()
+
+		// The administrator locks the interval (and the policy has a
+		// mistake): the settings grey it, the dashboard says both.
+		policy := "sync_interval = \"15m\"\nlocked = [\"sync_interval\"]\nwallpaper = \"blue\"\n"
+		if err := os.WriteFile(filepath.Join(h.dir, "policy.toml"), []byte(policy), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		await(t, "the agent reads the policy", log, func() bool { return len(h.status().PolicyProblems) == 1 })
+		w = s.open("Settings", "settings")
+		locked := s.shoot(w, "window-settings-locked")
+		s.differ(plain, locked, "locking the interval")
+		w.close()
+		w = s.open("^Inbox Sync$", "dashboard", "--tab", "overview")
+		s.shoot(w, "window-dashboard-policy")
 		w.close()
 	})
 }

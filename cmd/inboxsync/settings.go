@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -82,10 +83,20 @@ func (c *cli) settings(args []string) int {
 		fs2[i] = string(f)
 	}
 	onOff := map[bool]string{true: "on", false: "off"}
+	from := func(name string) string {
+		switch s.Sources[name] {
+		case policy.SourceLocked:
+			return "  (" + policy.LockedWords + ")"
+		case policy.SourcePolicy:
+			return "  (your administrator's default)"
+		}
+		return ""
+	}
 	keepWords := fmt.Sprint(s.KeepDays)
 	if s.KeepDays == 0 {
 		keepWords = "0 (keep everything)"
 	}
-	fmt.Fprintf(c.out, "interval:       %s\nhistory days:   %d\nkeep days:      %s\nfolders:        %s\nnotifications:  %s\n", s.Interval, s.HistoryDays, keepWords, strings.Join(fs2, ", "), onOff[s.Notifications])
+	fmt.Fprintf(c.out, "interval:       %s%s\nhistory days:   %d%s\nkeep days:      %s\nfolders:        %s%s\nnotifications:  %s\n",
+		s.Interval, from("sync_interval"), s.HistoryDays, from("history_days"), keepWords, strings.Join(fs2, ", "), from("folders"), onOff[s.Notifications])
 	return exitOK
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/engine"
@@ -43,6 +44,7 @@ func (c *cli) printStatus(s engine.Status, now time.Time) {
 	default:
 		fmt.Fprintf(w, "Inbox Sync is running. Sync runs every %s.\n", words(s.Interval.D()))
 	}
+	defer printPolicyProblems(w, s)
 	if s.Index != nil {
 		fmt.Fprintf(w, "Search index: indexing %s of %s items (searches read the rest meanwhile, more slowly).\n",
 			thousands(s.Index.Done), thousands(s.Index.Done+s.Index.Left))
@@ -79,6 +81,21 @@ func (c *cli) printStatus(s engine.Status, now time.Time) {
 			}
 		}
 		fmt.Fprintf(w, "  rejections: %d of %d, failed syncs: %d of %d in a row\n", a.Rejections, engine.MaxRejections, a.Failures, engine.MaxFailures)
+	}
+	if s.CRM != nil {
+		fmt.Fprintln(w)
+		printCRMStatus(w, *s.CRM, now)
+	}
+}
+
+// printPolicyProblems lists the policy's problems, if any.
+func printPolicyProblems(w io.Writer, s engine.Status) {
+	if len(s.PolicyProblems) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nThe administrator's policy %s has problems (those entries are ignored; see `inboxsync policy show`):\n", s.PolicyPath)
+	for _, p := range s.PolicyProblems {
+		fmt.Fprintf(w, "  %s\n", p)
 	}
 }
 

@@ -48,9 +48,9 @@ func (c *cli) ui(args []string) int {
 		return code
 	}
 	switch name {
-	case window.WindowActivate, window.WindowDashboard, window.WindowSettings:
+	case window.WindowActivate, window.WindowDashboard, window.WindowSettings, window.WindowCRMConnect:
 	default:
-		fmt.Fprintf(c.errOut, "inboxsync: unknown window %q (use activate, dashboard or settings)\n", name)
+		fmt.Fprintf(c.errOut, "inboxsync: unknown window %q (use activate, dashboard, settings or crm-connect)\n", name)
 		return exitUsage
 	}
 	if *tab != "" && (name != window.WindowDashboard || !slices.Contains(window.DashboardTabs, strings.ToLower(*tab))) {

@@ -62,6 +62,13 @@ type Config struct {
 	// "127.0.0.1" (Google; the listener takes 127.0.0.1 only). Default
 	// "localhost".
 	RedirectHost string
+	// RedirectPort, when set, is the fixed loopback port of the redirect
+	// URI, for servers that match the registered redirect URI exactly
+	// (Salesforce). 0 takes a free port (Microsoft, Google).
+	RedirectPort int
+	// RedirectPath is the path of the redirect URI; "" means "/".
+	// Salesforce apps register "/callback".
+	RedirectPath string
 	// AuthParams are extra parameters of the authorization request
 	// (prompt, login_hint, access_type, …). They replace the standard ones
 	// of the same name; a name with no value (nil) removes a standard
@@ -104,6 +111,11 @@ func (c *Config) sleep(ctx context.Context, d time.Duration) error {
 	if c.Sleep != nil {
 		return c.Sleep(ctx, d)
 	}
+	return Sleep(ctx, d)
+}
+
+// Sleep waits d or until ctx is done, and then returns ctx's error.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -120,6 +132,9 @@ type Token struct {
 	RefreshToken string
 	Expiry       time.Time
 	Scope        string
+	// Extra holds the answer's other string fields (Salesforce's
+	// instance_url, id, issued_at). They are not secrets.
+	Extra map[string]string
 }
 
 // Grant is what the keyring keeps of a sign-in: the refresh token and the
@@ -310,6 +325,21 @@ func ParseTokenResponse(status int, contentType string, body []byte) (Token, *To
 		return Token{}, nil, fmt.Errorf("the token answer has token type %q, want Bearer", tr.TokenType)
 	}
 	t := Token{AccessToken: tr.AccessToken, RefreshToken: tr.RefreshToken, Scope: tr.Scope}
+	var all map[string]any
+	if json.Unmarshal(body, &all) == nil {
+		for k, v := range all {
+			switch k {
+			case "access_token", "refresh_token", "id_token", "signature", "scope", "token_type", "expires_in":
+				continue // secrets, or fields read above
+			}
+			if s, ok := v.(string); ok {
+				if t.Extra == nil {
+					t.Extra = map[string]string{}
+				}
+				t.Extra[k] = s
+			}
+		}
+	}
 	if n := seconds(tr.ExpiresIn); n > 0 {
 		t.Expiry = time.Now().Add(time.Duration(n) * time.Second)
 	}

@@ -82,14 +82,18 @@ type callback struct {
 	err  error
 }
 
-// listenLoopback listens on one free port on 127.0.0.1 and, unless
-// ipv4Only or the machine has no IPv6, the same port on ::1 ("localhost"
-// may resolve to either; a "127.0.0.1" redirect needs only the first).
-func listenLoopback(ipv4Only bool) ([]net.Listener, int, error) {
+// listenLoopback listens on one free port (or the fixed port, when not
+// 0) on 127.0.0.1 and, unless ipv4Only or the machine has no IPv6, the
+// same port on ::1 ("localhost" may resolve to either; a "127.0.0.1"
+// redirect needs only the first).
+func listenLoopback(ipv4Only bool, fixed int) ([]net.Listener, int, error) {
 	var lastErr error
 	for range 10 {
-		l4, err := net.Listen("tcp4", "127.0.0.1:0")
+		l4, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(fixed)))
 		if err != nil {
+			if fixed != 0 && errors.Is(err, syscall.EADDRINUSE) {
+				return nil, 0, fmt.Errorf("opening the sign-in listener: port %d is in use by another program: close it or choose another redirect port (and register it): %w", fixed, err)
+			}
 			return nil, 0, fmt.Errorf("opening the sign-in listener: %w", err)
 		}
 		port := l4.Addr().(*net.TCPAddr).Port
@@ -100,7 +104,7 @@ func listenLoopback(ipv4Only bool) ([]net.Listener, int, error) {
 		if err == nil {
 			return []net.Listener{l4, l6}, port, nil
 		}
-		if errors.Is(err, syscall.EADDRINUSE) {
+		if errors.Is(err, syscall.EADDRINUSE) && fixed == 0 {
 			l4.Close()
 			lastErr = err
 			continue
@@ -163,11 +167,15 @@ func (c *Config) SignInBrowser(ctx context.Context, opts SignInOptions) (Token, 
 	if host == "" {
 		host = "localhost"
 	}
-	ls, port, err := listenLoopback(host == "127.0.0.1")
+	ls, port, err := listenLoopback(host == "127.0.0.1", c.RedirectPort)
 	if err != nil {
 		return Token{}, err
 	}
-	redirectURI := "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/"
+	path := c.RedirectPath
+	if path == "" {
+		path = "/"
+	}
+	redirectURI := "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + path
 	state := randomString(24)
 	verifier := newVerifier()
 	authURL := c.AuthCodeURL(redirectURI, state, Challenge(verifier))
@@ -179,12 +187,12 @@ func (c *Config) SignInBrowser(ctx context.Context, opts SignInOptions) (Token, 
 		ReadHeaderTimeout: 10 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
-			if r.URL.Path != "/" || r.Method != http.MethodGet {
+			if r.URL.Path != path || r.Method != http.MethodGet {
 				http.NotFound(w, r)
 				return
 			}
 			if !q.Has("code") && !q.Has("error") && !q.Has("state") {
-				writePage(w, http.StatusBadRequest, "Inbox Sync is waiting for Microsoft or Google", "This page is for the answer of the sign-in page. Close this tab.")
+				writePage(w, http.StatusBadRequest, "Inbox Sync is waiting for the sign-in page", "This page is for the answer of the sign-in page (Microsoft, Google or Salesforce). Close this tab.")
 				return
 			}
 			select {

@@ -10,7 +10,9 @@ import (
 	"net"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -138,6 +140,20 @@ func (c *Client) UpdateSettings(ctx context.Context, s engine.Settings) (engine.
 	return v, err
 }
 
+// Policy implements Control.
+func (c *Client) Policy(ctx context.Context) (policy.Policy, error) {
+	var v policy.Policy
+	err := c.call(ctx, methodPolicy, nil, &v)
+	return v, err
+}
+
+// TestNotice implements Control.
+func (c *Client) TestNotice(ctx context.Context) ([]engine.NoticeDelivery, error) {
+	var v []engine.NoticeDelivery
+	err := c.call(ctx, methodTestNotice, nil, &v)
+	return v, err
+}
+
 // OpenWindow implements Control.
 func (c *Client) OpenWindow(ctx context.Context, req engine.WindowRequest) error {
 	return c.call(ctx, methodOpenWindow, req, nil)
@@ -192,20 +208,67 @@ func (c *Client) Subscribe(ctx context.Context) (<-chan engine.Event, error) {
 // ctx closes the connection, which cancels the activation in the agent.
 func (c *Client) Activate(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error) {
 	var acct store.Account
-	cc, err := c.open(ctx, methodActivate, req)
+	err := c.callProgress(ctx, methodActivate, req, progress, &acct)
+	return acct, err
+}
+
+// CRMConnect implements Control.
+func (c *Client) CRMConnect(ctx context.Context, req engine.CRMConnectRequest, progress func(provider.ActivationProgress)) (crm.Status, error) {
+	var st crm.Status
+	err := c.callProgress(ctx, methodCRMConnect, req, progress, &st)
+	return st, err
+}
+
+// CRMStatus implements Control.
+func (c *Client) CRMStatus(ctx context.Context) (crm.Status, error) {
+	var st crm.Status
+	err := c.call(ctx, methodCRMStatus, nil, &st)
+	return st, err
+}
+
+// CRMSync implements Control.
+func (c *Client) CRMSync(ctx context.Context, wait bool) (crm.Status, error) {
+	var st crm.Status
+	err := c.call(ctx, methodCRMSync, crmSyncParams{Wait: wait}, &st)
+	return st, err
+}
+
+// CRMDisconnect implements Control.
+func (c *Client) CRMDisconnect(ctx context.Context) error {
+	return c.call(ctx, methodCRMDisconnect, nil, nil)
+}
+
+// CRMSettings implements Control.
+func (c *Client) CRMSettings(ctx context.Context) (engine.CRMSettings, error) {
+	var s engine.CRMSettings
+	err := c.call(ctx, methodCRMSettings, nil, &s)
+	return s, err
+}
+
+// UpdateCRMSettings implements Control.
+func (c *Client) UpdateCRMSettings(ctx context.Context, s engine.CRMSettings) (engine.CRMSettings, error) {
+	var out engine.CRMSettings
+	err := c.call(ctx, methodUpdateCRMSettings, s, &out)
+	return out, err
+}
+
+// callProgress runs a method that streams progress frames before its
+// result, decoded into result.
+func (c *Client) callProgress(ctx context.Context, method string, params any, progress func(provider.ActivationProgress), result any) error {
+	cc, err := c.open(ctx, method, params)
 	if err != nil {
-		return acct, err
+		return err
 	}
 	defer cc.close()
 	for {
 		f, err := cc.read()
 		if err != nil {
-			return acct, err
+			return err
 		}
 		if f.progress != nil {
 			var p provider.ActivationProgress
 			if err := json.Unmarshal(f.progress, &p); err != nil {
-				return acct, fmt.Errorf("control: malformed progress from the agent: %w", err)
+				return fmt.Errorf("control: malformed progress from the agent: %w", err)
 			}
 			if progress != nil {
 				progress(p)
@@ -213,7 +276,7 @@ func (c *Client) Activate(ctx context.Context, req provider.ActivationRequest, p
 			continue
 		}
 		if f.isFinal() {
-			return acct, f.final(&acct)
+			return f.final(result)
 		}
 	}
 }

@@ -22,11 +22,14 @@
 // "purge"}); sessions (SessionQuery); activity (ActivityQuery); items
 // (ItemsQuery: a page for an export); issues
 // ({"account","limit"}); settings; update-settings (Settings); activate
-// (ActivationRequest); open-window (WindowRequest). Error codes:
-// unknown-account, invalid, unsupported, too-soon, not-running, canceled
-// and error; the client maps them back to the engine's sentinels and keeps
+// (ActivationRequest); open-window (WindowRequest); policy; test-notice;
+// crm-connect (CRMConnectRequest; progress frames like activate);
+// crm-status; crm-sync ({"wait"}); crm-disconnect; crm-settings;
+// update-crm-settings (CRMSettings).
+// Error codes: unknown-account, invalid, unsupported, too-soon,
+// not-running, canceled, mailbox-mismatch, locked and error; the client maps them back to the engine's sentinels and keeps
 // the message. After the request line the server reads nothing but, for
-// subscribe and activate, the end of the stream: a client that hangs up
+// subscribe, activate, crm-connect and crm-sync, the end of the stream: a client that hangs up
 // (or half-closes) ends its subscription or cancels its activation.
 // Unary requests run to the end whatever the client does. Requests are
 // limited to 1 MiB.
@@ -35,7 +38,9 @@ package control
 import (
 	"context"
 
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -82,4 +87,27 @@ type Control interface {
 	Activate(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error)
 	// OpenWindow asks the agent to show a window.
 	OpenWindow(ctx context.Context, req engine.WindowRequest) error
+	// Policy returns the administrator's policy as the agent read it,
+	// with its problems.
+	Policy(ctx context.Context) (policy.Policy, error)
+	// TestNotice sends a test email notice to every configured address
+	// and says, for each, whether the relay took it.
+	TestNotice(ctx context.Context) ([]engine.NoticeDelivery, error)
+
+	// CRMConnect signs in to the CRM (Salesforce) in the agent, reporting
+	// the steps that need the user through progress as Activate does,
+	// queues the mailbox's history window and starts logging.
+	CRMConnect(ctx context.Context, req engine.CRMConnectRequest, progress func(provider.ActivationProgress)) (crm.Status, error)
+	// CRMStatus returns the CRM connection's state, API usage and the
+	// items' counts by CRM state.
+	CRMStatus(ctx context.Context) (crm.Status, error)
+	// CRMSync starts logging at once; with wait it returns when the run
+	// ended.
+	CRMSync(ctx context.Context, wait bool) (crm.Status, error)
+	// CRMDisconnect stops logging and deletes the CRM sign-in.
+	CRMDisconnect(ctx context.Context) error
+	// CRMSettings returns the CRM settings in force.
+	CRMSettings(ctx context.Context) (engine.CRMSettings, error)
+	// UpdateCRMSettings validates and stores the CRM settings.
+	UpdateCRMSettings(ctx context.Context, s engine.CRMSettings) (engine.CRMSettings, error)
 }

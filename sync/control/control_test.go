@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -375,7 +376,7 @@ func TestErrors(t *testing.T) {
 	c := dial(t, a.path)
 	ctx := context.Background()
 
-	sentinels := []error{engine.ErrUnknownAccount, engine.ErrInvalid, engine.ErrUnsupported, engine.ErrTooSoon, engine.ErrNotRunning, context.Canceled, engine.ErrMailboxMismatch}
+	sentinels := []error{engine.ErrUnknownAccount, engine.ErrInvalid, engine.ErrUnsupported, engine.ErrTooSoon, engine.ErrNotRunning, context.Canceled, engine.ErrMailboxMismatch, engine.ErrLocked}
 	cases := []struct {
 		err  error
 		is   error // nil: none of sentinels
@@ -391,6 +392,7 @@ func TestErrors(t *testing.T) {
 		{engine.ErrNotRunning, engine.ErrNotRunning, 0},
 		{&engine.MailboxMismatchError{Expected: "ann@contoso.com", Got: "bob@contoso.com"}, engine.ErrMailboxMismatch, 0},
 		{engine.ErrMailboxMismatch, engine.ErrMailboxMismatch, 0},
+		{fmt.Errorf("%w: The sync interval is set by your administrator", engine.ErrLocked), engine.ErrLocked, 0},
 		{errors.New("the disk is full"), nil, 0},
 	}
 	calls := map[string]func() error{
@@ -445,6 +447,27 @@ func TestErrors(t *testing.T) {
 // back as an *engine.MailboxMismatchError with both addresses, the account
 // and the enforcement, under code "mailbox-mismatch", and that the
 // request's AcceptMailbox and ExpectedMailbox reach the agent.
+func TestPolicyAndTestNoticeAcrossTheSocket(t *testing.T) {
+	want := policy.Parse("sync_interval = \"15m\"\nlocked = [\"sync_interval\"]\ncolour = 1\n")
+	want.Path, want.Found = "/etc/inboxsync/policy.toml", true
+	f := &fake{
+		policy: func(context.Context) (policy.Policy, error) { return want, nil },
+		testNotice: func(context.Context) ([]engine.NoticeDelivery, error) {
+			return []engine.NoticeDelivery{{To: "it@contoso.com"}, {To: "jdoe@contoso.com", Error: "the mail relay refused the recipient"}}, nil
+		},
+	}
+	a := startAgent(t, f)
+	c := dial(t, a.path)
+	got, err := c.Policy(context.Background())
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("Policy = %+v, %v; want %+v", got, err, want)
+	}
+	d, err := c.TestNotice(context.Background())
+	if err != nil || len(d) != 2 || d[1].Error == "" || d[0].To != "it@contoso.com" {
+		t.Fatalf("TestNotice = %+v, %v", d, err)
+	}
+}
+
 func TestMailboxMismatchAcrossTheSocket(t *testing.T) {
 	var mu sync.Mutex
 	var got provider.ActivationRequest

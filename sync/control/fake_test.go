@@ -5,7 +5,9 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -28,6 +30,14 @@ type fake struct {
 	updateSettings func(ctx context.Context, s engine.Settings) (engine.Settings, error)
 	activate       func(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error)
 	openWindow     func(ctx context.Context, req engine.WindowRequest) error
+	policy         func(ctx context.Context) (policy.Policy, error)
+	testNotice     func(ctx context.Context) ([]engine.NoticeDelivery, error)
+	crmConnect     func(ctx context.Context, req engine.CRMConnectRequest, progress func(provider.ActivationProgress)) (crm.Status, error)
+	crmStatus      func(ctx context.Context) (crm.Status, error)
+	crmSync        func(ctx context.Context, wait bool) (crm.Status, error)
+	crmDisconnect  func(ctx context.Context) error
+	crmSettings    func(ctx context.Context) (engine.CRMSettings, error)
+	updateCRM      func(ctx context.Context, s engine.CRMSettings) (engine.CRMSettings, error)
 }
 
 var _ Control = (*fake)(nil)
@@ -137,6 +147,62 @@ func (f *fake) OpenWindow(ctx context.Context, req engine.WindowRequest) error {
 		return errNotFaked
 	}
 	return f.openWindow(ctx, req)
+}
+
+func (f *fake) Policy(ctx context.Context) (policy.Policy, error) {
+	if f.policy == nil {
+		return policy.Policy{}, errNotFaked
+	}
+	return f.policy(ctx)
+}
+
+func (f *fake) TestNotice(ctx context.Context) ([]engine.NoticeDelivery, error) {
+	if f.testNotice == nil {
+		return nil, errNotFaked
+	}
+	return f.testNotice(ctx)
+}
+
+func (f *fake) CRMConnect(ctx context.Context, req engine.CRMConnectRequest, progress func(provider.ActivationProgress)) (crm.Status, error) {
+	if f.crmConnect == nil {
+		return crm.Status{}, errNotFaked
+	}
+	return f.crmConnect(ctx, req, progress)
+}
+
+func (f *fake) CRMStatus(ctx context.Context) (crm.Status, error) {
+	if f.crmStatus == nil {
+		return crm.Status{}, errNotFaked
+	}
+	return f.crmStatus(ctx)
+}
+
+func (f *fake) CRMSync(ctx context.Context, wait bool) (crm.Status, error) {
+	if f.crmSync == nil {
+		return crm.Status{}, errNotFaked
+	}
+	return f.crmSync(ctx, wait)
+}
+
+func (f *fake) CRMDisconnect(ctx context.Context) error {
+	if f.crmDisconnect == nil {
+		return errNotFaked
+	}
+	return f.crmDisconnect(ctx)
+}
+
+func (f *fake) CRMSettings(ctx context.Context) (engine.CRMSettings, error) {
+	if f.crmSettings == nil {
+		return engine.CRMSettings{}, errNotFaked
+	}
+	return f.crmSettings(ctx)
+}
+
+func (f *fake) UpdateCRMSettings(ctx context.Context, s engine.CRMSettings) (engine.CRMSettings, error) {
+	if f.updateCRM == nil {
+		return engine.CRMSettings{}, errNotFaked
+	}
+	return f.updateCRM(ctx, s)
 }
 
 // bus is the fake's event producer, built like the engine's: publishing

@@ -27,6 +27,15 @@ const (
 	methodUpdateSettings = "update-settings"
 	methodActivate       = "activate"
 	methodOpenWindow     = "open-window"
+	methodPolicy         = "policy"
+	methodTestNotice     = "test-notice"
+	// The CRM connection (issue 11).
+	methodCRMConnect        = "crm-connect"
+	methodCRMStatus         = "crm-status"
+	methodCRMSync           = "crm-sync"
+	methodCRMDisconnect     = "crm-disconnect"
+	methodCRMSettings       = "crm-settings"
+	methodUpdateCRMSettings = "update-crm-settings"
 )
 
 // Limits and timeouts.
@@ -61,6 +70,9 @@ type (
 		Account string `json:"account,omitempty"`
 		Limit   int    `json:"limit,omitempty"`
 	}
+	crmSyncParams struct {
+		Wait bool `json:"wait,omitempty"`
+	}
 )
 
 // wireError is an error as it travels.
@@ -91,7 +103,9 @@ const (
 	// CodeMailboxMismatch: the signed-in mailbox is not the expected one;
 	// the client gets an *engine.MailboxMismatchError back.
 	CodeMailboxMismatch = "mailbox-mismatch"
-	CodeError           = "error" // anything else
+	// CodeLocked: the administrator's policy locks what was asked.
+	CodeLocked = "locked"
+	CodeError  = "error" // anything else
 )
 
 // codes maps a code to the sentinel a client's error matches; the server
@@ -107,6 +121,7 @@ var codes = []struct {
 	{CodeNotRunning, engine.ErrNotRunning},
 	{CodeCanceled, context.Canceled},
 	{CodeMailboxMismatch, engine.ErrMailboxMismatch},
+	{CodeLocked, engine.ErrLocked},
 }
 
 // encodeError turns an error into its wire form, keeping its text.

@@ -146,7 +146,8 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if req.Method == methodSubscribe || req.Method == methodActivate {
+	switch req.Method {
+	case methodSubscribe, methodActivate, methodCRMConnect, methodCRMSync:
 		// Nothing more is read but the end of the stream: when the client
 		// hangs up, the stream it asked for is cancelled. (Unary requests
 		// are short and run to the end, so a script may half-close.)
@@ -175,6 +176,12 @@ func (s *Server) dispatch(ctx context.Context, req request, w *frameWriter) erro
 			return w.error(err)
 		}
 		return s.activate(ctx, p, w)
+	case methodCRMConnect:
+		var p engine.CRMConnectRequest
+		if err := decodeParams(req.Params, &p); err != nil {
+			return w.error(err)
+		}
+		return s.crmConnect(ctx, p, w)
 	}
 	h, ok := unary[req.Method]
 	if !ok {
@@ -261,6 +268,35 @@ var unary = map[string]func(ctx context.Context, c Control, params json.RawMessa
 		}
 		return c.UpdateSettings(ctx, p)
 	},
+	methodPolicy: func(ctx context.Context, c Control, _ json.RawMessage) (any, error) {
+		return c.Policy(ctx)
+	},
+	methodTestNotice: func(ctx context.Context, c Control, _ json.RawMessage) (any, error) {
+		return c.TestNotice(ctx)
+	},
+	methodCRMStatus: func(ctx context.Context, c Control, _ json.RawMessage) (any, error) {
+		return c.CRMStatus(ctx)
+	},
+	methodCRMSync: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
+		var p crmSyncParams
+		if err := decodeParams(params, &p); err != nil {
+			return nil, err
+		}
+		return c.CRMSync(ctx, p.Wait)
+	},
+	methodCRMDisconnect: func(ctx context.Context, c Control, _ json.RawMessage) (any, error) {
+		return nil, c.CRMDisconnect(ctx)
+	},
+	methodCRMSettings: func(ctx context.Context, c Control, _ json.RawMessage) (any, error) {
+		return c.CRMSettings(ctx)
+	},
+	methodUpdateCRMSettings: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
+		var p engine.CRMSettings
+		if err := decodeParams(params, &p); err != nil {
+			return nil, err
+		}
+		return c.UpdateCRMSettings(ctx, p)
+	},
 	methodOpenWindow: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
 		var p engine.WindowRequest
 		if err := decodeParams(params, &p); err != nil {
@@ -304,6 +340,21 @@ func (s *Server) subscribe(ctx context.Context, w *frameWriter) error {
 // When the client hangs up (or a progress frame cannot be written), the
 // activation's ctx is cancelled.
 func (s *Server) activate(ctx context.Context, req provider.ActivationRequest, w *frameWriter) error {
+	return withProgress(ctx, w, func(ctx context.Context, progress func(provider.ActivationProgress)) (any, error) {
+		return s.c.Activate(ctx, req, progress)
+	})
+}
+
+// crmConnect runs a CRM sign-in as activate runs an activation.
+func (s *Server) crmConnect(ctx context.Context, req engine.CRMConnectRequest, w *frameWriter) error {
+	return withProgress(ctx, w, func(ctx context.Context, progress func(provider.ActivationProgress)) (any, error) {
+		return s.c.CRMConnect(ctx, req, progress)
+	})
+}
+
+// withProgress runs f, forwarding its progress frames, then writes its
+// result. f's ctx is cancelled when a progress frame cannot be written.
+func withProgress(ctx context.Context, w *frameWriter, f func(context.Context, func(provider.ActivationProgress)) (any, error)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	progress := func(p provider.ActivationProgress) {
@@ -311,11 +362,11 @@ func (s *Server) activate(ctx context.Context, req provider.ActivationRequest, w
 			cancel()
 		}
 	}
-	acct, err := s.c.Activate(ctx, req, progress)
+	v, err := f(ctx, progress)
 	if err != nil {
 		return w.final(frameOut{Error: encodeError(err)})
 	}
-	return w.result(acct)
+	return w.result(v)
 }
 
 // decodeParams decodes a request's params; absent params leave v zero.

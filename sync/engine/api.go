@@ -1,11 +1,14 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/crm"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -17,17 +20,42 @@ import (
 // Status is the whole agent's state.
 type Status struct {
 	// Paused is the global pause: no account syncs while it is set.
-	Paused      bool            `json:"paused"`
-	PausedUntil time.Time       `json:"paused_until,omitzero"` // zero: until resumed
-	Interval    Duration        `json:"interval"`
-	Accounts    []AccountStatus `json:"accounts"`
+	Paused      bool      `json:"paused"`
+	PausedUntil time.Time `json:"paused_until,omitzero"` // zero: until resumed
+	Interval    Duration  `json:"interval"`
+	// IntervalSource says where Interval comes from (Settings.Sources).
+	IntervalSource policy.Source   `json:"interval_source,omitempty"`
+	Accounts       []AccountStatus `json:"accounts"`
 	// Source says where the status came from: "agent" (live) or "store"
 	// (read from disk because no agent runs).
 	Source string `json:"source"`
+	// PolicyPath is the administrator's policy file the agent read, when
+	// there is one; PolicyProblems are its problems (the entries ignored).
+	PolicyPath     string           `json:"policy_path,omitempty"`
+	PolicyProblems []policy.Problem `json:"policy_problems,omitempty"`
+	// CRM is the CRM connection's status; nil when none was made.
+	CRM *crm.Status `json:"crm,omitempty"`
 	// Index is the search index's build while items wait for it; nil
 	// once every item is indexed. Searches find the waiting items too,
 	// more slowly.
 	Index *store.IndexProgress `json:"index,omitempty"`
+}
+
+// CRMAttention returns the state a CRM connection that needs the user
+// shows as in the tray, like a mailbox's: NeedsReactivation when its
+// sign-in is gone, Suspended when logging stopped after repeated failures;
+// ok is false when it needs nothing.
+func (s Status) CRMAttention() (State, bool) {
+	if s.CRM == nil {
+		return Idle, false
+	}
+	switch s.CRM.State {
+	case crm.ConnNeedsReactivation:
+		return NeedsReactivation, true
+	case crm.ConnFailed:
+		return Suspended, true
+	}
+	return Idle, false
 }
 
 // Worst returns the state that most needs the user's eye across all
@@ -42,6 +70,9 @@ func (s Status) Worst() State {
 		if rank[a.State] > rank[worst] {
 			worst = a.State
 		}
+	}
+	if c, ok := s.CRMAttention(); ok && rank[c] > rank[worst] {
+		worst = c
 	}
 	return worst
 }
@@ -96,7 +127,13 @@ const (
 	EventOpenWindow EventType = "open-window"
 	// EventNotice: something the user should be told (a desktop notice).
 	EventNotice EventType = "notice"
+	// EventCRM: the CRM connection changed state (Message: the reason).
+	EventCRM EventType = "crm"
 )
+
+// WindowCRMConnect is the window that signs in to the CRM ("Sign in to
+// Salesforce again" when WindowRequest.Reason says why).
+const WindowCRMConnect = "crm-connect"
 
 // Event is one entry of the engine's event stream. Events never carry
 // secrets.
@@ -125,6 +162,11 @@ type Settings struct {
 	Folders []provider.Folder `json:"folders"`
 	// Notifications turns desktop notifications on or off.
 	Notifications bool `json:"notifications"`
+	// Sources says where each setting's value comes from ("default",
+	// "user", "policy", "locked"), by its policy name (sync_interval,
+	// history_days, folders, notifications). The engine fills it in;
+	// UpdateSettings ignores it. A "locked" setting cannot be changed.
+	Sources map[string]policy.Source `json:"sources,omitempty"`
 	// KeepDays is how long items stay in the store (mail by its time,
 	// meetings by their end); 0 keeps them all. Default 365.
 	KeepDays int `json:"keep_days"`
@@ -141,6 +183,18 @@ func DefaultSettings() Settings {
 	}
 }
 
+// NoticeDelivery is the outcome of a test notice for one address: Error
+// says in words why it failed, "" when the relay took it.
+type NoticeDelivery struct {
+	To    string `json:"to"`
+	Error string `json:"error,omitempty"`
+}
+
+// NoticeTester sends test notices (sync/notices.Service in the agent).
+type NoticeTester interface {
+	Test(ctx context.Context) ([]NoticeDelivery, error)
+}
+
 // PauseRequest pauses the whole agent (Account "") or one account, for a
 // while (For > 0) or until resumed (For == 0).
 type PauseRequest struct {
@@ -150,7 +204,7 @@ type PauseRequest struct {
 
 // WindowRequest asks the agent to show a window.
 type WindowRequest struct {
-	Window  string `json:"window"` // "dashboard", "activate", "settings"
+	Window  string `json:"window"` // "dashboard", "activate", "settings", "crm-connect"
 	Account string `json:"account,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 }

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/crm"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret"
 	"github.com/inboxsync/inboxsync/sync/store"
@@ -28,8 +30,10 @@ type Config struct {
 	Secrets secret.Store
 	// Connectors by provider name ("exchange", "office365", "gmail").
 	Connectors map[string]provider.Connector
-	Clock      Clock
-	Log        *slog.Logger
+	// CRM are the CRM connectors by name ("salesforce").
+	CRM   map[string]crm.Connector
+	Clock Clock
+	Log   *slog.Logger
 	// MinSyncGap refuses Sync now this soon after the last attempt
 	// (default 1 minute).
 	MinSyncGap time.Duration
@@ -49,6 +53,10 @@ type Config struct {
 	// EnforceMailbox refuses a mismatched mailbox even when the request
 	// accepts it (the policy's enforce_mailbox): no "use anyway".
 	EnforceMailbox bool
+	// Policy is the administrator's policy at start (see SetPolicy); User
+	// is the OS login name its {user} stands for.
+	Policy policy.Policy
+	User   string
 }
 
 // Limits of DESIGN.md §3.
@@ -68,9 +76,14 @@ type Engine struct {
 	bus *bus
 
 	mu       sync.Mutex
-	settings Settings
+	settings Settings // effective: resolveSettings(policy, user, userSet)
+	user     Settings // as the user last saved them
+	userSet  []string // the names of the settings the user set
+	policy   policy.Policy
+	notices  NoticeTester
 	pause    pauseSetting
 	runners  map[string]*runner
+	crm      *crmRunner
 	runCtx   context.Context // set by Run; runners started before Run wait for it
 	wg       sync.WaitGroup
 	// expected and enforce are the mailbox policy (Config.ExpectedMailbox,
@@ -130,17 +143,21 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, log: cfg.Log, bus: newBus(), runners: map[string]*runner{},
 		expected: cfg.ExpectedMailbox, enforce: cfg.EnforceMailbox, pending: map[string]pendingConnection{}}
 	ctx := context.Background()
-	s, err := loadSettings(ctx, cfg.Store)
+	user, userSet, err := loadUserSettings(ctx, cfg.Store)
 	if err != nil {
 		return nil, err
 	}
-	e.settings = s
+	e.user, e.userSet = user, userSet
+	e.SetPolicy(cfg.Policy)
 	if v, ok, err := cfg.Store.Setting(ctx, pauseKey); err != nil {
 		return nil, err
 	} else if ok {
 		if err := json.Unmarshal([]byte(v), &e.pause); err != nil {
 			e.log.Warn("ignoring unreadable pause setting", "err", err)
 		}
+	}
+	if e.crm, err = e.loadCRMRunner(ctx); err != nil {
+		return nil, err
 	}
 	accts, err := cfg.Store.Accounts(ctx)
 	if err != nil {
@@ -185,6 +202,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	for _, r := range e.runners {
 		e.startLocked(r)
 	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.crm.serve(ctx)
+	}()
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
@@ -267,6 +289,7 @@ func (e *Engine) currentSettings() Settings {
 	defer e.mu.Unlock()
 	s := e.settings
 	s.Folders = slices.Clone(s.Folders)
+	s.Sources = maps.Clone(s.Sources)
 	return s
 }
 
@@ -274,8 +297,14 @@ func (e *Engine) currentSettings() Settings {
 func (e *Engine) Status(ctx context.Context) (Status, error) {
 	now := e.cfg.Clock.Now()
 	paused, until := e.globalPause(now)
-	st := Status{Paused: paused, PausedUntil: until, Interval: e.currentSettings().Interval, Source: "agent", Accounts: []AccountStatus{},
+	cur := e.currentSettings()
+	st := Status{Paused: paused, PausedUntil: until, Interval: cur.Interval, IntervalSource: cur.Sources["sync_interval"], Source: "agent", Accounts: []AccountStatus{},
 		Index: e.upkeep.progress()}
+	e.mu.Lock()
+	if e.policy.Found {
+		st.PolicyPath, st.PolicyProblems = e.policy.Path, slices.Clone(e.policy.Problems)
+	}
+	e.mu.Unlock()
 	accts, err := e.cfg.Store.Accounts(ctx)
 	if err != nil {
 		return st, err
@@ -293,6 +322,11 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 			as.LastSync = &last
 		}
 		st.Accounts = append(st.Accounts, as)
+	}
+	if cs, err := e.crm.status(ctx); err != nil {
+		return st, err
+	} else if cs.State != crm.ConnNotConnected {
+		st.CRM = &cs
 	}
 	return st, nil
 }
@@ -351,6 +385,7 @@ func (e *Engine) Resume(ctx context.Context, account string) error {
 	for _, r := range e.runnerList() {
 		r.poke()
 	}
+	e.crm.poke()
 	return nil
 }
 
@@ -472,12 +507,27 @@ func (e *Engine) UpdateSettings(ctx context.Context, s Settings) (Settings, erro
 	if err := checkKeepDays(s); err != nil {
 		return Settings{}, err
 	}
-	b, _ := json.Marshal(s)
-	if err := e.cfg.Store.PutSetting(ctx, settingsKey, string(b)); err != nil {
+	cur := e.currentSettings()
+	if err := checkLocked(cur, s); err != nil {
 		return Settings{}, err
 	}
 	e.mu.Lock()
-	e.settings = s
+	userSet := userChanges(cur, s, e.userSet)
+	s = keepLockedOwn(cur, s, e.user)
+	e.mu.Unlock()
+	s.Sources = nil
+	b, _ := json.Marshal(s)
+	names, _ := json.Marshal(userSet)
+	if err := e.cfg.Store.PutSetting(ctx, settingsKey, string(b)); err != nil {
+		return Settings{}, err
+	}
+	if err := e.cfg.Store.PutSetting(ctx, userSetKey, string(names)); err != nil {
+		return Settings{}, err
+	}
+	e.mu.Lock()
+	e.user, e.userSet = s, userSet
+	e.settings = resolveSettings(e.policy, s, userSet)
+	s = e.settings
 	e.mu.Unlock()
 	e.emit(Event{Type: EventSettings})
 	for _, r := range e.runnerList() {
@@ -490,7 +540,7 @@ func (e *Engine) UpdateSettings(ctx context.Context, s Settings) (Settings, erro
 // part of the agent that shows windows.
 func (e *Engine) OpenWindow(ctx context.Context, req WindowRequest) error {
 	switch req.Window {
-	case "dashboard", "activate", "settings":
+	case "dashboard", "activate", "settings", WindowCRMConnect:
 	default:
 		return fmt.Errorf("%w: unknown window %q", ErrInvalid, req.Window)
 	}
@@ -506,6 +556,9 @@ func (e *Engine) Activate(ctx context.Context, req provider.ActivationRequest, p
 	}
 	if progress == nil {
 		progress = func(provider.ActivationProgress) {}
+	}
+	if err := e.checkActivationPolicy(req); err != nil {
+		return store.Account{}, err
 	}
 	var existing *store.Account
 	if req.Account != "" {
@@ -532,6 +585,11 @@ func (e *Engine) Activate(ctx context.Context, req provider.ActivationRequest, p
 			return store.Account{}, err
 		}
 	}
+	if req.Settings == nil {
+		req.Settings = map[string]string{}
+	}
+	// What the policy locks wins over what a re-activated account kept.
+	maps.Copy(req.Settings, e.lockedSettings(req.Provider))
 	c, ok := e.takePending(req)
 	if !ok {
 		var err error

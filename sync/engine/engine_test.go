@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/scripted"
@@ -31,9 +32,17 @@ type env struct {
 	e      *engine.Engine
 	events <-chan engine.Event
 	stop   func()
+	// crm are the CRM connectors the engine is given (crm_test.go).
+	crm map[string]crm.Connector
 }
 
 func newEnv(t *testing.T) *env {
+	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with setup run on the env before the engine starts.
+func newEnvWith(t *testing.T, setup func(*env)) *env {
 	t.Helper()
 	v := &env{t: t, clock: newFakeClock(t0), path: filepath.Join(t.TempDir(), "inboxsync.db"),
 		sec: secrettest.NewMemory(), conn: scripted.NewConnector(), mb: scripted.New()}
@@ -43,6 +52,9 @@ func newEnv(t *testing.T) *env {
 	v.mb.Add(provider.Sent, 5, t0.Add(-48*time.Hour))
 	v.mb.Add(provider.Calendar, 3, t0.Add(24*time.Hour))
 	v.conn.Register("mb", v.mb)
+	if setup != nil {
+		setup(v)
+	}
 	v.start()
 	t.Cleanup(func() {
 		v.stop()
@@ -59,7 +71,7 @@ func (v *env) start() {
 	}
 	v.st = st
 	e, err := engine.New(engine.Config{Store: st, Secrets: v.sec, Clock: v.clock,
-		Connectors: map[string]provider.Connector{"scripted": v.conn}})
+		Connectors: map[string]provider.Connector{"scripted": v.conn}, CRM: v.crm})
 	if err != nil {
 		v.t.Fatal(err)
 	}

@@ -563,6 +563,8 @@ func (r *runner) finish(sess store.Session, counts store.Counts, stopped bool, e
 	r.log.Info("session ended", "session", sess.ID, "outcome", sess.Outcome,
 		"added", counts.Added, "updated", counts.Updated, "removed", counts.Removed, "err", sess.Error)
 	e.emit(Event{Type: EventSessionEnded, Account: r.id, Session: &sess, Status: &st})
+	// The CRM side logs what the session stored, never holding it up.
+	e.crm.afterMailboxSync(counts)
 	if notice != nil {
 		e.emit(*notice)
 		if next == NeedsReactivation {

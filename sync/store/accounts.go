@@ -166,7 +166,7 @@ func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
 // ErrNotFound if there is no such account.
 func (s *Store) DeleteAccount(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"items", "cursors", "full_syncs", "sessions", "issues", "run_state"} {
+		for _, table := range []string{"items", "cursors", "full_syncs", "sessions", "issues", "notices", "incidents", "run_state"} {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE account = ?", id); err != nil {
 				return err
 			}

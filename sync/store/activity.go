@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -59,6 +60,9 @@ const DefaultActivityLimit = 100
 const itemCols = `id, account, provider_id, folder, kind, message_id, conversation_id, subject, from_addr,
 	to_addrs, cc_addrs, time, preview, start_time, end_time, location, organizer, attendees, deleted,
 	first_seen, updated_at`
+
+// crmCols are an item's CRM state (crm_items).
+const crmCols = `item, state, record_id, object, reason, attempts`
 
 // aliasedItemCols is itemCols with each column prefixed by "i.".
 var aliasedItemCols = "i." + strings.ReplaceAll(strings.Join(strings.Fields(itemCols), " "), ", ", ", i.")
@@ -278,7 +282,53 @@ func (s *Store) queryItems(ctx context.Context, query string, args []any) ([]Ite
 		items = append(items, it)
 		ids = append(ids, id)
 	}
-	return items, ids, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	rows.Close()
+	if err := s.attachCRM(ctx, items, ids); err != nil {
+		return nil, nil, err
+	}
+	return items, ids, nil
+}
+
+// crmChunk bounds the ids of one CRM state lookup.
+const crmChunk = 500
+
+// attachCRM sets the CRM state of the items (row ids ids) that have one.
+func (s *Store) attachCRM(ctx context.Context, items []Item, ids []int64) error {
+	at := make(map[int64]int, len(ids))
+	for i, id := range ids {
+		at[id] = i
+	}
+	for start := 0; start < len(ids); start += crmChunk {
+		chunk := ids[start:min(start+crmChunk, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := s.db.QueryContext(ctx, "SELECT "+crmCols+" FROM crm_items WHERE item IN (?"+strings.Repeat(", ?", len(chunk)-1)+")", args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var (
+				id  int64
+				st  CRMState
+				str string
+			)
+			if err := rows.Scan(&id, &str, &st.RecordID, &st.Object, &st.Reason, &st.Attempts); err != nil {
+				rows.Close()
+				return err
+			}
+			st.State = crm.State(str)
+			items[at[id]].CRM = &st
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // scanItem reads a row of itemCols.

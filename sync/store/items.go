@@ -41,6 +41,9 @@ type Item struct {
 	FirstSeen time.Time `json:"first_seen"`
 	// UpdatedAt is when the item was last changed or marked deleted.
 	UpdatedAt time.Time `json:"updated_at"`
+	// CRM is the item's CRM state; nil when it has none (no CRM
+	// connection, or synced before it and outside its history window).
+	CRM *CRMState `json:"crm,omitempty"`
 }
 
 // Cursor returns the cursor stored for account's folder, or "" if none is.
@@ -373,7 +376,10 @@ func (s *Store) ApplyPage(ctx context.Context, account string, folder provider.F
 			return nil
 		}
 
-		var upd, del *sql.Stmt
+		var (
+			upd, del *sql.Stmt
+			chg      crmChanges
+		)
 		for i := range page.Changes {
 			ch := &page.Changes[i]
 			it := &ch.Item
@@ -402,6 +408,7 @@ func (s *Store) ApplyPage(ctx context.Context, account string, folder provider.F
 				}
 				st.deleted = true
 				counts.Removed++
+				chg.note(&chg.removed, f, it.ProviderID)
 				continue
 			}
 			var gen int64
@@ -418,6 +425,7 @@ func (s *Store) ApplyPage(ctx context.Context, account string, folder provider.F
 				pendingKeys = append(pendingKeys, key)
 				known[key] = &itemState{hash: hash, pending: true}
 				counts.Added++
+				chg.note(&chg.added, f, it.ProviderID)
 				if err := flush(false); err != nil {
 					return err
 				}
@@ -433,6 +441,7 @@ func (s *Store) ApplyPage(ctx context.Context, account string, folder provider.F
 				}
 				st.hash, st.deleted = hash, false
 				counts.Updated++
+				chg.note(&chg.changed, f, it.ProviderID)
 			case gen != 0:
 				listed = append(listed, it.ProviderID)
 			}
@@ -478,9 +487,18 @@ func (s *Store) ApplyPage(ctx context.Context, account string, folder provider.F
 				return err
 			}
 			counts.Removed += int(n)
+			if n > 0 {
+				if err := crmSwept(ctx, tx, account, folder, nowN); err != nil {
+					return err
+				}
+			}
 			if _, err := tx.StmtContext(ctx, s.endFullStmt).ExecContext(ctx, account, string(folder)); err != nil {
 				return err
 			}
+		}
+		// The CRM states go in the items' transaction (issue 11).
+		if err := chg.apply(ctx, tx, account, nowN); err != nil {
+			return err
 		}
 		if testHookBeforeCursor != nil {
 			if err := testHookBeforeCursor(ctx); err != nil {

@@ -7,21 +7,24 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/inboxsync/inboxsync/sync/crm"
 )
 
 // waitingForCRMSQL is the condition, on a row of items, of an item the CRM
-// has not recorded yet. Such an item is never pruned, however old: this is
-// the one place that decides it. The CRM outbox does not exist yet
-// (DESIGN.md §5); when it does, this becomes something like
-//
-//	EXISTS (SELECT 1 FROM crm_outbox o WHERE o.item = items.id AND o.state IN ('pending', 'failed'))
-const waitingForCRMSQL = `0`
+// has not recorded yet: its outbox row (crm.go) is pending, or failed in a
+// way a later run retries (under crm.MaxAttempts). Such an item is never
+// pruned, however old: this is the one place that decides it. Items logged,
+// skipped or failed for good are pruned like the others (their outbox rows
+// go with them).
+var waitingForCRMSQL = fmt.Sprintf(`EXISTS (SELECT 1 FROM crm_items c WHERE c.item = items.id
+		AND (c.state = 'pending' OR (c.state = 'failed' AND c.retryable = 1 AND c.attempts < %d)))`, crm.MaxAttempts)
 
 // pruneSQL removes up to ?3 items of account ?1 older than ?2: mail whose
 // time, events whose end (or, without an end, time) is before it. Items
 // without a time are never pruned. It walks the (account, time) index: an
 // event ends after it starts.
-const pruneSQL = `DELETE FROM items WHERE id IN (
+var pruneSQL = `DELETE FROM items WHERE id IN (
 	SELECT id FROM items WHERE account = ?1 AND time < ?2
 		AND (kind != 'event' OR coalesce(end_time, time) < ?2)
 		AND NOT (` + waitingForCRMSQL + `)

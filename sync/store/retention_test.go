@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -139,5 +140,53 @@ func TestReclaimShrinksTheFile(t *testing.T) {
 			}
 			checkIndex(t, s)
 		})
+	}
+}
+
+// TestPruneKeepsWhatTheCRMWaitsFor prunes old items some of which the CRM
+// has not recorded yet: those stay.
+func TestPruneKeepsWhatTheCRMWaitsFor(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, "work")
+	var page provider.Page
+	page.Cursor = "c"
+	states := []string{"none", "pending", "failed-retry", "failed-final", "logged", "skipped"}
+	for i, st := range states {
+		page.Changes = append(page.Changes, add(with(testItem(st, i), func(it *provider.Item) { it.Time = t0.Add(-time.Hour) })))
+	}
+	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, page, t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range states[1:] {
+		state, retryable := st, 0
+		switch st {
+		case "failed-retry":
+			state, retryable = "failed", 1
+		case "failed-final": // retryable, but out of attempts
+			state, retryable = "failed", 1
+		}
+		attempts := 1
+		if st == "failed-final" {
+			attempts = crm.MaxAttempts
+		}
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO crm_items(item, state, retryable, attempts)
+			SELECT id, ?, ?, ? FROM items WHERE provider_id = ?`, state, retryable, attempts, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.PruneOld(ctx, "work", t0, 100); err != nil || n != 4 {
+		t.Fatalf("pruned %d, %v; want 4", n, err)
+	}
+	left := state(t, s, "work")
+	if _, ok := left["pending"]; !ok || len(left) != 2 {
+		t.Errorf("left %v, want pending and failed-retry", left)
+	}
+	if _, ok := left["failed-retry"]; !ok {
+		t.Errorf("left %v, want pending and failed-retry", left)
+	}
+	var rows int
+	s.db.QueryRowContext(ctx, "SELECT count(*) FROM crm_items").Scan(&rows)
+	if rows != 2 {
+		t.Errorf("%d outbox rows left, want 2", rows)
 	}
 }

@@ -125,7 +125,70 @@ var migrations = [][]string{
 			PRIMARY KEY (account, folder)
 		) WITHOUT ROWID`,
 	},
-	// The full-text search index (search.go); the items already stored
+	// 3: stop notices by email (sync/notices). An incident is one stretch
+	// of an account needing its user (suspended, needs re-activation),
+	// from the state's start until the account syncs successfully again;
+	// at most one per account is open. Its notices are the emails it
+	// queued, one per recipient, kept until delivered or the incident
+	// ends so that a restart neither loses nor repeats one.
+	{
+		`CREATE TABLE incidents (
+			id        INTEGER PRIMARY KEY AUTOINCREMENT,
+			account   TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+			state     TEXT NOT NULL,
+			reason    TEXT NOT NULL DEFAULT '',
+			opened_at INTEGER,
+			closed_at INTEGER
+		)`,
+		`CREATE UNIQUE INDEX incidents_open ON incidents(account) WHERE closed_at IS NULL`,
+		`CREATE TABLE notices (
+			id           INTEGER PRIMARY KEY AUTOINCREMENT,
+			incident     INTEGER NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+			account      TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+			kind         TEXT NOT NULL,
+			recipient    TEXT NOT NULL,
+			subject      TEXT NOT NULL,
+			body         TEXT NOT NULL,
+			created_at   INTEGER,
+			state        TEXT NOT NULL DEFAULT 'pending',
+			attempts     INTEGER NOT NULL DEFAULT 0,
+			next_attempt INTEGER,
+			last_error   TEXT NOT NULL DEFAULT '',
+			done_at      INTEGER
+		)`,
+		`CREATE INDEX notices_pending ON notices(next_attempt) WHERE state = 'pending'`,
+	},
+	// 4: the CRM outbox (sync/crm, issue 11). crm_connection is the one CRM
+	// connection of the agent (at most one row): while it is active, the
+	// items a page adds get a crm_items row in the page's transaction. A
+	// crm_items row is an item's CRM state: pending, logged (record_id,
+	// object), skipped (reason) or failed (reason, retryable, attempts).
+	// gen grows whenever the mailbox changes the item in a way the CRM
+	// must see again, so that a run's outcome for an older version does
+	// not overwrite the newer one.
+	{
+		`CREATE TABLE crm_connection (
+			id           INTEGER PRIMARY KEY CHECK (id = 1),
+			crm          TEXT NOT NULL,
+			org          TEXT NOT NULL DEFAULT '',
+			active       INTEGER NOT NULL DEFAULT 1,
+			connected_at INTEGER,
+			since        INTEGER
+		)`,
+		`CREATE TABLE crm_items (
+			item      INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+			state     TEXT NOT NULL DEFAULT 'pending',
+			gen       INTEGER NOT NULL DEFAULT 1,
+			record_id TEXT NOT NULL DEFAULT '',
+			object    TEXT NOT NULL DEFAULT '',
+			reason    TEXT NOT NULL DEFAULT '',
+			retryable INTEGER NOT NULL DEFAULT 0,
+			attempts  INTEGER NOT NULL DEFAULT 0,
+			saved_at  INTEGER
+		)`,
+		`CREATE INDEX crm_items_todo ON crm_items(state) WHERE state IN ('pending', 'failed')`,
+	},
+	// 5: the full-text search index (search.go); the items already stored
 	// are indexed in the background (Store.BuildSearchIndex).
 	searchMigration,
 }

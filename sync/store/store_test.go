@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +36,7 @@ func TestOpenCreatesSchema(t *testing.T) {
 		t.Errorf("Path() = %q, want %q", s.Path(), path)
 	}
 	for name, want := range map[string]string{
-		"user_version": fmt.Sprint(schemaVersion()),
+		"user_version": strconv.Itoa(schemaVersion()),
 		"journal_mode": "wal",
 		"foreign_keys": "1",
 		"synchronous":  "1", // NORMAL
@@ -57,7 +57,7 @@ func TestOpenCreatesSchema(t *testing.T) {
 		tables = append(tables, n)
 	}
 	rows.Close()
-	want := []string{"accounts", "cursors", "full_syncs", "issues", "items", "run_state", "search", "search_config", "search_data", "search_docsize", "search_idx", "search_state", "sessions", "settings"}
+	want := []string{"accounts", "crm_connection", "crm_items", "cursors", "full_syncs", "incidents", "issues", "items", "notices", "run_state", "search", "search_config", "search_data", "search_docsize", "search_idx", "search_state", "sessions", "settings"}
 	if !reflect.DeepEqual(tables, want) {
 		t.Errorf("tables = %v, want %v", tables, want)
 	}
@@ -82,7 +82,7 @@ func TestOpenCreatesSchema(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := pragma(t, s, "user_version"); got != fmt.Sprint(schemaVersion()) {
+		if got := pragma(t, s, "user_version"); got != strconv.Itoa(schemaVersion()) {
 			t.Errorf("user_version after reopen = %s", got)
 		}
 		if n, err := s.CountItems(ctx, "work"); err != nil || n != 3 {

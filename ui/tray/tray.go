@@ -162,6 +162,9 @@ type action struct {
 	item     itemID
 	account  string
 	pauseFor time.Duration
+	// crm: Reactivate signs in to Salesforce again, for reason.
+	crm    bool
+	reason string
 }
 
 // resolve maps a click to an action using the View the user clicked in;
@@ -184,6 +187,10 @@ func resolve(v View, c click) (a action, ok bool) {
 	case itemSettings:
 		return a, v.Settings.Enabled
 	case itemReactivate:
+		if v.ReactivateCRM {
+			a.crm, a.reason = true, v.CRMReason
+			return a, v.Reactivate.Enabled
+		}
 		a.account = v.ReactivateAccount
 		return a, v.Reactivate.Enabled && a.account != ""
 	case itemQuit:
@@ -229,6 +236,10 @@ func (l *loop) clicked(ctx context.Context, c click) {
 	case itemSettings:
 		err = l.c.OpenWindow(ctx, engine.WindowRequest{Window: "settings"})
 	case itemReactivate, itemAccountReactivate:
+		if a.crm {
+			err = l.c.OpenWindow(ctx, engine.WindowRequest{Window: engine.WindowCRMConnect, Reason: a.reason})
+			break
+		}
 		err = l.c.OpenWindow(ctx, engine.WindowRequest{Window: "activate", Account: a.account})
 	}
 	var tooSoon *engine.TooSoonError

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/assets"
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -63,6 +64,11 @@ type View struct {
 	// first account that needs re-activation; disabled when none does.
 	Reactivate        Item
 	ReactivateAccount string
+	// ReactivateCRM: Reactivate opens "Sign in to Salesforce again" (no
+	// mailbox needs re-activation, the CRM connection does), with
+	// CRMReason.
+	ReactivateCRM bool
+	CRMReason     string
 	// Quit stops the agent.
 	Quit Item
 }
@@ -132,6 +138,16 @@ func Build(s engine.Status, now time.Time) View {
 			SyncNow:    Item{"Sync " + a.Account + " now", canSync(a.State) && !s.Paused},
 			Reactivate: Item{"Re-activate " + a.Account + "…", a.State == engine.NeedsReactivation},
 		})
+	}
+	// A CRM connection that needs the user shows like a mailbox that does.
+	if _, ok := s.CRMAttention(); ok {
+		v.Attention = true
+		v.Status = "Salesforce needs you: " + strings.TrimSuffix(s.CRM.Reason, ".") + ". " + v.Status
+		v.Tooltip = "Inbox Sync — " + v.Status
+		if s.CRM.State == crm.ConnNeedsReactivation && v.ReactivateAccount == "" {
+			v.Reactivate = Item{"Sign in to Salesforce again…", true}
+			v.ReactivateCRM, v.CRMReason = true, s.CRM.Reason
+		}
 	}
 	if n := len(s.Accounts) - MaxAccountSlots; n > 0 {
 		v.More = fmt.Sprintf("%d more accounts: see the dashboard", n)

@@ -15,7 +15,9 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/inboxsync/inboxsync/sync/control"
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -43,8 +45,10 @@ type Activation struct {
 	title    *widget.Label
 	reason   *widget.Label
 	provider *widget.RadioGroup
-	where    *widget.Label
-	panels   *fyne.Container
+	// providerLocked: the administrator's policy locks the provider.
+	providerLocked bool
+	where          *widget.Label
+	panels         *fyne.Container
 
 	// Exchange.
 	exchange        *fyne.Container
@@ -76,6 +80,10 @@ type Activation struct {
 
 	done    *fyne.Container
 	doneMsg *widget.Label
+	// connectCRM, on the success page when no CRM is connected, offers
+	// Salesforce as the next step.
+	connectCRM *fyne.Container
+	crmNext    *widget.Button
 
 	// Another mailbox than the expected one was signed in: the agent's
 	// words, Use this mailbox anyway (not when enforced) and Sign in with
@@ -92,6 +100,8 @@ type Activation struct {
 	mismatchGot  string
 
 	errMsg *widget.Label
+	// keepOpen keeps the success page open (it offers a next step).
+	keepOpen bool
 
 	// other is the provider of an account being re-activated when it is
 	// none of the three (test builds' "scripted"): it signs in with the
@@ -205,7 +215,12 @@ func (w *Activation) build() {
 	doneTitle := widget.NewLabel("Your mailbox is connected")
 	doneTitle.TextStyle.Bold = true
 	doneTitle.Importance = widget.SuccessImportance
-	w.done = container.NewVBox(doneTitle, w.doneMsg)
+	w.crmNext = widget.NewButtonWithIcon("Connect to Salesforce", theme.NavigateNextIcon(), w.onConnectCRM)
+	w.crmNext.Importance = widget.HighImportance
+	w.connectCRM = container.NewVBox(caption("Next: log this mail and these meetings to Salesforce, matched to your Contacts and Leads."),
+		container.NewHBox(widget.NewButton("Close", w.close), layout.NewSpacer(), w.crmNext))
+	w.connectCRM.Hide()
+	w.done = container.NewVBox(doneTitle, w.doneMsg, w.connectCRM)
 	w.done.Hide()
 
 	mismatchTitle := widget.NewLabel("This is not the mailbox you work in")
@@ -258,6 +273,7 @@ func (w *Activation) Start() {
 
 func (w *Activation) load(ctx context.Context) {
 	if w.opts.Account == "" {
+		w.applyPolicy(ctx)
 		return
 	}
 	accts, err := w.ctl.Accounts(ctx)
@@ -276,6 +292,41 @@ func (w *Activation) load(ctx context.Context) {
 		w.opts.Account = ""
 		w.title.SetText("Connect your mailbox")
 	})
+}
+
+// applyPolicy opens a new activation on the provider the administrator's
+// policy presets; a locked provider cannot be changed.
+func (w *Activation) applyPolicy(ctx context.Context) {
+	p, err := w.ctl.Policy(ctx)
+	if err != nil {
+		return // an older agent, or none: the window works as without a policy
+	}
+	want, ok := p.Get("provider")
+	if !ok {
+		return
+	}
+	w.do(func() {
+		for _, c := range providerChoices {
+			if c.id == want {
+				w.provider.SetSelected(c.label)
+			}
+		}
+		if p.IsLocked("provider") {
+			w.providerLocked = true
+			w.provider.Disable()
+			w.where.SetText(policy.LockedWords + ": " + engine.ProviderWords(want) + ".")
+			w.where.Show()
+		}
+		w.fit()
+	})
+}
+
+// enableProvider lets the user choose the provider again, unless the
+// administrator locked it.
+func (w *Activation) enableProvider() {
+	if !w.providerLocked {
+		w.provider.Enable()
+	}
 }
 
 // prefill fills the form from an existing account. Its provider can't
@@ -475,14 +526,22 @@ func (w *Activation) send(providerID string, req provider.ActivationRequest) {
 	go func() {
 		acct, err := w.ctl.Activate(ctx, req, progress)
 		interval := defaultInterval
+		offerCRM := false
 		if err == nil {
 			if s, serr := w.ctl.Settings(w.ctx); serr == nil && s.Interval > 0 {
 				interval = s.Interval.D()
 			}
+			st, cerr := w.ctl.CRMStatus(w.ctx)
+			offerCRM = cerr == nil && st.State == crm.ConnNotConnected
 		}
 		canceled := ctx.Err() != nil
 		cancel()
-		w.do(func() { w.onActivated(providerID, acct, interval, err, canceled) })
+		w.do(func() {
+			w.onActivated(providerID, acct, interval, err, canceled)
+			if err == nil && offerCRM {
+				w.offerCRM()
+			}
+		})
 	}()
 }
 
@@ -526,7 +585,7 @@ func (w *Activation) onActivated(provider string, a store.Account, interval time
 	}
 	if err != nil {
 		if w.opts.Account == "" {
-			w.provider.Enable()
+			w.enableProvider()
 		}
 		w.showPanel(provider)
 		if canceled {
@@ -547,7 +606,35 @@ func (w *Activation) onActivated(provider string, a store.Account, interval time
 	w.doneMsg.SetText(fmt.Sprintf("Account %s is ready. Sync will run %s; the first sync starts now.", who, everyWords(interval)))
 	w.reason.Hide()
 	w.showPanel("done")
-	time.AfterFunc(w.closeAfter, func() { w.do(w.close) })
+	time.AfterFunc(w.closeAfter, func() {
+		w.do(func() {
+			if !w.keepOpen {
+				w.close()
+			}
+		})
+	})
+}
+
+// offerCRM keeps the success page open with Connect to Salesforce as the
+// next step (no CRM is connected yet).
+func (w *Activation) offerCRM() {
+	w.keepOpen = true
+	w.connectCRM.Show()
+}
+
+// onConnectCRM opens the Salesforce window and closes this one.
+func (w *Activation) onConnectCRM() {
+	go func() {
+		err := w.ctl.OpenWindow(w.ctx, engine.WindowRequest{Window: WindowCRMConnect})
+		w.do(func() {
+			if err != nil {
+				w.errMsg.SetText(plain(err))
+				w.errMsg.Show()
+				return
+			}
+			w.close()
+		})
+	}()
 }
 
 // showMismatch shows that the sign-in reached another mailbox than the
@@ -584,7 +671,7 @@ func (w *Activation) onSignInOther() {
 	w.mismatchGot = ""
 	if w.lastProvider == w.formProvider() {
 		if w.opts.Account == "" {
-			w.provider.Enable()
+			w.enableProvider()
 		}
 		w.password.SetText("")
 		w.showPanel(w.lastProvider)

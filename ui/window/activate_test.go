@@ -17,6 +17,7 @@ import (
 
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -192,6 +193,7 @@ func TestActivationUnsupportedKeepsInput(t *testing.T) {
 // success page, and the window closes by itself.
 func TestActivationGmailSignIn(t *testing.T) {
 	f := newFake()
+	f.CRMStatusFn = crmConnected
 	const link = "https://accounts.google.com/o/oauth2/v2/auth?client_id=1234567890-abc.apps.googleusercontent.com&state=y"
 	var reqs recorder[provider.ActivationRequest]
 	browserDone := make(chan struct{})
@@ -358,6 +360,7 @@ func TestActivationBrowserWaitingAndCancel(t *testing.T) {
 
 func TestActivationSuccessCloses(t *testing.T) {
 	f := newFake()
+	f.CRMStatusFn = crmConnected
 	f.ActivateFn = func(context.Context, provider.ActivationRequest, func(provider.ActivationProgress)) (store.Account, error) {
 		return store.Account{ID: "ann", Provider: "exchange", Email: "ann@example.com"}, nil
 	}
@@ -648,5 +651,28 @@ func saveShot(t *testing.T, w *Activation, name string) {
 	defer out.Close()
 	if err := png.Encode(out, img); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The administrator's policy presets the provider; locked, it cannot be
+// changed.
+func TestActivationOpensOnThePolicysProvider(t *testing.T) {
+	for _, tc := range []struct {
+		doc    string
+		locked bool
+	}{
+		{"provider = \"office365\"\n", false},
+		{"provider = \"office365\"\nlocked = [\"provider\"]\n", true},
+	} {
+		f := newFake()
+		f.PolicyFn = func() (policy.Policy, error) { return policy.Parse(tc.doc), nil }
+		w, u := newActivationWindow(t, f, Options{})
+		u.waitFor("the policy's provider", func() bool { return w.provider.Selected == "Office 365" })
+		if w.provider.Disabled() != tc.locked {
+			t.Errorf("%q: provider choice disabled %v", tc.doc, w.provider.Disabled())
+		}
+		if tc.locked && !strings.HasPrefix(w.where.Text, "Set by your administrator") {
+			t.Errorf("locked provider says %q", w.where.Text)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package window
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -15,7 +16,9 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/inboxsync/inboxsync/sync/control"
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
@@ -60,6 +63,10 @@ type Dashboard struct {
 	// Connections.
 	conns    *fyne.Container
 	connRows map[string]*connRow
+	crmTile  *crmTile
+	crm      crm.Status
+	// openURLFn opens a link ("Open in Salesforce"); nil: the browser.
+	openURLFn func(*url.URL)
 
 	status   engine.Status
 	accounts []store.Account
@@ -174,7 +181,7 @@ func (w *Dashboard) newActivityTab() fyne.CanvasObject {
 	w.search.ActionItem = widget.NewIcon(theme.SearchIcon())
 	w.search.OnChanged = w.onSearchChanged
 	w.activityNote = caption("")
-	w.activityList = twoLineList(&w.activity, itemLine)
+	w.activityList = w.newActivityList()
 	w.export = widget.NewButtonWithIcon("Export…", theme.DownloadIcon(), w.onExport)
 	top := container.NewBorder(nil, nil, nil, w.export, w.search)
 	return container.NewBorder(pad(container.NewVBox(top, w.activityNote)), nil, nil, nil, w.activityList)
@@ -182,9 +189,10 @@ func (w *Dashboard) newActivityTab() fyne.CanvasObject {
 
 func (w *Dashboard) newConnectionsTab() fyne.CanvasObject {
 	w.conns = container.NewVBox()
+	w.crmTile = w.newCRMTile()
 	add := widget.NewButtonWithIcon("Connect another mailbox", theme.ContentAddIcon(), func() { w.openActivation("") })
 	return container.NewBorder(nil, pad(container.NewHBox(add)), nil, nil,
-		container.NewVScroll(container.NewPadded(w.conns)))
+		container.NewVScroll(container.NewPadded(container.NewVBox(w.conns, w.crmTile.card))))
 }
 
 // Start implements Window.
@@ -222,10 +230,16 @@ func (w *Dashboard) reload(ctx context.Context) {
 	accts, aerr := w.ctl.Accounts(ctx)
 	sessions, serr := w.ctl.Sessions(ctx, store.SessionQuery{Limit: sessionLimit})
 	issues, ierr := w.ctl.Issues(ctx, "", issueLimit)
+	crmSt, cerr := w.ctl.CRMStatus(ctx)
 	if err == nil {
 		err = firstErr(aerr, serr, ierr)
 	}
 	w.do(func() {
+		if cerr == nil {
+			w.crm = crmSt
+			w.crmTile.update(crmSt)
+			w.activityList.Refresh()
+		}
 		if err != nil {
 			w.headline.SetText("Could not read the state of sync")
 			w.summary.SetText(plain(err))
@@ -259,7 +273,7 @@ func (w *Dashboard) onStatus(st engine.Status, accts []store.Account) {
 	w.status, w.accounts = st, accts
 	now := time.Now()
 	w.headline.SetText(headline(st))
-	w.summary.SetText(summary(st, now))
+	w.summary.SetText(summary(st, now) + policyNote(st))
 	has := len(st.Accounts) > 0
 	if has {
 		w.syncNow.Enable()
@@ -355,6 +369,19 @@ func headline(st engine.Status) string {
 	return fmt.Sprintf("%s (%d of %d accounts)", worst.Words(), n, len(st.Accounts))
 }
 
+// policyNote tells of the administrator's policy's problems, if any: the
+// entries named are ignored until the administrator fixes the file.
+func policyNote(st engine.Status) string {
+	switch n := len(st.PolicyProblems); {
+	case n == 0:
+		return ""
+	case n == 1:
+		return "\nYour administrator's policy has a problem; this entry is ignored: " + st.PolicyProblems[0].String() + "."
+	default:
+		return fmt.Sprintf("\nYour administrator's policy has %d problems; these entries are ignored: %s (and more: `inboxsync policy show`).", n, st.PolicyProblems[0])
+	}
+}
+
 // summary says when sync runs, in words.
 func summary(st engine.Status, now time.Time) string {
 	if len(st.Accounts) == 0 {
@@ -374,7 +401,11 @@ func summary(st engine.Status, now time.Time) string {
 	case st.Paused:
 		fmt.Fprintf(&b, "Sync is paused until %s.", when(st.PausedUntil, now))
 	default:
-		fmt.Fprintf(&b, "Sync runs %s.", everyWords(st.Interval.D()))
+		fmt.Fprintf(&b, "Sync runs %s", everyWords(st.Interval.D()))
+		if st.IntervalSource == policy.SourceLocked {
+			b.WriteString(" (" + strings.ToLower(policy.LockedWords[:1]) + policy.LockedWords[1:] + ")")
+		}
+		b.WriteString(".")
 		var next time.Time
 		for _, a := range st.Accounts {
 			if !a.NextSync.IsZero() && (next.IsZero() || a.NextSync.Before(next)) {

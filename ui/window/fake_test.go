@@ -10,7 +10,9 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/inboxsync/inboxsync/sync/control"
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -35,6 +37,11 @@ type fakeControl struct {
 	ResumeFn         func(account string) error
 	RemoveAccountFn  func(account string, purge bool) error
 	OpenWindowFn     func(engine.WindowRequest) error
+	PolicyFn         func() (policy.Policy, error)
+	CRMConnectFn     func(context.Context, engine.CRMConnectRequest, func(provider.ActivationProgress)) (crm.Status, error)
+	CRMStatusFn      func() (crm.Status, error)
+	CRMSyncFn        func(wait bool) (crm.Status, error)
+	CRMDisconnectFn  func() error
 }
 
 var _ control.Control = (*fakeControl)(nil)
@@ -157,6 +164,53 @@ func (f *fakeControl) OpenWindow(_ context.Context, req engine.WindowRequest) er
 		return nil
 	}
 	return f.OpenWindowFn(req)
+}
+
+func (f *fakeControl) Policy(context.Context) (policy.Policy, error) {
+	if f.PolicyFn == nil {
+		return policy.Policy{}, nil
+	}
+	return f.PolicyFn()
+}
+
+func (f *fakeControl) TestNotice(context.Context) ([]engine.NoticeDelivery, error) {
+	return nil, engine.ErrUnsupported
+}
+
+func (f *fakeControl) CRMConnect(ctx context.Context, req engine.CRMConnectRequest, progress func(provider.ActivationProgress)) (crm.Status, error) {
+	if f.CRMConnectFn == nil {
+		return crm.Status{}, engine.ErrUnsupported
+	}
+	return f.CRMConnectFn(ctx, req, progress)
+}
+
+func (f *fakeControl) CRMStatus(context.Context) (crm.Status, error) {
+	if f.CRMStatusFn == nil {
+		return crm.Status{}, nil
+	}
+	return f.CRMStatusFn()
+}
+
+func (f *fakeControl) CRMSync(_ context.Context, wait bool) (crm.Status, error) {
+	if f.CRMSyncFn == nil {
+		return crm.Status{}, engine.ErrInvalid
+	}
+	return f.CRMSyncFn(wait)
+}
+
+func (f *fakeControl) CRMDisconnect(context.Context) error {
+	if f.CRMDisconnectFn == nil {
+		return nil
+	}
+	return f.CRMDisconnectFn()
+}
+
+func (f *fakeControl) CRMSettings(context.Context) (engine.CRMSettings, error) {
+	return engine.CRMSettings{LogEmailAs: crm.AsEmailMessage}, nil
+}
+
+func (f *fakeControl) UpdateCRMSettings(_ context.Context, s engine.CRMSettings) (engine.CRMSettings, error) {
+	return s, nil
 }
 
 // ui stands in for Fyne's main goroutine: windows hand it work through

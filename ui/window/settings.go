@@ -16,6 +16,7 @@ import (
 
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -47,7 +48,18 @@ type Settings struct {
 	// dirty is set once the user changed something not yet saved; the
 	// agent's setting changes then no longer overwrite the form.
 	dirty bool
+	// sources are where the shown settings come from (Settings.Sources):
+	// the ones the administrator locked stay greyed.
+	sources map[string]policy.Source
 }
+
+// The fields' own hints; a setting the administrator locked says so
+// instead.
+const (
+	intervalHint = "How often Inbox Sync looks for new mail and meetings"
+	foldersHint  = "The mail folders and the calendar to sync"
+	historyHint  = "How far back the first sync of a new mailbox goes"
+)
 
 // NewSettings creates the settings window.
 func NewSettings(a fyne.App, c control.Control, opts Options) *Settings {
@@ -98,7 +110,9 @@ func (w *Settings) build() {
 		widget.NewFormItem("Notifications", w.notifications),
 		widget.NewFormItem("At login", container.NewVBox(w.autostart, w.autostartNote)),
 	)
-	w.form.Items[2].HintText = "How far back the first sync of a new mailbox goes"
+	w.form.Items[0].HintText = intervalHint
+	w.form.Items[1].HintText = foldersHint
+	w.form.Items[2].HintText = historyHint
 	w.form.Items[3].HintText = "Older mail and meetings are removed daily; 0 keeps all"
 	w.history.Validator = nil
 	w.win.SetContent(container.NewPadded(container.NewVBox(
@@ -122,6 +136,29 @@ func (w *Settings) setEnabled(on bool) {
 		w.autostart.Enable()
 	} else {
 		w.autostart.Disable()
+	}
+	// What the administrator locked stays greyed, and says so.
+	for _, f := range []struct {
+		name string
+		item int
+		hint string
+		ds   []fyne.Disableable
+	}{
+		{"sync_interval", 0, intervalHint, []fyne.Disableable{w.interval}},
+		{"folders", 1, foldersHint, []fyne.Disableable{w.inbox, w.sent, w.calendar}},
+		{"history_days", 2, historyHint, []fyne.Disableable{w.history}},
+	} {
+		hint := f.hint
+		switch w.sources[f.name] {
+		case policy.SourceLocked:
+			hint = policy.LockedWords
+			for _, d := range f.ds {
+				d.Disable()
+			}
+		case policy.SourcePolicy:
+			hint += " (your administrator's default)"
+		}
+		w.form.Items[f.item].HintText = hint
 	}
 	// The form greys the labels of disabled fields; it looks again on
 	// refresh.
@@ -152,6 +189,7 @@ func (w *Settings) load(ctx context.Context) {
 func (w *Settings) fill(s engine.Settings, auto bool) {
 	w.loading = true
 	defer func() { w.loading = false }()
+	w.sources = s.Sources
 	label := durationWords(s.Interval.D())
 	if _, ok := w.intervals[label]; !ok {
 		// Set elsewhere (the CLI) to a value not offered: offer it too.

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -205,5 +206,37 @@ func TestExecQuote(t *testing.T) {
 		if got := execQuote(tc.in); got != tc.want {
 			t.Errorf("execQuote(%q) = %s, want %s", tc.in, got, tc.want)
 		}
+	}
+}
+
+// Settings the administrator locked are greyed with "Set by your
+// administrator"; the others still change, and a save keeps the locked
+// values as they are.
+func TestSettingsLockedByTheAdministrator(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	f := newFake()
+	s := engine.DefaultSettings()
+	s.Interval = engine.Duration(15 * time.Minute)
+	s.HistoryDays = 60
+	s.Sources = map[string]policy.Source{"sync_interval": policy.SourceLocked, "history_days": policy.SourcePolicy, "folders": policy.SourceDefault}
+	f.SettingsFn = func() (engine.Settings, error) { return s, nil }
+	var saved recorder[engine.Settings]
+	f.UpdateSettingsFn = func(x engine.Settings) (engine.Settings, error) { saved.add(x); x.Sources = s.Sources; return x, nil }
+	w, u := newSettingsWindow(t, f, Options{})
+	if !w.interval.Disabled() || w.form.Items[0].HintText != "Set by your administrator" {
+		t.Fatalf("locked interval: disabled %v, hint %q", w.interval.Disabled(), w.form.Items[0].HintText)
+	}
+	if w.history.Disabled() || w.form.Items[2].HintText != historyHint+" (your administrator's default)" || w.inbox.Disabled() {
+		t.Fatalf("unlocked settings: history disabled %v hint %q, inbox disabled %v", w.history.Disabled(), w.form.Items[2].HintText, w.inbox.Disabled())
+	}
+	w.history.SetText("")
+	test.Type(w.history, "90")
+	test.Tap(w.save)
+	u.waitFor("saved", func() bool { return strings.HasPrefix(w.msg.Text, "Saved") })
+	if got := saved.all(); len(got) != 1 || got[0].Interval.D() != 15*time.Minute || got[0].HistoryDays != 90 {
+		t.Fatalf("saved %+v", got)
+	}
+	if !w.interval.Disabled() {
+		t.Error("the locked interval is editable after a save")
 	}
 }

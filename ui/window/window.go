@@ -30,6 +30,8 @@ const (
 	WindowActivate  = "activate"
 	WindowDashboard = "dashboard"
 	WindowSettings  = "settings"
+	// WindowCRMConnect connects Salesforce (engine.WindowCRMConnect).
+	WindowCRMConnect = engine.WindowCRMConnect
 )
 
 // Options are what a window is opened with.
@@ -70,8 +72,10 @@ func New(a fyne.App, c control.Control, name string, opts Options) (Window, erro
 		return NewDashboard(a, c, opts), nil
 	case WindowSettings:
 		return NewSettings(a, c, opts), nil
+	case WindowCRMConnect:
+		return NewCRMConnect(a, c, opts), nil
 	}
-	return nil, fmt.Errorf("unknown window %q (use activate, dashboard or settings)", name)
+	return nil, fmt.Errorf("unknown window %q (use activate, dashboard, settings or crm-connect)", name)
 }
 
 // base is what every window shares: the agent, the Fyne window, a context

@@ -1,0 +1,317 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/control"
+	"github.com/inboxsync/inboxsync/sync/crm"
+	"github.com/inboxsync/inboxsync/sync/crm/salesforce"
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/provider"
+)
+
+const crmOverview = `Usage: inboxsync crm <connect|status|sync|disconnect|settings> [flags]
+
+Logs the mail and meetings Inbox Sync syncs to Salesforce, matched to Contacts
+and Leads (docs/salesforce.md).
+
+  connect salesforce   sign in to Salesforce and start logging
+  status               the connection's state, API usage and items by CRM state
+  sync                 log now (--wait to wait for the result)
+  disconnect           stop logging and delete the Salesforce sign-in
+  settings             show or change what is logged and how
+`
+
+func (c *cli) crm(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(c.errOut, crmOverview)
+		return exitUsage
+	}
+	switch args[0] {
+	case "connect":
+		return c.crmConnect(args[1:])
+	case "status":
+		return c.crmStatus(args[1:])
+	case "sync":
+		return c.crmSync(args[1:])
+	case "disconnect":
+		return c.crmDisconnect(args[1:])
+	case "settings":
+		return c.crmSettings(args[1:])
+	case "help", "-h", "--help":
+		fmt.Fprint(c.out, crmOverview)
+		return exitOK
+	}
+	fmt.Fprintf(c.errOut, "inboxsync: unknown crm command %q\n\n%s", args[0], crmOverview)
+	return exitUsage
+}
+
+func (c *cli) crmConnect(args []string) int {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(c.errOut, "inboxsync: say which CRM: inboxsync crm connect salesforce")
+		return exitUsage
+	}
+	if args[0] != engine.CRMSalesforce {
+		return c.fail(fmt.Errorf("Inbox Sync connects to Salesforce only, not %q", args[0]))
+	}
+	fs := c.flags("crm connect salesforce [--login-url URL] [--client-id ID] [--client-secret S] [--no-browser] [--redirect-port N] [--api-version v64.0]",
+		"Signs in to Salesforce in your browser and starts logging: the mail and meetings\n"+
+			"of the mailbox's history window at once, then what each sync brings. The\n"+
+			"sign-in is kept in the system keyring.",
+		"Your Salesforce administrator registers Inbox Sync as an External Client App with the\n"+
+			"callback URL http://localhost:PORT/callback (port 1717 unless --redirect-port),\n"+
+			"PKCE and the scopes api and refresh_token (docs/salesforce.md). Values not given\n"+
+			"come from config.json's \"salesforce\" section, then the admin policy's [salesforce].")
+	req := engine.CRMConnectRequest{CRM: engine.CRMSalesforce}
+	fs.StringVar(&req.LoginURL, "login-url", "", "https://login.salesforce.com (default), https://test.salesforce.com for sandboxes, or your org's My Domain `URL`")
+	fs.StringVar(&req.ClientID, "client-id", "", "the consumer key (client `ID`) of your org's Inbox Sync app")
+	fs.StringVar(&req.ClientSecret, "client-secret", "", "the app's consumer `secret`, only if it requires one (kept in the keyring)")
+	fs.BoolVar(&req.NoBrowser, "no-browser", false, "print the sign-in link instead of opening the browser")
+	fs.IntVar(&req.RedirectPort, "redirect-port", 0, "the callback's fixed `port` registered in the app (default 1717)")
+	fs.StringVar(&req.APIVersion, "api-version", "", "the REST API `version` (default v64.0)")
+	if code, ok := c.parse(fs, args[1:], 0); !ok {
+		return code
+	}
+	if err := c.crmDefaults(&req); err != nil {
+		return c.fail(err)
+	}
+	cfg := salesforce.Config{LoginURL: req.LoginURL, ClientID: req.ClientID, RedirectPort: req.RedirectPort, APIVersion: req.APIVersion}
+	if err := cfg.Check(); err != nil {
+		return c.fail(err)
+	}
+	return c.withAgent(func(ctx context.Context, cl *control.Client) int {
+		st, err := cl.CRMConnect(ctx, req, func(p provider.ActivationProgress) {
+			fmt.Fprintln(c.out, p.Message)
+			if p.URL != "" {
+				fmt.Fprintf(c.out, "  %s\n", p.URL)
+			}
+		})
+		if err != nil {
+			return c.fail(err)
+		}
+		fmt.Fprintf(c.out, "Connected to Salesforce (%s). Logging has started; see `inboxsync crm status`.\n", st.Instance)
+		return exitOK
+	})
+}
+
+// crmDefaults fills what req leaves empty from config.json's salesforce
+// section over the policy's [salesforce] table.
+func (c *cli) crmDefaults(req *engine.CRMConnectRequest) error {
+	d, err := providerDefaults(c, engine.CRMSalesforce)
+	if err != nil {
+		return err
+	}
+	if req.LoginURL == "" {
+		req.LoginURL = d[salesforce.SettingLoginURL]
+	}
+	if req.ClientID == "" {
+		req.ClientID = d[salesforce.SettingClientID]
+	}
+	if req.APIVersion == "" {
+		req.APIVersion = d[salesforce.SettingAPIVersion]
+	}
+	if req.RedirectPort == 0 && d[salesforce.SettingRedirectPort] != "" {
+		n, err := strconv.Atoi(d[salesforce.SettingRedirectPort])
+		if err != nil {
+			return fmt.Errorf("the configured Salesforce redirect port %q is not a number", d[salesforce.SettingRedirectPort])
+		}
+		req.RedirectPort = n
+	}
+	return nil
+}
+
+func (c *cli) crmStatus(args []string) int {
+	fs := c.flags("crm status [--json]", "Shows the Salesforce connection's state, the org's API usage, the items by CRM\nstate (logged, skipped, failed, pending) and the last and next run.", "")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if code, ok := c.parse(fs, args, 0); !ok {
+		return code
+	}
+	return c.withAgent(func(ctx context.Context, cl *control.Client) int {
+		st, err := cl.CRMStatus(ctx)
+		if err != nil {
+			return c.fail(err)
+		}
+		if *asJSON {
+			return c.printJSON(st)
+		}
+		printCRMStatus(c.out, st, time.Now())
+		return exitOK
+	})
+}
+
+// crmStateWords says a CRM connection's state for people.
+func crmStateWords(s crm.ConnState) string {
+	switch s {
+	case crm.ConnNotConnected:
+		return "not connected"
+	case crm.ConnConnected:
+		return "connected"
+	case crm.ConnLogging:
+		return "logging"
+	case crm.ConnThrottled:
+		return "waiting for the API budget"
+	case crm.ConnNeedsReactivation:
+		return "needs you to sign in to Salesforce again"
+	case crm.ConnFailed:
+		return "stopped after repeated failures"
+	}
+	return s.String()
+}
+
+func printCRMStatus(w io.Writer, st crm.Status, now time.Time) {
+	if st.State == crm.ConnNotConnected {
+		fmt.Fprintln(w, "Salesforce: not connected. Connect with `inboxsync crm connect salesforce`.")
+		return
+	}
+	fmt.Fprintf(w, "Salesforce: %s\n", crmStateWords(st.State))
+	if st.Reason != "" {
+		fmt.Fprintf(w, "  %s\n", st.Reason)
+	}
+	if st.Instance != "" {
+		fmt.Fprintf(w, "  org:        %s (user %s)\n", st.Instance, st.User)
+	}
+	if st.APILimit > 0 {
+		fmt.Fprintf(w, "  API usage:  %d of %d requests today (%d%%)\n", st.APIUsed, st.APILimit, st.APIUsed*100/st.APILimit)
+	}
+	fmt.Fprintf(w, "  items:      %d logged, %d skipped, %d failed, %d pending\n",
+		st.Counts[crm.Logged], st.Counts[crm.Skipped], st.Counts[crm.Failed], st.Counts[crm.Pending])
+	if !st.LastRun.IsZero() {
+		fmt.Fprintf(w, "  last run:   %s (%d requests)\n", clock(st.LastRun, now), st.Requests)
+	}
+	if !st.NextRun.IsZero() {
+		fmt.Fprintf(w, "  next run:   %s\n", clock(st.NextRun, now))
+	}
+}
+
+func (c *cli) crmSync(args []string) int {
+	fs := c.flags("crm sync [--wait]", "Logs to Salesforce now what is waiting, and re-enables logging stopped after\nrepeated failures.", "")
+	wait := fs.Bool("wait", false, "wait until the run ends and show the result")
+	if code, ok := c.parse(fs, args, 0); !ok {
+		return code
+	}
+	return c.withAgent(func(ctx context.Context, cl *control.Client) int {
+		st, err := cl.CRMSync(ctx, *wait)
+		if err != nil {
+			return c.fail(err)
+		}
+		if !*wait {
+			fmt.Fprintln(c.out, "Logging to Salesforce has started.")
+			return exitOK
+		}
+		printCRMStatus(c.out, st, time.Now())
+		if st.State == crm.ConnNeedsReactivation || st.State == crm.ConnFailed {
+			return exitError
+		}
+		return exitOK
+	})
+}
+
+func (c *cli) crmDisconnect(args []string) int {
+	fs := c.flags("crm disconnect", "Stops logging to Salesforce and deletes the sign-in from the keyring. The records\nalready in Salesforce stay; connecting the same org again logs nothing twice.", "")
+	if code, ok := c.parse(fs, args, 0); !ok {
+		return code
+	}
+	return c.withAgent(func(ctx context.Context, cl *control.Client) int {
+		if err := cl.CRMDisconnect(ctx); err != nil {
+			return c.fail(err)
+		}
+		fmt.Fprintln(c.out, "Disconnected from Salesforce.")
+		return exitOK
+	})
+}
+
+// domainList reads a comma-separated list of domains.
+func domainList(s string) []string {
+	out := []string{}
+	for _, d := range strings.Split(s, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func (c *cli) crmSettings(args []string) int {
+	fs := c.flags("crm settings [--internal-domains D,…] [--blocklist D,…|default] [--log-email-as email|task] [--remove-deleted-events on|off] [--budget 0.9] [--json]",
+		"Shows or changes what is logged to Salesforce and how. Without flags it shows the\nsettings.", "")
+	internal := fs.String("internal-domains", "", "your company's other mail `domains`, comma-separated (\"\" for none; the mailbox's own domain always is)")
+	block := fs.String("blocklist", "", "`domains` left out before matching, comma-separated (\"yahoo.*\" for every yahoo.X; \"default\" for the free-mail list)")
+	logAs := fs.String("log-email-as", "", "log mail as an `email` (EmailMessage, Enhanced Email) or a task (for orgs without Enhanced Email)")
+	remove := fs.String("remove-deleted-events", "", "`on`: delete the Salesforce Event of a meeting cancelled or deleted in the mailbox; off: leave it")
+	budget := fs.Float64("budget", 0, "the `share` of the org's daily API allocation past which logging waits (0.9)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if code, ok := c.parse(fs, args, 0); !ok {
+		return code
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return c.withAgent(func(ctx context.Context, cl *control.Client) int {
+		s, err := cl.CRMSettings(ctx)
+		if err != nil {
+			return c.fail(err)
+		}
+		changed := set["internal-domains"] || set["blocklist"] || set["log-email-as"] || set["remove-deleted-events"] || set["budget"]
+		if set["internal-domains"] {
+			s.InternalDomains = domainList(*internal)
+		}
+		if set["blocklist"] {
+			if strings.TrimSpace(*block) == "default" {
+				s.Blocklist = nil
+			} else {
+				s.Blocklist = domainList(*block)
+			}
+		}
+		if set["log-email-as"] {
+			s.LogEmailAs = *logAs
+		}
+		if set["remove-deleted-events"] {
+			switch strings.ToLower(*remove) {
+			case "on", "true", "yes":
+				s.RemoveDeletedEvents = true
+			case "off", "false", "no":
+				s.RemoveDeletedEvents = false
+			default:
+				return c.fail(errors.New("--remove-deleted-events takes on or off"))
+			}
+		}
+		if set["budget"] {
+			s.Budget = *budget
+		}
+		if changed {
+			if s, err = cl.UpdateCRMSettings(ctx, s); err != nil {
+				return c.fail(err)
+			}
+		}
+		if *asJSON {
+			return c.printJSON(s)
+		}
+		printCRMSettings(c.out, s)
+		return exitOK
+	})
+}
+
+func printCRMSettings(w io.Writer, s engine.CRMSettings) {
+	onOff := map[bool]string{true: "on", false: "off"}
+	none := func(l []string) string {
+		if len(l) == 0 {
+			return "(none)"
+		}
+		return strings.Join(l, ", ")
+	}
+	budget := s.Budget
+	if budget == 0 {
+		budget = salesforce.DefaultBudget
+	}
+	fmt.Fprintf(w, "log email as:           %s\n", s.LogEmailAs)
+	fmt.Fprintf(w, "remove deleted events:  %s\n", onOff[s.RemoveDeletedEvents])
+	fmt.Fprintf(w, "API budget:             %g%% of the org's daily allocation\n", budget*100)
+	fmt.Fprintf(w, "internal domains:       %s (and each mailbox's own)\n", none(s.InternalDomains))
+	fmt.Fprintf(w, "blocklist:              %s\n", none(s.Blocklist))
+}

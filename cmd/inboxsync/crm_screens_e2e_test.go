@@ -1,0 +1,66 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/inboxsync/inboxsync/sync/crm"
+	"github.com/inboxsync/inboxsync/sync/crm/salesforce/sftest"
+)
+
+// TestCRMWindowScreens captures the CRM parts of the windows against a
+// real agent logging to the Salesforce emulator: the Connections tab's
+// CRM tile, the Activity tab with each item's Salesforce state and Open in
+// Salesforce, and the "Sign in to Salesforce again" window (saved as
+// window-*-crm*.png and window-crm-*.png with INBOXSYNC_SHOTS).
+func TestCRMWindowScreens(t *testing.T) {
+	needKeyring(t)
+	needDisplayTools(t, "import")
+	display := startXvfb(t)
+	sf := sftest.New(t, sftest.Options{})
+	sf.AddContact("alice@scripted.test", sf.AddAccount("Scripted Inc"))
+	h := newHome(t, "DISPLAY="+display, "WAYLAND_DISPLAY=", "INBOXSYNC_TEST_MIN_SYNC_GAP=1s")
+	log := h.startAgent()
+	script := h.writeScript(`{"inbox": 12, "sent": 3, "calendar": 2, "email": "ann@example.test"}`)
+	h.ok("account", "add", "scripted", "--account", "work", "--login", "ann", "--mailbox", script)
+	await(t, "the first sync ends", log, func() bool {
+		s := h.status().Accounts
+		return len(s) == 1 && s[0].LastSync != nil && s[0].LastSync.Outcome == "ok"
+	})
+	s := &screens{t: t, h: h, display: display}
+
+	// Before Salesforce: the tile offers it.
+	w := s.open("^Inbox Sync$", "dashboard", "--tab", "connections")
+	before := s.shoot(w, "window-dashboard-crm-disconnected")
+	w.close()
+
+	h.crmConnect(sf)
+	await(t, "the mailbox is logged", log, func() bool {
+		st := h.crmStatus()
+		return st.State == crm.ConnConnected && st.Counts[crm.Pending] == 0 && st.Counts[crm.Logged] > 0
+	})
+	w = s.open("^Inbox Sync$", "dashboard", "--tab", "connections")
+	after := s.shoot(w, "window-dashboard-crm")
+	s.differ(before, after, "connecting Salesforce")
+	w.close()
+	w = s.open("^Inbox Sync$", "dashboard", "--tab", "activity")
+	s.shoot(w, "window-dashboard-activity-crm")
+	w.close()
+
+	// The sign-in is revoked: the run after the next mail needs
+	// re-activation.
+	sf.RevokeGrants()
+	sf.ExpireSessions()
+	h.writeScript(`{"inbox": 13, "sent": 3, "calendar": 2, "email": "ann@example.test"}`)
+	h.ok("sync", "--wait")
+	await(t, "the CRM needs re-activation", log, func() bool { return h.crmStatus().State == crm.ConnNeedsReactivation })
+	if st := h.crmStatus(); !strings.Contains(strings.ToLower(st.Reason), "salesforce") {
+		t.Fatalf("after the revocation: %+v", st)
+	}
+	w = s.open("Salesforce", "crm-connect", "--reason", h.crmStatus().Reason)
+	s.shoot(w, "window-crm-sign-in-again")
+	w.close()
+	w = s.open("^Inbox Sync$", "dashboard", "--tab", "connections")
+	s.shoot(w, "window-dashboard-crm-needs-you")
+	w.close()
+}

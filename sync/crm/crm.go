@@ -1,0 +1,220 @@
+// Package crm is the CRM side of the sync engine: it logs the mail and
+// meetings the store holds to a CRM, matched to the CRM's people
+// (DESIGN.md §5, issue 11).
+//
+// A mailbox provider reads; a CRM recorder writes. This package owns what
+// does not depend on the CRM's wire protocol:
+//
+//   - participants of an item and the filter that leaves out internal and
+//     free-mail addresses (participants.go);
+//   - matching addresses to Contacts and unconverted Leads, at most
+//     [MaxAddressesPerLookup] per lookup and cached for a run (match.go);
+//   - the [Logger], which turns a batch of outbox [Entry] values into
+//     records, looks for what already exists before creating anything (so a
+//     crash between the CRM's answer and the local commit never makes a
+//     duplicate), completes what it finds, and returns one [Outcome] per
+//     entry (log.go);
+//   - the contracts: [Recorder], which a CRM connection implements
+//     (sync/crm/salesforce), and [Outbox], which the store implements.
+//
+// The record vocabulary is Salesforce's (EmailMessage, EmailMessageRelation,
+// Task, Event, Contact, Lead), the one CRM issue 11 asks for.
+package crm
+
+import (
+	"context"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/provider"
+)
+
+// Person is a CRM person found by email: a Contact or an unconverted Lead.
+type Person struct {
+	ID string
+	// Object is "Contact" or "Lead".
+	Object string
+	// Email is the address as the CRM holds it.
+	Email string
+	// AccountID is a Contact's Account ("" for Leads and Contacts without one).
+	AccountID string
+}
+
+// Objects the logger writes and people it matches.
+const (
+	ObjContact      = "Contact"
+	ObjLead         = "Lead"
+	ObjEmailMessage = "EmailMessage"
+	ObjRelation     = "EmailMessageRelation"
+	ObjTask         = "Task"
+	ObjEvent        = "Event"
+)
+
+// Found is an existing record a dedup lookup returned. Which fields are
+// set depends on the lookup.
+type Found struct {
+	ID string
+	// MessageIdentifier of an EmailMessage, as stored (with or without
+	// angle brackets).
+	MessageIdentifier string
+	// Subject of an Event or Task.
+	Subject string
+	// Start of an Event (zero for all-day events).
+	Start time.Time
+	// Date is an all-day Event's or a Task's ActivityDate (2026-01-02).
+	Date string
+	// AllDay is set for all-day Events.
+	AllDay bool
+	// WhoID of a Task.
+	WhoID string
+	// EmailMessageID, RelationID and RelationType of an EmailMessageRelation.
+	EmailMessageID string
+	RelationID     string
+	RelationType   string
+}
+
+// TaskKey is the person and subject a Task is looked up by.
+type TaskKey struct {
+	WhoID   string
+	Subject string
+}
+
+// Record is a record to create (ID empty) or update (ID set). Field values
+// are strings, bools, ints, time.Time (a dateTime) or nil.
+type Record struct {
+	Object string
+	ID     string
+	Fields map[string]any
+}
+
+// RecordError is the CRM's refusal of one record. It fails that record's
+// item only.
+type RecordError struct {
+	// Code is the CRM's status code (FIELD_CUSTOM_VALIDATION_EXCEPTION …).
+	Code string
+	// Message is the CRM's message.
+	Message string
+	// Fields are the fields the error is about.
+	Fields []string
+	// Reason says what happened in words a salesperson understands.
+	Reason string
+	// Gone means the record does not exist (any more).
+	Gone bool
+}
+
+// Error returns the reason.
+func (e *RecordError) Error() string {
+	if e.Reason != "" {
+		return e.Reason
+	}
+	return e.Code + ": " + e.Message
+}
+
+// Result is the result of one record of a Create, Update or Delete, in the
+// order of the request.
+type Result struct {
+	ID  string
+	Err *RecordError
+}
+
+// Recorder is a connection to a CRM that the Logger writes through.
+//
+// Every method may return a classified sync/provider error that stops the
+// run: provider.ClassOffline (network), provider.ClassThrottled (the API
+// budget: RetryAfter says how long), provider.ClassGrantGone (the sign-in
+// is gone: the CRM connection needs re-activation), or any other for a
+// failure. A record-level refusal is not such an error: it comes back in
+// that record's Result.
+type Recorder interface {
+	// FindPeople returns the Contacts and unconverted Leads whose email is
+	// one of addrs (compared case-insensitively). The Logger passes at
+	// most MaxAddressesPerLookup addresses.
+	FindPeople(ctx context.Context, addrs []string) ([]Person, error)
+	// FindEmailMessages returns the EmailMessages whose MessageIdentifier
+	// is one of ids, exactly as given (the Logger passes both the
+	// bracketed and the bare form).
+	FindEmailMessages(ctx context.Context, ids []string) ([]Found, error)
+	// FindEmailRelations returns the EmailMessageRelations of the given
+	// EmailMessages.
+	FindEmailRelations(ctx context.Context, emailIDs []string) ([]Found, error)
+	// FindEvents returns the connected user's Events with one of subjects.
+	FindEvents(ctx context.Context, subjects []string) ([]Found, error)
+	// FindTasks returns the Tasks whose WhoId and Subject are those of one
+	// of keys (and perhaps others: the Logger compares).
+	FindTasks(ctx context.Context, keys []TaskKey) ([]Found, error)
+	// Create creates records; Update updates them (ID set); Delete deletes
+	// records by id. Each returns one Result per record, in order.
+	Create(ctx context.Context, recs []Record) ([]Result, error)
+	Update(ctx context.Context, recs []Record) ([]Result, error)
+	Delete(ctx context.Context, ids []string) ([]Result, error)
+}
+
+// State is an item's CRM state in the outbox.
+type State string
+
+// The CRM states of an item.
+const (
+	// Pending: not handled yet (or to handle again: a meeting changed).
+	Pending State = "pending"
+	// Logged: in the CRM as RecordID.
+	Logged State = "logged"
+	// Skipped: not logged, for Reason (no match, deleted before logging …).
+	Skipped State = "skipped"
+	// Failed: the CRM refused it for Reason; retried while Retryable and
+	// under MaxAttempts attempts.
+	Failed State = "failed"
+)
+
+// MaxAttempts is how many failed attempts an item gets before the outbox
+// stops offering it (it stays in the Issues tab).
+const MaxAttempts = 5
+
+// Entry is one item the outbox hands to the Logger.
+type Entry struct {
+	// Key identifies the item in the outbox (opaque to the Logger).
+	Key string
+	// Item is the item as the store holds it.
+	Item provider.Item
+	// Deleted is set when the mailbox removed the item (or cancelled the
+	// meeting).
+	Deleted bool
+	// State is the item's CRM state so far ("" when it has none).
+	State State
+	// RecordID and Object are the CRM record the item was logged as, when
+	// it already was (a changed meeting is updated; a changed email is not),
+	// or the record a failed attempt created but could not complete.
+	RecordID string
+	Object   string
+	// Attempts is how many attempts failed so far.
+	Attempts int
+}
+
+// Outcome is what the Logger did with one Entry; the outbox stores it
+// with the item.
+type Outcome struct {
+	Key   string
+	State State
+	// RecordID and Object are set for Logged, and for Failed when the
+	// record exists but could not be completed (a relation failed).
+	RecordID string
+	Object   string
+	// Reason says why an item was skipped or failed, or a note on a
+	// logged one ("Deleted in the mailbox; left in Salesforce").
+	Reason string
+	// Retryable is set for Failed items worth another attempt.
+	Retryable bool
+	// Err is the error behind a failure, for logs (not stored).
+	Err error `json:"-"`
+}
+
+// Outbox is what the store implements: the CRM state of each item,
+// written in the same transaction as the item.
+type Outbox interface {
+	// Pending returns up to limit entries to handle, oldest first: items
+	// without a CRM state (synced since the connection was made, or in
+	// the history window), Pending ones (a logged meeting that changed or
+	// was deleted), and retryable Failed ones under MaxAttempts.
+	Pending(ctx context.Context, limit int) ([]Entry, error)
+	// Save stores the outcomes in one transaction. A Failed outcome
+	// counts one more attempt.
+	Save(ctx context.Context, outcomes []Outcome) error
+}

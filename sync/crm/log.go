@@ -1,0 +1,316 @@
+package crm
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/provider"
+)
+
+// Ways to log an email (Config.LogEmailAs).
+const (
+	// AsEmailMessage logs an Enhanced Email EmailMessage with an
+	// EmailMessageRelation per matched person (the default).
+	AsEmailMessage = "email"
+	// AsTask logs a completed Task of subtype Email, for orgs without
+	// Enhanced Email.
+	AsTask = "task"
+)
+
+// Reasons the Logger gives, in the Activity list's words.
+const (
+	ReasonNoMatch      = "no Contact or Lead for any participant"
+	ReasonNoExternal   = "no participant outside your company (internal and free-mail addresses are left out)"
+	ReasonDeletedEarly = "deleted in the mailbox before it was logged"
+	ReasonLeftAlone    = "cancelled or deleted in the mailbox; left in Salesforce (remove-deleted-events is off)"
+	ReasonRemoved      = "cancelled or deleted in the mailbox; removed from Salesforce"
+	ReasonEmailKept    = "deleted in the mailbox; the Salesforce record stays"
+	ReasonEventGone    = "the Salesforce Event was deleted there; Inbox Sync does not create it again"
+)
+
+// BodyNote ends the TextBody of every logged email.
+const BodyNote = "— Logged by Inbox Sync. Inbox Sync never reads message bodies: the text above is the short preview the mail server gives."
+
+// Config is how items are logged; the CRM settings of config.json and the
+// admin policy, with the mailbox they belong to.
+type Config struct {
+	// Mailbox is the mailbox's address: its domain is internal.
+	Mailbox string
+	// InternalDomains are more internal domains (subdomains included).
+	InternalDomains []string
+	// Blocklist are domains left out ("yahoo.*" for every yahoo.X);
+	// nil means DefaultBlocklist, an empty list blocks nothing.
+	Blocklist []string
+	// LogEmailAs is AsEmailMessage (default) or AsTask.
+	LogEmailAs string
+	// RemoveDeletedEvents deletes the Event of a meeting that was
+	// cancelled or deleted in the mailbox; off, it is left alone.
+	RemoveDeletedEvents bool
+	// Location gives Tasks' and all-day events' dates; nil is time.Local.
+	Location *time.Location
+}
+
+// Logger logs batches of outbox entries through a Recorder. One Logger
+// serves one run: it caches the people it matched.
+type Logger struct {
+	rec     Recorder
+	cfg     Config
+	filter  *Filter
+	matcher *Matcher
+}
+
+// NewLogger returns a Logger writing through rec.
+func NewLogger(rec Recorder, cfg Config) *Logger {
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	return &Logger{rec: rec, cfg: cfg, filter: NewFilter(cfg.Mailbox, cfg.InternalDomains, cfg.Blocklist), matcher: NewMatcher(rec)}
+}
+
+// Lookups returns how many people lookups the Logger made.
+func (l *Logger) Lookups() int { return l.matcher.Lookups }
+
+// match is a matched participant.
+type match struct {
+	Participant
+	person *Person
+}
+
+// batch is one Log call's state.
+type batch struct {
+	*Logger
+	entries []Entry
+	out     []Outcome
+	done    []bool
+	matches [][]match
+}
+
+func (b *batch) set(i int, o Outcome) {
+	o.Key = b.entries[i].Key
+	b.out[i] = o
+	b.done[i] = true
+}
+
+func (b *batch) fail(i int, recordID, object string, e *RecordError) {
+	b.set(i, Outcome{State: Failed, RecordID: recordID, Object: object, Reason: e.Error(), Retryable: true, Err: e})
+}
+
+// Log handles a batch of entries and returns an outcome for each entry it
+// finished. It looks for existing records before creating any, so running
+// it again over entries whose outcomes were lost creates nothing twice.
+// A record-level refusal fails that entry only. An error (offline,
+// throttled, grant gone …) stops the batch: the outcomes returned with it
+// are final, and the other entries stay pending.
+func (l *Logger) Log(ctx context.Context, entries []Entry) ([]Outcome, error) {
+	b := &batch{Logger: l, entries: entries, out: make([]Outcome, len(entries)), done: make([]bool, len(entries)), matches: make([][]match, len(entries))}
+	err := b.run(ctx)
+	var out []Outcome
+	for i, d := range b.done {
+		if d {
+			out = append(out, b.out[i])
+		}
+	}
+	return out, err
+}
+
+func (b *batch) run(ctx context.Context) error {
+	var fresh, updates, deletes []int
+	for i, e := range b.entries {
+		event := e.Item.Kind == provider.Event
+		switch {
+		case e.Deleted && e.RecordID == "":
+			b.set(i, Outcome{State: Skipped, Reason: ReasonDeletedEarly})
+		case e.Deleted && event && b.cfg.RemoveDeletedEvents:
+			deletes = append(deletes, i)
+		case e.Deleted && event:
+			b.set(i, Outcome{State: Logged, RecordID: e.RecordID, Object: e.Object, Reason: ReasonLeftAlone})
+		case e.Deleted:
+			b.set(i, Outcome{State: Logged, RecordID: e.RecordID, Object: e.Object, Reason: ReasonEmailKept})
+		case e.RecordID != "" && event:
+			updates = append(updates, i)
+		case e.RecordID != "" && e.State != Failed:
+			// An EmailMessage cannot be edited once sent: a changed email
+			// (read, moved) stays as logged.
+			b.set(i, Outcome{State: Logged, RecordID: e.RecordID, Object: e.Object})
+		default:
+			fresh = append(fresh, i)
+		}
+	}
+	if err := b.matchAll(ctx, fresh); err != nil {
+		return err
+	}
+	var emails, events []int
+	for _, i := range fresh {
+		if b.done[i] {
+			continue
+		}
+		if b.entries[i].Item.Kind == provider.Event {
+			events = append(events, i)
+		} else {
+			emails = append(emails, i)
+		}
+	}
+	if b.cfg.LogEmailAs == AsTask {
+		if err := b.logTasks(ctx, emails); err != nil {
+			return err
+		}
+	} else if err := b.logEmails(ctx, emails); err != nil {
+		return err
+	}
+	if err := b.logEvents(ctx, events); err != nil {
+		return err
+	}
+	if err := b.updateEvents(ctx, updates); err != nil {
+		return err
+	}
+	return b.deleteEvents(ctx, deletes)
+}
+
+// matchAll finds the people of the fresh entries and skips those without.
+func (b *batch) matchAll(ctx context.Context, fresh []int) error {
+	ext := make(map[int][]Participant, len(fresh))
+	var addrs []string
+	for _, i := range fresh {
+		ps := b.filter.External(Participants(b.entries[i].Item))
+		if len(ps) == 0 {
+			b.set(i, Outcome{State: Skipped, Reason: ReasonNoExternal})
+			continue
+		}
+		ext[i] = ps
+		for _, p := range ps {
+			addrs = append(addrs, p.Address)
+		}
+	}
+	if err := b.matcher.Resolve(ctx, addrs); err != nil {
+		return err
+	}
+	for _, i := range fresh {
+		if b.done[i] {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, p := range ext[i] {
+			if pe := b.matcher.Person(p.Address); pe != nil && !seen[pe.ID] {
+				seen[pe.ID] = true
+				b.matches[i] = append(b.matches[i], match{Participant: p, person: pe})
+			}
+		}
+		if len(b.matches[i]) == 0 {
+			b.set(i, Outcome{State: Skipped, Reason: ReasonNoMatch})
+		}
+	}
+	return nil
+}
+
+// who returns the person an activity is about: the first matched Contact,
+// else the first matched Lead.
+func who(ms []match) *Person {
+	for _, m := range ms {
+		if m.person.Object == ObjContact {
+			return m.person
+		}
+	}
+	return ms[0].person
+}
+
+// account returns the matched Contacts' Account when there is exactly one.
+func account(ms []match) string {
+	acc := ""
+	for _, m := range ms {
+		switch a := m.person.AccountID; {
+		case a == "":
+		case acc == "":
+			acc = a
+		case acc != a:
+			return ""
+		}
+	}
+	return acc
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// subject returns the subject as logged (and looked up).
+func subject(it provider.Item, max int) string {
+	s := strings.TrimSpace(it.Subject)
+	if s == "" {
+		s = "(no subject)"
+	}
+	return truncate(s, max)
+}
+
+// messageID returns an item's Message-ID, or for a mail without one (rare:
+// some drafts and server-generated mail) an identifier made from the
+// item's folder and provider id, so that it too is found again after a
+// crash instead of logged twice.
+func messageID(it provider.Item) string {
+	if strings.Trim(strings.TrimSpace(it.MessageID), "<>") != "" {
+		return it.MessageID
+	}
+	sum := sha256.Sum256([]byte(string(it.Folder) + "\x00" + it.ProviderID))
+	return "<" + hex.EncodeToString(sum[:12]) + "@no-message-id.inboxsync.invalid>"
+}
+
+// messageIDForms returns a Message-ID with and without angle brackets, and
+// the key items and found records are grouped by.
+func messageIDForms(id string) (bracketed, bare, key string) {
+	bare = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(id), "<"), ">")
+	if bare == "" {
+		return "", "", ""
+	}
+	return "<" + bare + ">", bare, strings.ToLower(bare)
+}
+
+func addresses(ps []string) []string {
+	var out []string
+	for _, s := range ps {
+		if a, _, ok := ParseAddress(s); ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Drain logs what the outbox holds, batch entries at a time, until it has
+// nothing new or an error stops it; it saves each batch's outcomes before
+// the next. Each entry is tried at most once per Drain (a failed one waits
+// for the next run). It returns the number of outcomes saved.
+func Drain(ctx context.Context, ob Outbox, l *Logger, batch int) (int, error) {
+	saved := 0
+	tried := map[string]bool{}
+	for {
+		all, err := ob.Pending(ctx, batch)
+		if err != nil {
+			return saved, err
+		}
+		var entries []Entry
+		for _, e := range all {
+			if !tried[e.Key] {
+				tried[e.Key] = true
+				entries = append(entries, e)
+			}
+		}
+		if len(entries) == 0 {
+			return saved, nil
+		}
+		outs, logErr := l.Log(ctx, entries)
+		if len(outs) > 0 {
+			if err := ob.Save(ctx, outs); err != nil {
+				return saved, err
+			}
+			saved += len(outs)
+		}
+		if logErr != nil {
+			return saved, logErr
+		}
+	}
+}

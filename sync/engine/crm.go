@@ -1,0 +1,241 @@
+package engine
+
+// The CRM side of the engine (DESIGN.md §5, issue 11): one CRM connection
+// per agent, run by crmRunner (crmrunner.go) with the state rules of §3.
+// This file holds its settings and the Control methods.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/inboxsync/inboxsync/sync/crm"
+	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+// CRMSalesforce is the name of the one CRM Inbox Sync connects to.
+const CRMSalesforce = "salesforce"
+
+// CRMSettings are the CRM connection's settings (config.json's salesforce
+// keys, `inboxsync crm settings`). None is a secret.
+type CRMSettings struct {
+	// LoginURL, ClientID, RedirectPort and APIVersion are how to sign in
+	// (empty or 0: the connector's defaults).
+	LoginURL     string `json:"login_url,omitempty"`
+	ClientID     string `json:"client_id,omitempty"`
+	RedirectPort int    `json:"redirect_port,omitempty"`
+	APIVersion   string `json:"api_version,omitempty"`
+	// InternalDomains are more internal domains than the mailboxes' own.
+	InternalDomains []string `json:"internal_domains"`
+	// Blocklist are the domains left out before matching ("yahoo.*").
+	// Settings returns the list in force (crm.DefaultBlocklist unless
+	// changed).
+	Blocklist []string `json:"blocklist"`
+	// LogEmailAs is "email" (an EmailMessage) or "task".
+	LogEmailAs string `json:"log_email_as"`
+	// RemoveDeletedEvents deletes the Event of a meeting cancelled or
+	// deleted in the mailbox.
+	RemoveDeletedEvents bool `json:"remove_deleted_events"`
+	// Budget is the share of the org's daily API allocation past which
+	// logging stops and backs off (0: 0.9).
+	Budget float64 `json:"budget,omitempty"`
+}
+
+// CRMConnectRequest asks for a CRM connection. The settings it gives are
+// saved with the CRM settings; ClientSecret goes to the keyring only.
+type CRMConnectRequest struct {
+	// CRM is "salesforce".
+	CRM          string `json:"crm"`
+	LoginURL     string `json:"login_url,omitempty"`
+	ClientID     string `json:"client_id,omitempty"`
+	RedirectPort int    `json:"redirect_port,omitempty"`
+	APIVersion   string `json:"api_version,omitempty"`
+	ClientSecret string `json:"client_secret,omitempty"`
+	// NoBrowser only reports the sign-in link.
+	NoBrowser bool `json:"no_browser,omitempty"`
+}
+
+// crmSettingsKey stores CRMSettings in the store's settings.
+const crmSettingsKey = "crm_settings"
+
+func loadCRMSettings(ctx context.Context, st *store.Store) (CRMSettings, error) {
+	s := CRMSettings{LogEmailAs: crm.AsEmailMessage}
+	v, ok, err := st.Setting(ctx, crmSettingsKey)
+	if err != nil || !ok {
+		return s, err
+	}
+	if err := json.Unmarshal([]byte(v), &s); err != nil {
+		return CRMSettings{LogEmailAs: crm.AsEmailMessage}, fmt.Errorf("reading the CRM settings: %w", err)
+	}
+	return s, nil
+}
+
+// connectorSettings are the settings a crm.Connector is given.
+func (s CRMSettings) connectorSettings() map[string]string {
+	m := map[string]string{"login_url": s.LoginURL, "client_id": s.ClientID, "api_version": s.APIVersion}
+	if s.RedirectPort != 0 {
+		m["redirect_port"] = strconv.Itoa(s.RedirectPort)
+	}
+	if s.Budget != 0 {
+		m["budget"] = strconv.FormatFloat(s.Budget, 'f', -1, 64)
+	}
+	return m
+}
+
+// normalizeDomains lowercases and trims domains and refuses what is not one.
+func normalizeDomains(what string, ds []string) ([]string, error) {
+	out := []string{}
+	for _, d := range ds {
+		d = strings.ToLower(strings.TrimSpace(d))
+		d = strings.TrimPrefix(d, "@")
+		if d == "" {
+			continue
+		}
+		if strings.ContainsAny(d, "@ /\\,;") || !strings.Contains(d, ".") {
+			return nil, fmt.Errorf("%w: %q in %s is not a domain like example.com", ErrInvalid, d, what)
+		}
+		if !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// checkCRMSettings validates s and returns it normalized.
+func checkCRMSettings(s CRMSettings) (CRMSettings, error) {
+	switch s.LogEmailAs {
+	case "":
+		s.LogEmailAs = crm.AsEmailMessage
+	case crm.AsEmailMessage, crm.AsTask:
+	default:
+		return s, fmt.Errorf("%w: log emails as %q: choose email (an EmailMessage) or task", ErrInvalid, s.LogEmailAs)
+	}
+	if s.Budget < 0 || s.Budget > 1 {
+		return s, fmt.Errorf("%w: the API budget must be a share between 0 and 1, like 0.9", ErrInvalid)
+	}
+	if s.RedirectPort < 0 || s.RedirectPort > 65535 {
+		return s, fmt.Errorf("%w: the redirect port %d is not a port number", ErrInvalid, s.RedirectPort)
+	}
+	var err error
+	if s.InternalDomains, err = normalizeDomains("the internal domains", s.InternalDomains); err != nil {
+		return s, err
+	}
+	if s.Blocklist != nil {
+		if s.Blocklist, err = normalizeDomains("the blocklist", s.Blocklist); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// CRMSettings implements control.Control: the settings in force.
+func (e *Engine) CRMSettings(ctx context.Context) (CRMSettings, error) {
+	s := e.crm.settings()
+	if s.Blocklist == nil {
+		s.Blocklist = slices.Clone(crm.DefaultBlocklist)
+	}
+	return s, nil
+}
+
+// UpdateCRMSettings implements control.Control: it validates and stores s;
+// the next run uses it.
+func (e *Engine) UpdateCRMSettings(ctx context.Context, s CRMSettings) (CRMSettings, error) {
+	s, err := checkCRMSettings(s)
+	if err != nil {
+		return CRMSettings{}, err
+	}
+	if err := e.crm.setSettings(ctx, s); err != nil {
+		return CRMSettings{}, err
+	}
+	e.emit(Event{Type: EventSettings})
+	return e.CRMSettings(ctx)
+}
+
+// CRMConnect implements control.Control: it signs in to the CRM (steps that
+// need the user go to progress), saves the sign-in to the keyring, queues
+// the mailbox's history window and starts logging at once.
+func (e *Engine) CRMConnect(ctx context.Context, req CRMConnectRequest, progress func(provider.ActivationProgress)) (crm.Status, error) {
+	if req.CRM == "" {
+		req.CRM = CRMSalesforce
+	}
+	k, ok := e.cfg.CRM[req.CRM]
+	if !ok {
+		return crm.Status{}, fmt.Errorf("%w: connecting to %q is not available in this build (Inbox Sync connects to Salesforce)", ErrUnsupported, req.CRM)
+	}
+	s := e.crm.settings()
+	if req.LoginURL != "" {
+		s.LoginURL = req.LoginURL
+	}
+	if req.ClientID != "" {
+		s.ClientID = req.ClientID
+	}
+	if req.RedirectPort != 0 {
+		s.RedirectPort = req.RedirectPort
+	}
+	if req.APIVersion != "" {
+		s.APIVersion = req.APIVersion
+	}
+	s, err := checkCRMSettings(s)
+	if err != nil {
+		return crm.Status{}, err
+	}
+	conn, err := k.Connect(ctx, crm.ConnectRequest{Settings: s.connectorSettings(), ClientSecret: req.ClientSecret, NoBrowser: req.NoBrowser}, progress)
+	if err != nil {
+		return crm.Status{}, err
+	}
+	id, err := conn.Identity()
+	if err != nil {
+		return crm.Status{}, err
+	}
+	if err := e.crm.setSettings(ctx, s); err != nil {
+		return crm.Status{}, err
+	}
+	now := e.cfg.Clock.Now()
+	since := now.AddDate(0, 0, -e.currentSettings().HistoryDays)
+	queued, err := e.cfg.Store.ConnectCRM(ctx, store.CRMConnection{CRM: req.CRM, Org: id.Org, ConnectedAt: now, Since: since})
+	if err != nil {
+		return crm.Status{}, storeFailure(err)
+	}
+	e.log.Info("CRM connected", "crm", req.CRM, "instance", id.Instance, "queued", queued)
+	e.crm.connected(req.CRM, conn, id)
+	e.emit(Event{Type: EventAccounts})
+	return e.crm.status(ctx)
+}
+
+// CRMStatus implements control.Control.
+func (e *Engine) CRMStatus(ctx context.Context) (crm.Status, error) {
+	return e.crm.status(ctx)
+}
+
+// CRMSync implements control.Control: it starts a logging run at once and,
+// with wait, returns when it ended.
+func (e *Engine) CRMSync(ctx context.Context, wait bool) (crm.Status, error) {
+	if err := e.crm.request(ctx, wait); err != nil {
+		return crm.Status{}, err
+	}
+	return e.crm.status(ctx)
+}
+
+// CRMDisconnect implements control.Control: it stops logging, revokes the
+// sign-in, deletes its secrets and forgets what was not logged yet (the
+// records already in the CRM stay, and are known again on reconnecting).
+func (e *Engine) CRMDisconnect(ctx context.Context) error {
+	conn := e.crm.disconnect()
+	var errs []error
+	if conn != nil {
+		if err := conn.Disconnect(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("the CRM connection was stopped but its sign-in could not be deleted from the keyring: %w", err))
+		}
+	}
+	if err := e.cfg.Store.DisconnectCRM(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	e.log.Info("CRM disconnected")
+	e.emit(Event{Type: EventAccounts})
+	return errors.Join(errs...)
+}

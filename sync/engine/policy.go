@@ -1,0 +1,289 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/policy"
+	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+// This file applies the administrator's policy (sync/policy) to the
+// engine's settings and activations. Settings resolve, each on its own, as
+// locked policy > user settings > policy as a default > built-in default;
+// the user's settings are those they changed themselves, so a policy
+// default reaches every user who did not.
+
+// ErrLocked is returned for a change to a setting the administrator
+// locked; its text is policy.LockedWords, and the error says which
+// setting.
+var ErrLocked = errors.New(policy.LockedWords)
+
+// userSetKey stores the names of the settings the user set themselves.
+const userSetKey = "settings_user"
+
+// Names of the engine's settings, as the policy and Settings.Sources name
+// them.
+const (
+	nameInterval      = "sync_interval"
+	nameHistoryDays   = "history_days"
+	nameFolders       = "folders"
+	nameNotifications = "notifications"
+	nameKeepDays      = "keep_days"
+)
+
+// settingWords names each engine setting for people.
+var settingWords = map[string]string{
+	nameInterval: "the sync interval", nameHistoryDays: "the history window", nameFolders: "the folders to sync",
+}
+
+// Policy implements control.Control: the administrator's policy as the
+// agent read it, with its problems.
+func (e *Engine) Policy(ctx context.Context) (policy.Policy, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.policy, nil
+}
+
+// TestNotice implements control.Control: it sends a test notice to every
+// configured address through the agent's notice service.
+func (e *Engine) TestNotice(ctx context.Context) ([]NoticeDelivery, error) {
+	e.mu.Lock()
+	t := e.notices
+	e.mu.Unlock()
+	if t == nil {
+		return nil, fmt.Errorf("%w: email notices are not set up in this agent", ErrUnsupported)
+	}
+	return t.Test(ctx)
+}
+
+// SetNoticeTester sets what TestNotice uses (the agent's notice service,
+// which is made after the engine it follows).
+func (e *Engine) SetNoticeTester(t NoticeTester) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.notices = t
+}
+
+// SetPolicy applies a policy read again: the settings resolve anew (an
+// EventSettings follows when they changed), and the expected mailbox and
+// its enforcement follow the policy's expected_mailbox ({user} expanded
+// with Config.User) and enforce_mailbox.
+func (e *Engine) SetPolicy(p policy.Policy) {
+	e.mu.Lock()
+	e.policy = p
+	before := e.settings
+	e.settings = resolveSettings(p, e.user, e.userSet)
+	after := e.settings
+	e.mu.Unlock()
+	if v, ok := p.Get("expected_mailbox"); ok {
+		e.SetMailboxPolicy(policy.ExpandUser(v, e.cfg.User), policy.Bool(p.Values["enforce_mailbox"]))
+	} else {
+		e.SetMailboxPolicy(e.cfg.ExpectedMailbox, e.cfg.EnforceMailbox || policy.Bool(p.Values["enforce_mailbox"]))
+	}
+	if !sameSettings(before, after) {
+		e.emit(Event{Type: EventSettings})
+		if before.Interval != after.Interval {
+			for _, r := range e.runnerList() {
+				r.settingsChanged(after.Interval.D())
+			}
+		}
+	}
+}
+
+// sameSettings reports whether a and b are the same settings from the same
+// sources.
+func sameSettings(a, b Settings) bool {
+	return a.Interval == b.Interval && a.HistoryDays == b.HistoryDays && a.Notifications == b.Notifications && a.KeepDays == b.KeepDays &&
+		slices.Equal(a.Folders, b.Folders) && maps.Equal(a.Sources, b.Sources)
+}
+
+// loadUserSettings reads the user's own settings and which of them they
+// set. A store written before policies existed has no list: the settings
+// that differ from the built-in defaults count as the user's.
+func loadUserSettings(ctx context.Context, st *store.Store) (Settings, []string, error) {
+	s, err := loadSettings(ctx, st)
+	if err != nil {
+		return s, nil, err
+	}
+	v, ok, err := st.Setting(ctx, userSetKey)
+	if err != nil {
+		return s, nil, err
+	}
+	if ok {
+		var names []string
+		if err := json.Unmarshal([]byte(v), &names); err == nil {
+			return s, names, nil
+		}
+	}
+	d := DefaultSettings()
+	var names []string
+	for _, n := range []string{nameInterval, nameHistoryDays, nameFolders, nameNotifications, nameKeepDays} {
+		if settingText(s, n) != settingText(d, n) {
+			names = append(names, n)
+		}
+	}
+	return s, names, nil
+}
+
+// settingText is a setting's value in the policy's canonical form.
+func settingText(s Settings, name string) string {
+	switch name {
+	case nameInterval:
+		return s.Interval.D().String()
+	case nameHistoryDays:
+		return strconv.Itoa(s.HistoryDays)
+	case nameFolders:
+		f := make([]string, len(s.Folders))
+		for i, x := range s.Folders {
+			f[i] = string(x)
+		}
+		return strings.Join(f, ",")
+	case nameNotifications:
+		return strconv.FormatBool(s.Notifications)
+	case nameKeepDays:
+		return strconv.Itoa(s.KeepDays)
+	}
+	return ""
+}
+
+// resolveSettings computes the effective settings from the policy, the
+// user's settings and the names the user set.
+func resolveSettings(p policy.Policy, user Settings, userSet []string) Settings {
+	s := DefaultSettings()
+	s.Sources = map[string]policy.Source{}
+	for _, n := range []string{nameInterval, nameHistoryDays, nameFolders} {
+		uv := ""
+		if slices.Contains(userSet, n) {
+			uv = settingText(user, n)
+		}
+		v, src := p.Resolve(n, "", uv)
+		s.Sources[n] = src
+		switch n {
+		case nameInterval:
+			if d, err := time.ParseDuration(v); err == nil {
+				s.Interval = Duration(d)
+			}
+		case nameHistoryDays:
+			if d, err := strconv.Atoi(v); err == nil {
+				s.HistoryDays = d
+			}
+		case nameFolders:
+			s.Folders = nil
+			for _, f := range policy.List(v) {
+				s.Folders = append(s.Folders, provider.Folder(f))
+			}
+		}
+	}
+	// Settings the policy does not hold: the user's, or the default.
+	s.Sources[nameNotifications], s.Sources[nameKeepDays] = policy.SourceDefault, policy.SourceDefault
+	if slices.Contains(userSet, nameNotifications) {
+		s.Notifications = user.Notifications
+		s.Sources[nameNotifications] = policy.SourceUser
+	}
+	if slices.Contains(userSet, nameKeepDays) {
+		s.KeepDays = user.KeepDays
+		s.Sources[nameKeepDays] = policy.SourceUser
+	}
+	return s
+}
+
+// checkLocked refuses a change to a locked setting: s must keep the
+// effective value of every setting the policy locks.
+func checkLocked(cur, s Settings) error {
+	for _, n := range []string{nameInterval, nameHistoryDays, nameFolders} {
+		if cur.Sources[n] == policy.SourceLocked && settingText(cur, n) != settingText(s, n) {
+			return fmt.Errorf("%w: %s (%s) cannot be changed", ErrLocked, settingWords[n], settingText(cur, n))
+		}
+	}
+	return nil
+}
+
+// keepLockedOwn returns s with the user's own values (from user) in place
+// of the settings the policy locks: saving the settings while a value is
+// locked keeps what the user had chosen for when the lock is lifted.
+func keepLockedOwn(cur, s, user Settings) Settings {
+	for _, n := range []string{nameInterval, nameHistoryDays, nameFolders} {
+		if cur.Sources[n] != policy.SourceLocked {
+			continue
+		}
+		switch n {
+		case nameInterval:
+			s.Interval = user.Interval
+		case nameHistoryDays:
+			s.HistoryDays = user.HistoryDays
+		case nameFolders:
+			s.Folders = slices.Clone(user.Folders)
+		}
+	}
+	return s
+}
+
+// userChanges returns the names the user sets by saving s: those they had
+// set, and those s changes.
+func userChanges(cur, s Settings, had []string) []string {
+	out := slices.Clone(had)
+	for _, n := range []string{nameInterval, nameHistoryDays, nameFolders, nameNotifications, nameKeepDays} {
+		if !slices.Contains(out, n) && settingText(cur, n) != settingText(s, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// policySections maps a provider to its table in the policy.
+var policySections = map[string]string{"exchange": "exchange", "office365": "office365", "gmail": "google"}
+
+// checkActivationPolicy refuses an activation whose request changes what
+// the policy locks: the provider, or a provider setting such as the EWS URL.
+func (e *Engine) checkActivationPolicy(req provider.ActivationRequest) error {
+	e.mu.Lock()
+	p := e.policy
+	e.mu.Unlock()
+	if p.IsLocked("provider") {
+		if want, ok := p.Get("provider"); ok && req.Provider != want {
+			return fmt.Errorf("%w: the mailbox service is %s; %s accounts cannot be connected", ErrLocked, ProviderWords(want), ProviderWords(req.Provider))
+		}
+	}
+	for key, want := range e.lockedSettings(req.Provider) {
+		if got := req.Settings[key]; got != "" && got != want {
+			return fmt.Errorf("%w: %s (%s) cannot be changed", ErrLocked, key, shown(key, want))
+		}
+	}
+	return nil
+}
+
+// lockedSettings returns the provider settings the policy locks, by the
+// provider's setting names (which are the policy table's keys).
+func (e *Engine) lockedSettings(prov string) map[string]string {
+	e.mu.Lock()
+	p := e.policy
+	e.mu.Unlock()
+	out := map[string]string{}
+	table, ok := policySections[prov]
+	if !ok {
+		return out
+	}
+	for key, v := range p.Section(table) {
+		if p.IsLocked(table + "." + key) {
+			out[key] = v
+		}
+	}
+	return out
+}
+
+// shown is a policy value as an error may show it: never a secret.
+func shown(key, v string) string {
+	if strings.Contains(key, "secret") {
+		return "hidden"
+	}
+	return v
+}

@@ -1,0 +1,181 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/policy"
+	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/provider/scripted"
+	"github.com/inboxsync/inboxsync/sync/secret/secrettest"
+	"github.com/inboxsync/inboxsync/sync/store"
+)
+
+// policyEngine starts an engine on the store at path with a policy.
+func policyEngine(t *testing.T, path string, p policy.Policy, conns map[string]provider.Connector) *engine.Engine {
+	t.Helper()
+	st, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e, err := engine.New(engine.Config{Store: st, Secrets: secrettest.NewMemory(), Clock: newFakeClock(t0),
+		Connectors: conns, Policy: p, User: "jdoe"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func wantSetting(t *testing.T, s engine.Settings, interval time.Duration, src policy.Source) {
+	t.Helper()
+	if s.Interval.D() != interval || s.Sources["sync_interval"] != src {
+		t.Fatalf("interval %v from %s, want %v from %s", s.Interval, s.Sources["sync_interval"], interval, src)
+	}
+}
+
+func TestPolicySettingsPrecedence(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "inboxsync.db")
+	e := policyEngine(t, path, policy.Parse("sync_interval = \"15m\"\nhistory_days = 60\n"), nil)
+	s, _ := e.Settings(ctx)
+	wantSetting(t, s, 15*time.Minute, policy.SourcePolicy)
+	if s.HistoryDays != 60 || s.Sources["history_days"] != policy.SourcePolicy || s.Sources["folders"] != policy.SourceDefault {
+		t.Fatalf("settings %+v", s)
+	}
+
+	// Saving the settings as shown, with only notifications changed, does
+	// not turn the policy's defaults into the user's own.
+	s.Notifications = false
+	s, err := e.UpdateSettings(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Sources["notifications"] != policy.SourceUser {
+		t.Errorf("notifications from %s", s.Sources["notifications"])
+	}
+	e.SetPolicy(policy.Parse("sync_interval = \"25m\"\n"))
+	s, _ = e.Settings(ctx)
+	wantSetting(t, s, 25*time.Minute, policy.SourcePolicy)
+	if s.HistoryDays != 30 || s.Notifications {
+		t.Errorf("after the policy changed: %+v", s)
+	}
+
+	// The user's own interval wins over the policy's default …
+	s.Interval = engine.Duration(45 * time.Minute)
+	if s, err = e.UpdateSettings(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	wantSetting(t, s, 45*time.Minute, policy.SourceUser)
+
+	// … and survives a restart.
+	e2 := policyEngine(t, path, policy.Parse("sync_interval = \"25m\"\n"), nil)
+	s2, _ := e2.Settings(ctx)
+	wantSetting(t, s2, 45*time.Minute, policy.SourceUser)
+
+	// A locked interval wins over the user's, and cannot be changed.
+	e2.SetPolicy(policy.Parse("sync_interval = \"20m\"\nlocked = [\"sync_interval\"]\n"))
+	s2, _ = e2.Settings(ctx)
+	wantSetting(t, s2, 20*time.Minute, policy.SourceLocked)
+	s2.Interval = engine.Duration(time.Hour)
+	_, err = e2.UpdateSettings(ctx, s2)
+	if !errors.Is(err, engine.ErrLocked) || !strings.HasPrefix(err.Error(), "Set by your administrator: the sync interval (20m0s) cannot be changed") {
+		t.Fatalf("changing a locked interval: %v", err)
+	}
+	// Other settings still change with the locked one as it is.
+	s2.Interval = engine.Duration(20 * time.Minute)
+	s2.HistoryDays = 10
+	if s2, err = e2.UpdateSettings(ctx, s2); err != nil || s2.HistoryDays != 10 {
+		t.Fatalf("changing an unlocked setting beside a locked one: %+v %v", s2, err)
+	}
+	// The lock lifted, the user's own interval is back.
+	e2.SetPolicy(policy.Policy{})
+	s2, _ = e2.Settings(ctx)
+	wantSetting(t, s2, 45*time.Minute, policy.SourceUser)
+}
+
+// A store written before policies existed: the saved settings that differ
+// from the defaults are the user's.
+func TestPolicyOverAStoreFromBeforePolicies(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "inboxsync.db")
+	st, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutSetting(ctx, "settings", `{"interval":"45m0s","history_days":30,"folders":["inbox","sent","calendar"],"notifications":true}`); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	e := policyEngine(t, path, policy.Parse("sync_interval = \"15m\"\nhistory_days = 90\n"), nil)
+	s, _ := e.Settings(ctx)
+	wantSetting(t, s, 45*time.Minute, policy.SourceUser)
+	if s.HistoryDays != 90 || s.Sources["history_days"] != policy.SourcePolicy {
+		t.Errorf("history %d from %s, want the policy's 90", s.HistoryDays, s.Sources["history_days"])
+	}
+}
+
+// recordingConnector remembers the settings of the last request.
+type recordingConnector struct {
+	*scripted.Connector
+	last map[string]string
+}
+
+func (c *recordingConnector) Connect(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (provider.Connection, error) {
+	c.last = req.Settings
+	return c.Connector.Connect(ctx, req, progress)
+}
+
+func TestPolicyLocksActivation(t *testing.T) {
+	ctx := context.Background()
+	mb := scripted.New()
+	mb.SetPassword("pw")
+	sc := scripted.NewConnector()
+	sc.Register("mb", mb)
+	rc := &recordingConnector{Connector: sc}
+	doc := "provider = \"exchange\"\nexpected_mailbox = \"{user}@contoso.com\"\nlocked = [\"provider\", \"exchange.ews_url\"]\n[exchange]\news_url = \"https://mail.contoso.com/EWS/Exchange.asmx\"\n"
+	e := policyEngine(t, filepath.Join(t.TempDir(), "inboxsync.db"), policy.Parse(doc),
+		map[string]provider.Connector{"exchange": rc, "scripted": rc})
+	req := provider.ActivationRequest{Provider: "scripted", Login: "jdoe", Email: "jdoe@contoso.com", Password: "pw", Settings: map[string]string{"mailbox": "mb"}}
+	if _, err := e.Activate(ctx, req, nil); !errors.Is(err, engine.ErrLocked) || !strings.Contains(err.Error(), "Exchange") {
+		t.Fatalf("another provider than the locked one: %v", err)
+	}
+	req.Provider = "exchange"
+	req.Settings["ews_url"] = "https://evil.example/EWS/Exchange.asmx"
+	if _, err := e.Activate(ctx, req, nil); !errors.Is(err, engine.ErrLocked) || !strings.Contains(err.Error(), "Set by your administrator: ews_url (https://mail.contoso.com/EWS/Exchange.asmx) cannot be changed") {
+		t.Fatalf("another EWS URL than the locked one: %v", err)
+	}
+	if rc.last != nil {
+		t.Fatal("a refused activation reached the connector")
+	}
+	delete(req.Settings, "ews_url")
+	// The policy's expected mailbox, {user} expanded: the scripted
+	// mailbox resolves to the email asked for, jdoe@contoso.com.
+	if _, err := e.Activate(ctx, req, nil); err != nil {
+		t.Fatal(err)
+	}
+	if rc.last["ews_url"] != "https://mail.contoso.com/EWS/Exchange.asmx" {
+		t.Errorf("the connector got settings %v, want the locked EWS URL", rc.last)
+	}
+	req.Login, req.Email, req.Account = "other", "other@contoso.com", "other"
+	var mm *engine.MailboxMismatchError
+	if _, err := e.Activate(ctx, req, nil); !errors.As(err, &mm) || mm.Expected != "jdoe@contoso.com" {
+		t.Fatalf("a mailbox other than {user}@contoso.com: %v", err)
+	}
+	st, _ := e.Status(ctx)
+	if st.PolicyPath != "" || len(st.PolicyProblems) != 0 {
+		t.Errorf("a parsed (not loaded) policy shows in the status: %+v", st)
+	}
+	bad := policy.Parse("colour = 1\n")
+	bad.Path, bad.Found = "/etc/inboxsync/policy.toml", true
+	e.SetPolicy(bad)
+	st, _ = e.Status(ctx)
+	if st.PolicyPath != bad.Path || len(st.PolicyProblems) != 1 || st.PolicyProblems[0].Line != 1 {
+		t.Errorf("status policy problems: %+v", st)
+	}
+}

@@ -1,0 +1,217 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// Incident is one stretch of an account needing its user: from the moment
+// it was found suspended or needing re-activation until it syncs
+// successfully again. Stop notices are sent once per incident.
+type Incident struct {
+	ID      int64  `json:"id"`
+	Account string `json:"account"`
+	// State is the engine state that opened it ("suspended",
+	// "needs-reactivation"); Reason is the engine's words for it.
+	State    string    `json:"state"`
+	Reason   string    `json:"reason,omitempty"`
+	OpenedAt time.Time `json:"opened_at"`
+	ClosedAt time.Time `json:"closed_at,omitzero"`
+}
+
+// Notice states.
+const (
+	NoticePending = "pending"
+	NoticeSent    = "sent"
+	// NoticeDropped: not sent because its incident ended first.
+	NoticeDropped = "dropped"
+)
+
+// Notice is one email queued for one recipient.
+type Notice struct {
+	ID       int64  `json:"id"`
+	Incident int64  `json:"incident"`
+	Account  string `json:"account"`
+	// Kind is "stopped" or "resumed".
+	Kind        string    `json:"kind"`
+	Recipient   string    `json:"recipient"`
+	Subject     string    `json:"subject"`
+	Body        string    `json:"body"`
+	CreatedAt   time.Time `json:"created_at"`
+	State       string    `json:"state"`
+	Attempts    int       `json:"attempts"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+	DoneAt      time.Time `json:"done_at,omitzero"`
+}
+
+// OpenIncident opens an incident for inc.Account with its notices (due at
+// once), in one transaction, unless one is open already: then it returns
+// that one and opened false, and queues nothing.
+func (s *Store) OpenIncident(ctx context.Context, inc Incident, notices []Notice) (Incident, bool, error) {
+	opened := false
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		cur, ok, err := openIncident(ctx, tx, inc.Account)
+		if err != nil || ok {
+			inc = cur
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO incidents(account, state, reason, opened_at) VALUES (?, ?, ?, ?)`,
+			inc.Account, inc.State, inc.Reason, encTime(inc.OpenedAt))
+		if err != nil {
+			return err
+		}
+		if inc.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		opened = true
+		return insertNotices(ctx, tx, inc, notices)
+	})
+	if isForeignKey(err) {
+		return Incident{}, false, accountNotFound(inc.Account)
+	}
+	return inc, opened, err
+}
+
+// OpenIncidentOf returns the account's open incident, if any.
+func (s *Store) OpenIncidentOf(ctx context.Context, account string) (Incident, bool, error) {
+	return openIncident(ctx, s.db, account)
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func openIncident(ctx context.Context, q querier, account string) (Incident, bool, error) {
+	var (
+		inc    Incident
+		opened sql.NullInt64
+	)
+	err := q.QueryRowContext(ctx, `SELECT id, account, state, reason, opened_at FROM incidents WHERE account = ? AND closed_at IS NULL`, account).
+		Scan(&inc.ID, &inc.Account, &inc.State, &inc.Reason, &opened)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Incident{}, false, nil
+	}
+	inc.OpenedAt = decTime(opened)
+	return inc, err == nil, err
+}
+
+// CloseIncident ends an incident at the given time: its notices not yet
+// delivered are dropped, and resumed (e.g. "Sync resumed") are queued.
+func (s *Store) CloseIncident(ctx context.Context, inc Incident, at time.Time, resumed []Notice) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET closed_at = ? WHERE id = ? AND closed_at IS NULL`, encTime(at), inc.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE notices SET state = ?, done_at = ?, next_attempt = NULL WHERE incident = ? AND state = ?`,
+			NoticeDropped, encTime(at), inc.ID, NoticePending); err != nil {
+			return err
+		}
+		return insertNotices(ctx, tx, inc, resumed)
+	})
+}
+
+func insertNotices(ctx context.Context, tx *sql.Tx, inc Incident, notices []Notice) error {
+	for _, n := range notices {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO notices(incident, account, kind, recipient, subject, body, created_at, next_attempt)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, inc.ID, inc.Account, n.Kind, n.Recipient, n.Subject, n.Body,
+			encTime(n.CreatedAt), encTime(n.CreatedAt)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const noticeCols = `SELECT id, incident, account, kind, recipient, subject, body, created_at, state, attempts, next_attempt, last_error, done_at FROM notices`
+
+// DueNotices returns the pending notices whose next attempt is at or
+// before now, oldest first.
+func (s *Store) DueNotices(ctx context.Context, now time.Time) ([]Notice, error) {
+	return s.notices(ctx, noticeCols+` WHERE state = 'pending' AND next_attempt <= ? ORDER BY next_attempt, id`, encTime(now))
+}
+
+// Notices returns the newest notices of account ("" for all), newest
+// first, at most limit (0: 100).
+func (s *Store) Notices(ctx context.Context, account string, limit int) ([]Notice, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	if account == "" {
+		return s.notices(ctx, noticeCols+` ORDER BY id DESC LIMIT ?`, limit)
+	}
+	return s.notices(ctx, noticeCols+` WHERE account = ? ORDER BY id DESC LIMIT ?`, account, limit)
+}
+
+// NextNoticeAttempt returns when the earliest pending notice is due; ok is
+// false when none is pending.
+func (s *Store) NextNoticeAttempt(ctx context.Context) (time.Time, bool, error) {
+	var next sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT min(next_attempt) FROM notices WHERE state = 'pending'`).Scan(&next)
+	return decTime(next), err == nil && next.Valid, err
+}
+
+func (s *Store) notices(ctx context.Context, query string, args ...any) ([]Notice, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Notice
+	for rows.Next() {
+		var (
+			n                     Notice
+			created, next, doneAt sql.NullInt64
+		)
+		if err := rows.Scan(&n.ID, &n.Incident, &n.Account, &n.Kind, &n.Recipient, &n.Subject, &n.Body, &created,
+			&n.State, &n.Attempts, &next, &n.LastError, &doneAt); err != nil {
+			return nil, err
+		}
+		n.CreatedAt, n.NextAttempt, n.DoneAt = decTime(created), decTime(next), decTime(doneAt)
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// NoticeDelivered marks a notice sent at the given time.
+func (s *Store) NoticeDelivered(ctx context.Context, id int64, at time.Time) error {
+	_, err := s.exec(ctx, `UPDATE notices SET state = ?, attempts = attempts + 1, done_at = ?, next_attempt = NULL, last_error = '' WHERE id = ? AND state = ?`,
+		NoticeSent, encTime(at), id, NoticePending)
+	return err
+}
+
+// NoticeFailed records a failed attempt to send a pending notice, the
+// error in words, and when to try again. It also adds an issue to the
+// notice's account (the dashboard's Issues tab) saying so.
+func (s *Store) NoticeFailed(ctx context.Context, n Notice, at, next time.Time, problem, issue string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE notices SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE id = ? AND state = ?`,
+			encTime(next), problem, n.ID, NoticePending)
+		if err != nil {
+			return err
+		}
+		if k, err := res.RowsAffected(); err != nil || k == 0 {
+			return err
+		}
+		// The folder column names where the problem is: an email notice.
+		_, err = tx.ExecContext(ctx, issueSQL, n.Account, "", "email notice", issue, encTime(at))
+		return err
+	})
+}
+
+// LastOKSession returns the newest session of account that ended "ok".
+func (s *Store) LastOKSession(ctx context.Context, account string) (Session, bool, error) {
+	var (
+		sess       Session
+		start, end sql.NullInt64
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT id, account, trigger_by, start_time, end_time, outcome, added, updated, removed, error
+		FROM sessions WHERE account = ? AND outcome = 'ok' ORDER BY start_time DESC, id DESC LIMIT 1`, account).
+		Scan(&sess.ID, &sess.Account, &sess.Trigger, &start, &end, &sess.Outcome, &sess.Added, &sess.Updated, &sess.Removed, &sess.Error)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Session{}, false, nil
+	}
+	sess.Start, sess.End = decTime(start), decTime(end)
+	return sess, err == nil, err
+}

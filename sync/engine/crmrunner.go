@@ -56,8 +56,10 @@ type crmRunner struct {
 	offline  int
 	running  bool
 	cancel   context.CancelFunc // of the running run
-	started  uint64             // runs started
-	finished uint64             // runs ended
+	// requested counts the runs asked for; a run covers every request
+	// made before it started (covering), and done is how many requests
+	// ended runs covered: CRMSync(wait) waits for done to reach its own.
+	requested, covering, done uint64
 	ended    chan struct{}      // closed and replaced when a run ends
 }
 
@@ -227,7 +229,8 @@ func (r *crmRunner) request(ctx context.Context, wait bool) error {
 		r.rs.Failures = 0
 		r.setStateLocked(crm.ConnConnected, "")
 	}
-	want := r.started + 1
+	r.requested++
+	want := r.requested
 	r.mu.Unlock()
 	r.send("manual")
 	if !wait {
@@ -235,7 +238,7 @@ func (r *crmRunner) request(ctx context.Context, wait bool) error {
 	}
 	for {
 		r.mu.Lock()
-		done, ended := r.finished >= want, r.ended
+		done, ended := r.done >= want, r.ended
 		r.mu.Unlock()
 		if done {
 			return nil
@@ -257,34 +260,13 @@ func (r *crmRunner) poke() {
 
 // serve runs until ctx is done.
 func (r *crmRunner) serve(ctx context.Context) {
-	clock := r.e.cfg.Clock
-	for ctx.Err() == nil {
-		wait, trigger := r.plan()
-		if trigger != "" {
+	r.e.serveLoop(ctx, r.plan, r.kick, r.wake, r.run, func(ctx context.Context, trigger string) {
+		if r.mayRun() {
 			r.run(ctx, trigger)
-			continue
+		} else {
+			r.skip()
 		}
-		var t Timer
-		var fire <-chan time.Time
-		if wait >= 0 {
-			t = clock.NewTimer(min(wait, r.e.cfg.WallCheck))
-			fire = t.C()
-		}
-		select {
-		case <-ctx.Done():
-		case trig := <-r.kick:
-			if ctx.Err() == nil && r.mayRun() {
-				r.run(ctx, trig)
-			} else {
-				r.skip()
-			}
-		case <-r.wake:
-		case <-fire:
-		}
-		if t != nil {
-			t.Stop()
-		}
-	}
+	})
 }
 
 // skip counts a requested run that may not start (throttled, signed out,
@@ -292,12 +274,12 @@ func (r *crmRunner) serve(ctx context.Context) {
 func (r *crmRunner) skip() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.started++
+	r.covering = r.requested
 	r.endedLocked()
 }
 
 func (r *crmRunner) endedLocked() {
-	r.finished++
+	r.done = r.covering
 	close(r.ended)
 	r.ended = make(chan struct{})
 }
@@ -383,7 +365,13 @@ func (r *crmRunner) run(ctx context.Context, trigger string) {
 		return
 	}
 	r.running, r.cancel = true, cancel
-	r.started++
+	// This run covers the requests made so far: a kick they left
+	// waiting would only run again.
+	r.covering = r.requested
+	select {
+	case <-r.kick:
+	default:
+	}
 	r.setStateLocked(crm.ConnLogging, "")
 	r.mu.Unlock()
 

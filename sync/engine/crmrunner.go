@@ -48,19 +48,19 @@ type crmRunner struct {
 	kick chan string
 	wake chan struct{}
 
-	mu       sync.Mutex
-	cfg      CRMSettings
-	rs       crmRunState
-	conn     crm.Connection // nil: not connected (or no connector in this build)
-	id       crm.Identity
-	offline  int
-	running  bool
-	cancel   context.CancelFunc // of the running run
+	mu      sync.Mutex
+	cfg     CRMSettings
+	rs      crmRunState
+	conn    crm.Connection // nil: not connected (or no connector in this build)
+	id      crm.Identity
+	offline int
+	running bool
+	cancel  context.CancelFunc // of the running run
 	// requested counts the runs asked for; a run covers every request
 	// made before it started (covering), and done is how many requests
 	// ended runs covered: CRMSync(wait) waits for done to reach its own.
 	requested, covering, done uint64
-	ended    chan struct{}      // closed and replaced when a run ends
+	ended                     chan struct{} // closed and replaced when a run ends
 }
 
 func (e *Engine) loadCRMRunner(ctx context.Context) (*crmRunner, error) {

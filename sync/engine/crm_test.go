@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -259,5 +260,25 @@ func TestCRMSettings(t *testing.T) {
 	if got.LogEmailAs != crm.AsTask || len(got.InternalDomains) != 1 || got.InternalDomains[0] != "partner.example" ||
 		len(got.Blocklist) != 0 || !got.RemoveDeletedEvents || got.Budget != 0.5 {
 		t.Errorf("after a restart: %+v", got)
+	}
+}
+
+// A record Salesforce refuses fails that item only: the rest is logged,
+// and the item is in the Issues list with the reason in words.
+func TestCRMRecordErrorGoesToIssues(t *testing.T) {
+	v, sf := newCRMEnv(t)
+	sf.FailWhere(crm.ObjEmailMessage, "Subject", "Scripted inbox item 3", "FIELD_CUSTOM_VALIDATION_EXCEPTION", "Subject must name the opportunity", 0)
+	v.crmConnect(sf)
+	st := v.crmSync()
+	if st.State != crm.ConnConnected || st.Counts[crm.Failed] != 1 || st.Counts[crm.Logged] != 32 {
+		t.Fatalf("status: %+v", st)
+	}
+	issues, err := v.e.Issues(context.Background(), "", 0)
+	if err != nil || len(issues) != 1 {
+		t.Fatalf("issues = %+v, %v", issues, err)
+	}
+	if is := issues[0]; is.Account != "work" || !strings.Contains(is.Message, "Not logged to Salesforce") ||
+		!strings.Contains(is.Message, "Subject must name the opportunity") || !strings.Contains(is.Message, "Scripted inbox item 3") {
+		t.Errorf("issue = %+v", is)
 	}
 }

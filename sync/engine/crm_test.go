@@ -282,3 +282,50 @@ func TestCRMRecordErrorGoesToIssues(t *testing.T) {
 		t.Errorf("issue = %+v", is)
 	}
 }
+
+// Salesforce out of reach: the run is retried after 1, 2 … minutes, the
+// connection stays connected (offline never counts) and says why.
+func TestCRMOffline(t *testing.T) {
+	v, sf := newCRMEnv(t)
+	v.crmConnect(sf)
+	v.crmSync()
+	sf.Close()
+	v.mb.Add(provider.Inbox, 1, t0.Add(-time.Hour))
+	v.clock.Advance(2 * time.Minute)
+	if err := v.e.SyncNow(context.Background(), "work"); err != nil {
+		t.Fatal(err)
+	}
+	v.session()
+	st := v.crmSync()
+	if st.State != crm.ConnConnected || !strings.Contains(st.Reason, "Can't reach Salesforce") || st.Counts[crm.Pending] != 1 ||
+		!st.NextRun.After(v.clock.Now()) || st.NextRun.After(v.clock.Now().Add(2*time.Minute)) {
+		t.Fatalf("status while Salesforce is out of reach: %+v", st)
+	}
+}
+
+// Runs that keep failing stop after 10 in a row, with a notice; crm sync
+// re-enables logging.
+func TestCRMFailedAfterTenRuns(t *testing.T) {
+	v, sf := newCRMEnv(t)
+	sf.FailNext(engine.MaxFailures, 400)
+	v.crmConnect(sf)
+	var st crm.Status
+	for i := 0; i < engine.MaxFailures+1 && st.State != crm.ConnFailed; i++ {
+		st = v.crmSync()
+		if st.State != crm.ConnFailed && (st.State != crm.ConnConnected || st.Reason == "") {
+			t.Fatalf("after failed run %d: %+v", i+1, st)
+		}
+	}
+	if st.State != crm.ConnFailed || !strings.Contains(st.Reason, "after 10 failed runs") {
+		t.Fatalf("after %d failed runs: %+v", engine.MaxFailures, st)
+	}
+	if n := v.next(engine.EventNotice); !strings.Contains(n.Title, "Salesforce logging suspended") {
+		t.Errorf("notice = %+v", n)
+	}
+	if status, _ := v.e.Status(context.Background()); status.Worst() != engine.Suspended {
+		t.Errorf("Worst() = %v", status.Worst())
+	}
+	if st := v.crmSync(); st.State != crm.ConnConnected || st.Counts[crm.Logged] != 33 {
+		t.Errorf("crm sync after the suspension: %+v", st)
+	}
+}

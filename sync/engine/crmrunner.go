@@ -35,6 +35,37 @@ type crmRunState struct {
 	Requests int64         `json:"requests,omitempty"`
 	// Connected is false once disconnected.
 	Connected bool `json:"connected"`
+	// Instance and User are where and who the connection signed in, for
+	// the status read while no agent runs.
+	Instance string `json:"instance,omitempty"`
+	User     string `json:"user,omitempty"`
+}
+
+// CRMStatusFromStore reads the CRM connection's status as the agent last
+// saved it, for the CLI when no agent runs (without the API usage, which
+// only the running agent knows).
+func CRMStatusFromStore(ctx context.Context, st *store.Store) (crm.Status, error) {
+	var out crm.Status
+	c, ok, err := st.CRMConnection(ctx)
+	if err != nil || !ok || !c.Active {
+		return out, err
+	}
+	var rs crmRunState
+	if v, ok, err := st.Setting(ctx, crmRunKey); err != nil {
+		return out, err
+	} else if ok {
+		json.Unmarshal([]byte(v), &rs)
+	}
+	out = crm.Status{State: rs.State, Reason: rs.Reason, Instance: rs.Instance, User: rs.User, Requests: rs.Requests, LastRun: rs.LastRun}
+	switch out.State {
+	case crm.ConnNotConnected, crm.ConnLogging:
+		out.State = crm.ConnConnected
+	}
+	if out.State == crm.ConnConnected || out.State == crm.ConnThrottled {
+		out.NextRun = rs.NextRun
+	}
+	out.Counts, err = st.CRMCounts(ctx)
+	return out, err
 }
 
 // crmRunner logs the store's outbox to the CRM: after each mailbox session,
@@ -102,6 +133,7 @@ func (e *Engine) loadCRMRunner(ctx context.Context) (*crmRunner, error) {
 	r.conn = conn
 	if id, err := conn.Identity(); err == nil {
 		r.id = id
+		r.rs.Instance, r.rs.User = id.Instance, id.User
 	} else if errors.Is(err, secret.ErrNotFound) || errors.Is(err, secret.ErrCorrupt) {
 		r.rs.State, r.rs.Reason = crm.ConnNeedsReactivation, "The saved Salesforce sign-in is missing from the keyring. Sign in to Salesforce again."
 	}
@@ -168,7 +200,7 @@ func (r *crmRunner) connected(name string, conn crm.Connection, id crm.Identity)
 		r.cancel()
 	}
 	r.conn, r.id = conn, id
-	r.rs = crmRunState{CRM: name, Connected: true, NextRun: r.e.cfg.Clock.Now()}
+	r.rs = crmRunState{CRM: name, Connected: true, NextRun: r.e.cfg.Clock.Now(), Instance: id.Instance, User: id.User}
 	r.offline = 0
 	r.setStateLocked(crm.ConnConnected, "")
 	r.mu.Unlock()

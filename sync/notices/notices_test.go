@@ -210,7 +210,7 @@ func TestRetryAfterTheRelayWasDownSurvivesARestart(t *testing.T) {
 		t.Errorf("next attempt %v (want +1m), error %q", pending[0].NextAttempt, pending[0].LastError)
 	}
 	issues, _ := r.st.Issues(ctx, "work", 0)
-	if len(issues) != 1 || !strings.Contains(issues[0].Message, "could not be sent") || !strings.Contains(issues[0].Message, "tries again at") {
+	if len(issues) != 1 || issues[0].Folder != "email notice" || !strings.Contains(issues[0].Message, "could not be sent") || !strings.Contains(issues[0].Message, "tries again at") {
 		t.Errorf("issues: %+v", issues)
 	}
 	// Backoff: 1, 5, 30 minutes, then 2 hours.

@@ -194,7 +194,8 @@ func (s *Store) NoticeFailed(ctx context.Context, n Notice, at, next time.Time, 
 		if k, err := res.RowsAffected(); err != nil || k == 0 {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, issueSQL, n.Account, "", "", issue, encTime(at))
+		// The folder column names where the problem is: an email notice.
+		_, err = tx.ExecContext(ctx, issueSQL, n.Account, "", "email notice", issue, encTime(at))
 		return err
 	})
 }

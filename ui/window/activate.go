@@ -507,8 +507,12 @@ func (w *Activation) send(providerID string, req provider.ActivationRequest) {
 			if s, serr := w.ctl.Settings(w.ctx); serr == nil && s.Interval > 0 {
 				interval = s.Interval.D()
 			}
-			st, cerr := w.ctl.CRMStatus(w.ctx)
-			offerCRM = cerr == nil && st.State == crm.ConnNotConnected
+			// A new mailbox's next step is Salesforce, unless it is
+			// connected already; re-activation only closes.
+			if w.opts.Account == "" {
+				st, cerr := w.ctl.CRMStatus(w.ctx)
+				offerCRM = cerr == nil && st.State == crm.ConnNotConnected
+			}
 		}
 		canceled := ctx.Err() != nil
 		cancel()

@@ -251,6 +251,13 @@ func TestCRMSettings(t *testing.T) {
 			t.Errorf("UpdateCRMSettings(%+v) = %v, want ErrInvalid", bad, err)
 		}
 	}
+	// The defaults sent back unchanged keep following the built-in list.
+	if _, err := v.e.UpdateCRMSettings(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	if raw, _, _ := v.st.Setting(context.Background(), "crm_settings"); !strings.Contains(raw, `"blocklist":null`) {
+		t.Errorf("the default blocklist was stored as a list: %s", raw)
+	}
 	s.LogEmailAs, s.InternalDomains, s.Blocklist, s.RemoveDeletedEvents, s.Budget = crm.AsTask, []string{" Partner.Example "}, []string{}, true, 0.5
 	if _, err := v.e.UpdateCRMSettings(context.Background(), s); err != nil {
 		t.Fatal(err)

@@ -94,7 +94,7 @@ func RunAgent(ctx context.Context, paths Paths, opts AgentOptions) error {
 	for name, make := range connectors {
 		cfg.Connectors[name] = make(paths)
 	}
-	cfg.CRM = crmConnectors(secrets)
+	cfg.CRM = crmConnectors(paths, secrets)
 	engineTuning(&cfg)
 	eng, err := engine.New(cfg)
 	if err != nil {

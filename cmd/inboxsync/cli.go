@@ -14,6 +14,7 @@ import (
 
 	"github.com/inboxsync/inboxsync/app"
 	"github.com/inboxsync/inboxsync/sync/control"
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -202,9 +203,16 @@ type reader interface {
 	Items(ctx context.Context, q store.ItemsQuery) (store.ItemsPage, error)
 	Issues(ctx context.Context, account string, limit int) ([]store.Issue, error)
 	Settings(ctx context.Context) (engine.Settings, error)
+	CRMStatus(ctx context.Context) (crm.Status, error)
 }
 
 type storeReader struct{ *store.Store }
+
+func (s storeReader) CRMStatus(ctx context.Context) (crm.Status, error) {
+	return engine.CRMStatusFromStore(ctx, s.Store)
+}
+
+func (emptyReader) CRMStatus(context.Context) (crm.Status, error) { return crm.Status{}, nil }
 
 func (s storeReader) Status(ctx context.Context) (engine.Status, error) {
 	return engine.StatusFromStore(ctx, s.Store)

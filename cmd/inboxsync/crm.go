@@ -128,22 +128,27 @@ func (c *cli) crmDefaults(req *engine.CRMConnectRequest) error {
 }
 
 func (c *cli) crmStatus(args []string) int {
-	fs := c.flags("crm status [--json]", "Shows the Salesforce connection's state, the org's API usage, the items by CRM\nstate (logged, skipped, failed, pending) and the last and next run.", "")
+	fs := c.flags("crm status [--json]", "Shows the Salesforce connection's state, the org's API usage, the items by CRM\nstate (logged, skipped, failed, pending) and the last and next run. Without a\nrunning agent it shows what the agent last saved.", "")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if code, ok := c.parse(fs, args, 0); !ok {
 		return code
 	}
-	return c.withAgent(func(ctx context.Context, cl *control.Client) int {
-		st, err := cl.CRMStatus(ctx)
-		if err != nil {
-			return c.fail(err)
-		}
-		if *asJSON {
-			return c.printJSON(st)
-		}
-		printCRMStatus(c.out, st, time.Now())
-		return exitOK
-	})
+	ctx, cancel := signalContext()
+	defer cancel()
+	r, closeR, err := c.reader(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer closeR()
+	st, err := r.CRMStatus(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	if *asJSON {
+		return c.printJSON(st)
+	}
+	printCRMStatus(c.out, st, time.Now())
+	return exitOK
 }
 
 // crmStateWords says a CRM connection's state for people.

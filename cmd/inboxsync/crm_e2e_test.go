@@ -134,7 +134,11 @@ func TestCRMEndToEnd(t *testing.T) {
 	if created == 0 || created == 300 {
 		t.Fatalf("%d EmailMessages existed when the agent was killed, want some of 300", created)
 	}
-	// Nothing of that run was saved: the outbox still holds it.
+	// Nothing of that run was saved: the outbox still holds it, as
+	// `crm status` says from the store while no agent runs.
+	if st := h.crmStatus(); st.State != crm.ConnConnected || st.Counts[crm.Pending] != 303 || st.Instance != sf.URL {
+		t.Errorf("crm status without an agent: %+v", st)
+	}
 	var items []store.Item
 	json.Unmarshal([]byte(h.ok("activity", "--json", "--limit", "1000")), &items)
 	for _, it := range items {

@@ -284,20 +284,7 @@ func (c *Client) callProgress(ctx context.Context, method string, params any, pr
 // call runs a method that answers with one result, decoded into result
 // (which may be nil).
 func (c *Client) call(ctx context.Context, method string, params, result any) error {
-	cc, err := c.open(ctx, method, params)
-	if err != nil {
-		return err
-	}
-	defer cc.close()
-	for {
-		f, err := cc.read()
-		if err != nil {
-			return err
-		}
-		if f.isFinal() {
-			return f.final(result)
-		}
-	}
+	return c.callProgress(ctx, method, params, nil, result)
 }
 
 // clientConn is one request's connection.

@@ -149,6 +149,11 @@ func (e *Engine) UpdateCRMSettings(ctx context.Context, s CRMSettings) (CRMSetti
 	if err != nil {
 		return CRMSettings{}, err
 	}
+	if slices.Equal(s.Blocklist, crm.DefaultBlocklist) {
+		// The list CRMSettings showed, sent back unchanged: keep following
+		// the built-in list.
+		s.Blocklist = nil
+	}
 	if err := e.crm.setSettings(ctx, s); err != nil {
 		return CRMSettings{}, err
 	}

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -250,6 +251,13 @@ func TestCRMSettings(t *testing.T) {
 			t.Errorf("UpdateCRMSettings(%+v) = %v, want ErrInvalid", bad, err)
 		}
 	}
+	// The defaults sent back unchanged keep following the built-in list.
+	if _, err := v.e.UpdateCRMSettings(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	if raw, _, _ := v.st.Setting(context.Background(), "crm_settings"); !strings.Contains(raw, `"blocklist":null`) {
+		t.Errorf("the default blocklist was stored as a list: %s", raw)
+	}
 	s.LogEmailAs, s.InternalDomains, s.Blocklist, s.RemoveDeletedEvents, s.Budget = crm.AsTask, []string{" Partner.Example "}, []string{}, true, 0.5
 	if _, err := v.e.UpdateCRMSettings(context.Background(), s); err != nil {
 		t.Fatal(err)
@@ -259,5 +267,72 @@ func TestCRMSettings(t *testing.T) {
 	if got.LogEmailAs != crm.AsTask || len(got.InternalDomains) != 1 || got.InternalDomains[0] != "partner.example" ||
 		len(got.Blocklist) != 0 || !got.RemoveDeletedEvents || got.Budget != 0.5 {
 		t.Errorf("after a restart: %+v", got)
+	}
+}
+
+// A record Salesforce refuses fails that item only: the rest is logged,
+// and the item is in the Issues list with the reason in words.
+func TestCRMRecordErrorGoesToIssues(t *testing.T) {
+	v, sf := newCRMEnv(t)
+	sf.FailWhere(crm.ObjEmailMessage, "Subject", "Scripted inbox item 3", "FIELD_CUSTOM_VALIDATION_EXCEPTION", "Subject must name the opportunity", 0)
+	v.crmConnect(sf)
+	st := v.crmSync()
+	if st.State != crm.ConnConnected || st.Counts[crm.Failed] != 1 || st.Counts[crm.Logged] != 32 {
+		t.Fatalf("status: %+v", st)
+	}
+	issues, err := v.e.Issues(context.Background(), "", 0)
+	if err != nil || len(issues) != 1 {
+		t.Fatalf("issues = %+v, %v", issues, err)
+	}
+	if is := issues[0]; is.Account != "work" || !strings.Contains(is.Message, "Not logged to Salesforce") ||
+		!strings.Contains(is.Message, "Subject must name the opportunity") || !strings.Contains(is.Message, "Scripted inbox item 3") {
+		t.Errorf("issue = %+v", is)
+	}
+}
+
+// Salesforce out of reach: the run is retried after 1, 2 … minutes, the
+// connection stays connected (offline never counts) and says why.
+func TestCRMOffline(t *testing.T) {
+	v, sf := newCRMEnv(t)
+	v.crmConnect(sf)
+	v.crmSync()
+	sf.Close()
+	v.mb.Add(provider.Inbox, 1, t0.Add(-time.Hour))
+	v.clock.Advance(2 * time.Minute)
+	if err := v.e.SyncNow(context.Background(), "work"); err != nil {
+		t.Fatal(err)
+	}
+	v.session()
+	st := v.crmSync()
+	if st.State != crm.ConnConnected || !strings.Contains(st.Reason, "Can't reach Salesforce") || st.Counts[crm.Pending] != 1 ||
+		!st.NextRun.After(v.clock.Now()) || st.NextRun.After(v.clock.Now().Add(2*time.Minute)) {
+		t.Fatalf("status while Salesforce is out of reach: %+v", st)
+	}
+}
+
+// Runs that keep failing stop after 10 in a row, with a notice; crm sync
+// re-enables logging.
+func TestCRMFailedAfterTenRuns(t *testing.T) {
+	v, sf := newCRMEnv(t)
+	sf.FailNext(engine.MaxFailures, 400)
+	v.crmConnect(sf)
+	var st crm.Status
+	for i := 0; i < engine.MaxFailures+1 && st.State != crm.ConnFailed; i++ {
+		st = v.crmSync()
+		if st.State != crm.ConnFailed && (st.State != crm.ConnConnected || st.Reason == "") {
+			t.Fatalf("after failed run %d: %+v", i+1, st)
+		}
+	}
+	if st.State != crm.ConnFailed || !strings.Contains(st.Reason, "after 10 failed runs") {
+		t.Fatalf("after %d failed runs: %+v", engine.MaxFailures, st)
+	}
+	if n := v.next(engine.EventNotice); !strings.Contains(n.Title, "Salesforce logging suspended") {
+		t.Errorf("notice = %+v", n)
+	}
+	if status, _ := v.e.Status(context.Background()); status.Worst() != engine.Suspended {
+		t.Errorf("Worst() = %v", status.Worst())
+	}
+	if st := v.crmSync(); st.State != crm.ConnConnected || st.Counts[crm.Logged] != 33 {
+		t.Errorf("crm sync after the suspension: %+v", st)
 	}
 }

@@ -35,6 +35,37 @@ type crmRunState struct {
 	Requests int64         `json:"requests,omitempty"`
 	// Connected is false once disconnected.
 	Connected bool `json:"connected"`
+	// Instance and User are where and who the connection signed in, for
+	// the status read while no agent runs.
+	Instance string `json:"instance,omitempty"`
+	User     string `json:"user,omitempty"`
+}
+
+// CRMStatusFromStore reads the CRM connection's status as the agent last
+// saved it, for the CLI when no agent runs (without the API usage, which
+// only the running agent knows).
+func CRMStatusFromStore(ctx context.Context, st *store.Store) (crm.Status, error) {
+	var out crm.Status
+	c, ok, err := st.CRMConnection(ctx)
+	if err != nil || !ok || !c.Active {
+		return out, err
+	}
+	var rs crmRunState
+	if v, ok, err := st.Setting(ctx, crmRunKey); err != nil {
+		return out, err
+	} else if ok {
+		json.Unmarshal([]byte(v), &rs)
+	}
+	out = crm.Status{State: rs.State, Reason: rs.Reason, Instance: rs.Instance, User: rs.User, Requests: rs.Requests, LastRun: rs.LastRun}
+	switch out.State {
+	case crm.ConnNotConnected, crm.ConnLogging:
+		out.State = crm.ConnConnected
+	}
+	if out.State == crm.ConnConnected || out.State == crm.ConnThrottled {
+		out.NextRun = rs.NextRun
+	}
+	out.Counts, err = st.CRMCounts(ctx)
+	return out, err
 }
 
 // crmRunner logs the store's outbox to the CRM: after each mailbox session,
@@ -48,17 +79,19 @@ type crmRunner struct {
 	kick chan string
 	wake chan struct{}
 
-	mu       sync.Mutex
-	cfg      CRMSettings
-	rs       crmRunState
-	conn     crm.Connection // nil: not connected (or no connector in this build)
-	id       crm.Identity
-	offline  int
-	running  bool
-	cancel   context.CancelFunc // of the running run
-	started  uint64             // runs started
-	finished uint64             // runs ended
-	ended    chan struct{}      // closed and replaced when a run ends
+	mu      sync.Mutex
+	cfg     CRMSettings
+	rs      crmRunState
+	conn    crm.Connection // nil: not connected (or no connector in this build)
+	id      crm.Identity
+	offline int
+	running bool
+	cancel  context.CancelFunc // of the running run
+	// requested counts the runs asked for; a run covers every request
+	// made before it started (covering), and done is how many requests
+	// ended runs covered: CRMSync(wait) waits for done to reach its own.
+	requested, covering, done uint64
+	ended                     chan struct{} // closed and replaced when a run ends
 }
 
 func (e *Engine) loadCRMRunner(ctx context.Context) (*crmRunner, error) {
@@ -100,6 +133,7 @@ func (e *Engine) loadCRMRunner(ctx context.Context) (*crmRunner, error) {
 	r.conn = conn
 	if id, err := conn.Identity(); err == nil {
 		r.id = id
+		r.rs.Instance, r.rs.User = id.Instance, id.User
 	} else if errors.Is(err, secret.ErrNotFound) || errors.Is(err, secret.ErrCorrupt) {
 		r.rs.State, r.rs.Reason = crm.ConnNeedsReactivation, "The saved Salesforce sign-in is missing from the keyring. Sign in to Salesforce again."
 	}
@@ -166,7 +200,7 @@ func (r *crmRunner) connected(name string, conn crm.Connection, id crm.Identity)
 		r.cancel()
 	}
 	r.conn, r.id = conn, id
-	r.rs = crmRunState{CRM: name, Connected: true, NextRun: r.e.cfg.Clock.Now()}
+	r.rs = crmRunState{CRM: name, Connected: true, NextRun: r.e.cfg.Clock.Now(), Instance: id.Instance, User: id.User}
 	r.offline = 0
 	r.setStateLocked(crm.ConnConnected, "")
 	r.mu.Unlock()
@@ -227,7 +261,8 @@ func (r *crmRunner) request(ctx context.Context, wait bool) error {
 		r.rs.Failures = 0
 		r.setStateLocked(crm.ConnConnected, "")
 	}
-	want := r.started + 1
+	r.requested++
+	want := r.requested
 	r.mu.Unlock()
 	r.send("manual")
 	if !wait {
@@ -235,7 +270,7 @@ func (r *crmRunner) request(ctx context.Context, wait bool) error {
 	}
 	for {
 		r.mu.Lock()
-		done, ended := r.finished >= want, r.ended
+		done, ended := r.done >= want, r.ended
 		r.mu.Unlock()
 		if done {
 			return nil
@@ -257,34 +292,13 @@ func (r *crmRunner) poke() {
 
 // serve runs until ctx is done.
 func (r *crmRunner) serve(ctx context.Context) {
-	clock := r.e.cfg.Clock
-	for ctx.Err() == nil {
-		wait, trigger := r.plan()
-		if trigger != "" {
+	r.e.serveLoop(ctx, r.plan, r.kick, r.wake, r.run, func(ctx context.Context, trigger string) {
+		if r.mayRun() {
 			r.run(ctx, trigger)
-			continue
+		} else {
+			r.skip()
 		}
-		var t Timer
-		var fire <-chan time.Time
-		if wait >= 0 {
-			t = clock.NewTimer(min(wait, r.e.cfg.WallCheck))
-			fire = t.C()
-		}
-		select {
-		case <-ctx.Done():
-		case trig := <-r.kick:
-			if ctx.Err() == nil && r.mayRun() {
-				r.run(ctx, trig)
-			} else {
-				r.skip()
-			}
-		case <-r.wake:
-		case <-fire:
-		}
-		if t != nil {
-			t.Stop()
-		}
-	}
+	})
 }
 
 // skip counts a requested run that may not start (throttled, signed out,
@@ -292,12 +306,12 @@ func (r *crmRunner) serve(ctx context.Context) {
 func (r *crmRunner) skip() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.started++
+	r.covering = r.requested
 	r.endedLocked()
 }
 
 func (r *crmRunner) endedLocked() {
-	r.finished++
+	r.done = r.covering
 	close(r.ended)
 	r.ended = make(chan struct{})
 }
@@ -383,7 +397,13 @@ func (r *crmRunner) run(ctx context.Context, trigger string) {
 		return
 	}
 	r.running, r.cancel = true, cancel
-	r.started++
+	// This run covers the requests made so far: a kick they left
+	// waiting would only run again.
+	r.covering = r.requested
+	select {
+	case <-r.kick:
+	default:
+	}
 	r.setStateLocked(crm.ConnLogging, "")
 	r.mu.Unlock()
 

@@ -475,9 +475,26 @@ func (e *Engine) Items(ctx context.Context, q store.ItemsQuery) (store.ItemsPage
 	return e.cfg.Store.Items(ctx, q)
 }
 
-// Issues implements control.Control.
+// Issues implements control.Control: the items that could not be synced
+// and those Salesforce refused, newest first.
 func (e *Engine) Issues(ctx context.Context, account string, limit int) ([]store.Issue, error) {
-	return e.cfg.Store.Issues(ctx, account, limit)
+	issues, err := e.cfg.Store.Issues(ctx, account, limit)
+	if err != nil {
+		return nil, err
+	}
+	refused, err := e.cfg.Store.CRMIssues(ctx, account, limit)
+	if err != nil || len(refused) == 0 {
+		return issues, err
+	}
+	issues = append(issues, refused...)
+	slices.SortStableFunc(issues, func(a, b store.Issue) int { return b.Time.Compare(a.Time) })
+	if limit <= 0 {
+		limit = store.DefaultIssueLimit
+	}
+	if len(issues) > limit {
+		issues = issues[:limit]
+	}
+	return issues, nil
 }
 
 // Settings implements control.Control.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
@@ -57,6 +58,11 @@ func StatusFromStore(ctx context.Context, st *store.Store) (Status, error) {
 			as.LastSync = &last
 		}
 		s.Accounts = append(s.Accounts, as)
+	}
+	if cs, err := CRMStatusFromStore(ctx, st); err != nil {
+		return s, err
+	} else if cs.State != crm.ConnNotConnected {
+		s.CRM = &cs
 	}
 	return s, nil
 }

@@ -71,29 +71,38 @@ func (e *Engine) loadRunner(ctx context.Context, a store.Account) (*runner, erro
 
 func (r *runner) serve(ctx context.Context) {
 	defer close(r.done)
-	clock := r.e.cfg.Clock
+	r.e.serveLoop(ctx, r.plan, r.kick, r.wake, r.session, r.session)
+}
+
+// serveLoop is the one select loop of a runner (an account's or the
+// CRM's) until ctx is done: it runs what plan says is due (run), else
+// waits for the planned time — re-reading the wall clock at least every
+// Config.WallCheck, so that what fell due while the machine slept runs on
+// wake — a kick (kicked, with its trigger) or a wake (plan again).
+func (e *Engine) serveLoop(ctx context.Context, plan func() (time.Duration, string), kick <-chan string, wake <-chan struct{},
+	run, kicked func(ctx context.Context, trigger string)) {
 	for ctx.Err() == nil {
-		wait, trigger := r.plan()
+		wait, trigger := plan()
 		if trigger != "" {
-			r.session(ctx, trigger)
+			run(ctx, trigger)
 			continue
 		}
 		var t Timer
 		var fire <-chan time.Time
 		if wait >= 0 {
-			t = clock.NewTimer(min(wait, r.e.cfg.WallCheck))
+			t = e.cfg.Clock.NewTimer(min(wait, e.cfg.WallCheck))
 			fire = t.C()
 		}
 		select {
 		case <-ctx.Done():
-		case trig := <-r.kick:
+		case trig := <-kick:
 			if t != nil {
 				t.Stop()
 			}
 			if ctx.Err() == nil {
-				r.session(ctx, trig)
+				kicked(ctx, trig)
 			}
-		case <-r.wake:
+		case <-wake:
 		case <-fire:
 		}
 		if t != nil {

@@ -139,7 +139,7 @@ func (s *Store) CRMCounts(ctx context.Context) (map[crm.State]int, error) {
 }
 
 // CRMFailures returns up to limit items the CRM refused, newest first,
-// with the reason in words: the CRM part of the Issues tab.
+// with the reason in words.
 func (s *Store) CRMFailures(ctx context.Context, limit int) ([]Item, error) {
 	if limit <= 0 {
 		limit = DefaultActivityLimit
@@ -147,6 +147,44 @@ func (s *Store) CRMFailures(ctx context.Context, limit int) ([]Item, error) {
 	items, _, err := s.queryItems(ctx, `SELECT `+aliasedItemCols+` FROM crm_items c JOIN items i ON i.id = c.item
 		WHERE c.state = 'failed' ORDER BY c.saved_at DESC, c.item DESC LIMIT ?`, []any{limit})
 	return items, err
+}
+
+// CRMIssues returns the items of account ("" for all) the CRM refused as
+// issues, newest first, at most limit (0: DefaultIssueLimit): the CRM part
+// of the Issues tab. Their ID is 0: they are not rows of the issues table.
+func (s *Store) CRMIssues(ctx context.Context, account string, limit int) ([]Issue, error) {
+	if limit <= 0 {
+		limit = DefaultIssueLimit
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT items.account, items.provider_id, items.folder, items.subject,
+		c.reason, c.attempts, c.saved_at
+		FROM crm_items c JOIN items ON items.id = c.item
+		WHERE c.state = 'failed' AND (?1 = '' OR items.account = ?1)
+		ORDER BY c.saved_at DESC, c.item DESC LIMIT ?2`, account, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Issue
+	for rows.Next() {
+		var (
+			is              Issue
+			folder, subject string
+			reason          string
+			attempts        int
+			saved           sql.NullInt64
+		)
+		if err := rows.Scan(&is.Account, &is.ProviderID, &folder, &subject, &reason, &attempts, &saved); err != nil {
+			return nil, err
+		}
+		is.Folder, is.Time = provider.Folder(folder), decTime(saved)
+		if subject == "" {
+			subject = "(no subject)"
+		}
+		is.Message = fmt.Sprintf("Not logged to Salesforce: %s (“%s”, %d of %d attempts)", strings.TrimSuffix(reason, "."), subject, attempts, crm.MaxAttempts)
+		out = append(out, is)
+	}
+	return out, rows.Err()
 }
 
 // Outbox returns the store's CRM outbox. now stamps the saved outcomes.

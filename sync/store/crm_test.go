@@ -210,6 +210,15 @@ func TestOutboxPendingAndSave(t *testing.T) {
 	if fails[0].ProviderID != "m3" || fails[0].CRM.Attempts != crm.MaxAttempts || fails[0].CRM.Reason != "still refused" {
 		t.Errorf("failure = %+v %+v", fails[0].Item, fails[0].CRM)
 	}
+	issues, err := s.CRMIssues(ctx, "work", 0)
+	sort.Slice(issues, func(i, j int) bool { return issues[i].ProviderID < issues[j].ProviderID })
+	if err != nil || len(issues) != 2 || issues[0].ProviderID != "m3" || !strings.Contains(issues[0].Message, "still refused") ||
+		!strings.Contains(issues[0].Message, "5 of 5 attempts") || !issues[0].Time.Equal(t0.Add(time.Hour)) {
+		t.Errorf("CRMIssues = %+v, %v", issues, err)
+	}
+	if other, _ := s.CRMIssues(ctx, "home", 0); len(other) != 0 {
+		t.Errorf("CRMIssues of another account: %+v", other)
+	}
 	counts, _ := s.CRMCounts(ctx)
 	if want := (map[crm.State]int{crm.Logged: 1, crm.Skipped: 1, crm.Failed: 2, crm.Pending: 1}); !reflect.DeepEqual(counts, want) {
 		t.Errorf("CRMCounts = %v, want %v", counts, want)

@@ -69,14 +69,7 @@ type Activation struct {
 	connectGoogle *widget.Button
 
 	// Waiting for the agent (and perhaps the browser).
-	waiting   *fyne.Container
-	waitTitle *widget.Label
-	waitMsg   *widget.Label
-	link      *widget.Label
-	linkURL   string
-	copyLink  *widget.Button
-	cancelRun *widget.Button
-	stop      context.CancelFunc
+	*signInPanel
 
 	done    *fyne.Container
 	doneMsg *widget.Label
@@ -196,19 +189,7 @@ func (w *Activation) build() {
 	w.connectGoogle.Importance = widget.HighImportance
 	w.gmail = container.NewVBox(gmailHelp, container.NewHBox(layout.NewSpacer(), w.connectGoogle))
 
-	w.waitTitle = widget.NewLabel("")
-	w.waitTitle.TextStyle.Bold = true
-	w.waitMsg = widget.NewLabel("")
-	w.waitMsg.Wrapping = fyne.TextWrapWord
-	w.link = widget.NewLabel("")
-	w.link.Truncation = fyne.TextTruncateEllipsis
-	w.link.SizeName = theme.SizeNameCaptionText // readable, not dimmed
-	w.copyLink = widget.NewButton("Copy link", w.onCopyLink)
-	w.cancelRun = widget.NewButton("Cancel", w.onCancel)
-	bar := widget.NewProgressBarInfinite()
-	w.waiting = container.NewVBox(w.waitTitle, bar, w.waitMsg, w.link,
-		container.NewHBox(w.copyLink, layout.NewSpacer(), w.cancelRun))
-	w.waiting.Hide()
+	w.signInPanel = newSignInPanel(w.app)
 
 	w.doneMsg = widget.NewLabel("")
 	w.doneMsg.Wrapping = fyne.TextWrapWord
@@ -498,14 +479,9 @@ func (w *Activation) send(providerID string, req provider.ActivationRequest) {
 	form := providerID == w.formProvider()
 	w.lastReq, w.lastProvider = req, providerID
 	ctx, cancel := context.WithCancel(w.ctx)
-	w.stop = cancel
+	w.begin(cancel)
 	w.errMsg.Hide()
 	w.provider.Disable()
-	w.linkURL = ""
-	w.link.SetText("")
-	w.link.Hide()
-	w.copyLink.Disable()
-	w.cancelRun.Enable()
 	switch {
 	case req.AcceptMailbox != "":
 		w.waitTitle.SetText("Connecting " + req.AcceptMailbox + "…")
@@ -531,8 +507,12 @@ func (w *Activation) send(providerID string, req provider.ActivationRequest) {
 			if s, serr := w.ctl.Settings(w.ctx); serr == nil && s.Interval > 0 {
 				interval = s.Interval.D()
 			}
-			st, cerr := w.ctl.CRMStatus(w.ctx)
-			offerCRM = cerr == nil && st.State == crm.ConnNotConnected
+			// A new mailbox's next step is Salesforce, unless it is
+			// connected already; re-activation only closes.
+			if w.opts.Account == "" {
+				st, cerr := w.ctl.CRMStatus(w.ctx)
+				offerCRM = cerr == nil && st.State == crm.ConnNotConnected
+			}
 		}
 		canceled := ctx.Err() != nil
 		cancel()
@@ -543,37 +523,6 @@ func (w *Activation) send(providerID string, req provider.ActivationRequest) {
 			}
 		})
 	}()
-}
-
-func (w *Activation) onProgress(p provider.ActivationProgress) {
-	if p.Message != "" {
-		w.waitMsg.SetText(sentence(p.Message))
-	}
-	if p.UserCode != "" {
-		w.waitMsg.SetText(w.waitMsg.Text + "\nYour code: " + p.UserCode)
-	}
-	if p.URL != "" {
-		w.linkURL = p.URL
-		w.link.SetText(p.URL)
-		w.link.Show()
-		w.copyLink.Enable()
-	}
-}
-
-func (w *Activation) onCopyLink() {
-	if w.linkURL == "" {
-		return
-	}
-	w.app.Clipboard().SetContent(w.linkURL)
-	w.copyLink.SetText("Link copied")
-}
-
-func (w *Activation) onCancel() {
-	if w.stop != nil {
-		w.stop()
-	}
-	w.cancelRun.Disable()
-	w.waitMsg.SetText("Cancelling…")
 }
 
 func (w *Activation) onActivated(provider string, a store.Account, interval time.Duration, err error, canceled bool) {

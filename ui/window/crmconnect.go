@@ -32,13 +32,7 @@ type CRMConnect struct {
 	connect  *widget.Button
 	form     *fyne.Container
 
-	waiting   *fyne.Container
-	waitMsg   *widget.Label
-	link      *widget.Label
-	linkURL   string
-	copyLink  *widget.Button
-	cancelRun *widget.Button
-	stop      context.CancelFunc
+	*signInPanel
 
 	done    *fyne.Container
 	doneMsg *widget.Label
@@ -79,18 +73,8 @@ func (w *CRMConnect) build() {
 	w.connect.Importance = widget.HighImportance
 	w.form = container.NewVBox(help, form, container.NewHBox(layout.NewSpacer(), w.connect))
 
-	waitTitle := widget.NewLabel("Finish signing in in your browser")
-	waitTitle.TextStyle.Bold = true
-	w.waitMsg = widget.NewLabel("")
-	w.waitMsg.Wrapping = fyne.TextWrapWord
-	w.link = widget.NewLabel("")
-	w.link.Truncation = fyne.TextTruncateEllipsis
-	w.link.SizeName = theme.SizeNameCaptionText
-	w.copyLink = widget.NewButton("Copy link", w.onCopyLink)
-	w.cancelRun = widget.NewButton("Cancel", w.onCancel)
-	w.waiting = container.NewVBox(waitTitle, widget.NewProgressBarInfinite(), w.waitMsg, w.link,
-		container.NewHBox(w.copyLink, layout.NewSpacer(), w.cancelRun))
-	w.waiting.Hide()
+	w.signInPanel = newSignInPanel(w.app)
+	w.waitTitle.SetText("Finish signing in in your browser")
 
 	doneTitle := widget.NewLabel("Salesforce is connected")
 	doneTitle.TextStyle.Bold = true
@@ -131,14 +115,9 @@ func (w *CRMConnect) Start() {
 func (w *CRMConnect) onConnect() {
 	req := engine.CRMConnectRequest{CRM: engine.CRMSalesforce, LoginURL: w.loginURL.Text, ClientID: w.clientID.Text}
 	ctx, cancel := context.WithCancel(w.ctx)
-	w.stop = cancel
+	w.begin(cancel)
 	w.errMsg.Hide()
 	w.form.Hide()
-	w.linkURL = ""
-	w.link.Hide()
-	w.copyLink.Disable()
-	w.copyLink.SetText("Copy link")
-	w.cancelRun.Enable()
 	w.waitMsg.SetText("Inbox Sync is opening the Salesforce sign-in page in your browser…")
 	w.waiting.Show()
 	progress := func(p provider.ActivationProgress) { w.do(func() { w.onProgress(p) }) }
@@ -148,33 +127,6 @@ func (w *CRMConnect) onConnect() {
 		cancel()
 		w.do(func() { w.onConnected(st, err, canceled) })
 	}()
-}
-
-func (w *CRMConnect) onProgress(p provider.ActivationProgress) {
-	if p.Message != "" {
-		w.waitMsg.SetText(sentence(p.Message))
-	}
-	if p.URL != "" {
-		w.linkURL = p.URL
-		w.link.SetText(p.URL)
-		w.link.Show()
-		w.copyLink.Enable()
-	}
-}
-
-func (w *CRMConnect) onCopyLink() {
-	if w.linkURL != "" {
-		w.app.Clipboard().SetContent(w.linkURL)
-		w.copyLink.SetText("Link copied")
-	}
-}
-
-func (w *CRMConnect) onCancel() {
-	if w.stop != nil {
-		w.stop()
-	}
-	w.cancelRun.Disable()
-	w.waitMsg.SetText("Cancelling…")
 }
 
 func (w *CRMConnect) onConnected(st crm.Status, err error, canceled bool) {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -93,5 +94,55 @@ func testBody(host string) string {
 	if host != "" {
 		fmt.Fprintf(&b, "Sent from: %s\n", host)
 	}
+	return b.String()
+}
+
+// crmStoppedBody is the stop notice of the CRM connection.
+func crmStoppedBody(c crm.Status, since time.Time, host string, forAdmin bool) string {
+	var b strings.Builder
+	b.WriteString("Inbox Sync has stopped logging mail and meetings to Salesforce")
+	if c.Instance != "" {
+		fmt.Fprintf(&b, " (%s)", c.Instance)
+	}
+	b.WriteString(".\n\nMailbox sync goes on, but new mail and meetings do not reach the CRM until this is fixed; nothing is lost meanwhile.\n\n")
+	what := c.Reason
+	if what == "" {
+		what = "the Salesforce connection " + strings.ReplaceAll(c.State.String(), "-", " ")
+	}
+	fmt.Fprintf(&b, "What happened: %s\n", what)
+	fmt.Fprintf(&b, "Since: %s\n", stamp(since))
+	if !c.LastRun.IsZero() {
+		fmt.Fprintf(&b, "Last run: %s\n", stamp(c.LastRun))
+	}
+	if host != "" {
+		fmt.Fprintf(&b, "Computer: %s\n", host)
+	}
+	b.WriteString("\nHow to turn it back on:\n")
+	if c.State == crm.ConnNeedsReactivation {
+		b.WriteString("  1. Click the Inbox Sync icon in the system tray and choose \"Sign in to Salesforce again…\".\n")
+		b.WriteString("  2. Sign in to Salesforce in the browser. Logging starts again at once.\n")
+		b.WriteString("  From a terminal: inboxsync crm connect salesforce\n")
+	} else {
+		b.WriteString("  1. Fix the cause above.\n")
+		b.WriteString("  2. Open the dashboard (tray icon → Open dashboard), Connections tab, and choose Refresh on the CRM tile.\n")
+		b.WriteString("  From a terminal: inboxsync crm sync --wait\n")
+	}
+	if forAdmin {
+		b.WriteString("\nYou get this as the administrator: the user may need your help (a revoked or uninstalled connected app, a changed password, the org's API limit).\n")
+	}
+	b.WriteString("\nYou get one email per stop; the next one comes only if logging stops again after working.\n")
+	return b.String()
+}
+
+// crmResumedBody is the notice that CRM logging works again.
+func crmResumedBody(c crm.Status, inc store.Incident, host string) string {
+	var b strings.Builder
+	b.WriteString("Inbox Sync logs mail and meetings to Salesforce again.\n\n")
+	fmt.Fprintf(&b, "It had stopped on %s.\n", stamp(inc.OpenedAt))
+	fmt.Fprintf(&b, "First successful run since: %s\n", stamp(c.LastRun))
+	if host != "" {
+		fmt.Fprintf(&b, "Computer: %s\n", host)
+	}
+	b.WriteString("\nNothing needs to be done.\n")
 	return b.String()
 }

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/store"
@@ -162,6 +163,9 @@ func (s *Service) Check(ctx context.Context) {
 			s.log().Warn("email notices: cannot record the incident", "account", a.Account, "err", err)
 		}
 	}
+	if err := s.trackCRM(ctx, cfg, st); err != nil {
+		s.log().Warn("email notices: cannot record the CRM's incident", "err", err)
+	}
 	s.deliver(ctx)
 }
 
@@ -206,6 +210,52 @@ func (s *Service) track(ctx context.Context, cfg Config, a engine.AccountStatus)
 			msgs = s.resumedNotices(cfg, a, inc, last, now)
 		}
 		s.log().Info("sync resumed: incident closed", "account", a.Account, "emails", len(msgs))
+		return s.Store.CloseIncident(ctx, inc, now, msgs)
+	}
+	return nil
+}
+
+// trackCRM opens or closes the CRM connection's incident: it needs the
+// user when its sign-in is gone or its runs keep failing; it is over once a
+// run succeeded after it opened (or the connection was removed). The
+// user's address is the first mailbox's.
+func (s *Service) trackCRM(ctx context.Context, cfg Config, st engine.Status) error {
+	inc, open, err := s.Store.OpenIncidentOf(ctx, store.CRMIncidentAccount)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	attention := st.CRM != nil && (st.CRM.State == crm.ConnNeedsReactivation || st.CRM.State == crm.ConnFailed)
+	who := engine.AccountStatus{Account: store.CRMIncidentAccount}
+	if len(st.Accounts) > 0 {
+		who.Email = st.Accounts[0].Email
+	}
+	switch {
+	case !open && attention:
+		inc = store.Incident{Account: store.CRMIncidentAccount, State: st.CRM.State.String(), Reason: st.CRM.Reason, OpenedAt: now}
+		var msgs []store.Notice
+		if cfg.Enabled() {
+			for _, to := range recipients(cfg, who) {
+				msgs = append(msgs, store.Notice{Kind: "stopped", Recipient: to, Subject: SubjectStopped,
+					Body: crmStoppedBody(*st.CRM, now, s.Host, !strings.EqualFold(to, who.Email)), CreatedAt: now})
+			}
+		}
+		if _, opened, err := s.Store.OpenIncident(ctx, inc, msgs); err != nil || !opened {
+			return err
+		}
+		s.log().Info("CRM logging stopped: incident opened", "state", inc.State, "emails", len(msgs))
+	case open && st.CRM == nil:
+		s.log().Info("CRM disconnected: incident closed")
+		return s.Store.CloseIncident(ctx, inc, now, nil)
+	case open && st.CRM.State == crm.ConnConnected && st.CRM.LastRun.After(inc.OpenedAt):
+		var msgs []store.Notice
+		if cfg.Enabled() && cfg.NotifyResumed {
+			for _, to := range recipients(cfg, who) {
+				msgs = append(msgs, store.Notice{Kind: "resumed", Recipient: to, Subject: SubjectResumed,
+					Body: crmResumedBody(*st.CRM, inc, s.Host), CreatedAt: now})
+			}
+		}
+		s.log().Info("CRM logging resumed: incident closed", "emails", len(msgs))
 		return s.Store.CloseIncident(ctx, inc, now, msgs)
 	}
 	return nil

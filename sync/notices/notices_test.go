@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/notices/smtptest"
 	"github.com/inboxsync/inboxsync/sync/store"
@@ -348,5 +349,52 @@ func TestAuthMechanisms(t *testing.T) {
 		if m := r.relay.Wait(t, 1, 5*time.Second)[0]; m.Mech != tc.want || m.Auth != relayUser {
 			t.Errorf("offered %v: logged in with %q as %q, want %s", tc.offered, m.Mech, m.Auth, tc.want)
 		}
+	}
+}
+
+// The Salesforce connection stopping is an incident too: one email per
+// recipient however often it is seen, "resumed" after a good run, and a
+// new incident only after that.
+func TestCRMStopIsAnIncident(t *testing.T) {
+	r := newRig(t, smtptest.Options{Username: relayUser, Password: relayPass})
+	r.cfg.NotifyResumed = true
+	setCRM := func(c *crm.Status) {
+		r.ctl.mu.Lock()
+		r.ctl.st.CRM = c
+		r.ctl.mu.Unlock()
+		r.svc.Check(context.Background())
+	}
+	gone := &crm.Status{State: crm.ConnNeedsReactivation, Instance: "https://contoso.my.salesforce.com", Reason: "Salesforce no longer accepts Inbox Sync's sign-in: sign in again."}
+	for range 5 {
+		setCRM(gone)
+		r.now = r.now.Add(time.Minute)
+	}
+	mails := r.relay.Wait(t, 2, 5*time.Second)
+	time.Sleep(100 * time.Millisecond)
+	if len(r.relay.Mails()) != 2 {
+		t.Fatalf("%d mails for one CRM incident", len(r.relay.Mails()))
+	}
+	for _, m := range mails {
+		for _, want := range []string{"stopped logging mail and meetings to Salesforce", "contoso.my.salesforce.com", "no longer accepts", "Sign in to Salesforce again", "inboxsync crm connect salesforce"} {
+			if !strings.Contains(m.Body, want) {
+				t.Errorf("CRM notice to %v lacks %q:\n%s", m.To, want, m.Body)
+			}
+		}
+	}
+	// Signed in again, but no run yet: still the same incident.
+	setCRM(&crm.Status{State: crm.ConnConnected})
+	if _, open, _ := r.st.OpenIncidentOf(context.Background(), store.CRMIncidentAccount); !open {
+		t.Fatal("the incident closed before a successful run")
+	}
+	r.now = r.now.Add(time.Minute)
+	setCRM(&crm.Status{State: crm.ConnConnected, LastRun: r.now})
+	mails = r.relay.Wait(t, 4, 5*time.Second)
+	if mails[2].Subject() != SubjectResumed || !strings.Contains(mails[2].Body, "Salesforce again") {
+		t.Errorf("resumed: %q\n%s", mails[2].Subject(), mails[2].Body)
+	}
+	r.now = r.now.Add(time.Hour)
+	setCRM(&crm.Status{State: crm.ConnFailed, Reason: "10 runs in a row failed"})
+	if m := r.relay.Wait(t, 6, 5*time.Second); !strings.Contains(m[5].Body, "crm sync --wait") {
+		t.Errorf("a failed CRM's notice:\n%s", m[5].Body)
 	}
 }

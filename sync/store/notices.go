@@ -21,6 +21,10 @@ type Incident struct {
 	ClosedAt time.Time `json:"closed_at,omitzero"`
 }
 
+// CRMIncidentAccount is the account key of the CRM connection's
+// incidents: not a mailbox account (account names cannot hold '@').
+const CRMIncidentAccount = "@crm"
+
 // Notice states.
 const (
 	NoticePending = "pending"
@@ -69,9 +73,6 @@ func (s *Store) OpenIncident(ctx context.Context, inc Incident, notices []Notice
 		opened = true
 		return insertNotices(ctx, tx, inc, notices)
 	})
-	if isForeignKey(err) {
-		return Incident{}, false, accountNotFound(inc.Account)
-	}
 	return inc, opened, err
 }
 
@@ -195,7 +196,12 @@ func (s *Store) NoticeFailed(ctx context.Context, n Notice, at, next time.Time, 
 			return err
 		}
 		// The folder column names where the problem is: an email notice.
-		_, err = tx.ExecContext(ctx, issueSQL, n.Account, "", "email notice", issue, encTime(at))
+		// A CRM incident's problem goes to the first mailbox account's
+		// list (issues belong to an account).
+		_, err = tx.ExecContext(ctx, `INSERT INTO issues(account, provider_id, folder, message, time)
+			SELECT id, '', 'email notice', ?, ? FROM accounts
+			WHERE id = ? OR (? = ? AND id = (SELECT min(id) FROM accounts))`,
+			issue, encTime(at), n.Account, n.Account, CRMIncidentAccount)
 		return err
 	})
 }

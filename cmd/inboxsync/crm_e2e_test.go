@@ -19,7 +19,6 @@ import (
 	"github.com/inboxsync/inboxsync/sync/auth/authtest"
 	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/crm/salesforce/sftest"
-	"github.com/inboxsync/inboxsync/sync/store"
 )
 
 // crmConnect runs `crm connect salesforce --no-browser` against the
@@ -139,8 +138,7 @@ func TestCRMEndToEnd(t *testing.T) {
 	if st := h.crmStatus(); st.State != crm.ConnConnected || st.Counts[crm.Pending] != 303 || st.Instance != sf.URL {
 		t.Errorf("crm status without an agent: %+v", st)
 	}
-	var items []store.Item
-	json.Unmarshal([]byte(h.ok("activity", "--json", "--limit", "1000")), &items)
+	items := h.items()
 	for _, it := range items {
 		if it.CRM == nil || it.CRM.State != crm.Pending {
 			t.Fatalf("after the kill, item %s has CRM state %+v, want pending", it.ProviderID, it.CRM)
@@ -195,8 +193,7 @@ func TestCRMEndToEnd(t *testing.T) {
 			break
 		}
 	}
-	items = nil
-	json.Unmarshal([]byte(h.ok("activity", "--json", "--limit", "1000")), &items)
+	items = h.items()
 	seen := map[string]bool{}
 	for _, it := range items {
 		c := it.CRM

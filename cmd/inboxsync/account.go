@@ -47,35 +47,30 @@ func (c *cli) accountList(args []string) int {
 	if code, ok := c.parse(fs, args, 0); !ok {
 		return code
 	}
-	ctx, cancel := signalContext()
-	defer cancel()
-	r, closeR, err := c.reader(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	defer closeR()
-	accts, err := r.Accounts(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	if *asJSON {
-		return c.printJSON(accts)
-	}
-	if len(accts) == 0 {
-		fmt.Fprintln(c.out, "No account yet: add one with `inboxsync account add`.")
-		return exitOK
-	}
-	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCOUNT\tPROVIDER\tMAILBOX\tCONNECTED")
-	for _, a := range accts {
-		conn := "yes"
-		if a.Disabled {
-			conn = "no (disconnected)"
+	return c.withReader(func(ctx context.Context, r reader) int {
+		accts, err := r.Accounts(ctx)
+		if err != nil {
+			return c.fail(err)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.ID, a.Provider, a.Email, conn)
-	}
-	tw.Flush()
-	return exitOK
+		if *asJSON {
+			return c.printJSON(accts)
+		}
+		if len(accts) == 0 {
+			fmt.Fprintln(c.out, "No account yet: add one with `inboxsync account add`.")
+			return exitOK
+		}
+		tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ACCOUNT\tPROVIDER\tMAILBOX\tCONNECTED")
+		for _, a := range accts {
+			conn := "yes"
+			if a.Disabled {
+				conn = "no (disconnected)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.ID, a.Provider, a.Email, conn)
+		}
+		tw.Flush()
+		return exitOK
+	})
 }
 
 func (c *cli) accountRemove(args []string) int {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -39,61 +40,56 @@ func (c *cli) activity(args []string) int {
 	if *offset < 0 {
 		return c.fail(errors.New("--offset cannot be negative"))
 	}
-	ctx, cancel := signalContext()
-	defer cancel()
-	r, closeR, err := c.reader(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	defer closeR()
-	page, err := r.Activity(ctx, q)
-	if err != nil {
-		return c.fail(err)
-	}
-	if *asJSON {
-		return c.printJSON(page)
-	}
-	if len(page.Items) == 0 {
-		switch {
-		case *search != "":
-			fmt.Fprintf(c.out, "Nothing matches %q.\n", *search)
-		case *offset > 0:
-			fmt.Fprintln(c.out, "No more items.")
-		default:
-			fmt.Fprintln(c.out, "Nothing synced yet.")
+	return c.withReader(func(ctx context.Context, r reader) int {
+		page, err := r.Activity(ctx, q)
+		if err != nil {
+			return c.fail(err)
+		}
+		if *asJSON {
+			return c.printJSON(page)
+		}
+		if len(page.Items) == 0 {
+			switch {
+			case *search != "":
+				fmt.Fprintf(c.out, "Nothing matches %q.\n", *search)
+			case *offset > 0:
+				fmt.Fprintln(c.out, "No more items.")
+			default:
+				fmt.Fprintln(c.out, "Nothing synced yet.")
+			}
+			return exitOK
+		}
+		tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+		withCRM := slices.ContainsFunc(page.Items, func(it store.Item) bool { return it.CRM != nil })
+		if withCRM {
+			fmt.Fprintln(tw, "TIME\tACCOUNT\tFOLDER\tFROM\tSUBJECT\tSALESFORCE")
+		} else {
+			fmt.Fprintln(tw, "TIME\tACCOUNT\tFOLDER\tFROM\tSUBJECT")
+		}
+		for _, it := range page.Items {
+			subject := it.Subject
+			if it.Deleted {
+				subject += " (deleted)"
+			}
+			if it.Kind == provider.Event && it.Location != "" {
+				subject += " @ " + it.Location
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s", it.Time.Local().Format("2006-01-02 15:04"), it.Account, it.Folder, it.From, subject)
+			if withCRM {
+				fmt.Fprintf(tw, "\t%s", crmWords(it.CRM))
+			}
+			fmt.Fprintln(tw)
+		}
+		tw.Flush()
+		if last := page.Offset + len(page.Items); last < page.Total || page.TotalCapped {
+			of := fmt.Sprint(page.Total)
+			if page.TotalCapped {
+				of = fmt.Sprintf("more than %d", page.Total)
+			}
+			fmt.Fprintf(c.errOut, "Items %d-%d of %s; the next ones: --offset %d\n", page.Offset+1, last, of, last)
 		}
 		return exitOK
-	}
-	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-	withCRM := slices.ContainsFunc(page.Items, func(it store.Item) bool { return it.CRM != nil })
-	if withCRM {
-		fmt.Fprintln(tw, "TIME\tACCOUNT\tFOLDER\tFROM\tSUBJECT\tSALESFORCE")
-	} else {
-		fmt.Fprintln(tw, "TIME\tACCOUNT\tFOLDER\tFROM\tSUBJECT")
-	}
-	for _, it := range page.Items {
-		subject := it.Subject
-		if it.Deleted {
-			subject += " (deleted)"
-		}
-		if it.Kind == provider.Event && it.Location != "" {
-			subject += " @ " + it.Location
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s", it.Time.Local().Format("2006-01-02 15:04"), it.Account, it.Folder, it.From, subject)
-		if withCRM {
-			fmt.Fprintf(tw, "\t%s", crmWords(it.CRM))
-		}
-		fmt.Fprintln(tw)
-	}
-	tw.Flush()
-	if last := page.Offset + len(page.Items); last < page.Total || page.TotalCapped {
-		of := fmt.Sprint(page.Total)
-		if page.TotalCapped {
-			of = fmt.Sprintf("more than %d", page.Total)
-		}
-		fmt.Fprintf(c.errOut, "Items %d-%d of %s; the next ones: --offset %d\n", page.Offset+1, last, of, last)
-	}
-	return exitOK
+	})
 }
 
 // crmWords says an item's CRM state in the activity list.

@@ -176,6 +176,20 @@ func (c *cli) withAgent(f func(ctx context.Context, cl *control.Client) int) int
 	return f(ctx, cl)
 }
 
+// withReader runs f with what read verbs read (see reader): the running
+// agent, or the store on disk when none runs; the context ends on SIGINT
+// or SIGTERM.
+func (c *cli) withReader(f func(ctx context.Context, r reader) int) int {
+	ctx, cancel := signalContext()
+	defer cancel()
+	r, closeR, err := c.reader(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer closeR()
+	return f(ctx, r)
+}
+
 // dial connects to the running agent. Verbs that change something need it.
 func (c *cli) dial(ctx context.Context) (*control.Client, int, bool) {
 	p, err := c.paths()

@@ -133,22 +133,17 @@ func (c *cli) crmStatus(args []string) int {
 	if code, ok := c.parse(fs, args, 0); !ok {
 		return code
 	}
-	ctx, cancel := signalContext()
-	defer cancel()
-	r, closeR, err := c.reader(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	defer closeR()
-	st, err := r.CRMStatus(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	if *asJSON {
-		return c.printJSON(st)
-	}
-	printCRMStatus(c.out, st, time.Now())
-	return exitOK
+	return c.withReader(func(ctx context.Context, r reader) int {
+		st, err := r.CRMStatus(ctx)
+		if err != nil {
+			return c.fail(err)
+		}
+		if *asJSON {
+			return c.printJSON(st)
+		}
+		printCRMStatus(c.out, st, time.Now())
+		return exitOK
+	})
 }
 
 // crmStateWords says a CRM connection's state for people.

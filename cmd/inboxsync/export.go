@@ -68,23 +68,18 @@ standard error.`)
 	if !slices.Contains(store.ExportFormats, *format) {
 		return c.fail(fmt.Errorf("--format %q: use csv, json or ics", *format))
 	}
-	ctx, cancel := signalContext()
-	defer cancel()
-	r, closeR, err := c.reader(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	defer closeR()
-	n, err := exportTo(ctx, r.Items, q, *format, *out, c.out, c.progressLine())
-	if err != nil {
-		return c.fail(err)
-	}
-	where := "the standard output"
-	if *out != "" {
-		where = *out
-	}
-	fmt.Fprintf(c.errOut, "\rExported %s items to %s.\n", thousands(n), where)
-	return exitOK
+	return c.withReader(func(ctx context.Context, r reader) int {
+		n, err := exportTo(ctx, r.Items, q, *format, *out, c.out, c.progressLine())
+		if err != nil {
+			return c.fail(err)
+		}
+		where := "the standard output"
+		if *out != "" {
+			where = *out
+		}
+		fmt.Fprintf(c.errOut, "\rExported %s items to %s.\n", thousands(n), where)
+		return exitOK
+	})
 }
 
 // progressLine returns a progress callback that rewrites one line on the

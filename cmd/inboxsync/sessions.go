@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -16,33 +17,28 @@ func (c *cli) sessions(args []string) int {
 	if code, ok := c.parse(fs, args, 0); !ok {
 		return code
 	}
-	ctx, cancel := signalContext()
-	defer cancel()
-	r, closeR, err := c.reader(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	defer closeR()
-	ss, err := r.Sessions(ctx, store.SessionQuery{Account: *acct, Limit: *limit})
-	if err != nil {
-		return c.fail(err)
-	}
-	if *asJSON {
-		return c.printJSON(ss)
-	}
-	if len(ss) == 0 {
-		fmt.Fprintln(c.out, "No sync has run yet.")
-		return exitOK
-	}
-	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STARTED\tACCOUNT\tTRIGGER\tOUTCOME\tADDED\tUPDATED\tREMOVED\tDURATION\tERROR")
-	for _, s := range ss {
-		dur := ""
-		if !s.End.IsZero() {
-			dur = s.End.Sub(s.Start).Round(time.Millisecond).String()
+	return c.withReader(func(ctx context.Context, r reader) int {
+		ss, err := r.Sessions(ctx, store.SessionQuery{Account: *acct, Limit: *limit})
+		if err != nil {
+			return c.fail(err)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", s.Start.Local().Format("2006-01-02 15:04:05"), s.Account, s.Trigger, s.Outcome, s.Added, s.Updated, s.Removed, dur, s.Error)
-	}
-	tw.Flush()
-	return exitOK
+		if *asJSON {
+			return c.printJSON(ss)
+		}
+		if len(ss) == 0 {
+			fmt.Fprintln(c.out, "No sync has run yet.")
+			return exitOK
+		}
+		tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "STARTED\tACCOUNT\tTRIGGER\tOUTCOME\tADDED\tUPDATED\tREMOVED\tDURATION\tERROR")
+		for _, s := range ss {
+			dur := ""
+			if !s.End.IsZero() {
+				dur = s.End.Sub(s.Start).Round(time.Millisecond).String()
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", s.Start.Local().Format("2006-01-02 15:04:05"), s.Account, s.Trigger, s.Outcome, s.Added, s.Updated, s.Removed, dur, s.Error)
+		}
+		tw.Flush()
+		return exitOK
+	})
 }

@@ -135,7 +135,7 @@ func checkCRMSettings(s CRMSettings) (CRMSettings, error) {
 
 // CRMSettings implements control.Control: the settings in force.
 func (e *Engine) CRMSettings(ctx context.Context) (CRMSettings, error) {
-	s := e.crm.settings()
+	s := e.crmPolicy(e.crm.settings())
 	if s.Blocklist == nil {
 		s.Blocklist = slices.Clone(crm.DefaultBlocklist)
 	}
@@ -149,6 +149,14 @@ func (e *Engine) UpdateCRMSettings(ctx context.Context, s CRMSettings) (CRMSetti
 	if err != nil {
 		return CRMSettings{}, err
 	}
+	cur, err := e.CRMSettings(ctx)
+	if err != nil {
+		return CRMSettings{}, err
+	}
+	if err := e.checkCRMLocked(cur, s); err != nil {
+		return CRMSettings{}, err
+	}
+	s = e.crmOwn(s)
 	if slices.Equal(s.Blocklist, crm.DefaultBlocklist) {
 		// The list CRMSettings showed, sent back unchanged: keep following
 		// the built-in list.

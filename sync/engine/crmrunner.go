@@ -365,7 +365,7 @@ func (r *crmRunner) plan() (time.Duration, string) {
 // logConfig is how the run logs: the CRM settings and the mailboxes'
 // addresses (their domains are internal).
 func (r *crmRunner) logConfig(ctx context.Context) crm.Config {
-	s := r.settings()
+	s := r.e.crmPolicy(r.settings())
 	c := crm.Config{InternalDomains: s.InternalDomains, Blocklist: s.Blocklist, LogEmailAs: s.LogEmailAs, RemoveDeletedEvents: s.RemoveDeletedEvents}
 	accts, err := r.e.cfg.Store.Accounts(ctx)
 	if err != nil {

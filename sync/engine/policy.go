@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
@@ -286,4 +287,90 @@ func shown(key, v string) string {
 		return "hidden"
 	}
 	return v
+}
+
+// Names of the CRM behaviour settings in the policy.
+const (
+	nameCRMInternal = "salesforce.internal_domains"
+	nameCRMBlock    = "salesforce.blocklist"
+	nameCRMLogAs    = "salesforce.log_email_as"
+	nameCRMRemove   = "salesforce.remove_deleted_events"
+)
+
+// crmPolicy returns the CRM settings s (the user's) with the policy
+// applied: a locked value replaces the user's; an unlocked one is the
+// default the user's own choice overrides (internal domains add up; a
+// blocklist the user never edited, email logging as EmailMessage and
+// keeping cancelled meetings' Events count as no choice).
+func (e *Engine) crmPolicy(s CRMSettings) CRMSettings {
+	e.mu.Lock()
+	p := e.policy
+	e.mu.Unlock()
+	if v, ok := p.Get(nameCRMInternal); ok {
+		if p.IsLocked(nameCRMInternal) {
+			s.InternalDomains = policy.List(v)
+		} else {
+			merged := policy.List(v)
+			for _, d := range s.InternalDomains {
+				if !slices.Contains(merged, d) {
+					merged = append(merged, d)
+				}
+			}
+			s.InternalDomains = merged
+		}
+	}
+	if v, ok := p.Get(nameCRMBlock); ok && (p.IsLocked(nameCRMBlock) || s.Blocklist == nil) {
+		s.Blocklist = policy.List(v)
+	}
+	if v, ok := p.Get(nameCRMLogAs); ok && (p.IsLocked(nameCRMLogAs) || s.LogEmailAs == "" || s.LogEmailAs == crm.AsEmailMessage) {
+		s.LogEmailAs = v
+	}
+	if v, ok := p.Get(nameCRMRemove); ok && (p.IsLocked(nameCRMRemove) || !s.RemoveDeletedEvents) {
+		s.RemoveDeletedEvents = policy.Bool(v)
+	}
+	return s
+}
+
+// checkCRMLocked refuses a change of a CRM setting the policy locks: s
+// must keep the value in force (cur).
+func (e *Engine) checkCRMLocked(cur, s CRMSettings) error {
+	e.mu.Lock()
+	p := e.policy
+	e.mu.Unlock()
+	same := map[string]bool{
+		nameCRMInternal: slices.Equal(cur.InternalDomains, s.InternalDomains),
+		nameCRMBlock:    s.Blocklist == nil || slices.Equal(cur.Blocklist, s.Blocklist),
+		nameCRMLogAs:    cur.LogEmailAs == s.LogEmailAs,
+		nameCRMRemove:   cur.RemoveDeletedEvents == s.RemoveDeletedEvents,
+	}
+	words := map[string]string{nameCRMInternal: "the internal domains", nameCRMBlock: "the blocklist", nameCRMLogAs: "how emails are logged", nameCRMRemove: "removing cancelled meetings"}
+	for _, n := range []string{nameCRMInternal, nameCRMBlock, nameCRMLogAs, nameCRMRemove} {
+		if p.IsLocked(n) && !same[n] {
+			return fmt.Errorf("%w: %s cannot be changed", ErrLocked, words[n])
+		}
+	}
+	return nil
+}
+
+// crmOwn returns what of s is the user's own, given the policy: values
+// equal to the policy's unlocked defaults are stored as no choice, so that
+// a later policy change reaches the user.
+func (e *Engine) crmOwn(s CRMSettings) CRMSettings {
+	e.mu.Lock()
+	p := e.policy
+	e.mu.Unlock()
+	if v, ok := p.Get(nameCRMInternal); ok {
+		pol := policy.List(v)
+		s.InternalDomains = slices.DeleteFunc(slices.Clone(s.InternalDomains), func(d string) bool { return slices.Contains(pol, d) })
+	}
+	if v, ok := p.Get(nameCRMBlock); ok && slices.Equal(s.Blocklist, policy.List(v)) {
+		s.Blocklist = nil
+	}
+	if v, ok := p.Get(nameCRMLogAs); ok && s.LogEmailAs == v {
+		s.LogEmailAs = crm.AsEmailMessage
+	}
+	if v, ok := p.Get(nameCRMRemove); ok && s.RemoveDeletedEvents == policy.Bool(v) {
+		s.RemoveDeletedEvents = false
+	}
+	return s
 }

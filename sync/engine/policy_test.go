@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -177,5 +178,46 @@ func TestPolicyLocksActivation(t *testing.T) {
 	st, _ = e.Status(ctx)
 	if st.PolicyPath != bad.Path || len(st.PolicyProblems) != 1 || st.PolicyProblems[0].Line != 1 {
 		t.Errorf("status policy problems: %+v", st)
+	}
+}
+
+// The administrator's [salesforce] behaviour settings: defaults the user
+// may override, locks the user may not; the user's own internal domains
+// add to the policy's.
+func TestPolicyCRMSettings(t *testing.T) {
+	ctx := context.Background()
+	doc := "locked = [\"salesforce.blocklist\"]\n[salesforce]\ninternal_domains = [\"contoso.com\"]\nblocklist = [\"gmail.com\"]\nlog_email_as = \"task\"\n"
+	e := policyEngine(t, filepath.Join(t.TempDir(), "inboxsync.db"), policy.Parse(doc), nil)
+	s, err := e.CRMSettings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(s.Blocklist, []string{"gmail.com"}) || !slices.Equal(s.InternalDomains, []string{"contoso.com"}) || s.LogEmailAs != "task" || s.RemoveDeletedEvents {
+		t.Fatalf("settings in force: %+v", s)
+	}
+	// The locked blocklist cannot change.
+	changed := s
+	changed.Blocklist = []string{"yahoo.com"}
+	if _, err := e.UpdateCRMSettings(ctx, changed); !errors.Is(err, engine.ErrLocked) || !strings.Contains(err.Error(), "the blocklist cannot be changed") {
+		t.Fatalf("changing the locked blocklist: %v", err)
+	}
+	// The rest may: an own internal domain adds up, email logging as an
+	// EmailMessage overrides the policy's default.
+	s.InternalDomains = append(s.InternalDomains, "fabrikam.com")
+	s.LogEmailAs = "email"
+	if _, err := e.UpdateCRMSettings(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = e.CRMSettings(ctx)
+	if !slices.Equal(s.InternalDomains, []string{"contoso.com", "fabrikam.com"}) || s.LogEmailAs != "task" {
+		// "email" is the built-in default: it reads as no choice, so the
+		// policy's "task" stays (README says so).
+		t.Fatalf("after the user's change: %+v", s)
+	}
+	// A later policy reaches the user where they made no choice.
+	e.SetPolicy(policy.Parse("[salesforce]\ninternal_domains = [\"northwind.com\"]\n"))
+	s, _ = e.CRMSettings(ctx)
+	if !slices.Equal(s.InternalDomains, []string{"northwind.com", "fabrikam.com"}) || s.LogEmailAs != "email" || slices.Equal(s.Blocklist, []string{"gmail.com"}) {
+		t.Fatalf("after the policy changed: %+v", s)
 	}
 }

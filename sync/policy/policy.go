@@ -454,6 +454,10 @@ var settings = []setting{
 	{"salesforce.client_id", "", "the consumer key of the org's Inbox Sync External Client App", text},
 	{"salesforce.redirect_port", "1717", "the port of the callback URL registered in the app (http://localhost:PORT/callback)", intRange(1, 65535)},
 	{"salesforce.api_version", "v64.0", "the Salesforce REST API version", text},
+	{"salesforce.internal_domains", "", "more internal domains whose people are never matched (the mailboxes' own always are); users may add to them unless locked", domains},
+	{"salesforce.blocklist", "", "domains left out before matching, e.g. [\"gmail.com\", \"yahoo.*\"] (default: the common free-mail domains)", domains},
+	{"salesforce.log_email_as", "email", "\"email\" (an EmailMessage, Enhanced Email) or \"task\" (for orgs without Enhanced Email)", oneOf("email", "task")},
+	{"salesforce.remove_deleted_events", "false", "delete a meeting's Event when it is cancelled or deleted in the mailbox", boolean},
 	{"smtp.host", "", "the mail relay that sends stop notices", text},
 	{"smtp.port", "587", "the relay's port", intRange(1, 65535)},
 	{"smtp.tls", "starttls", "\"starttls\", \"implicit\" (port 465) or \"none\" (only for a relay on localhost)", oneOf("starttls", "implicit", "none")},
@@ -510,6 +514,26 @@ func listOf(allowed ...string) func(any) (string, error) {
 		}
 		return strings.Join(out, ","), nil
 	}
+}
+
+// domains checks a list of domains ("example.com", "yahoo.*").
+func domains(v any) (string, error) {
+	items, ok := v.([]any)
+	if !ok {
+		return "", fmt.Errorf("must be a list such as [\"contoso.com\"], not %s", typeWords(v))
+	}
+	var out []string
+	for _, it := range items {
+		d, ok := it.(string)
+		d = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(d)), "@")
+		if !ok || !strings.Contains(d, ".") || strings.ContainsAny(d, "@ /\\,;") {
+			return "", fmt.Errorf("%v is not a domain like \"contoso.com\"", it)
+		}
+		if !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return strings.Join(out, ","), nil
 }
 
 func intRange(lo, hi int64) func(any) (string, error) {

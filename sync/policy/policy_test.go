@@ -215,3 +215,24 @@ func TestEverySettingIsDescribedOnce(t *testing.T) {
 		seen[name] = true
 	}
 }
+
+func TestSalesforceBehaviourSettings(t *testing.T) {
+	p := Parse("locked = [\"salesforce.blocklist\"]\n[salesforce]\ninternal_domains = [\"Contoso.com\", \"@fabrikam.com\"]\nblocklist = [\"gmail.com\", \"yahoo.*\"]\nlog_email_as = \"task\"\nremove_deleted_events = true\n")
+	if len(p.Problems) != 0 {
+		t.Fatalf("problems: %v", p.Problems)
+	}
+	want := map[string]string{"salesforce.internal_domains": "contoso.com,fabrikam.com", "salesforce.blocklist": "gmail.com,yahoo.*",
+		"salesforce.log_email_as": "task", "salesforce.remove_deleted_events": "true"}
+	for k, v := range want {
+		if p.Values[k] != v {
+			t.Errorf("%s = %q, want %q", k, p.Values[k], v)
+		}
+	}
+	if !p.IsLocked("salesforce.blocklist") {
+		t.Error("blocklist not locked")
+	}
+	bad := Parse("[salesforce]\nblocklist = [\"not a domain\"]\n")
+	if len(bad.Problems) != 1 || bad.Problems[0].Line != 2 || !strings.Contains(bad.Problems[0].Message, "not a domain") {
+		t.Errorf("bad blocklist: %v", bad.Problems)
+	}
+}

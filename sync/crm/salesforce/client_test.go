@@ -284,9 +284,9 @@ func TestBudgetBackoff(t *testing.T) {
 	e := newEnv(t, sftest.Options{}, nil)
 	c := e.connect(t)
 	ctx := context.Background()
-	e.sf.SetUsage(88, 100)
+	e.sf.SetUsage(89, 100)
 	if _, err := c.FindPeople(ctx, []string{"a@b.example"}); err != nil {
-		t.Fatal(err) // 89 and 90: the answers pass the budget, the calls succeed
+		t.Fatal(err) // 90: the answer passes the budget, the call succeeds
 	}
 	if used, limit := c.Usage(); used != 90 || limit != 100 {
 		t.Fatalf("Usage = %d/%d", used, limit)
@@ -307,6 +307,9 @@ func TestBudgetBackoff(t *testing.T) {
 		e.clock.Advance(wait)
 		e.sf.SetUsage(95, 100)
 		api := e.sf.Count("api")
+		if _, err := c.FindPeople(ctx, []string{"a@b.example"}); err != nil {
+			t.Fatalf("the request after wait %d: %v", i, err)
+		}
 		_, err := c.FindPeople(ctx, []string{"a@b.example"})
 		if provider.Classify(err) != provider.ClassThrottled || provider.RetryAfter(err) != want || e.sf.Count("api") != api+1 {
 			t.Fatalf("back-off %d: %v, retry after %v (want %v), %d requests", i, err, provider.RetryAfter(err), want, e.sf.Count("api")-api)
@@ -379,8 +382,19 @@ func TestQueryPaging(t *testing.T) {
 	if err != nil || len(people) != 120 {
 		t.Fatalf("FindPeople: %d, %v", len(people), err)
 	}
-	if q := e.sf.Count("query"); q != 6 { // 3 lists × (Contact, Lead)
-		t.Fatalf("%d queries, want 6", q)
+	// 3 lists × (Contact, Lead), each list's two queries in one composite
+	// request: 3 API calls.
+	if q, comp, api := e.sf.Count("query"), e.sf.Count("composite"), e.sf.Count("api"); q != 6 || comp != 3 || api != 3 {
+		t.Fatalf("%d queries in %d composite requests, %d API calls; want 6 in 3, 3", q, comp, api)
+	}
+	// A lookup whose first batch is not the last follows nextRecordsUrl.
+	e.sf.SetBatchSize(20)
+	e.sf.ResetCounts()
+	if people, err = c.FindPeople(context.Background(), addrs[:50]); err != nil || len(people) != 50 {
+		t.Fatalf("FindPeople with paging: %d, %v", len(people), err)
+	}
+	if comp, more := e.sf.Count("composite"), e.sf.Count("queryMore"); comp != 1 || more != 2 {
+		t.Fatalf("%d composite requests, %d queryMore; want 1 and 2", comp, more)
 	}
 }
 
@@ -489,7 +503,7 @@ func TestLimitInfoWithPerAppUsage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.sf.SetUsage(41, 5000)
+	srv.sf.SetUsage(42, 5000)
 	if _, err := c2.FindPeople(context.Background(), []string{"a@b.example"}); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/crm"
+	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
 // queryAnswer is one batch of a query's results.
@@ -23,12 +24,17 @@ type queryAnswer struct {
 // Query runs a SOQL query and calls fn with each record, following
 // nextRecordsUrl until done.
 func (c *Client) Query(ctx context.Context, soql string, fn func(json.RawMessage) error) error {
-	path := "query?q=" + url.QueryEscape(soql)
+	var a queryAnswer
+	if err := c.call(ctx, "GET", "query?q="+url.QueryEscape(soql), nil, &a); err != nil {
+		return err
+	}
+	return c.queryFrom(ctx, a, fn)
+}
+
+// queryFrom calls fn with each record of a query's first batch a and of
+// the batches after it (nextRecordsUrl, until done).
+func (c *Client) queryFrom(ctx context.Context, a queryAnswer, fn func(json.RawMessage) error) error {
 	for {
-		var a queryAnswer
-		if err := c.call(ctx, "GET", path, nil, &a); err != nil {
-			return err
-		}
 		for _, r := range a.Records {
 			if err := fn(r); err != nil {
 				return err
@@ -37,9 +43,13 @@ func (c *Client) Query(ctx context.Context, soql string, fn func(json.RawMessage
 		if a.Done || a.NextRecordsURL == "" {
 			return nil
 		}
-		path = a.NextRecordsURL
+		path := a.NextRecordsURL
 		if !strings.HasPrefix(path, "/services/") {
 			return errBadNext
+		}
+		a = queryAnswer{}
+		if err := c.call(ctx, "GET", path, nil, &a); err != nil {
+			return err
 		}
 	}
 }
@@ -106,22 +116,82 @@ func sfTime(s string) time.Time {
 	return time.Time{}
 }
 
-// FindPeople implements crm.Recorder: Contacts, then unconverted Leads,
-// each by Email IN (…) of at most 50 addresses.
+// FindPeople implements crm.Recorder: the Contacts and the unconverted
+// Leads with Email IN (…) of at most 50 addresses, both queries in one
+// composite request (one round trip and one API call per 50 addresses;
+// DESIGN.md §5).
 func (c *Client) FindPeople(ctx context.Context, addrs []string) ([]crm.Person, error) {
 	type row struct{ Id, Email, AccountId string }
 	var out []crm.Person
-	for _, q := range []struct{ selectFrom, where, object string }{
-		{"SELECT Id, Email, AccountId FROM Contact", "", crm.ObjContact},
-		{"SELECT Id, Email FROM Lead", "IsConverted = false", crm.ObjLead},
-	} {
-		people, err := findIn(ctx, c, q.selectFrom, q.where, "Email", addrs, maxAddresses, func(r row) crm.Person {
-			return crm.Person{ID: r.Id, Object: q.object, Email: r.Email, AccountID: r.AccountId}
-		})
+	for _, in := range inLists(addrs, maxAddresses) {
+		queries := []struct{ soql, object string }{
+			{"SELECT Id, Email, AccountId FROM Contact WHERE Email IN " + in, crm.ObjContact},
+			{"SELECT Id, Email FROM Lead WHERE IsConverted = false AND Email IN " + in, crm.ObjLead},
+		}
+		subs := make([]compositeSub, len(queries))
+		for k, q := range queries {
+			subs[k] = compositeSub{Method: "GET", URL: "/services/data/" + c.cfg.APIVersion + "/query?q=" + url.QueryEscape(q.soql), ReferenceID: "q" + fmt.Sprint(k)}
+		}
+		answers, err := c.composite(ctx, subs)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, people...)
+		for k, a := range answers {
+			object := queries[k].object
+			err := c.queryFrom(ctx, a, func(raw json.RawMessage) error {
+				var r row
+				if err := json.Unmarshal(raw, &r); err != nil {
+					return err
+				}
+				out = append(out, crm.Person{ID: r.Id, Object: object, Email: r.Email, AccountID: r.AccountId})
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// compositeSub is one subrequest of a composite request.
+type compositeSub struct {
+	Method      string `json:"method"`
+	URL         string `json:"url"`
+	ReferenceID string `json:"referenceId"`
+}
+
+// composite sends GET query subrequests in one POST …/composite (at most
+// 25; the whole request is one API call) and returns each one's first
+// batch of results, in order. A subrequest Salesforce refused fails the
+// call like the same request sent alone.
+func (c *Client) composite(ctx context.Context, subs []compositeSub) ([]queryAnswer, error) {
+	var answer struct {
+		CompositeResponse []struct {
+			Body           json.RawMessage `json:"body"`
+			HTTPStatusCode int             `json:"httpStatusCode"`
+			ReferenceID    string          `json:"referenceId"`
+		} `json:"compositeResponse"`
+	}
+	body := map[string]any{"allOrNone": false, "compositeRequest": subs}
+	if err := c.call(ctx, "POST", "composite", body, &answer); err != nil {
+		return nil, err
+	}
+	if len(answer.CompositeResponse) != len(subs) {
+		return nil, provider.Failed("Salesforce's answer could not be read.", fmt.Errorf("composite: %d answers for %d subrequests", len(answer.CompositeResponse), len(subs)))
+	}
+	out := make([]queryAnswer, len(subs))
+	for k, r := range answer.CompositeResponse {
+		if r.ReferenceID != subs[k].ReferenceID {
+			return nil, provider.Failed("Salesforce's answer could not be read.", fmt.Errorf("composite: answer %d is %q, want %q", k, r.ReferenceID, subs[k].ReferenceID))
+		}
+		if r.HTTPStatusCode < 200 || r.HTTPStatusCode >= 300 {
+			e := parseErrors(r.Body)
+			return nil, provider.Failed("Salesforce refused a request: "+plainMessage(e.ErrorCode, e.Message), fmt.Errorf("composite %s: %d %s", subs[k].ReferenceID, r.HTTPStatusCode, e.ErrorCode))
+		}
+		if err := json.Unmarshal(r.Body, &out[k]); err != nil {
+			return nil, provider.Failed("Salesforce's answer could not be read.", fmt.Errorf("composite %s: %w", subs[k].ReferenceID, err))
+		}
 	}
 	return out, nil
 }

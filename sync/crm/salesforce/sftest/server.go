@@ -31,6 +31,7 @@
 package sftest
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -509,6 +510,9 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(rest, "query/") && r.Method == http.MethodGet:
 		s.counts["queryMore"]++
 		s.queryMore(w, strings.TrimPrefix(rest, "query/"), ver)
+	case rest == "composite" && r.Method == http.MethodPost:
+		s.counts["composite"]++
+		s.composite(w, r, ver)
 	case rest == "composite/sobjects":
 		switch r.Method {
 		case http.MethodPost:
@@ -533,4 +537,66 @@ func (s *Server) RefreshValid(rt string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.refresh[rt]
+}
+
+// maxSubrequests is the composite resource's limit of subrequests.
+const maxSubrequests = 25
+
+// composite serves POST …/composite: a series of subrequests in one call
+// that counts once toward the API limit. Like Salesforce it answers 200
+// with each subrequest's status and body in compositeResponse. This
+// emulator runs GET query and queryMore subrequests (what Inbox Sync
+// sends); other methods get that subrequest's 400.
+func (s *Server) composite(w http.ResponseWriter, r *http.Request, ver string) {
+	var req struct {
+		AllOrNone        bool `json:"allOrNone"`
+		CompositeRequest []struct {
+			Method      string          `json:"method"`
+			URL         string          `json:"url"`
+			ReferenceID string          `json:"referenceId"`
+			Body        json.RawMessage `json:"body"`
+		} `json:"compositeRequest"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		apiError(w, http.StatusBadRequest, "JSON_PARSER_ERROR", "The request body is not valid JSON: "+err.Error())
+		return
+	}
+	if n := len(req.CompositeRequest); n == 0 || n > maxSubrequests {
+		apiError(w, http.StatusBadRequest, "INVALID_INPUT", fmt.Sprintf("compositeRequest must hold 1 to %d subrequests, not %d", maxSubrequests, n))
+		return
+	}
+	type subAnswer struct {
+		Body           json.RawMessage   `json:"body"`
+		HTTPHeaders    map[string]string `json:"httpHeaders"`
+		HTTPStatusCode int               `json:"httpStatusCode"`
+		ReferenceID    string            `json:"referenceId"`
+	}
+	seen := map[string]bool{}
+	var out []subAnswer
+	for _, sub := range req.CompositeRequest {
+		if sub.ReferenceID == "" || seen[sub.ReferenceID] {
+			apiError(w, http.StatusBadRequest, "INVALID_INPUT", "each subrequest needs its own referenceId")
+			return
+		}
+		seen[sub.ReferenceID] = true
+		rec := httptest.NewRecorder()
+		u, err := url.Parse(sub.URL)
+		rest, ok := strings.CutPrefix(u.Path, "/services/data/"+ver+"/")
+		switch {
+		case err != nil || !ok:
+			apiError(rec, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+		case sub.Method != http.MethodGet:
+			apiError(rec, http.StatusBadRequest, "INVALID_INPUT", "this emulator runs only GET query subrequests")
+		case rest == "query":
+			s.counts["query"]++
+			s.query(rec, httptest.NewRequest(http.MethodGet, sub.URL, nil), ver)
+		case strings.HasPrefix(rest, "query/"):
+			s.counts["queryMore"]++
+			s.queryMore(rec, strings.TrimPrefix(rest, "query/"), ver)
+		default:
+			apiError(rec, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+		}
+		out = append(out, subAnswer{Body: bytes.TrimSpace(rec.Body.Bytes()), HTTPHeaders: map[string]string{}, HTTPStatusCode: rec.Code, ReferenceID: sub.ReferenceID})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"compositeResponse": out})
 }

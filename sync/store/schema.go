@@ -130,11 +130,14 @@ var migrations = [][]string{
 	// from the state's start until the account syncs successfully again;
 	// at most one per account is open. Its notices are the emails it
 	// queued, one per recipient, kept until delivered or the incident
-	// ends so that a restart neither loses nor repeats one.
+	// ends so that a restart neither loses nor repeats one. The CRM
+	// connection has incidents too (account "@crm", not a mailbox
+	// account), so account is no foreign key: DeleteAccount deletes a
+	// mailbox's rows itself.
 	{
 		`CREATE TABLE incidents (
 			id        INTEGER PRIMARY KEY AUTOINCREMENT,
-			account   TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+			account   TEXT NOT NULL,
 			state     TEXT NOT NULL,
 			reason    TEXT NOT NULL DEFAULT '',
 			opened_at INTEGER,
@@ -144,7 +147,7 @@ var migrations = [][]string{
 		`CREATE TABLE notices (
 			id           INTEGER PRIMARY KEY AUTOINCREMENT,
 			incident     INTEGER NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
-			account      TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+			account      TEXT NOT NULL,
 			kind         TEXT NOT NULL,
 			recipient    TEXT NOT NULL,
 			subject      TEXT NOT NULL,
@@ -191,43 +194,6 @@ var migrations = [][]string{
 	// 5: the full-text search index (search.go); the items already stored
 	// are indexed in the background (Store.BuildSearchIndex).
 	searchMigration,
-	// 6: incidents and their emails no longer require a mailbox account:
-	// the CRM connection has incidents too (account "@crm"). The tables
-	// are rebuilt without that foreign key; DeleteAccount deletes an
-	// account's rows itself.
-	{
-		`CREATE TABLE incidents_v6 (
-			id        INTEGER PRIMARY KEY AUTOINCREMENT,
-			account   TEXT NOT NULL,
-			state     TEXT NOT NULL,
-			reason    TEXT NOT NULL DEFAULT '',
-			opened_at INTEGER,
-			closed_at INTEGER
-		)`,
-		`INSERT INTO incidents_v6 SELECT id, account, state, reason, opened_at, closed_at FROM incidents`,
-		`CREATE TABLE notices_v6 (
-			id           INTEGER PRIMARY KEY AUTOINCREMENT,
-			incident     INTEGER NOT NULL REFERENCES incidents_v6(id) ON DELETE CASCADE,
-			account      TEXT NOT NULL,
-			kind         TEXT NOT NULL,
-			recipient    TEXT NOT NULL,
-			subject      TEXT NOT NULL,
-			body         TEXT NOT NULL,
-			created_at   INTEGER,
-			state        TEXT NOT NULL DEFAULT 'pending',
-			attempts     INTEGER NOT NULL DEFAULT 0,
-			next_attempt INTEGER,
-			last_error   TEXT NOT NULL DEFAULT '',
-			done_at      INTEGER
-		)`,
-		`INSERT INTO notices_v6 SELECT id, incident, account, kind, recipient, subject, body, created_at, state, attempts, next_attempt, last_error, done_at FROM notices`,
-		`DROP TABLE notices`,
-		`DROP TABLE incidents`,
-		`ALTER TABLE incidents_v6 RENAME TO incidents`,
-		`ALTER TABLE notices_v6 RENAME TO notices`,
-		`CREATE UNIQUE INDEX incidents_open ON incidents(account) WHERE closed_at IS NULL`,
-		`CREATE INDEX notices_pending ON notices(next_attempt) WHERE state = 'pending'`,
-	},
 }
 
 // schemaVersion is the schema version this build writes.

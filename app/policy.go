@@ -114,7 +114,7 @@ func watchPolicy(ctx context.Context, path string, last fileStamp, every time.Du
 // configuration wins over the policy's defaults; what the policy locks the
 // engine enforces.
 func withPolicy(p policy.Policy, prov string, user map[string]string) map[string]string {
-	table := map[string]string{"exchange": "exchange", "office365": "office365", "gmail": "google", "salesforce": "salesforce"}[prov]
+	table := policy.Table(prov)
 	out := map[string]string{}
 	if table != "" {
 		for k, v := range p.Section(table) {

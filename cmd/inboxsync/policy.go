@@ -129,7 +129,7 @@ func (c *cli) policyReport(ctx context.Context) (policyReport, error) {
 		if err != nil {
 			return policyReport{}, err
 		}
-		table := map[string]string{"office365": "office365", "gmail": "google"}[prov]
+		table := policy.Table(prov)
 		for k, v := range d {
 			user[table+"."+k] = v
 		}
@@ -142,7 +142,7 @@ func (c *cli) policyReport(ctx context.Context) (policyReport, error) {
 		v, src := pol.Resolve(name, "", user[name])
 		if s, ok := settings.Sources[name]; ok && agent {
 			// The agent's own resolution, with the user's settings.
-			v, src = engineSetting(settings, name), s
+			v, src = settings.Text(name), s
 		}
 		if name == "google.client_secret" && v != "" {
 			v = "(hidden)"
@@ -150,24 +150,4 @@ func (c *cli) policyReport(ctx context.Context) (policyReport, error) {
 		rep.Settings = append(rep.Settings, policyRow{Setting: name, Value: v, Source: src, About: policy.Description(name)})
 	}
 	return rep, nil
-}
-
-// engineSetting is one of the engine's settings in the policy's form.
-func engineSetting(s engine.Settings, name string) string {
-	switch name {
-	case "sync_interval":
-		return s.Interval.D().String()
-	case "history_days":
-		return fmt.Sprint(s.HistoryDays)
-	case "folders":
-		out := ""
-		for i, f := range s.Folders {
-			if i > 0 {
-				out += ","
-			}
-			out += string(f)
-		}
-		return out
-	}
-	return ""
 }

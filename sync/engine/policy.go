@@ -41,6 +41,13 @@ const (
 	nameKeepDays      = "keep_days"
 )
 
+// policyNames are the engine settings a policy may set; ownNames all the
+// settings a user may set.
+var (
+	policyNames = []string{nameInterval, nameHistoryDays, nameFolders}
+	ownNames    = []string{nameInterval, nameHistoryDays, nameFolders, nameNotifications, nameKeepDays}
+)
+
 // settingWords names each engine setting for people.
 var settingWords = map[string]string{
 	nameInterval: "the sync interval", nameHistoryDays: "the history window", nameFolders: "the folders to sync",
@@ -127,16 +134,18 @@ func loadUserSettings(ctx context.Context, st *store.Store) (Settings, []string,
 	}
 	d := DefaultSettings()
 	var names []string
-	for _, n := range []string{nameInterval, nameHistoryDays, nameFolders, nameNotifications, nameKeepDays} {
-		if settingText(s, n) != settingText(d, n) {
+	for _, n := range ownNames {
+		if s.Text(n) != d.Text(n) {
 			names = append(names, n)
 		}
 	}
 	return s, names, nil
 }
 
-// settingText is a setting's value in the policy's canonical form.
-func settingText(s Settings, name string) string {
+// Text returns one setting's value, by its policy name (sync_interval,
+// history_days, folders, notifications, keep_days), in the policy's
+// canonical form ("30m0s", "inbox,sent"); "" for another name.
+func (s Settings) Text(name string) string {
 	switch name {
 	case nameInterval:
 		return s.Interval.D().String()
@@ -161,10 +170,10 @@ func settingText(s Settings, name string) string {
 func resolveSettings(p policy.Policy, user Settings, userSet []string) Settings {
 	s := DefaultSettings()
 	s.Sources = map[string]policy.Source{}
-	for _, n := range []string{nameInterval, nameHistoryDays, nameFolders} {
+	for _, n := range policyNames {
 		uv := ""
 		if slices.Contains(userSet, n) {
-			uv = settingText(user, n)
+			uv = user.Text(n)
 		}
 		v, src := p.Resolve(n, "", uv)
 		s.Sources[n] = src
@@ -200,9 +209,9 @@ func resolveSettings(p policy.Policy, user Settings, userSet []string) Settings 
 // checkLocked refuses a change to a locked setting: s must keep the
 // effective value of every setting the policy locks.
 func checkLocked(cur, s Settings) error {
-	for _, n := range []string{nameInterval, nameHistoryDays, nameFolders} {
-		if cur.Sources[n] == policy.SourceLocked && settingText(cur, n) != settingText(s, n) {
-			return fmt.Errorf("%w: %s (%s) cannot be changed", ErrLocked, settingWords[n], settingText(cur, n))
+	for _, n := range policyNames {
+		if cur.Sources[n] == policy.SourceLocked && cur.Text(n) != s.Text(n) {
+			return fmt.Errorf("%w: %s (%s) cannot be changed", ErrLocked, settingWords[n], cur.Text(n))
 		}
 	}
 	return nil
@@ -212,7 +221,7 @@ func checkLocked(cur, s Settings) error {
 // of the settings the policy locks: saving the settings while a value is
 // locked keeps what the user had chosen for when the lock is lifted.
 func keepLockedOwn(cur, s, user Settings) Settings {
-	for _, n := range []string{nameInterval, nameHistoryDays, nameFolders} {
+	for _, n := range policyNames {
 		if cur.Sources[n] != policy.SourceLocked {
 			continue
 		}
@@ -232,16 +241,13 @@ func keepLockedOwn(cur, s, user Settings) Settings {
 // set, and those s changes.
 func userChanges(cur, s Settings, had []string) []string {
 	out := slices.Clone(had)
-	for _, n := range []string{nameInterval, nameHistoryDays, nameFolders, nameNotifications, nameKeepDays} {
-		if !slices.Contains(out, n) && settingText(cur, n) != settingText(s, n) {
+	for _, n := range ownNames {
+		if !slices.Contains(out, n) && cur.Text(n) != s.Text(n) {
 			out = append(out, n)
 		}
 	}
 	return out
 }
-
-// policySections maps a provider to its table in the policy.
-var policySections = map[string]string{"exchange": "exchange", "office365": "office365", "gmail": "google"}
 
 // checkActivationPolicy refuses an activation whose request changes what
 // the policy locks: the provider, or a provider setting such as the EWS URL.
@@ -269,8 +275,8 @@ func (e *Engine) lockedSettings(prov string) map[string]string {
 	p := e.policy
 	e.mu.Unlock()
 	out := map[string]string{}
-	table, ok := policySections[prov]
-	if !ok {
+	table := policy.Table(prov)
+	if table == "" {
 		return out
 	}
 	for key, v := range p.Section(table) {

@@ -153,6 +153,18 @@ func (p Policy) Section(table string) map[string]string {
 	return out
 }
 
+// Table returns the policy table that holds a provider's or CRM's
+// settings ("gmail" → "google"); "" for none.
+func Table(provider string) string {
+	switch provider {
+	case "exchange", "office365", "salesforce":
+		return provider
+	case "gmail":
+		return "google"
+	}
+	return ""
+}
+
 // List splits a list value ("user,admin") into its items.
 func List(v string) []string {
 	if v == "" {

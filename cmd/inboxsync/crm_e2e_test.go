@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -25,36 +22,10 @@ import (
 // emulator and follows the sign-in link it prints, as a browser would.
 func (h *home) crmConnect(sf *sftest.Server) string {
 	h.t.Helper()
-	cmd := exec.Command(binary, "--home", h.dir, "crm", "connect", "salesforce", "--no-browser",
-		"--login-url", sf.URL, "--client-id", sf.ClientID(), "--redirect-port", strconv.Itoa(sf.RedirectPort()))
-	cmd.Env = h.env
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	var errOut bytes.Buffer
-	cmd.Stderr = &errOut
-	if err := cmd.Start(); err != nil {
-		h.t.Fatal(err)
-	}
 	browser := authtest.NewBrowser(sf.Client())
-	var out strings.Builder
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		line := sc.Text()
-		out.WriteString(line + "\n")
-		if u, ok := strings.CutPrefix(line, "  "); ok && strings.HasPrefix(u, sf.URL+"/services/oauth2/authorize?") {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			if err := browser.Open(ctx, u); err != nil {
-				h.t.Errorf("following the sign-in link: %v", err)
-			}
-			cancel()
-		}
-	}
-	if err := cmd.Wait(); err != nil {
-		h.t.Fatalf("crm connect: %v\n%s%s", err, out.String(), errOut.String())
-	}
-	return out.String()
+	out, _ := h.signIn(sf.URL+"/services/oauth2/authorize?", browser.Open, "crm", "connect", "salesforce", "--no-browser",
+		"--login-url", sf.URL, "--client-id", sf.ClientID(), "--redirect-port", strconv.Itoa(sf.RedirectPort()))
+	return out
 }
 
 func (h *home) crmStatus() crm.Status {

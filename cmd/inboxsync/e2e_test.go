@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -113,6 +115,42 @@ func (h *home) items(flags ...string) []store.Item {
 		h.t.Fatalf("activity --json: %v", err)
 	}
 	return page.Items
+}
+
+// signIn runs a verb that signs in through a browser (with --no-browser
+// among args), plays the browser with open for each link it prints that
+// starts with linkPrefix, and returns its stdout and stderr once it ends;
+// it fails the test if the verb fails.
+func (h *home) signIn(linkPrefix string, open func(ctx context.Context, url string) error, args ...string) (string, string) {
+	h.t.Helper()
+	cmd := exec.Command(binary, append([]string{"--home", h.dir}, args...)...)
+	cmd.Env = h.env
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	var out strings.Builder
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		out.WriteString(line + "\n")
+		if u, ok := strings.CutPrefix(line, "  "); ok && strings.HasPrefix(u, linkPrefix) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := open(ctx, u); err != nil {
+				h.t.Errorf("following the sign-in link: %v", err)
+			}
+			cancel()
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		h.t.Fatalf("%v: %v\n%s%s", args, err, out.String(), errOut.String())
+	}
+	return out.String(), errOut.String()
 }
 
 func (h *home) status() engine.Status {

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/pem"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -64,34 +61,8 @@ func (h *home) syncWait(account string, added, updated, removed int) {
 // printed.
 func (h *home) signInGmail(g *gmailtest.Server, browser *gmailtest.Browser, args ...string) string {
 	h.t.Helper()
-	cmd := exec.Command(binary, append([]string{"--home", h.dir, "account", "add", "gmail", "--no-browser"}, args...)...)
-	cmd.Env = h.env
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	var errOut bytes.Buffer
-	cmd.Stderr = &errOut
-	if err := cmd.Start(); err != nil {
-		h.t.Fatal(err)
-	}
-	var out strings.Builder
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		line := sc.Text()
-		out.WriteString(line + "\n")
-		if u, ok := strings.CutPrefix(line, "  "); ok && strings.HasPrefix(u, g.AuthURL()+"?") {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			if err := browser.Open(ctx, u); err != nil {
-				h.t.Errorf("following the sign-in link: %v", err)
-			}
-			cancel()
-		}
-	}
-	if err := cmd.Wait(); err != nil {
-		h.t.Fatalf("account add gmail: %v\n%s%s", err, out.String(), errOut.String())
-	}
-	return out.String() + errOut.String()
+	out, errOut := h.signIn(g.AuthURL()+"?", browser.Open, append([]string{"account", "add", "gmail", "--no-browser"}, args...)...)
+	return out + errOut
 }
 
 // TestGmailEndToEnd signs the real binary in with the emulated Google (the

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/pem"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,36 +56,10 @@ func TestOffice365EndToEnd(t *testing.T) {
 	if _, errOut, code := h.run("", "account", "add", "office365", "--no-browser", "--client-id", "0b1e3c5a-1111-4222-8333-944455556666"); code != 1 || !strings.Contains(errOut, "Set by your administrator: client_id") {
 		t.Fatalf("add with another client ID than the locked one: exit %d %q", code, errOut)
 	}
-	cmd := exec.Command(binary, "--home", h.dir, "account", "add", "office365", "--account", "work", "--no-browser")
-	cmd.Env = h.env
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var errOut bytes.Buffer
-	cmd.Stderr = &errOut
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	browser := idp.Browser()
-	var out strings.Builder
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		line := sc.Text()
-		out.WriteString(line + "\n")
-		if u, ok := strings.CutPrefix(line, "  "); ok && strings.HasPrefix(u, idp.URL+"/organizations/oauth2/v2.0/authorize?") {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			if err := browser.Open(ctx, u); err != nil {
-				t.Errorf("following the sign-in link: %v", err)
-			}
-			cancel()
-		}
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("account add: %v\n%s%s", err, out.String(), errOut.String())
-	}
-	if !strings.Contains(out.String(), "Finish signing in in your browser") || !strings.Contains(out.String(), "Connected work (ann@contoso.test)") {
-		t.Fatalf("account add printed:\n%s", out.String())
+	out, _ := h.signIn(idp.URL+"/organizations/oauth2/v2.0/authorize?", browser.Open, "account", "add", "office365", "--account", "work", "--no-browser")
+	if !strings.Contains(out, "Finish signing in in your browser") || !strings.Contains(out, "Connected work (ann@contoso.test)") {
+		t.Fatalf("account add printed:\n%s", out)
 	}
 	if _, page := browser.Last(); !strings.Contains(page, "You can close this tab") {
 		t.Errorf("browser page: %q", page)

@@ -94,15 +94,7 @@ func TestWindowScreens(t *testing.T) {
 
 	t.Run("gmail waiting for the browser", func(t *testing.T) {
 		s.t = t
-		w := s.open("Connect your mailbox", "activate")
-		w.keys("Tab", "Tab", "Tab") // focus on Gmail
-		focused := s.shoot(w, "")
-		w.keys("space") // Gmail
-		gmail := s.shootWhenChanged(w, focused, "window-activate-gmail")
-		s.differ(focused, gmail, "choosing Gmail")
-		w.keys("Tab", "space") // Sign in with Google
-		waiting := s.shootWhenChanged(w, gmail, "window-activate-gmail-waiting")
-		s.differ(gmail, waiting, "signing in with Google")
+		w, _ := s.gmailWaiting("window-activate-gmail", "window-activate-gmail-waiting")
 		w.close()
 	})
 
@@ -172,6 +164,23 @@ func TestWindowScreens(t *testing.T) {
 		s.shoot(w, "window-dashboard-policy")
 		w.close()
 	})
+}
+
+// gmailWaiting opens the activation window, chooses Gmail and signs in
+// with Google, checking each step changed the window (captures saved as
+// chosen and waiting, "" for none); it returns the window and its last
+// capture.
+func (s *screens) gmailWaiting(chosen, waitingName string) (*shown, image.Image) {
+	w := s.open("Connect your mailbox", "activate")
+	w.keys("Tab", "Tab", "Tab") // focus on Gmail
+	focused := s.shoot(w, "")
+	w.keys("space") // Gmail
+	gmail := s.shootWhenChanged(w, focused, chosen)
+	s.differ(focused, gmail, "choosing Gmail")
+	w.keys("Tab", "space") // Sign in with Google
+	waiting := s.shootWhenChanged(w, gmail, waitingName)
+	s.differ(gmail, waiting, "signing in with Google")
+	return w, waiting
 }
 
 // screens opens windows of the real binary and captures them.
@@ -470,15 +479,7 @@ func TestGmailWindowScreens(t *testing.T) {
 	log := h.startAgent()
 	s := &screens{t: t, h: h, display: display}
 
-	w := s.open("Connect your mailbox", "activate")
-	w.keys("Tab", "Tab", "Tab") // focus on Gmail
-	focused := s.shoot(w, "")
-	w.keys("space") // Gmail
-	gmail := s.shootWhenChanged(w, focused, "")
-	s.differ(focused, gmail, "choosing Gmail")
-	w.keys("Tab", "space") // Sign in with Google
-	waiting := s.shootWhenChanged(w, gmail, "")
-	s.differ(gmail, waiting, "signing in with Google")
+	w, waiting := s.gmailWaiting("", "")
 
 	// The agent opened the "system browser": follow its link through the
 	// emulated Google back to the agent's loopback listener.

@@ -82,6 +82,11 @@ func (r *runner) serve(ctx context.Context) {
 func (e *Engine) serveLoop(ctx context.Context, plan func() (time.Duration, string), kick <-chan string, wake <-chan struct{},
 	run, kicked func(ctx context.Context, trigger string)) {
 	for ctx.Err() == nil {
+		// The time is read before plan so that a clock that moved between
+		// plan and the timer's creation (a wall-clock jump, or a test's
+		// clock advanced at that instant) is seen below and planned again,
+		// instead of waiting a whole interval from the later time.
+		before := e.cfg.Clock.Now()
 		wait, trigger := plan()
 		if trigger != "" {
 			run(ctx, trigger)
@@ -90,8 +95,13 @@ func (e *Engine) serveLoop(ctx context.Context, plan func() (time.Duration, stri
 		var t Timer
 		var fire <-chan time.Time
 		if wait >= 0 {
-			t = e.cfg.Clock.NewTimer(min(wait, e.cfg.WallCheck))
+			wait = min(wait, e.cfg.WallCheck)
+			t = e.cfg.Clock.NewTimer(wait)
 			fire = t.C()
+			if !e.cfg.Clock.Now().Before(before.Add(wait)) {
+				t.Stop()
+				continue
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -83,6 +83,10 @@ func (e *Engine) serveUpkeep(ctx context.Context) {
 			// Waits re-read the wall clock at least once a minute (the
 			// machine may sleep).
 			t := e.cfg.Clock.NewTimer(min(max(next.Sub(e.cfg.Clock.Now()), 0), e.cfg.WallCheck))
+			if !e.cfg.Clock.Now().Before(next) { // the clock moved while the timer was made
+				t.Stop()
+				break
+			}
 			select {
 			case <-ctx.Done():
 				t.Stop()

@@ -98,7 +98,7 @@ func (s *Store) Activity(ctx context.Context, q ActivityQuery) (ActivityPage, er
 // wait for the index (see search.go). Both parts run in one statement, so
 // they see the same items even while a build step commits.
 func (s *Store) search(ctx context.Context, q ActivityQuery, terms []searchTerm) (ActivityPage, error) {
-	args := []any{ftsQuery(terms)}
+	args := []any{ftsQuery(s.rareGrams(ctx, searchGrams(terms)))}
 	arg := argAdder(&args)
 	var filter strings.Builder
 	if q.Account != "" {

@@ -66,7 +66,7 @@ func TestFTSQuery(t *testing.T) {
 	// Exclusions and short words are left to the check of each row; the
 	// trigrams of a word are asked for once.
 	want := `"bud" AND "get" AND "it""" AND "t""s" AND "bob"`
-	if got := ftsQuery(terms); got != want {
+	if got := ftsQuery(searchGrams(terms)); got != want {
 		t.Errorf("ftsQuery = %s, want %s", got, want)
 	}
 }
@@ -284,7 +284,7 @@ func checkIndex(tb testing.TB, s *Store) {
 				continue
 			}
 			var n int
-			q := ftsQuery([]searchTerm{{text: text}})
+			q := ftsQuery(searchGrams([]searchTerm{{text: text}}))
 			if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM search WHERE search MATCH ? AND rowid = ?", q, k).Scan(&n); err != nil || n != 1 {
 				tb.Fatalf("item %d is not found by %q: %d, %v", k&searchIDMask, text, n, err)
 			}
@@ -504,5 +504,50 @@ func writeSchema2(tb testing.TB, path string, n int) {
 	}
 	if err := tx.Commit(); err != nil {
 		tb.Fatal(err)
+	}
+}
+
+// TestSearchAsksForTheRarestTrigrams checks that a search asks the index
+// for its rarest trigrams only, and still finds exactly its items.
+func TestSearchAsksForTheRarestTrigrams(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, "work")
+	var changes []provider.Change
+	for i := range 120 {
+		changes = append(changes, add(provider.Item{ProviderID: fmt.Sprint("m", i), Folder: provider.Inbox, Kind: provider.Mail,
+			Subject: fmt.Sprintf("Weekly status report %d", i), Time: t0.Add(time.Duration(i) * time.Minute)}))
+	}
+	changes = append(changes, add(provider.Item{ProviderID: "z", Folder: provider.Inbox, Kind: provider.Mail,
+		Subject: "Weekly status zebrafish", Time: t0.Add(-time.Hour)}))
+	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, provider.Page{Cursor: "c", Changes: changes}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.BuildSearchIndex(ctx, 1000); err != nil {
+		t.Fatal(err)
+	}
+	terms, err := parseSearch(`"weekly status zebrafish"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := searchGrams(terms)
+	got := s.rareGrams(ctx, all)
+	if len(all) <= maxGrams || len(got) != maxGrams {
+		t.Fatalf("asked for %q of %q", got, all)
+	}
+	for _, g := range got {
+		if strings.Contains("weekly status report", g) {
+			t.Errorf("asked for %q, which every item holds (of %q)", g, all)
+		}
+	}
+	p, err := s.Activity(ctx, ActivityQuery{Search: `"weekly status zebrafish"`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Items) != 1 || p.Items[0].ProviderID != "z" || p.Total != 1 {
+		t.Fatalf("found %+v (total %d), want only z", p.Items, p.Total)
+	}
+	// Rare trigrams that the rest of the phrase rules out: no item.
+	if p, err := s.Activity(ctx, ActivityQuery{Search: `"monthly status zebrafish"`}); err != nil || len(p.Items) != 0 {
+		t.Fatalf("found %d items (%v), want none", len(p.Items), err)
 	}
 }

@@ -75,6 +75,10 @@ var searchMigration = []string{
 		done INTEGER NOT NULL DEFAULT 0
 	)`,
 	`INSERT INTO search_state(id, upto) VALUES (1, 0)`,
+	// Merge segments 16 at a time rather than FTS5's 4: the build of a
+	// million items goes from 62,000 to 86,000 items/s, and a search,
+	// which asks for two rare trigrams, takes as long (0.3 ms either way).
+	`INSERT INTO search(search, rank) VALUES ('automerge', 16)`,
 	// An item stored below upto (its id was freed by a removal) is
 	// indexed at once.
 	`CREATE TRIGGER items_search_insert AFTER INSERT ON items WHEN new.id < ` + searchUptoSQL + ` BEGIN

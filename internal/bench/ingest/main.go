@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -43,10 +44,17 @@ type result struct {
 }
 
 func main() {
-	mode := flag.String("mode", "engine", "engine, bare or nochange")
+	mode := flag.String("mode", "engine", "engine, indexed (engine until the search index holds every item), bare or nochange")
 	n := flag.Int("n", 100000, "items")
 	page := flag.Int("page", 500, "page size")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured part to `file`")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		check(err)
+		check(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
+	}
 	dir, err := os.MkdirTemp("", "inboxsync-bench")
 	check(err)
 	defer os.RemoveAll(dir)
@@ -62,6 +70,27 @@ func main() {
 	case "engine":
 		e, cancel := newEngine(dir, mb)
 		r = measure("engine", func() int { return syncOnce(e) })
+		cancel()
+	case "indexed":
+		// As engine, but until the engine's upkeep has also put every
+		// item in the search index.
+		e, cancel := newEngine(dir, mb)
+		r = measure("indexed", func() int {
+			n := syncOnce(e)
+			db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "inboxsync.db")+"?mode=ro")
+			check(err)
+			defer db.Close()
+			for {
+				// Cheaper than SearchIndexProgress, which counts the
+				// items that wait.
+				var ready bool
+				check(db.QueryRow("SELECT upto > (SELECT coalesce(max(id), 0) FROM items) FROM search_state").Scan(&ready))
+				if ready {
+					return n
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
 		cancel()
 	case "nochange":
 		e, cancel := newEngine(dir, mb)

@@ -20,9 +20,18 @@
 # Needs Xvfb, xdotool, dbus-run-session and gnome-keyring (scripts/deps.sh
 # test installs them) and ImageMagick's import (apt install imagemagick).
 #
-# Usage: scripts/bench-ui.sh [rounds]   (default 10)
+# With --home DIR the agent runs on that home and its store instead (e.g.
+# the million items scripts/bench-store.sh builds): its accounts exist, so
+# no first-start window opens.
+#
+# Usage: scripts/bench-ui.sh [--home DIR] [rounds]   (default 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+home=
+if [ "${1:-}" = --home ]; then
+  home=$(cd "$2" && pwd)
+  shift 2
+fi
 rounds=${1:-10}
 for tool in Xvfb xdotool dbus-run-session import; do
   if ! command -v "$tool" >/dev/null; then
@@ -52,20 +61,25 @@ export DISPLAY=:$(head -n1 "$tmp/display")
 
 inner='
 set -eu
-tmp=$1 rounds=$2
+tmp=$1 rounds=$2 home=$3
 agent= clicker=
 trap '"'"'kill $agent $clicker 2>/dev/null || :'"'"' EXIT
 # A fresh home has no account, so the agent opens its first-start
 # activation window: close it before measuring (the watcher that appears
 # afterwards gets the tray item registered then).
-"$tmp/inboxsync" --home "$tmp/home" agent 2>"$tmp/agent.log" &
-agent=$!
-first=$(timeout 60 xdotool search --sync --name "Connect your mailbox" | head -n1)
-xdotool windowkill "$first"
-for _ in $(seq 100); do
-  xdotool search --name "Connect your mailbox" >/dev/null 2>&1 || break
-  sleep 0.1
-done
+if [ -n "$home" ]; then
+  "$tmp/inboxsync" --home "$home" agent 2>"$tmp/agent.log" &
+  agent=$!
+else
+  "$tmp/inboxsync" --home "$tmp/home" agent 2>"$tmp/agent.log" &
+  agent=$!
+  first=$(timeout 60 xdotool search --sync --name "Connect your mailbox" | head -n1)
+  xdotool windowkill "$first"
+  for _ in $(seq 100); do
+    xdotool search --name "Connect your mailbox" >/dev/null 2>&1 || break
+    sleep 0.1
+  done
+fi
 "$tmp/uiclick" -n "$rounds" >"$tmp/uiclick.out" 2>&1 &
 clicker=$!
 set +e
@@ -83,5 +97,5 @@ if [ "$status" != 0 ]; then
 fi
 exit $status
 '
-echo "tray click → dashboard window drawn, $rounds rounds (DISPLAY=$DISPLAY):"
-scripts/with-keyring.sh bash -c "$inner" bench-ui "$tmp" "$rounds" 2> >(grep -v "Failed to set fd limit" >&2)
+echo "tray click → dashboard window drawn, $rounds rounds (DISPLAY=$DISPLAY${home:+, home $home}):"
+scripts/with-keyring.sh bash -c "$inner" bench-ui "$tmp" "$rounds" "$home" 2> >(grep -v "Failed to set fd limit" >&2)

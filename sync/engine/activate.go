@@ -30,7 +30,7 @@ func (e *Engine) Activate(ctx context.Context, req provider.ActivationRequest, p
 	}
 	var existing *store.Account
 	if req.Account != "" {
-		if !validID.MatchString(req.Account) {
+		if len(req.Account) > 64 || !validID.MatchString(req.Account) {
 			return store.Account{}, fmt.Errorf("%w: an account name may hold letters, digits, '.', '_' and '-' (at most 64)", ErrInvalid)
 		}
 		if a, err := e.cfg.Store.Account(ctx, req.Account); err == nil {
@@ -137,7 +137,7 @@ func (e *Engine) Activate(ctx context.Context, req provider.ActivationRequest, p
 	return a, nil
 }
 
-var validID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+var validID = regexp.MustCompile(`^[A-Za-z0-9._-]+$`) // and at most 64 bytes: checked apart (a counted repetition is costly to compile)
 
 // SetMailboxPolicy changes the expected mailbox and its enforcement
 // (Config.ExpectedMailbox, Config.EnforceMailbox) for the activations that

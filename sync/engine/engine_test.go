@@ -642,6 +642,20 @@ func TestUnknownProviderSaysNotAvailable(t *testing.T) {
 	}
 }
 
+func TestAccountNames(t *testing.T) {
+	v := newEnv(t)
+	for _, name := range []string{"a b", "../x", "ann@corp", strings.Repeat("a", 65)} {
+		_, err := v.e.Activate(context.Background(), provider.ActivationRequest{Provider: "scripted", Account: name, Password: "pw", Settings: map[string]string{"mailbox": "mb"}}, nil)
+		if !errors.Is(err, engine.ErrInvalid) || !strings.Contains(err.Error(), "account name") {
+			t.Errorf("account %q: %v, want a refused name", name, err)
+		}
+	}
+	long := strings.Repeat("a", 64)
+	if _, err := v.e.Activate(context.Background(), provider.ActivationRequest{Provider: "scripted", Account: long, Password: "pw", Settings: map[string]string{"mailbox": "mb"}}, nil); err != nil {
+		t.Fatalf("a name of 64 characters: %v", err)
+	}
+}
+
 func TestReactivationKeepsStoredSettings(t *testing.T) {
 	v := newEnv(t)
 	v.activate("pw")

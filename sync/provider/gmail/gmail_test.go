@@ -300,6 +300,8 @@ func TestGmailSettings(t *testing.T) {
 		{name: "trailing slashes", explicit: map[string]string{"client_id": def.ClientID, "gmail_endpoint": gmail.DefaultGmailEndpoint + "/"}, want: def},
 		{name: "bad client id", explicit: map[string]string{"client_id": "a b"}, err: "client ID"},
 		{name: "bad secret", explicit: map[string]string{"client_id": "a", "client_secret": "x y"}, err: "client secret"},
+		{name: "client id too long", explicit: map[string]string{"client_id": strings.Repeat("a", 201)}, err: "client ID"},
+		{name: "secret too long", explicit: map[string]string{"client_id": "a", "client_secret": strings.Repeat("x", 201)}, err: "client secret"},
 		{name: "http token url", explicit: map[string]string{"client_id": "a", "token_url": "http://oauth2.example.test/token"}, err: "https"},
 		{name: "query in endpoint", explicit: map[string]string{"client_id": "a", "calendar_endpoint": "https://x.test/v3?a=b"}, err: "not a URL"},
 	}

@@ -62,7 +62,7 @@ func (s Settings) store() map[string]string {
 
 var (
 	tenantRe   = regexp.MustCompile(`^(organizations|common|consumers|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)$`)
-	clientIDRe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+	clientIDRe = regexp.MustCompile(`^[A-Za-z0-9._-]+$`) // at most 128: checked apart (see gmail's)
 )
 
 // ResolveSettings merges explicit settings over defaults, applies the
@@ -76,7 +76,7 @@ func ResolveSettings(explicit, defaults map[string]string) (Settings, error) {
 	if s.ClientID == "" {
 		return s, fmt.Errorf("%w: Office 365 needs the client ID of your organisation's app registration: pass --client-id, or set office365.client_id in the config file (see docs/office365.md)", provider.ErrInvalid)
 	}
-	if !clientIDRe.MatchString(s.ClientID) {
+	if len(s.ClientID) > 128 || !clientIDRe.MatchString(s.ClientID) {
 		return s, fmt.Errorf("%w: the client ID %q does not look like an application (client) ID", provider.ErrInvalid, s.ClientID)
 	}
 	if !tenantRe.MatchString(s.Tenant) {

@@ -182,6 +182,8 @@ func TestGraphSettings(t *testing.T) {
 		{name: "flags beat the config file", explicit: map[string]string{"client_id": "flag", "tenant": "common"}, defaults: map[string]string{"client_id": "cfg", "tenant": "x.test"}, want: graph.Settings{ClientID: "flag", Tenant: "common", Authority: "https://login.microsoftonline.com", Endpoint: "https://graph.microsoft.com/v1.0"}},
 		{name: "us government", explicit: map[string]string{"client_id": "a", "tenant": "72f988bf-86f1-41af-91ab-2d7cd011db47", "authority": "https://login.microsoftonline.us/", "graph_endpoint": "https://graph.microsoft.us/v1.0/"}, want: graph.Settings{ClientID: "a", Tenant: "72f988bf-86f1-41af-91ab-2d7cd011db47", Authority: "https://login.microsoftonline.us", Endpoint: "https://graph.microsoft.us/v1.0"}},
 		{name: "bad tenant", explicit: map[string]string{"client_id": "a", "tenant": "../x"}, err: "tenant"},
+		{name: "client id too long", explicit: map[string]string{"client_id": strings.Repeat("a", 129)}, err: "client ID"},
+		{name: "longest client id", explicit: map[string]string{"client_id": strings.Repeat("a", 128)}, want: graph.Settings{ClientID: strings.Repeat("a", 128), Tenant: "organizations", Authority: "https://login.microsoftonline.com", Endpoint: "https://graph.microsoft.com/v1.0"}},
 		{name: "http authority", explicit: map[string]string{"client_id": "a", "authority": "http://login.example.com"}, err: "https"},
 		{name: "loopback http is for tests", explicit: map[string]string{"client_id": "a", "authority": "http://127.0.0.1:8080"}, want: graph.Settings{ClientID: "a", Tenant: "organizations", Authority: "http://127.0.0.1:8080", Endpoint: "https://graph.microsoft.com/v1.0"}},
 	}

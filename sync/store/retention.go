@@ -24,11 +24,19 @@ var waitingForCRMSQL = fmt.Sprintf(`EXISTS (SELECT 1 FROM crm_items c WHERE c.it
 // time, events whose end (or, without an end, time) is before it. Items
 // without a time are never pruned. It walks the (account, time) index: an
 // event ends after it starts.
-var pruneSQL = `DELETE FROM items WHERE id IN (
-	SELECT id FROM items WHERE account = ?1 AND time < ?2
+var pruneSQL = deleteItemsSQL(`account = ?1 AND time < ?2
 		AND (kind != 'event' OR coalesce(end_time, time) < ?2)
-		AND NOT (` + waitingForCRMSQL + `)
-	LIMIT ?3)`
+		AND NOT (`+waitingForCRMSQL+`)`, "?3")
+
+// deleteItemsSQL is the statement that removes up to limit (a parameter)
+// items matching the condition where: one batch of a pruning or of an
+// account's removal (DeleteAccount), a short write transaction. The
+// triggers of search.go take the items out of the search index and their
+// CRM outbox rows go with them (ON DELETE CASCADE), in the same
+// transaction.
+func deleteItemsSQL(where, limit string) string {
+	return `DELETE FROM items WHERE id IN (SELECT id FROM items WHERE ` + where + ` LIMIT ` + limit + `)`
+}
 
 // PruneOld removes up to batch items of account older than before (see
 // pruneSQL) in one short write transaction, and returns how many it

@@ -238,6 +238,13 @@ func (s *Store) DeleteAccount(ctx context.Context, id string, batch int) error {
 			break
 		}
 	}
+	return s.finishRemoval(ctx, id)
+}
+
+// finishRemoval is DeleteAccount's last transaction: it deletes the rows
+// of account id, once its items are gone, if its removal is still
+// pending.
+func (s *Store) finishRemoval(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var removing bool
 		err := tx.QueryRowContext(ctx, "SELECT removing FROM accounts WHERE id = ?", id).Scan(&removing)

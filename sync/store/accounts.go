@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -237,6 +238,9 @@ func (s *Store) DeleteAccount(ctx context.Context, id string, batch int) error {
 		if n < int64(batch) {
 			break
 		}
+		// A writer the batch's commit woke (another account's sync)
+		// takes the store before the next batch does.
+		runtime.Gosched()
 	}
 	return s.finishRemoval(ctx, id)
 }

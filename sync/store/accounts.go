@@ -206,8 +206,13 @@ var testHookPurgeBatch func(ctx context.Context, n int) error
 // last transaction deletes the account's row. Other writers (another
 // account's sync) commit between the batches. If the removal stops midway
 // (an error, a cancelled ctx, the process killed), the account stays
-// marked: PendingRemovals lists it and DeleteAccount finishes it. The
-// freed pages stay in the file until Reclaim.
+// marked: PendingRemovals lists it and DeleteAccount finishes it.
+//
+// While the batches run, the search index keeps the removed items' entries
+// as deleted (searchDeleteMergeOff) instead of rewriting, within a batch's
+// transaction, each large part of the index where they pass 10 %; Reclaim
+// then rewrites those parts in short steps and gives the freed pages back
+// to the disk.
 func (s *Store) DeleteAccount(ctx context.Context, id string, batch int) error {
 	batch = max(batch, 1)
 	err := s.write(ctx, func(tx *sql.Tx) error {
@@ -219,6 +224,9 @@ func (s *Store) DeleteAccount(ctx context.Context, id string, batch int) error {
 			return err
 		} else if n == 0 {
 			return accountNotFound(id)
+		}
+		if _, err := tx.ExecContext(ctx, searchDeleteMergeOff); err != nil {
+			return err
 		}
 		return deleteAccountRows(ctx, tx, id)
 	})
@@ -262,6 +270,15 @@ func (s *Store) finishRemoval(ctx context.Context, id string) error {
 		}
 		if err := deleteAccountRows(ctx, tx, id); err != nil {
 			return err
+		}
+		var others int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM accounts WHERE removing = 1 AND id != ?", id).Scan(&others); err != nil {
+			return err
+		}
+		if others == 0 {
+			if _, err := tx.ExecContext(ctx, searchDeleteMergeOn); err != nil {
+				return err
+			}
 		}
 		// Nothing adds items to an account being removed (ApplyPage
 		// refuses it); any left would go with the row (ON DELETE CASCADE).

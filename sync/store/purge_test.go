@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -285,10 +286,16 @@ func TestPurgeInterruptedIsFinished(t *testing.T) {
 		t.Fatalf("%d items of work after 2 batches of 10, want 40", n)
 	}
 	checkHidden(t, s)
+	if v := deleteMerge(t, s); v != "0" {
+		t.Errorf("the search index's deletemerge is %q during the removal, want 0", v)
+	}
 	if err := s.DeleteAccount(ctx, "work", 10); err != nil {
 		t.Fatal(err)
 	}
 	checkGone(t, s, 15)
+	if v := deleteMerge(t, s); v != "10" {
+		t.Errorf("the search index's deletemerge is %q after the removal, want 10", v)
+	}
 
 	size := func() int64 {
 		if _, err := s.db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
@@ -313,10 +320,23 @@ func TestPurgeInterruptedIsFinished(t *testing.T) {
 	if after := size(); after >= before {
 		t.Errorf("the file went from %d to %d bytes", before, after)
 	}
+	checkIndex(t, s) // the merged index
 	// Finishing twice, or an account that never was, is told apart.
 	if err := s.DeleteAccount(ctx, "work", 10); !errors.Is(err, ErrNotFound) {
 		t.Errorf("DeleteAccount of a removed account = %v, want ErrNotFound", err)
 	}
+}
+
+// deleteMerge returns the search index's deletemerge setting ("" for
+// FTS5's default).
+func deleteMerge(t *testing.T, s *Store) string {
+	t.Helper()
+	var v string
+	err := s.db.QueryRow("SELECT v FROM search_config WHERE k = 'deletemerge'").Scan(&v)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // TestPurgeNeverTouchesANewAccount finishes a removal that another caller

@@ -60,10 +60,15 @@ const reclaimStep = 1000
 
 // Reclaim gives the file's free pages back to the disk, reclaimStep pages
 // per write transaction, so that the file shrinks after items were removed.
-// A file created before Inbox Sync did this cannot shrink until it was
-// compacted once (CanReclaim, Compact); Reclaim does nothing then. It
-// returns the number of bytes given back.
+// First it merges the search index in short steps (mergeSearchIndex), which
+// frees the pages of the removed items' entries. A file created before
+// Inbox Sync did this cannot shrink until it was compacted once
+// (CanReclaim, Compact); Reclaim only merges the index then. It returns the
+// number of bytes given back.
 func (s *Store) Reclaim(ctx context.Context) (int64, error) {
+	if err := s.mergeSearchIndex(ctx); err != nil {
+		return 0, err
+	}
 	ok, err := s.CanReclaim(ctx)
 	if err != nil || !ok {
 		return 0, err

@@ -440,7 +440,7 @@ func (e *Engine) RemoveAccount(ctx context.Context, account string, purge bool) 
 		return fmt.Errorf("the account was stopped but its password could not be deleted from the keyring: %w", err)
 	}
 	if purge {
-		err = e.purge(ctx, account)
+		err = e.purge(ctx, account, false)
 	} else {
 		a.Disabled = true
 		if err = e.cfg.Store.UpdateAccount(ctx, a); err == nil {

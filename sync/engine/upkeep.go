@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -142,15 +143,21 @@ func (e *Engine) serveUpkeep(ctx context.Context) {
 }
 
 // purge deletes account and all its data, pruneBatch items per write
-// transaction (store.DeleteAccount), and gives the space back to the disk.
-// It does nothing if another call is deleting the same account's data.
-func (e *Engine) purge(ctx context.Context, account string) error {
+// transaction (store.DeleteAccount), and gives the space back to the disk;
+// with pending, it only finishes a removal that began earlier
+// (store.ContinueRemoval). It does nothing if another call is deleting the
+// same account's data.
+func (e *Engine) purge(ctx context.Context, account string, pending bool) error {
 	if !e.upkeep.beginPurge(account) {
 		return nil
 	}
 	defer e.upkeep.endPurge(account)
 	start := time.Now()
-	if err := e.cfg.Store.DeleteAccount(ctx, account, pruneBatch); err != nil {
+	remove := e.cfg.Store.DeleteAccount
+	if pending {
+		remove = e.cfg.Store.ContinueRemoval
+	}
+	if err := remove(ctx, account, pruneBatch); err != nil {
 		return err
 	}
 	e.log.Info("deleted the account's data", "account", account, "took", time.Since(start).Round(time.Millisecond))
@@ -177,7 +184,9 @@ func (e *Engine) finishRemovals(ctx context.Context) {
 			continue // RemoveAccount is at it
 		}
 		e.log.Info("finishing the removal of an account", "account", account)
-		if err := e.purge(ctx, account); err != nil && ctx.Err() == nil {
+		// Only a pending removal: the ID may have been added again since
+		// PendingRemovals.
+		if err := e.purge(ctx, account, true); err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrNotFound) {
 			e.log.Error("removing an account's data", "account", account, "err", err)
 		}
 	}

@@ -206,7 +206,8 @@ var testHookPurgeBatch func(ctx context.Context, n int) error
 // last transaction deletes the account's row. Other writers (another
 // account's sync) commit between the batches. If the removal stops midway
 // (an error, a cancelled ctx, the process killed), the account stays
-// marked: PendingRemovals lists it and DeleteAccount finishes it.
+// marked: PendingRemovals lists it and ContinueRemoval (or DeleteAccount)
+// finishes it.
 //
 // While the batches run, the search index keeps the removed items' entries
 // as deleted (searchDeleteMergeOff) instead of rewriting, within a batch's
@@ -214,14 +215,34 @@ var testHookPurgeBatch func(ctx context.Context, n int) error
 // then rewrites those parts in short steps and gives the freed pages back
 // to the disk.
 func (s *Store) DeleteAccount(ctx context.Context, id string, batch int) error {
+	return s.removeAccount(ctx, id, batch, false)
+}
+
+// ContinueRemoval finishes the removal of account id that DeleteAccount
+// began (see PendingRemovals), in the same short transactions. Unlike
+// DeleteAccount it never begins one: it returns an error matching
+// ErrNotFound if no removal of id is pending, e.g. because another caller
+// finished it and the ID was added again since.
+func (s *Store) ContinueRemoval(ctx context.Context, id string, batch int) error {
+	return s.removeAccount(ctx, id, batch, true)
+}
+
+// removeAccount is DeleteAccount, or ContinueRemoval if pending.
+func (s *Store) removeAccount(ctx context.Context, id string, batch int, pending bool) error {
 	batch = max(batch, 1)
+	mark := "UPDATE accounts SET removing = 1 WHERE id = ?"
+	if pending {
+		mark += " AND removing = 1"
+	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE accounts SET removing = 1 WHERE id = ?", id)
+		res, err := tx.ExecContext(ctx, mark, id)
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return err
+		} else if n == 0 && pending {
+			return notFound("no removal of an account named %q is pending", id)
 		} else if n == 0 {
 			return accountNotFound(id)
 		}
@@ -299,7 +320,7 @@ func deleteAccountRows(ctx context.Context, tx *sql.Tx, id string) error {
 
 // PendingRemovals returns the IDs of the accounts whose removal
 // (DeleteAccount) began but did not finish, e.g. because the process was
-// killed; DeleteAccount finishes each.
+// killed; ContinueRemoval finishes each.
 func (s *Store) PendingRemovals(ctx context.Context) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT id FROM accounts WHERE removing = 1 ORDER BY id")
 	if err != nil {

@@ -289,7 +289,7 @@ func TestPurgeInterruptedIsFinished(t *testing.T) {
 	if v := deleteMerge(t, s); v != "0" {
 		t.Errorf("the search index's deletemerge is %q during the removal, want 0", v)
 	}
-	if err := s.DeleteAccount(ctx, "work", 10); err != nil {
+	if err := s.ContinueRemoval(ctx, "work", 10); err != nil {
 		t.Fatal(err)
 	}
 	checkGone(t, s, 15)
@@ -381,6 +381,17 @@ func TestPurgeNeverTouchesANewAccount(t *testing.T) {
 	}
 	if rs, _ := s.RunState(ctx, "work"); rs.State != "idle" {
 		t.Errorf("the new account's run state: %+v", rs)
+	}
+	// Finishing a removal that was listed pending before the ID was
+	// added again (the upkeep's case) touches nothing either.
+	if err := s.ContinueRemoval(ctx, "work", 7); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ContinueRemoval of a live account = %v, want ErrNotFound", err)
+	}
+	if n, _ := s.CountItems(ctx, "work"); n != 5 {
+		t.Errorf("the new account has %d items after ContinueRemoval, want 5", n)
+	}
+	if accts, _ := s.Accounts(ctx); len(accts) != 1 {
+		t.Errorf("Accounts = %+v", accts)
 	}
 }
 

@@ -226,7 +226,8 @@ func parseOutboxKey(k string) (item, gen int64, err error) {
 
 // Pending returns up to limit entries to log, oldest item first: the
 // pending ones, then the failed ones worth another attempt (retryable and
-// under crm.MaxAttempts attempts).
+// under crm.MaxAttempts attempts). The items of an account being removed
+// (DeleteAccount) are never offered.
 func (o *Outbox) Pending(ctx context.Context, limit int) ([]crm.Entry, error) {
 	if limit <= 0 {
 		return nil, nil

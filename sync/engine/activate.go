@@ -7,6 +7,7 @@ import (
 	"maps"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/inboxsync/inboxsync/sync/provider"
@@ -94,6 +95,18 @@ func (e *Engine) Activate(ctx context.Context, req provider.ActivationRequest, p
 		a.ID = deriveID(a.Email, a.Login)
 		if _, err := e.cfg.Store.Account(ctx, a.ID); err == nil {
 			return store.Account{}, fmt.Errorf("%w: an account named %q already exists; choose another name with --account", ErrInvalid, a.ID)
+		}
+	}
+	if existing == nil {
+		// The data of a removed account of that name is still being
+		// deleted (the upkeep finishes it): the new account must not get
+		// any of it, nor its secrets be stored before it can be added.
+		pending, err := e.cfg.Store.PendingRemovals(ctx)
+		if err != nil {
+			return store.Account{}, err
+		}
+		if slices.Contains(pending, a.ID) {
+			return store.Account{}, fmt.Errorf("%w: the account named %q is still being removed; add it again in a moment, once its data is deleted", ErrInvalid, a.ID)
 		}
 	}
 	if a.CreatedAt.IsZero() {

@@ -440,9 +440,7 @@ func (e *Engine) RemoveAccount(ctx context.Context, account string, purge bool) 
 		return fmt.Errorf("the account was stopped but its password could not be deleted from the keyring: %w", err)
 	}
 	if purge {
-		if err = e.cfg.Store.DeleteAccount(ctx, account); err == nil {
-			e.reclaim(ctx)
-		}
+		err = e.purge(ctx, account, false)
 	} else {
 		a.Disabled = true
 		if err = e.cfg.Store.UpdateAccount(ctx, a); err == nil {
@@ -450,6 +448,10 @@ func (e *Engine) RemoveAccount(ctx context.Context, account string, purge bool) 
 		}
 	}
 	if err != nil {
+		if purge {
+			// A removal that stopped midway is finished by the upkeep.
+			e.emit(Event{Type: EventAccounts, Account: account})
+		}
 		return err
 	}
 	e.log.Info("account removed", "account", account, "purge", purge)

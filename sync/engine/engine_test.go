@@ -590,6 +590,9 @@ func TestRemoveAccount(t *testing.T) {
 	if v.items() != 0 {
 		t.Fatal("purge kept the synced data")
 	}
+	if p, err := v.st.PendingRemovals(context.Background()); err != nil || len(p) != 0 {
+		t.Fatalf("a removal is left pending: %v, %v", p, err)
+	}
 	if err := v.e.RemoveAccount(context.Background(), "work", true); !errors.Is(err, engine.ErrUnknownAccount) {
 		t.Fatalf("removing twice: %v", err)
 	}

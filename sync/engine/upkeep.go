@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -10,15 +11,19 @@ import (
 )
 
 // upkeep is the engine's care of the store between syncs, one goroutine
-// shaped like a runner: it builds the search index — the items of the
-// pages stored since its last step and, the first time an older store is
-// opened, all of them — and once a day it removes the items older than
-// Settings.KeepDays and gives their space back to the disk, in short
-// batches that never hold the store for long.
+// shaped like a runner: it finishes the removal of an account that
+// stopped midway (the process was killed during `account remove
+// --purge`), it builds the search index — the items of the pages stored
+// since its last step and, the first time an older store is opened, all of
+// them — and once a day it removes the items older than Settings.KeepDays
+// and gives their space back to the disk, in short batches that never hold
+// the store for long.
 type upkeep struct {
 	mu sync.Mutex
 	// index is the index's last known progress; nil once it is complete.
 	index *store.IndexProgress
+	// purging holds the accounts whose data Engine.purge deletes now.
+	purging map[string]bool
 }
 
 // Upkeep's pace.
@@ -70,12 +75,40 @@ func (u *upkeep) setProgress(p store.IndexProgress) {
 	}
 }
 
+// beginPurge records that account's data is being deleted; it returns
+// false if it already is.
+func (u *upkeep) beginPurge(account string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.purging[account] {
+		return false
+	}
+	if u.purging == nil {
+		u.purging = map[string]bool{}
+	}
+	u.purging[account] = true
+	return true
+}
+
+func (u *upkeep) isPurging(account string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.purging[account]
+}
+
+func (u *upkeep) endPurge(account string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	delete(u.purging, account)
+}
+
 // serveUpkeep runs the upkeep until ctx is done. It works at start, after
 // each sync session, and when accounts or settings change.
 func (e *Engine) serveUpkeep(ctx context.Context) {
 	events := e.bus.subscribe(ctx)
 	force := false // a change of the settings prunes at once
 	for {
+		e.finishRemovals(ctx)
 		e.buildIndex(ctx)
 		next := e.pruneIfDue(ctx, force)
 		force = false
@@ -105,6 +138,56 @@ func (e *Engine) serveUpkeep(ctx context.Context) {
 					wake, force = true, true
 				}
 			}
+		}
+	}
+}
+
+// purge deletes account and all its data, pruneBatch items per write
+// transaction (store.DeleteAccount), and gives the space back to the disk;
+// with pending, it only finishes a removal that began earlier
+// (store.ContinueRemoval). It does nothing if another call is deleting the
+// same account's data.
+func (e *Engine) purge(ctx context.Context, account string, pending bool) error {
+	if !e.upkeep.beginPurge(account) {
+		return nil
+	}
+	defer e.upkeep.endPurge(account)
+	start := time.Now()
+	remove := e.cfg.Store.DeleteAccount
+	if pending {
+		remove = e.cfg.Store.ContinueRemoval
+	}
+	if err := remove(ctx, account, pruneBatch); err != nil {
+		return err
+	}
+	e.log.Info("deleted the account's data", "account", account, "took", time.Since(start).Round(time.Millisecond))
+	e.reclaim(ctx)
+	return nil
+}
+
+// finishRemovals finishes the removals of accounts that stopped midway:
+// the process was killed, or the removal failed, during `account remove
+// --purge`.
+func (e *Engine) finishRemovals(ctx context.Context) {
+	pending, err := e.cfg.Store.PendingRemovals(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("looking for unfinished account removals", "err", err)
+		}
+		return
+	}
+	for _, account := range pending {
+		if ctx.Err() != nil {
+			return
+		}
+		if e.upkeep.isPurging(account) {
+			continue // RemoveAccount is at it
+		}
+		e.log.Info("finishing the removal of an account", "account", account)
+		// Only a pending removal: the ID may have been added again since
+		// PendingRemovals.
+		if err := e.purge(ctx, account, true); err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrNotFound) {
+			e.log.Error("removing an account's data", "account", account, "err", err)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"testing"
 	"time"
@@ -115,5 +116,71 @@ func (v *env) waitItems(n int) {
 			v.t.Fatalf("%d items, want %d", v.items(), n)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestUpkeepFinishesAnInterruptedPurge leaves the store as a process
+// killed during `account remove --purge` leaves it (the account marked
+// removing, part of its items deleted) and starts the engine: the account
+// is not started, the upkeep deletes the rest, and the name can be used
+// again for an account that starts from nothing.
+func TestUpkeepFinishesAnInterruptedPurge(t *testing.T) {
+	v := newEnv(t)
+	v.activate("pw")
+	if s := v.session(); s.Added != 33 {
+		t.Fatalf("first session %+v", s)
+	}
+	v.waitIndex()
+	v.stop()
+	v.st.Close()
+	raw, err := sql.Open("sqlite", v.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range []string{
+		"UPDATE accounts SET removing = 1 WHERE id = 'work'",
+		"DELETE FROM items WHERE id IN (SELECT id FROM items WHERE account = 'work' LIMIT 10)",
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(q string) int {
+		var n int
+		if err := raw.QueryRow(q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	v.start()
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p, err := v.st.PendingRemovals(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("removal of %v not finished within 10 s", p)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := count("SELECT count(*) FROM items WHERE account = 'work'"); n != 0 {
+		t.Fatalf("%d items of the removed account left", n)
+	}
+	if n := count("SELECT count(*) FROM accounts"); n != 0 {
+		t.Fatalf("%d accounts left", n)
+	}
+	if accts, err := v.e.Accounts(ctx); err != nil || len(accts) != 0 {
+		t.Fatalf("Accounts = %+v, %v", accts, err)
+	}
+	v.activate("pw")
+	if s := v.session(); s.Added != 33 {
+		t.Fatalf("the account added again: first session %+v, want 33 items added", s)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -64,8 +65,15 @@ func accountNotFound(id string) error {
 	return notFound("there is no account named %q", id)
 }
 
+// removingError is AddAccount's error for an ID whose removal is not
+// finished.
+func removingError(id string) error {
+	return newError(ErrExists, nil, fmt.Sprintf("the account named %q is still being removed; add it again once its data is deleted (Inbox Sync finishes that in the background)", id))
+}
+
 // AddAccount stores a new account. It returns an error matching ErrExists if
-// an account with the same ID exists.
+// an account with the same ID exists or is still being removed
+// (DeleteAccount).
 func (s *Store) AddAccount(ctx context.Context, a Account) error {
 	if a.ID == "" {
 		return errors.New("store: an account needs an ID")
@@ -78,8 +86,11 @@ func (s *Store) AddAccount(ctx context.Context, a Account) error {
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		var one int
-		err := tx.QueryRowContext(ctx, "SELECT 1 FROM accounts WHERE id = ?", a.ID).Scan(&one)
+		var removing bool
+		err := tx.QueryRowContext(ctx, "SELECT removing FROM accounts WHERE id = ?", a.ID).Scan(&removing)
+		if err == nil && removing {
+			return removingError(a.ID)
+		}
 		if err == nil {
 			return newError(ErrExists, nil, fmt.Sprintf("an account named %q already exists", a.ID))
 		}
@@ -95,7 +106,7 @@ func (s *Store) AddAccount(ctx context.Context, a Account) error {
 
 // UpdateAccount replaces the stored fields of account a.ID with a's. A zero
 // CreatedAt keeps the stored one. It returns an error matching ErrNotFound if
-// there is no such account.
+// there is no such account (or it is being removed).
 func (s *Store) UpdateAccount(ctx context.Context, a Account) error {
 	settings, err := encSettings(a.Settings)
 	if err != nil {
@@ -103,7 +114,7 @@ func (s *Store) UpdateAccount(ctx context.Context, a Account) error {
 	}
 	n, err := s.exec(ctx, `UPDATE accounts SET provider = ?, login = ?, email = ?, settings = ?, disabled = ?,
 			created_at = coalesce(?, created_at)
-		WHERE id = ?`,
+		WHERE id = ? AND removing = 0`,
 		a.Provider, a.Login, a.Email, settings, boolInt(a.Disabled), encTime(a.CreatedAt), a.ID)
 	if err != nil {
 		return err
@@ -134,18 +145,19 @@ func scanAccount(sc interface{ Scan(...any) error }) (Account, error) {
 }
 
 // Account returns the account with the given ID, or an error matching
-// ErrNotFound.
+// ErrNotFound (also while it is being removed).
 func (s *Store) Account(ctx context.Context, id string) (Account, error) {
-	a, err := scanAccount(s.db.QueryRowContext(ctx, "SELECT "+accountCols+" FROM accounts WHERE id = ?", id))
+	a, err := scanAccount(s.db.QueryRowContext(ctx, "SELECT "+accountCols+" FROM accounts WHERE id = ? AND removing = 0", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Account{}, accountNotFound(id)
 	}
 	return a, err
 }
 
-// Accounts returns all accounts, ordered by CreatedAt, then ID.
+// Accounts returns all accounts, ordered by CreatedAt, then ID. Accounts
+// being removed (DeleteAccount) are not among them.
 func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT "+accountCols+" FROM accounts ORDER BY created_at, id")
+	rows, err := s.db.QueryContext(ctx, "SELECT "+accountCols+" FROM accounts WHERE removing = 0 ORDER BY created_at, id")
 	if err != nil {
 		return nil, err
 	}
@@ -161,27 +173,169 @@ func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
 	return out, rows.Err()
 }
 
-// DeleteAccount deletes the account and everything stored for it: items,
-// cursors, sessions, issues and run state. It returns an error matching
-// ErrNotFound if there is no such account.
-func (s *Store) DeleteAccount(ctx context.Context, id string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"items", "cursors", "full_syncs", "sessions", "issues", "notices", "incidents", "run_state"} {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE account = ?", id); err != nil {
-				return err
-			}
-		}
-		res, err := tx.ExecContext(ctx, "DELETE FROM accounts WHERE id = ?", id)
+// accountTables are the tables other than items with rows of an account
+// (incidents and notices have no foreign key, see schema step 3).
+var accountTables = []string{"cursors", "full_syncs", "sessions", "issues", "notices", "incidents", "run_state"}
+
+// removingSQL is the list of the accounts being removed, for a condition
+// "account NOT IN removingSQL" of the reads that must not show their
+// items while DeleteAccount removes them.
+const removingSQL = `(SELECT id FROM accounts WHERE removing = 1)`
+
+// purgeSQL removes up to ?2 items of account ?1, only while ?1 is being
+// removed: a removal that another caller already finished never touches
+// the items of an account added again under the same ID.
+var purgeSQL = deleteItemsSQL(`account = ?1 AND EXISTS (SELECT 1 FROM accounts WHERE id = ?1 AND removing = 1)`, "?2")
+
+// testHookPurgeBatch, when set by a test, runs after each of
+// DeleteAccount's batches has committed, with the number of items the
+// batch removed; an error stops the removal there, as a killed process
+// would.
+var testHookPurgeBatch func(ctx context.Context, n int) error
+
+// DeleteAccount deletes the account and everything stored for it: items
+// (with their search index entries and CRM outbox rows), cursors, sessions,
+// issues, notices and run state. It returns an error matching ErrNotFound
+// if there is no such account.
+//
+// It never holds the store for long: a first short transaction marks the
+// account as being removed and deletes its rows other than items — from
+// then on Account, Accounts, ApplyPage, the activity, the export and the
+// CRM outbox treat it as gone, and AddAccount refuses its ID — then up to
+// batch items go per write transaction, as PruneOld removes them, and a
+// last transaction deletes the account's row. Other writers (another
+// account's sync) commit between the batches. If the removal stops midway
+// (an error, a cancelled ctx, the process killed), the account stays
+// marked: PendingRemovals lists it and ContinueRemoval (or DeleteAccount)
+// finishes it.
+//
+// While the batches run, the search index keeps the removed items' entries
+// as deleted (searchDeleteMergeOff) instead of rewriting, within a batch's
+// transaction, each large part of the index where they pass 10 %; Reclaim
+// then rewrites those parts in short steps and gives the freed pages back
+// to the disk.
+func (s *Store) DeleteAccount(ctx context.Context, id string, batch int) error {
+	return s.removeAccount(ctx, id, batch, false)
+}
+
+// ContinueRemoval finishes the removal of account id that DeleteAccount
+// began (see PendingRemovals), in the same short transactions. Unlike
+// DeleteAccount it never begins one: it returns an error matching
+// ErrNotFound if no removal of id is pending, e.g. because another caller
+// finished it and the ID was added again since.
+func (s *Store) ContinueRemoval(ctx context.Context, id string, batch int) error {
+	return s.removeAccount(ctx, id, batch, true)
+}
+
+// removeAccount is DeleteAccount, or ContinueRemoval if pending.
+func (s *Store) removeAccount(ctx context.Context, id string, batch int, pending bool) error {
+	batch = max(batch, 1)
+	mark := "UPDATE accounts SET removing = 1 WHERE id = ?"
+	if pending {
+		mark += " AND removing = 1"
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, mark, id)
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return err
+		} else if n == 0 && pending {
+			return notFound("no removal of an account named %q is pending", id)
 		} else if n == 0 {
 			return accountNotFound(id)
 		}
-		return nil
+		if _, err := tx.ExecContext(ctx, searchDeleteMergeOff); err != nil {
+			return err
+		}
+		return deleteAccountRows(ctx, tx, id)
 	})
+	if err != nil {
+		return err
+	}
+	for {
+		n, err := s.exec(ctx, purgeSQL, id, batch)
+		if err != nil {
+			return fmt.Errorf("removing the items of %s: %w", id, err)
+		}
+		if testHookPurgeBatch != nil {
+			if err := testHookPurgeBatch(ctx, int(n)); err != nil {
+				return err
+			}
+		}
+		if n < int64(batch) {
+			break
+		}
+		// A writer the batch's commit woke (another account's sync)
+		// takes the store before the next batch does.
+		runtime.Gosched()
+	}
+	return s.finishRemoval(ctx, id)
+}
+
+// finishRemoval is DeleteAccount's last transaction: it deletes the rows
+// of account id, once its items are gone, if its removal is still
+// pending.
+func (s *Store) finishRemoval(ctx context.Context, id string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var removing bool
+		err := tx.QueryRowContext(ctx, "SELECT removing FROM accounts WHERE id = ?", id).Scan(&removing)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && !removing) {
+			// Another caller finished this removal (and the ID may be in
+			// use again): nothing of it is left.
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := deleteAccountRows(ctx, tx, id); err != nil {
+			return err
+		}
+		var others int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM accounts WHERE removing = 1 AND id != ?", id).Scan(&others); err != nil {
+			return err
+		}
+		if others == 0 {
+			if _, err := tx.ExecContext(ctx, searchDeleteMergeOn); err != nil {
+				return err
+			}
+		}
+		// Nothing adds items to an account being removed (ApplyPage
+		// refuses it); any left would go with the row (ON DELETE CASCADE).
+		_, err = tx.ExecContext(ctx, "DELETE FROM accounts WHERE id = ?", id)
+		return err
+	})
+}
+
+// deleteAccountRows deletes the rows of account id in accountTables.
+func deleteAccountRows(ctx context.Context, tx *sql.Tx, id string) error {
+	for _, table := range accountTables {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE account = ?", id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PendingRemovals returns the IDs of the accounts whose removal
+// (DeleteAccount) began but did not finish, e.g. because the process was
+// killed; ContinueRemoval finishes each.
+func (s *Store) PendingRemovals(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT id FROM accounts WHERE removing = 1 ORDER BY id")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }
 
 // RunState is the engine's persisted per-account state: it survives

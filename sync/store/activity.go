@@ -74,7 +74,8 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // Activity returns a page of stored items, newest first (by Item.Time;
 // items without a time last), filtered by q, with the number of items q
-// selects. A search that cannot be understood returns an error matching
+// selects. The items of an account being removed (DeleteAccount) are not
+// among them. A search that cannot be understood returns an error matching
 // provider.ErrInvalid that says why in words.
 func (s *Store) Activity(ctx context.Context, q ActivityQuery) (ActivityPage, error) {
 	if q.Limit <= 0 {
@@ -104,6 +105,7 @@ func (s *Store) search(ctx context.Context, q ActivityQuery, terms []searchTerm)
 	if q.Account != "" {
 		filter.WriteString(" AND i.account = " + arg(q.Account))
 	}
+	filter.WriteString(" AND i.account NOT IN " + removingSQL)
 	if !q.IncludeDeleted {
 		filter.WriteString(" AND i.deleted = 0")
 	}
@@ -173,7 +175,7 @@ func (s *Store) scanActivity(ctx context.Context, q ActivityQuery) (ActivityPage
 		return page, nil
 	}
 	// Across accounts: one query per account, merged here.
-	rows, err := s.db.QueryContext(ctx, "SELECT id FROM accounts")
+	rows, err := s.db.QueryContext(ctx, "SELECT id FROM accounts WHERE removing = 0")
 	if err != nil {
 		return ActivityPage{}, err
 	}
@@ -246,7 +248,7 @@ func (s *Store) activity(ctx context.Context, q ActivityQuery, offset int) (item
 		args = []any{q.Account}
 	)
 	arg := argAdder(&args)
-	sb.WriteString(" FROM items WHERE account = ?1")
+	sb.WriteString(" FROM items WHERE account = ?1 AND ?1 NOT IN " + removingSQL)
 	if !q.IncludeDeleted {
 		sb.WriteString(" AND deleted = 0")
 	}
@@ -352,14 +354,14 @@ func scanItem(sc interface{ Scan(...any) error }) (Item, int64, error) {
 }
 
 // CountItems returns the number of items of account not marked deleted;
-// account "" counts all accounts' items.
+// account "" counts all accounts' items. Accounts being removed have none.
 func (s *Store) CountItems(ctx context.Context, account string) (int, error) {
 	var n int
 	var err error
 	if account == "" {
-		err = s.db.QueryRowContext(ctx, "SELECT count(*) FROM items WHERE deleted = 0").Scan(&n)
+		err = s.db.QueryRowContext(ctx, "SELECT count(*) FROM items WHERE deleted = 0 AND account NOT IN "+removingSQL).Scan(&n)
 	} else {
-		err = s.db.QueryRowContext(ctx, "SELECT count(*) FROM items WHERE account = ? AND deleted = 0", account).Scan(&n)
+		err = s.db.QueryRowContext(ctx, "SELECT count(*) FROM items WHERE account = ?1 AND deleted = 0 AND ?1 NOT IN "+removingSQL, account).Scan(&n)
 	}
 	return n, err
 }

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"os"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -116,4 +118,96 @@ func BenchmarkApplyPageNoChangeFullSync(b *testing.B) {
 	b.StopTimer()
 	reportCPU(b, c0)
 	b.ReportMetric(float64(500*b.N)/b.Elapsed().Seconds(), "items/s")
+}
+
+// BenchmarkDeleteAccount removes one of three accounts of n items each
+// (INBOXSYNC_PURGE_BENCH_ITEMS, default 20,000; the case is
+// 100,000 of a 300,000-item store), every item indexed for search, as the
+// engine does: DeleteAccount in batches of 500, then Reclaim. It reports
+// the removal's time (purge-s) and Reclaim's (reclaim-s: merging the
+// search index and giving the pages back), the removal's longest write
+// transaction (max-tx-ms: the longest time between two of its commits) and
+// the longest time a small write of another writer, running in a loop
+// through both, waited for the store (max-wait-ms).
+func BenchmarkDeleteAccount(b *testing.B) {
+	n := 20000
+	if v := os.Getenv("INBOXSYNC_PURGE_BENCH_ITEMS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	const batch = 500
+	ctx := context.Background()
+	var purge, reclaim, maxTx, maxWait time.Duration
+	for range b.N {
+		b.StopTimer()
+		s := openTemp(b, "work", "home", "other")
+		for _, a := range []string{"work", "home", "other"} {
+			for p := range n / 500 {
+				if _, err := s.ApplyPage(ctx, a, provider.Inbox, realisticPage(p, 500, scriptedID), t0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		for {
+			p, err := s.BuildSearchIndex(ctx, 10000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if p.Ready() {
+				break
+			}
+		}
+		// Another writer: a small write every millisecond.
+		stop := make(chan struct{})
+		waited := make(chan time.Duration)
+		go func() {
+			var longest time.Duration
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					waited <- longest
+					return
+				case <-time.After(time.Millisecond):
+				}
+				start := time.Now()
+				if err := s.PutSetting(ctx, "bench", strconv.Itoa(i)); err != nil {
+					b.Error(err)
+				}
+				longest = max(longest, time.Since(start))
+			}
+		}()
+		b.StartTimer()
+		start := time.Now()
+		last := start
+		testHookPurgeBatch = func(context.Context, int) error {
+			now := time.Now()
+			maxTx = max(maxTx, now.Sub(last))
+			last = now
+			return nil
+		}
+		if err := s.DeleteAccount(ctx, "work", batch); err != nil {
+			b.Fatal(err)
+		}
+		maxTx = max(maxTx, time.Since(last)) // the last transaction
+		purge += time.Since(start)
+		testHookPurgeBatch = nil
+		start = time.Now()
+		if _, err := s.Reclaim(ctx); err != nil {
+			b.Fatal(err)
+		}
+		reclaim += time.Since(start)
+		b.StopTimer()
+		close(stop)
+		maxWait = max(maxWait, <-waited)
+		if left, _ := s.CountItems(ctx, ""); left != 2*(n/500)*500 {
+			b.Fatalf("%d items left", left)
+		}
+		s.Close()
+	}
+	b.ReportMetric(purge.Seconds()/float64(b.N), "purge-s")
+	b.ReportMetric(reclaim.Seconds()/float64(b.N), "reclaim-s")
+	b.ReportMetric(float64(maxTx.Microseconds())/1000, "max-tx-ms")
+	b.ReportMetric(float64(maxWait.Microseconds())/1000, "max-wait-ms")
 }

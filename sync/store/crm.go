@@ -77,6 +77,7 @@ func (s *Store) ConnectCRM(ctx context.Context, c CRMConnection) (int, error) {
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO crm_items(item, saved_at)
 			SELECT id, ? FROM items WHERE deleted = 0 AND time IS NOT NULL AND time >= ?
+				AND account NOT IN `+removingSQL+`
 			ON CONFLICT(item) DO NOTHING`, encTime(c.ConnectedAt), timeNanos(c.Since))
 		if err != nil {
 			return err
@@ -145,7 +146,7 @@ func (s *Store) CRMFailures(ctx context.Context, limit int) ([]Item, error) {
 		limit = DefaultActivityLimit
 	}
 	items, _, err := s.queryItems(ctx, `SELECT `+aliasedItemCols+` FROM crm_items c JOIN items i ON i.id = c.item
-		WHERE c.state = 'failed' ORDER BY c.saved_at DESC, c.item DESC LIMIT ?`, []any{limit})
+		WHERE c.state = 'failed' AND i.account NOT IN `+removingSQL+` ORDER BY c.saved_at DESC, c.item DESC LIMIT ?`, []any{limit})
 	return items, err
 }
 
@@ -159,7 +160,7 @@ func (s *Store) CRMIssues(ctx context.Context, account string, limit int) ([]Iss
 	rows, err := s.db.QueryContext(ctx, `SELECT items.account, items.provider_id, items.folder, items.subject,
 		c.reason, c.attempts, c.saved_at
 		FROM crm_items c JOIN items ON items.id = c.item
-		WHERE c.state = 'failed' AND (?1 = '' OR items.account = ?1)
+		WHERE c.state = 'failed' AND (?1 = '' OR items.account = ?1) AND items.account NOT IN `+removingSQL+`
 		ORDER BY c.saved_at DESC, c.item DESC LIMIT ?2`, account, limit)
 	if err != nil {
 		return nil, err
@@ -225,7 +226,8 @@ func parseOutboxKey(k string) (item, gen int64, err error) {
 
 // Pending returns up to limit entries to log, oldest item first: the
 // pending ones, then the failed ones worth another attempt (retryable and
-// under crm.MaxAttempts attempts).
+// under crm.MaxAttempts attempts). The items of an account being removed
+// (DeleteAccount) are never offered.
 func (o *Outbox) Pending(ctx context.Context, limit int) ([]crm.Entry, error) {
 	if limit <= 0 {
 		return nil, nil
@@ -235,7 +237,8 @@ func (o *Outbox) Pending(ctx context.Context, limit int) ([]crm.Entry, error) {
 		items.from_addr, items.to_addrs, items.cc_addrs, items.time, items.preview, items.start_time,
 		items.end_time, items.location, items.organizer, items.attendees, items.deleted
 		FROM crm_items c JOIN items ON items.id = c.item
-		WHERE c.state = 'pending' OR (c.state = 'failed' AND c.retryable = 1 AND c.attempts < ?)
+		WHERE (c.state = 'pending' OR (c.state = 'failed' AND c.retryable = 1 AND c.attempts < ?))
+			AND items.account NOT IN `+removingSQL+`
 		ORDER BY c.state = 'failed', items.time, c.item LIMIT ?`, crm.MaxAttempts, limit)
 	if err != nil {
 		return nil, err

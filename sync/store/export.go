@@ -51,8 +51,8 @@ const (
 	MaxItemsLimit     = 5000
 )
 
-// Items returns a page of the items q selects (not those marked deleted),
-// in the order they were stored. Items stored while an export pages through
+// Items returns a page of the items q selects (not those marked deleted,
+// nor those of an account being removed), in the order they were stored. Items stored while an export pages through
 // come at its end; an item removed meanwhile is not in the pages after.
 func (s *Store) Items(ctx context.Context, q ItemsQuery) (ItemsPage, error) {
 	if q.Limit <= 0 {
@@ -62,7 +62,7 @@ func (s *Store) Items(ctx context.Context, q ItemsQuery) (ItemsPage, error) {
 	args := []any{q.After}
 	arg := argAdder(&args)
 	var sb strings.Builder
-	sb.WriteString("SELECT " + itemCols + " FROM items WHERE id > ?1 AND deleted = 0")
+	sb.WriteString("SELECT " + itemCols + " FROM items WHERE id > ?1 AND deleted = 0 AND account NOT IN " + removingSQL)
 	if q.Account != "" {
 		sb.WriteString(" AND account = " + arg(q.Account))
 	}

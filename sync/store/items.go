@@ -101,7 +101,7 @@ const (
 	issueSQL  = `INSERT INTO issues(account, provider_id, folder, message, time) VALUES (?, ?, ?, ?, ?)`
 	cursorSQL = `INSERT INTO cursors(account, folder, cursor, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT(account, folder) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`
-	accountExistsSQL = `SELECT 1 FROM accounts WHERE id = ?`
+	accountExistsSQL = `SELECT 1 FROM accounts WHERE id = ? AND removing = 0`
 	// stampSQL records that the running full sync (?1) listed the stored
 	// items among the JSON array ?4 unchanged.
 	stampSQL = `UPDATE items SET full_sync_gen = ?1

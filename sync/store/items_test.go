@@ -495,7 +495,7 @@ func TestDeleteAccountPurges(t *testing.T) {
 	}
 	s.PutSetting(ctx, "global", "kept")
 
-	if err := s.DeleteAccount(ctx, "work"); err != nil {
+	if err := s.DeleteAccount(ctx, "work", 100); err != nil {
 		t.Fatal(err)
 	}
 	for _, table := range []string{"accounts", "items", "cursors", "sessions", "issues", "run_state"} {

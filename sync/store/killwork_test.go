@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -17,7 +18,7 @@ import (
 // items) killed at random moments: what it committed stays, and the next
 // process goes on from there.
 
-// workEnv names the job ("index" or "prune") and the store file of the
+// workEnv names the job ("index", "prune" or "purge") and the store file of the
 // child of the kill tests below.
 const workEnv = "INBOXSYNC_STORE_WORK_CHILD"
 
@@ -49,6 +50,16 @@ func TestKillWorkChild(t *testing.T) {
 				t.Fatal(err)
 			}
 			done = n < 20
+		case "purge":
+			testHookPurgeBatch = func(context.Context, int) error {
+				fmt.Println("step")
+				return nil
+			}
+			err := s.DeleteAccount(ctx, "work", 20)
+			if err != nil && !errors.Is(err, ErrNotFound) { // not found: a killed child finished
+				t.Fatal(err)
+			}
+			done = true
 		default:
 			t.Fatalf("unknown job %q", job)
 		}

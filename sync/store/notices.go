@@ -200,7 +200,7 @@ func (s *Store) NoticeFailed(ctx context.Context, n Notice, at, next time.Time, 
 		// list (issues belong to an account).
 		_, err = tx.ExecContext(ctx, `INSERT INTO issues(account, provider_id, folder, message, time)
 			SELECT id, '', 'email notice', ?, ? FROM accounts
-			WHERE id = ? OR (? = ? AND id = (SELECT min(id) FROM accounts))`,
+			WHERE removing = 0 AND (id = ? OR (? = ? AND id = (SELECT min(id) FROM accounts WHERE removing = 0)))`,
 			issue, encTime(at), n.Account, n.Account, CRMIncidentAccount)
 		return err
 	})

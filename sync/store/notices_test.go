@@ -49,7 +49,7 @@ func TestIncidentsOfMailboxesAndTheCRM(t *testing.T) {
 		t.Errorf("issues: %+v", is)
 	}
 	// Removing the account removes its incidents and notices, not the CRM's.
-	if err := s.DeleteAccount(ctx, "work"); err != nil {
+	if err := s.DeleteAccount(ctx, "work", 100); err != nil {
 		t.Fatal(err)
 	}
 	if _, open, _ := s.OpenIncidentOf(ctx, "work"); open {

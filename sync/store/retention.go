@@ -24,11 +24,19 @@ var waitingForCRMSQL = fmt.Sprintf(`EXISTS (SELECT 1 FROM crm_items c WHERE c.it
 // time, events whose end (or, without an end, time) is before it. Items
 // without a time are never pruned. It walks the (account, time) index: an
 // event ends after it starts.
-var pruneSQL = `DELETE FROM items WHERE id IN (
-	SELECT id FROM items WHERE account = ?1 AND time < ?2
+var pruneSQL = deleteItemsSQL(`account = ?1 AND time < ?2
 		AND (kind != 'event' OR coalesce(end_time, time) < ?2)
-		AND NOT (` + waitingForCRMSQL + `)
-	LIMIT ?3)`
+		AND NOT (`+waitingForCRMSQL+`)`, "?3")
+
+// deleteItemsSQL is the statement that removes up to limit (a parameter)
+// items matching the condition where: one batch of a pruning or of an
+// account's removal (DeleteAccount), a short write transaction. The
+// triggers of search.go take the items out of the search index and their
+// CRM outbox rows go with them (ON DELETE CASCADE), in the same
+// transaction.
+func deleteItemsSQL(where, limit string) string {
+	return `DELETE FROM items WHERE id IN (SELECT id FROM items WHERE ` + where + ` LIMIT ` + limit + `)`
+}
 
 // PruneOld removes up to batch items of account older than before (see
 // pruneSQL) in one short write transaction, and returns how many it
@@ -52,10 +60,15 @@ const reclaimStep = 1000
 
 // Reclaim gives the file's free pages back to the disk, reclaimStep pages
 // per write transaction, so that the file shrinks after items were removed.
-// A file created before Inbox Sync did this cannot shrink until it was
-// compacted once (CanReclaim, Compact); Reclaim does nothing then. It
-// returns the number of bytes given back.
+// First it merges the search index in short steps (mergeSearchIndex), which
+// frees the pages of the removed items' entries. A file created before
+// Inbox Sync did this cannot shrink until it was compacted once
+// (CanReclaim, Compact); Reclaim only merges the index then. It returns the
+// number of bytes given back.
 func (s *Store) Reclaim(ctx context.Context) (int64, error) {
+	if err := s.mergeSearchIndex(ctx); err != nil {
+		return 0, err
+	}
 	ok, err := s.CanReclaim(ctx)
 	if err != nil || !ok {
 		return 0, err

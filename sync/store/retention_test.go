@@ -118,7 +118,7 @@ func TestReclaimShrinksTheFile(t *testing.T) {
 				return fi.Size()
 			}
 			full := size()
-			if err := s.DeleteAccount(ctx, "big"); err != nil {
+			if err := s.DeleteAccount(ctx, "big", 100); err != nil {
 				t.Fatal(err)
 			}
 			if old {

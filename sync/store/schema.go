@@ -194,6 +194,14 @@ var migrations = [][]string{
 	// 5: the full-text search index (search.go); the items already stored
 	// are indexed in the background (Store.BuildSearchIndex).
 	searchMigration,
+	// 6: an account removed with its data (Store.DeleteAccount) is marked
+	// removing = 1 in the first of the short transactions that delete it,
+	// and its row goes in the last: in between, and after a process killed
+	// in between until the engine finishes the removal, the store treats
+	// it as gone.
+	{
+		`ALTER TABLE accounts ADD COLUMN removing INTEGER NOT NULL DEFAULT 0`,
+	},
 }
 
 // schemaVersion is the schema version this build writes.

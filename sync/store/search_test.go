@@ -346,7 +346,7 @@ func TestSearchIndexInStep(t *testing.T) {
 				t.Fatal(err)
 			}
 		case op < 7: // the account removed, and added back
-			if err := s.DeleteAccount(ctx, acct); err != nil {
+			if err := s.DeleteAccount(ctx, acct, 7); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.AddAccount(ctx, Account{ID: acct, Provider: "scripted"}); err != nil {

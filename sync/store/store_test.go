@@ -185,7 +185,7 @@ func TestAccounts(t *testing.T) {
 		{"add duplicate", func() error { return s.AddAccount(ctx, Account{ID: "work", Provider: "gmail"}) }, ErrExists},
 		{"add without id", func() error { return s.AddAccount(ctx, Account{Provider: "gmail"}) }, errAny},
 		{"update missing", func() error { return s.UpdateAccount(ctx, Account{ID: "nope"}) }, ErrNotFound},
-		{"delete missing", func() error { return s.DeleteAccount(ctx, "nope") }, ErrNotFound},
+		{"delete missing", func() error { return s.DeleteAccount(ctx, "nope", 100) }, ErrNotFound},
 		{"get missing", func() error { _, err := s.Account(ctx, "nope"); return err }, ErrNotFound},
 	}
 	for _, st := range steps {
@@ -244,7 +244,7 @@ func TestAccounts(t *testing.T) {
 		t.Errorf("CreatedAt of a new account = %v", a.CreatedAt)
 	}
 
-	if err := s.DeleteAccount(ctx, "home"); err != nil {
+	if err := s.DeleteAccount(ctx, "home", 100); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Account(ctx, "home"); !errors.Is(err, ErrNotFound) {

@@ -86,3 +86,32 @@ echo
 echo "== export of every item to CSV =="
 /usr/bin/time -f "%e s, CLI peak RSS %M KB" "$tmp/inboxsync" --home "$home" export --out "$tmp/all.csv" 2>&1 | tr '\r' '\n' | tail -2
 echo "rows: $(($(wc -l <"$tmp/all.csv") - 1)), $(du -m "$tmp/all.csv" | cut -f1) MB; agent peak RSS $(awk '/VmHWM/{printf "%.1f MB", $2/1024}' /proc/$agent/status)"
+kill "$agent"
+wait "$agent" 2>/dev/null || :
+agent=
+echo
+
+echo "== the dashboard, tray click → window drawn (scripts/bench-ui.sh) =="
+if command -v Xvfb >/dev/null && command -v xdotool >/dev/null && command -v import >/dev/null; then
+  echo "with this store:"
+  scripts/bench-ui.sh --home "$home" 10 | tail -2
+  echo "with a fresh home (no account, no item):"
+  scripts/bench-ui.sh 10 | tail -2
+else
+  echo "skipped: needs Xvfb, xdotool and ImageMagick's import"
+fi
+echo
+
+echo "== account remove --purge of one account (a third of the store), through the CLI =="
+"$tmp/inboxsync" --home "$home" agent --no-tray 2>"$tmp/agent.log" &
+agent=$!
+until "$tmp/inboxsync" --home "$home" status >/dev/null 2>&1; do sleep 0.01; done
+before=$(du -m "$home/inboxsync.db" | cut -f1)
+/usr/bin/time -f "%e s" "$tmp/inboxsync" --home "$home" account remove north --purge 2>&1 | tail -2
+sleep 1
+echo "file before/after: $before MB → $(du -m "$home/inboxsync.db" | cut -f1) MB (the upkeep gives the space back in short steps after the purge)"
+kill "$agent"
+wait "$agent" 2>/dev/null || :
+agent=
+echo "the longest write transaction of a purge (BenchmarkDeleteAccount, 100,000 of 300,000 items):"
+INBOXSYNC_PURGE_BENCH_ITEMS=100000 go test -run '^$' -bench BenchmarkDeleteAccount -benchtime 1x -timeout 20m ./sync/store/ | grep -E "^Benchmark|ms"

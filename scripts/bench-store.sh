@@ -94,9 +94,9 @@ echo
 echo "== the dashboard, tray click → window drawn (scripts/bench-ui.sh) =="
 if command -v Xvfb >/dev/null && command -v xdotool >/dev/null && command -v import >/dev/null; then
   echo "with this store:"
-  scripts/bench-ui.sh --home "$home" 10 | tail -2
+  scripts/bench-ui.sh --home "$home" 10 2>"$tmp/bench-ui.err" | tail -2 || echo "failed: $(tail -3 "$tmp/bench-ui.err")"
   echo "with a fresh home (no account, no item):"
-  scripts/bench-ui.sh 10 | tail -2
+  scripts/bench-ui.sh 10 2>"$tmp/bench-ui.err" | tail -2 || echo "failed: $(tail -3 "$tmp/bench-ui.err")"
 else
   echo "skipped: needs Xvfb, xdotool and ImageMagick's import"
 fi

@@ -50,7 +50,7 @@ go build -o "$tmp/inboxsync" ./cmd/inboxsync
 go build -o "$tmp/uiclick" ./internal/bench/uiclick
 
 # Xvfb picks a free display and writes its number to fd 3.
-Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$tmp/display" >/dev/null 2>&1 &
+Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$tmp/display" >"$tmp/xvfb.log" 2>&1 &
 xvfb=$!
 for _ in $(seq 100); do [ -s "$tmp/display" ] && break; sleep 0.1; done
 if ! [ -s "$tmp/display" ]; then
@@ -98,4 +98,8 @@ fi
 exit $status
 '
 echo "tray click → dashboard window drawn, $rounds rounds (DISPLAY=$DISPLAY${home:+, home $home}):"
-scripts/with-keyring.sh bash -c "$inner" bench-ui "$tmp" "$rounds" "$home" 2> >(grep -v "Failed to set fd limit" >&2)
+if ! scripts/with-keyring.sh bash -c "$inner" bench-ui "$tmp" "$rounds" "$home"; then
+  echo "Xvfb's log:" >&2
+  cat "$tmp/xvfb.log" >&2
+  exit 1
+fi 2> >(grep -v "Failed to set fd limit" >&2)

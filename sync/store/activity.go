@@ -7,7 +7,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -192,50 +191,45 @@ func (s *Store) scanActivity(ctx context.Context, q ActivityQuery) (ActivityPage
 	if err := rows.Err(); err != nil {
 		return ActivityPage{}, err
 	}
-	type ranked struct {
-		Item
-		rowid int64
+	if len(accounts) == 0 {
+		return page, nil
 	}
-	var all []ranked
-	perAccount := q
-	perAccount.Limit = q.Offset + q.Limit
-	for _, a := range accounts {
-		perAccount.Account = a
-		items, ids, total, capped, err := s.activity(ctx, perAccount, 0)
-		if err != nil {
-			return ActivityPage{}, err
-		}
-		page.Total += total
-		page.TotalCapped = page.TotalCapped || capped
-		for i := range items {
-			all = append(all, ranked{items[i], ids[i]})
-		}
+	// One statement reads each account's newest Offset+Limit items by its
+	// (account, time) index and merges them (newest first, the items
+	// without a time last, then the newest row), and one counts them:
+	// at a million items across three accounts, 3 ms where a query per
+	// account took 10 ms through the agent.
+	args := []any{}
+	arg := argAdder(&args)
+	var filter string
+	if !q.IncludeDeleted {
+		filter += " AND deleted = 0"
+	}
+	if !q.Since.IsZero() {
+		filter += " AND time >= " + arg(timeNanos(q.Since))
+	}
+	n := arg(q.Offset + q.Limit)
+	parts := make([]string, len(accounts))
+	counts := make([]string, len(accounts))
+	for i, a := range accounts {
+		where := " FROM items WHERE account = " + arg(a) + filter
+		parts[i] = "SELECT * FROM (SELECT " + itemCols + where + " ORDER BY time DESC, id DESC LIMIT " + n + ")"
+		counts[i] = fmt.Sprintf("(SELECT count(*) FROM (SELECT 1%s LIMIT %d))", where, TotalCap+1)
+	}
+	if err := s.db.QueryRowContext(ctx, "SELECT "+strings.Join(counts, " + "), args...).Scan(&page.Total); err != nil {
+		return ActivityPage{}, err
 	}
 	if page.Total > TotalCap {
 		page.Total, page.TotalCapped = TotalCap, true
 	}
-	slices.SortStableFunc(all, func(a, b ranked) int {
-		// Newest first; the zero time (no time) last.
-		switch {
-		case a.Time.IsZero() != b.Time.IsZero():
-			if a.Time.IsZero() {
-				return 1
-			}
-			return -1
-		case !a.Time.Equal(b.Time):
-			return b.Time.Compare(a.Time)
-		case a.rowid != b.rowid:
-			if a.rowid > b.rowid {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.Account, b.Account)
-	})
-	all = all[min(q.Offset, len(all)):]
-	all = all[:min(q.Limit, len(all))]
-	for i := range all {
-		page.Items = append(page.Items, all[i].Item)
+	query := "SELECT * FROM (" + strings.Join(parts, " UNION ALL ") + ") WHERE account NOT IN " + removingSQL +
+		" ORDER BY time DESC, id DESC LIMIT " + arg(q.Limit) + " OFFSET " + arg(q.Offset)
+	items, _, err := s.queryItems(ctx, query, args)
+	if err != nil {
+		return ActivityPage{}, err
+	}
+	if items != nil {
+		page.Items = items
 	}
 	return page, nil
 }

@@ -385,6 +385,10 @@ func TestActivity(t *testing.T) {
 		{"search preview", ActivityQuery{Account: "home", Search: "numbers we talked"}, []string{"h1", "h2"}},
 		{"all accounts, equal times newest stored first", ActivityQuery{}, []string{"ev1", "pct", "h1", "w4", "h2", "w2", "w1", "notime"}},
 		{"all accounts, limit", ActivityQuery{Limit: 3}, []string{"ev1", "pct", "h1"}},
+		{"all accounts, offset", ActivityQuery{Limit: 3, Offset: 2}, []string{"h1", "w4", "h2"}},
+		{"all accounts, offset past the end", ActivityQuery{Limit: 3, Offset: 8}, nil},
+		{"all accounts, since", ActivityQuery{Since: t0.Add(4 * time.Minute)}, []string{"ev1", "pct", "h1", "w4"}},
+		{"all accounts, with deleted", ActivityQuery{IncludeDeleted: true, Limit: 100, Offset: 4}, []string{"w3", "h2", "w2", "w1", "notime"}},
 		{"all accounts, search", ActivityQuery{Search: "tickets"}, []string{"h2"}},
 		{"unknown account", ActivityQuery{Account: "nope"}, nil},
 	}

@@ -76,7 +76,7 @@ func main() {
 		// transaction of its page (the store's insert trigger does that
 		// for ids below search_state.upto): what the design avoids.
 		e, cancel := newEngine(dir, mb)
-		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "inboxsync.db"))
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "inboxsync.db")+"?_pragma=busy_timeout(10000)")
 		check(err)
 		_, err = db.Exec("UPDATE search_state SET upto = 1 << 62")
 		check(err)

@@ -356,7 +356,7 @@ func checkHeader(path string) error {
 
 // check verifies, without writing anything, that the file at path is a
 // SQLite database this version can use: the header, the schema version and
-// SQLite's quick_check.
+// SQLite's quick_check of each ordinary table.
 //
 // When no -wal (or -journal) file with content exists the file is opened
 // with immutable=1, which makes SQLite read it without locks and without
@@ -389,35 +389,29 @@ func check(path string) error {
 	if v > schemaVersion() {
 		return tooNewError(path, v)
 	}
-	rows, err := db.QueryContext(ctx, "PRAGMA quick_check")
+	// quick_check table by table, the ordinary tables only: the tables
+	// behind the search index are checked as B-trees like the others,
+	// but FTS5's own check of the index's contents, which a plain
+	// quick_check runs too, is skipped — it read every entry of the index
+	// and took 1.4 s of the 2.3 s a start-up spent checking a million
+	// items.
+	tables, err := ordinaryTables(ctx, db)
 	if err != nil {
 		if isCorruptCode(err) {
 			return corruptError(path, err, "")
 		}
 		return fmt.Errorf("activity store %s: %w", path, err)
 	}
-	defer rows.Close()
 	var problems []string
-	for rows.Next() {
-		var msg string
-		if err := rows.Scan(&msg); err != nil {
+	for _, table := range tables {
+		p, err := quickCheck(ctx, db, table)
+		if err != nil {
+			if isCorruptCode(err) {
+				return corruptError(path, err, "")
+			}
 			return fmt.Errorf("activity store %s: %w", path, err)
 		}
-		if msg == "ok" {
-			continue
-		}
-		// A row may hold several lines, the first naming the database.
-		for _, line := range strings.Split(msg, "\n") {
-			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "***") {
-				problems = append(problems, line)
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		if isCorruptCode(err) {
-			return corruptError(path, err, "")
-		}
-		return fmt.Errorf("activity store %s: %w", path, err)
+		problems = append(problems, p...)
 	}
 	if len(problems) > 0 {
 		detail := "quick_check: " + problems[0]
@@ -525,4 +519,49 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// ordinaryTables lists the tables of db that are not virtual.
+func ordinaryTables(ctx context.Context, db *sql.DB) ([]string, error) {
+	rows, err := db.QueryContext(ctx, "SELECT name FROM sqlite_schema WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		names = append(names, name)
+	}
+	return names, rows.Err()
+}
+
+// quickCheck runs SQLite's quick_check of table and its indexes and
+// returns the problems it reports.
+func quickCheck(ctx context.Context, db *sql.DB, table string) ([]string, error) {
+	rows, err := db.QueryContext(ctx, `PRAGMA quick_check("`+strings.ReplaceAll(table, `"`, `""`)+`")`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var msg string
+		if err := rows.Scan(&msg); err != nil {
+			return nil, err
+		}
+		if msg == "ok" {
+			continue
+		}
+		// A row may hold several lines, the first naming the database.
+		for _, line := range strings.Split(msg, "\n") {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "***") {
+				problems = append(problems, line)
+			}
+		}
+	}
+	return problems, rows.Err()
 }

@@ -35,6 +35,7 @@ func main() {
 	entry := flag.String("entry", "Open dashboard", "the menu entry to click")
 	title := flag.String("title", "^Inbox Sync$", "`regexp` the window's title matches (xdotool --name)")
 	timeout := flag.Duration("timeout", 30*time.Second, "give up on a round after `D`")
+	openWait := flag.Duration("open-wait", 10*time.Second, "count a round as failed when no window shows within `D` of the click (its process failed: the agent logs why) and go on")
 	flag.Parse()
 	w, err := traytest.NewWatcher()
 	if err != nil {
@@ -53,7 +54,11 @@ func main() {
 	if ids, _ := search(*title); len(ids) != 0 {
 		fail(fmt.Errorf("a window %q is open before the first click", *title))
 	}
-	var mapped, drawn []float64
+	var (
+		mapped, drawn []float64
+		failed        int
+	)
+rounds:
 	for i := 1; i <= *rounds; i++ {
 		start := time.Now()
 		if err := item.Click(id); err != nil {
@@ -68,8 +73,15 @@ func main() {
 			if len(ids) > 0 {
 				break
 			}
-			if time.Since(start) > *timeout {
-				fail(fmt.Errorf("round %d: no window %q within %s", i, *title, *timeout))
+			if time.Since(start) > *openWait {
+				// Seen now and then on Xvfb: the window's process could
+				// not open the display. Measure the other rounds.
+				fmt.Printf("round %2d: no window %q within %s: not counted\n", i, *title, *openWait)
+				failed++
+				if failed > *rounds/2 {
+					fail(fmt.Errorf("%d of %d rounds showed no window", failed, i))
+				}
+				continue rounds
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -110,6 +122,9 @@ func main() {
 			median = (s.samples[n/2-1] + s.samples[n/2]) / 2
 		}
 		fmt.Printf("median of %d, click → window %s: %.1f ms (min %.1f, max %.1f)\n", n, s.what, median, s.samples[0], s.samples[n-1])
+	}
+	if failed > 0 {
+		fmt.Printf("%d round(s) showed no window and are not counted\n", failed)
 	}
 }
 

@@ -322,20 +322,7 @@ func deleteAccountRows(ctx context.Context, tx *sql.Tx, id string) error {
 // (DeleteAccount) began but did not finish, e.g. because the process was
 // killed; ContinueRemoval finishes each.
 func (s *Store) PendingRemovals(ctx context.Context) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT id FROM accounts WHERE removing = 1 ORDER BY id")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return queryStrings(ctx, s.db, "SELECT id FROM accounts WHERE removing = 1 ORDER BY id")
 }
 
 // RunState is the engine's persisted per-account state: it survives

@@ -174,21 +174,8 @@ func (s *Store) scanActivity(ctx context.Context, q ActivityQuery) (ActivityPage
 		return page, nil
 	}
 	// Across accounts: one query per account, merged here.
-	rows, err := s.db.QueryContext(ctx, "SELECT id FROM accounts WHERE removing = 0")
+	accounts, err := queryStrings(ctx, s.db, "SELECT id FROM accounts WHERE removing = 0")
 	if err != nil {
-		return ActivityPage{}, err
-	}
-	var accounts []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return ActivityPage{}, err
-		}
-		accounts = append(accounts, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return ActivityPage{}, err
 	}
 	if len(accounts) == 0 {

@@ -207,3 +207,65 @@ func TestOpenAfterCrashReadsTheLog(t *testing.T) {
 		t.Errorf("CountItems after the crash = %d, %v; want 500", n, err)
 	}
 }
+
+// TestCleanCloseSkipsTheFullCheck checks when Open reads every page: not
+// after a clean close that nothing followed, but after a process that did
+// not close the store, and after any change to the file since.
+func TestCleanCloseSkipsTheFullCheck(t *testing.T) {
+	full := 0
+	testHookFullCheck = func() { full++ }
+	t.Cleanup(func() { testHookFullCheck = nil })
+	open := func(t *testing.T, path string) (*Store, error) {
+		t.Helper()
+		full = 0
+		return Open(path)
+	}
+	path := filepath.Join(t.TempDir(), "inboxsync.db")
+	makeStore(t, path, 600)
+	if _, err := os.Stat(markPath(path)); err != nil {
+		t.Fatalf("no mark after a clean close: %v", err)
+	}
+
+	s, err := open(t, path)
+	if err != nil || full != 0 {
+		t.Fatalf("Open after a clean close: %v, %d full checks; want none", err, full)
+	}
+	if _, err := os.Stat(markPath(path)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the mark is still there while the store is open: %v", err)
+	}
+	// A second process opens it while the first still has it open (as
+	// after a crash: the first never closes).
+	s2, err := open(t, path)
+	if err != nil || full != 1 {
+		t.Fatalf("Open without a clean close before: %v, %d full checks; want 1", err, full)
+	}
+	s2.Close()
+	s.Close()
+
+	// The last close was clean again.
+	s, err = open(t, path)
+	if err != nil || full != 0 {
+		t.Fatalf("reopen: %v, %d full checks", err, full)
+	}
+	s.Close()
+	// Any write after the close, even within the same tick of a coarse
+	// clock, is seen: a page in the middle becomes garbage.
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(make([]byte, 4096), fi.Size()/2/4096*4096); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if s, err := open(t, path); !errors.Is(err, ErrCorrupt) || full != 1 {
+		if err == nil {
+			s.Close()
+		}
+		t.Fatalf("Open of a file changed after its clean close: %v, %d full checks; want ErrCorrupt after a full check", err, full)
+	}
+}

@@ -234,7 +234,7 @@ func TestMigrationFromSchema1(t *testing.T) {
 	}
 	// And the migrated file passes the checks a later Open runs.
 	s.Close()
-	if err := check(path); err != nil {
+	if err := check(path, true); err != nil {
 		t.Fatal(err)
 	}
 }

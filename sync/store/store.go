@@ -172,7 +172,14 @@ func (s *Store) Close() error {
 			st.Close()
 		}
 	}
-	return s.db.Close()
+	if err := s.db.Close(); err != nil {
+		return err
+	}
+	if !s.readOnly {
+		// Best effort: without the mark the next Open checks every page.
+		markClean(s.path)
+	}
+	return nil
 }
 
 // dsn returns a "file:" URI for path with the given query parameters.
@@ -220,9 +227,14 @@ func Open(path string) (*Store, error) {
 	case fi.IsDir():
 		return nil, fmt.Errorf("activity store %s is a directory", path)
 	case fi.Size() > 0:
-		if err := check(path); err != nil {
+		if err := check(path, !closedCleanly(path)); err != nil {
 			return nil, err
 		}
+	}
+	// The file changes from here on: a process killed before Close must
+	// leave no mark of a clean close.
+	if err := os.Remove(markPath(path)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("activity store %s: %w", path, err)
 	}
 
 	db, err := sql.Open("sqlite", dsn(path,
@@ -355,15 +367,16 @@ func checkHeader(path string) error {
 }
 
 // check verifies, without writing anything, that the file at path is a
-// SQLite database this version can use: the header, the schema version and
-// SQLite's quick_check of each ordinary table.
+// SQLite database this version can use: the header, the schema version
+// and, when full, SQLite's quick_check of each ordinary table (see
+// closed.go for when Open asks for it).
 //
 // When no -wal (or -journal) file with content exists the file is opened
 // with immutable=1, which makes SQLite read it without locks and without
 // creating a -wal or -shm file; when one exists (a process died, or one is
 // running) the file is opened read-only with the usual locking, so that the
 // log is read too.
-func check(path string) error {
+func check(path string, full bool) error {
 	if err := checkHeader(path); err != nil {
 		return err
 	}
@@ -395,6 +408,12 @@ func check(path string) error {
 	// quick_check runs too, is skipped — it read every entry of the index
 	// and took 1.4 s of the 2.3 s a start-up spent checking a million
 	// items.
+	if !full {
+		return nil
+	}
+	if testHookFullCheck != nil {
+		testHookFullCheck()
+	}
 	tables, err := ordinaryTables(ctx, db)
 	if err != nil {
 		if isCorruptCode(err) {
@@ -520,6 +539,10 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// testHookFullCheck, when set by a test, is called when Open checks every
+// page of a file.
+var testHookFullCheck func()
 
 // ordinaryTables lists the tables of db that are not virtual.
 func ordinaryTables(ctx context.Context, db *sql.DB) ([]string, error) {

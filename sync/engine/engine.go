@@ -437,7 +437,7 @@ func (e *Engine) RemoveAccount(ctx context.Context, account string, purge bool) 
 		r.stop()
 	}
 	if err := e.cfg.Secrets.DeleteAccount(account); err != nil {
-		return fmt.Errorf("the account was stopped but its password could not be deleted from the keyring: %w", err)
+		return fmt.Errorf("the account was stopped but its password could not be deleted from the keyring, so it was not removed (its synced data is kept; try again once the keyring works): %w", err)
 	}
 	if purge {
 		err = e.purge(ctx, account, false)

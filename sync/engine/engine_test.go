@@ -566,6 +566,26 @@ func TestQuitMidSessionStopsAtPageBoundary(t *testing.T) {
 	}
 }
 
+// TestPurgeWithoutKeyringKeepsEverything checks that a removal the
+// keyring refuses removes nothing and says so.
+func TestPurgeWithoutKeyringKeepsEverything(t *testing.T) {
+	v := newEnv(t)
+	v.activate("pw")
+	v.session()
+	v.sec.SetFailure(&secret.UnavailableError{})
+	err := v.e.RemoveAccount(context.Background(), "work", true)
+	if err == nil || !strings.Contains(err.Error(), "not removed") || !strings.Contains(err.Error(), "synced data is kept") {
+		t.Fatalf("purge without a keyring: %v", err)
+	}
+	v.sec.SetFailure(nil)
+	if n := v.items(); n != 33 {
+		t.Fatalf("%d items left, want the 33 synced", n)
+	}
+	if accts, _ := v.e.Accounts(context.Background()); len(accts) != 1 {
+		t.Fatalf("accounts after the refused removal: %+v", accts)
+	}
+}
+
 func TestRemoveAccount(t *testing.T) {
 	v := newEnv(t)
 	v.activate("pw")

@@ -437,7 +437,16 @@ func (e *Engine) RemoveAccount(ctx context.Context, account string, purge bool) 
 		r.stop()
 	}
 	if err := e.cfg.Secrets.DeleteAccount(account); err != nil {
-		return fmt.Errorf("the account was stopped but its password could not be deleted from the keyring, so it was not removed (its synced data is kept; try again once the keyring works): %w", err)
+		// Nothing was removed: the account syncs on as before.
+		if nr, lerr := e.loadRunner(ctx, a); lerr == nil {
+			e.mu.Lock()
+			if e.runners[account] == nil {
+				e.runners[account] = nr
+				e.startLocked(nr)
+			}
+			e.mu.Unlock()
+		}
+		return fmt.Errorf("the password of the account could not be deleted from the keyring, so the account was not removed (it syncs on and its synced data is kept; try again once the keyring works): %w", err)
 	}
 	if purge {
 		err = e.purge(ctx, account, false)

@@ -584,6 +584,11 @@ func TestPurgeWithoutKeyringKeepsEverything(t *testing.T) {
 	if accts, _ := v.e.Accounts(context.Background()); len(accts) != 1 {
 		t.Fatalf("accounts after the refused removal: %+v", accts)
 	}
+	// The account syncs on.
+	v.clock.Advance(interval)
+	if s := v.session(); s.Outcome != "ok" {
+		t.Fatalf("the next sync after the refused removal: %+v", s)
+	}
 }
 
 func TestRemoveAccount(t *testing.T) {

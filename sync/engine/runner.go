@@ -82,11 +82,7 @@ func (r *runner) serve(ctx context.Context) {
 func (e *Engine) serveLoop(ctx context.Context, plan func() (time.Duration, string), kick <-chan string, wake <-chan struct{},
 	run, kicked func(ctx context.Context, trigger string)) {
 	for ctx.Err() == nil {
-		// The time is read before plan so that a clock that moved between
-		// plan and the timer's creation (a wall-clock jump, or a test's
-		// clock advanced at that instant) is seen below and planned again,
-		// instead of waiting a whole interval from the later time.
-		before := e.cfg.Clock.Now()
+		before := e.cfg.Clock.Now() // before plan: see newTimer
 		wait, trigger := plan()
 		if trigger != "" {
 			run(ctx, trigger)
@@ -95,13 +91,12 @@ func (e *Engine) serveLoop(ctx context.Context, plan func() (time.Duration, stri
 		var t Timer
 		var fire <-chan time.Time
 		if wait >= 0 {
-			wait = min(wait, e.cfg.WallCheck)
-			t = e.cfg.Clock.NewTimer(wait)
-			fire = t.C()
-			if !e.cfg.Clock.Now().Before(before.Add(wait)) {
+			var due bool
+			if t, due = e.newTimer(before, wait); due {
 				t.Stop()
 				continue
 			}
+			fire = t.C()
 		}
 		select {
 		case <-ctx.Done():
@@ -119,6 +114,17 @@ func (e *Engine) serveLoop(ctx context.Context, plan func() (time.Duration, stri
 			t.Stop()
 		}
 	}
+}
+
+// newTimer returns a timer for wait from before — at most Config.WallCheck,
+// so that waits re-read the wall clock — and whether the clock already
+// reads before+wait. before is the time read before wait was worked out:
+// a clock that moved in between (a wall-clock jump, or a test's clock
+// advanced at that instant) would otherwise leave a timer that fires a
+// whole wait too late.
+func (e *Engine) newTimer(before time.Time, wait time.Duration) (t Timer, due bool) {
+	t = e.cfg.Clock.NewTimer(min(wait, e.cfg.WallCheck))
+	return t, !e.cfg.Clock.Now().Before(before.Add(wait))
 }
 
 // plan decides what the runner does next: run a session now (trigger set),

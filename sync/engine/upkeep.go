@@ -90,12 +90,6 @@ func (u *upkeep) beginPurge(account string) bool {
 	return true
 }
 
-func (u *upkeep) isPurging(account string) bool {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.purging[account]
-}
-
 func (u *upkeep) endPurge(account string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -115,8 +109,9 @@ func (e *Engine) serveUpkeep(ctx context.Context) {
 		for wake := false; !wake; {
 			// Waits re-read the wall clock at least once a minute (the
 			// machine may sleep).
-			t := e.cfg.Clock.NewTimer(min(max(next.Sub(e.cfg.Clock.Now()), 0), e.cfg.WallCheck))
-			if !e.cfg.Clock.Now().Before(next) { // the clock moved while the timer was made
+			now := e.cfg.Clock.Now()
+			t, due := e.newTimer(now, max(next.Sub(now), 0))
+			if due {
 				t.Stop()
 				break
 			}
@@ -155,6 +150,7 @@ func (e *Engine) purge(ctx context.Context, account string, pending bool) error 
 	start := time.Now()
 	remove := e.cfg.Store.DeleteAccount
 	if pending {
+		e.log.Info("finishing the removal of an account", "account", account)
 		remove = e.cfg.Store.ContinueRemoval
 	}
 	if err := remove(ctx, account, pruneBatch); err != nil {
@@ -180,10 +176,6 @@ func (e *Engine) finishRemovals(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if e.upkeep.isPurging(account) {
-			continue // RemoveAccount is at it
-		}
-		e.log.Info("finishing the removal of an account", "account", account)
 		// Only a pending removal: the ID may have been added again since
 		// PendingRemovals.
 		if err := e.purge(ctx, account, true); err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrNotFound) {

@@ -25,6 +25,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/inboxsync/inboxsync/internal/bench/benchengine"
 	"github.com/inboxsync/inboxsync/internal/procstat"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/provider"
@@ -89,19 +90,8 @@ func main() {
 		e, cancel := newEngine(dir, mb)
 		r = measure("indexed", func() int {
 			n := syncOnce(e)
-			db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "inboxsync.db")+"?mode=ro")
-			check(err)
-			defer db.Close()
-			for {
-				// Cheaper than SearchIndexProgress, which counts the
-				// items that wait.
-				var ready bool
-				check(db.QueryRow("SELECT upto > (SELECT coalesce(max(id), 0) FROM items) FROM search_state").Scan(&ready))
-				if ready {
-					return n
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+			check(benchengine.WaitIndexed(filepath.Join(dir, "inboxsync.db")))
+			return n
 		})
 		cancel()
 	case "nochange":
@@ -159,15 +149,9 @@ func syncOnce(e *engine.Engine) int {
 		time.Sleep(time.Millisecond)
 		check(e.SyncNow(ctx, "bench"))
 	}
-	for ev := range events {
-		if ev.Type == engine.EventSessionEnded {
-			if ev.Session.Outcome != "ok" {
-				check(fmt.Errorf("session %s: %s", ev.Session.Outcome, ev.Session.Error))
-			}
-			return ev.Session.Added + ev.Session.Updated
-		}
-	}
-	return 0
+	n, err := benchengine.WaitSession(events)
+	check(err)
+	return n
 }
 
 // bare upserts the same pages into a table of the same shape with one

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/inboxsync/inboxsync/internal/bench/benchengine"
 	"github.com/inboxsync/inboxsync/internal/procstat"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/provider"
@@ -109,14 +110,7 @@ func build(dir string, n int) buildResult {
 
 	// The upkeep indexes after each session; wait until it is done.
 	t1 := time.Now()
-	for {
-		s, err := e.Status(ctx)
-		check(err)
-		if p, err := st.SearchIndexProgress(ctx); err == nil && p.Ready() && s.Index == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	check(benchengine.WaitIndexed(path))
 	r.IndexSeconds = time.Since(t1).Seconds()
 	r.IndexPerSec = float64(r.Items-r.IndexedByStart) / r.IndexSeconds
 
@@ -149,15 +143,9 @@ func boolInt(b bool) int {
 
 // waitSession waits for the end of a session and returns what it added.
 func waitSession(events <-chan engine.Event) int {
-	for ev := range events {
-		if ev.Type == engine.EventSessionEnded {
-			if ev.Session.Outcome != "ok" {
-				check(fmt.Errorf("session %s: %s", ev.Session.Outcome, ev.Session.Error))
-			}
-			return ev.Session.Added + ev.Session.Updated
-		}
-	}
-	return 0
+	n, err := benchengine.WaitSession(events)
+	check(err)
+	return n
 }
 
 type searchFigure struct {

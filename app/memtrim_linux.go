@@ -15,8 +15,8 @@ import (
 // read-only data that start-up or a sync session mapped but the idle agent
 // does not use.
 //
-// The agent is one binary with the windows (Fyne and its GL driver are
-// linked for `inboxsync ui`), 20+ MB of code and read-only data. On recent
+// The agent's binary (the engine, every provider, SQLite, the command line)
+// is 20+ MB of code and read-only data. On recent
 // kernels the page cache holds such a file in large folios (up to 2 MB), and
 // a fault on one byte maps the whole folio, so start-up leaves most of the
 // binary resident in the agent though it runs a small part of it. Here the

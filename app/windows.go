@@ -1,7 +1,6 @@
 package app
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -13,8 +12,8 @@ import (
 )
 
 // windowLauncher shows the windows the agent is asked for: each is its own
-// `inboxsync ui …` process, so the agent never keeps Fyne's GL driver
-// awake (DESIGN.md §2). It keeps at most one window per (window, account):
+// inboxsync-window process (WindowProgram), so the agent never links or
+// keeps Fyne's GL driver awake (DESIGN.md §2). It keeps at most one window per (window, account):
 // re-activation requests may arrive many times for the same account, and
 // the user must see exactly one window.
 type windowLauncher struct {
@@ -41,9 +40,9 @@ type windowKey struct{ window, account string }
 func newWindowLauncher(paths Paths, log *slog.Logger, logOut io.Writer) *windowLauncher {
 	l := &windowLauncher{log: log, home: paths.Home, headless: headless(), running: map[windowKey]bool{}}
 	l.spawn = func(args []string) (func() error, error) {
-		exe, err := os.Executable()
+		exe, err := WindowProgram()
 		if err != nil {
-			return nil, fmt.Errorf("finding the inboxsync program: %w", err)
+			return nil, err
 		}
 		cmd := exec.Command(exe, args...)
 		cmd.Stdout, cmd.Stderr = logOut, logOut
@@ -85,7 +84,7 @@ func (l *windowLauncher) Open(req engine.WindowRequest) {
 	if l.home != "" {
 		args = append(args, "--home", l.home)
 	}
-	args = append(args, "ui", req.Window)
+	args = append(args, req.Window)
 	if req.Account != "" {
 		args = append(args, "--account", req.Account)
 	}

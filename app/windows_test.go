@@ -96,7 +96,7 @@ func TestWindowLauncherOnePerAccount(t *testing.T) {
 	if n := s.count(); n != 1 {
 		t.Fatalf("%d activation windows for one account, want 1", n)
 	}
-	want := []string{"--home", "/tmp/home", "ui", "activate", "--account", "work", "--reason", reason}
+	want := []string{"--home", "/tmp/home", "activate", "--account", "work", "--reason", reason}
 	if got := s.args(0); !slices.Equal(got, want) {
 		t.Errorf("args = %q, want %q", got, want)
 	}
@@ -109,7 +109,7 @@ func TestWindowLauncherOnePerAccount(t *testing.T) {
 	if n := s.count(); n != 4 {
 		t.Fatalf("%d windows, want 4", n)
 	}
-	if got, want := s.args(2), []string{"--home", "/tmp/home", "ui", "dashboard"}; !slices.Equal(got, want) {
+	if got, want := s.args(2), []string{"--home", "/tmp/home", "dashboard"}; !slices.Equal(got, want) {
 		t.Errorf("args = %q, want %q", got, want)
 	}
 
@@ -164,7 +164,7 @@ func TestWindowLauncherXDGHome(t *testing.T) {
 	l, _ := newTestLauncher(s)
 	l.home = ""
 	l.Open(engine.WindowRequest{Window: "settings"})
-	if got, want := s.args(0), []string{"ui", "settings"}; !slices.Equal(got, want) {
+	if got, want := s.args(0), []string{"settings"}; !slices.Equal(got, want) {
 		t.Errorf("args = %q, want %q", got, want)
 	}
 }

@@ -22,7 +22,7 @@ agent=
 trap '[ -n "$agent" ] && kill $agent 2>/dev/null; rm -rf "$tmp"' EXIT
 go build -tags testprovider -o "$tmp/storebench" ./internal/bench/storebench
 go build -tags testprovider -o "$tmp/ingest" ./internal/bench/ingest
-go build -o "$tmp/inboxsync" ./cmd/inboxsync
+go build -o "$tmp/" ./cmd/inboxsync ./cmd/inboxsync-window
 home="$tmp/home"
 
 echo "== a store of $n items across 3 accounts, through the engine =="

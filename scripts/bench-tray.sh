@@ -13,7 +13,7 @@
 # account between two syncs).
 #
 # RssFile is mapped file pages, mostly the binary's own (shared and
-# reclaimable; the binary also links Fyne for `inboxsync ui`), RssAnon the
+# reclaimable; Fyne is in the separate window program), RssAnon the
 # heap and stacks. The agent releases the pages start-up touched 3 s after
 # it is ready (app/memtrim_linux.go); the same agent with
 # INBOXSYNC_KEEP_PAGES=1 is measured too, to show what that release saves.
@@ -30,7 +30,7 @@ if ! command -v dbus-run-session >/dev/null; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-go build -o "$tmp/inboxsync" ./cmd/inboxsync
+go build -o "$tmp/" ./cmd/inboxsync ./cmd/inboxsync-window
 go build -o "$tmp/snwatcher" ./internal/bench/snwatcher
 sync
 

@@ -46,7 +46,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-go build -o "$tmp/inboxsync" ./cmd/inboxsync
+go build -o "$tmp/" ./cmd/inboxsync ./cmd/inboxsync-window
 go build -o "$tmp/uiclick" ./internal/bench/uiclick
 
 # Xvfb picks a free display and writes its number to fd 3.

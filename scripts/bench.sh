@@ -12,7 +12,7 @@ tmp=$(mktemp -d)
 trap 'kill $agent 2>/dev/null || true; rm -rf "$tmp"' EXIT
 agent=
 go build -tags testprovider -o "$tmp/ingest" ./internal/bench/ingest
-go build -o "$tmp/inboxsync" ./cmd/inboxsync
+go build -o "$tmp/" ./cmd/inboxsync ./cmd/inboxsync-window
 
 echo "== ingest: 100,000 items in pages of 500 =="
 printf '%-9s %10s %9s %12s %9s %10s\n' mode items seconds items/s cpu_s peak_rss

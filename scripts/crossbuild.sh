@@ -30,9 +30,9 @@ step() { echo "== $*" >&2; }
 # Windows: the real binary (release and test builds), then vet.
 windows() {
   local win=(env CGO_ENABLED=1 CC="$mingw" GOOS=windows GOARCH=amd64) tags
-  step "windows/amd64: go build ./cmd/inboxsync (cgo with MinGW-w64; the first build takes long)"
-  "${win[@]}" go build -o build/windows-amd64/inboxsync.exe ./cmd/inboxsync
-  "${win[@]}" go build -tags testprovider -o build/windows-amd64/inboxsync-test.exe ./cmd/inboxsync
+  step "windows/amd64: go build ./cmd/inboxsync ./cmd/inboxsync-window (cgo with MinGW-w64; the first build takes long)"
+  "${win[@]}" go build -o build/windows-amd64/ ./cmd/inboxsync ./cmd/inboxsync-window
+  "${win[@]}" go build -tags testprovider -o build/windows-amd64/test/ ./cmd/inboxsync ./cmd/inboxsync-window
   for tags in "" testprovider; do
     step "windows/amd64: go vet ${tags:+-tags $tags }./..."
     "${win[@]}" go vet ${tags:+-tags "$tags"} ./...

@@ -8,7 +8,7 @@
 #   inboxsync-VERSION-windows-amd64.exe    cross-compiled with mingw-w64, with the
 #                                          application icon, a version resource and a manifest
 #
-# The binaries are stamped with the version (cmd/inboxsync/FyneApp.toml), the
+# The binaries are stamped with the version (cmd/inboxsync-window/FyneApp.toml), the
 # git commit and the build date ($SOURCE_DATE_EPOCH when set), which
 # `inboxsync version` prints.
 #
@@ -54,8 +54,8 @@ if ! [ -x "$fyne" ] || [[ "$("$fyne" version 2>/dev/null)" != *"fyne cli version
 fi
 
 # What the binaries are stamped with.
-version=$(sed -n 's/^Version *= *"\(.*\)"/\1/p' cmd/inboxsync/FyneApp.toml)
-[ -n "$version" ] || fail "no Version in cmd/inboxsync/FyneApp.toml"
+version=$(sed -n 's/^Version *= *"\(.*\)"/\1/p' cmd/inboxsync-window/FyneApp.toml)
+[ -n "$version" ] || fail "no Version in cmd/inboxsync-window/FyneApp.toml"
 commit=$(git rev-parse HEAD 2>/dev/null || true)
 if [ -n "$commit" ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
   commit+=-dirty

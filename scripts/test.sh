@@ -18,6 +18,12 @@ if go list -deps ./sync/... | grep -E '^(fyne\.io/fyne|github\.com/inboxsync/inb
   echo "sync/… must not import Fyne, ui or app (DESIGN.md §2)" >&2
   exit 1
 fi
+# The command line and the agent link no GUI toolkit (every verb starts
+# quickly); the windows are the separate program cmd/inboxsync-window.
+if go list -deps ./cmd/inboxsync | grep -E '^(fyne\.io/fyne|github\.com/go-gl/|github\.com/inboxsync/inboxsync/ui/window$)'; then
+  echo "cmd/inboxsync must not import Fyne or ui/window (they belong to cmd/inboxsync-window)" >&2
+  exit 1
+fi
 # Providers sit below the engine: the activation contract lives in
 # sync/provider, so no provider depends on the engine that drives it.
 if go list -deps ./sync/provider/... | grep -E '^github\.com/inboxsync/inboxsync/sync/engine$'; then

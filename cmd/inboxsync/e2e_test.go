@@ -34,8 +34,11 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	// Both programs, side by side as installed: the agent starts the
+	// window program from its own directory.
 	binary = filepath.Join(dir, "inboxsync")
-	out, err := exec.Command("go", "build", "-race", "-tags", "testprovider", "-o", binary, ".").CombinedOutput()
+	out, err := exec.Command("go", "build", "-race", "-tags", "testprovider", "-o", dir+string(filepath.Separator),
+		".", "../inboxsync-window").CombinedOutput()
 	if err != nil {
 		os.Stderr.Write(out)
 		panic(err)
@@ -512,6 +515,41 @@ func TestCLIQuietUnderCUTF8Locale(t *testing.T) {
 		if code != 0 || errOut != "" || out == "" {
 			t.Errorf("inboxsync %v under LANG=C.UTF-8: exit %d\nstdout: %s\nstderr: %s", args, code, out, errOut)
 		}
+	}
+	// The window program links Fyne: its help (on stderr) is all it says.
+	_, errOut, code := h.run("", "ui", "--help")
+	if code != 0 || !strings.HasPrefix(errOut, "Usage: inboxsync ui") || strings.Contains(errOut, "Fyne error") {
+		t.Errorf("inboxsync ui --help under LANG=C.UTF-8: exit %d\nstderr: %s", code, errOut)
+	}
+}
+
+// The command line links no GUI toolkit; `inboxsync ui` runs the window
+// program beside it, and says so in words when it is missing.
+func TestUIWithoutTheWindowProgram(t *testing.T) {
+	h := newHome(t)
+	alone := filepath.Join(t.TempDir(), "inboxsync")
+	data, err := os.ReadFile(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(alone, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(alone, "--home", h.dir, "ui", "dashboard")
+	cmd.Env = h.env
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("inboxsync ui dashboard without inboxsync-window: %v, want exit 1\n%s", err, out)
+	}
+	if want := "the program " + filepath.Join(filepath.Dir(alone), "inboxsync-window") + " is missing"; !strings.Contains(string(out), want) {
+		t.Errorf("inboxsync ui dashboard without inboxsync-window said:\n%s\nwant it to contain %q", out, want)
+	}
+	// With it beside, the same command reaches the window program (which
+	// finds no agent here).
+	_, errOut, code := h.run("", "ui", "dashboard")
+	if code != 1 || !strings.Contains(errOut, "Inbox Sync is not running") {
+		t.Errorf("inboxsync ui dashboard with no agent: exit %d\n%s", code, errOut)
 	}
 }
 

@@ -3,13 +3,8 @@
 // the command-line client of the running agent.
 package main
 
-import (
-	"os"
-
-	"github.com/inboxsync/inboxsync/internal/fynelocale"
-)
+import "os"
 
 func main() {
-	fynelocale.Restore()
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/inboxsync/inboxsync/app"
-	"github.com/inboxsync/inboxsync/ui/window"
 )
 
 // version prints which build this is: the version, the commit and the
@@ -25,9 +24,4 @@ func (c *cli) version(args []string) int {
 		fmt.Fprintln(c.out, "test build (with the scripted test provider)")
 	}
 	return exitOK
-}
-
-func init() {
-	// The dashboard's About line: this binary's build.
-	window.About = func() string { return app.Build().String() }
 }

@@ -1,0 +1,163 @@
+// Command inboxsync-window shows one of Inbox Sync's windows and exits when
+// it is closed. It is the only program of Inbox Sync that links Fyne: the
+// agent starts it when the tray is clicked or an account needs the user
+// (app.WindowProgram), and `inboxsync ui NAME` runs it. It talks to the
+// running agent through the control socket, like the command line.
+//
+//	inboxsync-window [--home DIR] activate|dashboard|settings|crm-connect [--account A] [--reason TEXT] [--tab NAME]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"github.com/inboxsync/inboxsync/app"
+	"github.com/inboxsync/inboxsync/internal/fynelocale"
+	"github.com/inboxsync/inboxsync/sync/control"
+	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/ui/window"
+)
+
+// appID is Inbox Sync's application ID (as in cmd/inboxsync-window/FyneApp.toml).
+const appID = "io.inboxsync.app"
+
+// Exit codes, as the command line's.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+func main() {
+	fynelocale.Restore()
+	// The dashboard's About line: this build.
+	window.About = func() string { return app.Build().String() }
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+// request is one window to show, from the command line.
+type request struct {
+	home, name string
+	opts       window.Options
+}
+
+// parse reads the command line; ok false means exit with code.
+func parse(args []string, errOut io.Writer) (req request, code int, ok bool) {
+	fs := flag.NewFlagSet("inboxsync ui", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	fs.StringVar(&req.home, "home", "", "keep all state in `DIR` (or set INBOXSYNC_HOME)")
+	account := fs.String("account", "", "the account the window is about (activate: sign in to it again)")
+	reason := fs.String("reason", "", "why the window opens, in words (shown at the top of the activation window)")
+	tab := fs.String("tab", "", "dashboard: the tab to show first ("+strings.Join(window.DashboardTabs, ", ")+")")
+	fs.Usage = func() {
+		fmt.Fprint(errOut, "Usage: inboxsync ui activate|dashboard|settings|crm-connect [--account A] [--reason TEXT] [--tab NAME]\n\n"+
+			"Shows one Inbox Sync window and exits when it is closed. The running agent\n"+
+			"starts it when you click the tray or when an account needs you to sign in again.\n"+
+			"The windows are their own program, inboxsync-window, installed beside inboxsync.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	// Flags may come before or after the window's name.
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return req, exitOK, false
+		}
+		return req, exitUsage, false
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(errOut, "inboxsync: which window? (activate, dashboard, settings or crm-connect)")
+		fs.Usage()
+		return req, exitUsage, false
+	}
+	req.name = fs.Arg(0)
+	if err := fs.Parse(fs.Args()[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return req, exitOK, false
+		}
+		return req, exitUsage, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(errOut, "inboxsync: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return req, exitUsage, false
+	}
+	switch req.name {
+	case window.WindowActivate, window.WindowDashboard, window.WindowSettings, window.WindowCRMConnect:
+	default:
+		fmt.Fprintf(errOut, "inboxsync: unknown window %q (use activate, dashboard, settings or crm-connect)\n", req.name)
+		return req, exitUsage, false
+	}
+	if *tab != "" && (req.name != window.WindowDashboard || !slices.Contains(window.DashboardTabs, strings.ToLower(*tab))) {
+		fmt.Fprintf(errOut, "inboxsync: --tab is one of the dashboard's tabs: %s\n", strings.Join(window.DashboardTabs, ", "))
+		return req, exitUsage, false
+	}
+	// Ask the OS to start Inbox Sync at login with the inboxsync program
+	// beside this one, with --home when one is in use.
+	autostart := []string{app.MainProgram()}
+	if req.home != "" {
+		autostart = append(autostart, "--home", req.home)
+	}
+	req.opts = window.Options{Account: *account, Reason: *reason, Tab: *tab, Autostart: autostart}
+	return req, 0, true
+}
+
+func run(args []string, errOut io.Writer) int {
+	req, code, ok := parse(args, errOut)
+	if !ok {
+		return code
+	}
+	p, err := app.ResolvePaths(req.home)
+	if err != nil {
+		fmt.Fprintf(errOut, "inboxsync: %s\n", err)
+		return exitError
+	}
+	cl, err := control.Dial(context.Background(), p.Socket)
+	if errors.Is(err, engine.ErrNotRunning) {
+		fmt.Fprintf(errOut, "inboxsync: %s\n", app.NotRunningHelp())
+		return exitError
+	}
+	if err != nil {
+		fmt.Fprintf(errOut, "inboxsync: %s\n", err)
+		return exitError
+	}
+	defer cl.Close()
+	return show(cl, req, errOut)
+}
+
+// show shows the window until it is closed (or SIGINT/SIGTERM).
+func show(cl *control.Client, req request, errOut io.Writer) int {
+	fyneapp.SetMetadata(fyne.AppMetadata{ID: appID, Name: "Inbox Sync", Version: app.Version,
+		Migrations: map[string]bool{"fyneDo": true}})
+	a := fyneapp.NewWithID(appID)
+	w, err := window.New(a, cl, req.name, req.opts)
+	if err != nil {
+		fmt.Fprintf(errOut, "inboxsync: %s\n", err)
+		return exitUsage
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		if _, ok := <-sigs; ok {
+			// Stop first: nothing may touch the window once the
+			// driver is gone.
+			w.Stop()
+			fyne.Do(a.Quit)
+		}
+	}()
+	w.Window().SetMaster()
+	w.Start()
+	w.Window().ShowAndRun()
+	w.Stop() // before the deferred close of the connection to the agent
+	return exitOK
+}

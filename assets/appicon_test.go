@@ -2,6 +2,7 @@ package assets
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"image"
 	"image/png"
@@ -84,5 +85,42 @@ func TestDesktopEntry(t *testing.T) {
 	}
 	if keys["Comment"] == "" {
 		t.Error("no Comment")
+	}
+}
+
+// icon.ico (linked into inboxsync.exe) holds each size up to 256 pixels as
+// the PNG of icons/, so Windows shows the hand-tuned small sizes.
+func TestWindowsIconFile(t *testing.T) {
+	ico, err := os.ReadFile("icon.ico")
+	if err != nil {
+		t.Fatalf("%v (run go generate ./assets)", err)
+	}
+	le := binary.LittleEndian
+	if len(ico) < 6 || le.Uint16(ico[0:]) != 0 || le.Uint16(ico[2:]) != 1 {
+		t.Fatalf("icon.ico does not start with an icon directory: % x", ico[:min(6, len(ico))])
+	}
+	want := []int{16, 24, 32, 48, 64, 128, 256}
+	if n := int(le.Uint16(ico[4:])); n != len(want) {
+		t.Fatalf("icon.ico has %d images, want %d", n, len(want))
+	}
+	for i, s := range want {
+		e := ico[6+16*i:]
+		if w, h := int(e[0]), int(e[1]); w != s%256 || h != s%256 {
+			t.Errorf("entry %d is %dx%d, want %d (0 for 256)", i, w, h, s%256)
+		}
+		if bpp := le.Uint16(e[6:]); bpp != 32 {
+			t.Errorf("entry %d: %d bits per pixel, want 32", i, bpp)
+		}
+		size, offset := int(le.Uint32(e[8:])), int(le.Uint32(e[12:]))
+		if offset+size > len(ico) {
+			t.Fatalf("entry %d points past the end of the file", i)
+		}
+		file, err := os.ReadFile(filepath.Join("icons", fmt.Sprintf("%d.png", s)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(ico[offset:offset+size], file) {
+			t.Errorf("the %d px image in icon.ico is not icons/%d.png (run go generate ./assets)", s, s)
+		}
 	}
 }

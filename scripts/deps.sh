@@ -9,7 +9,7 @@ pkgs=(gcc pkg-config libgl1-mesa-dev xorg-dev dbus dbus-x11 gnome-keyring)
 case "$purpose" in
   run) ;;
   test) pkgs+=(procps xvfb xdotool imagemagick x11-utils) ;;
-  package) pkgs+=(git make tar xz-utils file binutils gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 desktop-file-utils) ;;
+  package) pkgs+=(git make tar xz-utils file binutils gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 desktop-file-utils zip unzip) ;;
   *) echo "usage: $0 run|test|package" >&2; exit 2 ;;
 esac
 missing=()

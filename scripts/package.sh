@@ -1,24 +1,35 @@
 #!/usr/bin/env bash
-# Builds Inbox Sync's release packages into build/dist/ with the Fyne tool
-# (fyne package, pinned below):
+# Builds Inbox Sync's release packages into build/dist/. Inbox Sync is two
+# programs: inboxsync (the agent with its tray, and the command line; no GUI
+# toolkit, so every command starts quickly) and inboxsync-window (the Fyne
+# windows, which the agent starts beside itself):
 #
-#   inboxsync-VERSION-linux-amd64.tar.xz   the binary, the desktop entry, the icons
-#                                          and a Makefile: make install [PREFIX=… DESTDIR=…],
-#                                          make user-install (~/.local), make uninstall
-#   inboxsync-VERSION-windows-amd64.exe    cross-compiled with mingw-w64, with the
-#                                          application icon, a version resource and a manifest
+#   inboxsync-VERSION-linux-amd64.tar.xz   inboxsync/: bin/inboxsync, bin/inboxsync-window,
+#                                          the desktop entry, the icons and a Makefile:
+#                                          make install [PREFIX=… DESTDIR=…], make user-install
+#                                          (~/.local), make uninstall, make user-uninstall
+#   inboxsync-VERSION-windows-amd64.zip    inboxsync.exe and inboxsync-window.exe,
+#                                          cross-compiled with mingw-w64: GUI programs with
+#                                          the application icon, a version resource and a
+#                                          manifest; unzip both into one folder
 #
-# The binaries are stamped with the version (cmd/inboxsync-window/FyneApp.toml), the
-# git commit and the build date ($SOURCE_DATE_EPOCH when set), which
-# `inboxsync version` prints.
+# The window program is built by the Fyne tool (pinned below; fyne build on
+# Linux, fyne package on Windows for its resources); inboxsync by go build
+# with the same release flags (-trimpath, -s -w) and, on Windows, resources
+# compiled by mingw-w64's windres from assets/icon.ico. Both are stamped
+# with the version (cmd/inboxsync-window/FyneApp.toml), the git commit and
+# the build date ($SOURCE_DATE_EPOCH when set), which `inboxsync version`
+# and the dashboard's About line print.
 #
 #   scripts/package.sh [--check] [--os linux|windows|linux,windows]
 #
 # --check (for CI) then checks the packages and fails loudly: the tarball's
 # contents and desktop entry, an install into a temporary prefix with its
-# Makefile, the installed `inboxsync version`, an uninstall; the .exe is a
-# PE32+ GUI executable for x86-64 with an icon, a version resource and a
-# manifest. Needs root or the Debian packages of `scripts/deps.sh package`.
+# Makefile, the installed `inboxsync version`, that the installed inboxsync
+# links no GUI toolkit and finds its window program, an uninstall; each
+# .exe in the zip is a PE32+ GUI executable for x86-64 with an icon, a
+# version resource and a manifest. Needs root or the Debian packages of
+# `scripts/deps.sh package`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -71,76 +82,109 @@ mkdir -p "$dist"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# fyne package works in the source directory: it writes files there during
+# The Fyne tool works in the source directory: it writes files there during
 # the build (metadata, a Windows resource object) and rewrites FyneApp.toml
-# (Build + 1) afterwards. So it works on a copy of the module — the files git
-# knows plus new ones not ignored — and the checkout stays as it is.
+# (Build + 1) afterwards. So the build works on a copy of the module — the
+# files git knows plus new ones not ignored — and the checkout stays as it is.
 step "copying the source to $tmp/src"
 mkdir "$tmp/src"
 git ls-files -z --cached --others --exclude-standard |
   while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
   tar --null -T - -cf - | tar -xf - -C "$tmp/src"
-src=$tmp/src/cmd/inboxsync
+winsrc=$tmp/src/cmd/inboxsync-window
+build=$(sed -n 's/^Build *= *\([0-9]*\)/\1/p' cmd/inboxsync-window/FyneApp.toml)
+# inboxsync, built as the Fyne tool builds release programs.
+ldflags="-s -w -X=$pkg.Version=$version -X=$pkg.Commit=$commit -X=$pkg.BuildDate=$date"
 
 tarball=$dist/inboxsync-$version-linux-amd64.tar.xz
-exe=$dist/inboxsync-$version-windows-amd64.exe
+zipfile=$dist/inboxsync-$version-windows-amd64.zip
 sizes=(16 24 32 48 64 128 256 512)
 
 if want linux; then
   step "building $tarball"
   rm -f "$tarball"
-  (cd "$src" && GOFLAGS=$goflags GOOS=linux GOARCH=amd64 "$fyne" package --os linux --release)
-  [ -f "$src/Inbox Sync.tar.xz" ] || fail "fyne package -os linux made no Inbox Sync.tar.xz"
-  # fyne's tarball holds inboxsync/{Makefile,usr/[local/]{bin,share/applications,share/pixmaps}}.
-  # Put our desktop entry in place of fyne's, add the icon at every size to
-  # the hicolor theme (which, unlike share/pixmaps, is searched under
-  # /usr/local and ~/.local too) and have the Makefile install them.
-  mkdir "$tmp/linux"
-  tar -xJf "$src/Inbox Sync.tar.xz" -C "$tmp/linux"
   top=$tmp/linux/inboxsync
-  [ -f "$top/Makefile" ] || fail "fyne's tarball has no inboxsync/Makefile"
-  usr=usr/local
-  [ -d "$top/usr/local" ] || usr=usr
-  cp assets/io.inboxsync.app.desktop "$top/$usr/share/applications/io.inboxsync.app.desktop"
+  mkdir -p "$top/bin"
+  (cd "$winsrc" && GOFLAGS=$goflags GOOS=linux GOARCH=amd64 "$fyne" build --os linux --release -o "$top/bin/inboxsync-window") ||
+    fail "fyne build -os linux failed (see above)"
+  (cd "$tmp/src" && GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "$ldflags" -o "$top/bin/inboxsync" ./cmd/inboxsync) ||
+    fail "go build ./cmd/inboxsync failed (see above)"
+  install -Dm0644 assets/io.inboxsync.app.desktop "$top/share/applications/io.inboxsync.app.desktop"
   for s in "${sizes[@]}"; do
-    install -Dm0644 "assets/icons/$s.png" "$top/$usr/share/icons/hicolor/${s}x$s/apps/io.inboxsync.app.png"
+    install -Dm0644 "assets/icons/$s.png" "$top/share/icons/hicolor/${s}x$s/apps/io.inboxsync.app.png"
   done
-  hicolor="for s in ${sizes[*]}; do install -Dm00644 $usr/share/icons/hicolor/\$\${s}x\$\$s/apps/\$(Icon)"
-  awk -v usr="$usr" -v hicolor="$hicolor" -v sizes="${sizes[*]}" '
-    { print }
-    /^\tinstall .*share\/pixmaps.*\$\(PREFIX\)/ {
-      print "\t" hicolor " $(DESTDIR)$(PREFIX)/share/icons/hicolor/$${s}x$$s/apps/$(Icon); done"
-      print "\t-gtk-update-icon-cache -q $(DESTDIR)$(PREFIX)/share/icons/hicolor 2>/dev/null || true"
-    }
-    /^\tinstall .*share\/pixmaps.*\$\(HOME\)/ {
-      print "\t" hicolor " $(DESTDIR)$(HOME)/.local/share/icons/hicolor/$${s}x$$s/apps/$(Icon); done"
-    }
-    /^\t-rm .*\$\(PREFIX\)\/share\/pixmaps/ {
-      print "\t-for s in " sizes "; do rm -f $(DESTDIR)$(PREFIX)/share/icons/hicolor/$${s}x$$s/apps/$(Icon); done"
-    }
-    /^\t-rm .*\$\(HOME\)\/.local\/share\/icons/ {
-      print "\t-for s in " sizes "; do rm -f $(DESTDIR)$(HOME)/.local/share/icons/hicolor/$${s}x$$s/apps/$(Icon); done"
-    }
-  ' "$top/Makefile" >"$tmp/Makefile"
-  mv "$tmp/Makefile" "$top/Makefile"
-  [ "$(grep -c 'icons/hicolor' "$top/Makefile")" = 5 ] || fail "could not add the icons to fyne's Makefile:$(printf '\n')$(cat "$top/Makefile")"
+  install -m0644 scripts/package/Makefile "$top/Makefile"
   tar -C "$tmp/linux" --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" -cJf "$tarball" inboxsync
   echo "$tarball"
 fi
 
 if want windows; then
-  step "building $exe"
-  rm -f "$exe"
+  step "building $zipfile"
+  rm -f "$zipfile"
+  win=$tmp/windows
+  mkdir -p "$win"
   # fyne package -os windows builds, writes the resource object, then
   # builds again; the -ldflags it takes from GOFLAGS go to the first build
   # only. Given an existing executable it skips the first build, so the one
   # build it makes has the resources and the stamps.
-  : >"$src/inboxsync.exe"
-  (cd "$src" && GOFLAGS=$goflags GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc \
-    "$fyne" package --os windows --release --exe inboxsync.exe) || fail "fyne package -os windows failed (see above)"
-  [ -f "$src/Inbox Sync.exe" ] || fail "fyne package -os windows made no Inbox Sync.exe"
-  cp "$src/Inbox Sync.exe" "$exe"
-  echo "$exe"
+  : >"$winsrc/inboxsync-window.exe"
+  (cd "$winsrc" && GOFLAGS=$goflags GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc \
+    "$fyne" package --os windows --release --exe inboxsync-window.exe) || fail "fyne package -os windows failed (see above)"
+  [ -f "$winsrc/Inbox Sync.exe" ] || fail "fyne package -os windows made no Inbox Sync.exe"
+  cp "$winsrc/Inbox Sync.exe" "$win/inboxsync-window.exe"
+  # inboxsync.exe: its resources (icon, version, manifest) compiled by
+  # windres into a .syso, which go build links.
+  main=$tmp/src/cmd/inboxsync
+  cp assets/icon.ico "$main/icon.ico"
+  cat >"$main/inboxsync.manifest" <<MANIFEST
+<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<assembly xmlns="urn:schemas-microsoft-com:asm.v1" manifestVersion="1.0">
+  <assemblyIdentity type="win32" name="io.inboxsync.app" version="${version}.${build}" processorArchitecture="amd64"/>
+  <description>Inbox Sync</description>
+  <trustInfo xmlns="urn:schemas-microsoft-com:asm.v3">
+    <security><requestedPrivileges><requestedExecutionLevel level="asInvoker" uiAccess="false"/></requestedPrivileges></security>
+  </trustInfo>
+  <compatibility xmlns="urn:schemas-microsoft-com:compatibility.v1">
+    <application><supportedOS Id="{8e0f7a12-bfb3-4fe8-b9a5-48fd50a15a9a}"/></application>
+  </compatibility>
+</assembly>
+MANIFEST
+  IFS=. read -r v1 v2 v3 <<<"$version"
+  cat >"$main/inboxsync.rc" <<RC
+1 ICON "icon.ico"
+1 24 "inboxsync.manifest"
+1 VERSIONINFO
+FILEVERSION ${v1:-0},${v2:-0},${v3:-0},${build:-0}
+PRODUCTVERSION ${v1:-0},${v2:-0},${v3:-0},${build:-0}
+FILEOS 0x40004
+FILETYPE 0x1
+BEGIN
+  BLOCK "StringFileInfo"
+  BEGIN
+    BLOCK "040904B0"
+    BEGIN
+      VALUE "CompanyName", "Inbox Sync"
+      VALUE "FileDescription", "Inbox Sync"
+      VALUE "FileVersion", "${version}.${build}"
+      VALUE "InternalName", "inboxsync"
+      VALUE "OriginalFilename", "inboxsync.exe"
+      VALUE "ProductName", "Inbox Sync"
+      VALUE "ProductVersion", "${version}.${build}"
+    END
+  END
+  BLOCK "VarFileInfo"
+  BEGIN
+    VALUE "Translation", 0x409, 1200
+  END
+END
+RC
+  (cd "$main" && x86_64-w64-mingw32-windres -O coff -o rsrc_windows_amd64.syso inboxsync.rc) || fail "windres could not compile inboxsync.rc"
+  (cd "$tmp/src" && GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc \
+    go build -trimpath -ldflags "$ldflags -H=windowsgui" -o "$win/inboxsync.exe" ./cmd/inboxsync) ||
+    fail "go build ./cmd/inboxsync for Windows failed (see above)"
+  touch -d "@$epoch" "$win"/*.exe
+  (cd "$win" && zip -q -X "$zipfile" inboxsync.exe inboxsync-window.exe) || fail "zip failed"
+  echo "$zipfile"
 fi
 
 $check || exit 0
@@ -151,26 +195,28 @@ if want linux; then
   listing=$(tar -tJvf "$tarball")
   echo "$listing"
   names=$(tar -tJf "$tarball")
-  for f in Makefile bin/inboxsync share/applications/io.inboxsync.app.desktop share/pixmaps/io.inboxsync.app.png \
+  for f in Makefile bin/inboxsync bin/inboxsync-window share/applications/io.inboxsync.app.desktop \
     share/icons/hicolor/16x16/apps/io.inboxsync.app.png share/icons/hicolor/512x512/apps/io.inboxsync.app.png; do
-    grep -q "^inboxsync/\(usr/\(local/\)\{0,1\}\)\{0,1\}$f\$" <<<"$names" || fail "the tarball has no $f"
+    grep -qx "inboxsync/$f" <<<"$names" || fail "the tarball has no $f"
   done
   mkdir "$tmp/check"
   tar -xJf "$tarball" -C "$tmp/check"
-  desktop=$(find "$tmp/check" -name io.inboxsync.app.desktop)
+  desktop=$tmp/check/inboxsync/share/applications/io.inboxsync.app.desktop
   cmp -s "$desktop" assets/io.inboxsync.app.desktop || fail "the tarball's desktop entry is not assets/io.inboxsync.app.desktop"
   desktop-file-validate "$desktop" || fail "desktop-file-validate: $desktop"
-  file -b "$(find "$tmp/check" -path '*/bin/inboxsync')" | grep '^ELF 64-bit LSB .*x86-64' >/dev/null || fail "bin/inboxsync is not an x86-64 ELF binary"
+  for p in inboxsync inboxsync-window; do
+    file -b "$tmp/check/inboxsync/bin/$p" | grep '^ELF 64-bit LSB .*x86-64' >/dev/null || fail "bin/$p is not an x86-64 ELF binary"
+  done
 
   step "make install PREFIX=$tmp/prefix"
   make -s -C "$tmp/check/inboxsync" install PREFIX="$tmp/prefix" || fail "make install"
-  for f in bin/inboxsync share/applications/io.inboxsync.app.desktop share/pixmaps/io.inboxsync.app.png; do
+  for f in bin/inboxsync bin/inboxsync-window share/applications/io.inboxsync.app.desktop; do
     [ -f "$tmp/prefix/$f" ] || fail "make install did not install $f"
   done
   for s in "${sizes[@]}"; do
     [ -f "$tmp/prefix/share/icons/hicolor/${s}x$s/apps/io.inboxsync.app.png" ] || fail "make install did not install the ${s}x$s icon"
   done
-  [ -x "$tmp/prefix/bin/inboxsync" ] || fail "the installed inboxsync is not executable"
+  [ -x "$tmp/prefix/bin/inboxsync" ] && [ -x "$tmp/prefix/bin/inboxsync-window" ] || fail "the installed programs are not executable"
   out=$(HOME=$tmp/home "$tmp/prefix/bin/inboxsync" version) || fail "the installed inboxsync version failed: $out"
   echo "installed: $out"
   [[ "$out" == "inboxsync $version ("*"built "*")" ]] || fail "inboxsync version says \"$out\", want version $version and a build date"
@@ -181,6 +227,14 @@ if want linux; then
   grep -q "\"version\": \"$version\"" <<<"$json" || fail "inboxsync version --json: $json"
   grep -q "\"date\": \"$date\"" <<<"$json" || fail "inboxsync version --json has no date $date: $json"
   grep -q '"test_build": false' <<<"$json" || fail "the package is a test build: $json"
+  # inboxsync links no GUI toolkit; its ui verb runs the window program
+  # installed beside it (here only its help: there is no display).
+  if ldd "$tmp/prefix/bin/inboxsync" 2>/dev/null | grep -E 'lib(GL|X11)'; then
+    fail "the installed inboxsync links GL or X11 libraries: the windows belong to inboxsync-window"
+  fi
+  help=$(HOME=$tmp/home "$tmp/prefix/bin/inboxsync" ui --help 2>&1) || fail "the installed inboxsync ui --help failed: $help"
+  [[ "$help" == "Usage: inboxsync ui"* ]] || fail "the installed inboxsync ui --help says: $help"
+  echo "installed: inboxsync links no GL or X11; inboxsync ui runs the installed inboxsync-window"
 
   step "make uninstall PREFIX=$tmp/prefix"
   make -s -C "$tmp/check/inboxsync" uninstall PREFIX="$tmp/prefix" >/dev/null 2>&1 || true
@@ -189,22 +243,36 @@ if want linux; then
 fi
 
 if want windows; then
-  step "checking $exe"
-  kind=$(file -b "$exe")
-  echo "$kind"
-  [[ "$kind" == "PE32+ executable (GUI) x86-64"* ]] || fail "$exe is not a PE32+ GUI executable for x86-64: $kind"
-  # The resource directory's types (its top-level entries): 0x3 icon, 0xe
-  # icon group, 0x10 version, 0x18 manifest.
-  rsrc=$(x86_64-w64-mingw32-objdump -p "$exe" | sed -n '/^The .rsrc Resource Directory section:/,/Resources start at/p')
-  [ -n "$rsrc" ] || fail "$exe has no resource section"
-  for t in "3:icon" "e:icon group" "10:version" "18:manifest"; do
-    grep -Eq "^[0-9a-f]+   Entry: ID: 0x0*${t%%:*}," <<<"$rsrc" || fail "$exe has no ${t#*:} resource (type 0x${t%%:*})"
+  step "checking $zipfile"
+  unzip -l "$zipfile"
+  mkdir "$tmp/wincheck"
+  unzip -q "$zipfile" -d "$tmp/wincheck" || fail "cannot unzip $zipfile"
+  for p in inboxsync inboxsync-window; do
+    exe=$tmp/wincheck/$p.exe
+    [ -f "$exe" ] || fail "the zip has no $p.exe"
+    kind=$(file -b "$exe")
+    echo "$p.exe: $kind"
+    [[ "$kind" == "PE32+ executable (GUI) x86-64"* ]] || fail "$p.exe is not a PE32+ GUI executable for x86-64: $kind"
+    # The resource directory's types (its top-level entries): 0x3 icon, 0xe
+    # icon group, 0x10 version, 0x18 manifest.
+    rsrc=$(x86_64-w64-mingw32-objdump -p "$exe" | sed -n '/^The .rsrc Resource Directory section:/,/Resources start at/p')
+    [ -n "$rsrc" ] || fail "$p.exe has no resource section"
+    for t in "3:icon" "e:icon group" "10:version" "18:manifest"; do
+      grep -Eq "^[0-9a-f]+   Entry: ID: 0x0*${t%%:*}," <<<"$rsrc" || fail "$p.exe has no ${t#*:} resource (type 0x${t%%:*})"
+    done
+    # The version resource's strings are UTF-16.
+    strings -el "$exe" | grep -x "$version.[0-9]*" >/dev/null || fail "$p.exe's version resource does not say $version"
+    if [ -n "$commit" ]; then
+      strings -a "$exe" | grep -F "$commit" >/dev/null || fail "$p.exe is not stamped with commit $commit"
+    fi
+    echo "$p.exe: icon, icon group, version $version, manifest; stamped with commit ${commit:-?} and date $date"
   done
-  # The version resource's strings are UTF-16.
-  strings -el "$exe" | grep -x "$version.[0-9]*" >/dev/null || fail "$exe's version resource does not say $version"
-  if [ -n "$commit" ]; then
-    strings -a "$exe" | grep -F "$commit" >/dev/null || fail "$exe is not stamped with commit $commit"
-  fi
-  echo "resources: icon, icon group, version $version, manifest; stamped with commit ${commit:-?} and date $date"
+  # Only the window program links the GL driver. (objdump's output is
+  # kept first: grep -q leaving a pipe early fails it under pipefail.)
+  imports=$(x86_64-w64-mingw32-objdump -p "$tmp/wincheck/inboxsync.exe" | grep 'DLL Name:')
+  grep -qi 'DLL Name: opengl32' <<<"$imports" && fail "inboxsync.exe imports opengl32.dll: the windows belong to inboxsync-window.exe"
+  imports=$(x86_64-w64-mingw32-objdump -p "$tmp/wincheck/inboxsync-window.exe" | grep 'DLL Name:')
+  grep -qi 'DLL Name: opengl32' <<<"$imports" || fail "inboxsync-window.exe does not import opengl32.dll"
+  echo "only inboxsync-window.exe imports opengl32.dll"
 fi
 step "packages OK"

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"image"
 	"image/color"
@@ -9,6 +11,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 )
 
 // The application icon: the tray's envelope, white on a rounded square
@@ -158,11 +162,13 @@ func writeAppIcons(icon, dir string) {
 		log.Fatal(err)
 	}
 	icons := map[int]*image.NRGBA{}
+	pngs := map[int][]byte{}
 	for _, s := range appSizes {
 		icons[s] = drawAppIcon(s)
-		write(filepath.Join(dir, fmt.Sprintf("%d.png", s)), icons[s])
+		pngs[s] = write(filepath.Join(dir, fmt.Sprintf("%d.png", s)), icons[s])
 	}
 	write(icon, icons[512])
+	writeICO(strings.TrimSuffix(icon, ".png")+".ico", pngs)
 	write(filepath.Join(dir, "sheet.png"), appSheet(icons))
 }
 
@@ -196,4 +202,40 @@ func appSheet(icons map[int]*image.NRGBA) *image.NRGBA {
 		}
 	}
 	return out
+}
+
+// writeICO writes the Windows icon file of the sizes up to 256 pixels
+// (scripts/package.sh links it into inboxsync.exe): an ICONDIR, one
+// ICONDIRENTRY per size, then each size's PNG (Windows Vista and later
+// read PNG-compressed entries), so the hand-tuned small sizes are what
+// Explorer and the taskbar show rather than a downscale of the big one.
+func writeICO(path string, pngs map[int][]byte) {
+	var sizes []int
+	for s := range pngs {
+		if s <= 256 {
+			sizes = append(sizes, s)
+		}
+	}
+	slices.Sort(sizes)
+	var b bytes.Buffer
+	le := binary.LittleEndian
+	b.Write(le.AppendUint16(nil, 0))                  // reserved
+	b.Write(le.AppendUint16(nil, 1))                  // type: icon
+	b.Write(le.AppendUint16(nil, uint16(len(sizes)))) // count
+	offset := 6 + 16*len(sizes)
+	for _, s := range sizes {
+		dim := byte(s % 256) // 0 means 256
+		b.Write([]byte{dim, dim, 0, 0})
+		b.Write(le.AppendUint16(nil, 1))  // colour planes
+		b.Write(le.AppendUint16(nil, 32)) // bits per pixel
+		b.Write(le.AppendUint32(nil, uint32(len(pngs[s]))))
+		b.Write(le.AppendUint32(nil, uint32(offset)))
+		offset += len(pngs[s])
+	}
+	for _, s := range sizes {
+		b.Write(pngs[s])
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
 }

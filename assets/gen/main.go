@@ -81,7 +81,8 @@ func main() {
 	write(filepath.Join(*dir, "sheet.png"), sheet(icons))
 }
 
-func write(path string, img image.Image) {
+// write writes img to path as a PNG and returns the file's bytes.
+func write(path string, img image.Image) []byte {
 	var b bytes.Buffer
 	enc := png.Encoder{CompressionLevel: png.BestCompression}
 	if err := enc.Encode(&b, img); err != nil {
@@ -90,6 +91,7 @@ func write(path string, img image.Image) {
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
+	return b.Bytes()
 }
 
 // stroke is the outline width in pixels for each size: whole or half

@@ -240,6 +240,17 @@ if want linux; then
   make -s -C "$tmp/check/inboxsync" uninstall PREFIX="$tmp/prefix" >/dev/null 2>&1 || true
   left=$(find "$tmp/prefix" -type f)
   [ -z "$left" ] || fail "make uninstall left $left"
+
+  step "make user-install HOME=$tmp/user"
+  make -s -C "$tmp/check/inboxsync" user-install HOME="$tmp/user" || fail "make user-install"
+  for f in bin/inboxsync bin/inboxsync-window share/applications/io.inboxsync.app.desktop share/icons/hicolor/16x16/apps/io.inboxsync.app.png; do
+    [ -f "$tmp/user/.local/$f" ] || fail "make user-install did not install ~/.local/$f"
+  done
+  grep -qx "Exec=$tmp/user/.local/bin/inboxsync" "$tmp/user/.local/share/applications/io.inboxsync.app.desktop" ||
+    fail "the user-installed desktop entry does not start ~/.local/bin/inboxsync"
+  make -s -C "$tmp/check/inboxsync" user-uninstall HOME="$tmp/user" >/dev/null 2>&1 || true
+  left=$(find "$tmp/user" -type f)
+  [ -z "$left" ] || fail "make user-uninstall left $left"
 fi
 
 if want windows; then

@@ -65,12 +65,13 @@ func TrayIconICO(kind string) []byte {
 		}
 		pngs = append(pngs, b)
 	}
-	return ico(pngs)
+	return ICO(pngs)
 }
 
-// ico packs PNG images into an .ico file: a 6-byte header, a 16-byte
-// directory entry per image, then the images.
-func ico(pngs [][]byte) []byte {
+// ICO packs PNG images into an .ico file: a 6-byte header, a 16-byte
+// directory entry per image, then the images; nil if one is not a PNG.
+// (./gen also writes the application's icon.ico with it.)
+func ICO(pngs [][]byte) []byte {
 	var out bytes.Buffer
 	le := binary.LittleEndian
 	out.Write(le.AppendUint16(nil, 0))                 // reserved

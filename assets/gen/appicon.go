@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/binary"
 	"fmt"
 	"image"
 	"image/color"
@@ -13,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/inboxsync/inboxsync/assets"
 )
 
 // The application icon: the tray's envelope, white on a rounded square
@@ -205,10 +205,9 @@ func appSheet(icons map[int]*image.NRGBA) *image.NRGBA {
 }
 
 // writeICO writes the Windows icon file of the sizes up to 256 pixels
-// (scripts/package.sh links it into inboxsync.exe): an ICONDIR, one
-// ICONDIRENTRY per size, then each size's PNG (Windows Vista and later
-// read PNG-compressed entries), so the hand-tuned small sizes are what
-// Explorer and the taskbar show rather than a downscale of the big one.
+// (scripts/package.sh links it into inboxsync.exe), each size's PNG as
+// drawn, so the hand-tuned small sizes are what Explorer and the taskbar
+// show rather than a downscale of the big one.
 func writeICO(path string, pngs map[int][]byte) {
 	var sizes []int
 	for s := range pngs {
@@ -217,25 +216,11 @@ func writeICO(path string, pngs map[int][]byte) {
 		}
 	}
 	slices.Sort(sizes)
-	var b bytes.Buffer
-	le := binary.LittleEndian
-	b.Write(le.AppendUint16(nil, 0))                  // reserved
-	b.Write(le.AppendUint16(nil, 1))                  // type: icon
-	b.Write(le.AppendUint16(nil, uint16(len(sizes)))) // count
-	offset := 6 + 16*len(sizes)
+	var images [][]byte
 	for _, s := range sizes {
-		dim := byte(s % 256) // 0 means 256
-		b.Write([]byte{dim, dim, 0, 0})
-		b.Write(le.AppendUint16(nil, 1))  // colour planes
-		b.Write(le.AppendUint16(nil, 32)) // bits per pixel
-		b.Write(le.AppendUint32(nil, uint32(len(pngs[s]))))
-		b.Write(le.AppendUint32(nil, uint32(offset)))
-		offset += len(pngs[s])
+		images = append(images, pngs[s])
 	}
-	for _, s := range sizes {
-		b.Write(pngs[s])
-	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(path, assets.ICO(images), 0o644); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -92,13 +92,13 @@ agent=
 echo
 
 echo "== the dashboard, tray click → window drawn (scripts/bench-ui.sh) =="
-if command -v Xvfb >/dev/null && command -v xdotool >/dev/null && command -v import >/dev/null; then
+if command -v Xvfb >/dev/null && command -v xdotool >/dev/null; then
   echo "with this store:"
   scripts/bench-ui.sh --home "$home" 10 2>"$tmp/bench-ui.err" | grep -E "^median|not counted" || echo "failed: $(tail -3 "$tmp/bench-ui.err")"
   echo "with a fresh home (no account, no item):"
   scripts/bench-ui.sh 10 2>"$tmp/bench-ui.err" | grep -E "^median|not counted" || echo "failed: $(tail -3 "$tmp/bench-ui.err")"
 else
-  echo "skipped: needs Xvfb, xdotool and ImageMagick's import"
+  echo "skipped: needs Xvfb and xdotool"
 fi
 echo
 

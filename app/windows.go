@@ -39,6 +39,13 @@ type windowKey struct{ window, account string }
 // processes inherit the environment; their output goes to logOut.
 func newWindowLauncher(paths Paths, log *slog.Logger, logOut io.Writer) *windowLauncher {
 	l := &windowLauncher{log: log, home: paths.Home, headless: headless(), running: map[windowKey]bool{}}
+	if !l.headless {
+		// Say at start, not only when a window is first needed, that
+		// the installation lacks its window program.
+		if _, err := WindowProgram(); err != nil {
+			log.Error("no window can be shown", "err", err)
+		}
+	}
 	l.spawn = func(args []string) (func() error, error) {
 		exe, err := WindowProgram()
 		if err != nil {

@@ -149,10 +149,16 @@ func show(cl *control.Client, req request, errOut io.Writer) int {
 	defer signal.Stop(sigs)
 	go func() {
 		if _, ok := <-sigs; ok {
-			// Stop first: nothing may touch the window once the
-			// driver is gone.
+			// Asked to go (the agent quitting, a test, a kill):
+			// end at once. A window process holds nothing to save
+			// (the agent keeps every state), and Fyne's own
+			// shutdown is not safe to ask for from here: in
+			// v2.7.1 an event still queued at quit is sent on the
+			// closed main-thread queue and panics, and on a loaded
+			// display the quit was seen to take over 10 s.
 			w.Stop()
-			fyne.Do(a.Quit)
+			cl.Close()
+			os.Exit(exitOK)
 		}
 	}()
 	w.Window().SetMaster()

@@ -144,18 +144,20 @@ func show(cl *control.Client, req request, errOut io.Writer) int {
 		fmt.Fprintf(errOut, "inboxsync: %s\n", err)
 		return exitUsage
 	}
+	// Asked to go by a signal (a test, the session ending): end at once.
+	// A window process holds nothing to save (the agent keeps every
+	// state), and Fyne's own quit, which its driver starts on the same
+	// signals, is not safe: in v2.7.1 its stop event can be sent on the
+	// main-thread queue after the queue closed, a panic at exit (seen in
+	// CI). So this handler is the only one: once the driver runs (its
+	// signal goroutine starts with it), every registration for these
+	// signals is dropped and this one made again.
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signals := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	signal.Notify(sigs, signals...)
 	defer signal.Stop(sigs)
 	go func() {
 		if _, ok := <-sigs; ok {
-			// Asked to go (the agent quitting, a test, a kill):
-			// end at once. A window process holds nothing to save
-			// (the agent keeps every state), and Fyne's own
-			// shutdown is not safe to ask for from here: in
-			// v2.7.1 an event still queued at quit is sent on the
-			// closed main-thread queue and panics, and on a loaded
-			// display the quit was seen to take over 10 s.
 			w.Stop()
 			cl.Close()
 			os.Exit(exitOK)
@@ -163,6 +165,13 @@ func show(cl *control.Client, req request, errOut io.Writer) int {
 	}()
 	w.Window().SetMaster()
 	w.Start()
+	go fyne.Do(func() {
+		// The main loop is running: Fyne's signal goroutine was
+		// started before it. Between the two calls a signal ends the
+		// process the Go runtime's way (exit status 130/143).
+		signal.Reset(signals...)
+		signal.Notify(sigs, signals...)
+	})
 	w.Window().ShowAndRun()
 	w.Stop() // before the deferred close of the connection to the agent
 	return exitOK

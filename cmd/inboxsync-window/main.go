@@ -168,7 +168,7 @@ func show(cl *control.Client, req request, errOut io.Writer) int {
 	go fyne.Do(func() {
 		// The main loop is running: Fyne's signal goroutine was
 		// started before it. Between the two calls a signal ends the
-		// process the Go runtime's way (exit status 130/143).
+		// process as the Go runtime does by default.
 		signal.Reset(signals...)
 		signal.Notify(sigs, signals...)
 	})

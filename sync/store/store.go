@@ -570,17 +570,12 @@ func queryStrings(ctx context.Context, db *sql.DB, query string, args ...any) ([
 // quickCheck runs SQLite's quick_check of table and its indexes and
 // returns the problems it reports.
 func quickCheck(ctx context.Context, db *sql.DB, table string) ([]string, error) {
-	rows, err := db.QueryContext(ctx, `PRAGMA quick_check("`+strings.ReplaceAll(table, `"`, `""`)+`")`)
+	msgs, err := queryStrings(ctx, db, `PRAGMA quick_check("`+strings.ReplaceAll(table, `"`, `""`)+`")`)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	var problems []string
-	for rows.Next() {
-		var msg string
-		if err := rows.Scan(&msg); err != nil {
-			return nil, err
-		}
+	for _, msg := range msgs {
 		if msg == "ok" {
 			continue
 		}
@@ -591,5 +586,5 @@ func quickCheck(ctx context.Context, db *sql.DB, table string) ([]string, error)
 			}
 		}
 	}
-	return problems, rows.Err()
+	return problems, nil
 }

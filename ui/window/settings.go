@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/inboxsync/inboxsync/internal/autostart"
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/policy"
@@ -87,9 +88,9 @@ func (w *Settings) build() {
 	w.notifications = widget.NewCheck("Show desktop notifications", func(bool) { w.onChanged() })
 	w.autostart = widget.NewCheck("Start Inbox Sync when I sign in", func(bool) { w.onChanged() })
 	w.autostartNote = caption("")
-	if !autostartSupported() {
+	if !autostart.Supported() {
 		w.autostart.Disable()
-		w.autostartNote.SetText(sentence(errAutostartUnsupported.Error()))
+		w.autostartNote.SetText(sentence(autostart.ErrUnsupported.Error()))
 	} else {
 		w.autostartNote.Hide()
 	}
@@ -132,7 +133,7 @@ func (w *Settings) setEnabled(on bool) {
 			d.Disable()
 		}
 	}
-	if on && autostartSupported() {
+	if on && autostart.Supported() {
 		w.autostart.Enable()
 	} else {
 		w.autostart.Disable()
@@ -172,7 +173,7 @@ func (w *Settings) Start() {
 
 func (w *Settings) load(ctx context.Context) {
 	s, err := w.ctl.Settings(ctx)
-	auto := autostartEnabled()
+	auto := autostart.Enabled()
 	w.do(func() {
 		if err != nil {
 			w.say(plain(err), widget.DangerImportance)
@@ -259,13 +260,13 @@ func (w *Settings) onSave() {
 		w.say(p, widget.DangerImportance)
 		return
 	}
-	s, auto, wasAuto := w.current(), w.autostart.Checked, autostartEnabled()
+	s, auto, wasAuto := w.current(), w.autostart.Checked, autostart.Enabled()
 	w.save.Disable()
 	w.say("Saving…", widget.MediumImportance)
 	go func() {
 		saved, err := w.ctl.UpdateSettings(w.ctx, s)
 		if err == nil && auto != wasAuto {
-			err = setAutostart(auto, w.opts.Autostart)
+			err = autostart.Set(auto, w.opts.Autostart)
 		}
 		w.do(func() {
 			if err != nil {
@@ -274,7 +275,7 @@ func (w *Settings) onSave() {
 				return
 			}
 			w.dirty = false
-			w.fill(saved, autostartEnabled())
+			w.fill(saved, autostart.Enabled())
 			w.say("Saved. Sync now runs "+everyWords(saved.Interval.D())+".", widget.SuccessImportance)
 		})
 	}()

@@ -11,6 +11,7 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
+	"github.com/inboxsync/inboxsync/internal/autostart"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
@@ -152,7 +153,7 @@ func TestSettingsLiveUpdate(t *testing.T) {
 }
 
 func TestSettingsAutostart(t *testing.T) {
-	if !autostartSupported() {
+	if !autostart.Supported() {
 		t.Skip("no autostart on this system")
 	}
 	cfg := t.TempDir()
@@ -191,22 +192,6 @@ func TestSettingsAutostart(t *testing.T) {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-func TestExecQuote(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"/usr/bin/inboxsync", "/usr/bin/inboxsync"},
-		{"/opt/Inbox Sync/inboxsync", `"/opt/Inbox Sync/inboxsync"`},
-		{"50%", "50%%"},
-		{`a"b`, `"a\\"b"`},
-		{`a\b`, `"a\\\\b"`},
-		{"$HOME", `"\\$HOME"`},
-		{"", `""`},
-	} {
-		if got := execQuote(tc.in); got != tc.want {
-			t.Errorf("execQuote(%q) = %s, want %s", tc.in, got, tc.want)
-		}
-	}
 }
 
 // Settings the administrator locked are greyed with "Set by your

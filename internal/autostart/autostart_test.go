@@ -1,4 +1,4 @@
-package window
+package autostart
 
 import (
 	"encoding/xml"
@@ -281,6 +281,22 @@ func TestWindowsCommandLine(t *testing.T) {
 	} {
 		if got := windowsCommandLine(tc.args); got != tc.want {
 			t.Errorf("windowsCommandLine(%q) = %s, want %s", tc.args, got, tc.want)
+		}
+	}
+}
+
+func TestExecQuote(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"/usr/bin/inboxsync", "/usr/bin/inboxsync"},
+		{"/opt/Inbox Sync/inboxsync", `"/opt/Inbox Sync/inboxsync"`},
+		{"50%", "50%%"},
+		{`a"b`, `"a\\"b"`},
+		{`a\b`, `"a\\\\b"`},
+		{"$HOME", `"\\$HOME"`},
+		{"", `""`},
+	} {
+		if got := execQuote(tc.in); got != tc.want {
+			t.Errorf("execQuote(%q) = %s, want %s", tc.in, got, tc.want)
 		}
 	}
 }

@@ -1,4 +1,6 @@
-package window
+// Package autostart turns starting Inbox Sync when the user signs in on
+// and off, on Linux and the BSDs, Windows and macOS.
+package autostart
 
 import (
 	"bytes"
@@ -29,9 +31,10 @@ import (
 // Each is an autostarter; the logic of all three is tested on any system
 // (the registry through a fake runKey).
 //
-// This lives with the settings window, its only user, rather than in app:
-// app wires the agent (engine, providers, tray), which a window process
-// has no use for.
+// It is its own package rather than part of the window code or of app:
+// the settings window is its only user today, but starting at login is
+// about the operating system, not about a window, and app wires the
+// agent (engine, providers, tray), which a window process has no use for.
 
 // autostarter turns starting Inbox Sync at login on and off.
 type autostarter interface {
@@ -42,8 +45,8 @@ type autostarter interface {
 	Set(on bool, command []string) error
 }
 
-// errAutostartUnsupported says plainly that this system can't do it yet.
-var errAutostartUnsupported = errors.New("starting Inbox Sync at login is not supported on this system yet; start it yourself after you sign in")
+// ErrUnsupported says plainly that this system can't do it yet.
+var ErrUnsupported = errors.New("starting Inbox Sync at login is not supported on this system yet; start it yourself after you sign in")
 
 // appID names the desktop entry and the LaunchAgent.
 const appID = "io.inboxsync.app"
@@ -52,7 +55,7 @@ const appID = "io.inboxsync.app"
 const runValueName = "Inbox Sync"
 
 // systemAutostarter returns this system's autostarter, or
-// errAutostartUnsupported.
+// ErrUnsupported.
 func systemAutostarter() (autostarter, error) {
 	switch runtime.GOOS {
 	case "windows":
@@ -64,7 +67,7 @@ func systemAutostarter() (autostarter, error) {
 		}
 		return launchAgent{path: filepath.Join(home, "Library", "LaunchAgents", appID+".plist"), label: appID}, nil
 	case "ios", "android", "js", "wasip1", "plan9":
-		return nil, errAutostartUnsupported
+		return nil, ErrUnsupported
 	}
 	dir := os.Getenv("XDG_CONFIG_HOME")
 	if !filepath.IsAbs(dir) {
@@ -77,16 +80,16 @@ func systemAutostarter() (autostarter, error) {
 	return xdgAutostart{dir: filepath.Join(dir, "autostart")}, nil
 }
 
-// autostartSupported reports whether this system can start Inbox Sync at
+// Supported reports whether this system can start Inbox Sync at
 // login.
-func autostartSupported() bool {
+func Supported() bool {
 	_, err := systemAutostarter()
-	return !errors.Is(err, errAutostartUnsupported)
+	return !errors.Is(err, ErrUnsupported)
 }
 
-// autostartEnabled reports whether Inbox Sync starts at login; false when
+// Enabled reports whether Inbox Sync starts at login; false when
 // that can't be told.
-func autostartEnabled() bool {
+func Enabled() bool {
 	a, err := systemAutostarter()
 	if err != nil {
 		return false
@@ -95,11 +98,11 @@ func autostartEnabled() bool {
 	return err == nil && on
 }
 
-// setAutostart makes the login session run command (on) or stops it (off).
-func setAutostart(on bool, command []string) error {
+// Set makes the login session run command (on) or stops it (off).
+func Set(on bool, command []string) error {
 	a, err := systemAutostarter()
 	if err != nil {
-		if !on && errors.Is(err, errAutostartUnsupported) {
+		if !on && errors.Is(err, ErrUnsupported) {
 			return nil
 		}
 		return err

@@ -139,7 +139,7 @@ func (c *cli) policyReport(ctx context.Context) (policyReport, error) {
 		rep.Problems = []policy.Problem{}
 	}
 	for _, name := range policy.Names() {
-		v, src := pol.Resolve(name, "", user[name])
+		v, src := policy.Resolve(pol, name, "", user[name])
 		if s, ok := settings.Sources[name]; ok && agent {
 			// The agent's own resolution, with the user's settings.
 			v, src = settings.Text(name), s

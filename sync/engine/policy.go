@@ -175,7 +175,7 @@ func resolveSettings(p policy.Policy, user Settings, userSet []string) Settings 
 		if slices.Contains(userSet, n) {
 			uv = user.Text(n)
 		}
-		v, src := p.Resolve(n, "", uv)
+		v, src := policy.Resolve(p, n, "", uv)
 		s.Sources[n] = src
 		switch n {
 		case nameInterval:

@@ -51,7 +51,7 @@ func (c Config) Enabled() bool { return c.SMTP.Host != "" && len(c.Notify) > 0 }
 // ConfigFromPolicy reads the notice settings of a policy: notify,
 // admin_email, notify_resumed and the [smtp] table.
 func ConfigFromPolicy(p policy.Policy) Config {
-	get := func(name string) string { v, _ := p.Resolve(name, "", ""); return v }
+	get := func(name string) string { v, _ := policy.Resolve(p, name, "", ""); return v }
 	port, _ := strconv.Atoi(get("smtp.port"))
 	return Config{
 		Notify: policy.List(get("notify")), AdminEmail: get("admin_email"), NotifyResumed: policy.Bool(get("notify_resumed")),

@@ -92,12 +92,12 @@ func (p Policy) Get(name string) (string, bool) {
 // IsLocked reports whether users may not change the setting.
 func (p Policy) IsLocked(name string) bool { return slices.Contains(p.Locked, name) }
 
-// Resolve returns a setting's effective value and its source, given the
+// Resolve returns a setting's effective value under p and its source, given the
 // value a command-line flag and the user's configuration or settings give
 // ("" for none): a locked setting takes the policy's value (or the
 // built-in default when the policy locks it without a value), then come
 // the flag, the user's value, the policy's value and the default.
-func (p Policy) Resolve(name, flag, user string) (string, Source) {
+func Resolve(p Policy, name, flag, user string) (string, Source) {
 	pv, set := p.Get(name)
 	switch {
 	case p.IsLocked(name):

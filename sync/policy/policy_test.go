@@ -154,13 +154,13 @@ func TestResolvePrecedence(t *testing.T) {
 		{"notify_resumed", "", "", "false", SourceDefault},
 		{"smtp.port", "", "", "587", SourceDefault},
 	} {
-		got, src := p.Resolve(tc.name, tc.flag, tc.user)
+		got, src := Resolve(p, tc.name, tc.flag, tc.user)
 		if got != tc.want || src != tc.src {
 			t.Errorf("Resolve(%s, %q, %q) = %q %s, want %q %s", tc.name, tc.flag, tc.user, got, src, tc.want, tc.src)
 		}
 	}
 	var none Policy
-	if got, src := none.Resolve("sync_interval", "", ""); got != "30m0s" || src != SourceDefault {
+	if got, src := Resolve(none, "sync_interval", "", ""); got != "30m0s" || src != SourceDefault {
 		t.Errorf("no policy: %q %s", got, src)
 	}
 }

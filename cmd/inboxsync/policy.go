@@ -142,7 +142,7 @@ func (c *cli) policyReport(ctx context.Context) (policyReport, error) {
 		v, src := policy.Resolve(pol, name, "", user[name])
 		if s, ok := settings.Sources[name]; ok && agent {
 			// The agent's own resolution, with the user's settings.
-			v, src = settings.Text(name), s
+			v, src = engine.SettingText(settings, name), s
 		}
 		if name == "google.client_secret" && v != "" {
 			v = "(hidden)"

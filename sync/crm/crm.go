@@ -39,16 +39,6 @@ type Person struct {
 	AccountID string
 }
 
-// Objects the logger writes and people it matches.
-const (
-	ObjContact      = "Contact"
-	ObjLead         = "Lead"
-	ObjEmailMessage = "EmailMessage"
-	ObjRelation     = "EmailMessageRelation"
-	ObjTask         = "Task"
-	ObjEvent        = "Event"
-)
-
 // Found is an existing record a dedup lookup returned. Which fields are
 // set depends on the lookup.
 type Found struct {
@@ -147,22 +137,6 @@ type Recorder interface {
 	Update(ctx context.Context, recs []Record) ([]Result, error)
 	Delete(ctx context.Context, ids []string) ([]Result, error)
 }
-
-// State is an item's CRM state in the outbox.
-type State string
-
-// The CRM states of an item.
-const (
-	// Pending: not handled yet (or to handle again: a meeting changed).
-	Pending State = "pending"
-	// Logged: in the CRM as RecordID.
-	Logged State = "logged"
-	// Skipped: not logged, for Reason (no match, deleted before logging …).
-	Skipped State = "skipped"
-	// Failed: the CRM refused it for Reason; retried while Retryable and
-	// under MaxAttempts attempts.
-	Failed State = "failed"
-)
 
 // MaxAttempts is how many failed attempts an item gets before the outbox
 // stops offering it (it stays in the Issues tab).

@@ -10,16 +10,6 @@ import (
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
-// Ways to log an email (Config.LogEmailAs).
-const (
-	// AsEmailMessage logs an Enhanced Email EmailMessage with an
-	// EmailMessageRelation per matched person (the default).
-	AsEmailMessage = "email"
-	// AsTask logs a completed Task of subtype Email, for orgs without
-	// Enhanced Email.
-	AsTask = "task"
-)
-
 // Reasons the Logger gives, in the Activity list's words.
 const (
 	ReasonNoMatch      = "no Contact or Lead for any participant"

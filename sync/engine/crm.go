@@ -18,48 +18,6 @@ import (
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
-// CRMSalesforce is the name of the one CRM Inbox Sync connects to.
-const CRMSalesforce = "salesforce"
-
-// CRMSettings are the CRM connection's settings (config.json's salesforce
-// keys, `inboxsync crm settings`). None is a secret.
-type CRMSettings struct {
-	// LoginURL, ClientID, RedirectPort and APIVersion are how to sign in
-	// (empty or 0: the connector's defaults).
-	LoginURL     string `json:"login_url,omitempty"`
-	ClientID     string `json:"client_id,omitempty"`
-	RedirectPort int    `json:"redirect_port,omitempty"`
-	APIVersion   string `json:"api_version,omitempty"`
-	// InternalDomains are more internal domains than the mailboxes' own.
-	InternalDomains []string `json:"internal_domains"`
-	// Blocklist are the domains left out before matching ("yahoo.*").
-	// Settings returns the list in force (crm.DefaultBlocklist unless
-	// changed).
-	Blocklist []string `json:"blocklist"`
-	// LogEmailAs is "email" (an EmailMessage) or "task".
-	LogEmailAs string `json:"log_email_as"`
-	// RemoveDeletedEvents deletes the Event of a meeting cancelled or
-	// deleted in the mailbox.
-	RemoveDeletedEvents bool `json:"remove_deleted_events"`
-	// Budget is the share of the org's daily API allocation past which
-	// logging stops and backs off (0: 0.9).
-	Budget float64 `json:"budget,omitempty"`
-}
-
-// CRMConnectRequest asks for a CRM connection. The settings it gives are
-// saved with the CRM settings; ClientSecret goes to the keyring only.
-type CRMConnectRequest struct {
-	// CRM is "salesforce".
-	CRM          string `json:"crm"`
-	LoginURL     string `json:"login_url,omitempty"`
-	ClientID     string `json:"client_id,omitempty"`
-	RedirectPort int    `json:"redirect_port,omitempty"`
-	APIVersion   string `json:"api_version,omitempty"`
-	ClientSecret string `json:"client_secret,omitempty"`
-	// NoBrowser only reports the sign-in link.
-	NoBrowser bool `json:"no_browser,omitempty"`
-}
-
 // crmSettingsKey stores CRMSettings in the store's settings.
 const crmSettingsKey = "crm_settings"
 
@@ -73,18 +31,6 @@ func loadCRMSettings(ctx context.Context, st *store.Store) (CRMSettings, error) 
 		return CRMSettings{LogEmailAs: crm.AsEmailMessage}, fmt.Errorf("reading the CRM settings: %w", err)
 	}
 	return s, nil
-}
-
-// connectorSettings are the settings a crm.Connector is given.
-func (s CRMSettings) connectorSettings() map[string]string {
-	m := map[string]string{"login_url": s.LoginURL, "client_id": s.ClientID, "api_version": s.APIVersion}
-	if s.RedirectPort != 0 {
-		m["redirect_port"] = strconv.Itoa(s.RedirectPort)
-	}
-	if s.Budget != 0 {
-		m["budget"] = strconv.FormatFloat(s.Budget, 'f', -1, 64)
-	}
-	return m
 }
 
 // normalizeDomains lowercases and trims domains and refuses what is not one.
@@ -197,7 +143,7 @@ func (e *Engine) CRMConnect(ctx context.Context, req CRMConnectRequest, progress
 	if err != nil {
 		return crm.Status{}, err
 	}
-	conn, err := k.Connect(ctx, crm.ConnectRequest{Settings: s.connectorSettings(), ClientSecret: req.ClientSecret, NoBrowser: req.NoBrowser}, progress)
+	conn, err := k.Connect(ctx, crm.ConnectRequest{Settings: connectorSettings(s), ClientSecret: req.ClientSecret, NoBrowser: req.NoBrowser}, progress)
 	if err != nil {
 		return crm.Status{}, err
 	}
@@ -251,4 +197,16 @@ func (e *Engine) CRMDisconnect(ctx context.Context) error {
 	e.log.Info("CRM disconnected")
 	e.emit(Event{Type: EventAccounts})
 	return errors.Join(errs...)
+}
+
+// connectorSettings are the settings a Connector is given.
+func connectorSettings(s CRMSettings) map[string]string {
+	m := map[string]string{"login_url": s.LoginURL, "client_id": s.ClientID, "api_version": s.APIVersion}
+	if s.RedirectPort != 0 {
+		m["redirect_port"] = strconv.Itoa(s.RedirectPort)
+	}
+	if s.Budget != 0 {
+		m["budget"] = strconv.FormatFloat(s.Budget, 'f', -1, 64)
+	}
+	return m
 }

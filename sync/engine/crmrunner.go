@@ -125,7 +125,7 @@ func (e *Engine) loadCRMRunner(ctx context.Context) (*crmRunner, error) {
 		r.rs.Reason = fmt.Sprintf("Connecting to %s is not available in this build.", c.CRM)
 		return r, nil
 	}
-	conn, err := k.Open(r.cfg.connectorSettings())
+	conn, err := k.Open(connectorSettings(r.cfg))
 	if err != nil {
 		r.rs.State, r.rs.Reason = crm.ConnFailed, "The CRM settings cannot work: "+err.Error()
 		return r, nil
@@ -162,7 +162,7 @@ func (r *crmRunner) setSettings(ctx context.Context, s CRMSettings) error {
 	r.mu.Unlock()
 	if conn != nil && old.Budget != s.Budget {
 		if k, ok := r.e.cfg.CRM[name]; ok {
-			if c, err := k.Open(s.connectorSettings()); err == nil {
+			if c, err := k.Open(connectorSettings(s)); err == nil {
 				r.mu.Lock()
 				if r.conn == conn {
 					r.conn = c

@@ -56,16 +56,6 @@ type Config struct {
 	User   string
 }
 
-// Limits of DESIGN.md §3.
-const (
-	// MaxRejections is the number of consecutive rejections after which no
-	// further login is attempted.
-	MaxRejections = 6
-	// MaxFailures is the number of consecutive failed sessions after which
-	// the account is suspended.
-	MaxFailures = 10
-)
-
 // Engine runs every account's sync. Its methods implement control.Control.
 type Engine struct {
 	cfg Config
@@ -571,17 +561,4 @@ func (e *Engine) OpenWindow(ctx context.Context, req WindowRequest) error {
 	}
 	e.emit(Event{Type: EventOpenWindow, Account: req.Account, Window: &req})
 	return nil
-}
-
-// ProviderWords names a provider for people ("office365" → "Office 365").
-func ProviderWords(p string) string {
-	switch p {
-	case "exchange":
-		return "Microsoft Exchange"
-	case "office365":
-		return "Office 365"
-	case "gmail":
-		return "Gmail"
-	}
-	return p
 }

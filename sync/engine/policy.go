@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -22,11 +21,6 @@ import (
 // locked policy > user settings > policy as a default > built-in default;
 // the user's settings are those they changed themselves, so a policy
 // default reaches every user who did not.
-
-// ErrLocked is returned for a change to a setting the administrator
-// locked; its text is policy.LockedWords, and the error says which
-// setting.
-var ErrLocked = errors.New(policy.LockedWords)
 
 // userSetKey stores the names of the settings the user set themselves.
 const userSetKey = "settings_user"
@@ -135,17 +129,17 @@ func loadUserSettings(ctx context.Context, st *store.Store) (Settings, []string,
 	d := DefaultSettings()
 	var names []string
 	for _, n := range ownNames {
-		if s.Text(n) != d.Text(n) {
+		if SettingText(s, n) != SettingText(d, n) {
 			names = append(names, n)
 		}
 	}
 	return s, names, nil
 }
 
-// Text returns one setting's value, by its policy name (sync_interval,
+// SettingText returns one setting's value, by its policy name (sync_interval,
 // history_days, folders, notifications, keep_days), in the policy's
 // canonical form ("30m0s", "inbox,sent"); "" for another name.
-func (s Settings) Text(name string) string {
+func SettingText(s Settings, name string) string {
 	switch name {
 	case nameInterval:
 		return s.Interval.D().String()
@@ -173,7 +167,7 @@ func resolveSettings(p policy.Policy, user Settings, userSet []string) Settings 
 	for _, n := range policyNames {
 		uv := ""
 		if slices.Contains(userSet, n) {
-			uv = user.Text(n)
+			uv = SettingText(user, n)
 		}
 		v, src := policy.Resolve(p, n, "", uv)
 		s.Sources[n] = src
@@ -210,8 +204,8 @@ func resolveSettings(p policy.Policy, user Settings, userSet []string) Settings 
 // effective value of every setting the policy locks.
 func checkLocked(cur, s Settings) error {
 	for _, n := range policyNames {
-		if cur.Sources[n] == policy.SourceLocked && cur.Text(n) != s.Text(n) {
-			return fmt.Errorf("%w: %s (%s) cannot be changed", ErrLocked, settingWords[n], cur.Text(n))
+		if cur.Sources[n] == policy.SourceLocked && SettingText(cur, n) != SettingText(s, n) {
+			return fmt.Errorf("%w: %s (%s) cannot be changed", ErrLocked, settingWords[n], SettingText(cur, n))
 		}
 	}
 	return nil
@@ -242,7 +236,7 @@ func keepLockedOwn(cur, s, user Settings) Settings {
 func userChanges(cur, s Settings, had []string) []string {
 	out := slices.Clone(had)
 	for _, n := range ownNames {
-		if !slices.Contains(out, n) && cur.Text(n) != s.Text(n) {
+		if !slices.Contains(out, n) && SettingText(cur, n) != SettingText(s, n) {
 			out = append(out, n)
 		}
 	}

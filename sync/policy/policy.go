@@ -31,67 +31,6 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// Source says where a setting's effective value comes from.
-type Source string
-
-// Sources, from weakest to strongest.
-const (
-	SourceDefault Source = "default"
-	SourcePolicy  Source = "policy"
-	SourceUser    Source = "user"
-	SourceFlag    Source = "flag"
-	SourceLocked  Source = "locked"
-)
-
-// LockedWords is what a user is told about a setting they cannot change.
-const LockedWords = "Set by your administrator"
-
-// Problem is one thing wrong in the policy file; the entry it names is
-// ignored (its setting falls back as if the policy did not set it).
-type Problem struct {
-	// Line is the line of the file, from 1; 0 when the problem is not
-	// tied to one (the file cannot be read).
-	Line int `json:"line,omitempty"`
-	// Key is the setting's dotted name, when known.
-	Key     string `json:"key,omitempty"`
-	Message string `json:"message"`
-}
-
-func (p Problem) String() string {
-	var b strings.Builder
-	if p.Line > 0 {
-		fmt.Fprintf(&b, "line %d: ", p.Line)
-	}
-	if p.Key != "" {
-		b.WriteString(p.Key + ": ")
-	}
-	b.WriteString(p.Message)
-	return b.String()
-}
-
-// Policy is a policy file as read: its valid values and its problems.
-// The zero Policy is "no policy".
-type Policy struct {
-	// Path is the file read; Found is false when it does not exist.
-	Path  string `json:"path"`
-	Found bool   `json:"found"`
-	// Values holds the valid entries by dotted name, in canonical form.
-	Values map[string]string `json:"values,omitempty"`
-	// Locked names the settings users cannot change (whole tables such as
-	// "office365" are expanded to their settings).
-	Locked   []string  `json:"locked,omitempty"`
-	Problems []Problem `json:"problems,omitempty"`
-}
-
-// Get returns the policy's value of a setting and whether it sets one.
-func (p Policy) Get(name string) (string, bool) {
-	v, ok := p.Values[name]
-	return v, ok
-}
-
-// IsLocked reports whether users may not change the setting.
-func (p Policy) IsLocked(name string) bool { return slices.Contains(p.Locked, name) }
-
 // Resolve returns a setting's effective value under p and its source, given the
 // value a command-line flag and the user's configuration or settings give
 // ("" for none): a locked setting takes the policy's value (or the
@@ -138,19 +77,6 @@ func Description(name string) string {
 		return d.help
 	}
 	return ""
-}
-
-// Section returns the settings of a table ("exchange", "office365",
-// "google", "smtp") without the table's prefix, as a map of what the
-// policy sets.
-func (p Policy) Section(table string) map[string]string {
-	out := map[string]string{}
-	for k, v := range p.Values {
-		if rest, ok := strings.CutPrefix(k, table+"."); ok {
-			out[rest] = v
-		}
-	}
-	return out
 }
 
 // Table returns the policy table that holds a provider's or CRM's
@@ -269,7 +195,7 @@ func Parse(doc string) Policy {
 		if k.name == "locked" {
 			list, ok := k.value.([]any)
 			if !ok {
-				p.problem(line, k.name, "must be a list of setting names, e.g. [\"sync_interval\", \"office365\"]")
+				problem(&p, line, k.name, "must be a list of setting names, e.g. [\"sync_interval\", \"office365\"]")
 				continue
 			}
 			locked, lockedLine = list, line
@@ -277,26 +203,26 @@ func Parse(doc string) Policy {
 		}
 		d, ok := lookup(k.name)
 		if !ok {
-			p.problem(line, k.name, unknownKey(k.name))
+			problem(&p, line, k.name, unknownKey(k.name))
 			continue
 		}
 		v, err := d.check(k.value)
 		if err != nil {
-			p.problem(line, k.name, err.Error())
+			problem(&p, line, k.name, err.Error())
 			continue
 		}
 		p.Values[k.name] = v
 	}
-	p.checkPairs(where)
+	checkPairs(&p, where)
 	for _, item := range locked {
 		name, ok := item.(string)
 		if !ok {
-			p.problem(lockedLine, "locked", fmt.Sprintf("%v is not a setting name in quotes", item))
+			problem(&p, lockedLine, "locked", fmt.Sprintf("%v is not a setting name in quotes", item))
 			continue
 		}
 		expanded := expandLocked(name)
 		if len(expanded) == 0 {
-			p.problem(lockedLine, "locked", fmt.Sprintf("%q is not a setting that can be locked", name))
+			problem(&p, lockedLine, "locked", fmt.Sprintf("%q is not a setting that can be locked", name))
 			continue
 		}
 		for _, n := range expanded {
@@ -309,22 +235,8 @@ func Parse(doc string) Policy {
 	return p
 }
 
-func (p *Policy) problem(line int, key, msg string) {
-	p.Problems = append(p.Problems, Problem{Line: line, Key: key, Message: msg})
-}
-
 func sortProblems(ps []Problem) {
 	slices.SortStableFunc(ps, func(a, b Problem) int { return a.Line - b.Line })
-}
-
-// checkPairs drops values that are valid alone but not together.
-func (p *Policy) checkPairs(where map[string]int) {
-	if tls := p.Values["smtp.tls"]; tls == "none" {
-		if host, ok := p.Values["smtp.host"]; ok && !isLoopback(host) {
-			p.problem(where["smtp.tls"], "smtp.tls", fmt.Sprintf("\"none\" sends mail unencrypted and is allowed only for a relay on this machine (localhost), not %s; use \"starttls\" or \"implicit\"", host))
-			delete(p.Values, "smtp.tls")
-		}
-	}
 }
 
 // isLoopback reports whether host names this machine.
@@ -633,4 +545,19 @@ func typeWords(v any) string {
 		return "a table"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// problem records a problem of p.
+func problem(p *Policy, line int, key, msg string) {
+	p.Problems = append(p.Problems, Problem{Line: line, Key: key, Message: msg})
+}
+
+// checkPairs drops values that are valid alone but not together.
+func checkPairs(p *Policy, where map[string]int) {
+	if tls := p.Values["smtp.tls"]; tls == "none" {
+		if host, ok := p.Values["smtp.host"]; ok && !isLoopback(host) {
+			problem(p, where["smtp.tls"], "smtp.tls", fmt.Sprintf("\"none\" sends mail unencrypted and is allowed only for a relay on this machine (localhost), not %s; use \"starttls\" or \"implicit\"", host))
+			delete(p.Values, "smtp.tls")
+		}
+	}
 }

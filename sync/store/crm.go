@@ -35,16 +35,6 @@ type CRMConnection struct {
 	Active bool
 }
 
-// CRMState is an item's CRM state as the activity shows it.
-type CRMState struct {
-	State    crm.State `json:"state"`
-	RecordID string    `json:"record_id,omitempty"`
-	Object   string    `json:"object,omitempty"`
-	Reason   string    `json:"reason,omitempty"`
-	// Attempts is how many attempts failed so far.
-	Attempts int `json:"attempts,omitempty"`
-}
-
 // ConnectCRM records that the CRM connection c was made (replacing any
 // earlier one) and queues the stored items of the history window: those not
 // marked deleted whose time is at or after c.Since and that have no CRM

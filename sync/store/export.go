@@ -17,40 +17,6 @@ import (
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
-// ItemsQuery selects stored items in the order they were stored, a page
-// at a time, for an export. It travels over the control socket as JSON.
-type ItemsQuery struct {
-	// Account limits the items to one account; "" means all.
-	Account string `json:"account,omitempty"`
-	// Since and Until, if not zero, keep the items whose Time is at or
-	// after Since and before Until.
-	Since time.Time `json:"since,omitzero"`
-	Until time.Time `json:"until,omitzero"`
-	// Folders, if not empty, keeps the items of these folders.
-	Folders []provider.Folder `json:"folders,omitempty"`
-	// Kind, if set, keeps the items of this kind (mail or event).
-	Kind provider.Kind `json:"kind,omitempty"`
-	// After is the page's start: ItemsPage.Next of the page before (0 for
-	// the first).
-	After int64 `json:"after,omitempty"`
-	// Limit is the most items of the page; 0 (or less) means
-	// DefaultItemsLimit, and at most MaxItemsLimit.
-	Limit int `json:"limit,omitempty"`
-}
-
-// ItemsPage is a page of Items.
-type ItemsPage struct {
-	Items []Item `json:"items"`
-	// Next is the After of the next page; 0 when this page is the last.
-	Next int64 `json:"next,omitempty"`
-}
-
-// Page sizes of Items.
-const (
-	DefaultItemsLimit = 1000
-	MaxItemsLimit     = 5000
-)
-
 // Items returns a page of the items q selects (not those marked deleted,
 // nor those of an account being removed), in the order they were stored. Items stored while an export pages through
 // come at its end; an item removed meanwhile is not in the pages after.
@@ -96,22 +62,6 @@ func (s *Store) Items(ctx context.Context, q ItemsQuery) (ItemsPage, error) {
 	}
 	return page, nil
 }
-
-// Export formats.
-const (
-	FormatCSV  = "csv"
-	FormatJSON = "json"
-	FormatICS  = "ics"
-)
-
-// ExportFormats lists the formats Export writes.
-var ExportFormats = []string{FormatCSV, FormatJSON, FormatICS}
-
-// CSVColumns are the columns of a CSV export, in order. Times are RFC 3339
-// in UTC, empty when unknown; lists of addresses are joined with "; ".
-var CSVColumns = []string{"account", "folder", "kind", "time", "from", "to", "cc", "subject", "preview",
-	"start", "end", "location", "organizer", "attendees", "message_id", "conversation_id", "provider_id",
-	"first_seen", "updated_at"}
 
 // Export writes the items q selects, page after page read from items (the
 // Control's Items, or a Store's), to w in format: "csv" (RFC 4180 with a

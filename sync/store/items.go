@@ -12,40 +12,6 @@ import (
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
-// Counts are what a page or a session changed.
-type Counts struct {
-	// Added counts items stored for the first time.
-	Added int `json:"added"`
-	// Updated counts items whose content changed, or that came back after
-	// being marked deleted.
-	Updated int `json:"updated"`
-	// Removed counts items marked deleted.
-	Removed int `json:"removed"`
-}
-
-// Add adds o to c.
-func (c *Counts) Add(o Counts) {
-	c.Added += o.Added
-	c.Updated += o.Updated
-	c.Removed += o.Removed
-}
-
-// Item is a stored item.
-type Item struct {
-	provider.Item
-	// Account is the ID of the account the item belongs to.
-	Account string `json:"account"`
-	// Deleted is true once the mailbox reported the item removed.
-	Deleted bool `json:"deleted"`
-	// FirstSeen is when the item was first stored.
-	FirstSeen time.Time `json:"first_seen"`
-	// UpdatedAt is when the item was last changed or marked deleted.
-	UpdatedAt time.Time `json:"updated_at"`
-	// CRM is the item's CRM state; nil when it has none (no CRM
-	// connection, or synced before it and outside its history window).
-	CRM *CRMState `json:"crm,omitempty"`
-}
-
 // Cursor returns the cursor stored for account's folder, or "" if none is.
 func (s *Store) Cursor(ctx context.Context, account string, folder provider.Folder) (string, error) {
 	var c string

@@ -8,40 +8,6 @@ import (
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
-// Session outcomes set by the store. The engine sets the others ("ok",
-// "failed", "offline", "throttled", "rejected", "grant-gone", "stopped").
-const (
-	// OutcomeRunning is the outcome of a session that has not ended.
-	OutcomeRunning = "running"
-	// OutcomeInterrupted is the outcome Open gives a session left running
-	// by a process that was killed.
-	OutcomeInterrupted = "interrupted"
-)
-
-// Session is one sync session of an account.
-type Session struct {
-	// ID identifies the session; it grows with every session.
-	ID int64 `json:"id"`
-	// Account is the ID of the account synced.
-	Account string `json:"account"`
-	// Trigger says what started the session: "schedule", "manual",
-	// "catch-up", "activation", "retry" or "resume" (the first session
-	// after a process died mid-session).
-	Trigger string `json:"trigger"`
-	// Start is when the session began.
-	Start time.Time `json:"start"`
-	// End is when the session ended; zero while it runs.
-	End time.Time `json:"end,omitzero"`
-	// Outcome is "running" until the session ends, then "ok", "failed",
-	// "offline", "throttled", "rejected", "grant-gone", "stopped" or
-	// "interrupted".
-	Outcome string `json:"outcome"`
-	// Counts are what the session changed.
-	Counts
-	// Error is the error that ended the session, in words.
-	Error string `json:"error,omitempty"`
-}
-
 // BeginSession records the start of a session of account and returns it,
 // with its ID and outcome "running". It returns an error matching
 // ErrNotFound if there is no such account.
@@ -81,19 +47,6 @@ func (s *Store) EndSession(ctx context.Context, sess Session) error {
 	}
 	return nil
 }
-
-// SessionQuery selects sessions. It travels over the control socket as
-// JSON.
-type SessionQuery struct {
-	// Account limits the sessions to one account; "" means all accounts.
-	Account string `json:"account,omitempty"`
-	// Limit is the most sessions returned; 0 (or less) means 50.
-	Limit int `json:"limit,omitempty"`
-}
-
-// DefaultSessionLimit is the number of sessions Sessions returns when the
-// query has no Limit.
-const DefaultSessionLimit = 50
 
 // Sessions returns sessions, newest (latest Start) first.
 func (s *Store) Sessions(ctx context.Context, q SessionQuery) ([]Session, error) {
@@ -139,20 +92,6 @@ func (s *Store) LastSession(ctx context.Context, account string) (sess Session, 
 	}
 	return list[0], true, nil
 }
-
-// Issue is a stored problem with one item that did not stop a sync.
-type Issue struct {
-	// ID identifies the issue; it grows with every issue.
-	ID int64 `json:"id"`
-	// Account is the ID of the account the item belongs to.
-	Account string `json:"account"`
-	provider.ItemIssue
-	// Time is when the issue was stored.
-	Time time.Time `json:"time"`
-}
-
-// DefaultIssueLimit is the number of issues Issues returns when limit is 0.
-const DefaultIssueLimit = 100
 
 // Issues returns the newest issues of account ("" means all accounts),
 // newest first; limit 0 (or less) means 100.

@@ -398,7 +398,7 @@ func TestSessions(t *testing.T) {
 		t.Fatalf("Sessions = %+v", list)
 	}
 	want := Session{ID: ids[1], Account: "work", Trigger: "schedule", Start: t0.Add(time.Hour),
-		End: t0.Add(time.Hour + time.Minute), Outcome: "failed", Counts: Counts{20, 1, 2}, Error: "the server said no"}
+		End: t0.Add(time.Hour + time.Minute), Outcome: "failed", Counts: Counts{Added: 20, Updated: 1, Removed: 2}, Error: "the server said no"}
 	if list[1] != want {
 		t.Errorf("session = %+v, want %+v", list[1], want)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/notify"
@@ -124,7 +125,7 @@ func RunAgent(ctx context.Context, paths Paths, opts AgentOptions) error {
 		iconHidden = presence.hidden
 	}
 	go relayNotices(ctx, eng, notifier, log, windows.Open, iconHidden)
-	go watchPolicy(ctx, polPath, polStamp, policyPoll, log, func(p policy.Policy) {
+	go watchPolicy(ctx, polPath, polStamp, policyPoll, log, func(p api.Policy) {
 		current.Store(&p)
 		eng.SetPolicy(p)
 	})
@@ -159,23 +160,23 @@ func RunAgent(ctx context.Context, paths Paths, opts AgentOptions) error {
 // the dashboard, which says why: the icon that would have shown it is not
 // there. (An account that needs re-activation opens its activation window
 // in any case.)
-func relayNotices(ctx context.Context, c control.Control, n notify.Notifier, log *slog.Logger, open func(engine.WindowRequest), iconHidden func() bool) {
+func relayNotices(ctx context.Context, c control.Control, n notify.Notifier, log *slog.Logger, open func(api.WindowRequest), iconHidden func() bool) {
 	events, err := c.Subscribe(ctx)
 	if err != nil {
 		return
 	}
 	for ev := range events {
 		switch ev.Type {
-		case engine.EventNotice:
+		case api.EventNotice:
 			sendNotice(ctx, c, n, log, notify.Notice{Title: ev.Title, Message: ev.Message})
-		case engine.EventOpenWindow:
+		case api.EventOpenWindow:
 			if ev.Window != nil {
 				open(*ev.Window)
 			}
-		case engine.EventState:
-			if ev.To == engine.Suspended && ev.From != engine.Suspended && iconHidden() {
+		case api.EventState:
+			if ev.To == api.Suspended && ev.From != api.Suspended && iconHidden() {
 				log.Info("an account is suspended and no tray icon shows it: opening the dashboard", "account", ev.Account)
-				open(engine.WindowRequest{Window: "dashboard"})
+				open(api.WindowRequest{Window: "dashboard"})
 			}
 		}
 	}
@@ -200,7 +201,7 @@ func sendNotice(ctx context.Context, c control.Control, n notify.Notifier, log *
 // connects a mailbox, not just an icon. It looks once per agent start; a
 // user who closes the window without connecting sees it again at the next
 // start, and meanwhile reaches it from the tray or the dashboard.
-func openFirstStart(ctx context.Context, c control.Control, log *slog.Logger, open func(engine.WindowRequest)) {
+func openFirstStart(ctx context.Context, c control.Control, log *slog.Logger, open func(api.WindowRequest)) {
 	accts, err := c.Accounts(ctx)
 	if err != nil {
 		log.Warn("could not list the accounts at start-up", "err", err)
@@ -210,7 +211,7 @@ func openFirstStart(ctx context.Context, c control.Control, log *slog.Logger, op
 		return
 	}
 	log.Info("no mailbox is connected yet: opening the activation window")
-	open(engine.WindowRequest{Window: "activate"})
+	open(api.WindowRequest{Window: "activate"})
 }
 
 // idleSettle is how long the agent waits, after start-up and after each
@@ -238,7 +239,7 @@ func startPageRelease(ctx context.Context, c control.Control, log *slog.Logger) 
 			return true // not now; the next session's end tries again
 		}
 		for _, a := range st.Accounts {
-			if a.State == engine.Syncing {
+			if a.State == api.Syncing {
 				return true
 			}
 		}
@@ -264,7 +265,7 @@ func startPageRelease(ctx context.Context, c control.Control, log *slog.Logger) 
 // each sync session ends, unless a session is running then (syncing asks
 // the engine; the next session's end tries again), until events is closed
 // or release returns false. A session starting stops the wait.
-func releaseWhenIdle(events <-chan engine.Event, settle time.Duration, syncing, release func() bool) {
+func releaseWhenIdle(events <-chan api.Event, settle time.Duration, syncing, release func() bool) {
 	t := time.NewTimer(settle)
 	defer t.Stop()
 	for {
@@ -274,9 +275,9 @@ func releaseWhenIdle(events <-chan engine.Event, settle time.Duration, syncing, 
 				return
 			}
 			switch ev.Type {
-			case engine.EventSessionStarted:
+			case api.EventSessionStarted:
 				t.Stop()
-			case engine.EventSessionEnded:
+			case api.EventSessionEnded:
 				t.Reset(settle)
 			}
 		case <-t.C:

@@ -11,10 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
-	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/notify"
-	"github.com/inboxsync/inboxsync/sync/store"
 )
 
 // relayControl is an engine for relayNotices and openFirstStart: its
@@ -22,21 +21,21 @@ import (
 // must not call panic (the nil embedded Control).
 type relayControl struct {
 	control.Control
-	events   chan engine.Event
-	settings engine.Settings
-	accounts []store.Account
+	events   chan api.Event
+	settings api.Settings
+	accounts []api.Account
 	err      error
 }
 
-func (c *relayControl) Subscribe(context.Context) (<-chan engine.Event, error) { return c.events, nil }
-func (c *relayControl) Settings(context.Context) (engine.Settings, error)      { return c.settings, nil }
-func (c *relayControl) Accounts(context.Context) ([]store.Account, error)      { return c.accounts, c.err }
+func (c *relayControl) Subscribe(context.Context) (<-chan api.Event, error) { return c.events, nil }
+func (c *relayControl) Settings(context.Context) (api.Settings, error)      { return c.settings, nil }
+func (c *relayControl) Accounts(context.Context) ([]api.Account, error)     { return c.accounts, c.err }
 
 // recorder records notices and window requests.
 type recorder struct {
 	mu      sync.Mutex
 	notices []notify.Notice
-	windows []engine.WindowRequest
+	windows []api.WindowRequest
 }
 
 func (r *recorder) Notify(_ context.Context, n notify.Notice) error {
@@ -46,24 +45,24 @@ func (r *recorder) Notify(_ context.Context, n notify.Notice) error {
 	return nil
 }
 
-func (r *recorder) open(req engine.WindowRequest) {
+func (r *recorder) open(req api.WindowRequest) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.windows = append(r.windows, req)
 }
 
-func (r *recorder) got() ([]notify.Notice, []engine.WindowRequest) {
+func (r *recorder) got() ([]notify.Notice, []api.WindowRequest) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]notify.Notice(nil), r.notices...), append([]engine.WindowRequest(nil), r.windows...)
+	return append([]notify.Notice(nil), r.notices...), append([]api.WindowRequest(nil), r.windows...)
 }
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // relay runs relayNotices over events and returns what it did.
-func relay(t *testing.T, hidden bool, notifications bool, events ...engine.Event) *recorder {
+func relay(t *testing.T, hidden bool, notifications bool, events ...api.Event) *recorder {
 	t.Helper()
-	c := &relayControl{events: make(chan engine.Event, len(events)), settings: engine.Settings{Notifications: notifications}}
+	c := &relayControl{events: make(chan api.Event, len(events)), settings: api.Settings{Notifications: notifications}}
 	for _, ev := range events {
 		c.events <- ev
 	}
@@ -74,14 +73,14 @@ func relay(t *testing.T, hidden bool, notifications bool, events ...engine.Event
 }
 
 func TestRelayNotices(t *testing.T) {
-	suspended := engine.Event{Type: engine.EventState, Account: "work", From: engine.Idle, To: engine.Suspended}
-	notice := engine.Event{Type: engine.EventNotice, Account: "work", Title: "Action required – Sync suspended", Message: "Sync stopped."}
-	reactivate := engine.Event{Type: engine.EventOpenWindow, Account: "work", Window: &engine.WindowRequest{Window: "activate", Account: "work", Reason: "why"}}
-	dashboard := engine.WindowRequest{Window: "dashboard"}
+	suspended := api.Event{Type: api.EventState, Account: "work", From: api.Idle, To: api.Suspended}
+	notice := api.Event{Type: api.EventNotice, Account: "work", Title: "Action required – Sync suspended", Message: "Sync stopped."}
+	reactivate := api.Event{Type: api.EventOpenWindow, Account: "work", Window: &api.WindowRequest{Window: "activate", Account: "work", Reason: "why"}}
+	dashboard := api.WindowRequest{Window: "dashboard"}
 
 	t.Run("suspended with no icon shown opens the dashboard", func(t *testing.T) {
 		notices, windows := relay(t, true, true, suspended, notice).got()
-		want(t, windows, []engine.WindowRequest{dashboard})
+		want(t, windows, []api.WindowRequest{dashboard})
 		want(t, notices, []notify.Notice{{Title: notice.Title, Message: notice.Message}})
 	})
 	t.Run("suspended with the icon shown opens nothing", func(t *testing.T) {
@@ -90,32 +89,32 @@ func TestRelayNotices(t *testing.T) {
 	})
 	t.Run("staying suspended opens nothing again", func(t *testing.T) {
 		again := suspended
-		again.From = engine.Suspended
+		again.From = api.Suspended
 		_, windows := relay(t, true, true, again).got()
 		want(t, len(windows), 0)
 	})
 	t.Run("re-activation opens its window with or without the icon", func(t *testing.T) {
 		for _, hidden := range []bool{false, true} {
 			_, windows := relay(t, hidden, true, reactivate).got()
-			want(t, windows, []engine.WindowRequest{*reactivate.Window})
+			want(t, windows, []api.WindowRequest{*reactivate.Window})
 		}
 	})
 	t.Run("notifications turned off", func(t *testing.T) {
 		notices, windows := relay(t, true, false, suspended, notice).got()
 		want(t, len(notices), 0)
-		want(t, windows, []engine.WindowRequest{dashboard}) // the window is not a notification
+		want(t, windows, []api.WindowRequest{dashboard}) // the window is not a notification
 	})
 }
 
 func TestOpenFirstStart(t *testing.T) {
 	tests := []struct {
 		name     string
-		accounts []store.Account
+		accounts []api.Account
 		err      error
-		want     []engine.WindowRequest
+		want     []api.WindowRequest
 	}{
-		{"no account at all", nil, nil, []engine.WindowRequest{{Window: "activate"}}},
-		{"an account", []store.Account{{ID: "work"}}, nil, nil},
+		{"no account at all", nil, nil, []api.WindowRequest{{Window: "activate"}}},
+		{"an account", []api.Account{{ID: "work"}}, nil, nil},
 		{"the accounts cannot be read", nil, errors.New("disk gone"), nil},
 	}
 	for _, tt := range tests {

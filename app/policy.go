@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/graph"
@@ -29,7 +30,7 @@ const policyPoll = 5 * time.Second
 func PolicyPath() string { return policy.Path(runtime.GOOS, os.Getenv) }
 
 // LoadPolicy reads the policy at PolicyPath.
-func LoadPolicy() policy.Policy { return policy.Load(PolicyPath()) }
+func LoadPolicy() api.Policy { return policy.Load(PolicyPath()) }
 
 // LoginName is the OS login name {user} stands for in the policy: the
 // user name without a Windows domain.
@@ -47,18 +48,18 @@ func LoginName() string {
 
 // current is the policy the agent applies; the providers' defaults read
 // it at each activation.
-var current atomic.Pointer[policy.Policy]
+var current atomic.Pointer[api.Policy]
 
 // currentPolicy returns the agent's policy (none before the agent read it).
-func currentPolicy() policy.Policy {
+func currentPolicy() api.Policy {
 	if p := current.Load(); p != nil {
 		return *p
 	}
-	return policy.Policy{}
+	return api.Policy{}
 }
 
 // logPolicy logs what was read.
-func logPolicy(log *slog.Logger, p policy.Policy) {
+func logPolicy(log *slog.Logger, p api.Policy) {
 	if !p.Found {
 		log.Info("no administrator policy", "path", p.Path)
 		return
@@ -87,7 +88,7 @@ func stampOf(path string) fileStamp {
 // watchPolicy reads the policy again whenever its file changes from the
 // version last (taken before the policy was first read, so that no change
 // slips in between) and hands it to apply, until ctx is done.
-func watchPolicy(ctx context.Context, path string, last fileStamp, every time.Duration, log *slog.Logger, apply func(policy.Policy)) {
+func watchPolicy(ctx context.Context, path string, last fileStamp, every time.Duration, log *slog.Logger, apply func(api.Policy)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -113,7 +114,7 @@ func watchPolicy(ctx context.Context, path string, last fileStamp, every time.Du
 // values of user (the configuration file's section): the user's
 // configuration wins over the policy's defaults; what the policy locks the
 // engine enforces.
-func withPolicy(p policy.Policy, prov string, user map[string]string) map[string]string {
+func withPolicy(p api.Policy, prov string, user map[string]string) map[string]string {
 	table := policy.Table(prov)
 	out := map[string]string{}
 	if table != "" {
@@ -137,7 +138,7 @@ type policyDefaulted struct {
 }
 
 // Connect implements provider.Connector.
-func (c policyDefaulted) Connect(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (provider.Connection, error) {
+func (c policyDefaulted) Connect(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (provider.Connection, error) {
 	defaults := withPolicy(currentPolicy(), c.name, nil)
 	if len(defaults) > 0 {
 		merged := map[string]string{}
@@ -158,7 +159,7 @@ func (c policyDefaulted) Connect(ctx context.Context, req provider.ActivationReq
 // "gmail", "exchange") leaves empty: the configuration file's section over
 // the policy's table (the user's configuration wins over the policy's
 // defaults; the engine enforces what the policy locks).
-func ProviderDefaults(p Paths, pol policy.Policy, prov string) (map[string]string, error) {
+func ProviderDefaults(p Paths, pol api.Policy, prov string) (map[string]string, error) {
 	path, err := ConfigPath(p)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
@@ -34,11 +35,11 @@ func TestProviderDefaultsConfigOverPolicy(t *testing.T) {
 
 func TestWatchPolicyReadsChanges(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "policy.toml")
-	got := make(chan policy.Policy, 4)
+	got := make(chan api.Policy, 4)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go watchPolicy(ctx, path, stampOf(path), 10*time.Millisecond, slog.New(slog.DiscardHandler), func(p policy.Policy) { got <- p })
-	next := func(what string) policy.Policy {
+	go watchPolicy(ctx, path, stampOf(path), 10*time.Millisecond, slog.New(slog.DiscardHandler), func(p api.Policy) { got <- p })
+	next := func(what string) api.Policy {
 		t.Helper()
 		select {
 		case p := <-got:
@@ -46,7 +47,7 @@ func TestWatchPolicyReadsChanges(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("%s: the policy was not read again", what)
 		}
-		return policy.Policy{}
+		return api.Policy{}
 	}
 	if err := os.WriteFile(path, []byte("sync_interval = \"15m\"\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -74,10 +75,10 @@ func TestWatchPolicyReadsChanges(t *testing.T) {
 // recordConnector records the request it is given.
 type recordConnector struct {
 	provider.Connector
-	got provider.ActivationRequest
+	got api.ActivationRequest
 }
 
-func (r *recordConnector) Connect(_ context.Context, req provider.ActivationRequest, _ func(provider.ActivationProgress)) (provider.Connection, error) {
+func (r *recordConnector) Connect(_ context.Context, req api.ActivationRequest, _ func(api.ActivationProgress)) (provider.Connection, error) {
 	r.got = req
 	return provider.Connection{}, nil
 }
@@ -90,11 +91,11 @@ func TestExchangeTakesThePolicysEWSURL(t *testing.T) {
 	t.Cleanup(func() { current.Store(nil) })
 	rec := &recordConnector{}
 	c := policyDefaulted{Connector: rec, name: "exchange"}
-	c.Connect(context.Background(), provider.ActivationRequest{Provider: "exchange", Login: `CORP\ann`}, nil)
+	c.Connect(context.Background(), api.ActivationRequest{Provider: "exchange", Login: `CORP\ann`}, nil)
 	if rec.got.Settings["ews_url"] != "https://mail.contoso.com/EWS/Exchange.asmx" {
 		t.Errorf("empty request: settings %v", rec.got.Settings)
 	}
-	c.Connect(context.Background(), provider.ActivationRequest{Provider: "exchange", Settings: map[string]string{"ews_url": "https://other/EWS/Exchange.asmx"}}, nil)
+	c.Connect(context.Background(), api.ActivationRequest{Provider: "exchange", Settings: map[string]string{"ews_url": "https://other/EWS/Exchange.asmx"}}, nil)
 	if rec.got.Settings["ews_url"] != "https://other/EWS/Exchange.asmx" {
 		t.Errorf("the request's URL lost: %v", rec.got.Settings)
 	}

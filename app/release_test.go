@@ -5,14 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // The agent releases its binary's pages once after start-up and after each
 // sync session, never while a session runs.
 func TestReleaseWhenIdle(t *testing.T) {
 	const settle = 20 * time.Millisecond
-	events := make(chan engine.Event)
+	events := make(chan api.Event)
 	var calls, running atomic.Int32 // running: what the engine's status says
 	done := make(chan struct{})
 	go func() {
@@ -21,11 +21,11 @@ func TestReleaseWhenIdle(t *testing.T) {
 	}()
 	start := func(account string) {
 		running.Add(1)
-		events <- engine.Event{Type: engine.EventSessionStarted, Account: account}
+		events <- api.Event{Type: api.EventSessionStarted, Account: account}
 	}
 	end := func(account string) {
 		running.Add(-1)
-		events <- engine.Event{Type: engine.EventSessionEnded, Account: account}
+		events <- api.Event{Type: api.EventSessionEnded, Account: account}
 	}
 	waitCalls := func(want int32) {
 		t.Helper()
@@ -47,7 +47,7 @@ func TestReleaseWhenIdle(t *testing.T) {
 	if got := calls.Load(); got != 1 {
 		t.Fatalf("%d releases while a session still ran, want 1", got)
 	}
-	events <- engine.Event{Type: engine.EventState, Account: "b"} // other events change nothing
+	events <- api.Event{Type: api.EventState, Account: "b"} // other events change nothing
 	end("b")
 	waitCalls(2)
 	time.Sleep(10 * settle)
@@ -60,7 +60,7 @@ func TestReleaseWhenIdle(t *testing.T) {
 
 // When releasing fails (not Linux, no /proc), it is not tried again.
 func TestReleaseWhenIdleStopsOnFailure(t *testing.T) {
-	events := make(chan engine.Event)
+	events := make(chan api.Event)
 	done := make(chan struct{})
 	go func() {
 		releaseWhenIdle(events, time.Millisecond, func() bool { return false }, func() bool { return false })

@@ -3,18 +3,17 @@ package app
 import (
 	"context"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/crm/salesforce"
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret"
 )
 
 // crmConnectors are the CRM connectors linked into this build, by name.
 func crmConnectors(p Paths, secrets secret.Store) map[string]crm.Connector {
-	return map[string]crm.Connector{engine.CRMSalesforce: crmDefaulted{
+	return map[string]crm.Connector{api.CRMSalesforce: crmDefaulted{
 		Connector: &salesforce.Connector{Secrets: secrets},
-		defaults:  func() (map[string]string, error) { return ProviderDefaults(p, currentPolicy(), engine.CRMSalesforce) },
+		defaults:  func() (map[string]string, error) { return ProviderDefaults(p, currentPolicy(), api.CRMSalesforce) },
 	}}
 }
 
@@ -45,7 +44,7 @@ func (c crmDefaulted) fill(settings map[string]string) (map[string]string, error
 }
 
 // Connect implements crm.Connector.
-func (c crmDefaulted) Connect(ctx context.Context, req crm.ConnectRequest, progress func(provider.ActivationProgress)) (crm.Connection, error) {
+func (c crmDefaulted) Connect(ctx context.Context, req crm.ConnectRequest, progress func(api.ActivationProgress)) (crm.Connection, error) {
 	s, err := c.fill(req.Settings)
 	if err != nil {
 		return nil, err

@@ -7,17 +7,16 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/policy"
-	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret/secrettest"
 )
 
 // recordingConnector records the settings it is given.
 type recordingConnector struct{ got []map[string]string }
 
-func (r *recordingConnector) Connect(_ context.Context, req crm.ConnectRequest, _ func(provider.ActivationProgress)) (crm.Connection, error) {
+func (r *recordingConnector) Connect(_ context.Context, req crm.ConnectRequest, _ func(api.ActivationProgress)) (crm.Connection, error) {
 	r.got = append(r.got, req.Settings)
 	return nil, nil
 }
@@ -43,7 +42,7 @@ func TestSalesforceDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, ok := crmConnectors(p, secrettest.NewMemory())[engine.CRMSalesforce].(crmDefaulted)
+	k, ok := crmConnectors(p, secrettest.NewMemory())[api.CRMSalesforce].(crmDefaulted)
 	if !ok {
 		t.Fatal("the Salesforce connector does not apply the defaults")
 	}

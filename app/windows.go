@@ -8,7 +8,7 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // windowLauncher shows the windows the agent is asked for: each is its own
@@ -72,7 +72,7 @@ func headless() bool {
 
 // Open shows the window req asks for, unless the same window (for the
 // same account) is already open. It does not block.
-func (l *windowLauncher) Open(req engine.WindowRequest) {
+func (l *windowLauncher) Open(req api.WindowRequest) {
 	key := windowKey{req.Window, req.Account}
 	if l.headless {
 		l.log.Info("window requested, but there is no display to show it on", "window", req.Window, "account", req.Account)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // fakeSpawner records the window processes started and lets the test end
@@ -89,7 +89,7 @@ func TestWindowLauncherOnePerAccount(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l.Open(engine.WindowRequest{Window: "activate", Account: "work", Reason: reason})
+			l.Open(api.WindowRequest{Window: "activate", Account: "work", Reason: reason})
 		}()
 	}
 	wg.Wait()
@@ -102,10 +102,10 @@ func TestWindowLauncherOnePerAccount(t *testing.T) {
 	}
 
 	// Another account, and other windows, open alongside.
-	l.Open(engine.WindowRequest{Window: "activate", Account: "home"})
-	l.Open(engine.WindowRequest{Window: "dashboard"})
-	l.Open(engine.WindowRequest{Window: "dashboard"})
-	l.Open(engine.WindowRequest{Window: "settings"})
+	l.Open(api.WindowRequest{Window: "activate", Account: "home"})
+	l.Open(api.WindowRequest{Window: "dashboard"})
+	l.Open(api.WindowRequest{Window: "dashboard"})
+	l.Open(api.WindowRequest{Window: "settings"})
 	if n := s.count(); n != 4 {
 		t.Fatalf("%d windows, want 4", n)
 	}
@@ -115,13 +115,13 @@ func TestWindowLauncherOnePerAccount(t *testing.T) {
 
 	// Once the window is closed (and reaped), the next request opens one
 	// again.
-	l.Open(engine.WindowRequest{Window: "activate", Account: "work"})
+	l.Open(api.WindowRequest{Window: "activate", Account: "work"})
 	if n := s.count(); n != 4 {
 		t.Fatalf("a second window opened while the first is open (%d)", n)
 	}
 	s.exit(0, nil)
 	waitReaped(t, reaped, windowKey{"activate", "work"})
-	l.Open(engine.WindowRequest{Window: "activate", Account: "work"})
+	l.Open(api.WindowRequest{Window: "activate", Account: "work"})
 	if n := s.count(); n != 5 {
 		t.Fatalf("no window after the first closed (%d)", n)
 	}
@@ -129,7 +129,7 @@ func TestWindowLauncherOnePerAccount(t *testing.T) {
 	// A window that fails is reaped too.
 	s.exit(2, errors.New("exit status 1"))
 	waitReaped(t, reaped, windowKey{"dashboard", ""})
-	l.Open(engine.WindowRequest{Window: "dashboard"})
+	l.Open(api.WindowRequest{Window: "dashboard"})
 	if n := s.count(); n != 6 {
 		t.Fatalf("no dashboard after the failed one (%d)", n)
 	}
@@ -138,12 +138,12 @@ func TestWindowLauncherOnePerAccount(t *testing.T) {
 func TestWindowLauncherSpawnFails(t *testing.T) {
 	s := &fakeSpawner{fail: errors.New("no such file")}
 	l, reaped := newTestLauncher(s)
-	l.Open(engine.WindowRequest{Window: "dashboard"})
+	l.Open(api.WindowRequest{Window: "dashboard"})
 	waitReaped(t, reaped, windowKey{"dashboard", ""})
 	s.mu.Lock()
 	s.fail = nil
 	s.mu.Unlock()
-	l.Open(engine.WindowRequest{Window: "dashboard"})
+	l.Open(api.WindowRequest{Window: "dashboard"})
 	if n := s.count(); n != 1 {
 		t.Fatalf("a failed start blocks the window: %d started", n)
 	}
@@ -153,7 +153,7 @@ func TestWindowLauncherHeadless(t *testing.T) {
 	s := &fakeSpawner{}
 	l, _ := newTestLauncher(s)
 	l.headless = true
-	l.Open(engine.WindowRequest{Window: "activate", Account: "work"})
+	l.Open(api.WindowRequest{Window: "activate", Account: "work"})
 	if n := s.count(); n != 0 {
 		t.Fatalf("a headless agent started %d windows", n)
 	}
@@ -163,7 +163,7 @@ func TestWindowLauncherXDGHome(t *testing.T) {
 	s := &fakeSpawner{}
 	l, _ := newTestLauncher(s)
 	l.home = ""
-	l.Open(engine.WindowRequest{Window: "settings"})
+	l.Open(api.WindowRequest{Window: "settings"})
 	if got, want := s.args(0), []string{"settings"}; !slices.Equal(got, want) {
 		t.Errorf("args = %q, want %q", got, want)
 	}

@@ -19,13 +19,14 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/inboxsync/inboxsync/sync/api"
+
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/inboxsync/inboxsync/app"
 	"github.com/inboxsync/inboxsync/internal/fynelocale"
 	"github.com/inboxsync/inboxsync/sync/control"
-	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/ui/window"
 )
 
@@ -122,7 +123,7 @@ func run(args []string, errOut io.Writer) int {
 		return exitError
 	}
 	cl, err := control.Dial(context.Background(), p.Socket)
-	if errors.Is(err, engine.ErrNotRunning) {
+	if errors.Is(err, api.ErrNotRunning) {
 		fmt.Fprintf(errOut, "inboxsync: %s\n", app.NotRunningHelp())
 		return exitError
 	}

@@ -14,9 +14,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
@@ -115,12 +114,12 @@ type addProvider struct {
 	// check reports the mistakes in a request that can be found on this
 	// computer, before the agent is asked; req is the request as the
 	// agent will see it (see storedRequest). Nil: no such check.
-	check func(c *cli, req provider.ActivationRequest) error
+	check func(c *cli, req api.ActivationRequest) error
 }
 
 // addRequest is an activation request as the flags fill it.
 type addRequest struct {
-	provider.ActivationRequest
+	api.ActivationRequest
 	passwordStdin bool
 }
 
@@ -174,7 +173,7 @@ func (c *cli) accountAdd(args []string) int {
 		fmt.Fprintf(c.errOut, "inboxsync: unknown provider %q (use %s)\n", prov, strings.Join(providers, ", "))
 		return exitUsage
 	}
-	r := &addRequest{ActivationRequest: provider.ActivationRequest{Provider: prov}}
+	r := &addRequest{ActivationRequest: api.ActivationRequest{Provider: prov}}
 	fs := c.flags("account add "+prov+" [flags]", ap.about, mailboxHelp)
 	fs.StringVar(&r.Account, "account", "", "a short name for the account (default: from the mailbox address); an existing account's name activates it again")
 	fs.StringVar(&r.AcceptMailbox, "accept-mailbox", "", "go on with the mailbox at `ADDRESS` although it is not the expected one (the address the refusal named)")
@@ -207,7 +206,7 @@ func (c *cli) accountAdd(args []string) int {
 		return c.fail(errors.New("the password on standard input is empty"))
 	}
 	return c.withAgent(func(ctx context.Context, cl *control.Client) int {
-		a, err := cl.Activate(ctx, req, func(p provider.ActivationProgress) {
+		a, err := cl.Activate(ctx, req, func(p api.ActivationProgress) {
 			fmt.Fprintln(c.out, p.Message)
 			if p.URL != "" {
 				fmt.Fprintf(c.out, "  %s\n", p.URL)
@@ -216,7 +215,7 @@ func (c *cli) accountAdd(args []string) int {
 				fmt.Fprintf(c.out, "  code: %s\n", p.UserCode)
 			}
 		})
-		var mm *engine.MailboxMismatchError
+		var mm *api.MailboxMismatchError
 		if errors.As(err, &mm) {
 			return c.mailboxMismatch(mm)
 		}
@@ -240,7 +239,7 @@ enforces the expected mailbox.`
 // mailboxMismatch prints the agent's refusal of another mailbox than the
 // expected one (both addresses, in the window's words) and how to go on;
 // it returns exit 1.
-func (c *cli) mailboxMismatch(mm *engine.MailboxMismatchError) int {
+func (c *cli) mailboxMismatch(mm *api.MailboxMismatchError) int {
 	fmt.Fprintf(c.errOut, "inboxsync: %s\n", mm)
 	if mm.Enforced {
 		fmt.Fprintf(c.errOut, "Nothing was changed. Sign in with the account of %s instead.\n", mm.Expected)
@@ -254,7 +253,7 @@ func (c *cli) mailboxMismatch(mm *engine.MailboxMismatchError) int {
 // existing account again keeps its login and settings where req leaves
 // them out (engine.Engine.Activate). ok is false when the store cannot be
 // read, and then nothing can be judged here.
-func (c *cli) storedRequest(req provider.ActivationRequest) (provider.ActivationRequest, bool) {
+func (c *cli) storedRequest(req api.ActivationRequest) (api.ActivationRequest, bool) {
 	if req.Account == "" {
 		return req, true // a new account
 	}
@@ -293,5 +292,5 @@ func intervalOf(ctx context.Context, cl *control.Client) time.Duration {
 	if s, err := cl.Settings(ctx); err == nil {
 		return s.Interval.D()
 	}
-	return engine.DefaultSettings().Interval.D()
+	return api.DefaultSettings().Interval.D()
 }

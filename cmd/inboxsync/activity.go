@@ -8,14 +8,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/provider"
-	"github.com/inboxsync/inboxsync/sync/store"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 func (c *cli) activity(args []string) int {
 	fs := c.flags("activity [--account A] [--since T] [--limit N] [--offset N] [--search TEXT] [--json]",
-		"Lists synced mail and meetings, newest first.", store.SearchHelp)
+		"Lists synced mail and meetings, newest first.", api.SearchHelp)
 	acct := fs.String("account", "", "only this account")
 	since := fs.String("since", "", "only items after `T`: a date (2026-11-01), a time (2026-11-01T09:00:00Z) or an age (48h)")
 	limit := fs.Int("limit", 50, "at most `N` items")
@@ -26,7 +24,7 @@ func (c *cli) activity(args []string) int {
 	if code, ok := c.parse(fs, args, 0); !ok {
 		return code
 	}
-	q := store.ActivityQuery{Account: *acct, Limit: *limit, Offset: *offset, Search: *search, IncludeDeleted: *deleted}
+	q := api.ActivityQuery{Account: *acct, Limit: *limit, Offset: *offset, Search: *search, IncludeDeleted: *deleted}
 	if *since != "" {
 		t, err := parseSince(*since, time.Now())
 		if err != nil {
@@ -60,7 +58,7 @@ func (c *cli) activity(args []string) int {
 			return exitOK
 		}
 		tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-		withCRM := slices.ContainsFunc(page.Items, func(it store.Item) bool { return it.CRM != nil })
+		withCRM := slices.ContainsFunc(page.Items, func(it api.StoredItem) bool { return it.CRM != nil })
 		if withCRM {
 			fmt.Fprintln(tw, "TIME\tACCOUNT\tFOLDER\tFROM\tSUBJECT\tSALESFORCE")
 		} else {
@@ -71,7 +69,7 @@ func (c *cli) activity(args []string) int {
 			if it.Deleted {
 				subject += " (deleted)"
 			}
-			if it.Kind == provider.Event && it.Location != "" {
+			if it.Kind == api.KindEvent && it.Location != "" {
 				subject += " @ " + it.Location
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s", it.Time.Local().Format("2006-01-02 15:04"), it.Account, it.Folder, it.From, subject)
@@ -93,11 +91,11 @@ func (c *cli) activity(args []string) int {
 }
 
 // crmWords says an item's CRM state in the activity list.
-func crmWords(c *store.CRMState) string {
+func crmWords(c *api.CRMItem) string {
 	switch {
 	case c == nil:
 		return "-"
-	case c.State == crm.Logged:
+	case c.State == api.CRMLogged:
 		return "logged " + c.RecordID
 	case c.Reason != "":
 		return string(c.State) + ": " + c.Reason

@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	"github.com/inboxsync/inboxsync/app"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
-	"github.com/inboxsync/inboxsync/sync/engine"
 )
 
 func (c *cli) start(args []string) int {
@@ -18,7 +18,7 @@ func (c *cli) start(args []string) int {
 	defer cancel()
 	if cl, err := control.Dial(ctx, p.Socket); err == nil {
 		defer cl.Close()
-		if err := cl.OpenWindow(ctx, engine.WindowRequest{Window: "dashboard"}); err != nil {
+		if err := cl.OpenWindow(ctx, api.WindowRequest{Window: "dashboard"}); err != nil {
 			return c.fail(err)
 		}
 		fmt.Fprintln(c.out, "Inbox Sync is already running; opening its dashboard.")

@@ -13,8 +13,8 @@ import (
 	"syscall"
 
 	"github.com/inboxsync/inboxsync/app"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
-	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -197,7 +197,7 @@ func (c *cli) dial(ctx context.Context) (*control.Client, int, bool) {
 		return nil, c.fail(err), false
 	}
 	cl, err := control.Dial(ctx, p.Socket)
-	if errors.Is(err, engine.ErrNotRunning) {
+	if errors.Is(err, api.ErrNotRunning) {
 		fmt.Fprintf(c.errOut, "inboxsync: %s\n", app.NotRunningHelp())
 		return nil, exitError, false
 	}
@@ -210,53 +210,53 @@ func (c *cli) dial(ctx context.Context) (*control.Client, int, bool) {
 // reader is what read verbs need: the running agent, or the store on disk
 // when no agent runs.
 type reader interface {
-	Status(ctx context.Context) (engine.Status, error)
-	Accounts(ctx context.Context) ([]store.Account, error)
-	Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error)
-	Activity(ctx context.Context, q store.ActivityQuery) (store.ActivityPage, error)
-	Items(ctx context.Context, q store.ItemsQuery) (store.ItemsPage, error)
-	Issues(ctx context.Context, account string, limit int) ([]store.Issue, error)
-	Settings(ctx context.Context) (engine.Settings, error)
-	CRMStatus(ctx context.Context) (crm.Status, error)
+	Status(ctx context.Context) (api.Status, error)
+	Accounts(ctx context.Context) ([]api.Account, error)
+	Sessions(ctx context.Context, q api.SessionQuery) ([]api.Session, error)
+	Activity(ctx context.Context, q api.ActivityQuery) (api.ActivityPage, error)
+	Items(ctx context.Context, q api.ItemsQuery) (api.ItemsPage, error)
+	Issues(ctx context.Context, account string, limit int) ([]api.Issue, error)
+	Settings(ctx context.Context) (api.Settings, error)
+	CRMStatus(ctx context.Context) (api.CRMStatus, error)
 }
 
 type storeReader struct{ *store.Store }
 
-func (s storeReader) CRMStatus(ctx context.Context) (crm.Status, error) {
+func (s storeReader) CRMStatus(ctx context.Context) (api.CRMStatus, error) {
 	return engine.CRMStatusFromStore(ctx, s.Store)
 }
 
-func (emptyReader) CRMStatus(context.Context) (crm.Status, error) { return crm.Status{}, nil }
+func (emptyReader) CRMStatus(context.Context) (api.CRMStatus, error) { return api.CRMStatus{}, nil }
 
-func (s storeReader) Status(ctx context.Context) (engine.Status, error) {
+func (s storeReader) Status(ctx context.Context) (api.Status, error) {
 	return engine.StatusFromStore(ctx, s.Store)
 }
 
-func (s storeReader) Settings(ctx context.Context) (engine.Settings, error) {
+func (s storeReader) Settings(ctx context.Context) (api.Settings, error) {
 	return engine.SettingsFromStore(ctx, s.Store)
 }
 
 // emptyReader answers for a home where Inbox Sync never ran.
 type emptyReader struct{}
 
-func (emptyReader) Status(context.Context) (engine.Status, error) {
-	return engine.Status{Source: "store", Interval: engine.DefaultSettings().Interval, Accounts: []engine.AccountStatus{}}, nil
+func (emptyReader) Status(context.Context) (api.Status, error) {
+	return api.Status{Source: "store", Interval: api.DefaultSettings().Interval, Accounts: []api.AccountStatus{}}, nil
 }
-func (emptyReader) Accounts(context.Context) ([]store.Account, error) { return []store.Account{}, nil }
-func (emptyReader) Sessions(context.Context, store.SessionQuery) ([]store.Session, error) {
-	return []store.Session{}, nil
+func (emptyReader) Accounts(context.Context) ([]api.Account, error) { return []api.Account{}, nil }
+func (emptyReader) Sessions(context.Context, api.SessionQuery) ([]api.Session, error) {
+	return []api.Session{}, nil
 }
-func (emptyReader) Activity(_ context.Context, q store.ActivityQuery) (store.ActivityPage, error) {
-	return store.ActivityPage{Items: []store.Item{}, Offset: q.Offset}, nil
+func (emptyReader) Activity(_ context.Context, q api.ActivityQuery) (api.ActivityPage, error) {
+	return api.ActivityPage{Items: []api.StoredItem{}, Offset: q.Offset}, nil
 }
-func (emptyReader) Items(context.Context, store.ItemsQuery) (store.ItemsPage, error) {
-	return store.ItemsPage{Items: []store.Item{}}, nil
+func (emptyReader) Items(context.Context, api.ItemsQuery) (api.ItemsPage, error) {
+	return api.ItemsPage{Items: []api.StoredItem{}}, nil
 }
-func (emptyReader) Issues(context.Context, string, int) ([]store.Issue, error) {
-	return []store.Issue{}, nil
+func (emptyReader) Issues(context.Context, string, int) ([]api.Issue, error) {
+	return []api.Issue{}, nil
 }
-func (emptyReader) Settings(context.Context) (engine.Settings, error) {
-	return engine.DefaultSettings(), nil
+func (emptyReader) Settings(context.Context) (api.Settings, error) {
+	return api.DefaultSettings(), nil
 }
 
 func (c *cli) reader(ctx context.Context) (reader, func(), error) {
@@ -268,7 +268,7 @@ func (c *cli) reader(ctx context.Context) (reader, func(), error) {
 	if err == nil {
 		return cl, func() { cl.Close() }, nil
 	}
-	if !errors.Is(err, engine.ErrNotRunning) {
+	if !errors.Is(err, api.ErrNotRunning) {
 		return nil, nil, err
 	}
 	if !p.StoreExists() {

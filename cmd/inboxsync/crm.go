@@ -10,11 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
-	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/crm/salesforce"
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
 const crmOverview = `Usage: inboxsync crm <connect|status|sync|disconnect|settings> [flags]
@@ -58,7 +56,7 @@ func (c *cli) crmConnect(args []string) int {
 		fmt.Fprintln(c.errOut, "inboxsync: say which CRM: inboxsync crm connect salesforce")
 		return exitUsage
 	}
-	if args[0] != engine.CRMSalesforce {
+	if args[0] != api.CRMSalesforce {
 		return c.fail(fmt.Errorf("Inbox Sync connects to Salesforce only, not %q", args[0]))
 	}
 	fs := c.flags("crm connect salesforce [--login-url URL] [--client-id ID] [--client-secret S] [--no-browser] [--redirect-port N] [--api-version v64.0]",
@@ -69,7 +67,7 @@ func (c *cli) crmConnect(args []string) int {
 			"callback URL http://localhost:PORT/callback (port 1717 unless --redirect-port),\n"+
 			"PKCE and the scopes api and refresh_token (docs/salesforce.md). Values not given\n"+
 			"come from config.json's \"salesforce\" section, then the admin policy's [salesforce].")
-	req := engine.CRMConnectRequest{CRM: engine.CRMSalesforce}
+	req := api.CRMConnectRequest{CRM: api.CRMSalesforce}
 	fs.StringVar(&req.LoginURL, "login-url", "", "https://login.salesforce.com (default), https://test.salesforce.com for sandboxes, or your org's My Domain `URL`")
 	fs.StringVar(&req.ClientID, "client-id", "", "the consumer key (client `ID`) of your org's Inbox Sync app")
 	fs.StringVar(&req.ClientSecret, "client-secret", "", "the app's consumer `secret`, only if it requires one (kept in the keyring)")
@@ -87,7 +85,7 @@ func (c *cli) crmConnect(args []string) int {
 		return c.fail(err)
 	}
 	return c.withAgent(func(ctx context.Context, cl *control.Client) int {
-		st, err := cl.CRMConnect(ctx, req, func(p provider.ActivationProgress) {
+		st, err := cl.CRMConnect(ctx, req, func(p api.ActivationProgress) {
 			fmt.Fprintln(c.out, p.Message)
 			if p.URL != "" {
 				fmt.Fprintf(c.out, "  %s\n", p.URL)
@@ -103,8 +101,8 @@ func (c *cli) crmConnect(args []string) int {
 
 // crmDefaults fills what req leaves empty from config.json's salesforce
 // section over the policy's [salesforce] table.
-func (c *cli) crmDefaults(req *engine.CRMConnectRequest) error {
-	d, err := providerDefaults(c, engine.CRMSalesforce)
+func (c *cli) crmDefaults(req *api.CRMConnectRequest) error {
+	d, err := providerDefaults(c, api.CRMSalesforce)
 	if err != nil {
 		return err
 	}
@@ -147,26 +145,26 @@ func (c *cli) crmStatus(args []string) int {
 }
 
 // crmStateWords says a CRM connection's state for people.
-func crmStateWords(s crm.ConnState) string {
+func crmStateWords(s api.ConnState) string {
 	switch s {
-	case crm.ConnNotConnected:
+	case api.ConnNotConnected:
 		return "not connected"
-	case crm.ConnConnected:
+	case api.ConnConnected:
 		return "connected"
-	case crm.ConnLogging:
+	case api.ConnLogging:
 		return "logging"
-	case crm.ConnThrottled:
+	case api.ConnThrottled:
 		return "waiting for the API budget"
-	case crm.ConnNeedsReactivation:
+	case api.ConnNeedsReactivation:
 		return "needs you to sign in to Salesforce again"
-	case crm.ConnFailed:
+	case api.ConnFailed:
 		return "stopped after repeated failures"
 	}
 	return s.String()
 }
 
-func printCRMStatus(w io.Writer, st crm.Status, now time.Time) {
-	if st.State == crm.ConnNotConnected {
+func printCRMStatus(w io.Writer, st api.CRMStatus, now time.Time) {
+	if st.State == api.ConnNotConnected {
 		fmt.Fprintln(w, "Salesforce: not connected. Connect with `inboxsync crm connect salesforce`.")
 		return
 	}
@@ -181,7 +179,7 @@ func printCRMStatus(w io.Writer, st crm.Status, now time.Time) {
 		fmt.Fprintf(w, "  API usage:  %d of %d requests today (%d%%)\n", st.APIUsed, st.APILimit, st.APIUsed*100/st.APILimit)
 	}
 	fmt.Fprintf(w, "  items:      %d logged, %d skipped, %d failed, %d pending\n",
-		st.Counts[crm.Logged], st.Counts[crm.Skipped], st.Counts[crm.Failed], st.Counts[crm.Pending])
+		st.Counts[api.CRMLogged], st.Counts[api.CRMSkipped], st.Counts[api.CRMFailed], st.Counts[api.CRMPending])
 	if !st.LastRun.IsZero() {
 		fmt.Fprintf(w, "  last run:   %s (%d requests)\n", clock(st.LastRun, now), st.Requests)
 	}
@@ -206,7 +204,7 @@ func (c *cli) crmSync(args []string) int {
 			return exitOK
 		}
 		printCRMStatus(c.out, st, time.Now())
-		if st.State == crm.ConnNeedsReactivation || st.State == crm.ConnFailed {
+		if st.State == api.ConnNeedsReactivation || st.State == api.ConnFailed {
 			return exitError
 		}
 		return exitOK
@@ -297,7 +295,7 @@ func (c *cli) crmSettings(args []string) int {
 	})
 }
 
-func printCRMSettings(w io.Writer, s engine.CRMSettings) {
+func printCRMSettings(w io.Writer, s api.CRMSettings) {
 	onOff := map[bool]string{true: "on", false: "off"}
 	none := func(l []string) string {
 		if len(l) == 0 {

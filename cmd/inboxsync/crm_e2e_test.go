@@ -13,8 +13,8 @@ import (
 
 	"github.com/zalando/go-keyring"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/auth/authtest"
-	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/crm/salesforce/sftest"
 )
 
@@ -28,9 +28,9 @@ func (h *home) crmConnect(sf *sftest.Server) string {
 	return out
 }
 
-func (h *home) crmStatus() crm.Status {
+func (h *home) crmStatus() api.CRMStatus {
 	h.t.Helper()
-	var st crm.Status
+	var st api.CRMStatus
 	if err := json.Unmarshal([]byte(h.ok("crm", "status", "--json")), &st); err != nil {
 		h.t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestCRMEndToEnd(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("the first run did not reach its second collection request\n%s", h.log)
 	}
-	created := len(sf.Records(crm.ObjEmailMessage))
+	created := len(sf.Records(api.ObjEmailMessage))
 	if err := h.agent.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -106,12 +106,12 @@ func TestCRMEndToEnd(t *testing.T) {
 	}
 	// Nothing of that run was saved: the outbox still holds it, as
 	// `crm status` says from the store while no agent runs.
-	if st := h.crmStatus(); st.State != crm.ConnConnected || st.Counts[crm.Pending] != 303 || st.Instance != sf.URL {
+	if st := h.crmStatus(); st.State != api.ConnConnected || st.Counts[api.CRMPending] != 303 || st.Instance != sf.URL {
 		t.Errorf("crm status without an agent: %+v", st)
 	}
 	items := h.items()
 	for _, it := range items {
-		if it.CRM == nil || it.CRM.State != crm.Pending {
+		if it.CRM == nil || it.CRM.State != api.CRMPending {
 			t.Fatalf("after the kill, item %s has CRM state %+v, want pending", it.ProviderID, it.CRM)
 		}
 	}
@@ -120,7 +120,7 @@ func TestCRMEndToEnd(t *testing.T) {
 	h.startAgent()
 	h.eventually("the outbox is logged", func() bool {
 		st := h.crmStatus()
-		return st.Counts[crm.Logged] == 303 && st.State == crm.ConnConnected
+		return st.Counts[api.CRMLogged] == 303 && st.State == api.ConnConnected
 	})
 	st := h.crmStatus()
 	if st.Instance != sf.URL || st.User != sftest.UserID || st.APILimit == 0 || st.LastRun.IsZero() || st.NextRun.IsZero() {
@@ -129,7 +129,7 @@ func TestCRMEndToEnd(t *testing.T) {
 
 	// The emulator holds each mail and meeting once, with its relations
 	// once each, and the activity names those records.
-	emails, events := sf.Records(crm.ObjEmailMessage), sf.Records(crm.ObjEvent)
+	emails, events := sf.Records(api.ObjEmailMessage), sf.Records(api.ObjEvent)
 	if len(emails) != 300 || len(events) != 3 {
 		t.Fatalf("Salesforce holds %d EmailMessages and %d Events, want 300 and 3", len(emails), len(events))
 	}
@@ -147,7 +147,7 @@ func TestCRMEndToEnd(t *testing.T) {
 		records[r.ID] = true
 	}
 	rels := map[string]int{}
-	for _, r := range sf.Records(crm.ObjRelation) {
+	for _, r := range sf.Records(api.ObjRelation) {
 		key := r.Fields["EmailMessageId"].(string) + "|" + r.Fields["RelationId"].(string) + "|" + r.Fields["RelationType"].(string)
 		rels[key]++
 		if rels[key] > 1 {
@@ -168,7 +168,7 @@ func TestCRMEndToEnd(t *testing.T) {
 	seen := map[string]bool{}
 	for _, it := range items {
 		c := it.CRM
-		if c == nil || c.State != crm.Logged || !records[c.RecordID] || seen[c.RecordID] {
+		if c == nil || c.State != api.CRMLogged || !records[c.RecordID] || seen[c.RecordID] {
 			t.Errorf("item %s: CRM %+v, not one record of the emulator's", it.ProviderID, c)
 			continue
 		}
@@ -217,7 +217,7 @@ func TestCRMEndToEnd(t *testing.T) {
 	if _, err := keyring.Get("inboxsync", "crm:salesforce/oauth-token"); err == nil {
 		t.Error("the Salesforce sign-in is still in the keyring after disconnect")
 	}
-	if st := h.crmStatus(); st.State != crm.ConnNotConnected {
+	if st := h.crmStatus(); st.State != api.ConnNotConnected {
 		t.Errorf("after disconnect: %+v", st)
 	}
 }

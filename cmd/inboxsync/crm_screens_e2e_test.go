@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inboxsync/inboxsync/sync/crm"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm/salesforce/sftest"
 )
 
@@ -37,7 +37,7 @@ func TestCRMWindowScreens(t *testing.T) {
 	h.crmConnect(sf)
 	await(t, "the mailbox is logged", log, func() bool {
 		st := h.crmStatus()
-		return st.State == crm.ConnConnected && st.Counts[crm.Pending] == 0 && st.Counts[crm.Logged] > 0
+		return st.State == api.ConnConnected && st.Counts[api.CRMPending] == 0 && st.Counts[api.CRMLogged] > 0
 	})
 	w = s.open("^Inbox Sync$", "dashboard", "--tab", "connections")
 	after := s.shoot(w, "window-dashboard-crm")
@@ -53,7 +53,7 @@ func TestCRMWindowScreens(t *testing.T) {
 	sf.ExpireSessions()
 	h.writeScript(`{"inbox": 13, "sent": 3, "calendar": 2, "email": "ann@example.test"}`)
 	h.ok("sync", "--wait")
-	await(t, "the CRM needs re-activation", log, func() bool { return h.crmStatus().State == crm.ConnNeedsReactivation })
+	await(t, "the CRM needs re-activation", log, func() bool { return h.crmStatus().State == api.ConnNeedsReactivation })
 	if st := h.crmStatus(); !strings.Contains(strings.ToLower(st.Reason), "salesforce") {
 		t.Fatalf("after the revocation: %+v", st)
 	}

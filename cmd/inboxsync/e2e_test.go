@@ -19,8 +19,7 @@ import (
 
 	"github.com/zalando/go-keyring"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/store"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // These tests run the real binary, built with -tags testprovider so that
@@ -111,9 +110,9 @@ func (h *home) ok(args ...string) string {
 
 // items returns the items `activity --json --limit 1000` lists, with the
 // extra flags given.
-func (h *home) items(flags ...string) []store.Item {
+func (h *home) items(flags ...string) []api.StoredItem {
 	h.t.Helper()
-	var page store.ActivityPage
+	var page api.ActivityPage
 	if err := json.Unmarshal([]byte(h.ok(append([]string{"activity", "--json", "--limit", "1000"}, flags...)...)), &page); err != nil {
 		h.t.Fatalf("activity --json: %v", err)
 	}
@@ -156,9 +155,9 @@ func (h *home) signIn(linkPrefix string, open func(ctx context.Context, url stri
 	return out.String(), errOut.String()
 }
 
-func (h *home) status() engine.Status {
+func (h *home) status() api.Status {
 	h.t.Helper()
-	var s engine.Status
+	var s api.Status
 	if err := json.Unmarshal([]byte(h.ok("status", "--json")), &s); err != nil {
 		h.t.Fatal(err)
 	}
@@ -349,7 +348,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		return len(s.Accounts) == 1 && s.Accounts[0].LastSync != nil && s.Accounts[0].LastSync.Outcome == "ok"
 	})
 	s := h.status().Accounts[0]
-	if s.State != engine.Idle || s.LastSync.Added != 48 || s.NextSync.IsZero() {
+	if s.State != api.Idle || s.LastSync.Added != 48 || s.NextSync.IsZero() {
 		t.Fatalf("after the first sync: %+v", s)
 	}
 
@@ -369,7 +368,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	if out := h.ok("activity", "--search", "inbox item 41"); !strings.Contains(out, "Scripted inbox item 41") || strings.Contains(out, "item 40") {
 		t.Fatalf("activity --search: %q", out)
 	}
-	var sessions []store.Session
+	var sessions []api.Session
 	json.Unmarshal([]byte(h.ok("sessions", "--json")), &sessions)
 	if len(sessions) != 2 || sessions[0].Trigger != "manual" || sessions[1].Trigger != "activation" {
 		t.Fatalf("sessions: %+v", sessions)
@@ -377,7 +376,7 @@ func TestCLIEndToEnd(t *testing.T) {
 
 	// Pause survives a restart of the agent.
 	h.ok("pause", "--for", "1h")
-	if s := h.status(); !s.Paused || s.PausedUntil.IsZero() || s.Accounts[0].State != engine.Paused {
+	if s := h.status(); !s.Paused || s.PausedUntil.IsZero() || s.Accounts[0].State != api.Paused {
 		t.Fatalf("after pause: %+v", s)
 	}
 	h.stopAgent()
@@ -385,11 +384,11 @@ func TestCLIEndToEnd(t *testing.T) {
 		t.Fatalf("status from disk while stopped: %+v", s)
 	}
 	h.startAgent()
-	if s := h.status(); !s.Paused || s.Accounts[0].State != engine.Paused {
+	if s := h.status(); !s.Paused || s.Accounts[0].State != api.Paused {
 		t.Fatalf("pause lost across a restart: %+v", s)
 	}
 	h.ok("resume")
-	if s := h.status(); s.Paused || s.Accounts[0].State == engine.Paused {
+	if s := h.status(); s.Paused || s.Accounts[0].State == api.Paused {
 		t.Fatalf("after resume: %+v", s)
 	}
 
@@ -407,7 +406,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	if _, err := keyring.Get("inboxsync", "work/password"); !errors.Is(err, keyring.ErrNotFound) {
 		t.Fatalf("password still in the keyring after remove: %v", err)
 	}
-	if s := h.status(); s.Accounts[0].State != engine.NotActivated {
+	if s := h.status(); s.Accounts[0].State != api.NotActivated {
 		t.Fatalf("after remove: %+v", s.Accounts[0])
 	}
 	items = h.items()
@@ -449,7 +448,7 @@ func TestCLIRejectionsReachNeedsReactivation(t *testing.T) {
 	}
 	h.writeScript(`{"inbox": 3, "password": "changed-by-the-admin"}`)
 	h.eventually("the account needs re-activation", func() bool {
-		return h.status().Accounts[0].State == engine.NeedsReactivation
+		return h.status().Accounts[0].State == api.NeedsReactivation
 	})
 	s := h.status().Accounts[0]
 	if s.Rejections != 6 || !strings.Contains(s.Reason, "rejected the last 6 sync attempts") {
@@ -458,7 +457,7 @@ func TestCLIRejectionsReachNeedsReactivation(t *testing.T) {
 	// Exactly 6 sessions were rejected (a sync that had already opened the
 	// mailbox before the password changed may have succeeded, so opens are
 	// not counted from the change), and none runs after the 6th.
-	var sessions []store.Session
+	var sessions []api.Session
 	json.Unmarshal([]byte(h.ok("sessions", "--json", "--limit", "100")), &sessions)
 	rejected := 0
 	for _, ss := range sessions {
@@ -483,7 +482,7 @@ func TestCLIRejectionsReachNeedsReactivation(t *testing.T) {
 	}
 	h.eventually("sync is back", func() bool {
 		s := h.status().Accounts[0]
-		return s.State == engine.Idle && s.Rejections == 0 && s.LastSync != nil && s.LastSync.Outcome == "ok"
+		return s.State == api.Idle && s.Rejections == 0 && s.LastSync != nil && s.LastSync.Outcome == "ok"
 	})
 }
 

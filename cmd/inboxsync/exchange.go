@@ -3,7 +3,7 @@ package main
 import (
 	"flag"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider/ews"
 )
 
@@ -21,6 +21,6 @@ func init() {
 			r.loginFlags(fs)
 			fs.Func("ews-url", "the Exchange Web Services `URL`, https://host/EWS/Exchange.asmx (default: found by Autodiscover from the address's domain)", r.setting(ews.SettingURL))
 		},
-		check: func(_ *cli, req provider.ActivationRequest) error { return ews.CheckRequest(req) },
+		check: func(_ *cli, req api.ActivationRequest) error { return ews.CheckRequest(req) },
 	}
 }

@@ -9,8 +9,7 @@ import (
 
 	"github.com/zalando/go-keyring"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider/ews/ewstest"
 )
 
@@ -24,11 +23,11 @@ func TestExchangeEndToEnd(t *testing.T) {
 	}
 	defer srv.Close()
 	at := time.Now().Add(-time.Hour)
-	srv.Add(provider.Inbox, 7, at)
-	srv.Add(provider.Inbox, 2, time.Now().AddDate(0, 0, -90)) // outside the history window
-	srv.Add(provider.Sent, 2, at)
-	srv.Add(provider.Calendar, 1, time.Now().Add(24*time.Hour))
-	srv.Add(provider.Calendar, 1, time.Now().AddDate(0, 0, 90)) // outside the calendar window
+	srv.Add(api.Inbox, 7, at)
+	srv.Add(api.Inbox, 2, time.Now().AddDate(0, 0, -90)) // outside the history window
+	srv.Add(api.Sent, 2, at)
+	srv.Add(api.Calendar, 1, time.Now().Add(24*time.Hour))
+	srv.Add(api.Calendar, 1, time.Now().AddDate(0, 0, 90)) // outside the calendar window
 	pw := srv.Password()
 
 	h := newHome(t, "INBOXSYNC_TEST_MIN_SYNC_GAP=0s", "INBOXSYNC_TEST_WALL_CHECK=100ms")
@@ -61,18 +60,18 @@ func TestExchangeEndToEnd(t *testing.T) {
 		return len(s.Accounts) == 1 && s.Accounts[0].LastSync != nil && s.Accounts[0].LastSync.Outcome == "ok"
 	})
 	items := h.items()
-	counts := map[provider.Folder]int{}
+	counts := map[api.Folder]int{}
 	for _, it := range items {
 		counts[it.Folder]++
 	}
-	if len(items) != 10 || counts[provider.Inbox] != 7 || counts[provider.Sent] != 2 || counts[provider.Calendar] != 1 {
+	if len(items) != 10 || counts[api.Inbox] != 7 || counts[api.Sent] != 2 || counts[api.Calendar] != 1 {
 		t.Fatalf("activity lists %d items (%v), want 7 inbox, 2 sent, 1 event", len(items), counts)
 	}
 	for _, it := range items {
-		if it.Folder == provider.Calendar && (it.Location == "" || it.Organizer == "" || len(it.Attendees) != 2) {
+		if it.Folder == api.Calendar && (it.Location == "" || it.Organizer == "" || len(it.Attendees) != 2) {
 			t.Errorf("event: %+v", it)
 		}
-		if it.Folder == provider.Inbox && (it.From == "" || it.MessageID == "" || it.Preview == "") {
+		if it.Folder == api.Inbox && (it.From == "" || it.MessageID == "" || it.Preview == "") {
 			t.Errorf("mail: %+v", it)
 		}
 	}
@@ -89,7 +88,7 @@ func TestExchangeEndToEnd(t *testing.T) {
 	srv.SetPassword("changed-by-the-admin")
 	before := srv.Stats()
 	h.eventually("the account needs re-activation", func() bool {
-		return h.status().Accounts[0].State == engine.NeedsReactivation
+		return h.status().Accounts[0].State == api.NeedsReactivation
 	})
 	s := h.status().Accounts[0]
 	if s.Rejections != 6 || !strings.Contains(s.Reason, "rejected the last 6 sync attempts") {
@@ -109,7 +108,7 @@ func TestExchangeEndToEnd(t *testing.T) {
 	}
 	h.eventually("sync is back", func() bool {
 		s := h.status().Accounts[0]
-		return s.State != engine.NeedsReactivation && s.Rejections == 0 && s.LastSync != nil && s.LastSync.Outcome == "ok"
+		return s.State != api.NeedsReactivation && s.Rejections == 0 && s.LastSync != nil && s.LastSync.Outcome == "ok"
 	})
 	h.stopAgent()
 	logs := h.log.String()

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
@@ -20,7 +20,7 @@ func (c *cli) export(args []string) int {
 	fs := c.flags("export [--account A] [--since T] [--until T] [--folders LIST] [--format csv|json|ics] [--out FILE]",
 		"Writes synced mail and meetings to a file (or the standard output), oldest stored first.",
 		`Formats:
-  csv   RFC 4180, UTF-8, a header row; columns: `+strings.Join(store.CSVColumns, ", ")+`
+  csv   RFC 4180, UTF-8, a header row; columns: `+strings.Join(api.CSVColumns, ", ")+`
         (times RFC 3339 in UTC, lists of addresses joined with "; ")
   json  an array of the items, the same objects as activity --json lists
   ics   iCalendar (RFC 5545) of the meetings only
@@ -35,7 +35,7 @@ standard error.`)
 	if code, ok := c.parse(fs, args, 0); !ok {
 		return code
 	}
-	q := store.ItemsQuery{Account: *acct}
+	q := api.ItemsQuery{Account: *acct}
 	now := time.Now()
 	for _, b := range []struct {
 		flag, v string
@@ -52,20 +52,20 @@ standard error.`)
 	}
 	if *folders != "" {
 		for _, f := range strings.Split(*folders, ",") {
-			f := provider.Folder(strings.TrimSpace(strings.ToLower(f)))
-			if !slices.Contains(provider.AllFolders, f) {
+			f := api.Folder(strings.TrimSpace(strings.ToLower(f)))
+			if !slices.Contains(api.AllFolders, f) {
 				return c.fail(fmt.Errorf("--folders: unknown folder %q (use inbox, sent, calendar)", f))
 			}
 			q.Folders = append(q.Folders, f)
 		}
 	}
 	if *format == "" {
-		*format = store.FormatCSV
-		if ext := strings.TrimPrefix(strings.ToLower(filepath.Ext(*out)), "."); slices.Contains(store.ExportFormats, ext) {
+		*format = api.FormatCSV
+		if ext := strings.TrimPrefix(strings.ToLower(filepath.Ext(*out)), "."); slices.Contains(api.ExportFormats, ext) {
 			*format = ext
 		}
 	}
-	if !slices.Contains(store.ExportFormats, *format) {
+	if !slices.Contains(api.ExportFormats, *format) {
 		return c.fail(fmt.Errorf("--format %q: use csv, json or ics", *format))
 	}
 	return c.withReader(func(ctx context.Context, r reader) int {
@@ -98,7 +98,7 @@ func (c *cli) progressLine() func(int) {
 // exportTo runs store.Export into the file path (written next to it and
 // renamed into place once complete, so that a failed export leaves no
 // half file), or into stdout when path is "".
-func exportTo(ctx context.Context, items func(context.Context, store.ItemsQuery) (store.ItemsPage, error), q store.ItemsQuery, format, path string, stdout io.Writer, progress func(int)) (int, error) {
+func exportTo(ctx context.Context, items func(context.Context, api.ItemsQuery) (api.ItemsPage, error), q api.ItemsQuery, format, path string, stdout io.Writer, progress func(int)) (int, error) {
 	if path == "" {
 		w := bufio.NewWriterSize(stdout, 64<<10)
 		n, err := store.Export(ctx, items, q, format, w, progress)

@@ -3,7 +3,7 @@ package main
 import (
 	"flag"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider/gmail"
 )
 
@@ -28,7 +28,7 @@ func init() {
 			fs.Func("gmail-endpoint", "the Gmail API `URL` including /gmail/v1 (default "+gmail.DefaultGmailEndpoint+")", r.setting(gmail.SettingGmailEndpoint))
 			fs.Func("calendar-endpoint", "the Google Calendar API `URL` including /calendar/v3 (default "+gmail.DefaultCalendarEndpoint+")", r.setting(gmail.SettingCalendarEndpoint))
 		},
-		check: func(c *cli, req provider.ActivationRequest) error {
+		check: func(c *cli, req api.ActivationRequest) error {
 			defaults, err := gmailDefaults(c)
 			if err != nil {
 				return err

@@ -13,11 +13,9 @@ import (
 
 	"github.com/zalando/go-keyring"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/auth"
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/gmail/gmailtest"
-	"github.com/inboxsync/inboxsync/sync/store"
 )
 
 // gmailSecret is the emulated OAuth client's secret: it must reach the
@@ -26,14 +24,14 @@ const gmailSecret = "GOCSPX-e2eSecretValue-7Qx"
 
 // gmailItems returns what `activity --json` lists (with --deleted, the
 // deleted items too), by folder/provider id.
-func (h *home) gmailItems(deleted bool) map[string]store.Item {
+func (h *home) gmailItems(deleted bool) map[string]api.StoredItem {
 	h.t.Helper()
 	var flags []string
 	if deleted {
 		flags = append(flags, "--deleted")
 	}
 	items := h.items(flags...)
-	out := map[string]store.Item{}
+	out := map[string]api.StoredItem{}
 	for _, it := range items {
 		k := string(it.Folder) + "/" + it.ProviderID
 		if _, dup := out[k]; dup {
@@ -135,7 +133,7 @@ func TestGmailEndToEnd(t *testing.T) {
 	}
 	for _, id := range inbox {
 		it, ok := items["inbox/"+id]
-		if !ok || it.Kind != provider.Mail || !strings.HasPrefix(it.Subject, "Quarterly review ") || !strings.HasPrefix(it.MessageID, "<CAF") || it.From == "" || it.ConversationID == "" {
+		if !ok || it.Kind != api.KindMail || !strings.HasPrefix(it.Subject, "Quarterly review ") || !strings.HasPrefix(it.MessageID, "<CAF") || it.From == "" || it.ConversationID == "" {
 			t.Errorf("inbox message %s: %+v (listed %v)", id, it, ok)
 		}
 	}
@@ -150,7 +148,7 @@ func TestGmailEndToEnd(t *testing.T) {
 		}
 	}
 	for _, id := range events {
-		if it, ok := items["calendar/"+id]; !ok || it.Kind != provider.Event || it.End.Sub(it.Start) != time.Hour || it.Location != "Room 4" {
+		if it, ok := items["calendar/"+id]; !ok || it.Kind != api.KindEvent || it.End.Sub(it.Start) != time.Hour || it.Location != "Room 4" {
 			t.Errorf("event %s: %+v (listed %v)", id, it, ok)
 		}
 	}
@@ -274,7 +272,7 @@ func TestGmailEndToEnd(t *testing.T) {
 	if len(items) != 19 { // the cancelled event went, the late mail came, inbox[3] went
 		t.Errorf("%d items after the full resync, want 19", len(items))
 	}
-	if s := h.status().Accounts[0]; s.State != engine.Idle || s.LastSync.Outcome != "ok" {
+	if s := h.status().Accounts[0]; s.State != api.Idle || s.LastSync.Outcome != "ok" {
 		t.Errorf("after the full resync: %+v %+v", s, s.LastSync)
 	}
 
@@ -286,7 +284,7 @@ func TestGmailEndToEnd(t *testing.T) {
 		t.Fatalf("sync --wait after the grant was revoked: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 	s = h.status().Accounts[0]
-	if s.State != engine.NeedsReactivation || !strings.Contains(s.Reason, "Google sign-in was revoked or your password changed") || s.Rejections != 0 {
+	if s.State != api.NeedsReactivation || !strings.Contains(s.Reason, "Google sign-in was revoked or your password changed") || s.Rejections != 0 {
 		t.Fatalf("status after the revocation: %+v", s)
 	}
 
@@ -299,7 +297,7 @@ func TestGmailEndToEnd(t *testing.T) {
 	}
 	h.eventually("the sync after re-activation ends", func() bool {
 		s := h.status().Accounts[0]
-		return s.State == engine.Idle && s.LastSync != nil && s.LastSync.Outcome == "ok"
+		return s.State == api.Idle && s.LastSync != nil && s.LastSync.Outcome == "ok"
 	})
 	current, err := keyring.Get("inboxsync", "ann/oauth-token")
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/zalando/go-keyring"
 
-	"github.com/inboxsync/inboxsync/sync/store"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // TestCLIMailboxMismatch runs the same-mailbox check through the real
@@ -27,8 +27,8 @@ func TestCLIMailboxMismatch(t *testing.T) {
 	add := func(args ...string) (string, string, int) {
 		return h.run(password+"\n", append([]string{"account", "add", "scripted", "--account", "mbx", "--mailbox", script, "--password-stdin"}, args...)...)
 	}
-	accounts := func() []store.Account {
-		var a []store.Account
+	accounts := func() []api.Account {
+		var a []api.Account
 		if err := json.Unmarshal([]byte(h.ok("account", "list", "--json")), &a); err != nil {
 			t.Fatal(err)
 		}

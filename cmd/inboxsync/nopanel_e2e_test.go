@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // TestNoPanelSuspendedOpensTheDashboard runs the agent as on stock GNOME:
@@ -47,7 +47,7 @@ func TestNoPanelSuspendedOpensTheDashboard(t *testing.T) {
 	// account is suspended.
 	h.writeScript(`{"inbox": 3, "password": "` + password + `", "fail": "failed"}`)
 	deadline := time.Now().Add(90 * time.Second)
-	for h.status().Accounts[0].State != engine.Suspended {
+	for h.status().Accounts[0].State != api.Suspended {
 		if time.Now().After(deadline) {
 			t.Fatalf("the account was not suspended within 90 s: %+v\nagent log:\n%s", h.status().Accounts[0], log)
 		}

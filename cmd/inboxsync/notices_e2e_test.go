@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/notices"
 	"github.com/inboxsync/inboxsync/sync/notices/smtptest"
 )
@@ -112,7 +112,7 @@ from = "inboxsync@contoso.com"
 	h.writeScript(`{"inbox": 2, "password": "changed-by-the-admin"}`)
 	h.eventually("the account needs re-activation", func() bool {
 		a, _ := h.accountStatus("bob")
-		return a.State == engine.NeedsReactivation
+		return a.State == api.NeedsReactivation
 	})
 	h.eventually("the failed send shows on the Issues list", func() bool {
 		return strings.Contains(h.ok("issues"), "could not be sent")

@@ -4,7 +4,7 @@ import (
 	"flag"
 
 	"github.com/inboxsync/inboxsync/app"
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider/graph"
 )
 
@@ -32,7 +32,7 @@ func init() {
 				return nil
 			})
 		},
-		check: func(c *cli, req provider.ActivationRequest) error {
+		check: func(c *cli, req api.ActivationRequest) error {
 			defaults, err := office365Defaults(c)
 			if err != nil {
 				return err

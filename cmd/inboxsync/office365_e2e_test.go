@@ -12,9 +12,9 @@ import (
 
 	"github.com/zalando/go-keyring"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/auth"
 	"github.com/inboxsync/inboxsync/sync/auth/authtest"
-	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/provider/graph/graphtest"
 )
 
@@ -94,7 +94,7 @@ func TestOffice365EndToEnd(t *testing.T) {
 	h.ok("settings", "--interval", "1s")
 	idp.Revoke(50173)
 	h.eventually("the account needs re-activation", func() bool {
-		return h.status().Accounts[0].State == engine.NeedsReactivation
+		return h.status().Accounts[0].State == api.NeedsReactivation
 	})
 	s = h.status().Accounts[0]
 	if !strings.Contains(s.Reason, "revoked, or your password was changed") || s.Rejections != 0 {

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
-	"github.com/inboxsync/inboxsync/sync/engine"
 )
 
 func (c *cli) pause(args []string) int {
@@ -21,7 +21,7 @@ func (c *cli) pause(args []string) int {
 		return c.fail(errors.New("--for cannot be negative"))
 	}
 	return c.withAgent(func(ctx context.Context, cl *control.Client) int {
-		if err := cl.Pause(ctx, engine.PauseRequest{Account: *acct, For: engine.Duration(*d)}); err != nil {
+		if err := cl.Pause(ctx, api.PauseRequest{Account: *acct, For: api.Duration(*d)}); err != nil {
 			return c.fail(err)
 		}
 		who := "Sync is"

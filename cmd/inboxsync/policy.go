@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/inboxsync/inboxsync/app"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/policy"
@@ -26,19 +27,19 @@ this shows what the agent applies; without, what the file says.`
 
 // policyRow is one setting as `policy show` prints it.
 type policyRow struct {
-	Setting string        `json:"setting"`
-	Value   string        `json:"value"`
-	Source  policy.Source `json:"source"`
-	About   string        `json:"about"`
+	Setting string            `json:"setting"`
+	Value   string            `json:"value"`
+	Source  api.SettingSource `json:"source"`
+	About   string            `json:"about"`
 }
 
 // policyReport is what `policy show --json` prints.
 type policyReport struct {
-	Path     string           `json:"path"`
-	Found    bool             `json:"found"`
-	Agent    bool             `json:"agent"`
-	Settings []policyRow      `json:"settings"`
-	Problems []policy.Problem `json:"problems"`
+	Path     string              `json:"path"`
+	Found    bool                `json:"found"`
+	Agent    bool                `json:"agent"`
+	Settings []policyRow         `json:"settings"`
+	Problems []api.PolicyProblem `json:"problems"`
 }
 
 func (c *cli) policy(args []string) int {
@@ -100,7 +101,7 @@ func (c *cli) policyReport(ctx context.Context) (policyReport, error) {
 		return policyReport{}, err
 	}
 	pol := app.LoadPolicy()
-	var settings engine.Settings
+	var settings api.Settings
 	agent := false
 	if cl, err := control.Dial(ctx, p.Socket); err == nil {
 		defer cl.Close()
@@ -111,7 +112,7 @@ func (c *cli) policyReport(ctx context.Context) (policyReport, error) {
 			return policyReport{}, err
 		}
 		agent = true
-	} else if !errors.Is(err, engine.ErrNotRunning) {
+	} else if !errors.Is(err, api.ErrNotRunning) {
 		return policyReport{}, err
 	} else {
 		r, closeR, err := c.reader(ctx)
@@ -125,7 +126,7 @@ func (c *cli) policyReport(ctx context.Context) (policyReport, error) {
 	}
 	user := map[string]string{}
 	for _, prov := range []string{"office365", "gmail"} {
-		d, err := app.ProviderDefaults(p, policy.Policy{}, prov)
+		d, err := app.ProviderDefaults(p, api.Policy{}, prov)
 		if err != nil {
 			return policyReport{}, err
 		}
@@ -136,7 +137,7 @@ func (c *cli) policyReport(ctx context.Context) (policyReport, error) {
 	}
 	rep := policyReport{Path: pol.Path, Found: pol.Found, Agent: agent, Problems: pol.Problems}
 	if rep.Problems == nil {
-		rep.Problems = []policy.Problem{}
+		rep.Problems = []api.PolicyProblem{}
 	}
 	for _, name := range policy.Names() {
 		v, src := policy.Resolve(pol, name, "", user[name])

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/store"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // TestAgentKilledMidSyncResumesAtStart kills the agent (SIGKILL) during the
@@ -31,11 +31,11 @@ func TestAgentKilledMidSyncResumesAtStart(t *testing.T) {
 	h.agent = nil
 
 	// The store, read with no agent running, holds part of the mailbox.
-	var sessions []store.Session
+	var sessions []api.Session
 	if err := json.Unmarshal([]byte(h.ok("sessions", "--json")), &sessions); err != nil {
 		t.Fatal(err)
 	}
-	if len(sessions) != 1 || sessions[0].Outcome != store.OutcomeInterrupted && sessions[0].Outcome != store.OutcomeRunning {
+	if len(sessions) != 1 || sessions[0].Outcome != api.OutcomeInterrupted && sessions[0].Outcome != api.OutcomeRunning {
 		t.Fatalf("sessions after the kill: %+v", sessions)
 	}
 
@@ -59,7 +59,7 @@ func TestAgentKilledMidSyncResumesAtStart(t *testing.T) {
 	if resumed.Trigger != "resume" || resumed.Outcome != "ok" {
 		t.Fatalf("the session after the restart: %+v; want trigger resume, outcome ok", resumed)
 	}
-	if killed.Trigger != "activation" || killed.Outcome != store.OutcomeInterrupted || killed.End.IsZero() {
+	if killed.Trigger != "activation" || killed.Outcome != api.OutcomeInterrupted || killed.End.IsZero() {
 		t.Fatalf("the killed session: %+v; want activation, interrupted, with an end", killed)
 	}
 	items := h.items()

@@ -6,7 +6,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/store"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 func (c *cli) sessions(args []string) int {
@@ -18,7 +18,7 @@ func (c *cli) sessions(args []string) int {
 		return code
 	}
 	return c.withReader(func(ctx context.Context, r reader) int {
-		ss, err := r.Sessions(ctx, store.SessionQuery{Account: *acct, Limit: *limit})
+		ss, err := r.Sessions(ctx, api.SessionQuery{Account: *acct, Limit: *limit})
 		if err != nil {
 			return c.fail(err)
 		}

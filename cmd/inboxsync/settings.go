@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/policy"
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 func (c *cli) settings(args []string) int {
@@ -27,7 +25,7 @@ func (c *cli) settings(args []string) int {
 	keepSet := false
 	fs.Visit(func(f *flag.Flag) { keepSet = keepSet || f.Name == "keep-days" })
 	changing := *interval != 0 || *history != 0 || *folders != "" || *notes != "" || keepSet
-	var s engine.Settings
+	var s api.Settings
 	if !changing {
 		r, closeR, err := c.reader(ctx)
 		if err != nil {
@@ -48,7 +46,7 @@ func (c *cli) settings(args []string) int {
 			return c.fail(err)
 		}
 		if *interval != 0 {
-			s.Interval = engine.Duration(*interval)
+			s.Interval = api.Duration(*interval)
 		}
 		if *history != 0 {
 			s.HistoryDays = *history
@@ -59,7 +57,7 @@ func (c *cli) settings(args []string) int {
 		if *folders != "" {
 			s.Folders = nil
 			for _, f := range strings.Split(*folders, ",") {
-				s.Folders = append(s.Folders, provider.Folder(strings.TrimSpace(strings.ToLower(f))))
+				s.Folders = append(s.Folders, api.Folder(strings.TrimSpace(strings.ToLower(f))))
 			}
 		}
 		switch *notes {
@@ -85,9 +83,9 @@ func (c *cli) settings(args []string) int {
 	onOff := map[bool]string{true: "on", false: "off"}
 	from := func(name string) string {
 		switch s.Sources[name] {
-		case policy.SourceLocked:
-			return "  (" + policy.LockedWords + ")"
-		case policy.SourcePolicy:
+		case api.SourceLocked:
+			return "  (" + api.LockedWords + ")"
+		case api.SourcePolicy:
 			return "  (your administrator's default)"
 		}
 		return ""

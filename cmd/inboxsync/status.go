@@ -5,7 +5,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 func (c *cli) status(args []string) int {
@@ -32,7 +32,7 @@ func (c *cli) status(args []string) int {
 	return exitOK
 }
 
-func (c *cli) printStatus(s engine.Status, now time.Time) {
+func (c *cli) printStatus(s api.Status, now time.Time) {
 	w := c.out
 	switch {
 	case s.Source != "agent":
@@ -80,7 +80,7 @@ func (c *cli) printStatus(s engine.Status, now time.Time) {
 				fmt.Fprintf(w, "  paused until %s\n", clock(a.PausedUntil, now))
 			}
 		}
-		fmt.Fprintf(w, "  rejections: %d of %d, failed syncs: %d of %d in a row\n", a.Rejections, engine.MaxRejections, a.Failures, engine.MaxFailures)
+		fmt.Fprintf(w, "  rejections: %d of %d, failed syncs: %d of %d in a row\n", a.Rejections, api.MaxRejections, a.Failures, api.MaxFailures)
 	}
 	if s.CRM != nil {
 		fmt.Fprintln(w)
@@ -89,7 +89,7 @@ func (c *cli) printStatus(s engine.Status, now time.Time) {
 }
 
 // printPolicyProblems lists the policy's problems, if any.
-func printPolicyProblems(w io.Writer, s engine.Status) {
+func printPolicyProblems(w io.Writer, s api.Status) {
 	if len(s.PolicyProblems) == 0 {
 		return
 	}

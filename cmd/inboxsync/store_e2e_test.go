@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inboxsync/inboxsync/sync/store"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // storeHome starts an agent with account work synced from a scripted
@@ -34,9 +34,9 @@ func storeHome(t *testing.T) *home {
 // paging with the total, a search too short, and the syntax in --help.
 func TestCLISearch(t *testing.T) {
 	h := storeHome(t)
-	page := func(args ...string) store.ActivityPage {
+	page := func(args ...string) api.ActivityPage {
 		t.Helper()
-		var p store.ActivityPage
+		var p api.ActivityPage
 		if err := json.Unmarshal([]byte(h.ok(append([]string{"activity", "--json"}, args...)...)), &p); err != nil {
 			t.Fatal(err)
 		}
@@ -92,10 +92,10 @@ func TestCLIExportAndRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
-	if err != nil || len(rows) != 49 || strings.Join(rows[0], ",") != strings.Join(store.CSVColumns, ",") {
+	if err != nil || len(rows) != 49 || strings.Join(rows[0], ",") != strings.Join(api.CSVColumns, ",") {
 		t.Fatalf("CSV: %d rows, %v, head %q", len(rows), err, rows[0])
 	}
-	var items []store.Item
+	var items []api.StoredItem
 	if err := json.Unmarshal([]byte(h.ok("export", "--format", "json", "--folders", "sent")), &items); err != nil || len(items) != 5 {
 		t.Fatalf("JSON export of sent: %d items, %v", len(items), err)
 	}

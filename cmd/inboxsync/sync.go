@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/store"
 )
 
 const syncAbout = `Syncs now. Refused within a minute of the last attempt.
@@ -60,7 +59,7 @@ func (c *cli) sync(args []string) int {
 type followed struct {
 	account  string
 	start    time.Time // the first followed session's start
-	counts   store.Counts
+	counts   api.Counts
 	sessions int
 	seen     map[int64]bool // session IDs already taken into account
 	retryAt  time.Time      // set while waiting for a retry session
@@ -97,7 +96,7 @@ func (c *cli) syncWait(ctx context.Context, cl *control.Client, account string, 
 	request := func(name string) error {
 		err := cl.SyncNow(ctx, name)
 		a, known := findAccount(st, name)
-		if err != nil && !(errors.Is(err, engine.ErrTooSoon) && known && retryPending(a)) {
+		if err != nil && !(errors.Is(err, api.ErrTooSoon) && known && retryPending(a)) {
 			return err
 		}
 		f := &followed{account: name, seen: map[int64]bool{}}
@@ -114,12 +113,12 @@ func (c *cli) syncWait(ctx context.Context, cl *control.Client, account string, 
 		}
 	} else {
 		type refusal struct {
-			account engine.AccountStatus
+			account api.AccountStatus
 			err     error
 		}
 		var refused []refusal
 		for _, a := range st.Accounts {
-			if a.State == engine.NotActivated {
+			if a.State == api.NotActivated {
 				continue // disconnected: nothing to sync
 			}
 			if err := request(a.Account); err != nil {
@@ -180,7 +179,7 @@ func (c *cli) syncWait(ctx context.Context, cl *control.Client, account string, 
 				// Events were lost: catch up from the status.
 				if s, err := cl.Status(ctx); err == nil {
 					for _, a := range s.Accounts {
-						if f := byName[a.Account]; f != nil && !f.done && a.LastSync != nil && a.State != engine.Syncing {
+						if f := byName[a.Account]; f != nil && !f.done && a.LastSync != nil && a.State != api.Syncing {
 							c.sessionEnded(f, *a.LastSync, a, requested, deadline)
 						}
 					}
@@ -192,7 +191,7 @@ func (c *cli) syncWait(ctx context.Context, cl *control.Client, account string, 
 				continue
 			}
 			switch ev.Type {
-			case engine.EventSessionProgress:
+			case api.EventSessionProgress:
 				if ev.Status == nil || ev.Status.Progress == nil {
 					continue
 				}
@@ -200,11 +199,11 @@ func (c *cli) syncWait(ctx context.Context, cl *control.Client, account string, 
 					lastProgress = time.Now()
 					fmt.Fprintf(c.errOut, "%s: syncing %s, %d items so far\n", ev.Account, p.Folder, f.counts.Added+f.counts.Updated+f.counts.Removed+p.Added+p.Updated+p.Removed)
 				}
-			case engine.EventSessionEnded:
+			case api.EventSessionEnded:
 				if ev.Session != nil && ev.Status != nil {
 					c.sessionEnded(f, *ev.Session, *ev.Status, requested, deadline)
 				}
-			case engine.EventState:
+			case api.EventState:
 				// Between sessions only a pause or a disconnection stops
 				// the retry from coming; a running session reports either
 				// through its end.
@@ -212,10 +211,10 @@ func (c *cli) syncWait(ctx context.Context, cl *control.Client, account string, 
 					continue
 				}
 				switch ev.To {
-				case engine.Paused:
+				case api.Paused:
 					fmt.Fprintf(c.out, "%s: not done: sync was paused before it could try again; it goes on when you resume it\n", f.account)
 					f.finish(false)
-				case engine.NotActivated:
+				case api.NotActivated:
 					fmt.Fprintf(c.out, "%s: not done: the account was disconnected\n", f.account)
 					f.finish(false)
 				}
@@ -233,7 +232,7 @@ func (c *cli) syncWait(ctx context.Context, cl *control.Client, account string, 
 
 // sessionEnded takes a session's end into account: done, or waiting for
 // the retry the engine scheduled.
-func (c *cli) sessionEnded(f *followed, s store.Session, st engine.AccountStatus, requested, deadline time.Time) {
+func (c *cli) sessionEnded(f *followed, s api.Session, st api.AccountStatus, requested, deadline time.Time) {
 	if s.End.IsZero() || s.End.Before(requested) || f.seen[s.ID] {
 		return // still running, an earlier session, or already counted
 	}
@@ -276,7 +275,7 @@ func (c *cli) sessionEnded(f *followed, s store.Session, st engine.AccountStatus
 // awaitRetry notes that the account waits for the engine's next attempt,
 // due in wait at st.NextSync, and says so; an attempt due after the
 // deadline is not waited for.
-func (c *cli) awaitRetry(f *followed, st engine.AccountStatus, wait time.Duration, deadline time.Time) {
+func (c *cli) awaitRetry(f *followed, st api.AccountStatus, wait time.Duration, deadline time.Time) {
 	why, next := waitWords(st.State)
 	if st.NextSync.After(deadline) {
 		fmt.Fprintf(c.out, "%s: not done: %s; %s at %s, after the --timeout; the sync goes on in the background\n", f.account, why, next, clock(st.NextSync, time.Now()))
@@ -288,8 +287,8 @@ func (c *cli) awaitRetry(f *followed, st engine.AccountStatus, wait time.Duratio
 }
 
 // waitWords says why an account waits, and what it does next.
-func waitWords(s engine.State) (why, next string) {
-	if s == engine.Throttled {
+func waitWords(s api.State) (why, next string) {
+	if s == api.Throttled {
 		return "the mail server asked us to wait", "continuing"
 	}
 	return "offline (can't reach the mail server)", "retrying"
@@ -297,17 +296,17 @@ func waitWords(s engine.State) (why, next string) {
 
 // retryPending reports whether the engine will try the account again by
 // itself: it is throttled or offline with a retry scheduled.
-func retryPending(a engine.AccountStatus) bool {
-	return (a.State == engine.Throttled || a.State == engine.Offline) && !a.NextSync.IsZero()
+func retryPending(a api.AccountStatus) bool {
+	return (a.State == api.Throttled || a.State == api.Offline) && !a.NextSync.IsZero()
 }
 
-func findAccount(st engine.Status, name string) (engine.AccountStatus, bool) {
+func findAccount(st api.Status, name string) (api.AccountStatus, bool) {
 	for _, a := range st.Accounts {
 		if a.Account == name {
 			return a, true
 		}
 	}
-	return engine.AccountStatus{}, false
+	return api.AccountStatus{}, false
 }
 
 func pending(fs []*followed) int {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // mailboxScript is a scripted mailbox with inbox items for account name;
@@ -44,14 +44,14 @@ func (h *home) addScripted(name string, inbox int) {
 	})
 }
 
-func (h *home) accountStatus(name string) (engine.AccountStatus, bool) {
+func (h *home) accountStatus(name string) (api.AccountStatus, bool) {
 	h.t.Helper()
 	for _, a := range h.status().Accounts {
 		if a.Account == name {
 			return a, true
 		}
 	}
-	return engine.AccountStatus{}, false
+	return api.AccountStatus{}, false
 }
 
 // background starts a verb and returns it with its stdout and stderr,
@@ -93,7 +93,7 @@ func TestCLISyncWaitFollowsThrottlingAndOfflineRetries(t *testing.T) {
 		!strings.Contains(out, "work: ok (2 added") || !strings.Contains(out, "after 1 retry") || !strings.Contains(out, "home: ok (1 added") {
 		t.Fatalf("sync --wait through a 2-second throttle: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
-	if a, _ := h.accountStatus("work"); a.State != engine.Idle || a.LastSync.Trigger != "retry" || a.LastSync.Outcome != "ok" {
+	if a, _ := h.accountStatus("work"); a.State != api.Idle || a.LastSync.Trigger != "retry" || a.LastSync.Outcome != "ok" {
 		t.Fatalf("work after the throttled sync: %+v", a)
 	}
 
@@ -143,7 +143,7 @@ func TestCLISyncWaitFailuresAndTimeouts(t *testing.T) {
 	}
 	h.eventually("the slow sync ends in the background", func() bool {
 		a, _ := h.accountStatus("work")
-		return a.State == engine.Idle && a.LastSync != nil && a.LastSync.Outcome == "ok" && a.LastSync.Added == 6
+		return a.State == api.Idle && a.LastSync != nil && a.LastSync.Outcome == "ok" && a.LastSync.Added == 6
 	})
 
 	// Offline with the next retry a minute away (the default 30-minute
@@ -172,7 +172,7 @@ func TestCLISyncWaitFailuresAndTimeouts(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "work: grant-gone (") || !strings.Contains(out, "sign in again") {
 		t.Fatalf("sync --wait when the grant is gone: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
-	if a, _ := h.accountStatus("work"); a.State != engine.NeedsReactivation {
+	if a, _ := h.accountStatus("work"); a.State != api.NeedsReactivation {
 		t.Fatalf("work after its grant went: %+v", a)
 	}
 	// Activating it again takes its mailbox and login from the account:

@@ -7,7 +7,7 @@ import (
 	"flag"
 	"path/filepath"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // Test builds add `account add scripted --mailbox FILE`.
@@ -22,7 +22,7 @@ func init() {
 				return err
 			})
 		},
-		check: func(_ *cli, req provider.ActivationRequest) error {
+		check: func(_ *cli, req api.ActivationRequest) error {
 			if req.Settings["mailbox"] == "" {
 				return errors.New("a scripted account needs --mailbox FILE")
 			}

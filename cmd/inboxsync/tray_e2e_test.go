@@ -14,7 +14,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/inboxsync/inboxsync/assets"
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/ui/tray/traytest"
 )
 
@@ -297,7 +297,7 @@ func TestTrayEndToEnd(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	p.click("Sync now")
 	await(t, "the account needs re-activation", log, func() bool {
-		return h.status().Accounts[0].State == engine.NeedsReactivation
+		return h.status().Accounts[0].State == api.NeedsReactivation
 	})
 	attention := p.await("needs attention", func(s trayState) bool {
 		return strings.HasPrefix(s.tooltip, "Inbox Sync — Needs re-activation") && s.status == "NeedsAttention"

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // These tests show real windows: they run the agent on a private Xvfb
@@ -126,7 +126,7 @@ func TestWindowReactivationOpensExactlyOne(t *testing.T) {
 	// account's sync and the agent opens its activation window.
 	h.writeScript(`{"inbox": 3, "password": "` + password + `", "fail": "grant-gone"}`)
 	await(t, "the account needs re-activation", log, func() bool {
-		return h.status().Accounts[0].State == engine.NeedsReactivation
+		return h.status().Accounts[0].State == api.NeedsReactivation
 	})
 	w := windows(t, display, title, true)
 	if len(w) != 1 {
@@ -147,7 +147,7 @@ func TestWindowReactivationOpensExactlyOne(t *testing.T) {
 		add()
 		await(t, "the re-activated account fails again and asks for the window", log, func() bool {
 			return strings.Count(log.String(), "window already open") == i &&
-				h.status().Accounts[0].State == engine.NeedsReactivation
+				h.status().Accounts[0].State == api.NeedsReactivation
 		})
 		if w := windows(t, display, title, true); len(w) != 1 {
 			t.Fatalf("after %d more grant-gone sessions: %d %q windows, want exactly 1\nagent log:\n%s", i, len(w), title, log)

@@ -10,11 +10,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/policy"
-	"github.com/inboxsync/inboxsync/sync/provider"
-	"github.com/inboxsync/inboxsync/sync/store"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 var _ Control = (*Client)(nil)
@@ -37,7 +33,7 @@ const dialTimeout = 10 * time.Second
 // Dial returns a Client for the agent listening on the unix socket at path,
 // after checking that the agent answers. When no agent listens there (no
 // socket, or a stale one that refuses connections) the error matches
-// engine.ErrNotRunning.
+// api.ErrNotRunning.
 func Dial(ctx context.Context, path string) (*Client, error) {
 	c := &Client{path: path}
 	c.closed, c.close = context.WithCancel(context.Background())
@@ -65,14 +61,14 @@ func (c *Client) Close() error {
 var ErrClientClosed = errors.New("control: client closed")
 
 // Status implements Control.
-func (c *Client) Status(ctx context.Context) (engine.Status, error) {
-	var st engine.Status
+func (c *Client) Status(ctx context.Context) (api.Status, error) {
+	var st api.Status
 	err := c.call(ctx, methodStatus, nil, &st)
 	return st, err
 }
 
 // Pause implements Control.
-func (c *Client) Pause(ctx context.Context, req engine.PauseRequest) error {
+func (c *Client) Pause(ctx context.Context, req api.PauseRequest) error {
 	return c.call(ctx, methodPause, req, nil)
 }
 
@@ -87,8 +83,8 @@ func (c *Client) SyncNow(ctx context.Context, account string) error {
 }
 
 // Accounts implements Control.
-func (c *Client) Accounts(ctx context.Context) ([]store.Account, error) {
-	var v []store.Account
+func (c *Client) Accounts(ctx context.Context) ([]api.Account, error) {
+	var v []api.Account
 	err := c.call(ctx, methodAccounts, nil, &v)
 	return v, err
 }
@@ -99,63 +95,63 @@ func (c *Client) RemoveAccount(ctx context.Context, account string, purge bool) 
 }
 
 // Sessions implements Control.
-func (c *Client) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error) {
-	var v []store.Session
+func (c *Client) Sessions(ctx context.Context, q api.SessionQuery) ([]api.Session, error) {
+	var v []api.Session
 	err := c.call(ctx, methodSessions, q, &v)
 	return v, err
 }
 
 // Activity implements Control.
-func (c *Client) Activity(ctx context.Context, q store.ActivityQuery) (store.ActivityPage, error) {
-	var v store.ActivityPage
+func (c *Client) Activity(ctx context.Context, q api.ActivityQuery) (api.ActivityPage, error) {
+	var v api.ActivityPage
 	err := c.call(ctx, methodActivity, q, &v)
 	return v, err
 }
 
 // Items implements Control.
-func (c *Client) Items(ctx context.Context, q store.ItemsQuery) (store.ItemsPage, error) {
-	var v store.ItemsPage
+func (c *Client) Items(ctx context.Context, q api.ItemsQuery) (api.ItemsPage, error) {
+	var v api.ItemsPage
 	err := c.call(ctx, methodItems, q, &v)
 	return v, err
 }
 
 // Issues implements Control.
-func (c *Client) Issues(ctx context.Context, account string, limit int) ([]store.Issue, error) {
-	var v []store.Issue
+func (c *Client) Issues(ctx context.Context, account string, limit int) ([]api.Issue, error) {
+	var v []api.Issue
 	err := c.call(ctx, methodIssues, issuesParams{Account: account, Limit: limit}, &v)
 	return v, err
 }
 
 // Settings implements Control.
-func (c *Client) Settings(ctx context.Context) (engine.Settings, error) {
-	var v engine.Settings
+func (c *Client) Settings(ctx context.Context) (api.Settings, error) {
+	var v api.Settings
 	err := c.call(ctx, methodSettings, nil, &v)
 	return v, err
 }
 
 // UpdateSettings implements Control.
-func (c *Client) UpdateSettings(ctx context.Context, s engine.Settings) (engine.Settings, error) {
-	var v engine.Settings
+func (c *Client) UpdateSettings(ctx context.Context, s api.Settings) (api.Settings, error) {
+	var v api.Settings
 	err := c.call(ctx, methodUpdateSettings, s, &v)
 	return v, err
 }
 
 // Policy implements Control.
-func (c *Client) Policy(ctx context.Context) (policy.Policy, error) {
-	var v policy.Policy
+func (c *Client) Policy(ctx context.Context) (api.Policy, error) {
+	var v api.Policy
 	err := c.call(ctx, methodPolicy, nil, &v)
 	return v, err
 }
 
 // TestNotice implements Control.
-func (c *Client) TestNotice(ctx context.Context) ([]engine.NoticeDelivery, error) {
-	var v []engine.NoticeDelivery
+func (c *Client) TestNotice(ctx context.Context) ([]api.NoticeDelivery, error) {
+	var v []api.NoticeDelivery
 	err := c.call(ctx, methodTestNotice, nil, &v)
 	return v, err
 }
 
 // OpenWindow implements Control.
-func (c *Client) OpenWindow(ctx context.Context, req engine.WindowRequest) error {
+func (c *Client) OpenWindow(ctx context.Context, req api.WindowRequest) error {
 	return c.call(ctx, methodOpenWindow, req, nil)
 }
 
@@ -164,7 +160,7 @@ func (c *Client) OpenWindow(ctx context.Context, req engine.WindowRequest) error
 // channel closes when ctx is done, the Client is closed or the agent goes
 // away. Events that arrive while the channel's buffer is full are dropped
 // (Seq jumps), so a slow reader never holds up the agent.
-func (c *Client) Subscribe(ctx context.Context) (<-chan engine.Event, error) {
+func (c *Client) Subscribe(ctx context.Context) (<-chan api.Event, error) {
 	cc, err := c.open(ctx, methodSubscribe, nil)
 	if err != nil {
 		return nil, err
@@ -178,7 +174,7 @@ func (c *Client) Subscribe(ctx context.Context) (<-chan engine.Event, error) {
 		cc.close()
 		return nil, err
 	}
-	ch := make(chan engine.Event, 256)
+	ch := make(chan api.Event, 256)
 	go func() {
 		defer close(ch)
 		defer cc.close()
@@ -190,7 +186,7 @@ func (c *Client) Subscribe(ctx context.Context) (<-chan engine.Event, error) {
 			if f.event == nil {
 				continue // a frame kind this client does not know
 			}
-			var ev engine.Event
+			var ev api.Event
 			if err := json.Unmarshal(f.event, &ev); err != nil {
 				continue
 			}
@@ -206,29 +202,29 @@ func (c *Client) Subscribe(ctx context.Context) (<-chan engine.Event, error) {
 // Activate implements Control. progress (which may be nil) is called in
 // order, on the calling goroutine, before Activate returns. Cancelling
 // ctx closes the connection, which cancels the activation in the agent.
-func (c *Client) Activate(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error) {
-	var acct store.Account
+func (c *Client) Activate(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (api.Account, error) {
+	var acct api.Account
 	err := c.callProgress(ctx, methodActivate, req, progress, &acct)
 	return acct, err
 }
 
 // CRMConnect implements Control.
-func (c *Client) CRMConnect(ctx context.Context, req engine.CRMConnectRequest, progress func(provider.ActivationProgress)) (crm.Status, error) {
-	var st crm.Status
+func (c *Client) CRMConnect(ctx context.Context, req api.CRMConnectRequest, progress func(api.ActivationProgress)) (api.CRMStatus, error) {
+	var st api.CRMStatus
 	err := c.callProgress(ctx, methodCRMConnect, req, progress, &st)
 	return st, err
 }
 
 // CRMStatus implements Control.
-func (c *Client) CRMStatus(ctx context.Context) (crm.Status, error) {
-	var st crm.Status
+func (c *Client) CRMStatus(ctx context.Context) (api.CRMStatus, error) {
+	var st api.CRMStatus
 	err := c.call(ctx, methodCRMStatus, nil, &st)
 	return st, err
 }
 
 // CRMSync implements Control.
-func (c *Client) CRMSync(ctx context.Context, wait bool) (crm.Status, error) {
-	var st crm.Status
+func (c *Client) CRMSync(ctx context.Context, wait bool) (api.CRMStatus, error) {
+	var st api.CRMStatus
 	err := c.call(ctx, methodCRMSync, crmSyncParams{Wait: wait}, &st)
 	return st, err
 }
@@ -239,22 +235,22 @@ func (c *Client) CRMDisconnect(ctx context.Context) error {
 }
 
 // CRMSettings implements Control.
-func (c *Client) CRMSettings(ctx context.Context) (engine.CRMSettings, error) {
-	var s engine.CRMSettings
+func (c *Client) CRMSettings(ctx context.Context) (api.CRMSettings, error) {
+	var s api.CRMSettings
 	err := c.call(ctx, methodCRMSettings, nil, &s)
 	return s, err
 }
 
 // UpdateCRMSettings implements Control.
-func (c *Client) UpdateCRMSettings(ctx context.Context, s engine.CRMSettings) (engine.CRMSettings, error) {
-	var out engine.CRMSettings
+func (c *Client) UpdateCRMSettings(ctx context.Context, s api.CRMSettings) (api.CRMSettings, error) {
+	var out api.CRMSettings
 	err := c.call(ctx, methodUpdateCRMSettings, s, &out)
 	return out, err
 }
 
 // callProgress runs a method that streams progress frames before its
 // result, decoded into result.
-func (c *Client) callProgress(ctx context.Context, method string, params any, progress func(provider.ActivationProgress), result any) error {
+func (c *Client) callProgress(ctx context.Context, method string, params any, progress func(api.ActivationProgress), result any) error {
 	cc, err := c.open(ctx, method, params)
 	if err != nil {
 		return err
@@ -266,7 +262,7 @@ func (c *Client) callProgress(ctx context.Context, method string, params any, pr
 			return err
 		}
 		if f.progress != nil {
-			var p provider.ActivationProgress
+			var p api.ActivationProgress
 			if err := json.Unmarshal(f.progress, &p); err != nil {
 				return fmt.Errorf("control: malformed progress from the agent: %w", err)
 			}
@@ -314,7 +310,7 @@ func (c *Client) open(ctx context.Context, method string, params any) (*clientCo
 		return nil, fmt.Errorf("control: encoding %s: %w", method, err)
 	}
 	if len(line) > maxRequest {
-		return nil, fmt.Errorf("%w: the request is larger than %d bytes", engine.ErrInvalid, maxRequest)
+		return nil, fmt.Errorf("%w: the request is larger than %d bytes", api.ErrInvalid, maxRequest)
 	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", c.path)
@@ -323,7 +319,7 @@ func (c *Client) open(ctx context.Context, method string, params any) (*clientCo
 			return nil, ctx.Err()
 		}
 		if isNotRunning(err) {
-			return nil, fmt.Errorf("%w: %w", engine.ErrNotRunning, err)
+			return nil, fmt.Errorf("%w: %w", api.ErrNotRunning, err)
 		}
 		return nil, fmt.Errorf("control: connecting to the agent: %w", err)
 	}

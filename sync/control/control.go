@@ -38,23 +38,19 @@ package control
 import (
 	"context"
 
-	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/policy"
-	"github.com/inboxsync/inboxsync/sync/provider"
-	"github.com/inboxsync/inboxsync/sync/store"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // Control is what clients may ask of the agent.
 type Control interface {
 	// Status returns the agent's and every account's state.
-	Status(ctx context.Context) (engine.Status, error)
+	Status(ctx context.Context) (api.Status, error)
 	// Subscribe streams events until ctx is done; the channel is then
 	// closed. A slow subscriber loses events rather than stalling the
 	// engine; it should re-read Status when Seq jumps.
-	Subscribe(ctx context.Context) (<-chan engine.Event, error)
+	Subscribe(ctx context.Context) (<-chan api.Event, error)
 	// Pause pauses the agent or one account; it is persisted.
-	Pause(ctx context.Context, req engine.PauseRequest) error
+	Pause(ctx context.Context, req api.PauseRequest) error
 	// Resume lifts a pause (account "" = the global pause). Resuming a
 	// suspended account also re-enables it.
 	Resume(ctx context.Context, account string) error
@@ -62,52 +58,52 @@ type Control interface {
 	// Within a minute of the last attempt it returns a *engine.TooSoonError.
 	SyncNow(ctx context.Context, account string) error
 	// Accounts lists the configured accounts.
-	Accounts(ctx context.Context) ([]store.Account, error)
+	Accounts(ctx context.Context) ([]api.Account, error)
 	// RemoveAccount disconnects an account: stops its runner and deletes
 	// its secrets; purge also deletes the account and its synced data.
 	RemoveAccount(ctx context.Context, account string, purge bool) error
 	// Sessions lists past sessions, newest first.
-	Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error)
+	Sessions(ctx context.Context, q api.SessionQuery) ([]api.Session, error)
 	// Activity returns a page of synced items, newest first, and how many
 	// the query selects. A search it cannot understand fails with
-	// engine.ErrInvalid, saying why.
-	Activity(ctx context.Context, q store.ActivityQuery) (store.ActivityPage, error)
+	// api.ErrInvalid, saying why.
+	Activity(ctx context.Context, q api.ActivityQuery) (api.ActivityPage, error)
 	// Items returns a page of stored items in the order they were stored,
 	// for an export (store.Export pages through it).
-	Items(ctx context.Context, q store.ItemsQuery) (store.ItemsPage, error)
+	Items(ctx context.Context, q api.ItemsQuery) (api.ItemsPage, error)
 	// Issues lists per-item problems, newest first.
-	Issues(ctx context.Context, account string, limit int) ([]store.Issue, error)
+	Issues(ctx context.Context, account string, limit int) ([]api.Issue, error)
 	// Settings returns the current settings.
-	Settings(ctx context.Context) (engine.Settings, error)
+	Settings(ctx context.Context) (api.Settings, error)
 	// UpdateSettings validates, stores and applies new settings.
-	UpdateSettings(ctx context.Context, s engine.Settings) (engine.Settings, error)
+	UpdateSettings(ctx context.Context, s api.Settings) (api.Settings, error)
 	// Activate connects an account (new, or again after it needed
 	// re-activation). Steps that need the user (a browser sign-in) are
 	// reported through progress. Cancelling ctx cancels the activation.
-	Activate(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error)
+	Activate(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (api.Account, error)
 	// OpenWindow asks the agent to show a window.
-	OpenWindow(ctx context.Context, req engine.WindowRequest) error
+	OpenWindow(ctx context.Context, req api.WindowRequest) error
 	// Policy returns the administrator's policy as the agent read it,
 	// with its problems.
-	Policy(ctx context.Context) (policy.Policy, error)
+	Policy(ctx context.Context) (api.Policy, error)
 	// TestNotice sends a test email notice to every configured address
 	// and says, for each, whether the relay took it.
-	TestNotice(ctx context.Context) ([]engine.NoticeDelivery, error)
+	TestNotice(ctx context.Context) ([]api.NoticeDelivery, error)
 
 	// CRMConnect signs in to the CRM (Salesforce) in the agent, reporting
 	// the steps that need the user through progress as Activate does,
 	// queues the mailbox's history window and starts logging.
-	CRMConnect(ctx context.Context, req engine.CRMConnectRequest, progress func(provider.ActivationProgress)) (crm.Status, error)
+	CRMConnect(ctx context.Context, req api.CRMConnectRequest, progress func(api.ActivationProgress)) (api.CRMStatus, error)
 	// CRMStatus returns the CRM connection's state, API usage and the
 	// items' counts by CRM state.
-	CRMStatus(ctx context.Context) (crm.Status, error)
+	CRMStatus(ctx context.Context) (api.CRMStatus, error)
 	// CRMSync starts logging at once; with wait it returns when the run
 	// ended.
-	CRMSync(ctx context.Context, wait bool) (crm.Status, error)
+	CRMSync(ctx context.Context, wait bool) (api.CRMStatus, error)
 	// CRMDisconnect stops logging and deletes the CRM sign-in.
 	CRMDisconnect(ctx context.Context) error
 	// CRMSettings returns the CRM settings in force.
-	CRMSettings(ctx context.Context) (engine.CRMSettings, error)
+	CRMSettings(ctx context.Context) (api.CRMSettings, error)
 	// UpdateCRMSettings validates and stores the CRM settings.
-	UpdateCRMSettings(ctx context.Context, s engine.CRMSettings) (engine.CRMSettings, error)
+	UpdateCRMSettings(ctx context.Context, s api.CRMSettings) (api.CRMSettings, error)
 }

@@ -19,10 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/policy"
-	"github.com/inboxsync/inboxsync/sync/provider"
-	"github.com/inboxsync/inboxsync/sync/store"
 )
 
 // agent is a Server on a real socket, serving a fake.
@@ -115,43 +113,43 @@ func rawCall(t *testing.T, path, line string) []string {
 
 var (
 	t0       = time.Date(2025, 3, 14, 9, 26, 53, 589793238, time.UTC)
-	tSession = store.Session{
+	tSession = api.Session{
 		ID: 42, Account: "work", Trigger: "manual", Start: t0, End: t0.Add(90 * time.Second),
-		Outcome: "ok", Counts: store.Counts{Added: 3, Updated: 2, Removed: 1},
+		Outcome: "ok", Counts: api.Counts{Added: 3, Updated: 2, Removed: 1},
 	}
-	tAccount = store.Account{
+	tAccount = api.Account{
 		ID: "work", Provider: "exchange", Login: `CORP\jdoe`, Email: "jdoe@example.com",
 		Settings: map[string]string{"ews_url": "https://mail.example.com/EWS/Exchange.asmx"}, CreatedAt: t0,
 	}
-	tStatus = engine.Status{
-		Paused: true, PausedUntil: t0.Add(time.Hour), Interval: engine.Duration(30 * time.Minute), Source: "agent",
-		Accounts: []engine.AccountStatus{
+	tStatus = api.Status{
+		Paused: true, PausedUntil: t0.Add(time.Hour), Interval: api.Duration(30 * time.Minute), Source: "agent",
+		Accounts: []api.AccountStatus{
 			{
-				Account: "work", Provider: "exchange", Email: "jdoe@example.com", State: engine.Syncing,
-				Words: engine.Syncing.Words(), Since: t0, NextSync: t0.Add(30 * time.Minute), LastSync: &tSession,
-				Progress: &engine.Progress{Folder: provider.Sent, Pages: 4, Counts: store.Counts{Added: 7}},
+				Account: "work", Provider: "exchange", Email: "jdoe@example.com", State: api.Syncing,
+				Words: api.Syncing.Words(), Since: t0, NextSync: t0.Add(30 * time.Minute), LastSync: &tSession,
+				Progress: &api.Progress{Folder: api.Sent, Pages: 4, Counts: api.Counts{Added: 7}},
 			},
 			{
-				Account: "home", Provider: "gmail", State: engine.NeedsReactivation, Words: engine.NeedsReactivation.Words(),
+				Account: "home", Provider: "gmail", State: api.NeedsReactivation, Words: api.NeedsReactivation.Words(),
 				Reason: "Google no longer accepts the sign-in", Rejections: 3, Failures: 1, Paused: true, PausedUntil: t0,
 			},
 		},
 	}
-	tSettings = engine.Settings{
-		Interval: engine.Duration(45 * time.Minute), HistoryDays: 7,
-		Folders: []provider.Folder{provider.Inbox, provider.Calendar}, Notifications: true,
+	tSettings = api.Settings{
+		Interval: api.Duration(45 * time.Minute), HistoryDays: 7,
+		Folders: []api.Folder{api.Inbox, api.Calendar}, Notifications: true,
 	}
-	tItem = store.Item{
-		Item: provider.Item{
-			ProviderID: "AAMk=", Folder: provider.Calendar, Kind: provider.Event, MessageID: "<a@b>", Subject: "Standup «daily»",
+	tItem = api.StoredItem{
+		Item: api.Item{
+			ProviderID: "AAMk=", Folder: api.Calendar, Kind: api.KindEvent, MessageID: "<a@b>", Subject: "Standup «daily»",
 			From: "boss@example.com", To: []string{"a@example.com", "b@example.com"}, Time: t0, Start: t0, End: t0.Add(15 * time.Minute),
 			Location: "Room 1", Organizer: "boss@example.com", Attendees: []string{"a@example.com"},
 		},
 		Account: "work", Deleted: true, FirstSeen: t0, UpdatedAt: t0.Add(time.Minute),
 	}
-	tIssue = store.Issue{
+	tIssue = api.Issue{
 		ID: 9, Account: "work", Time: t0,
-		ItemIssue: provider.ItemIssue{ProviderID: "AAMk=", Folder: provider.Inbox, Message: "could not convert the item"},
+		ItemIssue: api.ItemIssue{ProviderID: "AAMk=", Folder: api.Inbox, Message: "could not convert the item"},
 	}
 )
 
@@ -168,8 +166,8 @@ func TestRoundTrip(t *testing.T) {
 		got[k] = v
 	}
 	f := &fake{
-		status: func(context.Context) (engine.Status, error) { return tStatus, nil },
-		pause: func(_ context.Context, req engine.PauseRequest) error {
+		status: func(context.Context) (api.Status, error) { return tStatus, nil },
+		pause: func(_ context.Context, req api.PauseRequest) error {
 			record("pause", req)
 			return nil
 		},
@@ -181,40 +179,40 @@ func TestRoundTrip(t *testing.T) {
 			record("sync", account)
 			return nil
 		},
-		accounts: func(context.Context) ([]store.Account, error) {
-			return []store.Account{tAccount, {ID: "home", Provider: "gmail", Disabled: true, CreatedAt: t0}}, nil
+		accounts: func(context.Context) ([]api.Account, error) {
+			return []api.Account{tAccount, {ID: "home", Provider: "gmail", Disabled: true, CreatedAt: t0}}, nil
 		},
 		removeAccount: func(_ context.Context, account string, purge bool) error {
 			record("remove", fmt.Sprintf("%s %v", account, purge))
 			return nil
 		},
-		sessions: func(_ context.Context, q store.SessionQuery) ([]store.Session, error) {
+		sessions: func(_ context.Context, q api.SessionQuery) ([]api.Session, error) {
 			record("sessions", q)
-			return []store.Session{tSession, {ID: 43, Account: "work", Trigger: "schedule", Start: t0, Outcome: "running"}}, nil
+			return []api.Session{tSession, {ID: 43, Account: "work", Trigger: "schedule", Start: t0, Outcome: "running"}}, nil
 		},
-		activity: func(_ context.Context, q store.ActivityQuery) (store.ActivityPage, error) {
+		activity: func(_ context.Context, q api.ActivityQuery) (api.ActivityPage, error) {
 			record("activity", q)
-			return store.ActivityPage{Items: []store.Item{tItem}, Offset: q.Offset, Total: 1000, TotalCapped: true}, nil
+			return api.ActivityPage{Items: []api.StoredItem{tItem}, Offset: q.Offset, Total: 1000, TotalCapped: true}, nil
 		},
-		items: func(_ context.Context, q store.ItemsQuery) (store.ItemsPage, error) {
+		items: func(_ context.Context, q api.ItemsQuery) (api.ItemsPage, error) {
 			record("items", q)
-			return store.ItemsPage{Items: []store.Item{tItem}, Next: 77}, nil
+			return api.ItemsPage{Items: []api.StoredItem{tItem}, Next: 77}, nil
 		},
-		issues: func(_ context.Context, account string, limit int) ([]store.Issue, error) {
+		issues: func(_ context.Context, account string, limit int) ([]api.Issue, error) {
 			record("issues", fmt.Sprintf("%s %d", account, limit))
-			return []store.Issue{tIssue}, nil
+			return []api.Issue{tIssue}, nil
 		},
-		settings: func(context.Context) (engine.Settings, error) { return tSettings, nil },
-		updateSettings: func(_ context.Context, s engine.Settings) (engine.Settings, error) {
+		settings: func(context.Context) (api.Settings, error) { return tSettings, nil },
+		updateSettings: func(_ context.Context, s api.Settings) (api.Settings, error) {
 			record("update", s)
 			s.HistoryDays++
 			return s, nil
 		},
-		activate: func(_ context.Context, req provider.ActivationRequest, _ func(provider.ActivationProgress)) (store.Account, error) {
+		activate: func(_ context.Context, req api.ActivationRequest, _ func(api.ActivationProgress)) (api.Account, error) {
 			record("activate", req)
 			return tAccount, nil
 		},
-		openWindow: func(_ context.Context, req engine.WindowRequest) error {
+		openWindow: func(_ context.Context, req api.WindowRequest) error {
 			record("window", req)
 			return nil
 		},
@@ -240,10 +238,10 @@ func TestRoundTrip(t *testing.T) {
 	must(err)
 	check("Status", st, tStatus)
 
-	must(c.Pause(ctx, engine.PauseRequest{Account: "work", For: engine.Duration(2 * time.Hour)}))
-	check("Pause", got["pause"], engine.PauseRequest{Account: "work", For: engine.Duration(2 * time.Hour)})
-	must(c.Pause(ctx, engine.PauseRequest{}))
-	check("Pause all", got["pause"], engine.PauseRequest{})
+	must(c.Pause(ctx, api.PauseRequest{Account: "work", For: api.Duration(2 * time.Hour)}))
+	check("Pause", got["pause"], api.PauseRequest{Account: "work", For: api.Duration(2 * time.Hour)})
+	must(c.Pause(ctx, api.PauseRequest{}))
+	check("Pause all", got["pause"], api.PauseRequest{})
 	must(c.Resume(ctx, "work"))
 	check("Resume", got["resume"], "work")
 	must(c.Resume(ctx, ""))
@@ -253,33 +251,33 @@ func TestRoundTrip(t *testing.T) {
 
 	accts, err := c.Accounts(ctx)
 	must(err)
-	check("Accounts", accts, []store.Account{tAccount, {ID: "home", Provider: "gmail", Disabled: true, CreatedAt: t0}})
+	check("Accounts", accts, []api.Account{tAccount, {ID: "home", Provider: "gmail", Disabled: true, CreatedAt: t0}})
 
 	must(c.RemoveAccount(ctx, "home", true))
 	check("RemoveAccount", got["remove"], "home true")
 
-	sess, err := c.Sessions(ctx, store.SessionQuery{Account: "work", Limit: 5})
+	sess, err := c.Sessions(ctx, api.SessionQuery{Account: "work", Limit: 5})
 	must(err)
-	check("Sessions query", got["sessions"], store.SessionQuery{Account: "work", Limit: 5})
-	check("Sessions", sess, []store.Session{tSession, {ID: 43, Account: "work", Trigger: "schedule", Start: t0, Outcome: "running"}})
+	check("Sessions query", got["sessions"], api.SessionQuery{Account: "work", Limit: 5})
+	check("Sessions", sess, []api.Session{tSession, {ID: 43, Account: "work", Trigger: "schedule", Start: t0, Outcome: "running"}})
 
-	aq := store.ActivityQuery{Account: "work", Since: t0, Limit: 10, Offset: 20, Search: "stand", IncludeDeleted: true}
+	aq := api.ActivityQuery{Account: "work", Since: t0, Limit: 10, Offset: 20, Search: "stand", IncludeDeleted: true}
 	items, err := c.Activity(ctx, aq)
 	must(err)
 	check("Activity query", got["activity"], aq)
-	check("Activity", items, store.ActivityPage{Items: []store.Item{tItem}, Offset: 20, Total: 1000, TotalCapped: true})
-	iq := store.ItemsQuery{Account: "work", Since: t0, Until: t0.Add(time.Hour), Folders: []provider.Folder{provider.Calendar}, Kind: provider.Event, After: 12, Limit: 500}
+	check("Activity", items, api.ActivityPage{Items: []api.StoredItem{tItem}, Offset: 20, Total: 1000, TotalCapped: true})
+	iq := api.ItemsQuery{Account: "work", Since: t0, Until: t0.Add(time.Hour), Folders: []api.Folder{api.Calendar}, Kind: api.KindEvent, After: 12, Limit: 500}
 	ipage, err := c.Items(ctx, iq)
 	if err != nil {
 		t.Fatal(err)
 	}
 	check("Items query", got["items"], iq)
-	check("Items", ipage, store.ItemsPage{Items: []store.Item{tItem}, Next: 77})
+	check("Items", ipage, api.ItemsPage{Items: []api.StoredItem{tItem}, Next: 77})
 
 	iss, err := c.Issues(ctx, "work", 3)
 	must(err)
 	check("Issues args", got["issues"], "work 3")
-	check("Issues", iss, []store.Issue{tIssue})
+	check("Issues", iss, []api.Issue{tIssue})
 
 	s, err := c.Settings(ctx)
 	must(err)
@@ -291,7 +289,7 @@ func TestRoundTrip(t *testing.T) {
 	want.HistoryDays++
 	check("UpdateSettings", s2, want)
 
-	areq := provider.ActivationRequest{
+	areq := api.ActivationRequest{
 		Provider: "exchange", Account: "work", Login: `CORP\jdoe`, Email: "jdoe@example.com",
 		Settings: map[string]string{"ews_url": "https://mail.example.com/EWS/Exchange.asmx"}, Password: "pa\"ss\nwörd", NoBrowser: true,
 	}
@@ -300,7 +298,7 @@ func TestRoundTrip(t *testing.T) {
 	check("Activate request", got["activate"], areq)
 	check("Activate", acct, tAccount)
 
-	wreq := engine.WindowRequest{Window: "activate", Account: "home", Reason: "needs re-activation"}
+	wreq := api.WindowRequest{Window: "activate", Account: "home", Reason: "needs re-activation"}
 	must(c.OpenWindow(ctx, wreq))
 	check("OpenWindow", got["window"], wreq)
 }
@@ -308,7 +306,7 @@ func TestRoundTrip(t *testing.T) {
 // TestWireFormat pins what the wire looks like: state names, durations
 // as text, times as RFC 3339.
 func TestWireFormat(t *testing.T) {
-	f := &fake{status: func(context.Context) (engine.Status, error) { return tStatus, nil }}
+	f := &fake{status: func(context.Context) (api.Status, error) { return tStatus, nil }}
 	a := startAgent(t, f)
 	lines := rawCall(t, a.path, `{"method":"status"}`+"\n")
 	if len(lines) != 1 {
@@ -367,38 +365,38 @@ func TestErrors(t *testing.T) {
 	}
 	f := &fake{
 		syncNow: func(context.Context, string) error { return next.Load().(error) },
-		activate: func(context.Context, provider.ActivationRequest, func(provider.ActivationProgress)) (store.Account, error) {
-			return store.Account{}, next.Load().(error)
+		activate: func(context.Context, api.ActivationRequest, func(api.ActivationProgress)) (api.Account, error) {
+			return api.Account{}, next.Load().(error)
 		},
-		subscribe: func(context.Context) (<-chan engine.Event, error) { return nil, next.Load().(error) },
+		subscribe: func(context.Context) (<-chan api.Event, error) { return nil, next.Load().(error) },
 	}
 	a := startAgent(t, f)
 	c := dial(t, a.path)
 	ctx := context.Background()
 
-	sentinels := []error{engine.ErrUnknownAccount, engine.ErrInvalid, engine.ErrUnsupported, engine.ErrTooSoon, engine.ErrNotRunning, context.Canceled, engine.ErrMailboxMismatch, engine.ErrLocked}
+	sentinels := []error{api.ErrUnknownAccount, api.ErrInvalid, api.ErrUnsupported, api.ErrTooSoon, api.ErrNotRunning, context.Canceled, api.ErrMailboxMismatch, api.ErrLocked}
 	cases := []struct {
 		err  error
 		is   error // nil: none of sentinels
 		wait time.Duration
 	}{
-		{engine.ErrUnknownAccount, engine.ErrUnknownAccount, 0},
-		{fmt.Errorf("account %q: %w", "nope", engine.ErrUnknownAccount), engine.ErrUnknownAccount, 0},
-		{fmt.Errorf("%w: the interval must be at least 5 minutes", engine.ErrInvalid), engine.ErrInvalid, 0},
-		{fmt.Errorf("the scripted provider is %w", engine.ErrUnsupported), engine.ErrUnsupported, 0},
-		{&engine.TooSoonError{Wait: 40 * time.Second}, engine.ErrTooSoon, 40 * time.Second},
-		{fmt.Errorf("work: %w", &engine.TooSoonError{Wait: 1500 * time.Millisecond}), engine.ErrTooSoon, 1500 * time.Millisecond},
-		{engine.ErrTooSoon, engine.ErrTooSoon, 0},
-		{engine.ErrNotRunning, engine.ErrNotRunning, 0},
-		{&engine.MailboxMismatchError{Expected: "ann@contoso.com", Got: "bob@contoso.com"}, engine.ErrMailboxMismatch, 0},
-		{engine.ErrMailboxMismatch, engine.ErrMailboxMismatch, 0},
-		{fmt.Errorf("%w: The sync interval is set by your administrator", engine.ErrLocked), engine.ErrLocked, 0},
+		{api.ErrUnknownAccount, api.ErrUnknownAccount, 0},
+		{fmt.Errorf("account %q: %w", "nope", api.ErrUnknownAccount), api.ErrUnknownAccount, 0},
+		{fmt.Errorf("%w: the interval must be at least 5 minutes", api.ErrInvalid), api.ErrInvalid, 0},
+		{fmt.Errorf("the scripted provider is %w", api.ErrUnsupported), api.ErrUnsupported, 0},
+		{&api.TooSoonError{Wait: 40 * time.Second}, api.ErrTooSoon, 40 * time.Second},
+		{fmt.Errorf("work: %w", &api.TooSoonError{Wait: 1500 * time.Millisecond}), api.ErrTooSoon, 1500 * time.Millisecond},
+		{api.ErrTooSoon, api.ErrTooSoon, 0},
+		{api.ErrNotRunning, api.ErrNotRunning, 0},
+		{&api.MailboxMismatchError{Expected: "ann@contoso.com", Got: "bob@contoso.com"}, api.ErrMailboxMismatch, 0},
+		{api.ErrMailboxMismatch, api.ErrMailboxMismatch, 0},
+		{fmt.Errorf("%w: The sync interval is set by your administrator", api.ErrLocked), api.ErrLocked, 0},
 		{errors.New("the disk is full"), nil, 0},
 	}
 	calls := map[string]func() error{
 		"SyncNow": func() error { return c.SyncNow(ctx, "work") },
 		"Activate": func() error {
-			_, err := c.Activate(ctx, provider.ActivationRequest{Provider: "gmail"}, nil)
+			_, err := c.Activate(ctx, api.ActivationRequest{Provider: "gmail"}, nil)
 			return err
 		},
 		"Subscribe": func() error {
@@ -421,7 +419,7 @@ func TestErrors(t *testing.T) {
 					t.Errorf("%s(%v): errors.Is(%v) = %v", name, tc.err, s, errors.Is(err, s))
 				}
 			}
-			var ts *engine.TooSoonError
+			var ts *api.TooSoonError
 			if errors.As(err, &ts) != (tc.wait > 0) {
 				t.Errorf("%s(%v): errors.As TooSoonError = %v", name, tc.err, errors.As(err, &ts))
 			} else if tc.wait > 0 && ts.Wait != tc.wait {
@@ -435,7 +433,7 @@ func TestErrors(t *testing.T) {
 	}
 
 	// The wire form of a too-soon error.
-	next.Store(&engine.TooSoonError{Wait: 40 * time.Second})
+	next.Store(&api.TooSoonError{Wait: 40 * time.Second})
 	lines := rawCall(t, a.path, `{"method":"sync","params":{"account":"work"}}`+"\n")
 	want := `{"error":{"code":"too-soon","message":"a sync ran less than a minute ago; try again in 40 seconds","wait":"40s"}}`
 	if len(lines) != 1 || lines[0] != want {
@@ -451,9 +449,9 @@ func TestPolicyAndTestNoticeAcrossTheSocket(t *testing.T) {
 	want := policy.Parse("sync_interval = \"15m\"\nlocked = [\"sync_interval\"]\ncolour = 1\n")
 	want.Path, want.Found = "/etc/inboxsync/policy.toml", true
 	f := &fake{
-		policy: func(context.Context) (policy.Policy, error) { return want, nil },
-		testNotice: func(context.Context) ([]engine.NoticeDelivery, error) {
-			return []engine.NoticeDelivery{{To: "it@contoso.com"}, {To: "jdoe@contoso.com", Error: "the mail relay refused the recipient"}}, nil
+		policy: func(context.Context) (api.Policy, error) { return want, nil },
+		testNotice: func(context.Context) ([]api.NoticeDelivery, error) {
+			return []api.NoticeDelivery{{To: "it@contoso.com"}, {To: "jdoe@contoso.com", Error: "the mail relay refused the recipient"}}, nil
 		},
 	}
 	a := startAgent(t, f)
@@ -470,23 +468,23 @@ func TestPolicyAndTestNoticeAcrossTheSocket(t *testing.T) {
 
 func TestMailboxMismatchAcrossTheSocket(t *testing.T) {
 	var mu sync.Mutex
-	var got provider.ActivationRequest
+	var got api.ActivationRequest
 	f := &fake{
-		activate: func(_ context.Context, req provider.ActivationRequest, _ func(provider.ActivationProgress)) (store.Account, error) {
+		activate: func(_ context.Context, req api.ActivationRequest, _ func(api.ActivationProgress)) (api.Account, error) {
 			mu.Lock()
 			got = req
 			mu.Unlock()
-			return store.Account{}, fmt.Errorf("activation: %w", &engine.MailboxMismatchError{Expected: "ann@contoso.com", Got: "Bob@Contoso.com", Account: "work", Enforced: true})
+			return api.Account{}, fmt.Errorf("activation: %w", &api.MailboxMismatchError{Expected: "ann@contoso.com", Got: "Bob@Contoso.com", Account: "work", Enforced: true})
 		},
 	}
 	a := startAgent(t, f)
 	c := dial(t, a.path)
-	_, err := c.Activate(context.Background(), provider.ActivationRequest{Provider: "gmail", AcceptMailbox: "bob@contoso.com", ExpectedMailbox: "ann@contoso.com"}, nil)
-	var mm *engine.MailboxMismatchError
-	if !errors.As(err, &mm) || !errors.Is(err, engine.ErrMailboxMismatch) {
+	_, err := c.Activate(context.Background(), api.ActivationRequest{Provider: "gmail", AcceptMailbox: "bob@contoso.com", ExpectedMailbox: "ann@contoso.com"}, nil)
+	var mm *api.MailboxMismatchError
+	if !errors.As(err, &mm) || !errors.Is(err, api.ErrMailboxMismatch) {
 		t.Fatalf("error %T %v, want a MailboxMismatchError", err, err)
 	}
-	want := engine.MailboxMismatchError{Expected: "ann@contoso.com", Got: "Bob@Contoso.com", Account: "work", Enforced: true}
+	want := api.MailboxMismatchError{Expected: "ann@contoso.com", Got: "Bob@Contoso.com", Account: "work", Enforced: true}
 	if *mm != want {
 		t.Errorf("mismatch %+v, want %+v", *mm, want)
 	}
@@ -535,8 +533,8 @@ func TestProtocolErrors(t *testing.T) {
 	}
 	// The client refuses an oversize request itself.
 	c := dial(t, a.path)
-	_, err := c.Activate(context.Background(), provider.ActivationRequest{Password: strings.Repeat("x", maxRequest)}, nil)
-	if !errors.Is(err, engine.ErrInvalid) {
+	_, err := c.Activate(context.Background(), api.ActivationRequest{Password: strings.Repeat("x", maxRequest)}, nil)
+	if !errors.Is(err, api.ErrInvalid) {
 		t.Errorf("oversize Activate: %v", err)
 	}
 }
@@ -549,7 +547,7 @@ func TestConcurrentClients(t *testing.T) {
 		arrived atomic.Int32
 		all     = make(chan struct{})
 	)
-	f := &fake{status: func(ctx context.Context) (engine.Status, error) {
+	f := &fake{status: func(ctx context.Context) (api.Status, error) {
 		if arrived.Add(1) == n {
 			close(all)
 		}
@@ -557,9 +555,9 @@ func TestConcurrentClients(t *testing.T) {
 		case <-all:
 			return tStatus, nil
 		case <-ctx.Done():
-			return engine.Status{}, ctx.Err()
+			return api.Status{}, ctx.Err()
 		case <-time.After(20 * time.Second):
-			return engine.Status{}, errors.New("not all calls arrived together")
+			return api.Status{}, errors.New("not all calls arrived together")
 		}
 	}}
 	a := startAgent(t, f)
@@ -615,17 +613,17 @@ func TestSubscribe(t *testing.T) {
 		t.Fatalf("%d subscriptions after Subscribe, want 1", n)
 	}
 
-	var sent []engine.Event
+	var sent []api.Event
 	for i := range 200 {
-		ev := engine.Event{Time: t0.Add(time.Duration(i) * time.Second), Type: engine.EventState, Account: "work",
-			From: engine.Idle, To: engine.Syncing, Status: &tStatus.Accounts[1]}
+		ev := api.Event{Time: t0.Add(time.Duration(i) * time.Second), Type: api.EventState, Account: "work",
+			From: api.Idle, To: api.Syncing, Status: &tStatus.Accounts[1]}
 		switch i % 4 {
 		case 1:
-			ev = engine.Event{Time: t0, Type: engine.EventSessionEnded, Account: "work", Session: &tSession}
+			ev = api.Event{Time: t0, Type: api.EventSessionEnded, Account: "work", Session: &tSession}
 		case 2:
-			ev = engine.Event{Time: t0, Type: engine.EventOpenWindow, Window: &engine.WindowRequest{Window: "dashboard"}}
+			ev = api.Event{Time: t0, Type: api.EventOpenWindow, Window: &api.WindowRequest{Window: "dashboard"}}
 		case 3:
-			ev = engine.Event{Time: t0, Type: engine.EventNotice, Title: "Sync stopped", Message: "Sign in again"}
+			ev = api.Event{Time: t0, Type: api.EventNotice, Title: "Sync stopped", Message: "Sign in again"}
 		}
 		sent = append(sent, b.publish(ev))
 	}
@@ -653,7 +651,7 @@ func TestSubscribe(t *testing.T) {
 }
 
 // waitClosed drains ch until it closes.
-func waitClosed(t *testing.T, ch <-chan engine.Event) {
+func waitClosed(t *testing.T, ch <-chan api.Event) {
 	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
@@ -675,7 +673,7 @@ func waitClosed(t *testing.T, ch <-chan engine.Event) {
 func TestStuckSubscriber(t *testing.T) {
 	const writeTimeout = 3 * time.Second
 	b := newBus(16)
-	f := &fake{subscribe: b.subscribe, status: func(context.Context) (engine.Status, error) { return tStatus, nil }}
+	f := &fake{subscribe: b.subscribe, status: func(context.Context) (api.Status, error) { return tStatus, nil }}
 	a := startAgent(t, f, func(s *Server) { s.writeTimeout = writeTimeout })
 
 	// The stuck client: subscribes and never reads.
@@ -712,7 +710,7 @@ func TestStuckSubscriber(t *testing.T) {
 			case <-time.After(time.Millisecond):
 			}
 			start := time.Now()
-			b.publish(engine.Event{Type: engine.EventNotice, Message: big})
+			b.publish(api.Event{Type: api.EventNotice, Message: big})
 			if d := time.Since(start); int64(d) > slowest.Load() {
 				slowest.Store(int64(d))
 			}
@@ -782,7 +780,7 @@ func TestStuckSubscriber(t *testing.T) {
 // TestActivate streams progress, then the result; cancelling the client's
 // ctx cancels the activation in the server.
 func TestActivate(t *testing.T) {
-	steps := []provider.ActivationProgress{
+	steps := []api.ActivationProgress{
 		{Message: "Starting"},
 		{Message: "Finish signing in in your browser", URL: "https://accounts.example.com/o/oauth2/auth?x=1&y=2"},
 		{Message: "Enter the code", URL: "https://microsoft.com/devicelogin", UserCode: "ABCD-EFGH"},
@@ -791,12 +789,12 @@ func TestActivate(t *testing.T) {
 		release   = make(chan struct{})
 		cancelled = make(chan error, 1)
 	)
-	f := &fake{activate: func(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error) {
+	f := &fake{activate: func(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (api.Account, error) {
 		if req.Account == "cancel-me" {
 			progress(steps[0])
 			<-ctx.Done()
 			cancelled <- ctx.Err()
-			return store.Account{}, ctx.Err()
+			return api.Account{}, ctx.Err()
 		}
 		for _, p := range steps {
 			progress(p)
@@ -805,21 +803,21 @@ func TestActivate(t *testing.T) {
 		case <-release:
 			return tAccount, nil
 		case <-ctx.Done():
-			return store.Account{}, ctx.Err()
+			return api.Account{}, ctx.Err()
 		}
 	}}
 	a := startAgent(t, f)
 	c := dial(t, a.path)
 
-	var got []provider.ActivationProgress
+	var got []api.ActivationProgress
 	gotAll := make(chan struct{})
 	type result struct {
-		acct store.Account
+		acct api.Account
 		err  error
 	}
 	done := make(chan result, 1)
 	go func() {
-		acct, err := c.Activate(context.Background(), provider.ActivationRequest{Provider: "gmail"}, func(p provider.ActivationProgress) {
+		acct, err := c.Activate(context.Background(), api.ActivationRequest{Provider: "gmail"}, func(p api.ActivationProgress) {
 			got = append(got, p)
 			if len(got) == len(steps) {
 				close(gotAll)
@@ -847,7 +845,7 @@ func TestActivate(t *testing.T) {
 	// Cancelling.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	_, err := c.Activate(ctx, provider.ActivationRequest{Provider: "gmail", Account: "cancel-me"}, func(provider.ActivationProgress) { cancel() })
+	_, err := c.Activate(ctx, api.ActivationRequest{Provider: "gmail", Account: "cancel-me"}, func(api.ActivationProgress) { cancel() })
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled Activate: %v", err)
 	}
@@ -865,7 +863,7 @@ func TestActivate(t *testing.T) {
 func TestNotRunning(t *testing.T) {
 	path := socketPath(t)
 	_, err := Dial(context.Background(), path)
-	if !errors.Is(err, engine.ErrNotRunning) {
+	if !errors.Is(err, api.ErrNotRunning) {
 		t.Fatalf("Dial to a missing socket: %v", err)
 	}
 
@@ -882,7 +880,7 @@ func TestNotRunning(t *testing.T) {
 	if _, err := os.Lstat(path); err != nil {
 		t.Fatal(err)
 	}
-	if _, err = Dial(context.Background(), path); !errors.Is(err, engine.ErrNotRunning) {
+	if _, err = Dial(context.Background(), path); !errors.Is(err, api.ErrNotRunning) {
 		t.Fatalf("Dial to a stale socket: %v", err)
 	}
 }
@@ -894,10 +892,10 @@ func TestServerStop(t *testing.T) {
 	blocked := make(chan struct{})
 	f := &fake{
 		subscribe: b.subscribe,
-		status: func(ctx context.Context) (engine.Status, error) {
+		status: func(ctx context.Context) (api.Status, error) {
 			close(blocked)
 			<-ctx.Done()
-			return engine.Status{}, ctx.Err()
+			return api.Status{}, ctx.Err()
 		},
 	}
 	a := startAgent(t, f)
@@ -921,7 +919,7 @@ func TestServerStop(t *testing.T) {
 	if _, err := os.Lstat(a.path); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the socket is still there: %v", err)
 	}
-	if _, err := c.Status(context.Background()); !errors.Is(err, engine.ErrNotRunning) {
+	if _, err := c.Status(context.Background()); !errors.Is(err, api.ErrNotRunning) {
 		t.Errorf("Status after the agent stopped: %v", err)
 	}
 }
@@ -954,7 +952,7 @@ func TestPeerRefused(t *testing.T) {
 		t.Skip("no peer credentials on " + runtime.GOOS)
 	}
 	var called atomic.Bool
-	f := &fake{status: func(context.Context) (engine.Status, error) {
+	f := &fake{status: func(context.Context) (api.Status, error) {
 		called.Store(true)
 		return tStatus, nil
 	}}

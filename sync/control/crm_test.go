@@ -7,8 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -16,38 +15,38 @@ import (
 // and, for crm-connect, the sign-in's progress; a client that stops
 // waiting for crm-sync cancels it.
 func TestCRMMethods(t *testing.T) {
-	want := crm.Status{State: crm.ConnLogging, Instance: "https://acme.my.salesforce.com", User: "005x", APIUsed: 12, APILimit: 15000,
-		Counts: map[crm.State]int{crm.Logged: 3, crm.Skipped: 1}, Requests: 4, LastRun: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
-	settings := engine.CRMSettings{LoginURL: "https://test.salesforce.com", InternalDomains: []string{"partner.example"},
-		Blocklist: []string{}, LogEmailAs: crm.AsTask, RemoveDeletedEvents: true, Budget: 0.8}
+	want := api.CRMStatus{State: api.ConnLogging, Instance: "https://acme.my.salesforce.com", User: "005x", APIUsed: 12, APILimit: 15000,
+		Counts: map[api.CRMState]int{api.CRMLogged: 3, api.CRMSkipped: 1}, Requests: 4, LastRun: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	settings := api.CRMSettings{LoginURL: "https://test.salesforce.com", InternalDomains: []string{"partner.example"},
+		Blocklist: []string{}, LogEmailAs: api.AsTask, RemoveDeletedEvents: true, Budget: 0.8}
 	var (
-		gotConnect engine.CRMConnectRequest
+		gotConnect api.CRMConnectRequest
 		gotWait    []bool
 		cancelled  = make(chan error, 1)
-		gotUpdate  engine.CRMSettings
+		gotUpdate  api.CRMSettings
 	)
 	f := &fake{
-		crmConnect: func(ctx context.Context, req engine.CRMConnectRequest, progress func(provider.ActivationProgress)) (crm.Status, error) {
+		crmConnect: func(ctx context.Context, req api.CRMConnectRequest, progress func(api.ActivationProgress)) (api.CRMStatus, error) {
 			gotConnect = req
-			progress(provider.ActivationProgress{Message: "Finish signing in to Salesforce in your browser", URL: "https://login.salesforce.com/x"})
+			progress(api.ActivationProgress{Message: "Finish signing in to Salesforce in your browser", URL: "https://login.salesforce.com/x"})
 			if req.ClientID == "" {
-				return crm.Status{}, provider.Failed("Your Salesforce administrator must install the Inbox Sync app in your org", nil)
+				return api.CRMStatus{}, provider.Failed("Your Salesforce administrator must install the Inbox Sync app in your org", nil)
 			}
 			return want, nil
 		},
-		crmStatus: func(context.Context) (crm.Status, error) { return want, nil },
-		crmSync: func(ctx context.Context, wait bool) (crm.Status, error) {
+		crmStatus: func(context.Context) (api.CRMStatus, error) { return want, nil },
+		crmSync: func(ctx context.Context, wait bool) (api.CRMStatus, error) {
 			gotWait = append(gotWait, wait)
 			if wait {
 				<-ctx.Done()
 				cancelled <- ctx.Err()
-				return crm.Status{}, ctx.Err()
+				return api.CRMStatus{}, ctx.Err()
 			}
-			return crm.Status{}, errors.Join(engine.ErrInvalid, errors.New("no CRM is connected"))
+			return api.CRMStatus{}, errors.Join(api.ErrInvalid, errors.New("no CRM is connected"))
 		},
 		crmDisconnect: func(context.Context) error { return nil },
-		crmSettings:   func(context.Context) (engine.CRMSettings, error) { return settings, nil },
-		updateCRM: func(_ context.Context, s engine.CRMSettings) (engine.CRMSettings, error) {
+		crmSettings:   func(context.Context) (api.CRMSettings, error) { return settings, nil },
+		updateCRM: func(_ context.Context, s api.CRMSettings) (api.CRMSettings, error) {
 			gotUpdate = s
 			return s, nil
 		},
@@ -56,19 +55,19 @@ func TestCRMMethods(t *testing.T) {
 	c := dial(t, a.path)
 	ctx := context.Background()
 
-	var prompts []provider.ActivationProgress
-	req := engine.CRMConnectRequest{CRM: "salesforce", LoginURL: "https://test.salesforce.com", ClientID: "3MVG", RedirectPort: 1717, NoBrowser: true}
-	st, err := c.CRMConnect(ctx, req, func(p provider.ActivationProgress) { prompts = append(prompts, p) })
+	var prompts []api.ActivationProgress
+	req := api.CRMConnectRequest{CRM: "salesforce", LoginURL: "https://test.salesforce.com", ClientID: "3MVG", RedirectPort: 1717, NoBrowser: true}
+	st, err := c.CRMConnect(ctx, req, func(p api.ActivationProgress) { prompts = append(prompts, p) })
 	if err != nil || !reflect.DeepEqual(st, want) || !reflect.DeepEqual(gotConnect, req) || len(prompts) != 1 || prompts[0].URL == "" {
 		t.Fatalf("CRMConnect = %+v, %v; request %+v; prompts %+v", st, err, gotConnect, prompts)
 	}
-	if _, err := c.CRMConnect(ctx, engine.CRMConnectRequest{CRM: "salesforce"}, nil); err == nil || err.Error() != "Your Salesforce administrator must install the Inbox Sync app in your org" {
+	if _, err := c.CRMConnect(ctx, api.CRMConnectRequest{CRM: "salesforce"}, nil); err == nil || err.Error() != "Your Salesforce administrator must install the Inbox Sync app in your org" {
 		t.Errorf("CRMConnect's error: %v", err)
 	}
 	if st, err := c.CRMStatus(ctx); err != nil || !reflect.DeepEqual(st, want) {
 		t.Errorf("CRMStatus = %+v, %v", st, err)
 	}
-	if _, err := c.CRMSync(ctx, false); !errors.Is(err, engine.ErrInvalid) {
+	if _, err := c.CRMSync(ctx, false); !errors.Is(err, api.ErrInvalid) {
 		t.Errorf("CRMSync's error: %v, want ErrInvalid", err)
 	}
 	if err := c.CRMDisconnect(ctx); err != nil {

@@ -5,60 +5,57 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/inboxsync/inboxsync/sync/crm"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/policy"
-	"github.com/inboxsync/inboxsync/sync/provider"
-	"github.com/inboxsync/inboxsync/sync/store"
 )
 
 // fake is a hand-written Control: each method calls its function field,
 // or fails when the field is nil.
 type fake struct {
-	status         func(ctx context.Context) (engine.Status, error)
-	subscribe      func(ctx context.Context) (<-chan engine.Event, error)
-	pause          func(ctx context.Context, req engine.PauseRequest) error
+	status         func(ctx context.Context) (api.Status, error)
+	subscribe      func(ctx context.Context) (<-chan api.Event, error)
+	pause          func(ctx context.Context, req api.PauseRequest) error
 	resume         func(ctx context.Context, account string) error
 	syncNow        func(ctx context.Context, account string) error
-	accounts       func(ctx context.Context) ([]store.Account, error)
+	accounts       func(ctx context.Context) ([]api.Account, error)
 	removeAccount  func(ctx context.Context, account string, purge bool) error
-	sessions       func(ctx context.Context, q store.SessionQuery) ([]store.Session, error)
-	activity       func(ctx context.Context, q store.ActivityQuery) (store.ActivityPage, error)
-	items          func(ctx context.Context, q store.ItemsQuery) (store.ItemsPage, error)
-	issues         func(ctx context.Context, account string, limit int) ([]store.Issue, error)
-	settings       func(ctx context.Context) (engine.Settings, error)
-	updateSettings func(ctx context.Context, s engine.Settings) (engine.Settings, error)
-	activate       func(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error)
-	openWindow     func(ctx context.Context, req engine.WindowRequest) error
-	policy         func(ctx context.Context) (policy.Policy, error)
-	testNotice     func(ctx context.Context) ([]engine.NoticeDelivery, error)
-	crmConnect     func(ctx context.Context, req engine.CRMConnectRequest, progress func(provider.ActivationProgress)) (crm.Status, error)
-	crmStatus      func(ctx context.Context) (crm.Status, error)
-	crmSync        func(ctx context.Context, wait bool) (crm.Status, error)
+	sessions       func(ctx context.Context, q api.SessionQuery) ([]api.Session, error)
+	activity       func(ctx context.Context, q api.ActivityQuery) (api.ActivityPage, error)
+	items          func(ctx context.Context, q api.ItemsQuery) (api.ItemsPage, error)
+	issues         func(ctx context.Context, account string, limit int) ([]api.Issue, error)
+	settings       func(ctx context.Context) (api.Settings, error)
+	updateSettings func(ctx context.Context, s api.Settings) (api.Settings, error)
+	activate       func(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (api.Account, error)
+	openWindow     func(ctx context.Context, req api.WindowRequest) error
+	policy         func(ctx context.Context) (api.Policy, error)
+	testNotice     func(ctx context.Context) ([]api.NoticeDelivery, error)
+	crmConnect     func(ctx context.Context, req api.CRMConnectRequest, progress func(api.ActivationProgress)) (api.CRMStatus, error)
+	crmStatus      func(ctx context.Context) (api.CRMStatus, error)
+	crmSync        func(ctx context.Context, wait bool) (api.CRMStatus, error)
 	crmDisconnect  func(ctx context.Context) error
-	crmSettings    func(ctx context.Context) (engine.CRMSettings, error)
-	updateCRM      func(ctx context.Context, s engine.CRMSettings) (engine.CRMSettings, error)
+	crmSettings    func(ctx context.Context) (api.CRMSettings, error)
+	updateCRM      func(ctx context.Context, s api.CRMSettings) (api.CRMSettings, error)
 }
 
 var _ Control = (*fake)(nil)
 
 var errNotFaked = errors.New("fake: method not set")
 
-func (f *fake) Status(ctx context.Context) (engine.Status, error) {
+func (f *fake) Status(ctx context.Context) (api.Status, error) {
 	if f.status == nil {
-		return engine.Status{}, errNotFaked
+		return api.Status{}, errNotFaked
 	}
 	return f.status(ctx)
 }
 
-func (f *fake) Subscribe(ctx context.Context) (<-chan engine.Event, error) {
+func (f *fake) Subscribe(ctx context.Context) (<-chan api.Event, error) {
 	if f.subscribe == nil {
 		return nil, errNotFaked
 	}
 	return f.subscribe(ctx)
 }
 
-func (f *fake) Pause(ctx context.Context, req engine.PauseRequest) error {
+func (f *fake) Pause(ctx context.Context, req api.PauseRequest) error {
 	if f.pause == nil {
 		return errNotFaked
 	}
@@ -79,7 +76,7 @@ func (f *fake) SyncNow(ctx context.Context, account string) error {
 	return f.syncNow(ctx, account)
 }
 
-func (f *fake) Accounts(ctx context.Context) ([]store.Account, error) {
+func (f *fake) Accounts(ctx context.Context) ([]api.Account, error) {
 	if f.accounts == nil {
 		return nil, errNotFaked
 	}
@@ -93,93 +90,93 @@ func (f *fake) RemoveAccount(ctx context.Context, account string, purge bool) er
 	return f.removeAccount(ctx, account, purge)
 }
 
-func (f *fake) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error) {
+func (f *fake) Sessions(ctx context.Context, q api.SessionQuery) ([]api.Session, error) {
 	if f.sessions == nil {
 		return nil, errNotFaked
 	}
 	return f.sessions(ctx, q)
 }
 
-func (f *fake) Activity(ctx context.Context, q store.ActivityQuery) (store.ActivityPage, error) {
+func (f *fake) Activity(ctx context.Context, q api.ActivityQuery) (api.ActivityPage, error) {
 	if f.activity == nil {
-		return store.ActivityPage{}, errNotFaked
+		return api.ActivityPage{}, errNotFaked
 	}
 	return f.activity(ctx, q)
 }
 
-func (f *fake) Items(ctx context.Context, q store.ItemsQuery) (store.ItemsPage, error) {
+func (f *fake) Items(ctx context.Context, q api.ItemsQuery) (api.ItemsPage, error) {
 	if f.items == nil {
-		return store.ItemsPage{}, errNotFaked
+		return api.ItemsPage{}, errNotFaked
 	}
 	return f.items(ctx, q)
 }
 
-func (f *fake) Issues(ctx context.Context, account string, limit int) ([]store.Issue, error) {
+func (f *fake) Issues(ctx context.Context, account string, limit int) ([]api.Issue, error) {
 	if f.issues == nil {
 		return nil, errNotFaked
 	}
 	return f.issues(ctx, account, limit)
 }
 
-func (f *fake) Settings(ctx context.Context) (engine.Settings, error) {
+func (f *fake) Settings(ctx context.Context) (api.Settings, error) {
 	if f.settings == nil {
-		return engine.Settings{}, errNotFaked
+		return api.Settings{}, errNotFaked
 	}
 	return f.settings(ctx)
 }
 
-func (f *fake) UpdateSettings(ctx context.Context, s engine.Settings) (engine.Settings, error) {
+func (f *fake) UpdateSettings(ctx context.Context, s api.Settings) (api.Settings, error) {
 	if f.updateSettings == nil {
-		return engine.Settings{}, errNotFaked
+		return api.Settings{}, errNotFaked
 	}
 	return f.updateSettings(ctx, s)
 }
 
-func (f *fake) Activate(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error) {
+func (f *fake) Activate(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (api.Account, error) {
 	if f.activate == nil {
-		return store.Account{}, errNotFaked
+		return api.Account{}, errNotFaked
 	}
 	return f.activate(ctx, req, progress)
 }
 
-func (f *fake) OpenWindow(ctx context.Context, req engine.WindowRequest) error {
+func (f *fake) OpenWindow(ctx context.Context, req api.WindowRequest) error {
 	if f.openWindow == nil {
 		return errNotFaked
 	}
 	return f.openWindow(ctx, req)
 }
 
-func (f *fake) Policy(ctx context.Context) (policy.Policy, error) {
+func (f *fake) Policy(ctx context.Context) (api.Policy, error) {
 	if f.policy == nil {
-		return policy.Policy{}, errNotFaked
+		return api.Policy{}, errNotFaked
 	}
 	return f.policy(ctx)
 }
 
-func (f *fake) TestNotice(ctx context.Context) ([]engine.NoticeDelivery, error) {
+func (f *fake) TestNotice(ctx context.Context) ([]api.NoticeDelivery, error) {
 	if f.testNotice == nil {
 		return nil, errNotFaked
 	}
 	return f.testNotice(ctx)
 }
 
-func (f *fake) CRMConnect(ctx context.Context, req engine.CRMConnectRequest, progress func(provider.ActivationProgress)) (crm.Status, error) {
+func (f *fake) CRMConnect(ctx context.Context, req api.CRMConnectRequest, progress func(api.ActivationProgress)) (api.CRMStatus, error) {
 	if f.crmConnect == nil {
-		return crm.Status{}, errNotFaked
+		return api.CRMStatus{}, errNotFaked
 	}
 	return f.crmConnect(ctx, req, progress)
 }
 
-func (f *fake) CRMStatus(ctx context.Context) (crm.Status, error) {
+func (f *fake) CRMStatus(ctx context.Context) (api.CRMStatus, error) {
 	if f.crmStatus == nil {
-		return crm.Status{}, errNotFaked
+		return api.CRMStatus{}, errNotFaked
 	}
 	return f.crmStatus(ctx)
 }
 
-func (f *fake) CRMSync(ctx context.Context, wait bool) (crm.Status, error) {
+func (f *fake) CRMSync(ctx context.Context, wait bool) (api.CRMStatus, error) {
 	if f.crmSync == nil {
-		return crm.Status{}, errNotFaked
+		return api.CRMStatus{}, errNotFaked
 	}
 	return f.crmSync(ctx, wait)
 }
@@ -191,16 +188,16 @@ func (f *fake) CRMDisconnect(ctx context.Context) error {
 	return f.crmDisconnect(ctx)
 }
 
-func (f *fake) CRMSettings(ctx context.Context) (engine.CRMSettings, error) {
+func (f *fake) CRMSettings(ctx context.Context) (api.CRMSettings, error) {
 	if f.crmSettings == nil {
-		return engine.CRMSettings{}, errNotFaked
+		return api.CRMSettings{}, errNotFaked
 	}
 	return f.crmSettings(ctx)
 }
 
-func (f *fake) UpdateCRMSettings(ctx context.Context, s engine.CRMSettings) (engine.CRMSettings, error) {
+func (f *fake) UpdateCRMSettings(ctx context.Context, s api.CRMSettings) (api.CRMSettings, error) {
 	if f.updateCRM == nil {
-		return engine.CRMSettings{}, errNotFaked
+		return api.CRMSettings{}, errNotFaked
 	}
 	return f.updateCRM(ctx, s)
 }
@@ -212,7 +209,7 @@ type bus struct {
 
 	mu     sync.Mutex
 	seq    uint64
-	subs   map[int]chan engine.Event
+	subs   map[int]chan api.Event
 	nextID int
 	// ended receives a subscription's id when its ctx is done.
 	ended chan int
@@ -221,11 +218,11 @@ type bus struct {
 }
 
 func newBus(buffer int) *bus {
-	return &bus{buffer: buffer, subs: map[int]chan engine.Event{}, ended: make(chan int, 100), started: make(chan int, 100)}
+	return &bus{buffer: buffer, subs: map[int]chan api.Event{}, ended: make(chan int, 100), started: make(chan int, 100)}
 }
 
-func (b *bus) subscribe(ctx context.Context) (<-chan engine.Event, error) {
-	ch := make(chan engine.Event, b.buffer)
+func (b *bus) subscribe(ctx context.Context) (<-chan api.Event, error) {
+	ch := make(chan api.Event, b.buffer)
 	b.mu.Lock()
 	id := b.nextID
 	b.nextID++
@@ -243,7 +240,7 @@ func (b *bus) subscribe(ctx context.Context) (<-chan engine.Event, error) {
 }
 
 // publish sets ev.Seq and offers ev to every subscriber without waiting.
-func (b *bus) publish(ev engine.Event) engine.Event {
+func (b *bus) publish(ev api.Event) api.Event {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.seq++

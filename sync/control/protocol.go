@@ -6,7 +6,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // Methods of the protocol.
@@ -77,9 +77,9 @@ type (
 
 // wireError is an error as it travels.
 type wireError struct {
-	Code    string          `json:"code"`
-	Message string          `json:"message"`
-	Wait    engine.Duration `json:"wait,omitempty"`
+	Code    string       `json:"code"`
+	Message string       `json:"message"`
+	Wait    api.Duration `json:"wait,omitempty"`
 	// Mailbox carries a mailbox-mismatch's addresses.
 	Mailbox *wireMailbox `json:"mailbox,omitempty"`
 }
@@ -114,25 +114,25 @@ var codes = []struct {
 	code string
 	err  error
 }{
-	{CodeUnknownAccount, engine.ErrUnknownAccount},
-	{CodeInvalid, engine.ErrInvalid},
-	{CodeUnsupported, engine.ErrUnsupported},
-	{CodeTooSoon, engine.ErrTooSoon},
-	{CodeNotRunning, engine.ErrNotRunning},
+	{CodeUnknownAccount, api.ErrUnknownAccount},
+	{CodeInvalid, api.ErrInvalid},
+	{CodeUnsupported, api.ErrUnsupported},
+	{CodeTooSoon, api.ErrTooSoon},
+	{CodeNotRunning, api.ErrNotRunning},
 	{CodeCanceled, context.Canceled},
-	{CodeMailboxMismatch, engine.ErrMailboxMismatch},
-	{CodeLocked, engine.ErrLocked},
+	{CodeMailboxMismatch, api.ErrMailboxMismatch},
+	{CodeLocked, api.ErrLocked},
 }
 
 // encodeError turns an error into its wire form, keeping its text.
 func encodeError(err error) *wireError {
 	w := &wireError{Code: CodeError, Message: err.Error()}
-	var ts *engine.TooSoonError
+	var ts *api.TooSoonError
 	if errors.As(err, &ts) {
-		w.Code, w.Wait = CodeTooSoon, engine.Duration(ts.Wait)
+		w.Code, w.Wait = CodeTooSoon, api.Duration(ts.Wait)
 		return w
 	}
-	var mm *engine.MailboxMismatchError
+	var mm *api.MailboxMismatchError
 	if errors.As(err, &mm) {
 		w.Code = CodeMailboxMismatch
 		w.Mailbox = &wireMailbox{Expected: mm.Expected, Got: mm.Got, Account: mm.Account, Enforced: mm.Enforced}
@@ -153,12 +153,12 @@ func encodeError(err error) *wireError {
 func decodeError(w *wireError) error {
 	e := &RemoteError{Code: w.Code, Message: w.Message}
 	if w.Code == CodeTooSoon && w.Wait > 0 {
-		e.err = &engine.TooSoonError{Wait: w.Wait.D()}
+		e.err = &api.TooSoonError{Wait: w.Wait.D()}
 		return e
 	}
 	if w.Code == CodeMailboxMismatch && w.Mailbox != nil {
 		m := w.Mailbox
-		e.err = &engine.MailboxMismatchError{Expected: m.Expected, Got: m.Got, Account: m.Account, Enforced: m.Enforced}
+		e.err = &api.MailboxMismatchError{Expected: m.Expected, Got: m.Got, Account: m.Account, Enforced: m.Enforced}
 		return e
 	}
 	for _, c := range codes {
@@ -172,7 +172,7 @@ func decodeError(w *wireError) error {
 
 // RemoteError is an error the agent returned. Its text is the agent's,
 // unchanged; errors.Is matches the engine's sentinel of its code
-// (engine.ErrUnknownAccount, ErrInvalid, ErrUnsupported, ErrTooSoon,
+// (api.ErrUnknownAccount, ErrInvalid, ErrUnsupported, ErrTooSoon,
 // ErrNotRunning, ErrMailboxMismatch), errors.As finds a
 // *engine.TooSoonError with the agent's Wait for code "too-soon", and a
 // *engine.MailboxMismatchError with both addresses for code

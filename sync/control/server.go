@@ -14,9 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/provider"
-	"github.com/inboxsync/inboxsync/sync/store"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // Server serves a Control on a stream listener (the agent's unix socket),
@@ -131,7 +129,7 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 	line, err := readLine(br, maxRequest)
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
-			w.error(fmt.Errorf("%w: the request is larger than %d bytes", engine.ErrInvalid, maxRequest))
+			w.error(fmt.Errorf("%w: the request is larger than %d bytes", api.ErrInvalid, maxRequest))
 		} else if !errors.Is(err, io.EOF) {
 			s.log.Debug("control: reading a request", "err", err)
 		}
@@ -140,7 +138,7 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 	conn.SetReadDeadline(time.Time{})
 	var req request
 	if err := json.Unmarshal(line, &req); err != nil {
-		w.error(fmt.Errorf("%w: malformed request: %v", engine.ErrInvalid, err))
+		w.error(fmt.Errorf("%w: malformed request: %v", api.ErrInvalid, err))
 		return
 	}
 
@@ -171,13 +169,13 @@ func (s *Server) dispatch(ctx context.Context, req request, w *frameWriter) erro
 	case methodSubscribe:
 		return s.subscribe(ctx, w)
 	case methodActivate:
-		var p provider.ActivationRequest
+		var p api.ActivationRequest
 		if err := decodeParams(req.Params, &p); err != nil {
 			return w.error(err)
 		}
 		return s.activate(ctx, p, w)
 	case methodCRMConnect:
-		var p engine.CRMConnectRequest
+		var p api.CRMConnectRequest
 		if err := decodeParams(req.Params, &p); err != nil {
 			return w.error(err)
 		}
@@ -185,7 +183,7 @@ func (s *Server) dispatch(ctx context.Context, req request, w *frameWriter) erro
 	}
 	h, ok := unary[req.Method]
 	if !ok {
-		return w.error(fmt.Errorf("%w: the agent does not know the request %q", engine.ErrUnsupported, req.Method))
+		return w.error(fmt.Errorf("%w: the agent does not know the request %q", api.ErrUnsupported, req.Method))
 	}
 	v, err := h(ctx, s.c, req.Params)
 	if err != nil {
@@ -200,7 +198,7 @@ var unary = map[string]func(ctx context.Context, c Control, params json.RawMessa
 		return c.Status(ctx)
 	},
 	methodPause: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
-		var p engine.PauseRequest
+		var p api.PauseRequest
 		if err := decodeParams(params, &p); err != nil {
 			return nil, err
 		}
@@ -231,21 +229,21 @@ var unary = map[string]func(ctx context.Context, c Control, params json.RawMessa
 		return nil, c.RemoveAccount(ctx, p.Account, p.Purge)
 	},
 	methodSessions: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
-		var q store.SessionQuery
+		var q api.SessionQuery
 		if err := decodeParams(params, &q); err != nil {
 			return nil, err
 		}
 		return c.Sessions(ctx, q)
 	},
 	methodItems: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
-		var q store.ItemsQuery
+		var q api.ItemsQuery
 		if err := decodeParams(params, &q); err != nil {
 			return nil, err
 		}
 		return c.Items(ctx, q)
 	},
 	methodActivity: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
-		var q store.ActivityQuery
+		var q api.ActivityQuery
 		if err := decodeParams(params, &q); err != nil {
 			return nil, err
 		}
@@ -262,7 +260,7 @@ var unary = map[string]func(ctx context.Context, c Control, params json.RawMessa
 		return c.Settings(ctx)
 	},
 	methodUpdateSettings: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
-		var p engine.Settings
+		var p api.Settings
 		if err := decodeParams(params, &p); err != nil {
 			return nil, err
 		}
@@ -291,14 +289,14 @@ var unary = map[string]func(ctx context.Context, c Control, params json.RawMessa
 		return c.CRMSettings(ctx)
 	},
 	methodUpdateCRMSettings: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
-		var p engine.CRMSettings
+		var p api.CRMSettings
 		if err := decodeParams(params, &p); err != nil {
 			return nil, err
 		}
 		return c.UpdateCRMSettings(ctx, p)
 	},
 	methodOpenWindow: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
-		var p engine.WindowRequest
+		var p api.WindowRequest
 		if err := decodeParams(params, &p); err != nil {
 			return nil, err
 		}
@@ -339,25 +337,25 @@ func (s *Server) subscribe(ctx context.Context, w *frameWriter) error {
 // activate runs an activation, forwarding its progress, then its result.
 // When the client hangs up (or a progress frame cannot be written), the
 // activation's ctx is cancelled.
-func (s *Server) activate(ctx context.Context, req provider.ActivationRequest, w *frameWriter) error {
-	return withProgress(ctx, w, func(ctx context.Context, progress func(provider.ActivationProgress)) (any, error) {
+func (s *Server) activate(ctx context.Context, req api.ActivationRequest, w *frameWriter) error {
+	return withProgress(ctx, w, func(ctx context.Context, progress func(api.ActivationProgress)) (any, error) {
 		return s.c.Activate(ctx, req, progress)
 	})
 }
 
 // crmConnect runs a CRM sign-in as activate runs an activation.
-func (s *Server) crmConnect(ctx context.Context, req engine.CRMConnectRequest, w *frameWriter) error {
-	return withProgress(ctx, w, func(ctx context.Context, progress func(provider.ActivationProgress)) (any, error) {
+func (s *Server) crmConnect(ctx context.Context, req api.CRMConnectRequest, w *frameWriter) error {
+	return withProgress(ctx, w, func(ctx context.Context, progress func(api.ActivationProgress)) (any, error) {
 		return s.c.CRMConnect(ctx, req, progress)
 	})
 }
 
 // withProgress runs f, forwarding its progress frames, then writes its
 // result. f's ctx is cancelled when a progress frame cannot be written.
-func withProgress(ctx context.Context, w *frameWriter, f func(context.Context, func(provider.ActivationProgress)) (any, error)) error {
+func withProgress(ctx context.Context, w *frameWriter, f func(context.Context, func(api.ActivationProgress)) (any, error)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	progress := func(p provider.ActivationProgress) {
+	progress := func(p api.ActivationProgress) {
 		if err := w.frame(frameOut{Progress: &p}); err != nil {
 			cancel()
 		}
@@ -375,17 +373,17 @@ func decodeParams(params json.RawMessage, v any) error {
 		return nil
 	}
 	if err := json.Unmarshal(params, v); err != nil {
-		return fmt.Errorf("%w: malformed parameters: %v", engine.ErrInvalid, err)
+		return fmt.Errorf("%w: malformed parameters: %v", api.ErrInvalid, err)
 	}
 	return nil
 }
 
 // frameOut is a response frame as the server writes it.
 type frameOut struct {
-	Result   json.RawMessage              `json:"result,omitempty"`
-	Error    *wireError                   `json:"error,omitempty"`
-	Event    *engine.Event                `json:"event,omitempty"`
-	Progress *provider.ActivationProgress `json:"progress,omitempty"`
+	Result   json.RawMessage         `json:"result,omitempty"`
+	Error    *wireError              `json:"error,omitempty"`
+	Event    *api.Event              `json:"event,omitempty"`
+	Progress *api.ActivationProgress `json:"progress,omitempty"`
 }
 
 // frameWriter writes frames to one connection, each within the write

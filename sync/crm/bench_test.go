@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
 // bulk returns n mail items from addrs external addresses (all Contacts
@@ -19,7 +19,7 @@ func bulk(sf interface{ AddContact(string, string) string }, n, addrs int) []crm
 	}
 	es := make([]crm.Entry, n)
 	for i := range es {
-		it := provider.Item{ProviderID: fmt.Sprint("p", i), Folder: provider.Inbox, Kind: provider.Mail,
+		it := api.Item{ProviderID: fmt.Sprint("p", i), Folder: api.Inbox, Kind: api.KindMail,
 			MessageID: fmt.Sprintf("<bulk%06d@customer.example>", i), Subject: fmt.Sprint("Order ", i),
 			From: addr(i % addrs), To: []string{mailbox}, Time: t0.Add(time.Duration(i) * time.Minute)}
 		if i%2 == 0 {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // Identity is who and where a CRM connection is signed in.
@@ -57,7 +57,7 @@ type Connector interface {
 	// Connect signs the user in (steps that need them are reported
 	// through progress, which may be nil), saves the sign-in to the
 	// keyring and returns the connection.
-	Connect(ctx context.Context, req ConnectRequest, progress func(provider.ActivationProgress)) (Connection, error)
+	Connect(ctx context.Context, req ConnectRequest, progress func(api.ActivationProgress)) (Connection, error)
 	// Open returns the connection saved by Connect, with settings as
 	// Connect was given them (or changed since). It makes no request.
 	Open(settings map[string]string) (Connection, error)

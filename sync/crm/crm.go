@@ -25,7 +25,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // Person is a CRM person found by email: a Contact or an unconverted Lead.
@@ -147,12 +147,12 @@ type Entry struct {
 	// Key identifies the item in the outbox (opaque to the Logger).
 	Key string
 	// Item is the item as the store holds it.
-	Item provider.Item
+	Item api.Item
 	// Deleted is set when the mailbox removed the item (or cancelled the
 	// meeting).
 	Deleted bool
 	// State is the item's CRM state so far ("" when it has none).
-	State State
+	State api.CRMState
 	// RecordID and Object are the CRM record the item was logged as, when
 	// it already was (a changed meeting is updated; a changed email is not),
 	// or the record a failed attempt created but could not complete.
@@ -166,7 +166,7 @@ type Entry struct {
 // with the item.
 type Outcome struct {
 	Key   string
-	State State
+	State api.CRMState
 	// RecordID and Object are set for Logged, and for Failed when the
 	// record exists but could not be completed (a relation failed).
 	RecordID string

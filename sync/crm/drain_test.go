@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
@@ -36,7 +37,7 @@ func (ob *memOutbox) Pending(_ context.Context, limit int) ([]crm.Entry, error) 
 	for _, k := range ob.order {
 		e := ob.entries[k]
 		o, has := ob.state[k]
-		if !has || o.State == crm.Pending || (o.State == crm.Failed && o.Retryable && e.Attempts < crm.MaxAttempts) {
+		if !has || o.State == api.CRMPending || (o.State == api.CRMFailed && o.Retryable && e.Attempts < crm.MaxAttempts) {
 			out = append(out, e)
 			if len(out) == limit {
 				break
@@ -52,7 +53,7 @@ func (ob *memOutbox) Save(_ context.Context, outs []crm.Outcome) error {
 	ob.saves++
 	for _, o := range outs {
 		e := ob.entries[o.Key]
-		if o.State == crm.Failed {
+		if o.State == api.CRMFailed {
 			e.Attempts++
 		}
 		e.State, e.RecordID, e.Object = o.State, o.RecordID, o.Object
@@ -90,7 +91,7 @@ func TestDrain(t *testing.T) {
 			t.Fatalf("run %d saved %d outcomes, want %d", run, n, want)
 		}
 	}
-	if f := ob.state["k7"]; f.State != crm.Failed || ob.entries["k7"].Attempts != crm.MaxAttempts || f.Reason == "" {
+	if f := ob.state["k7"]; f.State != api.CRMFailed || ob.entries["k7"].Attempts != crm.MaxAttempts || f.Reason == "" {
 		t.Fatalf("k7: %+v, %d attempts", f, ob.entries["k7"].Attempts)
 	}
 	if n := len(sf.Records("EmailMessage")); n != 449 {

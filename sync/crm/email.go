@@ -5,11 +5,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // emailFields builds an EmailMessage.
-func (b *batch) emailFields(it provider.Item, ms []match) map[string]any {
+func (b *batch) emailFields(it api.Item, ms []match) map[string]any {
 	bracketed, _, _ := messageIDForms(messageID(it))
 	from, fromName, _ := ParseAddress(it.From)
 	body := strings.TrimSpace(it.Preview)
@@ -31,7 +31,7 @@ func (b *batch) emailFields(it provider.Item, ms []match) map[string]any {
 	if it.ConversationID != "" {
 		f["ThreadIdentifier"] = truncate(it.ConversationID, 255)
 	}
-	if it.Folder == provider.Sent {
+	if it.Folder == api.Sent {
 		f["Incoming"], f["Status"] = false, "3" // Sent
 	} else {
 		f["Incoming"], f["Status"] = true, "0" // New
@@ -109,7 +109,7 @@ func (b *batch) logEmails(ctx context.Context, idxs []int) error {
 	for _, key := range order {
 		if g := groups[key]; g.recordID == "" {
 			i := g.idxs[0]
-			create = append(create, Record{Object: ObjEmailMessage, Fields: b.emailFields(b.entries[i].Item, b.matches[i])})
+			create = append(create, Record{Object: api.ObjEmailMessage, Fields: b.emailFields(b.entries[i].Item, b.matches[i])})
 			createKeys = append(createKeys, key)
 		}
 	}
@@ -138,7 +138,7 @@ func (b *batch) logEmails(ctx context.Context, idxs []int) error {
 			if have[g.recordID+"|"+m.person.ID+"|"+string(m.Role)] {
 				continue
 			}
-			rels = append(rels, Record{Object: ObjRelation, Fields: map[string]any{
+			rels = append(rels, Record{Object: api.ObjRelation, Fields: map[string]any{
 				"EmailMessageId": g.recordID, "RelationId": m.person.ID,
 				"RelationType": string(m.Role), "RelationAddress": m.Address,
 			}})
@@ -162,9 +162,9 @@ func (b *batch) logEmails(ctx context.Context, idxs []int) error {
 		g := groups[key]
 		for _, i := range g.idxs {
 			if g.failed != nil {
-				b.fail(i, g.recordID, ObjEmailMessage, g.failed)
+				b.fail(i, g.recordID, api.ObjEmailMessage, g.failed)
 			} else {
-				b.set(i, Outcome{State: Logged, RecordID: g.recordID, Object: ObjEmailMessage})
+				b.set(i, Outcome{State: api.CRMLogged, RecordID: g.recordID, Object: api.ObjEmailMessage})
 			}
 		}
 	}
@@ -182,14 +182,14 @@ func hasRel(rels []match, m match) bool {
 }
 
 // describe lists an item's participants for a Description.
-func describe(it provider.Item) string {
+func describe(it api.Item) string {
 	var lines []string
 	line := func(label string, list []string) {
 		if a := addresses(list); len(a) > 0 {
 			lines = append(lines, label+": "+strings.Join(a, ", "))
 		}
 	}
-	if it.Kind == provider.Event {
+	if it.Kind == api.KindEvent {
 		line("Organizer", []string{it.Organizer})
 		line("Attendees", it.Attendees)
 		return strings.Join(lines, "\n")
@@ -223,10 +223,10 @@ func (b *batch) logTasks(ctx context.Context, idxs []int) error {
 			"Subject": subj, "TaskSubtype": "Email", "Status": "Completed", "ActivityDate": date,
 			"WhoId": w.ID, "Description": truncate(desc+"\n\n"+BodyNote, 32000),
 		}
-		if w.Object == ObjContact && w.AccountID != "" {
+		if w.Object == api.ObjContact && w.AccountID != "" {
 			f["WhatId"] = w.AccountID
 		}
-		gs.last().rec = Record{Object: ObjTask, Fields: f}
+		gs.last().rec = Record{Object: api.ObjTask, Fields: f}
 		keys = append(keys, TaskKey{WhoID: w.ID, Subject: subj})
 	}
 	found, err := b.rec.FindTasks(ctx, keys)
@@ -236,7 +236,7 @@ func (b *batch) logTasks(ctx context.Context, idxs []int) error {
 	for _, f := range found {
 		gs.found(strings.ToLower(f.Subject)+"|"+f.Date+"|"+f.WhoID, f.ID)
 	}
-	return b.createOrLink(ctx, ObjTask, gs)
+	return b.createOrLink(ctx, api.ObjTask, gs)
 }
 
 // group is one record to find or create and the entries it stands for.
@@ -306,7 +306,7 @@ func (b *batch) createOrLink(ctx context.Context, object string, gs *groups) err
 			if e := failed[g]; e != nil {
 				b.fail(i, "", object, e)
 			} else {
-				b.set(i, Outcome{State: Logged, RecordID: g.id, Object: object})
+				b.set(i, Outcome{State: api.CRMLogged, RecordID: g.id, Object: object})
 			}
 		}
 	}

@@ -5,12 +5,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // allDay reports whether an event spans whole days (midnight to midnight,
 // in UTC or in the configured zone) and returns its first day.
-func (b *batch) allDay(it provider.Item) (string, int, bool) {
+func (b *batch) allDay(it api.Item) (string, int, bool) {
 	for _, loc := range []*time.Location{time.UTC, b.cfg.Location} {
 		s, e := it.Start.In(loc), it.End.In(loc)
 		d := e.Sub(s)
@@ -22,7 +22,7 @@ func (b *batch) allDay(it provider.Item) (string, int, bool) {
 }
 
 // eventFields builds an Event (without WhoId for updates).
-func (b *batch) eventFields(it provider.Item) map[string]any {
+func (b *batch) eventFields(it api.Item) map[string]any {
 	start := it.Start
 	if start.IsZero() {
 		start = it.Time
@@ -64,7 +64,7 @@ func (b *batch) logEvents(ctx context.Context, idxs []int) error {
 			continue
 		}
 		f["WhoId"] = who(b.matches[i]).ID
-		gs.last().rec = Record{Object: ObjEvent, Fields: f}
+		gs.last().rec = Record{Object: api.ObjEvent, Fields: f}
 		subjects = append(subjects, f["Subject"].(string))
 	}
 	found, err := b.rec.FindEvents(ctx, subjects)
@@ -74,7 +74,7 @@ func (b *batch) logEvents(ctx context.Context, idxs []int) error {
 	for _, f := range found {
 		gs.found(eventKey(f.Subject, f.Start, f.Date, f.AllDay), f.ID)
 	}
-	return b.createOrLink(ctx, ObjEvent, gs)
+	return b.createOrLink(ctx, api.ObjEvent, gs)
 }
 
 // updateEvents brings logged Events in line with their meetings.
@@ -84,7 +84,7 @@ func (b *batch) updateEvents(ctx context.Context, idxs []int) error {
 	}
 	recs := make([]Record, len(idxs))
 	for j, i := range idxs {
-		recs[j] = Record{Object: ObjEvent, ID: b.entries[i].RecordID, Fields: b.eventFields(b.entries[i].Item)}
+		recs[j] = Record{Object: api.ObjEvent, ID: b.entries[i].RecordID, Fields: b.eventFields(b.entries[i].Item)}
 	}
 	res, err := b.rec.Update(ctx, recs)
 	if err != nil {
@@ -94,11 +94,11 @@ func (b *batch) updateEvents(ctx context.Context, idxs []int) error {
 		id := b.entries[i].RecordID
 		switch r := res[j]; {
 		case r.Err != nil && r.Err.Gone:
-			b.set(i, Outcome{State: Skipped, Reason: ReasonEventGone})
+			b.set(i, Outcome{State: api.CRMSkipped, Reason: ReasonEventGone})
 		case r.Err != nil:
-			b.fail(i, id, ObjEvent, r.Err)
+			b.fail(i, id, api.ObjEvent, r.Err)
 		default:
-			b.set(i, Outcome{State: Logged, RecordID: id, Object: ObjEvent})
+			b.set(i, Outcome{State: api.CRMLogged, RecordID: id, Object: api.ObjEvent})
 		}
 	}
 	return nil
@@ -119,9 +119,9 @@ func (b *batch) deleteEvents(ctx context.Context, idxs []int) error {
 	}
 	for j, i := range idxs {
 		if r := res[j]; r.Err != nil && !r.Err.Gone {
-			b.fail(i, ids[j], ObjEvent, r.Err)
+			b.fail(i, ids[j], api.ObjEvent, r.Err)
 		} else {
-			b.set(i, Outcome{State: Skipped, Reason: ReasonRemoved})
+			b.set(i, Outcome{State: api.CRMSkipped, Reason: ReasonRemoved})
 		}
 	}
 	return nil

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // Reasons the Logger gives, in the Activity list's words.
@@ -85,7 +85,7 @@ func (b *batch) set(i int, o Outcome) {
 }
 
 func (b *batch) fail(i int, recordID, object string, e *RecordError) {
-	b.set(i, Outcome{State: Failed, RecordID: recordID, Object: object, Reason: e.Error(), Retryable: true, Err: e})
+	b.set(i, Outcome{State: api.CRMFailed, RecordID: recordID, Object: object, Reason: e.Error(), Retryable: true, Err: e})
 }
 
 // Log handles a batch of entries and returns an outcome for each entry it
@@ -109,22 +109,22 @@ func (l *Logger) Log(ctx context.Context, entries []Entry) ([]Outcome, error) {
 func (b *batch) run(ctx context.Context) error {
 	var fresh, updates, deletes []int
 	for i, e := range b.entries {
-		event := e.Item.Kind == provider.Event
+		event := e.Item.Kind == api.KindEvent
 		switch {
 		case e.Deleted && e.RecordID == "":
-			b.set(i, Outcome{State: Skipped, Reason: ReasonDeletedEarly})
+			b.set(i, Outcome{State: api.CRMSkipped, Reason: ReasonDeletedEarly})
 		case e.Deleted && event && b.cfg.RemoveDeletedEvents:
 			deletes = append(deletes, i)
 		case e.Deleted && event:
-			b.set(i, Outcome{State: Logged, RecordID: e.RecordID, Object: e.Object, Reason: ReasonLeftAlone})
+			b.set(i, Outcome{State: api.CRMLogged, RecordID: e.RecordID, Object: e.Object, Reason: ReasonLeftAlone})
 		case e.Deleted:
-			b.set(i, Outcome{State: Logged, RecordID: e.RecordID, Object: e.Object, Reason: ReasonEmailKept})
+			b.set(i, Outcome{State: api.CRMLogged, RecordID: e.RecordID, Object: e.Object, Reason: ReasonEmailKept})
 		case e.RecordID != "" && event:
 			updates = append(updates, i)
-		case e.RecordID != "" && e.State != Failed:
+		case e.RecordID != "" && e.State != api.CRMFailed:
 			// An EmailMessage cannot be edited once sent: a changed email
 			// (read, moved) stays as logged.
-			b.set(i, Outcome{State: Logged, RecordID: e.RecordID, Object: e.Object})
+			b.set(i, Outcome{State: api.CRMLogged, RecordID: e.RecordID, Object: e.Object})
 		default:
 			fresh = append(fresh, i)
 		}
@@ -137,13 +137,13 @@ func (b *batch) run(ctx context.Context) error {
 		if b.done[i] {
 			continue
 		}
-		if b.entries[i].Item.Kind == provider.Event {
+		if b.entries[i].Item.Kind == api.KindEvent {
 			events = append(events, i)
 		} else {
 			emails = append(emails, i)
 		}
 	}
-	if b.cfg.LogEmailAs == AsTask {
+	if b.cfg.LogEmailAs == api.AsTask {
 		if err := b.logTasks(ctx, emails); err != nil {
 			return err
 		}
@@ -166,7 +166,7 @@ func (b *batch) matchAll(ctx context.Context, fresh []int) error {
 	for _, i := range fresh {
 		ps := b.filter.External(Participants(b.entries[i].Item))
 		if len(ps) == 0 {
-			b.set(i, Outcome{State: Skipped, Reason: ReasonNoExternal})
+			b.set(i, Outcome{State: api.CRMSkipped, Reason: ReasonNoExternal})
 			continue
 		}
 		ext[i] = ps
@@ -189,7 +189,7 @@ func (b *batch) matchAll(ctx context.Context, fresh []int) error {
 			}
 		}
 		if len(b.matches[i]) == 0 {
-			b.set(i, Outcome{State: Skipped, Reason: ReasonNoMatch})
+			b.set(i, Outcome{State: api.CRMSkipped, Reason: ReasonNoMatch})
 		}
 	}
 	return nil
@@ -199,7 +199,7 @@ func (b *batch) matchAll(ctx context.Context, fresh []int) error {
 // else the first matched Lead.
 func who(ms []match) *Person {
 	for _, m := range ms {
-		if m.person.Object == ObjContact {
+		if m.person.Object == api.ObjContact {
 			return m.person
 		}
 	}
@@ -230,7 +230,7 @@ func truncate(s string, n int) string {
 }
 
 // subject returns the subject as logged (and looked up).
-func subject(it provider.Item, max int) string {
+func subject(it api.Item, max int) string {
 	s := strings.TrimSpace(it.Subject)
 	if s == "" {
 		s = "(no subject)"
@@ -242,7 +242,7 @@ func subject(it provider.Item, max int) string {
 // some drafts and server-generated mail) an identifier made from the
 // item's folder and provider id, so that it too is found again after a
 // crash instead of logged twice.
-func messageID(it provider.Item) string {
+func messageID(it api.Item) string {
 	if strings.Trim(strings.TrimSpace(it.MessageID), "<>") != "" {
 		return it.MessageID
 	}

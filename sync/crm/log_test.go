@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/auth"
 	"github.com/inboxsync/inboxsync/sync/auth/authtest"
 	"github.com/inboxsync/inboxsync/sync/crm"
@@ -39,16 +40,16 @@ func connected(t testing.TB) (*sftest.Server, *salesforce.Client) {
 var t0 = time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
 
 func mail(key, folder, msgID, subject, from string, to, cc []string) crm.Entry {
-	return crm.Entry{Key: key, Item: provider.Item{
-		ProviderID: key, Folder: provider.Folder(folder), Kind: provider.Mail, MessageID: msgID,
+	return crm.Entry{Key: key, Item: api.Item{
+		ProviderID: key, Folder: api.Folder(folder), Kind: api.KindMail, MessageID: msgID,
 		ConversationID: "conv-" + key, Subject: subject, From: from, To: to, Cc: cc,
 		Time: t0, Preview: "Preview of " + subject,
 	}}
 }
 
 func meeting(key, subject string, start time.Time, attendees ...string) crm.Entry {
-	return crm.Entry{Key: key, Item: provider.Item{
-		ProviderID: key, Folder: provider.Calendar, Kind: provider.Event, Subject: subject,
+	return crm.Entry{Key: key, Item: api.Item{
+		ProviderID: key, Folder: api.Calendar, Kind: api.KindEvent, Subject: subject,
 		Time: start, Start: start, End: start.Add(time.Hour), Location: "Room 1",
 		Organizer: mailbox, Attendees: attendees,
 	}}
@@ -103,7 +104,7 @@ func TestLogEmailMessages(t *testing.T) {
 		mail("sent", "sent", "m2@mycorp.example", "Re: Quote", mailbox, []string{"ann@acme.example"}, nil),
 	)
 	in, sent := outs["in"], outs["sent"]
-	if in.State != crm.Logged || sent.State != crm.Logged || in.Object != crm.ObjEmailMessage {
+	if in.State != api.CRMLogged || sent.State != api.CRMLogged || in.Object != api.ObjEmailMessage {
 		t.Fatalf("outcomes: %+v %+v", in, sent)
 	}
 	r, ok := sf.Get(in.RecordID)
@@ -158,7 +159,7 @@ func TestSkipReasons(t *testing.T) {
 		mail("converted", "inbox", "<c@x>", "Hello", "old@converted.example", []string{mailbox}, nil),
 	)
 	for key, want := range map[string]string{"internal": crm.ReasonNoExternal, "unknown": crm.ReasonNoMatch, "converted": crm.ReasonNoMatch} {
-		if o := outs[key]; o.State != crm.Skipped || o.Reason != want {
+		if o := outs[key]; o.State != api.CRMSkipped || o.Reason != want {
 			t.Errorf("%s: %+v, want skipped: %s", key, o, want)
 		}
 	}
@@ -177,7 +178,7 @@ func TestColleaguesEmailMessageIsLinked(t *testing.T) {
 	sf.Add("EmailMessageRelation", map[string]any{"EmailMessageId": theirs, "RelationId": carl, "RelationType": "ToAddress"})
 	outs := logAll(t, c, crm.Config{Mailbox: mailbox},
 		mail("mine", "inbox", "<shared@acme.example>", "Quote", "ann@acme.example", []string{mailbox, "carl@acme.example"}, nil))
-	if o := outs["mine"]; o.State != crm.Logged || o.RecordID != theirs {
+	if o := outs["mine"]; o.State != api.CRMLogged || o.RecordID != theirs {
 		t.Fatalf("outcome %+v, want logged as the colleague's %s", o, theirs)
 	}
 	if n := len(sf.Records("EmailMessage")); n != 1 {
@@ -208,15 +209,15 @@ func TestRecordErrorsFailOnlyTheirItem(t *testing.T) {
 	for k, o := range outs {
 		switch k {
 		case "blocked":
-			if o.State != crm.Failed || !o.Retryable || !strings.Contains(o.Reason, "validation rule") || !strings.Contains(o.Reason, "Emails about Blocked") {
+			if o.State != api.CRMFailed || !o.Retryable || !strings.Contains(o.Reason, "validation rule") || !strings.Contains(o.Reason, "Emails about Blocked") {
 				t.Errorf("blocked: %+v", o)
 			}
 		case "dup":
-			if o.State != crm.Failed || !strings.Contains(o.Reason, "duplicate rules") {
+			if o.State != api.CRMFailed || !strings.Contains(o.Reason, "duplicate rules") {
 				t.Errorf("dup: %+v", o)
 			}
 		default: // busy succeeds on the client's retry
-			if o.State != crm.Logged || o.RecordID == "" {
+			if o.State != api.CRMLogged || o.RecordID == "" {
 				t.Errorf("%s: %+v", k, o)
 			}
 		}
@@ -250,7 +251,7 @@ func TestEvents(t *testing.T) {
 	// The meeting moves: the Event is updated, not created again.
 	moved := meeting("demo", "Demo", t0.Add(24*time.Hour), "lee@beta.example", "ann@acme.example")
 	moved.RecordID, moved.Object = demo.RecordID, demo.Object
-	if o := logAll(t, c, cfg, moved)["demo"]; o.State != crm.Logged || o.RecordID != demo.RecordID {
+	if o := logAll(t, c, cfg, moved)["demo"]; o.State != api.CRMLogged || o.RecordID != demo.RecordID {
 		t.Fatalf("moved: %+v", o)
 	}
 	if r, _ := sf.Get(demo.RecordID); r.Fields["StartDateTime"] != "2026-11-21T09:30:00.000+0000" || len(sf.Records("Event")) != 2 {
@@ -259,14 +260,14 @@ func TestEvents(t *testing.T) {
 
 	// Cancelled: left alone by default, deleted with remove-deleted-events.
 	moved.Deleted = true
-	if o := logAll(t, c, cfg, moved)["demo"]; o.State != crm.Logged || o.Reason != crm.ReasonLeftAlone {
+	if o := logAll(t, c, cfg, moved)["demo"]; o.State != api.CRMLogged || o.Reason != crm.ReasonLeftAlone {
 		t.Fatalf("cancelled, remove off: %+v", o)
 	}
 	if _, ok := sf.Get(demo.RecordID); !ok {
 		t.Fatal("the Event was deleted with remove-deleted-events off")
 	}
 	cfg.RemoveDeletedEvents = true
-	if o := logAll(t, c, cfg, moved)["demo"]; o.State != crm.Skipped || o.Reason != crm.ReasonRemoved {
+	if o := logAll(t, c, cfg, moved)["demo"]; o.State != api.CRMSkipped || o.Reason != crm.ReasonRemoved {
 		t.Fatalf("cancelled, remove on: %+v", o)
 	}
 	if _, ok := sf.Get(demo.RecordID); ok {
@@ -274,7 +275,7 @@ func TestEvents(t *testing.T) {
 	}
 	// Deleted in Salesforce meanwhile: a later move is not recreated.
 	moved.Deleted = false
-	if o := logAll(t, c, cfg, moved)["demo"]; o.State != crm.Skipped || o.Reason != crm.ReasonEventGone {
+	if o := logAll(t, c, cfg, moved)["demo"]; o.State != api.CRMSkipped || o.Reason != crm.ReasonEventGone {
 		t.Fatalf("moved after deletion: %+v", o)
 	}
 }
@@ -283,7 +284,7 @@ func TestTasks(t *testing.T) {
 	sf, c := connected(t)
 	acme := sf.AddAccount("Acme")
 	ann := sf.AddContact("ann@acme.example", acme)
-	cfg := crm.Config{Mailbox: mailbox, LogEmailAs: crm.AsTask, Location: time.UTC}
+	cfg := crm.Config{Mailbox: mailbox, LogEmailAs: api.AsTask, Location: time.UTC}
 	e := mail("in", "inbox", "<t1@x>", "Pricing", "ann@acme.example", []string{mailbox}, []string{"cc@acme.example"})
 	o := logAll(t, c, cfg, e)["in"]
 	r, _ := sf.Get(o.RecordID)
@@ -386,7 +387,7 @@ func TestCrashBeforeCommitMakesNoDuplicate(t *testing.T) {
 	for round := range 20 {
 		cfg := crm.Config{Mailbox: mailbox, Location: time.UTC}
 		if round%4 == 3 {
-			cfg.LogEmailAs = crm.AsTask
+			cfg.LogEmailAs = api.AsTask
 		}
 		entries := workload(round)
 		// First attempt: the process dies after a random call; every
@@ -406,26 +407,26 @@ func TestCrashBeforeCommitMakesNoDuplicate(t *testing.T) {
 		for _, e := range entries {
 			o := final[e.Key]
 			if strings.HasSuffix(e.Key, "-skip") {
-				if o.State != crm.Skipped {
+				if o.State != api.CRMSkipped {
 					t.Fatalf("round %d: %s: %+v", round, e.Key, o)
 				}
 				continue
 			}
-			if o.State != crm.Logged {
+			if o.State != api.CRMLogged {
 				t.Fatalf("round %d: %s: %+v", round, e.Key, o)
 			}
 			if _, ok := sf.Get(o.RecordID); !ok {
 				t.Fatalf("round %d: %s logged as %s, which does not exist", round, e.Key, o.RecordID)
 			}
 			k := e.Item.MessageID
-			if e.Item.Kind == provider.Event {
+			if e.Item.Kind == api.KindEvent {
 				k = e.Item.Subject + e.Item.Start.String()
 			}
-			if prev, seen := msgs[k]; seen && prev != o.RecordID && cfg.LogEmailAs != crm.AsTask {
+			if prev, seen := msgs[k]; seen && prev != o.RecordID && cfg.LogEmailAs != api.AsTask {
 				t.Fatalf("round %d: one message logged twice: %s and %s", round, prev, o.RecordID)
 			}
 			msgs[k] = o.RecordID
-			if e.Item.Kind == provider.Event {
+			if e.Item.Kind == api.KindEvent {
 				events[k] = o.RecordID
 			}
 		}
@@ -447,7 +448,7 @@ func TestCrashBeforeCommitMakesNoDuplicate(t *testing.T) {
 			}
 		}
 		wantMsgs := 25
-		if cfg.LogEmailAs == crm.AsTask {
+		if cfg.LogEmailAs == api.AsTask {
 			wantMsgs = 0
 		}
 		if n != wantMsgs {
@@ -505,14 +506,14 @@ func TestFailedRelationIsCompletedLater(t *testing.T) {
 	}, sftest.RecordError{StatusCode: "FIELD_CUSTOM_VALIDATION_EXCEPTION", Message: "not now"}, 1)
 	e := mail("m", "inbox", "<rel@x>", "Hi", "ann@acme.example", []string{mailbox, "bob@acme.example"}, nil)
 	o := logAll(t, c, crm.Config{Mailbox: mailbox}, e)["m"]
-	if o.State != crm.Failed || o.RecordID == "" || !o.Retryable || !strings.Contains(o.Reason, "linking it to bob@acme.example failed") {
+	if o.State != api.CRMFailed || o.RecordID == "" || !o.Retryable || !strings.Contains(o.Reason, "linking it to bob@acme.example failed") {
 		t.Fatalf("first attempt: %+v", o)
 	}
 	// The outbox hands it back with its state and record: the relation is
 	// completed, the EmailMessage not created again.
 	e.State, e.RecordID, e.Object = o.State, o.RecordID, o.Object
 	o2 := logAll(t, c, crm.Config{Mailbox: mailbox}, e)["m"]
-	if o2.State != crm.Logged || o2.RecordID != o.RecordID || len(sf.Records("EmailMessage")) != 1 {
+	if o2.State != api.CRMLogged || o2.RecordID != o.RecordID || len(sf.Records("EmailMessage")) != 1 {
 		t.Fatalf("retry: %+v, %d EmailMessages", o2, len(sf.Records("EmailMessage")))
 	}
 	if got := relations(sf, o.RecordID); len(got) != 2 || got[ann+" FromAddress"] == "" || got[bob+" ToAddress"] == "" {
@@ -526,7 +527,7 @@ func TestMailWithoutMessageIDIsFoundAgain(t *testing.T) {
 	e := mail("nomid", "inbox", "", "No id", "ann@acme.example", []string{mailbox}, nil)
 	first := logAll(t, c, crm.Config{Mailbox: mailbox}, e)["nomid"]
 	second := logAll(t, c, crm.Config{Mailbox: mailbox}, e)["nomid"]
-	if first.State != crm.Logged || second.RecordID != first.RecordID || len(sf.Records("EmailMessage")) != 1 {
+	if first.State != api.CRMLogged || second.RecordID != first.RecordID || len(sf.Records("EmailMessage")) != 1 {
 		t.Fatalf("%+v then %+v, %d EmailMessages", first, second, len(sf.Records("EmailMessage")))
 	}
 	r, _ := sf.Get(first.RecordID)

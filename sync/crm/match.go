@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"strings"
+
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // MaxAddressesPerLookup is the most addresses one FindPeople call gets:
@@ -48,7 +50,7 @@ func (m *Matcher) Resolve(ctx context.Context, addrs []string) error {
 		for i := range people {
 			p := &people[i]
 			a := strings.ToLower(p.Email)
-			if cur := found[a]; cur == nil || (cur.Object == ObjLead && p.Object == ObjContact) {
+			if cur := found[a]; cur == nil || (cur.Object == api.ObjLead && p.Object == api.ObjContact) {
 				found[a] = p
 			}
 		}

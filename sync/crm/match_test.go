@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
 )
 
@@ -36,10 +37,10 @@ func (p *peopleOnly) FindPeople(_ context.Context, addrs []string) ([]crm.Person
 
 func TestMatcher(t *testing.T) {
 	rec := &peopleOnly{t: t, people: []crm.Person{
-		{ID: "00Q1", Object: crm.ObjLead, Email: "both@acme.example"},
-		{ID: "0031", Object: crm.ObjContact, Email: "Both@Acme.example", AccountID: "001A"},
-		{ID: "00Q2", Object: crm.ObjLead, Email: "lead@beta.example"},
-		{ID: "0032", Object: crm.ObjContact, Email: "CONTACT@gamma.example"},
+		{ID: "00Q1", Object: api.ObjLead, Email: "both@acme.example"},
+		{ID: "0031", Object: api.ObjContact, Email: "Both@Acme.example", AccountID: "001A"},
+		{ID: "00Q2", Object: api.ObjLead, Email: "lead@beta.example"},
+		{ID: "0032", Object: api.ObjContact, Email: "CONTACT@gamma.example"},
 	}}
 	m := crm.NewMatcher(rec)
 	if err := m.Resolve(context.Background(), []string{"both@acme.example", "Lead@Beta.example", "contact@gamma.example", "nobody@delta.example"}); err != nil {

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // DefaultBlocklist holds the common free-mail domains, left out before
@@ -60,7 +60,7 @@ func ParseAddress(s string) (addr, name string, ok bool) {
 // Participants returns an item's participants, each address once (its
 // first role wins): From, To, Cc for an email; organizer and attendees
 // for a meeting.
-func Participants(it provider.Item) []Participant {
+func Participants(it api.Item) []Participant {
 	var out []Participant
 	add := func(role Role, list ...string) {
 		for _, s := range list {
@@ -71,7 +71,7 @@ func Participants(it provider.Item) []Participant {
 			out = append(out, Participant{Address: a, Name: n, Role: role})
 		}
 	}
-	if it.Kind == provider.Event {
+	if it.Kind == api.KindEvent {
 		add(RoleAttendee, it.Organizer)
 		add(RoleAttendee, it.Attendees...)
 		return out

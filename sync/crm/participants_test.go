@@ -3,8 +3,8 @@ package crm_test
 import (
 	"testing"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
 func TestFilter(t *testing.T) {
@@ -49,7 +49,7 @@ func TestFilter(t *testing.T) {
 }
 
 func TestParticipants(t *testing.T) {
-	mail := provider.Item{Kind: provider.Mail, From: `"Ann A." <Ann@Acme.example>`, To: []string{"rep@mycorp.example", "ann@acme.example", "not an address"}, Cc: []string{"Bob <bob@beta.example>"}}
+	mail := api.Item{Kind: api.KindMail, From: `"Ann A." <Ann@Acme.example>`, To: []string{"rep@mycorp.example", "ann@acme.example", "not an address"}, Cc: []string{"Bob <bob@beta.example>"}}
 	got := crm.Participants(mail)
 	want := []crm.Participant{
 		{Address: "ann@acme.example", Name: "Ann A.", Role: crm.RoleFrom},
@@ -64,7 +64,7 @@ func TestParticipants(t *testing.T) {
 			t.Errorf("participant %d = %+v, want %+v", i, got[i], want[i])
 		}
 	}
-	meeting := provider.Item{Kind: provider.Event, Organizer: "rep@mycorp.example", Attendees: []string{"ann@acme.example", "Rep@mycorp.example"}}
+	meeting := api.Item{Kind: api.KindEvent, Organizer: "rep@mycorp.example", Attendees: []string{"ann@acme.example", "Rep@mycorp.example"}}
 	if got := crm.Participants(meeting); len(got) != 2 || got[1].Address != "ann@acme.example" || got[1].Role != crm.RoleAttendee {
 		t.Fatalf("meeting participants = %+v", got)
 	}

@@ -1,6 +1,7 @@
 package crm
 
 import (
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -9,17 +10,17 @@ import (
 // (retried later) leave it connected, a throttled run waits, a grant that
 // is gone needs re-activation, anything else is a failure (the engine
 // suspends after 10 in a row).
-func StateAfter(err error) ConnState {
+func StateAfter(err error) api.ConnState {
 	if err == nil {
-		return ConnConnected
+		return api.ConnConnected
 	}
 	switch provider.Classify(err) {
 	case provider.ClassOffline:
-		return ConnConnected
+		return api.ConnConnected
 	case provider.ClassThrottled:
-		return ConnThrottled
+		return api.ConnThrottled
 	case provider.ClassGrantGone:
-		return ConnNeedsReactivation
+		return api.ConnNeedsReactivation
 	}
-	return ConnFailed
+	return api.ConnFailed
 }

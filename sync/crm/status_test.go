@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
@@ -14,14 +15,14 @@ import (
 func TestStateAfter(t *testing.T) {
 	for _, c := range []struct {
 		err  error
-		want crm.ConnState
+		want api.ConnState
 	}{
-		{nil, crm.ConnConnected},
-		{provider.Offline(errors.New("dns")), crm.ConnConnected},
-		{provider.Throttled(30*time.Minute, errors.New("budget")), crm.ConnThrottled},
-		{provider.GrantGone("sign in again", errors.New("invalid_grant")), crm.ConnNeedsReactivation},
-		{provider.Rejected("refused", errors.New("401")), crm.ConnFailed},
-		{errors.New("boom"), crm.ConnFailed},
+		{nil, api.ConnConnected},
+		{provider.Offline(errors.New("dns")), api.ConnConnected},
+		{provider.Throttled(30*time.Minute, errors.New("budget")), api.ConnThrottled},
+		{provider.GrantGone("sign in again", errors.New("invalid_grant")), api.ConnNeedsReactivation},
+		{provider.Rejected("refused", errors.New("401")), api.ConnFailed},
+		{errors.New("boom"), api.ConnFailed},
 	} {
 		if got := crm.StateAfter(c.err); got != c.want {
 			t.Errorf("StateAfter(%v) = %v, want %v", c.err, got, c.want)
@@ -30,7 +31,7 @@ func TestStateAfter(t *testing.T) {
 }
 
 func TestStatusJSON(t *testing.T) {
-	s := crm.Status{State: crm.ConnNeedsReactivation, Counts: map[crm.State]int{crm.Logged: 3, crm.Skipped: 1}}
+	s := api.CRMStatus{State: api.ConnNeedsReactivation, Counts: map[api.CRMState]int{api.CRMLogged: 3, api.CRMSkipped: 1}}
 	b, err := json.Marshal(s)
 	if err != nil {
 		t.Fatal(err)
@@ -38,8 +39,8 @@ func TestStatusJSON(t *testing.T) {
 	if !strings.Contains(string(b), `"state":"needs-reactivation"`) || !strings.Contains(string(b), `"logged":3`) || strings.Contains(string(b), "last_run") {
 		t.Fatalf("JSON = %s", b)
 	}
-	var back crm.Status
-	if err := json.Unmarshal(b, &back); err != nil || back.State != crm.ConnNeedsReactivation || back.Counts[crm.Logged] != 3 {
+	var back api.CRMStatus
+	if err := json.Unmarshal(b, &back); err != nil || back.State != api.ConnNeedsReactivation || back.Counts[api.CRMLogged] != 3 {
 		t.Fatalf("round trip: %+v, %v", back, err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -18,25 +19,25 @@ import (
 // same-mailbox check and the connections kept for "use anyway".
 
 // Activate implements control.Control.
-func (e *Engine) Activate(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error) {
+func (e *Engine) Activate(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (api.Account, error) {
 	conn, ok := e.cfg.Connectors[req.Provider]
 	if !ok {
-		return store.Account{}, fmt.Errorf("%w: %s accounts are not available in this build yet", ErrUnsupported, ProviderWords(req.Provider))
+		return api.Account{}, fmt.Errorf("%w: %s accounts are not available in this build yet", api.ErrUnsupported, api.ProviderWords(req.Provider))
 	}
 	if progress == nil {
-		progress = func(provider.ActivationProgress) {}
+		progress = func(api.ActivationProgress) {}
 	}
 	if err := e.checkActivationPolicy(req); err != nil {
-		return store.Account{}, err
+		return api.Account{}, err
 	}
-	var existing *store.Account
+	var existing *api.Account
 	if req.Account != "" {
 		if len(req.Account) > 64 || !validID.MatchString(req.Account) {
-			return store.Account{}, fmt.Errorf("%w: an account name may hold letters, digits, '.', '_' and '-' (at most 64)", ErrInvalid)
+			return api.Account{}, fmt.Errorf("%w: an account name may hold letters, digits, '.', '_' and '-' (at most 64)", api.ErrInvalid)
 		}
 		if a, err := e.cfg.Store.Account(ctx, req.Account); err == nil {
 			if a.Provider != req.Provider {
-				return store.Account{}, fmt.Errorf("%w: account %q is a %s account; remove it first to use it for %s", ErrInvalid, a.Provider, ProviderWords(a.Provider), ProviderWords(req.Provider))
+				return api.Account{}, fmt.Errorf("%w: account %q is a %s account; remove it first to use it for %s", api.ErrInvalid, a.Provider, api.ProviderWords(a.Provider), api.ProviderWords(req.Provider))
 			}
 			existing = &a
 			// Re-activation keeps what the account already knows (EWS URL,
@@ -51,7 +52,7 @@ func (e *Engine) Activate(ctx context.Context, req provider.ActivationRequest, p
 				req.Login = a.Login
 			}
 		} else if !errors.Is(err, store.ErrNotFound) {
-			return store.Account{}, err
+			return api.Account{}, err
 		}
 	}
 	if req.Settings == nil {
@@ -64,29 +65,29 @@ func (e *Engine) Activate(ctx context.Context, req provider.ActivationRequest, p
 		var err error
 		c, err = conn.Connect(ctx, req, progress)
 		if err != nil {
-			return store.Account{}, err
+			return api.Account{}, err
 		}
 	}
 	// The same-mailbox check: nothing is stored and no sync starts until
 	// the mailbox is the expected one or the user accepted it.
 	if err := e.checkMailbox(req, existing, c.Account.Email); err != nil {
-		var mm *MailboxMismatchError
+		var mm *api.MailboxMismatchError
 		if errors.As(err, &mm) {
 			if !mm.Enforced {
 				e.putPending(req, c)
 			}
 			e.log.Warn("activation refused: another mailbox", "provider", req.Provider, "account", req.Account, "expected", mm.Expected, "got", mm.Got, "enforced", mm.Enforced)
 		}
-		return store.Account{}, err
+		return api.Account{}, err
 	}
-	a := store.Account{ID: c.Account.ID, Provider: req.Provider, Login: c.Account.Login, Email: c.Account.Email, Settings: c.Account.Settings}
+	a := api.Account{ID: c.Account.ID, Provider: req.Provider, Login: c.Account.Login, Email: c.Account.Email, Settings: c.Account.Settings}
 	var err error
 	switch {
 	case existing != nil:
 		a.ID, a.CreatedAt = existing.ID, existing.CreatedAt
 		if existing.Email != "" && a.Email != "" && !strings.EqualFold(existing.Email, a.Email) {
 			// Accepted by the user (checkMailbox refuses it otherwise).
-			e.emit(Event{Type: EventNotice, Account: a.ID, Title: "A different mailbox was connected",
+			e.emit(api.Event{Type: api.EventNotice, Account: a.ID, Title: "A different mailbox was connected",
 				Message: fmt.Sprintf("Account %s was %s and is now %s, as you chose.", a.ID, existing.Email, a.Email)})
 		}
 	case req.Account != "":
@@ -94,7 +95,7 @@ func (e *Engine) Activate(ctx context.Context, req provider.ActivationRequest, p
 	default:
 		a.ID = deriveID(a.Email, a.Login)
 		if _, err := e.cfg.Store.Account(ctx, a.ID); err == nil {
-			return store.Account{}, fmt.Errorf("%w: an account named %q already exists; choose another name with --account", ErrInvalid, a.ID)
+			return api.Account{}, fmt.Errorf("%w: an account named %q already exists; choose another name with --account", api.ErrInvalid, a.ID)
 		}
 	}
 	if existing == nil {
@@ -103,10 +104,10 @@ func (e *Engine) Activate(ctx context.Context, req provider.ActivationRequest, p
 		// any of it, nor its secrets be stored before it can be added.
 		pending, err := e.cfg.Store.PendingRemovals(ctx)
 		if err != nil {
-			return store.Account{}, err
+			return api.Account{}, err
 		}
 		if slices.Contains(pending, a.ID) {
-			return store.Account{}, fmt.Errorf("%w: the account named %q is still being removed; add it again in a moment, once its data is deleted", ErrInvalid, a.ID)
+			return api.Account{}, fmt.Errorf("%w: the account named %q is still being removed; add it again in a moment, once its data is deleted", api.ErrInvalid, a.ID)
 		}
 	}
 	if a.CreatedAt.IsZero() {
@@ -114,7 +115,7 @@ func (e *Engine) Activate(ctx context.Context, req provider.ActivationRequest, p
 	}
 	for k, v := range c.Secrets {
 		if err := e.cfg.Secrets.Set(a.ID, k, v); err != nil {
-			return store.Account{}, err
+			return api.Account{}, err
 		}
 	}
 	if existing != nil {
@@ -123,7 +124,7 @@ func (e *Engine) Activate(ctx context.Context, req provider.ActivationRequest, p
 		err = e.cfg.Store.AddAccount(ctx, a)
 	}
 	if err != nil {
-		return store.Account{}, err
+		return api.Account{}, err
 	}
 	e.log.Info("account activated", "account", a.ID, "provider", a.Provider)
 
@@ -131,12 +132,12 @@ func (e *Engine) Activate(ctx context.Context, req provider.ActivationRequest, p
 	r := e.runners[a.ID]
 	e.mu.Unlock()
 	if r == nil {
-		if err := e.cfg.Store.PutRunState(ctx, a.ID, store.RunState{State: Idle.String()}); err != nil {
-			return store.Account{}, err
+		if err := e.cfg.Store.PutRunState(ctx, a.ID, store.RunState{State: api.Idle.String()}); err != nil {
+			return api.Account{}, err
 		}
 		r, err = e.loadRunner(ctx, a)
 		if err != nil {
-			return store.Account{}, err
+			return api.Account{}, err
 		}
 		r.reactivated(a)
 		e.mu.Lock()
@@ -146,7 +147,7 @@ func (e *Engine) Activate(ctx context.Context, req provider.ActivationRequest, p
 	} else {
 		r.reactivated(a)
 	}
-	e.emit(Event{Type: EventAccounts, Account: a.ID})
+	e.emit(api.Event{Type: api.EventAccounts, Account: a.ID})
 	return a, nil
 }
 
@@ -167,11 +168,11 @@ func (e *Engine) SetMailboxPolicy(expected string, enforce bool) {
 // user typed when it is an address (a DOMAIN\user login is not comparable).
 // It returns a *MailboxMismatchError unless they are the same
 // (case-insensitively) or the request accepts got and nothing enforces.
-func (e *Engine) checkMailbox(req provider.ActivationRequest, existing *store.Account, got string) error {
+func (e *Engine) checkMailbox(req api.ActivationRequest, existing *api.Account, got string) error {
 	e.mu.Lock()
 	expected, enforce := e.expected, e.enforce
 	e.mu.Unlock()
-	mm := &MailboxMismatchError{Got: got, Enforced: enforce}
+	mm := &api.MailboxMismatchError{Got: got, Enforced: enforce}
 	switch {
 	case existing != nil && existing.Email != "":
 		mm.Expected, mm.Account = existing.Email, existing.ID
@@ -205,13 +206,13 @@ func isAddress(s string) bool {
 
 // pendingKey keys a refused connection by provider, account name and the
 // mailbox it resolved.
-func pendingKey(req provider.ActivationRequest, mailbox string) string {
+func pendingKey(req api.ActivationRequest, mailbox string) string {
 	return req.Provider + "\x00" + req.Account + "\x00" + strings.ToLower(strings.TrimSpace(mailbox))
 }
 
 // putPending keeps a connection refused for its mailbox for pendingTTL,
 // dropping the expired ones.
-func (e *Engine) putPending(req provider.ActivationRequest, c provider.Connection) {
+func (e *Engine) putPending(req api.ActivationRequest, c provider.Connection) {
 	now := e.cfg.Clock.Now()
 	req.AcceptMailbox = ""
 	e.mu.Lock()
@@ -228,7 +229,7 @@ func (e *Engine) putPending(req provider.ActivationRequest, c provider.Connectio
 // same request when req accepts its mailbox now, so that "use anyway"
 // needs no second sign-in. ok is false when there is none (or it is older
 // than pendingTTL, or the request differs): then Connect runs again.
-func (e *Engine) takePending(req provider.ActivationRequest) (provider.Connection, bool) {
+func (e *Engine) takePending(req api.ActivationRequest) (provider.Connection, bool) {
 	if req.AcceptMailbox == "" {
 		return provider.Connection{}, false
 	}

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // This file holds the values the engine exchanges with its clients (the
@@ -10,5 +12,5 @@ import (
 
 // NoticeTester sends test notices (sync/notices.Service in the agent).
 type NoticeTester interface {
-	Test(ctx context.Context) ([]NoticeDelivery, error)
+	Test(ctx context.Context) ([]api.NoticeDelivery, error)
 }

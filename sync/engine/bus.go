@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // bus fans events out to subscribers. Publishing never blocks: a
@@ -12,14 +14,14 @@ import (
 type bus struct {
 	mu   sync.Mutex
 	seq  uint64
-	subs map[chan Event]struct{}
+	subs map[chan api.Event]struct{}
 }
 
 const subscriberBuffer = 256
 
-func newBus() *bus { return &bus{subs: map[chan Event]struct{}{}} }
+func newBus() *bus { return &bus{subs: map[chan api.Event]struct{}{}} }
 
-func (b *bus) publish(ev Event) {
+func (b *bus) publish(ev api.Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.seq++
@@ -35,8 +37,8 @@ func (b *bus) publish(ev Event) {
 	}
 }
 
-func (b *bus) subscribe(ctx context.Context) <-chan Event {
-	ch := make(chan Event, subscriberBuffer)
+func (b *bus) subscribe(ctx context.Context) <-chan api.Event {
+	ch := make(chan api.Event, subscriberBuffer)
 	b.mu.Lock()
 	b.subs[ch] = struct{}{}
 	b.mu.Unlock()

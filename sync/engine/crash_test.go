@@ -11,8 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider/scripted"
 	"github.com/inboxsync/inboxsync/sync/secret/secrettest"
 	"github.com/inboxsync/inboxsync/sync/store"
@@ -28,9 +27,9 @@ func crashMailbox(delay time.Duration) *scripted.Mailbox {
 	mb := scripted.New()
 	mb.SetPageSize(10)
 	mb.SetPageDelay(delay)
-	mb.Add(provider.Inbox, 200, t0.Add(-48*time.Hour))
-	mb.Add(provider.Sent, 20, t0.Add(-48*time.Hour))
-	mb.Add(provider.Calendar, 5, t0.Add(24*time.Hour))
+	mb.Add(api.Inbox, 200, t0.Add(-48*time.Hour))
+	mb.Add(api.Sent, 20, t0.Add(-48*time.Hour))
+	mb.Add(api.Calendar, 5, t0.Add(24*time.Hour))
 	return mb
 }
 
@@ -57,7 +56,7 @@ func (v *env) printPages(prefix string) {
 	for {
 		select {
 		case ev := <-v.events:
-			if ev.Type == engine.EventSessionProgress {
+			if ev.Type == api.EventSessionProgress {
 				fmt.Printf("%s %d\n", prefix, ev.Status.Progress.Pages)
 			}
 		case <-deadline:
@@ -142,14 +141,14 @@ func TestCrashMidSessionResumesAtStart(t *testing.T) {
 	if s.Added != 225-before {
 		t.Fatalf("the resume added %d items; want the %d the killed process had not stored (it resumed from the cursor)", s.Added, 225-before)
 	}
-	sessions, err := v.e.Sessions(context.Background(), store.SessionQuery{Account: "work"})
+	sessions, err := v.e.Sessions(context.Background(), api.SessionQuery{Account: "work"})
 	if err != nil || len(sessions) != 2 {
 		t.Fatalf("sessions: %+v %v", sessions, err)
 	}
-	if k := sessions[1]; k.Trigger != "activation" || k.Outcome != store.OutcomeInterrupted || k.End.IsZero() {
+	if k := sessions[1]; k.Trigger != "activation" || k.Outcome != api.OutcomeInterrupted || k.End.IsZero() {
 		t.Fatalf("the killed session reads %+v; want activation, interrupted, with an end", k)
 	}
-	if st := v.status(); st.State != engine.Idle || !st.NextSync.Equal(t0.Add(interval)) {
+	if st := v.status(); st.State != api.Idle || !st.NextSync.Equal(t0.Add(interval)) {
 		t.Fatalf("after the resume: %s, next sync %v; want idle, next at %v", st.State, st.NextSync, t0.Add(interval))
 	}
 	v.quiet()

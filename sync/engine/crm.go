@@ -13,22 +13,22 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
 // crmSettingsKey stores CRMSettings in the store's settings.
 const crmSettingsKey = "crm_settings"
 
-func loadCRMSettings(ctx context.Context, st *store.Store) (CRMSettings, error) {
-	s := CRMSettings{LogEmailAs: crm.AsEmailMessage}
+func loadCRMSettings(ctx context.Context, st *store.Store) (api.CRMSettings, error) {
+	s := api.CRMSettings{LogEmailAs: api.AsEmailMessage}
 	v, ok, err := st.Setting(ctx, crmSettingsKey)
 	if err != nil || !ok {
 		return s, err
 	}
 	if err := json.Unmarshal([]byte(v), &s); err != nil {
-		return CRMSettings{LogEmailAs: crm.AsEmailMessage}, fmt.Errorf("reading the CRM settings: %w", err)
+		return api.CRMSettings{LogEmailAs: api.AsEmailMessage}, fmt.Errorf("reading the CRM settings: %w", err)
 	}
 	return s, nil
 }
@@ -43,7 +43,7 @@ func normalizeDomains(what string, ds []string) ([]string, error) {
 			continue
 		}
 		if strings.ContainsAny(d, "@ /\\,;") || !strings.Contains(d, ".") {
-			return nil, fmt.Errorf("%w: %q in %s is not a domain like example.com", ErrInvalid, d, what)
+			return nil, fmt.Errorf("%w: %q in %s is not a domain like example.com", api.ErrInvalid, d, what)
 		}
 		if !slices.Contains(out, d) {
 			out = append(out, d)
@@ -53,19 +53,19 @@ func normalizeDomains(what string, ds []string) ([]string, error) {
 }
 
 // checkCRMSettings validates s and returns it normalized.
-func checkCRMSettings(s CRMSettings) (CRMSettings, error) {
+func checkCRMSettings(s api.CRMSettings) (api.CRMSettings, error) {
 	switch s.LogEmailAs {
 	case "":
-		s.LogEmailAs = crm.AsEmailMessage
-	case crm.AsEmailMessage, crm.AsTask:
+		s.LogEmailAs = api.AsEmailMessage
+	case api.AsEmailMessage, api.AsTask:
 	default:
-		return s, fmt.Errorf("%w: log emails as %q: choose email (an EmailMessage) or task", ErrInvalid, s.LogEmailAs)
+		return s, fmt.Errorf("%w: log emails as %q: choose email (an EmailMessage) or task", api.ErrInvalid, s.LogEmailAs)
 	}
 	if s.Budget < 0 || s.Budget > 1 {
-		return s, fmt.Errorf("%w: the API budget must be a share between 0 and 1, like 0.9", ErrInvalid)
+		return s, fmt.Errorf("%w: the API budget must be a share between 0 and 1, like 0.9", api.ErrInvalid)
 	}
 	if s.RedirectPort < 0 || s.RedirectPort > 65535 {
-		return s, fmt.Errorf("%w: the redirect port %d is not a port number", ErrInvalid, s.RedirectPort)
+		return s, fmt.Errorf("%w: the redirect port %d is not a port number", api.ErrInvalid, s.RedirectPort)
 	}
 	var err error
 	if s.InternalDomains, err = normalizeDomains("the internal domains", s.InternalDomains); err != nil {
@@ -80,7 +80,7 @@ func checkCRMSettings(s CRMSettings) (CRMSettings, error) {
 }
 
 // CRMSettings implements control.Control: the settings in force.
-func (e *Engine) CRMSettings(ctx context.Context) (CRMSettings, error) {
+func (e *Engine) CRMSettings(ctx context.Context) (api.CRMSettings, error) {
 	s := e.crmPolicy(e.crm.settings())
 	if s.Blocklist == nil {
 		s.Blocklist = slices.Clone(crm.DefaultBlocklist)
@@ -90,17 +90,17 @@ func (e *Engine) CRMSettings(ctx context.Context) (CRMSettings, error) {
 
 // UpdateCRMSettings implements control.Control: it validates and stores s;
 // the next run uses it.
-func (e *Engine) UpdateCRMSettings(ctx context.Context, s CRMSettings) (CRMSettings, error) {
+func (e *Engine) UpdateCRMSettings(ctx context.Context, s api.CRMSettings) (api.CRMSettings, error) {
 	s, err := checkCRMSettings(s)
 	if err != nil {
-		return CRMSettings{}, err
+		return api.CRMSettings{}, err
 	}
 	cur, err := e.CRMSettings(ctx)
 	if err != nil {
-		return CRMSettings{}, err
+		return api.CRMSettings{}, err
 	}
 	if err := e.checkCRMLocked(cur, s); err != nil {
-		return CRMSettings{}, err
+		return api.CRMSettings{}, err
 	}
 	s = e.crmOwn(s)
 	if slices.Equal(s.Blocklist, crm.DefaultBlocklist) {
@@ -109,22 +109,22 @@ func (e *Engine) UpdateCRMSettings(ctx context.Context, s CRMSettings) (CRMSetti
 		s.Blocklist = nil
 	}
 	if err := e.crm.setSettings(ctx, s); err != nil {
-		return CRMSettings{}, err
+		return api.CRMSettings{}, err
 	}
-	e.emit(Event{Type: EventSettings})
+	e.emit(api.Event{Type: api.EventSettings})
 	return e.CRMSettings(ctx)
 }
 
 // CRMConnect implements control.Control: it signs in to the CRM (steps that
 // need the user go to progress), saves the sign-in to the keyring, queues
 // the mailbox's history window and starts logging at once.
-func (e *Engine) CRMConnect(ctx context.Context, req CRMConnectRequest, progress func(provider.ActivationProgress)) (crm.Status, error) {
+func (e *Engine) CRMConnect(ctx context.Context, req api.CRMConnectRequest, progress func(api.ActivationProgress)) (api.CRMStatus, error) {
 	if req.CRM == "" {
-		req.CRM = CRMSalesforce
+		req.CRM = api.CRMSalesforce
 	}
 	k, ok := e.cfg.CRM[req.CRM]
 	if !ok {
-		return crm.Status{}, fmt.Errorf("%w: connecting to %q is not available in this build (Inbox Sync connects to Salesforce)", ErrUnsupported, req.CRM)
+		return api.CRMStatus{}, fmt.Errorf("%w: connecting to %q is not available in this build (Inbox Sync connects to Salesforce)", api.ErrUnsupported, req.CRM)
 	}
 	s := e.crm.settings()
 	if req.LoginURL != "" {
@@ -141,41 +141,41 @@ func (e *Engine) CRMConnect(ctx context.Context, req CRMConnectRequest, progress
 	}
 	s, err := checkCRMSettings(s)
 	if err != nil {
-		return crm.Status{}, err
+		return api.CRMStatus{}, err
 	}
 	conn, err := k.Connect(ctx, crm.ConnectRequest{Settings: connectorSettings(s), ClientSecret: req.ClientSecret, NoBrowser: req.NoBrowser}, progress)
 	if err != nil {
-		return crm.Status{}, err
+		return api.CRMStatus{}, err
 	}
 	id, err := conn.Identity()
 	if err != nil {
-		return crm.Status{}, err
+		return api.CRMStatus{}, err
 	}
 	if err := e.crm.setSettings(ctx, s); err != nil {
-		return crm.Status{}, err
+		return api.CRMStatus{}, err
 	}
 	now := e.cfg.Clock.Now()
 	since := now.AddDate(0, 0, -e.currentSettings().HistoryDays)
 	queued, err := e.cfg.Store.ConnectCRM(ctx, store.CRMConnection{CRM: req.CRM, Org: id.Org, ConnectedAt: now, Since: since})
 	if err != nil {
-		return crm.Status{}, storeFailure(err)
+		return api.CRMStatus{}, storeFailure(err)
 	}
 	e.log.Info("CRM connected", "crm", req.CRM, "instance", id.Instance, "queued", queued)
 	e.crm.connected(req.CRM, conn, id)
-	e.emit(Event{Type: EventAccounts})
+	e.emit(api.Event{Type: api.EventAccounts})
 	return e.crm.status(ctx)
 }
 
 // CRMStatus implements control.Control.
-func (e *Engine) CRMStatus(ctx context.Context) (crm.Status, error) {
+func (e *Engine) CRMStatus(ctx context.Context) (api.CRMStatus, error) {
 	return e.crm.status(ctx)
 }
 
 // CRMSync implements control.Control: it starts a logging run at once and,
 // with wait, returns when it ended.
-func (e *Engine) CRMSync(ctx context.Context, wait bool) (crm.Status, error) {
+func (e *Engine) CRMSync(ctx context.Context, wait bool) (api.CRMStatus, error) {
 	if err := e.crm.request(ctx, wait); err != nil {
-		return crm.Status{}, err
+		return api.CRMStatus{}, err
 	}
 	return e.crm.status(ctx)
 }
@@ -195,12 +195,12 @@ func (e *Engine) CRMDisconnect(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	e.log.Info("CRM disconnected")
-	e.emit(Event{Type: EventAccounts})
+	e.emit(api.Event{Type: api.EventAccounts})
 	return errors.Join(errs...)
 }
 
 // connectorSettings are the settings a Connector is given.
-func connectorSettings(s CRMSettings) map[string]string {
+func connectorSettings(s api.CRMSettings) map[string]string {
 	m := map[string]string{"login_url": s.LoginURL, "client_id": s.ClientID, "api_version": s.APIVersion}
 	if s.RedirectPort != 0 {
 		m["redirect_port"] = strconv.Itoa(s.RedirectPort)

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret"
@@ -27,7 +28,7 @@ const crmRunKey = "crm_run"
 // crmRunState is the persisted part of the CRM connection's state.
 type crmRunState struct {
 	CRM      string        `json:"crm,omitempty"`
-	State    crm.ConnState `json:"state"`
+	State    api.ConnState `json:"state"`
 	Reason   string        `json:"reason,omitempty"`
 	Failures int           `json:"failures,omitempty"`
 	LastRun  time.Time     `json:"last_run,omitzero"`
@@ -44,8 +45,8 @@ type crmRunState struct {
 // CRMStatusFromStore reads the CRM connection's status as the agent last
 // saved it, for the CLI when no agent runs (without the API usage, which
 // only the running agent knows).
-func CRMStatusFromStore(ctx context.Context, st *store.Store) (crm.Status, error) {
-	var out crm.Status
+func CRMStatusFromStore(ctx context.Context, st *store.Store) (api.CRMStatus, error) {
+	var out api.CRMStatus
 	c, ok, err := st.CRMConnection(ctx)
 	if err != nil || !ok || !c.Active {
 		return out, err
@@ -56,12 +57,12 @@ func CRMStatusFromStore(ctx context.Context, st *store.Store) (crm.Status, error
 	} else if ok {
 		json.Unmarshal([]byte(v), &rs)
 	}
-	out = crm.Status{State: rs.State, Reason: rs.Reason, Instance: rs.Instance, User: rs.User, Requests: rs.Requests, LastRun: rs.LastRun}
+	out = api.CRMStatus{State: rs.State, Reason: rs.Reason, Instance: rs.Instance, User: rs.User, Requests: rs.Requests, LastRun: rs.LastRun}
 	switch out.State {
-	case crm.ConnNotConnected, crm.ConnLogging:
-		out.State = crm.ConnConnected
+	case api.ConnNotConnected, api.ConnLogging:
+		out.State = api.ConnConnected
 	}
-	if out.State == crm.ConnConnected || out.State == crm.ConnThrottled {
+	if out.State == api.ConnConnected || out.State == api.ConnThrottled {
 		out.NextRun = rs.NextRun
 	}
 	out.Counts, err = st.CRMCounts(ctx)
@@ -80,7 +81,7 @@ type crmRunner struct {
 	wake chan struct{}
 
 	mu      sync.Mutex
-	cfg     CRMSettings
+	cfg     api.CRMSettings
 	rs      crmRunState
 	conn    crm.Connection // nil: not connected (or no connector in this build)
 	id      crm.Identity
@@ -116,9 +117,9 @@ func (e *Engine) loadCRMRunner(ctx context.Context) (*crmRunner, error) {
 		return r, nil
 	}
 	r.rs.CRM, r.rs.Connected = c.CRM, true
-	if r.rs.State == crm.ConnLogging {
+	if r.rs.State == api.ConnLogging {
 		// The process died mid-run: the outbox resumes where it stopped.
-		r.rs.State, r.rs.NextRun = crm.ConnConnected, time.Time{}
+		r.rs.State, r.rs.NextRun = api.ConnConnected, time.Time{}
 	}
 	k, ok := e.cfg.CRM[c.CRM]
 	if !ok {
@@ -127,7 +128,7 @@ func (e *Engine) loadCRMRunner(ctx context.Context) (*crmRunner, error) {
 	}
 	conn, err := k.Open(connectorSettings(r.cfg))
 	if err != nil {
-		r.rs.State, r.rs.Reason = crm.ConnFailed, "The CRM settings cannot work: "+err.Error()
+		r.rs.State, r.rs.Reason = api.ConnFailed, "The CRM settings cannot work: "+err.Error()
 		return r, nil
 	}
 	r.conn = conn
@@ -135,12 +136,12 @@ func (e *Engine) loadCRMRunner(ctx context.Context) (*crmRunner, error) {
 		r.id = id
 		r.rs.Instance, r.rs.User = id.Instance, id.User
 	} else if errors.Is(err, secret.ErrNotFound) || errors.Is(err, secret.ErrCorrupt) {
-		r.rs.State, r.rs.Reason = crm.ConnNeedsReactivation, "The saved Salesforce sign-in is missing from the keyring. Sign in to Salesforce again."
+		r.rs.State, r.rs.Reason = api.ConnNeedsReactivation, "The saved Salesforce sign-in is missing from the keyring. Sign in to Salesforce again."
 	}
 	return r, nil
 }
 
-func (r *crmRunner) settings() CRMSettings {
+func (r *crmRunner) settings() api.CRMSettings {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.cfg
@@ -150,7 +151,7 @@ func (r *crmRunner) settings() CRMSettings {
 
 // setSettings stores s; a changed budget reopens the connection (the
 // connector reads it at Open).
-func (r *crmRunner) setSettings(ctx context.Context, s CRMSettings) error {
+func (r *crmRunner) setSettings(ctx context.Context, s api.CRMSettings) error {
 	b, _ := json.Marshal(s)
 	if err := r.e.cfg.Store.PutSetting(ctx, crmSettingsKey, string(b)); err != nil {
 		return err
@@ -183,14 +184,14 @@ func (r *crmRunner) saveLocked() {
 
 // setStateLocked is the one place the CRM connection's state changes: it
 // logs, persists and emits an event.
-func (r *crmRunner) setStateLocked(to crm.ConnState, reason string) {
+func (r *crmRunner) setStateLocked(to api.ConnState, reason string) {
 	from := r.rs.State
 	r.rs.State, r.rs.Reason = to, reason
 	if from != to {
 		r.log.Info("CRM state changed", "from", from, "to", to, "reason", reason)
 	}
 	r.saveLocked()
-	r.e.emit(Event{Type: EventCRM, Message: reason})
+	r.e.emit(api.Event{Type: api.EventCRM, Message: reason})
 }
 
 // connected takes a new connection and starts logging at once.
@@ -202,7 +203,7 @@ func (r *crmRunner) connected(name string, conn crm.Connection, id crm.Identity)
 	r.conn, r.id = conn, id
 	r.rs = crmRunState{CRM: name, Connected: true, NextRun: r.e.cfg.Clock.Now(), Instance: id.Instance, User: id.User}
 	r.offline = 0
-	r.setStateLocked(crm.ConnConnected, "")
+	r.setStateLocked(api.ConnConnected, "")
 	r.mu.Unlock()
 	r.send("connect")
 }
@@ -217,7 +218,7 @@ func (r *crmRunner) disconnect() crm.Connection {
 	conn := r.conn
 	r.conn, r.id = nil, crm.Identity{}
 	r.rs = crmRunState{}
-	r.setStateLocked(crm.ConnNotConnected, "")
+	r.setStateLocked(api.ConnNotConnected, "")
 	return conn
 }
 
@@ -229,12 +230,12 @@ func (r *crmRunner) send(trigger string) {
 }
 
 // afterMailboxSync starts a run after a mailbox session stored something.
-func (r *crmRunner) afterMailboxSync(counts store.Counts) {
-	if counts == (store.Counts{}) {
+func (r *crmRunner) afterMailboxSync(counts api.Counts) {
+	if counts == (api.Counts{}) {
 		return
 	}
 	r.mu.Lock()
-	ok := r.conn != nil && r.rs.State == crm.ConnConnected
+	ok := r.conn != nil && r.rs.State == api.ConnConnected
 	r.mu.Unlock()
 	if ok {
 		r.send("after-sync")
@@ -249,17 +250,17 @@ func (r *crmRunner) request(ctx context.Context, wait bool) error {
 	switch {
 	case r.conn == nil || !r.rs.Connected:
 		r.mu.Unlock()
-		return fmt.Errorf("%w: no CRM is connected; connect one with: inboxsync crm connect salesforce", ErrInvalid)
-	case r.rs.State == crm.ConnNeedsReactivation:
+		return fmt.Errorf("%w: no CRM is connected; connect one with: inboxsync crm connect salesforce", api.ErrInvalid)
+	case r.rs.State == api.ConnNeedsReactivation:
 		r.mu.Unlock()
-		return fmt.Errorf("%w: the Salesforce sign-in is no longer valid; sign in again with: inboxsync crm connect salesforce", ErrInvalid)
-	case r.rs.State == crm.ConnThrottled:
+		return fmt.Errorf("%w: the Salesforce sign-in is no longer valid; sign in again with: inboxsync crm connect salesforce", api.ErrInvalid)
+	case r.rs.State == api.ConnThrottled:
 		reason := r.rs.Reason
 		r.mu.Unlock()
-		return fmt.Errorf("%w: %s", ErrInvalid, reason)
-	case r.rs.State == crm.ConnFailed:
+		return fmt.Errorf("%w: %s", api.ErrInvalid, reason)
+	case r.rs.State == api.ConnFailed:
 		r.rs.Failures = 0
-		r.setStateLocked(crm.ConnConnected, "")
+		r.setStateLocked(api.ConnConnected, "")
 	}
 	r.requested++
 	want := r.requested
@@ -329,9 +330,9 @@ func (r *crmRunner) mayRun() bool {
 		return false
 	}
 	switch r.rs.State {
-	case crm.ConnNeedsReactivation, crm.ConnFailed, crm.ConnNotConnected:
+	case api.ConnNeedsReactivation, api.ConnFailed, api.ConnNotConnected:
 		return false
-	case crm.ConnThrottled:
+	case api.ConnThrottled:
 		return !now.Before(r.rs.NextRun)
 	}
 	return true
@@ -353,7 +354,7 @@ func (r *crmRunner) plan() (time.Duration, string) {
 		return -1, ""
 	}
 	switch r.rs.State {
-	case crm.ConnNeedsReactivation, crm.ConnFailed, crm.ConnNotConnected:
+	case api.ConnNeedsReactivation, api.ConnFailed, api.ConnNotConnected:
 		return -1, ""
 	}
 	if !r.rs.NextRun.IsZero() && now.Before(r.rs.NextRun) {
@@ -404,7 +405,7 @@ func (r *crmRunner) run(ctx context.Context, trigger string) {
 	case <-r.kick:
 	default:
 	}
-	r.setStateLocked(crm.ConnLogging, "")
+	r.setStateLocked(api.ConnLogging, "")
 	r.mu.Unlock()
 
 	start := e.cfg.Clock.Now()
@@ -422,8 +423,8 @@ func (r *crmRunner) finish(ctx context.Context, conn crm.Connection, start time.
 	now := e.cfg.Clock.Now()
 	interval := e.currentSettings().Interval.D()
 	var (
-		notice *Event
-		window *WindowRequest
+		notice *api.Event
+		window *api.WindowRequest
 	)
 	r.mu.Lock()
 	defer func() {
@@ -434,7 +435,7 @@ func (r *crmRunner) finish(ctx context.Context, conn crm.Connection, start time.
 			e.emit(*notice)
 		}
 		if window != nil {
-			e.emit(Event{Type: EventOpenWindow, Window: window})
+			e.emit(api.Event{Type: api.EventOpenWindow, Window: window})
 		}
 	}()
 	if r.conn != conn {
@@ -447,7 +448,7 @@ func (r *crmRunner) finish(ctx context.Context, conn crm.Connection, start time.
 	switch {
 	case err != nil && ctx.Err() != nil:
 		// The agent is quitting: the next start resumes.
-		next, r.rs.NextRun = crm.ConnConnected, now
+		next, r.rs.NextRun = api.ConnConnected, now
 	case err == nil:
 		r.rs.Failures, r.offline = 0, 0
 		r.rs.NextRun = now.Add(interval)
@@ -456,7 +457,7 @@ func (r *crmRunner) finish(ctx context.Context, conn crm.Connection, start time.
 		delay := min(time.Minute<<min(r.offline-1, 16), interval)
 		r.rs.NextRun = now.Add(delay)
 		reason = fmt.Sprintf("Can't reach Salesforce; trying again in %s.", humanDuration(delay))
-	case next == crm.ConnThrottled:
+	case next == api.ConnThrottled:
 		until := conn.ThrottledUntil()
 		if until.IsZero() {
 			d := provider.RetryAfter(err)
@@ -470,16 +471,16 @@ func (r *crmRunner) finish(ctx context.Context, conn crm.Connection, start time.
 		if reason == "" {
 			reason = fmt.Sprintf("Salesforce asked Inbox Sync to wait; logging resumes at %s.", until.Local().Format("15:04"))
 		}
-	case next == crm.ConnNeedsReactivation:
+	case next == api.ConnNeedsReactivation:
 		reason = words
 		if reason == "" {
 			reason = "Your Salesforce sign-in is no longer valid. Sign in to Salesforce again."
 		}
-		if r.rs.State != crm.ConnNeedsReactivation {
+		if r.rs.State != api.ConnNeedsReactivation {
 			// One notice and one window per loss of the sign-in, as for a
 			// mailbox.
-			notice = &Event{Type: EventNotice, Title: "Action required – Sign in to Salesforce again", Message: reason}
-			window = &WindowRequest{Window: WindowCRMConnect, Reason: reason}
+			notice = &api.Event{Type: api.EventNotice, Title: "Action required – Sign in to Salesforce again", Message: reason}
+			window = &api.WindowRequest{Window: api.WindowCRMConnect, Reason: reason}
 		}
 	default:
 		r.rs.Failures++
@@ -487,26 +488,26 @@ func (r *crmRunner) finish(ctx context.Context, conn crm.Connection, start time.
 		if words == "" {
 			words = "Logging to Salesforce failed."
 		}
-		next, reason = crm.ConnConnected, words
-		if r.rs.Failures >= MaxFailures {
-			next = crm.ConnFailed
+		next, reason = api.ConnConnected, words
+		if r.rs.Failures >= api.MaxFailures {
+			next = api.ConnFailed
 			reason = fmt.Sprintf("Logging to Salesforce stopped after %d failed runs in a row. Last error: %s", r.rs.Failures, words)
-			notice = &Event{Type: EventNotice, Title: "Action required – Salesforce logging suspended", Message: reason}
+			notice = &api.Event{Type: api.EventNotice, Title: "Action required – Salesforce logging suspended", Message: reason}
 		}
 	}
 	r.setStateLocked(next, reason)
 }
 
 // status returns the CRM connection's status.
-func (r *crmRunner) status(ctx context.Context) (crm.Status, error) {
+func (r *crmRunner) status(ctx context.Context) (api.CRMStatus, error) {
 	r.mu.Lock()
-	st := crm.Status{State: r.rs.State, Reason: r.rs.Reason, Instance: r.id.Instance, User: r.id.User,
+	st := api.CRMStatus{State: r.rs.State, Reason: r.rs.Reason, Instance: r.id.Instance, User: r.id.User,
 		Requests: r.rs.Requests, LastRun: r.rs.LastRun}
 	if !r.rs.Connected {
-		st.State = crm.ConnNotConnected
+		st.State = api.ConnNotConnected
 	}
 	switch st.State {
-	case crm.ConnConnected, crm.ConnThrottled:
+	case api.ConnConnected, api.ConnThrottled:
 		st.NextRun = r.rs.NextRun
 	}
 	if r.conn != nil {

@@ -14,8 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret"
 	"github.com/inboxsync/inboxsync/sync/store"
@@ -52,7 +52,7 @@ type Config struct {
 	EnforceMailbox bool
 	// Policy is the administrator's policy at start (see SetPolicy); User
 	// is the OS login name its {user} stands for.
-	Policy policy.Policy
+	Policy api.Policy
 	User   string
 }
 
@@ -63,10 +63,10 @@ type Engine struct {
 	bus *bus
 
 	mu       sync.Mutex
-	settings Settings // effective: resolveSettings(policy, user, userSet)
-	user     Settings // as the user last saved them
-	userSet  []string // the names of the settings the user set
-	policy   policy.Policy
+	settings api.Settings // effective: resolveSettings(policy, user, userSet)
+	user     api.Settings // as the user last saved them
+	userSet  []string     // the names of the settings the user set
+	policy   api.Policy
 	notices  NoticeTester
 	pause    pauseSetting
 	runners  map[string]*runner
@@ -88,7 +88,7 @@ type Engine struct {
 // pendingTTL in memory only (it holds secrets) until the same request comes
 // back with AcceptMailbox.
 type pendingConnection struct {
-	req  provider.ActivationRequest // as it was connected, AcceptMailbox cleared
+	req  api.ActivationRequest // as it was connected, AcceptMailbox cleared
 	conn provider.Connection
 	at   time.Time
 }
@@ -164,14 +164,14 @@ func New(cfg Config) (*Engine, error) {
 }
 
 // loadSettings reads the stored settings, or the defaults.
-func loadSettings(ctx context.Context, st *store.Store) (Settings, error) {
-	s := DefaultSettings()
+func loadSettings(ctx context.Context, st *store.Store) (api.Settings, error) {
+	s := api.DefaultSettings()
 	v, ok, err := st.Setting(ctx, settingsKey)
 	if err != nil || !ok {
 		return s, err
 	}
 	if err := json.Unmarshal([]byte(v), &s); err != nil {
-		return DefaultSettings(), fmt.Errorf("reading settings: %w", err)
+		return api.DefaultSettings(), fmt.Errorf("reading settings: %w", err)
 	}
 	return s, nil
 }
@@ -224,7 +224,7 @@ func (e *Engine) runner(id string) (*runner, error) {
 	defer e.mu.Unlock()
 	r, ok := e.runners[id]
 	if !ok {
-		return nil, fmt.Errorf("%w %q", ErrUnknownAccount, id)
+		return nil, fmt.Errorf("%w %q", api.ErrUnknownAccount, id)
 	}
 	return r, nil
 }
@@ -239,7 +239,7 @@ func (e *Engine) runnerList() []*runner {
 	return rs
 }
 
-func (e *Engine) emit(ev Event) {
+func (e *Engine) emit(ev api.Event) {
 	if ev.Time.IsZero() {
 		ev.Time = e.cfg.Clock.Now()
 	}
@@ -258,7 +258,7 @@ func (e *Engine) globalPause(now time.Time) (bool, time.Time) {
 	if expired {
 		e.savePause(pauseSetting{})
 		e.log.Info("global pause ended")
-		e.emit(Event{Type: EventPause})
+		e.emit(api.Event{Type: api.EventPause})
 		return false, time.Time{}
 	}
 	return p.Paused, p.Until
@@ -271,7 +271,7 @@ func (e *Engine) savePause(p pauseSetting) {
 	}
 }
 
-func (e *Engine) currentSettings() Settings {
+func (e *Engine) currentSettings() api.Settings {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := e.settings
@@ -281,11 +281,11 @@ func (e *Engine) currentSettings() Settings {
 }
 
 // Status implements control.Control.
-func (e *Engine) Status(ctx context.Context) (Status, error) {
+func (e *Engine) Status(ctx context.Context) (api.Status, error) {
 	now := e.cfg.Clock.Now()
 	paused, until := e.globalPause(now)
 	cur := e.currentSettings()
-	st := Status{Paused: paused, PausedUntil: until, Interval: cur.Interval, IntervalSource: cur.Sources["sync_interval"], Source: "agent", Accounts: []AccountStatus{},
+	st := api.Status{Paused: paused, PausedUntil: until, Interval: cur.Interval, IntervalSource: cur.Sources["sync_interval"], Source: "agent", Accounts: []api.AccountStatus{},
 		Index: e.upkeep.progress()}
 	e.mu.Lock()
 	if e.policy.Found {
@@ -304,7 +304,7 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 			st.Accounts = append(st.Accounts, r.status())
 			continue
 		}
-		as := AccountStatus{Account: a.ID, Provider: a.Provider, Email: a.Email, State: NotActivated, Words: NotActivated.Words(), Reason: "Disconnected. Activate it again to resume syncing."}
+		as := api.AccountStatus{Account: a.ID, Provider: a.Provider, Email: a.Email, State: api.NotActivated, Words: api.NotActivated.Words(), Reason: "Disconnected. Activate it again to resume syncing."}
 		if last, ok, err := e.cfg.Store.LastSession(ctx, a.ID); err == nil && ok {
 			as.LastSync = &last
 		}
@@ -312,21 +312,21 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 	}
 	if cs, err := e.crm.status(ctx); err != nil {
 		return st, err
-	} else if cs.State != crm.ConnNotConnected {
+	} else if cs.State != api.ConnNotConnected {
 		st.CRM = &cs
 	}
 	return st, nil
 }
 
 // Subscribe implements control.Control.
-func (e *Engine) Subscribe(ctx context.Context) (<-chan Event, error) {
+func (e *Engine) Subscribe(ctx context.Context) (<-chan api.Event, error) {
 	return e.bus.subscribe(ctx), nil
 }
 
 // Pause implements control.Control.
-func (e *Engine) Pause(ctx context.Context, req PauseRequest) error {
+func (e *Engine) Pause(ctx context.Context, req api.PauseRequest) error {
 	if req.For < 0 {
-		return fmt.Errorf("%w: a pause cannot be negative", ErrInvalid)
+		return fmt.Errorf("%w: a pause cannot be negative", api.ErrInvalid)
 	}
 	var until time.Time
 	if req.For > 0 {
@@ -346,7 +346,7 @@ func (e *Engine) Pause(ctx context.Context, req PauseRequest) error {
 	e.mu.Unlock()
 	e.savePause(p)
 	e.log.Info("paused", "until", until)
-	e.emit(Event{Type: EventPause})
+	e.emit(api.Event{Type: api.EventPause})
 	for _, r := range e.runnerList() {
 		r.poke()
 	}
@@ -368,7 +368,7 @@ func (e *Engine) Resume(ctx context.Context, account string) error {
 	e.mu.Unlock()
 	e.savePause(pauseSetting{})
 	e.log.Info("resumed")
-	e.emit(Event{Type: EventPause})
+	e.emit(api.Event{Type: api.EventPause})
 	for _, r := range e.runnerList() {
 		r.poke()
 	}
@@ -387,7 +387,7 @@ func (e *Engine) SyncNow(ctx context.Context, account string) error {
 	}
 	rs := e.runnerList()
 	if len(rs) == 0 {
-		return fmt.Errorf("%w: there is no active account to sync; add one first", ErrInvalid)
+		return fmt.Errorf("%w: there is no active account to sync; add one first", api.ErrInvalid)
 	}
 	var first error
 	started := 0
@@ -407,7 +407,7 @@ func (e *Engine) SyncNow(ctx context.Context, account string) error {
 }
 
 // Accounts implements control.Control.
-func (e *Engine) Accounts(ctx context.Context) ([]store.Account, error) {
+func (e *Engine) Accounts(ctx context.Context) ([]api.Account, error) {
 	return e.cfg.Store.Accounts(ctx)
 }
 
@@ -415,7 +415,7 @@ func (e *Engine) Accounts(ctx context.Context) ([]store.Account, error) {
 func (e *Engine) RemoveAccount(ctx context.Context, account string, purge bool) error {
 	a, err := e.cfg.Store.Account(ctx, account)
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%w %q", ErrUnknownAccount, account)
+		return fmt.Errorf("%w %q", api.ErrUnknownAccount, account)
 	} else if err != nil {
 		return err
 	}
@@ -443,39 +443,39 @@ func (e *Engine) RemoveAccount(ctx context.Context, account string, purge bool) 
 	} else {
 		a.Disabled = true
 		if err = e.cfg.Store.UpdateAccount(ctx, a); err == nil {
-			err = e.cfg.Store.PutRunState(ctx, account, store.RunState{State: NotActivated.String(), Reason: "Disconnected"})
+			err = e.cfg.Store.PutRunState(ctx, account, store.RunState{State: api.NotActivated.String(), Reason: "Disconnected"})
 		}
 	}
 	if err != nil {
 		if purge {
 			// A removal that stopped midway is finished by the upkeep.
-			e.emit(Event{Type: EventAccounts, Account: account})
+			e.emit(api.Event{Type: api.EventAccounts, Account: account})
 		}
 		return err
 	}
 	e.log.Info("account removed", "account", account, "purge", purge)
-	e.emit(Event{Type: EventAccounts, Account: account})
+	e.emit(api.Event{Type: api.EventAccounts, Account: account})
 	return nil
 }
 
 // Sessions implements control.Control.
-func (e *Engine) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error) {
+func (e *Engine) Sessions(ctx context.Context, q api.SessionQuery) ([]api.Session, error) {
 	return e.cfg.Store.Sessions(ctx, q)
 }
 
 // Activity implements control.Control.
-func (e *Engine) Activity(ctx context.Context, q store.ActivityQuery) (store.ActivityPage, error) {
+func (e *Engine) Activity(ctx context.Context, q api.ActivityQuery) (api.ActivityPage, error) {
 	return e.cfg.Store.Activity(ctx, q)
 }
 
 // Items implements control.Control.
-func (e *Engine) Items(ctx context.Context, q store.ItemsQuery) (store.ItemsPage, error) {
+func (e *Engine) Items(ctx context.Context, q api.ItemsQuery) (api.ItemsPage, error) {
 	return e.cfg.Store.Items(ctx, q)
 }
 
 // Issues implements control.Control: the items that could not be synced
 // and those Salesforce refused, newest first.
-func (e *Engine) Issues(ctx context.Context, account string, limit int) ([]store.Issue, error) {
+func (e *Engine) Issues(ctx context.Context, account string, limit int) ([]api.Issue, error) {
 	issues, err := e.cfg.Store.Issues(ctx, account, limit)
 	if err != nil {
 		return nil, err
@@ -485,9 +485,9 @@ func (e *Engine) Issues(ctx context.Context, account string, limit int) ([]store
 		return issues, err
 	}
 	issues = append(issues, refused...)
-	slices.SortStableFunc(issues, func(a, b store.Issue) int { return b.Time.Compare(a.Time) })
+	slices.SortStableFunc(issues, func(a, b api.Issue) int { return b.Time.Compare(a.Time) })
 	if limit <= 0 {
-		limit = store.DefaultIssueLimit
+		limit = api.DefaultIssueLimit
 	}
 	if len(issues) > limit {
 		issues = issues[:limit]
@@ -496,35 +496,35 @@ func (e *Engine) Issues(ctx context.Context, account string, limit int) ([]store
 }
 
 // Settings implements control.Control.
-func (e *Engine) Settings(ctx context.Context) (Settings, error) {
+func (e *Engine) Settings(ctx context.Context) (api.Settings, error) {
 	return e.currentSettings(), nil
 }
 
 // UpdateSettings implements control.Control.
-func (e *Engine) UpdateSettings(ctx context.Context, s Settings) (Settings, error) {
+func (e *Engine) UpdateSettings(ctx context.Context, s api.Settings) (api.Settings, error) {
 	if s.Interval.D() < e.cfg.MinInterval {
-		return Settings{}, fmt.Errorf("%w: the sync interval must be at least %v", ErrInvalid, e.cfg.MinInterval)
+		return api.Settings{}, fmt.Errorf("%w: the sync interval must be at least %v", api.ErrInvalid, e.cfg.MinInterval)
 	}
 	if s.Interval.D() > 24*time.Hour {
-		return Settings{}, fmt.Errorf("%w: the sync interval must be at most 24 hours", ErrInvalid)
+		return api.Settings{}, fmt.Errorf("%w: the sync interval must be at most 24 hours", api.ErrInvalid)
 	}
 	if s.HistoryDays < 1 || s.HistoryDays > 365 {
-		return Settings{}, fmt.Errorf("%w: the history window must be between 1 and 365 days", ErrInvalid)
+		return api.Settings{}, fmt.Errorf("%w: the history window must be between 1 and 365 days", api.ErrInvalid)
 	}
 	if len(s.Folders) == 0 {
-		return Settings{}, fmt.Errorf("%w: choose at least one of Inbox, Sent and Calendar", ErrInvalid)
+		return api.Settings{}, fmt.Errorf("%w: choose at least one of Inbox, Sent and Calendar", api.ErrInvalid)
 	}
 	for _, f := range s.Folders {
-		if !slices.Contains(provider.AllFolders, f) {
-			return Settings{}, fmt.Errorf("%w: unknown folder %q (use inbox, sent, calendar)", ErrInvalid, f)
+		if !slices.Contains(api.AllFolders, f) {
+			return api.Settings{}, fmt.Errorf("%w: unknown folder %q (use inbox, sent, calendar)", api.ErrInvalid, f)
 		}
 	}
 	if err := checkKeepDays(s); err != nil {
-		return Settings{}, err
+		return api.Settings{}, err
 	}
 	cur := e.currentSettings()
 	if err := checkLocked(cur, s); err != nil {
-		return Settings{}, err
+		return api.Settings{}, err
 	}
 	e.mu.Lock()
 	userSet := userChanges(cur, s, e.userSet)
@@ -534,17 +534,17 @@ func (e *Engine) UpdateSettings(ctx context.Context, s Settings) (Settings, erro
 	b, _ := json.Marshal(s)
 	names, _ := json.Marshal(userSet)
 	if err := e.cfg.Store.PutSetting(ctx, settingsKey, string(b)); err != nil {
-		return Settings{}, err
+		return api.Settings{}, err
 	}
 	if err := e.cfg.Store.PutSetting(ctx, userSetKey, string(names)); err != nil {
-		return Settings{}, err
+		return api.Settings{}, err
 	}
 	e.mu.Lock()
 	e.user, e.userSet = s, userSet
 	e.settings = resolveSettings(e.policy, s, userSet)
 	s = e.settings
 	e.mu.Unlock()
-	e.emit(Event{Type: EventSettings})
+	e.emit(api.Event{Type: api.EventSettings})
 	for _, r := range e.runnerList() {
 		r.settingsChanged(s.Interval.D())
 	}
@@ -553,12 +553,12 @@ func (e *Engine) UpdateSettings(ctx context.Context, s Settings) (Settings, erro
 
 // OpenWindow implements control.Control: it publishes the request for the
 // part of the agent that shows windows.
-func (e *Engine) OpenWindow(ctx context.Context, req WindowRequest) error {
+func (e *Engine) OpenWindow(ctx context.Context, req api.WindowRequest) error {
 	switch req.Window {
-	case "dashboard", "activate", "settings", WindowCRMConnect:
+	case "dashboard", "activate", "settings", api.WindowCRMConnect:
 	default:
-		return fmt.Errorf("%w: unknown window %q", ErrInvalid, req.Window)
+		return fmt.Errorf("%w: unknown window %q", api.ErrInvalid, req.Window)
 	}
-	e.emit(Event{Type: EventOpenWindow, Account: req.Account, Window: &req})
+	e.emit(api.Event{Type: api.EventOpenWindow, Account: req.Account, Window: &req})
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/provider"
@@ -30,7 +31,7 @@ type env struct {
 	conn   *scripted.Connector
 	mb     *scripted.Mailbox
 	e      *engine.Engine
-	events <-chan engine.Event
+	events <-chan api.Event
 	stop   func()
 	// crm are the CRM connectors the engine is given (crm_test.go).
 	crm map[string]crm.Connector
@@ -48,9 +49,9 @@ func newEnvWith(t *testing.T, setup func(*env)) *env {
 		sec: secrettest.NewMemory(), conn: scripted.NewConnector(), mb: scripted.New()}
 	v.mb.SetPassword("pw")
 	v.mb.SetPageSize(10)
-	v.mb.Add(provider.Inbox, 25, t0.Add(-48*time.Hour))
-	v.mb.Add(provider.Sent, 5, t0.Add(-48*time.Hour))
-	v.mb.Add(provider.Calendar, 3, t0.Add(24*time.Hour))
+	v.mb.Add(api.Inbox, 25, t0.Add(-48*time.Hour))
+	v.mb.Add(api.Sent, 5, t0.Add(-48*time.Hour))
+	v.mb.Add(api.Calendar, 3, t0.Add(24*time.Hour))
 	v.conn.Register("mb", v.mb)
 	if setup != nil {
 		setup(v)
@@ -101,9 +102,9 @@ func (v *env) restart() {
 	v.start()
 }
 
-func (v *env) activate(password string) store.Account {
+func (v *env) activate(password string) api.Account {
 	v.t.Helper()
-	a, err := v.e.Activate(context.Background(), provider.ActivationRequest{
+	a, err := v.e.Activate(context.Background(), api.ActivationRequest{
 		Provider: "scripted", Account: "work", Login: "ann", Password: password,
 		Settings: map[string]string{"mailbox": "mb"}}, nil)
 	if err != nil {
@@ -113,7 +114,7 @@ func (v *env) activate(password string) store.Account {
 }
 
 // next waits for the next event of type typ.
-func (v *env) next(typ engine.EventType) engine.Event {
+func (v *env) next(typ api.EventType) api.Event {
 	v.t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
@@ -128,9 +129,9 @@ func (v *env) next(typ engine.EventType) engine.Event {
 	}
 }
 
-func (v *env) session() store.Session {
+func (v *env) session() api.Session {
 	v.t.Helper()
-	return *v.next(engine.EventSessionEnded).Session
+	return *v.next(api.EventSessionEnded).Session
 }
 
 // quiet asserts that no session starts during a short real-time wait.
@@ -140,7 +141,7 @@ func (v *env) quiet() {
 	for {
 		select {
 		case ev := <-v.events:
-			if ev.Type == engine.EventSessionStarted {
+			if ev.Type == api.EventSessionStarted {
 				v.t.Fatalf("unexpected session (trigger %s)", ev.Session.Trigger)
 			}
 		case <-timeout:
@@ -149,7 +150,7 @@ func (v *env) quiet() {
 	}
 }
 
-func (v *env) status() engine.AccountStatus {
+func (v *env) status() api.AccountStatus {
 	v.t.Helper()
 	s, err := v.e.Status(context.Background())
 	if err != nil {
@@ -161,7 +162,7 @@ func (v *env) status() engine.AccountStatus {
 		}
 	}
 	v.t.Fatal("account work missing from status")
-	return engine.AccountStatus{}
+	return api.AccountStatus{}
 }
 
 func (v *env) items() int {
@@ -183,7 +184,7 @@ func TestActivationSyncsAtOnceThenOnSchedule(t *testing.T) {
 		t.Fatalf("store holds %d items, want 33", n)
 	}
 	st := v.status()
-	if st.State != engine.Idle || !st.NextSync.Equal(t0.Add(interval)) {
+	if st.State != api.Idle || !st.NextSync.Equal(t0.Add(interval)) {
 		t.Fatalf("after first sync: %v next %v, want idle next %v", st.State, st.NextSync, t0.Add(interval))
 	}
 	if got, _ := v.sec.Get("work", secret.KeyPassword); got != "pw" {
@@ -192,7 +193,7 @@ func TestActivationSyncsAtOnceThenOnSchedule(t *testing.T) {
 
 	v.clock.Advance(interval - time.Second)
 	v.quiet()
-	v.mb.Add(provider.Inbox, 2, t0)
+	v.mb.Add(api.Inbox, 2, t0)
 	v.clock.Advance(time.Second)
 	s = v.session()
 	if s.Trigger != "schedule" || s.Added != 2 || s.Updated != 0 {
@@ -220,8 +221,8 @@ func TestSyncNowRefusedWithinAMinute(t *testing.T) {
 	v.session()
 	v.clock.Advance(20 * time.Second)
 	err := v.e.SyncNow(context.Background(), "work")
-	var tooSoon *engine.TooSoonError
-	if !errors.As(err, &tooSoon) || !errors.Is(err, engine.ErrTooSoon) || tooSoon.Wait != 40*time.Second {
+	var tooSoon *api.TooSoonError
+	if !errors.As(err, &tooSoon) || !errors.Is(err, api.ErrTooSoon) || tooSoon.Wait != 40*time.Second {
 		t.Fatalf("SyncNow 20 s after a sync: %v, want too soon with 40 s to wait", err)
 	}
 	if !strings.Contains(err.Error(), "40 seconds") {
@@ -234,7 +235,7 @@ func TestSyncNowRefusedWithinAMinute(t *testing.T) {
 	if s := v.session(); s.Trigger != "manual" {
 		t.Fatalf("session trigger %q, want manual", s.Trigger)
 	}
-	if err := v.e.SyncNow(context.Background(), "nobody"); !errors.Is(err, engine.ErrUnknownAccount) {
+	if err := v.e.SyncNow(context.Background(), "nobody"); !errors.Is(err, api.ErrUnknownAccount) {
 		t.Fatalf("SyncNow unknown account: %v", err)
 	}
 }
@@ -246,7 +247,7 @@ func TestSixthRejectionStopsLoginAttempts(t *testing.T) {
 	v.mb.SetPassword("changed-on-the-server")
 	before := v.mb.Calls()
 	var opened int
-	for i := 1; i <= engine.MaxRejections; i++ {
+	for i := 1; i <= api.MaxRejections; i++ {
 		v.clock.Advance(interval)
 		s := v.session()
 		if s.Outcome != "rejected" {
@@ -256,29 +257,29 @@ func TestSixthRejectionStopsLoginAttempts(t *testing.T) {
 		if st.Rejections != i {
 			t.Fatalf("after attempt %d: %d rejections counted", i, st.Rejections)
 		}
-		if i < engine.MaxRejections && st.State != engine.Idle {
+		if i < api.MaxRejections && st.State != api.Idle {
 			t.Fatalf("after attempt %d: state %v, want idle", i, st.State)
 		}
-		if i == engine.MaxRejections-1 {
+		if i == api.MaxRejections-1 {
 			opened = v.mb.Calls() - before
 		}
 	}
-	if opened != engine.MaxRejections-1 {
-		t.Fatalf("%d login attempts before the 6th, want %d", opened, engine.MaxRejections-1)
+	if opened != api.MaxRejections-1 {
+		t.Fatalf("%d login attempts before the 6th, want %d", opened, api.MaxRejections-1)
 	}
 	st := v.status()
-	if st.State != engine.NeedsReactivation || !strings.Contains(st.Reason, "rejected the last 6 sync attempts") {
+	if st.State != api.NeedsReactivation || !strings.Contains(st.Reason, "rejected the last 6 sync attempts") {
 		t.Fatalf("after 6 rejections: %v %q", st.State, st.Reason)
 	}
 	attempts := v.mb.Calls()
-	if attempts-before != engine.MaxRejections {
-		t.Fatalf("%d login attempts, want exactly %d", attempts-before, engine.MaxRejections)
+	if attempts-before != api.MaxRejections {
+		t.Fatalf("%d login attempts, want exactly %d", attempts-before, api.MaxRejections)
 	}
 	for range 20 {
 		v.clock.Advance(interval)
 	}
 	v.quiet()
-	if err := v.e.SyncNow(context.Background(), "work"); !errors.Is(err, engine.ErrInvalid) {
+	if err := v.e.SyncNow(context.Background(), "work"); !errors.Is(err, api.ErrInvalid) {
 		t.Fatalf("SyncNow while needing re-activation: %v", err)
 	}
 	v.restart()
@@ -287,7 +288,7 @@ func TestSixthRejectionStopsLoginAttempts(t *testing.T) {
 	if got := v.mb.Calls(); got != attempts {
 		t.Fatalf("a 7th login attempt was made (%d calls, want %d)", got, attempts)
 	}
-	if st := v.status(); st.State != engine.NeedsReactivation || st.Rejections != 6 {
+	if st := v.status(); st.State != api.NeedsReactivation || st.Rejections != 6 {
 		t.Fatalf("after restart: %v with %d rejections", st.State, st.Rejections)
 	}
 
@@ -296,7 +297,7 @@ func TestSixthRejectionStopsLoginAttempts(t *testing.T) {
 	if s := v.session(); s.Outcome != "ok" || s.Trigger != "activation" {
 		t.Fatalf("after re-activation: %+v", s)
 	}
-	if st := v.status(); st.State != engine.Idle || st.Rejections != 0 {
+	if st := v.status(); st.State != api.Idle || st.Rejections != 0 {
 		t.Fatalf("after re-activation: %v, %d rejections", st.State, st.Rejections)
 	}
 }
@@ -310,11 +311,11 @@ func TestReactivationOpensOneWindowAndNotice(t *testing.T) {
 	if s := v.session(); s.Outcome != "grant-gone" {
 		t.Fatalf("outcome %q, want grant-gone", s.Outcome)
 	}
-	w := v.next(engine.EventOpenWindow)
+	w := v.next(api.EventOpenWindow)
 	if w.Window.Window != "activate" || w.Window.Account != "work" || !strings.Contains(w.Window.Reason, "sign in again") {
 		t.Fatalf("window request %+v", w.Window)
 	}
-	if st := v.status(); st.State != engine.NeedsReactivation || st.Rejections != 0 {
+	if st := v.status(); st.State != api.NeedsReactivation || st.Rejections != 0 {
 		t.Fatalf("state %v rejections %d, want needs-reactivation at once", st.State, st.Rejections)
 	}
 	v.clock.Advance(10 * interval)
@@ -331,7 +332,7 @@ func TestOfflineAndThrottledNeverCount(t *testing.T) {
 	for i, d := range wantDelays {
 		s := v.session()
 		st := v.status()
-		if s.Outcome != "offline" || st.State != engine.Offline {
+		if s.Outcome != "offline" || st.State != api.Offline {
 			t.Fatalf("attempt %d: %q / %v, want offline", i, s.Outcome, st.State)
 		}
 		if got := st.NextSync.Sub(v.clock.Now()); got != d {
@@ -350,7 +351,7 @@ func TestOfflineAndThrottledNeverCount(t *testing.T) {
 		t.Fatalf("outcome %q, want throttled", s.Outcome)
 	}
 	st := v.status()
-	if st.State != engine.Throttled || st.NextSync.Sub(v.clock.Now()) != 7*time.Minute || st.Rejections != 0 || st.Failures != 0 {
+	if st.State != api.Throttled || st.NextSync.Sub(v.clock.Now()) != 7*time.Minute || st.Rejections != 0 || st.Failures != 0 {
 		t.Fatalf("throttled status %+v", st)
 	}
 	v.clock.Advance(6 * time.Minute)
@@ -371,7 +372,7 @@ func TestTenFailuresSuspend(t *testing.T) {
 	v.activate("pw")
 	v.session()
 	v.mb.FailAll(errors.New("500 Internal Server Error"))
-	for i := 1; i <= engine.MaxFailures; i++ {
+	for i := 1; i <= api.MaxFailures; i++ {
 		v.clock.Advance(interval)
 		if s := v.session(); s.Outcome != "failed" {
 			t.Fatalf("attempt %d: %q", i, s.Outcome)
@@ -380,11 +381,11 @@ func TestTenFailuresSuspend(t *testing.T) {
 			t.Fatalf("attempt %d: %d failures", i, st.Failures)
 		}
 	}
-	n := v.next(engine.EventNotice)
+	n := v.next(api.EventNotice)
 	if !strings.Contains(n.Title, "Sync suspended") || !strings.Contains(n.Message, "10 failed attempts") {
 		t.Fatalf("notice %q: %q", n.Title, n.Message)
 	}
-	if st := v.status(); st.State != engine.Suspended {
+	if st := v.status(); st.State != api.Suspended {
 		t.Fatalf("state %v, want suspended", st.State)
 	}
 	calls := v.mb.Calls()
@@ -400,7 +401,7 @@ func TestTenFailuresSuspend(t *testing.T) {
 	if s := v.session(); s.Outcome != "ok" {
 		t.Fatalf("after resume: %+v", s)
 	}
-	if st := v.status(); st.State != engine.Idle || st.Failures != 0 {
+	if st := v.status(); st.State != api.Idle || st.Failures != 0 {
 		t.Fatalf("after resume: %v, %d failures", st.State, st.Failures)
 	}
 }
@@ -429,11 +430,11 @@ func TestSuccessResetsCounters(t *testing.T) {
 func TestPauseMidSessionKeepsCommittedPages(t *testing.T) {
 	v := newEnv(t)
 	calls := 0
-	v.mb.SetHook(func(folder provider.Folder, cursor string) error {
+	v.mb.SetHook(func(folder api.Folder, cursor string) error {
 		calls++
 		if calls == 3 {
 			// The user pauses while the third page is being fetched.
-			go v.e.Pause(context.Background(), engine.PauseRequest{})
+			go v.e.Pause(context.Background(), api.PauseRequest{})
 			time.Sleep(50 * time.Millisecond)
 		}
 		return nil
@@ -446,11 +447,11 @@ func TestPauseMidSessionKeepsCommittedPages(t *testing.T) {
 	if s.Added != 25 || v.items() != 25 {
 		t.Fatalf("session added %d, store holds %d; want the 3 fetched pages (25 items)", s.Added, v.items())
 	}
-	cursor, _ := v.st.Cursor(context.Background(), "work", provider.Inbox)
+	cursor, _ := v.st.Cursor(context.Background(), "work", api.Inbox)
 	if cursor == "" {
 		t.Fatal("no cursor stored for the committed pages")
 	}
-	if st := v.status(); st.State != engine.Paused {
+	if st := v.status(); st.State != api.Paused {
 		t.Fatalf("state %v, want paused", st.State)
 	}
 	v.mb.SetHook(nil)
@@ -467,10 +468,10 @@ func TestPausePersistsAcrossRestart(t *testing.T) {
 	v := newEnv(t)
 	v.activate("pw")
 	v.session()
-	if err := v.e.Pause(context.Background(), engine.PauseRequest{For: engine.Duration(4 * time.Hour)}); err != nil {
+	if err := v.e.Pause(context.Background(), api.PauseRequest{For: api.Duration(4 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := v.e.Pause(context.Background(), engine.PauseRequest{Account: "work"}); err != nil {
+	if err := v.e.Pause(context.Background(), api.PauseRequest{Account: "work"}); err != nil {
 		t.Fatal(err)
 	}
 	v.restart()
@@ -480,12 +481,12 @@ func TestPausePersistsAcrossRestart(t *testing.T) {
 	}
 	v.clock.Advance(2 * time.Hour)
 	v.quiet()
-	if st := v.status(); st.State != engine.Paused || !st.Paused {
+	if st := v.status(); st.State != api.Paused || !st.Paused {
 		t.Fatalf("account after restart: %v paused=%v", st.State, st.Paused)
 	}
 	v.clock.Advance(3 * time.Hour) // global pause over; the account's own pause holds
 	v.quiet()
-	if err := v.e.SyncNow(context.Background(), "work"); !errors.Is(err, engine.ErrInvalid) {
+	if err := v.e.SyncNow(context.Background(), "work"); !errors.Is(err, api.ErrInvalid) {
 		t.Fatalf("SyncNow while paused: %v", err)
 	}
 	v.restart()
@@ -502,7 +503,7 @@ func TestInvalidCursorResyncsWithoutDuplicates(t *testing.T) {
 	v.activate("pw")
 	v.session()
 	v.mb.InvalidateCursors()
-	v.mb.Add(provider.Inbox, 1, t0)
+	v.mb.Add(api.Inbox, 1, t0)
 	v.clock.Advance(interval)
 	s := v.session()
 	if s.Outcome != "ok" || s.Added != 1 {
@@ -527,7 +528,7 @@ func TestDeletionsAndUpdates(t *testing.T) {
 	if s := v.session(); s.Removed != 1 || s.Updated != 1 || s.Added != 0 {
 		t.Fatalf("session %+v, want 1 removed and 1 updated", s)
 	}
-	page, err := v.e.Activity(context.Background(), store.ActivityQuery{Account: "work", IncludeDeleted: true, Limit: 1000})
+	page, err := v.e.Activity(context.Background(), api.ActivityQuery{Account: "work", IncludeDeleted: true, Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -546,11 +547,11 @@ func TestQuitMidSessionStopsAtPageBoundary(t *testing.T) {
 	v := newEnv(t)
 	v.mb.SetPageDelay(250 * time.Millisecond) // a wide window for the quit to land mid-session, even under load
 	v.activate("pw")
-	v.next(engine.EventSessionProgress)
+	v.next(api.EventSessionProgress)
 	v.stop()
 	// What the quit left, read before an engine starts again (the next
 	// one syncs at once: the stopped session is due).
-	sessions, err := v.st.Sessions(context.Background(), store.SessionQuery{Account: "work"})
+	sessions, err := v.st.Sessions(context.Background(), api.SessionQuery{Account: "work"})
 	if err != nil || len(sessions) != 1 || sessions[0].Outcome != "stopped" {
 		t.Fatalf("sessions after quit: %+v %v", sessions, err)
 	}
@@ -601,7 +602,7 @@ func TestRemoveAccount(t *testing.T) {
 	if _, err := v.sec.Get("work", secret.KeyPassword); !errors.Is(err, secret.ErrNotFound) {
 		t.Fatalf("password still in the keyring after remove: %v", err)
 	}
-	if st := v.status(); st.State != engine.NotActivated {
+	if st := v.status(); st.State != api.NotActivated {
 		t.Fatalf("state %v after remove", st.State)
 	}
 	if v.items() != 33 {
@@ -618,7 +619,7 @@ func TestRemoveAccount(t *testing.T) {
 	if p, err := v.st.PendingRemovals(context.Background()); err != nil || len(p) != 0 {
 		t.Fatalf("a removal is left pending: %v, %v", p, err)
 	}
-	if err := v.e.RemoveAccount(context.Background(), "work", true); !errors.Is(err, engine.ErrUnknownAccount) {
+	if err := v.e.RemoveAccount(context.Background(), "work", true); !errors.Is(err, api.ErrUnknownAccount) {
 		t.Fatalf("removing twice: %v", err)
 	}
 }
@@ -626,18 +627,18 @@ func TestRemoveAccount(t *testing.T) {
 func TestSettingsValidation(t *testing.T) {
 	v := newEnv(t)
 	ctx := context.Background()
-	bad := []engine.Settings{
-		{Interval: engine.Duration(time.Minute), HistoryDays: 30, Folders: provider.AllFolders},
-		{Interval: engine.Duration(time.Hour), HistoryDays: 0, Folders: provider.AllFolders},
-		{Interval: engine.Duration(time.Hour), HistoryDays: 30},
-		{Interval: engine.Duration(time.Hour), HistoryDays: 30, Folders: []provider.Folder{"drafts"}},
+	bad := []api.Settings{
+		{Interval: api.Duration(time.Minute), HistoryDays: 30, Folders: api.AllFolders},
+		{Interval: api.Duration(time.Hour), HistoryDays: 0, Folders: api.AllFolders},
+		{Interval: api.Duration(time.Hour), HistoryDays: 30},
+		{Interval: api.Duration(time.Hour), HistoryDays: 30, Folders: []api.Folder{"drafts"}},
 	}
 	for _, s := range bad {
-		if _, err := v.e.UpdateSettings(ctx, s); !errors.Is(err, engine.ErrInvalid) {
+		if _, err := v.e.UpdateSettings(ctx, s); !errors.Is(err, api.ErrInvalid) {
 			t.Errorf("UpdateSettings(%+v) = %v, want invalid", s, err)
 		}
 	}
-	good := engine.Settings{Interval: engine.Duration(time.Hour), HistoryDays: 7, Folders: []provider.Folder{provider.Inbox}}
+	good := api.Settings{Interval: api.Duration(time.Hour), HistoryDays: 7, Folders: []api.Folder{api.Inbox}}
 	if _, err := v.e.UpdateSettings(ctx, good); err != nil {
 		t.Fatal(err)
 	}
@@ -654,11 +655,11 @@ func TestSettingsValidation(t *testing.T) {
 
 func TestUnknownProviderSaysNotAvailable(t *testing.T) {
 	v := newEnv(t)
-	_, err := v.e.Activate(context.Background(), provider.ActivationRequest{Provider: "office365"}, nil)
-	if !errors.Is(err, engine.ErrUnsupported) || !strings.Contains(err.Error(), "Office 365") {
+	_, err := v.e.Activate(context.Background(), api.ActivationRequest{Provider: "office365"}, nil)
+	if !errors.Is(err, api.ErrUnsupported) || !strings.Contains(err.Error(), "Office 365") {
 		t.Fatalf("activate office365: %v", err)
 	}
-	_, err = v.e.Activate(context.Background(), provider.ActivationRequest{Provider: "scripted", Account: "x", Password: "wrong", Settings: map[string]string{"mailbox": "mb"}}, nil)
+	_, err = v.e.Activate(context.Background(), api.ActivationRequest{Provider: "scripted", Account: "x", Password: "wrong", Settings: map[string]string{"mailbox": "mb"}}, nil)
 	if provider.Classify(err) != provider.ClassRejected {
 		t.Fatalf("activate with a wrong password: %v", err)
 	}
@@ -673,13 +674,13 @@ func TestUnknownProviderSaysNotAvailable(t *testing.T) {
 func TestAccountNames(t *testing.T) {
 	v := newEnv(t)
 	for _, name := range []string{"a b", "../x", "ann@corp", strings.Repeat("a", 65)} {
-		_, err := v.e.Activate(context.Background(), provider.ActivationRequest{Provider: "scripted", Account: name, Password: "pw", Settings: map[string]string{"mailbox": "mb"}}, nil)
-		if !errors.Is(err, engine.ErrInvalid) || !strings.Contains(err.Error(), "account name") {
+		_, err := v.e.Activate(context.Background(), api.ActivationRequest{Provider: "scripted", Account: name, Password: "pw", Settings: map[string]string{"mailbox": "mb"}}, nil)
+		if !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), "account name") {
 			t.Errorf("account %q: %v, want a refused name", name, err)
 		}
 	}
 	long := strings.Repeat("a", 64)
-	if _, err := v.e.Activate(context.Background(), provider.ActivationRequest{Provider: "scripted", Account: long, Password: "pw", Settings: map[string]string{"mailbox": "mb"}}, nil); err != nil {
+	if _, err := v.e.Activate(context.Background(), api.ActivationRequest{Provider: "scripted", Account: long, Password: "pw", Settings: map[string]string{"mailbox": "mb"}}, nil); err != nil {
 		t.Fatalf("a name of 64 characters: %v", err)
 	}
 }
@@ -694,7 +695,7 @@ func TestReactivationKeepsStoredSettings(t *testing.T) {
 	v.mb.FailAll(nil)
 	// The window or CLI sends only the password; the mailbox setting and
 	// the login come from the stored account.
-	a, err := v.e.Activate(context.Background(), provider.ActivationRequest{Provider: "scripted", Account: "work", Password: "pw"}, nil)
+	a, err := v.e.Activate(context.Background(), api.ActivationRequest{Provider: "scripted", Account: "work", Password: "pw"}, nil)
 	if err != nil {
 		t.Fatalf("re-activation without settings: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/scripted"
@@ -25,7 +26,7 @@ type mailboxConnector struct {
 	calls int
 }
 
-func (c *mailboxConnector) Connect(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (provider.Connection, error) {
+func (c *mailboxConnector) Connect(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (provider.Connection, error) {
 	conn, err := c.Connector.Connect(ctx, req, progress)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -57,14 +58,14 @@ type mailboxEnv struct {
 	sec    *secrettest.Memory
 	conn   *mailboxConnector
 	e      *engine.Engine
-	events <-chan engine.Event
+	events <-chan api.Event
 }
 
 func newMailboxEnv(t *testing.T, cfg engine.Config) *mailboxEnv {
 	t.Helper()
 	mb := scripted.New()
 	mb.SetPassword("pw")
-	mb.Add(provider.Inbox, 3, t0.Add(-48*time.Hour))
+	mb.Add(api.Inbox, 3, t0.Add(-48*time.Hour))
 	sc := scripted.NewConnector()
 	sc.Register("mb", mb)
 	st, err := store.Open(filepath.Join(t.TempDir(), "inboxsync.db"))
@@ -94,17 +95,17 @@ func newMailboxEnv(t *testing.T, cfg engine.Config) *mailboxEnv {
 }
 
 // req is an activation of mailbox "mb" as login.
-func (v *mailboxEnv) req(account, login string) provider.ActivationRequest {
-	return provider.ActivationRequest{Provider: "scripted", Account: account, Login: login, Password: "pw",
+func (v *mailboxEnv) req(account, login string) api.ActivationRequest {
+	return api.ActivationRequest{Provider: "scripted", Account: account, Login: login, Password: "pw",
 		Settings: map[string]string{"mailbox": "mb"}}
 }
 
 // refused activates and wants a mailbox mismatch from want to got.
-func (v *mailboxEnv) refused(req provider.ActivationRequest, expected, got string, enforced bool) *engine.MailboxMismatchError {
+func (v *mailboxEnv) refused(req api.ActivationRequest, expected, got string, enforced bool) *api.MailboxMismatchError {
 	v.t.Helper()
 	_, err := v.e.Activate(context.Background(), req, nil)
-	var mm *engine.MailboxMismatchError
-	if !errors.As(err, &mm) || !errors.Is(err, engine.ErrMailboxMismatch) {
+	var mm *api.MailboxMismatchError
+	if !errors.As(err, &mm) || !errors.Is(err, api.ErrMailboxMismatch) {
 		v.t.Fatalf("activate %s: %v, want a mailbox mismatch", req.Login, err)
 	}
 	if mm.Expected != expected || mm.Got != got || mm.Enforced != enforced {
@@ -127,7 +128,7 @@ func (v *mailboxEnv) nothingStored() {
 	if n := v.sec.Len(); n != 0 {
 		v.t.Fatalf("%d secrets in the keyring after a refused activation", n)
 	}
-	if s, err := v.st.Sessions(ctx, store.SessionQuery{}); err != nil || len(s) != 0 {
+	if s, err := v.st.Sessions(ctx, api.SessionQuery{}); err != nil || len(s) != 0 {
 		v.t.Fatalf("sessions after a refused activation: %+v, %v", s, err)
 	}
 	if st, err := v.e.Status(ctx); err != nil || len(st.Accounts) != 0 {
@@ -142,7 +143,7 @@ func (v *mailboxEnv) firstSync() {
 	for {
 		select {
 		case ev := <-v.events:
-			if ev.Type == engine.EventSessionEnded {
+			if ev.Type == api.EventSessionEnded {
 				if ev.Session.Outcome != "ok" {
 					v.t.Fatalf("first sync: %+v", ev.Session)
 				}
@@ -210,7 +211,7 @@ func TestMailboxAcceptConnectsAgainWhenTheRefusalIsOld(t *testing.T) {
 	req = v2.req("work", "ann@contoso.com")
 	v2.refused(req, "ann@contoso.com", "bob@contoso.com", false)
 	req.Password, req.AcceptMailbox = "wrong", "bob@contoso.com"
-	if _, err := v2.e.Activate(context.Background(), req, nil); err == nil || errors.Is(err, engine.ErrMailboxMismatch) {
+	if _, err := v2.e.Activate(context.Background(), req, nil); err == nil || errors.Is(err, api.ErrMailboxMismatch) {
 		t.Fatalf("accepted with another password: %v, want the wrong password refused", err)
 	}
 	v2.nothingStored()
@@ -311,8 +312,8 @@ func TestReactivationWithAnotherMailboxIsRefused(t *testing.T) {
 	if got, err := v.st.Account(context.Background(), "work"); err != nil || got.Email != "ann@scripted.test" {
 		t.Fatalf("account after the refused re-activation: %+v, %v", got, err)
 	}
-	drain(v.events, func(ev engine.Event) {
-		if ev.Type == engine.EventNotice || ev.Type == engine.EventAccounts || ev.Type == engine.EventSessionStarted {
+	drain(v.events, func(ev api.Event) {
+		if ev.Type == api.EventNotice || ev.Type == api.EventAccounts || ev.Type == api.EventSessionStarted {
 			t.Errorf("refused re-activation sent %s %q", ev.Type, ev.Title)
 		}
 	})
@@ -331,7 +332,7 @@ func TestReactivationWithAnotherMailboxIsRefused(t *testing.T) {
 	for {
 		select {
 		case ev := <-v.events:
-			if ev.Type == engine.EventNotice {
+			if ev.Type == api.EventNotice {
 				if !strings.Contains(ev.Message, "ann@scripted.test") || !strings.Contains(ev.Message, "bob@contoso.com") {
 					t.Errorf("notice %q: %q", ev.Title, ev.Message)
 				}
@@ -357,7 +358,7 @@ func TestReactivationWithTheSameMailboxGoesOn(t *testing.T) {
 }
 
 // drain reads the events already sent, for a short real-time wait.
-func drain(events <-chan engine.Event, f func(engine.Event)) {
+func drain(events <-chan api.Event, f func(api.Event)) {
 	timeout := time.After(150 * time.Millisecond)
 	for {
 		select {

@@ -4,14 +4,14 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/inboxsync/inboxsync/sync/crm"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
 // StatusFromStore reads the status as the agent last saved it, for the CLI
 // when no agent runs. Source is "store".
-func StatusFromStore(ctx context.Context, st *store.Store) (Status, error) {
-	s := Status{Source: "store", Accounts: []AccountStatus{}}
+func StatusFromStore(ctx context.Context, st *store.Store) (api.Status, error) {
+	s := api.Status{Source: "store", Accounts: []api.AccountStatus{}}
 	settings, err := loadSettings(ctx, st)
 	if err != nil {
 		return s, err
@@ -39,17 +39,17 @@ func StatusFromStore(ctx context.Context, st *store.Store) (Status, error) {
 		if err != nil {
 			return s, err
 		}
-		state, err := ParseState(rs.State)
+		state, err := api.ParseState(rs.State)
 		if err != nil || a.Disabled {
-			state = NotActivated
+			state = api.NotActivated
 		}
-		as := AccountStatus{
+		as := api.AccountStatus{
 			Account: a.ID, Provider: a.Provider, Email: a.Email, State: state, Words: state.Words(),
 			Reason: rs.Reason, Paused: rs.Paused, PausedUntil: rs.PausedUntil,
 			Rejections: rs.Rejections, Failures: rs.Failures,
 		}
 		switch state {
-		case Idle, Offline, Throttled:
+		case api.Idle, api.Offline, api.Throttled:
 			as.NextSync = rs.NextSync
 		}
 		if last, ok, err := st.LastSession(ctx, a.ID); err != nil {
@@ -61,7 +61,7 @@ func StatusFromStore(ctx context.Context, st *store.Store) (Status, error) {
 	}
 	if cs, err := CRMStatusFromStore(ctx, st); err != nil {
 		return s, err
-	} else if cs.State != crm.ConnNotConnected {
+	} else if cs.State != api.ConnNotConnected {
 		s.CRM = &cs
 	}
 	return s, nil
@@ -69,6 +69,6 @@ func StatusFromStore(ctx context.Context, st *store.Store) (Status, error) {
 
 // SettingsFromStore reads the saved settings, for the CLI when no agent
 // runs.
-func SettingsFromStore(ctx context.Context, st *store.Store) (Settings, error) {
+func SettingsFromStore(ctx context.Context, st *store.Store) (api.Settings, error) {
 	return loadSettings(ctx, st)
 }

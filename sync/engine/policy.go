@@ -10,9 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/crm"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/policy"
-	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
@@ -49,7 +48,7 @@ var settingWords = map[string]string{
 
 // Policy implements control.Control: the administrator's policy as the
 // agent read it, with its problems.
-func (e *Engine) Policy(ctx context.Context) (policy.Policy, error) {
+func (e *Engine) Policy(ctx context.Context) (api.Policy, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.policy, nil
@@ -57,12 +56,12 @@ func (e *Engine) Policy(ctx context.Context) (policy.Policy, error) {
 
 // TestNotice implements control.Control: it sends a test notice to every
 // configured address through the agent's notice service.
-func (e *Engine) TestNotice(ctx context.Context) ([]NoticeDelivery, error) {
+func (e *Engine) TestNotice(ctx context.Context) ([]api.NoticeDelivery, error) {
 	e.mu.Lock()
 	t := e.notices
 	e.mu.Unlock()
 	if t == nil {
-		return nil, fmt.Errorf("%w: email notices are not set up in this agent", ErrUnsupported)
+		return nil, fmt.Errorf("%w: email notices are not set up in this agent", api.ErrUnsupported)
 	}
 	return t.Test(ctx)
 }
@@ -79,7 +78,7 @@ func (e *Engine) SetNoticeTester(t NoticeTester) {
 // EventSettings follows when they changed), and the expected mailbox and
 // its enforcement follow the policy's expected_mailbox ({user} expanded
 // with Config.User) and enforce_mailbox.
-func (e *Engine) SetPolicy(p policy.Policy) {
+func (e *Engine) SetPolicy(p api.Policy) {
 	e.mu.Lock()
 	e.policy = p
 	before := e.settings
@@ -92,7 +91,7 @@ func (e *Engine) SetPolicy(p policy.Policy) {
 		e.SetMailboxPolicy(e.cfg.ExpectedMailbox, e.cfg.EnforceMailbox || policy.Bool(p.Values["enforce_mailbox"]))
 	}
 	if !sameSettings(before, after) {
-		e.emit(Event{Type: EventSettings})
+		e.emit(api.Event{Type: api.EventSettings})
 		if before.Interval != after.Interval {
 			for _, r := range e.runnerList() {
 				r.settingsChanged(after.Interval.D())
@@ -103,7 +102,7 @@ func (e *Engine) SetPolicy(p policy.Policy) {
 
 // sameSettings reports whether a and b are the same settings from the same
 // sources.
-func sameSettings(a, b Settings) bool {
+func sameSettings(a, b api.Settings) bool {
 	return a.Interval == b.Interval && a.HistoryDays == b.HistoryDays && a.Notifications == b.Notifications && a.KeepDays == b.KeepDays &&
 		slices.Equal(a.Folders, b.Folders) && maps.Equal(a.Sources, b.Sources)
 }
@@ -111,7 +110,7 @@ func sameSettings(a, b Settings) bool {
 // loadUserSettings reads the user's own settings and which of them they
 // set. A store written before policies existed has no list: the settings
 // that differ from the built-in defaults count as the user's.
-func loadUserSettings(ctx context.Context, st *store.Store) (Settings, []string, error) {
+func loadUserSettings(ctx context.Context, st *store.Store) (api.Settings, []string, error) {
 	s, err := loadSettings(ctx, st)
 	if err != nil {
 		return s, nil, err
@@ -126,7 +125,7 @@ func loadUserSettings(ctx context.Context, st *store.Store) (Settings, []string,
 			return s, names, nil
 		}
 	}
-	d := DefaultSettings()
+	d := api.DefaultSettings()
 	var names []string
 	for _, n := range ownNames {
 		if SettingText(s, n) != SettingText(d, n) {
@@ -139,7 +138,7 @@ func loadUserSettings(ctx context.Context, st *store.Store) (Settings, []string,
 // SettingText returns one setting's value, by its policy name (sync_interval,
 // history_days, folders, notifications, keep_days), in the policy's
 // canonical form ("30m0s", "inbox,sent"); "" for another name.
-func SettingText(s Settings, name string) string {
+func SettingText(s api.Settings, name string) string {
 	switch name {
 	case nameInterval:
 		return s.Interval.D().String()
@@ -161,9 +160,9 @@ func SettingText(s Settings, name string) string {
 
 // resolveSettings computes the effective settings from the policy, the
 // user's settings and the names the user set.
-func resolveSettings(p policy.Policy, user Settings, userSet []string) Settings {
-	s := DefaultSettings()
-	s.Sources = map[string]policy.Source{}
+func resolveSettings(p api.Policy, user api.Settings, userSet []string) api.Settings {
+	s := api.DefaultSettings()
+	s.Sources = map[string]api.SettingSource{}
 	for _, n := range policyNames {
 		uv := ""
 		if slices.Contains(userSet, n) {
@@ -174,7 +173,7 @@ func resolveSettings(p policy.Policy, user Settings, userSet []string) Settings 
 		switch n {
 		case nameInterval:
 			if d, err := time.ParseDuration(v); err == nil {
-				s.Interval = Duration(d)
+				s.Interval = api.Duration(d)
 			}
 		case nameHistoryDays:
 			if d, err := strconv.Atoi(v); err == nil {
@@ -183,29 +182,29 @@ func resolveSettings(p policy.Policy, user Settings, userSet []string) Settings 
 		case nameFolders:
 			s.Folders = nil
 			for _, f := range policy.List(v) {
-				s.Folders = append(s.Folders, provider.Folder(f))
+				s.Folders = append(s.Folders, api.Folder(f))
 			}
 		}
 	}
 	// Settings the policy does not hold: the user's, or the default.
-	s.Sources[nameNotifications], s.Sources[nameKeepDays] = policy.SourceDefault, policy.SourceDefault
+	s.Sources[nameNotifications], s.Sources[nameKeepDays] = api.SourceDefault, api.SourceDefault
 	if slices.Contains(userSet, nameNotifications) {
 		s.Notifications = user.Notifications
-		s.Sources[nameNotifications] = policy.SourceUser
+		s.Sources[nameNotifications] = api.SourceUser
 	}
 	if slices.Contains(userSet, nameKeepDays) {
 		s.KeepDays = user.KeepDays
-		s.Sources[nameKeepDays] = policy.SourceUser
+		s.Sources[nameKeepDays] = api.SourceUser
 	}
 	return s
 }
 
 // checkLocked refuses a change to a locked setting: s must keep the
 // effective value of every setting the policy locks.
-func checkLocked(cur, s Settings) error {
+func checkLocked(cur, s api.Settings) error {
 	for _, n := range policyNames {
-		if cur.Sources[n] == policy.SourceLocked && SettingText(cur, n) != SettingText(s, n) {
-			return fmt.Errorf("%w: %s (%s) cannot be changed", ErrLocked, settingWords[n], SettingText(cur, n))
+		if cur.Sources[n] == api.SourceLocked && SettingText(cur, n) != SettingText(s, n) {
+			return fmt.Errorf("%w: %s (%s) cannot be changed", api.ErrLocked, settingWords[n], SettingText(cur, n))
 		}
 	}
 	return nil
@@ -214,9 +213,9 @@ func checkLocked(cur, s Settings) error {
 // keepLockedOwn returns s with the user's own values (from user) in place
 // of the settings the policy locks: saving the settings while a value is
 // locked keeps what the user had chosen for when the lock is lifted.
-func keepLockedOwn(cur, s, user Settings) Settings {
+func keepLockedOwn(cur, s, user api.Settings) api.Settings {
 	for _, n := range policyNames {
-		if cur.Sources[n] != policy.SourceLocked {
+		if cur.Sources[n] != api.SourceLocked {
 			continue
 		}
 		switch n {
@@ -233,7 +232,7 @@ func keepLockedOwn(cur, s, user Settings) Settings {
 
 // userChanges returns the names the user sets by saving s: those they had
 // set, and those s changes.
-func userChanges(cur, s Settings, had []string) []string {
+func userChanges(cur, s api.Settings, had []string) []string {
 	out := slices.Clone(had)
 	for _, n := range ownNames {
 		if !slices.Contains(out, n) && SettingText(cur, n) != SettingText(s, n) {
@@ -245,18 +244,18 @@ func userChanges(cur, s Settings, had []string) []string {
 
 // checkActivationPolicy refuses an activation whose request changes what
 // the policy locks: the provider, or a provider setting such as the EWS URL.
-func (e *Engine) checkActivationPolicy(req provider.ActivationRequest) error {
+func (e *Engine) checkActivationPolicy(req api.ActivationRequest) error {
 	e.mu.Lock()
 	p := e.policy
 	e.mu.Unlock()
 	if p.IsLocked("provider") {
 		if want, ok := p.Get("provider"); ok && req.Provider != want {
-			return fmt.Errorf("%w: the mailbox service is %s; %s accounts cannot be connected", ErrLocked, ProviderWords(want), ProviderWords(req.Provider))
+			return fmt.Errorf("%w: the mailbox service is %s; %s accounts cannot be connected", api.ErrLocked, api.ProviderWords(want), api.ProviderWords(req.Provider))
 		}
 	}
 	for key, want := range e.lockedSettings(req.Provider) {
 		if got := req.Settings[key]; got != "" && got != want {
-			return fmt.Errorf("%w: %s (%s) cannot be changed", ErrLocked, key, shown(key, want))
+			return fmt.Errorf("%w: %s (%s) cannot be changed", api.ErrLocked, key, shown(key, want))
 		}
 	}
 	return nil
@@ -302,7 +301,7 @@ const (
 // default the user's own choice overrides (internal domains add up; a
 // blocklist the user never edited, email logging as EmailMessage and
 // keeping cancelled meetings' Events count as no choice).
-func (e *Engine) crmPolicy(s CRMSettings) CRMSettings {
+func (e *Engine) crmPolicy(s api.CRMSettings) api.CRMSettings {
 	e.mu.Lock()
 	p := e.policy
 	e.mu.Unlock()
@@ -322,7 +321,7 @@ func (e *Engine) crmPolicy(s CRMSettings) CRMSettings {
 	if v, ok := p.Get(nameCRMBlock); ok && (p.IsLocked(nameCRMBlock) || s.Blocklist == nil) {
 		s.Blocklist = policy.List(v)
 	}
-	if v, ok := p.Get(nameCRMLogAs); ok && (p.IsLocked(nameCRMLogAs) || s.LogEmailAs == "" || s.LogEmailAs == crm.AsEmailMessage) {
+	if v, ok := p.Get(nameCRMLogAs); ok && (p.IsLocked(nameCRMLogAs) || s.LogEmailAs == "" || s.LogEmailAs == api.AsEmailMessage) {
 		s.LogEmailAs = v
 	}
 	if v, ok := p.Get(nameCRMRemove); ok && (p.IsLocked(nameCRMRemove) || !s.RemoveDeletedEvents) {
@@ -333,7 +332,7 @@ func (e *Engine) crmPolicy(s CRMSettings) CRMSettings {
 
 // checkCRMLocked refuses a change of a CRM setting the policy locks: s
 // must keep the value in force (cur).
-func (e *Engine) checkCRMLocked(cur, s CRMSettings) error {
+func (e *Engine) checkCRMLocked(cur, s api.CRMSettings) error {
 	e.mu.Lock()
 	p := e.policy
 	e.mu.Unlock()
@@ -346,7 +345,7 @@ func (e *Engine) checkCRMLocked(cur, s CRMSettings) error {
 	words := map[string]string{nameCRMInternal: "the internal domains", nameCRMBlock: "the blocklist", nameCRMLogAs: "how emails are logged", nameCRMRemove: "removing cancelled meetings"}
 	for _, n := range []string{nameCRMInternal, nameCRMBlock, nameCRMLogAs, nameCRMRemove} {
 		if p.IsLocked(n) && !same[n] {
-			return fmt.Errorf("%w: %s cannot be changed", ErrLocked, words[n])
+			return fmt.Errorf("%w: %s cannot be changed", api.ErrLocked, words[n])
 		}
 	}
 	return nil
@@ -355,7 +354,7 @@ func (e *Engine) checkCRMLocked(cur, s CRMSettings) error {
 // crmOwn returns what of s is the user's own, given the policy: values
 // equal to the policy's unlocked defaults are stored as no choice, so that
 // a later policy change reaches the user.
-func (e *Engine) crmOwn(s CRMSettings) CRMSettings {
+func (e *Engine) crmOwn(s api.CRMSettings) api.CRMSettings {
 	e.mu.Lock()
 	p := e.policy
 	e.mu.Unlock()
@@ -367,7 +366,7 @@ func (e *Engine) crmOwn(s CRMSettings) CRMSettings {
 		s.Blocklist = nil
 	}
 	if v, ok := p.Get(nameCRMLogAs); ok && s.LogEmailAs == v {
-		s.LogEmailAs = crm.AsEmailMessage
+		s.LogEmailAs = api.AsEmailMessage
 	}
 	if v, ok := p.Get(nameCRMRemove); ok && s.RemoveDeletedEvents == policy.Bool(v) {
 		s.RemoveDeletedEvents = false

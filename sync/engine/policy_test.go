@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
@@ -18,7 +19,7 @@ import (
 )
 
 // policyEngine starts an engine on the store at path with a policy.
-func policyEngine(t *testing.T, path string, p policy.Policy, conns map[string]provider.Connector) *engine.Engine {
+func policyEngine(t *testing.T, path string, p api.Policy, conns map[string]provider.Connector) *engine.Engine {
 	t.Helper()
 	st, err := store.Open(path)
 	if err != nil {
@@ -33,7 +34,7 @@ func policyEngine(t *testing.T, path string, p policy.Policy, conns map[string]p
 	return e
 }
 
-func wantSetting(t *testing.T, s engine.Settings, interval time.Duration, src policy.Source) {
+func wantSetting(t *testing.T, s api.Settings, interval time.Duration, src api.SettingSource) {
 	t.Helper()
 	if s.Interval.D() != interval || s.Sources["sync_interval"] != src {
 		t.Fatalf("interval %v from %s, want %v from %s", s.Interval, s.Sources["sync_interval"], interval, src)
@@ -45,8 +46,8 @@ func TestPolicySettingsPrecedence(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "inboxsync.db")
 	e := policyEngine(t, path, policy.Parse("sync_interval = \"15m\"\nhistory_days = 60\n"), nil)
 	s, _ := e.Settings(ctx)
-	wantSetting(t, s, 15*time.Minute, policy.SourcePolicy)
-	if s.HistoryDays != 60 || s.Sources["history_days"] != policy.SourcePolicy || s.Sources["folders"] != policy.SourceDefault {
+	wantSetting(t, s, 15*time.Minute, api.SourcePolicy)
+	if s.HistoryDays != 60 || s.Sources["history_days"] != api.SourcePolicy || s.Sources["folders"] != api.SourceDefault {
 		t.Fatalf("settings %+v", s)
 	}
 
@@ -57,47 +58,47 @@ func TestPolicySettingsPrecedence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Sources["notifications"] != policy.SourceUser {
+	if s.Sources["notifications"] != api.SourceUser {
 		t.Errorf("notifications from %s", s.Sources["notifications"])
 	}
 	e.SetPolicy(policy.Parse("sync_interval = \"25m\"\n"))
 	s, _ = e.Settings(ctx)
-	wantSetting(t, s, 25*time.Minute, policy.SourcePolicy)
+	wantSetting(t, s, 25*time.Minute, api.SourcePolicy)
 	if s.HistoryDays != 30 || s.Notifications {
 		t.Errorf("after the policy changed: %+v", s)
 	}
 
 	// The user's own interval wins over the policy's default …
-	s.Interval = engine.Duration(45 * time.Minute)
+	s.Interval = api.Duration(45 * time.Minute)
 	if s, err = e.UpdateSettings(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	wantSetting(t, s, 45*time.Minute, policy.SourceUser)
+	wantSetting(t, s, 45*time.Minute, api.SourceUser)
 
 	// … and survives a restart.
 	e2 := policyEngine(t, path, policy.Parse("sync_interval = \"25m\"\n"), nil)
 	s2, _ := e2.Settings(ctx)
-	wantSetting(t, s2, 45*time.Minute, policy.SourceUser)
+	wantSetting(t, s2, 45*time.Minute, api.SourceUser)
 
 	// A locked interval wins over the user's, and cannot be changed.
 	e2.SetPolicy(policy.Parse("sync_interval = \"20m\"\nlocked = [\"sync_interval\"]\n"))
 	s2, _ = e2.Settings(ctx)
-	wantSetting(t, s2, 20*time.Minute, policy.SourceLocked)
-	s2.Interval = engine.Duration(time.Hour)
+	wantSetting(t, s2, 20*time.Minute, api.SourceLocked)
+	s2.Interval = api.Duration(time.Hour)
 	_, err = e2.UpdateSettings(ctx, s2)
-	if !errors.Is(err, engine.ErrLocked) || !strings.HasPrefix(err.Error(), "Set by your administrator: the sync interval (20m0s) cannot be changed") {
+	if !errors.Is(err, api.ErrLocked) || !strings.HasPrefix(err.Error(), "Set by your administrator: the sync interval (20m0s) cannot be changed") {
 		t.Fatalf("changing a locked interval: %v", err)
 	}
 	// Other settings still change with the locked one as it is.
-	s2.Interval = engine.Duration(20 * time.Minute)
+	s2.Interval = api.Duration(20 * time.Minute)
 	s2.HistoryDays = 10
 	if s2, err = e2.UpdateSettings(ctx, s2); err != nil || s2.HistoryDays != 10 {
 		t.Fatalf("changing an unlocked setting beside a locked one: %+v %v", s2, err)
 	}
 	// The lock lifted, the user's own interval is back.
-	e2.SetPolicy(policy.Policy{})
+	e2.SetPolicy(api.Policy{})
 	s2, _ = e2.Settings(ctx)
-	wantSetting(t, s2, 45*time.Minute, policy.SourceUser)
+	wantSetting(t, s2, 45*time.Minute, api.SourceUser)
 }
 
 // A store written before policies existed: the saved settings that differ
@@ -115,8 +116,8 @@ func TestPolicyOverAStoreFromBeforePolicies(t *testing.T) {
 	st.Close()
 	e := policyEngine(t, path, policy.Parse("sync_interval = \"15m\"\nhistory_days = 90\n"), nil)
 	s, _ := e.Settings(ctx)
-	wantSetting(t, s, 45*time.Minute, policy.SourceUser)
-	if s.HistoryDays != 90 || s.Sources["history_days"] != policy.SourcePolicy {
+	wantSetting(t, s, 45*time.Minute, api.SourceUser)
+	if s.HistoryDays != 90 || s.Sources["history_days"] != api.SourcePolicy {
 		t.Errorf("history %d from %s, want the policy's 90", s.HistoryDays, s.Sources["history_days"])
 	}
 }
@@ -127,7 +128,7 @@ type recordingConnector struct {
 	last map[string]string
 }
 
-func (c *recordingConnector) Connect(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (provider.Connection, error) {
+func (c *recordingConnector) Connect(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (provider.Connection, error) {
 	c.last = req.Settings
 	return c.Connector.Connect(ctx, req, progress)
 }
@@ -142,13 +143,13 @@ func TestPolicyLocksActivation(t *testing.T) {
 	doc := "provider = \"exchange\"\nexpected_mailbox = \"{user}@contoso.com\"\nlocked = [\"provider\", \"exchange.ews_url\"]\n[exchange]\news_url = \"https://mail.contoso.com/EWS/Exchange.asmx\"\n"
 	e := policyEngine(t, filepath.Join(t.TempDir(), "inboxsync.db"), policy.Parse(doc),
 		map[string]provider.Connector{"exchange": rc, "scripted": rc})
-	req := provider.ActivationRequest{Provider: "scripted", Login: "jdoe", Email: "jdoe@contoso.com", Password: "pw", Settings: map[string]string{"mailbox": "mb"}}
-	if _, err := e.Activate(ctx, req, nil); !errors.Is(err, engine.ErrLocked) || !strings.Contains(err.Error(), "Exchange") {
+	req := api.ActivationRequest{Provider: "scripted", Login: "jdoe", Email: "jdoe@contoso.com", Password: "pw", Settings: map[string]string{"mailbox": "mb"}}
+	if _, err := e.Activate(ctx, req, nil); !errors.Is(err, api.ErrLocked) || !strings.Contains(err.Error(), "Exchange") {
 		t.Fatalf("another provider than the locked one: %v", err)
 	}
 	req.Provider = "exchange"
 	req.Settings["ews_url"] = "https://evil.example/EWS/Exchange.asmx"
-	if _, err := e.Activate(ctx, req, nil); !errors.Is(err, engine.ErrLocked) || !strings.Contains(err.Error(), "Set by your administrator: ews_url (https://mail.contoso.com/EWS/Exchange.asmx) cannot be changed") {
+	if _, err := e.Activate(ctx, req, nil); !errors.Is(err, api.ErrLocked) || !strings.Contains(err.Error(), "Set by your administrator: ews_url (https://mail.contoso.com/EWS/Exchange.asmx) cannot be changed") {
 		t.Fatalf("another EWS URL than the locked one: %v", err)
 	}
 	if rc.last != nil {
@@ -164,7 +165,7 @@ func TestPolicyLocksActivation(t *testing.T) {
 		t.Errorf("the connector got settings %v, want the locked EWS URL", rc.last)
 	}
 	req.Login, req.Email, req.Account = "other", "other@contoso.com", "other"
-	var mm *engine.MailboxMismatchError
+	var mm *api.MailboxMismatchError
 	if _, err := e.Activate(ctx, req, nil); !errors.As(err, &mm) || mm.Expected != "jdoe@contoso.com" {
 		t.Fatalf("a mailbox other than {user}@contoso.com: %v", err)
 	}
@@ -198,7 +199,7 @@ func TestPolicyCRMSettings(t *testing.T) {
 	// The locked blocklist cannot change.
 	changed := s
 	changed.Blocklist = []string{"yahoo.com"}
-	if _, err := e.UpdateCRMSettings(ctx, changed); !errors.Is(err, engine.ErrLocked) || !strings.Contains(err.Error(), "the blocklist cannot be changed") {
+	if _, err := e.UpdateCRMSettings(ctx, changed); !errors.Is(err, api.ErrLocked) || !strings.Contains(err.Error(), "the blocklist cannot be changed") {
 		t.Fatalf("changing the locked blocklist: %v", err)
 	}
 	// The rest may: an own internal domain adds up, email logging as an

@@ -10,8 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider/scripted"
 	"github.com/inboxsync/inboxsync/sync/secret/secrettest"
 	"github.com/inboxsync/inboxsync/sync/store"
@@ -22,7 +21,7 @@ const day = 24 * time.Hour
 // deleted returns the ids of account work's items marked deleted, sorted.
 func (v *env) deleted() []string {
 	v.t.Helper()
-	page, err := v.st.Activity(context.Background(), store.ActivityQuery{Account: "work", IncludeDeleted: true, Limit: 1 << 20})
+	page, err := v.st.Activity(context.Background(), api.ActivityQuery{Account: "work", IncludeDeleted: true, Limit: 1 << 20})
 	if err != nil {
 		v.t.Fatal(err)
 	}
@@ -63,7 +62,7 @@ func TestResyncMarksItemsGoneDuringTheGapDeleted(t *testing.T) {
 	if err := v.mb.Update("inbox-4"); err != nil {
 		t.Fatal(err)
 	}
-	v.mb.Add(provider.Inbox, 2, t0.Add(5*day))
+	v.mb.Add(api.Inbox, 2, t0.Add(5*day))
 	v.mb.InvalidateCursors()
 	v.clock.Advance(9 * day)
 	s := v.session()
@@ -78,11 +77,11 @@ func TestResyncMarksItemsGoneDuringTheGapDeleted(t *testing.T) {
 	}
 	// The next sync runs from the new cursors and finds nothing to do.
 	v.clock.Advance(interval)
-	if s := v.session(); s.Outcome != "ok" || s.Counts != (store.Counts{}) {
+	if s := v.session(); s.Outcome != "ok" || s.Counts != (api.Counts{}) {
 		t.Fatalf("sync after the resync: %+v", s)
 	}
 	// An item that comes back is no longer deleted.
-	v.mb.Add(provider.Inbox, 1, t0)
+	v.mb.Add(api.Inbox, 1, t0)
 	v.clock.Advance(interval)
 	if s := v.session(); s.Added != 1 || s.Removed != 0 {
 		t.Fatalf("sync after an add: %+v", s)
@@ -94,9 +93,9 @@ func TestResyncMarksItemsGoneDuringTheGapDeleted(t *testing.T) {
 // window, which it does not list, stay as they are.
 func TestResyncKeepsItemsOutsideTheWindow(t *testing.T) {
 	v := newEnv(t)
-	old := v.mb.Add(provider.Inbox, 4, t0.Add(-25*day))
-	oldEvent := v.mb.Add(provider.Calendar, 1, t0.Add(-5*day))
-	farEvent := v.mb.Add(provider.Calendar, 1, t0.Add(58*day))
+	old := v.mb.Add(api.Inbox, 4, t0.Add(-25*day))
+	oldEvent := v.mb.Add(api.Calendar, 1, t0.Add(-5*day))
+	farEvent := v.mb.Add(api.Calendar, 1, t0.Add(58*day))
 	v.activate("pw")
 	if s := v.session(); s.Added != 39 {
 		t.Fatalf("first sync: %+v", s)
@@ -114,7 +113,7 @@ func TestResyncKeepsItemsOutsideTheWindow(t *testing.T) {
 	if got, want := v.deleted(), []string{farEvent[0], "inbox-2"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("deleted %v, want %v (items older than the window kept)", got, want)
 	}
-	page, err := v.e.Activity(context.Background(), store.ActivityQuery{Account: "work", Limit: 1000})
+	page, err := v.e.Activity(context.Background(), api.ActivityQuery{Account: "work", Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,12 +137,12 @@ func TestResyncInterruptedByPauseMarksNothing(t *testing.T) {
 	v.remove("inbox-3", "inbox-24")
 	v.mb.InvalidateCursors()
 	paused := false
-	v.mb.SetHook(func(folder provider.Folder, cursor string) error {
+	v.mb.SetHook(func(folder api.Folder, cursor string) error {
 		// The user pauses while the second page of the Inbox listing
 		// is fetched.
-		if folder == provider.Inbox && strings.Contains(cursor, ":F:") && !paused {
+		if folder == api.Inbox && strings.Contains(cursor, ":F:") && !paused {
 			paused = true
-			go v.e.Pause(context.Background(), engine.PauseRequest{})
+			go v.e.Pause(context.Background(), api.PauseRequest{})
 			time.Sleep(50 * time.Millisecond)
 		}
 		return nil
@@ -156,7 +155,7 @@ func TestResyncInterruptedByPauseMarksNothing(t *testing.T) {
 	if got := v.deleted(); len(got) != 0 {
 		t.Fatalf("an unfinished resync marked %v deleted", got)
 	}
-	cursor, _ := v.st.Cursor(context.Background(), "work", provider.Inbox)
+	cursor, _ := v.st.Cursor(context.Background(), "work", api.Inbox)
 	if !strings.Contains(cursor, ":F:") {
 		t.Fatalf("cursor %q; want one inside the listing", cursor)
 	}
@@ -247,8 +246,8 @@ func TestResyncKilledMidwayResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cursor, _ := st.Cursor(context.Background(), "work", provider.Inbox)
-	_, running, _ := st.FullSyncWindow(context.Background(), "work", provider.Inbox)
+	cursor, _ := st.Cursor(context.Background(), "work", api.Inbox)
+	_, running, _ := st.FullSyncWindow(context.Background(), "work", api.Inbox)
 	st.Close()
 	if !strings.Contains(cursor, ":F:") || !running {
 		t.Fatalf("the kill did not land inside the Inbox listing: cursor %q, full sync running %v", cursor, running)

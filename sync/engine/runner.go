@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret"
 	"github.com/inboxsync/inboxsync/sync/store"
@@ -29,32 +30,32 @@ type runner struct {
 	done   chan struct{}
 
 	mu       sync.Mutex
-	acct     store.Account
+	acct     api.Account
 	rs       store.RunState // persisted part of the state
-	state    State
+	state    api.State
 	since    time.Time
-	progress *Progress
-	last     *store.Session
+	progress *api.Progress
+	last     *api.Session
 	offline  int // consecutive offline sessions, for the retry backoff
 	// resume is set when the previous process died mid-session: the first
 	// plan that may sync runs a "resume" session at once.
 	resume bool
 }
 
-func (e *Engine) loadRunner(ctx context.Context, a store.Account) (*runner, error) {
+func (e *Engine) loadRunner(ctx context.Context, a api.Account) (*runner, error) {
 	rs, err := e.cfg.Store.RunState(ctx, a.ID)
 	if err != nil {
 		return nil, err
 	}
-	state, err := ParseState(rs.State)
+	state, err := api.ParseState(rs.State)
 	// Syncing: the process died mid-session (a crash, kill -9, a power
 	// cut). The committed pages and their cursors are kept; the rest is
 	// fetched at once, not at the next interval, which after an activation
 	// is 30 minutes away with a half-filled dashboard.
-	resume := err == nil && state == Syncing
-	if err != nil || state == Syncing || state == Paused || state == NotActivated {
+	resume := err == nil && state == api.Syncing
+	if err != nil || state == api.Syncing || state == api.Paused || state == api.NotActivated {
 		// Paused is re-derived from the stored pause by the first plan.
-		state = Idle
+		state = api.Idle
 	}
 	r := &runner{
 		e: e, id: a.ID, log: e.log.With("account", a.ID),
@@ -134,20 +135,20 @@ func (r *runner) plan() (wait time.Duration, trigger string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch r.state {
-	case NotActivated, NeedsReactivation, Suspended:
+	case api.NotActivated, api.NeedsReactivation, api.Suspended:
 		return -1, ""
 	}
 	if paused, until := r.pausedLocked(now); paused {
-		if r.state != Paused {
-			r.setStateLocked(Paused, "")
+		if r.state != api.Paused {
+			r.setStateLocked(api.Paused, "")
 		}
 		if until.IsZero() {
 			return -1, ""
 		}
 		return until.Sub(now), ""
 	}
-	if r.state == Paused {
-		r.setStateLocked(Idle, "")
+	if r.state == api.Paused {
+		r.setStateLocked(api.Idle, "")
 	}
 	if r.resume {
 		r.resume = false
@@ -158,7 +159,7 @@ func (r *runner) plan() (wait time.Duration, trigger string) {
 		return due.Sub(now), ""
 	}
 	switch {
-	case r.state == Offline || r.state == Throttled:
+	case r.state == api.Offline || r.state == api.Throttled:
 		return 0, "retry"
 	case !due.IsZero() && now.Sub(due) > 2*r.e.cfg.WallCheck:
 		return 0, "catch-up" // we woke long after the due time: the machine slept
@@ -197,7 +198,7 @@ func later(a, b time.Time) time.Time {
 
 // setStateLocked is the one place a state changes: it logs, persists and
 // emits an event.
-func (r *runner) setStateLocked(to State, reason string) {
+func (r *runner) setStateLocked(to api.State, reason string) {
 	from := r.state
 	r.rs.Reason = reason
 	if from != to {
@@ -207,7 +208,7 @@ func (r *runner) setStateLocked(to State, reason string) {
 	}
 	r.saveLocked()
 	st := r.statusLocked()
-	r.e.emit(Event{Type: EventState, Account: r.id, From: from, To: to, Status: &st})
+	r.e.emit(api.Event{Type: api.EventState, Account: r.id, From: from, To: to, Status: &st})
 }
 
 func (r *runner) saveLocked() {
@@ -217,21 +218,21 @@ func (r *runner) saveLocked() {
 	}
 }
 
-func (r *runner) status() AccountStatus {
+func (r *runner) status() api.AccountStatus {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.statusLocked()
 }
 
-func (r *runner) statusLocked() AccountStatus {
-	st := AccountStatus{
+func (r *runner) statusLocked() api.AccountStatus {
+	st := api.AccountStatus{
 		Account: r.id, Provider: r.acct.Provider, Email: r.acct.Email,
 		State: r.state, Words: r.state.Words(), Reason: r.rs.Reason, Since: r.since,
 		Paused: r.rs.Paused, PausedUntil: r.rs.PausedUntil,
 		Rejections: r.rs.Rejections, Failures: r.rs.Failures,
 	}
 	switch r.state {
-	case Idle, Offline, Throttled:
+	case api.Idle, api.Offline, api.Throttled:
 		st.NextSync = r.rs.NextSync
 	}
 	if r.last != nil {
@@ -263,11 +264,11 @@ func (r *runner) stop() {
 func (r *runner) setPause(paused bool, until time.Time) {
 	r.mu.Lock()
 	r.rs.Paused, r.rs.PausedUntil = paused, until
-	if !paused && r.state == Suspended {
+	if !paused && r.state == api.Suspended {
 		// Resuming a suspended account is the user re-enabling it.
 		r.rs.Failures = 0
 		r.rs.NextSync = r.e.cfg.Clock.Now()
-		r.setStateLocked(Idle, "")
+		r.setStateLocked(api.Idle, "")
 	} else {
 		r.saveLocked()
 	}
@@ -281,13 +282,13 @@ func (r *runner) requestSync() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch r.state {
-	case NeedsReactivation, NotActivated:
-		return fmt.Errorf("%w: account %s needs to be activated again before it can sync", ErrInvalid, r.id)
-	case Paused:
-		return fmt.Errorf("%w: sync is paused for %s; resume it first", ErrInvalid, r.id)
-	case Syncing:
+	case api.NeedsReactivation, api.NotActivated:
+		return fmt.Errorf("%w: account %s needs to be activated again before it can sync", api.ErrInvalid, r.id)
+	case api.Paused:
+		return fmt.Errorf("%w: sync is paused for %s; resume it first", api.ErrInvalid, r.id)
+	case api.Syncing:
 		return nil
-	case Throttled:
+	case api.Throttled:
 		if now.Before(r.rs.NextSync) {
 			// The server asked us to wait: asking again sooner would
 			// only be refused (or prolong the throttle). The retry at
@@ -296,7 +297,7 @@ func (r *runner) requestSync() error {
 		}
 	}
 	if gap := now.Sub(r.rs.LastAttempt); !r.rs.LastAttempt.IsZero() && gap < r.e.cfg.MinSyncGap {
-		return &TooSoonError{Wait: r.e.cfg.MinSyncGap - gap}
+		return &api.TooSoonError{Wait: r.e.cfg.MinSyncGap - gap}
 	}
 	select {
 	case r.kick <- "manual":
@@ -307,7 +308,7 @@ func (r *runner) requestSync() error {
 
 func (r *runner) settingsChanged(interval time.Duration) {
 	r.mu.Lock()
-	if r.state == Idle && !r.rs.LastAttempt.IsZero() {
+	if r.state == api.Idle && !r.rs.LastAttempt.IsZero() {
 		if next := r.rs.LastAttempt.Add(interval); r.rs.NextSync.IsZero() || next.Before(r.rs.NextSync) {
 			r.rs.NextSync = next
 			r.saveLocked()
@@ -318,7 +319,7 @@ func (r *runner) settingsChanged(interval time.Duration) {
 }
 
 // reactivated restarts sync at once after a successful activation.
-func (r *runner) reactivated(a store.Account) {
+func (r *runner) reactivated(a api.Account) {
 	r.mu.Lock()
 	r.acct = a
 	r.rs.Rejections, r.rs.Failures = 0, 0
@@ -326,7 +327,7 @@ func (r *runner) reactivated(a store.Account) {
 	// over from its end.
 	r.rs.NextSync = r.e.cfg.Clock.Now().Add(r.e.currentSettings().Interval.D())
 	r.offline = 0
-	r.setStateLocked(Idle, "")
+	r.setStateLocked(api.Idle, "")
 	r.mu.Unlock()
 	select {
 	case r.kick <- "activation":
@@ -352,7 +353,7 @@ func (r *runner) session(ctx context.Context, trigger string) {
 	start := e.cfg.Clock.Now()
 	r.mu.Lock()
 	switch r.state {
-	case NotActivated, NeedsReactivation:
+	case api.NotActivated, api.NeedsReactivation:
 		r.mu.Unlock()
 		return
 	}
@@ -362,17 +363,17 @@ func (r *runner) session(ctx context.Context, trigger string) {
 	}
 	acct := r.acct
 	r.rs.LastAttempt = start
-	r.progress = &Progress{}
-	r.setStateLocked(Syncing, "")
+	r.progress = &api.Progress{}
+	r.setStateLocked(api.Syncing, "")
 	r.mu.Unlock()
 
 	sess, err := e.cfg.Store.BeginSession(context.WithoutCancel(ctx), r.id, trigger, start)
 	if err != nil {
-		sess = store.Session{Account: r.id, Trigger: trigger, Start: start, Outcome: "running"}
+		sess = api.Session{Account: r.id, Trigger: trigger, Start: start, Outcome: "running"}
 	}
 	r.log.Info("session started", "trigger", trigger, "session", sess.ID)
-	e.emit(Event{Type: EventSessionStarted, Account: r.id, Session: &sess})
-	var counts store.Counts
+	e.emit(api.Event{Type: api.EventSessionStarted, Account: r.id, Session: &sess})
+	var counts api.Counts
 	stopped := false
 	if err == nil {
 		counts, stopped, err = r.syncFolders(ctx, acct, start)
@@ -382,11 +383,11 @@ func (r *runner) session(ctx context.Context, trigger string) {
 	r.finish(sess, counts, stopped, err)
 }
 
-func (r *runner) syncFolders(ctx context.Context, acct store.Account, start time.Time) (counts store.Counts, stopped bool, err error) {
+func (r *runner) syncFolders(ctx context.Context, acct api.Account, start time.Time) (counts api.Counts, stopped bool, err error) {
 	e := r.e
 	conn, ok := e.cfg.Connectors[acct.Provider]
 	if !ok {
-		return counts, false, provider.Failed(fmt.Sprintf("%s accounts are not supported by this build", ProviderWords(acct.Provider)), nil)
+		return counts, false, provider.Failed(fmt.Sprintf("%s accounts are not supported by this build", api.ProviderWords(acct.Provider)), nil)
 	}
 	p, err := conn.Open(ctx, providerAccount(acct), e.cfg.Secrets)
 	if err != nil {
@@ -457,7 +458,7 @@ func (r *runner) syncFolders(ctx context.Context, acct store.Account, start time
 			r.progress.Counts = counts
 			st := r.statusLocked()
 			r.mu.Unlock()
-			e.emit(Event{Type: EventSessionProgress, Account: r.id, Status: &st})
+			e.emit(api.Event{Type: api.EventSessionProgress, Account: r.id, Status: &st})
 			if !page.More {
 				break
 			}
@@ -485,8 +486,8 @@ const fullSyncMargin = 24 * time.Hour
 // window for mail (opts.Since on), the calendar window for events, each
 // a margin inside its edges. The store marks deleted the items within it
 // that the full sync did not list, and none outside it.
-func fullSyncWindow(folder provider.Folder, opts provider.Options) store.Window {
-	if folder == provider.Calendar {
+func fullSyncWindow(folder api.Folder, opts provider.Options) store.Window {
+	if folder == api.Calendar {
 		return store.Window{
 			From: opts.Now.Add(-calendarBack + fullSyncMargin),
 			To:   opts.Now.Add(calendarAhead - fullSyncMargin),
@@ -500,16 +501,16 @@ func fullSyncWindow(folder provider.Folder, opts provider.Options) store.Window 
 }
 
 // finish applies a session's outcome to the account (DESIGN.md §3).
-func (r *runner) finish(sess store.Session, counts store.Counts, stopped bool, err error) {
+func (r *runner) finish(sess api.Session, counts api.Counts, stopped bool, err error) {
 	e := r.e
 	now := e.cfg.Clock.Now()
 	interval := e.currentSettings().Interval.D()
 	sess.End, sess.Counts = now, counts
-	var notice *Event
+	var notice *api.Event
 
 	r.mu.Lock()
 	r.progress = nil
-	next, reason := Idle, ""
+	next, reason := api.Idle, ""
 	switch {
 	case stopped:
 		sess.Outcome = "stopped"
@@ -517,7 +518,7 @@ func (r *runner) finish(sess store.Session, counts store.Counts, stopped bool, e
 		// resume, or when the agent starts again.
 		r.rs.NextSync = now
 		if paused, _ := r.pausedLocked(now); paused {
-			next = Paused
+			next = api.Paused
 		}
 	case err == nil:
 		sess.Outcome = "ok"
@@ -532,7 +533,7 @@ func (r *runner) finish(sess store.Session, counts store.Counts, stopped bool, e
 			r.offline++
 			delay := min(time.Minute<<min(r.offline-1, 16), interval)
 			r.rs.NextSync = now.Add(delay)
-			next, reason = Offline, fmt.Sprintf("Can't reach the mail server; trying again in %s.", humanDuration(delay))
+			next, reason = api.Offline, fmt.Sprintf("Can't reach the mail server; trying again in %s.", humanDuration(delay))
 		case provider.ClassThrottled:
 			sess.Outcome = "throttled"
 			delay := provider.RetryAfter(err)
@@ -540,23 +541,23 @@ func (r *runner) finish(sess store.Session, counts store.Counts, stopped bool, e
 				delay = time.Minute
 			}
 			r.rs.NextSync = now.Add(delay)
-			next, reason = Throttled, fmt.Sprintf("The mail server asked us to wait; continuing in %s.", humanDuration(delay))
+			next, reason = api.Throttled, fmt.Sprintf("The mail server asked us to wait; continuing in %s.", humanDuration(delay))
 		case provider.ClassRejected:
 			sess.Outcome = "rejected"
 			r.rs.Rejections++
 			r.rs.NextSync = now.Add(interval)
-			if r.rs.Rejections >= MaxRejections {
-				next = NeedsReactivation
+			if r.rs.Rejections >= api.MaxRejections {
+				next = api.NeedsReactivation
 				reason = fmt.Sprintf("Your mailbox rejected the last %d sync attempts — has your password changed? Sync is stopped until you sign in again.", r.rs.Rejections)
 			} else {
-				reason = fmt.Sprintf("The mailbox refused the sign-in (%d of %d attempts before sync stops).", r.rs.Rejections, MaxRejections)
+				reason = fmt.Sprintf("The mailbox refused the sign-in (%d of %d attempts before sync stops).", r.rs.Rejections, api.MaxRejections)
 				if words != "" {
 					reason = words + " " + reason
 				}
 			}
 		case provider.ClassGrantGone:
 			sess.Outcome = "grant-gone"
-			next, reason = NeedsReactivation, words
+			next, reason = api.NeedsReactivation, words
 			if reason == "" {
 				reason = "Your sign-in is no longer valid. Please sign in again."
 			}
@@ -568,8 +569,8 @@ func (r *runner) finish(sess store.Session, counts store.Counts, stopped bool, e
 				words = "The sync failed."
 			}
 			reason = words
-			if r.rs.Failures >= MaxFailures {
-				next = Suspended
+			if r.rs.Failures >= api.MaxFailures {
+				next = api.Suspended
 				reason = fmt.Sprintf("Sync stopped after %d failed attempts in a row. Last error: %s", r.rs.Failures, words)
 			}
 		}
@@ -578,7 +579,7 @@ func (r *runner) finish(sess store.Session, counts store.Counts, stopped bool, e
 	r.setStateLocked(next, reason)
 	st := r.statusLocked()
 	if next.NeedsAttention() && err != nil {
-		notice = &Event{Type: EventNotice, Account: r.id, Title: "Action required – Sync suspended", Message: reason}
+		notice = &api.Event{Type: api.EventNotice, Account: r.id, Title: "Action required – Sync suspended", Message: reason}
 	}
 	r.mu.Unlock()
 
@@ -587,13 +588,13 @@ func (r *runner) finish(sess store.Session, counts store.Counts, stopped bool, e
 	}
 	r.log.Info("session ended", "session", sess.ID, "outcome", sess.Outcome,
 		"added", counts.Added, "updated", counts.Updated, "removed", counts.Removed, "err", sess.Error)
-	e.emit(Event{Type: EventSessionEnded, Account: r.id, Session: &sess, Status: &st})
+	e.emit(api.Event{Type: api.EventSessionEnded, Account: r.id, Session: &sess, Status: &st})
 	// The CRM side logs what the session stored, never holding it up.
 	e.crm.afterMailboxSync(counts)
 	if notice != nil {
 		e.emit(*notice)
-		if next == NeedsReactivation {
-			e.emit(Event{Type: EventOpenWindow, Account: r.id, Window: &WindowRequest{Window: "activate", Account: r.id, Reason: reason}})
+		if next == api.NeedsReactivation {
+			e.emit(api.Event{Type: api.EventOpenWindow, Account: r.id, Window: &api.WindowRequest{Window: "activate", Account: r.id, Reason: reason}})
 		}
 	}
 }
@@ -641,6 +642,6 @@ func openFailure(err error) error {
 }
 
 // providerAccount is what a provider is told of a stored account.
-func providerAccount(a store.Account) provider.Account {
+func providerAccount(a api.Account) provider.Account {
 	return provider.Account{ID: a.ID, Login: a.Login, Email: a.Email, Settings: a.Settings}
 }

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // Sync now (the dashboard's Force sync) on a suspended account runs a
@@ -15,11 +15,11 @@ func TestForceSyncReEnablesSuspended(t *testing.T) {
 	v.activate("pw")
 	v.session()
 	v.mb.FailAll(errors.New("500 Internal Server Error"))
-	for range engine.MaxFailures {
+	for range api.MaxFailures {
 		v.clock.Advance(interval)
 		v.session()
 	}
-	if st := v.status(); st.State != engine.Suspended {
+	if st := v.status(); st.State != api.Suspended {
 		t.Fatalf("state %v, want suspended", st.State)
 	}
 	v.mb.FailAll(nil)
@@ -30,7 +30,7 @@ func TestForceSyncReEnablesSuspended(t *testing.T) {
 	if s := v.session(); s.Outcome != "ok" || s.Trigger != "manual" {
 		t.Fatalf("after force sync: %+v", s)
 	}
-	if st := v.status(); st.State != engine.Idle || st.Failures != 0 {
+	if st := v.status(); st.State != api.Idle || st.Failures != 0 {
 		t.Fatalf("after force sync: %v, %d failures", st.State, st.Failures)
 	}
 }

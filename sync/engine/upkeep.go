@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
@@ -21,7 +22,7 @@ import (
 type upkeep struct {
 	mu sync.Mutex
 	// index is the index's last known progress; nil once it is complete.
-	index *store.IndexProgress
+	index *api.IndexProgress
 	// purging holds the accounts whose data Engine.purge deletes now.
 	purging map[string]bool
 }
@@ -46,16 +47,16 @@ const (
 )
 
 // checkKeepDays validates Settings.KeepDays.
-func checkKeepDays(s Settings) error {
+func checkKeepDays(s api.Settings) error {
 	if s.KeepDays != 0 && (s.KeepDays < s.HistoryDays || s.KeepDays > 36500) {
-		return fmt.Errorf("%w: keep items for 0 days (keep everything) or between the first sync's history (%d days) and 36500 days", ErrInvalid, s.HistoryDays)
+		return fmt.Errorf("%w: keep items for 0 days (keep everything) or between the first sync's history (%d days) and 36500 days", api.ErrInvalid, s.HistoryDays)
 	}
 	return nil
 }
 
 // progress returns the index build's progress for Status, nil when the
 // index is complete.
-func (u *upkeep) progress() *store.IndexProgress {
+func (u *upkeep) progress() *api.IndexProgress {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.index == nil {
@@ -65,7 +66,7 @@ func (u *upkeep) progress() *store.IndexProgress {
 	return &p
 }
 
-func (u *upkeep) setProgress(p store.IndexProgress) {
+func (u *upkeep) setProgress(p api.IndexProgress) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if p.Ready() {
@@ -127,9 +128,9 @@ func (e *Engine) serveUpkeep(ctx context.Context) {
 					return
 				}
 				switch ev.Type {
-				case EventSessionEnded, EventAccounts:
+				case api.EventSessionEnded, api.EventAccounts:
 					wake = true
-				case EventSettings:
+				case api.EventSettings:
 					wake, force = true, true
 				}
 			}

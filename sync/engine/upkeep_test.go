@@ -7,12 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/store"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // waitIndex waits until the engine's upkeep has indexed every item.
-func (v *env) waitIndex() store.IndexProgress {
+func (v *env) waitIndex() api.IndexProgress {
 	v.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -45,7 +44,7 @@ func TestUpkeepIndexesEachSync(t *testing.T) {
 	if p := v.waitIndex(); p.Done != 33 {
 		t.Fatalf("indexed %d items, want 33", p.Done)
 	}
-	page, err := v.e.Activity(context.Background(), store.ActivityQuery{Search: "inbox item"})
+	page, err := v.e.Activity(context.Background(), api.ActivityQuery{Search: "inbox item"})
 	if err != nil || page.Total != 25 {
 		t.Fatalf("search: %d items, %v", page.Total, err)
 	}
@@ -75,7 +74,7 @@ func TestUpkeepPrunesOldItems(t *testing.T) {
 	}
 	for _, bad := range []int{-1, 29, 36501} {
 		s.KeepDays = bad
-		if _, err := v.e.UpdateSettings(ctx, s); !errors.Is(err, engine.ErrInvalid) {
+		if _, err := v.e.UpdateSettings(ctx, s); !errors.Is(err, api.ErrInvalid) {
 			t.Errorf("KeepDays %d: %v", bad, err)
 		}
 	}

@@ -5,8 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
@@ -21,15 +20,15 @@ func stamp(t time.Time) string {
 }
 
 // mailbox names the account for an email.
-func mailbox(a engine.AccountStatus) string {
+func mailbox(a api.AccountStatus) string {
 	who := a.Email
 	if who == "" {
 		who = "(address not known yet)"
 	}
-	return fmt.Sprintf("%s — account %q, %s", who, a.Account, engine.ProviderWords(a.Provider))
+	return fmt.Sprintf("%s — account %q, %s", who, a.Account, api.ProviderWords(a.Provider))
 }
 
-func stoppedBody(a engine.AccountStatus, since time.Time, lastOK *store.Session, host string, forAdmin bool) string {
+func stoppedBody(a api.AccountStatus, since time.Time, lastOK *api.Session, host string, forAdmin bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Inbox Sync has stopped syncing this mailbox:\n\n    %s\n\n", mailbox(a))
 	b.WriteString("Until it is fixed, new mail and meetings from it do not reach the CRM.\n\n")
@@ -53,7 +52,7 @@ func stoppedBody(a engine.AccountStatus, since time.Time, lastOK *store.Session,
 	}
 	b.WriteString("\nHow to turn it back on:\n")
 	switch a.State {
-	case engine.NeedsReactivation:
+	case api.NeedsReactivation:
 		b.WriteString("  1. Click the Inbox Sync icon in the system tray (or start Inbox Sync from the applications menu).\n")
 		fmt.Fprintf(&b, "  2. Choose \"Re-activate…\" (\"Re-activate %s…\" with several mailboxes).\n", a.Account)
 		b.WriteString("  3. Sign in with the mailbox's current password or account. Sync starts again at once.\n")
@@ -71,7 +70,7 @@ func stoppedBody(a engine.AccountStatus, since time.Time, lastOK *store.Session,
 	return b.String()
 }
 
-func resumedBody(a engine.AccountStatus, inc store.Incident, last store.Session, host string) string {
+func resumedBody(a api.AccountStatus, inc store.Incident, last api.Session, host string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Inbox Sync syncs this mailbox again:\n\n    %s\n\n", mailbox(a))
 	fmt.Fprintf(&b, "It had stopped on %s.\n", stamp(inc.OpenedAt))
@@ -98,7 +97,7 @@ func testBody(host string) string {
 }
 
 // crmStoppedBody is the stop notice of the CRM connection.
-func crmStoppedBody(c crm.Status, since time.Time, host string, forAdmin bool) string {
+func crmStoppedBody(c api.CRMStatus, since time.Time, host string, forAdmin bool) string {
 	var b strings.Builder
 	b.WriteString("Inbox Sync has stopped logging mail and meetings to Salesforce")
 	if c.Instance != "" {
@@ -118,7 +117,7 @@ func crmStoppedBody(c crm.Status, since time.Time, host string, forAdmin bool) s
 		fmt.Fprintf(&b, "Computer: %s\n", host)
 	}
 	b.WriteString("\nHow to turn it back on:\n")
-	if c.State == crm.ConnNeedsReactivation {
+	if c.State == api.ConnNeedsReactivation {
 		b.WriteString("  1. Click the Inbox Sync icon in the system tray and choose \"Sign in to Salesforce again…\".\n")
 		b.WriteString("  2. Sign in to Salesforce in the browser. Logging starts again at once.\n")
 		b.WriteString("  From a terminal: inboxsync crm connect salesforce\n")
@@ -135,7 +134,7 @@ func crmStoppedBody(c crm.Status, since time.Time, host string, forAdmin bool) s
 }
 
 // crmResumedBody is the notice that CRM logging works again.
-func crmResumedBody(c crm.Status, inc store.Incident, host string) string {
+func crmResumedBody(c api.CRMStatus, inc store.Incident, host string) string {
 	var b strings.Builder
 	b.WriteString("Inbox Sync logs mail and meetings to Salesforce again.\n\n")
 	fmt.Fprintf(&b, "It had stopped on %s.\n", stamp(inc.OpenedAt))

@@ -22,8 +22,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -50,7 +49,7 @@ func (c Config) Enabled() bool { return c.SMTP.Host != "" && len(c.Notify) > 0 }
 
 // ConfigFromPolicy reads the notice settings of a policy: notify,
 // admin_email, notify_resumed and the [smtp] table.
-func ConfigFromPolicy(p policy.Policy) Config {
+func ConfigFromPolicy(p api.Policy) Config {
 	get := func(name string) string { v, _ := policy.Resolve(p, name, "", ""); return v }
 	port, _ := strconv.Atoi(get("smtp.port"))
 	return Config{
@@ -73,8 +72,8 @@ type Sender interface {
 
 // Controller is the part of the engine's Control the service reads.
 type Controller interface {
-	Status(ctx context.Context) (engine.Status, error)
-	Subscribe(ctx context.Context) (<-chan engine.Event, error)
+	Status(ctx context.Context) (api.Status, error)
+	Subscribe(ctx context.Context) (<-chan api.Event, error)
 }
 
 // Retry is when a failed notice is tried again, by the number of failed
@@ -138,7 +137,7 @@ func (s *Service) Run(ctx context.Context) {
 				return
 			}
 			switch ev.Type {
-			case engine.EventState, engine.EventSessionEnded, engine.EventAccounts:
+			case api.EventState, api.EventSessionEnded, api.EventAccounts:
 				s.Check(ctx)
 			}
 		case <-t.C:
@@ -170,7 +169,7 @@ func (s *Service) Check(ctx context.Context) {
 }
 
 // track opens or closes the account's incident.
-func (s *Service) track(ctx context.Context, cfg Config, a engine.AccountStatus) error {
+func (s *Service) track(ctx context.Context, cfg Config, a api.AccountStatus) error {
 	inc, open, err := s.Store.OpenIncidentOf(ctx, a.Account)
 	if err != nil {
 		return err
@@ -189,7 +188,7 @@ func (s *Service) track(ctx context.Context, cfg Config, a engine.AccountStatus)
 			if err != nil {
 				return err
 			}
-			var lastOK *store.Session
+			var lastOK *api.Session
 			if ok {
 				lastOK = &last
 			}
@@ -219,14 +218,14 @@ func (s *Service) track(ctx context.Context, cfg Config, a engine.AccountStatus)
 // user when its sign-in is gone or its runs keep failing; it is over once a
 // run succeeded after it opened (or the connection was removed). The
 // user's address is the first mailbox's.
-func (s *Service) trackCRM(ctx context.Context, cfg Config, st engine.Status) error {
+func (s *Service) trackCRM(ctx context.Context, cfg Config, st api.Status) error {
 	inc, open, err := s.Store.OpenIncidentOf(ctx, store.CRMIncidentAccount)
 	if err != nil {
 		return err
 	}
 	now := s.now()
-	attention := st.CRM != nil && (st.CRM.State == crm.ConnNeedsReactivation || st.CRM.State == crm.ConnFailed)
-	who := engine.AccountStatus{Account: store.CRMIncidentAccount}
+	attention := st.CRM != nil && (st.CRM.State == api.ConnNeedsReactivation || st.CRM.State == api.ConnFailed)
+	who := api.AccountStatus{Account: store.CRMIncidentAccount}
 	if len(st.Accounts) > 0 {
 		who.Email = st.Accounts[0].Email
 	}
@@ -247,7 +246,7 @@ func (s *Service) trackCRM(ctx context.Context, cfg Config, st engine.Status) er
 	case open && st.CRM == nil:
 		s.log().Info("CRM disconnected: incident closed")
 		return s.Store.CloseIncident(ctx, inc, now, nil)
-	case open && st.CRM.State == crm.ConnConnected && st.CRM.LastRun.After(inc.OpenedAt):
+	case open && st.CRM.State == api.ConnConnected && st.CRM.LastRun.After(inc.OpenedAt):
 		var msgs []store.Notice
 		if cfg.Enabled() && cfg.NotifyResumed {
 			for _, to := range recipients(cfg, who) {
@@ -262,7 +261,7 @@ func (s *Service) trackCRM(ctx context.Context, cfg Config, st engine.Status) er
 }
 
 // recipients returns the addresses cfg sends an account's notices to.
-func recipients(cfg Config, a engine.AccountStatus) []string {
+func recipients(cfg Config, a api.AccountStatus) []string {
 	var to []string
 	add := func(addr string) {
 		if addr != "" && !slices.ContainsFunc(to, func(t string) bool { return strings.EqualFold(t, addr) }) {
@@ -280,7 +279,7 @@ func recipients(cfg Config, a engine.AccountStatus) []string {
 	return to
 }
 
-func (s *Service) stoppedNotices(cfg Config, a engine.AccountStatus, since time.Time, lastOK *store.Session, now time.Time) []store.Notice {
+func (s *Service) stoppedNotices(cfg Config, a api.AccountStatus, since time.Time, lastOK *api.Session, now time.Time) []store.Notice {
 	var out []store.Notice
 	for _, to := range recipients(cfg, a) {
 		forAdmin := !strings.EqualFold(to, a.Email)
@@ -290,7 +289,7 @@ func (s *Service) stoppedNotices(cfg Config, a engine.AccountStatus, since time.
 	return out
 }
 
-func (s *Service) resumedNotices(cfg Config, a engine.AccountStatus, inc store.Incident, last store.Session, now time.Time) []store.Notice {
+func (s *Service) resumedNotices(cfg Config, a api.AccountStatus, inc store.Incident, last api.Session, now time.Time) []store.Notice {
 	var out []store.Notice
 	for _, to := range recipients(cfg, a) {
 		out = append(out, store.Notice{Kind: "resumed", Recipient: to, Subject: SubjectResumed,
@@ -331,20 +330,20 @@ func (s *Service) deliver(ctx context.Context) {
 // Test sends a test notice to every address the configuration names (the
 // administrator and each account's own address, as notify says) and says
 // for each where it went or why it failed.
-func (s *Service) Test(ctx context.Context) ([]engine.NoticeDelivery, error) {
+func (s *Service) Test(ctx context.Context) ([]api.NoticeDelivery, error) {
 	cfg := s.Config()
 	if cfg.SMTP.Host == "" {
-		return nil, fmt.Errorf("%w: no mail relay is set: the administrator's policy needs an [smtp] table with host (see README, \"For administrators\")", engine.ErrInvalid)
+		return nil, fmt.Errorf("%w: no mail relay is set: the administrator's policy needs an [smtp] table with host (see README, \"For administrators\")", api.ErrInvalid)
 	}
 	if len(cfg.Notify) == 0 {
-		return nil, fmt.Errorf("%w: nobody is to be notified: the policy's notify needs \"user\" and/or \"admin\"", engine.ErrInvalid)
+		return nil, fmt.Errorf("%w: nobody is to be notified: the policy's notify needs \"user\" and/or \"admin\"", api.ErrInvalid)
 	}
 	st, err := s.Control.Status(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var to []string
-	for _, a := range append([]engine.AccountStatus{{}}, st.Accounts...) {
+	for _, a := range append([]api.AccountStatus{{}}, st.Accounts...) {
 		for _, r := range recipients(cfg, a) {
 			if !slices.ContainsFunc(to, func(t string) bool { return strings.EqualFold(t, r) }) {
 				to = append(to, r)
@@ -352,14 +351,14 @@ func (s *Service) Test(ctx context.Context) ([]engine.NoticeDelivery, error) {
 		}
 	}
 	if len(to) == 0 {
-		return nil, fmt.Errorf("%w: no address to send to: set admin_email in the policy, or connect a mailbox for \"user\"", engine.ErrInvalid)
+		return nil, fmt.Errorf("%w: no address to send to: set admin_email in the policy, or connect a mailbox for \"user\"", api.ErrInvalid)
 	}
-	var out []engine.NoticeDelivery
+	var out []api.NoticeDelivery
 	for _, r := range to {
 		sctx, cancel := context.WithTimeout(ctx, time.Minute)
 		err := s.Sender.Send(sctx, Message{To: r, Subject: SubjectTest, Body: testBody(s.Host)})
 		cancel()
-		d := engine.NoticeDelivery{To: r}
+		d := api.NoticeDelivery{To: r}
 		if err != nil {
 			d.Error = err.Error()
 		}

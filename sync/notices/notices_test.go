@@ -10,8 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/notices/smtptest"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -20,25 +19,25 @@ import (
 // Status would.
 type fakeControl struct {
 	mu sync.Mutex
-	st engine.Status
+	st api.Status
 }
 
-func (f *fakeControl) Status(context.Context) (engine.Status, error) {
+func (f *fakeControl) Status(context.Context) (api.Status, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.st, nil
 }
 
-func (f *fakeControl) Subscribe(ctx context.Context) (<-chan engine.Event, error) {
-	ch := make(chan engine.Event)
+func (f *fakeControl) Subscribe(ctx context.Context) (<-chan api.Event, error) {
+	ch := make(chan api.Event)
 	go func() { <-ctx.Done(); close(ch) }()
 	return ch, nil
 }
 
-func (f *fakeControl) set(a engine.AccountStatus) {
+func (f *fakeControl) set(a api.AccountStatus) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.st.Accounts = []engine.AccountStatus{a}
+	f.st.Accounts = []api.AccountStatus{a}
 }
 
 type rig struct {
@@ -66,7 +65,7 @@ func newRig(t *testing.T, opts smtptest.Options) *rig {
 	}
 	t.Cleanup(func() { st.Close() })
 	ctx := context.Background()
-	if err := st.AddAccount(ctx, store.Account{ID: "work", Provider: "office365", Email: userAddr}); err != nil {
+	if err := st.AddAccount(ctx, api.Account{ID: "work", Provider: "office365", Email: userAddr}); err != nil {
 		t.Fatal(err)
 	}
 	r := &rig{t: t, st: st, ctl: &fakeControl{}, now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
@@ -84,7 +83,7 @@ func newRig(t *testing.T, opts smtptest.Options) *rig {
 		TLSConfig: &tls.Config{RootCAs: r.relay.Pool}, Timeout: 5 * time.Second}
 	r.svc = &Service{Store: st, Control: r.ctl, Sender: sender, Config: func() Config { return r.cfg },
 		Now: func() time.Time { return r.now }, Host: "laptop-42"}
-	r.ctl.set(engine.AccountStatus{Account: "work", Provider: "office365", Email: userAddr, State: engine.Idle})
+	r.ctl.set(api.AccountStatus{Account: "work", Provider: "office365", Email: userAddr, State: api.Idle})
 	return r
 }
 
@@ -102,8 +101,8 @@ func (r *rig) session(outcome string) {
 	}
 }
 
-func (r *rig) state(s engine.State, reason string) {
-	r.ctl.set(engine.AccountStatus{Account: "work", Provider: "office365", Email: userAddr, State: s, Reason: reason, Since: r.now})
+func (r *rig) state(s api.State, reason string) {
+	r.ctl.set(api.AccountStatus{Account: "work", Provider: "office365", Email: userAddr, State: s, Reason: reason, Since: r.now})
 	r.svc.Check(context.Background())
 }
 
@@ -118,15 +117,15 @@ func TestOneNoticePerIncidentAcrossRejectionsAndARevokedGrant(t *testing.T) {
 	for i := range 20 {
 		r.session("rejected")
 		if i >= 5 {
-			r.state(engine.NeedsReactivation, "The mailbox rejected the last 6 sync attempts: sign in again.")
+			r.state(api.NeedsReactivation, "The mailbox rejected the last 6 sync attempts: sign in again.")
 		} else {
-			r.state(engine.Idle, "")
+			r.state(api.Idle, "")
 		}
 		r.now = r.now.Add(time.Minute)
 	}
-	r.state(engine.Idle, "") // re-activated …
+	r.state(api.Idle, "") // re-activated …
 	r.session("grant-gone")
-	r.state(engine.NeedsReactivation, "Microsoft 365 no longer accepts Inbox Sync's sign-in: sign in again.")
+	r.state(api.NeedsReactivation, "Microsoft 365 no longer accepts Inbox Sync's sign-in: sign in again.")
 	mails := r.relay.Wait(t, 2, 5*time.Second)
 	time.Sleep(100 * time.Millisecond)
 	if got := len(r.relay.Mails()); got != 2 {
@@ -165,7 +164,7 @@ func TestOneNoticePerIncidentAcrossRejectionsAndARevokedGrant(t *testing.T) {
 	}
 
 	// It syncs again: the incident ends. A new stop is a new incident.
-	r.state(engine.Idle, "")
+	r.state(api.Idle, "")
 	r.now = r.now.Add(time.Minute)
 	r.session("ok")
 	r.svc.Check(context.Background())
@@ -173,7 +172,7 @@ func TestOneNoticePerIncidentAcrossRejectionsAndARevokedGrant(t *testing.T) {
 		t.Fatalf("incident still open after a good sync: %+v", inc)
 	}
 	r.now = r.now.Add(time.Hour)
-	r.state(engine.Suspended, "10 syncs in a row failed: the server could not be reached.")
+	r.state(api.Suspended, "10 syncs in a row failed: the server could not be reached.")
 	mails = r.relay.Wait(t, 4, 5*time.Second)
 	if !strings.Contains(mails[3].Body, "Force sync") {
 		t.Errorf("a suspension's mail does not say to force a sync:\n%s", mails[3].Body)
@@ -183,11 +182,11 @@ func TestOneNoticePerIncidentAcrossRejectionsAndARevokedGrant(t *testing.T) {
 func TestResumedNoticeWhenAsked(t *testing.T) {
 	r := newRig(t, smtptest.Options{Implicit: true})
 	r.cfg.Notify, r.cfg.NotifyResumed = []string{"admin"}, true
-	r.state(engine.Suspended, "10 syncs in a row failed.")
+	r.state(api.Suspended, "10 syncs in a row failed.")
 	r.relay.Wait(t, 1, 5*time.Second)
 	r.now = r.now.Add(2 * time.Hour)
 	r.session("ok")
-	r.state(engine.Idle, "")
+	r.state(api.Idle, "")
 	mails := r.relay.Wait(t, 2, 5*time.Second)
 	if s := mails[1].Subject(); s != SubjectResumed || mails[1].To[0] != adminAddr || !mails[1].TLS {
 		t.Errorf("resumed mail: %q to %v (tls %v)", s, mails[1].To, mails[1].TLS)
@@ -201,7 +200,7 @@ func TestRetryAfterTheRelayWasDownSurvivesARestart(t *testing.T) {
 	r := newRig(t, smtptest.Options{Username: relayUser, Password: relayPass})
 	r.cfg.Notify = []string{"user"}
 	r.relay.Stop()
-	r.state(engine.NeedsReactivation, "sign in again")
+	r.state(api.NeedsReactivation, "sign in again")
 	ctx := context.Background()
 	pending, err := r.st.Notices(ctx, "work", 0)
 	if err != nil || len(pending) != 1 || pending[0].State != store.NoticePending || pending[0].Attempts != 1 {
@@ -262,10 +261,10 @@ func pendingNext(t *testing.T, st *store.Store) time.Time {
 func TestIncidentEndingDropsUndeliveredNotices(t *testing.T) {
 	r := newRig(t, smtptest.Options{})
 	r.relay.Stop()
-	r.state(engine.NeedsReactivation, "sign in again")
+	r.state(api.NeedsReactivation, "sign in again")
 	r.now = r.now.Add(time.Minute)
 	r.session("ok")
-	r.state(engine.Idle, "")
+	r.state(api.Idle, "")
 	n, _ := r.st.Notices(context.Background(), "work", 0)
 	if len(n) != 2 {
 		t.Fatalf("notices %+v", n)
@@ -330,7 +329,7 @@ func TestTestNoticeReportsEachAddress(t *testing.T) {
 		t.Errorf("subject %q", m[0].Subject())
 	}
 	r.cfg.SMTP.Host = ""
-	if _, err := r.svc.Test(context.Background()); !errors.Is(err, engine.ErrInvalid) || !strings.Contains(err.Error(), "[smtp]") {
+	if _, err := r.svc.Test(context.Background()); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), "[smtp]") {
 		t.Errorf("without a relay: %v", err)
 	}
 }
@@ -358,13 +357,13 @@ func TestAuthMechanisms(t *testing.T) {
 func TestCRMStopIsAnIncident(t *testing.T) {
 	r := newRig(t, smtptest.Options{Username: relayUser, Password: relayPass})
 	r.cfg.NotifyResumed = true
-	setCRM := func(c *crm.Status) {
+	setCRM := func(c *api.CRMStatus) {
 		r.ctl.mu.Lock()
 		r.ctl.st.CRM = c
 		r.ctl.mu.Unlock()
 		r.svc.Check(context.Background())
 	}
-	gone := &crm.Status{State: crm.ConnNeedsReactivation, Instance: "https://contoso.my.salesforce.com", Reason: "Salesforce no longer accepts Inbox Sync's sign-in: sign in again."}
+	gone := &api.CRMStatus{State: api.ConnNeedsReactivation, Instance: "https://contoso.my.salesforce.com", Reason: "Salesforce no longer accepts Inbox Sync's sign-in: sign in again."}
 	for range 5 {
 		setCRM(gone)
 		r.now = r.now.Add(time.Minute)
@@ -382,18 +381,18 @@ func TestCRMStopIsAnIncident(t *testing.T) {
 		}
 	}
 	// Signed in again, but no run yet: still the same incident.
-	setCRM(&crm.Status{State: crm.ConnConnected})
+	setCRM(&api.CRMStatus{State: api.ConnConnected})
 	if _, open, _ := r.st.OpenIncidentOf(context.Background(), store.CRMIncidentAccount); !open {
 		t.Fatal("the incident closed before a successful run")
 	}
 	r.now = r.now.Add(time.Minute)
-	setCRM(&crm.Status{State: crm.ConnConnected, LastRun: r.now})
+	setCRM(&api.CRMStatus{State: api.ConnConnected, LastRun: r.now})
 	mails = r.relay.Wait(t, 4, 5*time.Second)
 	if mails[2].Subject() != SubjectResumed || !strings.Contains(mails[2].Body, "Salesforce again") {
 		t.Errorf("resumed: %q\n%s", mails[2].Subject(), mails[2].Body)
 	}
 	r.now = r.now.Add(time.Hour)
-	setCRM(&crm.Status{State: crm.ConnFailed, Reason: "10 runs in a row failed"})
+	setCRM(&api.CRMStatus{State: api.ConnFailed, Reason: "10 runs in a row failed"})
 	if m := r.relay.Wait(t, 6, 5*time.Second); !strings.Contains(m[5].Body, "crm sync --wait") {
 		t.Errorf("a failed CRM's notice:\n%s", m[5].Body)
 	}

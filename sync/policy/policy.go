@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // Resolve returns a setting's effective value under p and its source, given the
@@ -36,22 +37,22 @@ import (
 // ("" for none): a locked setting takes the policy's value (or the
 // built-in default when the policy locks it without a value), then come
 // the flag, the user's value, the policy's value and the default.
-func Resolve(p Policy, name, flag, user string) (string, Source) {
+func Resolve(p api.Policy, name, flag, user string) (string, api.SettingSource) {
 	pv, set := p.Get(name)
 	switch {
 	case p.IsLocked(name):
 		if !set {
 			pv = Default(name)
 		}
-		return pv, SourceLocked
+		return pv, api.SourceLocked
 	case flag != "":
-		return flag, SourceFlag
+		return flag, api.SourceFlag
 	case user != "":
-		return user, SourceUser
+		return user, api.SourceUser
 	case set:
-		return pv, SourcePolicy
+		return pv, api.SourcePolicy
 	}
-	return Default(name), SourceDefault
+	return Default(name), api.SourceDefault
 }
 
 // Default returns the built-in default of a setting ("" for none).
@@ -134,13 +135,13 @@ func ExpandUser(s, user string) string { return strings.ReplaceAll(s, "{user}", 
 
 // Load reads the policy file at path. A missing file is no policy (Found
 // false) and an unreadable one a Problem; neither is an error.
-func Load(path string) Policy {
+func Load(path string) api.Policy {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return Policy{Path: path}
+		return api.Policy{Path: path}
 	}
 	if err != nil {
-		return Policy{Path: path, Found: true, Problems: []Problem{{Message: "cannot read the policy file: " + errors.Unwrap(err).Error()}}}
+		return api.Policy{Path: path, Found: true, Problems: []api.PolicyProblem{{Message: "cannot read the policy file: " + errors.Unwrap(err).Error()}}}
 	}
 	p := Parse(string(b))
 	p.Path, p.Found = path, true
@@ -153,8 +154,8 @@ const maxSyntaxRetries = 20
 
 // Parse reads a policy document. It never fails: what it cannot use is a
 // Problem.
-func Parse(doc string) Policy {
-	var p Policy
+func Parse(doc string) api.Policy {
+	var p api.Policy
 	lines := strings.Split(doc, "\n")
 	var raw map[string]any
 	for range maxSyntaxRetries + 1 {
@@ -174,11 +175,11 @@ func Parse(doc string) Policy {
 			line--
 		}
 		if line < 1 || line > len(lines) || strings.TrimSpace(lines[line-1]) == "" {
-			p.Problems = append(p.Problems, Problem{Line: line, Message: "the file cannot be read as TOML (" + pe.Message + "); the whole policy is ignored"})
+			p.Problems = append(p.Problems, api.PolicyProblem{Line: line, Message: "the file cannot be read as TOML (" + pe.Message + "); the whole policy is ignored"})
 			raw = nil
 			break
 		}
-		p.Problems = append(p.Problems, Problem{Line: line, Message: "not valid TOML (" + pe.Message + "); this line is ignored"})
+		p.Problems = append(p.Problems, api.PolicyProblem{Line: line, Message: "not valid TOML (" + pe.Message + "); this line is ignored"})
 		lines[line-1] = ""
 		raw = nil
 	}
@@ -235,8 +236,8 @@ func Parse(doc string) Policy {
 	return p
 }
 
-func sortProblems(ps []Problem) {
-	slices.SortStableFunc(ps, func(a, b Problem) int { return a.Line - b.Line })
+func sortProblems(ps []api.PolicyProblem) {
+	slices.SortStableFunc(ps, func(a, b api.PolicyProblem) int { return a.Line - b.Line })
 }
 
 // isLoopback reports whether host names this machine.
@@ -548,12 +549,12 @@ func typeWords(v any) string {
 }
 
 // problem records a problem of p.
-func problem(p *Policy, line int, key, msg string) {
-	p.Problems = append(p.Problems, Problem{Line: line, Key: key, Message: msg})
+func problem(p *api.Policy, line int, key, msg string) {
+	p.Problems = append(p.Problems, api.PolicyProblem{Line: line, Key: key, Message: msg})
 }
 
 // checkPairs drops values that are valid alone but not together.
-func checkPairs(p *Policy, where map[string]int) {
+func checkPairs(p *api.Policy, where map[string]int) {
 	if tls := p.Values["smtp.tls"]; tls == "none" {
 		if host, ok := p.Values["smtp.host"]; ok && !isLoopback(host) {
 			problem(p, where["smtp.tls"], "smtp.tls", fmt.Sprintf("\"none\" sends mail unencrypted and is allowed only for a relay on this machine (localhost), not %s; use \"starttls\" or \"implicit\"", host))

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 const complete = `# Contoso's Inbox Sync policy
@@ -144,23 +146,23 @@ func TestResolvePrecedence(t *testing.T) {
 	for _, tc := range []struct {
 		name, flag, user string
 		want             string
-		src              Source
+		src              api.SettingSource
 	}{
-		{"sync_interval", "", "", "15m0s", SourcePolicy},
-		{"sync_interval", "", "45m0s", "45m0s", SourceUser},
-		{"sync_interval", "10m0s", "45m0s", "10m0s", SourceFlag},
-		{"history_days", "7", "90", "60", SourceLocked},
-		{"folders", "inbox", "", "inbox,sent,calendar", SourceLocked}, // locked at the default
-		{"notify_resumed", "", "", "false", SourceDefault},
-		{"smtp.port", "", "", "587", SourceDefault},
+		{"sync_interval", "", "", "15m0s", api.SourcePolicy},
+		{"sync_interval", "", "45m0s", "45m0s", api.SourceUser},
+		{"sync_interval", "10m0s", "45m0s", "10m0s", api.SourceFlag},
+		{"history_days", "7", "90", "60", api.SourceLocked},
+		{"folders", "inbox", "", "inbox,sent,calendar", api.SourceLocked}, // locked at the default
+		{"notify_resumed", "", "", "false", api.SourceDefault},
+		{"smtp.port", "", "", "587", api.SourceDefault},
 	} {
 		got, src := Resolve(p, tc.name, tc.flag, tc.user)
 		if got != tc.want || src != tc.src {
 			t.Errorf("Resolve(%s, %q, %q) = %q %s, want %q %s", tc.name, tc.flag, tc.user, got, src, tc.want, tc.src)
 		}
 	}
-	var none Policy
-	if got, src := Resolve(none, "sync_interval", "", ""); got != "30m0s" || src != SourceDefault {
+	var none api.Policy
+	if got, src := Resolve(none, "sync_interval", "", ""); got != "30m0s" || src != api.SourceDefault {
 		t.Errorf("no policy: %q %s", got, src)
 	}
 }

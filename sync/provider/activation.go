@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/secret"
 )
 
@@ -19,7 +20,7 @@ type Connector interface {
 	// the account's non-secret settings and the secrets for the keyring.
 	// Steps that need the user are reported through progress, which may be
 	// nil.
-	Connect(ctx context.Context, req ActivationRequest, progress func(ActivationProgress)) (Connection, error)
+	Connect(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (Connection, error)
 	// Open returns a provider for a stored account, reading its secrets
 	// (and saving any the provider renews, such as rotated refresh tokens).
 	Open(ctx context.Context, acct Account, secrets secret.Store) (Provider, error)

@@ -13,14 +13,16 @@ package provider
 import (
 	"context"
 	"time"
+
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // Change is one entry of a page: an item added or changed (Deleted false,
 // Item filled in), or an item removed from the mailbox (Deleted true; only
 // Item.ProviderID and Item.Folder are meaningful).
 type Change struct {
-	Item    Item `json:"item"`
-	Deleted bool `json:"deleted,omitempty"`
+	Item    api.Item `json:"item"`
+	Deleted bool     `json:"deleted,omitempty"`
 }
 
 // Page is one batch of changes in one folder and the cursor that follows it.
@@ -29,7 +31,7 @@ type Change struct {
 // changes are stored.
 type Page struct {
 	Changes []Change
-	Issues  []ItemIssue
+	Issues  []api.ItemIssue
 	// Cursor is the opaque position after this page. The next call for the
 	// folder passes it back. It must not be empty.
 	Cursor string
@@ -56,7 +58,7 @@ type Options struct {
 type Provider interface {
 	// Folders returns the folders this account can sync, a subset of
 	// AllFolders.
-	Folders() []Folder
+	Folders() []api.Folder
 
 	// Changes returns the next page of changes in folder after cursor.
 	//
@@ -72,7 +74,7 @@ type Provider interface {
 	// window for events) that it did not return, changed or not, or name
 	// in an ItemIssue: a full listing must therefore return every item of
 	// the folder within that window.
-	Changes(ctx context.Context, folder Folder, cursor string, opts Options) (Page, error)
+	Changes(ctx context.Context, folder api.Folder, cursor string, opts Options) (Page, error)
 
 	// Close releases connections. The engine calls it when the account's
 	// runner stops.

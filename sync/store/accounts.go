@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -52,7 +53,7 @@ func removingError(id string) error {
 // AddAccount stores a new account. It returns an error matching ErrExists if
 // an account with the same ID exists or is still being removed
 // (DeleteAccount).
-func (s *Store) AddAccount(ctx context.Context, a Account) error {
+func (s *Store) AddAccount(ctx context.Context, a api.Account) error {
 	if a.ID == "" {
 		return errors.New("store: an account needs an ID")
 	}
@@ -85,7 +86,7 @@ func (s *Store) AddAccount(ctx context.Context, a Account) error {
 // UpdateAccount replaces the stored fields of account a.ID with a's. A zero
 // CreatedAt keeps the stored one. It returns an error matching ErrNotFound if
 // there is no such account (or it is being removed).
-func (s *Store) UpdateAccount(ctx context.Context, a Account) error {
+func (s *Store) UpdateAccount(ctx context.Context, a api.Account) error {
 	settings, err := encSettings(a.Settings)
 	if err != nil {
 		return err
@@ -105,42 +106,42 @@ func (s *Store) UpdateAccount(ctx context.Context, a Account) error {
 
 const accountCols = "id, provider, login, email, settings, disabled, created_at"
 
-func scanAccount(sc interface{ Scan(...any) error }) (Account, error) {
+func scanAccount(sc interface{ Scan(...any) error }) (api.Account, error) {
 	var (
-		a        Account
+		a        api.Account
 		settings string
 		created  sql.NullInt64
 	)
 	if err := sc.Scan(&a.ID, &a.Provider, &a.Login, &a.Email, &settings, &a.Disabled, &created); err != nil {
-		return Account{}, err
+		return api.Account{}, err
 	}
 	a.CreatedAt = decTime(created)
 	var err error
 	if a.Settings, err = decSettings(settings); err != nil {
-		return Account{}, fmt.Errorf("account %q: settings: %w", a.ID, err)
+		return api.Account{}, fmt.Errorf("account %q: settings: %w", a.ID, err)
 	}
 	return a, nil
 }
 
 // Account returns the account with the given ID, or an error matching
 // ErrNotFound (also while it is being removed).
-func (s *Store) Account(ctx context.Context, id string) (Account, error) {
+func (s *Store) Account(ctx context.Context, id string) (api.Account, error) {
 	a, err := scanAccount(s.db.QueryRowContext(ctx, "SELECT "+accountCols+" FROM accounts WHERE id = ? AND removing = 0", id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Account{}, accountNotFound(id)
+		return api.Account{}, accountNotFound(id)
 	}
 	return a, err
 }
 
 // Accounts returns all accounts, ordered by CreatedAt, then ID. Accounts
 // being removed (DeleteAccount) are not among them.
-func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
+func (s *Store) Accounts(ctx context.Context) ([]api.Account, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT "+accountCols+" FROM accounts WHERE removing = 0 ORDER BY created_at, id")
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Account
+	var out []api.Account
 	for rows.Next() {
 		a, err := scanAccount(rows)
 		if err != nil {

@@ -9,8 +9,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 const itemCols = `id, account, provider_id, folder, kind, message_id, conversation_id, subject, from_addr,
@@ -32,17 +31,17 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 // items without a time last), filtered by q, with the number of items q
 // selects. The items of an account being removed (DeleteAccount) are not
 // among them. A search that cannot be understood returns an error matching
-// provider.ErrInvalid that says why in words.
-func (s *Store) Activity(ctx context.Context, q ActivityQuery) (ActivityPage, error) {
+// api.ErrInvalid that says why in words.
+func (s *Store) Activity(ctx context.Context, q api.ActivityQuery) (api.ActivityPage, error) {
 	if q.Limit <= 0 {
-		q.Limit = DefaultActivityLimit
+		q.Limit = api.DefaultActivityLimit
 	}
 	if q.Offset < 0 {
-		return ActivityPage{}, errSearch("the offset cannot be negative")
+		return api.ActivityPage{}, errSearch("the offset cannot be negative")
 	}
 	terms, err := parseSearch(q.Search)
 	if err != nil {
-		return ActivityPage{}, err
+		return api.ActivityPage{}, err
 	}
 	if len(terms) > 0 {
 		return s.search(ctx, q, terms)
@@ -54,7 +53,7 @@ func (s *Store) Activity(ctx context.Context, q ActivityQuery) (ActivityPage, er
 // first, so that the page ends the walk; by a scan for the items that
 // wait for the index (see search.go). Both parts run in one statement, so
 // they see the same items even while a build step commits.
-func (s *Store) search(ctx context.Context, q ActivityQuery, terms []searchTerm) (ActivityPage, error) {
+func (s *Store) search(ctx context.Context, q api.ActivityQuery, terms []searchTerm) (api.ActivityPage, error) {
 	args := []any{ftsQuery(s.rareGrams(ctx, searchGrams(terms)))}
 	arg := argAdder(&args)
 	var filter strings.Builder
@@ -80,9 +79,9 @@ func (s *Store) search(ctx context.Context, q ActivityQuery, terms []searchTerm)
 
 	var total int
 	err := s.db.QueryRowContext(ctx, fmt.Sprintf("SELECT (SELECT count(*) FROM (SELECT 1%s LIMIT %d)) + (SELECT count(*) FROM (SELECT 1%s LIMIT %d))",
-		indexed, TotalCap+1, waiting, TotalCap+1), args...).Scan(&total)
+		indexed, api.TotalCap+1, waiting, api.TotalCap+1), args...).Scan(&total)
 	if err != nil {
-		return ActivityPage{}, err
+		return api.ActivityPage{}, err
 	}
 	n := arg(q.Offset + q.Limit)
 	query := "SELECT " + itemCols + " FROM (SELECT * FROM (SELECT " + aliasedItemCols + ", s.rowid AS k" + indexed + " ORDER BY s.rowid DESC LIMIT " + n +
@@ -90,11 +89,11 @@ func (s *Store) search(ctx context.Context, q ActivityQuery, terms []searchTerm)
 		")) ORDER BY k DESC LIMIT " + arg(q.Limit) + " OFFSET " + arg(q.Offset)
 	items, _, err := s.queryItems(ctx, query, args)
 	if err != nil {
-		return ActivityPage{}, err
+		return api.ActivityPage{}, err
 	}
-	page := ActivityPage{Items: items, Offset: q.Offset, Total: min(total, TotalCap), TotalCapped: total > TotalCap}
+	page := api.ActivityPage{Items: items, Offset: q.Offset, Total: min(total, api.TotalCap), TotalCapped: total > api.TotalCap}
 	if page.Items == nil {
-		page.Items = []Item{}
+		page.Items = []api.StoredItem{}
 	}
 	return page, nil
 }
@@ -102,9 +101,9 @@ func (s *Store) search(ctx context.Context, q ActivityQuery, terms []searchTerm)
 // countCapped counts the rows of query, up to TotalCap.
 func (s *Store) countCapped(ctx context.Context, query string, args []any) (int, bool, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM (%s LIMIT %d)", query, TotalCap+1), args...).Scan(&n)
-	if n > TotalCap {
-		return TotalCap, true, err
+	err := s.db.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM (%s LIMIT %d)", query, api.TotalCap+1), args...).Scan(&n)
+	if n > api.TotalCap {
+		return api.TotalCap, true, err
 	}
 	return n, false, err
 }
@@ -120,12 +119,12 @@ func argAdder(args *[]any) func(any) string {
 
 // scanActivity reads the items in time order, account by account (each
 // walks its (account, time) index).
-func (s *Store) scanActivity(ctx context.Context, q ActivityQuery) (ActivityPage, error) {
-	page := ActivityPage{Offset: q.Offset, Items: []Item{}}
+func (s *Store) scanActivity(ctx context.Context, q api.ActivityQuery) (api.ActivityPage, error) {
+	page := api.ActivityPage{Offset: q.Offset, Items: []api.StoredItem{}}
 	if q.Account != "" {
 		items, _, total, capped, err := s.activity(ctx, q, q.Offset)
 		if err != nil {
-			return ActivityPage{}, err
+			return api.ActivityPage{}, err
 		}
 		page.Items, page.Total, page.TotalCapped = items, total, capped
 		return page, nil
@@ -133,7 +132,7 @@ func (s *Store) scanActivity(ctx context.Context, q ActivityQuery) (ActivityPage
 	// Across accounts: one query per account, merged here.
 	accounts, err := queryStrings(ctx, s.db, "SELECT id FROM accounts WHERE removing = 0")
 	if err != nil {
-		return ActivityPage{}, err
+		return api.ActivityPage{}, err
 	}
 	if len(accounts) == 0 {
 		return page, nil
@@ -158,19 +157,19 @@ func (s *Store) scanActivity(ctx context.Context, q ActivityQuery) (ActivityPage
 	for i, a := range accounts {
 		where := " FROM items WHERE account = " + arg(a) + filter
 		parts[i] = "SELECT * FROM (SELECT " + itemCols + where + " ORDER BY time DESC, id DESC LIMIT " + n + ")"
-		counts[i] = fmt.Sprintf("(SELECT count(*) FROM (SELECT 1%s LIMIT %d))", where, TotalCap+1)
+		counts[i] = fmt.Sprintf("(SELECT count(*) FROM (SELECT 1%s LIMIT %d))", where, api.TotalCap+1)
 	}
 	if err := s.db.QueryRowContext(ctx, "SELECT "+strings.Join(counts, " + "), args...).Scan(&page.Total); err != nil {
-		return ActivityPage{}, err
+		return api.ActivityPage{}, err
 	}
-	if page.Total > TotalCap {
-		page.Total, page.TotalCapped = TotalCap, true
+	if page.Total > api.TotalCap {
+		page.Total, page.TotalCapped = api.TotalCap, true
 	}
 	query := "SELECT * FROM (" + strings.Join(parts, " UNION ALL ") + ") WHERE account NOT IN " + removingSQL +
 		" ORDER BY time DESC, id DESC LIMIT " + arg(q.Limit) + " OFFSET " + arg(q.Offset)
 	items, _, err := s.queryItems(ctx, query, args)
 	if err != nil {
-		return ActivityPage{}, err
+		return api.ActivityPage{}, err
 	}
 	if items != nil {
 		page.Items = items
@@ -180,7 +179,7 @@ func (s *Store) scanActivity(ctx context.Context, q ActivityQuery) (ActivityPage
 
 // activity runs q for one account, skipping offset items, and also returns
 // the items' row ids and their capped count.
-func (s *Store) activity(ctx context.Context, q ActivityQuery, offset int) (items []Item, ids []int64, total int, capped bool, err error) {
+func (s *Store) activity(ctx context.Context, q api.ActivityQuery, offset int) (items []api.StoredItem, ids []int64, total int, capped bool, err error) {
 	var (
 		sb   strings.Builder
 		args = []any{q.Account}
@@ -204,14 +203,14 @@ func (s *Store) activity(ctx context.Context, q ActivityQuery, offset int) (item
 
 // queryItems runs a query of itemCols (or aliasedItemCols) and returns the
 // items and their row ids.
-func (s *Store) queryItems(ctx context.Context, query string, args []any) ([]Item, []int64, error) {
+func (s *Store) queryItems(ctx context.Context, query string, args []any) ([]api.StoredItem, []int64, error) {
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer rows.Close()
 	var (
-		items []Item
+		items []api.StoredItem
 		ids   []int64
 	)
 	for rows.Next() {
@@ -236,7 +235,7 @@ func (s *Store) queryItems(ctx context.Context, query string, args []any) ([]Ite
 const crmChunk = 500
 
 // attachCRM sets the CRM state of the items (row ids ids) that have one.
-func (s *Store) attachCRM(ctx context.Context, items []Item, ids []int64) error {
+func (s *Store) attachCRM(ctx context.Context, items []api.StoredItem, ids []int64) error {
 	at := make(map[int64]int, len(ids))
 	for i, id := range ids {
 		at[id] = i
@@ -254,14 +253,14 @@ func (s *Store) attachCRM(ctx context.Context, items []Item, ids []int64) error 
 		for rows.Next() {
 			var (
 				id  int64
-				st  CRMState
+				st  api.CRMItem
 				str string
 			)
 			if err := rows.Scan(&id, &str, &st.RecordID, &st.Object, &st.Reason, &st.Attempts); err != nil {
 				rows.Close()
 				return err
 			}
-			st.State = crm.State(str)
+			st.State = api.CRMState(str)
 			items[at[id]].CRM = &st
 		}
 		if err := rows.Close(); err != nil {
@@ -272,9 +271,9 @@ func (s *Store) attachCRM(ctx context.Context, items []Item, ids []int64) error 
 }
 
 // scanItem reads a row of itemCols.
-func scanItem(sc interface{ Scan(...any) error }) (Item, int64, error) {
+func scanItem(sc interface{ Scan(...any) error }) (api.StoredItem, int64, error) {
 	var (
-		it                                   Item
+		it                                   api.StoredItem
 		id                                   int64
 		folder, kind, to, cc, attendees      string
 		tm, start, end, firstSeen, updatedAt sql.NullInt64
@@ -282,9 +281,9 @@ func scanItem(sc interface{ Scan(...any) error }) (Item, int64, error) {
 	if err := sc.Scan(&id, &it.Account, &it.ProviderID, &folder, &kind, &it.MessageID, &it.ConversationID,
 		&it.Subject, &it.From, &to, &cc, &tm, &it.Preview, &start, &end, &it.Location, &it.Organizer,
 		&attendees, &it.Deleted, &firstSeen, &updatedAt); err != nil {
-		return Item{}, 0, err
+		return api.StoredItem{}, 0, err
 	}
-	it.Folder, it.Kind = provider.Folder(folder), provider.Kind(kind)
+	it.Folder, it.Kind = api.Folder(folder), api.Kind(kind)
 	it.To, it.Cc, it.Attendees = splitAddrs(to), splitAddrs(cc), splitAddrs(attendees)
 	it.Time, it.Start, it.End = decTime(tm), decTime(start), decTime(end)
 	it.FirstSeen, it.UpdatedAt = decTime(firstSeen), decTime(updatedAt)

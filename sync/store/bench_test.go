@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/internal/procstat"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -37,7 +38,7 @@ func benchmarkApplyPage(b *testing.B, id func(int) string) {
 	b.ResetTimer()
 	c0 := procstat.CPU()
 	for i := 0; i < b.N; i++ {
-		c, err := s.ApplyPage(ctx, "work", provider.Inbox, pages[i], t0)
+		c, err := s.ApplyPage(ctx, "work", api.Inbox, pages[i], t0)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -56,18 +57,18 @@ func BenchmarkApplyPageNoChange(b *testing.B) {
 	s := openTemp(b, "work")
 	ctx := context.Background()
 	page := realisticPage(0, 500, scriptedID)
-	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, page, t0); err != nil {
+	if _, err := s.ApplyPage(ctx, "work", api.Inbox, page, t0); err != nil {
 		b.Fatal(err)
 	}
 	runtime.GC()
 	b.ResetTimer()
 	c0 := procstat.CPU()
 	for i := 0; i < b.N; i++ {
-		c, err := s.ApplyPage(ctx, "work", provider.Inbox, page, t0)
+		c, err := s.ApplyPage(ctx, "work", api.Inbox, page, t0)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if c != (Counts{}) {
+		if c != (api.Counts{}) {
 			b.Fatalf("counts %+v", c)
 		}
 	}
@@ -93,7 +94,7 @@ func BenchmarkApplyPageNoChangeFullSync(b *testing.B) {
 	s := openTemp(b, "work")
 	ctx := context.Background()
 	page := realisticPage(0, 500, scriptedID)
-	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, page, t0); err != nil {
+	if _, err := s.ApplyPage(ctx, "work", api.Inbox, page, t0); err != nil {
 		b.Fatal(err)
 	}
 	page.More = true
@@ -103,15 +104,15 @@ func BenchmarkApplyPageNoChangeFullSync(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		// Each round is a new full sync, so that every page stamps.
 		b.StopTimer()
-		if err := s.BeginFullSync(ctx, "work", provider.Inbox, Window{}, t0); err != nil {
+		if err := s.BeginFullSync(ctx, "work", api.Inbox, Window{}, t0); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		c, err := s.ApplyPage(ctx, "work", provider.Inbox, page, t0)
+		c, err := s.ApplyPage(ctx, "work", api.Inbox, page, t0)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if c != (Counts{}) {
+		if c != (api.Counts{}) {
 			b.Fatalf("counts %+v", c)
 		}
 	}
@@ -145,7 +146,7 @@ func BenchmarkDeleteAccount(b *testing.B) {
 		s := openTemp(b, "work", "home", "other")
 		for _, a := range []string{"work", "home", "other"} {
 			for p := range n / 500 {
-				if _, err := s.ApplyPage(ctx, a, provider.Inbox, realisticPage(p, 500, scriptedID), t0); err != nil {
+				if _, err := s.ApplyPage(ctx, a, api.Inbox, realisticPage(p, 500, scriptedID), t0); err != nil {
 					b.Fatal(err)
 				}
 			}

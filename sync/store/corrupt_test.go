@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // makeStore creates a store at path with n items and closes it.
@@ -24,11 +24,11 @@ func makeStore(t *testing.T, path string, n int) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := s.AddAccount(ctx, Account{ID: "work", Provider: "scripted"}); err != nil {
+	if err := s.AddAccount(ctx, api.Account{ID: "work", Provider: "scripted"}); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i*500 < n; i++ {
-		if _, err := s.ApplyPage(ctx, "work", provider.Inbox, realisticPage(i, min(500, n-i*500), scriptedID), t0); err != nil {
+		if _, err := s.ApplyPage(ctx, "work", api.Inbox, realisticPage(i, min(500, n-i*500), scriptedID), t0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -183,7 +183,7 @@ func TestOpenAfterCrashReadsTheLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, realisticPage(1, 400, scriptedID), t0); err != nil {
+	if _, err := s.ApplyPage(ctx, "work", api.Inbox, realisticPage(1, 400, scriptedID), t0); err != nil {
 		t.Fatal(err)
 	}
 	// Copy the files as a crash would leave them: the main file and the log.

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
 // CRMConnection is the agent's CRM connection as the store knows it.
@@ -109,13 +109,13 @@ func (s *Store) CRMConnection(ctx context.Context) (c CRMConnection, ok bool, er
 }
 
 // CRMCounts returns the number of items in each CRM state.
-func (s *Store) CRMCounts(ctx context.Context) (map[crm.State]int, error) {
+func (s *Store) CRMCounts(ctx context.Context) (map[api.CRMState]int, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT state, count(*) FROM crm_items GROUP BY state`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[crm.State]int{}
+	out := map[api.CRMState]int{}
 	for rows.Next() {
 		var (
 			st string
@@ -124,16 +124,16 @@ func (s *Store) CRMCounts(ctx context.Context) (map[crm.State]int, error) {
 		if err := rows.Scan(&st, &n); err != nil {
 			return nil, err
 		}
-		out[crm.State(st)] = n
+		out[api.CRMState(st)] = n
 	}
 	return out, rows.Err()
 }
 
 // CRMFailures returns up to limit items the CRM refused, newest first,
 // with the reason in words.
-func (s *Store) CRMFailures(ctx context.Context, limit int) ([]Item, error) {
+func (s *Store) CRMFailures(ctx context.Context, limit int) ([]api.StoredItem, error) {
 	if limit <= 0 {
-		limit = DefaultActivityLimit
+		limit = api.DefaultActivityLimit
 	}
 	items, _, err := s.queryItems(ctx, `SELECT `+aliasedItemCols+` FROM crm_items c JOIN items i ON i.id = c.item
 		WHERE c.state = 'failed' AND i.account NOT IN `+removingSQL+` ORDER BY c.saved_at DESC, c.item DESC LIMIT ?`, []any{limit})
@@ -143,9 +143,9 @@ func (s *Store) CRMFailures(ctx context.Context, limit int) ([]Item, error) {
 // CRMIssues returns the items of account ("" for all) the CRM refused as
 // issues, newest first, at most limit (0: DefaultIssueLimit): the CRM part
 // of the Issues tab. Their ID is 0: they are not rows of the issues table.
-func (s *Store) CRMIssues(ctx context.Context, account string, limit int) ([]Issue, error) {
+func (s *Store) CRMIssues(ctx context.Context, account string, limit int) ([]api.Issue, error) {
 	if limit <= 0 {
-		limit = DefaultIssueLimit
+		limit = api.DefaultIssueLimit
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT items.account, items.provider_id, items.folder, items.subject,
 		c.reason, c.attempts, c.saved_at
@@ -156,10 +156,10 @@ func (s *Store) CRMIssues(ctx context.Context, account string, limit int) ([]Iss
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Issue
+	var out []api.Issue
 	for rows.Next() {
 		var (
-			is              Issue
+			is              api.Issue
 			folder, subject string
 			reason          string
 			attempts        int
@@ -168,7 +168,7 @@ func (s *Store) CRMIssues(ctx context.Context, account string, limit int) ([]Iss
 		if err := rows.Scan(&is.Account, &is.ProviderID, &folder, &subject, &reason, &attempts, &saved); err != nil {
 			return nil, err
 		}
-		is.Folder, is.Time = provider.Folder(folder), decTime(saved)
+		is.Folder, is.Time = api.Folder(folder), decTime(saved)
 		if subject == "" {
 			subject = "(no subject)"
 		}
@@ -248,8 +248,8 @@ func (o *Outbox) Pending(ctx context.Context, limit int) ([]crm.Entry, error) {
 			&it.From, &to, &cc, &tm, &it.Preview, &start, &end, &it.Location, &it.Organizer, &at, &e.Deleted); err != nil {
 			return nil, err
 		}
-		e.Key, e.State = outboxKey(item, gen), crm.State(state)
-		it.Folder, it.Kind = provider.Folder(folder), provider.Kind(kind)
+		e.Key, e.State = outboxKey(item, gen), api.CRMState(state)
+		it.Folder, it.Kind = api.Folder(folder), api.Kind(kind)
 		it.To, it.Cc, it.Attendees = splitAddrs(to), splitAddrs(cc), splitAddrs(at)
 		it.Time, it.Start, it.End = decTime(tm), decTime(start), decTime(end)
 		out = append(out, e)
@@ -285,7 +285,7 @@ func (o *Outbox) Save(ctx context.Context, outcomes []crm.Outcome) error {
 				return err
 			}
 			switch oc.State {
-			case crm.Pending, crm.Logged, crm.Skipped, crm.Failed:
+			case api.CRMPending, api.CRMLogged, api.CRMSkipped, api.CRMFailed:
 			default:
 				return fmt.Errorf("store: outcome %s has no CRM state", oc.Key)
 			}
@@ -341,12 +341,12 @@ const (
 
 // crmChanges collects, per folder, the provider ids of what a page did.
 type crmChanges struct {
-	added, changed, removed map[provider.Folder][]string
+	added, changed, removed map[api.Folder][]string
 }
 
-func (c *crmChanges) note(m *map[provider.Folder][]string, f provider.Folder, id string) {
+func (c *crmChanges) note(m *map[api.Folder][]string, f api.Folder, id string) {
 	if *m == nil {
-		*m = map[provider.Folder][]string{}
+		*m = map[api.Folder][]string{}
 	}
 	(*m)[f] = append((*m)[f], id)
 }
@@ -364,7 +364,7 @@ func (c *crmChanges) apply(ctx context.Context, tx *sql.Tx, account string, now 
 		return err
 	}
 	for _, step := range []struct {
-		ids   map[provider.Folder][]string
+		ids   map[api.Folder][]string
 		query string
 		extra []any
 	}{
@@ -388,7 +388,7 @@ func (c *crmChanges) apply(ctx context.Context, tx *sql.Tx, account string, now 
 
 // crmSwept re-queues, if a CRM connection is active, the items a full
 // sync's sweep marked deleted at now.
-func crmSwept(ctx context.Context, tx *sql.Tx, account string, folder provider.Folder, now any) error {
+func crmSwept(ctx context.Context, tx *sql.Tx, account string, folder api.Folder, now any) error {
 	var one int
 	if err := tx.QueryRowContext(ctx, crmActiveSQL).Scan(&one); errors.Is(err, sql.ErrNoRows) {
 		return nil

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
@@ -43,9 +44,9 @@ func pendingIDs(t *testing.T, ob *Outbox) ([]string, []crm.Entry) {
 	return ids, es
 }
 
-func event(id string, n int) provider.Item {
-	return provider.Item{
-		ProviderID: id, Folder: provider.Calendar, Kind: provider.Event, Subject: "Demo " + id,
+func event(id string, n int) api.Item {
+	return api.Item{
+		ProviderID: id, Folder: api.Calendar, Kind: api.KindEvent, Subject: "Demo " + id,
 		Organizer: "rep@seller.example", Attendees: []string{"pat@buyer.example"},
 		Time: t0.Add(time.Duration(n) * time.Hour), Start: t0.Add(time.Duration(n) * time.Hour),
 		End: t0.Add(time.Duration(n)*time.Hour + 30*time.Minute),
@@ -57,12 +58,12 @@ func event(id string, n int) provider.Item {
 func TestCRMConnectQueuesHistoryWindowOnly(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t, "work")
-	old := with(testItem("old", 0), func(it *provider.Item) { it.Time = t0.AddDate(0, 0, -40) })
-	recent := with(testItem("recent", 0), func(it *provider.Item) { it.Time = t0.AddDate(0, 0, -3) })
-	gone := with(testItem("gone", 0), func(it *provider.Item) { it.Time = t0.AddDate(0, 0, -2) })
-	notime := with(testItem("notime", 0), func(it *provider.Item) { it.Time = time.Time{} })
-	apply(t, s, provider.Inbox, provider.Page{Cursor: "c1", Changes: []provider.Change{add(old), add(recent), add(gone), add(notime)}}, t0)
-	apply(t, s, provider.Inbox, provider.Page{Cursor: "c2", Changes: []provider.Change{del("gone")}}, t0)
+	old := with(testItem("old", 0), func(it *api.Item) { it.Time = t0.AddDate(0, 0, -40) })
+	recent := with(testItem("recent", 0), func(it *api.Item) { it.Time = t0.AddDate(0, 0, -3) })
+	gone := with(testItem("gone", 0), func(it *api.Item) { it.Time = t0.AddDate(0, 0, -2) })
+	notime := with(testItem("notime", 0), func(it *api.Item) { it.Time = time.Time{} })
+	apply(t, s, api.Inbox, provider.Page{Cursor: "c1", Changes: []provider.Change{add(old), add(recent), add(gone), add(notime)}}, t0)
+	apply(t, s, api.Inbox, provider.Page{Cursor: "c2", Changes: []provider.Change{del("gone")}}, t0)
 	if got := crmStates(t, s); got["recent"] != "-" {
 		t.Fatalf("an item has a CRM state before any connection: %v", got)
 	}
@@ -85,8 +86,8 @@ func TestCRMConnectQueuesHistoryWindowOnly(t *testing.T) {
 
 	// A page after the connection queues its new items, old ones too (a
 	// first sync of another folder brings the mailbox's history window).
-	apply(t, s, provider.Inbox, provider.Page{Cursor: "c3", Changes: []provider.Change{add(testItem("new", 1)),
-		add(with(testItem("backfill", 0), func(it *provider.Item) { it.Time = t0.AddDate(0, 0, -29) }))}}, t0.Add(time.Minute))
+	apply(t, s, api.Inbox, provider.Page{Cursor: "c3", Changes: []provider.Change{add(testItem("new", 1)),
+		add(with(testItem("backfill", 0), func(it *api.Item) { it.Time = t0.AddDate(0, 0, -29) }))}}, t0.Add(time.Minute))
 	want["new"], want["backfill"] = "pending", "pending"
 	if got := crmStates(t, s); !reflect.DeepEqual(got, want) {
 		t.Errorf("after a page: %v, want %v", got, want)
@@ -96,7 +97,7 @@ func TestCRMConnectQueuesHistoryWindowOnly(t *testing.T) {
 		t.Errorf("second ConnectCRM = %d, %v; want 0", n, err)
 	}
 	counts, err := s.CRMCounts(ctx)
-	if err != nil || !reflect.DeepEqual(counts, map[crm.State]int{crm.Pending: 3}) {
+	if err != nil || !reflect.DeepEqual(counts, map[api.CRMState]int{api.CRMPending: 3}) {
 		t.Errorf("CRMCounts = %v, %v", counts, err)
 	}
 }
@@ -111,7 +112,7 @@ func TestCRMStateInThePageTransaction(t *testing.T) {
 	}
 	boom := errors.New("boom")
 	testHookBeforeCursor = func(context.Context) error { return boom }
-	_, err := s.ApplyPage(ctx, "work", provider.Inbox, addPage("a", 40, "c1"), t0)
+	_, err := s.ApplyPage(ctx, "work", api.Inbox, addPage("a", 40, "c1"), t0)
 	testHookBeforeCursor = nil
 	if !errors.Is(err, boom) {
 		t.Fatalf("ApplyPage: %v", err)
@@ -119,12 +120,12 @@ func TestCRMStateInThePageTransaction(t *testing.T) {
 	if counts, _ := s.CRMCounts(ctx); len(counts) != 0 {
 		t.Fatalf("a failed page left CRM states: %v", counts)
 	}
-	apply(t, s, provider.Inbox, addPage("a", 40, "c1"), t0)
-	if counts, _ := s.CRMCounts(ctx); counts[crm.Pending] != 40 {
+	apply(t, s, api.Inbox, addPage("a", 40, "c1"), t0)
+	if counts, _ := s.CRMCounts(ctx); counts[api.CRMPending] != 40 {
 		t.Fatalf("CRM states after the page: %v, want 40 pending", counts)
 	}
 	// Replaying the page changes nothing.
-	apply(t, s, provider.Inbox, addPage("a", 40, "c1"), t0)
+	apply(t, s, api.Inbox, addPage("a", 40, "c1"), t0)
 	if _, es := pendingIDs(t, s.Outbox(nil)); len(es) != 40 || es[0].Key != outboxKey(1, 1) {
 		t.Errorf("after a replay: %d entries, first key %q", len(es), es[0].Key)
 	}
@@ -136,7 +137,7 @@ func TestOutboxPendingAndSave(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t, "work")
 	s.ConnectCRM(ctx, CRMConnection{CRM: "salesforce", ConnectedAt: t0, Since: t0})
-	apply(t, s, provider.Inbox, provider.Page{Cursor: "c1", Changes: []provider.Change{
+	apply(t, s, api.Inbox, provider.Page{Cursor: "c1", Changes: []provider.Change{
 		add(testItem("m3", 3)), add(testItem("m1", 1)), add(testItem("m2", 2)), add(testItem("m4", 4)), add(testItem("m5", 5))}}, t0)
 	ob := s.Outbox(func() time.Time { return t0.Add(time.Hour) })
 	ids, es := pendingIDs(t, ob)
@@ -144,7 +145,7 @@ func TestOutboxPendingAndSave(t *testing.T) {
 		t.Fatalf("Pending order = %v", ids)
 	}
 	e := es[0]
-	if e.State != crm.Pending || e.RecordID != "" || e.Deleted || e.Item.MessageID != testItem("m1", 1).MessageID ||
+	if e.State != api.CRMPending || e.RecordID != "" || e.Deleted || e.Item.MessageID != testItem("m1", 1).MessageID ||
 		!reflect.DeepEqual(e.Item.To, testItem("m1", 1).To) || !e.Item.Time.Equal(testItem("m1", 1).Time) {
 		t.Errorf("entry = %+v", e)
 	}
@@ -153,10 +154,10 @@ func TestOutboxPendingAndSave(t *testing.T) {
 		byID[e.Item.ProviderID] = e.Key
 	}
 	if err := ob.Save(ctx, []crm.Outcome{
-		{Key: byID["m1"], State: crm.Logged, RecordID: "02s000000000001", Object: crm.ObjEmailMessage},
-		{Key: byID["m2"], State: crm.Skipped, Reason: crm.ReasonNoMatch},
-		{Key: byID["m3"], State: crm.Failed, Reason: "Salesforce refused it: a validation rule", Retryable: true},
-		{Key: byID["m4"], State: crm.Failed, Reason: "never again", Retryable: false},
+		{Key: byID["m1"], State: api.CRMLogged, RecordID: "02s000000000001", Object: api.ObjEmailMessage},
+		{Key: byID["m2"], State: api.CRMSkipped, Reason: crm.ReasonNoMatch},
+		{Key: byID["m3"], State: api.CRMFailed, Reason: "Salesforce refused it: a validation rule", Retryable: true},
+		{Key: byID["m4"], State: api.CRMFailed, Reason: "never again", Retryable: false},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -165,13 +166,13 @@ func TestOutboxPendingAndSave(t *testing.T) {
 		t.Fatalf("Pending after Save = %v, want [m5 m3]", ids)
 	}
 	items := state(t, s, "work")
-	if c := items["m1"].CRM; c == nil || c.State != crm.Logged || c.RecordID != "02s000000000001" || c.Object != crm.ObjEmailMessage {
+	if c := items["m1"].CRM; c == nil || c.State != api.CRMLogged || c.RecordID != "02s000000000001" || c.Object != api.ObjEmailMessage {
 		t.Errorf("m1 = %+v", c)
 	}
-	if c := items["m2"].CRM; c.State != crm.Skipped || c.Reason != crm.ReasonNoMatch {
+	if c := items["m2"].CRM; c.State != api.CRMSkipped || c.Reason != crm.ReasonNoMatch {
 		t.Errorf("m2 = %+v", c)
 	}
-	if c := items["m3"].CRM; c.State != crm.Failed || c.Attempts != 1 {
+	if c := items["m3"].CRM; c.State != api.CRMFailed || c.Attempts != 1 {
 		t.Errorf("m3 = %+v", c)
 	}
 	// The activity's JSON carries the crm object.
@@ -195,7 +196,7 @@ func TestOutboxPendingAndSave(t *testing.T) {
 		if key == "" {
 			t.Fatalf("m3 not offered for attempt %d", i+1)
 		}
-		if err := ob.Save(ctx, []crm.Outcome{{Key: key, State: crm.Failed, Reason: "still refused", Retryable: true}}); err != nil {
+		if err := ob.Save(ctx, []crm.Outcome{{Key: key, State: api.CRMFailed, Reason: "still refused", Retryable: true}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -220,10 +221,10 @@ func TestOutboxPendingAndSave(t *testing.T) {
 		t.Errorf("CRMIssues of another account: %+v", other)
 	}
 	counts, _ := s.CRMCounts(ctx)
-	if want := (map[crm.State]int{crm.Logged: 1, crm.Skipped: 1, crm.Failed: 2, crm.Pending: 1}); !reflect.DeepEqual(counts, want) {
+	if want := (map[api.CRMState]int{api.CRMLogged: 1, api.CRMSkipped: 1, api.CRMFailed: 2, api.CRMPending: 1}); !reflect.DeepEqual(counts, want) {
 		t.Errorf("CRMCounts = %v, want %v", counts, want)
 	}
-	if err := ob.Save(ctx, []crm.Outcome{{Key: "nonsense", State: crm.Logged}}); err == nil {
+	if err := ob.Save(ctx, []crm.Outcome{{Key: "nonsense", State: api.CRMLogged}}); err == nil {
 		t.Error("Save accepted a key that is not the outbox's")
 	}
 }
@@ -235,20 +236,20 @@ func TestCRMRequeueOnMailboxChanges(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t, "work")
 	s.ConnectCRM(ctx, CRMConnection{CRM: "salesforce", ConnectedAt: t0, Since: t0})
-	apply(t, s, provider.Inbox, provider.Page{Cursor: "i1", Changes: []provider.Change{
+	apply(t, s, api.Inbox, provider.Page{Cursor: "i1", Changes: []provider.Change{
 		add(testItem("mail", 1)), add(testItem("nomatch", 2)), add(testItem("del", 3))}}, t0)
-	apply(t, s, provider.Calendar, provider.Page{Cursor: "e1", Changes: []provider.Change{add(event("meet", 1)), add(event("gone", 2))}}, t0)
+	apply(t, s, api.Calendar, provider.Page{Cursor: "e1", Changes: []provider.Change{add(event("meet", 1)), add(event("gone", 2))}}, t0)
 	ob := s.Outbox(nil)
 	_, es := pendingIDs(t, ob)
 	var outs []crm.Outcome
 	for _, e := range es {
 		switch e.Item.ProviderID {
 		case "meet", "gone":
-			outs = append(outs, crm.Outcome{Key: e.Key, State: crm.Logged, RecordID: "00U" + e.Item.ProviderID, Object: crm.ObjEvent})
+			outs = append(outs, crm.Outcome{Key: e.Key, State: api.CRMLogged, RecordID: "00U" + e.Item.ProviderID, Object: api.ObjEvent})
 		case "nomatch":
-			outs = append(outs, crm.Outcome{Key: e.Key, State: crm.Skipped, Reason: crm.ReasonNoMatch})
+			outs = append(outs, crm.Outcome{Key: e.Key, State: api.CRMSkipped, Reason: crm.ReasonNoMatch})
 		default:
-			outs = append(outs, crm.Outcome{Key: e.Key, State: crm.Logged, RecordID: "02s" + e.Item.ProviderID, Object: crm.ObjEmailMessage})
+			outs = append(outs, crm.Outcome{Key: e.Key, State: api.CRMLogged, RecordID: "02s" + e.Item.ProviderID, Object: api.ObjEmailMessage})
 		}
 	}
 	if err := ob.Save(ctx, outs); err != nil {
@@ -257,12 +258,12 @@ func TestCRMRequeueOnMailboxChanges(t *testing.T) {
 	if ids, _ := pendingIDs(t, ob); len(ids) != 0 {
 		t.Fatalf("pending after logging all: %v", ids)
 	}
-	moved := with(event("meet", 1), func(it *provider.Item) { it.Start = it.Start.Add(time.Hour); it.End = it.End.Add(time.Hour) })
-	apply(t, s, provider.Calendar, provider.Page{Cursor: "e2", Changes: []provider.Change{add(moved),
-		{Deleted: true, Item: provider.Item{ProviderID: "gone", Folder: provider.Calendar}}}}, t0.Add(time.Hour))
-	apply(t, s, provider.Inbox, provider.Page{Cursor: "i2", Changes: []provider.Change{
-		add(with(testItem("mail", 1), func(it *provider.Item) { it.Subject = "edited" })),
-		add(with(testItem("nomatch", 2), func(it *provider.Item) { it.Cc = append(it.Cc, "new@buyer.example") })),
+	moved := with(event("meet", 1), func(it *api.Item) { it.Start = it.Start.Add(time.Hour); it.End = it.End.Add(time.Hour) })
+	apply(t, s, api.Calendar, provider.Page{Cursor: "e2", Changes: []provider.Change{add(moved),
+		{Deleted: true, Item: api.Item{ProviderID: "gone", Folder: api.Calendar}}}}, t0.Add(time.Hour))
+	apply(t, s, api.Inbox, provider.Page{Cursor: "i2", Changes: []provider.Change{
+		add(with(testItem("mail", 1), func(it *api.Item) { it.Subject = "edited" })),
+		add(with(testItem("nomatch", 2), func(it *api.Item) { it.Cc = append(it.Cc, "new@buyer.example") })),
 		del("del")}}, t0.Add(time.Hour))
 	ids, es := pendingIDs(t, ob)
 	sort.Strings(ids)
@@ -272,7 +273,7 @@ func TestCRMRequeueOnMailboxChanges(t *testing.T) {
 	for _, e := range es {
 		switch e.Item.ProviderID {
 		case "meet":
-			if e.RecordID != "00Umeet" || e.Object != crm.ObjEvent || e.Deleted || !e.Item.Start.Equal(moved.Start) {
+			if e.RecordID != "00Umeet" || e.Object != api.ObjEvent || e.Deleted || !e.Item.Start.Equal(moved.Start) {
 				t.Errorf("moved meeting entry = %+v", e)
 			}
 		case "gone", "del":
@@ -285,7 +286,7 @@ func TestCRMRequeueOnMailboxChanges(t *testing.T) {
 			}
 		}
 	}
-	if c := state(t, s, "work")["mail"].CRM; c.State != crm.Logged || c.RecordID != "02smail" {
+	if c := state(t, s, "work")["mail"].CRM; c.State != api.CRMLogged || c.RecordID != "02smail" {
 		t.Errorf("a changed logged mail: %+v, want logged as before", c)
 	}
 }
@@ -298,31 +299,31 @@ func TestOutboxSaveAfterAConcurrentChange(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t, "work")
 	s.ConnectCRM(ctx, CRMConnection{CRM: "salesforce", ConnectedAt: t0, Since: t0})
-	apply(t, s, provider.Calendar, provider.Page{Cursor: "e1", Changes: []provider.Change{add(event("meet", 1))}}, t0)
+	apply(t, s, api.Calendar, provider.Page{Cursor: "e1", Changes: []provider.Change{add(event("meet", 1))}}, t0)
 	ob := s.Outbox(nil)
 	_, es := pendingIDs(t, ob)
-	moved := with(event("meet", 1), func(it *provider.Item) { it.Location = "Room 4" })
-	apply(t, s, provider.Calendar, provider.Page{Cursor: "e2", Changes: []provider.Change{add(moved)}}, t0.Add(time.Minute))
-	if err := ob.Save(ctx, []crm.Outcome{{Key: es[0].Key, State: crm.Logged, RecordID: "00Umeet", Object: crm.ObjEvent}}); err != nil {
+	moved := with(event("meet", 1), func(it *api.Item) { it.Location = "Room 4" })
+	apply(t, s, api.Calendar, provider.Page{Cursor: "e2", Changes: []provider.Change{add(moved)}}, t0.Add(time.Minute))
+	if err := ob.Save(ctx, []crm.Outcome{{Key: es[0].Key, State: api.CRMLogged, RecordID: "00Umeet", Object: api.ObjEvent}}); err != nil {
 		t.Fatal(err)
 	}
 	_, es = pendingIDs(t, ob)
-	if len(es) != 1 || es[0].RecordID != "00Umeet" || es[0].State != crm.Pending || es[0].Item.Location != "Room 4" {
+	if len(es) != 1 || es[0].RecordID != "00Umeet" || es[0].State != api.CRMPending || es[0].Item.Location != "Room 4" {
 		t.Fatalf("after a stale outcome: %+v", es)
 	}
-	if err := ob.Save(ctx, []crm.Outcome{{Key: es[0].Key, State: crm.Logged, RecordID: "00Umeet", Object: crm.ObjEvent}}); err != nil {
+	if err := ob.Save(ctx, []crm.Outcome{{Key: es[0].Key, State: api.CRMLogged, RecordID: "00Umeet", Object: api.ObjEvent}}); err != nil {
 		t.Fatal(err)
 	}
 	if ids, _ := pendingIDs(t, ob); len(ids) != 0 {
 		t.Errorf("still pending: %v", ids)
 	}
 	// A failed update keeps the record it was logged as.
-	apply(t, s, provider.Calendar, provider.Page{Cursor: "e3", Changes: []provider.Change{add(event("meet", 1))}}, t0.Add(2*time.Minute))
+	apply(t, s, api.Calendar, provider.Page{Cursor: "e3", Changes: []provider.Change{add(event("meet", 1))}}, t0.Add(2*time.Minute))
 	_, es = pendingIDs(t, ob)
-	if err := ob.Save(ctx, []crm.Outcome{{Key: es[0].Key, State: crm.Failed, Reason: "locked", Retryable: true}}); err != nil {
+	if err := ob.Save(ctx, []crm.Outcome{{Key: es[0].Key, State: api.CRMFailed, Reason: "locked", Retryable: true}}); err != nil {
 		t.Fatal(err)
 	}
-	if c := state(t, s, "work")["calendar/meet"].CRM; c.State != crm.Failed || c.RecordID != "00Umeet" || c.Object != crm.ObjEvent {
+	if c := state(t, s, "work")["calendar/meet"].CRM; c.State != api.CRMFailed || c.RecordID != "00Umeet" || c.Object != api.ObjEvent {
 		t.Errorf("after a failed update: %+v", c)
 	}
 }
@@ -333,14 +334,14 @@ func TestCRMDisconnectAndOtherOrg(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t, "work")
 	s.ConnectCRM(ctx, CRMConnection{CRM: "salesforce", Org: "org1", ConnectedAt: t0, Since: t0})
-	apply(t, s, provider.Inbox, provider.Page{Cursor: "c1", Changes: []provider.Change{add(testItem("a", 1)), add(testItem("b", 2))}}, t0)
+	apply(t, s, api.Inbox, provider.Page{Cursor: "c1", Changes: []provider.Change{add(testItem("a", 1)), add(testItem("b", 2))}}, t0)
 	ob := s.Outbox(nil)
 	_, es := pendingIDs(t, ob)
-	ob.Save(ctx, []crm.Outcome{{Key: es[0].Key, State: crm.Logged, RecordID: "02sa", Object: crm.ObjEmailMessage}})
+	ob.Save(ctx, []crm.Outcome{{Key: es[0].Key, State: api.CRMLogged, RecordID: "02sa", Object: api.ObjEmailMessage}})
 	if err := s.DisconnectCRM(ctx); err != nil {
 		t.Fatal(err)
 	}
-	apply(t, s, provider.Inbox, provider.Page{Cursor: "c2", Changes: []provider.Change{add(testItem("c", 3))}}, t0)
+	apply(t, s, api.Inbox, provider.Page{Cursor: "c2", Changes: []provider.Change{add(testItem("c", 3))}}, t0)
 	if got, want := crmStates(t, s), map[string]string{"a": "logged", "b": "-", "c": "-"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("after disconnect: %v, want %v", got, want)
 	}
@@ -368,13 +369,13 @@ func TestCRMFullSyncSweepRequeues(t *testing.T) {
 	_, es := pendingIDs(t, ob)
 	var outs []crm.Outcome
 	for _, e := range es {
-		outs = append(outs, crm.Outcome{Key: e.Key, State: crm.Logged, RecordID: "02s" + e.Item.ProviderID, Object: crm.ObjEmailMessage})
+		outs = append(outs, crm.Outcome{Key: e.Key, State: api.CRMLogged, RecordID: "02s" + e.Item.ProviderID, Object: api.ObjEmailMessage})
 	}
 	ob.Save(ctx, outs)
-	if err := s.BeginFullSync(ctx, "work", provider.Inbox, window30, t0); err != nil {
+	if err := s.BeginFullSync(ctx, "work", api.Inbox, window30, t0); err != nil {
 		t.Fatal(err)
 	}
-	apply(t, s, provider.Inbox, listing("new", false, "a", "b", "c", "d", "e"), t0.Add(time.Hour))
+	apply(t, s, api.Inbox, listing("new", false, "a", "b", "c", "d", "e"), t0.Add(time.Hour))
 	ids, es := pendingIDs(t, ob)
 	if !reflect.DeepEqual(ids, []string{"f"}) || !es[0].Deleted || es[0].RecordID != "02sf" {
 		t.Errorf("after the sweep: %v %+v", ids, es)

@@ -14,17 +14,17 @@ import (
 
 	ics "github.com/arran4/golang-ical"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // Items returns a page of the items q selects (not those marked deleted,
 // nor those of an account being removed), in the order they were stored. Items stored while an export pages through
 // come at its end; an item removed meanwhile is not in the pages after.
-func (s *Store) Items(ctx context.Context, q ItemsQuery) (ItemsPage, error) {
+func (s *Store) Items(ctx context.Context, q api.ItemsQuery) (api.ItemsPage, error) {
 	if q.Limit <= 0 {
-		q.Limit = DefaultItemsLimit
+		q.Limit = api.DefaultItemsLimit
 	}
-	q.Limit = min(q.Limit, MaxItemsLimit)
+	q.Limit = min(q.Limit, api.MaxItemsLimit)
 	args := []any{q.After}
 	arg := argAdder(&args)
 	var sb strings.Builder
@@ -44,18 +44,18 @@ func (s *Store) Items(ctx context.Context, q ItemsQuery) (ItemsPage, error) {
 	if len(q.Folders) > 0 {
 		b, err := json.Marshal(q.Folders)
 		if err != nil {
-			return ItemsPage{}, err
+			return api.ItemsPage{}, err
 		}
 		sb.WriteString(" AND folder IN (SELECT value FROM json_each(" + arg(string(b)) + "))")
 	}
 	sb.WriteString(" ORDER BY id LIMIT " + arg(q.Limit))
 	items, ids, err := s.queryItems(ctx, sb.String(), args)
 	if err != nil {
-		return ItemsPage{}, err
+		return api.ItemsPage{}, err
 	}
-	page := ItemsPage{Items: items}
+	page := api.ItemsPage{Items: items}
 	if page.Items == nil {
-		page.Items = []Item{}
+		page.Items = []api.StoredItem{}
 	}
 	if len(items) == q.Limit {
 		page.Next = ids[len(ids)-1]
@@ -69,15 +69,15 @@ func (s *Store) Items(ctx context.Context, q ItemsQuery) (ItemsPage, error) {
 // `activity --json` lists) or "ics" (iCalendar, RFC 5545: the events
 // only). It holds one page in memory, calls progress (if not nil) after
 // each page with the number written so far, and returns that number.
-func Export(ctx context.Context, items func(context.Context, ItemsQuery) (ItemsPage, error), q ItemsQuery, format string, w io.Writer, progress func(int)) (int, error) {
+func Export(ctx context.Context, items func(context.Context, api.ItemsQuery) (api.ItemsPage, error), q api.ItemsQuery, format string, w io.Writer, progress func(int)) (int, error) {
 	var enc itemEncoder
 	switch format {
-	case FormatCSV:
+	case api.FormatCSV:
 		enc = newCSVEncoder(w)
-	case FormatJSON:
+	case api.FormatJSON:
 		enc = &jsonEncoder{w: w}
-	case FormatICS:
-		q.Kind = provider.Event
+	case api.FormatICS:
+		q.Kind = api.KindEvent
 		enc = newICSEncoder(w)
 	default:
 		return 0, errSearch("unknown export format %q: use csv, json or ics", format)
@@ -110,7 +110,7 @@ func Export(ctx context.Context, items func(context.Context, ItemsQuery) (ItemsP
 // itemEncoder writes items in one format.
 type itemEncoder interface {
 	begin() error
-	item(it *Item) error
+	item(it *api.StoredItem) error
 	end() error
 }
 
@@ -133,9 +133,9 @@ func newCSVEncoder(w io.Writer) *csvEncoder {
 	return &csvEncoder{w: c}
 }
 
-func (c *csvEncoder) begin() error { return c.w.Write(CSVColumns) }
+func (c *csvEncoder) begin() error { return c.w.Write(api.CSVColumns) }
 
-func (c *csvEncoder) item(it *Item) error {
+func (c *csvEncoder) item(it *api.StoredItem) error {
 	list := func(a []string) string { return strings.Join(a, "; ") }
 	c.row = append(c.row[:0], it.Account, string(it.Folder), string(it.Kind), exportTime(it.Time), it.From,
 		list(it.To), list(it.Cc), it.Subject, it.Preview, exportTime(it.Start), exportTime(it.End), it.Location,
@@ -160,7 +160,7 @@ func (j *jsonEncoder) begin() error {
 	return err
 }
 
-func (j *jsonEncoder) item(it *Item) error {
+func (j *jsonEncoder) item(it *api.StoredItem) error {
 	b, err := json.Marshal(it)
 	if err != nil {
 		return err
@@ -206,7 +206,7 @@ func (e *icsEncoder) begin() error {
 	return err
 }
 
-func (e *icsEncoder) item(it *Item) error {
+func (e *icsEncoder) item(it *api.StoredItem) error {
 	ev := ics.NewEvent(fmt.Sprintf("%s/%s/%s@inboxsync", it.Account, it.Folder, it.ProviderID))
 	ev.SetDtStampTime(it.UpdatedAt)
 	if !it.Start.IsZero() {

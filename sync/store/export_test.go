@@ -11,16 +11,17 @@ import (
 
 	ics "github.com/arran4/golang-ical"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
 func TestItemsPages(t *testing.T) {
 	ctx := context.Background()
 	s := searchFixture(t)
-	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, provider.Page{Cursor: "d", Changes: []provider.Change{del("m3")}}, t0); err != nil {
+	if _, err := s.ApplyPage(ctx, "work", api.Inbox, provider.Page{Cursor: "d", Changes: []provider.Change{del("m3")}}, t0); err != nil {
 		t.Fatal(err)
 	}
-	read := func(q ItemsQuery) (ids []string, pages int) {
+	read := func(q api.ItemsQuery) (ids []string, pages int) {
 		for {
 			p, err := s.Items(ctx, q)
 			if err != nil {
@@ -37,16 +38,16 @@ func TestItemsPages(t *testing.T) {
 		}
 	}
 	cases := []struct {
-		q     ItemsQuery
+		q     api.ItemsQuery
 		want  string
 		pages int
 	}{
-		{ItemsQuery{Limit: 2}, "m1 m2 m4 m5 m6 e1 h1", 4},
-		{ItemsQuery{Limit: 7}, "m1 m2 m4 m5 m6 e1 h1", 2},
-		{ItemsQuery{Account: "home"}, "h1", 1},
-		{ItemsQuery{Since: t0.Add(4 * time.Minute), Until: t0.Add(7 * time.Minute)}, "m4 m5 m6", 1},
-		{ItemsQuery{Folders: []provider.Folder{provider.Calendar}}, "e1", 1},
-		{ItemsQuery{Kind: provider.Mail, Account: "work", Limit: 3}, "m1 m2 m4 m5 m6", 2},
+		{api.ItemsQuery{Limit: 2}, "m1 m2 m4 m5 m6 e1 h1", 4},
+		{api.ItemsQuery{Limit: 7}, "m1 m2 m4 m5 m6 e1 h1", 2},
+		{api.ItemsQuery{Account: "home"}, "h1", 1},
+		{api.ItemsQuery{Since: t0.Add(4 * time.Minute), Until: t0.Add(7 * time.Minute)}, "m4 m5 m6", 1},
+		{api.ItemsQuery{Folders: []api.Folder{api.Calendar}}, "e1", 1},
+		{api.ItemsQuery{Kind: api.KindMail, Account: "work", Limit: 3}, "m1 m2 m4 m5 m6", 2},
 	}
 	for _, c := range cases {
 		ids, pages := read(c.q)
@@ -60,7 +61,7 @@ func TestExportFormats(t *testing.T) {
 	ctx := context.Background()
 	s := searchFixture(t)
 	var calls []int
-	export := func(format string, q ItemsQuery) string {
+	export := func(format string, q api.ItemsQuery) string {
 		t.Helper()
 		var b bytes.Buffer
 		q.Limit = 3
@@ -75,8 +76,8 @@ func TestExportFormats(t *testing.T) {
 		return b.String()
 	}
 
-	out := export(FormatCSV, ItemsQuery{})
-	if !strings.HasSuffix(out, "\r\n") || !strings.HasPrefix(out, strings.Join(CSVColumns, ",")+"\r\n") {
+	out := export(api.FormatCSV, api.ItemsQuery{})
+	if !strings.HasSuffix(out, "\r\n") || !strings.HasPrefix(out, strings.Join(api.CSVColumns, ",")+"\r\n") {
 		t.Errorf("CSV head or line ends:\n%q", out)
 	}
 	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
@@ -87,7 +88,7 @@ func TestExportFormats(t *testing.T) {
 		t.Fatalf("%d CSV rows", len(rows))
 	}
 	col := func(name string) int {
-		for i, c := range CSVColumns {
+		for i, c := range api.CSVColumns {
 			if c == name {
 				return i
 			}
@@ -104,19 +105,19 @@ func TestExportFormats(t *testing.T) {
 		t.Errorf("CSV row of e1: %q", e1)
 	}
 
-	var items []Item
-	if err := json.Unmarshal([]byte(export(FormatJSON, ItemsQuery{Account: "work"})), &items); err != nil {
+	var items []api.StoredItem
+	if err := json.Unmarshal([]byte(export(api.FormatJSON, api.ItemsQuery{Account: "work"})), &items); err != nil {
 		t.Fatal(err)
 	}
-	page, _ := s.Activity(ctx, ActivityQuery{Account: "work", Search: "café"})
+	page, _ := s.Activity(ctx, api.ActivityQuery{Account: "work", Search: "café"})
 	if len(items) != 7 || items[3].ProviderID != "m4" || !jsonEqual(items[3], page.Items[0]) {
 		t.Errorf("JSON: %d items, the 4th %+v", len(items), items[3])
 	}
-	if out := export(FormatJSON, ItemsQuery{Account: "nobody"}); strings.TrimSpace(out) != "[\n]" {
+	if out := export(api.FormatJSON, api.ItemsQuery{Account: "nobody"}); strings.TrimSpace(out) != "[\n]" {
 		t.Errorf("empty JSON export %q", out)
 	}
 
-	out = export(FormatICS, ItemsQuery{})
+	out = export(api.FormatICS, api.ItemsQuery{})
 	cal, err := ics.ParseCalendar(strings.NewReader(out))
 	if err != nil {
 		t.Fatalf("the iCalendar export does not parse: %v\n%s", err, out)
@@ -139,7 +140,7 @@ func TestExportFormats(t *testing.T) {
 		}
 	}
 
-	if _, err := Export(ctx, s.Items, ItemsQuery{}, "xml", &bytes.Buffer{}, nil); err == nil || !strings.Contains(err.Error(), "csv, json or ics") {
+	if _, err := Export(ctx, s.Items, api.ItemsQuery{}, "xml", &bytes.Buffer{}, nil); err == nil || !strings.Contains(err.Error(), "csv, json or ics") {
 		t.Errorf("unknown format: %v", err)
 	}
 }

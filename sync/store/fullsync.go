@@ -10,7 +10,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // Window is the span of item times a full sync lists: from From
@@ -47,7 +47,7 @@ type fullSync struct {
 
 // activeFullSync returns the full sync of account's folder that has begun
 // and whose last page is not stored yet, if any.
-func activeFullSync(ctx context.Context, stmt *sql.Stmt, account string, folder provider.Folder) (fs fullSync, ok bool, err error) {
+func activeFullSync(ctx context.Context, stmt *sql.Stmt, account string, folder api.Folder) (fs fullSync, ok bool, err error) {
 	var from, to sql.NullInt64
 	err = stmt.QueryRowContext(ctx, account, string(folder)).Scan(&fs.gen, &from, &to)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -80,7 +80,7 @@ func activeFullSync(ctx context.Context, stmt *sql.Stmt, account string, folder 
 // w must be the span of item times the provider lists (or a part of it):
 // items outside it are never marked deleted, since a full sync does not
 // list them. The account must exist (ErrNotFound otherwise).
-func (s *Store) BeginFullSync(ctx context.Context, account string, folder provider.Folder, w Window, now time.Time) error {
+func (s *Store) BeginFullSync(ctx context.Context, account string, folder api.Folder, w Window, now time.Time) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var one int
 		if err := tx.StmtContext(ctx, s.acctStmt).QueryRowContext(ctx, account).Scan(&one); err != nil {
@@ -109,7 +109,7 @@ func (s *Store) BeginFullSync(ctx context.Context, account string, folder provid
 // the current one, so only their intersection may be taken as listed in
 // full. It writes nothing when no full sync runs or the window is already
 // inside w.
-func (s *Store) ContinueFullSync(ctx context.Context, account string, folder provider.Folder, w Window) (bool, error) {
+func (s *Store) ContinueFullSync(ctx context.Context, account string, folder api.Folder, w Window) (bool, error) {
 	if s.readOnly {
 		return false, errReadOnly
 	}
@@ -135,7 +135,7 @@ func (s *Store) ContinueFullSync(ctx context.Context, account string, folder pro
 
 // FullSyncWindow returns the window of the full sync of account's folder
 // that has begun and not completed; ok is false if none has.
-func (s *Store) FullSyncWindow(ctx context.Context, account string, folder provider.Folder) (w Window, ok bool, err error) {
+func (s *Store) FullSyncWindow(ctx context.Context, account string, folder api.Folder) (w Window, ok bool, err error) {
 	var from, to sql.NullInt64
 	err = s.db.QueryRowContext(ctx, fullSyncSQL, account, string(folder)).Scan(new(int64), &from, &to)
 	if errors.Is(err, sql.ErrNoRows) {

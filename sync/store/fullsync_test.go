@@ -12,22 +12,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
 // in returns it in folder f.
-func in(f provider.Folder, it provider.Item) provider.Item {
+func in(f api.Folder, it api.Item) api.Item {
 	it.Folder = f
 	return it
 }
 
 // delIn is a deletion of id in folder f.
-func delIn(f provider.Folder, id string) provider.Change {
-	return provider.Change{Deleted: true, Item: provider.Item{ProviderID: id, Folder: f}}
+func delIn(f api.Folder, id string) provider.Change {
+	return provider.Change{Deleted: true, Item: api.Item{ProviderID: id, Folder: f}}
 }
 
 // live returns the ids of account's folder not marked deleted, sorted.
-func live(t *testing.T, s *Store, account string, folder provider.Folder) []string {
+func live(t *testing.T, s *Store, account string, folder api.Folder) []string {
 	t.Helper()
 	rows, err := s.db.Query("SELECT provider_id FROM items WHERE account = ? AND folder = ? AND deleted = 0 ORDER BY provider_id",
 		account, string(folder))
@@ -46,7 +47,7 @@ func live(t *testing.T, s *Store, account string, folder provider.Folder) []stri
 	return out
 }
 
-func apply(t *testing.T, s *Store, folder provider.Folder, p provider.Page, now time.Time) Counts {
+func apply(t *testing.T, s *Store, folder api.Folder, p provider.Page, now time.Time) api.Counts {
 	t.Helper()
 	c, err := s.ApplyPage(context.Background(), "work", folder, p, now)
 	if err != nil {
@@ -62,26 +63,26 @@ func TestSameIDInTwoFolders(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t, "work", "home")
 	self := testItem("18c2f0a1b2c3d4e5", 1)
-	if c := apply(t, s, provider.Inbox, provider.Page{Cursor: "i1", Changes: []provider.Change{add(in(provider.Inbox, self))}}, t0); c != (Counts{Added: 1}) {
+	if c := apply(t, s, api.Inbox, provider.Page{Cursor: "i1", Changes: []provider.Change{add(in(api.Inbox, self))}}, t0); c != (api.Counts{Added: 1}) {
 		t.Fatalf("inbox page: %+v", c)
 	}
-	if c := apply(t, s, provider.Sent, provider.Page{Cursor: "s1", Changes: []provider.Change{add(in(provider.Sent, self))}}, t0); c != (Counts{Added: 1}) {
+	if c := apply(t, s, api.Sent, provider.Page{Cursor: "s1", Changes: []provider.Change{add(in(api.Sent, self))}}, t0); c != (api.Counts{Added: 1}) {
 		t.Fatalf("sent page: %+v, want the Sent copy added", c)
 	}
 	// Another account may hold the same id too.
-	if _, err := s.ApplyPage(ctx, "home", provider.Inbox, provider.Page{Cursor: "h1", Changes: []provider.Change{add(in(provider.Inbox, self))}}, t0); err != nil {
+	if _, err := s.ApplyPage(ctx, "home", api.Inbox, provider.Page{Cursor: "h1", Changes: []provider.Change{add(in(api.Inbox, self))}}, t0); err != nil {
 		t.Fatal(err)
 	}
 	// Replays of both pages change nothing.
 	for range 2 {
-		if c := apply(t, s, provider.Inbox, provider.Page{Cursor: "i1", Changes: []provider.Change{add(in(provider.Inbox, self))}}, t0.Add(time.Minute)); c != (Counts{}) {
+		if c := apply(t, s, api.Inbox, provider.Page{Cursor: "i1", Changes: []provider.Change{add(in(api.Inbox, self))}}, t0.Add(time.Minute)); c != (api.Counts{}) {
 			t.Fatalf("inbox replay: %+v", c)
 		}
-		if c := apply(t, s, provider.Sent, provider.Page{Cursor: "s1", Changes: []provider.Change{add(in(provider.Sent, self))}}, t0.Add(time.Minute)); c != (Counts{}) {
+		if c := apply(t, s, api.Sent, provider.Page{Cursor: "s1", Changes: []provider.Change{add(in(api.Sent, self))}}, t0.Add(time.Minute)); c != (api.Counts{}) {
 			t.Fatalf("sent replay: %+v", c)
 		}
 	}
-	page, err := s.Activity(ctx, ActivityQuery{Account: "work", Search: "Quarterly"})
+	page, err := s.Activity(ctx, api.ActivityQuery{Account: "work", Search: "Quarterly"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,27 +99,27 @@ func TestSameIDInTwoFolders(t *testing.T) {
 	}
 
 	// Archived out of INBOX: deleted there only.
-	if c := apply(t, s, provider.Inbox, provider.Page{Cursor: "i2", Changes: []provider.Change{delIn(provider.Inbox, self.ProviderID)}}, t0.Add(time.Hour)); c != (Counts{Removed: 1}) {
+	if c := apply(t, s, api.Inbox, provider.Page{Cursor: "i2", Changes: []provider.Change{delIn(api.Inbox, self.ProviderID)}}, t0.Add(time.Hour)); c != (api.Counts{Removed: 1}) {
 		t.Fatalf("inbox deletion: %+v", c)
 	}
-	if got := live(t, s, "work", provider.Inbox); len(got) != 0 {
+	if got := live(t, s, "work", api.Inbox); len(got) != 0 {
 		t.Errorf("inbox still holds %v", got)
 	}
-	if got := live(t, s, "work", provider.Sent); !reflect.DeepEqual(got, []string{self.ProviderID}) {
+	if got := live(t, s, "work", api.Sent); !reflect.DeepEqual(got, []string{self.ProviderID}) {
 		t.Errorf("the deletion in Inbox reached Sent: sent holds %v", got)
 	}
 	if n, _ := s.CountItems(ctx, "home"); n != 1 {
 		t.Errorf("the deletion reached another account: home holds %d", n)
 	}
 	// A deletion without a folder is one of the page's folder.
-	if c := apply(t, s, provider.Sent, provider.Page{Cursor: "s2", Changes: []provider.Change{{Deleted: true, Item: provider.Item{ProviderID: self.ProviderID}}}}, t0.Add(time.Hour)); c != (Counts{Removed: 1}) {
+	if c := apply(t, s, api.Sent, provider.Page{Cursor: "s2", Changes: []provider.Change{{Deleted: true, Item: api.Item{ProviderID: self.ProviderID}}}}, t0.Add(time.Hour)); c != (api.Counts{Removed: 1}) {
 		t.Fatalf("sent deletion: %+v", c)
 	}
 	// Back in INBOX: only that copy returns.
-	if c := apply(t, s, provider.Inbox, provider.Page{Cursor: "i3", Changes: []provider.Change{add(in(provider.Inbox, self))}}, t0.Add(2*time.Hour)); c != (Counts{Updated: 1}) {
+	if c := apply(t, s, api.Inbox, provider.Page{Cursor: "i3", Changes: []provider.Change{add(in(api.Inbox, self))}}, t0.Add(2*time.Hour)); c != (api.Counts{Updated: 1}) {
 		t.Fatalf("restored to inbox: %+v", c)
 	}
-	if got := live(t, s, "work", provider.Sent); len(got) != 0 {
+	if got := live(t, s, "work", api.Sent); len(got) != 0 {
 		t.Errorf("sent holds %v after its deletion", got)
 	}
 }
@@ -138,8 +139,8 @@ func oldSchemaFile(t *testing.T, path string) {
 			t.Fatal(err)
 		}
 	}
-	hash := func(it provider.Item) int64 { return contentHash(&it, it.Folder) }
-	a, b := testItem("a", 1), in(provider.Sent, testItem("b", 2))
+	hash := func(it api.Item) int64 { return contentHash(&it, it.Folder) }
+	a, b := testItem("a", 1), in(api.Sent, testItem("b", 2))
 	for _, stmt := range []struct {
 		q    string
 		args []any
@@ -208,28 +209,28 @@ func TestMigrationFromSchema1(t *testing.T) {
 		t.Errorf("indexes on items: %v, want %v", got, want)
 	}
 	m := state(t, s, "work")
-	if len(m) != 2 || m["a"].Folder != provider.Inbox || m["a"].Deleted || m["sent/b"].Folder != provider.Sent || !m["sent/b"].Deleted {
+	if len(m) != 2 || m["a"].Folder != api.Inbox || m["a"].Deleted || m["sent/b"].Folder != api.Sent || !m["sent/b"].Deleted {
 		t.Fatalf("migrated items: %+v", m)
 	}
-	if c, _ := s.Cursor(ctx, "work", provider.Inbox); c != "old-cursor" {
+	if c, _ := s.Cursor(ctx, "work", api.Inbox); c != "old-cursor" {
 		t.Errorf("cursor after the migration: %q", c)
 	}
-	if list, _ := s.Sessions(ctx, SessionQuery{}); len(list) != 1 || list[0].Added != 2 {
+	if list, _ := s.Sessions(ctx, api.SessionQuery{}); len(list) != 1 || list[0].Added != 2 {
 		t.Errorf("sessions after the migration: %+v", list)
 	}
 	// The old rows are found by the new key: a replay counts nothing, a
 	// deletion finds its row.
-	if c := apply(t, s, provider.Inbox, provider.Page{Cursor: "c2", Changes: []provider.Change{add(testItem("a", 1))}}, t0.Add(time.Hour)); c != (Counts{}) {
+	if c := apply(t, s, api.Inbox, provider.Page{Cursor: "c2", Changes: []provider.Change{add(testItem("a", 1))}}, t0.Add(time.Hour)); c != (api.Counts{}) {
 		t.Errorf("replay of a migrated item: %+v", c)
 	}
 	// The same id may now live in Sent too, and deletions stay per folder.
-	if c := apply(t, s, provider.Sent, provider.Page{Cursor: "s2", Changes: []provider.Change{add(in(provider.Sent, testItem("a", 1)))}}, t0.Add(time.Hour)); c != (Counts{Added: 1}) {
+	if c := apply(t, s, api.Sent, provider.Page{Cursor: "s2", Changes: []provider.Change{add(in(api.Sent, testItem("a", 1)))}}, t0.Add(time.Hour)); c != (api.Counts{Added: 1}) {
 		t.Errorf("same id in Sent after the migration: %+v", c)
 	}
-	if c := apply(t, s, provider.Inbox, provider.Page{Cursor: "c3", Changes: []provider.Change{del("a")}}, t0.Add(2*time.Hour)); c != (Counts{Removed: 1}) {
+	if c := apply(t, s, api.Inbox, provider.Page{Cursor: "c3", Changes: []provider.Change{del("a")}}, t0.Add(2*time.Hour)); c != (api.Counts{Removed: 1}) {
 		t.Errorf("deletion of a migrated item: %+v", c)
 	}
-	if got := live(t, s, "work", provider.Sent); !reflect.DeepEqual(got, []string{"a"}) {
+	if got := live(t, s, "work", api.Sent); !reflect.DeepEqual(got, []string{"a"}) {
 		t.Errorf("sent holds %v", got)
 	}
 	// And the migrated file passes the checks a later Open runs.
@@ -289,12 +290,12 @@ func fullSyncFixture(t *testing.T) *Store {
 		p.Changes = append(p.Changes, add(testItem(id, i+1)))
 	}
 	p.Changes = append(p.Changes,
-		add(with(testItem("g", 0), func(it *provider.Item) { it.Time = t0.AddDate(0, 0, -60) })),
-		add(with(testItem("n", 0), func(it *provider.Item) { it.Time = time.Time{} })))
+		add(with(testItem("g", 0), func(it *api.Item) { it.Time = t0.AddDate(0, 0, -60) })),
+		add(with(testItem("n", 0), func(it *api.Item) { it.Time = time.Time{} })))
 	p.Cursor = "old"
-	apply(t, s, provider.Inbox, p, t0)
-	apply(t, s, provider.Sent, provider.Page{Cursor: "s-old", Changes: []provider.Change{
-		add(in(provider.Sent, testItem("s", 1))), add(in(provider.Sent, testItem("a", 1)))}}, t0)
+	apply(t, s, api.Inbox, p, t0)
+	apply(t, s, api.Sent, provider.Page{Cursor: "s-old", Changes: []provider.Change{
+		add(in(api.Sent, testItem("s", 1))), add(in(api.Sent, testItem("a", 1)))}}, t0)
 	return s
 }
 
@@ -319,51 +320,51 @@ func listing(cursor string, more bool, ids ...string) provider.Page {
 func TestFullSyncMarksUnlistedDeleted(t *testing.T) {
 	ctx := context.Background()
 	s := fullSyncFixture(t)
-	if err := s.BeginFullSync(ctx, "work", provider.Inbox, window30, t0.Add(time.Hour)); err != nil {
+	if err := s.BeginFullSync(ctx, "work", api.Inbox, window30, t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := s.Cursor(ctx, "work", provider.Inbox); c != "" {
+	if c, _ := s.Cursor(ctx, "work", api.Inbox); c != "" {
 		t.Fatalf("cursor %q after BeginFullSync, want none", c)
 	}
-	if w, ok, _ := s.FullSyncWindow(ctx, "work", provider.Inbox); !ok || !w.From.Equal(window30.From) || !w.To.IsZero() {
+	if w, ok, _ := s.FullSyncWindow(ctx, "work", api.Inbox); !ok || !w.From.Equal(window30.From) || !w.To.IsZero() {
 		t.Fatalf("FullSyncWindow = %+v %v", w, ok)
 	}
 	// a unchanged, b changed, h new; c unreadable (an issue).
 	p1 := listing("f1", true, "a")
-	p1.Changes = append(p1.Changes, add(with(testItem("b", 2), func(it *provider.Item) { it.Subject = "changed" })), add(testItem("h", 8)))
-	p1.Issues = []provider.ItemIssue{{ProviderID: "c", Message: "no readable date"}}
-	if c := apply(t, s, provider.Inbox, p1, t0.Add(time.Hour)); c != (Counts{Added: 1, Updated: 1}) {
+	p1.Changes = append(p1.Changes, add(with(testItem("b", 2), func(it *api.Item) { it.Subject = "changed" })), add(testItem("h", 8)))
+	p1.Issues = []api.ItemIssue{{ProviderID: "c", Message: "no readable date"}}
+	if c := apply(t, s, api.Inbox, p1, t0.Add(time.Hour)); c != (api.Counts{Added: 1, Updated: 1}) {
 		t.Fatalf("first page: %+v", c)
 	}
-	if got := live(t, s, "work", provider.Inbox); len(got) != 9 {
+	if got := live(t, s, "work", api.Inbox); len(got) != 9 {
 		t.Fatalf("a page before the last marked items deleted: %v", got)
 	}
 	// d is listed on the last page; e and f are gone from the mailbox.
-	if c := apply(t, s, provider.Inbox, listing("f2", false, "d"), t0.Add(2*time.Hour)); c != (Counts{Removed: 2}) {
+	if c := apply(t, s, api.Inbox, listing("f2", false, "d"), t0.Add(2*time.Hour)); c != (api.Counts{Removed: 2}) {
 		t.Fatalf("last page: %+v, want e and f removed", c)
 	}
-	if got, want := live(t, s, "work", provider.Inbox), []string{"a", "b", "c", "d", "g", "h", "n"}; !reflect.DeepEqual(got, want) {
+	if got, want := live(t, s, "work", api.Inbox), []string{"a", "b", "c", "d", "g", "h", "n"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("inbox after the full sync: %v, want %v", got, want)
 	}
-	if got := live(t, s, "work", provider.Sent); !reflect.DeepEqual(got, []string{"a", "s"}) {
+	if got := live(t, s, "work", api.Sent); !reflect.DeepEqual(got, []string{"a", "s"}) {
 		t.Fatalf("the full sync of Inbox touched Sent: %v", got)
 	}
 	m := state(t, s, "work")
 	if !m["e"].UpdatedAt.Equal(t0.Add(2 * time.Hour)) {
 		t.Errorf("e updated_at %v, want the last page's time", m["e"].UpdatedAt)
 	}
-	if c, _ := s.Cursor(ctx, "work", provider.Inbox); c != "f2" {
+	if c, _ := s.Cursor(ctx, "work", api.Inbox); c != "f2" {
 		t.Errorf("cursor %q", c)
 	}
-	if _, ok, _ := s.FullSyncWindow(ctx, "work", provider.Inbox); ok {
+	if _, ok, _ := s.FullSyncWindow(ctx, "work", api.Inbox); ok {
 		t.Error("the full sync is still running after its last page")
 	}
 	// The full sync is over: a replay of its last page, or a later page
 	// that lists less, marks nothing.
-	if c := apply(t, s, provider.Inbox, listing("f2", false, "d"), t0.Add(3*time.Hour)); c != (Counts{}) {
+	if c := apply(t, s, api.Inbox, listing("f2", false, "d"), t0.Add(3*time.Hour)); c != (api.Counts{}) {
 		t.Errorf("replay of the last page: %+v", c)
 	}
-	if got := live(t, s, "work", provider.Inbox); len(got) != 7 {
+	if got := live(t, s, "work", api.Inbox); len(got) != 7 {
 		t.Errorf("inbox after a replay: %v", got)
 	}
 }
@@ -375,10 +376,10 @@ func TestFullSyncSurvivesReopen(t *testing.T) {
 	ctx := context.Background()
 	s := fullSyncFixture(t)
 	path := s.Path()
-	if err := s.BeginFullSync(ctx, "work", provider.Inbox, window30, t0); err != nil {
+	if err := s.BeginFullSync(ctx, "work", api.Inbox, window30, t0); err != nil {
 		t.Fatal(err)
 	}
-	apply(t, s, provider.Inbox, listing("f1", true, "a", "b"), t0)
+	apply(t, s, api.Inbox, listing("f1", true, "a", "b"), t0)
 	s.Close()
 
 	s, err := Open(path)
@@ -386,14 +387,14 @@ func TestFullSyncSurvivesReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if ok, err := s.ContinueFullSync(ctx, "work", provider.Inbox, window30); err != nil || !ok {
+	if ok, err := s.ContinueFullSync(ctx, "work", api.Inbox, window30); err != nil || !ok {
 		t.Fatalf("ContinueFullSync after reopen: %v %v", ok, err)
 	}
-	apply(t, s, provider.Inbox, listing("f2", true, "c"), t0)
-	if c := apply(t, s, provider.Inbox, listing("f3", false, "d"), t0); c != (Counts{Removed: 2}) {
+	apply(t, s, api.Inbox, listing("f2", true, "c"), t0)
+	if c := apply(t, s, api.Inbox, listing("f3", false, "d"), t0); c != (api.Counts{Removed: 2}) {
 		t.Fatalf("last page after reopen: %+v", c)
 	}
-	if got, want := live(t, s, "work", provider.Inbox), []string{"a", "b", "c", "d", "g", "n"}; !reflect.DeepEqual(got, want) {
+	if got, want := live(t, s, "work", api.Inbox), []string{"a", "b", "c", "d", "g", "n"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("inbox: %v, want %v", got, want)
 	}
 }
@@ -403,26 +404,26 @@ func TestFullSyncSurvivesReopen(t *testing.T) {
 func TestFullSyncNotCompleted(t *testing.T) {
 	ctx := context.Background()
 	s := fullSyncFixture(t)
-	if err := s.BeginFullSync(ctx, "work", provider.Inbox, window30, t0); err != nil {
+	if err := s.BeginFullSync(ctx, "work", api.Inbox, window30, t0); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		if c := apply(t, s, provider.Inbox, listing(fmt.Sprintf("f%d", i), true, "a"), t0); c != (Counts{}) {
+		if c := apply(t, s, api.Inbox, listing(fmt.Sprintf("f%d", i), true, "a"), t0); c != (api.Counts{}) {
 			t.Fatalf("page %d: %+v", i, c)
 		}
 	}
-	if got := live(t, s, "work", provider.Inbox); len(got) != 8 {
+	if got := live(t, s, "work", api.Inbox); len(got) != 8 {
 		t.Fatalf("an unfinished full sync marked items deleted: %v", got)
 	}
 	// Begun again (the cursor was refused mid-way): a was listed by the
 	// first attempt only.
-	if err := s.BeginFullSync(ctx, "work", provider.Inbox, window30, t0); err != nil {
+	if err := s.BeginFullSync(ctx, "work", api.Inbox, window30, t0); err != nil {
 		t.Fatal(err)
 	}
-	if c := apply(t, s, provider.Inbox, listing("g1", false, "b", "c", "d", "e", "f"), t0); c != (Counts{Removed: 1}) {
+	if c := apply(t, s, api.Inbox, listing("g1", false, "b", "c", "d", "e", "f"), t0); c != (api.Counts{Removed: 1}) {
 		t.Fatalf("last page of the second attempt: %+v, want a removed", c)
 	}
-	if got, want := live(t, s, "work", provider.Inbox), []string{"b", "c", "d", "e", "f", "g", "n"}; !reflect.DeepEqual(got, want) {
+	if got, want := live(t, s, "work", api.Inbox), []string{"b", "c", "d", "e", "f", "g", "n"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("inbox: %v, want %v", got, want)
 	}
 }
@@ -432,27 +433,27 @@ func TestFullSyncNotCompleted(t *testing.T) {
 func TestFullSyncLastPageIsAtomic(t *testing.T) {
 	ctx := context.Background()
 	s := fullSyncFixture(t)
-	if err := s.BeginFullSync(ctx, "work", provider.Inbox, window30, t0); err != nil {
+	if err := s.BeginFullSync(ctx, "work", api.Inbox, window30, t0); err != nil {
 		t.Fatal(err)
 	}
-	apply(t, s, provider.Inbox, listing("f1", true, "a", "b", "c"), t0)
+	apply(t, s, api.Inbox, listing("f1", true, "a", "b", "c"), t0)
 	boom := errors.New("boom")
 	testHookBeforeCursor = func(context.Context) error { return boom }
-	_, err := s.ApplyPage(ctx, "work", provider.Inbox, listing("f2", false, "d"), t0)
+	_, err := s.ApplyPage(ctx, "work", api.Inbox, listing("f2", false, "d"), t0)
 	testHookBeforeCursor = nil
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v", err)
 	}
-	if got := live(t, s, "work", provider.Inbox); len(got) != 8 {
+	if got := live(t, s, "work", api.Inbox); len(got) != 8 {
 		t.Fatalf("a failed last page marked items deleted: %v", got)
 	}
-	if _, ok, _ := s.FullSyncWindow(ctx, "work", provider.Inbox); !ok {
+	if _, ok, _ := s.FullSyncWindow(ctx, "work", api.Inbox); !ok {
 		t.Fatal("a failed last page ended the full sync")
 	}
-	if c, _ := s.Cursor(ctx, "work", provider.Inbox); c != "f1" {
+	if c, _ := s.Cursor(ctx, "work", api.Inbox); c != "f1" {
 		t.Fatalf("cursor %q, want f1", c)
 	}
-	if c := apply(t, s, provider.Inbox, listing("f2", false, "d"), t0); c != (Counts{Removed: 2}) {
+	if c := apply(t, s, api.Inbox, listing("f2", false, "d"), t0); c != (api.Counts{Removed: 2}) {
 		t.Fatalf("last page again: %+v", c)
 	}
 }
@@ -464,25 +465,25 @@ func TestFullSyncWindow(t *testing.T) {
 	s := fullSyncFixture(t)
 	// A window that starts after c (t0+3m) and ends before f (t0+6m).
 	w := Window{From: t0.Add(3 * time.Minute), To: t0.Add(6 * time.Minute)}
-	if err := s.BeginFullSync(ctx, "work", provider.Inbox, w, t0); err != nil {
+	if err := s.BeginFullSync(ctx, "work", api.Inbox, w, t0); err != nil {
 		t.Fatal(err)
 	}
 	// A later session's window ends earlier: e (t0+5m) is no longer
 	// inside.
-	if ok, err := s.ContinueFullSync(ctx, "work", provider.Inbox, Window{From: t0, To: t0.Add(5 * time.Minute)}); err != nil || !ok {
+	if ok, err := s.ContinueFullSync(ctx, "work", api.Inbox, Window{From: t0, To: t0.Add(5 * time.Minute)}); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
-	got, _, _ := s.FullSyncWindow(ctx, "work", provider.Inbox)
+	got, _, _ := s.FullSyncWindow(ctx, "work", api.Inbox)
 	if !got.From.Equal(w.From) || !got.To.Equal(t0.Add(5*time.Minute)) {
 		t.Fatalf("window after ContinueFullSync: %+v", got)
 	}
-	if c := apply(t, s, provider.Inbox, provider.Page{Cursor: "f1"}, t0); c != (Counts{Removed: 2}) {
+	if c := apply(t, s, api.Inbox, provider.Page{Cursor: "f1"}, t0); c != (api.Counts{Removed: 2}) {
 		t.Fatalf("an empty listing: %+v, want c and d removed", c)
 	}
-	if got, want := live(t, s, "work", provider.Inbox), []string{"a", "b", "e", "f", "g", "n"}; !reflect.DeepEqual(got, want) {
+	if got, want := live(t, s, "work", api.Inbox), []string{"a", "b", "e", "f", "g", "n"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("inbox: %v, want %v", got, want)
 	}
-	if ok, err := s.ContinueFullSync(ctx, "work", provider.Inbox, w); err != nil || ok {
+	if ok, err := s.ContinueFullSync(ctx, "work", api.Inbox, w); err != nil || ok {
 		t.Errorf("ContinueFullSync without a full sync: %v %v", ok, err)
 	}
 	for _, c := range []struct {
@@ -496,7 +497,7 @@ func TestFullSyncWindow(t *testing.T) {
 	if !(Window{}).Contains(t0) {
 		t.Error("an open window does not contain t0")
 	}
-	if err := s.BeginFullSync(ctx, "nope", provider.Inbox, w, t0); !errors.Is(err, ErrNotFound) {
+	if err := s.BeginFullSync(ctx, "nope", api.Inbox, w, t0); !errors.Is(err, ErrNotFound) {
 		t.Errorf("BeginFullSync of an unknown account: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -22,7 +23,7 @@ func openTemp(tb testing.TB, accounts ...string) *Store {
 	}
 	tb.Cleanup(func() { s.Close() })
 	for i, a := range accounts {
-		if err := s.AddAccount(context.Background(), Account{ID: a, Provider: "scripted", CreatedAt: t0.Add(time.Duration(i) * time.Second)}); err != nil {
+		if err := s.AddAccount(context.Background(), api.Account{ID: a, Provider: "scripted", CreatedAt: t0.Add(time.Duration(i) * time.Second)}); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -30,11 +31,11 @@ func openTemp(tb testing.TB, accounts ...string) *Store {
 }
 
 // testItem returns a realistic mail item.
-func testItem(id string, n int) provider.Item {
-	return provider.Item{
+func testItem(id string, n int) api.Item {
+	return api.Item{
 		ProviderID:     id,
-		Folder:         provider.Inbox,
-		Kind:           provider.Mail,
+		Folder:         api.Inbox,
+		Kind:           api.KindMail,
 		MessageID:      fmt.Sprintf("<%s.%d@mail.example.com>", id, n),
 		ConversationID: fmt.Sprintf("conv-%d", n%50),
 		Subject:        fmt.Sprintf("Quarterly numbers, part %d", n),

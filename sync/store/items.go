@@ -9,11 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
 // Cursor returns the cursor stored for account's folder, or "" if none is.
-func (s *Store) Cursor(ctx context.Context, account string, folder provider.Folder) (string, error) {
+func (s *Store) Cursor(ctx context.Context, account string, folder api.Folder) (string, error) {
 	var c string
 	err := s.db.QueryRowContext(ctx, "SELECT cursor FROM cursors WHERE account = ? AND folder = ?", account, string(folder)).Scan(&c)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -23,19 +24,19 @@ func (s *Store) Cursor(ctx context.Context, account string, folder provider.Fold
 }
 
 // Cursors returns the cursors stored for account, by folder.
-func (s *Store) Cursors(ctx context.Context, account string) (map[provider.Folder]string, error) {
+func (s *Store) Cursors(ctx context.Context, account string) (map[api.Folder]string, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT folder, cursor FROM cursors WHERE account = ?", account)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[provider.Folder]string{}
+	out := map[api.Folder]string{}
 	for rows.Next() {
 		var f, c string
 		if err := rows.Scan(&f, &c); err != nil {
 			return nil, err
 		}
-		out[provider.Folder(f)] = c
+		out[api.Folder(f)] = c
 	}
 	return out, rows.Err()
 }
@@ -43,7 +44,7 @@ func (s *Store) Cursors(ctx context.Context, account string) (map[provider.Folde
 // DeleteCursor forgets the cursor of account's folder, so that the next sync
 // of the folder starts over. The folder's items are kept. Deleting a cursor
 // that is not stored is not an error.
-func (s *Store) DeleteCursor(ctx context.Context, account string, folder provider.Folder) error {
+func (s *Store) DeleteCursor(ctx context.Context, account string, folder api.Folder) error {
 	_, err := s.exec(ctx, "DELETE FROM cursors WHERE account = ? AND folder = ?", account, string(folder))
 	return err
 }
@@ -180,7 +181,7 @@ func (h *hasher) list(a []string) {
 // contentHash is the hash of everything the store keeps of an item, in the
 // encoding stored (times as clamped nanoseconds), with folder for an item
 // without one.
-func contentHash(it *provider.Item, folder provider.Folder) int64 {
+func contentHash(it *api.Item, folder api.Folder) int64 {
 	h := hasher(fnvOffset)
 	h.str(string(folder))
 	h.str(string(it.Kind))
@@ -202,7 +203,7 @@ func contentHash(it *provider.Item, folder provider.Folder) int64 {
 
 // itemKey identifies a stored item of an account.
 type itemKey struct {
-	folder provider.Folder
+	folder api.Folder
 	id     string
 }
 
@@ -238,23 +239,23 @@ type itemState struct {
 //
 // The account must exist (ErrNotFound otherwise) and page.Cursor must not be
 // empty.
-func (s *Store) ApplyPage(ctx context.Context, account string, folder provider.Folder, page provider.Page, now time.Time) (Counts, error) {
+func (s *Store) ApplyPage(ctx context.Context, account string, folder api.Folder, page provider.Page, now time.Time) (api.Counts, error) {
 	if s.readOnly {
-		return Counts{}, errReadOnly
+		return api.Counts{}, errReadOnly
 	}
 	if page.Cursor == "" {
-		return Counts{}, fmt.Errorf("store: the page of %s/%s has no cursor", account, folder)
+		return api.Counts{}, fmt.Errorf("store: the page of %s/%s has no cursor", account, folder)
 	}
 	// The ids of the page by folder: nearly always the page's folder only.
 	type folderIDs struct {
-		folder provider.Folder
+		folder api.Folder
 		ids    []string
 	}
 	groups := []folderIDs{{folder: folder, ids: make([]string, 0, len(page.Changes))}}
 	for i := range page.Changes {
 		it := &page.Changes[i].Item
 		if it.ProviderID == "" {
-			return Counts{}, fmt.Errorf("store: change %d of the page of %s/%s has no provider id", i, account, folder)
+			return api.Counts{}, fmt.Errorf("store: change %d of the page of %s/%s has no provider id", i, account, folder)
 		}
 		f := it.Folder
 		if f == "" {
@@ -273,14 +274,14 @@ func (s *Store) ApplyPage(ctx context.Context, account string, folder provider.F
 	for i, g := range groups {
 		b, err := json.Marshal(g.ids)
 		if err != nil {
-			return Counts{}, err
+			return api.Counts{}, err
 		}
 		idsJSON[i] = string(b)
 	}
 	nowN := encTime(now)
-	var counts Counts
+	var counts api.Counts
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		counts = Counts{}
+		counts = api.Counts{}
 		var one int
 		if err := tx.StmtContext(ctx, s.acctStmt).QueryRowContext(ctx, account).Scan(&one); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
@@ -475,14 +476,14 @@ func (s *Store) ApplyPage(ctx context.Context, account string, folder provider.F
 		return err
 	})
 	if err != nil {
-		return Counts{}, err
+		return api.Counts{}, err
 	}
 	return counts, nil
 }
 
 // existingItems adds to known the stored state of the items of account's
 // folder among the JSON array of ids (n of them).
-func existingItems(ctx context.Context, stmt *sql.Stmt, account string, folder provider.Folder, idsJSON string, n int, known map[itemKey]*itemState) error {
+func existingItems(ctx context.Context, stmt *sql.Stmt, account string, folder api.Folder, idsJSON string, n int, known map[itemKey]*itemState) error {
 	if n == 0 {
 		return nil
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -58,10 +59,10 @@ func TestKillChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddAccount(ctx, Account{ID: "work", Provider: "scripted"}); err != nil && !errors.Is(err, ErrExists) {
+	if err := s.AddAccount(ctx, api.Account{ID: "work", Provider: "scripted"}); err != nil && !errors.Is(err, ErrExists) {
 		t.Fatal(err)
 	}
-	cur, err := s.Cursor(ctx, "work", provider.Inbox)
+	cur, err := s.Cursor(ctx, "work", api.Inbox)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func TestKillChild(t *testing.T) {
 	}
 	deadline := time.Now().Add(20 * time.Second) // never outlive a lost parent
 	for n := k + 1; time.Now().Before(deadline); n++ {
-		if _, err := s.ApplyPage(ctx, "work", provider.Inbox, killPage(n), time.Now()); err != nil {
+		if _, err := s.ApplyPage(ctx, "work", api.Inbox, killPage(n), time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		fmt.Printf("committed %d\n", n)
@@ -144,7 +145,7 @@ func checkKilledStore(t *testing.T, ctx context.Context, path string) int {
 		t.Fatalf("Open after the kill: %v", err)
 	}
 	defer s.Close()
-	cur, err := s.Cursor(ctx, "work", provider.Inbox)
+	cur, err := s.Cursor(ctx, "work", api.Inbox)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,12 +196,12 @@ func checkKilledStore(t *testing.T, ctx context.Context, path string) int {
 		t.Fatalf("%d items stored, want %d (pages 1..%d)", len(seen), k*killPageSize, k)
 	}
 	// Every session the killed children left is closed.
-	sessions, err := s.Sessions(ctx, SessionQuery{Account: "work", Limit: 100})
+	sessions, err := s.Sessions(ctx, api.SessionQuery{Account: "work", Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, sess := range sessions {
-		if sess.Outcome != OutcomeInterrupted || sess.End.Before(sess.Start) {
+		if sess.Outcome != api.OutcomeInterrupted || sess.End.Before(sess.Start) {
 			t.Errorf("session %+v not marked interrupted", sess)
 		}
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // The background work on a store (building the search index, pruning old
@@ -121,7 +121,7 @@ func TestKilledWhileIndexing(t *testing.T) {
 	writeSchema2(t, path, 1000)
 	killWork(t, "index", path, 40, func(s *Store) {
 		checkIndex(t, s)
-		compareWithScan(t, s, ActivityQuery{Search: `"part 12"`, Limit: 1000})
+		compareWithScan(t, s, api.ActivityQuery{Search: `"part 12"`, Limit: 1000})
 	})
 	s, err := Open(path)
 	if err != nil {
@@ -150,11 +150,11 @@ func TestKilledWhilePruning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddAccount(ctx, Account{ID: "work", Provider: "scripted"}); err != nil {
+	if err := s.AddAccount(ctx, api.Account{ID: "work", Provider: "scripted"}); err != nil {
 		t.Fatal(err)
 	}
 	for p := range 2 {
-		if _, err := s.ApplyPage(ctx, "work", provider.Inbox, realisticPage(p, 500, scriptedID), t0); err != nil {
+		if _, err := s.ApplyPage(ctx, "work", api.Inbox, realisticPage(p, 500, scriptedID), t0); err != nil {
 			t.Fatal(err)
 		}
 	}

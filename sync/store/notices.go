@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"time"
+
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // Incident is one stretch of an account needing its user: from the moment
@@ -207,16 +209,16 @@ func (s *Store) NoticeFailed(ctx context.Context, n Notice, at, next time.Time, 
 }
 
 // LastOKSession returns the newest session of account that ended "ok".
-func (s *Store) LastOKSession(ctx context.Context, account string) (Session, bool, error) {
+func (s *Store) LastOKSession(ctx context.Context, account string) (api.Session, bool, error) {
 	var (
-		sess       Session
+		sess       api.Session
 		start, end sql.NullInt64
 	)
 	err := s.db.QueryRowContext(ctx, `SELECT id, account, trigger_by, start_time, end_time, outcome, added, updated, removed, error
 		FROM sessions WHERE account = ? AND outcome = 'ok' ORDER BY start_time DESC, id DESC LIMIT 1`, account).
 		Scan(&sess.ID, &sess.Account, &sess.Trigger, &start, &end, &sess.Outcome, &sess.Added, &sess.Updated, &sess.Removed, &sess.Error)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Session{}, false, nil
+		return api.Session{}, false, nil
 	}
 	sess.Start, sess.End = decTime(start), decTime(end)
 	return sess, err == nil, err

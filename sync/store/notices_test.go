@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // The CRM's incidents need no mailbox account; removing a mailbox removes
@@ -16,7 +18,7 @@ func TestIncidentsOfMailboxesAndTheCRM(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.AddAccount(ctx, Account{ID: "work", Provider: "scripted"}); err != nil {
+	if err := s.AddAccount(ctx, api.Account{ID: "work", Provider: "scripted"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, opened, err := s.OpenIncident(ctx, Incident{Account: "work", State: "suspended", Reason: "x", OpenedAt: time.Unix(0, 1)},

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // Removing an account with its data (DeleteAccount) in short batches.
@@ -28,7 +28,7 @@ func purgeFixture(t *testing.T, path string) *Store {
 		t.Fatal(err)
 	}
 	for i, a := range []string{"work", "home"} {
-		if err := s.AddAccount(ctx, Account{ID: a, Provider: "scripted", CreatedAt: t0.Add(time.Duration(i) * time.Second)}); err != nil {
+		if err := s.AddAccount(ctx, api.Account{ID: a, Provider: "scripted", CreatedAt: t0.Add(time.Duration(i) * time.Second)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -38,8 +38,8 @@ func purgeFixture(t *testing.T, path string) *Store {
 	sizes := map[string][2]int{"work": {40, 20}, "home": {10, 5}}
 	for _, a := range []string{"work", "home"} {
 		page := addPage(a+"-a", sizes[a][0], "c1")
-		page.Issues = []provider.ItemIssue{{ProviderID: "x", Message: "m"}}
-		if _, err := s.ApplyPage(ctx, a, provider.Inbox, page, t0); err != nil {
+		page.Issues = []api.ItemIssue{{ProviderID: "x", Message: "m"}}
+		if _, err := s.ApplyPage(ctx, a, api.Inbox, page, t0); err != nil {
 			t.Fatal(err)
 		}
 		sess, err := s.BeginSession(ctx, a, "schedule", t0)
@@ -56,7 +56,7 @@ func purgeFixture(t *testing.T, path string) *Store {
 	}
 	buildAll(t, s)
 	for _, a := range []string{"work", "home"} {
-		if _, err := s.ApplyPage(ctx, a, provider.Inbox, addPage(a+"-b", sizes[a][1], "c2"), t0); err != nil {
+		if _, err := s.ApplyPage(ctx, a, api.Inbox, addPage(a+"-b", sizes[a][1], "c2"), t0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -122,20 +122,20 @@ func checkHidden(t *testing.T, s *Store) {
 	if _, err := s.Account(ctx, "work"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Account(work) = %v, want ErrNotFound", err)
 	}
-	if err := s.UpdateAccount(ctx, Account{ID: "work", Provider: "scripted"}); !errors.Is(err, ErrNotFound) {
+	if err := s.UpdateAccount(ctx, api.Account{ID: "work", Provider: "scripted"}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("UpdateAccount(work) = %v, want ErrNotFound", err)
 	}
 	if p, err := s.PendingRemovals(ctx); err != nil || !slices.Equal(p, []string{"work"}) {
 		t.Errorf("PendingRemovals = %v, %v; want [work]", p, err)
 	}
-	err = s.AddAccount(ctx, Account{ID: "work", Provider: "gmail"})
+	err = s.AddAccount(ctx, api.Account{ID: "work", Provider: "gmail"})
 	if !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), "still being removed") {
 		t.Errorf("AddAccount(work) during its removal = %v", err)
 	}
-	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, addPage("late", 1, "c3"), t0); !errors.Is(err, ErrNotFound) {
+	if _, err := s.ApplyPage(ctx, "work", api.Inbox, addPage("late", 1, "c3"), t0); !errors.Is(err, ErrNotFound) {
 		t.Errorf("ApplyPage(work) = %v, want ErrNotFound", err)
 	}
-	onlyHome := func(what string, items []Item) {
+	onlyHome := func(what string, items []api.StoredItem) {
 		t.Helper()
 		for _, it := range items {
 			if it.Account != "home" {
@@ -150,7 +150,7 @@ func checkHidden(t *testing.T, s *Store) {
 	home := countRows(t, s, "SELECT count(*) FROM items WHERE account = 'home'")
 	// The whole activity, and a search matching every item (through the
 	// index and in the items waiting for it).
-	for _, q := range []ActivityQuery{{Limit: 1000}, {Search: "Quarterly", Limit: 1000}} {
+	for _, q := range []api.ActivityQuery{{Limit: 1000}, {Search: "Quarterly", Limit: 1000}} {
 		p, err := s.Activity(ctx, q)
 		if err != nil {
 			t.Fatal(err)
@@ -160,10 +160,10 @@ func checkHidden(t *testing.T, s *Store) {
 			t.Errorf("activity %+v: total %d, want home's %d", q, p.Total, home)
 		}
 	}
-	if p, err := s.Activity(ctx, ActivityQuery{Account: "work"}); err != nil || len(p.Items) != 0 || p.Total != 0 {
+	if p, err := s.Activity(ctx, api.ActivityQuery{Account: "work"}); err != nil || len(p.Items) != 0 || p.Total != 0 {
 		t.Errorf("activity of work: %d items, total %d, %v", len(p.Items), p.Total, err)
 	}
-	ip, err := s.Items(ctx, ItemsQuery{Limit: 1000})
+	ip, err := s.Items(ctx, api.ItemsQuery{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func checkHidden(t *testing.T, s *Store) {
 	if is, err := s.Issues(ctx, "work", 10); err != nil || len(is) != 0 {
 		t.Errorf("issues of work: %+v, %v", is, err)
 	}
-	if ss, err := s.Sessions(ctx, SessionQuery{Account: "work", Limit: 10}); err != nil || len(ss) != 0 {
+	if ss, err := s.Sessions(ctx, api.SessionQuery{Account: "work", Limit: 10}); err != nil || len(ss) != 0 {
 		t.Errorf("sessions of work: %+v, %v", ss, err)
 	}
 }
@@ -226,7 +226,7 @@ func TestPurgeInBatches(t *testing.T) {
 		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		start := time.Now()
-		if _, err := other.ApplyPage(wctx, "home", provider.Inbox, addPage(fmt.Sprintf("between-%d", len(sizes)), 1, "c"), t0); err != nil {
+		if _, err := other.ApplyPage(wctx, "home", api.Inbox, addPage(fmt.Sprintf("between-%d", len(sizes)), 1, "c"), t0); err != nil {
 			t.Errorf("another writer between batches %d and %d: %v", len(sizes), len(sizes)+1, err)
 		} else if d := time.Since(start); d > time.Second {
 			t.Errorf("another writer between batches waited %v", d)
@@ -243,13 +243,13 @@ func TestPurgeInBatches(t *testing.T) {
 	checkGone(t, s, 15+len(sizes))
 
 	// The ID can be used again, starting from nothing.
-	if err := s.AddAccount(ctx, Account{ID: "work", Provider: "gmail"}); err != nil {
+	if err := s.AddAccount(ctx, api.Account{ID: "work", Provider: "gmail"}); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := s.CountItems(ctx, "work"); n != 0 {
 		t.Errorf("%d items survived", n)
 	}
-	if c, _ := s.Cursor(ctx, "work", provider.Inbox); c != "" {
+	if c, _ := s.Cursor(ctx, "work", api.Inbox); c != "" {
 		t.Errorf("cursor survived: %q", c)
 	}
 }
@@ -345,7 +345,7 @@ func deleteMerge(t *testing.T, s *Store) string {
 func TestPurgeNeverTouchesANewAccount(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t, "work")
-	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, addPage("old", 30, "c"), t0); err != nil {
+	if _, err := s.ApplyPage(ctx, "work", api.Inbox, addPage("old", 30, "c"), t0); err != nil {
 		t.Fatal(err)
 	}
 	// A second removal of the same account, stalled after its first
@@ -357,10 +357,10 @@ func TestPurgeNeverTouchesANewAccount(t *testing.T) {
 	if err := s.DeleteAccount(ctx, "work", 7); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddAccount(ctx, Account{ID: "work", Provider: "gmail"}); err != nil {
+	if err := s.AddAccount(ctx, api.Account{ID: "work", Provider: "gmail"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, addPage("new", 5, "c"), t0); err != nil {
+	if _, err := s.ApplyPage(ctx, "work", api.Inbox, addPage("new", 5, "c"), t0); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.PutRunState(ctx, "work", RunState{State: "idle"}); err != nil {
@@ -407,7 +407,7 @@ func TestKilledWhilePurging(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "inboxsync.db")
 	s := purgeFixture(t, path)
 	for p := range 2 {
-		if _, err := s.ApplyPage(ctx, "work", provider.Inbox, realisticPage(p, 120, scriptedID), t0); err != nil {
+		if _, err := s.ApplyPage(ctx, "work", api.Inbox, realisticPage(p, 120, scriptedID), t0); err != nil {
 			t.Fatal(err)
 		}
 	}

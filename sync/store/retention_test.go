@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
@@ -17,10 +18,10 @@ func TestPruneOld(t *testing.T) {
 	s := openTemp(t, "work", "home")
 	cutoff := t0
 	mail := func(id string, at time.Time) provider.Change {
-		return add(with(testItem(id, 0), func(it *provider.Item) { it.Time = at }))
+		return add(with(testItem(id, 0), func(it *api.Item) { it.Time = at }))
 	}
 	event := func(id string, start, end time.Time) provider.Change {
-		return add(provider.Item{ProviderID: id, Folder: provider.Calendar, Kind: provider.Event, Subject: "meeting " + id,
+		return add(api.Item{ProviderID: id, Folder: api.Calendar, Kind: api.KindEvent, Subject: "meeting " + id,
 			Time: start, Start: start, End: end})
 	}
 	var page provider.Page
@@ -29,7 +30,7 @@ func TestPruneOld(t *testing.T) {
 		page.Changes = append(page.Changes, mail(fmt.Sprint("old", i), cutoff.Add(-time.Duration(i+1)*time.Hour)))
 	}
 	page.Changes = append(page.Changes, mail("new", cutoff.Add(time.Hour)), mail("edge", cutoff), mail("notime", time.Time{}))
-	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, page, t0); err != nil {
+	if _, err := s.ApplyPage(ctx, "work", api.Inbox, page, t0); err != nil {
 		t.Fatal(err)
 	}
 	cal := provider.Page{Cursor: "c", Changes: []provider.Change{
@@ -37,15 +38,15 @@ func TestPruneOld(t *testing.T) {
 		event("spans", cutoff.Add(-3*time.Hour), cutoff.Add(time.Hour)), // ends after the cutoff: kept
 		event("noend", cutoff.Add(-3*time.Hour), time.Time{}),
 	}}
-	if _, err := s.ApplyPage(ctx, "work", provider.Calendar, cal, t0); err != nil {
+	if _, err := s.ApplyPage(ctx, "work", api.Calendar, cal, t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ApplyPage(ctx, "home", provider.Inbox, provider.Page{Cursor: "c", Changes: []provider.Change{mail("h-old", cutoff.Add(-time.Hour))}}, t0); err != nil {
+	if _, err := s.ApplyPage(ctx, "home", api.Inbox, provider.Page{Cursor: "c", Changes: []provider.Change{mail("h-old", cutoff.Add(-time.Hour))}}, t0); err != nil {
 		t.Fatal(err)
 	}
 	buildAll(t, s)
 	// Marked deleted or not, old is old.
-	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, provider.Page{Cursor: "d", Changes: []provider.Change{del("old3")}}, t0); err != nil {
+	if _, err := s.ApplyPage(ctx, "work", api.Inbox, provider.Page{Cursor: "d", Changes: []provider.Change{del("old3")}}, t0); err != nil {
 		t.Fatal(err)
 	}
 
@@ -76,7 +77,7 @@ func TestPruneOld(t *testing.T) {
 	if len(state(t, s, "home")) != 1 {
 		t.Error("the other account's item was pruned")
 	}
-	if got, _ := s.Activity(ctx, ActivityQuery{Search: "numbers", IncludeDeleted: true}); got.Total != 4 {
+	if got, _ := s.Activity(ctx, api.ActivityQuery{Search: "numbers", IncludeDeleted: true}); got.Total != 4 {
 		t.Errorf("search after the pruning finds %d items, want 4", got.Total)
 	}
 }
@@ -100,11 +101,11 @@ func TestReclaimShrinksTheFile(t *testing.T) {
 			if ok, err := s.CanReclaim(ctx); err != nil || ok == old {
 				t.Fatalf("CanReclaim = %v, %v", ok, err)
 			}
-			if err := s.AddAccount(ctx, Account{ID: "big", Provider: "scripted"}); err != nil {
+			if err := s.AddAccount(ctx, api.Account{ID: "big", Provider: "scripted"}); err != nil {
 				t.Fatal(err)
 			}
 			for p := range 10 {
-				if _, err := s.ApplyPage(ctx, "big", provider.Inbox, realisticPage(p, 500, scriptedID), t0); err != nil {
+				if _, err := s.ApplyPage(ctx, "big", api.Inbox, realisticPage(p, 500, scriptedID), t0); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -152,9 +153,9 @@ func TestPruneKeepsWhatTheCRMWaitsFor(t *testing.T) {
 	page.Cursor = "c"
 	states := []string{"none", "pending", "failed-retry", "failed-final", "logged", "skipped"}
 	for i, st := range states {
-		page.Changes = append(page.Changes, add(with(testItem(st, i), func(it *provider.Item) { it.Time = t0.Add(-time.Hour) })))
+		page.Changes = append(page.Changes, add(with(testItem(st, i), func(it *api.Item) { it.Time = t0.Add(-time.Hour) })))
 	}
-	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, page, t0); err != nil {
+	if _, err := s.ApplyPage(ctx, "work", api.Inbox, page, t0); err != nil {
 		t.Fatal(err)
 	}
 	for _, st := range states[1:] {

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // The index is a contentless FTS5 table, "search", of the trigrams of
@@ -153,8 +153,8 @@ func (s *Store) mergeSearchStep(ctx context.Context) (bool, error) {
 
 // SearchIndexProgress returns how far the search index has come. It reads
 // only the items waiting for the index.
-func (s *Store) SearchIndexProgress(ctx context.Context) (IndexProgress, error) {
-	var p IndexProgress
+func (s *Store) SearchIndexProgress(ctx context.Context) (api.IndexProgress, error) {
+	var p api.IndexProgress
 	err := s.db.QueryRowContext(ctx, `SELECT done, (SELECT count(*) FROM items WHERE id >= upto) FROM search_state`).Scan(&p.Done, &p.Left)
 	return p, err
 }
@@ -164,9 +164,9 @@ func (s *Store) SearchIndexProgress(ctx context.Context) (IndexProgress, error) 
 // progress after it. Call it until Ready: the build survives the process
 // being killed between (or during) calls, and searches find every item
 // meanwhile.
-func (s *Store) BuildSearchIndex(ctx context.Context, batch int) (IndexProgress, error) {
+func (s *Store) BuildSearchIndex(ctx context.Context, batch int) (api.IndexProgress, error) {
 	if s.readOnly {
-		return IndexProgress{}, errReadOnly
+		return api.IndexProgress{}, errReadOnly
 	}
 	batch = max(batch, 1)
 	err := s.write(ctx, func(tx *sql.Tx) error {
@@ -201,7 +201,7 @@ func (s *Store) BuildSearchIndex(ctx context.Context, batch int) (IndexProgress,
 		return err
 	})
 	if err != nil {
-		return IndexProgress{}, fmt.Errorf("building the search index: %w", err)
+		return api.IndexProgress{}, fmt.Errorf("building the search index: %w", err)
 	}
 	return s.SearchIndexProgress(ctx)
 }
@@ -227,10 +227,10 @@ var fields = map[string][]string{
 }
 
 // errSearch returns an error that a search could not be understood; it
-// matches provider.ErrInvalid, so that the control API reports it as
+// matches api.ErrInvalid, so that the control API reports it as
 // invalid input with its words.
 func errSearch(format string, args ...any) error {
-	return newError(provider.ErrInvalid, nil, fmt.Sprintf(format, args...))
+	return newError(api.ErrInvalid, nil, fmt.Sprintf(format, args...))
 }
 
 // parseSearch splits a search into its terms.
@@ -265,7 +265,7 @@ func parseSearch(q string) ([]searchTerm, error) {
 		if t.text == "" {
 			continue
 		}
-		if !t.negate && utf8.RuneCountInString(t.text) >= MinSearchLen {
+		if !t.negate && utf8.RuneCountInString(t.text) >= api.MinSearchLen {
 			long = true
 		}
 		terms = append(terms, t)
@@ -274,14 +274,14 @@ func parseSearch(q string) ([]searchTerm, error) {
 		return nil, nil
 	}
 	if !long {
-		return nil, errSearch("type at least %d characters to search (a word like %q is too short to look up on its own, and words after a minus only leave items out)", MinSearchLen, terms[0].text)
+		return nil, errSearch("type at least %d characters to search (a word like %q is too short to look up on its own, and words after a minus only leave items out)", api.MinSearchLen, terms[0].text)
 	}
 	return terms, nil
 }
 
 // indexed reports whether t is looked up in the index rather than checked
 // on the rows the index found.
-func (t searchTerm) indexed() bool { return utf8.RuneCountInString(t.text) >= MinSearchLen }
+func (t searchTerm) indexed() bool { return utf8.RuneCountInString(t.text) >= api.MinSearchLen }
 
 // searchGrams returns the trigrams that tile every word looked up in the
 // index (from its start, every third one, and the last: "numbers" asks for
@@ -304,11 +304,11 @@ func searchGrams(terms []searchTerm) []string {
 			continue
 		}
 		r := []rune(strings.ToLower(t.text))
-		for i := 0; i+MinSearchLen <= len(r); i += MinSearchLen {
-			add(r[i : i+MinSearchLen])
+		for i := 0; i+api.MinSearchLen <= len(r); i += api.MinSearchLen {
+			add(r[i : i+api.MinSearchLen])
 		}
-		if len(r)%MinSearchLen != 0 {
-			add(r[len(r)-MinSearchLen:])
+		if len(r)%api.MinSearchLen != 0 {
+			add(r[len(r)-api.MinSearchLen:])
 		}
 	}
 	return grams

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -43,7 +44,7 @@ func TestParseSearch(t *testing.T) {
 		t.Run(c.in, func(t *testing.T) {
 			got, err := parseSearch(c.in)
 			if c.err != "" {
-				if err == nil || !strings.Contains(err.Error(), c.err) || !errors.Is(err, provider.ErrInvalid) {
+				if err == nil || !strings.Contains(err.Error(), c.err) || !errors.Is(err, api.ErrInvalid) {
 					t.Fatalf("error %v, want one saying %q that matches ErrInvalid", err, c.err)
 				}
 				return
@@ -78,7 +79,7 @@ func searchFixture(t *testing.T) *Store {
 	ctx := context.Background()
 	s := openTemp(t, "work", "home")
 	mail := func(id string, minutes int, subject, from, preview string, to ...string) provider.Change {
-		return add(provider.Item{ProviderID: id, Folder: provider.Inbox, Kind: provider.Mail, Subject: subject,
+		return add(api.Item{ProviderID: id, Folder: api.Inbox, Kind: api.KindMail, Subject: subject,
 			From: from, To: to, Preview: preview, Time: t0.Add(time.Duration(minutes) * time.Minute)})
 	}
 	page := provider.Page{Cursor: "c", Changes: []provider.Change{
@@ -89,17 +90,17 @@ func searchFixture(t *testing.T) *Store {
 		mail("m5", 5, "100% done_now", "Eve <eve@corp.example>", "Budget is 50% spent", "bob@corp.example"),
 		mail("m6", 6, "Re: Q3 budget review", "Bob <bob@corp.example>", "Looks good", "alice@acme.example"),
 	}}
-	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, page, t0); err != nil {
+	if _, err := s.ApplyPage(ctx, "work", api.Inbox, page, t0); err != nil {
 		t.Fatal(err)
 	}
-	event := provider.Item{ProviderID: "e1", Folder: provider.Calendar, Kind: provider.Event, Subject: "Planning",
+	event := api.Item{ProviderID: "e1", Folder: api.Calendar, Kind: api.KindEvent, Subject: "Planning",
 		Organizer: "alice@acme.example", Attendees: []string{"frank@corp.example"}, Location: "Room Budapest",
 		Time: t0.Add(10 * time.Minute), Start: t0.Add(10 * time.Minute), End: t0.Add(70 * time.Minute)}
-	if _, err := s.ApplyPage(ctx, "work", provider.Calendar, provider.Page{Cursor: "c", Changes: []provider.Change{add(event)}}, t0); err != nil {
+	if _, err := s.ApplyPage(ctx, "work", api.Calendar, provider.Page{Cursor: "c", Changes: []provider.Change{add(event)}}, t0); err != nil {
 		t.Fatal(err)
 	}
 	home := provider.Page{Cursor: "c", Changes: []provider.Change{mail("h1", 7, "Budget for the holidays", "me@home.example", "")}}
-	if _, err := s.ApplyPage(ctx, "home", provider.Inbox, home, t0); err != nil {
+	if _, err := s.ApplyPage(ctx, "home", api.Inbox, home, t0); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -109,38 +110,38 @@ func TestSearch(t *testing.T) {
 	ctx := context.Background()
 	s := searchFixture(t)
 	cases := []struct {
-		q    ActivityQuery
+		q    api.ActivityQuery
 		want []string
 	}{
-		{ActivityQuery{Search: "budget"}, []string{"h1", "m6", "m5", "m2", "m1"}}, // "Budapest" is not "budget"
-		{ActivityQuery{Search: "BUDGET", Account: "work"}, []string{"m6", "m5", "m2", "m1"}},
-		{ActivityQuery{Search: "budget review"}, []string{"m6", "m1"}},
-		{ActivityQuery{Search: "review budget"}, []string{"m6", "m1"}},
-		{ActivityQuery{Search: `"budget review"`}, []string{"m6", "m1"}},
-		{ActivityQuery{Search: `"review budget"`}, nil},
-		{ActivityQuery{Search: "budget -draft"}, []string{"h1", "m6", "m5", "m1"}},
-		{ActivityQuery{Search: "budget -re:"}, []string{"h1", "m5", "m2", "m1"}},
-		{ActivityQuery{Search: "budget q3"}, []string{"m6", "m1"}},
-		{ActivityQuery{Search: "price list"}, []string{"m3", "m2"}},
-		{ActivityQuery{Search: "from:alice"}, []string{"e1", "m1"}},
-		{ActivityQuery{Search: "to:alice"}, []string{"m6", "m2"}},
-		{ActivityQuery{Search: "to:frank"}, []string{"e1"}},
-		{ActivityQuery{Search: "alice"}, []string{"e1", "m6", "m2", "m1"}},
-		{ActivityQuery{Search: "subject:budget -subject:re:"}, []string{"h1", "m2", "m1"}},
-		{ActivityQuery{Search: "budapest"}, []string{"e1"}},
-		{ActivityQuery{Search: "ice@acme.exa"}, []string{"e1", "m6", "m2", "m1"}},
-		{ActivityQuery{Search: "café"}, []string{"m4"}},
-		{ActivityQuery{Search: "00%"}, []string{"m5"}},
-		{ActivityQuery{Search: "e_n"}, []string{"m5"}},
-		{ActivityQuery{Search: "50%"}, []string{"m5"}},
-		{ActivityQuery{Search: "budget", Since: t0.Add(5 * time.Minute)}, []string{"h1", "m6", "m5"}},
-		{ActivityQuery{Search: "budget", Limit: 2}, []string{"h1", "m6"}},
-		{ActivityQuery{Search: "budget", Limit: 2, Offset: 2}, []string{"m5", "m2"}},
-		{ActivityQuery{Search: "budget", Limit: 2, Offset: 5}, nil},
-		{ActivityQuery{Search: "budapest"}, []string{"e1"}},
-		{ActivityQuery{Search: "nowhere to be found"}, nil},
+		{api.ActivityQuery{Search: "budget"}, []string{"h1", "m6", "m5", "m2", "m1"}}, // "Budapest" is not "budget"
+		{api.ActivityQuery{Search: "BUDGET", Account: "work"}, []string{"m6", "m5", "m2", "m1"}},
+		{api.ActivityQuery{Search: "budget review"}, []string{"m6", "m1"}},
+		{api.ActivityQuery{Search: "review budget"}, []string{"m6", "m1"}},
+		{api.ActivityQuery{Search: `"budget review"`}, []string{"m6", "m1"}},
+		{api.ActivityQuery{Search: `"review budget"`}, nil},
+		{api.ActivityQuery{Search: "budget -draft"}, []string{"h1", "m6", "m5", "m1"}},
+		{api.ActivityQuery{Search: "budget -re:"}, []string{"h1", "m5", "m2", "m1"}},
+		{api.ActivityQuery{Search: "budget q3"}, []string{"m6", "m1"}},
+		{api.ActivityQuery{Search: "price list"}, []string{"m3", "m2"}},
+		{api.ActivityQuery{Search: "from:alice"}, []string{"e1", "m1"}},
+		{api.ActivityQuery{Search: "to:alice"}, []string{"m6", "m2"}},
+		{api.ActivityQuery{Search: "to:frank"}, []string{"e1"}},
+		{api.ActivityQuery{Search: "alice"}, []string{"e1", "m6", "m2", "m1"}},
+		{api.ActivityQuery{Search: "subject:budget -subject:re:"}, []string{"h1", "m2", "m1"}},
+		{api.ActivityQuery{Search: "budapest"}, []string{"e1"}},
+		{api.ActivityQuery{Search: "ice@acme.exa"}, []string{"e1", "m6", "m2", "m1"}},
+		{api.ActivityQuery{Search: "café"}, []string{"m4"}},
+		{api.ActivityQuery{Search: "00%"}, []string{"m5"}},
+		{api.ActivityQuery{Search: "e_n"}, []string{"m5"}},
+		{api.ActivityQuery{Search: "50%"}, []string{"m5"}},
+		{api.ActivityQuery{Search: "budget", Since: t0.Add(5 * time.Minute)}, []string{"h1", "m6", "m5"}},
+		{api.ActivityQuery{Search: "budget", Limit: 2}, []string{"h1", "m6"}},
+		{api.ActivityQuery{Search: "budget", Limit: 2, Offset: 2}, []string{"m5", "m2"}},
+		{api.ActivityQuery{Search: "budget", Limit: 2, Offset: 5}, nil},
+		{api.ActivityQuery{Search: "budapest"}, []string{"e1"}},
+		{api.ActivityQuery{Search: "nowhere to be found"}, nil},
 	}
-	ids := func(p ActivityPage) []string {
+	ids := func(p api.ActivityPage) []string {
 		var out []string
 		for _, it := range p.Items {
 			out = append(out, it.ProviderID)
@@ -171,18 +172,18 @@ func TestSearch(t *testing.T) {
 	run("indexed")
 
 	// A deleted item is found only with IncludeDeleted.
-	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, provider.Page{Cursor: "d", Changes: []provider.Change{del("m2")}}, t0); err != nil {
+	if _, err := s.ApplyPage(ctx, "work", api.Inbox, provider.Page{Cursor: "d", Changes: []provider.Change{del("m2")}}, t0); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.Activity(ctx, ActivityQuery{Search: "draft"}); len(got.Items) != 0 {
+	if got, _ := s.Activity(ctx, api.ActivityQuery{Search: "draft"}); len(got.Items) != 0 {
 		t.Errorf("deleted item found: %v", ids(got))
 	}
-	if got, _ := s.Activity(ctx, ActivityQuery{Search: "draft", IncludeDeleted: true}); !reflect.DeepEqual(ids(got), []string{"m2"}) || !got.Items[0].Deleted {
+	if got, _ := s.Activity(ctx, api.ActivityQuery{Search: "draft", IncludeDeleted: true}); !reflect.DeepEqual(ids(got), []string{"m2"}) || !got.Items[0].Deleted {
 		t.Errorf("deleted item with IncludeDeleted: %+v", got.Items)
 	}
 
-	for _, bad := range []ActivityQuery{{Search: "q3"}, {Search: `"open`}, {Search: "budget", Offset: -1}} {
-		if _, err := s.Activity(ctx, bad); !errors.Is(err, provider.ErrInvalid) {
+	for _, bad := range []api.ActivityQuery{{Search: "q3"}, {Search: `"open`}, {Search: "budget", Offset: -1}} {
+		if _, err := s.Activity(ctx, bad); !errors.Is(err, api.ErrInvalid) {
 			t.Errorf("%+v: %v, want ErrInvalid", bad, err)
 		}
 	}
@@ -192,7 +193,7 @@ func TestSearchTotalCapped(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t, "work")
 	for p := range 3 {
-		if _, err := s.ApplyPage(ctx, "work", provider.Inbox, realisticPage(p, 500, scriptedID), t0); err != nil {
+		if _, err := s.ApplyPage(ctx, "work", api.Inbox, realisticPage(p, 500, scriptedID), t0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -200,20 +201,20 @@ func TestSearchTotalCapped(t *testing.T) {
 		if mode == "indexed" {
 			buildAll(t, s)
 		}
-		for _, q := range []ActivityQuery{{Search: "numbers"}, {}, {Account: "work"}} {
+		for _, q := range []api.ActivityQuery{{Search: "numbers"}, {}, {Account: "work"}} {
 			got, err := s.Activity(ctx, q)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Total != TotalCap || !got.TotalCapped || len(got.Items) != DefaultActivityLimit {
+			if got.Total != api.TotalCap || !got.TotalCapped || len(got.Items) != api.DefaultActivityLimit {
 				t.Errorf("%s %+v: %d items, total %d, capped %v", mode, q, len(got.Items), got.Total, got.TotalCapped)
 			}
 		}
-		got, _ := s.Activity(ctx, ActivityQuery{Search: `"part 14"`}) // part 14, 140-149, 1400-1499
+		got, _ := s.Activity(ctx, api.ActivityQuery{Search: `"part 14"`}) // part 14, 140-149, 1400-1499
 		if got.Total != 111 || got.TotalCapped {
 			t.Errorf("%s: \"part 14\": total %d, capped %v", mode, got.Total, got.TotalCapped)
 		}
-		got, _ = s.Activity(ctx, ActivityQuery{Search: "part 14"}) // and 114, 214, … 1314
+		got, _ = s.Activity(ctx, api.ActivityQuery{Search: "part 14"}) // and 114, 214, … 1314
 		if got.Total != 134 || got.TotalCapped {
 			t.Errorf("%s: part 14: total %d, capped %v", mode, got.Total, got.TotalCapped)
 		}
@@ -280,7 +281,7 @@ func checkIndex(tb testing.TB, s *Store) {
 			tb.Fatal(err)
 		}
 		for _, text := range []string{subject, preview} {
-			if len(text) < MinSearchLen {
+			if len(text) < api.MinSearchLen {
 				continue
 			}
 			var n int
@@ -308,7 +309,7 @@ func TestSearchIndexInStep(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(seed, 2))
 	s := openTemp(t, "work", "home")
 	words := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot"}
-	item := func(id string) provider.Item {
+	item := func(id string) api.Item {
 		w1, w2 := words[rnd.IntN(len(words))], words[rnd.IntN(len(words))]
 		it := testItem(id, rnd.IntN(100000))
 		it.Subject = w1 + " " + w2
@@ -334,22 +335,22 @@ func TestSearchIndexInStep(t *testing.T) {
 				}
 				n++
 			}
-			if _, err := s.ApplyPage(ctx, acct, provider.Inbox, page, t0); err != nil {
+			if _, err := s.ApplyPage(ctx, acct, api.Inbox, page, t0); err != nil {
 				t.Fatal(err)
 			}
 		case op < 6: // a full sync that marks the unlisted items deleted
-			if err := s.BeginFullSync(ctx, acct, provider.Inbox, Window{}, t0); err != nil {
+			if err := s.BeginFullSync(ctx, acct, api.Inbox, Window{}, t0); err != nil {
 				t.Fatal(err)
 			}
 			page.Changes = []provider.Change{add(item("i1")), add(item("i2"))}
-			if _, err := s.ApplyPage(ctx, acct, provider.Inbox, page, t0); err != nil {
+			if _, err := s.ApplyPage(ctx, acct, api.Inbox, page, t0); err != nil {
 				t.Fatal(err)
 			}
 		case op < 7: // the account removed, and added back
 			if err := s.DeleteAccount(ctx, acct, 7); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.AddAccount(ctx, Account{ID: acct, Provider: "scripted"}); err != nil {
+			if err := s.AddAccount(ctx, api.Account{ID: acct, Provider: "scripted"}); err != nil {
 				t.Fatal(err)
 			}
 		case op < 9:
@@ -362,14 +363,14 @@ func TestSearchIndexInStep(t *testing.T) {
 		checkIndex(t, s)
 		w := words[rnd.IntN(len(words))]
 		for _, q := range []string{w, "about " + w, w + " -" + words[rnd.IntN(len(words))]} {
-			compareWithScan(t, s, ActivityQuery{Search: q, IncludeDeleted: rnd.IntN(2) == 0, Limit: 1000})
+			compareWithScan(t, s, api.ActivityQuery{Search: q, IncludeDeleted: rnd.IntN(2) == 0, Limit: 1000})
 		}
 	}
 }
 
 // compareWithScan checks that a search answers what filtering every item
 // by its words answers.
-func compareWithScan(t *testing.T, s *Store, q ActivityQuery) {
+func compareWithScan(t *testing.T, s *Store, q api.ActivityQuery) {
 	t.Helper()
 	ctx := context.Background()
 	got, err := s.Activity(ctx, q)
@@ -411,7 +412,7 @@ func compareWithScan(t *testing.T, s *Store, q ActivityQuery) {
 }
 
 // searchKeyOf is an item's time in seconds, the major part of its index key.
-func searchKeyOf(it Item) int64 {
+func searchKeyOf(it api.StoredItem) int64 {
 	if it.Time.IsZero() {
 		return 0
 	}
@@ -434,7 +435,7 @@ func TestSearchIndexMigration(t *testing.T) {
 		t.Fatalf("progress after the migration: %+v, %v", p, err)
 	}
 	// Searches find the old items before any is indexed.
-	if got, _ := s.Activity(ctx, ActivityQuery{Search: "part 299"}); len(got.Items) != 1 || got.Items[0].ProviderID != "inbox-299" {
+	if got, _ := s.Activity(ctx, api.ActivityQuery{Search: "part 299"}); len(got.Items) != 1 || got.Items[0].ProviderID != "inbox-299" {
 		t.Fatalf("before the build: %+v", got.Items)
 	}
 	for i := 0; ; i++ {
@@ -448,10 +449,10 @@ func TestSearchIndexMigration(t *testing.T) {
 		// A page between build steps: a new item and a change of an old
 		// item that may not be indexed yet.
 		page := provider.Page{Cursor: fmt.Sprint("new-", i), Changes: []provider.Change{
-			add(with(testItem(fmt.Sprint("new-", i), i), func(it *provider.Item) { it.Subject = fmt.Sprint("fresh ", i) })),
-			add(with(testItem(fmt.Sprint("inbox-", 290-i), 290-i), func(it *provider.Item) { it.Subject = fmt.Sprint("changed ", i) })),
+			add(with(testItem(fmt.Sprint("new-", i), i), func(it *api.Item) { it.Subject = fmt.Sprint("fresh ", i) })),
+			add(with(testItem(fmt.Sprint("inbox-", 290-i), 290-i), func(it *api.Item) { it.Subject = fmt.Sprint("changed ", i) })),
 		}}
-		if _, err := s.ApplyPage(ctx, "work", provider.Inbox, page, t0); err != nil {
+		if _, err := s.ApplyPage(ctx, "work", api.Inbox, page, t0); err != nil {
 			t.Fatal(err)
 		}
 		checkIndex(t, s)
@@ -461,10 +462,10 @@ func TestSearchIndexMigration(t *testing.T) {
 		t.Errorf("done %d", p.Done)
 	}
 	for i := range 3 {
-		compareWithScan(t, s, ActivityQuery{Search: fmt.Sprint("changed ", i)})
-		compareWithScan(t, s, ActivityQuery{Search: fmt.Sprint("fresh ", i)})
+		compareWithScan(t, s, api.ActivityQuery{Search: fmt.Sprint("changed ", i)})
+		compareWithScan(t, s, api.ActivityQuery{Search: fmt.Sprint("fresh ", i)})
 	}
-	compareWithScan(t, s, ActivityQuery{Search: "part 29", Limit: 1000})
+	compareWithScan(t, s, api.ActivityQuery{Search: "part 29", Limit: 1000})
 }
 
 // writeSchema2 writes a store of schema version 2 (before the index) with
@@ -514,12 +515,12 @@ func TestSearchAsksForTheRarestTrigrams(t *testing.T) {
 	s := openTemp(t, "work")
 	var changes []provider.Change
 	for i := range 120 {
-		changes = append(changes, add(provider.Item{ProviderID: fmt.Sprint("m", i), Folder: provider.Inbox, Kind: provider.Mail,
+		changes = append(changes, add(api.Item{ProviderID: fmt.Sprint("m", i), Folder: api.Inbox, Kind: api.KindMail,
 			Subject: fmt.Sprintf("Weekly status report %d", i), Time: t0.Add(time.Duration(i) * time.Minute)}))
 	}
-	changes = append(changes, add(provider.Item{ProviderID: "z", Folder: provider.Inbox, Kind: provider.Mail,
+	changes = append(changes, add(api.Item{ProviderID: "z", Folder: api.Inbox, Kind: api.KindMail,
 		Subject: "Weekly status zebrafish", Time: t0.Add(-time.Hour)}))
-	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, provider.Page{Cursor: "c", Changes: changes}, t0); err != nil {
+	if _, err := s.ApplyPage(ctx, "work", api.Inbox, provider.Page{Cursor: "c", Changes: changes}, t0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.BuildSearchIndex(ctx, 1000); err != nil {
@@ -539,7 +540,7 @@ func TestSearchAsksForTheRarestTrigrams(t *testing.T) {
 			t.Errorf("asked for %q, which every item holds (of %q)", g, all)
 		}
 	}
-	p, err := s.Activity(ctx, ActivityQuery{Search: `"weekly status zebrafish"`})
+	p, err := s.Activity(ctx, api.ActivityQuery{Search: `"weekly status zebrafish"`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -547,7 +548,7 @@ func TestSearchAsksForTheRarestTrigrams(t *testing.T) {
 		t.Fatalf("found %+v (total %d), want only z", p.Items, p.Total)
 	}
 	// Rare trigrams that the rest of the phrase rules out: no item.
-	if p, err := s.Activity(ctx, ActivityQuery{Search: `"monthly status zebrafish"`}); err != nil || len(p.Items) != 0 {
+	if p, err := s.Activity(ctx, api.ActivityQuery{Search: `"monthly status zebrafish"`}); err != nil || len(p.Items) != 0 {
 		t.Fatalf("found %d items (%v), want none", len(p.Items), err)
 	}
 }

@@ -5,17 +5,17 @@ import (
 	"database/sql"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // BeginSession records the start of a session of account and returns it,
 // with its ID and outcome "running". It returns an error matching
 // ErrNotFound if there is no such account.
-func (s *Store) BeginSession(ctx context.Context, account, trigger string, start time.Time) (Session, error) {
-	sess := Session{Account: account, Trigger: trigger, Start: start, Outcome: OutcomeRunning}
+func (s *Store) BeginSession(ctx context.Context, account, trigger string, start time.Time) (api.Session, error) {
+	sess := api.Session{Account: account, Trigger: trigger, Start: start, Outcome: api.OutcomeRunning}
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "INSERT INTO sessions(account, trigger_by, start_time, outcome) VALUES (?, ?, ?, ?)",
-			account, trigger, encTime(start), OutcomeRunning)
+			account, trigger, encTime(start), api.OutcomeRunning)
 		if err != nil {
 			return err
 		}
@@ -23,10 +23,10 @@ func (s *Store) BeginSession(ctx context.Context, account, trigger string, start
 		return err
 	})
 	if isForeignKey(err) {
-		return Session{}, accountNotFound(account)
+		return api.Session{}, accountNotFound(account)
 	}
 	if err != nil {
-		return Session{}, err
+		return api.Session{}, err
 	}
 	return sess, nil
 }
@@ -35,7 +35,7 @@ func (s *Store) BeginSession(ctx context.Context, account, trigger string, start
 // with sess.ID. It may also be called while the session runs (Outcome
 // "running") to record its progress so far. It returns an error matching
 // ErrNotFound if there is no such session.
-func (s *Store) EndSession(ctx context.Context, sess Session) error {
+func (s *Store) EndSession(ctx context.Context, sess api.Session) error {
 	n, err := s.exec(ctx, `UPDATE sessions SET end_time = ?, outcome = ?, added = ?, updated = ?, removed = ?, error = ?
 		WHERE id = ?`,
 		encTime(sess.End), sess.Outcome, sess.Added, sess.Updated, sess.Removed, sess.Error, sess.ID)
@@ -49,9 +49,9 @@ func (s *Store) EndSession(ctx context.Context, sess Session) error {
 }
 
 // Sessions returns sessions, newest (latest Start) first.
-func (s *Store) Sessions(ctx context.Context, q SessionQuery) ([]Session, error) {
+func (s *Store) Sessions(ctx context.Context, q api.SessionQuery) ([]api.Session, error) {
 	if q.Limit <= 0 {
-		q.Limit = DefaultSessionLimit
+		q.Limit = api.DefaultSessionLimit
 	}
 	const cols = "SELECT id, account, trigger_by, start_time, end_time, outcome, added, updated, removed, error FROM sessions"
 	var (
@@ -67,10 +67,10 @@ func (s *Store) Sessions(ctx context.Context, q SessionQuery) ([]Session, error)
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Session
+	var out []api.Session
 	for rows.Next() {
 		var (
-			sess       Session
+			sess       api.Session
 			start, end sql.NullInt64
 		)
 		if err := rows.Scan(&sess.ID, &sess.Account, &sess.Trigger, &start, &end, &sess.Outcome,
@@ -85,19 +85,19 @@ func (s *Store) Sessions(ctx context.Context, q SessionQuery) ([]Session, error)
 
 // LastSession returns the newest session of account (ended or running);
 // account "" means any account. ok is false if there is none.
-func (s *Store) LastSession(ctx context.Context, account string) (sess Session, ok bool, err error) {
-	list, err := s.Sessions(ctx, SessionQuery{Account: account, Limit: 1})
+func (s *Store) LastSession(ctx context.Context, account string) (sess api.Session, ok bool, err error) {
+	list, err := s.Sessions(ctx, api.SessionQuery{Account: account, Limit: 1})
 	if err != nil || len(list) == 0 {
-		return Session{}, false, err
+		return api.Session{}, false, err
 	}
 	return list[0], true, nil
 }
 
 // Issues returns the newest issues of account ("" means all accounts),
 // newest first; limit 0 (or less) means 100.
-func (s *Store) Issues(ctx context.Context, account string, limit int) ([]Issue, error) {
+func (s *Store) Issues(ctx context.Context, account string, limit int) ([]api.Issue, error) {
 	if limit <= 0 {
-		limit = DefaultIssueLimit
+		limit = api.DefaultIssueLimit
 	}
 	const cols = "SELECT id, account, provider_id, folder, message, time FROM issues"
 	var (
@@ -113,17 +113,17 @@ func (s *Store) Issues(ctx context.Context, account string, limit int) ([]Issue,
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Issue
+	var out []api.Issue
 	for rows.Next() {
 		var (
-			is     Issue
+			is     api.Issue
 			folder string
 			tm     sql.NullInt64
 		)
 		if err := rows.Scan(&is.ID, &is.Account, &is.ProviderID, &folder, &is.Message, &tm); err != nil {
 			return nil, err
 		}
-		is.Folder, is.Time = provider.Folder(folder), decTime(tm)
+		is.Folder, is.Time = api.Folder(folder), decTime(tm)
 		out = append(out, is)
 	}
 	return out, rows.Err()

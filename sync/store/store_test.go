@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 func pragma(t *testing.T, s *Store, name string) string {
@@ -61,10 +61,10 @@ func TestOpenCreatesSchema(t *testing.T) {
 	if !reflect.DeepEqual(tables, want) {
 		t.Errorf("tables = %v, want %v", tables, want)
 	}
-	if err := s.AddAccount(ctx, Account{ID: "work", Provider: "exchange"}); err != nil {
+	if err := s.AddAccount(ctx, api.Account{ID: "work", Provider: "exchange"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, addPage("a", 3, "c1"), t0); err != nil {
+	if _, err := s.ApplyPage(ctx, "work", api.Inbox, addPage("a", 3, "c1"), t0); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -88,7 +88,7 @@ func TestOpenCreatesSchema(t *testing.T) {
 		if n, err := s.CountItems(ctx, "work"); err != nil || n != 3 {
 			t.Errorf("CountItems = %d, %v; want 3", n, err)
 		}
-		if c, err := s.Cursor(ctx, "work", provider.Inbox); err != nil || c != "c1" {
+		if c, err := s.Cursor(ctx, "work", api.Inbox); err != nil || c != "c1" {
 			t.Errorf("Cursor = %q, %v", c, err)
 		}
 		s.Close()
@@ -131,10 +131,10 @@ func TestOpenReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	if err := w.AddAccount(ctx, Account{ID: "work", Provider: "gmail"}); err != nil {
+	if err := w.AddAccount(ctx, api.Account{ID: "work", Provider: "gmail"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.ApplyPage(ctx, "work", provider.Inbox, addPage("a", 5, "c1"), t0); err != nil {
+	if _, err := w.ApplyPage(ctx, "work", api.Inbox, addPage("a", 5, "c1"), t0); err != nil {
 		t.Fatal(err)
 	}
 
@@ -147,7 +147,7 @@ func TestOpenReadOnly(t *testing.T) {
 		t.Errorf("CountItems = %d, %v", n, err)
 	}
 	// It sees later commits of the writer.
-	if _, err := w.ApplyPage(ctx, "work", provider.Inbox, addPage("b", 5, "c2"), t0); err != nil {
+	if _, err := w.ApplyPage(ctx, "work", api.Inbox, addPage("b", 5, "c2"), t0); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := r.CountItems(ctx, "work"); err != nil || n != 10 {
@@ -157,7 +157,7 @@ func TestOpenReadOnly(t *testing.T) {
 	if err := r.PutSetting(ctx, "k", "v"); err == nil {
 		t.Error("PutSetting on a read-only store succeeded")
 	}
-	if _, err := r.ApplyPage(ctx, "work", provider.Inbox, addPage("c", 1, "c3"), t0); err == nil {
+	if _, err := r.ApplyPage(ctx, "work", api.Inbox, addPage("c", 1, "c3"), t0); err == nil {
 		t.Error("ApplyPage on a read-only store succeeded")
 	}
 	if _, err := r.BeginSession(ctx, "work", "manual", t0); err == nil {
@@ -169,10 +169,10 @@ func TestAccounts(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
 	created := time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("CET", 3600))
-	work := Account{ID: "work", Provider: "office365", Login: "me@corp.example", Email: "me@corp.example",
+	work := api.Account{ID: "work", Provider: "office365", Login: "me@corp.example", Email: "me@corp.example",
 		Settings: map[string]string{"tenant": "corp", "client_id": "abc"}, CreatedAt: created}
-	home := Account{ID: "home", Provider: "gmail", CreatedAt: created.Add(time.Hour)}
-	early := Account{ID: "b-early", Provider: "exchange", CreatedAt: created}
+	home := api.Account{ID: "home", Provider: "gmail", CreatedAt: created.Add(time.Hour)}
+	early := api.Account{ID: "b-early", Provider: "exchange", CreatedAt: created}
 
 	steps := []struct {
 		name string
@@ -182,9 +182,9 @@ func TestAccounts(t *testing.T) {
 		{"add work", func() error { return s.AddAccount(ctx, work) }, nil},
 		{"add home", func() error { return s.AddAccount(ctx, home) }, nil},
 		{"add same created time", func() error { return s.AddAccount(ctx, early) }, nil},
-		{"add duplicate", func() error { return s.AddAccount(ctx, Account{ID: "work", Provider: "gmail"}) }, ErrExists},
-		{"add without id", func() error { return s.AddAccount(ctx, Account{Provider: "gmail"}) }, errAny},
-		{"update missing", func() error { return s.UpdateAccount(ctx, Account{ID: "nope"}) }, ErrNotFound},
+		{"add duplicate", func() error { return s.AddAccount(ctx, api.Account{ID: "work", Provider: "gmail"}) }, ErrExists},
+		{"add without id", func() error { return s.AddAccount(ctx, api.Account{Provider: "gmail"}) }, errAny},
+		{"update missing", func() error { return s.UpdateAccount(ctx, api.Account{ID: "nope"}) }, ErrNotFound},
 		{"delete missing", func() error { return s.DeleteAccount(ctx, "nope", 100) }, ErrNotFound},
 		{"get missing", func() error { _, err := s.Account(ctx, "nope"); return err }, ErrNotFound},
 	}
@@ -225,7 +225,7 @@ func TestAccounts(t *testing.T) {
 	}
 
 	// Update: everything but the ID; a zero CreatedAt keeps the stored one.
-	upd := Account{ID: "work", Provider: "office365", Email: "new@corp.example", Disabled: true}
+	upd := api.Account{ID: "work", Provider: "office365", Email: "new@corp.example", Disabled: true}
 	if err := s.UpdateAccount(ctx, upd); err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestAccounts(t *testing.T) {
 
 	// A zero CreatedAt is set on add.
 	before := time.Now()
-	if err := s.AddAccount(ctx, Account{ID: "new", Provider: "gmail"}); err != nil {
+	if err := s.AddAccount(ctx, api.Account{ID: "new", Provider: "gmail"}); err != nil {
 		t.Fatal(err)
 	}
 	if a, _ := s.Account(ctx, "new"); a.CreatedAt.Before(before.Add(-time.Second)) {
@@ -252,7 +252,7 @@ func TestAccounts(t *testing.T) {
 	}
 
 	// JSON as the CLI prints it.
-	b, _ := json.Marshal(Account{ID: "x", Provider: "gmail", CreatedAt: t0})
+	b, _ := json.Marshal(api.Account{ID: "x", Provider: "gmail", CreatedAt: t0})
 	if want := `{"id":"x","provider":"gmail","disabled":false,"created_at":"2026-03-01T09:30:00.123456789Z"}`; string(b) != want {
 		t.Errorf("JSON = %s, want %s", b, want)
 	}
@@ -268,7 +268,7 @@ func TestErrorMessages(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("not found error = %v", err)
 	}
-	err = s.AddAccount(ctx, Account{ID: "work"})
+	err = s.AddAccount(ctx, api.Account{ID: "work"})
 	if err == nil || !strings.Contains(err.Error(), `"work" already exists`) {
 		t.Errorf("exists error = %v", err)
 	}
@@ -364,14 +364,14 @@ func TestSessions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sess.Outcome != OutcomeRunning || sess.ID == 0 || sess.Trigger != trig || sess.Account != "work" {
+		if sess.Outcome != api.OutcomeRunning || sess.ID == 0 || sess.Trigger != trig || sess.Account != "work" {
 			t.Errorf("BeginSession = %+v", sess)
 		}
 		ids = append(ids, sess.ID)
 		if i < 2 {
 			sess.End = sess.Start.Add(time.Minute)
 			sess.Outcome = "ok"
-			sess.Counts = Counts{Added: 10 * (i + 1), Updated: 1, Removed: 2}
+			sess.Counts = api.Counts{Added: 10 * (i + 1), Updated: 1, Removed: 2}
 			if i == 1 {
 				sess.Outcome, sess.Error = "failed", "the server said no"
 			}
@@ -386,31 +386,31 @@ func TestSessions(t *testing.T) {
 	if _, err := s.BeginSession(ctx, "nope", "schedule", t0); !errors.Is(err, ErrNotFound) {
 		t.Errorf("BeginSession for an unknown account: %v", err)
 	}
-	if err := s.EndSession(ctx, Session{ID: 9999, Outcome: "ok"}); !errors.Is(err, ErrNotFound) {
+	if err := s.EndSession(ctx, api.Session{ID: 9999, Outcome: "ok"}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("EndSession of an unknown session: %v", err)
 	}
 
-	list, err := s.Sessions(ctx, SessionQuery{Account: "work"})
+	list, err := s.Sessions(ctx, api.SessionQuery{Account: "work"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(list) != 3 || list[0].ID != ids[2] || list[1].ID != ids[1] || list[2].ID != ids[0] {
 		t.Fatalf("Sessions = %+v", list)
 	}
-	want := Session{ID: ids[1], Account: "work", Trigger: "schedule", Start: t0.Add(time.Hour),
-		End: t0.Add(time.Hour + time.Minute), Outcome: "failed", Counts: Counts{Added: 20, Updated: 1, Removed: 2}, Error: "the server said no"}
+	want := api.Session{ID: ids[1], Account: "work", Trigger: "schedule", Start: t0.Add(time.Hour),
+		End: t0.Add(time.Hour + time.Minute), Outcome: "failed", Counts: api.Counts{Added: 20, Updated: 1, Removed: 2}, Error: "the server said no"}
 	if list[1] != want {
 		t.Errorf("session = %+v, want %+v", list[1], want)
 	}
-	if !list[0].End.IsZero() || list[0].Outcome != OutcomeRunning {
+	if !list[0].End.IsZero() || list[0].Outcome != api.OutcomeRunning {
 		t.Errorf("running session = %+v", list[0])
 	}
 
-	all, _ := s.Sessions(ctx, SessionQuery{})
+	all, _ := s.Sessions(ctx, api.SessionQuery{})
 	if len(all) != 4 || all[3].Account != "home" {
 		t.Errorf("all sessions = %+v", all)
 	}
-	one, _ := s.Sessions(ctx, SessionQuery{Limit: 1})
+	one, _ := s.Sessions(ctx, api.SessionQuery{Limit: 1})
 	if len(one) != 1 || one[0].ID != ids[2] {
 		t.Errorf("limit 1 = %+v", one)
 	}
@@ -442,7 +442,7 @@ func TestInterruptedOnReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, a := range []string{"work", "home"} {
-		if err := s.AddAccount(ctx, Account{ID: a, Provider: "scripted"}); err != nil {
+		if err := s.AddAccount(ctx, api.Account{ID: a, Provider: "scripted"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -451,7 +451,7 @@ func TestInterruptedOnReopen(t *testing.T) {
 	s.EndSession(ctx, done)
 	// work made progress after its session started; home did not.
 	work, _ := s.BeginSession(ctx, "work", "manual", t0)
-	if _, err := s.ApplyPage(ctx, "work", provider.Inbox, addPage("a", 2, "c1"), t0.Add(5*time.Minute)); err != nil {
+	if _, err := s.ApplyPage(ctx, "work", api.Inbox, addPage("a", 2, "c1"), t0.Add(5*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	home, _ := s.BeginSession(ctx, "home", "schedule", t0.Add(time.Minute))
@@ -462,7 +462,7 @@ func TestInterruptedOnReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if last, _, _ := r.LastSession(ctx, "work"); last.Outcome != OutcomeRunning {
+	if last, _, _ := r.LastSession(ctx, "work"); last.Outcome != api.OutcomeRunning {
 		t.Errorf("read-only open changed the session: %+v", last)
 	}
 	r.Close()
@@ -472,11 +472,11 @@ func TestInterruptedOnReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	list, err := s.Sessions(ctx, SessionQuery{})
+	list, err := s.Sessions(ctx, api.SessionQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	byID := map[int64]Session{}
+	byID := map[int64]api.Session{}
 	for _, x := range list {
 		byID[x.ID] = x
 	}
@@ -486,8 +486,8 @@ func TestInterruptedOnReopen(t *testing.T) {
 		end     time.Time
 	}{
 		{done.ID, "ok", done.End},
-		{work.ID, OutcomeInterrupted, t0.Add(5 * time.Minute)},
-		{home.ID, OutcomeInterrupted, t0.Add(time.Minute)},
+		{work.ID, api.OutcomeInterrupted, t0.Add(5 * time.Minute)},
+		{home.ID, api.OutcomeInterrupted, t0.Add(time.Minute)},
 	} {
 		got := byID[c.id]
 		if got.Outcome != c.outcome || !got.End.Equal(c.end) {

@@ -24,8 +24,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
-	"github.com/inboxsync/inboxsync/sync/engine"
 )
 
 // Options configure the tray.
@@ -131,7 +131,7 @@ func (l *loop) run(ctx context.Context) {
 	}
 }
 
-func drain(events <-chan engine.Event) {
+func drain(events <-chan api.Event) {
 	for {
 		select {
 		case _, ok := <-events:
@@ -228,21 +228,21 @@ func (l *loop) clicked(ctx context.Context, c click) {
 	case itemSyncNow, itemAccountSyncNow:
 		err = l.c.SyncNow(ctx, a.account)
 	case itemPause:
-		err = l.c.Pause(ctx, engine.PauseRequest{For: engine.Duration(a.pauseFor)})
+		err = l.c.Pause(ctx, api.PauseRequest{For: api.Duration(a.pauseFor)})
 	case itemResume:
 		err = l.c.Resume(ctx, "")
 	case itemDashboard:
-		err = l.c.OpenWindow(ctx, engine.WindowRequest{Window: "dashboard"})
+		err = l.c.OpenWindow(ctx, api.WindowRequest{Window: "dashboard"})
 	case itemSettings:
-		err = l.c.OpenWindow(ctx, engine.WindowRequest{Window: "settings"})
+		err = l.c.OpenWindow(ctx, api.WindowRequest{Window: "settings"})
 	case itemReactivate, itemAccountReactivate:
 		if a.crm {
-			err = l.c.OpenWindow(ctx, engine.WindowRequest{Window: engine.WindowCRMConnect, Reason: a.reason})
+			err = l.c.OpenWindow(ctx, api.WindowRequest{Window: api.WindowCRMConnect, Reason: a.reason})
 			break
 		}
-		err = l.c.OpenWindow(ctx, engine.WindowRequest{Window: "activate", Account: a.account})
+		err = l.c.OpenWindow(ctx, api.WindowRequest{Window: "activate", Account: a.account})
 	}
-	var tooSoon *engine.TooSoonError
+	var tooSoon *api.TooSoonError
 	switch {
 	case errors.As(err, &tooSoon):
 		// Sync now is refused within a minute of the last attempt; the

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/assets"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
-	"github.com/inboxsync/inboxsync/sync/engine"
 )
 
 // fakeControl is an engine that answers Status from a field and records
@@ -21,14 +21,14 @@ type fakeControl struct {
 	control.Control // the methods the tray must not call panic
 
 	mu      sync.Mutex
-	status  engine.Status
+	status  api.Status
 	calls   []string
 	syncErr error
-	events  chan engine.Event
+	events  chan api.Event
 }
 
-func newFakeControl(s engine.Status) *fakeControl {
-	return &fakeControl{status: s, events: make(chan engine.Event, 16)}
+func newFakeControl(s api.Status) *fakeControl {
+	return &fakeControl{status: s, events: make(chan api.Event, 16)}
 }
 
 func (f *fakeControl) record(call string) {
@@ -43,23 +43,23 @@ func (f *fakeControl) Calls() []string {
 	return append([]string(nil), f.calls...)
 }
 
-func (f *fakeControl) set(change func(*engine.Status)) {
+func (f *fakeControl) set(change func(*api.Status)) {
 	f.mu.Lock()
 	change(&f.status)
 	f.mu.Unlock()
-	f.events <- engine.Event{Type: engine.EventState}
+	f.events <- api.Event{Type: api.EventState}
 }
 
-func (f *fakeControl) Status(context.Context) (engine.Status, error) {
+func (f *fakeControl) Status(context.Context) (api.Status, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s := f.status
-	s.Accounts = append([]engine.AccountStatus(nil), s.Accounts...)
+	s.Accounts = append([]api.AccountStatus(nil), s.Accounts...)
 	return s, nil
 }
 
-func (f *fakeControl) Subscribe(ctx context.Context) (<-chan engine.Event, error) {
-	out := make(chan engine.Event)
+func (f *fakeControl) Subscribe(ctx context.Context) (<-chan api.Event, error) {
+	out := make(chan api.Event)
 	go func() {
 		defer close(out)
 		for {
@@ -78,15 +78,15 @@ func (f *fakeControl) Subscribe(ctx context.Context) (<-chan engine.Event, error
 	return out, nil
 }
 
-func (f *fakeControl) Pause(_ context.Context, req engine.PauseRequest) error {
+func (f *fakeControl) Pause(_ context.Context, req api.PauseRequest) error {
 	f.record("pause " + req.For.String())
-	f.set(func(s *engine.Status) {
+	f.set(func(s *api.Status) {
 		s.Paused = true
 		if req.For > 0 {
 			s.PausedUntil = now.Add(req.For.D())
 		}
 		for i := range s.Accounts {
-			s.Accounts[i].State = engine.Paused
+			s.Accounts[i].State = api.Paused
 		}
 	})
 	return nil
@@ -94,10 +94,10 @@ func (f *fakeControl) Pause(_ context.Context, req engine.PauseRequest) error {
 
 func (f *fakeControl) Resume(_ context.Context, account string) error {
 	f.record("resume " + account)
-	f.set(func(s *engine.Status) {
+	f.set(func(s *api.Status) {
 		s.Paused, s.PausedUntil = false, time.Time{}
 		for i := range s.Accounts {
-			s.Accounts[i].State = engine.Idle
+			s.Accounts[i].State = api.Idle
 		}
 	})
 	return nil
@@ -110,7 +110,7 @@ func (f *fakeControl) SyncNow(_ context.Context, account string) error {
 	return f.syncErr
 }
 
-func (f *fakeControl) OpenWindow(_ context.Context, req engine.WindowRequest) error {
+func (f *fakeControl) OpenWindow(_ context.Context, req api.WindowRequest) error {
 	f.record("open " + req.Window + " " + req.Account)
 	return nil
 }
@@ -194,7 +194,7 @@ func startLoop(t *testing.T, c *fakeControl) (*fakeMenu, *syncBuffer, <-chan str
 }
 
 func TestLoopPausesAndResumes(t *testing.T) {
-	c := newFakeControl(engine.Status{Accounts: []engine.AccountStatus{acct("work", engine.Idle, last("14:01", "14:02"), next("14:32"))}})
+	c := newFakeControl(api.Status{Accounts: []api.AccountStatus{acct("work", api.Idle, last("14:01", "14:02"), next("14:32"))}})
 	m, _, _, _ := startLoop(t, c)
 	m.await(t, "the idle icon", func(v View) bool { return v.Icon == assets.TrayIdle })
 
@@ -209,13 +209,13 @@ func TestLoopPausesAndResumes(t *testing.T) {
 }
 
 func TestLoopFollowsTheEngine(t *testing.T) {
-	c := newFakeControl(engine.Status{})
+	c := newFakeControl(api.Status{})
 	m, _, _, _ := startLoop(t, c)
 	m.await(t, "not activated", func(v View) bool { return v.Icon == assets.TrayNotActivated })
 	// An account is added from the CLI: the tray learns it from the event.
-	c.set(func(s *engine.Status) { s.Accounts = []engine.AccountStatus{acct("work", engine.Syncing)} })
+	c.set(func(s *api.Status) { s.Accounts = []api.AccountStatus{acct("work", api.Syncing)} })
 	m.await(t, "syncing", func(v View) bool { return v.Icon == assets.TraySyncing })
-	c.set(func(s *engine.Status) { s.Accounts[0].State = engine.NeedsReactivation })
+	c.set(func(s *api.Status) { s.Accounts[0].State = api.NeedsReactivation })
 	v := m.await(t, "needs attention", func(v View) bool { return v.Icon == assets.TrayAttention })
 	want(t, v.Reactivate, Item{"Re-activate…", true})
 
@@ -228,10 +228,10 @@ func TestLoopFollowsTheEngine(t *testing.T) {
 }
 
 func TestLoopSurvivesSyncNowRefused(t *testing.T) {
-	c := newFakeControl(engine.Status{Accounts: []engine.AccountStatus{
-		acct("work", engine.Idle, last("14:04", "14:04")), acct("home", engine.Idle),
+	c := newFakeControl(api.Status{Accounts: []api.AccountStatus{
+		acct("work", api.Idle, last("14:04", "14:04")), acct("home", api.Idle),
 	}})
-	c.syncErr = &engine.TooSoonError{Wait: 40 * time.Second}
+	c.syncErr = &api.TooSoonError{Wait: 40 * time.Second}
 	m, logs, quit, _ := startLoop(t, c)
 	m.await(t, "two accounts", func(v View) bool { return len(v.Accounts) == 2 })
 
@@ -251,7 +251,7 @@ func TestLoopSurvivesSyncNowRefused(t *testing.T) {
 }
 
 func TestLoopStopsWithItsContext(t *testing.T) {
-	c := newFakeControl(engine.Status{Accounts: []engine.AccountStatus{acct("work", engine.Idle)}})
+	c := newFakeControl(api.Status{Accounts: []api.AccountStatus{acct("work", api.Idle)}})
 	m, _, _, stop := startLoop(t, c)
 	m.await(t, "a first view", func(View) bool { return true })
 	stop()

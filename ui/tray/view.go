@@ -6,9 +6,7 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/assets"
-	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/store"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // MaxAccountSlots is how many accounts get their own section in the menu;
@@ -89,10 +87,10 @@ type AccountView struct {
 }
 
 // Build returns what the tray shows for s at now.
-func Build(s engine.Status, now time.Time) View {
+func Build(s api.Status, now time.Time) View {
 	worst := s.Worst()
-	if s.Paused && (worst == engine.Idle || worst == engine.Syncing) {
-		worst = engine.Paused
+	if s.Paused && (worst == api.Idle || worst == api.Syncing) {
+		worst = api.Paused
 	}
 	v := View{
 		Icon:      icon(worst),
@@ -119,7 +117,7 @@ func Build(s engine.Status, now time.Time) View {
 		if canSync(a.State) && !s.Paused {
 			v.SyncNow.Enabled = true
 		}
-		if a.State == engine.NeedsReactivation && v.ReactivateAccount == "" {
+		if a.State == api.NeedsReactivation && v.ReactivateAccount == "" {
 			v.ReactivateAccount = a.Account
 			v.Reactivate.Enabled = true
 			if several {
@@ -136,7 +134,7 @@ func Build(s engine.Status, now time.Time) View {
 			Account:    a.Account,
 			Header:     accountHeader(a, now),
 			SyncNow:    Item{"Sync " + a.Account + " now", canSync(a.State) && !s.Paused},
-			Reactivate: Item{"Re-activate " + a.Account + "…", a.State == engine.NeedsReactivation},
+			Reactivate: Item{"Re-activate " + a.Account + "…", a.State == api.NeedsReactivation},
 		})
 	}
 	// A CRM connection that needs the user shows like a mailbox that does.
@@ -144,7 +142,7 @@ func Build(s engine.Status, now time.Time) View {
 		v.Attention = true
 		v.Status = "Salesforce needs you: " + strings.TrimSuffix(s.CRM.Reason, ".") + ". " + v.Status
 		v.Tooltip = "Inbox Sync — " + v.Status
-		if s.CRM.State == crm.ConnNeedsReactivation && v.ReactivateAccount == "" {
+		if s.CRM.State == api.ConnNeedsReactivation && v.ReactivateAccount == "" {
 			v.Reactivate = Item{"Sign in to Salesforce again…", true}
 			v.ReactivateCRM, v.CRMReason = true, s.CRM.Reason
 		}
@@ -161,17 +159,17 @@ func Build(s engine.Status, now time.Time) View {
 // icon is the one switch from state to picture. Offline and Throttled
 // share a picture (both wait and retry by themselves), and so do the two
 // states where the user must act.
-func icon(s engine.State) string {
+func icon(s api.State) string {
 	switch s {
-	case engine.Idle:
+	case api.Idle:
 		return assets.TrayIdle
-	case engine.Syncing:
+	case api.Syncing:
 		return assets.TraySyncing
-	case engine.Paused:
+	case api.Paused:
 		return assets.TrayPaused
-	case engine.Offline, engine.Throttled:
+	case api.Offline, api.Throttled:
 		return assets.TrayOffline
-	case engine.NeedsReactivation, engine.Suspended:
+	case api.NeedsReactivation, api.Suspended:
 		return assets.TrayAttention
 	default:
 		return assets.TrayNotActivated
@@ -180,9 +178,9 @@ func icon(s engine.State) string {
 
 // canSync reports whether Sync now can start a session in state s (the
 // engine refuses the others; a running session needs no second start).
-func canSync(s engine.State) bool {
+func canSync(s api.State) bool {
 	switch s {
-	case engine.Idle, engine.Offline, engine.Throttled, engine.Suspended:
+	case api.Idle, api.Offline, api.Throttled, api.Suspended:
 		return true
 	}
 	return false
@@ -192,7 +190,7 @@ func canSync(s engine.State) bool {
 // "Up to date. Last sync 14:02, next 14:32". A global pause is always
 // said, even with no account yet: "Paused until you resume. Not
 // activated: connect a mailbox in the dashboard".
-func statusLine(s engine.Status, worst engine.State, now time.Time) string {
+func statusLine(s api.Status, worst api.State, now time.Time) string {
 	var b strings.Builder
 	if len(s.Accounts) == 0 {
 		if s.Paused {
@@ -204,7 +202,7 @@ func statusLine(s engine.Status, worst engine.State, now time.Time) string {
 	switch {
 	case s.Paused:
 		b.WriteString(pausedWords(s, now))
-	case worst == engine.Syncing:
+	case worst == api.Syncing:
 		b.WriteString("Syncing")
 		if n := progress(s); n > 0 {
 			fmt.Fprintf(&b, " (%d items so far)", n)
@@ -225,16 +223,16 @@ func statusLine(s engine.Status, worst engine.State, now time.Time) string {
 }
 
 // pausedWords says until when the global pause lasts.
-func pausedWords(s engine.Status, now time.Time) string {
+func pausedWords(s api.Status, now time.Time) string {
 	if s.PausedUntil.IsZero() {
 		return "Paused until you resume"
 	}
 	return "Paused until " + clock(s.PausedUntil, now)
 }
 
-func accountHeader(a engine.AccountStatus, now time.Time) string {
+func accountHeader(a api.AccountStatus, now time.Time) string {
 	h := a.Account + ": " + a.State.Words()
-	if a.Paused && a.State == engine.Paused {
+	if a.Paused && a.State == api.Paused {
 		if a.PausedUntil.IsZero() {
 			h += " until you resume"
 		} else {
@@ -248,7 +246,7 @@ func accountHeader(a engine.AccountStatus, now time.Time) string {
 }
 
 // progress sums the items the running sessions have written so far.
-func progress(s engine.Status) int {
+func progress(s api.Status) int {
 	n := 0
 	for _, a := range s.Accounts {
 		if p := a.Progress; p != nil {
@@ -260,7 +258,7 @@ func progress(s engine.Status) int {
 
 // lastSync is when the latest session of any account ended (or began,
 // while it runs).
-func lastSync(s engine.Status) time.Time {
+func lastSync(s api.Status) time.Time {
 	var t time.Time
 	for _, a := range s.Accounts {
 		if a.LastSync != nil {
@@ -273,7 +271,7 @@ func lastSync(s engine.Status) time.Time {
 }
 
 // sessionTime is when a session ended, or began while it runs.
-func sessionTime(s store.Session) time.Time {
+func sessionTime(s api.Session) time.Time {
 	if !s.End.IsZero() {
 		return s.End
 	}
@@ -281,7 +279,7 @@ func sessionTime(s store.Session) time.Time {
 }
 
 // nextSync is the earliest next sync of any account.
-func nextSync(s engine.Status) time.Time {
+func nextSync(s api.Status) time.Time {
 	var t time.Time
 	for _, a := range s.Accounts {
 		if !a.NextSync.IsZero() && (t.IsZero() || a.NextSync.Before(t)) {

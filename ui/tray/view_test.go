@@ -7,8 +7,7 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/assets"
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/store"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // now is a Wednesday afternoon.
@@ -20,38 +19,38 @@ func at(hhmm string) time.Time {
 	return time.Date(2026, 11, 25, h, m, 0, 0, time.UTC)
 }
 
-func session(start, end string) *store.Session {
-	s := &store.Session{Start: at(start), Outcome: "ok"}
+func session(start, end string) *api.Session {
+	s := &api.Session{Start: at(start), Outcome: "ok"}
 	if end != "" {
 		s.End = at(end)
 	}
 	return s
 }
 
-func acct(name string, st engine.State, mods ...func(*engine.AccountStatus)) engine.AccountStatus {
-	a := engine.AccountStatus{Account: name, Provider: "scripted", State: st, Words: st.Words()}
+func acct(name string, st api.State, mods ...func(*api.AccountStatus)) api.AccountStatus {
+	a := api.AccountStatus{Account: name, Provider: "scripted", State: st, Words: st.Words()}
 	for _, m := range mods {
 		m(&a)
 	}
 	return a
 }
 
-func last(start, end string) func(*engine.AccountStatus) {
-	return func(a *engine.AccountStatus) { a.LastSync = session(start, end) }
+func last(start, end string) func(*api.AccountStatus) {
+	return func(a *api.AccountStatus) { a.LastSync = session(start, end) }
 }
 
-func next(t string) func(*engine.AccountStatus) {
-	return func(a *engine.AccountStatus) { a.NextSync = at(t) }
+func next(t string) func(*api.AccountStatus) {
+	return func(a *api.AccountStatus) { a.NextSync = at(t) }
 }
 
 func TestBuild(t *testing.T) {
-	idle := acct("work", engine.Idle, last("14:01", "14:02"), next("14:32"))
+	idle := acct("work", api.Idle, last("14:01", "14:02"), next("14:32"))
 	tests := []struct {
 		name   string
-		status engine.Status
+		status api.Status
 		check  func(t *testing.T, v View)
 	}{
-		{"no account", engine.Status{}, func(t *testing.T, v View) {
+		{"no account", api.Status{}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayNotActivated)
 			want(t, v.Tooltip, "Inbox Sync — Not activated: connect a mailbox in the dashboard")
 			want(t, v.SyncNow, Item{"Sync now", false})
@@ -64,7 +63,7 @@ func TestBuild(t *testing.T) {
 			want(t, len(v.Accounts), 0)
 			want(t, v.Attention, false)
 		}},
-		{"paused until resumed with no account", engine.Status{Paused: true}, func(t *testing.T, v View) {
+		{"paused until resumed with no account", api.Status{Paused: true}, func(t *testing.T, v View) {
 			want(t, v.Status, "Paused until you resume. Not activated: connect a mailbox in the dashboard")
 			want(t, v.Tooltip, "Inbox Sync — Paused until you resume. Not activated: connect a mailbox in the dashboard")
 			want(t, v.Icon, assets.TrayNotActivated) // connecting a mailbox comes first
@@ -72,11 +71,11 @@ func TestBuild(t *testing.T) {
 			want(t, v.Resume, Item{"Resume", true})
 			want(t, v.Pause.Enabled, false)
 		}},
-		{"paused for a while with no account", engine.Status{Paused: true, PausedUntil: at("14:35")}, func(t *testing.T, v View) {
+		{"paused for a while with no account", api.Status{Paused: true, PausedUntil: at("14:35")}, func(t *testing.T, v View) {
 			want(t, v.Status, "Paused until 14:35. Not activated: connect a mailbox in the dashboard")
 			want(t, v.Tooltip, "Inbox Sync — Paused until 14:35. Not activated: connect a mailbox in the dashboard")
 		}},
-		{"up to date", engine.Status{Accounts: []engine.AccountStatus{idle}}, func(t *testing.T, v View) {
+		{"up to date", api.Status{Accounts: []api.AccountStatus{idle}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayIdle)
 			want(t, v.Tooltip, "Inbox Sync — Up to date. Last sync 14:02, next 14:32")
 			want(t, v.Status, "Up to date. Last sync 14:02, next 14:32")
@@ -85,14 +84,14 @@ func TestBuild(t *testing.T) {
 			want(t, len(v.Accounts), 0) // one account: the main entries are its own
 			want(t, v.Attention, false)
 		}},
-		{"first sync running", engine.Status{Accounts: []engine.AccountStatus{acct("work", engine.Syncing, last("14:04", ""), func(a *engine.AccountStatus) {
-			a.Progress = &engine.Progress{Counts: store.Counts{Added: 20, Updated: 4, Removed: 1}}
+		{"first sync running", api.Status{Accounts: []api.AccountStatus{acct("work", api.Syncing, last("14:04", ""), func(a *api.AccountStatus) {
+			a.Progress = &api.Progress{Counts: api.Counts{Added: 20, Updated: 4, Removed: 1}}
 		})}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TraySyncing)
 			want(t, v.Status, "Syncing (25 items so far). Last sync 14:04")
 			want(t, v.SyncNow.Enabled, false)
 		}},
-		{"paused for a while", engine.Status{Paused: true, PausedUntil: at("14:35"), Accounts: []engine.AccountStatus{acct("work", engine.Paused, last("14:01", "14:02"))}}, func(t *testing.T, v View) {
+		{"paused for a while", api.Status{Paused: true, PausedUntil: at("14:35"), Accounts: []api.AccountStatus{acct("work", api.Paused, last("14:01", "14:02"))}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayPaused)
 			want(t, v.Tooltip, "Inbox Sync — Paused until 14:35. Last sync 14:02")
 			want(t, v.Paused, true)
@@ -101,25 +100,25 @@ func TestBuild(t *testing.T) {
 			want(t, v.SyncNow.Enabled, false)
 			want(t, v.Attention, false)
 		}},
-		{"paused until resumed", engine.Status{Paused: true, Accounts: []engine.AccountStatus{acct("work", engine.Paused)}}, func(t *testing.T, v View) {
+		{"paused until resumed", api.Status{Paused: true, Accounts: []api.AccountStatus{acct("work", api.Paused)}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayPaused)
 			want(t, v.Status, "Paused until you resume")
 		}},
-		{"paused while the state has not caught up", engine.Status{Paused: true, Accounts: []engine.AccountStatus{idle}}, func(t *testing.T, v View) {
+		{"paused while the state has not caught up", api.Status{Paused: true, Accounts: []api.AccountStatus{idle}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayPaused)
 			want(t, v.SyncNow.Enabled, false)
 		}},
-		{"offline", engine.Status{Accounts: []engine.AccountStatus{acct("work", engine.Offline, last("14:03", "14:03"), next("14:07"))}}, func(t *testing.T, v View) {
+		{"offline", api.Status{Accounts: []api.AccountStatus{acct("work", api.Offline, last("14:03", "14:03"), next("14:07"))}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayOffline)
 			want(t, v.Status, "Offline. Last sync 14:03, next 14:07")
 			want(t, v.SyncNow.Enabled, true)
 			want(t, v.Attention, false)
 		}},
-		{"throttled looks like offline", engine.Status{Accounts: []engine.AccountStatus{acct("work", engine.Throttled, next("14:10"))}}, func(t *testing.T, v View) {
+		{"throttled looks like offline", api.Status{Accounts: []api.AccountStatus{acct("work", api.Throttled, next("14:10"))}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayOffline)
 			want(t, v.Status, "Waiting for the server. Next sync 14:10")
 		}},
-		{"needs re-activation", engine.Status{Accounts: []engine.AccountStatus{acct("work", engine.NeedsReactivation, last("13:00", "13:00"))}}, func(t *testing.T, v View) {
+		{"needs re-activation", api.Status{Accounts: []api.AccountStatus{acct("work", api.NeedsReactivation, last("13:00", "13:00"))}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayAttention)
 			want(t, v.Status, "Needs re-activation. Last sync 13:00")
 			want(t, v.Reactivate, Item{"Re-activate…", true})
@@ -127,20 +126,20 @@ func TestBuild(t *testing.T) {
 			want(t, v.SyncNow.Enabled, false)
 			want(t, v.Attention, true)
 		}},
-		{"needs re-activation while paused", engine.Status{Paused: true, Accounts: []engine.AccountStatus{acct("work", engine.NeedsReactivation)}}, func(t *testing.T, v View) {
+		{"needs re-activation while paused", api.Status{Paused: true, Accounts: []api.AccountStatus{acct("work", api.NeedsReactivation)}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayAttention)
 			want(t, v.Reactivate.Enabled, true)
 			want(t, v.Resume.Enabled, true)
 			want(t, v.Attention, true)
 		}},
-		{"suspended", engine.Status{Accounts: []engine.AccountStatus{acct("work", engine.Suspended)}}, func(t *testing.T, v View) {
+		{"suspended", api.Status{Accounts: []api.AccountStatus{acct("work", api.Suspended)}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayAttention)
 			want(t, v.Status, "Suspended")
 			want(t, v.Reactivate.Enabled, false) // resuming or syncing re-enables it
 			want(t, v.SyncNow.Enabled, true)
 			want(t, v.Attention, true)
 		}},
-		{"two accounts: the worst wins, each has a section", engine.Status{Accounts: []engine.AccountStatus{idle, acct("home", engine.NeedsReactivation)}}, func(t *testing.T, v View) {
+		{"two accounts: the worst wins, each has a section", api.Status{Accounts: []api.AccountStatus{idle, acct("home", api.NeedsReactivation)}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayAttention)
 			want(t, v.SyncNow, Item{"Sync all now", true})
 			want(t, v.Reactivate, Item{"Re-activate home…", true})
@@ -152,14 +151,14 @@ func TestBuild(t *testing.T) {
 			})
 			want(t, v.More, "")
 		}},
-		{"two accounts: last and next across both", engine.Status{Accounts: []engine.AccountStatus{idle, acct("home", engine.Idle, last("14:03", "14:04"), next("14:20"))}}, func(t *testing.T, v View) {
+		{"two accounts: last and next across both", api.Status{Accounts: []api.AccountStatus{idle, acct("home", api.Idle, last("14:03", "14:04"), next("14:20"))}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayIdle)
 			want(t, v.Status, "Up to date. Last sync 14:04, next 14:20")
 			want(t, v.Attention, false)
 		}},
-		{"more accounts than sections", engine.Status{Accounts: []engine.AccountStatus{
-			acct("a1", engine.Idle), acct("a2", engine.Idle), acct("a3", engine.Idle), acct("a4", engine.Idle),
-			acct("a5", engine.Idle), acct("a6", engine.Idle), acct("a7", engine.NeedsReactivation),
+		{"more accounts than sections", api.Status{Accounts: []api.AccountStatus{
+			acct("a1", api.Idle), acct("a2", api.Idle), acct("a3", api.Idle), acct("a4", api.Idle),
+			acct("a5", api.Idle), acct("a6", api.Idle), acct("a7", api.NeedsReactivation),
 		}}, func(t *testing.T, v View) {
 			want(t, len(v.Accounts), MaxAccountSlots)
 			want(t, v.More, "2 more accounts: see the dashboard")
@@ -167,7 +166,7 @@ func TestBuild(t *testing.T) {
 			want(t, v.Reactivate, Item{"Re-activate a7…", true}) // reachable although it has no section
 			want(t, v.Attention, true)                           // also from beyond the sections
 		}},
-		{"an account paused on its own", engine.Status{Accounts: []engine.AccountStatus{idle, acct("home", engine.Paused, func(a *engine.AccountStatus) {
+		{"an account paused on its own", api.Status{Accounts: []api.AccountStatus{idle, acct("home", api.Paused, func(a *api.AccountStatus) {
 			a.Paused, a.PausedUntil = true, at("16:00")
 		})}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayPaused)
@@ -189,7 +188,7 @@ func want[T any](t *testing.T, got, want T) {
 }
 
 func TestEveryStateHasItsIcon(t *testing.T) {
-	for s := engine.NotActivated; s <= engine.Suspended; s++ {
+	for s := api.NotActivated; s <= api.Suspended; s++ {
 		k := icon(s)
 		if assets.TrayIcon(k, iconSize) == nil {
 			t.Errorf("%s: no %d px icon %q", s, iconSize, k)
@@ -217,10 +216,10 @@ func TestClock(t *testing.T) {
 }
 
 func TestResolve(t *testing.T) {
-	two := Build(engine.Status{Accounts: []engine.AccountStatus{
-		acct("work", engine.Idle), acct("home", engine.NeedsReactivation),
+	two := Build(api.Status{Accounts: []api.AccountStatus{
+		acct("work", api.Idle), acct("home", api.NeedsReactivation),
 	}}, now)
-	paused := Build(engine.Status{Paused: true, Accounts: []engine.AccountStatus{acct("work", engine.Paused)}}, now)
+	paused := Build(api.Status{Paused: true, Accounts: []api.AccountStatus{acct("work", api.Paused)}}, now)
 	tests := []struct {
 		name   string
 		v      View

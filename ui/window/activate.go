@@ -14,12 +14,8 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
-	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/policy"
-	"github.com/inboxsync/inboxsync/sync/provider"
-	"github.com/inboxsync/inboxsync/sync/store"
 )
 
 // The provider choices, as shown and as the engine names them.
@@ -88,7 +84,7 @@ type Activation struct {
 	// lastReq is the activation last sent (its provider in lastProvider),
 	// sent again by Use this mailbox anyway; mismatchGot is the mailbox
 	// the agent resolved.
-	lastReq      provider.ActivationRequest
+	lastReq      api.ActivationRequest
 	lastProvider string
 	mismatchGot  string
 
@@ -249,7 +245,7 @@ func reasonWords(account, reason string) string {
 // Start implements Window: it fills in the account being re-activated and
 // closes the window if the agent stops.
 func (w *Activation) Start() {
-	go w.follow(func(engine.Event) bool { return false }, w.load)
+	go w.follow(func(api.Event) bool { return false }, w.load)
 }
 
 func (w *Activation) load(ctx context.Context) {
@@ -295,7 +291,7 @@ func (w *Activation) applyPolicy(ctx context.Context) {
 		if p.IsLocked("provider") {
 			w.providerLocked = true
 			w.provider.Disable()
-			w.where.SetText(policy.LockedWords + ": " + engine.ProviderWords(want) + ".")
+			w.where.SetText(api.LockedWords + ": " + api.ProviderWords(want) + ".")
 			w.where.Show()
 		}
 		w.fit()
@@ -312,7 +308,7 @@ func (w *Activation) enableProvider() {
 
 // prefill fills the form from an existing account. Its provider can't
 // change: another kind of connection is a new account.
-func (w *Activation) prefill(a store.Account) {
+func (w *Activation) prefill(a api.Account) {
 	known := false
 	for _, p := range providerChoices {
 		if p.id == a.Provider {
@@ -322,8 +318,8 @@ func (w *Activation) prefill(a store.Account) {
 	}
 	if !known {
 		w.other = a.Provider
-		w.provider.Options = append(w.provider.Options, engine.ProviderWords(a.Provider))
-		w.provider.SetSelected(engine.ProviderWords(a.Provider))
+		w.provider.Options = append(w.provider.Options, api.ProviderWords(a.Provider))
+		w.provider.SetSelected(api.ProviderWords(a.Provider))
 		w.connectExchange.SetText("Connect")
 	}
 	// Another kind of connection is a new account: only show which this is.
@@ -361,7 +357,7 @@ func (w *Activation) selectedProvider() string {
 			return p.id
 		}
 	}
-	if w.other != "" && w.provider.Selected == engine.ProviderWords(w.other) {
+	if w.other != "" && w.provider.Selected == api.ProviderWords(w.other) {
 		return w.other
 	}
 	return ""
@@ -451,7 +447,7 @@ func (w *Activation) onFieldsChanged() {
 // onConnect sends the activation to the agent and shows the waiting panel
 // until it answers.
 func (w *Activation) onConnect(providerID string) {
-	req := provider.ActivationRequest{Provider: providerID, Account: w.opts.Account}
+	req := api.ActivationRequest{Provider: providerID, Account: w.opts.Account}
 	if len(w.settings) > 0 {
 		req.Settings = maps.Clone(w.settings)
 	}
@@ -475,7 +471,7 @@ func (w *Activation) onConnect(providerID string) {
 
 // send sends req to the agent and shows the waiting panel until it
 // answers.
-func (w *Activation) send(providerID string, req provider.ActivationRequest) {
+func (w *Activation) send(providerID string, req api.ActivationRequest) {
 	form := providerID == w.formProvider()
 	w.lastReq, w.lastProvider = req, providerID
 	ctx, cancel := context.WithCancel(w.ctx)
@@ -498,7 +494,7 @@ func (w *Activation) send(providerID string, req provider.ActivationRequest) {
 	}
 	w.showPanel("waiting")
 
-	progress := func(p provider.ActivationProgress) { w.do(func() { w.onProgress(p) }) }
+	progress := func(p api.ActivationProgress) { w.do(func() { w.onProgress(p) }) }
 	go func() {
 		acct, err := w.ctl.Activate(ctx, req, progress)
 		interval := defaultInterval
@@ -511,7 +507,7 @@ func (w *Activation) send(providerID string, req provider.ActivationRequest) {
 			// connected already; re-activation only closes.
 			if w.opts.Account == "" {
 				st, cerr := w.ctl.CRMStatus(w.ctx)
-				offerCRM = cerr == nil && st.State == crm.ConnNotConnected
+				offerCRM = cerr == nil && st.State == api.ConnNotConnected
 			}
 		}
 		canceled := ctx.Err() != nil
@@ -525,9 +521,9 @@ func (w *Activation) send(providerID string, req provider.ActivationRequest) {
 	}()
 }
 
-func (w *Activation) onActivated(provider string, a store.Account, interval time.Duration, err error, canceled bool) {
+func (w *Activation) onActivated(provider string, a api.Account, interval time.Duration, err error, canceled bool) {
 	w.copyLink.SetText("Copy link")
-	var mm *engine.MailboxMismatchError
+	var mm *api.MailboxMismatchError
 	if err != nil && !canceled && errors.As(err, &mm) {
 		w.showMismatch(mm)
 		return
@@ -574,7 +570,7 @@ func (w *Activation) offerCRM() {
 // onConnectCRM opens the Salesforce window and closes this one.
 func (w *Activation) onConnectCRM() {
 	go func() {
-		err := w.ctl.OpenWindow(w.ctx, engine.WindowRequest{Window: WindowCRMConnect})
+		err := w.ctl.OpenWindow(w.ctx, api.WindowRequest{Window: WindowCRMConnect})
 		w.do(func() {
 			if err != nil {
 				w.errMsg.SetText(plain(err))
@@ -590,7 +586,7 @@ func (w *Activation) onConnectCRM() {
 // expected one, in the agent's words (both addresses), with Use this
 // mailbox anyway (unless the administrator enforces the mailbox) and Sign
 // in with another account.
-func (w *Activation) showMismatch(mm *engine.MailboxMismatchError) {
+func (w *Activation) showMismatch(mm *api.MailboxMismatchError) {
 	w.errMsg.Hide()
 	w.mismatchGot = mm.Got
 	w.mismatchMsg.SetText(sentence(mm.Error()))

@@ -15,11 +15,9 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
-	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/policy"
-	"github.com/inboxsync/inboxsync/sync/provider"
-	"github.com/inboxsync/inboxsync/sync/store"
 )
 
 func newActivationWindow(t *testing.T, f *fakeControl, opts Options) (*Activation, *ui) {
@@ -123,11 +121,11 @@ func TestActivationPasswordMasked(t *testing.T) {
 // words, keeps what was typed and stays usable.
 func TestActivationUnsupportedKeepsInput(t *testing.T) {
 	f := newFake()
-	var reqs recorder[provider.ActivationRequest]
-	f.ActivateFn = func(_ context.Context, req provider.ActivationRequest, _ func(provider.ActivationProgress)) (store.Account, error) {
+	var reqs recorder[api.ActivationRequest]
+	f.ActivateFn = func(_ context.Context, req api.ActivationRequest, _ func(api.ActivationProgress)) (api.Account, error) {
 		reqs.add(req)
 		// What control.Client returns for the engine's error.
-		return store.Account{}, &control.RemoteError{Code: "unsupported", Message: fmt.Sprintf("%v: Microsoft Exchange accounts are not available in this build yet", engine.ErrUnsupported)}
+		return api.Account{}, &control.RemoteError{Code: "unsupported", Message: fmt.Sprintf("%v: Microsoft Exchange accounts are not available in this build yet", api.ErrUnsupported)}
 	}
 	w, u := newActivationWindow(t, f, Options{})
 	test.Type(w.login, "CORP\\ann")
@@ -156,7 +154,7 @@ func TestActivationUnsupportedKeepsInput(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("%d activations, want 1", len(got))
 	}
-	want := provider.ActivationRequest{Provider: "exchange", Login: "CORP\\ann", Password: "s3cret", Settings: map[string]string{"ews_url": "https://mail.corp.example/EWS/Exchange.asmx"}}
+	want := api.ActivationRequest{Provider: "exchange", Login: "CORP\\ann", Password: "s3cret", Settings: map[string]string{"ews_url": "https://mail.corp.example/EWS/Exchange.asmx"}}
 	if r := got[0]; r.Provider != want.Provider || r.Login != want.Login || r.Password != want.Password || r.Settings["ews_url"] != want.Settings["ews_url"] || r.Account != "" {
 		t.Errorf("request = %+v, want %+v", r, want)
 	}
@@ -171,8 +169,8 @@ func TestActivationUnsupportedKeepsInput(t *testing.T) {
 
 	// Another provider, another refusal, same window: the engine of a
 	// build without Office 365 says so, and the Office 365 panel is back.
-	f.ActivateFn = func(context.Context, provider.ActivationRequest, func(provider.ActivationProgress)) (store.Account, error) {
-		return store.Account{}, fmt.Errorf("%w: Office 365 accounts are not available in this build yet", engine.ErrUnsupported)
+	f.ActivateFn = func(context.Context, api.ActivationRequest, func(api.ActivationProgress)) (api.Account, error) {
+		return api.Account{}, fmt.Errorf("%w: Office 365 accounts are not available in this build yet", api.ErrUnsupported)
 	}
 	w.provider.SetSelected("Office 365")
 	if w.errMsg.Visible() {
@@ -195,17 +193,17 @@ func TestActivationGmailSignIn(t *testing.T) {
 	f := newFake()
 	f.CRMStatusFn = crmConnected
 	const link = "https://accounts.google.com/o/oauth2/v2/auth?client_id=1234567890-abc.apps.googleusercontent.com&state=y"
-	var reqs recorder[provider.ActivationRequest]
+	var reqs recorder[api.ActivationRequest]
 	browserDone := make(chan struct{})
-	f.ActivateFn = func(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error) {
+	f.ActivateFn = func(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (api.Account, error) {
 		reqs.add(req)
-		progress(provider.ActivationProgress{Message: "finish signing in with Google in your browser", URL: link})
+		progress(api.ActivationProgress{Message: "finish signing in with Google in your browser", URL: link})
 		select {
 		case <-browserDone:
 		case <-ctx.Done():
-			return store.Account{}, ctx.Err()
+			return api.Account{}, ctx.Err()
 		}
-		return store.Account{ID: "ann", Provider: "gmail", Email: "ann@gmail.com"}, nil
+		return api.Account{ID: "ann", Provider: "gmail", Email: "ann@gmail.com"}, nil
 	}
 	w, u := newActivationWindow(t, f, Options{})
 	w.provider.SetSelected("Gmail")
@@ -250,8 +248,8 @@ func TestActivationGmailSignIn(t *testing.T) {
 // Gmail panel, ready to sign in again.
 func TestActivationGmailErrorKeepsPanel(t *testing.T) {
 	f := newFake()
-	f.ActivateFn = func(context.Context, provider.ActivationRequest, func(provider.ActivationProgress)) (store.Account, error) {
-		return store.Account{}, &control.RemoteError{Code: "error", Message: "Inbox Sync is missing the Google permission “View events on all your calendars”, which Inbox Sync needs to sync your calendar events: sign in again and leave that permission ticked"}
+	f.ActivateFn = func(context.Context, api.ActivationRequest, func(api.ActivationProgress)) (api.Account, error) {
+		return api.Account{}, &control.RemoteError{Code: "error", Message: "Inbox Sync is missing the Google permission “View events on all your calendars”, which Inbox Sync needs to sync your calendar events: sign in again and leave that permission ticked"}
 	}
 	w, u := newActivationWindow(t, f, Options{})
 	w.provider.SetSelected("Gmail")
@@ -272,13 +270,13 @@ func TestActivationGmailErrorKeepsPanel(t *testing.T) {
 func TestReactivationGmail(t *testing.T) {
 	f := newFake()
 	settings := map[string]string{"client_id": "1234567890-abc.apps.googleusercontent.com", "gmail_endpoint": "https://gmail.googleapis.com/gmail/v1"}
-	f.AccountsFn = func() ([]store.Account, error) {
-		return []store.Account{{ID: "home", Provider: "gmail", Login: "ann@gmail.com", Email: "ann@gmail.com", Settings: settings}}, nil
+	f.AccountsFn = func() ([]api.Account, error) {
+		return []api.Account{{ID: "home", Provider: "gmail", Login: "ann@gmail.com", Email: "ann@gmail.com", Settings: settings}}, nil
 	}
-	var reqs recorder[provider.ActivationRequest]
-	f.ActivateFn = func(_ context.Context, req provider.ActivationRequest, _ func(provider.ActivationProgress)) (store.Account, error) {
+	var reqs recorder[api.ActivationRequest]
+	f.ActivateFn = func(_ context.Context, req api.ActivationRequest, _ func(api.ActivationProgress)) (api.Account, error) {
 		reqs.add(req)
-		return store.Account{ID: "home", Provider: "gmail", Email: "ann@gmail.com"}, nil
+		return api.Account{ID: "home", Provider: "gmail", Email: "ann@gmail.com"}, nil
 	}
 	reason := "The Google sign-in was revoked or your password changed: sign in with Google again."
 	w, u := newActivationWindow(t, f, Options{Account: "home", Reason: reason})
@@ -310,13 +308,13 @@ func TestActivationBrowserWaitingAndCancel(t *testing.T) {
 			f := newFake()
 			const link = "https://login.example.com/authorize?client_id=x&state=y"
 			cancelled := make(chan error, 1)
-			var reqs recorder[provider.ActivationRequest]
-			f.ActivateFn = func(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error) {
+			var reqs recorder[api.ActivationRequest]
+			f.ActivateFn = func(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (api.Account, error) {
 				reqs.add(req)
-				progress(provider.ActivationProgress{Message: "finish signing in in your browser", URL: link})
+				progress(api.ActivationProgress{Message: "finish signing in in your browser", URL: link})
 				<-ctx.Done()
 				cancelled <- ctx.Err()
-				return store.Account{}, ctx.Err()
+				return api.Account{}, ctx.Err()
 			}
 			w, u := newActivationWindow(t, f, Options{})
 			w.provider.SetSelected(tc.label)
@@ -361,8 +359,8 @@ func TestActivationBrowserWaitingAndCancel(t *testing.T) {
 func TestActivationSuccessCloses(t *testing.T) {
 	f := newFake()
 	f.CRMStatusFn = crmConnected
-	f.ActivateFn = func(context.Context, provider.ActivationRequest, func(provider.ActivationProgress)) (store.Account, error) {
-		return store.Account{ID: "ann", Provider: "exchange", Email: "ann@example.com"}, nil
+	f.ActivateFn = func(context.Context, api.ActivationRequest, func(api.ActivationProgress)) (api.Account, error) {
+		return api.Account{ID: "ann", Provider: "exchange", Email: "ann@example.com"}, nil
 	}
 	w, u := newActivationWindow(t, f, Options{})
 	w.closeAfter = 200 * time.Millisecond
@@ -381,13 +379,13 @@ func TestActivationSuccessCloses(t *testing.T) {
 
 func TestActivationSuccessUsesInterval(t *testing.T) {
 	f := newFake()
-	f.SettingsFn = func() (engine.Settings, error) {
-		s := engine.DefaultSettings()
-		s.Interval = engine.Duration(time.Hour)
+	f.SettingsFn = func() (api.Settings, error) {
+		s := api.DefaultSettings()
+		s.Interval = api.Duration(time.Hour)
 		return s, nil
 	}
-	f.ActivateFn = func(context.Context, provider.ActivationRequest, func(provider.ActivationProgress)) (store.Account, error) {
-		return store.Account{ID: "me", Provider: "gmail"}, nil
+	f.ActivateFn = func(context.Context, api.ActivationRequest, func(api.ActivationProgress)) (api.Account, error) {
+		return api.Account{ID: "me", Provider: "gmail"}, nil
 	}
 	w, u := newActivationWindow(t, f, Options{})
 	w.provider.SetSelected("Gmail")
@@ -400,16 +398,16 @@ func TestActivationSuccessUsesInterval(t *testing.T) {
 
 func TestReactivationPrefilled(t *testing.T) {
 	f := newFake()
-	f.AccountsFn = func() ([]store.Account, error) {
-		return []store.Account{
+	f.AccountsFn = func() ([]api.Account, error) {
+		return []api.Account{
 			{ID: "home", Provider: "gmail", Email: "ann@gmail.com"},
 			{ID: "work", Provider: "exchange", Login: "CORP\\ann", Email: "ann@corp.example", Settings: map[string]string{"ews_url": "https://mail.corp.example/EWS/Exchange.asmx"}},
 		}, nil
 	}
-	var reqs recorder[provider.ActivationRequest]
-	f.ActivateFn = func(_ context.Context, req provider.ActivationRequest, _ func(provider.ActivationProgress)) (store.Account, error) {
+	var reqs recorder[api.ActivationRequest]
+	f.ActivateFn = func(_ context.Context, req api.ActivationRequest, _ func(api.ActivationProgress)) (api.Account, error) {
 		reqs.add(req)
-		return store.Account{}, fmt.Errorf("%w: the password is wrong", engine.ErrInvalid)
+		return api.Account{}, fmt.Errorf("%w: the password is wrong", api.ErrInvalid)
 	}
 	reason := "your mailbox rejected the last 6 sync attempts — has your password changed?"
 	w, u := newActivationWindow(t, f, Options{Account: "work", Reason: reason})
@@ -472,7 +470,7 @@ type stoppable struct {
 	agent context.Context
 }
 
-func (s stoppable) Subscribe(ctx context.Context) (<-chan engine.Event, error) {
+func (s stoppable) Subscribe(ctx context.Context) (<-chan api.Event, error) {
 	sub, cancel := context.WithCancel(ctx)
 	go func() {
 		select {
@@ -488,13 +486,13 @@ func (s stoppable) Subscribe(ctx context.Context) (<-chan engine.Event, error) {
 // under their own provider.
 func TestReactivationOtherProvider(t *testing.T) {
 	f := newFake()
-	f.AccountsFn = func() ([]store.Account, error) {
-		return []store.Account{{ID: "qa", Provider: "scripted", Login: "bob", Settings: map[string]string{"mailbox": "/tmp/qa.json"}}}, nil
+	f.AccountsFn = func() ([]api.Account, error) {
+		return []api.Account{{ID: "qa", Provider: "scripted", Login: "bob", Settings: map[string]string{"mailbox": "/tmp/qa.json"}}}, nil
 	}
-	var reqs recorder[provider.ActivationRequest]
-	f.ActivateFn = func(_ context.Context, req provider.ActivationRequest, _ func(provider.ActivationProgress)) (store.Account, error) {
+	var reqs recorder[api.ActivationRequest]
+	f.ActivateFn = func(_ context.Context, req api.ActivationRequest, _ func(api.ActivationProgress)) (api.Account, error) {
 		reqs.add(req)
-		return store.Account{ID: "qa"}, nil
+		return api.Account{ID: "qa"}, nil
 	}
 	w, u := newActivationWindow(t, f, Options{Account: "qa"})
 	u.waitFor("the prefilled login", func() bool { return w.login.Text == "bob" })
@@ -518,8 +516,8 @@ func TestReactivationLongAccountNameWraps(t *testing.T) {
 		t.Fatalf("test name is %d characters", len(long))
 	}
 	f := newFake()
-	f.AccountsFn = func() ([]store.Account, error) {
-		return []store.Account{{ID: long, Provider: "exchange", Login: "ann@corp.example", Email: "ann@corp.example"}}, nil
+	f.AccountsFn = func() ([]api.Account, error) {
+		return []api.Account{{ID: long, Provider: "exchange", Login: "ann@corp.example", Email: "ann@corp.example"}}, nil
 	}
 	w, u := newActivationWindow(t, f, Options{Account: long})
 	u.waitFor("the prefilled login", func() bool { return w.login.Text != "" })
@@ -537,15 +535,15 @@ func TestReactivationLongAccountNameWraps(t *testing.T) {
 // mismatchFake answers the first activation with a mailbox mismatch (bob
 // signed in where ann was expected) and any request that accepts bob with
 // success, recording every request.
-func mismatchFake(enforced bool) (*fakeControl, *recorder[provider.ActivationRequest]) {
+func mismatchFake(enforced bool) (*fakeControl, *recorder[api.ActivationRequest]) {
 	f := newFake()
-	reqs := &recorder[provider.ActivationRequest]{}
-	f.ActivateFn = func(_ context.Context, req provider.ActivationRequest, _ func(provider.ActivationProgress)) (store.Account, error) {
+	reqs := &recorder[api.ActivationRequest]{}
+	f.ActivateFn = func(_ context.Context, req api.ActivationRequest, _ func(api.ActivationProgress)) (api.Account, error) {
 		reqs.add(req)
 		if !enforced && strings.EqualFold(req.AcceptMailbox, "bob@contoso.com") {
-			return store.Account{ID: "bob", Provider: req.Provider, Email: "bob@contoso.com"}, nil
+			return api.Account{ID: "bob", Provider: req.Provider, Email: "bob@contoso.com"}, nil
 		}
-		return store.Account{}, fmt.Errorf("activation: %w", &engine.MailboxMismatchError{Expected: "ann@contoso.com", Got: "bob@contoso.com", Enforced: enforced})
+		return api.Account{}, fmt.Errorf("activation: %w", &api.MailboxMismatchError{Expected: "ann@contoso.com", Got: "bob@contoso.com", Enforced: enforced})
 	}
 	return f, reqs
 }
@@ -665,7 +663,7 @@ func TestActivationOpensOnThePolicysProvider(t *testing.T) {
 		{"provider = \"office365\"\nlocked = [\"provider\"]\n", true},
 	} {
 		f := newFake()
-		f.PolicyFn = func() (policy.Policy, error) { return policy.Parse(tc.doc), nil }
+		f.PolicyFn = func() (api.Policy, error) { return policy.Parse(tc.doc), nil }
 		w, u := newActivationWindow(t, f, Options{})
 		u.waitFor("the policy's provider", func() bool { return w.provider.Selected == "Office 365" })
 		if w.provider.Disabled() != tc.locked {

@@ -11,28 +11,26 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/provider"
-	"github.com/inboxsync/inboxsync/sync/store"
 )
 
 const testInstance = "https://acme.my.salesforce.com"
 
-func crmConnected() (crm.Status, error) {
-	return crm.Status{State: crm.ConnConnected, Instance: testInstance, User: "005x", APIUsed: 120, APILimit: 15000,
-		Counts: map[crm.State]int{crm.Logged: 2, crm.Skipped: 1}, LastRun: time.Now().Add(-time.Minute)}, nil
+func crmConnected() (api.CRMStatus, error) {
+	return api.CRMStatus{State: api.ConnConnected, Instance: testInstance, User: "005x", APIUsed: 120, APILimit: 15000,
+		Counts: map[api.CRMState]int{api.CRMLogged: 2, api.CRMSkipped: 1}, LastRun: time.Now().Add(-time.Minute)}, nil
 }
 
 // Without a CRM, the success page offers Connect to Salesforce and stays
 // open; the button opens the Salesforce window.
 func TestActivationSuccessOffersSalesforce(t *testing.T) {
 	f := newFake()
-	f.ActivateFn = func(context.Context, provider.ActivationRequest, func(provider.ActivationProgress)) (store.Account, error) {
-		return store.Account{ID: "ann", Provider: "exchange", Email: "ann@example.com"}, nil
+	f.ActivateFn = func(context.Context, api.ActivationRequest, func(api.ActivationProgress)) (api.Account, error) {
+		return api.Account{ID: "ann", Provider: "exchange", Email: "ann@example.com"}, nil
 	}
-	var opened recorder[engine.WindowRequest]
-	f.OpenWindowFn = func(r engine.WindowRequest) error { opened.add(r); return nil }
+	var opened recorder[api.WindowRequest]
+	f.OpenWindowFn = func(r api.WindowRequest) error { opened.add(r); return nil }
 	w, u := newActivationWindow(t, f, Options{})
 	test.Type(w.login, "ann@example.com")
 	test.Type(w.password, "s3cret")
@@ -55,12 +53,12 @@ func TestActivationSuccessOffersSalesforce(t *testing.T) {
 // Disconnect after confirmation.
 func TestDashboardCRMTile(t *testing.T) {
 	f := newFake()
-	st := crm.Status{}
+	st := api.CRMStatus{}
 	var disconnects recorder[bool]
-	f.CRMStatusFn = func() (crm.Status, error) { return st, nil }
+	f.CRMStatusFn = func() (api.CRMStatus, error) { return st, nil }
 	f.CRMDisconnectFn = func() error { disconnects.add(true); return nil }
-	var opened recorder[engine.WindowRequest]
-	f.OpenWindowFn = func(r engine.WindowRequest) error { opened.add(r); return nil }
+	var opened recorder[api.WindowRequest]
+	f.OpenWindowFn = func(r api.WindowRequest) error { opened.add(r); return nil }
 	w, u := newDashboardWindow(t, f)
 	tile := w.crmTile
 	if tile.state.Text != "Disconnected" || tile.refresh.Text != "Connect to Salesforce" || !tile.disconnect.Disabled() {
@@ -73,14 +71,14 @@ func TestDashboardCRMTile(t *testing.T) {
 	}
 
 	st, _ = crmConnected()
-	f.events <- engine.Event{Type: engine.EventCRM}
+	f.events <- api.Event{Type: api.EventCRM}
 	u.waitFor("the connected tile", func() bool { return tile.state.Text == "Connected" })
 	if !strings.Contains(tile.card.Subtitle, "acme.my.salesforce.com") || !strings.Contains(tile.detail.Text, "2 logged, 1 skipped") || tile.refresh.Text != "Refresh" {
 		t.Errorf("connected tile: %q %q %q", tile.card.Subtitle, tile.detail.Text, tile.refresh.Text)
 	}
 
-	st.State, st.Reason = crm.ConnNeedsReactivation, "Your Salesforce sign-in has expired. Sign in to Salesforce again."
-	f.events <- engine.Event{Type: engine.EventCRM}
+	st.State, st.Reason = api.ConnNeedsReactivation, "Your Salesforce sign-in has expired. Sign in to Salesforce again."
+	f.events <- api.Event{Type: api.EventCRM}
 	u.waitFor("the problem", func() bool { return strings.Contains(tile.state.Text, "sign-in has expired") })
 	if tile.state.Importance != widget.DangerImportance {
 		t.Errorf("importance %v", tile.state.Importance)
@@ -115,12 +113,12 @@ func TestDashboardActivityCRMState(t *testing.T) {
 	f := newFake()
 	f.CRMStatusFn = crmConnected
 	now := time.Now()
-	f.ActivityFn = func(store.ActivityQuery) (store.ActivityPage, error) {
-		return store.ActivityPage{Total: 2, Items: []store.Item{
-			{Item: provider.Item{ProviderID: "1", Kind: provider.Mail, Folder: provider.Inbox, Subject: "Pricing", From: "pat@buyer.example", Time: now},
-				Account: "work", CRM: &store.CRMState{State: crm.Logged, RecordID: "02s000000000001AAA", Object: crm.ObjEmailMessage}},
-			{Item: provider.Item{ProviderID: "2", Kind: provider.Mail, Folder: provider.Inbox, Subject: "Lunch", From: "sam@gmail.com", Time: now.Add(-time.Hour)},
-				Account: "work", CRM: &store.CRMState{State: crm.Skipped, Reason: crm.ReasonNoExternal}},
+	f.ActivityFn = func(api.ActivityQuery) (api.ActivityPage, error) {
+		return api.ActivityPage{Total: 2, Items: []api.StoredItem{
+			{Item: api.Item{ProviderID: "1", Kind: api.KindMail, Folder: api.Inbox, Subject: "Pricing", From: "pat@buyer.example", Time: now},
+				Account: "work", CRM: &api.CRMItem{State: api.CRMLogged, RecordID: "02s000000000001AAA", Object: api.ObjEmailMessage}},
+			{Item: api.Item{ProviderID: "2", Kind: api.KindMail, Folder: api.Inbox, Subject: "Lunch", From: "sam@gmail.com", Time: now.Add(-time.Hour)},
+				Account: "work", CRM: &api.CRMItem{State: api.CRMSkipped, Reason: crm.ReasonNoExternal}},
 		}}, nil
 	}
 	w, u := newDashboardWindow(t, f)
@@ -153,11 +151,11 @@ func TestDashboardActivityCRMState(t *testing.T) {
 func TestCRMConnectWindow(t *testing.T) {
 	f := newFake()
 	const link = "https://login.salesforce.com/services/oauth2/authorize?client_id=3MVG&state=x"
-	var reqs recorder[engine.CRMConnectRequest]
+	var reqs recorder[api.CRMConnectRequest]
 	release := make(chan struct{})
-	f.CRMConnectFn = func(ctx context.Context, req engine.CRMConnectRequest, progress func(provider.ActivationProgress)) (crm.Status, error) {
+	f.CRMConnectFn = func(ctx context.Context, req api.CRMConnectRequest, progress func(api.ActivationProgress)) (api.CRMStatus, error) {
 		reqs.add(req)
-		progress(provider.ActivationProgress{Message: "Finish signing in to Salesforce in your browser", URL: link})
+		progress(api.ActivationProgress{Message: "Finish signing in to Salesforce in your browser", URL: link})
 		<-release
 		return crmConnected()
 	}
@@ -183,7 +181,7 @@ func TestCRMConnectWindow(t *testing.T) {
 		t.Errorf("success says %q", w.doneMsg.Text)
 	}
 	u.waitFor("the window to close", func() bool { return w.ctx.Err() != nil })
-	if got := reqs.all(); len(got) != 1 || got[0].ClientID != "3MVG" || got[0].CRM != engine.CRMSalesforce {
+	if got := reqs.all(); len(got) != 1 || got[0].ClientID != "3MVG" || got[0].CRM != api.CRMSalesforce {
 		t.Errorf("requests = %+v", got)
 	}
 }

@@ -10,10 +10,8 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
-	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
 // CRMConnect is the window that connects Salesforce, for the first time or
@@ -96,7 +94,7 @@ func (w *CRMConnect) build() {
 
 // Start implements Window: it fills in the saved Salesforce settings.
 func (w *CRMConnect) Start() {
-	go w.follow(func(engine.Event) bool { return false }, func(ctx context.Context) {
+	go w.follow(func(api.Event) bool { return false }, func(ctx context.Context) {
 		s, err := w.ctl.CRMSettings(ctx)
 		if err != nil {
 			return
@@ -113,14 +111,14 @@ func (w *CRMConnect) Start() {
 }
 
 func (w *CRMConnect) onConnect() {
-	req := engine.CRMConnectRequest{CRM: engine.CRMSalesforce, LoginURL: w.loginURL.Text, ClientID: w.clientID.Text}
+	req := api.CRMConnectRequest{CRM: api.CRMSalesforce, LoginURL: w.loginURL.Text, ClientID: w.clientID.Text}
 	ctx, cancel := context.WithCancel(w.ctx)
 	w.begin(cancel)
 	w.errMsg.Hide()
 	w.form.Hide()
 	w.waitMsg.SetText("Inbox Sync is opening the Salesforce sign-in page in your browser…")
 	w.waiting.Show()
-	progress := func(p provider.ActivationProgress) { w.do(func() { w.onProgress(p) }) }
+	progress := func(p api.ActivationProgress) { w.do(func() { w.onProgress(p) }) }
 	go func() {
 		st, err := w.ctl.CRMConnect(ctx, req, progress)
 		canceled := ctx.Err() != nil
@@ -129,7 +127,7 @@ func (w *CRMConnect) onConnect() {
 	}()
 }
 
-func (w *CRMConnect) onConnected(st crm.Status, err error, canceled bool) {
+func (w *CRMConnect) onConnected(st api.CRMStatus, err error, canceled bool) {
 	w.waiting.Hide()
 	if err != nil {
 		w.form.Show()

@@ -13,9 +13,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/store"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // crmTile is the CRM connection on the Connections tab.
@@ -37,23 +35,23 @@ func (w *Dashboard) newCRMTile() *crmTile {
 	t.disconnect.Importance = widget.DangerImportance
 	t.card = widget.NewCard("CRM", "Salesforce", container.NewVBox(t.state, t.detail,
 		container.NewHBox(t.refresh, t.change, layout.NewSpacer(), t.disconnect)))
-	t.update(crm.Status{})
+	t.update(api.CRMStatus{})
 	return t
 }
 
 // crmCountsWords says the items by CRM state.
-func crmCountsWords(st crm.Status) string {
-	return fmt.Sprintf("%d logged, %d skipped, %d failed, %d waiting", st.Counts[crm.Logged], st.Counts[crm.Skipped], st.Counts[crm.Failed], st.Counts[crm.Pending])
+func crmCountsWords(st api.CRMStatus) string {
+	return fmt.Sprintf("%d logged, %d skipped, %d failed, %d waiting", st.Counts[api.CRMLogged], st.Counts[api.CRMSkipped], st.Counts[api.CRMFailed], st.Counts[api.CRMPending])
 }
 
-func (t *crmTile) update(st crm.Status) {
+func (t *crmTile) update(st api.CRMStatus) {
 	t.refresh.SetText("Refresh")
 	t.refresh.Importance = widget.MediumImportance
 	t.change.Enable()
 	t.disconnect.Enable()
 	detail := ""
 	switch st.State {
-	case crm.ConnNotConnected:
+	case api.ConnNotConnected:
 		t.state.SetText("Disconnected")
 		t.state.Importance = widget.LowImportance
 		t.refresh.SetText("Connect to Salesforce")
@@ -61,10 +59,10 @@ func (t *crmTile) update(st crm.Status) {
 		t.change.Disable()
 		t.disconnect.Disable()
 		detail = "Log your mail and meetings to the Contacts and Leads they involve."
-	case crm.ConnNeedsReactivation, crm.ConnFailed:
+	case api.ConnNeedsReactivation, api.ConnFailed:
 		t.state.SetText("Connected, but Salesforce needs you: " + sentence(st.Reason))
 		t.state.Importance = widget.DangerImportance
-	case crm.ConnThrottled:
+	case api.ConnThrottled:
 		t.state.SetText("Connected, waiting: " + sentence(st.Reason))
 		t.state.Importance = widget.WarningImportance
 	default:
@@ -72,7 +70,7 @@ func (t *crmTile) update(st crm.Status) {
 		t.state.Importance = widget.SuccessImportance
 	}
 	t.state.Wrapping = fyne.TextWrapWord
-	if st.State != crm.ConnNotConnected {
+	if st.State != api.ConnNotConnected {
 		t.card.SetSubTitle("Salesforce · " + strings.TrimPrefix(strings.TrimPrefix(st.Instance, "https://"), "http://"))
 		detail = crmCountsWords(st)
 		if st.APILimit > 0 {
@@ -91,8 +89,8 @@ func (t *crmTile) update(st crm.Status) {
 
 // openCRMConnect asks the agent for the Salesforce window.
 func (w *Dashboard) openCRMConnect() {
-	req := engine.WindowRequest{Window: WindowCRMConnect}
-	if w.crm.State == crm.ConnNeedsReactivation {
+	req := api.WindowRequest{Window: WindowCRMConnect}
+	if w.crm.State == api.ConnNeedsReactivation {
 		req.Reason = w.crm.Reason
 	}
 	go func() {
@@ -142,15 +140,15 @@ func (w *Dashboard) onCRMDisconnect() {
 }
 
 // crmLine says an item's Salesforce state for the Activity tab.
-func crmLine(c *store.CRMState) string {
+func crmLine(c *api.CRMItem) string {
 	switch {
 	case c == nil:
 		return ""
-	case c.State == crm.Logged:
+	case c.State == api.CRMLogged:
 		return "Logged to Salesforce"
-	case c.State == crm.Pending:
+	case c.State == api.CRMPending:
 		return "Waiting to be logged to Salesforce"
-	case c.State == crm.Failed:
+	case c.State == api.CRMFailed:
 		return "Salesforce refused it: " + c.Reason
 	case c.Reason != "":
 		return "Not logged: " + c.Reason
@@ -194,7 +192,7 @@ func (w *Dashboard) newActivityList() *widget.List {
 			setTwoLine(c.Objects[0], title, detail)
 			open := c.Objects[1].(*widget.Button)
 			var u *url.URL
-			if it.CRM != nil && it.CRM.State == crm.Logged {
+			if it.CRM != nil && it.CRM.State == api.CRMLogged {
 				u = recordURL(w.crm.Instance, it.CRM.RecordID)
 			}
 			if u == nil {

@@ -15,11 +15,8 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
-	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/policy"
-	"github.com/inboxsync/inboxsync/sync/store"
 )
 
 // How much history the dashboard shows.
@@ -49,12 +46,12 @@ type Dashboard struct {
 
 	// History, issues and activity lists; their data is only touched on
 	// the UI goroutine.
-	sessions     []store.Session
+	sessions     []api.Session
 	sessionList  *widget.List
-	issues       []store.Issue
+	issues       []api.Issue
 	issueList    *widget.List
 	issuesEmpty  *widget.Label
-	activity     []store.Item
+	activity     []api.StoredItem
 	activityList *widget.List
 	search       *widget.Entry
 	activityNote *widget.Label
@@ -64,12 +61,12 @@ type Dashboard struct {
 	conns    *fyne.Container
 	connRows map[string]*connRow
 	crmTile  *crmTile
-	crm      crm.Status
+	crm      api.CRMStatus
 	// openURLFn opens a link ("Open in Salesforce"); nil: the browser.
 	openURLFn func(*url.URL)
 
-	status   engine.Status
-	accounts []store.Account
+	status   api.Status
+	accounts []api.Account
 
 	// query is the activity search, shared with the loading goroutines;
 	// querySeq drops the results of searches overtaken by newer ones;
@@ -197,8 +194,8 @@ func (w *Dashboard) newConnectionsTab() fyne.CanvasObject {
 
 // Start implements Window.
 func (w *Dashboard) Start() {
-	go w.follow(func(ev engine.Event) bool {
-		return ev.Type != engine.EventOpenWindow && ev.Type != engine.EventNotice
+	go w.follow(func(ev api.Event) bool {
+		return ev.Type != api.EventOpenWindow && ev.Type != api.EventNotice
 	}, w.reload)
 	go w.tick()
 }
@@ -228,7 +225,7 @@ func (w *Dashboard) tick() {
 func (w *Dashboard) reload(ctx context.Context) {
 	st, err := w.ctl.Status(ctx)
 	accts, aerr := w.ctl.Accounts(ctx)
-	sessions, serr := w.ctl.Sessions(ctx, store.SessionQuery{Limit: sessionLimit})
+	sessions, serr := w.ctl.Sessions(ctx, api.SessionQuery{Limit: sessionLimit})
 	issues, ierr := w.ctl.Issues(ctx, "", issueLimit)
 	crmSt, cerr := w.ctl.CRMStatus(ctx)
 	if err == nil {
@@ -269,7 +266,7 @@ func firstErr(errs ...error) error {
 }
 
 // onStatus shows the agent's state.
-func (w *Dashboard) onStatus(st engine.Status, accts []store.Account) {
+func (w *Dashboard) onStatus(st api.Status, accts []api.Account) {
 	w.status, w.accounts = st, accts
 	now := time.Now()
 	w.headline.SetText(headline(st))
@@ -317,7 +314,7 @@ func (w *Dashboard) onStatus(st engine.Status, accts []store.Account) {
 	w.cards.Refresh()
 
 	// Connections.
-	state := map[string]engine.AccountStatus{}
+	state := map[string]api.AccountStatus{}
 	for _, a := range st.Accounts {
 		state[a.Account] = a
 	}
@@ -346,7 +343,7 @@ func (w *Dashboard) onStatus(st engine.Status, accts []store.Account) {
 }
 
 // headline says the worst state in words.
-func headline(st engine.Status) string {
+func headline(st api.Status) string {
 	if len(st.Accounts) == 0 {
 		return "No mailbox connected yet"
 	}
@@ -371,7 +368,7 @@ func headline(st engine.Status) string {
 
 // policyNote tells of the administrator's policy's problems, if any: the
 // entries named are ignored until the administrator fixes the file.
-func policyNote(st engine.Status) string {
+func policyNote(st api.Status) string {
 	switch n := len(st.PolicyProblems); {
 	case n == 0:
 		return ""
@@ -383,7 +380,7 @@ func policyNote(st engine.Status) string {
 }
 
 // summary says when sync runs, in words.
-func summary(st engine.Status, now time.Time) string {
+func summary(st api.Status, now time.Time) string {
 	if len(st.Accounts) == 0 {
 		connect := "Connect your mailbox and Inbox Sync keeps its mail and meetings in your records, " + everyWords(st.Interval.D()) + "."
 		switch {
@@ -402,8 +399,8 @@ func summary(st engine.Status, now time.Time) string {
 		fmt.Fprintf(&b, "Sync is paused until %s.", when(st.PausedUntil, now))
 	default:
 		fmt.Fprintf(&b, "Sync runs %s", everyWords(st.Interval.D()))
-		if st.IntervalSource == policy.SourceLocked {
-			b.WriteString(" (" + strings.ToLower(policy.LockedWords[:1]) + policy.LockedWords[1:] + ")")
+		if st.IntervalSource == api.SourceLocked {
+			b.WriteString(" (" + strings.ToLower(api.LockedWords[:1]) + api.LockedWords[1:] + ")")
 		}
 		b.WriteString(".")
 		var next time.Time
@@ -418,9 +415,9 @@ func summary(st engine.Status, now time.Time) string {
 	}
 	for _, a := range st.Accounts {
 		switch a.State {
-		case engine.NeedsReactivation:
+		case api.NeedsReactivation:
 			fmt.Fprintf(&b, "\n%s needs you: open Connections and choose Refresh.", a.Account)
-		case engine.Suspended:
+		case api.Suspended:
 			// A sign-in is not the cure here: a successful sync is, and
 			// any sync asked for runs even while suspended.
 			fmt.Fprintf(&b, "\n%s stopped after repeated failures: once the cause is fixed, choose Force sync.", a.Account)
@@ -446,7 +443,7 @@ func newAccountCard() *accountCard {
 	return c
 }
 
-func (c *accountCard) update(a engine.AccountStatus, now time.Time) {
+func (c *accountCard) update(a api.AccountStatus, now time.Time) {
 	c.card.SetTitle(a.Account)
 	c.card.SetSubTitle(accountSubtitle(a.Provider, a.Email))
 	words := a.Words
@@ -485,13 +482,13 @@ func (c *accountCard) update(a engine.AccountStatus, now time.Time) {
 	}
 }
 
-func stateImportance(s engine.State) widget.Importance {
+func stateImportance(s api.State) widget.Importance {
 	switch s {
-	case engine.Idle:
+	case api.Idle:
 		return widget.SuccessImportance
-	case engine.NeedsReactivation, engine.Suspended:
+	case api.NeedsReactivation, api.Suspended:
 		return widget.DangerImportance
-	case engine.Offline, engine.Throttled, engine.NotActivated:
+	case api.Offline, api.Throttled, api.NotActivated:
 		return widget.WarningImportance
 	}
 	return widget.MediumImportance
@@ -510,7 +507,7 @@ func (w *Dashboard) newConnRow(id string) *connRow {
 	return r
 }
 
-func (r *connRow) update(a store.Account, st engine.AccountStatus) {
+func (r *connRow) update(a api.Account, st api.AccountStatus) {
 	r.card.SetSubTitle(accountSubtitle(a.Provider, firstNonEmpty(a.Email, a.Login)))
 	switch {
 	case a.Disabled:
@@ -518,7 +515,7 @@ func (r *connRow) update(a store.Account, st engine.AccountStatus) {
 		r.state.Importance = widget.LowImportance
 		r.disconnect.Disable()
 		r.refresh.SetText("Reconnect")
-	case st.State == engine.NeedsReactivation || st.State == engine.NotActivated:
+	case st.State == api.NeedsReactivation || st.State == api.NotActivated:
 		r.state.SetText("Connected, but the mailbox needs you to sign in again")
 		r.state.Importance = widget.DangerImportance
 		r.disconnect.Enable()
@@ -543,9 +540,9 @@ func firstNonEmpty(s ...string) string {
 
 func accountSubtitle(provider, who string) string {
 	if who == "" {
-		return engine.ProviderWords(provider)
+		return api.ProviderWords(provider)
 	}
-	return engine.ProviderWords(provider) + " · " + who
+	return api.ProviderWords(provider) + " · " + who
 }
 
 // onSyncNow asks for a sync of every account at once.
@@ -573,7 +570,7 @@ func (w *Dashboard) onPauseToggled() {
 		if paused {
 			err = w.ctl.Resume(w.ctx, "")
 		} else {
-			err = w.ctl.Pause(w.ctx, engine.PauseRequest{})
+			err = w.ctl.Pause(w.ctx, api.PauseRequest{})
 		}
 		w.do(func() {
 			w.pause.Enable()
@@ -598,7 +595,7 @@ func (w *Dashboard) say(msg string, imp widget.Importance) {
 // openActivation asks the agent for the activation window (of account,
 // or for a new mailbox): the agent keeps it to one per account.
 func (w *Dashboard) openActivation(account string) {
-	req := engine.WindowRequest{Window: WindowActivate, Account: account}
+	req := api.WindowRequest{Window: WindowActivate, Account: account}
 	for _, a := range w.status.Accounts {
 		if a.Account == account && a.State.NeedsAttention() {
 			req.Reason = a.Reason
@@ -678,7 +675,7 @@ func (w *Dashboard) loadActivity(ctx context.Context) {
 	w.querySeq++
 	seq, q := w.querySeq, w.query
 	w.mu.Unlock()
-	page, err := w.ctl.Activity(ctx, store.ActivityQuery{Search: q, Limit: activityLimit})
+	page, err := w.ctl.Activity(ctx, api.ActivityQuery{Search: q, Limit: activityLimit})
 	items := page.Items
 	w.do(func() {
 		w.mu.Lock()

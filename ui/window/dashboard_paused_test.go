@@ -7,8 +7,7 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/store"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // A paused agent with no account yet says it is paused, and Start lifts
@@ -17,7 +16,7 @@ func TestDashboardPausedWithNoAccount(t *testing.T) {
 	f := newFake()
 	s := newAgentState()
 	s.set(func(s *agentState) {
-		s.status.Accounts, s.accounts = []engine.AccountStatus{}, []store.Account{}
+		s.status.Accounts, s.accounts = []api.AccountStatus{}, []api.Account{}
 		s.status.Paused = true
 	})
 	s.wire(f)
@@ -25,7 +24,7 @@ func TestDashboardPausedWithNoAccount(t *testing.T) {
 	f.ResumeFn = func(account string) error {
 		resumes.add(account)
 		s.set(func(s *agentState) { s.status.Paused = false })
-		f.events <- engine.Event{Type: engine.EventPause}
+		f.events <- api.Event{Type: api.EventPause}
 		return nil
 	}
 	w, u := newDashboardWindow(t, f)
@@ -44,7 +43,7 @@ func TestDashboardPausedWithNoAccount(t *testing.T) {
 
 func TestSummaryPausedForAWhileWithNoAccount(t *testing.T) {
 	now := time.Date(2026, 11, 25, 14, 5, 0, 0, time.UTC)
-	st := engine.Status{Paused: true, PausedUntil: now.Add(time.Hour), Interval: engine.Duration(30 * time.Minute)}
+	st := api.Status{Paused: true, PausedUntil: now.Add(time.Hour), Interval: api.Duration(30 * time.Minute)}
 	if got := summary(st, now); !strings.HasPrefix(got, "Sync is paused until "+when(st.PausedUntil, now)+".\nConnect your mailbox") {
 		t.Errorf("summary = %q", got)
 	}
@@ -55,10 +54,10 @@ func TestSummaryPausedForAWhileWithNoAccount(t *testing.T) {
 // for suspended.
 func TestSummaryNamesTheCureOfEachStoppedState(t *testing.T) {
 	now := time.Date(2026, 11, 25, 14, 5, 0, 0, time.UTC)
-	st := engine.Status{Interval: engine.Duration(30 * time.Minute), Accounts: []engine.AccountStatus{
-		{Account: "work", State: engine.NeedsReactivation},
-		{Account: "home", State: engine.Suspended},
-		{Account: "other", State: engine.Idle},
+	st := api.Status{Interval: api.Duration(30 * time.Minute), Accounts: []api.AccountStatus{
+		{Account: "work", State: api.NeedsReactivation},
+		{Account: "home", State: api.Suspended},
+		{Account: "other", State: api.Idle},
 	}}
 	got := summary(st, now)
 	for _, want := range []string{

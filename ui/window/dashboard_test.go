@@ -12,17 +12,15 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/provider"
-	"github.com/inboxsync/inboxsync/sync/store"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // agentState is what the fake agent answers, changed by the test while the
 // window runs.
 type agentState struct {
 	mu       sync.Mutex
-	status   engine.Status
-	accounts []store.Account
+	status   api.Status
+	accounts []api.Account
 }
 
 func (s *agentState) set(f func(*agentState)) {
@@ -33,27 +31,27 @@ func (s *agentState) set(f func(*agentState)) {
 
 func newAgentState() *agentState {
 	now := time.Now()
-	last := &store.Session{ID: 7, Account: "work", Trigger: "schedule", Start: now.Add(-10 * time.Minute), End: now.Add(-10*time.Minute + 2100*time.Millisecond), Outcome: "ok", Counts: store.Counts{Added: 12, Updated: 3}}
+	last := &api.Session{ID: 7, Account: "work", Trigger: "schedule", Start: now.Add(-10 * time.Minute), End: now.Add(-10*time.Minute + 2100*time.Millisecond), Outcome: "ok", Counts: api.Counts{Added: 12, Updated: 3}}
 	return &agentState{
-		status: engine.Status{Source: "agent", Interval: engine.Duration(30 * time.Minute), Accounts: []engine.AccountStatus{
-			{Account: "work", Provider: "exchange", Email: "ann@corp.example", State: engine.Idle, Words: "Up to date", NextSync: now.Add(20 * time.Minute), LastSync: last},
+		status: api.Status{Source: "agent", Interval: api.Duration(30 * time.Minute), Accounts: []api.AccountStatus{
+			{Account: "work", Provider: "exchange", Email: "ann@corp.example", State: api.Idle, Words: "Up to date", NextSync: now.Add(20 * time.Minute), LastSync: last},
 		}},
-		accounts: []store.Account{{ID: "work", Provider: "exchange", Login: "CORP\\ann", Email: "ann@corp.example"}},
+		accounts: []api.Account{{ID: "work", Provider: "exchange", Login: "CORP\\ann", Email: "ann@corp.example"}},
 	}
 }
 
 func (s *agentState) wire(f *fakeControl) {
-	f.StatusFn = func() (engine.Status, error) {
+	f.StatusFn = func() (api.Status, error) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		st := s.status
-		st.Accounts = append([]engine.AccountStatus(nil), st.Accounts...)
+		st.Accounts = append([]api.AccountStatus(nil), st.Accounts...)
 		return st, nil
 	}
-	f.AccountsFn = func() ([]store.Account, error) {
+	f.AccountsFn = func() ([]api.Account, error) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return append([]store.Account(nil), s.accounts...), nil
+		return append([]api.Account(nil), s.accounts...), nil
 	}
 }
 
@@ -71,8 +69,8 @@ func TestDashboardShowsState(t *testing.T) {
 	f := newFake()
 	s := newAgentState()
 	s.wire(f)
-	f.SessionsFn = func(store.SessionQuery) ([]store.Session, error) {
-		return []store.Session{*s.status.Accounts[0].LastSync}, nil
+	f.SessionsFn = func(api.SessionQuery) ([]api.Session, error) {
+		return []api.Session{*s.status.Accounts[0].LastSync}, nil
 	}
 	w, _ := newDashboardWindow(t, f)
 	if w.headline.Text != "Up to date" {
@@ -109,10 +107,10 @@ func TestDashboardLiveUpdates(t *testing.T) {
 	reason := "your mailbox rejected the last 6 sync attempts — has your password changed?"
 	s.set(func(s *agentState) {
 		a := &s.status.Accounts[0]
-		a.State, a.Words, a.Reason, a.NextSync = engine.NeedsReactivation, "Needs re-activation", reason, time.Time{}
-		a.LastSync = &store.Session{Account: "work", Start: time.Now(), End: time.Now(), Outcome: "rejected", Error: "the mailbox rejected the password"}
+		a.State, a.Words, a.Reason, a.NextSync = api.NeedsReactivation, "Needs re-activation", reason, time.Time{}
+		a.LastSync = &api.Session{Account: "work", Start: time.Now(), End: time.Now(), Outcome: "rejected", Error: "the mailbox rejected the password"}
 	})
-	f.events <- engine.Event{Type: engine.EventState, Account: "work", From: engine.Idle, To: engine.NeedsReactivation}
+	f.events <- api.Event{Type: api.EventState, Account: "work", From: api.Idle, To: api.NeedsReactivation}
 	u.waitFor("the new state", func() bool { return w.headline.Text == "Needs re-activation" })
 	if c.reason.Text != sentence(reason) || !c.reason.Visible() {
 		t.Errorf("reason = %q", c.reason.Text)
@@ -126,11 +124,11 @@ func TestDashboardLiveUpdates(t *testing.T) {
 
 	// A second account appears.
 	s.set(func(s *agentState) {
-		s.status.Accounts = append(s.status.Accounts, engine.AccountStatus{Account: "home", Provider: "gmail", State: engine.Syncing, Words: "Syncing",
-			Progress: &engine.Progress{Folder: provider.Inbox, Pages: 2, Counts: store.Counts{Added: 40}}})
-		s.accounts = append(s.accounts, store.Account{ID: "home", Provider: "gmail", Email: "ann@gmail.com"})
+		s.status.Accounts = append(s.status.Accounts, api.AccountStatus{Account: "home", Provider: "gmail", State: api.Syncing, Words: "Syncing",
+			Progress: &api.Progress{Folder: api.Inbox, Pages: 2, Counts: api.Counts{Added: 40}}})
+		s.accounts = append(s.accounts, api.Account{ID: "home", Provider: "gmail", Email: "ann@gmail.com"})
 	})
-	f.events <- engine.Event{Type: engine.EventAccounts, Account: "home"}
+	f.events <- api.Event{Type: api.EventAccounts, Account: "home"}
 	u.waitFor("the second account", func() bool { return w.overview["home"] != nil })
 	if w.headline.Text != "Needs re-activation (1 of 2 accounts)" {
 		t.Errorf("headline = %q", w.headline.Text)
@@ -152,7 +150,7 @@ func TestDashboardForceSyncTooSoon(t *testing.T) {
 		if len(calls.all()) == 1 {
 			return nil
 		}
-		return &engine.TooSoonError{Wait: 40 * time.Second}
+		return &api.TooSoonError{Wait: 40 * time.Second}
 	}
 	w, u := newDashboardWindow(t, f)
 	test.Tap(w.syncNow)
@@ -177,18 +175,18 @@ func TestDashboardPauseStart(t *testing.T) {
 	f := newFake()
 	s := newAgentState()
 	s.wire(f)
-	var pauses recorder[engine.PauseRequest]
+	var pauses recorder[api.PauseRequest]
 	var resumes recorder[string]
-	f.PauseFn = func(req engine.PauseRequest) error {
+	f.PauseFn = func(req api.PauseRequest) error {
 		pauses.add(req)
 		s.set(func(s *agentState) { s.status.Paused = true })
-		f.events <- engine.Event{Type: engine.EventPause}
+		f.events <- api.Event{Type: api.EventPause}
 		return nil
 	}
 	f.ResumeFn = func(account string) error {
 		resumes.add(account)
 		s.set(func(s *agentState) { s.status.Paused = false })
-		f.events <- engine.Event{Type: engine.EventPause}
+		f.events <- api.Event{Type: api.EventPause}
 		return nil
 	}
 	w, u := newDashboardWindow(t, f)
@@ -209,15 +207,15 @@ func TestDashboardPauseStart(t *testing.T) {
 
 func TestDashboardNoAccount(t *testing.T) {
 	f := newFake()
-	var opened recorder[engine.WindowRequest]
-	f.OpenWindowFn = func(req engine.WindowRequest) error { opened.add(req); return nil }
+	var opened recorder[api.WindowRequest]
+	f.OpenWindowFn = func(req api.WindowRequest) error { opened.add(req); return nil }
 	w, u := newDashboardWindow(t, f)
 	if w.headline.Text != "No mailbox connected yet" || !w.syncNow.Disabled() || !w.pause.Disabled() || !w.addFirst.Visible() {
 		t.Errorf("headline %q, sync disabled %v, pause disabled %v, connect shown %v", w.headline.Text, w.syncNow.Disabled(), w.pause.Disabled(), w.addFirst.Visible())
 	}
 	test.Tap(w.addFirst)
 	u.waitFor("the request", func() bool { return len(opened.all()) == 1 })
-	if got := opened.all()[0]; got != (engine.WindowRequest{Window: "activate"}) {
+	if got := opened.all()[0]; got != (api.WindowRequest{Window: "activate"}) {
 		t.Errorf("request = %+v", got)
 	}
 }
@@ -226,13 +224,13 @@ func TestDashboardConnections(t *testing.T) {
 	f := newFake()
 	s := newAgentState()
 	s.wire(f)
-	var opened recorder[engine.WindowRequest]
-	f.OpenWindowFn = func(req engine.WindowRequest) error { opened.add(req); return nil }
+	var opened recorder[api.WindowRequest]
+	f.OpenWindowFn = func(req api.WindowRequest) error { opened.add(req); return nil }
 	var removed recorder[string]
 	f.RemoveAccountFn = func(account string, purge bool) error {
 		removed.add(fmt.Sprintf("%s purge=%v", account, purge))
 		s.set(func(s *agentState) { s.accounts[0].Disabled = true })
-		f.events <- engine.Event{Type: engine.EventAccounts, Account: account}
+		f.events <- api.Event{Type: api.EventAccounts, Account: account}
 		return nil
 	}
 	w, u := newDashboardWindow(t, f)
@@ -240,7 +238,7 @@ func TestDashboardConnections(t *testing.T) {
 
 	test.Tap(r.refresh)
 	u.waitFor("the activation window", func() bool { return len(opened.all()) == 1 })
-	if got := opened.all()[0]; got != (engine.WindowRequest{Window: "activate", Account: "work"}) {
+	if got := opened.all()[0]; got != (api.WindowRequest{Window: "activate", Account: "work"}) {
 		t.Errorf("Refresh asked for %+v", got)
 	}
 
@@ -284,19 +282,19 @@ func TestDashboardActivitySearch(t *testing.T) {
 	f := newFake()
 	newAgentState().wire(f)
 	var queries recorder[string]
-	f.ActivityFn = func(q store.ActivityQuery) (store.ActivityPage, error) {
+	f.ActivityFn = func(q api.ActivityQuery) (api.ActivityPage, error) {
 		queries.add(q.Search)
-		items := []store.Item{
-			{Account: "work", Item: provider.Item{Subject: "Acme renewal", From: "bob@acme.example", Folder: provider.Inbox, Kind: provider.Mail, Time: time.Now()}},
-			{Account: "work", Item: provider.Item{Subject: "Lunch", From: "eve@corp.example", Folder: provider.Inbox, Kind: provider.Mail, Time: time.Now()}},
+		items := []api.StoredItem{
+			{Account: "work", Item: api.Item{Subject: "Acme renewal", From: "bob@acme.example", Folder: api.Inbox, Kind: api.KindMail, Time: time.Now()}},
+			{Account: "work", Item: api.Item{Subject: "Lunch", From: "eve@corp.example", Folder: api.Inbox, Kind: api.KindMail, Time: time.Now()}},
 		}
-		var out []store.Item
+		var out []api.StoredItem
 		for _, it := range items {
 			if strings.Contains(strings.ToLower(it.Subject+it.From), strings.ToLower(q.Search)) {
 				out = append(out, it)
 			}
 		}
-		return store.ActivityPage{Items: out, Total: len(out)}, nil
+		return api.ActivityPage{Items: out, Total: len(out)}, nil
 	}
 	w, u := newDashboardWindow(t, f)
 	u.waitFor("the activity", func() bool { return len(w.activity) == 2 })

@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
@@ -34,10 +35,10 @@ func (w *Dashboard) onExport() {
 // exportTo writes the export to f and says how it went.
 func (w *Dashboard) exportTo(f io.WriteCloser, name, ext string) {
 	format := strings.TrimPrefix(strings.ToLower(ext), ".")
-	if !slices.Contains(store.ExportFormats, format) {
-		format = store.FormatCSV
+	if !slices.Contains(api.ExportFormats, format) {
+		format = api.FormatCSV
 	}
-	n, err := store.Export(w.ctx, w.ctl.Items, store.ItemsQuery{}, format, f, func(n int) {
+	n, err := store.Export(w.ctx, w.ctl.Items, api.ItemsQuery{}, format, f, func(n int) {
 		w.do(func() { w.activityNote.SetText(fmt.Sprintf("Exporting… %d items", n)) })
 	})
 	if cerr := f.Close(); err == nil {

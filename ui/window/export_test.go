@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
-	"github.com/inboxsync/inboxsync/sync/store"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // closingBuffer is a bytes.Buffer that records its Close.
@@ -37,14 +36,14 @@ func (c *closingBuffer) Close() error {
 func TestDashboardExport(t *testing.T) {
 	f := newFake()
 	newAgentState().wire(f)
-	var queries recorder[store.ItemsQuery]
-	f.ItemsFn = func(q store.ItemsQuery) (store.ItemsPage, error) {
+	var queries recorder[api.ItemsQuery]
+	f.ItemsFn = func(q api.ItemsQuery) (api.ItemsPage, error) {
 		queries.add(q)
-		it := store.Item{Account: "work", Item: provider.Item{Subject: "Acme, \"renewal\"", Folder: provider.Inbox, Kind: provider.Mail, Time: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}}
+		it := api.StoredItem{Account: "work", Item: api.Item{Subject: "Acme, \"renewal\"", Folder: api.Inbox, Kind: api.KindMail, Time: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}}
 		if q.After == 0 {
-			return store.ItemsPage{Items: []store.Item{it, it}, Next: 2}, nil
+			return api.ItemsPage{Items: []api.StoredItem{it, it}, Next: 2}, nil
 		}
-		return store.ItemsPage{Items: []store.Item{it}}, nil
+		return api.ItemsPage{Items: []api.StoredItem{it}}, nil
 	}
 	w, u := newDashboardWindow(t, f)
 	out := &closingBuffer{}

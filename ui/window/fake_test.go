@@ -9,54 +9,50 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
-	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/policy"
-	"github.com/inboxsync/inboxsync/sync/provider"
-	"github.com/inboxsync/inboxsync/sync/store"
 )
 
 // fakeControl is a hand-written control.Control: each method calls its
 // function field when set and otherwise answers with nothing. Events sent
 // on events reach every subscriber.
 type fakeControl struct {
-	events chan engine.Event
+	events chan api.Event
 
-	StatusFn         func() (engine.Status, error)
-	AccountsFn       func() ([]store.Account, error)
-	SessionsFn       func(store.SessionQuery) ([]store.Session, error)
-	ActivityFn       func(store.ActivityQuery) (store.ActivityPage, error)
-	ItemsFn          func(store.ItemsQuery) (store.ItemsPage, error)
-	IssuesFn         func(account string, limit int) ([]store.Issue, error)
-	SettingsFn       func() (engine.Settings, error)
-	UpdateSettingsFn func(engine.Settings) (engine.Settings, error)
-	ActivateFn       func(context.Context, provider.ActivationRequest, func(provider.ActivationProgress)) (store.Account, error)
+	StatusFn         func() (api.Status, error)
+	AccountsFn       func() ([]api.Account, error)
+	SessionsFn       func(api.SessionQuery) ([]api.Session, error)
+	ActivityFn       func(api.ActivityQuery) (api.ActivityPage, error)
+	ItemsFn          func(api.ItemsQuery) (api.ItemsPage, error)
+	IssuesFn         func(account string, limit int) ([]api.Issue, error)
+	SettingsFn       func() (api.Settings, error)
+	UpdateSettingsFn func(api.Settings) (api.Settings, error)
+	ActivateFn       func(context.Context, api.ActivationRequest, func(api.ActivationProgress)) (api.Account, error)
 	SyncNowFn        func(account string) error
-	PauseFn          func(engine.PauseRequest) error
+	PauseFn          func(api.PauseRequest) error
 	ResumeFn         func(account string) error
 	RemoveAccountFn  func(account string, purge bool) error
-	OpenWindowFn     func(engine.WindowRequest) error
-	PolicyFn         func() (policy.Policy, error)
-	CRMConnectFn     func(context.Context, engine.CRMConnectRequest, func(provider.ActivationProgress)) (crm.Status, error)
-	CRMStatusFn      func() (crm.Status, error)
-	CRMSyncFn        func(wait bool) (crm.Status, error)
+	OpenWindowFn     func(api.WindowRequest) error
+	PolicyFn         func() (api.Policy, error)
+	CRMConnectFn     func(context.Context, api.CRMConnectRequest, func(api.ActivationProgress)) (api.CRMStatus, error)
+	CRMStatusFn      func() (api.CRMStatus, error)
+	CRMSyncFn        func(wait bool) (api.CRMStatus, error)
 	CRMDisconnectFn  func() error
 }
 
 var _ control.Control = (*fakeControl)(nil)
 
-func newFake() *fakeControl { return &fakeControl{events: make(chan engine.Event, 16)} }
+func newFake() *fakeControl { return &fakeControl{events: make(chan api.Event, 16)} }
 
-func (f *fakeControl) Status(context.Context) (engine.Status, error) {
+func (f *fakeControl) Status(context.Context) (api.Status, error) {
 	if f.StatusFn == nil {
-		return engine.Status{Source: "agent", Interval: engine.Duration(30 * time.Minute)}, nil
+		return api.Status{Source: "agent", Interval: api.Duration(30 * time.Minute)}, nil
 	}
 	return f.StatusFn()
 }
 
-func (f *fakeControl) Subscribe(ctx context.Context) (<-chan engine.Event, error) {
-	out := make(chan engine.Event)
+func (f *fakeControl) Subscribe(ctx context.Context) (<-chan api.Event, error) {
+	out := make(chan api.Event)
 	go func() {
 		defer close(out)
 		for {
@@ -75,7 +71,7 @@ func (f *fakeControl) Subscribe(ctx context.Context) (<-chan engine.Event, error
 	return out, nil
 }
 
-func (f *fakeControl) Pause(_ context.Context, req engine.PauseRequest) error {
+func (f *fakeControl) Pause(_ context.Context, req api.PauseRequest) error {
 	if f.PauseFn == nil {
 		return nil
 	}
@@ -96,7 +92,7 @@ func (f *fakeControl) SyncNow(_ context.Context, account string) error {
 	return f.SyncNowFn(account)
 }
 
-func (f *fakeControl) Accounts(context.Context) ([]store.Account, error) {
+func (f *fakeControl) Accounts(context.Context) ([]api.Account, error) {
 	if f.AccountsFn == nil {
 		return nil, nil
 	}
@@ -110,90 +106,90 @@ func (f *fakeControl) RemoveAccount(_ context.Context, account string, purge boo
 	return f.RemoveAccountFn(account, purge)
 }
 
-func (f *fakeControl) Sessions(_ context.Context, q store.SessionQuery) ([]store.Session, error) {
+func (f *fakeControl) Sessions(_ context.Context, q api.SessionQuery) ([]api.Session, error) {
 	if f.SessionsFn == nil {
 		return nil, nil
 	}
 	return f.SessionsFn(q)
 }
 
-func (f *fakeControl) Activity(_ context.Context, q store.ActivityQuery) (store.ActivityPage, error) {
+func (f *fakeControl) Activity(_ context.Context, q api.ActivityQuery) (api.ActivityPage, error) {
 	if f.ActivityFn == nil {
-		return store.ActivityPage{}, nil
+		return api.ActivityPage{}, nil
 	}
 	return f.ActivityFn(q)
 }
 
-func (f *fakeControl) Items(_ context.Context, q store.ItemsQuery) (store.ItemsPage, error) {
+func (f *fakeControl) Items(_ context.Context, q api.ItemsQuery) (api.ItemsPage, error) {
 	if f.ItemsFn == nil {
-		return store.ItemsPage{}, nil
+		return api.ItemsPage{}, nil
 	}
 	return f.ItemsFn(q)
 }
 
-func (f *fakeControl) Issues(_ context.Context, account string, limit int) ([]store.Issue, error) {
+func (f *fakeControl) Issues(_ context.Context, account string, limit int) ([]api.Issue, error) {
 	if f.IssuesFn == nil {
 		return nil, nil
 	}
 	return f.IssuesFn(account, limit)
 }
 
-func (f *fakeControl) Settings(context.Context) (engine.Settings, error) {
+func (f *fakeControl) Settings(context.Context) (api.Settings, error) {
 	if f.SettingsFn == nil {
-		return engine.DefaultSettings(), nil
+		return api.DefaultSettings(), nil
 	}
 	return f.SettingsFn()
 }
 
-func (f *fakeControl) UpdateSettings(_ context.Context, s engine.Settings) (engine.Settings, error) {
+func (f *fakeControl) UpdateSettings(_ context.Context, s api.Settings) (api.Settings, error) {
 	if f.UpdateSettingsFn == nil {
 		return s, nil
 	}
 	return f.UpdateSettingsFn(s)
 }
 
-func (f *fakeControl) Activate(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (store.Account, error) {
+func (f *fakeControl) Activate(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (api.Account, error) {
 	if f.ActivateFn == nil {
-		return store.Account{}, engine.ErrUnsupported
+		return api.Account{}, api.ErrUnsupported
 	}
 	return f.ActivateFn(ctx, req, progress)
 }
 
-func (f *fakeControl) OpenWindow(_ context.Context, req engine.WindowRequest) error {
+func (f *fakeControl) OpenWindow(_ context.Context, req api.WindowRequest) error {
 	if f.OpenWindowFn == nil {
 		return nil
 	}
 	return f.OpenWindowFn(req)
 }
 
-func (f *fakeControl) Policy(context.Context) (policy.Policy, error) {
+func (f *fakeControl) Policy(context.Context) (api.Policy, error) {
 	if f.PolicyFn == nil {
-		return policy.Policy{}, nil
+		return api.Policy{}, nil
 	}
 	return f.PolicyFn()
 }
 
-func (f *fakeControl) TestNotice(context.Context) ([]engine.NoticeDelivery, error) {
-	return nil, engine.ErrUnsupported
+func (f *fakeControl) TestNotice(context.Context) ([]api.NoticeDelivery, error) {
+	return nil, api.ErrUnsupported
 }
 
-func (f *fakeControl) CRMConnect(ctx context.Context, req engine.CRMConnectRequest, progress func(provider.ActivationProgress)) (crm.Status, error) {
+func (f *fakeControl) CRMConnect(ctx context.Context, req api.CRMConnectRequest, progress func(api.ActivationProgress)) (api.CRMStatus, error) {
 	if f.CRMConnectFn == nil {
-		return crm.Status{}, engine.ErrUnsupported
+		return api.CRMStatus{}, api.ErrUnsupported
 	}
 	return f.CRMConnectFn(ctx, req, progress)
 }
 
-func (f *fakeControl) CRMStatus(context.Context) (crm.Status, error) {
+func (f *fakeControl) CRMStatus(context.Context) (api.CRMStatus, error) {
 	if f.CRMStatusFn == nil {
-		return crm.Status{}, nil
+		return api.CRMStatus{}, nil
 	}
 	return f.CRMStatusFn()
 }
 
-func (f *fakeControl) CRMSync(_ context.Context, wait bool) (crm.Status, error) {
+func (f *fakeControl) CRMSync(_ context.Context, wait bool) (api.CRMStatus, error) {
 	if f.CRMSyncFn == nil {
-		return crm.Status{}, engine.ErrInvalid
+		return api.CRMStatus{}, api.ErrInvalid
 	}
 	return f.CRMSyncFn(wait)
 }
@@ -205,11 +201,11 @@ func (f *fakeControl) CRMDisconnect(context.Context) error {
 	return f.CRMDisconnectFn()
 }
 
-func (f *fakeControl) CRMSettings(context.Context) (engine.CRMSettings, error) {
-	return engine.CRMSettings{LogEmailAs: crm.AsEmailMessage}, nil
+func (f *fakeControl) CRMSettings(context.Context) (api.CRMSettings, error) {
+	return api.CRMSettings{LogEmailAs: api.AsEmailMessage}, nil
 }
 
-func (f *fakeControl) UpdateCRMSettings(_ context.Context, s engine.CRMSettings) (engine.CRMSettings, error) {
+func (f *fakeControl) UpdateCRMSettings(_ context.Context, s api.CRMSettings) (api.CRMSettings, error) {
 	return s, nil
 }
 

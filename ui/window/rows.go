@@ -14,13 +14,12 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
-	"github.com/inboxsync/inboxsync/sync/store"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // pageWords says how many items a page of the activity shows, of how
 // many.
-func pageWords(p store.ActivityPage) string {
+func pageWords(p api.ActivityPage) string {
 	total := fmt.Sprint(p.Total)
 	if p.TotalCapped {
 		total = fmt.Sprintf("more than %d", p.Total)
@@ -35,7 +34,7 @@ func pageWords(p store.ActivityPage) string {
 }
 
 // sessionLine is one session of the history list.
-func sessionLine(s store.Session, now time.Time) (string, string) {
+func sessionLine(s api.Session, now time.Time) (string, string) {
 	title := fmt.Sprintf("%s · %s · %s", when(s.Start, now), s.Account, outcomeWords(s.Outcome))
 	detail := countsWords(s.Counts)
 	if !s.End.IsZero() {
@@ -49,7 +48,7 @@ func sessionLine(s store.Session, now time.Time) (string, string) {
 }
 
 // sessionSummary is the last session in one line.
-func sessionSummary(s store.Session, now time.Time) string {
+func sessionSummary(s api.Session, now time.Time) string {
 	out := fmt.Sprintf("%s, %s: %s", when(s.Start, now), strings.ToLower(outcomeWords(s.Outcome)), countsWords(s.Counts))
 	if !s.End.IsZero() {
 		out += ", took " + tookWords(s.End.Sub(s.Start))
@@ -57,7 +56,7 @@ func sessionSummary(s store.Session, now time.Time) string {
 	return out + "."
 }
 
-func countsWords(c store.Counts) string {
+func countsWords(c api.Counts) string {
 	return fmt.Sprintf("%d added, %d updated, %d removed", c.Added, c.Updated, c.Removed)
 }
 
@@ -73,7 +72,7 @@ func tookWords(d time.Duration) string {
 
 func outcomeWords(o string) string {
 	switch o {
-	case store.OutcomeRunning:
+	case api.OutcomeRunning:
 		return "Running"
 	case "ok":
 		return "Finished"
@@ -89,7 +88,7 @@ func outcomeWords(o string) string {
 		return "Sign-in expired"
 	case "stopped":
 		return "Stopped"
-	case store.OutcomeInterrupted:
+	case api.OutcomeInterrupted:
 		return "Interrupted"
 	}
 	return sentence(o)
@@ -113,27 +112,27 @@ func triggerWords(t string) string {
 	return t
 }
 
-func folderWords(f provider.Folder) string {
+func folderWords(f api.Folder) string {
 	switch f {
-	case provider.Inbox:
+	case api.Inbox:
 		return "Inbox"
-	case provider.Sent:
+	case api.Sent:
 		return "Sent"
-	case provider.Calendar:
+	case api.Calendar:
 		return "Calendar"
 	}
 	return string(f)
 }
 
 // issueLine is one issue of the issues list.
-func issueLine(is store.Issue, now time.Time) (string, string) {
+func issueLine(is api.Issue, now time.Time) (string, string) {
 	return fmt.Sprintf("%s · %s · %s", when(is.Time, now), is.Account, folderWords(is.Folder)), sentence(is.Message)
 }
 
 // itemLine is one synced item of the activity list.
-func itemLine(it store.Item, now time.Time) (string, string) {
+func itemLine(it api.StoredItem, now time.Time) (string, string) {
 	subject := firstNonEmpty(it.Subject, "(no subject)")
-	if it.Kind == provider.Event {
+	if it.Kind == api.KindEvent {
 		title := "Meeting: " + subject
 		detail := fmt.Sprintf("%s · %s · starts %s", it.Account, folderWords(it.Folder), when(firstTime(it.Start, it.Time), now))
 		if it.Location != "" {
@@ -145,7 +144,7 @@ func itemLine(it store.Item, now time.Time) (string, string) {
 		return title, detail
 	}
 	people := it.From
-	if it.Folder == provider.Sent && len(it.To) > 0 {
+	if it.Folder == api.Sent && len(it.To) > 0 {
 		people = "to " + strings.Join(it.To, ", ")
 	}
 	detail := fmt.Sprintf("%s · %s · %s · %s", when(it.Time, now), it.Account, folderWords(it.Folder), people)

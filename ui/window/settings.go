@@ -15,10 +15,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/inboxsync/inboxsync/internal/autostart"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/policy"
-	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
 // intervalChoices are the sync intervals offered.
@@ -51,7 +49,7 @@ type Settings struct {
 	dirty bool
 	// sources are where the shown settings come from (Settings.Sources):
 	// the ones the administrator locked stay greyed.
-	sources map[string]policy.Source
+	sources map[string]api.SettingSource
 }
 
 // The fields' own hints; a setting the administrator locked says so
@@ -151,12 +149,12 @@ func (w *Settings) setEnabled(on bool) {
 	} {
 		hint := f.hint
 		switch w.sources[f.name] {
-		case policy.SourceLocked:
-			hint = policy.LockedWords
+		case api.SourceLocked:
+			hint = api.LockedWords
 			for _, d := range f.ds {
 				d.Disable()
 			}
-		case policy.SourcePolicy:
+		case api.SourcePolicy:
 			hint += " (your administrator's default)"
 		}
 		w.form.Items[f.item].HintText = hint
@@ -168,7 +166,7 @@ func (w *Settings) setEnabled(on bool) {
 
 // Start implements Window.
 func (w *Settings) Start() {
-	go w.follow(func(ev engine.Event) bool { return ev.Type == engine.EventSettings }, w.load)
+	go w.follow(func(ev api.Event) bool { return ev.Type == api.EventSettings }, w.load)
 }
 
 func (w *Settings) load(ctx context.Context) {
@@ -187,7 +185,7 @@ func (w *Settings) load(ctx context.Context) {
 }
 
 // fill shows s in the form.
-func (w *Settings) fill(s engine.Settings, auto bool) {
+func (w *Settings) fill(s api.Settings, auto bool) {
 	w.loading = true
 	defer func() { w.loading = false }()
 	w.sources = s.Sources
@@ -199,9 +197,9 @@ func (w *Settings) fill(s engine.Settings, auto bool) {
 		slices.SortFunc(w.interval.Options, func(a, b string) int { return int(w.intervals[a] - w.intervals[b]) })
 	}
 	w.interval.SetSelected(label)
-	w.inbox.SetChecked(slices.Contains(s.Folders, provider.Inbox))
-	w.sent.SetChecked(slices.Contains(s.Folders, provider.Sent))
-	w.calendar.SetChecked(slices.Contains(s.Folders, provider.Calendar))
+	w.inbox.SetChecked(slices.Contains(s.Folders, api.Inbox))
+	w.sent.SetChecked(slices.Contains(s.Folders, api.Sent))
+	w.calendar.SetChecked(slices.Contains(s.Folders, api.Calendar))
 	w.history.SetText(strconv.Itoa(s.HistoryDays))
 	w.keep.SetText(strconv.Itoa(s.KeepDays))
 	w.notifications.SetChecked(s.Notifications)
@@ -240,14 +238,14 @@ func (w *Settings) onChanged() {
 }
 
 // current reads the form.
-func (w *Settings) current() engine.Settings {
+func (w *Settings) current() api.Settings {
 	days, _ := strconv.Atoi(strings.TrimSpace(w.history.Text))
 	keep, _ := strconv.Atoi(strings.TrimSpace(w.keep.Text))
-	s := engine.Settings{Interval: engine.Duration(w.intervals[w.interval.Selected]), HistoryDays: days, KeepDays: keep, Notifications: w.notifications.Checked}
+	s := api.Settings{Interval: api.Duration(w.intervals[w.interval.Selected]), HistoryDays: days, KeepDays: keep, Notifications: w.notifications.Checked}
 	for _, f := range []struct {
 		c *widget.Check
-		f provider.Folder
-	}{{w.inbox, provider.Inbox}, {w.sent, provider.Sent}, {w.calendar, provider.Calendar}} {
+		f api.Folder
+	}{{w.inbox, api.Inbox}, {w.sent, api.Sent}, {w.calendar, api.Calendar}} {
 		if f.c.Checked {
 			s.Folders = append(s.Folders, f.f)
 		}

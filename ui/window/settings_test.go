@@ -12,9 +12,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/inboxsync/inboxsync/internal/autostart"
-	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/policy"
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 func newSettingsWindow(t *testing.T, f *fakeControl, opts Options) (*Settings, *ui) {
@@ -30,8 +28,8 @@ func newSettingsWindow(t *testing.T, f *fakeControl, opts Options) (*Settings, *
 func TestSettingsSave(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	f := newFake()
-	var saved recorder[engine.Settings]
-	f.UpdateSettingsFn = func(s engine.Settings) (engine.Settings, error) { saved.add(s); return s, nil }
+	var saved recorder[api.Settings]
+	f.UpdateSettingsFn = func(s api.Settings) (api.Settings, error) { saved.add(s); return s, nil }
 	w, u := newSettingsWindow(t, f, Options{})
 	if w.interval.Selected != "30 minutes" || !w.inbox.Checked || !w.sent.Checked || !w.calendar.Checked || w.history.Text != "30" || !w.notifications.Checked {
 		t.Fatalf("defaults shown wrong: %q %v %v %v %q %v", w.interval.Selected, w.inbox.Checked, w.sent.Checked, w.calendar.Checked, w.history.Text, w.notifications.Checked)
@@ -58,7 +56,7 @@ func TestSettingsSave(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("%d saves", len(got))
 	}
-	want := engine.Settings{Interval: engine.Duration(2 * time.Hour), HistoryDays: 90, KeepDays: 730, Folders: []provider.Folder{provider.Inbox, provider.Calendar}, Notifications: false}
+	want := api.Settings{Interval: api.Duration(2 * time.Hour), HistoryDays: 90, KeepDays: 730, Folders: []api.Folder{api.Inbox, api.Calendar}, Notifications: false}
 	if s := got[0]; s.Interval != want.Interval || s.HistoryDays != want.HistoryDays || s.KeepDays != want.KeepDays || !slices.Equal(s.Folders, want.Folders) || s.Notifications != want.Notifications {
 		t.Errorf("saved %+v, want %+v", s, want)
 	}
@@ -101,8 +99,8 @@ func TestSettingsInvalid(t *testing.T) {
 func TestSettingsAgentRefuses(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	f := newFake()
-	f.UpdateSettingsFn = func(engine.Settings) (engine.Settings, error) {
-		return engine.Settings{}, fmt.Errorf("%w: the sync interval must be at least 30m0s", engine.ErrInvalid)
+	f.UpdateSettingsFn = func(api.Settings) (api.Settings, error) {
+		return api.Settings{}, fmt.Errorf("%w: the sync interval must be at least 30m0s", api.ErrInvalid)
 	}
 	w, u := newSettingsWindow(t, f, Options{})
 	w.interval.SetSelected("15 minutes")
@@ -119,9 +117,9 @@ func TestSettingsAgentRefuses(t *testing.T) {
 func TestSettingsUnlistedInterval(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	f := newFake()
-	f.SettingsFn = func() (engine.Settings, error) {
-		s := engine.DefaultSettings()
-		s.Interval = engine.Duration(45 * time.Minute)
+	f.SettingsFn = func() (api.Settings, error) {
+		s := api.DefaultSettings()
+		s.Interval = api.Duration(45 * time.Minute)
 		return s, nil
 	}
 	w, _ := newSettingsWindow(t, f, Options{})
@@ -138,17 +136,17 @@ func TestSettingsLiveUpdate(t *testing.T) {
 	f := newFake()
 	interval := make(chan time.Duration, 1)
 	interval <- 30 * time.Minute
-	f.SettingsFn = func() (engine.Settings, error) {
+	f.SettingsFn = func() (api.Settings, error) {
 		d := <-interval
 		interval <- d
-		s := engine.DefaultSettings()
-		s.Interval = engine.Duration(d)
+		s := api.DefaultSettings()
+		s.Interval = api.Duration(d)
 		return s, nil
 	}
 	w, u := newSettingsWindow(t, f, Options{})
 	<-interval
 	interval <- 4 * time.Hour
-	f.events <- engine.Event{Type: engine.EventSettings}
+	f.events <- api.Event{Type: api.EventSettings}
 	u.waitFor("the new interval", func() bool { return w.interval.Selected == "4 hours" })
 }
 
@@ -200,13 +198,13 @@ func fileExists(p string) bool {
 func TestSettingsLockedByTheAdministrator(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	f := newFake()
-	s := engine.DefaultSettings()
-	s.Interval = engine.Duration(15 * time.Minute)
+	s := api.DefaultSettings()
+	s.Interval = api.Duration(15 * time.Minute)
 	s.HistoryDays = 60
-	s.Sources = map[string]policy.Source{"sync_interval": policy.SourceLocked, "history_days": policy.SourcePolicy, "folders": policy.SourceDefault}
-	f.SettingsFn = func() (engine.Settings, error) { return s, nil }
-	var saved recorder[engine.Settings]
-	f.UpdateSettingsFn = func(x engine.Settings) (engine.Settings, error) { saved.add(x); x.Sources = s.Sources; return x, nil }
+	s.Sources = map[string]api.SettingSource{"sync_interval": api.SourceLocked, "history_days": api.SourcePolicy, "folders": api.SourceDefault}
+	f.SettingsFn = func() (api.Settings, error) { return s, nil }
+	var saved recorder[api.Settings]
+	f.UpdateSettingsFn = func(x api.Settings) (api.Settings, error) { saved.add(x); x.Sources = s.Sources; return x, nil }
 	w, u := newSettingsWindow(t, f, Options{})
 	if !w.interval.Disabled() || w.form.Items[0].HintText != "Set by your administrator" {
 		t.Fatalf("locked interval: disabled %v, hint %q", w.interval.Disabled(), w.form.Items[0].HintText)

@@ -9,7 +9,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // signInPanel is the panel a window shows while the agent signs in (a
@@ -52,7 +52,7 @@ func (p *signInPanel) begin(stop context.CancelFunc) {
 	p.cancelRun.Enable()
 }
 
-func (p *signInPanel) onProgress(pr provider.ActivationProgress) {
+func (p *signInPanel) onProgress(pr api.ActivationProgress) {
 	if pr.Message != "" {
 		p.waitMsg.SetText(sentence(pr.Message))
 	}

@@ -20,8 +20,8 @@ import (
 	"fyne.io/fyne/v2"
 
 	"github.com/inboxsync/inboxsync/assets"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
-	"github.com/inboxsync/inboxsync/sync/engine"
 )
 
 // Names of the windows, as `inboxsync ui <name>` and engine.WindowRequest
@@ -31,7 +31,7 @@ const (
 	WindowDashboard = "dashboard"
 	WindowSettings  = "settings"
 	// WindowCRMConnect connects Salesforce (engine.WindowCRMConnect).
-	WindowCRMConnect = engine.WindowCRMConnect
+	WindowCRMConnect = api.WindowCRMConnect
 )
 
 // Options are what a window is opened with.
@@ -150,7 +150,7 @@ func (b *base) Stop() { b.cancel() }
 // goroutine, not the UI's) for each burst of events that want matches.
 // Bursts are coalesced: a reload covers every event queued before it.
 // It also calls reload once at the start.
-func (b *base) follow(want func(engine.Event) bool, reload func(ctx context.Context)) {
+func (b *base) follow(want func(api.Event) bool, reload func(ctx context.Context)) {
 	events, err := b.ctl.Subscribe(b.ctx)
 	reload(b.ctx)
 	if err != nil {
@@ -185,7 +185,7 @@ func plain(err error) string {
 	if err == nil {
 		return ""
 	}
-	var tooSoon *engine.TooSoonError
+	var tooSoon *api.TooSoonError
 	switch {
 	case errors.As(err, &tooSoon):
 		return sentence(fmt.Sprintf("A sync ran less than a minute ago. Try again in %s.", durationWords(tooSoon.Wait.Round(time.Second))))
@@ -193,12 +193,12 @@ func plain(err error) string {
 		return "Cancelled."
 	case errors.Is(err, context.DeadlineExceeded):
 		return "Timed out: the server did not answer in time. Check your network and try again."
-	case errors.Is(err, engine.ErrNotRunning), errors.Is(err, control.ErrClientClosed):
+	case errors.Is(err, api.ErrNotRunning), errors.Is(err, control.ErrClientClosed):
 		return "Inbox Sync is not running. Start it and try again."
 	}
 	msg := err.Error()
 	// The agent's sentinels prefix the useful part: drop them.
-	for _, s := range []error{engine.ErrInvalid, engine.ErrUnsupported, engine.ErrUnknownAccount} {
+	for _, s := range []error{api.ErrInvalid, api.ErrUnsupported, api.ErrUnknownAccount} {
 		msg = strings.TrimPrefix(msg, s.Error()+": ")
 	}
 	low := strings.ToLower(msg)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 func TestPlain(t *testing.T) {
@@ -15,13 +15,13 @@ func TestPlain(t *testing.T) {
 		err  error
 		want string
 	}{
-		{fmt.Errorf("%w: Office 365 accounts are not available in this build yet", engine.ErrUnsupported), "Office 365 accounts are not available in this build yet."},
-		{fmt.Errorf("%w: choose at least one of Inbox, Sent and Calendar", engine.ErrInvalid), "Choose at least one of Inbox, Sent and Calendar."},
-		{&engine.TooSoonError{Wait: 12 * time.Second}, "A sync ran less than a minute ago. Try again in 12 seconds."},
+		{fmt.Errorf("%w: Office 365 accounts are not available in this build yet", api.ErrUnsupported), "Office 365 accounts are not available in this build yet."},
+		{fmt.Errorf("%w: choose at least one of Inbox, Sent and Calendar", api.ErrInvalid), "Choose at least one of Inbox, Sent and Calendar."},
+		{&api.TooSoonError{Wait: 12 * time.Second}, "A sync ran less than a minute ago. Try again in 12 seconds."},
 		{errors.New(`Get "https://mail.corp.example/EWS": dial tcp: lookup mail.corp.example: no such host`), "Server not found. Check the address (or the EWS URL) and your network."},
 		{errors.New("tls: failed to verify certificate: x509: certificate signed by unknown authority"), "The server's certificate is not trusted by this computer. Ask your IT team, or check the EWS URL."},
 		{context.DeadlineExceeded, "Timed out: the server did not answer in time. Check your network and try again."},
-		{engine.ErrNotRunning, "Inbox Sync is not running. Start it and try again."},
+		{api.ErrNotRunning, "Inbox Sync is not running. Start it and try again."},
 		{errors.New("the password is wrong"), "The password is wrong."},
 	} {
 		if got := plain(tc.err); got != tc.want {

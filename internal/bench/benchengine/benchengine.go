@@ -9,15 +9,15 @@ import (
 
 	_ "modernc.org/sqlite" // the driver of WaitIndexed's connection
 
-	"github.com/inboxsync/inboxsync/sync/engine"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // WaitSession waits on events for the end of a sync session and returns
 // the number of items it added or updated, or an error if it did not end
 // ok.
-func WaitSession(events <-chan engine.Event) (int, error) {
+func WaitSession(events <-chan api.Event) (int, error) {
 	for ev := range events {
-		if ev.Type == engine.EventSessionEnded {
+		if ev.Type == api.EventSessionEnded {
 			if ev.Session.Outcome != "ok" {
 				return 0, fmt.Errorf("session %s: %s", ev.Session.Outcome, ev.Session.Error)
 			}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/inboxsync/inboxsync/internal/bench/benchengine"
 	"github.com/inboxsync/inboxsync/internal/procstat"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/scripted"
@@ -62,7 +63,7 @@ func main() {
 
 	mb := scripted.New()
 	mb.SetPageSize(*page)
-	mb.Add(provider.Inbox, *n, time.Now().Add(-time.Hour))
+	mb.Add(api.Inbox, *n, time.Now().Add(-time.Hour))
 
 	var r result
 	switch *mode {
@@ -117,7 +118,7 @@ func measure(mode string, f func() int) result {
 }
 
 var (
-	events <-chan engine.Event
+	events <-chan api.Event
 	first  = true
 )
 
@@ -142,7 +143,7 @@ func syncOnce(e *engine.Engine) int {
 	ctx := context.Background()
 	if first {
 		first = false
-		_, err := e.Activate(ctx, provider.ActivationRequest{Provider: "scripted", Account: "bench", Login: "bench",
+		_, err := e.Activate(ctx, api.ActivationRequest{Provider: "scripted", Account: "bench", Login: "bench",
 			Settings: map[string]string{"mailbox": "mb"}}, nil)
 		check(err)
 	} else {
@@ -172,7 +173,7 @@ func bare(dir string, mb *scripted.Mailbox) result {
 		ctx := context.Background()
 		cursor, total := "", 0
 		for {
-			pg, err := p.Changes(ctx, provider.Inbox, cursor, provider.Options{})
+			pg, err := p.Changes(ctx, api.Inbox, cursor, provider.Options{})
 			check(err)
 			tx, err := db.Begin()
 			check(err)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/internal/procstat"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -114,7 +115,7 @@ func Sync(p Provider) Result {
 	cursor := ""
 	r.Seconds, r.CPU = Measure(func() {
 		for {
-			pg, err := p.Changes(ctx, provider.Inbox, cursor, opts)
+			pg, err := p.Changes(ctx, api.Inbox, cursor, opts)
 			Check(err)
 			r.Items += len(pg.Changes)
 			r.Pages++
@@ -128,9 +129,9 @@ func Sync(p Provider) Result {
 
 	// The other folders' first sync (the calendar starts its window on
 	// the first call), before the measurement.
-	cursors := map[provider.Folder]string{provider.Inbox: cursor}
+	cursors := map[api.Folder]string{api.Inbox: cursor}
 	for _, f := range p.Folders() {
-		if f == provider.Inbox {
+		if f == api.Inbox {
 			continue
 		}
 		for {

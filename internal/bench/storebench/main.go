@@ -25,6 +25,7 @@ import (
 
 	"github.com/inboxsync/inboxsync/internal/bench/benchengine"
 	"github.com/inboxsync/inboxsync/internal/procstat"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/scripted"
@@ -81,7 +82,7 @@ func build(dir string, n int) buildResult {
 		// in 100 steps of 6 hours.
 		per := n/len(accounts) + boolInt(i < n%len(accounts))
 		for c := range 100 {
-			mb.Add(provider.Inbox, per/100+boolInt(c < per%100), time.Now().Add(-time.Duration(c)*6*time.Hour))
+			mb.Add(api.Inbox, per/100+boolInt(c < per%100), time.Now().Add(-time.Duration(c)*6*time.Hour))
 		}
 		conn.Register(a, mb)
 	}
@@ -96,7 +97,7 @@ func build(dir string, n int) buildResult {
 	var r buildResult
 	cpu0, t0 := procstat.CPU(), time.Now()
 	for _, a := range accounts {
-		_, err := e.Activate(ctx, provider.ActivationRequest{Provider: "scripted", Account: a, Login: a,
+		_, err := e.Activate(ctx, api.ActivationRequest{Provider: "scripted", Account: a, Login: a,
 			Settings: map[string]string{"mailbox": a}}, nil)
 		check(err)
 		r.Items += waitSession(events)
@@ -122,7 +123,7 @@ func build(dir string, n int) buildResult {
 		waitSession(events)
 		r.NoChangeCPUms[a] = float64(procstat.CPU()-c0) / float64(time.Millisecond)
 	}
-	check(e.Pause(ctx, engine.PauseRequest{}))
+	check(e.Pause(ctx, api.PauseRequest{}))
 	cancel()
 	<-done
 	check(st.Close())
@@ -142,7 +143,7 @@ func boolInt(b bool) int {
 }
 
 // waitSession waits for the end of a session and returns what it added.
-func waitSession(events <-chan engine.Event) int {
+func waitSession(events <-chan api.Event) int {
 	n, err := benchengine.WaitSession(events)
 	check(err)
 	return n
@@ -174,7 +175,7 @@ func search(dir string, runs int) []searchFigure {
 		f := searchFigure{Query: q}
 		for range runs {
 			t0 := time.Now()
-			p, err := st.Activity(ctx, store.ActivityQuery{Search: q, Limit: 50})
+			p, err := st.Activity(ctx, api.ActivityQuery{Search: q, Limit: 50})
 			check(err)
 			times = append(times, float64(time.Since(t0).Microseconds())/1000)
 			f.Total = p.Total

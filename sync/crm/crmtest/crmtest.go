@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
 )
 
@@ -44,7 +45,7 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 			t.Fatal(err)
 		}
 		slices.SortFunc(people, func(a, b crm.Person) int { return strings.Compare(a.ID, b.ID) })
-		want := []crm.Person{{ID: ann, Object: crm.ObjContact, Email: "Ann@Acme.example", AccountID: acc}, {ID: lee, Object: crm.ObjLead, Email: "lee@beta.example"}, {ID: quoted, Object: crm.ObjContact, Email: "o'neil@acme.example"}}
+		want := []crm.Person{{ID: ann, Object: api.ObjContact, Email: "Ann@Acme.example", AccountID: acc}, {ID: lee, Object: api.ObjLead, Email: "lee@beta.example"}, {ID: quoted, Object: api.ObjContact, Email: "o'neil@acme.example"}}
 		slices.SortFunc(want, func(a, b crm.Person) int { return strings.Compare(a.ID, b.ID) })
 		if !slices.Equal(people, want) {
 			t.Fatalf("FindPeople = %+v, want %+v", people, want)
@@ -53,7 +54,7 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 	t.Run("EmailMessageAndRelations", func(t *testing.T) {
 		e := newEnv(t)
 		ann := e.Backend.AddContact("ann@acme.example", "")
-		res, err := e.Recorder.Create(ctx, []crm.Record{{Object: crm.ObjEmailMessage, Fields: map[string]any{
+		res, err := e.Recorder.Create(ctx, []crm.Record{{Object: api.ObjEmailMessage, Fields: map[string]any{
 			"Subject": "Hi", "Status": "3", "Incoming": false, "MessageIdentifier": "<m1@acme.example>",
 			"MessageDate": time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC),
 		}}})
@@ -64,7 +65,7 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 		if err != nil || len(found) != 1 || found[0].ID != res[0].ID || found[0].MessageIdentifier != "<m1@acme.example>" {
 			t.Fatalf("FindEmailMessages = %+v, %v", found, err)
 		}
-		rel, err := e.Recorder.Create(ctx, []crm.Record{{Object: crm.ObjRelation, Fields: map[string]any{
+		rel, err := e.Recorder.Create(ctx, []crm.Record{{Object: api.ObjRelation, Fields: map[string]any{
 			"EmailMessageId": res[0].ID, "RelationId": ann, "RelationType": string(crm.RoleTo), "RelationAddress": "ann@acme.example",
 		}}})
 		if err != nil || rel[0].Err != nil {
@@ -79,11 +80,11 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 		e := newEnv(t)
 		start := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 		res, err := e.Recorder.Create(ctx, []crm.Record{
-			{Object: crm.ObjEvent, Fields: map[string]any{"Subject": "ok 1", "StartDateTime": start, "EndDateTime": start.Add(time.Hour)}},
-			{Object: crm.ObjEvent, Fields: map[string]any{"Subject": "no end", "StartDateTime": start}},
-			{Object: crm.ObjEvent, Fields: map[string]any{"Subject": strings.Repeat("long ", 60), "StartDateTime": start, "EndDateTime": start}},
-			{Object: crm.ObjEvent, Fields: map[string]any{"Subject": "ok 2", "IsAllDayEvent": true, "ActivityDate": "2026-11-21", "DurationInMinutes": 1440}},
-			{Object: crm.ObjEvent, Fields: map[string]any{"Subject": `It's "Q4" \ plan`, "StartDateTime": start, "EndDateTime": start.Add(time.Hour)}},
+			{Object: api.ObjEvent, Fields: map[string]any{"Subject": "ok 1", "StartDateTime": start, "EndDateTime": start.Add(time.Hour)}},
+			{Object: api.ObjEvent, Fields: map[string]any{"Subject": "no end", "StartDateTime": start}},
+			{Object: api.ObjEvent, Fields: map[string]any{"Subject": strings.Repeat("long ", 60), "StartDateTime": start, "EndDateTime": start}},
+			{Object: api.ObjEvent, Fields: map[string]any{"Subject": "ok 2", "IsAllDayEvent": true, "ActivityDate": "2026-11-21", "DurationInMinutes": 1440}},
+			{Object: api.ObjEvent, Fields: map[string]any{"Subject": `It's "Q4" \ plan`, "StartDateTime": start, "EndDateTime": start.Add(time.Hour)}},
 		})
 		if err != nil || len(res) != 5 {
 			t.Fatalf("Create: %v, %d results", err, len(res))
@@ -119,7 +120,7 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 			}
 		}
 		moved := start.Add(24 * time.Hour)
-		up, err := e.Recorder.Update(ctx, []crm.Record{{Object: crm.ObjEvent, ID: res[0].ID, Fields: map[string]any{"StartDateTime": moved, "EndDateTime": moved.Add(time.Hour)}}})
+		up, err := e.Recorder.Update(ctx, []crm.Record{{Object: api.ObjEvent, ID: res[0].ID, Fields: map[string]any{"StartDateTime": moved, "EndDateTime": moved.Add(time.Hour)}}})
 		if err != nil || up[0].Err != nil {
 			t.Fatalf("Update: %v %+v", err, up)
 		}
@@ -135,7 +136,7 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 		if err != nil || del[0].Err == nil || !del[0].Err.Gone {
 			t.Fatalf("Delete again: %v %+v", err, del)
 		}
-		up, err = e.Recorder.Update(ctx, []crm.Record{{Object: crm.ObjEvent, ID: res[0].ID, Fields: map[string]any{"Subject": "x"}}})
+		up, err = e.Recorder.Update(ctx, []crm.Record{{Object: api.ObjEvent, ID: res[0].ID, Fields: map[string]any{"Subject": "x"}}})
 		if err != nil || up[0].Err == nil || !up[0].Err.Gone {
 			t.Fatalf("Update of a deleted Event: %v %+v", err, up)
 		}
@@ -145,8 +146,8 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 		ann := e.Backend.AddContact("ann@acme.example", "")
 		bob := e.Backend.AddContact("bob@acme.example", "")
 		res, err := e.Recorder.Create(ctx, []crm.Record{
-			{Object: crm.ObjTask, Fields: map[string]any{"Subject": "Quote", "TaskSubtype": "Email", "Status": "Completed", "ActivityDate": "2026-11-20", "WhoId": ann}},
-			{Object: crm.ObjTask, Fields: map[string]any{"Subject": "Other", "TaskSubtype": "Email", "Status": "Completed", "ActivityDate": "2026-11-20", "WhoId": bob}},
+			{Object: api.ObjTask, Fields: map[string]any{"Subject": "Quote", "TaskSubtype": "Email", "Status": "Completed", "ActivityDate": "2026-11-20", "WhoId": ann}},
+			{Object: api.ObjTask, Fields: map[string]any{"Subject": "Other", "TaskSubtype": "Email", "Status": "Completed", "ActivityDate": "2026-11-20", "WhoId": bob}},
 		})
 		if err != nil || res[0].Err != nil || res[1].Err != nil {
 			t.Fatalf("Create: %v %+v", err, res)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/auth"
 	"github.com/inboxsync/inboxsync/sync/auth/authtest"
 	"github.com/inboxsync/inboxsync/sync/crm"
@@ -127,7 +128,7 @@ func TestConnectStoresGrantAndCallsInstance(t *testing.T) {
 			acc := e.sf.AddAccount("Acme")
 			e.sf.AddContact("Ann@Acme.example", acc)
 			people, err := c.FindPeople(context.Background(), []string{"ann@acme.example"})
-			if err != nil || len(people) != 1 || people[0].AccountID != acc || people[0].Object != crm.ObjContact {
+			if err != nil || len(people) != 1 || people[0].AccountID != acc || people[0].Object != api.ObjContact {
 				t.Fatalf("FindPeople = %+v, %v", people, err)
 			}
 			// The access token of the sign-in was used: no refresh.
@@ -175,7 +176,7 @@ func TestConnectRefusals(t *testing.T) {
 			{ClientID: ""},
 			{ClientID: "x", APIVersion: "64"},
 		} {
-			if _, err := salesforce.New(cfg, secrettest.NewMemory(), account); !errors.Is(err, provider.ErrInvalid) {
+			if _, err := salesforce.New(cfg, secrettest.NewMemory(), account); !errors.Is(err, api.ErrInvalid) {
 				t.Errorf("New(%+v) = %v, want ErrInvalid", cfg, err)
 			}
 		}

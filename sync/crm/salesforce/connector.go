@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/auth"
 	"github.com/inboxsync/inboxsync/sync/crm"
-	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret"
 )
 
@@ -46,14 +46,14 @@ func ConfigFrom(settings map[string]string) (Config, error) {
 	if p := strings.TrimSpace(settings[SettingRedirectPort]); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil {
-			return Config{}, fmt.Errorf("%w: the redirect port %q is not a number", provider.ErrInvalid, p)
+			return Config{}, fmt.Errorf("%w: the redirect port %q is not a number", api.ErrInvalid, p)
 		}
 		c.RedirectPort = n
 	}
 	if b := strings.TrimSpace(settings[SettingBudget]); b != "" {
 		f, err := strconv.ParseFloat(b, 64)
 		if err != nil || f <= 0 || f > 1 {
-			return Config{}, fmt.Errorf("%w: the API budget %q must be a share between 0 and 1, like 0.9", provider.ErrInvalid, b)
+			return Config{}, fmt.Errorf("%w: the API budget %q must be a share between 0 and 1, like 0.9", api.ErrInvalid, b)
 		}
 		c.Budget = f
 	}
@@ -70,7 +70,7 @@ func (k *Connector) config(settings map[string]string) (Config, error) {
 }
 
 // Connect implements crm.Connector: the browser sign-in of Connect.
-func (k *Connector) Connect(ctx context.Context, req crm.ConnectRequest, progress func(provider.ActivationProgress)) (crm.Connection, error) {
+func (k *Connector) Connect(ctx context.Context, req crm.ConnectRequest, progress func(api.ActivationProgress)) (crm.Connection, error) {
 	cfg, err := k.config(req.Settings)
 	if err != nil {
 		return nil, err
@@ -78,7 +78,7 @@ func (k *Connector) Connect(ctx context.Context, req crm.ConnectRequest, progres
 	cfg.ClientSecret = req.ClientSecret
 	opts := auth.SignInOptions{NoBrowser: req.NoBrowser, Timeout: k.Timeout, Progress: func(p auth.Prompt) {
 		if progress != nil {
-			progress(provider.ActivationProgress{Message: p.Message, URL: p.URL, UserCode: p.UserCode})
+			progress(api.ActivationProgress{Message: p.Message, URL: p.URL, UserCode: p.UserCode})
 		}
 	}}
 	c, err := Connect(ctx, cfg, k.Secrets, SecretAccount, opts)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
+
 	"github.com/inboxsync/inboxsync/sync/auth"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret"
@@ -86,18 +88,18 @@ func (c Config) Check() error {
 	c.defaults()
 	u, err := url.Parse(c.LoginURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost"))) {
-		return fmt.Errorf("%w: the Salesforce login URL %q must be an https URL like https://login.salesforce.com", provider.ErrInvalid, c.LoginURL)
+		return fmt.Errorf("%w: the Salesforce login URL %q must be an https URL like https://login.salesforce.com", api.ErrInvalid, c.LoginURL)
 	}
 	if strings.TrimSpace(c.ClientID) == "" {
-		return fmt.Errorf("%w: the consumer key (client ID) of your org's Inbox Sync app is missing", provider.ErrInvalid)
+		return fmt.Errorf("%w: the consumer key (client ID) of your org's Inbox Sync app is missing", api.ErrInvalid)
 	}
 	if c.RedirectPort < 1 || c.RedirectPort > 65535 {
-		return fmt.Errorf("%w: the redirect port %d is not a port number", provider.ErrInvalid, c.RedirectPort)
+		return fmt.Errorf("%w: the redirect port %d is not a port number", api.ErrInvalid, c.RedirectPort)
 	}
 	if v := strings.TrimPrefix(c.APIVersion, "v"); !strings.HasSuffix(v, ".0") || v == c.APIVersion {
-		return fmt.Errorf("%w: the API version %q is not like v64.0", provider.ErrInvalid, c.APIVersion)
+		return fmt.Errorf("%w: the API version %q is not like v64.0", api.ErrInvalid, c.APIVersion)
 	} else if _, err := strconv.Atoi(strings.TrimSuffix(v, ".0")); err != nil {
-		return fmt.Errorf("%w: the API version %q is not like v64.0", provider.ErrInvalid, c.APIVersion)
+		return fmt.Errorf("%w: the API version %q is not like v64.0", api.ErrInvalid, c.APIVersion)
 	}
 	return nil
 }

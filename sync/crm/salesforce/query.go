@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
@@ -125,8 +126,8 @@ func (c *Client) FindPeople(ctx context.Context, addrs []string) ([]crm.Person, 
 	var out []crm.Person
 	for _, in := range inLists(addrs, maxAddresses) {
 		queries := []struct{ soql, object string }{
-			{"SELECT Id, Email, AccountId FROM Contact WHERE Email IN " + in, crm.ObjContact},
-			{"SELECT Id, Email FROM Lead WHERE IsConverted = false AND Email IN " + in, crm.ObjLead},
+			{"SELECT Id, Email, AccountId FROM Contact WHERE Email IN " + in, api.ObjContact},
+			{"SELECT Id, Email FROM Lead WHERE IsConverted = false AND Email IN " + in, api.ObjLead},
 		}
 		subs := make([]compositeSub, len(queries))
 		for k, q := range queries {

@@ -18,6 +18,7 @@ import (
 	"github.com/Azure/go-ntlmssp"
 
 	"github.com/inboxsync/inboxsync/internal/procstat"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/ews/ewstest"
 )
@@ -53,7 +54,7 @@ func TestServeEmulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv.Add(provider.Inbox, n, time.Now().Add(-time.Hour))
+	srv.Add(api.Inbox, n, time.Now().Add(-time.Hour))
 	ca := out + ".ca.pem"
 	os.WriteFile(ca, srv.CA.PEM, 0o600)
 	b, _ := json.Marshal(benchServer{URL: srv.EWSURL, CA: ca, Login: srv.Login(), Password: srv.Password()})
@@ -98,7 +99,7 @@ func benchTarget(b *testing.B) (benchServer, http.RoundTripper, func() ewstest.S
 		b.Fatal(err)
 	}
 	b.Cleanup(srv.Close)
-	srv.Add(provider.Inbox, benchItems, time.Now().Add(-time.Hour))
+	srv.Add(api.Inbox, benchItems, time.Now().Add(-time.Hour))
 	return benchServer{URL: srv.EWSURL, Login: srv.Login(), Password: srv.Password()}, NewTransport(srv.RootCAs(), nil), srv.Stats
 }
 
@@ -107,7 +108,7 @@ func benchOpts() provider.Options {
 }
 
 // syncAll drains folder from cursor and returns the item count and cursor.
-func syncAll(b *testing.B, p *Provider, folder provider.Folder, cursor string) (int, string) {
+func syncAll(b *testing.B, p *Provider, folder api.Folder, cursor string) (int, string) {
 	n := 0
 	for {
 		page, err := p.Changes(context.Background(), folder, cursor, benchOpts())
@@ -130,7 +131,7 @@ func BenchmarkInitialSync(b *testing.B) {
 	total := 0
 	for range b.N {
 		p, _ := New(Config{URL: s.URL, Login: s.Login, Password: s.Password, Auth: AuthNTLM, Transport: tr})
-		n, _ := syncAll(b, p, provider.Inbox, "")
+		n, _ := syncAll(b, p, api.Inbox, "")
 		if n != benchItems {
 			b.Fatalf("synced %d items, want %d", n, benchItems)
 		}
@@ -227,8 +228,8 @@ func BenchmarkBareFetch(b *testing.B) {
 func BenchmarkNoChangeSync(b *testing.B) {
 	s, tr, stats := benchTarget(b)
 	p, _ := New(Config{URL: s.URL, Login: s.Login, Password: s.Password, Auth: AuthNTLM, Transport: tr})
-	cursors := map[provider.Folder]string{}
-	for _, f := range provider.AllFolders {
+	cursors := map[api.Folder]string{}
+	for _, f := range api.AllFolders {
 		_, cursors[f] = syncAll(b, p, f, "")
 	}
 	p.Close()
@@ -239,7 +240,7 @@ func BenchmarkNoChangeSync(b *testing.B) {
 		before := stats()
 		cpu0 := procstat.CPU()
 		p, _ := New(Config{URL: s.URL, Login: s.Login, Password: s.Password, Auth: AuthNTLM, Transport: NewTransport(poolOf(tr), nil)})
-		for _, f := range provider.AllFolders {
+		for _, f := range api.AllFolders {
 			if n, _ := syncAll(b, p, f, cursors[f]); n != 0 {
 				b.Fatalf("%d changes in a no-change sync", n)
 			}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret"
 )
@@ -66,7 +67,7 @@ func NewConnector(opts Options) *Connector {
 func (c *Connector) transport() *http.Transport { return NewTransport(c.opts.RootCAs, c.opts.Dial) }
 
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", provider.ErrInvalid, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s", api.ErrInvalid, fmt.Sprintf(format, args...))
 }
 
 // CheckRequest reports the mistakes in an activation request that can be
@@ -74,15 +75,15 @@ func invalid(format string, args ...any) error {
 // password, an EWS URL that is not https, or neither an EWS URL nor an
 // address for Autodiscover. Connect makes the same checks first; a client
 // may call it to report them before anything else. The errors match
-// provider.ErrInvalid.
-func CheckRequest(req provider.ActivationRequest) error {
+// api.ErrInvalid.
+func CheckRequest(req api.ActivationRequest) error {
 	_, _, _, err := checkRequest(req)
 	return err
 }
 
 // checkRequest checks req and returns its login, mailbox address and EWS
 // URL ("" for Autodiscover), trimmed.
-func checkRequest(req provider.ActivationRequest) (login, email, ewsURL string, err error) {
+func checkRequest(req api.ActivationRequest) (login, email, ewsURL string, err error) {
 	login = strings.TrimSpace(req.Login)
 	if login == "" {
 		return "", "", "", invalid(`an Exchange account needs a login (user@domain or DOMAIN\user)`)
@@ -118,9 +119,9 @@ func checkRequest(req provider.ActivationRequest) (login, email, ewsURL string, 
 // credentials are checked with one ResolveNames call, which also yields the
 // mailbox's primary SMTP address; only after it succeeded is the password
 // handed back for the keyring.
-func (c *Connector) Connect(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (provider.Connection, error) {
+func (c *Connector) Connect(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (provider.Connection, error) {
 	if progress == nil {
-		progress = func(provider.ActivationProgress) {}
+		progress = func(api.ActivationProgress) {}
 	}
 	login, email, ewsURL, err := checkRequest(req)
 	if err != nil {
@@ -130,7 +131,7 @@ func (c *Connector) Connect(ctx context.Context, req provider.ActivationRequest,
 	defer tr.CloseIdleConnections()
 
 	if ewsURL == "" {
-		progress(provider.ActivationProgress{Message: fmt.Sprintf("Looking for the Exchange server of %s (Autodiscover)…", domainOf(email))})
+		progress(api.ActivationProgress{Message: fmt.Sprintf("Looking for the Exchange server of %s (Autodiscover)…", domainOf(email))})
 		actx, cancel := context.WithTimeout(ctx, c.opts.AutodiscoverBudget)
 		ad := &autodiscoverer{login: login, password: req.Password, base: tr, resolver: c.opts.Resolver}
 		d, err := ad.discover(actx, email)
@@ -142,7 +143,7 @@ func (c *Connector) Connect(ctx context.Context, req provider.ActivationRequest,
 			return provider.Connection{}, err
 		}
 		ewsURL = d.URL
-		progress(provider.ActivationProgress{Message: fmt.Sprintf("Autodiscover found the Exchange server: %s (via %s)", d.URL, d.Via), URL: d.URL})
+		progress(api.ActivationProgress{Message: fmt.Sprintf("Autodiscover found the Exchange server: %s (via %s)", d.URL, d.Via), URL: d.URL})
 	}
 
 	cl := newClient(ewsURL, login, req.Password, req.Settings[SettingAuth], tr)
@@ -151,7 +152,7 @@ func (c *Connector) Connect(ctx context.Context, req provider.ActivationRequest,
 		return provider.Connection{}, err
 	}
 	if email != "" && !strings.EqualFold(email, primary) {
-		progress(provider.ActivationProgress{Message: fmt.Sprintf("The mailbox's primary address is %s (you entered %s).", primary, email)})
+		progress(api.ActivationProgress{Message: fmt.Sprintf("The mailbox's primary address is %s (you entered %s).", primary, email)})
 	}
 	scheme := cl.auth.Chosen()
 	if scheme == "" {

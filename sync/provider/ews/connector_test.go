@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/ews"
 	"github.com/inboxsync/inboxsync/sync/provider/ews/ewstest"
@@ -33,7 +34,7 @@ const (
 	pox = "/autodiscover/autodiscover.xml"
 )
 
-func connect(t *testing.T, srv *ewstest.Server, o ews.Options, req provider.ActivationRequest) (provider.Connection, []string, error) {
+func connect(t *testing.T, srv *ewstest.Server, o ews.Options, req api.ActivationRequest) (provider.Connection, []string, error) {
 	t.Helper()
 	if o.RootCAs == nil {
 		o.RootCAs = srv.RootCAs()
@@ -49,7 +50,7 @@ func connect(t *testing.T, srv *ewstest.Server, o ews.Options, req provider.Acti
 		req.Password = srv.Password()
 	}
 	var msgs []string
-	conn, err := c.Connect(context.Background(), req, func(p provider.ActivationProgress) { msgs = append(msgs, p.Message) })
+	conn, err := c.Connect(context.Background(), req, func(p api.ActivationProgress) { msgs = append(msgs, p.Message) })
 	return conn, msgs, err
 }
 
@@ -99,7 +100,7 @@ func TestEWSAutodiscoverOrder(t *testing.T) {
 			srv := newServer(t, ewstest.Config{Hosts: adHosts})
 			c.setup(srv)
 			conn, msgs, err := connect(t, srv, ews.Options{Dial: srv.Dialer(c.hosts...), Resolver: c.srv},
-				provider.ActivationRequest{Login: "ann@contoso.test"})
+				api.ActivationRequest{Login: "ann@contoso.test"})
 			if err != nil {
 				t.Fatalf("Connect: %v", err)
 			}
@@ -156,7 +157,7 @@ func TestEWSAutodiscoverFailures(t *testing.T) {
 			c.setup(srv)
 			start := time.Now()
 			_, _, err := connect(t, srv, ews.Options{Dial: srv.Dialer(c.hosts...), AutodiscoverBudget: c.budget},
-				provider.ActivationRequest{Login: `CONTOSO\ann`, Email: "ann@contoso.test"})
+				api.ActivationRequest{Login: `CONTOSO\ann`, Email: "ann@contoso.test"})
 			if err == nil {
 				t.Fatal("Connect succeeded")
 			}
@@ -178,7 +179,7 @@ func TestEWSAutodiscoverFailures(t *testing.T) {
 func TestEWSConnect(t *testing.T) {
 	t.Run("explicit URL, DOMAIN\\user, NTLM", func(t *testing.T) {
 		srv := newServer(t, ewstest.Config{})
-		conn, _, err := connect(t, srv, ews.Options{}, provider.ActivationRequest{Login: `CONTOSO\ann`, Settings: map[string]string{ews.SettingURL: srv.EWSURL}})
+		conn, _, err := connect(t, srv, ews.Options{}, api.ActivationRequest{Login: `CONTOSO\ann`, Settings: map[string]string{ews.SettingURL: srv.EWSURL}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,34 +202,34 @@ func TestEWSConnect(t *testing.T) {
 		for k, v := range conn.Secrets {
 			secrets.Set(a.ID, k, v)
 		}
-		srv.Add(provider.Inbox, 3, now.Add(-time.Hour))
+		srv.Add(api.Inbox, 3, now.Add(-time.Hour))
 		p, err := ews.NewConnector(ews.Options{RootCAs: srv.RootCAs()}).Open(context.Background(), a, secrets)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer p.Close()
-		if got, _, _ := drain(t, p, provider.Inbox, ""); len(got) != 3 {
+		if got, _, _ := drain(t, p, api.Inbox, ""); len(got) != 3 {
 			t.Fatalf("%d items", len(got))
 		}
 	})
 	t.Run("Basic is chosen from the challenge", func(t *testing.T) {
 		srv := newServer(t, ewstest.Config{Auth: []string{"Basic"}})
-		conn, _, err := connect(t, srv, ews.Options{}, provider.ActivationRequest{Login: "ann@contoso.test", Settings: map[string]string{ews.SettingURL: srv.EWSURL}})
+		conn, _, err := connect(t, srv, ews.Options{}, api.ActivationRequest{Login: "ann@contoso.test", Settings: map[string]string{ews.SettingURL: srv.EWSURL}})
 		if err != nil || conn.Account.Settings[ews.SettingAuth] != ews.AuthBasic {
 			t.Fatalf("%v %+v", err, conn.Account)
 		}
 	})
 	t.Run("wrong password", func(t *testing.T) {
 		srv := newServer(t, ewstest.Config{})
-		conn, _, err := connect(t, srv, ews.Options{}, provider.ActivationRequest{Login: "ann@contoso.test", Password: "nope", Settings: map[string]string{ews.SettingURL: srv.EWSURL}})
+		conn, _, err := connect(t, srv, ews.Options{}, api.ActivationRequest{Login: "ann@contoso.test", Password: "nope", Settings: map[string]string{ews.SettingURL: srv.EWSURL}})
 		if provider.Classify(err) != provider.ClassRejected || provider.Reason(err) != "The Exchange server refused the password." || conn.Secrets != nil {
 			t.Fatalf("got %v, %+v", err, conn)
 		}
 	})
 	t.Run("http URL refused", func(t *testing.T) {
 		srv := newServer(t, ewstest.Config{})
-		_, _, err := connect(t, srv, ews.Options{}, provider.ActivationRequest{Login: "ann@contoso.test", Settings: map[string]string{ews.SettingURL: "http://mail.contoso.test/EWS/Exchange.asmx"}})
-		if !errors.Is(err, provider.ErrInvalid) || !strings.Contains(err.Error(), "must start with https://") {
+		_, _, err := connect(t, srv, ews.Options{}, api.ActivationRequest{Login: "ann@contoso.test", Settings: map[string]string{ews.SettingURL: "http://mail.contoso.test/EWS/Exchange.asmx"}})
+		if !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), "must start with https://") {
 			t.Fatalf("got %v", err)
 		}
 		if st := srv.Stats(); st.Requests != 0 {
@@ -238,7 +239,7 @@ func TestEWSConnect(t *testing.T) {
 	t.Run("untrusted certificate", func(t *testing.T) {
 		srv := newServer(t, ewstest.Config{})
 		other, _ := ewstest.NewCA()
-		_, _, err := connect(t, srv, ews.Options{RootCAs: other.Pool()}, provider.ActivationRequest{Login: "ann@contoso.test", Settings: map[string]string{ews.SettingURL: srv.EWSURL}})
+		_, _, err := connect(t, srv, ews.Options{RootCAs: other.Pool()}, api.ActivationRequest{Login: "ann@contoso.test", Settings: map[string]string{ews.SettingURL: srv.EWSURL}})
 		if provider.Classify(err) != provider.ClassFailed || !strings.Contains(err.Error(), "certificate isn't trusted") {
 			t.Fatalf("got %v", err)
 		}
@@ -246,8 +247,8 @@ func TestEWSConnect(t *testing.T) {
 	t.Run("missing login or password", func(t *testing.T) {
 		srv := newServer(t, ewstest.Config{})
 		c := ews.NewConnector(ews.Options{})
-		for _, req := range []provider.ActivationRequest{{Password: "x"}, {Login: "ann@contoso.test"}, {Login: `\ann`, Password: "x"}, {Login: "ann", Password: "x"}} {
-			if _, err := c.Connect(context.Background(), req, nil); !errors.Is(err, provider.ErrInvalid) {
+		for _, req := range []api.ActivationRequest{{Password: "x"}, {Login: "ann@contoso.test"}, {Login: `\ann`, Password: "x"}, {Login: "ann", Password: "x"}} {
+			if _, err := c.Connect(context.Background(), req, nil); !errors.Is(err, api.ErrInvalid) {
 				t.Errorf("%+v: got %v", req, err)
 			}
 		}
@@ -255,8 +256,8 @@ func TestEWSConnect(t *testing.T) {
 	})
 	t.Run("DOMAIN login without an EWS URL says what to do in the window and the CLI", func(t *testing.T) {
 		c := ews.NewConnector(ews.Options{})
-		_, err := c.Connect(context.Background(), provider.ActivationRequest{Login: `CORP\ann`, Password: "x"}, nil)
-		if !errors.Is(err, provider.ErrInvalid) {
+		_, err := c.Connect(context.Background(), api.ActivationRequest{Login: `CORP\ann`, Password: "x"}, nil)
+		if !errors.Is(err, api.ErrInvalid) {
 			t.Fatalf("got %v", err)
 		}
 		for _, want := range []string{"email address", "under More", "--email", "--ews-url"} {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -55,8 +56,8 @@ func FuzzParseEnvelope(f *testing.F) {
 				codeError(m.Code, m.Text, m.MessageXML, 200)
 				for _, ch := range m.Changes.List {
 					for i := range ch.Items {
-						toItem(provider.Inbox, &ch.Items[i])
-						toItem(provider.Calendar, &ch.Items[i])
+						toItem(api.Inbox, &ch.Items[i])
+						toItem(api.Calendar, &ch.Items[i])
 					}
 				}
 			}
@@ -64,7 +65,7 @@ func FuzzParseEnvelope(f *testing.F) {
 		if g := env.Body.GetItem; g != nil {
 			for _, m := range g.Messages {
 				for i := range m.Items.List {
-					it := toItem(provider.Sent, &m.Items.List[i])
+					it := toItem(api.Sent, &m.Items.List[i])
 					if len([]rune(it.Preview)) > previewLength+1 {
 						t.Fatalf("preview of %d runes", len([]rune(it.Preview)))
 					}

@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -44,10 +45,10 @@ const (
 )
 
 // folderIDs maps folders to EWS distinguished folder ids.
-var folderIDs = map[provider.Folder]string{
-	provider.Inbox:    "inbox",
-	provider.Sent:     "sentitems",
-	provider.Calendar: "calendar",
+var folderIDs = map[api.Folder]string{
+	api.Inbox:    "inbox",
+	api.Sent:     "sentitems",
+	api.Calendar: "calendar",
 }
 
 // Config is what a Provider needs to read a mailbox.
@@ -101,8 +102,8 @@ func New(cfg Config) (*Provider, error) {
 }
 
 // Folders returns Inbox, Sent and Calendar.
-func (p *Provider) Folders() []provider.Folder {
-	return append([]provider.Folder(nil), provider.AllFolders...)
+func (p *Provider) Folders() []api.Folder {
+	return append([]api.Folder(nil), api.AllFolders...)
 }
 
 // Close drops the provider's idle connections.
@@ -138,7 +139,7 @@ func (cs cursorState) encode() string {
 }
 
 // Changes returns the next page of changes of folder (see provider.Provider).
-func (p *Provider) Changes(ctx context.Context, folder provider.Folder, cursor string, opts provider.Options) (provider.Page, error) {
+func (p *Provider) Changes(ctx context.Context, folder api.Folder, cursor string, opts provider.Options) (provider.Page, error) {
 	fid, ok := folderIDs[folder]
 	if !ok {
 		return provider.Page{}, provider.Failed("Exchange accounts cannot sync this folder.", fmt.Errorf("unknown folder %q", folder))
@@ -150,7 +151,7 @@ func (p *Provider) Changes(ctx context.Context, folder provider.Folder, cursor s
 			return provider.Page{}, err
 		}
 	}
-	calendar := folder == provider.Calendar
+	calendar := folder == api.Calendar
 	env, err := p.c.call(ctx, syncFolderItemsRequest(fid, cs.SyncState, p.pageSize, calendar))
 	if err != nil {
 		return provider.Page{}, err
@@ -228,7 +229,7 @@ func (p *Provider) Changes(ctx context.Context, folder provider.Folder, cursor s
 	for _, id := range order {
 		o := ops[id]
 		if o.deleted {
-			page.Changes = append(page.Changes, provider.Change{Deleted: true, Item: provider.Item{ProviderID: id, Folder: folder}})
+			page.Changes = append(page.Changes, provider.Change{Deleted: true, Item: api.Item{ProviderID: id, Folder: folder}})
 			continue
 		}
 		it, ok := items[id]
@@ -245,7 +246,7 @@ func (p *Provider) Changes(ctx context.Context, folder provider.Folder, cursor s
 	return page, nil
 }
 
-func inWindow(it provider.Item, now time.Time) bool {
+func inWindow(it api.Item, now time.Time) bool {
 	if it.Start.IsZero() {
 		return true
 	}
@@ -259,12 +260,12 @@ func inWindow(it provider.Item, now time.Time) bool {
 // getItems reads ids in batches. An item gone since SyncFolderItems listed
 // it is left out (its Delete follows in a later page); an item that cannot
 // be read becomes an issue.
-func (p *Provider) getItems(ctx context.Context, folder provider.Folder, ids []string) (map[string]provider.Item, []provider.ItemIssue, error) {
-	out := make(map[string]provider.Item, len(ids))
-	var issues []provider.ItemIssue
+func (p *Provider) getItems(ctx context.Context, folder api.Folder, ids []string) (map[string]api.Item, []api.ItemIssue, error) {
+	out := make(map[string]api.Item, len(ids))
+	var issues []api.ItemIssue
 	for start := 0; start < len(ids); start += p.batchSize {
 		batch := ids[start:min(start+p.batchSize, len(ids))]
-		env, err := p.c.call(ctx, getItemRequest(batch, folder == provider.Calendar))
+		env, err := p.c.call(ctx, getItemRequest(batch, folder == api.Calendar))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -285,7 +286,7 @@ func (p *Provider) getItems(ctx context.Context, folder provider.Folder, ids []s
 			case codeServerBusy:
 				return nil, nil, codeError(m.Code, m.Text, m.MessageXML, http.StatusOK)
 			default:
-				issues = append(issues, provider.ItemIssue{ProviderID: id, Folder: folder,
+				issues = append(issues, api.ItemIssue{ProviderID: id, Folder: folder,
 					Message: fmt.Sprintf("Exchange could not read this item (%s).", m.Code)})
 				continue
 			}
@@ -304,11 +305,11 @@ func (p *Provider) getItems(ctx context.Context, folder provider.Folder, ids []s
 }
 
 // toItem converts an EWS item to the store's shape.
-func toItem(folder provider.Folder, e *ewsItem) provider.Item {
-	it := provider.Item{
+func toItem(folder api.Folder, e *ewsItem) api.Item {
+	it := api.Item{
 		ProviderID:     e.ItemID.ID,
 		Folder:         folder,
-		Kind:           provider.Mail,
+		Kind:           api.KindMail,
 		MessageID:      e.InternetMessageID,
 		ConversationID: e.ConversationID.ID,
 		Subject:        e.Subject,
@@ -319,11 +320,11 @@ func toItem(folder provider.Folder, e *ewsItem) provider.Item {
 	}
 	received, sent := parseTime(e.DateTimeReceived), parseTime(e.DateTimeSent)
 	it.Time = received
-	if (folder == provider.Sent && !sent.IsZero()) || it.Time.IsZero() {
+	if (folder == api.Sent && !sent.IsZero()) || it.Time.IsZero() {
 		it.Time = sent
 	}
-	if folder == provider.Calendar {
-		it.Kind = provider.Event
+	if folder == api.Calendar {
+		it.Kind = api.KindEvent
 		it.Start, it.End = parseTime(e.Start), parseTime(e.End)
 		it.Location = e.Location
 		it.Organizer = e.Organizer.String()

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/ews"
 	"github.com/inboxsync/inboxsync/sync/provider/ews/ewstest"
@@ -48,7 +49,7 @@ func (harness) Open(t *testing.T, pageSize int) (provider.Provider, providertest
 	return newProvider(t, srv, ews.AuthNTLM), mailbox{srv}
 }
 
-func (m mailbox) Add(t *testing.T, f provider.Folder, n int, at time.Time) []string {
+func (m mailbox) Add(t *testing.T, f api.Folder, n int, at time.Time) []string {
 	return m.srv.Add(f, n, at)
 }
 
@@ -75,7 +76,7 @@ func TestEWSConformance(t *testing.T) {
 }
 
 // drain follows pages until More is false.
-func drain(t *testing.T, p provider.Provider, f provider.Folder, cursor string) (map[string]provider.Change, string, int) {
+func drain(t *testing.T, p provider.Provider, f api.Folder, cursor string) (map[string]provider.Change, string, int) {
 	t.Helper()
 	got := map[string]provider.Change{}
 	pages := 0
@@ -97,7 +98,7 @@ func drain(t *testing.T, p provider.Provider, f provider.Folder, cursor string) 
 
 func TestEWSItemFields(t *testing.T) {
 	srv := newServer(t, ewstest.Config{})
-	mail := srv.AddMessage(provider.Inbox, ewstest.Message{
+	mail := srv.AddMessage(api.Inbox, ewstest.Message{
 		Subject: "Quarterly figures", Body: "Hi Ann,\r\n\r\n  the figures are attached.  " + strings.Repeat("More words follow here. ", 40),
 		From: "bob@contoso.test", To: []string{"ann@contoso.test"}, Cc: []string{"carol@contoso.test"}, Received: now.Add(-time.Hour),
 	})
@@ -107,17 +108,17 @@ func TestEWSItemFields(t *testing.T) {
 	future := srv.AddEvent(ewstest.Event{Subject: "Far", Start: now.AddDate(0, 0, 61), End: now.AddDate(0, 0, 61).Add(time.Hour), Organizer: "bob@contoso.test"})
 	p := newProvider(t, srv, ews.AuthNTLM)
 
-	got, _, _ := drain(t, p, provider.Inbox, "")
+	got, _, _ := drain(t, p, api.Inbox, "")
 	it := got[mail].Item
 	if it.Subject != "Quarterly figures" || it.From != "Bob <bob@contoso.test>" || len(it.To) != 1 || len(it.Cc) != 1 ||
-		!strings.HasPrefix(it.MessageID, "<") || it.ConversationID == "" || !it.Time.Equal(now.Add(-time.Hour)) || it.Kind != provider.Mail {
+		!strings.HasPrefix(it.MessageID, "<") || it.ConversationID == "" || !it.Time.Equal(now.Add(-time.Hour)) || it.Kind != api.KindMail {
 		t.Fatalf("mail item: %+v", it)
 	}
 	if !strings.HasPrefix(it.Preview, "Hi Ann, the figures are attached. More words") || len([]rune(it.Preview)) > 201 || strings.Contains(it.Preview, "\n") {
 		t.Fatalf("preview %q", it.Preview)
 	}
 
-	got, _, _ = drain(t, p, provider.Calendar, "")
+	got, _, _ = drain(t, p, api.Calendar, "")
 	if _, ok := got[past]; ok {
 		t.Error("event 15 days back was synced")
 	}
@@ -125,7 +126,7 @@ func TestEWSItemFields(t *testing.T) {
 		t.Error("event 61 days ahead was synced")
 	}
 	ev := got[inWindow].Item
-	if ev.Kind != provider.Event || ev.Location != "Room 4" || !ev.Start.Equal(now.Add(48*time.Hour)) || !ev.End.Equal(now.Add(49*time.Hour)) ||
+	if ev.Kind != api.KindEvent || ev.Location != "Room 4" || !ev.Start.Equal(now.Add(48*time.Hour)) || !ev.End.Equal(now.Add(49*time.Hour)) ||
 		ev.Organizer != "Bob <bob@contoso.test>" || len(ev.Attendees) != 2 || !ev.Time.Equal(ev.Start) {
 		t.Fatalf("event: %+v", ev)
 	}
@@ -133,19 +134,19 @@ func TestEWSItemFields(t *testing.T) {
 
 func TestEWSPagingAndDeletes(t *testing.T) {
 	srv := newServer(t, ewstest.Config{PageSize: 10})
-	ids := srv.Add(provider.Inbox, 35, now.Add(-time.Hour))
+	ids := srv.Add(api.Inbox, 35, now.Add(-time.Hour))
 	p := newProvider(t, srv, ews.AuthNTLM)
-	got, cursor, pages := drain(t, p, provider.Inbox, "")
+	got, cursor, pages := drain(t, p, api.Inbox, "")
 	if len(got) != 35 || pages != 4 {
 		t.Fatalf("%d items in %d pages", len(got), pages)
 	}
 	// An item created and deleted between two syncs, and one deleted after
 	// being synced.
-	gone := srv.Add(provider.Inbox, 1, now)[0]
+	gone := srv.Add(api.Inbox, 1, now)[0]
 	srv.Delete(gone)
 	srv.Delete(ids[3])
-	got, _, _ = drain(t, p, provider.Inbox, cursor)
-	if c := got[ids[3]]; !c.Deleted || c.Item.Folder != provider.Inbox {
+	got, _, _ = drain(t, p, api.Inbox, cursor)
+	if c := got[ids[3]]; !c.Deleted || c.Item.Folder != api.Inbox {
 		t.Errorf("deleted item: %+v", c)
 	}
 	if c, ok := got[gone]; ok && !c.Deleted {
@@ -167,10 +168,10 @@ func TestEWSErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			srv := newServer(t, ewstest.Config{})
-			srv.Add(provider.Inbox, 3, now.Add(-time.Hour))
+			srv.Add(api.Inbox, 3, now.Add(-time.Hour))
 			p := newProvider(t, srv, ews.AuthNTLM)
 			srv.FailNext(c.fault)
-			_, err := p.Changes(context.Background(), provider.Inbox, "", opts())
+			_, err := p.Changes(context.Background(), api.Inbox, "", opts())
 			if provider.Classify(err) != c.class || provider.RetryAfter(err) < c.atLeat {
 				t.Fatalf("got %v (class %v, retry %v)", err, provider.Classify(err), provider.RetryAfter(err))
 			}
@@ -178,22 +179,22 @@ func TestEWSErrors(t *testing.T) {
 	}
 	t.Run("busy during GetItem", func(t *testing.T) {
 		srv := newServer(t, ewstest.Config{})
-		srv.Add(provider.Inbox, 3, now.Add(-time.Hour))
+		srv.Add(api.Inbox, 3, now.Add(-time.Hour))
 		p := newProvider(t, srv, ews.AuthNTLM)
-		p.Changes(context.Background(), provider.Inbox, "", opts()) // authenticate the connection
+		p.Changes(context.Background(), api.Inbox, "", opts()) // authenticate the connection
 		srv.FailNext(ewstest.Fault{}, ewstest.Fault{Kind: ewstest.BusyMessage, BackOff: 2 * time.Second})
 		// The first fault hits SyncFolderItems.
-		if _, err := p.Changes(context.Background(), provider.Inbox, "", opts()); provider.Classify(err) != provider.ClassThrottled {
+		if _, err := p.Changes(context.Background(), api.Inbox, "", opts()); provider.Classify(err) != provider.ClassThrottled {
 			t.Fatalf("got %v", err)
 		}
-		if _, err := p.Changes(context.Background(), provider.Inbox, "", opts()); provider.Classify(err) != provider.ClassThrottled || provider.RetryAfter(err) != 2*time.Second {
+		if _, err := p.Changes(context.Background(), api.Inbox, "", opts()); provider.Classify(err) != provider.ClassThrottled || provider.RetryAfter(err) != 2*time.Second {
 			t.Fatalf("GetItem busy: got %v", err)
 		}
 	})
 	t.Run("bad password", func(t *testing.T) {
 		srv := newServer(t, ewstest.Config{})
 		p, _ := ews.New(ews.Config{URL: srv.EWSURL, Login: srv.Login(), Password: "wrong", Auth: ews.AuthNTLM, Transport: ews.NewTransport(srv.RootCAs(), nil)})
-		_, err := p.Changes(context.Background(), provider.Inbox, "", opts())
+		_, err := p.Changes(context.Background(), api.Inbox, "", opts())
 		if provider.Classify(err) != provider.ClassRejected || provider.Reason(err) != "The Exchange server refused the password." {
 			t.Fatalf("got %v", err)
 		}
@@ -207,7 +208,7 @@ func TestEWSErrors(t *testing.T) {
 	t.Run("untrusted certificate", func(t *testing.T) {
 		srv := newServer(t, ewstest.Config{})
 		p, _ := ews.New(ews.Config{URL: srv.EWSURL, Login: srv.Login(), Password: srv.Password(), Transport: ews.NewTransport(nil, nil)})
-		_, err := p.Changes(context.Background(), provider.Inbox, "", opts())
+		_, err := p.Changes(context.Background(), api.Inbox, "", opts())
 		if provider.Classify(err) != provider.ClassFailed || !strings.Contains(provider.Reason(err), "certificate isn't trusted") {
 			t.Fatalf("got %v", err)
 		}
@@ -220,14 +221,14 @@ func TestEWSErrors(t *testing.T) {
 		url, pool := srv.EWSURL, srv.RootCAs()
 		srv.Close()
 		p, _ := ews.New(ews.Config{URL: url, Login: "a@b", Password: "x", Transport: ews.NewTransport(pool, nil)})
-		if _, err := p.Changes(context.Background(), provider.Inbox, "", opts()); provider.Classify(err) != provider.ClassOffline {
+		if _, err := p.Changes(context.Background(), api.Inbox, "", opts()); provider.Classify(err) != provider.ClassOffline {
 			t.Fatalf("got %v (class %v)", err, provider.Classify(err))
 		}
 	})
 	t.Run("unreadable cursor", func(t *testing.T) {
 		srv := newServer(t, ewstest.Config{})
 		p := newProvider(t, srv, ews.AuthNTLM)
-		if _, err := p.Changes(context.Background(), provider.Inbox, "not json", opts()); provider.Classify(err) != provider.ClassCursorInvalid {
+		if _, err := p.Changes(context.Background(), api.Inbox, "not json", opts()); provider.Classify(err) != provider.ClassCursorInvalid {
 			t.Fatalf("got %v", err)
 		}
 	})
@@ -252,9 +253,9 @@ func TestEWSAuthSchemes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			srv := newServer(t, ewstest.Config{Auth: c.offer})
-			srv.Add(provider.Inbox, 300, now.Add(-time.Hour))
+			srv.Add(api.Inbox, 300, now.Add(-time.Hour))
 			p := newProvider(t, srv, c.scheme)
-			got, _, _ := drain(t, p, provider.Inbox, "")
+			got, _, _ := drain(t, p, api.Inbox, "")
 			if len(got) != 300 {
 				t.Fatalf("%d items", len(got))
 			}
@@ -271,12 +272,12 @@ func TestEWSAuthSchemes(t *testing.T) {
 
 func TestEWSCancelledMidway(t *testing.T) {
 	srv := newServer(t, ewstest.Config{})
-	srv.Add(provider.Inbox, 10, now.Add(-time.Hour))
+	srv.Add(api.Inbox, 10, now.Add(-time.Hour))
 	p := newProvider(t, srv, ews.AuthNTLM)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
 	defer cancel()
 	<-ctx.Done()
-	if _, err := p.Changes(ctx, provider.Inbox, "", opts()); err == nil || provider.Classify(err) == provider.ClassRejected {
+	if _, err := p.Changes(ctx, api.Inbox, "", opts()); err == nil || provider.Classify(err) == provider.ClassRejected {
 		t.Fatalf("got %v", err)
 	}
 }

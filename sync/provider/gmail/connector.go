@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/auth"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/internal/httpapi"
@@ -94,14 +95,14 @@ func ResolveSettings(explicit, defaults map[string]string) (Settings, error) {
 		GmailEndpoint: get(SettingGmailEndpoint, DefaultGmailEndpoint), CalendarEndpoint: get(SettingCalendarEndpoint, DefaultCalendarEndpoint),
 	}
 	if s.ClientID == "" {
-		return s, fmt.Errorf("%w: Gmail needs the client ID of an OAuth client (Desktop app) registered in Google Cloud: pass --client-id, or set gmail.client_id in the config file (see docs/gmail.md)", provider.ErrInvalid)
+		return s, fmt.Errorf("%w: Gmail needs the client ID of an OAuth client (Desktop app) registered in Google Cloud: pass --client-id, or set gmail.client_id in the config file (see docs/gmail.md)", api.ErrInvalid)
 	}
 	if len(s.ClientID) > 200 || !clientIDRe.MatchString(s.ClientID) {
-		return s, fmt.Errorf("%w: the client ID %q does not look like a Google OAuth client ID (…apps.googleusercontent.com)", provider.ErrInvalid, s.ClientID)
+		return s, fmt.Errorf("%w: the client ID %q does not look like a Google OAuth client ID (…apps.googleusercontent.com)", api.ErrInvalid, s.ClientID)
 	}
 	if s.ClientSecret != "" && (len(s.ClientSecret) > 200 || !clientSecretRe.MatchString(s.ClientSecret)) {
 		// The value is not repeated: it may be a real secret.
-		return s, fmt.Errorf("%w: the client secret has characters a Google client secret does not have", provider.ErrInvalid)
+		return s, fmt.Errorf("%w: the client secret has characters a Google client secret does not have", api.ErrInvalid)
 	}
 	var err error
 	for _, f := range []struct {
@@ -153,7 +154,7 @@ func (c *Connector) defaults() (map[string]string, error) {
 // Gmail profile for the mailbox address and one calendar event (both APIs
 // must be enabled in the client's project) and returns the settings and
 // the grant to keep.
-func (c *Connector) Connect(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (provider.Connection, error) {
+func (c *Connector) Connect(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (provider.Connection, error) {
 	defs, err := c.defaults()
 	if err != nil {
 		return provider.Connection{}, fmt.Errorf("reading the Gmail defaults: %w", err)
@@ -175,7 +176,7 @@ func (c *Connector) Connect(ctx context.Context, req provider.ActivationRequest,
 	}
 	opts := auth.SignInOptions{NoBrowser: req.NoBrowser, Progress: func(p auth.Prompt) {
 		if progress != nil {
-			progress(provider.ActivationProgress{Message: p.Message, URL: p.URL, UserCode: p.UserCode})
+			progress(api.ActivationProgress{Message: p.Message, URL: p.URL, UserCode: p.UserCode})
 		}
 	}}
 	tok, err := ac.SignInBrowser(ctx, opts)

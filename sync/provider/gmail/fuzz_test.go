@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -36,7 +37,7 @@ func FuzzParseMessage(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, folder := range []provider.Folder{provider.Inbox, provider.Sent} {
+		for _, folder := range []api.Folder{api.Inbox, api.Sent} {
 			it, err := toItem(folder, &m)
 			if err != nil {
 				continue

@@ -59,6 +59,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/internal/httpapi"
 )
@@ -188,8 +189,8 @@ func New(o Options) (*Provider, error) {
 }
 
 // Folders implements provider.Provider.
-func (p *Provider) Folders() []provider.Folder {
-	return []provider.Folder{provider.Inbox, provider.Sent, provider.Calendar}
+func (p *Provider) Folders() []api.Folder {
+	return []api.Folder{api.Inbox, api.Sent, api.Calendar}
 }
 
 // Close implements provider.Provider.
@@ -245,29 +246,29 @@ func decodeCursor(s string, calendar bool) (cursor, error) {
 }
 
 // label maps a mail folder to its Gmail label.
-func label(f provider.Folder) (string, bool) {
+func label(f api.Folder) (string, bool) {
 	switch f {
-	case provider.Inbox:
+	case api.Inbox:
 		return "INBOX", true
-	case provider.Sent:
+	case api.Sent:
 		return "SENT", true
 	}
 	return "", false
 }
 
 // Changes implements provider.Provider.
-func (p *Provider) Changes(ctx context.Context, folder provider.Folder, cur string, opts provider.Options) (provider.Page, error) {
+func (p *Provider) Changes(ctx context.Context, folder api.Folder, cur string, opts provider.Options) (provider.Page, error) {
 	if err := ctx.Err(); err != nil {
 		return provider.Page{}, err
 	}
 	var c cursor
 	if cur != "" {
 		var err error
-		if c, err = decodeCursor(cur, folder == provider.Calendar); err != nil {
+		if c, err = decodeCursor(cur, folder == api.Calendar); err != nil {
 			return provider.Page{}, provider.CursorInvalid(err)
 		}
 	}
-	if folder == provider.Calendar {
+	if folder == api.Calendar {
 		return p.calendarChanges(ctx, c, cur == "", opts)
 	}
 	lbl, ok := label(folder)
@@ -293,7 +294,7 @@ func (p *Provider) Changes(ctx context.Context, folder provider.Folder, cur stri
 // listPage reads one page of a first sync: messages.list of the label,
 // newest first, then each message's metadata. The listing ends at the last
 // page or at the first page whose messages are all older than the window.
-func (p *Provider) listPage(ctx context.Context, folder provider.Folder, lbl string, c cursor) (provider.Page, error) {
+func (p *Provider) listPage(ctx context.Context, folder api.Folder, lbl string, c cursor) (provider.Page, error) {
 	q := url.Values{"labelIds": {lbl}, "maxResults": {strconv.Itoa(p.pageSize)}}
 	if c.Page != "" {
 		q.Set("pageToken", c.Page)
@@ -323,7 +324,7 @@ func (p *Provider) listPage(ctx context.Context, folder provider.Folder, lbl str
 		}
 		it, err := toItem(folder, m)
 		if err != nil {
-			page.Issues = append(page.Issues, provider.ItemIssue{ProviderID: m.ID, Folder: folder, Message: "The message has no readable date; it was skipped."})
+			page.Issues = append(page.Issues, api.ItemIssue{ProviderID: m.ID, Folder: folder, Message: "The message has no readable date; it was skipped."})
 			continue
 		}
 		if c.Since != 0 && it.Time.UnixMilli() < c.Since {
@@ -345,7 +346,7 @@ func (p *Provider) listPage(ctx context.Context, folder provider.Folder, lbl str
 }
 
 // historyPage reads one page of history.list and the messages it names.
-func (p *Provider) historyPage(ctx context.Context, folder provider.Folder, lbl string, c cursor) (provider.Page, error) {
+func (p *Provider) historyPage(ctx context.Context, folder api.Folder, lbl string, c cursor) (provider.Page, error) {
 	q := url.Values{
 		"startHistoryId": {c.History},
 		"historyTypes":   {"messageAdded", "messageDeleted", "labelAdded", "labelRemoved"},
@@ -388,12 +389,12 @@ func (p *Provider) historyPage(ctx context.Context, folder provider.Folder, lbl 
 			continue
 		}
 		if !present[id] || m == nil || !m.in(lbl) {
-			page.Changes = append(page.Changes, provider.Change{Deleted: true, Item: provider.Item{ProviderID: id, Folder: folder, Kind: provider.Mail}})
+			page.Changes = append(page.Changes, provider.Change{Deleted: true, Item: api.Item{ProviderID: id, Folder: folder, Kind: api.KindMail}})
 			continue
 		}
 		it, err := toItem(folder, m)
 		if err != nil {
-			page.Issues = append(page.Issues, provider.ItemIssue{ProviderID: id, Folder: folder, Message: "The message has no readable date; it was skipped."})
+			page.Issues = append(page.Issues, api.ItemIssue{ProviderID: id, Folder: folder, Message: "The message has no readable date; it was skipped."})
 			continue
 		}
 		page.Changes = append(page.Changes, provider.Change{Item: it})
@@ -414,7 +415,7 @@ func (p *Provider) historyPage(ctx context.Context, folder provider.Folder, lbl 
 // (each of one message, or of Batch messages through the batch endpoint).
 // A message that is gone (404) is nil; one that cannot be read is an issue
 // and nil. Any other failure fails the whole page.
-func (p *Provider) fetch(ctx context.Context, folder provider.Folder, ids []string) ([]*message, []provider.ItemIssue, error) {
+func (p *Provider) fetch(ctx context.Context, folder api.Folder, ids []string) ([]*message, []api.ItemIssue, error) {
 	out := make([]*message, len(ids))
 	issues := make([]string, len(ids))
 	var valid []int // indexes of the ids that can go into a URL
@@ -496,10 +497,10 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	var iss []provider.ItemIssue
+	var iss []api.ItemIssue
 	for i, s := range issues {
 		if s != "" {
-			iss = append(iss, provider.ItemIssue{ProviderID: ids[i], Folder: folder, Message: s})
+			iss = append(iss, api.ItemIssue{ProviderID: ids[i], Folder: folder, Message: s})
 		}
 	}
 	return out, iss, nil

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/auth"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/gmail"
@@ -49,7 +50,7 @@ func (e *env) settings() map[string]string {
 // connect signs in and stores the account's secrets.
 func (e *env) connect(t *testing.T) provider.Account {
 	t.Helper()
-	conn, err := e.conn.Connect(context.Background(), provider.ActivationRequest{Provider: "gmail", Account: "mail", Settings: e.settings()}, nil)
+	conn, err := e.conn.Connect(context.Background(), api.ActivationRequest{Provider: "gmail", Account: "mail", Settings: e.settings()}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,9 +73,9 @@ func (e *env) open(t *testing.T, pageSize int) *gmail.Provider {
 	return p.(*gmail.Provider)
 }
 
-var labels = map[provider.Folder][]string{
-	provider.Inbox: {gmailtest.Inbox, "UNREAD", "CATEGORY_PERSONAL"},
-	provider.Sent:  {gmailtest.Sent},
+var labels = map[api.Folder][]string{
+	api.Inbox: {gmailtest.Inbox, "UNREAD", "CATEGORY_PERSONAL"},
+	api.Sent:  {gmailtest.Sent},
 }
 
 type harness struct{ batch int }
@@ -84,7 +85,7 @@ type mailbox struct {
 	label map[string]string
 }
 
-func (m *mailbox) Add(t *testing.T, f provider.Folder, n int, at time.Time) []string {
+func (m *mailbox) Add(t *testing.T, f api.Folder, n int, at time.Time) []string {
 	ids := m.e.g.Add(labels[f], n, at)
 	for _, id := range ids {
 		m.label[id] = labels[f][0]
@@ -124,7 +125,7 @@ var now = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 
 func opts() provider.Options { return provider.Options{Now: now, Since: now.AddDate(0, 0, -30)} }
 
-func drain(t *testing.T, p provider.Provider, f provider.Folder, cur string, o provider.Options) ([]provider.Change, string) {
+func drain(t *testing.T, p provider.Provider, f api.Folder, cur string, o provider.Options) ([]provider.Change, string) {
 	t.Helper()
 	var all []provider.Change
 	for range 1000 {
@@ -153,8 +154,8 @@ func byID(chs []provider.Change) map[string]provider.Change {
 
 func TestGmailConnect(t *testing.T) {
 	e := newEnv(t)
-	var prompts []provider.ActivationProgress
-	conn, err := e.conn.Connect(context.Background(), provider.ActivationRequest{Provider: "gmail", Email: "ann@example.test", Settings: e.settings()}, func(p provider.ActivationProgress) {
+	var prompts []api.ActivationProgress
+	conn, err := e.conn.Connect(context.Background(), api.ActivationRequest{Provider: "gmail", Email: "ann@example.test", Settings: e.settings()}, func(p api.ActivationProgress) {
 		prompts = append(prompts, p)
 	})
 	if err != nil {
@@ -224,7 +225,7 @@ func TestGmailConnectPartialConsent(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			e.g.Grant = tc.granted
-			_, err := e.conn.Connect(context.Background(), provider.ActivationRequest{Provider: "gmail", Settings: e.settings()}, nil)
+			_, err := e.conn.Connect(context.Background(), api.ActivationRequest{Provider: "gmail", Settings: e.settings()}, nil)
 			r := provider.Reason(err)
 			if err == nil || !strings.Contains(r, tc.words) || !strings.Contains(r, "needs") || !strings.Contains(r, "sign in again") {
 				t.Fatalf("error %v (reason %q)", err, r)
@@ -253,7 +254,7 @@ func TestGmailConnectFailures(t *testing.T) {
 			e := newEnv(t)
 			s := e.settings()
 			tc.setup(e, s)
-			_, err := e.conn.Connect(context.Background(), provider.ActivationRequest{Provider: "gmail", Settings: s}, nil)
+			_, err := e.conn.Connect(context.Background(), api.ActivationRequest{Provider: "gmail", Settings: s}, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.words) {
 				t.Fatalf("error %v, want one with %q", err, tc.words)
 			}
@@ -272,7 +273,7 @@ func TestGmailConnectSecretFromDefaults(t *testing.T) {
 	e.conn.Defaults = func() (map[string]string, error) {
 		return map[string]string{"client_id": gmailtest.DefaultClientID, "client_secret": clientSecret}, nil
 	}
-	conn, err := e.conn.Connect(context.Background(), provider.ActivationRequest{Provider: "gmail", Settings: s}, nil)
+	conn, err := e.conn.Connect(context.Background(), api.ActivationRequest{Provider: "gmail", Settings: s}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,9 +331,9 @@ func requests(e *env, n int) []string { return e.g.Log()[n:] }
 func TestGmailRequestShape(t *testing.T) {
 	e := newEnv(t)
 	p := e.open(t, 25)
-	e.g.Add(labels[provider.Inbox], 3, now.Add(-time.Hour))
+	e.g.Add(labels[api.Inbox], 3, now.Add(-time.Hour))
 	n := len(e.g.Log()) // Connect read the profile
-	_, cur := drain(t, p, provider.Inbox, "", opts())
+	_, cur := drain(t, p, api.Inbox, "", opts())
 	log := requests(e, n)
 	if len(log) != 5 || !strings.HasPrefix(log[0], "/gmail/v1/users/me/profile") {
 		t.Fatalf("first sync requests %q", log)
@@ -346,7 +347,7 @@ func TestGmailRequestShape(t *testing.T) {
 		t.Errorf("get %q", log[2])
 	}
 	n = len(e.g.Log())
-	drain(t, p, provider.Inbox, cur, opts())
+	drain(t, p, api.Inbox, cur, opts())
 	log = requests(e, n)
 	h, _ := url.Parse(log[0])
 	if len(log) != 1 || h.Path != "/gmail/v1/users/me/history" || !slices.Equal(h.Query()["historyTypes"], []string{"messageAdded", "messageDeleted", "labelAdded", "labelRemoved"}) || h.Query().Get("startHistoryId") == "" {
@@ -354,14 +355,14 @@ func TestGmailRequestShape(t *testing.T) {
 	}
 
 	n = len(e.g.Log())
-	_, cur = drain(t, p, provider.Calendar, "", opts())
+	_, cur = drain(t, p, api.Calendar, "", opts())
 	ev, _ := url.Parse(requests(e, n)[0])
 	if q := ev.Query(); ev.Path != "/calendar/v3/calendars/primary/events" || q.Get("singleEvents") != "true" || q.Get("showDeleted") != "true" ||
 		q.Get("timeMin") != "2026-11-06T00:00:00Z" || q.Get("timeMax") != "2027-01-20T00:00:00Z" || q.Has("syncToken") {
 		t.Errorf("calendar listing %q", ev)
 	}
 	n = len(e.g.Log())
-	drain(t, p, provider.Calendar, cur, opts())
+	drain(t, p, api.Calendar, cur, opts())
 	ev, _ = url.Parse(requests(e, n)[0])
 	if q := ev.Query(); !q.Has("syncToken") || q.Has("timeMin") || q.Has("timeMax") {
 		t.Errorf("calendar incremental %q", ev)
@@ -372,14 +373,14 @@ func TestGmailMailFields(t *testing.T) {
 	e := newEnv(t)
 	p := e.open(t, 10)
 	at := now.Add(-time.Hour).Add(123 * time.Millisecond)
-	ids := e.g.Add(labels[provider.Inbox], 3, at)
-	ch, _ := drain(t, p, provider.Inbox, "", opts())
+	ids := e.g.Add(labels[api.Inbox], 3, at)
+	ch, _ := drain(t, p, api.Inbox, "", opts())
 	if len(ch) != 3 {
 		t.Fatalf("%d changes", len(ch))
 	}
 	got := byID(ch)
 	it := got[ids[2]].Item
-	if it.ProviderID != ids[2] || it.Folder != provider.Inbox || it.Kind != provider.Mail || it.Subject != "Quarterly review 3" ||
+	if it.ProviderID != ids[2] || it.Folder != api.Inbox || it.Kind != api.KindMail || it.Subject != "Quarterly review 3" ||
 		!strings.HasPrefix(it.MessageID, "<CAF3.") || it.ConversationID != ids[1] || it.From != "megan3@example.test" ||
 		!slices.Equal(it.To, []string{"ann@example.test"}) || !slices.Equal(it.Cc, []string{"alex@fabrikam.test", "lee@fabrikam.test"}) ||
 		!it.Time.Equal(at) || !strings.Contains(it.Preview, "figures for week 3 & the plan") {
@@ -392,9 +393,9 @@ func TestGmailMailFields(t *testing.T) {
 	e2 := newEnv(t)
 	e2.g.NoSnippet = true
 	p2 := e2.open(t, 10)
-	e2.g.Add(labels[provider.Sent], 1, now.Add(-time.Hour))
-	ch, _ = drain(t, p2, provider.Sent, "", opts())
-	if len(ch) != 1 || ch[0].Item.Preview != "" || ch[0].Item.From != "ann@example.test" || ch[0].Item.Folder != provider.Sent {
+	e2.g.Add(labels[api.Sent], 1, now.Add(-time.Hour))
+	ch, _ = drain(t, p2, api.Sent, "", opts())
+	if len(ch) != 1 || ch[0].Item.Preview != "" || ch[0].Item.From != "ann@example.test" || ch[0].Item.Folder != api.Sent {
 		t.Fatalf("sent item without snippet %+v", ch)
 	}
 }
@@ -404,12 +405,12 @@ func TestGmailMailFields(t *testing.T) {
 func TestGmailMailboxChanges(t *testing.T) {
 	e := newEnv(t)
 	p := e.open(t, 4)
-	in := e.g.Add(labels[provider.Inbox], 6, now.Add(-2*time.Hour))
-	sent := e.g.Add(labels[provider.Sent], 2, now.Add(-2*time.Hour))
-	_, inCur := drain(t, p, provider.Inbox, "", opts())
-	_, sentCur := drain(t, p, provider.Sent, "", opts())
+	in := e.g.Add(labels[api.Inbox], 6, now.Add(-2*time.Hour))
+	sent := e.g.Add(labels[api.Sent], 2, now.Add(-2*time.Hour))
+	_, inCur := drain(t, p, api.Inbox, "", opts())
+	_, sentCur := drain(t, p, api.Sent, "", opts())
 
-	added := e.g.Add(labels[provider.Inbox], 2, now.Add(-time.Minute))
+	added := e.g.Add(labels[api.Inbox], 2, now.Add(-time.Minute))
 	e.g.RemoveLabel(in[0], gmailtest.Inbox) // archived
 	e.g.Delete(in[1])
 	self := e.g.SendToSelf(now.Add(-time.Minute))
@@ -417,17 +418,17 @@ func TestGmailMailboxChanges(t *testing.T) {
 	e.g.AddLabel(in[2], "STARRED") // a label change that does not matter
 	back := e.g.Add([]string{"CATEGORY_PROMOTIONS"}, 1, now.Add(-time.Minute))[0]
 	e.g.AddLabel(back, gmailtest.Inbox) // moved into the Inbox
-	gone := e.g.Add(labels[provider.Inbox], 1, now.Add(-time.Minute))[0]
+	gone := e.g.Add(labels[api.Inbox], 1, now.Add(-time.Minute))[0]
 	e.g.Delete(gone) // came and went between two syncs
 	e.g.Trash(in[3])
 	e.g.Trash(in[4])
 	e.g.Untrash(in[4]) // trashed and restored
 
 	var inCh, sentCh []provider.Change
-	inCh, inCur = drain(t, p, provider.Inbox, inCur, opts())
-	sentCh, sentCur = drain(t, p, provider.Sent, sentCur, opts())
+	inCh, inCur = drain(t, p, api.Inbox, inCur, opts())
+	sentCh, sentCur = drain(t, p, api.Sent, sentCur, opts())
 	inbox, sentBox := byID(inCh), byID(sentCh)
-	expect := func(box map[string]provider.Change, f provider.Folder, id string, deleted bool) {
+	expect := func(box map[string]provider.Change, f api.Folder, id string, deleted bool) {
 		t.Helper()
 		c, ok := box[id]
 		if !ok || c.Deleted != deleted || c.Item.Folder != f {
@@ -435,20 +436,20 @@ func TestGmailMailboxChanges(t *testing.T) {
 		}
 	}
 	for _, id := range added {
-		expect(inbox, provider.Inbox, id, false)
+		expect(inbox, api.Inbox, id, false)
 	}
-	expect(inbox, provider.Inbox, in[0], true)
-	expect(inbox, provider.Inbox, in[1], true)
-	expect(inbox, provider.Inbox, self, false)
+	expect(inbox, api.Inbox, in[0], true)
+	expect(inbox, api.Inbox, in[1], true)
+	expect(inbox, api.Inbox, self, false)
 	if _, ok := inbox[in[2]]; ok {
 		t.Errorf("starring %s was reported", in[2])
 	}
-	expect(inbox, provider.Inbox, back, false)
-	expect(inbox, provider.Inbox, gone, true)
-	expect(inbox, provider.Inbox, in[3], true)
-	expect(inbox, provider.Inbox, in[4], false)
-	expect(sentBox, provider.Sent, self, false)
-	expect(sentBox, provider.Sent, sent[0], true)
+	expect(inbox, api.Inbox, back, false)
+	expect(inbox, api.Inbox, gone, true)
+	expect(inbox, api.Inbox, in[3], true)
+	expect(inbox, api.Inbox, in[4], false)
+	expect(sentBox, api.Sent, self, false)
+	expect(sentBox, api.Sent, sent[0], true)
 	for _, id := range []string{in[0], in[1], in[2], back, sent[1]} {
 		if _, ok := sentBox[id]; ok {
 			t.Errorf("Sent reported %s, which never was in Sent", id)
@@ -461,9 +462,9 @@ func TestGmailMailboxChanges(t *testing.T) {
 	// The message sent to oneself leaves the Inbox: it is deleted there,
 	// and only there.
 	e.g.RemoveLabel(self, gmailtest.Inbox)
-	inCh, _ = drain(t, p, provider.Inbox, inCur, opts())
-	sentCh, _ = drain(t, p, provider.Sent, sentCur, opts())
-	if c := byID(inCh)[self]; !c.Deleted || c.Item.Folder != provider.Inbox {
+	inCh, _ = drain(t, p, api.Inbox, inCur, opts())
+	sentCh, _ = drain(t, p, api.Sent, sentCur, opts())
+	if c := byID(inCh)[self]; !c.Deleted || c.Item.Folder != api.Inbox {
 		t.Errorf("Inbox after archiving the self-sent message: %+v", inCh)
 	}
 	if len(sentCh) != 0 {
@@ -474,21 +475,21 @@ func TestGmailMailboxChanges(t *testing.T) {
 func TestGmailHistoryExpired(t *testing.T) {
 	e := newEnv(t)
 	p := e.open(t, 10)
-	ids := e.g.Add(labels[provider.Inbox], 3, now.Add(-time.Hour))
-	_, cur := drain(t, p, provider.Inbox, "", opts())
+	ids := e.g.Add(labels[api.Inbox], 3, now.Add(-time.Hour))
+	_, cur := drain(t, p, api.Inbox, "", opts())
 	e.g.ExpireHistory()
-	_, err := p.Changes(context.Background(), provider.Inbox, cur, opts())
+	_, err := p.Changes(context.Background(), api.Inbox, cur, opts())
 	if provider.Classify(err) != provider.ClassCursorInvalid {
 		t.Fatalf("expired history: %v", err)
 	}
 	e.g.Delete(ids[0])
-	ch, cur := drain(t, p, provider.Inbox, "", opts())
+	ch, cur := drain(t, p, api.Inbox, "", opts())
 	if len(ch) != 2 {
 		t.Fatalf("resync delivered %d", len(ch))
 	}
 	// The resync's history id is after the expiry: increments work again.
 	e.g.Delete(ids[1])
-	ch, _ = drain(t, p, provider.Inbox, cur, opts())
+	ch, _ = drain(t, p, api.Inbox, cur, opts())
 	if c := byID(ch)[ids[1]]; len(ch) != 1 || !c.Deleted {
 		t.Fatalf("after resync: %+v", ch)
 	}
@@ -497,9 +498,9 @@ func TestGmailHistoryExpired(t *testing.T) {
 func TestGmailHistoryWindowStopsListing(t *testing.T) {
 	e := newEnv(t)
 	p := e.open(t, 10)
-	e.g.Add(labels[provider.Inbox], 200, now.AddDate(0, 0, -100)) // 20 pages beyond the window
-	recent := e.g.Add(labels[provider.Inbox], 15, now.Add(-time.Hour))
-	ch, _ := drain(t, p, provider.Inbox, "", opts())
+	e.g.Add(labels[api.Inbox], 200, now.AddDate(0, 0, -100)) // 20 pages beyond the window
+	recent := e.g.Add(labels[api.Inbox], 15, now.Add(-time.Hour))
+	ch, _ := drain(t, p, api.Inbox, "", opts())
 	if len(ch) != len(recent) {
 		t.Fatalf("%d changes, want %d", len(ch), len(recent))
 	}
@@ -522,13 +523,13 @@ func TestGmailCalendar(t *testing.T) {
 	allDay := e.g.AddAllDayEvent(now.AddDate(0, 0, 5), 2)
 	far := e.g.AddEvent(1, now.AddDate(0, 0, 70))[0]
 	old := e.g.AddEvent(1, now.AddDate(0, 0, -20))[0]
-	ch, cur := drain(t, p, provider.Calendar, "", opts())
+	ch, cur := drain(t, p, api.Calendar, "", opts())
 	got := byID(ch)
 	if len(got) != 4 {
 		t.Fatalf("first window: %+v", ch)
 	}
 	it := got[in[0]].Item
-	if it.Kind != provider.Event || it.Folder != provider.Calendar || !it.Start.Equal(now.AddDate(0, 0, 3)) || !it.End.Equal(now.AddDate(0, 0, 3).Add(time.Hour)) ||
+	if it.Kind != api.KindEvent || it.Folder != api.Calendar || !it.Start.Equal(now.AddDate(0, 0, 3)) || !it.End.Equal(now.AddDate(0, 0, 3).Add(time.Hour)) ||
 		it.Location != "Room 4" || it.Organizer != "megan@example.test" || !slices.Equal(it.Attendees, []string{"ann@example.test", "alex@fabrikam.test"}) ||
 		it.ConversationID != in[0]+"@google.com" || it.Subject == "" || it.Preview != "Agenda: - numbers - plans" {
 		t.Fatalf("event %+v", it)
@@ -548,7 +549,7 @@ func TestGmailCalendar(t *testing.T) {
 	e.g.CancelEvent(in[1])
 	e.g.MoveEvent(in[2], now.AddDate(0, 0, 80)) // out of the window
 	e.g.ChangeEvent(far)                        // changed, still out of the window
-	ch, cur = drain(t, p, provider.Calendar, cur, opts())
+	ch, cur = drain(t, p, api.Calendar, cur, opts())
 	got = byID(ch)
 	if c := got[in[0]]; c.Deleted || !strings.Contains(c.Item.Subject, "rev 1") {
 		t.Errorf("changed event %+v", c)
@@ -569,13 +570,13 @@ func TestGmailCalendar(t *testing.T) {
 	// Eleven days later the window reaches the event 70 days out.
 	later := opts()
 	later.Now = now.AddDate(0, 0, 11)
-	ch, cur = drain(t, p, provider.Calendar, cur, later)
+	ch, cur = drain(t, p, api.Calendar, cur, later)
 	if c, ok := byID(ch)[far]; !ok || c.Deleted {
 		t.Errorf("moved window: %+v", ch)
 	}
 	// Expired sync token: 410 → cursor invalid.
 	e.g.InvalidateSyncTokens()
-	if _, err := p.Changes(context.Background(), provider.Calendar, cur, later); provider.Classify(err) != provider.ClassCursorInvalid {
+	if _, err := p.Changes(context.Background(), api.Calendar, cur, later); provider.Classify(err) != provider.ClassCursorInvalid {
 		t.Fatalf("expired sync token: %v", err)
 	}
 }
@@ -584,14 +585,14 @@ func TestGmailCalendarPages(t *testing.T) {
 	e := newEnv(t)
 	p := e.open(t, 10)
 	ids := e.g.AddEvent(600, now.AddDate(0, 0, 1)) // three pages of 250
-	ch, cur := drain(t, p, provider.Calendar, "", opts())
+	ch, cur := drain(t, p, api.Calendar, "", opts())
 	if len(byID(ch)) != len(ids) {
 		t.Fatalf("%d events", len(byID(ch)))
 	}
 	for _, id := range ids[:300] {
 		e.g.ChangeEvent(id)
 	}
-	ch, _ = drain(t, p, provider.Calendar, cur, opts())
+	ch, _ = drain(t, p, api.Calendar, cur, opts())
 	if len(ch) != 300 {
 		t.Fatalf("%d changed events, want 300", len(ch))
 	}
@@ -600,33 +601,33 @@ func TestGmailCalendarPages(t *testing.T) {
 func TestGmailErrorClasses(t *testing.T) {
 	cases := []struct {
 		name   string
-		folder provider.Folder
+		folder api.Folder
 		inject func(e *env)
 		class  provider.Class
 		retry  time.Duration
 		words  string
 	}{
-		{"429 with Retry-After", provider.Inbox, func(e *env) { e.g.Throttle(429, "rateLimitExceeded", 7*time.Second) }, provider.ClassThrottled, 7 * time.Second, ""},
-		{"429 without Retry-After", provider.Inbox, func(e *env) { e.g.Throttle(429, "rateLimitExceeded", 0) }, provider.ClassThrottled, 30 * time.Second, ""},
-		{"403 rateLimitExceeded", provider.Inbox, func(e *env) { e.g.Throttle(403, "rateLimitExceeded", 0) }, provider.ClassThrottled, 30 * time.Second, ""},
-		{"403 userRateLimitExceeded", provider.Sent, func(e *env) { e.g.Throttle(403, "userRateLimitExceeded", 12*time.Second) }, provider.ClassThrottled, 12 * time.Second, ""},
-		{"calendar 403 rateLimitExceeded", provider.Calendar, func(e *env) { e.g.Throttle(403, "rateLimitExceeded", 0) }, provider.ClassThrottled, 30 * time.Second, ""},
-		{"503", provider.Inbox, func(e *env) { e.g.FailNext("", 503, "backendError") }, provider.ClassThrottled, 30 * time.Second, ""},
-		{"500 backendError", provider.Inbox, func(e *env) { e.g.FailNext("", 500, "backendError") }, provider.ClassOffline, 0, ""},
-		{"502", provider.Calendar, func(e *env) { e.g.FailNext("", 502, "badGateway") }, provider.ClassOffline, 0, ""},
-		{"revoked grant", provider.Inbox, func(e *env) { e.g.Revoke() }, provider.ClassGrantGone, 0, "sign in with Google again"},
-		{"gmail permission missing", provider.Inbox, func(e *env) { e.g.FailNext("/history", 403, "insufficientPermissions") }, provider.ClassGrantGone, 0, "email message metadata"},
-		{"calendar permission missing", provider.Calendar, func(e *env) { e.g.FailNext("/events", 403, "insufficientPermissions") }, provider.ClassGrantGone, 0, "View events on all your calendars"},
-		{"API not enabled", provider.Inbox, func(e *env) { e.g.FailNext("", 403, "accessNotConfigured") }, provider.ClassFailed, 0, "Gmail API is not enabled"},
-		{"history too old", provider.Inbox, func(e *env) { e.g.ExpireHistory() }, provider.ClassCursorInvalid, 0, ""},
-		{"sync token gone", provider.Calendar, func(e *env) { e.g.InvalidateSyncTokens() }, provider.ClassCursorInvalid, 0, ""},
-		{"other 400", provider.Inbox, func(e *env) { e.g.FailNext("", 400, "invalidArgument") }, provider.ClassFailed, 0, "Gmail answered with an error"},
+		{"429 with Retry-After", api.Inbox, func(e *env) { e.g.Throttle(429, "rateLimitExceeded", 7*time.Second) }, provider.ClassThrottled, 7 * time.Second, ""},
+		{"429 without Retry-After", api.Inbox, func(e *env) { e.g.Throttle(429, "rateLimitExceeded", 0) }, provider.ClassThrottled, 30 * time.Second, ""},
+		{"403 rateLimitExceeded", api.Inbox, func(e *env) { e.g.Throttle(403, "rateLimitExceeded", 0) }, provider.ClassThrottled, 30 * time.Second, ""},
+		{"403 userRateLimitExceeded", api.Sent, func(e *env) { e.g.Throttle(403, "userRateLimitExceeded", 12*time.Second) }, provider.ClassThrottled, 12 * time.Second, ""},
+		{"calendar 403 rateLimitExceeded", api.Calendar, func(e *env) { e.g.Throttle(403, "rateLimitExceeded", 0) }, provider.ClassThrottled, 30 * time.Second, ""},
+		{"503", api.Inbox, func(e *env) { e.g.FailNext("", 503, "backendError") }, provider.ClassThrottled, 30 * time.Second, ""},
+		{"500 backendError", api.Inbox, func(e *env) { e.g.FailNext("", 500, "backendError") }, provider.ClassOffline, 0, ""},
+		{"502", api.Calendar, func(e *env) { e.g.FailNext("", 502, "badGateway") }, provider.ClassOffline, 0, ""},
+		{"revoked grant", api.Inbox, func(e *env) { e.g.Revoke() }, provider.ClassGrantGone, 0, "sign in with Google again"},
+		{"gmail permission missing", api.Inbox, func(e *env) { e.g.FailNext("/history", 403, "insufficientPermissions") }, provider.ClassGrantGone, 0, "email message metadata"},
+		{"calendar permission missing", api.Calendar, func(e *env) { e.g.FailNext("/events", 403, "insufficientPermissions") }, provider.ClassGrantGone, 0, "View events on all your calendars"},
+		{"API not enabled", api.Inbox, func(e *env) { e.g.FailNext("", 403, "accessNotConfigured") }, provider.ClassFailed, 0, "Gmail API is not enabled"},
+		{"history too old", api.Inbox, func(e *env) { e.g.ExpireHistory() }, provider.ClassCursorInvalid, 0, ""},
+		{"sync token gone", api.Calendar, func(e *env) { e.g.InvalidateSyncTokens() }, provider.ClassCursorInvalid, 0, ""},
+		{"other 400", api.Inbox, func(e *env) { e.g.FailNext("", 400, "invalidArgument") }, provider.ClassFailed, 0, "Gmail answered with an error"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			p := e.open(t, 10)
-			e.g.Add(labels[provider.Inbox], 2, now.Add(-time.Hour))
+			e.g.Add(labels[api.Inbox], 2, now.Add(-time.Hour))
 			e.g.AddEvent(1, now)
 			_, cur := drain(t, p, tc.folder, "", opts())
 			tc.inject(e)
@@ -647,20 +648,20 @@ func TestGmailErrorClasses(t *testing.T) {
 func TestGmailBackoffDoubles(t *testing.T) {
 	e := newEnv(t)
 	p := e.open(t, 10)
-	_, cur := drain(t, p, provider.Inbox, "", opts())
+	_, cur := drain(t, p, api.Inbox, "", opts())
 	want := []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute}
 	for _, w := range want {
 		e.g.Throttle(429, "rateLimitExceeded", 0)
-		_, err := p.Changes(context.Background(), provider.Inbox, cur, opts())
+		_, err := p.Changes(context.Background(), api.Inbox, cur, opts())
 		if d := provider.RetryAfter(err); d != w {
 			t.Fatalf("backoff %v, want %v", d, w)
 		}
 	}
-	if _, err := p.Changes(context.Background(), provider.Inbox, cur, opts()); err != nil {
+	if _, err := p.Changes(context.Background(), api.Inbox, cur, opts()); err != nil {
 		t.Fatal(err)
 	}
 	e.g.Throttle(429, "rateLimitExceeded", 0)
-	if _, err := p.Changes(context.Background(), provider.Inbox, cur, opts()); provider.RetryAfter(err) != 30*time.Second {
+	if _, err := p.Changes(context.Background(), api.Inbox, cur, opts()); provider.RetryAfter(err) != 30*time.Second {
 		t.Fatalf("a success did not reset the backoff: %v", err)
 	}
 }
@@ -668,10 +669,10 @@ func TestGmailBackoffDoubles(t *testing.T) {
 func TestGmailExpiredAccessIsRenewedOnce(t *testing.T) {
 	e := newEnv(t)
 	p := e.open(t, 10)
-	_, cur := drain(t, p, provider.Inbox, "", opts())
+	_, cur := drain(t, p, api.Inbox, "", opts())
 	before := e.g.Refreshes()
 	e.g.ExpireAccess()
-	if _, err := p.Changes(context.Background(), provider.Inbox, cur, opts()); err != nil {
+	if _, err := p.Changes(context.Background(), api.Inbox, cur, opts()); err != nil {
 		t.Fatal(err)
 	}
 	if e.g.Refreshes() != before+1 {
@@ -690,7 +691,7 @@ func TestGmailOffline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []provider.Folder{provider.Inbox, provider.Calendar} {
+	for _, f := range []api.Folder{api.Inbox, api.Calendar} {
 		if _, err := p.Changes(context.Background(), f, "", opts()); provider.Classify(err) != provider.ClassOffline {
 			t.Errorf("%s with nothing listening: %v", f, err)
 		}
@@ -729,7 +730,7 @@ func TestGmailInvalidGrantWords(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = p.Changes(context.Background(), provider.Inbox, "", opts())
+			_, err = p.Changes(context.Background(), api.Inbox, "", opts())
 			if provider.Classify(err) != provider.ClassGrantGone {
 				t.Fatalf("%v", err)
 			}
@@ -751,7 +752,7 @@ func TestGmailRotationPersistedAcrossSessions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := p.Changes(context.Background(), provider.Inbox, "", opts()); err != nil {
+		if _, err := p.Changes(context.Background(), api.Inbox, "", opts()); err != nil {
 			t.Fatalf("session %d: %v", i, err)
 		}
 		p.Close()
@@ -769,14 +770,14 @@ func TestGmailRotationPersistedAcrossSessions(t *testing.T) {
 func TestGmailAtMostFourInFlight(t *testing.T) {
 	e := newEnv(t)
 	p := e.open(t, 50)
-	e.g.Add(labels[provider.Inbox], 40, now.Add(-time.Hour))
+	e.g.Add(labels[api.Inbox], 40, now.Add(-time.Hour))
 	e.g.SetDelay(20 * time.Millisecond)
 	var wg sync.WaitGroup
 	for range 3 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.Changes(context.Background(), provider.Inbox, "", opts())
+			p.Changes(context.Background(), api.Inbox, "", opts())
 		}()
 	}
 	wg.Wait()
@@ -793,9 +794,9 @@ func TestGmailQuotaPacing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.g.Add(labels[provider.Inbox], 30, now.Add(-time.Hour))
+	e.g.Add(labels[api.Inbox], 30, now.Add(-time.Hour))
 	start := time.Now()
-	drain(t, p, provider.Inbox, "", opts()) // 1 + 5 + 30×5 = 156 units
+	drain(t, p, api.Inbox, "", opts()) // 1 + 5 + 30×5 = 156 units
 	if d := time.Since(start); d < 400*time.Millisecond {
 		t.Fatalf("156 units at 100/s (burst 100) took %v", d)
 	}
@@ -804,9 +805,9 @@ func TestGmailQuotaPacing(t *testing.T) {
 func TestGmailBadCursors(t *testing.T) {
 	e := newEnv(t)
 	p := e.open(t, 10)
-	for f, bad := range map[provider.Folder][]string{
-		provider.Inbox:    {"junk", `{"v":2,"h":"5"}`, `{"v":1}`, `{"v":1,"h":"x"}`, `{"v":1,"h":"5","win":"2026-01-01"}`},
-		provider.Calendar: {"junk", `{"v":1,"win":"2026-01-01"}`, `{"v":1,"sync":"x"}`, `{"v":1,"h":"5"}`},
+	for f, bad := range map[api.Folder][]string{
+		api.Inbox:    {"junk", `{"v":2,"h":"5"}`, `{"v":1}`, `{"v":1,"h":"x"}`, `{"v":1,"h":"5","win":"2026-01-01"}`},
+		api.Calendar: {"junk", `{"v":1,"win":"2026-01-01"}`, `{"v":1,"sync":"x"}`, `{"v":1,"h":"5"}`},
 	} {
 		for _, c := range bad {
 			if _, err := p.Changes(context.Background(), f, c, opts()); provider.Classify(err) != provider.ClassCursorInvalid {
@@ -822,7 +823,7 @@ func TestEmulatorRefusals(t *testing.T) {
 	e := newEnv(t)
 	p := e.open(t, 10) // a live access token
 	_ = p
-	ids := e.g.Add(labels[provider.Inbox], 1, now)
+	ids := e.g.Add(labels[api.Inbox], 1, now)
 	tok := accessToken(t, e)
 	c := e.g.Client()
 	cases := []struct {
@@ -879,7 +880,7 @@ func TestGmailConnectNoBrowser(t *testing.T) {
 	}
 	b := e.g.Browser()
 	errc := make(chan error, 1)
-	conn, err := e.conn.Connect(context.Background(), provider.ActivationRequest{Provider: "gmail", Settings: e.settings(), NoBrowser: true}, func(p provider.ActivationProgress) {
+	conn, err := e.conn.Connect(context.Background(), api.ActivationRequest{Provider: "gmail", Settings: e.settings(), NoBrowser: true}, func(p api.ActivationProgress) {
 		go func() { errc <- b.Open(context.Background(), p.URL) }()
 	})
 	if err != nil || conn.Account.Email != "ann@example.test" {
@@ -901,13 +902,13 @@ func TestGmailCalendarWindowMoves(t *testing.T) {
 	p := e.open(t, 10)
 	in := e.g.AddEvent(2, now.AddDate(0, 0, 2))
 	far := e.g.AddEvent(1, now.AddDate(0, 0, 65))[0]
-	_, cur := drain(t, p, provider.Calendar, "", opts())
+	_, cur := drain(t, p, api.Calendar, "", opts())
 
 	e.g.MoveEvent(in[0], now.AddDate(0, 0, 200)) // while the laptop was closed
 	later := opts()
 	later.Now = now.AddDate(0, 0, 10)
 	n := len(e.g.Log())
-	ch, cur := drain(t, p, provider.Calendar, cur, later)
+	ch, cur := drain(t, p, api.Calendar, cur, later)
 	got := byID(ch)
 	if c := got[in[0]]; !c.Deleted {
 		t.Errorf("event moved out of the window: %+v", c)
@@ -930,7 +931,7 @@ func TestGmailCalendarWindowMoves(t *testing.T) {
 	}
 	// The same day again: one request with the kept sync token.
 	n = len(e.g.Log())
-	if ch, _ := drain(t, p, provider.Calendar, cur, later); len(ch) != 0 || len(requests(e, n)) != 1 {
+	if ch, _ := drain(t, p, api.Calendar, cur, later); len(ch) != 0 || len(requests(e, n)) != 1 {
 		t.Errorf("same day: %d changes, requests %q", len(ch), requests(e, n))
 	}
 
@@ -938,7 +939,7 @@ func TestGmailCalendarWindowMoves(t *testing.T) {
 	muchLater := opts()
 	muchLater.Now = now.AddDate(0, 0, 200)
 	n = len(e.g.Log())
-	ch, _ = drain(t, p, provider.Calendar, cur, muchLater)
+	ch, _ = drain(t, p, api.Calendar, cur, muchLater)
 	fill, _ = url.Parse(requests(e, n)[1])
 	// The event moved 200 days out is in that window now.
 	if c, ok := byID(ch)[in[0]]; fill.Query().Get("timeMin") != "2027-05-25T00:00:00Z" || !ok || c.Deleted {
@@ -950,9 +951,9 @@ func TestGmailBatch(t *testing.T) {
 	e := newEnv(t)
 	e.conn.Batch = 40
 	p := e.open(t, 100)
-	ids := e.g.Add(labels[provider.Inbox], 100, now.Add(-time.Hour))
+	ids := e.g.Add(labels[api.Inbox], 100, now.Add(-time.Hour))
 	n := e.g.Requests()
-	ch, cur := drain(t, p, provider.Inbox, "", opts())
+	ch, cur := drain(t, p, api.Inbox, "", opts())
 	if len(byID(ch)) != 100 || e.g.Batches() != 3 || p.Requests() != 5 { // profile, list, 3 batches of 40+40+20
 		t.Fatalf("%d items in %d batches, %d requests", len(byID(ch)), e.g.Batches(), p.Requests())
 	}
@@ -965,23 +966,23 @@ func TestGmailBatch(t *testing.T) {
 	}
 
 	// A part that is gone is skipped; a throttled part fails the page.
-	more := e.g.Add(labels[provider.Inbox], 2, now)
+	more := e.g.Add(labels[api.Inbox], 2, now)
 	e.g.Delete(more[0])
 	e.g.AddLabel(more[0], gmailtest.Inbox) // no-op: deleted
-	ch, cur = drain(t, p, provider.Inbox, cur, opts())
+	ch, cur = drain(t, p, api.Inbox, cur, opts())
 	if c := byID(ch); !c[more[0]].Deleted || c[more[1]].Deleted {
 		t.Fatalf("changes %+v", ch)
 	}
-	e.g.Add(labels[provider.Inbox], 3, now)
+	e.g.Add(labels[api.Inbox], 3, now)
 	e.g.FailNext("/messages/", 403, "userRateLimitExceeded")
-	_, err := p.Changes(context.Background(), provider.Inbox, cur, opts())
+	_, err := p.Changes(context.Background(), api.Inbox, cur, opts())
 	if provider.Classify(err) != provider.ClassThrottled || provider.RetryAfter(err) <= 0 {
 		t.Fatalf("a throttled part: %v", err)
 	}
 	// An expired access token: every part answers 401, the batch is
 	// sent again with a renewed one.
 	e.g.ExpireAccess()
-	if ch, _ := drain(t, p, provider.Inbox, cur, opts()); len(ch) != 3 {
+	if ch, _ := drain(t, p, api.Inbox, cur, opts()); len(ch) != 3 {
 		t.Fatalf("after renewal: %+v", ch)
 	}
 }
@@ -992,7 +993,7 @@ func TestGmailBatch(t *testing.T) {
 func TestEmulatorBatchShapes(t *testing.T) {
 	e := newEnv(t)
 	e.open(t, 10)
-	id := e.g.Add(labels[provider.Inbox], 1, now)[0]
+	id := e.g.Add(labels[api.Inbox], 1, now)[0]
 	tok := accessToken(t, e)
 	post := func(body string) (int, string) {
 		req, _ := http.NewRequest(http.MethodPost, e.g.URL+"/batch/gmail/v1", strings.NewReader(body))
@@ -1031,7 +1032,7 @@ func TestGmailReactivationKeepsClientSecret(t *testing.T) {
 	e.connect(t)
 	s := e.settings()
 	delete(s, "client_secret")
-	req := provider.ActivationRequest{Provider: "gmail", Account: "mail", Settings: s}
+	req := api.ActivationRequest{Provider: "gmail", Account: "mail", Settings: s}
 	if _, err := e.conn.Connect(context.Background(), req, nil); err == nil {
 		t.Fatal("Google took a token request without the client secret")
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -317,17 +318,17 @@ func messageTime(m *message) (time.Time, error) {
 
 // toItem converts a message of folder. It fails when the message has no
 // id or date.
-func toItem(folder provider.Folder, m *message) (provider.Item, error) {
+func toItem(folder api.Folder, m *message) (api.Item, error) {
 	if m.ID == "" {
-		return provider.Item{}, errors.New("a message without an id")
+		return api.Item{}, errors.New("a message without an id")
 	}
 	t, err := messageTime(m)
 	if err != nil {
-		return provider.Item{}, err
+		return api.Item{}, err
 	}
 	subject := m.header("Subject")
-	return provider.Item{
-		ProviderID: m.ID, Folder: folder, Kind: provider.Mail,
+	return api.Item{
+		ProviderID: m.ID, Folder: folder, Kind: api.KindMail,
 		MessageID: strings.TrimSpace(m.header("Message-ID")), ConversationID: m.ThreadID,
 		Subject: subject, From: address(m.header("From")), To: addressList(m.header("To")), Cc: addressList(m.header("Cc")),
 		Time: t, Preview: preview(html.UnescapeString(m.Snippet)),
@@ -402,7 +403,7 @@ type eventList struct {
 // parsed is one decoded page of changes.
 type parsed struct {
 	changes []provider.Change
-	issues  []provider.ItemIssue
+	issues  []api.ItemIssue
 }
 
 // inWindow reports whether [start, end) overlaps [winStart, winEnd); an
@@ -423,15 +424,15 @@ func parseEvents(body []byte, winStart, winEnd time.Time) (parsed, eventList, er
 	if err := json.Unmarshal(body, &l); err != nil {
 		return parsed{}, eventList{}, fmt.Errorf("reading a Calendar events page: %w", err)
 	}
-	folder := provider.Calendar
+	folder := api.Calendar
 	out := parsed{changes: make([]provider.Change, 0, len(l.Items))}
 	gone := func(id string) {
-		out.changes = append(out.changes, provider.Change{Deleted: true, Item: provider.Item{ProviderID: id, Folder: folder, Kind: provider.Event}})
+		out.changes = append(out.changes, provider.Change{Deleted: true, Item: api.Item{ProviderID: id, Folder: folder, Kind: api.KindEvent}})
 	}
 	for i := range l.Items {
 		e := &l.Items[i]
 		if e.ID == "" {
-			out.issues = append(out.issues, provider.ItemIssue{Folder: folder, Message: "Google Calendar returned an event without an id; it was skipped."})
+			out.issues = append(out.issues, api.ItemIssue{Folder: folder, Message: "Google Calendar returned an event without an id; it was skipped."})
 			continue
 		}
 		if e.Status == "cancelled" {
@@ -440,7 +441,7 @@ func parseEvents(body []byte, winStart, winEnd time.Time) (parsed, eventList, er
 		}
 		start, allDay, err := e.Start.parse()
 		if err != nil {
-			out.issues = append(out.issues, provider.ItemIssue{ProviderID: e.ID, Folder: folder, Message: "The event has no readable start time; it was skipped."})
+			out.issues = append(out.issues, api.ItemIssue{ProviderID: e.ID, Folder: folder, Message: "The event has no readable start time; it was skipped."})
 			continue
 		}
 		end, _, err := e.End.parse()
@@ -454,8 +455,8 @@ func parseEvents(body []byte, winStart, winEnd time.Time) (parsed, eventList, er
 			gone(e.ID)
 			continue
 		}
-		it := provider.Item{
-			ProviderID: e.ID, Folder: folder, Kind: provider.Event, ConversationID: e.ICalUID,
+		it := api.Item{
+			ProviderID: e.ID, Folder: folder, Kind: api.KindEvent, ConversationID: e.ICalUID,
 			Subject: e.Summary, Time: start, Start: start, End: end, Preview: preview(e.Description),
 			Location: e.Location, Organizer: e.Organizer.String(),
 		}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/auth"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/internal/httpapi"
@@ -74,13 +75,13 @@ func ResolveSettings(explicit, defaults map[string]string) (Settings, error) {
 		Authority: get(SettingAuthority, DefaultAuthority), Endpoint: get(SettingEndpoint, DefaultEndpoint),
 	}
 	if s.ClientID == "" {
-		return s, fmt.Errorf("%w: Office 365 needs the client ID of your organisation's app registration: pass --client-id, or set office365.client_id in the config file (see docs/office365.md)", provider.ErrInvalid)
+		return s, fmt.Errorf("%w: Office 365 needs the client ID of your organisation's app registration: pass --client-id, or set office365.client_id in the config file (see docs/office365.md)", api.ErrInvalid)
 	}
 	if len(s.ClientID) > 128 || !clientIDRe.MatchString(s.ClientID) {
-		return s, fmt.Errorf("%w: the client ID %q does not look like an application (client) ID", provider.ErrInvalid, s.ClientID)
+		return s, fmt.Errorf("%w: the client ID %q does not look like an application (client) ID", api.ErrInvalid, s.ClientID)
 	}
 	if !tenantRe.MatchString(s.Tenant) {
-		return s, fmt.Errorf("%w: the tenant must be organizations, common, a tenant ID or a domain name, not %q", provider.ErrInvalid, s.Tenant)
+		return s, fmt.Errorf("%w: the tenant must be organizations, common, a tenant ID or a domain name, not %q", api.ErrInvalid, s.Tenant)
 	}
 	var err error
 	if s.Authority, err = httpapi.CheckURL("authority", s.Authority); err != nil {
@@ -116,7 +117,7 @@ func (c *Connector) defaults() (map[string]string, error) {
 // Connect implements provider.Connector: it signs the user in (browser, or
 // device code when Settings["device_code"] is "1"), reads /me for the
 // mailbox address and returns the settings and the grant to keep.
-func (c *Connector) Connect(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (provider.Connection, error) {
+func (c *Connector) Connect(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (provider.Connection, error) {
 	defs, err := c.defaults()
 	if err != nil {
 		return provider.Connection{}, fmt.Errorf("reading the Office 365 defaults: %w", err)
@@ -131,7 +132,7 @@ func (c *Connector) Connect(ctx context.Context, req provider.ActivationRequest,
 	}
 	opts := auth.SignInOptions{NoBrowser: req.NoBrowser, Progress: func(p auth.Prompt) {
 		if progress != nil {
-			progress(provider.ActivationProgress{Message: p.Message, URL: p.URL, UserCode: p.UserCode})
+			progress(api.ActivationProgress{Message: p.Message, URL: p.URL, UserCode: p.UserCode})
 		}
 	}}
 	var tok auth.Token

@@ -3,7 +3,7 @@ package graph
 import (
 	"testing"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // The fuzz targets run their seeds in every `go test`; fuzz locally with
@@ -29,7 +29,7 @@ func FuzzParseMail(f *testing.F) {
 	f.Add([]byte(`{"value":[{"id":"x","receivedDateTime":"nope"},{"subject":"no id"}]}`))
 	f.Add([]byte(`{"value":[{"id":"x","from":null,"toRecipients":null,"sentDateTime":"2026-01-01T00:00:00.123+02:00"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		for _, folder := range []provider.Folder{provider.Inbox, provider.Sent} {
+		for _, folder := range []api.Folder{api.Inbox, api.Sent} {
 			if p, err := parseMail(folder, body); err == nil {
 				checkParsed(t, p)
 			}

@@ -33,6 +33,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/auth"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/internal/httpapi"
@@ -101,8 +102,8 @@ func New(o Options) (*Provider, error) {
 }
 
 // Folders implements provider.Provider.
-func (p *Provider) Folders() []provider.Folder {
-	return []provider.Folder{provider.Inbox, provider.Sent, provider.Calendar}
+func (p *Provider) Folders() []api.Folder {
+	return []api.Folder{api.Inbox, api.Sent, api.Calendar}
 }
 
 // Close implements provider.Provider.
@@ -142,18 +143,18 @@ func windowStart(now time.Time) time.Time {
 }
 
 // folderPath maps a folder to Graph's well-known folder name.
-func folderPath(f provider.Folder) (string, bool) {
+func folderPath(f api.Folder) (string, bool) {
 	switch f {
-	case provider.Inbox:
+	case api.Inbox:
 		return "inbox", true
-	case provider.Sent:
+	case api.Sent:
 		return "sentitems", true
 	}
 	return "", false
 }
 
 // Changes implements provider.Provider.
-func (p *Provider) Changes(ctx context.Context, folder provider.Folder, cur string, opts provider.Options) (provider.Page, error) {
+func (p *Provider) Changes(ctx context.Context, folder api.Folder, cur string, opts provider.Options) (provider.Page, error) {
 	if err := ctx.Err(); err != nil {
 		return provider.Page{}, err
 	}
@@ -175,7 +176,7 @@ func (p *Provider) Changes(ctx context.Context, folder provider.Folder, cur stri
 	var link string
 	prefer := []string{"odata.maxpagesize=" + strconv.Itoa(p.pageSize)}
 	switch folder {
-	case provider.Inbox, provider.Sent:
+	case api.Inbox, api.Sent:
 		link = c.Link
 		if link == "" {
 			name, _ := folderPath(folder)
@@ -185,7 +186,7 @@ func (p *Provider) Changes(ctx context.Context, folder provider.Folder, cur stri
 			}
 			link = p.base + "/me/mailFolders/" + name + "/messages/delta?" + q.Encode()
 		}
-	case provider.Calendar:
+	case api.Calendar:
 		start := windowStart(now)
 		next.Win = start.Format(time.DateOnly)
 		link = c.Link
@@ -205,7 +206,7 @@ func (p *Provider) Changes(ctx context.Context, folder provider.Folder, cur stri
 		return provider.Page{}, err
 	}
 	var pg parsed
-	if folder == provider.Calendar {
+	if folder == api.Calendar {
 		pg, err = parseEvents(body)
 	} else {
 		pg, err = parseMail(folder, body)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/auth"
 	"github.com/inboxsync/inboxsync/sync/auth/authtest"
 	"github.com/inboxsync/inboxsync/sync/provider"
@@ -44,7 +45,7 @@ func (e *env) settings() map[string]string {
 // connect signs in and stores the account's secrets.
 func (e *env) connect(t *testing.T) provider.Account {
 	t.Helper()
-	conn, err := e.conn.Connect(context.Background(), provider.ActivationRequest{Provider: "office365", Account: "work", Settings: e.settings()}, nil)
+	conn, err := e.conn.Connect(context.Background(), api.ActivationRequest{Provider: "office365", Account: "work", Settings: e.settings()}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,9 +71,9 @@ type harness struct{}
 
 type mailbox struct{ e *env }
 
-var folderNames = map[provider.Folder]string{provider.Inbox: graphtest.Inbox, provider.Sent: graphtest.Sent, provider.Calendar: graphtest.Calendar}
+var folderNames = map[api.Folder]string{api.Inbox: graphtest.Inbox, api.Sent: graphtest.Sent, api.Calendar: graphtest.Calendar}
 
-func (m mailbox) Add(t *testing.T, f provider.Folder, n int, at time.Time) []string {
+func (m mailbox) Add(t *testing.T, f api.Folder, n int, at time.Time) []string {
 	return m.e.graph.Add(folderNames[f], n, at)
 }
 func (m mailbox) Update(t *testing.T, id string) { m.e.graph.Update(id) }
@@ -94,7 +95,7 @@ var now = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 
 func opts() provider.Options { return provider.Options{Now: now, Since: now.AddDate(0, 0, -30)} }
 
-func drain(t *testing.T, p provider.Provider, f provider.Folder, cur string, o provider.Options) ([]provider.Change, string) {
+func drain(t *testing.T, p provider.Provider, f api.Folder, cur string, o provider.Options) ([]provider.Change, string) {
 	t.Helper()
 	var all []provider.Change
 	for range 1000 {
@@ -114,8 +115,8 @@ func drain(t *testing.T, p provider.Provider, f provider.Folder, cur string, o p
 
 func TestGraphConnect(t *testing.T) {
 	e := newEnv(t)
-	var prompts []provider.ActivationProgress
-	conn, err := e.conn.Connect(context.Background(), provider.ActivationRequest{Provider: "office365", Settings: e.settings()}, func(p provider.ActivationProgress) {
+	var prompts []api.ActivationProgress
+	conn, err := e.conn.Connect(context.Background(), api.ActivationRequest{Provider: "office365", Settings: e.settings()}, func(p api.ActivationProgress) {
 		prompts = append(prompts, p)
 	})
 	if err != nil {
@@ -155,7 +156,7 @@ func TestGraphConnectDeviceCode(t *testing.T) {
 	e.auth.Interval = 1
 	s := e.settings()
 	s["device_code"] = "1"
-	conn, err := e.conn.Connect(context.Background(), provider.ActivationRequest{Provider: "office365", Settings: s}, func(p provider.ActivationProgress) {
+	conn, err := e.conn.Connect(context.Background(), api.ActivationRequest{Provider: "office365", Settings: s}, func(p api.ActivationProgress) {
 		if p.UserCode != "" {
 			e.auth.ApproveDevice(p.UserCode)
 		}
@@ -207,7 +208,7 @@ func TestGraphRequestShape(t *testing.T) {
 	e := newEnv(t)
 	p := e.open(t, 25)
 	e.graph.Add(graphtest.Inbox, 3, now.Add(-time.Hour))
-	if _, err := p.Changes(context.Background(), provider.Inbox, "", opts()); err != nil {
+	if _, err := p.Changes(context.Background(), api.Inbox, "", opts()); err != nil {
 		t.Fatal(err)
 	}
 	q, h := e.graph.LastRequest()
@@ -220,7 +221,7 @@ func TestGraphRequestShape(t *testing.T) {
 	if got := h.Values("Prefer"); len(got) != 1 || got[0] != "odata.maxpagesize=25" {
 		t.Errorf("Prefer %q", got)
 	}
-	if _, err := p.Changes(context.Background(), provider.Calendar, "", opts()); err != nil {
+	if _, err := p.Changes(context.Background(), api.Calendar, "", opts()); err != nil {
 		t.Fatal(err)
 	}
 	q, h = e.graph.LastRequest()
@@ -236,12 +237,12 @@ func TestGraphMailFields(t *testing.T) {
 	e := newEnv(t)
 	p := e.open(t, 10)
 	ids := e.graph.Add(graphtest.Sent, 1, now.Add(-time.Hour))
-	ch, _ := drain(t, p, provider.Sent, "", opts())
+	ch, _ := drain(t, p, api.Sent, "", opts())
 	if len(ch) != 1 {
 		t.Fatalf("%d changes", len(ch))
 	}
 	it := ch[0].Item
-	if it.ProviderID != ids[0] || it.Folder != provider.Sent || it.Kind != provider.Mail || it.MessageID == "" || it.ConversationID == "" ||
+	if it.ProviderID != ids[0] || it.Folder != api.Sent || it.Kind != api.KindMail || it.MessageID == "" || it.ConversationID == "" ||
 		it.From != "megan0@contoso.test" || len(it.To) != 1 || len(it.Cc) != 1 || !it.Time.Equal(now.Add(-time.Hour)) || it.Preview == "" {
 		t.Fatalf("item %+v", it)
 	}
@@ -253,20 +254,20 @@ func TestGraphCalendarWindowMovesDaily(t *testing.T) {
 	in := e.graph.Add(graphtest.Calendar, 2, now.AddDate(0, 0, 3))
 	out := e.graph.Add(graphtest.Calendar, 1, now.AddDate(0, 0, 70)) // beyond +60
 	old := e.graph.Add(graphtest.Calendar, 1, now.AddDate(0, 0, -20))
-	ch, cur := drain(t, p, provider.Calendar, "", opts())
-	if len(ch) != 2 || ch[0].Item.ProviderID != in[0] || ch[0].Item.Kind != provider.Event || ch[0].Item.Location == "" ||
+	ch, cur := drain(t, p, api.Calendar, "", opts())
+	if len(ch) != 2 || ch[0].Item.ProviderID != in[0] || ch[0].Item.Kind != api.KindEvent || ch[0].Item.Location == "" ||
 		ch[0].Item.Organizer == "" || len(ch[0].Item.Attendees) != 2 || !ch[0].Item.Start.Equal(now.AddDate(0, 0, 3)) || !ch[0].Item.End.Equal(now.AddDate(0, 0, 3).Add(time.Hour)) {
 		t.Fatalf("first window: %+v", ch)
 	}
 	// Same day: an incremental round, nothing new.
-	if ch, _ := drain(t, p, provider.Calendar, cur, opts()); len(ch) != 0 {
+	if ch, _ := drain(t, p, api.Calendar, cur, opts()); len(ch) != 0 {
 		t.Fatalf("same day: %+v", ch)
 	}
 	// Eleven days later the window reaches the event 70 days out... and
 	// still not the one 20 days back.
 	later := opts()
 	later.Now = now.AddDate(0, 0, 11)
-	ch, _ = drain(t, p, provider.Calendar, cur, later)
+	ch, _ = drain(t, p, api.Calendar, cur, later)
 	got := map[string]bool{}
 	for _, c := range ch {
 		got[c.Item.ProviderID] = true
@@ -282,12 +283,12 @@ func TestGraphCursorInvalid(t *testing.T) {
 			e := newEnv(t)
 			p := e.open(t, 10)
 			e.graph.Add(graphtest.Inbox, 2, now.Add(-time.Hour))
-			_, cur := drain(t, p, provider.Inbox, "", opts())
+			_, cur := drain(t, p, api.Inbox, "", opts())
 			if mode == "syncStateNotFound" {
 				e.graph.UseSyncStateNotFound()
 			}
 			e.graph.InvalidateCursors()
-			_, err := p.Changes(context.Background(), provider.Inbox, cur, opts())
+			_, err := p.Changes(context.Background(), api.Inbox, cur, opts())
 			if provider.Classify(err) != provider.ClassCursorInvalid {
 				t.Fatalf("%v", err)
 			}
@@ -296,7 +297,7 @@ func TestGraphCursorInvalid(t *testing.T) {
 	e := newEnv(t)
 	p := e.open(t, 10)
 	for _, bad := range []string{"junk", `{"v":1,"link":"https://evil.example/v1.0/me"}`} {
-		if _, err := p.Changes(context.Background(), provider.Inbox, bad, opts()); provider.Classify(err) != provider.ClassCursorInvalid {
+		if _, err := p.Changes(context.Background(), api.Inbox, bad, opts()); provider.Classify(err) != provider.ClassCursorInvalid {
 			t.Errorf("cursor %q: %v", bad, err)
 		}
 	}
@@ -306,7 +307,7 @@ func TestGraphThrottled503(t *testing.T) {
 	e := newEnv(t)
 	p := e.open(t, 10)
 	e.graph.ThrottleNext(http.StatusServiceUnavailable, 9*time.Second)
-	_, err := p.Changes(context.Background(), provider.Inbox, "", opts())
+	_, err := p.Changes(context.Background(), api.Inbox, "", opts())
 	if provider.Classify(err) != provider.ClassThrottled || provider.RetryAfter(err) != 9*time.Second {
 		t.Fatalf("%v", err)
 	}
@@ -327,11 +328,11 @@ func TestGraphGrantGoneReasons(t *testing.T) {
 		t.Run(tc.words, func(t *testing.T) {
 			e := newEnv(t)
 			p := e.open(t, 10)
-			if _, err := p.Changes(context.Background(), provider.Inbox, "", opts()); err != nil {
+			if _, err := p.Changes(context.Background(), api.Inbox, "", opts()); err != nil {
 				t.Fatal(err)
 			}
 			e.auth.Revoke(tc.aadsts)
-			_, err := p.Changes(context.Background(), provider.Inbox, "", opts())
+			_, err := p.Changes(context.Background(), api.Inbox, "", opts())
 			if provider.Classify(err) != provider.ClassGrantGone || !strings.Contains(provider.Reason(err), tc.words) {
 				t.Fatalf("error %v (class %v, reason %q)", err, provider.Classify(err), provider.Reason(err))
 			}
@@ -347,7 +348,7 @@ func TestGraphRotationPersistedAcrossSessions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := p.Changes(context.Background(), provider.Inbox, "", opts()); err != nil {
+		if _, err := p.Changes(context.Background(), api.Inbox, "", opts()); err != nil {
 			t.Fatalf("session %d: %v", i, err)
 		}
 		p.Close()
@@ -360,7 +361,7 @@ func TestGraphRotationPersistedAcrossSessions(t *testing.T) {
 func TestGraphAtMostFourInFlight(t *testing.T) {
 	e := newEnv(t)
 	p := e.open(t, 10)
-	if _, err := p.Changes(context.Background(), provider.Inbox, "", opts()); err != nil { // the token
+	if _, err := p.Changes(context.Background(), api.Inbox, "", opts()); err != nil { // the token
 		t.Fatal(err)
 	}
 	e.graph.SetDelay(50 * time.Millisecond)
@@ -369,7 +370,7 @@ func TestGraphAtMostFourInFlight(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.Changes(context.Background(), provider.Inbox, "", opts())
+			p.Changes(context.Background(), api.Inbox, "", opts())
 		}()
 	}
 	wg.Wait()
@@ -383,7 +384,7 @@ func TestGraphForeignLinkRefused(t *testing.T) {
 	p := e.open(t, 10)
 	u, _ := url.Parse(e.graph.Endpoint())
 	bad := `{"v":1,"link":"https://` + u.Hostname() + `:1/v1.0/me/mailFolders/inbox/messages/delta"}`
-	if _, err := p.Changes(context.Background(), provider.Inbox, bad, opts()); provider.Classify(err) != provider.ClassCursorInvalid {
+	if _, err := p.Changes(context.Background(), api.Inbox, bad, opts()); provider.Classify(err) != provider.ClassCursorInvalid {
 		t.Fatalf("%v", err)
 	}
 }
@@ -392,14 +393,14 @@ func TestGraphNoClientID(t *testing.T) {
 	e := newEnv(t)
 	s := e.settings()
 	delete(s, "client_id")
-	_, err := e.conn.Connect(context.Background(), provider.ActivationRequest{Provider: "office365", Settings: s}, nil)
+	_, err := e.conn.Connect(context.Background(), api.ActivationRequest{Provider: "office365", Settings: s}, nil)
 	if err == nil || !strings.Contains(err.Error(), "--client-id") {
 		t.Fatal(err)
 	}
 	e.conn.Defaults = func() (map[string]string, error) {
 		return map[string]string{"client_id": authtest.DefaultClientID}, nil
 	}
-	if _, err := e.conn.Connect(context.Background(), provider.ActivationRequest{Provider: "office365", Settings: s}, nil); err != nil {
+	if _, err := e.conn.Connect(context.Background(), api.ActivationRequest{Provider: "office365", Settings: s}, nil); err != nil {
 		t.Fatal(err)
 	}
 }

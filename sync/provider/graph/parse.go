@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -102,7 +103,7 @@ type eventPage struct {
 // parsed is one decoded delta page.
 type parsed struct {
 	changes   []provider.Change
-	issues    []provider.ItemIssue
+	issues    []api.ItemIssue
 	nextLink  string
 	deltaLink string
 }
@@ -110,16 +111,16 @@ type parsed struct {
 // noItem records a delta entry that carries no item to store — one
 // without an id (an issue) or one marked @removed (a deletion) — and
 // reports whether the entry was one.
-func (p *parsed) noItem(id string, removed bool, folder provider.Folder, kind provider.Kind) bool {
+func (p *parsed) noItem(id string, removed bool, folder api.Folder, kind api.Kind) bool {
 	switch {
 	case id == "":
 		what := "a message"
-		if kind == provider.Event {
+		if kind == api.KindEvent {
 			what = "an event"
 		}
-		p.issues = append(p.issues, provider.ItemIssue{Folder: folder, Message: "Graph returned " + what + " without an id; it was skipped."})
+		p.issues = append(p.issues, api.ItemIssue{Folder: folder, Message: "Graph returned " + what + " without an id; it was skipped."})
 	case removed:
-		p.changes = append(p.changes, provider.Change{Deleted: true, Item: provider.Item{ProviderID: id, Folder: folder, Kind: kind}})
+		p.changes = append(p.changes, provider.Change{Deleted: true, Item: api.Item{ProviderID: id, Folder: folder, Kind: kind}})
 	default:
 		return false
 	}
@@ -166,7 +167,7 @@ func parseZoned(d *dateTimeZone) (time.Time, error) {
 }
 
 // parseMail decodes a messages delta page of folder.
-func parseMail(folder provider.Folder, body []byte) (parsed, error) {
+func parseMail(folder api.Folder, body []byte) (parsed, error) {
 	var mp mailPage
 	if err := json.Unmarshal(body, &mp); err != nil {
 		return parsed{}, fmt.Errorf("reading a Graph messages page: %w", err)
@@ -174,11 +175,11 @@ func parseMail(folder provider.Folder, body []byte) (parsed, error) {
 	out := parsed{nextLink: mp.NextLink, deltaLink: mp.DeltaLink, changes: make([]provider.Change, 0, len(mp.Value))}
 	for i := range mp.Value {
 		m := &mp.Value[i]
-		if out.noItem(m.ID, m.Removed != nil, folder, provider.Mail) {
+		if out.noItem(m.ID, m.Removed != nil, folder, api.KindMail) {
 			continue
 		}
 		stamp := m.ReceivedDateTime
-		if folder == provider.Sent && m.SentDateTime != "" {
+		if folder == api.Sent && m.SentDateTime != "" {
 			stamp = m.SentDateTime
 		}
 		if stamp == "" {
@@ -186,11 +187,11 @@ func parseMail(folder provider.Folder, body []byte) (parsed, error) {
 		}
 		t, err := parseTime(stamp)
 		if err != nil {
-			out.issues = append(out.issues, provider.ItemIssue{ProviderID: m.ID, Folder: folder, Message: "The message has no readable date; it was skipped."})
+			out.issues = append(out.issues, api.ItemIssue{ProviderID: m.ID, Folder: folder, Message: "The message has no readable date; it was skipped."})
 			continue
 		}
-		out.changes = append(out.changes, provider.Change{Item: provider.Item{
-			ProviderID: m.ID, Folder: folder, Kind: provider.Mail,
+		out.changes = append(out.changes, provider.Change{Item: api.Item{
+			ProviderID: m.ID, Folder: folder, Kind: api.KindMail,
 			MessageID: m.InternetMessageID, ConversationID: m.ConversationID,
 			Subject: m.Subject, From: m.From.String(), To: addresses(m.ToRecipients), Cc: addresses(m.CcRecipients),
 			Time: t, Preview: preview(m.BodyPreview),
@@ -205,21 +206,21 @@ func parseEvents(body []byte) (parsed, error) {
 	if err := json.Unmarshal(body, &ep); err != nil {
 		return parsed{}, fmt.Errorf("reading a Graph calendar page: %w", err)
 	}
-	folder := provider.Calendar
+	folder := api.Calendar
 	out := parsed{nextLink: ep.NextLink, deltaLink: ep.DeltaLink, changes: make([]provider.Change, 0, len(ep.Value))}
 	for i := range ep.Value {
 		e := &ep.Value[i]
-		if out.noItem(e.ID, e.Removed != nil, folder, provider.Event) {
+		if out.noItem(e.ID, e.Removed != nil, folder, api.KindEvent) {
 			continue
 		}
 		start, err := parseZoned(e.Start)
 		if err != nil {
-			out.issues = append(out.issues, provider.ItemIssue{ProviderID: e.ID, Folder: folder, Message: "The event has no readable start time; it was skipped."})
+			out.issues = append(out.issues, api.ItemIssue{ProviderID: e.ID, Folder: folder, Message: "The event has no readable start time; it was skipped."})
 			continue
 		}
 		end, _ := parseZoned(e.End)
-		it := provider.Item{
-			ProviderID: e.ID, Folder: folder, Kind: provider.Event, ConversationID: e.ICalUID,
+		it := api.Item{
+			ProviderID: e.ID, Folder: folder, Kind: api.KindEvent, ConversationID: e.ICalUID,
 			Subject: e.Subject, Time: start, Start: start, End: end, Preview: preview(e.BodyPreview),
 			Organizer: e.Organizer.String(),
 		}

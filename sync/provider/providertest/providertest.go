@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -17,7 +18,7 @@ import (
 // provider under test.
 type Mailbox interface {
 	// Add adds n items dated at to folder and returns their provider ids.
-	Add(t *testing.T, folder provider.Folder, n int, at time.Time) []string
+	Add(t *testing.T, folder api.Folder, n int, at time.Time) []string
 	// Update changes an item so that the provider reports it again.
 	Update(t *testing.T, id string)
 	// Delete removes an item.
@@ -56,7 +57,7 @@ func opts() provider.Options {
 
 // drain follows pages until More is false and returns the changes by id
 // (last one wins), how many times each id was seen, and the final cursor.
-func drain(t *testing.T, p provider.Provider, folder provider.Folder, cursor string) (map[string]provider.Change, map[string]int, string) {
+func drain(t *testing.T, p provider.Provider, folder api.Folder, cursor string) (map[string]provider.Change, map[string]int, string) {
 	t.Helper()
 	ctx := context.Background()
 	got := map[string]provider.Change{}
@@ -86,9 +87,9 @@ func drain(t *testing.T, p provider.Provider, folder provider.Folder, cursor str
 func testFullSync(t *testing.T, h Harness) {
 	p, mb := h.Open(t, 7)
 	defer p.Close()
-	ids := mb.Add(t, provider.Inbox, 23, now.Add(-time.Hour))
-	mb.Add(t, provider.Sent, 3, now.Add(-time.Hour))
-	got, seen, _ := drain(t, p, provider.Inbox, "")
+	ids := mb.Add(t, api.Inbox, 23, now.Add(-time.Hour))
+	mb.Add(t, api.Sent, 3, now.Add(-time.Hour))
+	got, seen, _ := drain(t, p, api.Inbox, "")
 	if len(got) != len(ids) {
 		t.Fatalf("full sync delivered %d items, want %d", len(got), len(ids))
 	}
@@ -100,7 +101,7 @@ func testFullSync(t *testing.T, h Harness) {
 		if seen[id] != 1 {
 			t.Errorf("item %s delivered %d times", id, seen[id])
 		}
-		if c.Deleted || c.Item.Folder != provider.Inbox || c.Item.Subject == "" || c.Item.Time.IsZero() {
+		if c.Deleted || c.Item.Folder != api.Inbox || c.Item.Subject == "" || c.Item.Time.IsZero() {
 			t.Errorf("item %s incomplete: %+v", id, c)
 		}
 	}
@@ -109,17 +110,17 @@ func testFullSync(t *testing.T, h Harness) {
 func testIncremental(t *testing.T, h Harness) {
 	p, mb := h.Open(t, 5)
 	defer p.Close()
-	ids := mb.Add(t, provider.Inbox, 8, now.Add(-time.Hour))
-	_, _, cursor := drain(t, p, provider.Inbox, "")
+	ids := mb.Add(t, api.Inbox, 8, now.Add(-time.Hour))
+	_, _, cursor := drain(t, p, api.Inbox, "")
 
-	got, _, cursor := drain(t, p, provider.Inbox, cursor)
+	got, _, cursor := drain(t, p, api.Inbox, cursor)
 	if len(got) != 0 {
 		t.Fatalf("no-change sync delivered %d changes", len(got))
 	}
-	added := mb.Add(t, provider.Inbox, 2, now.Add(-time.Minute))
+	added := mb.Add(t, api.Inbox, 2, now.Add(-time.Minute))
 	mb.Update(t, ids[0])
 	mb.Delete(t, ids[1])
-	got, _, _ = drain(t, p, provider.Inbox, cursor)
+	got, _, _ = drain(t, p, api.Inbox, cursor)
 	for _, id := range added {
 		if c, ok := got[id]; !ok || c.Deleted {
 			t.Errorf("new item %s not delivered: %+v", id, c)
@@ -141,9 +142,9 @@ func testIncremental(t *testing.T, h Harness) {
 func testSince(t *testing.T, h Harness) {
 	p, mb := h.Open(t, 10)
 	defer p.Close()
-	old := mb.Add(t, provider.Inbox, 3, now.AddDate(0, 0, -90))
-	recent := mb.Add(t, provider.Inbox, 4, now.Add(-time.Hour))
-	got, _, _ := drain(t, p, provider.Inbox, "")
+	old := mb.Add(t, api.Inbox, 3, now.AddDate(0, 0, -90))
+	recent := mb.Add(t, api.Inbox, 4, now.Add(-time.Hour))
+	got, _, _ := drain(t, p, api.Inbox, "")
 	for _, id := range old {
 		if _, ok := got[id]; ok {
 			t.Errorf("item %s older than the history window was delivered", id)
@@ -159,14 +160,14 @@ func testSince(t *testing.T, h Harness) {
 func testInvalidCursor(t *testing.T, h Harness) {
 	p, mb := h.Open(t, 10)
 	defer p.Close()
-	ids := mb.Add(t, provider.Inbox, 4, now.Add(-time.Hour))
-	_, _, cursor := drain(t, p, provider.Inbox, "")
+	ids := mb.Add(t, api.Inbox, 4, now.Add(-time.Hour))
+	_, _, cursor := drain(t, p, api.Inbox, "")
 	mb.InvalidateCursors(t)
-	_, err := p.Changes(context.Background(), provider.Inbox, cursor, opts())
+	_, err := p.Changes(context.Background(), api.Inbox, cursor, opts())
 	if got := provider.Classify(err); err == nil || got != provider.ClassCursorInvalid {
 		t.Fatalf("stale cursor: got error %v (class %v), want class cursor-invalid", err, got)
 	}
-	got, _, _ := drain(t, p, provider.Inbox, "")
+	got, _, _ := drain(t, p, api.Inbox, "")
 	if len(got) != len(ids) {
 		t.Fatalf("resync after invalid cursor delivered %d items, want %d", len(got), len(ids))
 	}
@@ -175,9 +176,9 @@ func testInvalidCursor(t *testing.T, h Harness) {
 func testRejected(t *testing.T, h Harness) {
 	p, mb := h.Open(t, 10)
 	defer p.Close()
-	mb.Add(t, provider.Inbox, 1, now.Add(-time.Hour))
+	mb.Add(t, api.Inbox, 1, now.Add(-time.Hour))
 	mb.ChangePassword(t)
-	_, err := p.Changes(context.Background(), provider.Inbox, "", opts())
+	_, err := p.Changes(context.Background(), api.Inbox, "", opts())
 	// Password providers answer ClassRejected; OAuth providers, whose
 	// grant dies with the password, answer ClassGrantGone.
 	if got := provider.Classify(err); err == nil || (got != provider.ClassRejected && got != provider.ClassGrantGone) {
@@ -191,16 +192,16 @@ func testRejected(t *testing.T, h Harness) {
 func testThrottled(t *testing.T, h Harness) {
 	p, mb := h.Open(t, 10)
 	defer p.Close()
-	mb.Add(t, provider.Inbox, 1, now.Add(-time.Hour))
+	mb.Add(t, api.Inbox, 1, now.Add(-time.Hour))
 	mb.ThrottleNext(t, 3*time.Second)
-	_, err := p.Changes(context.Background(), provider.Inbox, "", opts())
+	_, err := p.Changes(context.Background(), api.Inbox, "", opts())
 	if got := provider.Classify(err); err == nil || got != provider.ClassThrottled {
 		t.Fatalf("throttled call: got %v (class %v), want class throttled", err, got)
 	}
 	if d := provider.RetryAfter(err); d < 3*time.Second {
 		t.Errorf("RetryAfter = %v, want at least 3s", d)
 	}
-	if got, _, _ := drain(t, p, provider.Inbox, ""); len(got) != 1 {
+	if got, _, _ := drain(t, p, api.Inbox, ""); len(got) != 1 {
 		t.Errorf("after throttling ended: %d items, want 1", len(got))
 	}
 }
@@ -208,12 +209,12 @@ func testThrottled(t *testing.T, h Harness) {
 func testCancelled(t *testing.T, h Harness) {
 	p, mb := h.Open(t, 10)
 	defer p.Close()
-	mb.Add(t, provider.Inbox, 1, now.Add(-time.Hour))
+	mb.Add(t, api.Inbox, 1, now.Add(-time.Hour))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := p.Changes(ctx, provider.Inbox, "", opts())
+		_, err := p.Changes(ctx, api.Inbox, "", opts())
 		done <- err
 	}()
 	select {

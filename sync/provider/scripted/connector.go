@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret"
 )
@@ -65,14 +66,14 @@ type Script struct {
 
 func (c *Connector) mailbox(name string) (*Mailbox, error) {
 	if name == "" {
-		return nil, fmt.Errorf("%w: a scripted account needs a mailbox setting", provider.ErrInvalid)
+		return nil, fmt.Errorf("%w: a scripted account needs a mailbox setting", api.ErrInvalid)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m := c.mailboxes[name]
 	if !c.files {
 		if m == nil {
-			return nil, fmt.Errorf("%w: no scripted mailbox %q", provider.ErrInvalid, name)
+			return nil, fmt.Errorf("%w: no scripted mailbox %q", api.ErrInvalid, name)
 		}
 		return m, nil
 	}
@@ -91,9 +92,9 @@ func (c *Connector) mailbox(name string) (*Mailbox, error) {
 	old := c.applied[name]
 	at := time.Now().Add(-time.Hour)
 	for _, f := range []struct {
-		folder   provider.Folder
+		folder   api.Folder
 		old, new int
-	}{{provider.Inbox, old.Inbox, s.Inbox}, {provider.Sent, old.Sent, s.Sent}, {provider.Calendar, old.Calendar, s.Calendar}} {
+	}{{api.Inbox, old.Inbox, s.Inbox}, {api.Sent, old.Sent, s.Sent}, {api.Calendar, old.Calendar, s.Calendar}} {
 		if f.new > f.old {
 			m.Add(f.folder, f.new-f.old, at)
 		}
@@ -142,7 +143,7 @@ func scriptedFailure(s Script) error {
 
 // Connect implements provider.Connector: the password must match the
 // mailbox's.
-func (c *Connector) Connect(ctx context.Context, req provider.ActivationRequest, progress func(provider.ActivationProgress)) (provider.Connection, error) {
+func (c *Connector) Connect(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (provider.Connection, error) {
 	name := req.Settings["mailbox"]
 	m, err := c.mailbox(name)
 	if err != nil {

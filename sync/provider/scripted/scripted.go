@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -44,7 +45,7 @@ type folderData struct {
 // Mailbox is a scripted mailbox. All methods are safe for concurrent use.
 type Mailbox struct {
 	mu        sync.Mutex
-	folders   map[provider.Folder]*folderData
+	folders   map[api.Folder]*folderData
 	epoch     int
 	password  string
 	pageSize  int
@@ -52,13 +53,13 @@ type Mailbox struct {
 	fail      []error
 	failAll   error
 	calls     int
-	hook      func(folder provider.Folder, cursor string) error
+	hook      func(folder api.Folder, cursor string) error
 }
 
 // New returns an empty mailbox with Inbox, Sent and Calendar.
 func New() *Mailbox {
-	m := &Mailbox{folders: map[provider.Folder]*folderData{}, epoch: 1, pageSize: DefaultPageSize}
-	for _, f := range provider.AllFolders {
+	m := &Mailbox{folders: map[api.Folder]*folderData{}, epoch: 1, pageSize: DefaultPageSize}
+	for _, f := range api.AllFolders {
 		m.folders[f] = &folderData{revision: map[int32]int{}, deleted: map[int32]bool{}}
 	}
 	return m
@@ -66,7 +67,7 @@ func New() *Mailbox {
 
 // Add adds n items to folder, timed at `at`, and returns the new items'
 // provider ids.
-func (m *Mailbox) Add(folder provider.Folder, n int, at time.Time) []string {
+func (m *Mailbox) Add(folder api.Folder, n int, at time.Time) []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	fd := m.folders[folder]
@@ -81,7 +82,7 @@ func (m *Mailbox) Add(folder provider.Folder, n int, at time.Time) []string {
 }
 
 // Count returns how many live items folder holds.
-func (m *Mailbox) Count(folder provider.Folder) int {
+func (m *Mailbox) Count(folder api.Folder) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	fd := m.folders[folder]
@@ -184,7 +185,7 @@ func (m *Mailbox) FailAll(err error) {
 
 // SetHook installs a function called at the start of every Changes call;
 // an error it returns is returned by the call.
-func (m *Mailbox) SetHook(h func(folder provider.Folder, cursor string) error) {
+func (m *Mailbox) SetHook(h func(folder api.Folder, cursor string) error) {
 	m.mu.Lock()
 	m.hook = h
 	m.mu.Unlock()
@@ -213,8 +214,8 @@ type Provider struct {
 var _ provider.Provider = (*Provider)(nil)
 
 // Folders returns Inbox, Sent and Calendar.
-func (p *Provider) Folders() []provider.Folder {
-	return append([]provider.Folder(nil), provider.AllFolders...)
+func (p *Provider) Folders() []api.Folder {
+	return append([]api.Folder(nil), api.AllFolders...)
 }
 
 // Close marks the provider closed; later calls fail.
@@ -227,7 +228,7 @@ func (p *Provider) Close() error {
 var ErrBadPassword = errors.New("401 Unauthorized")
 
 // Changes implements provider.Provider.
-func (p *Provider) Changes(ctx context.Context, folder provider.Folder, cursor string, opts provider.Options) (provider.Page, error) {
+func (p *Provider) Changes(ctx context.Context, folder api.Folder, cursor string, opts provider.Options) (provider.Page, error) {
 	if p.closed {
 		return provider.Page{}, errors.New("scripted: provider closed")
 	}
@@ -306,7 +307,7 @@ func (p *Provider) Changes(ctx context.Context, folder provider.Folder, cursor s
 			e := fd.log[c.seq]
 			c.seq++
 			if e.op == opDelete {
-				page.Changes = append(page.Changes, provider.Change{Deleted: true, Item: provider.Item{ProviderID: itemID(folder, e.idx), Folder: folder}})
+				page.Changes = append(page.Changes, provider.Change{Deleted: true, Item: api.Item{ProviderID: itemID(folder, e.idx), Folder: folder}})
 				continue
 			}
 			if fd.deleted[e.idx] {
@@ -324,8 +325,8 @@ func (p *Provider) Changes(ctx context.Context, folder provider.Folder, cursor s
 // a full pass of folder lists: opts.Since on for mail, 14 days back to 60
 // days ahead of opts.Now for the calendar (or opts.Since on without a
 // Now), like the real providers.
-func listWindow(folder provider.Folder, opts provider.Options) (lo, hi int64) {
-	if folder == provider.Calendar && !opts.Now.IsZero() {
+func listWindow(folder api.Folder, opts provider.Options) (lo, hi int64) {
+	if folder == api.Calendar && !opts.Now.IsZero() {
 		return opts.Now.Add(-14 * 24 * time.Hour).Unix(), opts.Now.Add(60 * 24 * time.Hour).Unix()
 	}
 	if !opts.Since.IsZero() {
@@ -334,12 +335,12 @@ func listWindow(folder provider.Folder, opts provider.Options) (lo, hi int64) {
 	return lo, 0
 }
 
-func (fd *folderData) item(folder provider.Folder, idx int32) provider.Item {
+func (fd *folderData) item(folder api.Folder, idx int32) api.Item {
 	t := time.Unix(fd.times[idx], 0).UTC()
-	it := provider.Item{
+	it := api.Item{
 		ProviderID:     itemID(folder, idx),
 		Folder:         folder,
-		Kind:           provider.Mail,
+		Kind:           api.KindMail,
 		MessageID:      fmt.Sprintf("<%s-%d@scripted.test>", folder, idx),
 		ConversationID: fmt.Sprintf("conv-%d", idx/4),
 		Subject:        fmt.Sprintf("Scripted %s item %d", folder, idx),
@@ -351,8 +352,8 @@ func (fd *folderData) item(folder provider.Folder, idx int32) provider.Item {
 	if r := fd.revision[idx]; r > 0 {
 		it.Subject += fmt.Sprintf(" (rev %d)", r)
 	}
-	if folder == provider.Calendar {
-		it.Kind = provider.Event
+	if folder == api.Calendar {
+		it.Kind = api.KindEvent
 		it.Start, it.End = t, t.Add(time.Hour)
 		it.Location = "Room 1"
 		it.Organizer = "alice@scripted.test"
@@ -361,17 +362,17 @@ func (fd *folderData) item(folder provider.Folder, idx int32) provider.Item {
 	return it
 }
 
-func itemID(folder provider.Folder, idx int32) string {
+func itemID(folder api.Folder, idx int32) string {
 	return string(folder) + "-" + strconv.Itoa(int(idx))
 }
 
-func parseID(id string) (provider.Folder, int32, error) {
+func parseID(id string) (api.Folder, int32, error) {
 	f, n, ok := strings.Cut(id, "-")
 	i, err := strconv.Atoi(n)
 	if !ok || err != nil {
 		return "", 0, fmt.Errorf("scripted: bad item id %q", id)
 	}
-	return provider.Folder(f), int32(i), nil
+	return api.Folder(f), int32(i), nil
 }
 
 // scriptCursor is "epoch:F:next:seq:lo:hi" during a full pass (lo and hi

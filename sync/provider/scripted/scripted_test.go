@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/providertest"
 	"github.com/inboxsync/inboxsync/sync/provider/scripted"
@@ -24,7 +25,7 @@ func (harness) Open(t *testing.T, pageSize int) (provider.Provider, providertest
 	return m.Provider("right"), handle{m}
 }
 
-func (h handle) Add(t *testing.T, f provider.Folder, n int, at time.Time) []string {
+func (h handle) Add(t *testing.T, f api.Folder, n int, at time.Time) []string {
 	return h.m.Add(f, n, at)
 }
 func (h handle) Update(t *testing.T, id string) {
@@ -75,7 +76,7 @@ func TestFileScriptFailTimes(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer p.Close()
-		_, err = p.Changes(context.Background(), provider.Inbox, "", provider.Options{})
+		_, err = p.Changes(context.Background(), api.Inbox, "", provider.Options{})
 		if err == nil {
 			return "ok"
 		}
@@ -113,7 +114,7 @@ func TestFileScriptFailTimes(t *testing.T) {
 // drainAll follows pages from cursor until More is false, calling Changes
 // with o, and returns the ids delivered (deletions prefixed "-") and the
 // last cursor.
-func drainAll(t *testing.T, p provider.Provider, folder provider.Folder, cursor string, o provider.Options) (map[string]bool, string) {
+func drainAll(t *testing.T, p provider.Provider, folder api.Folder, cursor string, o provider.Options) (map[string]bool, string) {
 	t.Helper()
 	got := map[string]bool{}
 	for {
@@ -142,19 +143,19 @@ func TestRemoveLeavesNoHistory(t *testing.T) {
 	o := provider.Options{Now: now, Since: now.AddDate(0, 0, -30)}
 	m := scripted.New()
 	p := m.Provider("")
-	ids := m.Add(provider.Inbox, 3, now.Add(-time.Hour))
-	_, cursor := drainAll(t, p, provider.Inbox, "", o)
+	ids := m.Add(api.Inbox, 3, now.Add(-time.Hour))
+	_, cursor := drainAll(t, p, api.Inbox, "", o)
 	if err := m.Remove(ids[1]); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := drainAll(t, p, provider.Inbox, cursor, o); len(got) != 0 {
+	if got, _ := drainAll(t, p, api.Inbox, cursor, o); len(got) != 0 {
 		t.Fatalf("incremental sync after Remove delivered %v", got)
 	}
-	if got, _ := drainAll(t, p, provider.Inbox, "", o); len(got) != 2 || got[ids[1]] {
+	if got, _ := drainAll(t, p, api.Inbox, "", o); len(got) != 2 || got[ids[1]] {
 		t.Fatalf("full sync after Remove delivered %v", got)
 	}
-	if m.Count(provider.Inbox) != 2 {
-		t.Fatalf("Count = %d", m.Count(provider.Inbox))
+	if m.Count(api.Inbox) != 2 {
+		t.Fatalf("Count = %d", m.Count(api.Inbox))
 	}
 	if err := m.Remove(ids[1]); err == nil {
 		t.Fatal("removing a removed item succeeded")
@@ -169,14 +170,14 @@ func TestFullPassKeepsItsWindow(t *testing.T) {
 	m := scripted.New()
 	m.SetPageSize(2)
 	p := m.Provider("")
-	early := m.Add(provider.Inbox, 3, now.AddDate(0, 0, -20))
-	m.Add(provider.Inbox, 3, now.Add(-time.Hour))
-	page, err := p.Changes(context.Background(), provider.Inbox, "", provider.Options{Now: now, Since: now.AddDate(0, 0, -30)})
+	early := m.Add(api.Inbox, 3, now.AddDate(0, 0, -20))
+	m.Add(api.Inbox, 3, now.Add(-time.Hour))
+	page, err := p.Changes(context.Background(), api.Inbox, "", provider.Options{Now: now, Since: now.AddDate(0, 0, -30)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The rest of the pass, called with a later window.
-	got, _ := drainAll(t, p, provider.Inbox, page.Cursor, provider.Options{Now: now, Since: now.AddDate(0, 0, -10)})
+	got, _ := drainAll(t, p, api.Inbox, page.Cursor, provider.Options{Now: now, Since: now.AddDate(0, 0, -10)})
 	for _, c := range page.Changes {
 		got[c.Item.ProviderID] = true
 	}
@@ -184,11 +185,11 @@ func TestFullPassKeepsItsWindow(t *testing.T) {
 		t.Fatalf("full pass delivered %v, want all 6 items", got)
 	}
 
-	m.Add(provider.Calendar, 1, now.AddDate(0, 0, -15))
-	in := m.Add(provider.Calendar, 1, now.AddDate(0, 0, -13))
-	in = append(in, m.Add(provider.Calendar, 1, now.AddDate(0, 0, 59))...)
-	m.Add(provider.Calendar, 1, now.AddDate(0, 0, 61))
-	got, _ = drainAll(t, p, provider.Calendar, "", provider.Options{Now: now, Since: now.AddDate(0, 0, -30)})
+	m.Add(api.Calendar, 1, now.AddDate(0, 0, -15))
+	in := m.Add(api.Calendar, 1, now.AddDate(0, 0, -13))
+	in = append(in, m.Add(api.Calendar, 1, now.AddDate(0, 0, 59))...)
+	m.Add(api.Calendar, 1, now.AddDate(0, 0, 61))
+	got, _ = drainAll(t, p, api.Calendar, "", provider.Options{Now: now, Since: now.AddDate(0, 0, -30)})
 	if len(got) != 2 || !got[in[0]] || !got[in[1]] {
 		t.Fatalf("calendar full pass delivered %v, want %v", got, in)
 	}

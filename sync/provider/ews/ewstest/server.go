@@ -27,7 +27,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // Config describes the emulated mailbox and server.
@@ -95,7 +95,7 @@ type Server struct {
 }
 
 // The distinguished folder ids of the synced folders.
-var folderIDs = map[provider.Folder]string{provider.Inbox: "inbox", provider.Sent: "sentitems", provider.Calendar: "calendar"}
+var folderIDs = map[api.Folder]string{api.Inbox: "inbox", api.Sent: "sentitems", api.Calendar: "calendar"}
 
 type entryKind uint8
 
@@ -361,7 +361,7 @@ func (s *Server) addLocked(it *item) string {
 }
 
 // AddMessage adds a message to the Inbox or Sent Items and returns its id.
-func (s *Server) AddMessage(f provider.Folder, m Message) string {
+func (s *Server) AddMessage(f api.Folder, m Message) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	it := s.newItemLocked(folderIDs[f])
@@ -390,10 +390,10 @@ func (s *Server) AddEvent(e Event) string {
 
 // Add adds n generated items dated at (for the calendar: starting at) to
 // folder and returns their ids.
-func (s *Server) Add(f provider.Folder, n int, at time.Time) []string {
+func (s *Server) Add(f api.Folder, n int, at time.Time) []string {
 	ids := make([]string, 0, n)
 	for i := range n {
-		if f == provider.Calendar {
+		if f == api.Calendar {
 			ids = append(ids, s.AddEvent(Event{
 				Subject: fmt.Sprintf("Meeting %d", i), Location: "Room " + strconv.Itoa(i%9+1),
 				Start: at, End: at.Add(time.Hour), Organizer: "bob@contoso.test",

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/inboxsync/inboxsync/sync/api"
+
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -178,16 +180,16 @@ func StripURL(err error) error {
 // CheckURL checks a URL setting (what names it in the error): https, or
 // http on a loopback address only (tests), with no user, query or
 // fragment. It returns the URL without trailing slashes; the error wraps
-// provider.ErrInvalid.
+// api.ErrInvalid.
 func CheckURL(what, s string) (string, error) {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("%w: the %s %q is not a URL like https://host/path", provider.ErrInvalid, what, s)
+		return "", fmt.Errorf("%w: the %s %q is not a URL like https://host/path", api.ErrInvalid, what, s)
 	}
 	if u.Scheme != "https" {
 		ip := net.ParseIP(u.Hostname())
 		if u.Scheme != "http" || ip == nil || !ip.IsLoopback() {
-			return "", fmt.Errorf("%w: the %s must be an https URL", provider.ErrInvalid, what)
+			return "", fmt.Errorf("%w: the %s must be an https URL", api.ErrInvalid, what)
 		}
 	}
 	return strings.TrimRight(s, "/"), nil

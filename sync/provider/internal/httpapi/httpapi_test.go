@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/api"
+
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
@@ -117,7 +119,7 @@ func TestCheckURL(t *testing.T) {
 		"http://example.com": false, "https://u@example.com": false, "https://example.com/?q=1": false, "ftp://127.0.0.1": false, "example.com": false,
 	} {
 		got, err := CheckURL("endpoint", s)
-		if (err == nil) != ok || err != nil && !errors.Is(err, provider.ErrInvalid) {
+		if (err == nil) != ok || err != nil && !errors.Is(err, api.ErrInvalid) {
 			t.Errorf("CheckURL(%q) = %q, %v", s, got, err)
 		}
 	}

@@ -29,11 +29,11 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/internal/procstat"
+	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/auth"
 	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/crm/salesforce"
 	"github.com/inboxsync/inboxsync/sync/crm/salesforce/sftest"
-	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret/secrettest"
 )
 
@@ -58,8 +58,8 @@ func seed(sf *sftest.Server, items, addrs int) []crm.Entry {
 	t0 := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
 	es := make([]crm.Entry, items)
 	for i := range es {
-		it := provider.Item{
-			ProviderID: fmt.Sprint("p", i), Folder: provider.Inbox, Kind: provider.Mail,
+		it := api.Item{
+			ProviderID: fmt.Sprint("p", i), Folder: api.Inbox, Kind: api.KindMail,
 			MessageID: fmt.Sprintf("<msg%06d.%x@customer.example>", i, i*7919), ConversationID: fmt.Sprint("c", i/3),
 			Subject: fmt.Sprintf("Order %d", i), From: addr(i % addrs), To: []string{mailbox},
 			Time: t0.Add(time.Duration(i) * time.Minute), Preview: "Please find the order details attached; delivery next week.",
@@ -68,7 +68,7 @@ func seed(sf *sftest.Server, items, addrs int) []crm.Entry {
 			it.Cc = []string{addr((i + addrs/2) % addrs)}
 		}
 		if i%5 == 0 {
-			it.Folder, it.From, it.To = provider.Sent, mailbox, []string{addr(i % addrs)}
+			it.Folder, it.From, it.To = api.Sent, mailbox, []string{addr(i % addrs)}
 		}
 		es[i] = crm.Entry{Key: it.ProviderID, Item: it}
 	}
@@ -152,7 +152,7 @@ func main() {
 		sf.ResetCounts()
 		start := time.Now()
 		lg := crm.NewLogger(c, crm.Config{Mailbox: mailbox})
-		outcomes := map[crm.State]int{}
+		outcomes := map[api.CRMState]int{}
 		for i := 0; i < len(entries); i += *batch {
 			outs, err := lg.Log(context.Background(), entries[i:min(i+*batch, len(entries))])
 			if err != nil {

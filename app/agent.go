@@ -103,46 +103,47 @@ func RunAgent(ctx context.Context, paths Paths, opts AgentOptions) error {
 		return err
 	}
 
+	windows := newWindowLauncher(paths, log, w)
+	mailer := newNoticeService(st, eng, secrets, log)
+	ctl := &agentControl{Engine: eng, items: eng.Items, notices: mailer, open: windows.Open}
+
 	l, err := control.Listen(paths.Socket)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	srv := control.NewServer(eng, log)
+	srv := control.NewServer(ctl, log)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ctx, l) }()
-	windows := newWindowLauncher(paths, log, w)
 	notifier := notify.Desktop{AppName: "Inbox Sync"}
 	iconHidden := func() bool { return false } // headless: no icon to stand in for
 	var presence *trayPresence
 	if opts.Tray {
 		presence = newTrayPresence(noHostGrace, func() {
 			log.Info("no panel shows the tray icon: telling the user how to reach Inbox Sync")
-			sendNotice(ctx, eng, notifier, log, noHostNotice(paths.Home))
+			sendNotice(ctx, ctl, notifier, log, noHostNotice(paths.Home))
 		})
 		defer presence.stop()
 		iconHidden = presence.hidden
 	}
-	go relayNotices(ctx, eng, notifier, log, windows.Open, iconHidden)
+	go relayNotices(ctx, ctl, notifier, log, windows.Open, iconHidden)
 	go watchPolicy(ctx, polPath, polStamp, policyPoll, log, func(p api.Policy) {
 		current.Store(&p)
 		eng.SetPolicy(p)
 	})
-	mailer := newNoticeService(st, eng, secrets, log)
-	eng.SetNoticeTester(mailer)
 	go mailer.Run(ctx)
 	if opts.Ready != nil {
 		opts.Ready()
 	}
 	log.Info("agent ready", "socket", paths.Socket)
 	if opts.Tray {
-		openFirstStart(ctx, eng, log, windows.Open)
+		openFirstStart(ctx, ctl, log, windows.Open)
 	}
-	startPageRelease(ctx, eng, log)
+	startPageRelease(ctx, ctl, log)
 	var runErr error
 	if opts.Tray {
-		runErr = runWithTray(ctx, cancel, eng, log, presence.changed)
+		runErr = runWithTray(ctx, cancel, ctl, log, presence.changed)
 	} else {
 		runErr = eng.Run(ctx)
 	}
@@ -160,7 +161,7 @@ func RunAgent(ctx context.Context, paths Paths, opts AgentOptions) error {
 // the dashboard, which says why: the icon that would have shown it is not
 // there. (An account that needs re-activation opens its activation window
 // in any case.)
-func relayNotices(ctx context.Context, c control.Control, n notify.Notifier, log *slog.Logger, open func(api.WindowRequest), iconHidden func() bool) {
+func relayNotices(ctx context.Context, c api.Control, n notify.Notifier, log *slog.Logger, open func(api.WindowRequest), iconHidden func() bool) {
 	events, err := c.Subscribe(ctx)
 	if err != nil {
 		return
@@ -184,7 +185,7 @@ func relayNotices(ctx context.Context, c control.Control, n notify.Notifier, log
 
 // sendNotice shows a desktop notification unless the user turned them off
 // in the settings.
-func sendNotice(ctx context.Context, c control.Control, n notify.Notifier, log *slog.Logger, notice notify.Notice) {
+func sendNotice(ctx context.Context, c api.Control, n notify.Notifier, log *slog.Logger, notice notify.Notice) {
 	s, err := c.Settings(ctx)
 	if err != nil || !s.Notifications {
 		return
@@ -201,7 +202,7 @@ func sendNotice(ctx context.Context, c control.Control, n notify.Notifier, log *
 // connects a mailbox, not just an icon. It looks once per agent start; a
 // user who closes the window without connecting sees it again at the next
 // start, and meanwhile reaches it from the tray or the dashboard.
-func openFirstStart(ctx context.Context, c control.Control, log *slog.Logger, open func(api.WindowRequest)) {
+func openFirstStart(ctx context.Context, c api.Control, log *slog.Logger, open func(api.WindowRequest)) {
 	accts, err := c.Accounts(ctx)
 	if err != nil {
 		log.Warn("could not list the accounts at start-up", "err", err)
@@ -225,7 +226,7 @@ const idleSettle = 3 * time.Second
 // INBOXSYNC_KEEP_PAGES=1 (scripts/bench-tray.sh measures both). Between
 // syncs (29+ minutes of every 30) the agent then holds only the few pages
 // its timers touch; the next session maps what it needs again.
-func startPageRelease(ctx context.Context, c control.Control, log *slog.Logger) {
+func startPageRelease(ctx context.Context, c api.Control, log *slog.Logger) {
 	if os.Getenv("INBOXSYNC_KEEP_PAGES") == "1" {
 		return
 	}

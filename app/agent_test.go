@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/api"
-	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/notify"
 )
 
@@ -20,7 +19,7 @@ import (
 // events come from a channel, and the rest from fields. The methods they
 // must not call panic (the nil embedded Control).
 type relayControl struct {
-	control.Control
+	api.Control
 	events   chan api.Event
 	settings api.Settings
 	accounts []api.Account

@@ -5,7 +5,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/notices"
 	"github.com/inboxsync/inboxsync/sync/secret"
 	"github.com/inboxsync/inboxsync/sync/store"
@@ -24,7 +23,7 @@ const (
 var noticeTuning = func(*notices.Service) {}
 
 // newNoticeService makes the agent's notice service.
-func newNoticeService(st *store.Store, c control.Control, secrets secret.Store, log *slog.Logger) *notices.Service {
+func newNoticeService(st *store.Store, c notices.Controller, secrets secret.Store, log *slog.Logger) *notices.Service {
 	host, _ := os.Hostname()
 	svc := &notices.Service{
 		Store: st, Control: c, Log: log, Host: host,

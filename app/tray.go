@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/notify"
 	"github.com/inboxsync/inboxsync/ui/tray"
 )
@@ -18,17 +17,17 @@ import (
 // the engine has stopped (a running sync stops at its next page), so the
 // icon stays while the agent is still at work. hostChanged hears whether
 // a panel shows the icon (see tray.Options).
-func runWithTray(ctx context.Context, cancel context.CancelFunc, eng *engine.Engine, log *slog.Logger, hostChanged func(bool)) error {
+func runWithTray(ctx context.Context, cancel context.CancelFunc, ctl *agentControl, log *slog.Logger, hostChanged func(bool)) error {
 	trayCtx, stopTray := context.WithCancel(context.Background())
 	defer stopTray()
 	engErr := make(chan error, 1)
 	go func() {
-		err := eng.Run(ctx)
+		err := ctl.Run(ctx)
 		cancel()
 		engErr <- err
 		stopTray()
 	}()
-	tray.Run(trayCtx, tray.Options{Control: eng, Quit: cancel, Log: log, HostChanged: hostChanged})
+	tray.Run(trayCtx, tray.Options{Control: ctl, Quit: cancel, Log: log, HostChanged: hostChanged})
 	return <-engErr
 }
 

@@ -215,6 +215,7 @@ type reader interface {
 	Sessions(ctx context.Context, q api.SessionQuery) ([]api.Session, error)
 	Activity(ctx context.Context, q api.ActivityQuery) (api.ActivityPage, error)
 	Items(ctx context.Context, q api.ItemsQuery) (api.ItemsPage, error)
+	Export(ctx context.Context, req api.ExportRequest, progress func(api.ExportProgress)) (int, error)
 	Issues(ctx context.Context, account string, limit int) ([]api.Issue, error)
 	Settings(ctx context.Context) (api.Settings, error)
 	CRMStatus(ctx context.Context) (api.CRMStatus, error)
@@ -227,6 +228,10 @@ func (s storeReader) CRMStatus(ctx context.Context) (api.CRMStatus, error) {
 }
 
 func (emptyReader) CRMStatus(context.Context) (api.CRMStatus, error) { return api.CRMStatus{}, nil }
+
+func (s storeReader) Export(ctx context.Context, req api.ExportRequest, progress func(api.ExportProgress)) (int, error) {
+	return store.ExportFile(ctx, s.Store.Items, req, progress)
+}
 
 func (s storeReader) Status(ctx context.Context) (api.Status, error) {
 	return engine.StatusFromStore(ctx, s.Store)
@@ -251,6 +256,9 @@ func (emptyReader) Activity(_ context.Context, q api.ActivityQuery) (api.Activit
 }
 func (emptyReader) Items(context.Context, api.ItemsQuery) (api.ItemsPage, error) {
 	return api.ItemsPage{Items: []api.StoredItem{}}, nil
+}
+func (e emptyReader) Export(ctx context.Context, req api.ExportRequest, progress func(api.ExportProgress)) (int, error) {
+	return store.ExportFile(ctx, e.Items, req, progress)
 }
 func (emptyReader) Issues(context.Context, string, int) ([]api.Issue, error) {
 	return []api.Issue{}, nil

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -68,8 +67,24 @@ standard error.`)
 	if !slices.Contains(api.ExportFormats, *format) {
 		return c.fail(fmt.Errorf("--format %q: use csv, json or ics", *format))
 	}
+	if *out != "" {
+		abs, err := filepath.Abs(*out)
+		if err != nil {
+			return c.fail(fmt.Errorf("--out %s: %w", *out, err))
+		}
+		*out = abs
+	}
 	return c.withReader(func(ctx context.Context, r reader) int {
-		n, err := exportTo(ctx, r.Items, q, *format, *out, c.out, c.progressLine())
+		var n int
+		var err error
+		if *out == "" {
+			n, err = exportToStdout(ctx, r.Items, q, *format, c.out, c.progressLine())
+		} else {
+			// The agent (or, when none runs, the store read here) writes
+			// the file.
+			progress := c.progressLine()
+			n, err = r.Export(ctx, api.ExportRequest{Query: q, Format: *format, Path: *out}, func(p api.ExportProgress) { progress(p.Items) })
+		}
 		if err != nil {
 			return c.fail(err)
 		}
@@ -95,36 +110,12 @@ func (c *cli) progressLine() func(int) {
 	}
 }
 
-// exportTo runs store.Export into the file path (written next to it and
-// renamed into place once complete, so that a failed export leaves no
-// half file), or into stdout when path is "".
-func exportTo(ctx context.Context, items func(context.Context, api.ItemsQuery) (api.ItemsPage, error), q api.ItemsQuery, format, path string, stdout io.Writer, progress func(int)) (int, error) {
-	if path == "" {
-		w := bufio.NewWriterSize(stdout, 64<<10)
-		n, err := store.Export(ctx, items, q, format, w, progress)
-		if err == nil {
-			err = w.Flush()
-		}
-		return n, err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return 0, fmt.Errorf("cannot write the export: %w", err)
-	}
-	defer os.Remove(f.Name()) // after the rename there is nothing left to remove
-	w := bufio.NewWriterSize(f, 64<<10)
+// exportToStdout runs store.Export into stdout, paging through items.
+func exportToStdout(ctx context.Context, items func(context.Context, api.ItemsQuery) (api.ItemsPage, error), q api.ItemsQuery, format string, stdout io.Writer, progress func(int)) (int, error) {
+	w := bufio.NewWriterSize(stdout, 64<<10)
 	n, err := store.Export(ctx, items, q, format, w, progress)
 	if err == nil {
 		err = w.Flush()
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		return n, fmt.Errorf("the export to %s failed, nothing was written there: %w", path, err)
-	}
-	return n, nil
+	return n, err
 }

@@ -51,3 +51,23 @@ var ExportFormats = []string{FormatCSV, FormatJSON, FormatICS}
 var CSVColumns = []string{"account", "folder", "kind", "time", "from", "to", "cc", "subject", "preview",
 	"start", "end", "location", "organizer", "attendees", "message_id", "conversation_id", "provider_id",
 	"first_seen", "updated_at"}
+
+// ExportRequest asks for the items Query selects (its After and Limit are
+// ignored: every page is written) to be written to the file Path in
+// Format. The agent writes the file itself, next to Path and renamed into
+// place once complete, so a failed export leaves no half file and a
+// window never opens the store.
+type ExportRequest struct {
+	Query ItemsQuery `json:"query"`
+	// Format is FormatCSV, FormatJSON or FormatICS.
+	Format string `json:"format"`
+	// Path is the file to write, an absolute path; a file already there is
+	// replaced once the export is complete.
+	Path string `json:"path"`
+}
+
+// ExportProgress says how far an export has come.
+type ExportProgress struct {
+	// Items counts the items written so far.
+	Items int `json:"items"`
+}

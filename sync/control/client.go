@@ -13,7 +13,7 @@ import (
 	"github.com/inboxsync/inboxsync/sync/api"
 )
 
-var _ Control = (*Client)(nil)
+var _ api.Control = (*Client)(nil)
 
 // Client is a Control served by the agent over its socket. Every call
 // opens its own connection, so a Client may be used by any number of
@@ -199,19 +199,28 @@ func (c *Client) Subscribe(ctx context.Context) (<-chan api.Event, error) {
 	return ch, nil
 }
 
+// Export implements api.Control: the agent writes the file. progress (which
+// may be nil) is called in this goroutine; closing the connection (ctx
+// done) stops the export.
+func (c *Client) Export(ctx context.Context, req api.ExportRequest, progress func(api.ExportProgress)) (int, error) {
+	var n int
+	err := callProgress(ctx, c, methodExport, req, progress, &n)
+	return n, err
+}
+
 // Activate implements Control. progress (which may be nil) is called in
 // order, on the calling goroutine, before Activate returns. Cancelling
 // ctx closes the connection, which cancels the activation in the agent.
 func (c *Client) Activate(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (api.Account, error) {
 	var acct api.Account
-	err := c.callProgress(ctx, methodActivate, req, progress, &acct)
+	err := callProgress(ctx, c, methodActivate, req, progress, &acct)
 	return acct, err
 }
 
 // CRMConnect implements Control.
 func (c *Client) CRMConnect(ctx context.Context, req api.CRMConnectRequest, progress func(api.ActivationProgress)) (api.CRMStatus, error) {
 	var st api.CRMStatus
-	err := c.callProgress(ctx, methodCRMConnect, req, progress, &st)
+	err := callProgress(ctx, c, methodCRMConnect, req, progress, &st)
 	return st, err
 }
 
@@ -248,9 +257,9 @@ func (c *Client) UpdateCRMSettings(ctx context.Context, s api.CRMSettings) (api.
 	return out, err
 }
 
-// callProgress runs a method that streams progress frames before its
-// result, decoded into result.
-func (c *Client) callProgress(ctx context.Context, method string, params any, progress func(api.ActivationProgress), result any) error {
+// callProgress runs a method that streams progress frames (of type P)
+// before its result, decoded into result.
+func callProgress[P any](ctx context.Context, c *Client, method string, params any, progress func(P), result any) error {
 	cc, err := c.open(ctx, method, params)
 	if err != nil {
 		return err
@@ -262,7 +271,7 @@ func (c *Client) callProgress(ctx context.Context, method string, params any, pr
 			return err
 		}
 		if f.progress != nil {
-			var p api.ActivationProgress
+			var p P
 			if err := json.Unmarshal(f.progress, &p); err != nil {
 				return fmt.Errorf("control: malformed progress from the agent: %w", err)
 			}
@@ -280,7 +289,7 @@ func (c *Client) callProgress(ctx context.Context, method string, params any, pr
 // call runs a method that answers with one result, decoded into result
 // (which may be nil).
 func (c *Client) call(ctx context.Context, method string, params, result any) error {
-	return c.callProgress(ctx, method, params, nil, result)
+	return callProgress[struct{}](ctx, c, method, params, nil, result)
 }
 
 // clientConn is one request's connection.

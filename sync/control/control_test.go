@@ -44,7 +44,7 @@ func socketPath(t *testing.T) string {
 }
 
 // startAgent serves f until the test ends.
-func startAgent(t *testing.T, f Control, tune ...func(*Server)) *agent {
+func startAgent(t *testing.T, f api.Control, tune ...func(*Server)) *agent {
 	t.Helper()
 	path := socketPath(t)
 	l, err := Listen(path)
@@ -779,6 +779,52 @@ func TestStuckSubscriber(t *testing.T) {
 
 // TestActivate streams progress, then the result; cancelling the client's
 // ctx cancels the activation in the server.
+// TestExport: the request reaches the agent, its progress frames reach
+// the caller in order before the count, and hanging up cancels the export.
+func TestExport(t *testing.T) {
+	cancelled := make(chan error, 1)
+	f := &fake{export: func(ctx context.Context, req api.ExportRequest, progress func(api.ExportProgress)) (int, error) {
+		if req.Path == "/tmp/hang" {
+			progress(api.ExportProgress{Items: 1000})
+			<-ctx.Done()
+			cancelled <- ctx.Err()
+			return 0, ctx.Err()
+		}
+		if req.Format != "ics" || req.Query.Account != "work" {
+			return 0, fmt.Errorf("%w: got %+v", api.ErrInvalid, req)
+		}
+		for _, n := range []int{1000, 2000, 2500} {
+			progress(api.ExportProgress{Items: n})
+		}
+		return 2500, nil
+	}}
+	a := startAgent(t, f)
+	c := dial(t, a.path)
+	var got []int
+	n, err := c.Export(context.Background(), api.ExportRequest{Query: api.ItemsQuery{Account: "work"}, Format: "ics", Path: "/tmp/x.ics"}, func(p api.ExportProgress) {
+		got = append(got, p.Items)
+	})
+	if err != nil || n != 2500 || fmt.Sprint(got) != "[1000 2000 2500]" {
+		t.Fatalf("Export = %d, %v; progress %v", n, err, got)
+	}
+	if _, err := c.Export(context.Background(), api.ExportRequest{Format: "csv"}, nil); !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("a refused export: %v, want ErrInvalid", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err = c.Export(ctx, api.ExportRequest{Path: "/tmp/hang"}, func(api.ExportProgress) { cancel() })
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled export: %v", err)
+	}
+	select {
+	case err := <-cancelled:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the agent's export ended with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("hanging up did not cancel the export in the agent")
+	}
+}
+
 func TestActivate(t *testing.T) {
 	steps := []api.ActivationProgress{
 		{Message: "Starting"},

@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/inboxsync/inboxsync/sync/api"
-	"github.com/inboxsync/inboxsync/sync/engine"
 )
 
 // fake is a hand-written Control: each method calls its function field,
@@ -25,6 +24,7 @@ type fake struct {
 	issues         func(ctx context.Context, account string, limit int) ([]api.Issue, error)
 	settings       func(ctx context.Context) (api.Settings, error)
 	updateSettings func(ctx context.Context, s api.Settings) (api.Settings, error)
+	export         func(ctx context.Context, req api.ExportRequest, progress func(api.ExportProgress)) (int, error)
 	activate       func(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (api.Account, error)
 	openWindow     func(ctx context.Context, req api.WindowRequest) error
 	policy         func(ctx context.Context) (api.Policy, error)
@@ -37,7 +37,7 @@ type fake struct {
 	updateCRM      func(ctx context.Context, s api.CRMSettings) (api.CRMSettings, error)
 }
 
-var _ Control = (*fake)(nil)
+var _ api.Control = (*fake)(nil)
 
 var errNotFaked = errors.New("fake: method not set")
 
@@ -130,6 +130,13 @@ func (f *fake) UpdateSettings(ctx context.Context, s api.Settings) (api.Settings
 		return api.Settings{}, errNotFaked
 	}
 	return f.updateSettings(ctx, s)
+}
+
+func (f *fake) Export(ctx context.Context, req api.ExportRequest, progress func(api.ExportProgress)) (int, error) {
+	if f.export == nil {
+		return 0, errNotFaked
+	}
+	return f.export(ctx, req, progress)
 }
 
 func (f *fake) Activate(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (api.Account, error) {
@@ -259,6 +266,3 @@ func (b *bus) count() int {
 	defer b.mu.Unlock()
 	return len(b.subs)
 }
-
-// The engine serves the agent's Control in-process.
-var _ Control = (*engine.Engine)(nil)

@@ -26,6 +26,7 @@ const (
 	methodSettings       = "settings"
 	methodUpdateSettings = "update-settings"
 	methodActivate       = "activate"
+	methodExport         = "export"
 	methodOpenWindow     = "open-window"
 	methodPolicy         = "policy"
 	methodTestNotice     = "test-notice"

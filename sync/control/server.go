@@ -20,7 +20,7 @@ import (
 // Server serves a Control on a stream listener (the agent's unix socket),
 // one request per connection. See the protocol in protocol.go.
 type Server struct {
-	c   Control
+	c   api.Control
 	log *slog.Logger
 
 	// writeTimeout bounds every frame's write: a client that stops reading
@@ -31,7 +31,7 @@ type Server struct {
 }
 
 // NewServer returns a Server for c. log may be nil.
-func NewServer(c Control, log *slog.Logger) *Server {
+func NewServer(c api.Control, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -145,7 +145,7 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	switch req.Method {
-	case methodSubscribe, methodActivate, methodCRMConnect, methodCRMSync:
+	case methodSubscribe, methodActivate, methodCRMConnect, methodCRMSync, methodExport:
 		// Nothing more is read but the end of the stream: when the client
 		// hangs up, the stream it asked for is cancelled. (Unary requests
 		// are short and run to the end, so a script may half-close.)
@@ -180,6 +180,14 @@ func (s *Server) dispatch(ctx context.Context, req request, w *frameWriter) erro
 			return w.error(err)
 		}
 		return s.crmConnect(ctx, p, w)
+	case methodExport:
+		var p api.ExportRequest
+		if err := decodeParams(req.Params, &p); err != nil {
+			return w.error(err)
+		}
+		return withProgress(ctx, w, func(ctx context.Context, progress func(api.ExportProgress)) (any, error) {
+			return s.c.Export(ctx, p, progress)
+		})
 	}
 	h, ok := unary[req.Method]
 	if !ok {
@@ -193,109 +201,109 @@ func (s *Server) dispatch(ctx context.Context, req request, w *frameWriter) erro
 }
 
 // unary holds the methods that answer with one result.
-var unary = map[string]func(ctx context.Context, c Control, params json.RawMessage) (any, error){
-	methodStatus: func(ctx context.Context, c Control, _ json.RawMessage) (any, error) {
+var unary = map[string]func(ctx context.Context, c api.Control, params json.RawMessage) (any, error){
+	methodStatus: func(ctx context.Context, c api.Control, _ json.RawMessage) (any, error) {
 		return c.Status(ctx)
 	},
-	methodPause: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
+	methodPause: func(ctx context.Context, c api.Control, params json.RawMessage) (any, error) {
 		var p api.PauseRequest
 		if err := decodeParams(params, &p); err != nil {
 			return nil, err
 		}
 		return nil, c.Pause(ctx, p)
 	},
-	methodResume: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
+	methodResume: func(ctx context.Context, c api.Control, params json.RawMessage) (any, error) {
 		var p accountParams
 		if err := decodeParams(params, &p); err != nil {
 			return nil, err
 		}
 		return nil, c.Resume(ctx, p.Account)
 	},
-	methodSyncNow: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
+	methodSyncNow: func(ctx context.Context, c api.Control, params json.RawMessage) (any, error) {
 		var p accountParams
 		if err := decodeParams(params, &p); err != nil {
 			return nil, err
 		}
 		return nil, c.SyncNow(ctx, p.Account)
 	},
-	methodAccounts: func(ctx context.Context, c Control, _ json.RawMessage) (any, error) {
+	methodAccounts: func(ctx context.Context, c api.Control, _ json.RawMessage) (any, error) {
 		return c.Accounts(ctx)
 	},
-	methodRemoveAccount: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
+	methodRemoveAccount: func(ctx context.Context, c api.Control, params json.RawMessage) (any, error) {
 		var p removeParams
 		if err := decodeParams(params, &p); err != nil {
 			return nil, err
 		}
 		return nil, c.RemoveAccount(ctx, p.Account, p.Purge)
 	},
-	methodSessions: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
+	methodSessions: func(ctx context.Context, c api.Control, params json.RawMessage) (any, error) {
 		var q api.SessionQuery
 		if err := decodeParams(params, &q); err != nil {
 			return nil, err
 		}
 		return c.Sessions(ctx, q)
 	},
-	methodItems: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
+	methodItems: func(ctx context.Context, c api.Control, params json.RawMessage) (any, error) {
 		var q api.ItemsQuery
 		if err := decodeParams(params, &q); err != nil {
 			return nil, err
 		}
 		return c.Items(ctx, q)
 	},
-	methodActivity: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
+	methodActivity: func(ctx context.Context, c api.Control, params json.RawMessage) (any, error) {
 		var q api.ActivityQuery
 		if err := decodeParams(params, &q); err != nil {
 			return nil, err
 		}
 		return c.Activity(ctx, q)
 	},
-	methodIssues: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
+	methodIssues: func(ctx context.Context, c api.Control, params json.RawMessage) (any, error) {
 		var p issuesParams
 		if err := decodeParams(params, &p); err != nil {
 			return nil, err
 		}
 		return c.Issues(ctx, p.Account, p.Limit)
 	},
-	methodSettings: func(ctx context.Context, c Control, _ json.RawMessage) (any, error) {
+	methodSettings: func(ctx context.Context, c api.Control, _ json.RawMessage) (any, error) {
 		return c.Settings(ctx)
 	},
-	methodUpdateSettings: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
+	methodUpdateSettings: func(ctx context.Context, c api.Control, params json.RawMessage) (any, error) {
 		var p api.Settings
 		if err := decodeParams(params, &p); err != nil {
 			return nil, err
 		}
 		return c.UpdateSettings(ctx, p)
 	},
-	methodPolicy: func(ctx context.Context, c Control, _ json.RawMessage) (any, error) {
+	methodPolicy: func(ctx context.Context, c api.Control, _ json.RawMessage) (any, error) {
 		return c.Policy(ctx)
 	},
-	methodTestNotice: func(ctx context.Context, c Control, _ json.RawMessage) (any, error) {
+	methodTestNotice: func(ctx context.Context, c api.Control, _ json.RawMessage) (any, error) {
 		return c.TestNotice(ctx)
 	},
-	methodCRMStatus: func(ctx context.Context, c Control, _ json.RawMessage) (any, error) {
+	methodCRMStatus: func(ctx context.Context, c api.Control, _ json.RawMessage) (any, error) {
 		return c.CRMStatus(ctx)
 	},
-	methodCRMSync: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
+	methodCRMSync: func(ctx context.Context, c api.Control, params json.RawMessage) (any, error) {
 		var p crmSyncParams
 		if err := decodeParams(params, &p); err != nil {
 			return nil, err
 		}
 		return c.CRMSync(ctx, p.Wait)
 	},
-	methodCRMDisconnect: func(ctx context.Context, c Control, _ json.RawMessage) (any, error) {
+	methodCRMDisconnect: func(ctx context.Context, c api.Control, _ json.RawMessage) (any, error) {
 		return nil, c.CRMDisconnect(ctx)
 	},
-	methodCRMSettings: func(ctx context.Context, c Control, _ json.RawMessage) (any, error) {
+	methodCRMSettings: func(ctx context.Context, c api.Control, _ json.RawMessage) (any, error) {
 		return c.CRMSettings(ctx)
 	},
-	methodUpdateCRMSettings: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
+	methodUpdateCRMSettings: func(ctx context.Context, c api.Control, params json.RawMessage) (any, error) {
 		var p api.CRMSettings
 		if err := decodeParams(params, &p); err != nil {
 			return nil, err
 		}
 		return c.UpdateCRMSettings(ctx, p)
 	},
-	methodOpenWindow: func(ctx context.Context, c Control, params json.RawMessage) (any, error) {
+	methodOpenWindow: func(ctx context.Context, c api.Control, params json.RawMessage) (any, error) {
 		var p api.WindowRequest
 		if err := decodeParams(params, &p); err != nil {
 			return nil, err
@@ -310,7 +318,7 @@ var unary = map[string]func(ctx context.Context, c Control, params json.RawMessa
 // Control's channel is never waited on by anyone but this goroutine.
 func (s *Server) subscribe(ctx context.Context, w *frameWriter) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // also on a write error: the Control ends the subscription
+	defer cancel() // also on a write error: the api.Control ends the subscription
 	events, err := s.c.Subscribe(ctx)
 	if err != nil {
 		return w.error(err)
@@ -350,13 +358,14 @@ func (s *Server) crmConnect(ctx context.Context, req api.CRMConnectRequest, w *f
 	})
 }
 
-// withProgress runs f, forwarding its progress frames, then writes its
-// result. f's ctx is cancelled when a progress frame cannot be written.
-func withProgress(ctx context.Context, w *frameWriter, f func(context.Context, func(api.ActivationProgress)) (any, error)) error {
+// withProgress runs f, forwarding its progress frames (P is
+// api.ActivationProgress or api.ExportProgress), then writes its result.
+// f's ctx is cancelled when a progress frame cannot be written.
+func withProgress[P any](ctx context.Context, w *frameWriter, f func(context.Context, func(P)) (any, error)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	progress := func(p api.ActivationProgress) {
-		if err := w.frame(frameOut{Progress: &p}); err != nil {
+	progress := func(p P) {
+		if err := w.frame(frameOut{Progress: p}); err != nil {
 			cancel()
 		}
 	}
@@ -380,10 +389,10 @@ func decodeParams(params json.RawMessage, v any) error {
 
 // frameOut is a response frame as the server writes it.
 type frameOut struct {
-	Result   json.RawMessage         `json:"result,omitempty"`
-	Error    *wireError              `json:"error,omitempty"`
-	Event    *api.Event              `json:"event,omitempty"`
-	Progress *api.ActivationProgress `json:"progress,omitempty"`
+	Result   json.RawMessage `json:"result,omitempty"`
+	Error    *wireError      `json:"error,omitempty"`
+	Event    *api.Event      `json:"event,omitempty"`
+	Progress any             `json:"progress,omitempty"`
 }
 
 // frameWriter writes frames to one connection, each within the write

@@ -18,7 +18,7 @@ import (
 // Activation: connecting an account for the first time or again, with the
 // same-mailbox check and the connections kept for "use anyway".
 
-// Activate implements control.Control.
+// Activate implements api.Control.
 func (e *Engine) Activate(ctx context.Context, req api.ActivationRequest, progress func(api.ActivationProgress)) (api.Account, error) {
 	conn, ok := e.cfg.Connectors[req.Provider]
 	if !ok {

@@ -79,7 +79,7 @@ func checkCRMSettings(s api.CRMSettings) (api.CRMSettings, error) {
 	return s, nil
 }
 
-// CRMSettings implements control.Control: the settings in force.
+// CRMSettings implements api.Control: the settings in force.
 func (e *Engine) CRMSettings(ctx context.Context) (api.CRMSettings, error) {
 	s := e.crmPolicy(e.crm.settings())
 	if s.Blocklist == nil {
@@ -88,7 +88,7 @@ func (e *Engine) CRMSettings(ctx context.Context) (api.CRMSettings, error) {
 	return s, nil
 }
 
-// UpdateCRMSettings implements control.Control: it validates and stores s;
+// UpdateCRMSettings implements api.Control: it validates and stores s;
 // the next run uses it.
 func (e *Engine) UpdateCRMSettings(ctx context.Context, s api.CRMSettings) (api.CRMSettings, error) {
 	s, err := checkCRMSettings(s)
@@ -115,7 +115,7 @@ func (e *Engine) UpdateCRMSettings(ctx context.Context, s api.CRMSettings) (api.
 	return e.CRMSettings(ctx)
 }
 
-// CRMConnect implements control.Control: it signs in to the CRM (steps that
+// CRMConnect implements api.Control: it signs in to the CRM (steps that
 // need the user go to progress), saves the sign-in to the keyring, queues
 // the mailbox's history window and starts logging at once.
 func (e *Engine) CRMConnect(ctx context.Context, req api.CRMConnectRequest, progress func(api.ActivationProgress)) (api.CRMStatus, error) {
@@ -166,12 +166,12 @@ func (e *Engine) CRMConnect(ctx context.Context, req api.CRMConnectRequest, prog
 	return e.crm.status(ctx)
 }
 
-// CRMStatus implements control.Control.
+// CRMStatus implements api.Control.
 func (e *Engine) CRMStatus(ctx context.Context) (api.CRMStatus, error) {
 	return e.crm.status(ctx)
 }
 
-// CRMSync implements control.Control: it starts a logging run at once and,
+// CRMSync implements api.Control: it starts a logging run at once and,
 // with wait, returns when it ended.
 func (e *Engine) CRMSync(ctx context.Context, wait bool) (api.CRMStatus, error) {
 	if err := e.crm.request(ctx, wait); err != nil {
@@ -180,7 +180,7 @@ func (e *Engine) CRMSync(ctx context.Context, wait bool) (api.CRMStatus, error) 
 	return e.crm.status(ctx)
 }
 
-// CRMDisconnect implements control.Control: it stops logging, revokes the
+// CRMDisconnect implements api.Control: it stops logging, revokes the
 // sign-in, deletes its secrets and forgets what was not logged yet (the
 // records already in the CRM stay, and are known again on reconnecting).
 func (e *Engine) CRMDisconnect(ctx context.Context) error {

@@ -56,7 +56,7 @@ type Config struct {
 	User   string
 }
 
-// Engine runs every account's sync. Its methods implement control.Control.
+// Engine runs every account's sync. Its methods implement api.Control.
 type Engine struct {
 	cfg Config
 	log *slog.Logger
@@ -67,7 +67,6 @@ type Engine struct {
 	user     api.Settings // as the user last saved them
 	userSet  []string     // the names of the settings the user set
 	policy   api.Policy
-	notices  NoticeTester
 	pause    pauseSetting
 	runners  map[string]*runner
 	crm      *crmRunner
@@ -280,7 +279,7 @@ func (e *Engine) currentSettings() api.Settings {
 	return s
 }
 
-// Status implements control.Control.
+// Status implements api.Control.
 func (e *Engine) Status(ctx context.Context) (api.Status, error) {
 	now := e.cfg.Clock.Now()
 	paused, until := e.globalPause(now)
@@ -318,12 +317,12 @@ func (e *Engine) Status(ctx context.Context) (api.Status, error) {
 	return st, nil
 }
 
-// Subscribe implements control.Control.
+// Subscribe implements api.Control.
 func (e *Engine) Subscribe(ctx context.Context) (<-chan api.Event, error) {
 	return e.bus.subscribe(ctx), nil
 }
 
-// Pause implements control.Control.
+// Pause implements api.Control.
 func (e *Engine) Pause(ctx context.Context, req api.PauseRequest) error {
 	if req.For < 0 {
 		return fmt.Errorf("%w: a pause cannot be negative", api.ErrInvalid)
@@ -353,7 +352,7 @@ func (e *Engine) Pause(ctx context.Context, req api.PauseRequest) error {
 	return nil
 }
 
-// Resume implements control.Control.
+// Resume implements api.Control.
 func (e *Engine) Resume(ctx context.Context, account string) error {
 	if account != "" {
 		r, err := e.runner(account)
@@ -376,7 +375,7 @@ func (e *Engine) Resume(ctx context.Context, account string) error {
 	return nil
 }
 
-// SyncNow implements control.Control.
+// SyncNow implements api.Control.
 func (e *Engine) SyncNow(ctx context.Context, account string) error {
 	if account != "" {
 		r, err := e.runner(account)
@@ -406,12 +405,12 @@ func (e *Engine) SyncNow(ctx context.Context, account string) error {
 	return nil
 }
 
-// Accounts implements control.Control.
+// Accounts implements api.Control.
 func (e *Engine) Accounts(ctx context.Context) ([]api.Account, error) {
 	return e.cfg.Store.Accounts(ctx)
 }
 
-// RemoveAccount implements control.Control.
+// RemoveAccount implements api.Control.
 func (e *Engine) RemoveAccount(ctx context.Context, account string, purge bool) error {
 	a, err := e.cfg.Store.Account(ctx, account)
 	if errors.Is(err, store.ErrNotFound) {
@@ -458,22 +457,22 @@ func (e *Engine) RemoveAccount(ctx context.Context, account string, purge bool) 
 	return nil
 }
 
-// Sessions implements control.Control.
+// Sessions implements api.Control.
 func (e *Engine) Sessions(ctx context.Context, q api.SessionQuery) ([]api.Session, error) {
 	return e.cfg.Store.Sessions(ctx, q)
 }
 
-// Activity implements control.Control.
+// Activity implements api.Control.
 func (e *Engine) Activity(ctx context.Context, q api.ActivityQuery) (api.ActivityPage, error) {
 	return e.cfg.Store.Activity(ctx, q)
 }
 
-// Items implements control.Control.
+// Items implements api.Control.
 func (e *Engine) Items(ctx context.Context, q api.ItemsQuery) (api.ItemsPage, error) {
 	return e.cfg.Store.Items(ctx, q)
 }
 
-// Issues implements control.Control: the items that could not be synced
+// Issues implements api.Control: the items that could not be synced
 // and those Salesforce refused, newest first.
 func (e *Engine) Issues(ctx context.Context, account string, limit int) ([]api.Issue, error) {
 	issues, err := e.cfg.Store.Issues(ctx, account, limit)
@@ -495,12 +494,12 @@ func (e *Engine) Issues(ctx context.Context, account string, limit int) ([]api.I
 	return issues, nil
 }
 
-// Settings implements control.Control.
+// Settings implements api.Control.
 func (e *Engine) Settings(ctx context.Context) (api.Settings, error) {
 	return e.currentSettings(), nil
 }
 
-// UpdateSettings implements control.Control.
+// UpdateSettings implements api.Control.
 func (e *Engine) UpdateSettings(ctx context.Context, s api.Settings) (api.Settings, error) {
 	if s.Interval.D() < e.cfg.MinInterval {
 		return api.Settings{}, fmt.Errorf("%w: the sync interval must be at least %v", api.ErrInvalid, e.cfg.MinInterval)
@@ -549,16 +548,4 @@ func (e *Engine) UpdateSettings(ctx context.Context, s api.Settings) (api.Settin
 		r.settingsChanged(s.Interval.D())
 	}
 	return s, nil
-}
-
-// OpenWindow implements control.Control: it publishes the request for the
-// part of the agent that shows windows.
-func (e *Engine) OpenWindow(ctx context.Context, req api.WindowRequest) error {
-	switch req.Window {
-	case "dashboard", "activate", "settings", api.WindowCRMConnect:
-	default:
-		return fmt.Errorf("%w: unknown window %q", api.ErrInvalid, req.Window)
-	}
-	e.emit(api.Event{Type: api.EventOpenWindow, Account: req.Account, Window: &req})
-	return nil
 }

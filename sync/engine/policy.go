@@ -46,32 +46,12 @@ var settingWords = map[string]string{
 	nameInterval: "the sync interval", nameHistoryDays: "the history window", nameFolders: "the folders to sync",
 }
 
-// Policy implements control.Control: the administrator's policy as the
+// Policy implements api.Control: the administrator's policy as the
 // agent read it, with its problems.
 func (e *Engine) Policy(ctx context.Context) (api.Policy, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.policy, nil
-}
-
-// TestNotice implements control.Control: it sends a test notice to every
-// configured address through the agent's notice service.
-func (e *Engine) TestNotice(ctx context.Context) ([]api.NoticeDelivery, error) {
-	e.mu.Lock()
-	t := e.notices
-	e.mu.Unlock()
-	if t == nil {
-		return nil, fmt.Errorf("%w: email notices are not set up in this agent", api.ErrUnsupported)
-	}
-	return t.Test(ctx)
-}
-
-// SetNoticeTester sets what TestNotice uses (the agent's notice service,
-// which is made after the engine it follows).
-func (e *Engine) SetNoticeTester(t NoticeTester) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.notices = t
 }
 
 // SetPolicy applies a policy read again: the settings resolve anew (an

@@ -4,11 +4,15 @@ package store
 // CSV, JSON or iCalendar in constant memory.
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,6 +65,47 @@ func (s *Store) Items(ctx context.Context, q api.ItemsQuery) (api.ItemsPage, err
 		page.Next = ids[len(ids)-1]
 	}
 	return page, nil
+}
+
+// ExportFile carries out req: it writes the items req.Query selects, read
+// page after page from items, to req.Path in req.Format, through a
+// temporary file next to it that is renamed into place once complete (a
+// failed or cancelled export leaves no half file; the file is the
+// user's own: mode 0600). progress (if not nil) gets the items written
+// so far after each page.
+func ExportFile(ctx context.Context, items func(context.Context, api.ItemsQuery) (api.ItemsPage, error), req api.ExportRequest, progress func(api.ExportProgress)) (int, error) {
+	if !slices.Contains(api.ExportFormats, req.Format) {
+		return 0, fmt.Errorf("%w: unknown export format %q (use csv, json or ics)", api.ErrInvalid, req.Format)
+	}
+	if !filepath.IsAbs(req.Path) {
+		return 0, fmt.Errorf("%w: the export's file must be given as an absolute path, not %q", api.ErrInvalid, req.Path)
+	}
+	f, err := os.CreateTemp(filepath.Dir(req.Path), "."+filepath.Base(req.Path)+".*")
+	if err != nil {
+		return 0, fmt.Errorf("cannot write the export to %s: %w", req.Path, err)
+	}
+	defer os.Remove(f.Name()) // after the rename there is nothing left to remove
+	w := bufio.NewWriterSize(f, 64<<10)
+	var pf func(int)
+	if progress != nil {
+		pf = func(n int) { progress(api.ExportProgress{Items: n}) }
+	}
+	q := req.Query
+	q.After, q.Limit = 0, 0
+	n, err := Export(ctx, items, q, req.Format, w, pf)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), req.Path)
+	}
+	if err != nil {
+		return n, fmt.Errorf("the export to %s failed, nothing was written there: %w", req.Path, err)
+	}
+	return n, nil
 }
 
 // Export writes the items q selects, page after page read from items (the

@@ -4,7 +4,7 @@
 // this icon is up 24/7.
 //
 // The tray keeps no state of its own. On every engine event it re-reads
-// engine.Status through the control.Control it was given and rebuilds the
+// engine.Status through the api.Control it was given and rebuilds the
 // icon, the tooltip and the menu from that alone (Build), and it acts only
 // through the same interface. This is Tailscale's systray pattern: a copy of
 // the engine's state in the tray would drift from the engine's (a lost
@@ -25,13 +25,12 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/api"
-	"github.com/inboxsync/inboxsync/sync/control"
 )
 
 // Options configure the tray.
 type Options struct {
 	// Control is the engine, in-process.
-	Control control.Control
+	Control api.Control
 	// Quit stops the agent (it cancels the agent's context); the tray
 	// goes away once Run's context is done.
 	Quit func()
@@ -79,7 +78,7 @@ const (
 
 // loop is the tray's event loop.
 type loop struct {
-	c    control.Control
+	c    api.Control
 	quit func()
 	log  *slog.Logger
 	now  func() time.Time

@@ -11,14 +11,13 @@ import (
 
 	"github.com/inboxsync/inboxsync/assets"
 	"github.com/inboxsync/inboxsync/sync/api"
-	"github.com/inboxsync/inboxsync/sync/control"
 )
 
 // fakeControl is an engine that answers Status from a field and records
 // the tray's requests. Requests change the status like the engine would
 // and send an event.
 type fakeControl struct {
-	control.Control // the methods the tray must not call panic
+	api.Control // the methods the tray must not call panic
 
 	mu      sync.Mutex
 	status  api.Status

@@ -15,7 +15,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/inboxsync/inboxsync/sync/api"
-	"github.com/inboxsync/inboxsync/sync/control"
 )
 
 // The provider choices, as shown and as the engine names them.
@@ -104,7 +103,7 @@ type Activation struct {
 // NewActivation creates the activation window. With opts.Account it
 // re-activates that account: the provider and login are filled in from the
 // agent and opts.Reason is shown at the top.
-func NewActivation(a fyne.App, c control.Control, opts Options) *Activation {
+func NewActivation(a fyne.App, c api.Control, opts Options) *Activation {
 	w := &Activation{base: newBase(a, c, "Inbox Sync – Connect your mailbox"), app: a, opts: opts, closeAfter: 2 * time.Second}
 	w.build()
 	return w

@@ -11,7 +11,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/inboxsync/inboxsync/sync/api"
-	"github.com/inboxsync/inboxsync/sync/control"
 )
 
 // CRMConnect is the window that connects Salesforce, for the first time or
@@ -38,7 +37,7 @@ type CRMConnect struct {
 }
 
 // NewCRMConnect creates the Salesforce connection window.
-func NewCRMConnect(a fyne.App, c control.Control, opts Options) *CRMConnect {
+func NewCRMConnect(a fyne.App, c api.Control, opts Options) *CRMConnect {
 	w := &CRMConnect{base: newBase(a, c, "Inbox Sync – Connect to Salesforce"), app: a, opts: opts, closeAfter: 2 * time.Second}
 	w.build()
 	return w

@@ -16,7 +16,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/inboxsync/inboxsync/sync/api"
-	"github.com/inboxsync/inboxsync/sync/control"
 )
 
 // How much history the dashboard shows.
@@ -102,7 +101,7 @@ type connRow struct {
 }
 
 // NewDashboard creates the dashboard window.
-func NewDashboard(a fyne.App, c control.Control, opts Options) *Dashboard {
+func NewDashboard(a fyne.App, c api.Control, opts Options) *Dashboard {
 	w := &Dashboard{base: newBase(a, c, "Inbox Sync"), opts: opts,
 		overview: map[string]*accountCard{}, connRows: map[string]*connRow{}}
 	w.build()

@@ -2,7 +2,6 @@ package window
 
 import (
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
@@ -10,12 +9,12 @@ import (
 	"fyne.io/fyne/v2/dialog"
 
 	"github.com/inboxsync/inboxsync/sync/api"
-	"github.com/inboxsync/inboxsync/sync/store"
 )
 
-// onExport asks where to save the activity and exports it there: CSV,
-// JSON or iCalendar by the file's extension (CSV when it has none of
-// those), every item, in pages, with the progress in the activity note.
+// onExport asks where to save the activity and has the agent export it
+// there: CSV, JSON or iCalendar by the file's extension (CSV when it has
+// none of those), every item, with the progress in the activity note.
+// The window never opens the store: the agent writes the file.
 func (w *Dashboard) onExport() {
 	d := dialog.NewFileSave(func(f fyne.URIWriteCloser, err error) {
 		if err != nil {
@@ -25,25 +24,30 @@ func (w *Dashboard) onExport() {
 		if f == nil {
 			return // cancelled
 		}
+		// The dialog created the file to hand over a writer; the agent
+		// replaces it once the export is complete.
+		f.Close()
+		u := f.URI()
+		if u.Scheme() != "file" {
+			w.activityNote.SetText(fmt.Sprintf("Inbox Sync can export only to a file on this computer, not to %s.", u))
+			return
+		}
 		w.export.Disable()
-		go w.exportTo(f, f.URI().Name(), f.URI().Extension())
+		go w.exportTo(u.Path(), u.Name(), u.Extension())
 	}, w.win)
 	d.SetFileName("inboxsync-activity.csv")
 	d.Show()
 }
 
-// exportTo writes the export to f and says how it went.
-func (w *Dashboard) exportTo(f io.WriteCloser, name, ext string) {
+// exportTo has the agent write the export to path and says how it went.
+func (w *Dashboard) exportTo(path, name, ext string) {
 	format := strings.TrimPrefix(strings.ToLower(ext), ".")
 	if !slices.Contains(api.ExportFormats, format) {
 		format = api.FormatCSV
 	}
-	n, err := store.Export(w.ctx, w.ctl.Items, api.ItemsQuery{}, format, f, func(n int) {
-		w.do(func() { w.activityNote.SetText(fmt.Sprintf("Exporting… %d items", n)) })
+	n, err := w.ctl.Export(w.ctx, api.ExportRequest{Format: format, Path: path}, func(p api.ExportProgress) {
+		w.do(func() { w.activityNote.SetText(fmt.Sprintf("Exporting… %d items", p.Items)) })
 	})
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	w.do(func() {
 		w.export.Enable()
 		if err != nil {

@@ -1,65 +1,50 @@
 package window
 
 import (
-	"bytes"
-	"encoding/csv"
+	"errors"
+	"fmt"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/inboxsync/inboxsync/sync/api"
 )
 
-// closingBuffer is a bytes.Buffer that records its Close.
-type closingBuffer struct {
-	mu     sync.Mutex
-	b      bytes.Buffer
-	closed bool
-}
-
-func (c *closingBuffer) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.b.Write(p)
-}
-
-func (c *closingBuffer) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.closed = true
-	return nil
-}
-
-// TestDashboardExport exports through the agent's pages into the file the
-// save dialog gave, and says how many items it wrote.
+// TestDashboardExport has the agent export into the file the save dialog
+// gave (the format from its extension), shows the progress, and says how
+// many items it wrote; a failed export says why.
 func TestDashboardExport(t *testing.T) {
 	f := newFake()
 	newAgentState().wire(f)
-	var queries recorder[api.ItemsQuery]
-	f.ItemsFn = func(q api.ItemsQuery) (api.ItemsPage, error) {
-		queries.add(q)
-		it := api.StoredItem{Account: "work", Item: api.Item{Subject: "Acme, \"renewal\"", Folder: api.Inbox, Kind: api.KindMail, Time: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}}
-		if q.After == 0 {
-			return api.ItemsPage{Items: []api.StoredItem{it, it}, Next: 2}, nil
+	var reqs recorder[api.ExportRequest]
+	shown := make(chan string, 1)
+	f.ExportFn = func(req api.ExportRequest, progress func(api.ExportProgress)) (int, error) {
+		reqs.add(req)
+		if strings.HasSuffix(req.Path, ".ics") {
+			return 0, errors.New("the disk is full")
 		}
-		return api.ItemsPage{Items: []api.StoredItem{it}}, nil
+		progress(api.ExportProgress{Items: 2})
+		shown <- <-shown // the test saw the progress
+		return 3, nil
 	}
 	w, u := newDashboardWindow(t, f)
-	out := &closingBuffer{}
 	w.export.Disable()
-	go w.exportTo(out, "activity.csv", ".csv")
+	go w.exportTo("/home/ann/activity.JSON", "activity.JSON", ".JSON")
+	u.waitFor("the progress", func() bool { return w.activityNote.Text == "Exporting… 2 items" })
+	shown <- "seen"
 	u.waitFor("the export", func() bool { return strings.HasPrefix(w.activityNote.Text, "Exported") })
-	if w.activityNote.Text != "Exported 3 items to activity.csv." || w.export.Disabled() {
+	if w.activityNote.Text != "Exported 3 items to activity.JSON." || w.export.Disabled() {
 		t.Errorf("note %q, button disabled %v", w.activityNote.Text, w.export.Disabled())
 	}
-	out.mu.Lock()
-	defer out.mu.Unlock()
-	rows, err := csv.NewReader(&out.b).ReadAll()
-	if err != nil || len(rows) != 4 || rows[1][7] != "Acme, \"renewal\"" || !out.closed {
-		t.Errorf("CSV %q, %v, closed %v", rows, err, out.closed)
+	go w.exportTo("/home/ann/meetings.ics", "meetings.ics", ".ics")
+	u.waitFor("the failure", func() bool { return strings.HasPrefix(w.activityNote.Text, "The export") })
+	if want := "The export to meetings.ics failed: The disk is full."; w.activityNote.Text != want && w.activityNote.Text != strings.TrimSuffix(want, ".") {
+		t.Errorf("note %q, want %q", w.activityNote.Text, want)
 	}
-	if q := queries.all(); len(q) != 2 || q[1].After != 2 {
-		t.Errorf("pages asked %+v", q)
+	go w.exportTo("/home/ann/notes.txt", "notes.txt", ".txt")
+	u.waitFor("the third export", func() bool { return len(reqs.all()) == 3 })
+	got := fmt.Sprint(reqs.all())
+	want := fmt.Sprint([]api.ExportRequest{{Format: "json", Path: "/home/ann/activity.JSON"}, {Format: "ics", Path: "/home/ann/meetings.ics"}, {Format: "csv", Path: "/home/ann/notes.txt"}})
+	if got != want {
+		t.Errorf("requests %s, want %s", got, want)
 	}
 }

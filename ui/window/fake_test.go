@@ -10,10 +10,9 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/inboxsync/inboxsync/sync/api"
-	"github.com/inboxsync/inboxsync/sync/control"
 )
 
-// fakeControl is a hand-written control.Control: each method calls its
+// fakeControl is a hand-written api.Control: each method calls its
 // function field when set and otherwise answers with nothing. Events sent
 // on events reach every subscriber.
 type fakeControl struct {
@@ -23,6 +22,7 @@ type fakeControl struct {
 	AccountsFn       func() ([]api.Account, error)
 	SessionsFn       func(api.SessionQuery) ([]api.Session, error)
 	ActivityFn       func(api.ActivityQuery) (api.ActivityPage, error)
+	ExportFn         func(api.ExportRequest, func(api.ExportProgress)) (int, error)
 	ItemsFn          func(api.ItemsQuery) (api.ItemsPage, error)
 	IssuesFn         func(account string, limit int) ([]api.Issue, error)
 	SettingsFn       func() (api.Settings, error)
@@ -40,7 +40,7 @@ type fakeControl struct {
 	CRMDisconnectFn  func() error
 }
 
-var _ control.Control = (*fakeControl)(nil)
+var _ api.Control = (*fakeControl)(nil)
 
 func newFake() *fakeControl { return &fakeControl{events: make(chan api.Event, 16)} }
 
@@ -125,6 +125,13 @@ func (f *fakeControl) Items(_ context.Context, q api.ItemsQuery) (api.ItemsPage,
 		return api.ItemsPage{}, nil
 	}
 	return f.ItemsFn(q)
+}
+
+func (f *fakeControl) Export(_ context.Context, req api.ExportRequest, progress func(api.ExportProgress)) (int, error) {
+	if f.ExportFn == nil {
+		return 0, api.ErrUnsupported
+	}
+	return f.ExportFn(req, progress)
 }
 
 func (f *fakeControl) Issues(_ context.Context, account string, limit int) ([]api.Issue, error) {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/inboxsync/inboxsync/internal/autostart"
 	"github.com/inboxsync/inboxsync/sync/api"
-	"github.com/inboxsync/inboxsync/sync/control"
 )
 
 // intervalChoices are the sync intervals offered.
@@ -61,7 +60,7 @@ const (
 )
 
 // NewSettings creates the settings window.
-func NewSettings(a fyne.App, c control.Control, opts Options) *Settings {
+func NewSettings(a fyne.App, c api.Control, opts Options) *Settings {
 	w := &Settings{base: newBase(a, c, "Inbox Sync – Settings"), opts: opts}
 	w.build()
 	return w

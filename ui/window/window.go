@@ -1,6 +1,6 @@
 // Package window holds Inbox Sync's on-demand windows: activation, the
 // dashboard and the settings. Each window is a client of the agent through
-// control.Control only: it reads state when it opens, follows the agent's
+// api.Control only: it reads state when it opens, follows the agent's
 // event stream for live updates (never polling), and acts through the same
 // interface, so tests run the windows against a fake Control.
 //
@@ -64,7 +64,7 @@ type Window interface {
 
 // New creates the window called name ("activate", "dashboard" or
 // "settings") in a, talking to the agent through c.
-func New(a fyne.App, c control.Control, name string, opts Options) (Window, error) {
+func New(a fyne.App, c api.Control, name string, opts Options) (Window, error) {
 	switch name {
 	case WindowActivate:
 		return NewActivation(a, c, opts), nil
@@ -81,7 +81,7 @@ func New(a fyne.App, c control.Control, name string, opts Options) (Window, erro
 // base is what every window shares: the agent, the Fyne window, a context
 // that ends when the window closes, and the way back to the UI goroutine.
 type base struct {
-	ctl    control.Control
+	ctl    api.Control
 	win    fyne.Window
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -103,7 +103,7 @@ const wmClass = "Inbox Sync"
 // the line. The command sets it from app.Build.
 var About func() string
 
-func newBase(a fyne.App, c control.Control, title string) base {
+func newBase(a fyne.App, c api.Control, title string) base {
 	ctx, cancel := context.WithCancel(context.Background())
 	if a.Icon() == nil {
 		// Before the window is created: a new window takes the app's icon.

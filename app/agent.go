@@ -9,6 +9,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/inboxsync/inboxsync/internal/install"
+
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/engine"
@@ -44,7 +46,7 @@ type AgentOptions struct {
 // connectors make the providers linked into this build, by name, for the
 // agent of a home. Provider packages add theirs from this package's wiring
 // files.
-var connectors = map[string]func(Paths) provider.Connector{}
+var connectors = map[string]func(install.Paths) provider.Connector{}
 
 // engineTuning adjusts the engine's limits; test builds shorten them.
 var engineTuning = func(*engine.Config) {}
@@ -52,7 +54,7 @@ var engineTuning = func(*engine.Config) {}
 // RunAgent runs the agent for paths until ctx is done: it takes the
 // single-agent lock, opens the store, starts the engine and serves the
 // control socket.
-func RunAgent(ctx context.Context, paths Paths, opts AgentOptions) error {
+func RunAgent(ctx context.Context, paths install.Paths, opts AgentOptions) error {
 	if err := paths.Ensure(); err != nil {
 		return err
 	}
@@ -72,7 +74,7 @@ func RunAgent(ctx context.Context, paths Paths, opts AgentOptions) error {
 		w = io.MultiWriter(logFile, opts.Stderr)
 	}
 	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	log.Info("agent starting", "version", Version, "pid", os.Getpid(), "store", paths.DB)
+	log.Info("agent starting", "version", install.Version, "pid", os.Getpid(), "store", paths.DB)
 
 	st, err := store.Open(paths.DB)
 	if err != nil {
@@ -291,11 +293,3 @@ func releaseWhenIdle(events <-chan api.Event, settle time.Duration, syncing, rel
 
 // mb formats n bytes as megabytes with one decimal.
 func mb(n int64) string { return fmt.Sprintf("%.1f", float64(n)/(1<<20)) }
-
-// Version is the build's version, set with -ldflags "-X …/app.Version=…".
-var Version = "0.1.0-dev"
-
-// NotRunningHelp is what the CLI says when a verb needs the agent.
-func NotRunningHelp() string {
-	return "Inbox Sync is not running. Start it with `inboxsync` (or `inboxsync agent --no-tray` on a machine without a desktop)."
-}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/inboxsync/inboxsync/internal/install"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/gmail"
 	"github.com/inboxsync/inboxsync/sync/secret"
@@ -14,7 +15,7 @@ import (
 // grants to) so that re-activating an account reuses the client secret
 // kept with its grant.
 func init() {
-	connectors["gmail"] = func(p Paths) provider.Connector {
+	connectors["gmail"] = func(p install.Paths) provider.Connector {
 		return &gmail.Connector{
 			Defaults: func() (map[string]string, error) { return gmailDefaults(p) },
 			Secrets:  secret.NewKeyring(KeyringService),
@@ -25,7 +26,7 @@ func init() {
 // gmailDefaults reads the gmail section of the configuration file of the
 // agent's home (--home, INBOXSYNC_HOME or XDG; see ConfigPath) over the
 // policy's [google] table.
-func gmailDefaults(p Paths) (map[string]string, error) {
+func gmailDefaults(p install.Paths) (map[string]string, error) {
 	return ProviderDefaults(p, currentPolicy(), "gmail")
 }
 

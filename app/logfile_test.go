@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/inboxsync/inboxsync/internal/install"
 )
 
 func TestRotatingFileKeepsBoundedHistory(t *testing.T) {
@@ -50,7 +52,7 @@ func TestRotatingFileKeepsBoundedHistory(t *testing.T) {
 
 func TestResolvePaths(t *testing.T) {
 	dir := t.TempDir()
-	p, err := ResolvePaths(dir)
+	p, err := install.ResolvePaths(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,14 +63,14 @@ func TestResolvePaths(t *testing.T) {
 	t.Setenv("XDG_DATA_HOME", "/d")
 	t.Setenv("XDG_STATE_HOME", "/s")
 	t.Setenv("XDG_RUNTIME_DIR", "/r")
-	p, err = ResolvePaths("")
+	p, err = install.ResolvePaths("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p.DB != "/d/inboxsync/inboxsync.db" || p.LogDir != "/s/inboxsync/logs" || p.Socket != "/r/inboxsync/control.sock" {
 		t.Fatalf("XDG paths: %+v", p)
 	}
-	if _, err := ResolvePaths("/" + string(bytes.Repeat([]byte("a"), 120))); err == nil {
+	if _, err := install.ResolvePaths("/" + string(bytes.Repeat([]byte("a"), 120))); err == nil {
 		t.Fatal("a home too long for a unix socket was accepted")
 	}
 }

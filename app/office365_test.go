@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/inboxsync/inboxsync/internal/install"
+
 	"github.com/inboxsync/inboxsync/sync/provider/graph"
 )
 
@@ -15,7 +17,7 @@ func TestOffice365DefaultsComeFromTheAgentsHome(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p, err := ResolvePaths(dir)
+	p, err := install.ResolvePaths(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

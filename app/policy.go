@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/inboxsync/inboxsync/internal/install"
+
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
@@ -159,8 +161,8 @@ func (c policyDefaulted) Connect(ctx context.Context, req api.ActivationRequest,
 // "gmail", "exchange") leaves empty: the configuration file's section over
 // the policy's table (the user's configuration wins over the policy's
 // defaults; the engine enforces what the policy locks).
-func ProviderDefaults(p Paths, pol api.Policy, prov string) (map[string]string, error) {
-	path, err := ConfigPath(p)
+func ProviderDefaults(p install.Paths, pol api.Policy, prov string) (map[string]string, error) {
+	path, err := install.ConfigPath(p)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/internal/install"
+
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
@@ -15,7 +17,7 @@ import (
 
 func TestProviderDefaultsConfigOverPolicy(t *testing.T) {
 	dir := t.TempDir()
-	p := Paths{Home: dir}
+	p := install.Paths{Home: dir}
 	pol := policy.Parse("[office365]\nclient_id = \"from-policy\"\ntenant = \"contoso.com\"\n[google]\nclient_id = \"g-policy\"\n")
 	d, err := ProviderDefaults(p, pol, "office365")
 	if err != nil || d["client_id"] != "from-policy" || d["tenant"] != "contoso.com" {

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 
+	"github.com/inboxsync/inboxsync/internal/install"
+
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/crm/salesforce"
@@ -10,7 +12,7 @@ import (
 )
 
 // crmConnectors are the CRM connectors linked into this build, by name.
-func crmConnectors(p Paths, secrets secret.Store) map[string]crm.Connector {
+func crmConnectors(p install.Paths, secrets secret.Store) map[string]crm.Connector {
 	return map[string]crm.Connector{api.CRMSalesforce: crmDefaulted{
 		Connector: &salesforce.Connector{Secrets: secrets},
 		defaults:  func() (map[string]string, error) { return ProviderDefaults(p, currentPolicy(), api.CRMSalesforce) },

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/inboxsync/inboxsync/internal/install"
+
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/policy"
@@ -38,7 +40,7 @@ func TestSalesforceDefaults(t *testing.T) {
 	pol := policy.Parse("[salesforce]\nlogin_url = \"https://contoso.my.salesforce.com\"\nclient_id = \"3MVG-policy\"\n")
 	current.Store(&pol)
 	t.Cleanup(func() { current.Store(nil) })
-	p, err := ResolvePaths(dir)
+	p, err := install.ResolvePaths(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/inboxsync/inboxsync/internal/install"
+
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/notices"
 	"github.com/inboxsync/inboxsync/sync/provider"
@@ -17,7 +19,7 @@ import (
 // and lets them shorten the engine's limits through the environment.
 func init() {
 	file := scripted.NewFileConnector()
-	connectors["scripted"] = func(Paths) provider.Connector { return file }
+	connectors["scripted"] = func(install.Paths) provider.Connector { return file }
 	noticeTuning = func(s *notices.Service) {
 		if d, err := time.ParseDuration(os.Getenv("INBOXSYNC_TEST_NOTICE_POLL")); err == nil {
 			s.Poll = d
@@ -36,6 +38,3 @@ func init() {
 		}
 	}
 }
-
-// TestBuild reports whether this is a test build.
-const TestBuild = true

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/inboxsync/inboxsync/internal/install"
+
 	"github.com/inboxsync/inboxsync/sync/api"
 )
 
@@ -37,17 +39,17 @@ type windowKey struct{ window, account string }
 
 // newWindowLauncher returns the launcher of the agent for paths. Window
 // processes inherit the environment; their output goes to logOut.
-func newWindowLauncher(paths Paths, log *slog.Logger, logOut io.Writer) *windowLauncher {
+func newWindowLauncher(paths install.Paths, log *slog.Logger, logOut io.Writer) *windowLauncher {
 	l := &windowLauncher{log: log, home: paths.Home, headless: headless(), running: map[windowKey]bool{}}
 	if !l.headless {
 		// Say at start, not only when a window is first needed, that
 		// the installation lacks its window program.
-		if _, err := WindowProgram(); err != nil {
+		if _, err := install.WindowProgram(); err != nil {
 			log.Error("no window can be shown", "err", err)
 		}
 	}
 	l.spawn = func(args []string) (func() error, error) {
-		exe, err := WindowProgram()
+		exe, err := install.WindowProgram()
 		if err != nil {
 			return nil, err
 		}

@@ -73,7 +73,7 @@ if [ -n "$commit" ] && [ -n "$(git status --porcelain --untracked-files=no 2>/de
 fi
 epoch=${SOURCE_DATE_EPOCH:-$(date +%s)}
 date=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)
-pkg=github.com/inboxsync/inboxsync/app
+pkg=github.com/inboxsync/inboxsync/internal/install
 # The Fyne tool passes -ldflags=… entries of GOFLAGS on to go build.
 goflags="${GOFLAGS:-} -ldflags=-X=$pkg.Version=$version -ldflags=-X=$pkg.Commit=$commit -ldflags=-X=$pkg.BuildDate=$date"
 

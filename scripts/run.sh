@@ -13,7 +13,7 @@ commit=$(git rev-parse HEAD 2>/dev/null || true)
 if [ -n "$commit" ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
   commit+=-dirty
 fi
-pkg=github.com/inboxsync/inboxsync/app
+pkg=github.com/inboxsync/inboxsync/internal/install
 mkdir -p bin
 go build -ldflags "-X $pkg.Version=$version -X $pkg.Commit=$commit -X $pkg.BuildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   -o bin/ ./cmd/inboxsync ./cmd/inboxsync-window

@@ -1,7 +1,7 @@
 // Command inboxsync-window shows one of Inbox Sync's windows and exits when
 // it is closed. It is the only program of Inbox Sync that links Fyne: the
 // agent starts it when the tray is clicked or an account needs the user
-// (app.WindowProgram), and `inboxsync ui NAME` runs it. It talks to the
+// (install.WindowProgram), and `inboxsync ui NAME` runs it. It talks to the
 // running agent through the control socket, like the command line.
 //
 //	inboxsync-window [--home DIR] activate|dashboard|settings|crm-connect [--account A] [--reason TEXT] [--tab NAME]
@@ -19,12 +19,13 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/inboxsync/inboxsync/internal/install"
+
 	"github.com/inboxsync/inboxsync/sync/api"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
-	"github.com/inboxsync/inboxsync/app"
 	"github.com/inboxsync/inboxsync/internal/fynelocale"
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/ui/window"
@@ -43,7 +44,7 @@ const (
 func main() {
 	fynelocale.Restore()
 	// The dashboard's About line: this build.
-	window.About = func() string { return app.Build().String() }
+	window.About = func() string { return install.Build().String() }
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 
@@ -104,7 +105,7 @@ func parse(args []string, errOut io.Writer) (req request, code int, ok bool) {
 	}
 	// Ask the OS to start Inbox Sync at login with the inboxsync program
 	// beside this one, with --home when one is in use.
-	autostart := []string{app.MainProgram()}
+	autostart := []string{install.MainProgram()}
 	if req.home != "" {
 		autostart = append(autostart, "--home", req.home)
 	}
@@ -117,14 +118,14 @@ func run(args []string, errOut io.Writer) int {
 	if !ok {
 		return code
 	}
-	p, err := app.ResolvePaths(req.home)
+	p, err := install.ResolvePaths(req.home)
 	if err != nil {
 		fmt.Fprintf(errOut, "inboxsync: %s\n", err)
 		return exitError
 	}
 	cl, err := control.Dial(context.Background(), p.Socket)
 	if errors.Is(err, api.ErrNotRunning) {
-		fmt.Fprintf(errOut, "inboxsync: %s\n", app.NotRunningHelp())
+		fmt.Fprintf(errOut, "inboxsync: %s\n", install.NotRunningHelp())
 		return exitError
 	}
 	if err != nil {
@@ -137,7 +138,7 @@ func run(args []string, errOut io.Writer) int {
 
 // show shows the window until it is closed (or SIGINT/SIGTERM).
 func show(cl *control.Client, req request, errOut io.Writer) int {
-	fyneapp.SetMetadata(fyne.AppMetadata{ID: appID, Name: "Inbox Sync", Version: app.Version,
+	fyneapp.SetMetadata(fyne.AppMetadata{ID: appID, Name: "Inbox Sync", Version: install.Version,
 		Migrations: map[string]bool{"fyneDo": true}})
 	a := fyneapp.NewWithID(appID)
 	w, err := window.New(a, cl, req.name, req.opts)

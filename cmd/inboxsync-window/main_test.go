@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inboxsync/inboxsync/app"
+	"github.com/inboxsync/inboxsync/internal/install"
 )
 
 // The window program reads what `inboxsync ui` and the agent pass it:
@@ -50,7 +50,7 @@ func TestParse(t *testing.T) {
 		}
 		// Start at login runs the inboxsync program (not this one), with
 		// the same home.
-		want := []string{app.MainProgram()}
+		want := []string{install.MainProgram()}
 		if c.home != "" {
 			want = append(want, "--home", c.home)
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/inboxsync/inboxsync/internal/install"
+
 	"github.com/inboxsync/inboxsync/app"
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
@@ -42,7 +44,7 @@ func (c *cli) agent(args []string) int {
 	return c.runAgent(ctx, p, *noTray)
 }
 
-func (c *cli) runAgent(ctx context.Context, p app.Paths, noTray bool) int {
+func (c *cli) runAgent(ctx context.Context, p install.Paths, noTray bool) int {
 	// With the tray, RunAgent runs its loop on this goroutine: main calls
 	// run, which calls this, on the main goroutine, as macOS requires.
 	opts := app.AgentOptions{Stderr: c.errOut, Tray: !noTray}

@@ -12,7 +12,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/inboxsync/inboxsync/app"
+	"github.com/inboxsync/inboxsync/internal/install"
+
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/engine"
@@ -142,7 +143,7 @@ func (c *cli) parse(fs *flag.FlagSet, args []string, maxArgs int) (code int, ok 
 	return 0, true
 }
 
-func (c *cli) paths() (app.Paths, error) { return app.ResolvePaths(c.home) }
+func (c *cli) paths() (install.Paths, error) { return install.ResolvePaths(c.home) }
 
 func (c *cli) fail(err error) int {
 	fmt.Fprintf(c.errOut, "inboxsync: %s\n", err)
@@ -198,7 +199,7 @@ func (c *cli) dial(ctx context.Context) (*control.Client, int, bool) {
 	}
 	cl, err := control.Dial(ctx, p.Socket)
 	if errors.Is(err, api.ErrNotRunning) {
-		fmt.Fprintf(c.errOut, "inboxsync: %s\n", app.NotRunningHelp())
+		fmt.Fprintf(c.errOut, "inboxsync: %s\n", install.NotRunningHelp())
 		return nil, exitError, false
 	}
 	if err != nil {

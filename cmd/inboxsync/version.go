@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/inboxsync/inboxsync/app"
+	"github.com/inboxsync/inboxsync/internal/install"
 )
 
 // version prints which build this is: the version, the commit and the
@@ -15,7 +15,7 @@ func (c *cli) version(args []string) int {
 	if code, ok := c.parse(fs, args, 0); !ok {
 		return code
 	}
-	b := app.Build()
+	b := install.Build()
 	if *asJSON {
 		return c.printJSON(b)
 	}

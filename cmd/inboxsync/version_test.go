@@ -42,7 +42,7 @@ func TestVersionStampedAtBuild(t *testing.T) {
 		t.Skip("builds the binary once more")
 	}
 	bin := filepath.Join(t.TempDir(), "inboxsync")
-	const pkg = "github.com/inboxsync/inboxsync/app"
+	const pkg = "github.com/inboxsync/inboxsync/internal/install"
 	ldflags := "-X " + pkg + ".Version=9.8.7 -X " + pkg + ".Commit=0123456789abcdef0123456789abcdef01234567-dirty" +
 		" -X " + pkg + ".BuildDate=2026-11-27T15:04:05Z"
 	if out, err := exec.Command("go", "build", "-ldflags", ldflags, "-o", bin, ".").CombinedOutput(); err != nil {

@@ -25,7 +25,7 @@ import (
 //
 // The costs: Windows before 10 1803 (out of support) cannot run the
 // agent; sun_path holds 108 bytes, so the socket's path must be at most 107
-// bytes (app.ResolvePaths refuses longer ones: a profile folder name over
+// bytes (install.ResolvePaths refuses longer ones: a profile folder name over
 // 57 bytes, which local accounts never have, or a deep --home); and there
 // is no peer credential check (checkPeer does nothing here): the
 // directory's ACL (ensurePrivateDir) is the protection. A named pipe with

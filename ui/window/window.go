@@ -100,7 +100,7 @@ const wmClass = "Inbox Sync"
 
 // About returns the build of Inbox Sync, e.g. "0.1.0 (commit 1a2b3c4d5e6f,
 // built 2026-11-27 15:04 UTC)", for the dashboard's About line; nil hides
-// the line. The command sets it from app.Build.
+// the line. The command sets it from install.Build.
 var About func() string
 
 func newBase(a fyne.App, c api.Control, title string) base {

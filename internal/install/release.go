@@ -1,6 +1,6 @@
 //go:build !testprovider
 
-package app
+package install
 
 // TestBuild reports whether this is a test build (-tags testprovider).
 const TestBuild = false

@@ -1,4 +1,4 @@
-package app
+package install
 
 import (
 	"encoding/json"
@@ -84,6 +84,6 @@ func TestDefaultVersionIsFyneAppVersion(t *testing.T) {
 		t.Fatal("FyneApp.toml has no Version")
 	}
 	if want := string(m[1]) + "-dev"; Version != want {
-		t.Errorf("app.Version = %q, want %q (FyneApp.toml's Version + -dev) in a build without -ldflags", Version, want)
+		t.Errorf("install.Version = %q, want %q (FyneApp.toml's Version + -dev) in a build without -ldflags", Version, want)
 	}
 }

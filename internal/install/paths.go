@@ -1,7 +1,10 @@
-// Package app is the composition root: it finds where state lives, wires
-// the store, the keyring, the engine and the control server into the
-// agent, and keeps one agent per home.
-package app
+// Package install says which build of Inbox Sync this is and where its
+// parts live: the version and commit stamped at build time, the two
+// programs installed side by side, and the folders of a home (store,
+// logs, control socket). Both programs link it; it links nothing of
+// Inbox Sync's, so the window program gets these facts without the
+// agent's machinery.
+package install
 
 import (
 	"errors"

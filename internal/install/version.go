@@ -1,4 +1,4 @@
-package app
+package install
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 
 // What the build stamps, besides Version, with
 //
-//	-ldflags "-X github.com/inboxsync/inboxsync/app.Commit=… -X github.com/inboxsync/inboxsync/app.BuildDate=…"
+//	-ldflags "-X github.com/inboxsync/inboxsync/internal/install.Commit=… -X github.com/inboxsync/inboxsync/internal/install.BuildDate=…"
 //
 // (scripts/package.sh and scripts/run.sh do). A build without them — go
 // build, go install, go test — falls back on what the go command recorded
@@ -115,4 +115,12 @@ func day(s string) string {
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	}
 	return s
+}
+
+// Version is the build's version, set with -ldflags "-X …/internal/install.Version=…".
+var Version = "0.1.0-dev"
+
+// NotRunningHelp is what the CLI says when a verb needs the agent.
+func NotRunningHelp() string {
+	return "Inbox Sync is not running. Start it with `inboxsync` (or `inboxsync agent --no-tray` on a machine without a desktop)."
 }

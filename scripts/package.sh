@@ -17,7 +17,7 @@
 # Linux, fyne package on Windows for its resources); inboxsync by go build
 # with the same release flags (-trimpath, -s -w) and, on Windows, resources
 # compiled by mingw-w64's windres from assets/icon.ico. Both are stamped
-# with the version (cmd/inboxsync-window/FyneApp.toml), the git commit and
+# with the version (FyneApp.toml), the git commit and
 # the build date ($SOURCE_DATE_EPOCH when set), which `inboxsync version`
 # and the dashboard's About line print.
 #
@@ -65,8 +65,8 @@ if ! [ -x "$fyne" ] || [[ "$("$fyne" version 2>/dev/null)" != *"fyne cli version
 fi
 
 # What the binaries are stamped with.
-version=$(sed -n 's/^Version *= *"\(.*\)"/\1/p' cmd/inboxsync-window/FyneApp.toml)
-[ -n "$version" ] || fail "no Version in cmd/inboxsync-window/FyneApp.toml"
+version=$(sed -n 's/^Version *= *"\(.*\)"/\1/p' FyneApp.toml)
+[ -n "$version" ] || fail "no Version in FyneApp.toml"
 commit=$(git rev-parse HEAD 2>/dev/null || true)
 if [ -n "$commit" ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
   commit+=-dirty
@@ -92,7 +92,12 @@ git ls-files -z --cached --others --exclude-standard |
   while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
   tar --null -T - -cf - | tar -xf - -C "$tmp/src"
 winsrc=$tmp/src/cmd/inboxsync-window
-build=$(sed -n 's/^Build *= *\([0-9]*\)/\1/p' cmd/inboxsync-window/FyneApp.toml)
+# FyneApp.toml lives at the top level (the one source of the app's
+# metadata); the Fyne tool reads it from the directory it builds, so the
+# copy gets one there, its icon path made relative to that directory.
+sed 's#^Icon *= *"assets/#Icon = "../../assets/#' FyneApp.toml >"$winsrc/FyneApp.toml"
+grep -q '^Icon = "../../assets/icon.png"' "$winsrc/FyneApp.toml" || fail "FyneApp.toml: no Icon under assets/"
+build=$(sed -n 's/^Build *= *\([0-9]*\)/\1/p' FyneApp.toml)
 # inboxsync, built as the Fyne tool builds release programs.
 ldflags="-s -w -X=$pkg.Version=$version -X=$pkg.Commit=$commit -X=$pkg.BuildDate=$date"
 

@@ -3,12 +3,12 @@
 # bin/inboxsync-window) and starts it. Arguments go to inboxsync, e.g.
 #   scripts/run.sh agent --no-tray --home /tmp/inboxsync-demo
 # The build is stamped like the release packages (scripts/package.sh): the
-# version from cmd/inboxsync-window/FyneApp.toml, the git commit and the build
+# version from FyneApp.toml, the git commit and the build
 # date, which `inboxsync version` prints.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh run
-version=$(sed -n 's/^Version *= *"\(.*\)"/\1/p' cmd/inboxsync-window/FyneApp.toml)
+version=$(sed -n 's/^Version *= *"\(.*\)"/\1/p' FyneApp.toml)
 commit=$(git rev-parse HEAD 2>/dev/null || true)
 if [ -n "$commit" ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
   commit+=-dirty

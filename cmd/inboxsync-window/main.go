@@ -31,7 +31,7 @@ import (
 	"github.com/inboxsync/inboxsync/ui/window"
 )
 
-// appID is Inbox Sync's application ID (as in cmd/inboxsync-window/FyneApp.toml).
+// appID is Inbox Sync's application ID (as in FyneApp.toml).
 const appID = "io.inboxsync.app"
 
 // Exit codes, as the command line's.

@@ -26,7 +26,7 @@ var (
 
 // BuildInfo says which build of Inbox Sync this is.
 type BuildInfo struct {
-	// Version is the release, cmd/inboxsync-window/FyneApp.toml's Version when stamped;
+	// Version is the release, FyneApp.toml's Version when stamped;
 	// unstamped builds say "<FyneApp.toml's version>-dev" unless the go
 	// command recorded a release tag.
 	Version string `json:"version"`

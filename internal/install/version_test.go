@@ -75,7 +75,7 @@ func TestBuildInfoWithNothingRecorded(t *testing.T) {
 // The version of an unstamped build is FyneApp.toml's, which names the
 // packages fyne builds, plus "-dev".
 func TestDefaultVersionIsFyneAppVersion(t *testing.T) {
-	toml, err := os.ReadFile("../cmd/inboxsync-window/FyneApp.toml")
+	toml, err := os.ReadFile("../../FyneApp.toml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,8 @@ import (
 
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
+	"github.com/inboxsync/inboxsync/sync/desktopnotice"
 	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/notify"
 	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret"
@@ -118,7 +118,7 @@ func RunAgent(ctx context.Context, paths install.Paths, opts AgentOptions) error
 	srv := control.NewServer(ctl, log)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ctx, l) }()
-	notifier := notify.Desktop{AppName: "Inbox Sync"}
+	notifier := desktopnotice.Desktop{AppName: "Inbox Sync"}
 	iconHidden := func() bool { return false } // headless: no icon to stand in for
 	var presence *trayPresence
 	if opts.Tray {
@@ -163,7 +163,7 @@ func RunAgent(ctx context.Context, paths install.Paths, opts AgentOptions) error
 // the dashboard, which says why: the icon that would have shown it is not
 // there. (An account that needs re-activation opens its activation window
 // in any case.)
-func relayNotices(ctx context.Context, c api.Control, n notify.Notifier, log *slog.Logger, open func(api.WindowRequest), iconHidden func() bool) {
+func relayNotices(ctx context.Context, c api.Control, n desktopnotice.Notifier, log *slog.Logger, open func(api.WindowRequest), iconHidden func() bool) {
 	events, err := c.Subscribe(ctx)
 	if err != nil {
 		return
@@ -171,7 +171,7 @@ func relayNotices(ctx context.Context, c api.Control, n notify.Notifier, log *sl
 	for ev := range events {
 		switch ev.Type {
 		case api.EventNotice:
-			sendNotice(ctx, c, n, log, notify.Notice{Title: ev.Title, Message: ev.Message})
+			sendNotice(ctx, c, n, log, desktopnotice.Notice{Title: ev.Title, Message: ev.Message})
 		case api.EventOpenWindow:
 			if ev.Window != nil {
 				open(*ev.Window)
@@ -187,7 +187,7 @@ func relayNotices(ctx context.Context, c api.Control, n notify.Notifier, log *sl
 
 // sendNotice shows a desktop notification unless the user turned them off
 // in the settings.
-func sendNotice(ctx context.Context, c api.Control, n notify.Notifier, log *slog.Logger, notice notify.Notice) {
+func sendNotice(ctx context.Context, c api.Control, n desktopnotice.Notifier, log *slog.Logger, notice desktopnotice.Notice) {
 	s, err := c.Settings(ctx)
 	if err != nil || !s.Notifications {
 		return

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/api"
-	"github.com/inboxsync/inboxsync/sync/notify"
+	"github.com/inboxsync/inboxsync/sync/desktopnotice"
 )
 
 // relayControl is an engine for relayNotices and openFirstStart: its
@@ -33,11 +33,11 @@ func (c *relayControl) Accounts(context.Context) ([]api.Account, error)     { re
 // recorder records notices and window requests.
 type recorder struct {
 	mu      sync.Mutex
-	notices []notify.Notice
+	notices []desktopnotice.Notice
 	windows []api.WindowRequest
 }
 
-func (r *recorder) Notify(_ context.Context, n notify.Notice) error {
+func (r *recorder) Notify(_ context.Context, n desktopnotice.Notice) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.notices = append(r.notices, n)
@@ -50,10 +50,10 @@ func (r *recorder) open(req api.WindowRequest) {
 	r.windows = append(r.windows, req)
 }
 
-func (r *recorder) got() ([]notify.Notice, []api.WindowRequest) {
+func (r *recorder) got() ([]desktopnotice.Notice, []api.WindowRequest) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]notify.Notice(nil), r.notices...), append([]api.WindowRequest(nil), r.windows...)
+	return append([]desktopnotice.Notice(nil), r.notices...), append([]api.WindowRequest(nil), r.windows...)
 }
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -80,7 +80,7 @@ func TestRelayNotices(t *testing.T) {
 	t.Run("suspended with no icon shown opens the dashboard", func(t *testing.T) {
 		notices, windows := relay(t, true, true, suspended, notice).got()
 		want(t, windows, []api.WindowRequest{dashboard})
-		want(t, notices, []notify.Notice{{Title: notice.Title, Message: notice.Message}})
+		want(t, notices, []desktopnotice.Notice{{Title: notice.Title, Message: notice.Message}})
 	})
 	t.Run("suspended with the icon shown opens nothing", func(t *testing.T) {
 		_, windows := relay(t, false, true, suspended, notice).got()

@@ -5,7 +5,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/notices"
+	"github.com/inboxsync/inboxsync/sync/emailnotice"
 	"github.com/inboxsync/inboxsync/sync/secret"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
@@ -20,16 +20,16 @@ const (
 )
 
 // noticeTuning adjusts the notice service; test builds shorten its waits.
-var noticeTuning = func(*notices.Service) {}
+var noticeTuning = func(*emailnotice.Service) {}
 
 // newNoticeService makes the agent's notice service.
-func newNoticeService(st *store.Store, c notices.Controller, secrets secret.Store, log *slog.Logger) *notices.Service {
+func newNoticeService(st *store.Store, c emailnotice.Controller, secrets secret.Store, log *slog.Logger) *emailnotice.Service {
 	host, _ := os.Hostname()
-	svc := &notices.Service{
+	svc := &emailnotice.Service{
 		Store: st, Control: c, Log: log, Host: host,
-		Config: func() notices.Config { return notices.ConfigFromPolicy(currentPolicy()) },
-		Sender: notices.SMTP{
-			Config:   func() notices.SMTPConfig { return notices.ConfigFromPolicy(currentPolicy()).SMTP },
+		Config: func() emailnotice.Config { return emailnotice.ConfigFromPolicy(currentPolicy()) },
+		Sender: emailnotice.SMTP{
+			Config:   func() emailnotice.SMTPConfig { return emailnotice.ConfigFromPolicy(currentPolicy()).SMTP },
 			Password: func() (string, error) { return secrets.Get(SMTPSecretAccount, SMTPSecretKey) },
 			Timeout:  30 * time.Second,
 		},

@@ -8,8 +8,8 @@ import (
 
 	"github.com/inboxsync/inboxsync/internal/install"
 
+	"github.com/inboxsync/inboxsync/sync/emailnotice"
 	"github.com/inboxsync/inboxsync/sync/engine"
-	"github.com/inboxsync/inboxsync/sync/notices"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/scripted"
 )
@@ -20,12 +20,12 @@ import (
 func init() {
 	file := scripted.NewFileConnector()
 	connectors["scripted"] = func(install.Paths) provider.Connector { return file }
-	noticeTuning = func(s *notices.Service) {
+	noticeTuning = func(s *emailnotice.Service) {
 		if d, err := time.ParseDuration(os.Getenv("INBOXSYNC_TEST_NOTICE_POLL")); err == nil {
 			s.Poll = d
 		}
 		if d, err := time.ParseDuration(os.Getenv("INBOXSYNC_TEST_NOTICE_RETRY")); err == nil {
-			notices.Retry = []time.Duration{d}
+			emailnotice.Retry = []time.Duration{d}
 		}
 	}
 	engineTuning = func(c *engine.Config) {

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/notify"
+	"github.com/inboxsync/inboxsync/sync/desktopnotice"
 	"github.com/inboxsync/inboxsync/ui/tray"
 )
 
@@ -106,12 +106,12 @@ func (p *trayPresence) stop() {
 // noHostNotice is what the agent says when no panel shows its icon: that
 // it runs, and how to reach it. home is the --home in use ("" for none),
 // so that the command it gives reaches this agent.
-func noHostNotice(home string) notify.Notice {
+func noHostNotice(home string) desktopnotice.Notice {
 	cmd := "inboxsync"
 	if home != "" {
 		cmd += " --home " + shellQuote(home)
 	}
-	return notify.Notice{
+	return desktopnotice.Notice{
 		Title: "Inbox Sync is running",
 		Message: "This desktop shows no tray icons, so Inbox Sync runs without one and keeps syncing in the background. " +
 			"To open its dashboard, choose Inbox Sync in your applications menu or run `" + cmd + "` again. " +

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/api"
-	"github.com/inboxsync/inboxsync/sync/notices"
-	"github.com/inboxsync/inboxsync/sync/notices/smtptest"
+	"github.com/inboxsync/inboxsync/sync/emailnotice"
+	"github.com/inboxsync/inboxsync/sync/emailnotice/smtptest"
 )
 
 const relayPassword = "Relay-Pa55-e2e-7Qx"
@@ -94,7 +94,7 @@ from = "inboxsync@contoso.com"
 		t.Fatalf("notify test:\n%s", out)
 	}
 	m := relay.Wait(t, 1, 10*time.Second)
-	if m[0].Subject() != notices.SubjectTest || m[0].Auth != "inboxsync" || !m[0].TLS {
+	if m[0].Subject() != emailnotice.SubjectTest || m[0].Auth != "inboxsync" || !m[0].TLS {
 		t.Fatalf("test notice: %q auth %q tls %v", m[0].Subject(), m[0].Auth, m[0].TLS)
 	}
 
@@ -127,7 +127,7 @@ from = "inboxsync@contoso.com"
 	}
 	to := map[string]string{}
 	for _, m := range mails[1:] {
-		if m.Subject() != notices.SubjectStopped || len(m.To) != 1 {
+		if m.Subject() != emailnotice.SubjectStopped || len(m.To) != 1 {
 			t.Fatalf("stop notice: %q to %v", m.Subject(), m.To)
 		}
 		to[m.To[0]] = m.Body
@@ -151,7 +151,7 @@ from = "inboxsync@contoso.com"
 	}
 	mails = relay.Wait(t, 5, 20*time.Second)
 	for _, m := range mails[3:] {
-		if m.Subject() != notices.SubjectResumed {
+		if m.Subject() != emailnotice.SubjectResumed {
 			t.Errorf("after re-activation: %q", m.Subject())
 		}
 	}

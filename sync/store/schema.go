@@ -125,7 +125,7 @@ var migrations = [][]string{
 			PRIMARY KEY (account, folder)
 		) WITHOUT ROWID`,
 	},
-	// 3: stop notices by email (sync/notices). An incident is one stretch
+	// 3: stop notices by email (sync/emailnotice). An incident is one stretch
 	// of an account needing its user (suspended, needs re-activation),
 	// from the state's start until the account syncs successfully again;
 	// at most one per account is open. Its notices are the emails it

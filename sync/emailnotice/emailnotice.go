@@ -1,4 +1,4 @@
-// Package notices emails "Action required – Sync suspended" when an account
+// Package emailnotice emails "Action required – Sync suspended" when an account
 // stops syncing and needs someone (suspended, or needing re-activation),
 // once per incident, to the user and/or the administrator the policy names
 // (DESIGN.md §1, README "For administrators").
@@ -10,7 +10,7 @@
 // live in the store, so a restart neither repeats nor loses one; a failed
 // send is retried after 1, 5 and 30 minutes, then every 2 hours, until it
 // is delivered or its incident ends. Nothing here blocks the engine.
-package notices
+package emailnotice
 
 import (
 	"context"

@@ -1,8 +1,8 @@
-// Package notify tells the user about things that need them: a desktop
-// notification through the freedesktop Notifications service on the
-// session bus. Email notices (DESIGN.md §1) will join it as another
-// Notifier.
-package notify
+// Package desktopnotice tells the user at their desk about things that
+// need them: a desktop notification through the freedesktop Notifications
+// service on the session bus. (Email notices, to the user or the
+// administrator when sync stops, are sync/emailnotice.)
+package desktopnotice
 
 import (
 	"context"

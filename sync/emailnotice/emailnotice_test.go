@@ -1,4 +1,4 @@
-package notices
+package emailnotice
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/api"
-	"github.com/inboxsync/inboxsync/sync/notices/smtptest"
+	"github.com/inboxsync/inboxsync/sync/emailnotice/smtptest"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 

@@ -20,7 +20,7 @@ type CRMSettings struct {
 	// InternalDomains are more internal domains than the mailboxes' own.
 	InternalDomains []string `json:"internal_domains"`
 	// Blocklist are the domains left out before matching ("yahoo.*").
-	// Settings returns the list in force (crm.DefaultBlocklist unless
+	// Settings returns the list in force (crmlog.DefaultBlocklist unless
 	// changed).
 	Blocklist []string `json:"blocklist"`
 	// LogEmailAs is "email" (an EmailMessage) or "task".

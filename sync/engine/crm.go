@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/inboxsync/inboxsync/sync/crm/crmlog"
+
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/store"
@@ -83,7 +85,7 @@ func checkCRMSettings(s api.CRMSettings) (api.CRMSettings, error) {
 func (e *Engine) CRMSettings(ctx context.Context) (api.CRMSettings, error) {
 	s := e.crmPolicy(e.crm.settings())
 	if s.Blocklist == nil {
-		s.Blocklist = slices.Clone(crm.DefaultBlocklist)
+		s.Blocklist = slices.Clone(crmlog.DefaultBlocklist)
 	}
 	return s, nil
 }
@@ -103,7 +105,7 @@ func (e *Engine) UpdateCRMSettings(ctx context.Context, s api.CRMSettings) (api.
 		return api.CRMSettings{}, err
 	}
 	s = e.crmOwn(s)
-	if slices.Equal(s.Blocklist, crm.DefaultBlocklist) {
+	if slices.Equal(s.Blocklist, crmlog.DefaultBlocklist) {
 		// The list CRMSettings showed, sent back unchanged: keep following
 		// the built-in list.
 		s.Blocklist = nil

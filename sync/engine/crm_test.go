@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/crm/crmlog"
+
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/auth/authtest"
 	"github.com/inboxsync/inboxsync/sync/crm"
@@ -256,7 +258,7 @@ func TestCRMDisconnect(t *testing.T) {
 func TestCRMSettings(t *testing.T) {
 	v := newEnv(t)
 	s, err := v.e.CRMSettings(context.Background())
-	if err != nil || s.LogEmailAs != api.AsEmailMessage || len(s.Blocklist) != len(crm.DefaultBlocklist) {
+	if err != nil || s.LogEmailAs != api.AsEmailMessage || len(s.Blocklist) != len(crmlog.DefaultBlocklist) {
 		t.Fatalf("defaults: %+v %v", s, err)
 	}
 	for _, bad := range []api.CRMSettings{

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/crm/crmlog"
+
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/provider"
@@ -365,9 +367,9 @@ func (r *crmRunner) plan() (time.Duration, string) {
 
 // logConfig is how the run logs: the CRM settings and the mailboxes'
 // addresses (their domains are internal).
-func (r *crmRunner) logConfig(ctx context.Context) crm.Config {
+func (r *crmRunner) logConfig(ctx context.Context) crmlog.Config {
 	s := r.e.crmPolicy(r.settings())
-	c := crm.Config{InternalDomains: s.InternalDomains, Blocklist: s.Blocklist, LogEmailAs: s.LogEmailAs, RemoveDeletedEvents: s.RemoveDeletedEvents}
+	c := crmlog.Config{InternalDomains: s.InternalDomains, Blocklist: s.Blocklist, LogEmailAs: s.LogEmailAs, RemoveDeletedEvents: s.RemoveDeletedEvents}
 	accts, err := r.e.cfg.Store.Accounts(ctx)
 	if err != nil {
 		r.log.Warn("reading the accounts", "err", err)
@@ -411,8 +413,8 @@ func (r *crmRunner) run(ctx context.Context, trigger string) {
 	start := e.cfg.Clock.Now()
 	before := conn.Requests()
 	r.log.Info("CRM run started", "trigger", trigger)
-	logger := crm.NewLogger(conn, r.logConfig(rctx))
-	saved, err := crm.Drain(rctx, e.cfg.Store.Outbox(e.cfg.Clock.Now), logger, CRMBatch)
+	logger := crmlog.NewLogger(conn, r.logConfig(rctx))
+	saved, err := crmlog.Drain(rctx, e.cfg.Store.Outbox(e.cfg.Clock.Now), logger, CRMBatch)
 	requests := conn.Requests() - before
 	r.log.Info("CRM run ended", "saved", saved, "requests", requests, "err", err)
 	r.finish(rctx, conn, start, requests, err)

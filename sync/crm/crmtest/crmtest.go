@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/crm/crmlog"
+
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
 )
@@ -66,7 +68,7 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 			t.Fatalf("FindEmailMessages = %+v, %v", found, err)
 		}
 		rel, err := e.Recorder.Create(ctx, []crm.Record{{Object: api.ObjRelation, Fields: map[string]any{
-			"EmailMessageId": res[0].ID, "RelationId": ann, "RelationType": string(crm.RoleTo), "RelationAddress": "ann@acme.example",
+			"EmailMessageId": res[0].ID, "RelationId": ann, "RelationType": string(crmlog.RoleTo), "RelationAddress": "ann@acme.example",
 		}}})
 		if err != nil || rel[0].Err != nil {
 			t.Fatalf("relation: %v %+v", err, rel)

@@ -28,6 +28,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/crm/crmlog"
+
 	"github.com/inboxsync/inboxsync/internal/procstat"
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/auth"
@@ -151,7 +153,7 @@ func main() {
 		c := connect(sf, port, hc)
 		sf.ResetCounts()
 		start := time.Now()
-		lg := crm.NewLogger(c, crm.Config{Mailbox: mailbox})
+		lg := crmlog.NewLogger(c, crmlog.Config{Mailbox: mailbox})
 		outcomes := map[api.CRMState]int{}
 		for i := 0; i < len(entries); i += *batch {
 			outs, err := lg.Log(context.Background(), entries[i:min(i+*batch, len(entries))])

@@ -1,4 +1,4 @@
-package crm_test
+package crmlog_test
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inboxsync/inboxsync/sync/crm/crmlog"
 
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/auth"
@@ -67,9 +69,9 @@ func byKey(t *testing.T, outs []crm.Outcome) map[string]crm.Outcome {
 	return m
 }
 
-func logAll(t *testing.T, rec crm.Recorder, cfg crm.Config, entries ...crm.Entry) map[string]crm.Outcome {
+func logAll(t *testing.T, rec crm.Recorder, cfg crmlog.Config, entries ...crm.Entry) map[string]crm.Outcome {
 	t.Helper()
-	outs, err := crm.NewLogger(rec, cfg).Log(context.Background(), entries)
+	outs, err := crmlog.NewLogger(rec, cfg).Log(context.Background(), entries)
 	if err != nil {
 		t.Fatalf("Log: %v", err)
 	}
@@ -99,7 +101,7 @@ func TestLogEmailMessages(t *testing.T) {
 	acme := sf.AddAccount("Acme")
 	ann := sf.AddContact("Ann@Acme.example", acme)
 	bob := sf.AddLead("bob@beta.example", false)
-	outs := logAll(t, c, crm.Config{Mailbox: mailbox},
+	outs := logAll(t, c, crmlog.Config{Mailbox: mailbox},
 		mail("in", "inbox", "<m1@acme.example>", "Quote", `"Ann" <ann@acme.example>`, []string{mailbox}, []string{"bob@beta.example", "joe@gmail.com"}),
 		mail("sent", "sent", "m2@mycorp.example", "Re: Quote", mailbox, []string{"ann@acme.example"}, nil),
 	)
@@ -142,7 +144,7 @@ func TestRelatedToOnlyWithOneAccount(t *testing.T) {
 	ann := sf.AddContact("ann@acme.example", sf.AddAccount("Acme"))
 	sf.AddContact("carl@other.example", sf.AddAccount("Other"))
 	_ = ann
-	outs := logAll(t, c, crm.Config{Mailbox: mailbox},
+	outs := logAll(t, c, crmlog.Config{Mailbox: mailbox},
 		mail("two", "inbox", "<two@x>", "Two accounts", "ann@acme.example", []string{mailbox, "carl@other.example"}, nil))
 	r, _ := sf.Get(outs["two"].RecordID)
 	if _, set := r.Fields["RelatedToId"]; set {
@@ -153,7 +155,7 @@ func TestRelatedToOnlyWithOneAccount(t *testing.T) {
 func TestSkipReasons(t *testing.T) {
 	sf, c := connected(t)
 	sf.AddLead("old@converted.example", true)
-	outs := logAll(t, c, crm.Config{Mailbox: mailbox, InternalDomains: []string{"partner.example"}},
+	outs := logAll(t, c, crmlog.Config{Mailbox: mailbox, InternalDomains: []string{"partner.example"}},
 		mail("internal", "inbox", "<a@x>", "Lunch", "boss@mycorp.example", []string{mailbox, "p@partner.example", "friend@gmail.com"}, nil),
 		mail("unknown", "inbox", "<b@x>", "Hello", "stranger@nowhere.example", []string{mailbox}, nil),
 		mail("converted", "inbox", "<c@x>", "Hello", "old@converted.example", []string{mailbox}, nil),
@@ -176,7 +178,7 @@ func TestColleaguesEmailMessageIsLinked(t *testing.T) {
 	// Message-ID without brackets and relating it to Carl only.
 	theirs := sf.Add("EmailMessage", map[string]any{"Subject": "Quote", "Status": "3", "MessageIdentifier": "shared@acme.example"})
 	sf.Add("EmailMessageRelation", map[string]any{"EmailMessageId": theirs, "RelationId": carl, "RelationType": "ToAddress"})
-	outs := logAll(t, c, crm.Config{Mailbox: mailbox},
+	outs := logAll(t, c, crmlog.Config{Mailbox: mailbox},
 		mail("mine", "inbox", "<shared@acme.example>", "Quote", "ann@acme.example", []string{mailbox, "carl@acme.example"}, nil))
 	if o := outs["mine"]; o.State != api.CRMLogged || o.RecordID != theirs {
 		t.Fatalf("outcome %+v, want logged as the colleague's %s", o, theirs)
@@ -205,7 +207,7 @@ func TestRecordErrorsFailOnlyTheirItem(t *testing.T) {
 		mail("busy", "inbox", "<busy@x>", "Busy", "ann@acme.example", []string{mailbox}, nil),
 		meeting("dup", "Dup", t0, "ann@acme.example"),
 		meeting("meet", "Demo", t0, "ann@acme.example"))
-	outs := logAll(t, c, crm.Config{Mailbox: mailbox}, entries...)
+	outs := logAll(t, c, crmlog.Config{Mailbox: mailbox}, entries...)
 	for k, o := range outs {
 		switch k {
 		case "blocked":
@@ -233,7 +235,7 @@ func TestEvents(t *testing.T) {
 	lead := sf.AddLead("lee@beta.example", false)
 	allDay := meeting("offsite", "Offsite", time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), "lee@beta.example")
 	allDay.Item.End = allDay.Item.Start.Add(48 * time.Hour)
-	cfg := crm.Config{Mailbox: mailbox}
+	cfg := crmlog.Config{Mailbox: mailbox}
 	outs := logAll(t, c, cfg, meeting("demo", "Demo", t0, "lee@beta.example", "ann@acme.example"), allDay)
 	demo := outs["demo"]
 	r, _ := sf.Get(demo.RecordID)
@@ -284,7 +286,7 @@ func TestTasks(t *testing.T) {
 	sf, c := connected(t)
 	acme := sf.AddAccount("Acme")
 	ann := sf.AddContact("ann@acme.example", acme)
-	cfg := crm.Config{Mailbox: mailbox, LogEmailAs: api.AsTask, Location: time.UTC}
+	cfg := crmlog.Config{Mailbox: mailbox, LogEmailAs: api.AsTask, Location: time.UTC}
 	e := mail("in", "inbox", "<t1@x>", "Pricing", "ann@acme.example", []string{mailbox}, []string{"cc@acme.example"})
 	o := logAll(t, c, cfg, e)["in"]
 	r, _ := sf.Get(o.RecordID)
@@ -385,7 +387,7 @@ func TestCrashBeforeCommitMakesNoDuplicate(t *testing.T) {
 	sf.AddLead("lead@beta.example", false)
 	rng := rand.New(rand.NewPCG(11, uint64(time.Now().UnixNano())))
 	for round := range 20 {
-		cfg := crm.Config{Mailbox: mailbox, Location: time.UTC}
+		cfg := crmlog.Config{Mailbox: mailbox, Location: time.UTC}
 		if round%4 == 3 {
 			cfg.LogEmailAs = api.AsTask
 		}
@@ -393,7 +395,7 @@ func TestCrashBeforeCommitMakesNoDuplicate(t *testing.T) {
 		// First attempt: the process dies after a random call; every
 		// outcome is lost with it.
 		cr := &crashing{Recorder: c, at: 1 + rng.IntN(6)}
-		_, err := crm.NewLogger(cr, cfg).Log(context.Background(), entries)
+		_, err := crmlog.NewLogger(cr, cfg).Log(context.Background(), entries)
 		if err != nil && !errors.Is(err, errCrash) {
 			t.Fatalf("round %d: %v", round, err)
 		}
@@ -482,7 +484,7 @@ func TestThrottledRunKeepsTheRestPending(t *testing.T) {
 	sf, c := connected(t)
 	sf.AddContact("ann@acme.example", "")
 	sf.SetUsage(95, 100)
-	outs, err := crm.NewLogger(c, crm.Config{Mailbox: mailbox}).Log(context.Background(), []crm.Entry{
+	outs, err := crmlog.NewLogger(c, crmlog.Config{Mailbox: mailbox}).Log(context.Background(), []crm.Entry{
 		mail("a", "inbox", "<a@x>", "A", "ann@acme.example", []string{mailbox}, nil),
 		mail("skip", "inbox", "<s@x>", "S", "boss@mycorp.example", []string{mailbox}, nil),
 	})
@@ -505,14 +507,14 @@ func TestFailedRelationIsCompletedLater(t *testing.T) {
 		return object == "EmailMessageRelation" && f["RelationId"] == bob
 	}, sftest.RecordError{StatusCode: "FIELD_CUSTOM_VALIDATION_EXCEPTION", Message: "not now"}, 1)
 	e := mail("m", "inbox", "<rel@x>", "Hi", "ann@acme.example", []string{mailbox, "bob@acme.example"}, nil)
-	o := logAll(t, c, crm.Config{Mailbox: mailbox}, e)["m"]
+	o := logAll(t, c, crmlog.Config{Mailbox: mailbox}, e)["m"]
 	if o.State != api.CRMFailed || o.RecordID == "" || !o.Retryable || !strings.Contains(o.Reason, "linking it to bob@acme.example failed") {
 		t.Fatalf("first attempt: %+v", o)
 	}
 	// The outbox hands it back with its state and record: the relation is
 	// completed, the EmailMessage not created again.
 	e.State, e.RecordID, e.Object = o.State, o.RecordID, o.Object
-	o2 := logAll(t, c, crm.Config{Mailbox: mailbox}, e)["m"]
+	o2 := logAll(t, c, crmlog.Config{Mailbox: mailbox}, e)["m"]
 	if o2.State != api.CRMLogged || o2.RecordID != o.RecordID || len(sf.Records("EmailMessage")) != 1 {
 		t.Fatalf("retry: %+v, %d EmailMessages", o2, len(sf.Records("EmailMessage")))
 	}
@@ -525,8 +527,8 @@ func TestMailWithoutMessageIDIsFoundAgain(t *testing.T) {
 	sf, c := connected(t)
 	sf.AddContact("ann@acme.example", "")
 	e := mail("nomid", "inbox", "", "No id", "ann@acme.example", []string{mailbox}, nil)
-	first := logAll(t, c, crm.Config{Mailbox: mailbox}, e)["nomid"]
-	second := logAll(t, c, crm.Config{Mailbox: mailbox}, e)["nomid"]
+	first := logAll(t, c, crmlog.Config{Mailbox: mailbox}, e)["nomid"]
+	second := logAll(t, c, crmlog.Config{Mailbox: mailbox}, e)["nomid"]
 	if first.State != api.CRMLogged || second.RecordID != first.RecordID || len(sf.Records("EmailMessage")) != 1 {
 		t.Fatalf("%+v then %+v, %d EmailMessages", first, second, len(sf.Records("EmailMessage")))
 	}

@@ -1,4 +1,4 @@
-package crm
+package crmlog
 
 import (
 	"context"
@@ -7,18 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inboxsync/inboxsync/sync/api"
-)
+	"github.com/inboxsync/inboxsync/sync/crm"
 
-// Reasons the Logger gives, in the Activity list's words.
-const (
-	ReasonNoMatch      = "no Contact or Lead for any participant"
-	ReasonNoExternal   = "no participant outside your company (internal and free-mail addresses are left out)"
-	ReasonDeletedEarly = "deleted in the mailbox before it was logged"
-	ReasonLeftAlone    = "cancelled or deleted in the mailbox; left in Salesforce (remove-deleted-events is off)"
-	ReasonRemoved      = "cancelled or deleted in the mailbox; removed from Salesforce"
-	ReasonEmailKept    = "deleted in the mailbox; the Salesforce record stays"
-	ReasonEventGone    = "the Salesforce Event was deleted there; Inbox Sync does not create it again"
+	"github.com/inboxsync/inboxsync/sync/api"
 )
 
 // BodyNote ends the TextBody of every logged email.
@@ -46,14 +37,14 @@ type Config struct {
 // Logger logs batches of outbox entries through a Recorder. One Logger
 // serves one run: it caches the people it matched.
 type Logger struct {
-	rec     Recorder
+	rec     crm.Recorder
 	cfg     Config
 	filter  *Filter
 	matcher *Matcher
 }
 
 // NewLogger returns a Logger writing through rec.
-func NewLogger(rec Recorder, cfg Config) *Logger {
+func NewLogger(rec crm.Recorder, cfg Config) *Logger {
 	if cfg.Location == nil {
 		cfg.Location = time.Local
 	}
@@ -66,26 +57,26 @@ func (l *Logger) Lookups() int { return l.matcher.Lookups }
 // match is a matched participant.
 type match struct {
 	Participant
-	person *Person
+	person *crm.Person
 }
 
 // batch is one Log call's state.
 type batch struct {
 	*Logger
-	entries []Entry
-	out     []Outcome
+	entries []crm.Entry
+	out     []crm.Outcome
 	done    []bool
 	matches [][]match
 }
 
-func (b *batch) set(i int, o Outcome) {
+func (b *batch) set(i int, o crm.Outcome) {
 	o.Key = b.entries[i].Key
 	b.out[i] = o
 	b.done[i] = true
 }
 
-func (b *batch) fail(i int, recordID, object string, e *RecordError) {
-	b.set(i, Outcome{State: api.CRMFailed, RecordID: recordID, Object: object, Reason: e.Error(), Retryable: true, Err: e})
+func (b *batch) fail(i int, recordID, object string, e *crm.RecordError) {
+	b.set(i, crm.Outcome{State: api.CRMFailed, RecordID: recordID, Object: object, Reason: e.Error(), Retryable: true, Err: e})
 }
 
 // Log handles a batch of entries and returns an outcome for each entry it
@@ -94,10 +85,10 @@ func (b *batch) fail(i int, recordID, object string, e *RecordError) {
 // A record-level refusal fails that entry only. An error (offline,
 // throttled, grant gone …) stops the batch: the outcomes returned with it
 // are final, and the other entries stay pending.
-func (l *Logger) Log(ctx context.Context, entries []Entry) ([]Outcome, error) {
-	b := &batch{Logger: l, entries: entries, out: make([]Outcome, len(entries)), done: make([]bool, len(entries)), matches: make([][]match, len(entries))}
+func (l *Logger) Log(ctx context.Context, entries []crm.Entry) ([]crm.Outcome, error) {
+	b := &batch{Logger: l, entries: entries, out: make([]crm.Outcome, len(entries)), done: make([]bool, len(entries)), matches: make([][]match, len(entries))}
 	err := b.run(ctx)
-	var out []Outcome
+	var out []crm.Outcome
 	for i, d := range b.done {
 		if d {
 			out = append(out, b.out[i])
@@ -112,19 +103,19 @@ func (b *batch) run(ctx context.Context) error {
 		event := e.Item.Kind == api.KindEvent
 		switch {
 		case e.Deleted && e.RecordID == "":
-			b.set(i, Outcome{State: api.CRMSkipped, Reason: ReasonDeletedEarly})
+			b.set(i, crm.Outcome{State: api.CRMSkipped, Reason: crm.ReasonDeletedEarly})
 		case e.Deleted && event && b.cfg.RemoveDeletedEvents:
 			deletes = append(deletes, i)
 		case e.Deleted && event:
-			b.set(i, Outcome{State: api.CRMLogged, RecordID: e.RecordID, Object: e.Object, Reason: ReasonLeftAlone})
+			b.set(i, crm.Outcome{State: api.CRMLogged, RecordID: e.RecordID, Object: e.Object, Reason: crm.ReasonLeftAlone})
 		case e.Deleted:
-			b.set(i, Outcome{State: api.CRMLogged, RecordID: e.RecordID, Object: e.Object, Reason: ReasonEmailKept})
+			b.set(i, crm.Outcome{State: api.CRMLogged, RecordID: e.RecordID, Object: e.Object, Reason: crm.ReasonEmailKept})
 		case e.RecordID != "" && event:
 			updates = append(updates, i)
 		case e.RecordID != "" && e.State != api.CRMFailed:
 			// An EmailMessage cannot be edited once sent: a changed email
 			// (read, moved) stays as logged.
-			b.set(i, Outcome{State: api.CRMLogged, RecordID: e.RecordID, Object: e.Object})
+			b.set(i, crm.Outcome{State: api.CRMLogged, RecordID: e.RecordID, Object: e.Object})
 		default:
 			fresh = append(fresh, i)
 		}
@@ -166,7 +157,7 @@ func (b *batch) matchAll(ctx context.Context, fresh []int) error {
 	for _, i := range fresh {
 		ps := b.filter.External(Participants(b.entries[i].Item))
 		if len(ps) == 0 {
-			b.set(i, Outcome{State: api.CRMSkipped, Reason: ReasonNoExternal})
+			b.set(i, crm.Outcome{State: api.CRMSkipped, Reason: crm.ReasonNoExternal})
 			continue
 		}
 		ext[i] = ps
@@ -189,7 +180,7 @@ func (b *batch) matchAll(ctx context.Context, fresh []int) error {
 			}
 		}
 		if len(b.matches[i]) == 0 {
-			b.set(i, Outcome{State: api.CRMSkipped, Reason: ReasonNoMatch})
+			b.set(i, crm.Outcome{State: api.CRMSkipped, Reason: crm.ReasonNoMatch})
 		}
 	}
 	return nil
@@ -197,7 +188,7 @@ func (b *batch) matchAll(ctx context.Context, fresh []int) error {
 
 // who returns the person an activity is about: the first matched Contact,
 // else the first matched Lead.
-func who(ms []match) *Person {
+func who(ms []match) *crm.Person {
 	for _, m := range ms {
 		if m.person.Object == api.ObjContact {
 			return m.person
@@ -274,7 +265,7 @@ func addresses(ps []string) []string {
 // nothing new or an error stops it; it saves each batch's outcomes before
 // the next. Each entry is tried at most once per Drain (a failed one waits
 // for the next run). It returns the number of outcomes saved.
-func Drain(ctx context.Context, ob Outbox, l *Logger, batch int) (int, error) {
+func Drain(ctx context.Context, ob crm.Outbox, l *Logger, batch int) (int, error) {
 	saved := 0
 	tried := map[string]bool{}
 	for {
@@ -282,7 +273,7 @@ func Drain(ctx context.Context, ob Outbox, l *Logger, batch int) (int, error) {
 		if err != nil {
 			return saved, err
 		}
-		var entries []Entry
+		var entries []crm.Entry
 		for _, e := range all {
 			if !tried[e.Key] {
 				tried[e.Key] = true

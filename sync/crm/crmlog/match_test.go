@@ -1,10 +1,12 @@
-package crm_test
+package crmlog_test
 
 import (
 	"context"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/inboxsync/inboxsync/sync/crm/crmlog"
 
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
@@ -20,7 +22,7 @@ type peopleOnly struct {
 }
 
 func (p *peopleOnly) FindPeople(_ context.Context, addrs []string) ([]crm.Person, error) {
-	if len(addrs) > crm.MaxAddressesPerLookup {
+	if len(addrs) > crmlog.MaxAddressesPerLookup {
 		p.t.Errorf("FindPeople got %d addresses", len(addrs))
 	}
 	p.calls = append(p.calls, addrs)
@@ -42,7 +44,7 @@ func TestMatcher(t *testing.T) {
 		{ID: "00Q2", Object: api.ObjLead, Email: "lead@beta.example"},
 		{ID: "0032", Object: api.ObjContact, Email: "CONTACT@gamma.example"},
 	}}
-	m := crm.NewMatcher(rec)
+	m := crmlog.NewMatcher(rec)
 	if err := m.Resolve(context.Background(), []string{"both@acme.example", "Lead@Beta.example", "contact@gamma.example", "nobody@delta.example"}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,15 @@
-package crm_test
+package crmlog_test
 
 import (
 	"testing"
 
+	"github.com/inboxsync/inboxsync/sync/crm/crmlog"
+
 	"github.com/inboxsync/inboxsync/sync/api"
-	"github.com/inboxsync/inboxsync/sync/crm"
 )
 
 func TestFilter(t *testing.T) {
-	f := crm.NewFilter("Rep <rep@MyCorp.example>", []string{"@subsidiary.example", " Partner.example "}, nil)
+	f := crmlog.NewFilter("Rep <rep@MyCorp.example>", []string{"@subsidiary.example", " Partner.example "}, nil)
 	for _, c := range []struct {
 		addr, want string
 	}{
@@ -40,21 +41,21 @@ func TestFilter(t *testing.T) {
 		}
 	}
 	// An edited blocklist replaces the default; an empty one blocks nothing.
-	if got := crm.NewFilter("rep@mycorp.example", nil, []string{"acme.*"}).Why("ann@acme.example"); got != "free-mail" {
+	if got := crmlog.NewFilter("rep@mycorp.example", nil, []string{"acme.*"}).Why("ann@acme.example"); got != "free-mail" {
 		t.Errorf("custom blocklist: %q", got)
 	}
-	if got := crm.NewFilter("rep@mycorp.example", nil, []string{}).Why("joe@gmail.com"); got != "" {
+	if got := crmlog.NewFilter("rep@mycorp.example", nil, []string{}).Why("joe@gmail.com"); got != "" {
 		t.Errorf("empty blocklist: %q", got)
 	}
 }
 
 func TestParticipants(t *testing.T) {
 	mail := api.Item{Kind: api.KindMail, From: `"Ann A." <Ann@Acme.example>`, To: []string{"rep@mycorp.example", "ann@acme.example", "not an address"}, Cc: []string{"Bob <bob@beta.example>"}}
-	got := crm.Participants(mail)
-	want := []crm.Participant{
-		{Address: "ann@acme.example", Name: "Ann A.", Role: crm.RoleFrom},
-		{Address: "rep@mycorp.example", Role: crm.RoleTo},
-		{Address: "bob@beta.example", Name: "Bob", Role: crm.RoleCc},
+	got := crmlog.Participants(mail)
+	want := []crmlog.Participant{
+		{Address: "ann@acme.example", Name: "Ann A.", Role: crmlog.RoleFrom},
+		{Address: "rep@mycorp.example", Role: crmlog.RoleTo},
+		{Address: "bob@beta.example", Name: "Bob", Role: crmlog.RoleCc},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("Participants = %+v", got)
@@ -65,7 +66,7 @@ func TestParticipants(t *testing.T) {
 		}
 	}
 	meeting := api.Item{Kind: api.KindEvent, Organizer: "rep@mycorp.example", Attendees: []string{"ann@acme.example", "Rep@mycorp.example"}}
-	if got := crm.Participants(meeting); len(got) != 2 || got[1].Address != "ann@acme.example" || got[1].Role != crm.RoleAttendee {
+	if got := crmlog.Participants(meeting); len(got) != 2 || got[1].Address != "ann@acme.example" || got[1].Role != crmlog.RoleAttendee {
 		t.Fatalf("meeting participants = %+v", got)
 	}
 }

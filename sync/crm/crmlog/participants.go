@@ -1,4 +1,4 @@
-package crm
+package crmlog
 
 import (
 	"net/mail"

@@ -1,10 +1,12 @@
-package crm_test
+package crmlog_test
 
 import (
 	"context"
 	"fmt"
 	"sync"
 	"testing"
+
+	"github.com/inboxsync/inboxsync/sync/crm/crmlog"
 
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
@@ -76,7 +78,7 @@ func TestDrain(t *testing.T) {
 	}
 	ob := newMemOutbox(es)
 	for run := 1; run <= crm.MaxAttempts+1; run++ {
-		n, err := crm.Drain(context.Background(), ob, crm.NewLogger(c, crm.Config{Mailbox: mailbox}), 200)
+		n, err := crmlog.Drain(context.Background(), ob, crmlog.NewLogger(c, crmlog.Config{Mailbox: mailbox}), 200)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +110,7 @@ func TestDrainStopsWhenThrottled(t *testing.T) {
 	}
 	ob := newMemOutbox(es)
 	ob.onSave = func() { sf.SetUsage(95, 100) } // the first batch used up the budget
-	_, err := crm.Drain(context.Background(), ob, crm.NewLogger(c, crm.Config{Mailbox: mailbox}), 200)
+	_, err := crmlog.Drain(context.Background(), ob, crmlog.NewLogger(c, crmlog.Config{Mailbox: mailbox}), 200)
 	if provider.Classify(err) != provider.ClassThrottled {
 		t.Fatalf("err = %v", err)
 	}

@@ -1,9 +1,11 @@
-package crm
+package crmlog
 
 import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/inboxsync/inboxsync/sync/crm"
 
 	"github.com/inboxsync/inboxsync/sync/api"
 )
@@ -52,7 +54,7 @@ func (b *batch) emailFields(it api.Item, ms []match) map[string]any {
 type emailGroup struct {
 	idxs     []int
 	recordID string
-	failed   *RecordError
+	failed   *crm.RecordError
 	rels     []match
 }
 
@@ -104,12 +106,12 @@ func (b *batch) logEmails(ctx context.Context, idxs []int) error {
 			have[r.EmailMessageID+"|"+r.RelationID+"|"+r.RelationType] = true
 		}
 	}
-	var create []Record
+	var create []crm.Record
 	var createKeys []string
 	for _, key := range order {
 		if g := groups[key]; g.recordID == "" {
 			i := g.idxs[0]
-			create = append(create, Record{Object: api.ObjEmailMessage, Fields: b.emailFields(b.entries[i].Item, b.matches[i])})
+			create = append(create, crm.Record{Object: api.ObjEmailMessage, Fields: b.emailFields(b.entries[i].Item, b.matches[i])})
 			createKeys = append(createKeys, key)
 		}
 	}
@@ -127,7 +129,7 @@ func (b *batch) logEmails(ctx context.Context, idxs []int) error {
 			g.recordID = r.ID
 		}
 	}
-	var rels []Record
+	var rels []crm.Record
 	var relKeys []string
 	for _, key := range order {
 		g := groups[key]
@@ -138,7 +140,7 @@ func (b *batch) logEmails(ctx context.Context, idxs []int) error {
 			if have[g.recordID+"|"+m.person.ID+"|"+string(m.Role)] {
 				continue
 			}
-			rels = append(rels, Record{Object: api.ObjRelation, Fields: map[string]any{
+			rels = append(rels, crm.Record{Object: api.ObjRelation, Fields: map[string]any{
 				"EmailMessageId": g.recordID, "RelationId": m.person.ID,
 				"RelationType": string(m.Role), "RelationAddress": m.Address,
 			}})
@@ -153,7 +155,7 @@ func (b *batch) logEmails(ctx context.Context, idxs []int) error {
 		for j, r := range res {
 			if g := groups[relKeys[j]]; r.Err != nil && g.failed == nil {
 				addr, _ := rels[j].Fields["RelationAddress"].(string)
-				g.failed = &RecordError{Code: r.Err.Code, Message: r.Err.Message, Fields: r.Err.Fields,
+				g.failed = &crm.RecordError{Code: r.Err.Code, Message: r.Err.Message, Fields: r.Err.Fields,
 					Reason: "Logged to Salesforce, but linking it to " + addr + " failed: " + r.Err.Error()}
 			}
 		}
@@ -164,7 +166,7 @@ func (b *batch) logEmails(ctx context.Context, idxs []int) error {
 			if g.failed != nil {
 				b.fail(i, g.recordID, api.ObjEmailMessage, g.failed)
 			} else {
-				b.set(i, Outcome{State: api.CRMLogged, RecordID: g.recordID, Object: api.ObjEmailMessage})
+				b.set(i, crm.Outcome{State: api.CRMLogged, RecordID: g.recordID, Object: api.ObjEmailMessage})
 			}
 		}
 	}
@@ -206,7 +208,7 @@ func (b *batch) logTasks(ctx context.Context, idxs []int) error {
 		return nil
 	}
 	gs := newGroups()
-	var keys []TaskKey
+	var keys []crm.TaskKey
 	for _, i := range idxs {
 		it := b.entries[i].Item
 		w := who(b.matches[i])
@@ -226,8 +228,8 @@ func (b *batch) logTasks(ctx context.Context, idxs []int) error {
 		if w.Object == api.ObjContact && w.AccountID != "" {
 			f["WhatId"] = w.AccountID
 		}
-		gs.last().rec = Record{Object: api.ObjTask, Fields: f}
-		keys = append(keys, TaskKey{WhoID: w.ID, Subject: subj})
+		gs.last().rec = crm.Record{Object: api.ObjTask, Fields: f}
+		keys = append(keys, crm.TaskKey{WhoID: w.ID, Subject: subj})
 	}
 	found, err := b.rec.FindTasks(ctx, keys)
 	if err != nil {
@@ -242,7 +244,7 @@ func (b *batch) logTasks(ctx context.Context, idxs []int) error {
 // group is one record to find or create and the entries it stands for.
 type group struct {
 	idxs []int
-	rec  Record
+	rec  crm.Record
 	id   string
 }
 
@@ -279,7 +281,7 @@ func (gs *groups) found(key, id string) {
 // createOrLink creates the records of the groups not linked to an
 // existing one and sets the outcome of every group's entries.
 func (b *batch) createOrLink(ctx context.Context, object string, gs *groups) error {
-	var create []Record
+	var create []crm.Record
 	var made []*group
 	for _, g := range gs.order {
 		if g.id == "" {
@@ -287,7 +289,7 @@ func (b *batch) createOrLink(ctx context.Context, object string, gs *groups) err
 			made = append(made, g)
 		}
 	}
-	failed := map[*group]*RecordError{}
+	failed := map[*group]*crm.RecordError{}
 	if len(create) > 0 {
 		res, err := b.rec.Create(ctx, create)
 		if err != nil {
@@ -306,7 +308,7 @@ func (b *batch) createOrLink(ctx context.Context, object string, gs *groups) err
 			if e := failed[g]; e != nil {
 				b.fail(i, "", object, e)
 			} else {
-				b.set(i, Outcome{State: api.CRMLogged, RecordID: g.id, Object: object})
+				b.set(i, crm.Outcome{State: api.CRMLogged, RecordID: g.id, Object: object})
 			}
 		}
 	}

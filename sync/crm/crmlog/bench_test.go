@@ -1,10 +1,12 @@
-package crm_test
+package crmlog_test
 
 import (
 	"context"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/inboxsync/inboxsync/sync/crm/crmlog"
 
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
@@ -40,14 +42,14 @@ func TestRequestsPerBatch(t *testing.T) {
 	const items, addrs = 1000, 500
 	es := bulk(sf, items, addrs)
 	sf.ResetCounts()
-	lg := crm.NewLogger(c, crm.Config{Mailbox: mailbox})
+	lg := crmlog.NewLogger(c, crmlog.Config{Mailbox: mailbox})
 	outs, err := lg.Log(context.Background(), es)
 	if err != nil || len(outs) != items {
 		t.Fatalf("%d outcomes, %v", len(outs), err)
 	}
 	relations := items + items/2
-	lookups := ceil(addrs, crm.MaxAddressesPerLookup) // one composite request each: Contacts and Leads
-	dedup := ceil(2*items, 100)                       // both forms of each Message-ID
+	lookups := ceil(addrs, crmlog.MaxAddressesPerLookup) // one composite request each: Contacts and Leads
+	dedup := ceil(2*items, 100)                          // both forms of each Message-ID
 	creates := ceil(items, 200) + ceil(relations, 200)
 	comp, q, cr := sf.Count("composite"), sf.Count("query"), sf.Count("create")
 	if comp != lookups || q != 2*lookups+dedup || cr != creates || sf.Count("api") != lookups+dedup+creates {
@@ -57,7 +59,7 @@ func TestRequestsPerBatch(t *testing.T) {
 	// The same batch again (outcomes lost): dedup finds everything, and
 	// the relation check is one query per 100 records, no creates.
 	sf.ResetCounts()
-	if _, err := crm.NewLogger(c, crm.Config{Mailbox: mailbox}).Log(context.Background(), es); err != nil {
+	if _, err := crmlog.NewLogger(c, crmlog.Config{Mailbox: mailbox}).Log(context.Background(), es); err != nil {
 		t.Fatal(err)
 	}
 	if q, cr := sf.Count("query"), sf.Count("create"); cr != 0 || q != 2*lookups+dedup+ceil(items, 100) {
@@ -75,7 +77,7 @@ func BenchmarkLog(b *testing.B) {
 		es := bulk(sf, 2000, 1000)
 		sf.ResetCounts()
 		b.StartTimer()
-		if _, err := crm.NewLogger(c, crm.Config{Mailbox: mailbox}).Log(context.Background(), es); err != nil {
+		if _, err := crmlog.NewLogger(c, crmlog.Config{Mailbox: mailbox}).Log(context.Background(), es); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(sf.Count("api")), "requests/op")

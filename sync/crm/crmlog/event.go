@@ -1,9 +1,11 @@
-package crm
+package crmlog
 
 import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/inboxsync/inboxsync/sync/crm"
 
 	"github.com/inboxsync/inboxsync/sync/api"
 )
@@ -64,7 +66,7 @@ func (b *batch) logEvents(ctx context.Context, idxs []int) error {
 			continue
 		}
 		f["WhoId"] = who(b.matches[i]).ID
-		gs.last().rec = Record{Object: api.ObjEvent, Fields: f}
+		gs.last().rec = crm.Record{Object: api.ObjEvent, Fields: f}
 		subjects = append(subjects, f["Subject"].(string))
 	}
 	found, err := b.rec.FindEvents(ctx, subjects)
@@ -82,9 +84,9 @@ func (b *batch) updateEvents(ctx context.Context, idxs []int) error {
 	if len(idxs) == 0 {
 		return nil
 	}
-	recs := make([]Record, len(idxs))
+	recs := make([]crm.Record, len(idxs))
 	for j, i := range idxs {
-		recs[j] = Record{Object: api.ObjEvent, ID: b.entries[i].RecordID, Fields: b.eventFields(b.entries[i].Item)}
+		recs[j] = crm.Record{Object: api.ObjEvent, ID: b.entries[i].RecordID, Fields: b.eventFields(b.entries[i].Item)}
 	}
 	res, err := b.rec.Update(ctx, recs)
 	if err != nil {
@@ -94,11 +96,11 @@ func (b *batch) updateEvents(ctx context.Context, idxs []int) error {
 		id := b.entries[i].RecordID
 		switch r := res[j]; {
 		case r.Err != nil && r.Err.Gone:
-			b.set(i, Outcome{State: api.CRMSkipped, Reason: ReasonEventGone})
+			b.set(i, crm.Outcome{State: api.CRMSkipped, Reason: crm.ReasonEventGone})
 		case r.Err != nil:
 			b.fail(i, id, api.ObjEvent, r.Err)
 		default:
-			b.set(i, Outcome{State: api.CRMLogged, RecordID: id, Object: api.ObjEvent})
+			b.set(i, crm.Outcome{State: api.CRMLogged, RecordID: id, Object: api.ObjEvent})
 		}
 	}
 	return nil
@@ -121,7 +123,7 @@ func (b *batch) deleteEvents(ctx context.Context, idxs []int) error {
 		if r := res[j]; r.Err != nil && !r.Err.Gone {
 			b.fail(i, ids[j], api.ObjEvent, r.Err)
 		} else {
-			b.set(i, Outcome{State: api.CRMSkipped, Reason: ReasonRemoved})
+			b.set(i, crm.Outcome{State: api.CRMSkipped, Reason: crm.ReasonRemoved})
 		}
 	}
 	return nil

@@ -1,9 +1,11 @@
-package crm
+package crmlog
 
 import (
 	"context"
 	"slices"
 	"strings"
+
+	"github.com/inboxsync/inboxsync/sync/crm"
 
 	"github.com/inboxsync/inboxsync/sync/api"
 )
@@ -16,15 +18,15 @@ const MaxAddressesPerLookup = 50
 // about addresses it has not asked about before (answers, misses included,
 // are cached for the matcher's life: one run).
 type Matcher struct {
-	rec   Recorder
-	cache map[string]*Person // address → person, nil for no match
+	rec   crm.Recorder
+	cache map[string]*crm.Person // address → person, nil for no match
 	// Lookups counts the FindPeople calls made.
 	Lookups int
 }
 
 // NewMatcher returns a matcher with an empty cache.
-func NewMatcher(rec Recorder) *Matcher {
-	return &Matcher{rec: rec, cache: map[string]*Person{}}
+func NewMatcher(rec crm.Recorder) *Matcher {
+	return &Matcher{rec: rec, cache: map[string]*crm.Person{}}
 }
 
 // Resolve looks up the addresses not yet cached, MaxAddressesPerLookup at a
@@ -46,7 +48,7 @@ func (m *Matcher) Resolve(ctx context.Context, addrs []string) error {
 		if err != nil {
 			return err
 		}
-		found := map[string]*Person{}
+		found := map[string]*crm.Person{}
 		for i := range people {
 			p := &people[i]
 			a := strings.ToLower(p.Email)
@@ -62,4 +64,4 @@ func (m *Matcher) Resolve(ctx context.Context, addrs []string) error {
 }
 
 // Person returns the cached match of addr, or nil.
-func (m *Matcher) Person(addr string) *Person { return m.cache[strings.ToLower(addr)] }
+func (m *Matcher) Person(addr string) *crm.Person { return m.cache[strings.ToLower(addr)] }

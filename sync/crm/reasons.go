@@ -13,4 +13,3 @@ const (
 	ReasonEmailKept    = "deleted in the mailbox; the Salesforce record stays"
 	ReasonEventGone    = "the Salesforce Event was deleted there; Inbox Sync does not create it again"
 )
-

@@ -317,8 +317,9 @@ func (w *Activation) prefill(a api.Account) {
 	}
 	if !known {
 		w.other = a.Provider
-		w.provider.Options = append(w.provider.Options, api.ProviderWords(a.Provider))
-		w.provider.SetSelected(api.ProviderWords(a.Provider))
+		words := api.ProviderWords(a.Provider)
+		w.provider.Options = append(w.provider.Options, words)
+		w.provider.SetSelected(words)
 		w.connectExchange.SetText("Connect")
 	}
 	// Another kind of connection is a new account: only show which this is.

@@ -72,7 +72,7 @@ func (c *cli) activity(args []string) int {
 			if it.Kind == api.KindEvent && it.Location != "" {
 				subject += " @ " + it.Location
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s", it.Time.Local().Format("2006-01-02 15:04"), it.Account, it.Folder, it.From, subject)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s", it.Time.Local().Format("2006-01-02 15:04"), it.Account, it.Folder, itemFrom(it), subject)
 			if withCRM {
 				fmt.Fprintf(tw, "\t%s", crmWords(it.CRM))
 			}
@@ -88,6 +88,16 @@ func (c *cli) activity(args []string) int {
 		}
 		return exitOK
 	})
+}
+
+// itemFrom is who an item is from, for the FROM column: a mail's sender,
+// a meeting's organizer (providers store it as Organizer; a meeting has
+// no sender of its own).
+func itemFrom(it api.StoredItem) string {
+	if it.From == "" && it.Kind == api.KindEvent {
+		return it.Organizer
+	}
+	return it.From
 }
 
 // crmWords says an item's CRM state in the activity list.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -367,6 +368,10 @@ func TestCLIEndToEnd(t *testing.T) {
 	}
 	if out := h.ok("activity", "--search", "inbox item 41"); !strings.Contains(out, "Scripted inbox item 41") || strings.Contains(out, "item 40") {
 		t.Fatalf("activity --search: %q", out)
+	}
+	// A meeting has no sender: the FROM column shows its organizer.
+	if out := h.ok("activity", "--search", "calendar item 2"); !regexp.MustCompile(`(?m)^\S+ \S+\s+work\s+calendar\s+alice@scripted\.test\s+Scripted calendar item 2 @ Room 1`).MatchString(out) {
+		t.Fatalf("activity of a meeting, FROM should be its organizer: %q", out)
 	}
 	var sessions []api.Session
 	json.Unmarshal([]byte(h.ok("sessions", "--json")), &sessions)

@@ -353,7 +353,10 @@ func (fd *folderData) item(folder api.Folder, idx int32) api.Item {
 		it.Subject += fmt.Sprintf(" (rev %d)", r)
 	}
 	if folder == api.Calendar {
+		// Like Graph's and Google's events, a meeting has no sender: who
+		// it is from is its organizer.
 		it.Kind = api.KindEvent
+		it.From = ""
 		it.Start, it.End = t, t.Add(time.Hour)
 		it.Location = "Room 1"
 		it.Organizer = "alice@scripted.test"

@@ -379,6 +379,24 @@ func TestCLIEndToEnd(t *testing.T) {
 		t.Fatalf("sessions: %+v", sessions)
 	}
 
+	// With no agent running nothing is due: status says the next sync
+	// comes when Inbox Sync starts, not a stored time that never comes.
+	h.stopAgent()
+	if out := h.ok("status"); !strings.Contains(out, "  next sync:  when Inbox Sync starts — run `inboxsync`\n") || regexp.MustCompile(`next sync: +[0-9]`).MatchString(out) {
+		t.Fatalf("status without an agent: %q", out)
+	}
+	var stored map[string]any
+	if err := json.Unmarshal([]byte(h.ok("status", "--json")), &stored); err != nil {
+		t.Fatal(err)
+	}
+	if acct := stored["accounts"].([]any)[0].(map[string]any); stored["agent_running"] != false || acct["next_sync"] != nil {
+		t.Fatalf("status --json without an agent: agent_running %v, next_sync %v", stored["agent_running"], acct["next_sync"])
+	}
+	h.startAgent()
+	if s := h.status(); !s.AgentRunning || s.Accounts[0].NextSync.IsZero() {
+		t.Fatalf("status with the agent again: %+v", s)
+	}
+
 	// Pause survives a restart of the agent.
 	h.ok("pause", "--for", "1h")
 	if s := h.status(); !s.Paused || s.PausedUntil.IsZero() || s.Accounts[0].State != api.Paused {

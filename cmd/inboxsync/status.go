@@ -70,7 +70,10 @@ func (c *cli) printStatus(s api.Status, now time.Time) {
 		} else {
 			fmt.Fprintln(w, "  last sync:  never")
 		}
-		if !a.NextSync.IsZero() {
+		switch {
+		case s.Source != "agent" && !a.Paused && a.State != api.NotActivated && !a.State.NeedsAttention():
+			fmt.Fprintln(w, "  next sync:  when Inbox Sync starts — run `inboxsync`")
+		case !a.NextSync.IsZero():
 			fmt.Fprintf(w, "  next sync:  %s\n", clock(a.NextSync, now))
 		}
 		if a.Paused {

@@ -14,6 +14,10 @@ type Status struct {
 	// Source says where the status came from: "agent" (live) or "store"
 	// (read from disk because no agent runs).
 	Source string `json:"source"`
+	// AgentRunning is false when no agent runs: the status is what the
+	// agent last saved, and no account syncs (AccountStatus.NextSync is
+	// then zero: nothing is due until Inbox Sync starts).
+	AgentRunning bool `json:"agent_running"`
 	// PolicyPath is the administrator's policy file the agent read, when
 	// there is one; PolicyProblems are its problems (the entries ignored).
 	PolicyPath     string          `json:"policy_path,omitempty"`

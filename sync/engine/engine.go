@@ -285,7 +285,7 @@ func (e *Engine) Status(ctx context.Context) (api.Status, error) {
 	paused, until := e.globalPause(now)
 	cur := e.currentSettings()
 	st := api.Status{Paused: paused, PausedUntil: until, Interval: cur.Interval, IntervalSource: cur.Sources["sync_interval"], Source: "agent", Accounts: []api.AccountStatus{},
-		Index: e.upkeep.progress()}
+		Index: e.upkeep.progress(), AgentRunning: true}
 	e.mu.Lock()
 	if e.policy.Found {
 		st.PolicyPath, st.PolicyProblems = e.policy.Path, slices.Clone(e.policy.Problems)

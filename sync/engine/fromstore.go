@@ -9,7 +9,8 @@ import (
 )
 
 // StatusFromStore reads the status as the agent last saved it, for the CLI
-// when no agent runs. Source is "store".
+// when no agent runs. Source is "store", AgentRunning false, and no
+// account has a NextSync.
 func StatusFromStore(ctx context.Context, st *store.Store) (api.Status, error) {
 	s := api.Status{Source: "store", Accounts: []api.AccountStatus{}}
 	settings, err := loadSettings(ctx, st)
@@ -48,10 +49,8 @@ func StatusFromStore(ctx context.Context, st *store.Store) (api.Status, error) {
 			Reason: rs.Reason, Paused: rs.Paused, PausedUntil: rs.PausedUntil,
 			Rejections: rs.Rejections, Failures: rs.Failures,
 		}
-		switch state {
-		case api.Idle, api.Offline, api.Throttled:
-			as.NextSync = rs.NextSync
-		}
+		// No NextSync: the saved one is not due while no agent runs (it
+		// would read "in 34 seconds" and never happen).
 		if last, ok, err := st.LastSession(ctx, a.ID); err != nil {
 			return s, err
 		} else if ok {

@@ -61,14 +61,21 @@ func (c *cli) printStatus(s api.Status, now time.Time) {
 		if a.Progress != nil {
 			fmt.Fprintf(w, "  syncing %s: %d pages, %d added, %d updated, %d removed so far\n", a.Progress.Folder, a.Progress.Pages, a.Progress.Added, a.Progress.Updated, a.Progress.Removed)
 		}
-		if l := a.LastSync; l != nil {
-			fmt.Fprintf(w, "  last sync:  %s, %s (%d added, %d updated, %d removed", clock(l.Start, now), l.Outcome, l.Added, l.Updated, l.Removed)
-			if !l.End.IsZero() {
-				fmt.Fprintf(w, ", took %s", l.End.Sub(l.Start).Round(time.Millisecond))
-			}
-			fmt.Fprintln(w, ")")
+		// "last successful sync" is when the data was current; a failed
+		// try after it is named as such.
+		ok, l := a.LastSuccess, a.LastSync
+		if ok != nil {
+			fmt.Fprintf(w, "  last successful sync: %s (%d added, %d updated, %d removed, took %s)\n",
+				clock(ok.Start, now), ok.Added, ok.Updated, ok.Removed, ok.End.Sub(ok.Start).Round(time.Millisecond))
 		} else {
-			fmt.Fprintln(w, "  last sync:  never")
+			fmt.Fprintln(w, "  last successful sync: never")
+		}
+		if l != nil && l.Failed() && (ok == nil || ok.When().Before(l.When())) {
+			fmt.Fprintf(w, "  last try:   %s failed (%s)", clock(l.Start, now), l.Outcome)
+			if l.Error != "" {
+				fmt.Fprintf(w, ": %s", l.Error)
+			}
+			fmt.Fprintln(w)
 		}
 		switch {
 		case s.Source != "agent" && !a.Paused && a.State != api.NotActivated && !a.State.NeedsAttention():

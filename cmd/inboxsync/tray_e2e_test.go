@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -289,6 +290,16 @@ func TestTrayEndToEnd(t *testing.T) {
 		t.Error("the icon is the same offline as up to date")
 	}
 	p.shot("offline", offline)
+	// The tray names the failed try as such and keeps "last sync" for
+	// when the data was current (the sync before the network went down).
+	lastOK := regexp.MustCompile(`^Offline\. Last successful sync ([0-9:]+); last try ([0-9:]+) failed`).FindStringSubmatch(offline.menu.Children[0].Label)
+	acct := h.status().Accounts[0]
+	if acct.LastSuccess == nil || acct.LastSync == nil || !acct.LastSync.Failed() {
+		t.Fatalf("offline: last success %+v, last session %+v", acct.LastSuccess, acct.LastSync)
+	}
+	if want := acct.LastSuccess.When().Local().Format("15:04"); lastOK == nil || lastOK[1] != want || lastOK[2] != acct.LastSync.When().Local().Format("15:04") {
+		t.Errorf("offline status line %q, want the last successful sync %s and the failed try at %s", offline.menu.Children[0].Label, want, acct.LastSync.When().Local().Format("15:04"))
+	}
 
 	// The grant is revoked: the account needs re-activation. (Sync now
 	// is refused within INBOXSYNC_TEST_MIN_SYNC_GAP of the last attempt,

@@ -38,6 +38,29 @@ type Session struct {
 	Error string `json:"error,omitempty"`
 }
 
+// OutcomeOK is the outcome of a session that synced every folder.
+const OutcomeOK = "ok"
+
+// Failed reports whether the session ended without syncing, for a reason
+// the user should hear of (offline, throttled, refused, failed,
+// interrupted): not while it runs, not when it succeeded, and not when a
+// pause stopped it.
+func (s Session) Failed() bool {
+	switch s.Outcome {
+	case OutcomeOK, OutcomeRunning, "stopped":
+		return false
+	}
+	return true
+}
+
+// When is when the session ended, or began while it runs.
+func (s Session) When() time.Time {
+	if !s.End.IsZero() {
+		return s.End
+	}
+	return s.Start
+}
+
 // SessionQuery selects sessions. It travels over the control socket as
 // JSON.
 type SessionQuery struct {

@@ -83,7 +83,11 @@ type AccountStatus struct {
 	PausedUntil time.Time `json:"paused_until,omitzero"`
 	Rejections  int       `json:"rejections"`
 	Failures    int       `json:"failures"`
+	// LastSync is the newest session, whatever its outcome (it may be
+	// running, or have failed); LastSuccess the newest that succeeded,
+	// when the account's data was last current ("last successful sync").
 	LastSync    *Session  `json:"last_sync,omitempty"`
+	LastSuccess *Session  `json:"last_success,omitempty"`
 	Progress    *Progress `json:"progress,omitempty"`
 }
 

@@ -307,6 +307,9 @@ func (e *Engine) Status(ctx context.Context) (api.Status, error) {
 		if last, ok, err := e.cfg.Store.LastSession(ctx, a.ID); err == nil && ok {
 			as.LastSync = &last
 		}
+		if last, ok, err := e.cfg.Store.LastSuccessfulSession(ctx, a.ID); err == nil && ok {
+			as.LastSuccess = &last
+		}
 		st.Accounts = append(st.Accounts, as)
 	}
 	if cs, err := e.crm.status(ctx); err != nil {

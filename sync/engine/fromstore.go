@@ -56,6 +56,11 @@ func StatusFromStore(ctx context.Context, st *store.Store) (api.Status, error) {
 		} else if ok {
 			as.LastSync = &last
 		}
+		if last, ok, err := st.LastSuccessfulSession(ctx, a.ID); err != nil {
+			return s, err
+		} else if ok {
+			as.LastSuccess = &last
+		}
 		s.Accounts = append(s.Accounts, as)
 	}
 	if cs, err := CRMStatusFromStore(ctx, st); err != nil {

@@ -36,6 +36,7 @@ type runner struct {
 	since    time.Time
 	progress *api.Progress
 	last     *api.Session
+	lastOK   *api.Session // the newest session that succeeded
 	offline  int // consecutive offline sessions, for the retry backoff
 	// resume is set when the previous process died mid-session: the first
 	// plan that may sync runs a "resume" session at once.
@@ -66,6 +67,11 @@ func (e *Engine) loadRunner(ctx context.Context, a api.Account) (*runner, error)
 		return nil, err
 	} else if ok {
 		r.last = &last
+	}
+	if ok, found, err := e.cfg.Store.LastSuccessfulSession(ctx, a.ID); err != nil {
+		return nil, err
+	} else if found {
+		r.lastOK = &ok
 	}
 	return r, nil
 }
@@ -238,6 +244,10 @@ func (r *runner) statusLocked() api.AccountStatus {
 	if r.last != nil {
 		l := *r.last
 		st.LastSync = &l
+	}
+	if r.lastOK != nil {
+		l := *r.lastOK
+		st.LastSuccess = &l
 	}
 	if r.progress != nil {
 		p := *r.progress
@@ -521,7 +531,7 @@ func (r *runner) finish(sess api.Session, counts api.Counts, stopped bool, err e
 			next = api.Paused
 		}
 	case err == nil:
-		sess.Outcome = "ok"
+		sess.Outcome = api.OutcomeOK
 		r.rs.Rejections, r.rs.Failures, r.offline = 0, 0, 0
 		r.rs.NextSync = now.Add(interval)
 	default:
@@ -576,6 +586,9 @@ func (r *runner) finish(sess api.Session, counts api.Counts, stopped bool, err e
 		}
 	}
 	r.last = &sess
+	if sess.Outcome == api.OutcomeOK {
+		r.lastOK = &sess
+	}
 	r.setStateLocked(next, reason)
 	st := r.statusLocked()
 	if next.NeedsAttention() && err != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/api"
@@ -91,6 +92,23 @@ func (s *Store) LastSession(ctx context.Context, account string) (sess api.Sessi
 		return api.Session{}, false, err
 	}
 	return list[0], true, nil
+}
+
+// LastSuccessfulSession returns account's newest session that succeeded
+// (outcome "ok"); ok is false when none did.
+func (s *Store) LastSuccessfulSession(ctx context.Context, account string) (sess api.Session, ok bool, err error) {
+	var start, end sql.NullInt64
+	err = s.db.QueryRowContext(ctx, `SELECT id, account, trigger_by, start_time, end_time, outcome, added, updated, removed, error
+		FROM sessions WHERE account = ? AND outcome = ? ORDER BY start_time DESC, id DESC LIMIT 1`, account, api.OutcomeOK).Scan(
+		&sess.ID, &sess.Account, &sess.Trigger, &start, &end, &sess.Outcome, &sess.Added, &sess.Updated, &sess.Removed, &sess.Error)
+	if errors.Is(err, sql.ErrNoRows) {
+		return api.Session{}, false, nil
+	}
+	if err != nil {
+		return api.Session{}, false, err
+	}
+	sess.Start, sess.End = decTime(start), decTime(end)
+	return sess, true, nil
 }
 
 // Issues returns the newest issues of account ("" means all accounts),

@@ -186,8 +186,10 @@ func canSync(s api.State) bool {
 	return false
 }
 
-// statusLine says the state in words, then the last and the next sync:
-// "Up to date. Last sync 14:02, next 14:32". A global pause is always
+// statusLine says the state in words, then the last successful sync (when
+// the data was current), a failed try after it, and the next sync:
+// "Up to date. Last sync 14:02, next 14:32", "Offline. Last successful
+// sync 11:52; last try 12:03 failed, next 12:04". A global pause is always
 // said, even with no account yet: "Paused until you resume. Not
 // activated: connect a mailbox in the dashboard".
 func statusLine(s api.Status, worst api.State, now time.Time) string {
@@ -210,14 +212,28 @@ func statusLine(s api.Status, worst api.State, now time.Time) string {
 	default:
 		b.WriteString(worst.Words())
 	}
-	last, next := lastSync(s), nextSync(s)
+	ok, failed, next := lastSuccess(s), lastFailedTry(s), nextSync(s)
+	if s.Paused {
+		next = time.Time{}
+	}
+	var parts []string
 	switch {
-	case !last.IsZero() && !next.IsZero() && !s.Paused:
-		fmt.Fprintf(&b, ". Last sync %s, next %s", clock(last, now), clock(next, now))
-	case !last.IsZero():
-		fmt.Fprintf(&b, ". Last sync %s", clock(last, now))
-	case !next.IsZero() && !s.Paused:
-		fmt.Fprintf(&b, ". Next sync %s", clock(next, now))
+	case !ok.IsZero() && failed.IsZero():
+		parts = append(parts, "Last sync "+clock(ok, now))
+	case !ok.IsZero():
+		parts = append(parts, "Last successful sync "+clock(ok, now)+"; last try "+clock(failed, now)+" failed")
+	case !failed.IsZero():
+		parts = append(parts, "Last try "+clock(failed, now)+" failed")
+	}
+	if !next.IsZero() {
+		if len(parts) == 0 {
+			parts = append(parts, "Next sync "+clock(next, now))
+		} else {
+			parts = append(parts, "next "+clock(next, now))
+		}
+	}
+	if len(parts) > 0 {
+		b.WriteString(". " + strings.Join(parts, ", "))
 	}
 	return b.String()
 }
@@ -239,8 +255,17 @@ func accountHeader(a api.AccountStatus, now time.Time) string {
 			h += " until " + clock(a.PausedUntil, now)
 		}
 	}
-	if l := a.LastSync; l != nil {
-		h += ", last sync " + clock(sessionTime(*l), now)
+	switch ok, l := a.LastSuccess, a.LastSync; {
+	case l != nil && l.Failed() && (ok == nil || ok.When().Before(l.When())):
+		if ok != nil {
+			h += ", last successful sync " + clock(ok.When(), now)
+		}
+		h += "; last try " + clock(l.When(), now) + " failed"
+		if l.Error != "" {
+			h += ": " + l.Error
+		}
+	case ok != nil:
+		h += ", last sync " + clock(ok.When(), now)
 	}
 	return h
 }
@@ -256,26 +281,35 @@ func progress(s api.Status) int {
 	return n
 }
 
-// lastSync is when the latest session of any account ended (or began,
-// while it runs).
-func lastSync(s api.Status) time.Time {
+// lastSuccess is when the data of every account was last current: the
+// oldest of the accounts' last successful syncs (one account that keeps
+// failing makes the whole line say so); zero when none has one.
+func lastSuccess(s api.Status) time.Time {
 	var t time.Time
 	for _, a := range s.Accounts {
-		if a.LastSync != nil {
-			if st := sessionTime(*a.LastSync); st.After(t) {
-				t = st
+		if a.LastSuccess != nil {
+			if w := a.LastSuccess.When(); t.IsZero() || w.Before(t) {
+				t = w
 			}
 		}
 	}
 	return t
 }
 
-// sessionTime is when a session ended, or began while it runs.
-func sessionTime(s api.Session) time.Time {
-	if !s.End.IsZero() {
-		return s.End
+// lastFailedTry is when the newest try that failed after its account's
+// last success ended; zero when every account's newest session is fine.
+func lastFailedTry(s api.Status) time.Time {
+	var t time.Time
+	for _, a := range s.Accounts {
+		l, ok := a.LastSync, a.LastSuccess
+		if l == nil || !l.Failed() || (ok != nil && !ok.When().Before(l.When())) {
+			continue
+		}
+		if w := l.When(); w.After(t) {
+			t = w
+		}
 	}
-	return s.Start
+	return t
 }
 
 // nextSync is the earliest next sync of any account.

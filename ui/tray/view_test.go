@@ -19,10 +19,11 @@ func at(hhmm string) time.Time {
 	return time.Date(2026, 11, 25, h, m, 0, 0, time.UTC)
 }
 
+// session is a session that succeeded, or one still running (end "").
 func session(start, end string) *api.Session {
-	s := &api.Session{Start: at(start), Outcome: "ok"}
+	s := &api.Session{Start: at(start), Outcome: api.OutcomeRunning}
 	if end != "" {
-		s.End = at(end)
+		s.End, s.Outcome = at(end), api.OutcomeOK
 	}
 	return s
 }
@@ -35,8 +36,23 @@ func acct(name string, st api.State, mods ...func(*api.AccountStatus)) api.Accou
 	return a
 }
 
+// last makes a session the account's newest, and its last success when it
+// succeeded, as the engine does.
 func last(start, end string) func(*api.AccountStatus) {
-	return func(a *api.AccountStatus) { a.LastSync = session(start, end) }
+	return func(a *api.AccountStatus) {
+		a.LastSync = session(start, end)
+		if a.LastSync.Outcome == api.OutcomeOK {
+			a.LastSuccess = a.LastSync
+		}
+	}
+}
+
+// failedTry makes a failed session the account's newest; its last success
+// stays.
+func failedTry(at1, outcome, why string) func(*api.AccountStatus) {
+	return func(a *api.AccountStatus) {
+		a.LastSync = &api.Session{Start: at(at1), End: at(at1), Outcome: outcome, Error: why}
+	}
 }
 
 func next(t string) func(*api.AccountStatus) {
@@ -88,7 +104,7 @@ func TestBuild(t *testing.T) {
 			a.Progress = &api.Progress{Counts: api.Counts{Added: 20, Updated: 4, Removed: 1}}
 		})}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TraySyncing)
-			want(t, v.Status, "Syncing (25 items so far). Last sync 14:04")
+			want(t, v.Status, "Syncing (25 items so far)") // nothing synced before
 			want(t, v.SyncNow.Enabled, false)
 		}},
 		{"paused for a while", api.Status{Paused: true, PausedUntil: at("14:35"), Accounts: []api.AccountStatus{acct("work", api.Paused, last("14:01", "14:02"))}}, func(t *testing.T, v View) {
@@ -108,11 +124,21 @@ func TestBuild(t *testing.T) {
 			want(t, v.Icon, assets.TrayPaused)
 			want(t, v.SyncNow.Enabled, false)
 		}},
-		{"offline", api.Status{Accounts: []api.AccountStatus{acct("work", api.Offline, last("14:03", "14:03"), next("14:07"))}}, func(t *testing.T, v View) {
+		{"offline", api.Status{Accounts: []api.AccountStatus{acct("work", api.Offline, last("11:51", "11:52"), failedTry("12:03", "offline", "can't reach the mail server"), next("14:07"))}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayOffline)
-			want(t, v.Status, "Offline. Last sync 14:03, next 14:07")
+			// "Last sync" is when the data was current, not the failed try.
+			want(t, v.Status, "Offline. Last successful sync 11:52; last try 12:03 failed, next 14:07")
+			want(t, v.Tooltip, "Inbox Sync — Offline. Last successful sync 11:52; last try 12:03 failed, next 14:07")
 			want(t, v.SyncNow.Enabled, true)
 			want(t, v.Attention, false)
+		}},
+		{"offline before any success", api.Status{Accounts: []api.AccountStatus{acct("work", api.Offline, failedTry("12:03", "offline", "can't reach the mail server"), next("14:07"))}}, func(t *testing.T, v View) {
+			want(t, v.Status, "Offline. Last try 12:03 failed, next 14:07")
+		}},
+		{"two accounts, one failing: its line names the failed try", api.Status{Accounts: []api.AccountStatus{idle, acct("home", api.Offline, last("11:51", "11:52"), failedTry("12:03", "offline", "can't reach the mail server"), next("14:07"))}}, func(t *testing.T, v View) {
+			want(t, v.Status, "Offline. Last successful sync 11:52; last try 12:03 failed, next 14:07")
+			want(t, v.Accounts[0].Header, "work: Up to date, last sync 14:02")
+			want(t, v.Accounts[1].Header, "home: Offline, last successful sync 11:52; last try 12:03 failed: can't reach the mail server")
 		}},
 		{"throttled looks like offline", api.Status{Accounts: []api.AccountStatus{acct("work", api.Throttled, next("14:10"))}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayOffline)
@@ -121,6 +147,7 @@ func TestBuild(t *testing.T) {
 		{"needs re-activation", api.Status{Accounts: []api.AccountStatus{acct("work", api.NeedsReactivation, last("13:00", "13:00"))}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayAttention)
 			want(t, v.Status, "Needs re-activation. Last sync 13:00")
+			want(t, v.Tooltip, "Inbox Sync — Needs re-activation. Last sync 13:00")
 			want(t, v.Reactivate, Item{"Re-activate…", true})
 			want(t, v.ReactivateAccount, "work")
 			want(t, v.SyncNow.Enabled, false)
@@ -153,7 +180,8 @@ func TestBuild(t *testing.T) {
 		}},
 		{"two accounts: last and next across both", api.Status{Accounts: []api.AccountStatus{idle, acct("home", api.Idle, last("14:03", "14:04"), next("14:20"))}}, func(t *testing.T, v View) {
 			want(t, v.Icon, assets.TrayIdle)
-			want(t, v.Status, "Up to date. Last sync 14:04, next 14:20")
+			// The data is current as of the older of the two syncs.
+			want(t, v.Status, "Up to date. Last sync 14:02, next 14:20")
 			want(t, v.Attention, false)
 		}},
 		{"more accounts than sections", api.Status{Accounts: []api.AccountStatus{

@@ -458,15 +458,21 @@ func (c *accountCard) update(a api.AccountStatus, now time.Time) {
 	} else {
 		showText(c.progress, "")
 	}
-	if l := a.LastSync; l != nil {
-		c.last.SetText("Last sync: " + sessionSummary(*l, now))
-		lastErr := sentence(l.Error)
-		if r := strings.TrimRight(a.Reason, ". "); r != "" && strings.Contains(l.Error, r) {
-			lastErr = "" // the reason above says it already
-		}
-		showText(c.lastErr, lastErr)
+	// "Last sync" is when the data was current: the last session that
+	// succeeded. A failed try after it is named as such.
+	ok, l := a.LastSuccess, a.LastSync
+	if ok != nil {
+		c.last.SetText("Last successful sync: " + sessionSummary(*ok, now))
 	} else {
-		c.last.SetText("Last sync: never")
+		c.last.SetText("Last successful sync: never")
+	}
+	if l != nil && l.Failed() && (ok == nil || ok.When().Before(l.When())) {
+		try := "Last try " + when(l.When(), now) + " failed"
+		if r := strings.TrimRight(a.Reason, ". "); l.Error != "" && (r == "" || !strings.Contains(l.Error, r)) {
+			try += ": " + l.Error // unless the reason above says it already
+		}
+		showText(c.lastErr, sentence(try))
+	} else {
 		showText(c.lastErr, "")
 	}
 	switch {

@@ -3,6 +3,7 @@ package window
 import (
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -34,7 +35,7 @@ func newAgentState() *agentState {
 	last := &api.Session{ID: 7, Account: "work", Trigger: "schedule", Start: now.Add(-10 * time.Minute), End: now.Add(-10*time.Minute + 2100*time.Millisecond), Outcome: "ok", Counts: api.Counts{Added: 12, Updated: 3}}
 	return &agentState{
 		status: api.Status{Source: "agent", Interval: api.Duration(30 * time.Minute), Accounts: []api.AccountStatus{
-			{Account: "work", Provider: "exchange", Email: "ann@corp.example", State: api.Idle, Words: "Up to date", NextSync: now.Add(20 * time.Minute), LastSync: last},
+			{Account: "work", Provider: "exchange", Email: "ann@corp.example", State: api.Idle, Words: "Up to date", NextSync: now.Add(20 * time.Minute), LastSync: last, LastSuccess: last},
 		}},
 		accounts: []api.Account{{ID: "work", Provider: "exchange", Login: "CORP\\ann", Email: "ann@corp.example"}},
 	}
@@ -83,7 +84,7 @@ func TestDashboardShowsState(t *testing.T) {
 	if c == nil {
 		t.Fatal("no card for work")
 	}
-	if !strings.Contains(c.last.Text, "12 added, 3 updated, 0 removed, took 2.1 seconds") || !strings.Contains(c.last.Text, "finished") {
+	if !strings.HasPrefix(c.last.Text, "Last successful sync: ") || !strings.Contains(c.last.Text, "12 added, 3 updated, 0 removed, took 2.1 seconds") || !strings.Contains(c.last.Text, "finished") {
 		t.Errorf("last sync = %q", c.last.Text)
 	}
 	if c.card.Subtitle != "Microsoft Exchange · ann@corp.example" {
@@ -115,8 +116,13 @@ func TestDashboardLiveUpdates(t *testing.T) {
 	if c.reason.Text != sentence(reason) || !c.reason.Visible() {
 		t.Errorf("reason = %q", c.reason.Text)
 	}
-	if c.lastErr.Text != "The mailbox rejected the password." {
+	// The failed try is named as such; "last successful sync" stays the
+	// time the data was current.
+	if !regexp.MustCompile(`^Last try [0-9:]+ \(just now\) failed: the mailbox rejected the password\.$`).MatchString(c.lastErr.Text) {
 		t.Errorf("last error = %q", c.lastErr.Text)
+	}
+	if !strings.HasPrefix(c.last.Text, "Last successful sync: ") || !strings.Contains(c.last.Text, "12 added") {
+		t.Errorf("last sync = %q", c.last.Text)
 	}
 	if r := w.connRows["work"]; !strings.Contains(r.state.Text, "sign in again") {
 		t.Errorf("connection = %q", r.state.Text)

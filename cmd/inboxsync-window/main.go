@@ -169,9 +169,13 @@ func show(cl *control.Client, req request, errOut io.Writer) int {
 	w.Start()
 	go fyne.Do(func() {
 		// The main loop is running: Fyne's signal goroutine was
-		// started before it. Between the two calls a signal ends the
-		// process as the Go runtime does by default.
-		signal.Reset(signals...)
+		// started before it. Ignore drops every registration (Fyne's
+		// too); a signal between the two calls is ignored, not fatal (a
+		// Reset here let the runtime's default end the process "by
+		// signal": a failure seen in the screens e2e under load). A lost
+		// signal is no harm: whoever sends one sends it again or closes
+		// the window.
+		signal.Ignore(signals...)
 		signal.Notify(sigs, signals...)
 	})
 	w.Window().ShowAndRun()

@@ -212,3 +212,60 @@ func BenchmarkDeleteAccount(b *testing.B) {
 	b.ReportMetric(float64(maxTx.Microseconds())/1000, "max-tx-ms")
 	b.ReportMetric(float64(maxWait.Microseconds())/1000, "max-wait-ms")
 }
+
+// BenchmarkActivityCount measures what counting a plain activity list
+// (no search) costs, for the question whether `inboxsync activity` can say
+// "of 1,030" instead of "of more than 1000" (issue 23): the store of
+// INBOXSYNC_COUNT_BENCH_ITEMS items (default 30,000; the question is asked
+// at 1,000,000) in three accounts, and per sub-benchmark one Activity page
+// as today (count capped at TotalCap), an exact count of one account's
+// and of every account's items not deleted, and the same exact counts
+// with a partial index of the live items by account.
+func BenchmarkActivityCount(b *testing.B) {
+	n := 30000
+	if v := os.Getenv("INBOXSYNC_COUNT_BENCH_ITEMS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	accounts := []string{"work", "home", "other"}
+	s := openTemp(b, accounts...)
+	for _, a := range accounts {
+		for p := range n / len(accounts) / 500 {
+			if _, err := s.ApplyPage(ctx, a, api.Inbox, realisticPage(p, 500, scriptedID), t0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	count := func(b *testing.B, query string, args ...any) {
+		for range b.N {
+			var got int
+			if err := s.db.QueryRowContext(ctx, query, args...).Scan(&got); err != nil {
+				b.Fatal(err)
+			}
+			if got < n/len(accounts)-500 {
+				b.Fatalf("counted %d", got)
+			}
+		}
+	}
+	page := func(b *testing.B, account string) {
+		for range b.N {
+			p, err := s.Activity(ctx, api.ActivityQuery{Account: account, Limit: 50})
+			if err != nil || len(p.Items) != 50 {
+				b.Fatalf("%d items, %v", len(p.Items), err)
+			}
+		}
+	}
+	b.Run("page-capped/account", func(b *testing.B) { page(b, "work") })
+	b.Run("page-capped/all", func(b *testing.B) { page(b, "") })
+	const one, all = `SELECT count(*) FROM items WHERE account = ? AND deleted = 0`, `SELECT count(*) FROM items WHERE deleted = 0`
+	b.Run("exact/account", func(b *testing.B) { count(b, one, "work") })
+	b.Run("exact/all", func(b *testing.B) { count(b, all) })
+	if _, err := s.db.ExecContext(ctx, `CREATE INDEX bench_live ON items(account) WHERE deleted = 0`); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("exact-partial-index/account", func(b *testing.B) { count(b, one, "work") })
+	b.Run("exact-partial-index/all", func(b *testing.B) { count(b, all) })
+}

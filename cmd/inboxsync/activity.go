@@ -80,9 +80,12 @@ func (c *cli) activity(args []string) int {
 		}
 		tw.Flush()
 		if last := page.Offset + len(page.Items); last < page.Total || page.TotalCapped {
-			of := fmt.Sprint(page.Total)
+			of := thousands(page.Total)
 			if page.TotalCapped {
-				of = fmt.Sprintf("more than %d", page.Total)
+				// An exact count costs a second at a million items
+				// (README: BenchmarkActivityCount); the count stops at
+				// TotalCap.
+				of = "more than " + thousands(page.Total)
 			}
 			fmt.Fprintf(c.errOut, "Items %d-%d of %s; the next ones: --offset %d\n", page.Offset+1, last, of, last)
 		}

@@ -186,5 +186,3 @@ func union(ss ...shape) shape {
 }
 
 func intersect(a, b shape) shape { return func(x, y float64) bool { return a(x, y) && b(x, y) } }
-
-func minus(a, b shape) shape { return func(x, y float64) bool { return a(x, y) && !b(x, y) } }

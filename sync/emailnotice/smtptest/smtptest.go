@@ -84,13 +84,12 @@ type Server struct {
 	l    net.Listener
 	addr string
 
-	mu       sync.Mutex
-	mails    []Mail
-	refused  map[string]bool
-	arrived  chan struct{}
-	tlsConf  *tls.Config
-	stopped  bool
-	closeErr error
+	mu      sync.Mutex
+	mails   []Mail
+	refused map[string]bool
+	arrived chan struct{}
+	tlsConf *tls.Config
+	stopped bool
 }
 
 // Start starts a relay on 127.0.0.1 and stops it when the test ends.

@@ -70,13 +70,12 @@ type folder struct {
 }
 
 type item struct {
-	folder   string
-	idx      int32
-	id       string
-	at       time.Time // received (or start)
-	rev      int
-	deleted  bool
-	inWindow bool
+	folder  string
+	idx     int32
+	id      string
+	at      time.Time // received (or start)
+	rev     int
+	deleted bool
 }
 
 // New starts a TLS emulator; it closes when the test ends.

@@ -57,6 +57,7 @@ func (c *cli) crmConnect(args []string) int {
 		return exitUsage
 	}
 	if args[0] != api.CRMSalesforce {
+		//lint:ignore ST1005 the sentence starts with the product's name, a proper noun
 		return c.fail(fmt.Errorf("Inbox Sync connects to Salesforce only, not %q", args[0]))
 	}
 	fs := c.flags("crm connect salesforce [--login-url URL] [--client-id ID] [--client-secret S] [--no-browser] [--redirect-port N] [--api-version v64.0]",

@@ -74,4 +74,6 @@ func (e *TooSoonError) Is(target error) bool { return target == ErrTooSoon }
 // ErrLocked is returned for a change to a setting the administrator
 // locked; its text is LockedWords, and the error says which
 // setting.
+//
+//lint:ignore ST1005 the text is the windows' and the CLI's label for a locked setting, a sentence shown as is
 var ErrLocked = errors.New(LockedWords)

@@ -395,6 +395,7 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) e
 			if wait <= 0 {
 				wait = time.Minute
 			}
+			//lint:ignore ST1005 the sentence starts with the service's name, a proper noun
 			return provider.Throttled(wait, fmt.Errorf("Salesforce answered %d %s after %d attempts", st, e.ErrorCode, retries+1))
 		default:
 			e := parseErrors(b)

@@ -13,23 +13,10 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 go vet -tags testprovider ./...
-# The architecture rule: nothing under sync/ imports Fyne, ui or app.
-if go list -deps ./sync/... | grep -E '^(fyne\.io/fyne|github\.com/inboxsync/inboxsync/(ui|app)($|/))'; then
-  echo "sync/… must not import Fyne, ui or app (DESIGN.md §2)" >&2
-  exit 1
-fi
-# The command line and the agent link no GUI toolkit (every verb starts
-# quickly); the windows are the separate program cmd/inboxsync-window.
-if go list -deps ./cmd/inboxsync | grep -E '^(fyne\.io/fyne|github\.com/go-gl/|github\.com/inboxsync/inboxsync/ui/window$)'; then
-  echo "cmd/inboxsync must not import Fyne or ui/window (they belong to cmd/inboxsync-window)" >&2
-  exit 1
-fi
-# Providers sit below the engine: the activation contract lives in
-# sync/provider, so no provider depends on the engine that drives it.
-if go list -deps ./sync/provider/... | grep -E '^github\.com/inboxsync/inboxsync/sync/engine$'; then
-  echo "sync/provider/… must not import sync/engine (the activation contract is in sync/provider)" >&2
-  exit 1
-fi
+# The import rules of the layers, each stated in internal/layers: checked
+# before the suite, so a broken rule fails in seconds (the suite runs them
+# again).
+go test -count=1 ./internal/layers
 # The end-to-end tests save every window state and tray icon they capture
 # here (look at them after a UI change).
 export INBOXSYNC_SHOTS=${INBOXSYNC_SHOTS:-$PWD/build/screenshots}

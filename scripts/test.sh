@@ -14,9 +14,20 @@ fi
 go vet ./...
 go vet -tags testprovider ./...
 # The import rules of the layers, each stated in internal/layers: checked
-# before the suite, so a broken rule fails in seconds (the suite runs them
-# again).
+# before staticcheck and the suite, so a broken rule fails in seconds (the
+# suite runs them again).
 go test -count=1 ./internal/layers
+# staticcheck, pinned, built once per Go version into the user's cache (a
+# fresh machine fetches it through the module proxy like the module's own
+# dependencies; go install @version keeps its dependencies out of go.mod).
+# Clean on the release build and the test build.
+staticcheck_version=v0.8.2 # staticcheck 2026.2.2
+tools=${XDG_CACHE_HOME:-$HOME/.cache}/inboxsync-tools/staticcheck-$staticcheck_version-$(go env GOVERSION)
+if ! "$tools/staticcheck" -version 2>/dev/null | grep -qF "(${staticcheck_version#v})"; then
+  GOBIN=$tools go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
+fi
+"$tools/staticcheck" ./...
+"$tools/staticcheck" -tags testprovider ./...
 # The end-to-end tests save every window state and tray icon they capture
 # here (look at them after a UI change).
 export INBOXSYNC_SHOTS=${INBOXSYNC_SHOTS:-$PWD/build/screenshots}

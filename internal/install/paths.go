@@ -200,14 +200,26 @@ func isAbsFor(goos, p string) bool {
 	}
 }
 
-// Ensure creates the directories the agent writes to, owner-only.
-func (p Paths) Ensure() error {
+// Ensure creates the directories the agent writes to (the store's, the
+// logs' and the control socket's), owner-only, and tightens each one that
+// already exists with a looser mode to PrivateDir (see Tighten); it
+// returns those it tightened, for the agent's log. Folders above them are
+// the user's and are left as they are.
+func (p Paths) Ensure() ([]Tightened, error) {
+	var done []Tightened
 	for _, d := range []string{filepath.Dir(p.DB), p.LogDir, p.RunDir} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return fmt.Errorf("creating %s: %w", d, err)
+		if err := os.MkdirAll(d, PrivateDir); err != nil {
+			return done, fmt.Errorf("creating %s: %w", d, err)
+		}
+		t, ok, err := Tighten(d, PrivateDir)
+		if err != nil {
+			return done, err
+		}
+		if ok {
+			done = append(done, t)
 		}
 	}
-	return nil
+	return done, nil
 }
 
 // StoreExists reports whether an activity store has been created.

@@ -40,6 +40,9 @@ func markClean(path string) error {
 		return err
 	}
 	tmp := markPath(path) + ".tmp"
+	// A stale one (a crash between the write and the rename) would keep
+	// its mode through WriteFile: start afresh, owner-only.
+	os.Remove(tmp)
 	if err := os.WriteFile(tmp, []byte(stamp(fi)), 0o600); err != nil {
 		return err
 	}

@@ -182,6 +182,14 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// Files returns the paths of the files that make up the store at path: the
+// database, SQLite's write-ahead log and its index (-wal, -shm) or rollback
+// journal (-journal), and the mark of a clean close. Some of them exist only
+// at times.
+func Files(path string) []string {
+	return []string{path, path + "-wal", path + "-shm", path + "-journal", markPath(path)}
+}
+
 // dsn returns a "file:" URI for path with the given query parameters.
 func dsn(path string, params ...string) string {
 	p := filepath.ToSlash(path)
@@ -198,6 +206,11 @@ func dsn(path string, params ...string) string {
 
 // Open opens the activity store at path, creating the file if it is missing
 // (its directory must exist), and brings its schema up to date.
+//
+// A new file is made with mode 0600, before SQLite would make it 0644:
+// SQLite gives its -wal and -shm files the database's mode, so they are
+// owner-only too. The modes of existing files are left to the caller (the
+// agent tightens them at start, see Files).
 //
 // An existing file is checked before anything is written to it: a file that
 // is not a SQLite database or fails SQLite's quick_check returns an error
@@ -222,6 +235,12 @@ func Open(path string) (*Store, error) {
 		} else if !di.IsDir() {
 			return nil, fmt.Errorf("cannot create the activity store %s: %s is not a directory", path, dir)
 		}
+		// SQLite takes an empty file for a new database.
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("cannot create the activity store %s: %w", path, err)
+		}
+		f.Close()
 	case err != nil:
 		return nil, fmt.Errorf("activity store %s: %w", path, err)
 	case fi.IsDir():

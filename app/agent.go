@@ -54,8 +54,15 @@ var engineTuning = func(*engine.Config) {}
 // RunAgent runs the agent for paths until ctx is done: it takes the
 // single-agent lock, opens the store, starts the engine and serves the
 // control socket.
+//
+// Its folders are made owner-only (0700) and its files (the store and
+// SQLite's files beside it, the logs) 0600 as they are created, and those
+// found looser at start, in a folder made or shared before, are tightened
+// and logged ("tightened"); the lock and socket are sync/control's, which
+// makes them owner-only itself.
 func RunAgent(ctx context.Context, paths install.Paths, opts AgentOptions) error {
-	if err := paths.Ensure(); err != nil {
+	tightened, err := paths.Ensure()
+	if err != nil {
 		return err
 	}
 	lock, err := control.Lock(paths.Lock)
@@ -75,6 +82,12 @@ func RunAgent(ctx context.Context, paths install.Paths, opts AgentOptions) error
 	}
 	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	log.Info("agent starting", "version", install.Version, "pid", os.Getpid(), "store", paths.DB)
+	logTightened(log, tightened)
+	// Before the store opens: SQLite gives the -wal and -shm files it
+	// creates the database's mode.
+	if err := tighten(log, append(store.Files(paths.DB), logFile.files()...)...); err != nil {
+		return err
+	}
 
 	st, err := store.Open(paths.DB)
 	if err != nil {
@@ -82,6 +95,11 @@ func RunAgent(ctx context.Context, paths install.Paths, opts AgentOptions) error
 		return err
 	}
 	defer st.Close()
+	// Once more after the open: a command reading the store while the
+	// agent started may have made a -shm file from the database's old mode.
+	if err := tighten(log, store.Files(paths.DB)...); err != nil {
+		return err
+	}
 
 	polPath := PolicyPath()
 	polStamp := stampOf(polPath)
@@ -155,6 +173,26 @@ func RunAgent(ctx context.Context, paths install.Paths, opts AgentOptions) error
 	}
 	log.Info("agent stopped")
 	return runErr
+}
+
+// tighten makes the files at paths owner-only (see install.Tighten) and
+// logs each one it changed.
+func tighten(log *slog.Logger, paths ...string) error {
+	done, err := install.TightenAll(install.PrivateFile, paths...)
+	logTightened(log, done)
+	if err != nil {
+		log.Error("making the agent's files owner-only", "err", err)
+	}
+	return err
+}
+
+// logTightened logs each file or folder whose mode was tightened: others
+// could read it until now, which the user may want to know.
+func logTightened(log *slog.Logger, done []install.Tightened) {
+	for _, t := range done {
+		log.Warn("tightened to owner-only: others could read it", "path", t.Path,
+			"was", fmt.Sprintf("%04o", t.Was), "now", fmt.Sprintf("%04o", t.Now))
+	}
 }
 
 // relayNotices turns the engine's notices into desktop notifications and

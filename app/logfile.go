@@ -41,6 +41,15 @@ func (r *rotatingFile) open() error {
 	return nil
 }
 
+// files returns the paths of the log and of every older one it keeps.
+func (r *rotatingFile) files() []string {
+	paths := []string{r.path}
+	for i := 1; i <= r.keep; i++ {
+		paths = append(paths, fmt.Sprintf("%s.%d", r.path, i))
+	}
+	return paths
+}
+
 func (r *rotatingFile) Write(b []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -477,13 +477,6 @@ func (r *runner) syncFolders(ctx context.Context, acct api.Account, start time.T
 	return counts, false, nil
 }
 
-// The calendar window providers sync (DESIGN.md §1): 14 days back, 60
-// days ahead of Options.Now.
-const (
-	calendarBack  = 14 * 24 * time.Hour
-	calendarAhead = 60 * 24 * time.Hour
-)
-
 // fullSyncMargin keeps the edges of a full sync's window out of the
 // reconciliation: near them, what a provider lists (by one date) and the
 // item's time (perhaps another: Graph lists Sent Items by received time
@@ -498,10 +491,8 @@ const fullSyncMargin = 24 * time.Hour
 // that the full sync did not list, and none outside it.
 func fullSyncWindow(folder api.Folder, opts provider.Options) store.Window {
 	if folder == api.Calendar {
-		return store.Window{
-			From: opts.Now.Add(-calendarBack + fullSyncMargin),
-			To:   opts.Now.Add(calendarAhead - fullSyncMargin),
-		}
+		from, to := provider.CalendarWindow(opts.Now)
+		return store.Window{From: from.Add(fullSyncMargin), To: to.Add(-fullSyncMargin)}
 	}
 	var w store.Window
 	if !opts.Since.IsZero() {

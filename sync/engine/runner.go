@@ -489,12 +489,12 @@ const fullSyncMargin = 24 * time.Hour
 // window for mail (opts.Since on), the calendar window for events, each
 // a margin inside its edges. The store marks deleted the items within it
 // that the full sync did not list, and none outside it.
-func fullSyncWindow(folder api.Folder, opts provider.Options) store.Window {
+func fullSyncWindow(folder api.Folder, opts provider.Options) provider.Window {
 	if folder == api.Calendar {
 		from, to := provider.CalendarWindow(opts.Now)
-		return store.Window{From: from.Add(fullSyncMargin), To: to.Add(-fullSyncMargin)}
+		return provider.Window{From: from.Add(fullSyncMargin), To: to.Add(-fullSyncMargin)}
 	}
-	var w store.Window
+	var w provider.Window
 	if !opts.Since.IsZero() {
 		w.From = opts.Since.Add(fullSyncMargin)
 	}

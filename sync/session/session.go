@@ -83,10 +83,11 @@ type Result struct {
 	// Stopped is set when Stop or ctx stopped the session at a page
 	// boundary. The error is then nil.
 	Stopped bool
-	// Class is the class of the error that ended the session, one of
-	// ClassOffline, ClassThrottled, ClassRejected, ClassGrantGone and
-	// ClassFailed (a refused cursor the resync did not cure is a failure).
-	// It is meaningless when the error is nil.
+	// Class is the class of the error that ended the session
+	// (provider.Classify), one of ClassOffline, ClassThrottled,
+	// ClassRejected, ClassGrantGone and ClassFailed: a refused cursor that
+	// the resync did not cure is a failure. It is meaningless when the
+	// error is nil.
 	Class provider.Class
 	// RetryAfter is how long a throttling server asked to wait (0 when it
 	// did not say).
@@ -97,9 +98,10 @@ type Result struct {
 }
 
 // Run runs one session of in.Account and records it. It returns how the
-// session ended, and the error that ended it (nil when every folder is up
-// to date, and when the session stopped): a provider.Error, whose class is
-// Result.Class. A store failure is a failed session.
+// session ended, and the error that ended it as the provider or the store
+// gave it (a store's error wrapped by StoreFailure); it is nil when every
+// folder is up to date and when the session stopped. Result.Class is the
+// class to act on.
 func Run(ctx context.Context, in Input) (Result, error) {
 	if in.Now.IsZero() {
 		in.Now = in.Clock.Now()

@@ -19,7 +19,7 @@ const (
 	OutcomeStopped = "stopped"
 	// OutcomeOffline, OutcomeThrottled, OutcomeRejected, OutcomeGrantGone
 	// and OutcomeFailed name the error class that ended the session
-	// (DESIGN.md §3).
+	// (docs/architecture.md §3).
 	OutcomeOffline   = "offline"
 	OutcomeThrottled = "throttled"
 	OutcomeRejected  = "rejected"

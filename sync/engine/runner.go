@@ -414,8 +414,9 @@ func (r *runner) open(ctx context.Context, acct api.Account) (provider.Provider,
 	return p, nil
 }
 
-// finish applies a session's outcome to the account (DESIGN.md §3): the
-// state, the schedule, the rejection and failure counters, the events.
+// finish applies a session's outcome to the account (docs/architecture.md
+// §3): the state, the schedule, the rejection and failure counters, the
+// events.
 func (r *runner) finish(res session.Result, err error) {
 	e := r.e
 	now := e.cfg.Clock.Now()

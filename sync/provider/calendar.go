@@ -2,11 +2,11 @@ package provider
 
 import "time"
 
-// The calendar window (DESIGN.md §1): a calendar sync covers the events
-// from CalendarDaysBack days before now to CalendarDaysAhead days after
-// it. Every provider, the scripted one and the engine's reconciliation
-// read these, so that what a provider lists and what a full sync may mark
-// deleted are the same span.
+// The calendar window (docs/architecture.md §1): a calendar sync covers
+// the events from CalendarDaysBack days before now to CalendarDaysAhead
+// days after it. Every provider, the scripted one and the session's
+// reconciliation read these, so that what a provider lists and what a
+// full sync may mark deleted are the same span.
 const (
 	CalendarDaysBack  = 14
 	CalendarDaysAhead = 60

@@ -6,9 +6,10 @@ import (
 )
 
 // TestCalendarWindow pins the window every provider lists to the one
-// DESIGN.md §1 names, and checks that the day-aligned form (Graph, Google
-// Calendar) covers the exact one, so that reconciliation inside the exact
-// window never marks deleted an event a day-aligned listing returned.
+// docs/architecture.md §1 names, and checks that the day-aligned form
+// (Graph, Google Calendar) covers the exact one, so that reconciliation
+// inside the exact window never marks deleted an event a day-aligned
+// listing returned.
 func TestCalendarWindow(t *testing.T) {
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {

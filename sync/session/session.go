@@ -3,7 +3,7 @@
 // page with the cursor after it, begins and completes full syncs (the first
 // sync of a folder, or a resync after the provider refused the cursor),
 // classifies the error that ends the session and records its outcome and
-// counts (DESIGN.md §3).
+// counts (docs/architecture.md §3).
 //
 // It is the one copy of that logic, for every host: the desktop engine's
 // per-account runner (sync/engine) calls it and keeps what is the host's —

@@ -14,7 +14,7 @@ import (
 // PostgreSQL); storetest is the suite that checks an implementation.
 //
 // Three rules make a session safe to stop, kill or replay at any moment
-// (DESIGN.md §3):
+// (docs/architecture.md §3):
 //
 //   - a page and the cursor after it are one transaction: either both are
 //     stored or neither is;

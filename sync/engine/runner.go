@@ -37,7 +37,7 @@ type runner struct {
 	progress *api.Progress
 	last     *api.Session
 	lastOK   *api.Session // the newest session that succeeded
-	offline  int // consecutive offline sessions, for the retry backoff
+	offline  int          // consecutive offline sessions, for the retry backoff
 	// resume is set when the previous process died mid-session: the first
 	// plan that may sync runs a "resume" session at once.
 	resume bool

@@ -6,14 +6,12 @@ package session_test
 // store, with no engine, state machine or schedule around it.
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/internal/crashtest"
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/scripted"
@@ -374,7 +373,7 @@ func TestKilledMidSessionResumes(t *testing.T) {
 		t.Skip("starts a process")
 	}
 	path := filepath.Join(t.TempDir(), "store.db")
-	killChildAfter(t, path, 4)
+	crashtest.KillAfter(t, "TestCrashChild", crashEnv+"="+path, "page", 4)
 
 	// Opening the store marks the killed session interrupted.
 	h := newHost(t, path, crashMailbox())
@@ -404,36 +403,5 @@ func TestKilledMidSessionResumes(t *testing.T) {
 	}
 	if res.Session.Counts != (api.Counts{Added: 208 - before}) {
 		t.Fatalf("the resume counted %+v; want exactly the %d items the killed process had not stored", res.Session.Counts, 208-before)
-	}
-}
-
-// killChildAfter runs TestCrashChild on the store at path, waits until it
-// printed "page N" with N ≥ pages, and kills it (SIGKILL).
-func killChildAfter(t *testing.T, path string, pages int) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.v")
-	cmd.Env = append(os.Environ(), crashEnv+"="+path)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewScanner(out)
-	seen := 0
-	for seen < pages && lines.Scan() {
-		if n, ok := strings.CutPrefix(lines.Text(), "page "); ok {
-			fmt.Sscan(n, &seen)
-		}
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	if seen < pages {
-		t.Fatalf("the child stopped after %d pages: %v %s", seen, lines.Err(), stderr.String())
 	}
 }

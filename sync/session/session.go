@@ -28,7 +28,8 @@ type Clock interface {
 	Now() time.Time
 }
 
-// Input is what one session runs on.
+// Input is what one session runs on. Account, Open, Store and Clock are
+// required; the rest may be left zero.
 type Input struct {
 	// Account is the ID of the account to sync; the store must hold it.
 	Account string

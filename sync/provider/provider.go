@@ -45,7 +45,8 @@ type Options struct {
 	// Since limits a first sync (empty cursor) to items newer than this time:
 	// the history window. Providers ignore it when a cursor is given.
 	Since time.Time
-	// Now is the engine's clock, for calendar windows (−14 / +60 days).
+	// Now is the engine's clock, for the calendar window around it
+	// (CalendarWindow).
 	Now time.Time
 }
 

@@ -91,12 +91,12 @@ func (s *Store) BeginFullSync(ctx context.Context, account string, folder api.Fo
 
 // ContinueFullSync reports whether a full sync of account's folder has
 // begun and not completed, and if so narrows its window to the part inside
-// w. The engine calls it when it goes on from a stored cursor, with the
-// window of the current session: the provider lists either the window of
-// the session that began the full sync or, if it ignores the cursor's,
-// the current one, so only their intersection may be taken as listed in
-// full. It writes nothing when no full sync runs or the window is already
-// inside w.
+// w. A session (sync/session) calls it when it goes on from a stored
+// cursor, with the window of the current session: the provider lists
+// either the window of the session that began the full sync or, if it
+// ignores the cursor's, the current one, so only their intersection may be
+// taken as listed in full. It writes nothing when no full sync runs or the
+// window is already inside w.
 func (s *Store) ContinueFullSync(ctx context.Context, account string, folder api.Folder, w provider.Window) (bool, error) {
 	if s.readOnly {
 		return false, errReadOnly

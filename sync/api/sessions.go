@@ -4,14 +4,27 @@ import (
 	"time"
 )
 
-// Session outcomes set by the store. The engine sets the others ("ok",
-// "failed", "offline", "throttled", "rejected", "grant-gone", "stopped").
+// Session outcomes. The store sets running and interrupted; the session
+// function (sync/session) sets the others when a session ends.
 const (
 	// OutcomeRunning is the outcome of a session that has not ended.
 	OutcomeRunning = "running"
 	// OutcomeInterrupted is the outcome Open gives a session left running
 	// by a process that was killed.
 	OutcomeInterrupted = "interrupted"
+	// OutcomeOK is the outcome of a session that synced every folder.
+	OutcomeOK = "ok"
+	// OutcomeStopped is the outcome of a session stopped at a page
+	// boundary (a pause, the agent quitting), keeping every page before it.
+	OutcomeStopped = "stopped"
+	// OutcomeOffline, OutcomeThrottled, OutcomeRejected, OutcomeGrantGone
+	// and OutcomeFailed name the error class that ended the session
+	// (docs/architecture.md §3).
+	OutcomeOffline   = "offline"
+	OutcomeThrottled = "throttled"
+	OutcomeRejected  = "rejected"
+	OutcomeGrantGone = "grant-gone"
+	OutcomeFailed    = "failed"
 )
 
 // Session is one sync session of an account.
@@ -38,16 +51,13 @@ type Session struct {
 	Error string `json:"error,omitempty"`
 }
 
-// OutcomeOK is the outcome of a session that synced every folder.
-const OutcomeOK = "ok"
-
 // Failed reports whether the session ended without syncing, for a reason
 // the user should hear of (offline, throttled, refused, failed,
 // interrupted): not while it runs, not when it succeeded, and not when a
 // pause stopped it.
 func (s Session) Failed() bool {
 	switch s.Outcome {
-	case OutcomeOK, OutcomeRunning, "stopped":
+	case OutcomeOK, OutcomeRunning, OutcomeStopped:
 		return false
 	}
 	return true

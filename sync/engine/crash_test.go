@@ -1,16 +1,14 @@
 package engine_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/internal/crashtest"
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider/scripted"
 	"github.com/inboxsync/inboxsync/sync/secret/secrettest"
@@ -65,38 +63,6 @@ func (v *env) printPages(prefix string) {
 	}
 }
 
-// killChildAfter runs the test function child in a new process with
-// envName=path, waits until it printed "<prefix> N" with N ≥ pages (see
-// printPages), and kills it (SIGKILL).
-func killChildAfter(t *testing.T, child, envName, path, prefix string, pages int) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+child+"$", "-test.v")
-	cmd.Env = append(os.Environ(), envName+"="+path)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewScanner(out)
-	seen := 0
-	for seen < pages && lines.Scan() {
-		if n, ok := strings.CutPrefix(lines.Text(), prefix+" "); ok {
-			fmt.Sscan(n, &seen)
-		}
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	if seen < pages {
-		t.Fatalf("the child stopped after %d pages: %v %s", seen, lines.Err(), stderr.String())
-	}
-}
-
 // TestCrashMidSessionResumesAtStart kills (SIGKILL) a process during the
 // first sync after an activation, then starts the engine again on the same
 // store with the clock standing still: the rest is fetched at once, from
@@ -105,7 +71,7 @@ func killChildAfter(t *testing.T, child, envName, path, prefix string, pages int
 // waited for the next interval (30 minutes).
 func TestCrashMidSessionResumesAtStart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "inboxsync.db")
-	killChildAfter(t, "TestCrashChild", crashEnv, path, "page", 4)
+	crashtest.KillAfter(t, "TestCrashChild", crashEnv+"="+path, "page", 4)
 
 	// What the killed process committed, read before an engine starts
 	// (the resume begins at once).

@@ -17,6 +17,7 @@ import (
 
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
+	"github.com/inboxsync/inboxsync/sync/session"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
@@ -160,7 +161,7 @@ func (e *Engine) CRMConnect(ctx context.Context, req api.CRMConnectRequest, prog
 	since := now.AddDate(0, 0, -e.currentSettings().HistoryDays)
 	queued, err := e.cfg.Store.ConnectCRM(ctx, store.CRMConnection{CRM: req.CRM, Org: id.Org, ConnectedAt: now, Since: since})
 	if err != nil {
-		return api.CRMStatus{}, storeFailure(err)
+		return api.CRMStatus{}, session.StoreFailure(err)
 	}
 	e.log.Info("CRM connected", "crm", req.CRM, "instance", id.Instance, "queued", queued)
 	e.crm.connected(req.CRM, conn, id)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/internal/crashtest"
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider/scripted"
 	"github.com/inboxsync/inboxsync/sync/secret/secrettest"
@@ -235,7 +236,7 @@ func TestReconcileCrashChild(t *testing.T) {
 func TestResyncKilledMidwayResumes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "inboxsync.db")
 	// The child prints resync pages only once the first sync is over.
-	killChildAfter(t, "TestReconcileCrashChild", reconcileEnv, path, "resync page", 5)
+	crashtest.KillAfter(t, "TestReconcileCrashChild", reconcileEnv+"="+path, "resync page", 5)
 
 	v := &env{t: t, clock: newFakeClock(t0.Add(interval)), path: path, sec: secrettest.NewMemory(),
 		conn: scripted.NewConnector(), mb: gapMailbox(0, true)}

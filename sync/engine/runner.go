@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/secret"
+	"github.com/inboxsync/inboxsync/sync/session"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
@@ -37,7 +37,7 @@ type runner struct {
 	progress *api.Progress
 	last     *api.Session
 	lastOK   *api.Session // the newest session that succeeded
-	offline  int // consecutive offline sessions, for the retry backoff
+	offline  int          // consecutive offline sessions, for the retry backoff
 	// resume is set when the previous process died mid-session: the first
 	// plan that may sync runs a "resume" session at once.
 	resume bool
@@ -357,7 +357,8 @@ func (r *runner) shouldStop(ctx context.Context) bool {
 	return paused
 }
 
-// session runs one sync session and records its outcome.
+// session runs one sync session (sync/session) and applies its outcome to
+// the account.
 func (r *runner) session(ctx context.Context, trigger string) {
 	e := r.e
 	start := e.cfg.Clock.Now()
@@ -377,153 +378,57 @@ func (r *runner) session(ctx context.Context, trigger string) {
 	r.setStateLocked(api.Syncing, "")
 	r.mu.Unlock()
 
-	sess, err := e.cfg.Store.BeginSession(context.WithoutCancel(ctx), r.id, trigger, start)
-	if err != nil {
-		sess = api.Session{Account: r.id, Trigger: trigger, Start: start, Outcome: "running"}
-	}
-	r.log.Info("session started", "trigger", trigger, "session", sess.ID)
-	e.emit(api.Event{Type: api.EventSessionStarted, Account: r.id, Session: &sess})
-	var counts api.Counts
-	stopped := false
-	if err == nil {
-		counts, stopped, err = r.syncFolders(ctx, acct, start)
-	} else {
-		err = storeFailure(err)
-	}
-	r.finish(sess, counts, stopped, err)
-}
-
-func (r *runner) syncFolders(ctx context.Context, acct api.Account, start time.Time) (counts api.Counts, stopped bool, err error) {
-	e := r.e
-	conn, ok := e.cfg.Connectors[acct.Provider]
-	if !ok {
-		return counts, false, provider.Failed(fmt.Sprintf("%s accounts are not supported by this build", api.ProviderWords(acct.Provider)), nil)
-	}
-	p, err := conn.Open(ctx, providerAccount(acct), e.cfg.Secrets)
-	if err != nil {
-		if ctx.Err() != nil {
-			return counts, true, nil
-		}
-		return counts, false, openFailure(err)
-	}
-	defer p.Close()
 	settings := e.currentSettings()
-	opts := provider.Options{Now: start, Since: start.AddDate(0, 0, -settings.HistoryDays)}
-	// Writes are not cancelled by quitting: a page already fetched is
-	// committed whole, together with its cursor.
-	wctx := context.WithoutCancel(ctx)
-	for _, folder := range p.Folders() {
-		if !slices.Contains(settings.Folders, folder) {
-			continue
-		}
-		cursor, err := e.cfg.Store.Cursor(wctx, r.id, folder)
-		if err != nil {
-			return counts, false, storeFailure(err)
-		}
-		window := fullSyncWindow(folder, opts)
-		if cursor == "" {
-			// A full sync: the first one, or one whose start was lost.
-			err = e.cfg.Store.BeginFullSync(wctx, r.id, folder, window, start)
-		} else {
-			// Perhaps the rest of a full sync a stopped or killed
-			// session began.
-			_, err = e.cfg.Store.ContinueFullSync(wctx, r.id, folder, window)
-		}
-		if err != nil {
-			return counts, false, storeFailure(err)
-		}
-		resynced := false
-		for {
-			if r.shouldStop(ctx) {
-				return counts, true, nil
-			}
-			page, err := p.Changes(ctx, folder, cursor, opts)
-			if err != nil {
-				if ctx.Err() != nil {
-					return counts, true, nil
-				}
-				if provider.Classify(err) == provider.ClassCursorInvalid && !resynced && cursor != "" {
-					r.log.Warn("sync state no longer accepted; resyncing folder", "folder", folder, "err", err)
-					resynced = true
-					// Forgets the cursor. When the full sync completes, the
-					// folder's items it did not list (deleted or moved
-					// while the cursor was stale) are marked deleted.
-					if err := e.cfg.Store.BeginFullSync(wctx, r.id, folder, window, start); err != nil {
-						return counts, false, storeFailure(err)
-					}
-					cursor = ""
-					continue
-				}
-				return counts, false, err
-			}
-			c, err := e.cfg.Store.ApplyPage(wctx, r.id, folder, page, e.cfg.Clock.Now())
-			if err != nil {
-				return counts, false, storeFailure(err)
-			}
-			counts.Add(c)
-			cursor = page.Cursor
+	res, err := session.Run(ctx, session.Input{
+		Account: r.id, Trigger: trigger,
+		Open:  func(ctx context.Context) (provider.Provider, error) { return r.open(ctx, acct) },
+		Store: e.cfg.Store, Clock: e.cfg.Clock,
+		Now: start, HistoryDays: settings.HistoryDays, Folders: settings.Folders,
+		Stop: func() bool { return r.shouldStop(ctx) },
+		Started: func(sess api.Session) {
+			r.log.Info("session started", "trigger", trigger, "session", sess.ID)
+			e.emit(api.Event{Type: api.EventSessionStarted, Account: r.id, Session: &sess})
+		},
+		Progress: func(p api.Progress) {
 			r.mu.Lock()
-			r.progress.Folder = folder
-			r.progress.Pages++
-			r.progress.Counts = counts
+			r.progress = &p
 			st := r.statusLocked()
 			r.mu.Unlock()
 			e.emit(api.Event{Type: api.EventSessionProgress, Account: r.id, Status: &st})
-			if !page.More {
-				break
-			}
-		}
-	}
-	return counts, false, nil
+		},
+		Log: r.log,
+	})
+	r.finish(res, err)
 }
 
-// The calendar window providers sync (DESIGN.md §1): 14 days back, 60
-// days ahead of Options.Now.
-const (
-	calendarBack  = 14 * 24 * time.Hour
-	calendarAhead = 60 * 24 * time.Hour
-)
-
-// fullSyncMargin keeps the edges of a full sync's window out of the
-// reconciliation: near them, what a provider lists (by one date) and the
-// item's time (perhaps another: Graph lists Sent Items by received time
-// and times them by sent time; Gmail's walk stops at the first page past
-// the window's start; calendars list whole days) may disagree.
-const fullSyncMargin = 24 * time.Hour
-
-// fullSyncWindow returns the span of item times within which a full sync
-// of folder with opts lists every item the folder holds: the history
-// window for mail (opts.Since on), the calendar window for events, each
-// a margin inside its edges. The store marks deleted the items within it
-// that the full sync did not list, and none outside it.
-func fullSyncWindow(folder api.Folder, opts provider.Options) store.Window {
-	if folder == api.Calendar {
-		return store.Window{
-			From: opts.Now.Add(-calendarBack + fullSyncMargin),
-			To:   opts.Now.Add(calendarAhead - fullSyncMargin),
-		}
+// open connects to acct's mailbox for a session.
+func (r *runner) open(ctx context.Context, acct api.Account) (provider.Provider, error) {
+	conn, ok := r.e.cfg.Connectors[acct.Provider]
+	if !ok {
+		return nil, provider.Failed(fmt.Sprintf("%s accounts are not supported by this build", api.ProviderWords(acct.Provider)), nil)
 	}
-	var w store.Window
-	if !opts.Since.IsZero() {
-		w.From = opts.Since.Add(fullSyncMargin)
+	p, err := conn.Open(ctx, providerAccount(acct), r.e.cfg.Secrets)
+	if err != nil {
+		return nil, openFailure(err)
 	}
-	return w
+	return p, nil
 }
 
-// finish applies a session's outcome to the account (DESIGN.md §3).
-func (r *runner) finish(sess api.Session, counts api.Counts, stopped bool, err error) {
+// finish applies a session's outcome to the account (docs/architecture.md
+// §3): the state, the schedule, the rejection and failure counters, the
+// events.
+func (r *runner) finish(res session.Result, err error) {
 	e := r.e
 	now := e.cfg.Clock.Now()
 	interval := e.currentSettings().Interval.D()
-	sess.End, sess.Counts = now, counts
+	sess, counts := res.Session, res.Session.Counts
 	var notice *api.Event
 
 	r.mu.Lock()
 	r.progress = nil
 	next, reason := api.Idle, ""
 	switch {
-	case stopped:
-		sess.Outcome = "stopped"
+	case res.Stopped:
 		// The interrupted sync is due again as soon as it may run: on
 		// resume, or when the agent starts again.
 		r.rs.NextSync = now
@@ -531,29 +436,24 @@ func (r *runner) finish(sess api.Session, counts api.Counts, stopped bool, err e
 			next = api.Paused
 		}
 	case err == nil:
-		sess.Outcome = api.OutcomeOK
 		r.rs.Rejections, r.rs.Failures, r.offline = 0, 0, 0
 		r.rs.NextSync = now.Add(interval)
 	default:
-		sess.Error = err.Error()
-		words := provider.Reason(err)
-		switch provider.Classify(err) {
+		words := res.Reason
+		switch res.Class {
 		case provider.ClassOffline:
-			sess.Outcome = "offline"
 			r.offline++
 			delay := min(time.Minute<<min(r.offline-1, 16), interval)
 			r.rs.NextSync = now.Add(delay)
 			next, reason = api.Offline, fmt.Sprintf("Can't reach the mail server; trying again in %s.", humanDuration(delay))
 		case provider.ClassThrottled:
-			sess.Outcome = "throttled"
-			delay := provider.RetryAfter(err)
+			delay := res.RetryAfter
 			if delay <= 0 {
 				delay = time.Minute
 			}
 			r.rs.NextSync = now.Add(delay)
 			next, reason = api.Throttled, fmt.Sprintf("The mail server asked us to wait; continuing in %s.", humanDuration(delay))
 		case provider.ClassRejected:
-			sess.Outcome = "rejected"
 			r.rs.Rejections++
 			r.rs.NextSync = now.Add(interval)
 			if r.rs.Rejections >= api.MaxRejections {
@@ -566,13 +466,11 @@ func (r *runner) finish(sess api.Session, counts api.Counts, stopped bool, err e
 				}
 			}
 		case provider.ClassGrantGone:
-			sess.Outcome = "grant-gone"
 			next, reason = api.NeedsReactivation, words
 			if reason == "" {
 				reason = "Your sign-in is no longer valid. Please sign in again."
 			}
 		default:
-			sess.Outcome = "failed"
 			r.rs.Failures++
 			r.rs.NextSync = now.Add(interval)
 			if words == "" {
@@ -596,9 +494,6 @@ func (r *runner) finish(sess api.Session, counts api.Counts, stopped bool, err e
 	}
 	r.mu.Unlock()
 
-	if err := e.cfg.Store.EndSession(context.Background(), sess); err != nil {
-		r.log.Error("recording session", "err", err)
-	}
 	r.log.Info("session ended", "session", sess.ID, "outcome", sess.Outcome,
 		"added", counts.Added, "updated", counts.Updated, "removed", counts.Removed, "err", sess.Error)
 	e.emit(api.Event{Type: api.EventSessionEnded, Account: r.id, Session: &sess, Status: &st})
@@ -628,12 +523,6 @@ func humanDuration(d time.Duration) string {
 		return fmt.Sprintf("%d minutes", m)
 	}
 	return d.Round(time.Minute).String()
-}
-
-// storeFailure words a store error for the user: it is a failed session,
-// never a lost page (the transaction rolled back).
-func storeFailure(err error) error {
-	return provider.Failed("Could not save to the activity store on this computer (is the disk full?)", err)
 }
 
 // openFailure words a failure to open the provider, most often a secret

@@ -45,8 +45,23 @@ type Options struct {
 	// Since limits a first sync (empty cursor) to items newer than this time:
 	// the history window. Providers ignore it when a cursor is given.
 	Since time.Time
-	// Now is the engine's clock, for calendar windows (−14 / +60 days).
+	// Now is the engine's clock, for the calendar window around it
+	// (CalendarWindow).
 	Now time.Time
+}
+
+// Window is a span of item times: what a full listing of a folder covers
+// (the history window for mail, the calendar window for events), from From
+// (inclusive) to To (exclusive). A zero bound is open.
+type Window struct {
+	From time.Time `json:"from,omitzero"`
+	To   time.Time `json:"to,omitzero"`
+}
+
+// Contains reports whether t is inside w. The zero time is inside no
+// window: an item without a time is never taken for deleted.
+func (w Window) Contains(t time.Time) bool {
+	return !t.IsZero() && (w.From.IsZero() || !t.Before(w.From)) && (w.To.IsZero() || t.Before(w.To))
 }
 
 // Provider reads changes from one account's mailbox.

@@ -104,7 +104,7 @@ func BenchmarkApplyPageNoChangeFullSync(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		// Each round is a new full sync, so that every page stamps.
 		b.StopTimer()
-		if err := s.BeginFullSync(ctx, "work", api.Inbox, Window{}, t0); err != nil {
+		if err := s.BeginFullSync(ctx, "work", api.Inbox, provider.Window{}, t0); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()

@@ -11,23 +11,11 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/api"
+	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
-// Window is the span of item times a full sync lists: from From
-// (inclusive) to To (exclusive). A zero bound is open.
-type Window struct {
-	From time.Time `json:"from,omitzero"`
-	To   time.Time `json:"to,omitzero"`
-}
-
-// Contains reports whether t is inside w. The zero time is inside no
-// window: an item without a time is never taken for deleted.
-func (w Window) Contains(t time.Time) bool {
-	return !t.IsZero() && (w.From.IsZero() || !t.Before(w.From)) && (w.To.IsZero() || t.Before(w.To))
-}
-
 // intersect returns the part of w inside o.
-func (w Window) intersect(o Window) Window {
+func intersect(w, o provider.Window) provider.Window {
 	if !o.From.IsZero() && (w.From.IsZero() || o.From.After(w.From)) {
 		w.From = o.From
 	}
@@ -37,12 +25,12 @@ func (w Window) intersect(o Window) Window {
 	return w
 }
 
-func (w Window) equal(o Window) bool { return w.From.Equal(o.From) && w.To.Equal(o.To) }
+func sameWindow(w, o provider.Window) bool { return w.From.Equal(o.From) && w.To.Equal(o.To) }
 
 // fullSync is the state of a folder's running full sync.
 type fullSync struct {
 	gen    int64
-	window Window
+	window provider.Window
 }
 
 // activeFullSync returns the full sync of account's folder that has begun
@@ -56,7 +44,7 @@ func activeFullSync(ctx context.Context, stmt *sql.Stmt, account string, folder 
 	if err != nil {
 		return fullSync{}, false, err
 	}
-	fs.window = Window{From: decTime(from), To: decTime(to)}
+	fs.window = provider.Window{From: decTime(from), To: decTime(to)}
 	return fs, true, nil
 }
 
@@ -80,7 +68,7 @@ func activeFullSync(ctx context.Context, stmt *sql.Stmt, account string, folder 
 // w must be the span of item times the provider lists (or a part of it):
 // items outside it are never marked deleted, since a full sync does not
 // list them. The account must exist (ErrNotFound otherwise).
-func (s *Store) BeginFullSync(ctx context.Context, account string, folder api.Folder, w Window, now time.Time) error {
+func (s *Store) BeginFullSync(ctx context.Context, account string, folder api.Folder, w provider.Window, now time.Time) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var one int
 		if err := tx.StmtContext(ctx, s.acctStmt).QueryRowContext(ctx, account).Scan(&one); err != nil {
@@ -103,13 +91,13 @@ func (s *Store) BeginFullSync(ctx context.Context, account string, folder api.Fo
 
 // ContinueFullSync reports whether a full sync of account's folder has
 // begun and not completed, and if so narrows its window to the part inside
-// w. The engine calls it when it goes on from a stored cursor, with the
-// window of the current session: the provider lists either the window of
-// the session that began the full sync or, if it ignores the cursor's,
-// the current one, so only their intersection may be taken as listed in
-// full. It writes nothing when no full sync runs or the window is already
-// inside w.
-func (s *Store) ContinueFullSync(ctx context.Context, account string, folder api.Folder, w Window) (bool, error) {
+// w. A session (sync/session) calls it when it goes on from a stored
+// cursor, with the window of the current session: the provider lists
+// either the window of the session that began the full sync or, if it
+// ignores the cursor's, the current one, so only their intersection may be
+// taken as listed in full. It writes nothing when no full sync runs or the
+// window is already inside w.
+func (s *Store) ContinueFullSync(ctx context.Context, account string, folder api.Folder, w provider.Window) (bool, error) {
 	if s.readOnly {
 		return false, errReadOnly
 	}
@@ -117,7 +105,7 @@ func (s *Store) ContinueFullSync(ctx context.Context, account string, folder api
 	if err != nil || !ok {
 		return false, err
 	}
-	if fs.window.intersect(w).equal(fs.window) {
+	if sameWindow(intersect(fs.window, w), fs.window) {
 		return true, nil
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
@@ -125,7 +113,7 @@ func (s *Store) ContinueFullSync(ctx context.Context, account string, folder api
 		if err != nil || !ok {
 			return err
 		}
-		nw := fs.window.intersect(w)
+		nw := intersect(fs.window, w)
 		_, err = tx.ExecContext(ctx, `UPDATE full_syncs SET window_from = ?, window_to = ? WHERE account = ? AND folder = ?`,
 			encTime(nw.From), encTime(nw.To), account, string(folder))
 		return err
@@ -135,14 +123,14 @@ func (s *Store) ContinueFullSync(ctx context.Context, account string, folder api
 
 // FullSyncWindow returns the window of the full sync of account's folder
 // that has begun and not completed; ok is false if none has.
-func (s *Store) FullSyncWindow(ctx context.Context, account string, folder api.Folder) (w Window, ok bool, err error) {
+func (s *Store) FullSyncWindow(ctx context.Context, account string, folder api.Folder) (w provider.Window, ok bool, err error) {
 	var from, to sql.NullInt64
 	err = s.db.QueryRowContext(ctx, fullSyncSQL, account, string(folder)).Scan(new(int64), &from, &to)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Window{}, false, nil
+		return provider.Window{}, false, nil
 	}
 	if err != nil {
-		return Window{}, false, err
+		return provider.Window{}, false, err
 	}
-	return Window{From: decTime(from), To: decTime(to)}, true, nil
+	return provider.Window{From: decTime(from), To: decTime(to)}, true, nil
 }

@@ -300,7 +300,7 @@ func fullSyncFixture(t *testing.T) *Store {
 }
 
 // window30 is the window of a full sync limited to 30 days before t0.
-var window30 = Window{From: t0.AddDate(0, 0, -30)}
+var window30 = provider.Window{From: t0.AddDate(0, 0, -30)}
 
 // listing returns a full sync page listing ids (as fullSyncFixture made
 // them, unchanged).
@@ -464,13 +464,13 @@ func TestFullSyncWindow(t *testing.T) {
 	ctx := context.Background()
 	s := fullSyncFixture(t)
 	// A window that starts after c (t0+3m) and ends before f (t0+6m).
-	w := Window{From: t0.Add(3 * time.Minute), To: t0.Add(6 * time.Minute)}
+	w := provider.Window{From: t0.Add(3 * time.Minute), To: t0.Add(6 * time.Minute)}
 	if err := s.BeginFullSync(ctx, "work", api.Inbox, w, t0); err != nil {
 		t.Fatal(err)
 	}
 	// A later session's window ends earlier: e (t0+5m) is no longer
 	// inside.
-	if ok, err := s.ContinueFullSync(ctx, "work", api.Inbox, Window{From: t0, To: t0.Add(5 * time.Minute)}); err != nil || !ok {
+	if ok, err := s.ContinueFullSync(ctx, "work", api.Inbox, provider.Window{From: t0, To: t0.Add(5 * time.Minute)}); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
 	got, _, _ := s.FullSyncWindow(ctx, "work", api.Inbox)
@@ -494,7 +494,7 @@ func TestFullSyncWindow(t *testing.T) {
 			t.Errorf("Contains(%v) = %v", c.t, got)
 		}
 	}
-	if !(Window{}).Contains(t0) {
+	if !(provider.Window{}).Contains(t0) {
 		t.Error("an open window does not contain t0")
 	}
 	if err := s.BeginFullSync(ctx, "nope", api.Inbox, w, t0); !errors.Is(err, ErrNotFound) {

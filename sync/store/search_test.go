@@ -339,7 +339,7 @@ func TestSearchIndexInStep(t *testing.T) {
 				t.Fatal(err)
 			}
 		case op < 6: // a full sync that marks the unlisted items deleted
-			if err := s.BeginFullSync(ctx, acct, api.Inbox, Window{}, t0); err != nil {
+			if err := s.BeginFullSync(ctx, acct, api.Inbox, provider.Window{}, t0); err != nil {
 				t.Fatal(err)
 			}
 			page.Changes = []provider.Change{add(item("i1")), add(item("i2"))}

@@ -38,12 +38,6 @@ const (
 	previewLength = 200
 )
 
-// The calendar window of DESIGN.md §1, relative to Options.Now.
-const (
-	calendarBack  = 14 * 24 * time.Hour
-	calendarAhead = 60 * 24 * time.Hour
-)
-
 // folderIDs maps folders to EWS distinguished folder ids.
 var folderIDs = map[api.Folder]string{
 	api.Inbox:    "inbox",
@@ -180,7 +174,8 @@ func (p *Provider) Changes(ctx context.Context, folder api.Folder, cursor string
 			if end.Before(start) {
 				end = start
 			}
-			return !end.Before(now.Add(-calendarBack)) && !start.After(now.Add(calendarAhead))
+			from, to := provider.CalendarWindow(now)
+			return !end.Before(from) && !start.After(to)
 		}
 		t := parseTime(it.DateTimeReceived)
 		return cs.Since.IsZero() || t.IsZero() || !t.Before(cs.Since)
@@ -254,7 +249,8 @@ func inWindow(it api.Item, now time.Time) bool {
 	if end.Before(it.Start) {
 		end = it.Start
 	}
-	return !end.Before(now.Add(-calendarBack)) && !it.Start.After(now.Add(calendarAhead))
+	from, to := provider.CalendarWindow(now)
+	return !end.Before(from) && !it.Start.After(to)
 }
 
 // getItems reads ids in batches. An item gone since SyncFolderItems listed

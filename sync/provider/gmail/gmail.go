@@ -97,12 +97,6 @@ const DefaultQuota = 200
 // The headers read of each message.
 var metadataHeaders = []string{"Subject", "From", "To", "Cc", "Date", "Message-ID"}
 
-// Window of the calendar, in days around today.
-const (
-	windowBack  = 14
-	windowAhead = 60
-)
-
 // Tokens hands out access tokens; *auth.TokenSource implements it.
 type Tokens = httpapi.Tokens
 
@@ -508,11 +502,16 @@ feed:
 
 // windowStart returns the first day of the calendar window around now.
 func windowStart(now time.Time) time.Time {
-	y, m, d := now.UTC().Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -windowBack)
+	from, _ := provider.CalendarDays(now)
+	return from
 }
 
-func windowEnd(start time.Time) time.Time { return start.AddDate(0, 0, windowBack+windowAhead+1) }
+// windowEnd returns the end of the calendar window whose first day is
+// start (a window stored in a cursor on an earlier day).
+func windowEnd(start time.Time) time.Time {
+	_, to := provider.CalendarDays(start.AddDate(0, 0, provider.CalendarDaysBack))
+	return to
+}
 
 // calendarChanges reads one page of events of the primary calendar: a
 // listing over the window (first sync), a round of changes since the sync

@@ -51,12 +51,6 @@ const MaxInFlight = 4
 // mailSelect lists the message properties that are stored.
 const mailSelect = "id,internetMessageId,conversationId,subject,from,toRecipients,ccRecipients,receivedDateTime,sentDateTime,bodyPreview"
 
-// Window of the calendar, in days around today.
-const (
-	windowBack  = 14
-	windowAhead = 60
-)
-
 // Tokens hands out access tokens; *auth.TokenSource implements it.
 type Tokens = httpapi.Tokens
 
@@ -136,12 +130,6 @@ func decodeCursor(s string) (cursor, error) {
 	return c, nil
 }
 
-// windowStart returns the first day of the calendar window around now.
-func windowStart(now time.Time) time.Time {
-	y, m, d := now.UTC().Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -windowBack)
-}
-
 // folderPath maps a folder to Graph's well-known folder name.
 func folderPath(f api.Folder) (string, bool) {
 	switch f {
@@ -187,12 +175,11 @@ func (p *Provider) Changes(ctx context.Context, folder api.Folder, cur string, o
 			link = p.base + "/me/mailFolders/" + name + "/messages/delta?" + q.Encode()
 		}
 	case api.Calendar:
-		start := windowStart(now)
+		start, end := provider.CalendarDays(now)
 		next.Win = start.Format(time.DateOnly)
 		link = c.Link
 		if c.Win != next.Win {
 			// A new day: a fresh delta over the moved window.
-			end := start.AddDate(0, 0, windowBack+windowAhead+1)
 			q := url.Values{"startDateTime": {start.Format(time.RFC3339)}, "endDateTime": {end.Format(time.RFC3339)}}
 			link = p.base + "/me/calendarView/delta?" + q.Encode()
 		}

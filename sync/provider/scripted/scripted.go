@@ -322,12 +322,13 @@ func (p *Provider) Changes(ctx context.Context, folder api.Folder, cursor string
 }
 
 // listWindow returns the span of item times, in Unix seconds (0: open),
-// a full pass of folder lists: opts.Since on for mail, 14 days back to 60
-// days ahead of opts.Now for the calendar (or opts.Since on without a
-// Now), like the real providers.
+// a full pass of folder lists: opts.Since on for mail, the calendar window
+// around opts.Now (provider.CalendarWindow) for the calendar (or
+// opts.Since on without a Now), like the real providers.
 func listWindow(folder api.Folder, opts provider.Options) (lo, hi int64) {
 	if folder == api.Calendar && !opts.Now.IsZero() {
-		return opts.Now.Add(-14 * 24 * time.Hour).Unix(), opts.Now.Add(60 * 24 * time.Hour).Unix()
+		from, to := provider.CalendarWindow(opts.Now)
+		return from.Unix(), to.Unix()
 	}
 	if !opts.Since.IsZero() {
 		lo = opts.Since.Unix()

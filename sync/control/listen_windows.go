@@ -44,16 +44,6 @@ import (
 // a pipe nobody serves is "not found" (fs.ErrNotExist) instead.
 var errConnRefused error = windows.WSAECONNREFUSED
 
-// PipeName returns the named pipe of the agent whose socket path (in
-// install.Paths) is path, for the user running this process.
-func PipeName(path string) (string, error) {
-	sid, err := currentUserSID()
-	if err != nil {
-		return "", err
-	}
-	return pipeNameFor(sid.String(), path), nil
-}
-
 // pipeNameFor derives the pipe's name from a user's SID and a socket path
 // (case-insensitive, as Windows paths are).
 func pipeNameFor(sid, path string) string {

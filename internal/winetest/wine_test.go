@@ -23,6 +23,9 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,7 +35,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/sync/auth/authtest"
 	"github.com/inboxsync/inboxsync/sync/provider/gmail/gmailtest"
+	"github.com/inboxsync/inboxsync/sync/provider/graph/graphtest"
 )
 
 // TestWindowsBuildUnderWine runs the Windows programs as a user would, one
@@ -64,14 +69,20 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 		}
 	})
 
-	gm = newGmailEmu(t) // lives as long as the whole test
-	step("the Gmail emulator's certificate is trusted the Windows way", func(t *testing.T) {
-		w.trustRoot(t, gm.cert)
+	// The emulators live as long as the whole test, all on
+	// https://localhost with one certificate of the test's.
+	lt := newLocalTLS(t)
+	gm = newGmailEmu(t, lt)
+	ms := newOffice365Emu(t, lt)
+	step("the emulators' certificate is trusted the Windows way", func(t *testing.T) {
+		w.trustRoot(t, lt.cert)
 		// The administrator's way to point at other endpoints: the
 		// roaming config file, %APPDATA%\InboxSync\config.json.
 		cfg := map[string]any{"gmail": map[string]string{
 			"client_id": gmailtest.DefaultClientID, "auth_url": gm.AuthURL(), "token_url": gm.TokenURL(),
 			"gmail_endpoint": gm.GmailEndpoint(), "calendar_endpoint": gm.CalendarEndpoint(),
+		}, "office365": map[string]string{
+			"client_id": authtest.DefaultClientID, "authority": ms.authority, "graph_endpoint": ms.graph.Endpoint(),
 		}}
 		b, _ := json.Marshal(cfg)
 		if err := os.MkdirAll(w.roaming, 0o700); err != nil {
@@ -204,6 +215,34 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 		}
 	})
 
+	step("account add office365: signed in through the emulated Microsoft identity platform over loopback", func(t *testing.T) {
+		now := time.Now()
+		ms.graph.Add(graphtest.Inbox, 30, now.Add(-time.Hour))
+		ms.graph.Add(graphtest.Sent, 5, now.Add(-2*time.Hour))
+		ms.graph.Add(graphtest.Calendar, 3, now.AddDate(0, 0, 2))
+		browser := authtest.NewBrowser(lt.client())
+		out := w.signIn(t, ms.authority+"/organizations/oauth2/v2.0/authorize?", browser.Open, "account", "add", "office365", "--account", "work", "--no-browser")
+		if !strings.Contains(out, "Connected work (ann@contoso.test)") {
+			t.Fatalf("account add office365 printed:\n%s", out)
+		}
+		if _, page := browser.Last(); !strings.Contains(page, "You can close this tab") {
+			t.Errorf("the browser's page after the sign-in: %q", page)
+		}
+		w.eventually(t, "work's first sync ends", func() bool {
+			a, ok := w.account(t, "work")
+			return ok && a.LastSync != nil && a.LastSync.Outcome == "ok"
+		})
+		if items := w.items(t, "--account", "work"); len(items) != 38 {
+			t.Errorf("work has %d items after its first sync, want 38", len(items))
+		}
+		if len(ms.tokens()) < 2 {
+			t.Fatalf("the identity platform issued %d tokens; the secrets check would prove nothing", len(ms.tokens()))
+		}
+		if !strings.Contains(w.credentials(t), "inboxsync:work/") {
+			t.Error("the Office 365 grant is not in the Credential Manager")
+		}
+	})
+
 	step("the dashboard and the settings window are drawn", func(t *testing.T) {
 		win := w.openWindow(t, "^Inbox Sync$", "dashboard", "--tab", "overview")
 		w.save(t, w.drawn(t, win.id, "the dashboard"), "windows-dashboard-overview")
@@ -286,15 +325,25 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 		if sessions[0].Added >= 325 {
 			t.Errorf("the resume added %d items: it did not continue from the committed cursor", sessions[0].Added)
 		}
-		if w.agentHasTray() {
-			t.Error("the headless agent logged no tray error: was there a display after all?")
-		}
+		// With no display there is no notification area: the agent logs
+		// that its tray could not come up, and works on (above).
+		w.eventually(t, "the agent logs that it has no tray", func() bool { return !w.agentHasTray() })
 	})
 
 	step("no secret in any file of the prefix", func(t *testing.T) {
 		w.stopAgent(t)
-		secrets := append([]string{password}, gm.tokens()...)
-		for _, p := range w.find(t, func(string) bool { return true }) {
+		secrets := append(append([]string{password}, gm.tokens()...), ms.tokens()...)
+		files := w.find(t, func(string) bool { return true })
+		var scanned []string
+		for _, p := range files {
+			if strings.HasSuffix(p, "inboxsync.db") || strings.HasSuffix(p, "user.reg") || strings.HasSuffix(p, "inboxsync.log") {
+				scanned = append(scanned, filepath.Base(p))
+			}
+		}
+		if len(scanned) != 3 {
+			t.Fatalf("the scan misses the store, the log or the registry (found %v)", scanned)
+		}
+		for _, p := range files {
 			b, err := os.ReadFile(p)
 			if err != nil {
 				continue
@@ -998,27 +1047,54 @@ func (o *outFile) String() string {
 	return string(b)
 }
 
-// gmailEmu is the Gmail emulator served as https://localhost:PORT with a
-// certificate of the test's own for "localhost". Wine's SSL policy
+// localTLS is the test's own certificate for localhost (and 127.0.0.1),
+// the emulators' under Wine. Wine's SSL policy
 // (CertVerifyCertificateChainPolicy) matches the DNS names of a
 // certificate only, not its IP addresses, so httptest's certificate for
-// 127.0.0.1 is refused under Wine whatever the roots; real Windows
-// matches both. It records every token it hands out.
-type gmailEmu struct {
-	*gmailtest.Server
+// 127.0.0.1 is refused under Wine whatever the roots; real Windows matches
+// both.
+type localTLS struct {
 	cert *x509.Certificate
+	key  *rsa.PrivateKey
+}
 
+func newLocalTLS(t *testing.T) localTLS {
+	cert, key := localhostCert(t)
+	return localTLS{cert: cert, key: key}
+}
+
+// config serves the certificate.
+func (l localTLS) config() *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{l.cert.Raw}, PrivateKey: l.key, Leaf: l.cert}}}
+}
+
+// client trusts the certificate (the test's browser).
+func (l localTLS) client() *http.Client {
+	roots := x509.NewCertPool()
+	roots.AddCert(l.cert)
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+}
+
+// serve starts s with the certificate and names it https://localhost:PORT.
+func (l localTLS) serve(t *testing.T, s *httptest.Server) {
+	s.TLS = l.config()
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	_, port, _ := net.SplitHostPort(s.Listener.Addr().String())
+	s.URL = "https://localhost:" + port
+}
+
+// tokenLog records the tokens a token endpoint hands out.
+type tokenLog struct {
 	mu     sync.Mutex
 	issued []string
 }
 
-func newGmailEmu(t *testing.T) *gmailEmu {
-	t.Helper()
-	cert, key := localhostCert(t)
-	g := &gmailEmu{Server: gmailtest.NewUnstarted(), cert: cert}
-	next := g.Config.Handler
-	g.Config.Handler = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/token" {
+// record wraps next: the answers to requests whose path ends with
+// tokenPath are searched for tokens.
+func (k *tokenLog) record(next http.Handler, tokenPath string) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, tokenPath) {
 			next.ServeHTTP(rw, r)
 			return
 		}
@@ -1029,27 +1105,63 @@ func newGmailEmu(t *testing.T) *gmailEmu {
 			Refresh string `json:"refresh_token"`
 		}
 		if json.Unmarshal(rec.body.Bytes(), &tok) == nil {
-			g.mu.Lock()
+			k.mu.Lock()
 			for _, s := range []string{tok.Access, tok.Refresh} {
 				if s != "" {
-					g.issued = append(g.issued, s)
+					k.issued = append(k.issued, s)
 				}
 			}
-			g.mu.Unlock()
+			k.mu.Unlock()
 		}
 	})
-	g.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{cert.Raw}, PrivateKey: key, Leaf: cert}}}
-	g.StartTLS()
-	t.Cleanup(g.Close)
-	_, port, _ := net.SplitHostPort(g.Listener.Addr().String())
-	g.URL = "https://localhost:" + port
+}
+
+func (k *tokenLog) tokens() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]string(nil), k.issued...)
+}
+
+// gmailEmu is the Gmail emulator (Google's OAuth too) on
+// https://localhost, recording every token it hands out.
+type gmailEmu struct {
+	*gmailtest.Server
+	tokenLog
+}
+
+func newGmailEmu(t *testing.T, lt localTLS) *gmailEmu {
+	t.Helper()
+	g := &gmailEmu{Server: gmailtest.NewUnstarted()}
+	g.Config.Handler = g.record(g.Config.Handler, "/token")
+	lt.serve(t, g.Server.Server)
 	return g
 }
 
-func (g *gmailEmu) tokens() []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]string(nil), g.issued...)
+// office365Emu is the Microsoft identity platform emulator behind a TLS
+// proxy on https://localhost (authtest starts its own server with
+// httptest's certificate) and the Graph emulator on https://localhost.
+type office365Emu struct {
+	idp       *authtest.Server
+	graph     *graphtest.Server
+	authority string
+	tokenLog
+}
+
+func newOffice365Emu(t *testing.T, lt localTLS) *office365Emu {
+	t.Helper()
+	m := &office365Emu{idp: authtest.New(t), graph: graphtest.NewUnstarted()}
+	m.graph.Auth = m.idp.ValidAccess
+	lt.serve(t, m.graph.Server)
+	target, err := url.Parse(m.idp.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.Transport = m.idp.Client().Transport
+	proxy := httptest.NewUnstartedServer(m.record(rp, "/oauth2/v2.0/token"))
+	lt.serve(t, proxy)
+	m.authority = proxy.URL
+	return m
 }
 
 // recorder keeps a copy of a response's body.

@@ -362,6 +362,92 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 			}
 		}
 	})
+
+	step("the tray in Wine's desktop shell: its icon in the taskbar's notification area, its menu opens the dashboard", func(t *testing.T) {
+		// Wine's virtual desktop named "shell" has a taskbar with a
+		// notification area, as Windows has; the agent runs inside it.
+		w.agent = exec.Command("wine", "explorer", "/desktop=shell,1024x640", filepath.Join(w.bin, "inboxsync.exe"), "agent")
+		w.agent.Env = w.env
+		log, f := w.newOutFile(t, "shell")
+		w.agentLog = log
+		w.agent.Stdout, w.agent.Stderr = f, f
+		err := w.agent.Start()
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.eventually(t, "the agent in the desktop shell answers", func() bool {
+			out, _, code := w.run(t, "", "status", "--json")
+			return code == 0 && strings.Contains(out, `"source": "agent"`)
+		})
+		desk := w.window(t, "^shell - Wine desktop$")
+		// The notification area is the taskbar's right end.
+		var shot image.Image
+		w.eventually(t, "the icon is drawn in the notification area", func() bool {
+			img, err := w.capture(desk)
+			if err != nil {
+				return false
+			}
+			shot = img
+			b := img.Bounds()
+			return colours(cropped(img, image.Rect(b.Max.X-24, b.Max.Y-20, b.Max.X, b.Max.Y))) >= 6
+		})
+		w.save(t, shot, "windows-taskbar")
+		// Right-click on the icon: the menu, with the accounts and the
+		// tooltip.
+		b := shot.Bounds()
+		if out, err := w.xdotool("mousemove", "--window", desk, fmt.Sprint(b.Dx()-11), fmt.Sprint(b.Dy()-10), "click", "3"); err != nil {
+			t.Fatalf("right-click on the tray icon: %v %s", err, out)
+		}
+		menu := w.drawnChanged(t, desk, shot)
+		w.save(t, menu, "windows-tray-menu")
+		// The menu covers much more of the desktop than the icon did.
+		if changed := diffPixels(shot, menu); changed < 20000 {
+			t.Errorf("right-clicking the icon changed %d pixels: no menu", changed)
+		}
+		// Click Open dashboard: the menu's end is fixed at the bottom
+		// right (it grows upwards with the accounts), Open dashboard is
+		// its fourth entry from the bottom (Quit, a separator,
+		// Re-activate…, Settings): 92 px above the desktop's bottom edge
+		// in Wine 8's menu font. (Wine's tray menu takes no keys here.)
+		w.xdotool("mousemove", "--window", desk, fmt.Sprint(b.Dx()-198), fmt.Sprint(b.Dy()-92))
+		time.Sleep(300 * time.Millisecond)
+		w.xdotool("click", "1")
+		w.eventually(t, "Open dashboard in the tray's menu opens the dashboard", func() bool {
+			return strings.Contains(w.agentLog.String(), `msg="window opened" window=dashboard`)
+		})
+		// Drawn in the virtual desktop: different from the bare one.
+		w.save(t, w.drawnChanged(t, desk, shot), "windows-taskbar-dashboard")
+		// The agent is the explorer's child here: the prefix's wineserver
+		// ends it with everything else when the test ends.
+		w.agent = nil
+	})
+}
+
+// cropped is the part r of img.
+func cropped(img image.Image, r image.Rectangle) image.Image {
+	out := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	for y := 0; y < r.Dy(); y++ {
+		for x := 0; x < r.Dx(); x++ {
+			out.Set(x, y, img.At(r.Min.X+x, r.Min.Y+y))
+		}
+	}
+	return out
+}
+
+// diffPixels counts the pixels that differ between two captures of one
+// size.
+func diffPixels(a, b image.Image) int {
+	n := 0
+	r := a.Bounds().Intersect(b.Bounds())
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if a.At(x, y) != b.At(x, y) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 const password = "Corr3ct-Horse-Wine-e2e"

@@ -1005,7 +1005,8 @@ func (s *shownWindow) close(t *testing.T) {
 	s.waitExit(t)
 }
 
-// waitExit waits up to 20 s for the window process to exit with 0.
+// waitExit waits up to 60 s for the window process to exit with 0 (once,
+// on a loaded host, 20 s were not enough; why is not known).
 func (s *shownWindow) waitExit(t *testing.T) {
 	t.Helper()
 	done := make(chan error, 1)
@@ -1015,10 +1016,10 @@ func (s *shownWindow) waitExit(t *testing.T) {
 		if err != nil {
 			t.Errorf("the window process ended with %v\n%s", err, s.out)
 		}
-	case <-time.After(20 * time.Second):
+	case <-time.After(60 * time.Second):
 		s.cmd.Process.Kill()
 		<-done
-		t.Errorf("the window process did not exit within 20 s\n%s", s.out)
+		t.Errorf("the window process did not exit within 60 s\n%s", s.out)
 	}
 	s.cmd = nil
 }

@@ -7,6 +7,7 @@ require (
 	fyne.io/systray v1.12.2
 	github.com/Azure/go-ntlmssp v0.1.1
 	github.com/BurntSushi/toml v1.5.0
+	github.com/Microsoft/go-winio v0.6.4
 	github.com/arran4/golang-ical v0.3.4
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
 	github.com/emersion/go-smtp v0.25.1

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Inbox Sync needs for a purpose ("run",
-# "test" or "package": scripts/package.sh, which also cross-compiles for
-# Windows) when they are missing. As root it installs them; otherwise it
+# "test", "package": scripts/package.sh, which also cross-compiles for
+# Windows, or "wine": scripts/test-windows.sh) when they are missing. As root it installs them; otherwise it
 # prints the exact apt command and fails.
 set -euo pipefail
 purpose=${1:-test}
@@ -9,8 +9,9 @@ pkgs=(gcc pkg-config libgl1-mesa-dev xorg-dev dbus dbus-x11 gnome-keyring)
 case "$purpose" in
   run) ;;
   test) pkgs+=(procps xvfb xdotool imagemagick x11-utils) ;;
-  package) pkgs+=(git make tar xz-utils file binutils gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 desktop-file-utils zip unzip) ;;
-  *) echo "usage: $0 run|test|package" >&2; exit 2 ;;
+  package) pkgs+=(git make tar xz-utils file binutils gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 desktop-file-utils zip unzip wixl msitools) ;;
+  wine) pkgs+=(wine wine64 xvfb xdotool imagemagick gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64) ;;
+  *) echo "usage: $0 run|test|package|wine" >&2; exit 2 ;;
 esac
 missing=()
 for p in "${pkgs[@]}"; do

@@ -12,6 +12,9 @@
 #                                          cross-compiled with mingw-w64: GUI programs with
 #                                          the application icon, a version resource and a
 #                                          manifest; unzip both into one folder
+#   inboxsync-VERSION-windows-amd64.msi    the same two, as a per-user Windows Installer
+#                                          package (msitools' wixl): Start-menu shortcut,
+#                                          uninstall entry
 #
 # The window program is built by the Fyne tool (pinned below; fyne build on
 # Linux, fyne package on Windows for its resources); inboxsync by go build
@@ -103,6 +106,7 @@ ldflags="-s -w -X=$pkg.Version=$version -X=$pkg.Commit=$commit -X=$pkg.BuildDate
 
 tarball=$dist/inboxsync-$version-linux-amd64.tar.xz
 zipfile=$dist/inboxsync-$version-windows-amd64.zip
+msifile=$dist/inboxsync-$version-windows-amd64.msi
 sizes=(16 24 32 48 64 128 256 512)
 
 if want linux; then
@@ -190,6 +194,15 @@ RC
   touch -d "@$epoch" "$win"/*.exe
   (cd "$win" && zip -q -X "$zipfile" inboxsync.exe inboxsync-window.exe) || fail "zip failed"
   echo "$zipfile"
+  # The installer: the same two programs, per user, with a Start-menu
+  # shortcut and an uninstall entry (scripts/package/inboxsync.wxs;
+  # msitools' wixl takes relative sources only).
+  step "building $msifile"
+  rm -f "$msifile"
+  cp assets/icon.ico "$win/icon.ico"
+  (cd "$win" && wixl -a x64 -D Version="${version%%-*}" -D SourceDir=. -o "$msifile" "$root/scripts/package/inboxsync.wxs") ||
+    fail "wixl could not build the MSI (see above)"
+  echo "$msifile"
 fi
 
 $check || exit 0
@@ -290,5 +303,12 @@ if want windows; then
   imports=$(x86_64-w64-mingw32-objdump -p "$tmp/wincheck/inboxsync-window.exe" | grep 'DLL Name:')
   grep -qi 'DLL Name: opengl32' <<<"$imports" || fail "inboxsync-window.exe does not import opengl32.dll"
   echo "only inboxsync-window.exe imports opengl32.dll"
+  step "checking $msifile"
+  shortcut=$(msiinfo export "$msifile" Shortcut) || fail "cannot read the MSI's Shortcut table"
+  grep -q $'^StartMenuShortcut\tProgramMenuFolder\tInbox Sync\t.*\[INSTALLDIR\]inboxsync.exe' <<<"$shortcut" ||
+    fail "the MSI has no Start-menu shortcut to inboxsync.exe: $shortcut"
+  files=$(msiinfo export "$msifile" File) || fail "cannot read the MSI's File table"
+  for p in inboxsync.exe inboxsync-window.exe; do grep -q $'\t'"$p"$'\t' <<<"$files" || fail "the MSI has no $p"; done
+  echo "the MSI installs inboxsync.exe and inboxsync-window.exe with a Start-menu shortcut (installed under Wine by scripts/test-windows.sh)"
 fi
 step "packages OK"

@@ -30,7 +30,8 @@ type Client struct {
 // ctx has no deadline.
 const dialTimeout = 10 * time.Second
 
-// Dial returns a Client for the agent listening on the unix socket at path,
+// Dial returns a Client for the agent listening on the unix socket at path
+// (on Windows, on the named pipe derived from path: see Listen),
 // after checking that the agent answers. When no agent listens there (no
 // socket, or a stale one that refuses connections) the error matches
 // api.ErrNotRunning.
@@ -321,8 +322,7 @@ func (c *Client) open(ctx context.Context, method string, params any) (*clientCo
 	if len(line) > maxRequest {
 		return nil, fmt.Errorf("%w: the request is larger than %d bytes", api.ErrInvalid, maxRequest)
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", c.path)
+	conn, err := dialAgent(ctx, c.path)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

@@ -3,6 +3,7 @@ package secret
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -31,7 +32,11 @@ func TestUnavailableError(t *testing.T) {
 	}
 	for _, locked := range []bool{false, true} {
 		msg := strings.ToLower((&UnavailableError{Locked: locked}).Message())
-		if !strings.Contains(msg, "install") || !strings.Contains(msg, "unlock") {
+		if runtime.GOOS == "windows" {
+			if !strings.Contains(msg, "credential manager") || !strings.Contains(msg, "sign in to windows") {
+				t.Errorf("Locked=%v: message %q does not say what to do on Windows", locked, msg)
+			}
+		} else if !strings.Contains(msg, "install") || !strings.Contains(msg, "unlock") {
 			t.Errorf("Locked=%v: message %q does not say to install and unlock a keyring", locked, msg)
 		}
 	}

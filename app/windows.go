@@ -15,7 +15,7 @@ import (
 
 // windowLauncher shows the windows the agent is asked for: each is its own
 // inboxsync-window process (WindowProgram), so the agent never links or
-// keeps Fyne's GL driver awake (DESIGN.md §2). It keeps at most one window per (window, account):
+// keeps Fyne's GL driver awake (docs/architecture.md §2). It keeps at most one window per (window, account):
 // re-activation requests may arrive many times for the same account, and
 // the user must see exactly one window.
 type windowLauncher struct {

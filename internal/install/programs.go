@@ -13,7 +13,7 @@ import (
 // with its tray, and the command line) and inboxsync-window (the Fyne
 // windows). The command line links no GUI toolkit, so every command starts
 // quickly, and the agent starts a window program only while a window is
-// open (DESIGN.md §2).
+// open (docs/architecture.md §2).
 const (
 	// MainProgramName is the command-line and agent program.
 	MainProgramName = "inboxsync"

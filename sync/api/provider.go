@@ -7,7 +7,7 @@ import "time"
 // folder names, Gmail labels).
 type Folder string
 
-// The folders synced in wave 1 (DESIGN.md §1).
+// The folders synced in wave 1 (docs/architecture.md §1).
 const (
 	Inbox    Folder = "inbox"
 	Sent     Folder = "sent"
@@ -27,7 +27,7 @@ const (
 )
 
 // Item is one message or calendar event as the store keeps it. Only the
-// fields listed in DESIGN.md §1 are kept: never bodies, never attachments.
+// fields listed in docs/architecture.md §1 are kept: never bodies, never attachments.
 type Item struct {
 	// ProviderID is the provider's stable identifier of the item; the store
 	// keeps items unique per account, Folder and ProviderID (Gmail gives a

@@ -2,7 +2,7 @@ package api
 
 import "fmt"
 
-// State is an account runner's state (DESIGN.md §3).
+// State is an account runner's state (docs/architecture.md §3).
 type State int
 
 // The eight states of an account.
@@ -72,7 +72,7 @@ func (s *State) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Limits of DESIGN.md §3.
+// Limits of docs/architecture.md §3.
 const (
 	// MaxRejections is the number of consecutive rejections after which no
 	// further login is attempted.

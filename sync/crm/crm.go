@@ -1,6 +1,6 @@
 // Package crm is the CRM side of the sync engine: it logs the mail and
 // meetings the store holds to a CRM, matched to the CRM's people
-// (DESIGN.md §5, issue 11).
+// (docs/architecture.md §5, issue 11).
 //
 // A mailbox provider reads; a CRM recorder writes. This package owns what
 // does not depend on the CRM's wire protocol:

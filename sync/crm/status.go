@@ -6,7 +6,7 @@ import (
 )
 
 // StateAfter returns the state a run that ended with err leaves the
-// connection in (DESIGN.md §3 applied to the CRM side): nil and offline
+// connection in (docs/architecture.md §3 applied to the CRM side): nil and offline
 // (retried later) leave it connected, a throttled run waits, a grant that
 // is gone needs re-activation, anything else is a failure (the engine
 // suspends after 10 in a row).

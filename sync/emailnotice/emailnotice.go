@@ -1,7 +1,7 @@
 // Package emailnotice emails "Action required – Sync suspended" when an account
 // stops syncing and needs someone (suspended, or needing re-activation),
 // once per incident, to the user and/or the administrator the policy names
-// (DESIGN.md §1, README "For administrators").
+// (docs/architecture.md §1, README "For administrators").
 //
 // It works from the engine's state, not from single events: every check
 // reads the accounts' status, opens an incident for an account that needs

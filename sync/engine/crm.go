@@ -1,6 +1,6 @@
 package engine
 
-// The CRM side of the engine (DESIGN.md §5, issue 11): one CRM connection
+// The CRM side of the engine (docs/architecture.md §5, issue 11): one CRM connection
 // per agent, run by crmRunner (crmrunner.go) with the state rules of §3.
 // This file holds its settings and the Control methods.
 

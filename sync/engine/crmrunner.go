@@ -387,7 +387,7 @@ func (r *crmRunner) logConfig(ctx context.Context) crmlog.Config {
 	return c
 }
 
-// run logs what the outbox holds and applies the outcome (DESIGN.md §3 for
+// run logs what the outbox holds and applies the outcome (docs/architecture.md §3 for
 // the CRM side).
 func (r *crmRunner) run(ctx context.Context, trigger string) {
 	e := r.e

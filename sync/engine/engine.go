@@ -1,5 +1,5 @@
 // Package engine runs the sync: one runner per account, each a small state
-// machine with a schedule (DESIGN.md §3). It owns the store and the secrets
+// machine with a schedule (docs/architecture.md §3). It owns the store and the secrets
 // on behalf of its clients, which reach it through sync/control.
 package engine
 

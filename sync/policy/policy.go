@@ -1,6 +1,6 @@
 // Package policy reads the administrator's policy: a system-wide, read-only
 // TOML file that presets, and may lock, what users would otherwise type or
-// choose (DESIGN.md §1, README "For administrators").
+// choose (docs/architecture.md §1, README "For administrators").
 //
 // A broken policy never stops anything: a syntax error, an unknown key or a
 // value of the wrong type or range becomes a [Problem] with its line

@@ -10,7 +10,7 @@ import (
 )
 
 // Class says what kind of failure an error is and therefore what the engine
-// does about it (DESIGN.md §3).
+// does about it (docs/architecture.md §3).
 type Class int
 
 const (

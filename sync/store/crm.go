@@ -1,6 +1,6 @@
 package store
 
-// The CRM outbox (DESIGN.md §5, issue 11): each item to log has a CRM
+// The CRM outbox (docs/architecture.md §5, issue 11): each item to log has a CRM
 // state, written in the transaction that stores the item, so that a crash
 // at any point resumes where it stopped.
 

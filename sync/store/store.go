@@ -1,10 +1,10 @@
 // Package store is Inbox Sync's local activity store: one SQLite file that
 // holds the accounts, the engine's per-account run state and global
 // settings, the synced items with the cursor that follows them, the sync
-// sessions and the per-item issues (DESIGN.md §1).
+// sessions and the per-item issues (docs/architecture.md §1).
 //
 // The store is built for the engine's rule that progress is atomic
-// (DESIGN.md §3): [Store.ApplyPage] commits a page of changes, its issues and
+// (docs/architecture.md §3): [Store.ApplyPage] commits a page of changes, its issues and
 // the cursor after it in one transaction, and items are upserted by account,
 // folder and provider id, so replaying a page is harmless. A full sync of a
 // folder ([Store.BeginFullSync]) ends, in the transaction of its last page,

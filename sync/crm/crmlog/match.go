@@ -11,7 +11,7 @@ import (
 )
 
 // MaxAddressesPerLookup is the most addresses one FindPeople call gets:
-// it keeps query URIs short (DESIGN.md §5).
+// it keeps query URIs short (docs/architecture.md §5).
 const MaxAddressesPerLookup = 50
 
 // Matcher finds the CRM person of each address, asking the Recorder only

@@ -1,7 +1,7 @@
 // Package salesforce is the Salesforce connection of the CRM side: OAuth
 // 2.0 web server flow with PKCE, the REST API at the org's instance_url
 // (SOQL queries with paging, sObject Collections), the org's API budget,
-// and the crm.Recorder the Logger writes through (DESIGN.md §5).
+// and the crm.Recorder the Logger writes through (docs/architecture.md §5).
 //
 // Errors are sync/provider errors the engine classifies: a network failure
 // is provider.ClassOffline; the API budget (403 REQUEST_LIMIT_EXCEEDED, or

@@ -65,7 +65,7 @@ func Quote(s string) string {
 
 // IN lists are bounded so that query URIs stay far below Salesforce's
 // 16 KB limit: at most maxInChars characters once URL-encoded, and at most
-// maxAddresses addresses (DESIGN.md §5) or maxInValues other values.
+// maxAddresses addresses (docs/architecture.md §5) or maxInValues other values.
 const (
 	maxAddresses = 50
 	maxInValues  = 100
@@ -120,7 +120,7 @@ func sfTime(s string) time.Time {
 // FindPeople implements crm.Recorder: the Contacts and the unconverted
 // Leads with Email IN (…) of at most 50 addresses, both queries in one
 // composite request (one round trip and one API call per 50 addresses;
-// DESIGN.md §5).
+// docs/architecture.md §5).
 func (c *Client) FindPeople(ctx context.Context, addrs []string) ([]crm.Person, error) {
 	type row struct{ Id, Email, AccountId string }
 	var out []crm.Person

@@ -47,7 +47,7 @@ type Discovery struct {
 	Tried []string
 }
 
-// autodiscoverer runs the documented order (DESIGN.md §4; MS-OXDISCO and
+// autodiscoverer runs the documented order (docs/architecture.md §4; MS-OXDISCO and
 // "Autodiscover for Exchange"): for the address's domain,
 //
 //  1. https://<domain>/autodiscover/autodiscover.svc (SOAP), then .xml (POX);

@@ -176,7 +176,7 @@ func (c *client) close() {
 }
 
 // call posts a SOAP request and returns the decoded envelope, or a
-// classified error (DESIGN.md §3).
+// classified error (docs/architecture.md §3).
 func (c *client) call(ctx context.Context, body []byte) (*soapEnvelope, error) {
 	c.requests.Add(1)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))

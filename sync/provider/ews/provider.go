@@ -3,10 +3,10 @@
 // a password (NTLM or Basic), finds the EWS endpoint through Autodiscover,
 // and supplies the engine's Connector for "exchange" accounts.
 //
-// Sync follows DESIGN.md §4: SyncFolderItems per folder with the stored
+// Sync follows docs/architecture.md §4: SyncFolderItems per folder with the stored
 // SyncState as the cursor, at most 512 changes a page, then GetItem in
 // batches for the fields the store keeps. Errors are classified as the
-// engine expects (DESIGN.md §3): a 401 is a rejection, ErrorServerBusy and
+// engine expects (docs/architecture.md §3): a 401 is a rejection, ErrorServerBusy and
 // HTTP 503 are throttling, ErrorInvalidSyncStateData invalidates the
 // cursor, network failures are offline, and an untrusted certificate is a
 // plain failure that says so.
@@ -29,7 +29,7 @@ import (
 
 // Defaults of Config.
 const (
-	// DefaultPageSize is SyncFolderItems' MaxChangesReturned (DESIGN.md §4
+	// DefaultPageSize is SyncFolderItems' MaxChangesReturned (docs/architecture.md §4
 	// caps it at 512).
 	DefaultPageSize = 512
 	// DefaultBatchSize is how many items one GetItem asks for.

@@ -1,6 +1,6 @@
 // Package sftest is an in-process emulator of the parts of Salesforce that
 // the CRM connector uses, written from Salesforce's published contract
-// (DESIGN.md §5):
+// (docs/architecture.md §5):
 //
 //   - OAuth 2.0 web server flow with PKCE on /services/oauth2/authorize and
 //     /services/oauth2/token: the redirect URI must match the registered one

@@ -1,22 +1,18 @@
-// Package crm is the CRM side of the sync engine: it logs the mail and
-// meetings the store holds to a CRM, matched to the CRM's people
-// (docs/architecture.md §5, issue 11).
+// Package crm is the CRM contract: what the logger (sync/crm/crmlog), the
+// CRM connection (sync/crm/salesforce) and the store agree on
+// (docs/architecture.md §5, issue 11). A mailbox provider reads; a CRM
+// recorder writes.
 //
-// A mailbox provider reads; a CRM recorder writes. This package owns what
-// does not depend on the CRM's wire protocol:
+//   - [Recorder], which a CRM connection implements (crmtest is its
+//     conformance suite), with the records, results and lookups it takes
+//     and returns;
+//   - [Connector] and [Connection], a CRM sign-in;
+//   - [Outbox], which the store implements, with its [Entry] values and the
+//     [Outcome] the logger returns for each, [MaxAttempts] and the reasons
+//     an item is skipped (reasons.go);
+//   - [StateAfter], the connection's state after a run.
 //
-//   - participants of an item and the filter that leaves out internal and
-//     free-mail addresses (participants.go);
-//   - matching addresses to Contacts and unconverted Leads, at most
-//     [MaxAddressesPerLookup] per lookup and cached for a run (match.go);
-//   - the [Logger], which turns a batch of outbox [Entry] values into
-//     records, looks for what already exists before creating anything (so a
-//     crash between the CRM's answer and the local commit never makes a
-//     duplicate), completes what it finds, and returns one [Outcome] per
-//     entry (log.go);
-//   - the contracts: [Recorder], which a CRM connection implements
-//     (sync/crm/salesforce), and [Outbox], which the store implements.
-//
+// It holds no logging logic, so the store links only this contract.
 // The record vocabulary is Salesforce's (EmailMessage, EmailMessageRelation,
 // Task, Event, Contact, Lead), the one CRM issue 11 asks for.
 package crm

@@ -1,6 +1,8 @@
 // Package engine runs the sync: one runner per account, each a small state
 // machine with a schedule (docs/architecture.md §3). It owns the store and the secrets
-// on behalf of its clients, which reach it through sync/control.
+// on behalf of its clients, which reach the agent through api.Control (the
+// agent's, in app, embeds the engine); one session's work is
+// sync/session's Run, which the runners call.
 package engine
 
 import (

@@ -1,3 +1,16 @@
+// Package crmlog is the CRM logger: it logs the mail and meetings the
+// store holds to a CRM through a crm.Recorder, matched to the CRM's people
+// (docs/architecture.md §5).
+//
+//   - participants of an item and the filter that leaves out internal and
+//     free-mail addresses (participants.go);
+//   - matching addresses to Contacts and unconverted Leads, at most
+//     [MaxAddressesPerLookup] per lookup and cached for a run (match.go);
+//   - the [Logger], which turns a batch of outbox entries into records,
+//     looks for what already exists before creating anything (so a crash
+//     between the CRM's answer and the local commit never makes a
+//     duplicate), completes what it finds, and returns one outcome per
+//     entry (log.go, email.go, event.go); [Drain] runs it over an outbox.
 package crmlog
 
 import (

@@ -328,12 +328,22 @@ func (s *screens) shoot(w *shown, name string) image.Image {
 // shootID is shoot for a window the test did not start.
 func (s *screens) shootID(id, name string) image.Image {
 	s.t.Helper()
-	img, err := s.capture(id)
-	if err != nil {
-		s.t.Fatal(err)
+	// A drawn window can show a cleared frame for a moment while it lays
+	// itself out again (seen under load with llvmpipe: a capture 500 ms
+	// after the window was drawn read one colour): take the first capture
+	// that is drawn, within 10 s, and check that one.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		img, err := s.capture(id)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		if colours(img) >= minColours || time.Now().After(deadline) {
+			s.check(img, name)
+			return img
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	s.check(img, name)
-	return img
 }
 
 // shootWhenChanged waits (up to 10 s) until the window differs from

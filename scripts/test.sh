@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of Inbox Sync: formatting, vet (release and test
-# builds), and all tests with the race detector, against a real Secret
-# Service (gnome-keyring in a private D-Bus session).
+# builds), the import rules, staticcheck, and all tests with the race
+# detector, against a real Secret Service (gnome-keyring in a private D-Bus
+# session).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test

@@ -156,7 +156,7 @@ func RunAgent(ctx context.Context, paths install.Paths, opts AgentOptions) error
 	if opts.Ready != nil {
 		opts.Ready()
 	}
-	log.Info("agent ready", "socket", paths.Socket)
+	log.Info("agent ready", "socket", l.Addr().String()) // on Windows, the named pipe
 	if opts.Tray {
 		openFirstStart(ctx, ctl, log, windows.Open)
 	}

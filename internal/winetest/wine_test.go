@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -120,6 +121,9 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 		}
 		if log := w.agentLog.String(); !strings.Contains(log, `store=C:\users\`+w.user+`\AppData\Local\InboxSync\inboxsync.db`) {
 			t.Errorf("the agent's log names another store:\n%s", log)
+		}
+		if log := w.agentLog.String(); !regexp.MustCompile(`socket=\\\\\.\\pipe\\inboxsync-[0-9a-f]{32}\s`).MatchString(log) {
+			t.Errorf("the agent's log does not name its named pipe:\n%s", log)
 		}
 		// Nothing of Inbox Sync's under the Unix home or elsewhere in C:.
 		if hits := w.find(t, func(p string) bool { return strings.HasSuffix(p, "inboxsync.db") && !strings.HasPrefix(p, w.local) }); len(hits) > 0 {

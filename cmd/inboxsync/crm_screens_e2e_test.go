@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inboxsync/inboxsync/internal/xtest"
+
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm/salesforce/sftest"
 )
@@ -16,7 +18,7 @@ import (
 func TestCRMWindowScreens(t *testing.T) {
 	needKeyring(t)
 	needDisplayTools(t, "import")
-	display := startXvfb(t)
+	display := xtest.StartXvfb(t)
 	sf := sftest.New(t, sftest.Options{})
 	sf.AddContact("alice@scripted.test", sf.AddAccount("Scripted Inc"))
 	h := newHome(t, "DISPLAY="+display, "WAYLAND_DISPLAY=", "INBOXSYNC_TEST_MIN_SYNC_GAP=1s")

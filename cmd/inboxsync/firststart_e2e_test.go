@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/internal/xtest"
+
 	"github.com/inboxsync/inboxsync/ui/tray/traytest"
 )
 
@@ -19,7 +21,7 @@ const firstStartTitle = "Connect your mailbox"
 func TestFirstStartOpensTheActivationWindow(t *testing.T) {
 	needKeyring(t)
 	needDisplayTools(t, "import")
-	display := startXvfb(t) // registered first: stopped after the agent
+	display := xtest.StartXvfb(t) // registered first: stopped after the agent
 	w, err := traytest.NewWatcher()
 	if err != nil {
 		t.Fatalf("becoming the StatusNotifierWatcher: %v", err)
@@ -79,7 +81,7 @@ func TestFirstStartOpensTheActivationWindow(t *testing.T) {
 func TestHeadlessAgentOpensNoFirstStartWindow(t *testing.T) {
 	needKeyring(t)
 	needDisplayTools(t)
-	display := startXvfb(t)
+	display := xtest.StartXvfb(t)
 	h := newHome(t, "DISPLAY="+display, "WAYLAND_DISPLAY=")
 	log := h.startAgent()
 	time.Sleep(2 * time.Second)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/internal/xtest"
+
 	"github.com/inboxsync/inboxsync/sync/api"
 )
 
@@ -17,7 +19,7 @@ import (
 func TestNoPanelSuspendedOpensTheDashboard(t *testing.T) {
 	needKeyring(t)
 	needDisplayTools(t, "import")
-	display := startXvfb(t) // registered first: stopped after the agent
+	display := xtest.StartXvfb(t) // registered first: stopped after the agent
 	h := newHome(t, "DISPLAY="+display, "WAYLAND_DISPLAY=",
 		"INBOXSYNC_TEST_MIN_SYNC_GAP=100ms", "INBOXSYNC_TEST_WALL_CHECK=100ms")
 	log := h.startTrayAgent()

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inboxsync/inboxsync/internal/xtest"
+
 	"github.com/inboxsync/inboxsync/sync/provider/gmail/gmailtest"
 )
 
@@ -33,7 +35,7 @@ var dashboardTabs = []string{"overview", "history", "issues", "activity", "conne
 func TestWindowScreens(t *testing.T) {
 	needKeyring(t)
 	needDisplayTools(t, "import")
-	display := startXvfb(t) // registered first: stopped after the agent
+	display := xtest.StartXvfb(t) // registered first: stopped after the agent
 	h := newHome(t, "DISPLAY="+display, "WAYLAND_DISPLAY=")
 	// Office 365 and Gmail need a client ID before they can show the
 	// sign-in link; nothing is sent to Microsoft or Google until the
@@ -237,7 +239,7 @@ func (s *screens) drawn(id, title string) {
 	s.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if img, err := s.capture(id); err == nil && colours(img) >= minColours {
+		if img, err := s.capture(id); err == nil && xtest.Colours(img) >= minColours {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -338,7 +340,7 @@ func (s *screens) shootID(id, name string) image.Image {
 		if err != nil {
 			s.t.Fatal(err)
 		}
-		if colours(img) >= minColours || time.Now().After(deadline) {
+		if xtest.Colours(img) >= minColours || time.Now().After(deadline) {
 			s.check(img, name)
 			return img
 		}
@@ -356,7 +358,7 @@ func (s *screens) shootWhenChanged(w *shown, before image.Image, name string) im
 		if err != nil {
 			s.t.Fatal(err)
 		}
-		if !same(before, img) || time.Now().After(deadline) {
+		if !xtest.Same(before, img) || time.Now().After(deadline) {
 			time.Sleep(300 * time.Millisecond) // let the change finish drawing
 			return s.shoot(w, name)
 		}
@@ -377,7 +379,7 @@ func (s *screens) shootWhenStill(w *shown, from image.Image, name string) image.
 		if err != nil {
 			s.t.Fatalf("%v\nwindow output:\n%s", err, w.out)
 		}
-		if last != nil && same(last, img) && !same(img, from) {
+		if last != nil && xtest.Same(last, img) && !xtest.Same(img, from) {
 			s.check(img, name)
 			return img
 		}
@@ -395,7 +397,7 @@ func (s *screens) check(img image.Image, name string) {
 	if b.Dx() < 300 || b.Dy() < 120 {
 		s.t.Errorf("%s: window is %d×%d px, too small to be drawn", name, b.Dx(), b.Dy())
 	}
-	if n := colours(img); n < minColours {
+	if n := xtest.Colours(img); n < minColours {
 		s.t.Errorf("%s: only %d colours: the window looks blank", name, n)
 	}
 	dir := os.Getenv("INBOXSYNC_SHOTS")
@@ -418,7 +420,7 @@ func (s *screens) check(img image.Image, name string) {
 // differ fails when a step left the window looking exactly as before.
 func (s *screens) differ(before, after image.Image, step string) {
 	s.t.Helper()
-	if same(before, after) {
+	if xtest.Same(before, after) {
 		s.t.Errorf("%s changed nothing in the window", step)
 	}
 }
@@ -434,38 +436,6 @@ func (s *screens) capture(id string) (image.Image, error) {
 		return nil, fmt.Errorf("import -window %s: %v: %s", id, err, strings.TrimSpace(errOut.String()))
 	}
 	return png.Decode(bytes.NewReader(out))
-}
-
-// colours counts the distinct colours of img, up to 1000.
-func colours(img image.Image) int {
-	seen := map[[4]uint32]bool{}
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y += 2 {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, a := img.At(x, y).RGBA()
-			seen[[4]uint32{r, g, bl, a}] = true
-			if len(seen) >= 1000 {
-				return len(seen)
-			}
-		}
-	}
-	return len(seen)
-}
-
-// same reports whether two captures have the same size and pixels.
-func same(a, b image.Image) bool {
-	if a.Bounds() != b.Bounds() {
-		return false
-	}
-	r := a.Bounds()
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			if a.At(x, y) != b.At(x, y) {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // longAccount is the screens test's account name: 40 characters, no spaces
@@ -503,7 +473,7 @@ func TestGmailWindowScreens(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	display := startXvfb(t) // registered first: stopped after the agent
+	display := xtest.StartXvfb(t) // registered first: stopped after the agent
 	h := newHome(t, "DISPLAY="+display, "WAYLAND_DISPLAY=", "SSL_CERT_FILE="+caFile,
 		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	cfg, err := json.Marshal(map[string]any{"gmail": map[string]string{

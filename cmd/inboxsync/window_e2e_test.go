@@ -1,14 +1,14 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inboxsync/inboxsync/internal/xtest"
 
 	"github.com/inboxsync/inboxsync/sync/api"
 )
@@ -29,45 +29,6 @@ func needDisplayTools(t *testing.T, tools ...string) {
 			t.Skipf("%s not found: install it (scripts/deps.sh test)", tool)
 		}
 	}
-}
-
-// startXvfb starts Xvfb on a free display (Xvfb picks it: -displayfd)
-// and returns its DISPLAY value. It is stopped when the test ends.
-func startXvfb(t *testing.T) string {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
-	cmd.ExtraFiles = []*os.File{w}
-	var errOut bytes.Buffer
-	cmd.Stderr = &errOut
-	if err := cmd.Start(); err != nil {
-		w.Close()
-		t.Fatal(err)
-	}
-	w.Close()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(r).ReadString('\n')
-		line <- strings.TrimSpace(s)
-	}()
-	select {
-	case n := <-line:
-		if n == "" {
-			t.Fatalf("Xvfb did not start: %s", errOut.String())
-		}
-		return ":" + n
-	case <-time.After(20 * time.Second):
-		t.Fatalf("Xvfb did not report its display within 20 s: %s", errOut.String())
-	}
-	return ""
 }
 
 // windows lists the visible windows on display whose title matches the
@@ -97,7 +58,7 @@ func windows(t *testing.T, display, name string, wait bool) []string {
 func TestWindowReactivationOpensExactlyOne(t *testing.T) {
 	needKeyring(t)
 	needDisplayTools(t, "import")
-	display := startXvfb(t) // registered first: stopped after the agent
+	display := xtest.StartXvfb(t) // registered first: stopped after the agent
 	h := newHome(t, "DISPLAY="+display, "WAYLAND_DISPLAY=",
 		"INBOXSYNC_TEST_MIN_SYNC_GAP=100ms", "INBOXSYNC_TEST_WALL_CHECK=100ms")
 	log := h.startAgent()

@@ -3,7 +3,6 @@
 package winetest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -35,6 +34,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/inboxsync/inboxsync/internal/xtest"
 
 	"github.com/inboxsync/inboxsync/sync/auth/authtest"
 	"github.com/inboxsync/inboxsync/sync/provider/gmail/gmailtest"
@@ -107,7 +108,7 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 		tray := w.window(t, "Wine System Tray")
 		w.eventually(t, "the tray icon is drawn", func() bool {
 			img, err := w.capture(tray)
-			return err == nil && colours(img) >= 4
+			return err == nil && xtest.Colours(img) >= 4
 		})
 		img, _ = w.capture(tray)
 		w.save(t, img, "windows-tray")
@@ -394,7 +395,7 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 			}
 			shot = img
 			b := img.Bounds()
-			return colours(cropped(img, image.Rect(b.Max.X-24, b.Max.Y-20, b.Max.X, b.Max.Y))) >= 6
+			return xtest.Colours(cropped(img, image.Rect(b.Max.X-24, b.Max.Y-20, b.Max.X, b.Max.Y))) >= 6
 		})
 		w.save(t, shot, "windows-taskbar")
 		// Right-click on the icon: the menu, with the accounts and the
@@ -493,7 +494,7 @@ func newWine(t *testing.T) *wine {
 	w.local = filepath.Join(users, "AppData", "Local", "InboxSync")
 	w.roaming = filepath.Join(users, "AppData", "Roaming", "InboxSync")
 	w.tmp = t.TempDir()
-	w.display = startXvfb(t)
+	w.display = xtest.StartXvfb(t)
 	w.env = append(os.Environ(), "DISPLAY="+w.display, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=",
 		"INBOXSYNC_TEST_MIN_SYNC_GAP=1ms")
 	// One wineserver for the whole test, started here with no pipe of
@@ -885,8 +886,8 @@ func (w *wine) drawnChanged(t *testing.T, id string, before image.Image) image.I
 	var last image.Image
 	for {
 		img, err := w.capture(id)
-		if err == nil && colours(img) >= minColours && (before == nil || !same(img, before)) {
-			if last != nil && same(last, img) {
+		if err == nil && xtest.Colours(img) >= minColours && (before == nil || !xtest.Same(img, before)) {
+			if last != nil && xtest.Same(last, img) {
 				b := img.Bounds()
 				if b.Dx() < 300 || b.Dy() < 120 {
 					t.Fatalf("window %s is %d×%d px: too small to be drawn", id, b.Dx(), b.Dy())
@@ -1026,74 +1027,6 @@ func (s *shownWindow) waitExit(t *testing.T) {
 		t.Errorf("the window process did not exit within 60 s\n%s", s.out)
 	}
 	s.cmd = nil
-}
-
-// startXvfb starts Xvfb on a free display and returns its DISPLAY value.
-func startXvfb(t *testing.T) string {
-	t.Helper()
-	r, wr, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
-	cmd.ExtraFiles = []*os.File{wr}
-	if err := cmd.Start(); err != nil {
-		wr.Close()
-		t.Fatalf("Xvfb: %v", err)
-	}
-	wr.Close()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(r).ReadString('\n')
-		line <- strings.TrimSpace(s)
-	}()
-	select {
-	case n := <-line:
-		if n == "" {
-			t.Fatal("Xvfb did not start")
-		}
-		return ":" + n
-	case <-time.After(20 * time.Second):
-		t.Fatal("Xvfb did not report its display within 20 s")
-	}
-	return ""
-}
-
-// colours counts the distinct colours of img, up to 1000.
-func colours(img image.Image) int {
-	seen := map[[4]uint32]bool{}
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y += 2 {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, a := img.At(x, y).RGBA()
-			seen[[4]uint32{r, g, bl, a}] = true
-			if len(seen) >= 1000 {
-				return len(seen)
-			}
-		}
-	}
-	return len(seen)
-}
-
-// same reports whether two captures have the same size and pixels.
-func same(a, b image.Image) bool {
-	if a.Bounds() != b.Bounds() {
-		return false
-	}
-	r := a.Bounds()
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			if a.At(x, y) != b.At(x, y) {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 func readCSV(path string) ([][]string, error) {

@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/inboxsync/inboxsync/internal/install"
@@ -138,6 +139,30 @@ func run(args []string, errOut io.Writer) int {
 
 // show shows the window until it is closed (or SIGINT/SIGTERM).
 func show(cl *control.Client, req request, errOut io.Writer) int {
+	// Asked to go by a signal (a test, the session ending): end at once.
+	// A window process holds nothing to save (the agent keeps every
+	// state), and Fyne's own quit, which its driver starts on the same
+	// signals, is not safe: in v2.7.1 its stop event can be sent on the
+	// main-thread queue after the queue closed, a panic at exit (seen in
+	// CI). So this handler is the only one: once the driver runs (its
+	// signal goroutine starts with it), every registration for these
+	// signals is dropped and this one made again. It is made before the
+	// Fyne app, so that no moment of the window's life is left to the
+	// runtime's default (end "by signal").
+	sigs := make(chan os.Signal, 1)
+	signals := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	signal.Notify(sigs, signals...)
+	defer signal.Stop(sigs)
+	var stop atomic.Pointer[func()]
+	go func() {
+		if _, ok := <-sigs; ok {
+			if f := stop.Load(); f != nil {
+				(*f)()
+			}
+			cl.Close()
+			os.Exit(exitOK)
+		}
+	}()
 	fyneapp.SetMetadata(fyne.AppMetadata{ID: appID, Name: "Inbox Sync", Version: install.Version,
 		Migrations: map[string]bool{"fyneDo": true}})
 	a := fyneapp.NewWithID(appID)
@@ -146,25 +171,8 @@ func show(cl *control.Client, req request, errOut io.Writer) int {
 		fmt.Fprintf(errOut, "inboxsync: %s\n", err)
 		return exitUsage
 	}
-	// Asked to go by a signal (a test, the session ending): end at once.
-	// A window process holds nothing to save (the agent keeps every
-	// state), and Fyne's own quit, which its driver starts on the same
-	// signals, is not safe: in v2.7.1 its stop event can be sent on the
-	// main-thread queue after the queue closed, a panic at exit (seen in
-	// CI). So this handler is the only one: once the driver runs (its
-	// signal goroutine starts with it), every registration for these
-	// signals is dropped and this one made again.
-	sigs := make(chan os.Signal, 1)
-	signals := []os.Signal{os.Interrupt, syscall.SIGTERM}
-	signal.Notify(sigs, signals...)
-	defer signal.Stop(sigs)
-	go func() {
-		if _, ok := <-sigs; ok {
-			w.Stop()
-			cl.Close()
-			os.Exit(exitOK)
-		}
-	}()
+	stopWindow := w.Stop
+	stop.Store(&stopWindow)
 	w.Window().SetMaster()
 	w.Start()
 	go fyne.Do(func() {

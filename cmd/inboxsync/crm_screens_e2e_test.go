@@ -73,7 +73,7 @@ func (w *shown) end() {
 	w.s.t.Helper()
 	if ok, err := interruptWindow(w.s.t, w.cmd); !ok {
 		w.s.t.Logf("window ignored the interrupt for 10 s and was killed\n%s", w.out)
-	} else if err != nil {
+	} else if err != nil && !endedByInterrupt(err) {
 		w.s.t.Errorf("window exited with %v\n%s", err, w.out)
 	}
 	w.cmd = nil

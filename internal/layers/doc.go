@@ -11,6 +11,8 @@
 //     control API alone;
 //   - providers, the store, CRM packages and the sync session link no
 //     engine: the engine drives them, never the other way round;
+//   - the sync session links no store implementation and no database
+//     driver: a host brings its own store through session.Store;
 //   - sync/api, the vocabulary every program shares, links only the
 //     standard library;
 //   - sync/control links nothing of this module but sync/api;

@@ -121,6 +121,16 @@ var rules = []rule{
 		forbidden: links("sync/engine/..."),
 	},
 	{
+		name: "session-any-host",
+		words: "sync/session (one sync session, for any host) links no store implementation (sync/store) " +
+			"and no database driver (database/sql, SQLite): a host brings its own store through the " +
+			"session.Store contract",
+		subjects: []string{"sync/session/..."},
+		forbidden: func(_, to *pkg) bool {
+			return to.ImportPath == "database/sql" || matchAny(to.ImportPath, "sync/store/...", "modernc.org/sqlite/...")
+		},
+	},
+	{
 		name:     "api-leaf",
 		words:    "sync/api, the vocabulary every program shares, links only the standard library",
 		subjects: []string{"sync/api/..."},
@@ -440,7 +450,10 @@ func TestRulesCanFail(t *testing.T) {
 		{"sync/crm/crmlog -> sync/engine", map[string][]string{
 			"engine-on-top": {"sync/crm/crmlog → sync/engine"}}},
 		{"sync/session -> sync/engine", map[string][]string{
-			"engine-on-top": {"sync/session → sync/engine"}}},
+			"engine-on-top":    {"sync/session → sync/engine"},
+			"session-any-host": {"sync/session → sync/engine → sync/store"}}},
+		{"sync/session -> sync/store", map[string][]string{
+			"session-any-host": {"sync/session → sync/store"}}},
 		{"sync/api -> golang.org/x/text", map[string][]string{
 			"api-leaf": {"sync/api → golang.org/x/text"}}},
 		{"sync/api -> sync/policy", map[string][]string{

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -443,15 +442,7 @@ func (s *screens) differ(before, after image.Image, step string) {
 
 // capture grabs one window's pixels with ImageMagick's import.
 func (s *screens) capture(id string) (image.Image, error) {
-	cmd := exec.Command("import", "-window", id, "png:-")
-	cmd.Env = append(os.Environ(), "DISPLAY="+s.display)
-	var errOut bytes.Buffer
-	cmd.Stderr = &errOut
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("import -window %s: %v: %s", id, err, strings.TrimSpace(errOut.String()))
-	}
-	return png.Decode(bytes.NewReader(out))
+	return xtest.Capture(s.display, id)
 }
 
 // longAccount is the screens test's account name: 40 characters, no spaces

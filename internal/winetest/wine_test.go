@@ -905,17 +905,7 @@ func (w *wine) drawnChanged(t *testing.T, id string, before image.Image) image.I
 
 // capture grabs one window's pixels with ImageMagick's import.
 func (w *wine) capture(id string) (image.Image, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "import", "-window", id, "png:-")
-	cmd.Env = append(os.Environ(), "DISPLAY="+w.display)
-	var errOut bytes.Buffer
-	cmd.Stderr = &errOut
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("import -window %s: %v: %s", id, err, strings.TrimSpace(errOut.String()))
-	}
-	return png.Decode(bytes.NewReader(out))
+	return xtest.Capture(w.display, id)
 }
 
 // save writes img as INBOXSYNC_SHOTS/name.png (name "" = not saved).

@@ -7,7 +7,10 @@ package xtest
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"fmt"
 	"image"
+	"image/png"
 	"os"
 	"os/exec"
 	"strings"
@@ -52,6 +55,22 @@ func StartXvfb(t testing.TB) string {
 		t.Fatalf("Xvfb did not report its display within 20 s: %s", errOut.String())
 	}
 	return ""
+}
+
+// Capture grabs one window's pixels on display with ImageMagick's import
+// (20 s at most).
+func Capture(display, id string) (image.Image, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "import", "-window", id, "png:-")
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("import -window %s: %v: %s", id, err, strings.TrimSpace(errOut.String()))
+	}
+	return png.Decode(bytes.NewReader(out))
 }
 
 // Colours counts the distinct colours of img, up to 1000: anti-aliased

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/engine"
@@ -39,11 +40,7 @@ var windowNames = []string{"dashboard", "activate", "settings", api.WindowCRMCon
 // OpenWindow implements api.Control: it asks the window launcher for the
 // window.
 func (a *agentControl) OpenWindow(ctx context.Context, req api.WindowRequest) error {
-	known := false
-	for _, n := range windowNames {
-		known = known || n == req.Window
-	}
-	if !known {
+	if !slices.Contains(windowNames, req.Window) {
 		return fmt.Errorf("%w: unknown window %q", api.ErrInvalid, req.Window)
 	}
 	a.open(req)

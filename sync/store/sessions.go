@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/api"
@@ -54,16 +53,17 @@ func (s *Store) Sessions(ctx context.Context, q api.SessionQuery) ([]api.Session
 	if q.Limit <= 0 {
 		q.Limit = api.DefaultSessionLimit
 	}
-	const cols = "SELECT id, account, trigger_by, start_time, end_time, outcome, added, updated, removed, error FROM sessions"
-	var (
-		rows *sql.Rows
-		err  error
-	)
 	if q.Account == "" {
-		rows, err = s.db.QueryContext(ctx, cols+" ORDER BY start_time DESC, id DESC LIMIT ?", q.Limit)
-	} else {
-		rows, err = s.db.QueryContext(ctx, cols+" WHERE account = ? ORDER BY start_time DESC, id DESC LIMIT ?", q.Account, q.Limit)
+		return s.sessions(ctx, "", q.Limit)
 	}
+	return s.sessions(ctx, "WHERE account = ?", q.Limit, q.Account)
+}
+
+// sessions reads the sessions where selects (with its args), newest
+// first, at most limit.
+func (s *Store) sessions(ctx context.Context, where string, limit int, args ...any) ([]api.Session, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT id, account, trigger_by, start_time, end_time, outcome, added, updated, removed, error FROM sessions "+
+		where+" ORDER BY start_time DESC, id DESC LIMIT ?", append(args, limit)...)
 	if err != nil {
 		return nil, err
 	}
@@ -97,18 +97,11 @@ func (s *Store) LastSession(ctx context.Context, account string) (sess api.Sessi
 // LastSuccessfulSession returns account's newest session that succeeded
 // (outcome "ok"); ok is false when none did.
 func (s *Store) LastSuccessfulSession(ctx context.Context, account string) (sess api.Session, ok bool, err error) {
-	var start, end sql.NullInt64
-	err = s.db.QueryRowContext(ctx, `SELECT id, account, trigger_by, start_time, end_time, outcome, added, updated, removed, error
-		FROM sessions WHERE account = ? AND outcome = ? ORDER BY start_time DESC, id DESC LIMIT 1`, account, api.OutcomeOK).Scan(
-		&sess.ID, &sess.Account, &sess.Trigger, &start, &end, &sess.Outcome, &sess.Added, &sess.Updated, &sess.Removed, &sess.Error)
-	if errors.Is(err, sql.ErrNoRows) {
-		return api.Session{}, false, nil
-	}
-	if err != nil {
+	list, err := s.sessions(ctx, "WHERE account = ? AND outcome = ?", 1, account, api.OutcomeOK)
+	if err != nil || len(list) == 0 {
 		return api.Session{}, false, err
 	}
-	sess.Start, sess.End = decTime(start), decTime(end)
-	return sess, true, nil
+	return list[0], true, nil
 }
 
 // Issues returns the newest issues of account ("" means all accounts),

@@ -132,7 +132,9 @@ func TestUpkeepFinishesAnInterruptedPurge(t *testing.T) {
 	v.waitIndex()
 	v.stop()
 	v.st.Close()
-	raw, err := sql.Open("sqlite", v.path)
+	// A busy timeout as the store's own: a fresh connection to a WAL
+	// database can meet a lock for a moment (CI saw SQLITE_BUSY here).
+	raw, err := sql.Open("sqlite", "file:"+v.path+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
 	}

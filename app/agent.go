@@ -17,7 +17,7 @@ import (
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/policy"
 	"github.com/inboxsync/inboxsync/sync/provider"
-	"github.com/inboxsync/inboxsync/sync/secret"
+	"github.com/inboxsync/inboxsync/sync/secret/keyring"
 	"github.com/inboxsync/inboxsync/sync/store"
 )
 
@@ -106,7 +106,7 @@ func RunAgent(ctx context.Context, paths install.Paths, opts AgentOptions) error
 	pol := policy.Load(polPath)
 	logPolicy(log, pol)
 	current.Store(&pol)
-	secrets := secret.NewKeyring(KeyringService)
+	secrets := keyring.NewKeyring(KeyringService)
 	cfg := engine.Config{
 		Store: st, Secrets: secrets,
 		Connectors: map[string]provider.Connector{}, Log: log,

@@ -4,7 +4,7 @@ import (
 	"github.com/inboxsync/inboxsync/internal/install"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/provider/gmail"
-	"github.com/inboxsync/inboxsync/sync/secret"
+	"github.com/inboxsync/inboxsync/sync/secret/keyring"
 )
 
 // Gmail and Google Workspace accounts sync through the Gmail and Google
@@ -18,7 +18,7 @@ func init() {
 	connectors["gmail"] = func(p install.Paths) provider.Connector {
 		return &gmail.Connector{
 			Defaults: func() (map[string]string, error) { return gmailDefaults(p) },
-			Secrets:  secret.NewKeyring(KeyringService),
+			Secrets:  keyring.NewKeyring(KeyringService),
 		}
 	}
 }

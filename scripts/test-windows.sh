@@ -94,7 +94,7 @@ unit() { # unit PKG [go test flags…]
   grep -E '^--- SKIP' "$work/$name.log" >&2 || true
 }
 unit sync/control
-unit sync/secret
+unit sync/secret/keyring
 unit internal/autostart -test.run 'RunKey|WindowsCommandLine|ExecQuote|AutostartEntry'
 
 step "internal/winetest: the programs end to end"

@@ -9,7 +9,7 @@ import (
 
 	"github.com/inboxsync/inboxsync/app"
 	"github.com/inboxsync/inboxsync/sync/control"
-	"github.com/inboxsync/inboxsync/sync/secret"
+	"github.com/inboxsync/inboxsync/sync/secret/keyring"
 )
 
 const notifyAbout = `Email notices: when sync stops on a mailbox and needs someone (suspended, or
@@ -67,7 +67,7 @@ func (c *cli) notify(args []string) int {
 		if pw == "" {
 			return c.fail(errors.New("no password on standard input"))
 		}
-		if err := secret.NewKeyring(app.KeyringService).Set(app.SMTPSecretAccount, app.SMTPSecretKey, pw); err != nil {
+		if err := keyring.NewKeyring(app.KeyringService).Set(app.SMTPSecretAccount, app.SMTPSecretKey, pw); err != nil {
 			return c.fail(fmt.Errorf("could not save the password in the system keyring: %w", err))
 		}
 		fmt.Fprintln(c.out, "The mail relay's password is saved in the system keyring.")

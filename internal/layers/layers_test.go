@@ -124,10 +124,12 @@ var rules = []rule{
 		name: "session-any-host",
 		words: "sync/session (one sync session, for any host) links no store implementation (sync/store) " +
 			"and no database driver (database/sql, SQLite): a host brings its own store through the " +
-			"session.Store contract",
+			"session.Store contract; nor the desktop keyring (sync/secret/keyring, go-keyring, D-Bus), " +
+			"which a server has not",
 		subjects: []string{"sync/session/..."},
 		forbidden: func(_, to *pkg) bool {
-			return to.ImportPath == "database/sql" || matchAny(to.ImportPath, "sync/store/...", "modernc.org/sqlite/...")
+			return to.ImportPath == "database/sql" || matchAny(to.ImportPath, "sync/store/...", "modernc.org/sqlite/...",
+				"sync/secret/keyring/...", "github.com/zalando/go-keyring/...", "github.com/godbus/dbus/...")
 		},
 	},
 	{
@@ -393,7 +395,9 @@ var layered = []string{
 	"sync/store -> sync/crm modernc.org/sqlite",
 	"sync/crm/crmlog -> sync/crm",
 	"sync/crm/salesforce -> sync/crm sync/secret",
-	"sync/secret -> github.com/zalando/go-keyring",
+	"sync/session -> sync/secret",
+	"sync/secret/keyring -> sync/secret github.com/zalando/go-keyring",
+	"app -> sync/secret/keyring",
 	"sync/emailnotice -> github.com/wneessen/go-mail sync/store",
 	"sync/provider/ews -> sync/provider sync/provider/internal/httpapi",
 }
@@ -425,8 +429,8 @@ func TestRulesCanFail(t *testing.T) {
 			"sync-no-desktop": {"sync/policy → app"}}},
 		{"sync/provider/ews -> ui/window", map[string][]string{
 			"sync-no-desktop": {"sync/provider/ews → ui/window"}}},
-		{"sync/secret -> fyne.io/systray", map[string][]string{
-			"sync-no-desktop": {"sync/crm/salesforce → sync/secret → fyne.io/systray", "sync/secret → fyne.io/systray"}}},
+		{"sync/secret/keyring -> fyne.io/systray", map[string][]string{
+			"sync-no-desktop": {"sync/secret/keyring → fyne.io/systray"}}},
 		{"ui/window -> sync/store", map[string][]string{
 			"window-only-control":       {"cmd/inboxsync-window → ui/window → sync/store"},
 			"window-no-agent-libraries": {"cmd/inboxsync-window → ui/window → sync/store → modernc.org/sqlite"}}},
@@ -452,6 +456,8 @@ func TestRulesCanFail(t *testing.T) {
 		{"sync/session -> sync/engine", map[string][]string{
 			"engine-on-top":    {"sync/session → sync/engine"},
 			"session-any-host": {"sync/session → sync/engine → sync/store"}}},
+		{"sync/provider -> sync/secret/keyring", map[string][]string{
+			"session-any-host": {"sync/session → sync/provider → sync/secret/keyring"}}},
 		{"sync/session -> sync/store", map[string][]string{
 			"session-any-host": {"sync/session → sync/store"}}},
 		{"sync/api -> golang.org/x/text", map[string][]string{

@@ -1,11 +1,6 @@
 package secret
 
-import (
-	"errors"
-	"fmt"
-
-	"github.com/zalando/go-keyring"
-)
+import "errors"
 
 // ErrNotFound is returned by Store.Get when no secret is stored under the
 // account and key (test with errors.Is).
@@ -50,7 +45,7 @@ func (e *UnavailableError) Error() string {
 	if e.Err == nil {
 		return e.Message()
 	}
-	return e.Message() + " (details: " + describe(e.Err) + ")"
+	return e.Message() + " (details: " + e.Err.Error() + ")"
 }
 
 // Unwrap returns the underlying error.
@@ -58,22 +53,3 @@ func (e *UnavailableError) Unwrap() error { return e.Err }
 
 // Is reports whether target is ErrUnavailable.
 func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailable }
-
-// newUnavailable wraps err, the reason the keyring cannot be used.
-func newUnavailable(err error) *UnavailableError {
-	return &UnavailableError{Locked: isLocked(err), Err: err}
-}
-
-// classify turns an error from go-keyring into this package's errors. op,
-// account and key only give context; the value never appears in it.
-func classify(op, account, key string, err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, keyring.ErrNotFound):
-		return ErrNotFound
-	case errors.Is(err, keyring.ErrUnsupportedPlatform), isUnavailable(err):
-		return newUnavailable(err)
-	}
-	return fmt.Errorf("secret: keyring %s of %s/%s failed: %w", op, account, key, err)
-}

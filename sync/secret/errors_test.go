@@ -6,8 +6,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-
-	"github.com/zalando/go-keyring"
 )
 
 func TestUnavailableError(t *testing.T) {
@@ -42,22 +40,5 @@ func TestUnavailableError(t *testing.T) {
 	}
 	if (&UnavailableError{}).Error() != unavailableMessage {
 		t.Error("Error() without an underlying error is not the message")
-	}
-}
-
-func TestClassify(t *testing.T) {
-	if err := classify("read", "a", "k", keyring.ErrNotFound); err != ErrNotFound {
-		t.Errorf("go-keyring's ErrNotFound → %v, want ErrNotFound", err)
-	}
-	if err := classify("read", "a", "k", keyring.ErrUnsupportedPlatform); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("ErrUnsupportedPlatform → %v, want ErrUnavailable", err)
-	}
-	other := errors.New("something else")
-	err := classify("write", "acct", "password", other)
-	if !errors.Is(err, other) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) {
-		t.Errorf("other error → %v, want it wrapped as it is", err)
-	}
-	if !strings.Contains(err.Error(), "acct/password") {
-		t.Errorf("%q does not say which secret", err)
 	}
 }

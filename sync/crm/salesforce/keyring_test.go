@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	seckeyring "github.com/inboxsync/inboxsync/sync/secret/keyring"
 	"github.com/zalando/go-keyring"
 
 	"github.com/inboxsync/inboxsync/sync/secret"
@@ -31,5 +32,5 @@ func realKeyring(t *testing.T) secret.Store {
 			t.Errorf("cleaning up %s: %v", service, err)
 		}
 	})
-	return secret.NewKeyring(service)
+	return seckeyring.NewKeyring(service)
 }

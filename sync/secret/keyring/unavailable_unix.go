@@ -2,7 +2,7 @@
 
 // This build constraint is go-keyring's own for its Secret Service backend.
 
-package secret
+package keyring
 
 import (
 	"errors"
@@ -15,13 +15,6 @@ import (
 
 	dbus "github.com/godbus/dbus/v5"
 )
-
-const unavailableMessage = "The system keyring is not available, so Inbox Sync cannot store your password safely. " +
-	"Install and unlock a Secret Service keyring (on Debian/Ubuntu: sudo apt install gnome-keyring, then log in again)."
-
-const lockedMessage = "The system keyring is locked, so Inbox Sync cannot read or store your password. " +
-	"Unlock it (log out and log in again, or unlock the \"Login\" keyring in the Passwords and Keys app) and try again. " +
-	"If no keyring is installed, install one (on Debian/Ubuntu: sudo apt install gnome-keyring, then log in again)."
 
 // unavailableDBusErrors are the D-Bus error names that mean the Secret
 // Service cannot be used: nobody provides it, it could not be started, it

@@ -1,4 +1,4 @@
-package secret
+package keyring
 
 // These tests run against the real keyring: on Linux the Secret Service on
 // the session bus (scripts/with-keyring.sh provides a throwaway
@@ -18,6 +18,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/inboxsync/inboxsync/sync/secret"
 	"github.com/zalando/go-keyring"
 )
 
@@ -51,7 +52,7 @@ func testService(t *testing.T) string {
 }
 
 // newTestStore returns a keyring store on a fresh service, and the service.
-func newTestStore(t *testing.T) (Store, string) {
+func newTestStore(t *testing.T) (secret.Store, string) {
 	t.Helper()
 	requireKeyring(t)
 	service := testService(t)
@@ -98,14 +99,14 @@ func assertChunks(t *testing.T, service, account, key string, n int) {
 	}
 }
 
-func mustSet(t *testing.T, s Store, account, key, value string) {
+func mustSet(t *testing.T, s secret.Store, account, key, value string) {
 	t.Helper()
 	if err := s.Set(account, key, value); err != nil {
 		t.Fatalf("Set(%s, %s, %d bytes): %v", account, key, len(value), err)
 	}
 }
 
-func mustGet(t *testing.T, s Store, account, key, want string) {
+func mustGet(t *testing.T, s secret.Store, account, key, want string) {
 	t.Helper()
 	got, err := s.Get(account, key)
 	if err != nil {
@@ -138,23 +139,23 @@ func TestRoundTripSmall(t *testing.T) {
 	for name, v := range values {
 		t.Run(name, func(t *testing.T) {
 			account := "acct-" + name
-			mustSet(t, s, account, KeyPassword, v)
-			mustGet(t, s, account, KeyPassword, v)
+			mustSet(t, s, account, secret.KeyPassword, v)
+			mustGet(t, s, account, secret.KeyPassword, v)
 			// Small values are stored as they are, in one item.
-			if raw, ok := rawGet(t, service, account+"/"+KeyPassword); !ok || raw != v {
+			if raw, ok := rawGet(t, service, account+"/"+secret.KeyPassword); !ok || raw != v {
 				t.Errorf("main item holds %d bytes (present %v), want the value itself", len(raw), ok)
 			}
-			assertChunks(t, service, account, KeyPassword, 0)
+			assertChunks(t, service, account, secret.KeyPassword, 0)
 		})
 	}
 	// Keys of one account are independent.
-	mustSet(t, s, "acct", KeyPassword, "pw")
-	mustSet(t, s, "acct", KeyToken, "tok")
-	mustGet(t, s, "acct", KeyPassword, "pw")
-	mustGet(t, s, "acct", KeyToken, "tok")
+	mustSet(t, s, "acct", secret.KeyPassword, "pw")
+	mustSet(t, s, "acct", secret.KeyToken, "tok")
+	mustGet(t, s, "acct", secret.KeyPassword, "pw")
+	mustGet(t, s, "acct", secret.KeyToken, "tok")
 	// Overwrite.
-	mustSet(t, s, "acct", KeyPassword, "pw2")
-	mustGet(t, s, "acct", KeyPassword, "pw2")
+	mustSet(t, s, "acct", secret.KeyPassword, "pw2")
+	mustGet(t, s, "acct", secret.KeyPassword, "pw2")
 }
 
 func TestRoundTripLarge(t *testing.T) {
@@ -162,10 +163,10 @@ func TestRoundTripLarge(t *testing.T) {
 	for _, size := range []int{chunkSize + 1, 10 * 1024, 100 * 1024} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			v := bigValue(t, size, uint64(size))
-			mustSet(t, s, "acct", KeyToken, v)
-			mustGet(t, s, "acct", KeyToken, v)
+			mustSet(t, s, "acct", secret.KeyToken, v)
+			mustGet(t, s, "acct", secret.KeyToken, v)
 
-			main, ok := rawGet(t, service, "acct/"+KeyToken)
+			main, ok := rawGet(t, service, "acct/"+secret.KeyToken)
 			if !ok || !strings.HasPrefix(main, manifestPrefix) || len(main) > 200 {
 				t.Fatalf("main item is %d bytes (present %v), want a short manifest", len(main), ok)
 			}
@@ -175,7 +176,7 @@ func TestRoundTripLarge(t *testing.T) {
 			}
 			var whole strings.Builder
 			for i := 1; i <= m.chunks; i++ {
-				c, ok := rawGet(t, service, chunkUser("acct", KeyToken, i))
+				c, ok := rawGet(t, service, chunkUser("acct", secret.KeyToken, i))
 				if !ok {
 					t.Fatalf("chunk %d of %d missing", i, m.chunks)
 				}
@@ -190,7 +191,7 @@ func TestRoundTripLarge(t *testing.T) {
 			if whole.String() != v {
 				t.Error("chunks do not add up to the value")
 			}
-			assertChunks(t, service, "acct", KeyToken, m.chunks)
+			assertChunks(t, service, "acct", secret.KeyToken, m.chunks)
 		})
 	}
 }
@@ -198,37 +199,37 @@ func TestRoundTripLarge(t *testing.T) {
 func TestOverwriteLargeWithSmallRemovesChunks(t *testing.T) {
 	s, service := newTestStore(t)
 	large := bigValue(t, 10*1024, 1)
-	mustSet(t, s, "acct", KeyToken, large)
-	if _, ok := rawGet(t, service, "acct/"+KeyToken+"#1"); !ok {
+	mustSet(t, s, "acct", secret.KeyToken, large)
+	if _, ok := rawGet(t, service, "acct/"+secret.KeyToken+"#1"); !ok {
 		t.Fatal("no chunk #1 after storing 10 KB")
 	}
-	mustSet(t, s, "acct", KeyToken, "small")
-	mustGet(t, s, "acct", KeyToken, "small")
-	if _, ok := rawGet(t, service, "acct/"+KeyToken+"#1"); ok {
+	mustSet(t, s, "acct", secret.KeyToken, "small")
+	mustGet(t, s, "acct", secret.KeyToken, "small")
+	if _, ok := rawGet(t, service, "acct/"+secret.KeyToken+"#1"); ok {
 		t.Error("chunk acct/oauth-token#1 still in the keyring after a small value replaced the large one")
 	}
-	assertChunks(t, service, "acct", KeyToken, 0)
+	assertChunks(t, service, "acct", secret.KeyToken, 0)
 }
 
 func TestOverwriteLargeWithSmallerLarge(t *testing.T) {
 	s, service := newTestStore(t)
-	mustSet(t, s, "acct", KeyToken, bigValue(t, 100*1024, 2))
+	mustSet(t, s, "acct", secret.KeyToken, bigValue(t, 100*1024, 2))
 	v := bigValue(t, 5*1024, 3)
-	mustSet(t, s, "acct", KeyToken, v)
-	mustGet(t, s, "acct", KeyToken, v)
-	m, err := parseManifest(mustRaw(t, service, "acct/"+KeyToken))
+	mustSet(t, s, "acct", secret.KeyToken, v)
+	mustGet(t, s, "acct", secret.KeyToken, v)
+	m, err := parseManifest(mustRaw(t, service, "acct/"+secret.KeyToken))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := len(split(v, chunkSize)); m.chunks != want {
 		t.Errorf("5 KB stored in %d chunks, want %d", m.chunks, want)
 	}
-	assertChunks(t, service, "acct", KeyToken, m.chunks)
+	assertChunks(t, service, "acct", secret.KeyToken, m.chunks)
 
 	// And growing again.
 	v = bigValue(t, 20*1024, 4)
-	mustSet(t, s, "acct", KeyToken, v)
-	mustGet(t, s, "acct", KeyToken, v)
+	mustSet(t, s, "acct", secret.KeyToken, v)
+	mustGet(t, s, "acct", secret.KeyToken, v)
 }
 
 func mustRaw(t *testing.T, service, user string) string {
@@ -242,23 +243,23 @@ func mustRaw(t *testing.T, service, user string) string {
 
 func TestDeleteAccount(t *testing.T) {
 	s, service := newTestStore(t)
-	mustSet(t, s, "acct", KeyPassword, "pw")
-	mustSet(t, s, "acct", KeyToken, bigValue(t, 10*1024, 5))
-	mustSet(t, s, "other", KeyToken, "keep me")
+	mustSet(t, s, "acct", secret.KeyPassword, "pw")
+	mustSet(t, s, "acct", secret.KeyToken, bigValue(t, 10*1024, 5))
+	mustSet(t, s, "other", secret.KeyToken, "keep me")
 
 	if err := s.DeleteAccount("acct"); err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{KeyPassword, KeyToken} {
-		if _, err := s.Get("acct", key); !errors.Is(err, ErrNotFound) {
-			t.Errorf("Get(acct, %s) after DeleteAccount: %v, want ErrNotFound", key, err)
+	for _, key := range []string{secret.KeyPassword, secret.KeyToken} {
+		if _, err := s.Get("acct", key); !errors.Is(err, secret.ErrNotFound) {
+			t.Errorf("Get(acct, %s) after DeleteAccount: %v, want secret.ErrNotFound", key, err)
 		}
 		if _, ok := rawGet(t, service, "acct/"+key); ok {
 			t.Errorf("acct/%s still in the keyring", key)
 		}
 		assertChunks(t, service, "acct", key, 0)
 	}
-	mustGet(t, s, "other", KeyToken, "keep me")
+	mustGet(t, s, "other", secret.KeyToken, "keep me")
 
 	// Nothing left: still nil.
 	if err := s.DeleteAccount("acct"); err != nil {
@@ -271,14 +272,14 @@ func TestDeleteAccount(t *testing.T) {
 
 func TestDelete(t *testing.T) {
 	s, service := newTestStore(t)
-	mustSet(t, s, "acct", KeyPassword, "pw")
-	mustSet(t, s, "acct", KeyToken, bigValue(t, 7000, 6))
-	for _, key := range []string{KeyPassword, KeyToken} {
+	mustSet(t, s, "acct", secret.KeyPassword, "pw")
+	mustSet(t, s, "acct", secret.KeyToken, bigValue(t, 7000, 6))
+	for _, key := range []string{secret.KeyPassword, secret.KeyToken} {
 		if err := s.Delete("acct", key); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Get("acct", key); !errors.Is(err, ErrNotFound) {
-			t.Errorf("Get after Delete: %v, want ErrNotFound", err)
+		if _, err := s.Get("acct", key); !errors.Is(err, secret.ErrNotFound) {
+			t.Errorf("Get after Delete: %v, want secret.ErrNotFound", err)
 		}
 		assertChunks(t, service, "acct", key, 0)
 		if err := s.Delete("acct", key); err != nil {
@@ -289,11 +290,11 @@ func TestDelete(t *testing.T) {
 
 func TestGetMissing(t *testing.T) {
 	s, _ := newTestStore(t)
-	_, err := s.Get("nobody", KeyPassword)
-	if !errors.Is(err, ErrNotFound) {
-		t.Fatalf("Get of a missing secret: %v, want ErrNotFound", err)
+	_, err := s.Get("nobody", secret.KeyPassword)
+	if !errors.Is(err, secret.ErrNotFound) {
+		t.Fatalf("Get of a missing secret: %v, want secret.ErrNotFound", err)
 	}
-	if errors.Is(err, ErrUnavailable) {
+	if errors.Is(err, secret.ErrUnavailable) {
 		t.Error("a missing secret must not look like a missing keyring")
 	}
 }
@@ -301,16 +302,16 @@ func TestGetMissing(t *testing.T) {
 func TestTamperedChunk(t *testing.T) {
 	s, service := newTestStore(t)
 	v := bigValue(t, 10*1024, 7)
-	mustSet(t, s, "acct", KeyToken, v)
-	original := mustRaw(t, service, chunkUser("acct", KeyToken, 2))
+	mustSet(t, s, "acct", secret.KeyToken, v)
+	original := mustRaw(t, service, chunkUser("acct", secret.KeyToken, 2))
 
 	tampered := strings.Repeat("Z", len(original))
-	if err := keyring.Set(service, chunkUser("acct", KeyToken, 2), tampered); err != nil {
+	if err := keyring.Set(service, chunkUser("acct", secret.KeyToken, 2), tampered); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Get("acct", KeyToken)
-	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "checksum") {
-		t.Fatalf("Get with a tampered chunk = (%d bytes, %v), want a checksum ErrCorrupt", len(got), err)
+	got, err := s.Get("acct", secret.KeyToken)
+	if !errors.Is(err, secret.ErrCorrupt) || !strings.Contains(err.Error(), "checksum") {
+		t.Fatalf("Get with a tampered chunk = (%d bytes, %v), want a checksum secret.ErrCorrupt", len(got), err)
 	}
 	if got != "" {
 		t.Error("Get returned the corrupt value along with the error")
@@ -319,27 +320,27 @@ func TestTamperedChunk(t *testing.T) {
 	t.Logf("tampered chunk: %v", err)
 
 	// A missing chunk is damage too.
-	mustSet(t, s, "acct", KeyToken, v)
-	if err := keyring.Delete(service, chunkUser("acct", KeyToken, 3)); err != nil {
+	mustSet(t, s, "acct", secret.KeyToken, v)
+	if err := keyring.Delete(service, chunkUser("acct", secret.KeyToken, 3)); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Get("acct", KeyToken)
-	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "missing") {
-		t.Fatalf("Get with a missing chunk: %v, want ErrCorrupt saying a part is missing", err)
+	_, err = s.Get("acct", secret.KeyToken)
+	if !errors.Is(err, secret.ErrCorrupt) || !strings.Contains(err.Error(), "missing") {
+		t.Fatalf("Get with a missing chunk: %v, want secret.ErrCorrupt saying a part is missing", err)
 	}
 	t.Logf("missing chunk: %v", err)
 
 	// So is a manifest this version cannot read.
-	if err := keyring.Set(service, "acct/"+KeyToken, manifestPrefix+"v9:whatever"); err != nil {
+	if err := keyring.Set(service, "acct/"+secret.KeyToken, manifestPrefix+"v9:whatever"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err = s.Get("acct", KeyToken); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("Get with an unknown manifest: %v, want ErrCorrupt", err)
+	if _, err = s.Get("acct", secret.KeyToken); !errors.Is(err, secret.ErrCorrupt) {
+		t.Fatalf("Get with an unknown manifest: %v, want secret.ErrCorrupt", err)
 	}
 
 	// Set repairs it all.
-	mustSet(t, s, "acct", KeyToken, v)
-	mustGet(t, s, "acct", KeyToken, v)
+	mustSet(t, s, "acct", secret.KeyToken, v)
+	mustGet(t, s, "acct", secret.KeyToken, v)
 }
 
 // assertNoSecretIn fails t if err's text contains any 8-byte piece of the
@@ -366,15 +367,15 @@ func TestValueWithManifestPrefix(t *testing.T) {
 		manifestPrefix + bigValue(t, 5000, 8),
 	} {
 		account := fmt.Sprintf("acct%d", i)
-		mustSet(t, s, account, KeyPassword, v)
-		mustGet(t, s, account, KeyPassword, v)
-		if raw := mustRaw(t, service, account+"/"+KeyPassword); raw == v {
+		mustSet(t, s, account, secret.KeyPassword, v)
+		mustGet(t, s, account, secret.KeyPassword, v)
+		if raw := mustRaw(t, service, account+"/"+secret.KeyPassword); raw == v {
 			t.Errorf("value %d stored as is; it must be escaped", i)
 		}
 		// Replacing it with a plain value leaves no chunk behind.
-		mustSet(t, s, account, KeyPassword, "plain")
-		mustGet(t, s, account, KeyPassword, "plain")
-		assertChunks(t, service, account, KeyPassword, 0)
+		mustSet(t, s, account, secret.KeyPassword, "plain")
+		mustGet(t, s, account, secret.KeyPassword, "plain")
+		assertChunks(t, service, account, secret.KeyPassword, 0)
 	}
 }
 
@@ -384,27 +385,27 @@ func TestOrphanChunksAreRemoved(t *testing.T) {
 	s, service := newTestStore(t)
 	orphans := func(account string, from, to int) {
 		for i := from; i <= to; i++ {
-			if err := keyring.Set(service, chunkUser(account, KeyToken, i), "orphan"); err != nil {
+			if err := keyring.Set(service, chunkUser(account, secret.KeyToken, i), "orphan"); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	mustSet(t, s, "a", KeyToken, "small")
+	mustSet(t, s, "a", secret.KeyToken, "small")
 	orphans("a", 1, 4)
-	mustSet(t, s, "a", KeyToken, "small again")
-	assertChunks(t, service, "a", KeyToken, 0)
+	mustSet(t, s, "a", secret.KeyToken, "small again")
+	assertChunks(t, service, "a", secret.KeyToken, 0)
 
 	v := bigValue(t, 5000, 9) // 3 chunks
-	mustSet(t, s, "b", KeyToken, v)
+	mustSet(t, s, "b", secret.KeyToken, v)
 	orphans("b", 4, 6)
-	mustSet(t, s, "b", KeyToken, v)
-	assertChunks(t, service, "b", KeyToken, 3)
+	mustSet(t, s, "b", secret.KeyToken, v)
+	assertChunks(t, service, "b", secret.KeyToken, 3)
 
 	orphans("c", 1, 3)
-	if err := s.Delete("c", KeyToken); err != nil {
+	if err := s.Delete("c", secret.KeyToken); err != nil {
 		t.Fatal(err)
 	}
-	assertChunks(t, service, "c", KeyToken, 0)
+	assertChunks(t, service, "c", secret.KeyToken, 0)
 }
 
 // recorder passes calls to go-keyring and records them; when failAt > 0,
@@ -453,9 +454,9 @@ func TestSetWritesChunksBeforeManifest(t *testing.T) {
 	if oldN <= newN+1 {
 		t.Fatalf("test values in %d and %d chunks, want the second much smaller", oldN, newN)
 	}
-	mustSet(t, s, "acct", KeyToken, oldV)
+	mustSet(t, s, "acct", secret.KeyToken, oldV)
 	rec.ops = nil
-	mustSet(t, s, "acct", KeyToken, newV)
+	mustSet(t, s, "acct", secret.KeyToken, newV)
 
 	var writes []string
 	for _, op := range rec.ops {
@@ -465,11 +466,11 @@ func TestSetWritesChunksBeforeManifest(t *testing.T) {
 	}
 	var want []string
 	for i := 1; i <= newN; i++ {
-		want = append(want, "set "+chunkUser("acct", KeyToken, i))
+		want = append(want, "set "+chunkUser("acct", secret.KeyToken, i))
 	}
-	want = append(want, "set acct/"+KeyToken)
+	want = append(want, "set acct/"+secret.KeyToken)
 	for i := oldN; i > newN; i-- {
-		want = append(want, "delete "+chunkUser("acct", KeyToken, i))
+		want = append(want, "delete "+chunkUser("acct", secret.KeyToken, i))
 	}
 	if strings.Join(writes, "\n") != strings.Join(want, "\n") {
 		t.Errorf("Set wrote\n  %s\nwant\n  %s", strings.Join(writes, "\n  "), strings.Join(want, "\n  "))
@@ -478,7 +479,7 @@ func TestSetWritesChunksBeforeManifest(t *testing.T) {
 
 func TestInterruptedSet(t *testing.T) {
 	// Stop a Set at every write in turn: Get must then return the old value,
-	// the new one, or ErrCorrupt (never another value, never a manifest
+	// the new one, or secret.ErrCorrupt (never another value, never a manifest
 	// whose chunks are missing), and the next complete Set must clean up.
 	requireKeyring(t)
 	service := testService(t)
@@ -510,35 +511,35 @@ func TestInterruptedSet(t *testing.T) {
 			account := strings.ReplaceAll(name, " ", "-")
 			oldV, newV := value(sz[0], 100), value(sz[1], 200)
 			for failAt := 1; ; failAt++ {
-				if err := store.Delete(account, KeyToken); err != nil {
+				if err := store.Delete(account, secret.KeyToken); err != nil {
 					t.Fatal(err)
 				}
 				if sz[0] != 0 {
-					mustSet(t, store, account, KeyToken, oldV)
+					mustSet(t, store, account, secret.KeyToken, oldV)
 				}
 				rec := &recorder{failAt: failAt}
-				err := (&keyringStore{service: service, kr: rec}).Set(account, KeyToken, newV)
+				err := (&keyringStore{service: service, kr: rec}).Set(account, secret.KeyToken, newV)
 				if err == nil {
 					break // got through every write
 				}
 				if !errors.Is(err, errInjected) {
 					t.Fatalf("failAt %d: Set: %v", failAt, err)
 				}
-				got, err := store.Get(account, KeyToken)
+				got, err := store.Get(account, secret.KeyToken)
 				switch {
 				case err == nil && (got == newV || got == oldV && sz[0] != 0):
-				case errors.Is(err, ErrNotFound) && sz[0] == 0:
-				case errors.Is(err, ErrCorrupt) && !strings.Contains(err.Error(), "missing"):
+				case errors.Is(err, secret.ErrNotFound) && sz[0] == 0:
+				case errors.Is(err, secret.ErrCorrupt) && !strings.Contains(err.Error(), "missing"):
 				default:
 					t.Fatalf("failAt %d: Get after an interrupted Set = (%d bytes, %v)", failAt, len(got), err)
 				}
-				mustSet(t, store, account, KeyToken, newV)
-				mustGet(t, store, account, KeyToken, newV)
+				mustSet(t, store, account, secret.KeyToken, newV)
+				mustGet(t, store, account, secret.KeyToken, newV)
 				n := 0
-				if m, err := parseManifest(mustRaw(t, service, account+"/"+KeyToken)); err == nil {
+				if m, err := parseManifest(mustRaw(t, service, account+"/"+secret.KeyToken)); err == nil {
 					n = m.chunks
 				}
-				assertChunks(t, service, account, KeyToken, n)
+				assertChunks(t, service, account, secret.KeyToken, n)
 			}
 		})
 	}
@@ -555,11 +556,11 @@ func TestConcurrentUse(t *testing.T) {
 			account := fmt.Sprintf("acct%d", g)
 			for i := range 3 {
 				v := strings.Repeat(fmt.Sprintf("%d-%d;", g, i), 500*i+1)
-				if err := s.Set(account, KeyToken, v); err != nil {
+				if err := s.Set(account, secret.KeyToken, v); err != nil {
 					errs <- err
 					return
 				}
-				got, err := s.Get(account, KeyToken)
+				got, err := s.Get(account, secret.KeyToken)
 				if err != nil {
 					errs <- err
 					return
@@ -584,7 +585,7 @@ func TestBadNames(t *testing.T) {
 	// Refused before any keyring call, so no keyring is needed.
 	s := NewKeyring("inboxsync-test-names")
 	for _, c := range []struct{ account, key string }{
-		{"", KeyPassword}, {"acct", ""}, {"acct", "a/b"}, {"acct", "tok#1"},
+		{"", secret.KeyPassword}, {"acct", ""}, {"acct", "a/b"}, {"acct", "tok#1"},
 	} {
 		if _, err := s.Get(c.account, c.key); err == nil {
 			t.Errorf("Get(%q, %q) accepted", c.account, c.key)
@@ -599,7 +600,7 @@ func TestBadNames(t *testing.T) {
 	if err := s.DeleteAccount(""); err == nil {
 		t.Error("DeleteAccount(\"\") accepted")
 	}
-	if err := s.Set("acct", KeyToken, strings.Repeat("x", maxValueSize+1)); err == nil || strings.Contains(err.Error(), "xxxxxxxx") {
+	if err := s.Set("acct", secret.KeyToken, strings.Repeat("x", maxValueSize+1)); err == nil || strings.Contains(err.Error(), "xxxxxxxx") {
 		t.Errorf("Set of a value over the limit: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package secret
+package keyring
 
 // The "no usable keyring" cases, against real D-Bus daemons and a real
 // gnome-keyring-daemon. godbus caches the session bus connection for the
@@ -22,6 +22,7 @@ import (
 	"time"
 
 	dbus "github.com/godbus/dbus/v5"
+	"github.com/inboxsync/inboxsync/sync/secret"
 )
 
 // childEnv selects the child's role; childLockedEnv says whether it must
@@ -52,12 +53,12 @@ func TestUnavailableChild(t *testing.T) {
 			t.Errorf("%s: no error", op)
 			return
 		}
-		if !errors.Is(err, ErrUnavailable) {
-			t.Errorf("%s: errors.Is(err, ErrUnavailable) = false: %v", op, err)
+		if !errors.Is(err, secret.ErrUnavailable) {
+			t.Errorf("%s: errors.Is(err, secret.ErrUnavailable) = false: %v", op, err)
 		}
-		var ue *UnavailableError
+		var ue *secret.UnavailableError
 		if !errors.As(err, &ue) {
-			t.Errorf("%s: not an *UnavailableError: %T %v", op, err, err)
+			t.Errorf("%s: not an *secret.UnavailableError: %T %v", op, err, err)
 			return
 		}
 		if ue.Locked != wantLocked {
@@ -70,17 +71,17 @@ func TestUnavailableChild(t *testing.T) {
 		if !strings.Contains(msg, "install") || !strings.Contains(msg, "unlock") {
 			t.Errorf("%s: message does not say to install and unlock a keyring: %v", op, err)
 		}
-		if errors.Is(err, ErrNotFound) {
-			t.Errorf("%s: also matches ErrNotFound", op)
+		if errors.Is(err, secret.ErrNotFound) {
+			t.Errorf("%s: also matches secret.ErrNotFound", op)
 		}
 		assertNoSecretIn(t, err, value)
 		fmt.Printf("%s%s: %T: %v\n", childLinePrefix, op, ue.Err, err)
 	}
-	_, err := s.Get("acct", KeyPassword)
+	_, err := s.Get("acct", secret.KeyPassword)
 	check("Get", err)
-	check("Set", s.Set("acct", KeyPassword, value))
-	check("Set large", s.Set("acct", KeyToken, big))
-	check("Delete", s.Delete("acct", KeyPassword))
+	check("Set", s.Set("acct", secret.KeyPassword, value))
+	check("Set large", s.Set("acct", secret.KeyToken, big))
+	check("Delete", s.Delete("acct", secret.KeyPassword))
 	check("DeleteAccount", s.DeleteAccount("acct"))
 	fmt.Println(childDone)
 }
@@ -369,7 +370,7 @@ func TestClassifyDBus(t *testing.T) {
 		{errors.New("something else"), false, false},
 	} {
 		err := classify("read", "a", "k", c.err)
-		var ue *UnavailableError
+		var ue *secret.UnavailableError
 		if got := errors.As(err, &ue); got != c.unavailable {
 			t.Errorf("%v: unavailable = %v, want %v", c.err, got, c.unavailable)
 			continue
@@ -381,7 +382,7 @@ func TestClassifyDBus(t *testing.T) {
 			t.Errorf("%v: not reachable through Unwrap", c.err)
 		}
 	}
-	e := &UnavailableError{Err: dbus.Error{Name: "org.freedesktop.DBus.Error.ServiceUnknown", Body: []any{"not provided"}}}
+	e := &secret.UnavailableError{Err: dbus.Error{Name: "org.freedesktop.DBus.Error.ServiceUnknown", Body: []any{"not provided"}}}
 	if !strings.Contains(e.Error(), "org.freedesktop.DBus.Error.ServiceUnknown: not provided") {
 		t.Errorf("Error() = %q, want the D-Bus error name in the details", e.Error())
 	}

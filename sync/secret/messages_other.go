@@ -4,6 +4,9 @@ package secret
 
 import "runtime"
 
+// The words of an UnavailableError on this platform (the keyring
+// implementation is in sync/secret/keyring).
+
 // unavailableMessage depends on the platform; go-keyring supports macOS
 // here (the Keychain) and nothing else.
 var unavailableMessage = func() string {
@@ -18,18 +21,3 @@ var unavailableMessage = func() string {
 // lockedMessage is the same: the Keychain's errors do not tell locked from
 // missing.
 var lockedMessage = unavailableMessage
-
-// isUnavailable reports whether err means the keyring cannot be used. The
-// Keychain backend reports only exit statuses of /usr/bin/security, which do
-// not say so, and other platforms return keyring.ErrUnsupportedPlatform
-// (classified by the caller).
-func isUnavailable(error) bool { return false }
-
-// isLocked is always false here.
-func isLocked(error) bool { return false }
-
-// describe returns err for a log line.
-func describe(err error) string { return err.Error() }
-
-// sessionBusMissing is for the Secret Service only.
-func sessionBusMissing() error { return nil }

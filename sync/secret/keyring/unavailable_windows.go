@@ -1,18 +1,11 @@
 //go:build windows
 
-package secret
+package keyring
 
 import (
 	"errors"
 	"syscall"
 )
-
-const unavailableMessage = "Windows Credential Manager is not available, so Inbox Sync cannot store your password safely. " +
-	"Sign in to Windows with your own user account (not as a service or a temporary profile) and try again."
-
-// lockedMessage is not used on Windows: Credential Manager is never locked
-// while the user is signed in.
-const lockedMessage = unavailableMessage
 
 // errorNoSuchLogonSession is ERROR_NO_SUCH_LOGON_SESSION: the process has
 // no logon session with a credential store (a service, a batch job).

@@ -2,7 +2,7 @@
 # Runs every check and test of Inbox Sync: formatting, vet (release and test
 # builds), the import rules, staticcheck, and all tests with the race
 # detector, against a real Secret Service (gnome-keyring in a private D-Bus
-# session).
+# session) and a real PostgreSQL (a throwaway cluster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
@@ -33,5 +33,8 @@ fi
 # here (look at them after a UI change).
 export INBOXSYNC_SHOTS=${INBOXSYNC_SHOTS:-$PWD/build/screenshots}
 rm -rf "$INBOXSYNC_SHOTS"
-scripts/with-keyring.sh env INBOXSYNC_REQUIRE_KEYRING=1 go test -race -count=1 -timeout 20m ./...
+# Beside a throwaway PostgreSQL cluster (organisation mode's store and
+# workers), inside a private keyring session (the desktop's secrets).
+scripts/with-postgres.sh scripts/with-keyring.sh env INBOXSYNC_REQUIRE_KEYRING=1 INBOXSYNC_REQUIRE_POSTGRES=1 \
+  go test -race -count=1 -timeout 20m ./...
 echo "screenshots of every window and tray icon: $INBOXSYNC_SHOTS"

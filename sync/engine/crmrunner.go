@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/crm/crmlog"
+	"github.com/inboxsync/inboxsync/sync/session"
 
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
@@ -458,7 +459,7 @@ func (r *crmRunner) finish(ctx context.Context, conn crm.Connection, start time.
 		r.offline++
 		delay := min(time.Minute<<min(r.offline-1, 16), interval)
 		r.rs.NextRun = now.Add(delay)
-		reason = fmt.Sprintf("Can't reach Salesforce; trying again in %s.", humanDuration(delay))
+		reason = fmt.Sprintf("Can't reach Salesforce; trying again in %s.", session.HumanDuration(delay))
 	case next == api.ConnThrottled:
 		until := conn.ThrottledUntil()
 		if until.IsZero() {

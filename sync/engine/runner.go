@@ -427,61 +427,21 @@ func (r *runner) finish(res session.Result, err error) {
 	r.mu.Lock()
 	r.progress = nil
 	next, reason := api.Idle, ""
-	switch {
-	case res.Stopped:
+	if res.Stopped {
 		// The interrupted sync is due again as soon as it may run: on
 		// resume, or when the agent starts again.
 		r.rs.NextSync = now
 		if paused, _ := r.pausedLocked(now); paused {
 			next = api.Paused
 		}
-	case err == nil:
-		r.rs.Rejections, r.rs.Failures, r.offline = 0, 0, 0
-		r.rs.NextSync = now.Add(interval)
-	default:
-		words := res.Reason
-		switch res.Class {
-		case provider.ClassOffline:
-			r.offline++
-			delay := min(time.Minute<<min(r.offline-1, 16), interval)
-			r.rs.NextSync = now.Add(delay)
-			next, reason = api.Offline, fmt.Sprintf("Can't reach the mail server; trying again in %s.", humanDuration(delay))
-		case provider.ClassThrottled:
-			delay := res.RetryAfter
-			if delay <= 0 {
-				delay = time.Minute
-			}
-			r.rs.NextSync = now.Add(delay)
-			next, reason = api.Throttled, fmt.Sprintf("The mail server asked us to wait; continuing in %s.", humanDuration(delay))
-		case provider.ClassRejected:
-			r.rs.Rejections++
-			r.rs.NextSync = now.Add(interval)
-			if r.rs.Rejections >= api.MaxRejections {
-				next = api.NeedsReactivation
-				reason = fmt.Sprintf("Your mailbox rejected the last %d sync attempts — has your password changed? Sync is stopped until you sign in again.", r.rs.Rejections)
-			} else {
-				reason = fmt.Sprintf("The mailbox refused the sign-in (%d of %d attempts before sync stops).", r.rs.Rejections, api.MaxRejections)
-				if words != "" {
-					reason = words + " " + reason
-				}
-			}
-		case provider.ClassGrantGone:
-			next, reason = api.NeedsReactivation, words
-			if reason == "" {
-				reason = "Your sign-in is no longer valid. Please sign in again."
-			}
-		default:
-			r.rs.Failures++
-			r.rs.NextSync = now.Add(interval)
-			if words == "" {
-				words = "The sync failed."
-			}
-			reason = words
-			if r.rs.Failures >= api.MaxFailures {
-				next = api.Suspended
-				reason = fmt.Sprintf("Sync stopped after %d failed attempts in a row. Last error: %s", r.rs.Failures, words)
-			}
+	} else {
+		// The rules every host shares (session.Judge).
+		v := session.Judge(session.Standing{Rejections: r.rs.Rejections, Failures: r.rs.Failures, Offline: r.offline}, res, err, interval)
+		r.rs.Rejections, r.rs.Failures, r.offline = v.Standing.Rejections, v.Standing.Failures, v.Standing.Offline
+		if v.Next != api.NeedsReactivation || res.Class != provider.ClassGrantGone {
+			r.rs.NextSync = now.Add(v.Delay)
 		}
+		next, reason = v.Next, v.Reason
 	}
 	r.last = &sess
 	if sess.Outcome == api.OutcomeOK {
@@ -505,24 +465,6 @@ func (r *runner) finish(res session.Result, err error) {
 			e.emit(api.Event{Type: api.EventOpenWindow, Account: r.id, Window: &api.WindowRequest{Window: "activate", Account: r.id, Reason: reason}})
 		}
 	}
-}
-
-func humanDuration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		s := int(d.Round(time.Second) / time.Second)
-		if s == 1 {
-			return "1 second"
-		}
-		return fmt.Sprintf("%d seconds", max(s, 1))
-	case d < time.Hour:
-		m := int(d.Round(time.Minute) / time.Minute)
-		if m == 1 {
-			return "1 minute"
-		}
-		return fmt.Sprintf("%d minutes", m)
-	}
-	return d.Round(time.Minute).String()
 }
 
 // openFailure words a failure to open the provider, most often a secret

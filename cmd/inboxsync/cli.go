@@ -50,6 +50,7 @@ Verbs:
   notify       email notices when sync stops: send a test, set the relay's password
   crm          log mail and meetings to Salesforce: connect, status, sync, disconnect, settings
   ui           show one window: activate, dashboard or settings
+  org          organisation mode: sync every mailbox of the company from servers
   version      print the version
 
 Every verb has --help. Reads take --json. --home DIR (or INBOXSYNC_HOME) keeps
@@ -95,6 +96,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"policy":   c.policy,
 		"notify":   c.notify,
 		"crm":      c.crm,
+		"org":      c.org,
 		"ui":       c.ui,
 		"version":  c.version,
 		"help": func([]string) int {

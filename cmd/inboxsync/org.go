@@ -1,0 +1,704 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/api"
+	"github.com/inboxsync/inboxsync/sync/org"
+	"github.com/inboxsync/inboxsync/sync/org/pgstore"
+)
+
+const orgOverview = `Organisation mode: the administrator syncs every mailbox of the company from
+servers, with the organisation's own app credentials; nobody activates
+anything on their computer. See docs/org.md.
+
+Usage:
+  inboxsync org <verb> [flags]
+
+Verbs:
+  init          set up (or upgrade) the organisation database; safe to run again
+  credentials   register the Microsoft 365 app or the Google service account
+  mailboxes     add, import, list, remove, enable or disable mailboxes
+  serve         run a worker; start as many as you like, on any machine
+  sync          sync mailboxes now (--wait to wait for the result)
+  status        each mailbox's state, last and next sync (--json, --csv)
+  sessions      a mailbox's last sync sessions
+
+Every verb finds PostgreSQL through --database URL or INBOXSYNC_DATABASE, a
+libpq URL such as postgres:///inboxsync?host=/run/postgresql (unix socket) or
+postgres://inboxsync@db.example.com/inboxsync (a password belongs in
+~/.pgpass or PGPASSFILE, not in the URL). Every verb has --help.
+`
+
+// org runs `inboxsync org VERB`.
+func (c *cli) org(args []string) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
+		fmt.Fprint(c.out, orgOverview)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	verbs := map[string]func([]string) int{
+		"init":        c.orgInit,
+		"credentials": c.orgCredentials,
+		"mailboxes":   c.orgMailboxes,
+		"serve":       c.orgServe,
+		"sync":        c.orgSync,
+		"status":      c.orgStatus,
+		"sessions":    c.orgSessions,
+	}
+	f, ok := verbs[args[0]]
+	if !ok {
+		fmt.Fprintf(c.errOut, "inboxsync org: unknown verb %q\n\n%s", args[0], orgOverview)
+		return exitUsage
+	}
+	return f(args[1:])
+}
+
+// orgFlags is flags for an org verb, with --database.
+func (c *cli) orgFlags(usage, about, more string) (*flag.FlagSet, *string) {
+	fs := c.flags("org "+usage, about, more)
+	db := fs.String("database", os.Getenv("INBOXSYNC_DATABASE"), "the organisation database, a libpq `URL` (or set INBOXSYNC_DATABASE)")
+	return fs, db
+}
+
+// orgStore opens the organisation store and runs f with it.
+func (c *cli) withOrg(dbURL string, f func(ctx context.Context, st *pgstore.Store) int) int {
+	if dbURL == "" {
+		return c.fail(errors.New("which database? Pass --database URL or set INBOXSYNC_DATABASE (for example postgres:///inboxsync?host=/run/postgresql)"))
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	st, err := pgstore.Open(ctx, dbURL)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer st.Close()
+	return f(ctx, st)
+}
+
+func (c *cli) orgInit(args []string) int {
+	fs, db := c.orgFlags("init [--database URL]",
+		"Creates the organisation's tables in the database, and River's (the job queue), or upgrades them.\nSafe to run again, and from several machines at once.", "")
+	if code, ok := c.parse(fs, args, 0); !ok {
+		return code
+	}
+	if *db == "" {
+		return c.fail(errors.New("which database? Pass --database URL or set INBOXSYNC_DATABASE"))
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	pool, err := pgstore.Connect(ctx, *db)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer pool.Close()
+	rep, err := pgstore.Migrate(ctx, pool)
+	if err != nil {
+		return c.fail(err)
+	}
+	if rep.From == rep.To && rep.RiverFrom == rep.RiverTo {
+		fmt.Fprintf(c.out, "The organisation database is up to date (schema %d, job queue %d).\n", rep.To, rep.RiverTo)
+	} else {
+		fmt.Fprintf(c.out, "The organisation database is set up: schema %d → %d, job queue %d → %d.\n", rep.From, rep.To, rep.RiverFrom, rep.RiverTo)
+	}
+	return exitOK
+}
+
+func (c *cli) orgCredentials(args []string) int {
+	usage := "credentials microsoft --tenant T --client-id ID (--certificate FILE | --client-secret-file FILE)\n" +
+		"       inboxsync org credentials google --service-account FILE\n" +
+		"       inboxsync org credentials show"
+	if len(args) == 0 || (args[0] != "microsoft" && args[0] != "google" && args[0] != "show") {
+		fmt.Fprintf(c.errOut, "Usage: inboxsync org %s\n\nRegisters the organisation's app credentials. See docs/org.md for what to create at Microsoft and Google.\n", usage)
+		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+			return exitOK
+		}
+		return exitUsage
+	}
+	kind, args := args[0], args[1:]
+	switch kind {
+	case "microsoft":
+		fs, db := c.orgFlags("credentials microsoft --tenant T --client-id ID (--certificate FILE | --client-secret-file FILE)",
+			"Registers the Microsoft 365 app (Entra ID app registration with the application permissions\nMail.ReadBasic.All and Calendars.Read, admin consent granted). The files stay where they are:\nonly their paths are stored, they must be readable by the workers' user alone, at the same path\non every machine that runs `inboxsync org serve`.",
+			"A certificate is what Microsoft recommends; a client secret expires and is easier to leak.")
+		var m org.Microsoft
+		fs.StringVar(&m.Tenant, "tenant", "", "the directory (tenant) `ID` or primary domain")
+		fs.StringVar(&m.ClientID, "client-id", "", "the application (client) `ID`")
+		fs.StringVar(&m.Certificate, "certificate", "", "PEM `FILE` with the certificate's private key and the certificate uploaded to the app")
+		fs.StringVar(&m.ClientSecretFile, "client-secret-file", "", "`FILE` holding a client secret")
+		fs.StringVar(&m.Authority, "authority", "", "sign-in `URL` for national clouds (default https://login.microsoftonline.com)")
+		fs.StringVar(&m.GraphEndpoint, "graph-endpoint", "", "Microsoft Graph `URL` for national clouds (default https://graph.microsoft.com/v1.0)")
+		noCheck := fs.Bool("no-check", false, "store without asking Microsoft for a token first")
+		if code, ok := c.parse(fs, args, 0); !ok {
+			return code
+		}
+		return c.withOrg(*db, func(ctx context.Context, st *pgstore.Store) int {
+			if err := org.SaveMicrosoft(ctx, st, m); err != nil {
+				return c.fail(err)
+			}
+			if !*noCheck {
+				creds := &org.Credentials{Store: st}
+				app, err := creds.App(ctx)
+				if err == nil {
+					err = app.Check(ctx)
+				}
+				if err != nil {
+					fmt.Fprintf(c.errOut, "inboxsync: stored, but Microsoft refused the app: %s\n", err)
+					return exitError
+				}
+			}
+			fmt.Fprintf(c.out, "Microsoft 365 app %s of tenant %s registered.\n", m.ClientID, m.Tenant)
+			return exitOK
+		})
+	case "google":
+		fs, db := c.orgFlags("credentials google --service-account FILE [--check-user ADDRESS]",
+			"Registers the Google Workspace service account (JSON key) that has domain-wide delegation for the\nscopes https://www.googleapis.com/auth/gmail.metadata and\nhttps://www.googleapis.com/auth/calendar.events.readonly. Only the key file's path is stored; it\nmust be readable by the workers' user alone, at the same path on every worker machine.", "")
+		var g org.Google
+		fs.StringVar(&g.ServiceAccount, "service-account", "", "the service account's JSON key `FILE`")
+		fs.StringVar(&g.TokenURL, "token-url", "", "token endpoint `URL` (default: the key's token_uri)")
+		fs.StringVar(&g.GmailEndpoint, "gmail-endpoint", "", "Gmail API `URL`")
+		fs.StringVar(&g.CalendarEndpoint, "calendar-endpoint", "", "Calendar API `URL`")
+		checkUser := fs.String("check-user", "", "ask Google for a token as this user (`ADDRESS`) to check the delegation")
+		if code, ok := c.parse(fs, args, 0); !ok {
+			return code
+		}
+		if g.ServiceAccount == "" {
+			fs.Usage()
+			return exitUsage
+		}
+		return c.withOrg(*db, func(ctx context.Context, st *pgstore.Store) int {
+			if err := org.SaveGoogle(ctx, st, g); err != nil {
+				return c.fail(err)
+			}
+			if *checkUser != "" {
+				if err := (&org.Credentials{Store: st}).CheckGoogle(ctx, *checkUser); err != nil {
+					fmt.Fprintf(c.errOut, "inboxsync: stored, but Google refused the delegation: %s\n", err)
+					return exitError
+				}
+			}
+			fmt.Fprintln(c.out, "Google Workspace service account registered.")
+			return exitOK
+		})
+	}
+	fs, db := c.orgFlags("credentials show", "Shows the registered credentials (file paths, never their contents).", "")
+	if code, ok := c.parse(fs, args, 0); !ok {
+		return code
+	}
+	return c.withOrg(*db, func(ctx context.Context, st *pgstore.Store) int {
+		m, okM, err := org.LoadMicrosoft(ctx, st)
+		if err != nil {
+			return c.fail(err)
+		}
+		g, okG, err := org.LoadGoogle(ctx, st)
+		if err != nil {
+			return c.fail(err)
+		}
+		if okM {
+			cred := "certificate " + m.Certificate
+			if m.Certificate == "" {
+				cred = "client secret in " + m.ClientSecretFile
+			}
+			fmt.Fprintf(c.out, "Microsoft 365: app %s, tenant %s, %s\n", m.ClientID, m.Tenant, cred)
+		} else {
+			fmt.Fprintln(c.out, "Microsoft 365: none registered")
+		}
+		if okG {
+			fmt.Fprintf(c.out, "Google Workspace: service account key %s\n", g.ServiceAccount)
+		} else {
+			fmt.Fprintln(c.out, "Google Workspace: none registered")
+		}
+		return exitOK
+	})
+}
+
+func (c *cli) orgMailboxes(args []string) int {
+	const usage = `Usage:
+  inboxsync org mailboxes add ADDRESS… [--provider office365|gmail]
+  inboxsync org mailboxes add --csv FILE          (header: address,provider)
+  inboxsync org mailboxes import --group GROUP-ID (members of a Microsoft 365 group)
+  inboxsync org mailboxes list [--json]
+  inboxsync org mailboxes remove ADDRESS…         (deletes what was synced of them)
+  inboxsync org mailboxes enable ADDRESS…         (also after "disabled due to an error")
+  inboxsync org mailboxes disable ADDRESS…
+`
+	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
+		fmt.Fprint(c.errOut, usage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	verb, args := args[0], args[1:]
+	switch verb {
+	case "add":
+		fs, db := c.orgFlags("mailboxes add ADDRESS… [--provider office365|gmail] | --csv FILE",
+			"Adds mailboxes to sync. Each first syncs at a point of the next interval of its own, so that\na thousand added at once do not all sync at the same minute.", "")
+		prov := fs.String("provider", org.ProviderOffice365, "the mailboxes' service: office365 or gmail")
+		csvFile := fs.String("csv", "", "read address,provider lines from `FILE` (- for standard input)")
+		if code, ok := c.parse(fs, args, 1<<20); !ok {
+			return code
+		}
+		var mbs []pgstore.NewMailbox
+		for _, a := range fs.Args() {
+			mbs = append(mbs, pgstore.NewMailbox{Address: a, Provider: *prov})
+		}
+		if *csvFile != "" {
+			more, err := c.readMailboxCSV(*csvFile, *prov)
+			if err != nil {
+				return c.fail(err)
+			}
+			mbs = append(mbs, more...)
+		}
+		if len(mbs) == 0 {
+			fs.Usage()
+			return exitUsage
+		}
+		return c.withOrg(*db, func(ctx context.Context, st *pgstore.Store) int {
+			now := time.Now()
+			added, err := st.AddMailboxes(ctx, mbs, func(a string) time.Time { return org.Spread(a, now, org.DefaultInterval) })
+			if err != nil {
+				return c.fail(err)
+			}
+			fmt.Fprintf(c.out, "Added %d mailboxes (%d were there already).\n", len(added), len(mbs)-len(added))
+			return exitOK
+		})
+	case "import":
+		fs, db := c.orgFlags("mailboxes import --group GROUP-ID",
+			"Adds the members of a Microsoft 365 group (those with a mailbox) as office365 mailboxes.\nThe app needs the GroupMember.Read.All application permission for this.", "")
+		group := fs.String("group", "", "the group's object `ID`")
+		if code, ok := c.parse(fs, args, 0); !ok {
+			return code
+		}
+		if *group == "" {
+			fs.Usage()
+			return exitUsage
+		}
+		return c.withOrg(*db, func(ctx context.Context, st *pgstore.Store) int {
+			app, err := (&org.Credentials{Store: st}).App(ctx)
+			if err != nil {
+				return c.fail(err)
+			}
+			addrs, err := app.GroupMembers(ctx, *group)
+			if err != nil {
+				return c.fail(err)
+			}
+			mbs := make([]pgstore.NewMailbox, len(addrs))
+			for i, a := range addrs {
+				mbs[i] = pgstore.NewMailbox{Address: a, Provider: org.ProviderOffice365}
+			}
+			now := time.Now()
+			added, err := st.AddMailboxes(ctx, mbs, func(a string) time.Time { return org.Spread(a, now, org.DefaultInterval) })
+			if err != nil {
+				return c.fail(err)
+			}
+			fmt.Fprintf(c.out, "The group has %d members with a mailbox: added %d (%d were there already).\n", len(addrs), len(added), len(addrs)-len(added))
+			return exitOK
+		})
+	case "list":
+		return c.orgStatus(args)
+	case "remove", "enable", "disable":
+		about := map[string]string{
+			"remove":  "Removes mailboxes and deletes everything synced of them.",
+			"enable":  "Enables mailboxes; a mailbox disabled due to an error starts again from its counters at zero.",
+			"disable": "Disables mailboxes: they keep what was synced and sync no more until enabled.",
+		}[verb]
+		fs, db := c.orgFlags("mailboxes "+verb+" ADDRESS…", about, "")
+		if code, ok := c.parse(fs, args, 1<<20); !ok {
+			return code
+		}
+		if fs.NArg() == 0 {
+			fs.Usage()
+			return exitUsage
+		}
+		return c.withOrg(*db, func(ctx context.Context, st *pgstore.Store) int {
+			var done []string
+			var err error
+			switch verb {
+			case "remove":
+				done, err = st.RemoveMailboxes(ctx, fs.Args())
+			default:
+				done, err = st.SetEnabled(ctx, fs.Args(), verb == "enable", time.Now())
+			}
+			if err != nil {
+				return c.fail(err)
+			}
+			past := map[string]string{"remove": "Removed", "enable": "Enabled", "disable": "Disabled"}[verb]
+			fmt.Fprintf(c.out, "%s %d mailboxes.\n", past, len(done))
+			if unknown := len(fs.Args()) - len(done); unknown > 0 {
+				fmt.Fprintf(c.errOut, "inboxsync: %d of the addresses are not organisation mailboxes\n", unknown)
+				return exitError
+			}
+			return exitOK
+		})
+	}
+	fmt.Fprintf(c.errOut, "inboxsync org mailboxes: unknown verb %q\n\n%s", verb, usage)
+	return exitUsage
+}
+
+// readMailboxCSV reads address,provider lines (a header line first).
+func (c *cli) readMailboxCSV(name, defProvider string) ([]pgstore.NewMailbox, error) {
+	var r io.Reader = c.stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	rows, err := cr.ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%s is empty", name)
+	}
+	head := rows[0]
+	col := map[string]int{}
+	for i, h := range head {
+		col[strings.ToLower(strings.TrimSpace(h))] = i
+	}
+	ai, ok := col["address"]
+	if !ok {
+		return nil, fmt.Errorf("%s: the first line must name the columns, with at least \"address\" (and \"provider\")", name)
+	}
+	pi, hasP := col["provider"]
+	var mbs []pgstore.NewMailbox
+	for n, row := range rows[1:] {
+		if ai >= len(row) || strings.TrimSpace(row[ai]) == "" {
+			return nil, fmt.Errorf("%s line %d: no address", name, n+2)
+		}
+		p := defProvider
+		if hasP && pi < len(row) && strings.TrimSpace(row[pi]) != "" {
+			p = strings.ToLower(strings.TrimSpace(row[pi]))
+		}
+		mbs = append(mbs, pgstore.NewMailbox{Address: strings.TrimSpace(row[ai]), Provider: p})
+	}
+	return mbs, nil
+}
+
+func (c *cli) orgServe(args []string) int {
+	fs, db := c.orgFlags("serve [--database URL] [--concurrency N]",
+		"Runs a worker: it syncs the organisation's mailboxes as jobs from the database, together with\nevery other worker (on this machine or others). Stop it with Ctrl+C or SIGTERM: running syncs stop\nat their next page and go on in another worker. Logs go to standard error.", "")
+	conc := fs.Int("concurrency", org.DefaultConcurrency, "sync at most `N` mailboxes at once in this worker")
+	interval := fs.Duration("interval", org.DefaultInterval, "sync each mailbox every `DURATION`")
+	rescue := fs.Duration("rescue-after", org.DefaultRescueAfter, "hand a mailbox whose worker stopped answering to another worker after `DURATION`")
+	history := fs.Int("history-days", 0, "a first sync reads this many `DAYS` of mail (0: all)")
+	if code, ok := c.parse(fs, args, 0); !ok {
+		return code
+	}
+	if *interval < time.Minute {
+		return c.fail(fmt.Errorf("%w: --interval must be at least a minute", api.ErrInvalid))
+	}
+	return c.withOrg(*db, func(ctx context.Context, st *pgstore.Store) int {
+		log := slog.New(slog.NewTextHandler(c.errOut, nil))
+		w, err := org.NewWorker(org.Config{
+			Pool: st.Pool(), Store: st, Opener: &org.Credentials{Store: st},
+			Interval: *interval, Concurrency: *conc, RescueAfter: *rescue, HistoryDays: *history, Log: log,
+		})
+		if err != nil {
+			return c.fail(err)
+		}
+		log.Info("worker started", "pid", os.Getpid(), "concurrency", *conc, "interval", interval.String())
+		if err := w.Run(ctx, 10*time.Second); err != nil {
+			return c.fail(err)
+		}
+		log.Info("worker stopped")
+		return exitOK
+	})
+}
+
+func (c *cli) orgSync(args []string) int {
+	fs, db := c.orgFlags("sync ADDRESS…|--all [--wait]",
+		"Syncs mailboxes now (at most once a minute per mailbox), in whichever worker is free.", "")
+	all := fs.Bool("all", false, "every enabled mailbox")
+	wait := fs.Bool("wait", false, "wait until each has synced, and say how it went")
+	timeout := fs.Duration("timeout", 30*time.Minute, "with --wait, give up after `DURATION`")
+	if code, ok := c.parse(fs, args, 1<<20); !ok {
+		return code
+	}
+	if (fs.NArg() == 0) == !*all {
+		fs.Usage()
+		return exitUsage
+	}
+	return c.withOrg(*db, func(ctx context.Context, st *pgstore.Store) int {
+		addrs := fs.Args()
+		if *all {
+			mbs, err := st.Mailboxes(ctx, pgstore.Filter{State: "enabled"})
+			if err != nil {
+				return c.fail(err)
+			}
+			addrs = addrs[:0]
+			for _, m := range mbs {
+				addrs = append(addrs, m.Address)
+			}
+		}
+		asked := time.Now()
+		var queued []string
+		code := exitOK
+		for _, a := range addrs {
+			mb, err := st.Mailbox(ctx, a)
+			if err != nil {
+				fmt.Fprintf(c.errOut, "inboxsync: %s: %s\n", a, err)
+				code = exitError
+				continue
+			}
+			if mb.State != "enabled" {
+				fmt.Fprintf(c.errOut, "inboxsync: %s is %s: enable it first (inboxsync org mailboxes enable %s)\n", mb.Address, stateWords(mb.State), mb.Address)
+				code = exitError
+				continue
+			}
+			ok, notBefore, err := st.RequestSync(ctx, mb.Address, asked)
+			if err != nil {
+				return c.fail(err)
+			}
+			if !ok {
+				fmt.Fprintf(c.errOut, "inboxsync: %s synced on request less than a minute ago; ask again after %s\n", mb.Address, notBefore.Local().Format("15:04:05"))
+				code = exitError
+				continue
+			}
+			queued = append(queued, mb.Address)
+		}
+		if len(queued) == 0 {
+			return code
+		}
+		if err := org.Enqueue(ctx, st.Pool(), queued); err != nil {
+			return c.fail(err)
+		}
+		if !*wait {
+			fmt.Fprintf(c.out, "Asked for a sync of %d mailboxes.\n", len(queued))
+			return code
+		}
+		fmt.Fprintf(c.errOut, "Waiting for %d mailboxes to sync…\n", len(queued))
+		if !c.waitOrgSync(ctx, st, queued, asked, *timeout) {
+			code = exitError
+		}
+		return code
+	})
+}
+
+// waitOrgSync waits until each address has a session started at or after
+// asked that ended, and prints how each went; false if one failed or the
+// wait timed out.
+func (c *cli) waitOrgSync(ctx context.Context, st *pgstore.Store, addrs []string, asked time.Time, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	pending := map[string]bool{}
+	for _, a := range addrs {
+		pending[a] = true
+	}
+	good := true
+	for len(pending) > 0 {
+		for a := range pending {
+			mb, err := st.Mailbox(ctx, a)
+			if err != nil {
+				c.fail(err)
+				return false
+			}
+			if mb.LastTry.Before(asked) {
+				continue
+			}
+			delete(pending, a)
+			if mb.LastSync.Before(asked) {
+				good = false
+				fmt.Fprintf(c.out, "%s: not synced: %s\n", a, mb.Reason)
+				continue
+			}
+			fmt.Fprintf(c.out, "%s: synced (%d items)\n", a, mb.Items)
+		}
+		if len(pending) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintf(c.errOut, "inboxsync: %d mailboxes had not synced after %s: is a worker (inboxsync org serve) running?\n", len(pending), timeout)
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return good
+}
+
+// stateWords are the admin statuses.
+func stateWords(state string) string {
+	switch state {
+	case "enabled":
+		return "Enabled"
+	case "disabled":
+		return "Disabled"
+	case "error":
+		return "Disabled due to an error"
+	}
+	return state
+}
+
+// orgMailboxJSON is one mailbox in `org status --json`.
+type orgMailboxJSON struct {
+	Address    string     `json:"address"`
+	Provider   string     `json:"provider"`
+	State      string     `json:"state"`
+	Reason     string     `json:"reason"`
+	LastSync   *time.Time `json:"last_sync"`
+	NextSync   *time.Time `json:"next_sync"`
+	Items      int64      `json:"items"`
+	Rejections int        `json:"rejections"`
+	Failures   int        `json:"failures"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (c *cli) orgStatus(args []string) int {
+	fs, db := c.orgFlags("status [--state enabled|disabled|error] [--json|--csv] [ADDRESS…]",
+		"Shows each mailbox's state (Enabled, Disabled, Disabled due to an error) with the reason, the last\nsuccessful sync, the next sync and the number of synced items; and any problem with the\norganisation's credentials.", "")
+	state := fs.String("state", "", "only mailboxes in this `STATE`: enabled, disabled or error")
+	asJSON := fs.Bool("json", false, "print JSON")
+	asCSV := fs.Bool("csv", false, "print CSV (the admin's export)")
+	if code, ok := c.parse(fs, args, 1<<20); !ok {
+		return code
+	}
+	switch *state {
+	case "", "enabled", "disabled", "error":
+	default:
+		return c.fail(fmt.Errorf("%w: --state must be enabled, disabled or error, not %q", api.ErrInvalid, *state))
+	}
+	return c.withOrg(*db, func(ctx context.Context, st *pgstore.Store) int {
+		mbs, err := st.Mailboxes(ctx, pgstore.Filter{State: *state, Addresses: fs.Args()})
+		if err != nil {
+			return c.fail(err)
+		}
+		var incidents []org.Incident
+		for _, p := range []string{org.ProviderOffice365, org.ProviderGmail} {
+			inc, ok, err := org.OpenIncident(ctx, st, p)
+			if err != nil {
+				return c.fail(err)
+			}
+			if ok {
+				incidents = append(incidents, inc)
+			}
+		}
+		rows := make([]orgMailboxJSON, len(mbs))
+		for i, m := range mbs {
+			rows[i] = orgMailboxJSON{Address: m.Address, Provider: m.Provider, State: m.State, Reason: m.Reason,
+				LastSync: timePtr(m.LastSync), NextSync: timePtr(m.NextSync), Items: m.Items, Rejections: m.Rejections, Failures: m.Failures}
+			if m.State != "enabled" {
+				rows[i].NextSync = nil
+			}
+		}
+		switch {
+		case *asJSON:
+			if incidents == nil {
+				incidents = []org.Incident{}
+			}
+			return c.printJSON(map[string]any{"mailboxes": rows, "incidents": incidents})
+		case *asCSV:
+			w := csv.NewWriter(c.out)
+			w.Write([]string{"address", "provider", "state", "reason", "last_sync", "next_sync", "items", "rejections", "failures"})
+			for _, r := range rows {
+				w.Write([]string{r.Address, r.Provider, r.State, r.Reason, csvTime(r.LastSync), csvTime(r.NextSync),
+					fmt.Sprint(r.Items), fmt.Sprint(r.Rejections), fmt.Sprint(r.Failures)})
+			}
+			w.Flush()
+			if err := w.Error(); err != nil {
+				return c.fail(err)
+			}
+			return exitOK
+		}
+		for _, inc := range incidents {
+			fmt.Fprintf(c.out, "PROBLEM since %s: %s\n\n", inc.Since.Local().Format("2006-01-02 15:04"), inc.Reason)
+		}
+		if len(rows) == 0 {
+			fmt.Fprintln(c.out, "No mailboxes. Add some with: inboxsync org mailboxes add ADDRESS…")
+			return exitOK
+		}
+		counts := map[string]int{}
+		tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ADDRESS\tPROVIDER\tSTATE\tLAST SYNC\tNEXT SYNC\tITEMS\tREASON")
+		for _, r := range rows {
+			counts[r.State]++
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.Address, r.Provider, stateWords(r.State), textTime(r.LastSync, "never"), textTime(r.NextSync, "-"), r.Items, r.Reason)
+		}
+		tw.Flush()
+		fmt.Fprintf(c.out, "\n%d mailboxes: %d enabled, %d disabled, %d disabled due to an error.\n", len(rows), counts["enabled"], counts["disabled"], counts["error"])
+		return exitOK
+	})
+}
+
+func csvTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func textTime(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+func (c *cli) orgSessions(args []string) int {
+	fs, db := c.orgFlags("sessions ADDRESS [--limit N] [--json]", "Lists a mailbox's last sync sessions, newest first, with what each changed.", "")
+	limit := fs.Int("limit", 20, "at most `N` sessions")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if code, ok := c.parse(fs, args, 1); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	return c.withOrg(*db, func(ctx context.Context, st *pgstore.Store) int {
+		mb, err := st.Mailbox(ctx, fs.Arg(0))
+		if err != nil {
+			return c.fail(err)
+		}
+		ss, err := st.Sessions(ctx, api.SessionQuery{Account: mb.Address, Limit: *limit})
+		if err != nil {
+			return c.fail(err)
+		}
+		if *asJSON {
+			if ss == nil {
+				ss = []api.Session{}
+			}
+			return c.printJSON(ss)
+		}
+		if len(ss) == 0 {
+			fmt.Fprintf(c.out, "%s has not synced yet.\n", mb.Address)
+			return exitOK
+		}
+		tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "STARTED\tTRIGGER\tOUTCOME\tADDED\tUPDATED\tREMOVED\tDURATION\tERROR")
+		for _, s := range ss {
+			dur := ""
+			if !s.End.IsZero() {
+				dur = s.End.Sub(s.Start).Round(time.Millisecond).String()
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", s.Start.Local().Format("2006-01-02 15:04:05"), s.Trigger, s.Outcome, s.Added, s.Updated, s.Removed, dur, s.Error)
+		}
+		tw.Flush()
+		return exitOK
+	})
+}

@@ -1,0 +1,256 @@
+package org
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"sync"
+
+	"github.com/inboxsync/inboxsync/sync/api"
+	"github.com/inboxsync/inboxsync/sync/org/pgstore"
+	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/provider/gmail"
+	"github.com/inboxsync/inboxsync/sync/provider/graph"
+)
+
+// Providers of organisation mode's mailboxes.
+const (
+	ProviderOffice365 = "office365"
+	ProviderGmail     = "gmail"
+)
+
+// Microsoft is the organisation's Microsoft 365 app registration. It
+// holds no secret: the certificate's key and the client secret stay in
+// the files named here, which must be readable by the workers' user alone
+// (on every machine a worker runs on).
+type Microsoft struct {
+	Tenant           string `json:"tenant"`
+	ClientID         string `json:"client_id"`
+	Certificate      string `json:"certificate,omitempty"`        // PEM file: key + certificate
+	ClientSecretFile string `json:"client_secret_file,omitempty"` // file holding the client secret
+	Authority        string `json:"authority,omitempty"`
+	GraphEndpoint    string `json:"graph_endpoint,omitempty"`
+}
+
+// Google is the organisation's Google Workspace service account with
+// domain-wide delegation; the key stays in the file named here.
+type Google struct {
+	ServiceAccount   string `json:"service_account"` // JSON key file
+	TokenURL         string `json:"token_url,omitempty"`
+	GmailEndpoint    string `json:"gmail_endpoint,omitempty"`
+	CalendarEndpoint string `json:"calendar_endpoint,omitempty"`
+}
+
+const (
+	keyMicrosoft = "credentials.microsoft"
+	keyGoogle    = "credentials.google"
+)
+
+// store is the part of pgstore the credentials use.
+type store interface {
+	Setting(ctx context.Context, key string) (string, bool, error)
+	SetSetting(ctx context.Context, key, value string) error
+}
+
+// SaveMicrosoft checks m (its files included: a key others can read is
+// refused) and stores it; paths are made absolute.
+func SaveMicrosoft(ctx context.Context, st store, m Microsoft) error {
+	if (m.Certificate == "") == (m.ClientSecretFile == "") {
+		return fmt.Errorf("%w: give the app's credential: --certificate FILE (recommended) or --client-secret-file FILE", api.ErrInvalid)
+	}
+	for _, p := range []*string{&m.Certificate, &m.ClientSecretFile} {
+		if *p != "" {
+			abs, err := filepath.Abs(*p)
+			if err != nil {
+				return err
+			}
+			*p = abs
+		}
+	}
+	if _, err := m.config(nil); err != nil {
+		return err
+	}
+	return save(ctx, st, keyMicrosoft, m)
+}
+
+// SaveGoogle checks g (its key file included) and stores it.
+func SaveGoogle(ctx context.Context, st store, g Google) error {
+	abs, err := filepath.Abs(g.ServiceAccount)
+	if err != nil {
+		return err
+	}
+	g.ServiceAccount = abs
+	if _, err := g.config(nil); err != nil {
+		return err
+	}
+	return save(ctx, st, keyGoogle, g)
+}
+
+func save(ctx context.Context, st store, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return st.SetSetting(ctx, key, string(b))
+}
+
+// LoadMicrosoft returns the stored app registration (ok false: none).
+func LoadMicrosoft(ctx context.Context, st store) (Microsoft, bool, error) {
+	var m Microsoft
+	ok, err := load(ctx, st, keyMicrosoft, &m)
+	return m, ok, err
+}
+
+// LoadGoogle returns the stored service account (ok false: none).
+func LoadGoogle(ctx context.Context, st store) (Google, bool, error) {
+	var g Google
+	ok, err := load(ctx, st, keyGoogle, &g)
+	return g, ok, err
+}
+
+func load(ctx context.Context, st store, key string, v any) (bool, error) {
+	s, ok, err := st.Setting(ctx, key)
+	if err != nil || !ok || s == "" {
+		return false, err
+	}
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		return false, fmt.Errorf("reading the stored %s: %w", key, err)
+	}
+	return true, nil
+}
+
+// config reads m's credential files into a graph.AppConfig.
+func (m Microsoft) config(hc *http.Client) (graph.AppConfig, error) {
+	cfg := graph.AppConfig{Tenant: m.Tenant, ClientID: m.ClientID, Authority: m.Authority, Endpoint: m.GraphEndpoint, HTTPClient: hc}
+	var err error
+	if m.Certificate != "" {
+		if cfg.Certificate, err = graph.LoadCertificate(m.Certificate); err != nil {
+			return cfg, err
+		}
+	} else if cfg.ClientSecret, err = graph.LoadClientSecret(m.ClientSecretFile); err != nil {
+		return cfg, err
+	}
+	if _, err := graph.NewApp(cfg); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// config reads g's key file into a gmail.DelegationConfig.
+func (g Google) config(hc *http.Client) (gmail.DelegationConfig, error) {
+	key, err := gmail.LoadServiceAccount(g.ServiceAccount)
+	if err != nil {
+		return gmail.DelegationConfig{}, err
+	}
+	cfg := gmail.DelegationConfig{Key: key, TokenURL: g.TokenURL, GmailEndpoint: g.GmailEndpoint, CalendarEndpoint: g.CalendarEndpoint, HTTPClient: hc}
+	if _, err := gmail.NewDelegation(cfg); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// Credentials opens mailboxes with the organisation's stored credentials.
+// It implements Opener. The credential files are read once, when first
+// needed.
+type Credentials struct {
+	// Store holds the credentials' settings.
+	Store store
+	// HTTPClient makes every request to Microsoft and Google (nil:
+	// http.DefaultClient).
+	HTTPClient *http.Client
+
+	mu    sync.Mutex
+	app   *graph.App
+	deleg *gmail.Delegation
+}
+
+var _ Opener = (*Credentials)(nil)
+
+// Open implements Opener.
+func (c *Credentials) Open(ctx context.Context, mb pgstore.Mailbox) (provider.Provider, error) {
+	switch mb.Provider {
+	case ProviderOffice365:
+		app, err := c.microsoft(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return app.Mailbox(mb.Address)
+	case ProviderGmail:
+		d, err := c.google(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return d.Mailbox(mb.Address)
+	}
+	return nil, provider.Failed(fmt.Sprintf("This build cannot sync %s mailboxes.", mb.Provider), nil)
+}
+
+// OrganisationWide implements Opener.
+func (c *Credentials) OrganisationWide(err error) bool {
+	return errors.Is(err, graph.ErrAppRefused) || errors.Is(err, gmail.ErrDelegationRefused) || errors.Is(err, errNoCredentials)
+}
+
+// errNoCredentials: the organisation has not registered credentials for a
+// mailbox's provider.
+var errNoCredentials = errors.New("no credentials")
+
+// CheckGoogle asks Google for a token as user, to check the delegation.
+func (c *Credentials) CheckGoogle(ctx context.Context, user string) error {
+	d, err := c.google(ctx)
+	if err != nil {
+		return err
+	}
+	return d.Check(ctx, user)
+}
+
+// App returns the Microsoft app (for `org mailboxes import --group`).
+func (c *Credentials) App(ctx context.Context) (*graph.App, error) { return c.microsoft(ctx) }
+
+func (c *Credentials) microsoft(ctx context.Context) (*graph.App, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.app != nil {
+		return c.app, nil
+	}
+	m, ok, err := LoadMicrosoft(ctx, c.Store)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, provider.Failed("The organisation has no Microsoft 365 app registered: run `inboxsync org credentials microsoft`.", errNoCredentials)
+	}
+	cfg, err := m.config(c.HTTPClient)
+	if err != nil {
+		return nil, provider.Failed("The organisation's Microsoft 365 credentials can't be used: "+err.Error(), errors.Join(errNoCredentials, err))
+	}
+	if c.app, err = graph.NewApp(cfg); err != nil {
+		return nil, err
+	}
+	return c.app, nil
+}
+
+func (c *Credentials) google(ctx context.Context) (*gmail.Delegation, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.deleg != nil {
+		return c.deleg, nil
+	}
+	g, ok, err := LoadGoogle(ctx, c.Store)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, provider.Failed("The organisation has no Google Workspace service account registered: run `inboxsync org credentials google`.", errNoCredentials)
+	}
+	cfg, err := g.config(c.HTTPClient)
+	if err != nil {
+		return nil, provider.Failed("The organisation's Google Workspace credentials can't be used: "+err.Error(), errors.Join(errNoCredentials, err))
+	}
+	if c.deleg, err = gmail.NewDelegation(cfg); err != nil {
+		return nil, err
+	}
+	return c.deleg, nil
+}

@@ -28,7 +28,7 @@ type scheduleWorker struct {
 func (sw *scheduleWorker) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error {
 	w := sw.w
 	now := w.cfg.Now()
-	due, err := w.cfg.Store.DueBefore(ctx, now.Add(scheduleEvery), maxFanOut)
+	due, err := w.cfg.Store.DueBefore(ctx, now.Add(w.cfg.FanOut), maxFanOut)
 	if err != nil {
 		return err
 	}

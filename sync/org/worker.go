@@ -42,8 +42,8 @@ const (
 	DefaultRescueAfter = 10 * time.Minute
 	// DefaultConcurrency is how many sessions one worker runs at once.
 	DefaultConcurrency = 20
-	// scheduleEvery is the period of the fan-out that queues due mailboxes.
-	scheduleEvery = time.Minute
+	// DefaultFanOut is the period of the fan-out that queues due mailboxes.
+	DefaultFanOut = time.Minute
 	// busyWait is how long a job waits when another worker holds its
 	// mailbox's lock.
 	busyWait = 30 * time.Second
@@ -79,6 +79,10 @@ type Config struct {
 	// job goes on at once as a new run, so that a live worker's job is
 	// never rescued.
 	RescueAfter time.Duration
+	// FanOut is how often the due mailboxes are queued (DefaultFanOut
+	// when 0); a mailbox due within the next FanOut is queued for its
+	// time.
+	FanOut time.Duration
 	// HistoryDays is the history window of a first sync (0: all).
 	HistoryDays int
 	// Log receives the worker's log lines (nil: discarded).
@@ -135,6 +139,9 @@ func NewWorker(cfg Config) (*Worker, error) {
 	if cfg.RescueAfter <= 0 {
 		cfg.RescueAfter = DefaultRescueAfter
 	}
+	if cfg.FanOut <= 0 {
+		cfg.FanOut = DefaultFanOut
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -154,9 +161,9 @@ func NewWorker(cfg Config) (*Worker, error) {
 		JobTimeout:           cfg.RescueAfter * 9 / 10,
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		Workers:              workers,
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(scheduleEvery),
+		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.FanOut),
 			func() (river.JobArgs, *river.InsertOpts) {
-				return ScheduleArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: scheduleEvery}}
+				return ScheduleArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: cfg.FanOut}}
 			}, &river.PeriodicJobOpts{ID: "inboxsync_schedule", RunOnStart: true})},
 	})
 	if err != nil {

@@ -453,62 +453,112 @@ func (a *App) tokenRefused(what string, e *APIError) error {
 // GroupMembers returns the mail addresses of the users in a Microsoft 365
 // group (transitive members that are users with a mail address), following
 // @odata.nextLink. Needs GroupMember.Read.All.
+//
+// It reads /groups/{id}/transitiveMembers; where that route is unknown (a
+// 400, or a 404 other than Request_ResourceNotFound) it reads
+// /groups/{id}/members and the members of nested groups itself.
 func (a *App) GroupMembers(ctx context.Context, groupID string) ([]string, error) {
 	groupID = strings.TrimSpace(groupID)
 	if groupID == "" || strings.ContainsAny(groupID, "/\\?#") {
 		return nil, fmt.Errorf("%w: %q is not a group's object ID", api.ErrInvalid, groupID)
 	}
-	link := a.base + "/groups/" + url.PathEscape(groupID) + "/transitiveMembers?" + url.Values{"$select": {"id,mail,userPrincipalName"}, "$top": {"999"}}.Encode()
 	var out []string
 	seen := map[string]bool{}
 	limited := 0
-	for pages := 0; link != ""; pages++ {
-		if pages >= 10000 {
-			return nil, provider.Failed("Microsoft Graph kept sending pages of group members.", errors.New("more than 10000 pages"))
-		}
-		u, err := url.Parse(link)
-		if err != nil || u.Scheme+"://"+u.Host != a.origin {
-			return nil, provider.Failed("Microsoft Graph sent a link to another server.", errors.New("a paging link outside the Graph endpoint"))
-		}
-		ans, err := a.dir.Do(ctx, httpapi.Request{Service: "Microsoft Graph", URL: link, Header: http.Header{"Accept": {"application/json"}}})
-		if err != nil {
-			return nil, err
-		}
-		if ans.Status != http.StatusOK {
-			return nil, a.classifyGroup(groupID, parseAPIError(ans.Status, ans.Body), ans.Header.Get("Retry-After"))
-		}
-		var page struct {
-			NextLink string `json:"@odata.nextLink"`
-			Value    []struct {
-				Type string  `json:"@odata.type"`
-				ID   string  `json:"id"`
-				Mail *string `json:"mail"`
-				UPN  *string `json:"userPrincipalName"`
-			} `json:"value"`
-		}
-		if err := json.Unmarshal(ans.Body, &page); err != nil {
-			return nil, provider.Failed("Microsoft Graph sent an answer Inbox Sync cannot read.", fmt.Errorf("reading group members: %w", err))
-		}
-		for _, m := range page.Value {
-			if m.Type != "#microsoft.graph.user" {
-				continue
+	add := func(m member) {
+		switch {
+		case m.Mail != nil && *m.Mail != "":
+			if k := strings.ToLower(*m.Mail); !seen[k] {
+				seen[k] = true
+				out = append(out, *m.Mail)
 			}
-			switch {
-			case m.Mail != nil && *m.Mail != "":
-				if k := strings.ToLower(*m.Mail); !seen[k] {
-					seen[k] = true
-					out = append(out, *m.Mail)
+		case m.UPN == nil || *m.UPN == "":
+			limited++ // Graph hid the user's properties
+		}
+	}
+	users, _, err := a.listMembers(ctx, groupID, "transitiveMembers")
+	var ae *APIError
+	if errors.As(err, &ae) && (ae.Status == http.StatusBadRequest || ae.Status == http.StatusNotFound && !strings.EqualFold(ae.Code, "Request_ResourceNotFound")) {
+		users, err = nil, nil
+		queue, done := []string{groupID}, map[string]bool{groupID: true}
+		for len(queue) > 0 && err == nil {
+			var us []member
+			var groups []string
+			us, groups, err = a.listMembers(ctx, queue[0], "members")
+			queue = queue[1:]
+			users = append(users, us...)
+			for _, g := range groups {
+				if !done[g] {
+					done[g] = true
+					queue = append(queue, g)
 				}
-			case m.UPN == nil || *m.UPN == "":
-				limited++ // Graph hid the user's properties
 			}
 		}
-		link = page.NextLink
+	}
+	if err != nil {
+		if errors.As(err, &ae) {
+			return nil, a.classifyGroup(groupID, ae, ae.retryAfter)
+		}
+		return nil, err
+	}
+	for _, m := range users {
+		add(m)
 	}
 	if limited > 0 {
 		return nil, provider.Failed(fmt.Sprintf("Microsoft Graph listed %d users of group %s without their properties: the app registration may also need User.ReadBasic.All.", limited, groupID), errors.New("group members with limited information"))
 	}
 	return out, nil
+}
+
+// member is a directory object in a list of group members.
+type member struct {
+	Type string  `json:"@odata.type"`
+	ID   string  `json:"id"`
+	Mail *string `json:"mail"`
+	UPN  *string `json:"userPrincipalName"`
+}
+
+// listMembers reads all pages of /groups/{id}/{rel}: the users and the ids
+// of the groups. A Graph error answer is returned as *APIError.
+func (a *App) listMembers(ctx context.Context, groupID, rel string) ([]member, []string, error) {
+	link := a.base + "/groups/" + url.PathEscape(groupID) + "/" + rel + "?" + url.Values{"$select": {"id,mail,userPrincipalName"}, "$top": {"999"}}.Encode()
+	var users []member
+	var groups []string
+	for pages := 0; link != ""; pages++ {
+		if pages >= 10000 {
+			return nil, nil, provider.Failed("Microsoft Graph kept sending pages of group members.", errors.New("more than 10000 pages"))
+		}
+		u, err := url.Parse(link)
+		if err != nil || u.Scheme+"://"+u.Host != a.origin {
+			return nil, nil, provider.Failed("Microsoft Graph sent a link to another server.", errors.New("a paging link outside the Graph endpoint"))
+		}
+		ans, err := a.dir.Do(ctx, httpapi.Request{Service: "Microsoft Graph", URL: link, Header: http.Header{"Accept": {"application/json"}}})
+		if err != nil {
+			return nil, nil, err
+		}
+		if ans.Status != http.StatusOK {
+			e := parseAPIError(ans.Status, ans.Body)
+			e.retryAfter = ans.Header.Get("Retry-After")
+			return nil, nil, e
+		}
+		var page struct {
+			NextLink string   `json:"@odata.nextLink"`
+			Value    []member `json:"value"`
+		}
+		if err := json.Unmarshal(ans.Body, &page); err != nil {
+			return nil, nil, provider.Failed("Microsoft Graph sent an answer Inbox Sync cannot read.", fmt.Errorf("reading group members: %w", err))
+		}
+		for _, m := range page.Value {
+			switch m.Type {
+			case "#microsoft.graph.user":
+				users = append(users, m)
+			case "#microsoft.graph.group":
+				groups = append(groups, m.ID)
+			}
+		}
+		link = page.NextLink
+	}
+	return users, groups, nil
 }
 
 // classifyGroup maps a Graph error answer about a group.

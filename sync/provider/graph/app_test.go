@@ -467,6 +467,10 @@ func TestAppGroupMembers(t *testing.T) {
 	if len(got) != 1201 || got[0] != "user0@contoso.test" || got[1200] != "nina@contoso.test" {
 		t.Fatalf("%d members: %v … %v", len(got), got[:2], got[len(got)-1])
 	}
+	e.g.NoTransitiveMembers()
+	if again, err := a.GroupMembers(context.Background(), "sales"); err != nil || len(again) != 1201 || again[1200] != "nina@contoso.test" {
+		t.Fatalf("through /members: %d, %v", len(again), err)
+	}
 	if _, err := a.GroupMembers(context.Background(), "nobody"); err == nil || !strings.Contains(provider.Reason(err), "does not exist") {
 		t.Errorf("unknown group: %v", err)
 	}

@@ -247,6 +247,8 @@ type APIError struct {
 	Status  int
 	Code    string
 	Message string
+
+	retryAfter string // the answer's Retry-After header
 }
 
 // Error returns the status, code and message.

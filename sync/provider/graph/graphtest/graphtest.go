@@ -57,15 +57,16 @@ type Server struct {
 	lastHdr   http.Header
 
 	// App-only access (app.go, users.go); guarded by mu.
-	app       *AppRegistration
-	consent   bool
-	secretOld bool // the client secret has expired
-	tokens    map[string]appToken
-	jtis      map[string]bool
-	users     map[string]*Mailbox // by lower-case UPN and by id
-	groups    map[string][]Member
-	tokenReqs atomic.Int64
-	now       func() time.Time
+	app          *AppRegistration
+	consent      bool
+	secretOld    bool // the client secret has expired
+	tokens       map[string]appToken
+	jtis         map[string]bool
+	users        map[string]*Mailbox // by lower-case UPN and by id
+	groups       map[string][]Member
+	noTransitive bool
+	tokenReqs    atomic.Int64
+	now          func() time.Time
 
 	requests    atomic.Int64
 	inflight    atomic.Int64

@@ -243,8 +243,24 @@ func (s *Server) members(id string, transitive bool, seen map[string]bool) []Mem
 	return out
 }
 
+// NoTransitiveMembers makes /groups/{id}/transitiveMembers an unknown
+// route (400, as Graph answers an unknown segment), like a stand-in that
+// serves /members only.
+func (s *Server) NoTransitiveMembers() {
+	s.mu.Lock()
+	s.noTransitive = true
+	s.mu.Unlock()
+}
+
 func (s *Server) groupMembers(transitive bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		off := s.noTransitive
+		s.mu.Unlock()
+		if transitive && off {
+			graphError(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment 'transitiveMembers'.")
+			return
+		}
 		if !s.hasRole(RoleGroupMemberReadAll, "Group.Read.All", "Directory.Read.All") {
 			graphError(w, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 			return

@@ -51,6 +51,12 @@ const MaxInFlight = 4
 // mailSelect lists the message properties that are stored.
 const mailSelect = "id,internetMessageId,conversationId,subject,from,toRecipients,ccRecipients,receivedDateTime,sentDateTime,bodyPreview"
 
+// mailSelectBasic is mailSelect without what the application permission
+// Mail.ReadBasic.All does not give (body, bodyPreview, uniqueBody,
+// attachments, extensions, extended properties): app-only messages have
+// no preview.
+const mailSelectBasic = "id,internetMessageId,conversationId,subject,from,toRecipients,ccRecipients,receivedDateTime,sentDateTime"
+
 // Tokens hands out access tokens; *auth.TokenSource implements it.
 type Tokens = httpapi.Tokens
 
@@ -73,6 +79,16 @@ type Provider struct {
 	origin   string // scheme://host of base: links must stay there
 	http     *httpapi.Client
 	pageSize int
+
+	// prefix is the mailbox's path: "/me" (delegated) or "/users/{user}"
+	// (app-only).
+	prefix string
+	// sel is the $select of messages.
+	sel string
+	// app is set for app-only access: its user, budget and words.
+	app  *App
+	user string
+	wait func(context.Context) error
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -92,7 +108,7 @@ func New(o Options) (*Provider, error) {
 	if o.PageSize <= 0 {
 		o.PageSize = DefaultPageSize
 	}
-	return &Provider{base: base, origin: u.Scheme + "://" + u.Host, http: httpapi.NewClient(o.HTTPClient, o.Tokens, MaxInFlight), pageSize: o.PageSize}, nil
+	return &Provider{base: base, origin: u.Scheme + "://" + u.Host, http: httpapi.NewClient(o.HTTPClient, o.Tokens, MaxInFlight), pageSize: o.PageSize, prefix: "/me", sel: mailSelect}, nil
 }
 
 // Folders implements provider.Provider.
@@ -100,9 +116,12 @@ func (p *Provider) Folders() []api.Folder {
 	return []api.Folder{api.Inbox, api.Sent, api.Calendar}
 }
 
-// Close implements provider.Provider.
+// Close implements provider.Provider. An app-only provider leaves the
+// connections it shares with the App's other mailboxes open.
 func (p *Provider) Close() error {
-	p.http.CloseIdle()
+	if p.app == nil {
+		p.http.CloseIdle()
+	}
 	return nil
 }
 
@@ -168,11 +187,11 @@ func (p *Provider) Changes(ctx context.Context, folder api.Folder, cur string, o
 		link = c.Link
 		if link == "" {
 			name, _ := folderPath(folder)
-			q := url.Values{"$select": {mailSelect}}
+			q := url.Values{"$select": {p.sel}}
 			if !opts.Since.IsZero() {
 				q.Set("$filter", "receivedDateTime ge "+opts.Since.UTC().Format(time.RFC3339))
 			}
-			link = p.base + "/me/mailFolders/" + name + "/messages/delta?" + q.Encode()
+			link = p.base + p.prefix + "/mailFolders/" + name + "/messages/delta?" + q.Encode()
 		}
 	case api.Calendar:
 		start, end := provider.CalendarDays(now)
@@ -181,7 +200,7 @@ func (p *Provider) Changes(ctx context.Context, folder api.Folder, cur string, o
 		if c.Win != next.Win {
 			// A new day: a fresh delta over the moved window.
 			q := url.Values{"startDateTime": {start.Format(time.RFC3339)}, "endDateTime": {end.Format(time.RFC3339)}}
-			link = p.base + "/me/calendarView/delta?" + q.Encode()
+			link = p.base + p.prefix + "/calendarView/delta?" + q.Encode()
 		}
 		prefer = append(prefer, `outlook.timezone="UTC"`)
 	default:
@@ -228,6 +247,8 @@ type APIError struct {
 	Status  int
 	Code    string
 	Message string
+
+	retryAfter string // the answer's Retry-After header
 }
 
 // Error returns the status, code and message.
@@ -263,14 +284,18 @@ func (p *Provider) get(ctx context.Context, u string, prefer []string) ([]byte, 
 	if len(prefer) > 0 {
 		h["Prefer"] = prefer
 	}
-	a, err := p.http.Do(ctx, httpapi.Request{Service: "Microsoft Graph", URL: u, Header: h})
+	a, err := p.http.Do(ctx, httpapi.Request{Service: "Microsoft Graph", URL: u, Header: h, Wait: p.wait})
 	if err != nil {
 		return nil, err
 	}
 	if a.Status == http.StatusOK {
 		return a.Body, nil
 	}
-	return nil, classify(parseAPIError(a.Status, a.Body), a.Header.Get("Retry-After"))
+	e := parseAPIError(a.Status, a.Body)
+	if p.app != nil {
+		return nil, p.app.classifyMailbox(p.user, e, a.Header.Get("Retry-After"))
+	}
+	return nil, classify(e, a.Header.Get("Retry-After"))
 }
 
 // classify maps a Graph error answer to an error class.
@@ -313,7 +338,7 @@ func (m Me) Address() string {
 	return m.UserPrincipalName
 }
 
-// Me fetches /me.
+// Me fetches /me (delegated access only).
 func (p *Provider) Me(ctx context.Context) (Me, error) {
 	body, err := p.get(ctx, p.base+"/me?$select=id,displayName,mail,userPrincipalName", nil)
 	if err != nil {

@@ -6,6 +6,13 @@
 // receivedDateTime filter, sync states that can be forgotten (410 Gone /
 // syncStateNotFound), throttling (429 or 503 with Retry-After) and a bearer
 // token check. The answers are shaped like Microsoft's published examples.
+//
+// For app-only access (organisation mode) it also emulates the Microsoft
+// identity platform's client credentials grant for one registered app
+// (app.go: client secret or certificate assertion, consent withdrawn), many
+// mailboxes under /users/{id | userPrincipalName}/... each with its own
+// folders, delta state, throttling and access switch (users.go), and group
+// membership under /groups/{id}/members and transitiveMembers.
 package graphtest
 
 import (
@@ -44,14 +51,22 @@ type Server struct {
 	Auth func(token string) bool
 
 	mu        sync.Mutex
-	folders   map[string]*folder
-	byID      map[string]*item
-	epoch     int
-	goneCode  int // status for a forgotten sync state
-	throttle  []throttle
+	me        *mailbox // the signed-in user's mailbox (/me)
 	delay     time.Duration
 	lastQuery url.Values
 	lastHdr   http.Header
+
+	// App-only access (app.go, users.go); guarded by mu.
+	app          *AppRegistration
+	consent      bool
+	secretOld    bool // the client secret has expired
+	tokens       map[string]appToken
+	jtis         map[string]bool
+	users        map[string]*Mailbox // by lower-case UPN and by id
+	groups       map[string][]Member
+	noTransitive bool
+	tokenReqs    atomic.Int64
+	now          func() time.Time
 
 	requests    atomic.Int64
 	inflight    atomic.Int64
@@ -61,6 +76,24 @@ type Server struct {
 type throttle struct {
 	status int
 	after  time.Duration
+}
+
+// mailbox is one mailbox's folders and sync state; Server.mu guards it.
+type mailbox struct {
+	num      int // 0 for /me; item ids carry it
+	folders  map[string]*folder
+	byID     map[string]*item
+	epoch    int
+	goneCode int // status for a forgotten sync state
+	throttle []throttle
+}
+
+func newMailbox(num int) *mailbox {
+	m := &mailbox{num: num, folders: map[string]*folder{}, byID: map[string]*item{}, epoch: 1, goneCode: http.StatusGone}
+	for _, f := range []string{Inbox, Sent, Calendar} {
+		m.folders[f] = &folder{name: f}
+	}
+	return m
 }
 
 type folder struct {
@@ -89,14 +122,14 @@ func New(t testing.TB) *Server {
 // NewUnstarted returns an emulator whose httptest server is not started
 // (benchmarks start it themselves).
 func NewUnstarted() *Server {
-	s := &Server{Address: "ann@contoso.test", folders: map[string]*folder{}, byID: map[string]*item{}, epoch: 1, goneCode: http.StatusGone}
-	for _, f := range []string{Inbox, Sent, Calendar} {
-		s.folders[f] = &folder{name: f}
-	}
+	s := &Server{Address: "ann@contoso.test", me: newMailbox(0), consent: true,
+		tokens: map[string]appToken{}, jtis: map[string]bool{}, users: map[string]*Mailbox{}, groups: map[string][]Member{}}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1.0/me", s.me)
-	mux.HandleFunc("GET /v1.0/me/mailFolders/{folder}/messages/delta", s.messagesDelta)
-	mux.HandleFunc("GET /v1.0/me/calendarView/delta", s.calendarDelta)
+	me := s.delegated
+	mux.Handle("GET /v1.0/me", me(http.HandlerFunc(s.meHandler)))
+	mux.Handle("GET /v1.0/me/mailFolders/{folder}/messages/delta", me(s.onMailbox(func(*http.Request) *mailbox { return s.me }, s.messagesDelta)))
+	mux.Handle("GET /v1.0/me/calendarView/delta", me(s.onMailbox(func(*http.Request) *mailbox { return s.me }, s.calendarDelta)))
+	s.routeApp(mux)
 	s.Server = httptest.NewUnstartedServer(s.wrap(mux))
 	return s
 }
@@ -113,53 +146,96 @@ func graphError(w http.ResponseWriter, status int, code, msg string) {
 	}})
 }
 
-// wrap counts requests, checks the token and injects throttling.
+// wrap counts requests and records the last one.
 func (s *Server) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
 		n := s.inflight.Add(1)
 		defer s.inflight.Add(-1)
-		for {
-			m := s.maxInflight.Load()
-			if n <= m || s.maxInflight.CompareAndSwap(m, n) {
-				break
-			}
-		}
+		raise(&s.maxInflight, n)
 		s.mu.Lock()
-		delay := s.delay
-		var th *throttle
-		if len(s.throttle) > 0 {
-			th = &s.throttle[0]
-			s.throttle = s.throttle[1:]
-		}
 		s.lastQuery, s.lastHdr = r.URL.Query(), r.Header.Clone()
 		s.mu.Unlock()
-		if delay > 0 {
-			select {
-			case <-time.After(delay):
-			case <-r.Context().Done():
-				return
-			}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// raise sets max to n when n is larger.
+func raise(max *atomic.Int64, n int64) {
+	for {
+		m := max.Load()
+		if n <= m || max.CompareAndSwap(m, n) {
+			return
+		}
+	}
+}
+
+// wait sleeps the configured delay; false when the request ended first.
+func (s *Server) wait(r *http.Request) bool {
+	s.mu.Lock()
+	delay := s.delay
+	s.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return false
+		}
+	}
+	return true
+}
+
+// delegated guards the /me routes: the delay, a delegated bearer token
+// (an app token answers as Graph does: /me needs a signed-in user) and
+// the throttling injected for the /me mailbox.
+func (s *Server) delegated(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.wait(r) {
+			return
 		}
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || tok == "" || (s.Auth != nil && !s.Auth(tok)) {
+		if !ok || tok == "" || (s.Auth != nil && !s.Auth(tok)) && !s.isAppToken(tok) {
 			graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
 			return
 		}
-		if th != nil {
-			w.Header().Set("Retry-After", strconv.Itoa(int(th.after/time.Second)))
-			code := "TooManyRequests"
-			if th.status == http.StatusServiceUnavailable {
-				code = "ServiceNotAvailable"
-			}
-			graphError(w, th.status, code, "Please retry again later.")
+		if s.isAppToken(tok) {
+			graphError(w, http.StatusBadRequest, "BadRequest", "/me request is only valid with delegated authentication flow.")
+			return
+		}
+		if s.throttled(w, s.me) {
 			return
 		}
 		h.ServeHTTP(w, r)
 	})
 }
 
-func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+// throttled answers an injected throttling of m, if any.
+func (s *Server) throttled(w http.ResponseWriter, m *mailbox) bool {
+	s.mu.Lock()
+	var th *throttle
+	if len(m.throttle) > 0 {
+		th = &m.throttle[0]
+		m.throttle = m.throttle[1:]
+	}
+	s.mu.Unlock()
+	if th == nil {
+		return false
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(th.after/time.Second)))
+	code := "TooManyRequests"
+	if th.status == http.StatusServiceUnavailable {
+		code = "ServiceNotAvailable"
+	}
+	graphError(w, th.status, code, "Application is over its MailboxConcurrency limit.")
+	return true
+}
+
+// onMailbox adapts a handler of one mailbox's routes.
+func (s *Server) onMailbox(pick func(*http.Request) *mailbox, h func(http.ResponseWriter, *http.Request, *mailbox)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h(w, r, pick(r)) })
+}
+
+func (s *Server) meHandler(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]any{
 		"@odata.context": s.Endpoint() + "/$metadata#users/$entity",
@@ -171,39 +247,51 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 // Add adds n items to folder dated at (events start at `at` and last an
 // hour) and returns their ids.
 func (s *Server) Add(folderName string, n int, at time.Time) []string {
+	return s.add(s.me, folderName, n, at)
+}
+
+func (s *Server) add(m *mailbox, folderName string, n int, at time.Time) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f := s.folders[folderName]
+	f := m.folders[folderName]
 	ids := make([]string, 0, n)
 	for range n {
 		it := &item{folder: folderName, idx: int32(len(f.items)), at: at.UTC()}
-		it.id = fmt.Sprintf("AAMkAGI2TG93AAA-%s-%07d=", folderName, it.idx)
+		if m.num == 0 {
+			it.id = fmt.Sprintf("AAMkAGI2TG93AAA-%s-%07d=", folderName, it.idx)
+		} else {
+			it.id = fmt.Sprintf("AAMkAGI2TG93%03d-%s-%07d=", m.num, folderName, it.idx)
+		}
 		f.items = append(f.items, it)
 		f.log = append(f.log, it.idx)
-		s.byID[it.id] = it
+		m.byID[it.id] = it
 		ids = append(ids, it.id)
 	}
 	return ids
 }
 
 // Update changes an item's subject so that delta reports it.
-func (s *Server) Update(id string) {
+func (s *Server) Update(id string) { s.update(s.me, id) }
+
+func (s *Server) update(m *mailbox, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if it := s.byID[id]; it != nil && !it.deleted {
+	if it := m.byID[id]; it != nil && !it.deleted {
 		it.rev++
-		f := s.folders[it.folder]
+		f := m.folders[it.folder]
 		f.log = append(f.log, it.idx)
 	}
 }
 
 // Delete removes an item.
-func (s *Server) Delete(id string) {
+func (s *Server) Delete(id string) { s.delete(s.me, id) }
+
+func (s *Server) delete(m *mailbox, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if it := s.byID[id]; it != nil && !it.deleted {
+	if it := m.byID[id]; it != nil && !it.deleted {
 		it.deleted = true
-		f := s.folders[it.folder]
+		f := m.folders[it.folder]
 		f.log = append(f.log, it.idx)
 	}
 }
@@ -212,7 +300,7 @@ func (s *Server) Delete(id string) {
 // (or, after UseSyncStateNotFound, 400 syncStateNotFound).
 func (s *Server) InvalidateCursors() {
 	s.mu.Lock()
-	s.epoch++
+	s.me.epoch++
 	s.mu.Unlock()
 }
 
@@ -220,15 +308,15 @@ func (s *Server) InvalidateCursors() {
 // code syncStateNotFound instead of 410 Gone.
 func (s *Server) UseSyncStateNotFound() {
 	s.mu.Lock()
-	s.goneCode = http.StatusBadRequest
+	s.me.goneCode = http.StatusBadRequest
 	s.mu.Unlock()
 }
 
-// ThrottleNext makes the next request answer status (429 or 503) with
+// ThrottleNext makes the next request to /me answer status (429 or 503) with
 // Retry-After d.
 func (s *Server) ThrottleNext(status int, d time.Duration) {
 	s.mu.Lock()
-	s.throttle = append(s.throttle, throttle{status, d})
+	s.me.throttle = append(s.me.throttle, throttle{status, d})
 	s.mu.Unlock()
 }
 
@@ -265,6 +353,7 @@ type state struct {
 	WStart int64  `json:"ws,omitempty"`
 	WEnd   int64  `json:"we,omitempty"`
 	Size   int    `json:"z"`
+	Sel    string `json:"l,omitempty"` // $select of a messages delta
 }
 
 func (st state) encode() string {
@@ -295,19 +384,23 @@ func pageSize(r *http.Request) int {
 	return DefaultPageSize
 }
 
-func (s *Server) messagesDelta(w http.ResponseWriter, r *http.Request) {
+func (s *Server) messagesDelta(w http.ResponseWriter, r *http.Request, m *mailbox) {
 	name := strings.ToLower(r.PathValue("folder"))
 	if name != Inbox && name != Sent {
 		graphError(w, http.StatusNotFound, "ErrorInvalidIdMalformed", "Id is malformed.")
 		return
 	}
 	q := r.URL.Query()
-	st, ok, done := s.startOrResume(w, r, name)
+	sel, ok := s.mailSelect(w, r)
+	if !ok {
+		return
+	}
+	st, ok, done := s.startOrResume(w, r, m, name)
 	if done {
 		return
 	}
 	if !ok {
-		st = state{F: name, Mode: "i", Size: pageSize(r)}
+		st = state{F: name, Mode: "i", Size: pageSize(r), Sel: sel}
 		if f := q.Get("$filter"); f != "" {
 			v, found := strings.CutPrefix(f, "receivedDateTime ge ")
 			t, err := time.Parse(time.RFC3339, v)
@@ -318,16 +411,16 @@ func (s *Server) messagesDelta(w http.ResponseWriter, r *http.Request) {
 			st.Since = t.Unix()
 		}
 	}
-	s.serveRound(w, r.URL.Path, st)
+	s.serveRound(w, r.URL.Path, m, st)
 }
 
-func (s *Server) calendarDelta(w http.ResponseWriter, r *http.Request) {
+func (s *Server) calendarDelta(w http.ResponseWriter, r *http.Request, m *mailbox) {
 	q := r.URL.Query()
 	if q.Has("$select") {
 		graphError(w, http.StatusBadRequest, "ErrorInvalidUrlQuery", "$select is not supported with calendarView delta.")
 		return
 	}
-	st, ok, done := s.startOrResume(w, r, Calendar)
+	st, ok, done := s.startOrResume(w, r, m, Calendar)
 	if done {
 		return
 	}
@@ -340,12 +433,12 @@ func (s *Server) calendarDelta(w http.ResponseWriter, r *http.Request) {
 		}
 		st = state{F: Calendar, Mode: "i", Size: pageSize(r), WStart: start.Unix(), WEnd: end.Unix()}
 	}
-	s.serveRound(w, r.URL.Path, st)
+	s.serveRound(w, r.URL.Path, m, st)
 }
 
 // startOrResume reads $skiptoken/$deltatoken; done means an answer was
 // written.
-func (s *Server) startOrResume(w http.ResponseWriter, r *http.Request, name string) (state, bool, bool) {
+func (s *Server) startOrResume(w http.ResponseWriter, r *http.Request, m *mailbox, name string) (state, bool, bool) {
 	q := r.URL.Query()
 	tok := q.Get("$skiptoken")
 	if tok == "" {
@@ -356,7 +449,7 @@ func (s *Server) startOrResume(w http.ResponseWriter, r *http.Request, name stri
 	}
 	st, ok := decodeState(tok)
 	s.mu.Lock()
-	epoch, gone := s.epoch, s.goneCode
+	epoch, gone := m.epoch, m.goneCode
 	s.mu.Unlock()
 	if !ok || st.F != name {
 		graphError(w, http.StatusBadRequest, "BadRequest", "The sync token is malformed.")
@@ -373,10 +466,10 @@ func (s *Server) startOrResume(w http.ResponseWriter, r *http.Request, name stri
 }
 
 // serveRound answers one page of a round.
-func (s *Server) serveRound(w http.ResponseWriter, path string, st state) {
+func (s *Server) serveRound(w http.ResponseWriter, path string, m *mailbox, st state) {
 	s.mu.Lock()
-	f := s.folders[st.F]
-	st.E = s.epoch
+	f := m.folders[st.F]
+	st.E = m.epoch
 	var picked []*item
 	switch st.Mode {
 	case "i":
@@ -415,7 +508,7 @@ func (s *Server) serveRound(w http.ResponseWriter, path string, st state) {
 			vals = append(vals, map[string]any{"@odata.type": "#microsoft.graph." + kind(it), "id": it.id, "@removed": map[string]string{"reason": reason(it)}})
 			continue
 		}
-		vals = append(vals, render(it))
+		vals = append(vals, selected(render(it), st.Sel))
 	}
 	s.mu.Unlock()
 

@@ -140,6 +140,11 @@ type Provider struct {
 	pace                  *pacer
 	now                   func() time.Time
 
+	// delegated is the service account whose token for the user the
+	// provider uses (domain-wide delegation); nil for a user's own
+	// sign-in. Its errors speak to an administrator.
+	delegated *ServiceAccount
+
 	mu        sync.Mutex
 	throttles int // consecutive throttled answers without Retry-After
 }

@@ -67,7 +67,7 @@ var DelegationScopes = []string{ScopeGmailMetadata, ScopeCalendarEvents}
 // organisation-wide incident, not one of a mailbox. Such an error is also
 // a provider.Error of class GrantGone whose reason tells an administrator
 // what to do.
-var ErrDelegationRefused = errors.New("Google refused the service account's domain-wide delegation")
+var ErrDelegationRefused = errors.New("domain-wide delegation refused by Google")
 
 // maxKeyFile bounds what LoadServiceAccount reads: Google's key files are
 // about 2.3 KB.
@@ -526,7 +526,7 @@ func (d *Delegation) refusal(user string, re *oauth2.RetrieveError) error {
 		return provider.Offline(te)
 	case te.Code == "unauthorized_client":
 		return refused("Google does not let " + k.String() + " act for the users of the domain: in the Google Admin console, Security → API controls → Domain-wide delegation, add client ID " + k.clientID +
-			" with the scopes " + strings.Join(DelegationScopes, ",") + " (both; a change can take a few minutes to apply).")
+			" with the scopes " + strings.Join(DelegationScopes, ",") + " (both scopes; a change usually applies within minutes, at worst within 24 hours).")
 	case te.Code == "invalid_client" || te.Code == "deleted_client" || te.Code == "disabled_client":
 		return refused("Google does not accept " + k.String() + ": it was disabled or deleted in Google Cloud. Enable it, or create a service account with domain-wide delegation and install its key.")
 	case te.Code == "invalid_grant" && strings.Contains(desc, "invalid jwt signature"):

@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -82,6 +83,15 @@ func NewServiceAccountKey(email, clientID, tokenURI string) (*ServiceAccountKey,
 	if err != nil {
 		return nil, err
 	}
+	return newKey(email, clientID, tokenURI, pk)
+}
+
+// sharedKey is the RSA key of the service accounts NewServiceAccount
+// makes: generating one takes long under the race detector, and each
+// account's key ID (which is what DeleteKey deletes) is its own.
+var sharedKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
+func newKey(email, clientID, tokenURI string, pk *rsa.PrivateKey) (*ServiceAccountKey, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(pk)
 	if err != nil {
 		return nil, err
@@ -119,11 +129,17 @@ func (k *ServiceAccountKey) WriteFile(t testing.TB, dir string) string {
 
 // NewServiceAccount creates a service account named name in the emulated
 // Google Cloud project with one key, registers the key, and returns it.
-// Its delegation is not authorised yet: see AuthorizeDelegation.
+// Its delegation is not authorised yet: see AuthorizeDelegation. The
+// accounts it makes share one RSA key (each has its own key ID); use
+// NewServiceAccountKey and RegisterKey for a key of one's own.
 func (s *Server) NewServiceAccount(t testing.TB, name string) *ServiceAccountKey {
 	t.Helper()
 	n, _ := rand.Int(rand.Reader, new(big.Int).Exp(big.NewInt(10), big.NewInt(20), nil))
-	k, err := NewServiceAccountKey(name+"@inboxsync-test.iam.gserviceaccount.com", fmt.Sprintf("1%020d", n), s.TokenURL())
+	pk, err := sharedKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := newKey(name+"@inboxsync-test.iam.gserviceaccount.com", fmt.Sprintf("1%020d", n), s.TokenURL(), pk)
 	if err != nil {
 		t.Fatal(err)
 	}

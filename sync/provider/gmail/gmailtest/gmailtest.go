@@ -11,7 +11,9 @@
 // codes, a refresh token only with access_type=offline, the granted scopes
 // (the user may untick one: partial consent), bearer tokens per scope
 // (403 insufficientPermissions), the metadata scope's refusal of q and of
-// format=full/raw, page tokens, history ids that expire (404), sync tokens
+// format=full/raw to any token carrying it (403 forbidden "Metadata scope
+// does not support 'q' parameter"; tokens of other Gmail scopes are
+// allowed both, though q is not applied), page tokens, history ids that expire (404), sync tokens
 // that expire (410 fullSyncRequired), and a sync token combined with
 // timeMin/timeMax (400). It can revoke grants, rotate refresh tokens,
 // throttle in both of Google's shapes (429, and 403 with

@@ -5,6 +5,11 @@
 // (sync/auth: loopback on 127.0.0.1, PKCE, offline access); Connector wires
 // both into the engine.
 //
+// Organisation mode reads the mailboxes of a Google Workspace domain with a
+// service account's domain-wide delegation instead (Delegation, in
+// delegation.go, which documents the token endpoint's answers): the same
+// Provider, with a token source per user.
+//
 // Inbox Sync asks only for gmail.metadata and calendar.events.readonly: it
 // never reads a body. The metadata scope refuses messages.list's q
 // parameter and every format but metadata and minimal, so the history

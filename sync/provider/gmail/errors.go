@@ -145,8 +145,12 @@ func (p *Provider) classify(e *APIError, call callKind, retryAfterHeader string)
 		return provider.CursorInvalid(e)
 	case e.Status == http.StatusGone && call == callEvents:
 		return provider.CursorInvalid(e)
+	case e.Status == http.StatusUnauthorized && p.delegated != nil:
+		return provider.GrantGone("Google refused the token of "+p.delegated.String()+" for this mailbox even after renewing it: the user may have been deleted or suspended, or the domain-wide delegation withdrawn.", e)
 	case e.Status == http.StatusUnauthorized:
 		return provider.GrantGone("Google refused the sign-in even after renewing it: sign in with Google again.", e)
+	case e.Status == http.StatusForbidden && e.has("insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT") && p.delegated != nil:
+		return provider.GrantGone("The token of "+p.delegated.String()+" lacks the scope "+call.scope()+": in the Google Admin console, Security → API controls → Domain-wide delegation, give client ID "+p.delegated.clientID+" the scopes "+strings.Join(DelegationScopes, ",")+".", e)
 	case e.Status == http.StatusForbidden && e.has("insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"):
 		return provider.GrantGone(missingPermission(call.scope()), e)
 	case e.has("accessNotConfigured", "SERVICE_DISABLED"):
@@ -154,9 +158,17 @@ func (p *Provider) classify(e *APIError, call callKind, retryAfterHeader string)
 		if call == callEvents {
 			api = "Google Calendar API"
 		}
+		if p.delegated != nil {
+			return provider.Failed("The "+api+" is not enabled in the Google Cloud project of "+p.delegated.String()+": enable it (see docs/gmail.md).", e)
+		}
 		return provider.Failed("The "+api+" is not enabled in the Google Cloud project of the client ID: enable it (see docs/gmail.md).", e)
 	case e.Status == http.StatusForbidden && e.has("domainPolicy"):
 		return provider.Failed("Your Google Workspace administrator does not allow Inbox Sync to read this mailbox.", e)
+	case e.Status == http.StatusBadRequest && e.has("failedPrecondition"):
+		// Gmail answers so for an account without a mailbox: a user
+		// without a Gmail licence or with Gmail turned off, or a service
+		// account's token without a user.
+		return provider.Failed(call.service()+" has no mailbox for this account: Gmail may be turned off for the user or their organisational unit, or the user has no Google Workspace licence with Gmail.", e)
 	case e.Status == http.StatusServiceUnavailable:
 		return throttled()
 	case e.Status == http.StatusInternalServerError || e.Status == http.StatusBadGateway || e.Status == http.StatusGatewayTimeout:

@@ -5,6 +5,11 @@
 // (sync/auth: loopback on 127.0.0.1, PKCE, offline access); Connector wires
 // both into the engine.
 //
+// Organisation mode reads the mailboxes of a Google Workspace domain with a
+// service account's domain-wide delegation instead (Delegation, in
+// delegation.go, which documents the token endpoint's answers): the same
+// Provider, with a token source per user.
+//
 // Inbox Sync asks only for gmail.metadata and calendar.events.readonly: it
 // never reads a body. The metadata scope refuses messages.list's q
 // parameter and every format but metadata and minimal, so the history
@@ -139,6 +144,11 @@ type Provider struct {
 	batchURL, batchPrefix string
 	pace                  *pacer
 	now                   func() time.Time
+
+	// delegated is the service account whose token for the user the
+	// provider uses (domain-wide delegation); nil for a user's own
+	// sign-in. Its errors speak to an administrator.
+	delegated *ServiceAccount
 
 	mu        sync.Mutex
 	throttles int // consecutive throttled answers without Retry-After

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -16,71 +17,71 @@ import (
 
 // AddEvent adds n timed events starting at start, lasting an hour, and
 // returns their ids.
-func (s *Server) AddEvent(n int, start time.Time) []string {
-	return s.addEvents(n, start, start.Add(time.Hour), false)
+func (b *Mailbox) AddEvent(n int, start time.Time) []string {
+	return b.addEvents(n, start, start.Add(time.Hour), false)
 }
 
 // AddAllDayEvent adds an all-day event on the date of day (days long).
-func (s *Server) AddAllDayEvent(day time.Time, days int) string {
+func (b *Mailbox) AddAllDayEvent(day time.Time, days int) string {
 	y, m, d := day.Date()
 	st := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-	return s.addEvents(1, st, st.AddDate(0, 0, days), true)[0]
+	return b.addEvents(1, st, st.AddDate(0, 0, days), true)[0]
 }
 
-func (s *Server) addEvents(n int, start, end time.Time, allDay bool) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (b *Mailbox) addEvents(n int, start, end time.Time, allDay bool) []string {
+	b.s.mu.Lock()
+	defer b.s.mu.Unlock()
 	ids := make([]string, 0, n)
 	for range n {
-		s.calSeq++
-		e := &event{id: fmt.Sprintf("evt%06dq2fi8k", s.calSeq), start: start.UTC(), end: end.UTC(), allDay: allDay, summary: fmt.Sprintf("Pipeline review %d", s.calSeq), seq: s.calSeq}
-		s.events[e.id] = e
+		b.calSeq++
+		e := &event{id: fmt.Sprintf("evt%06dq2fi8k", b.calSeq), start: start.UTC(), end: end.UTC(), allDay: allDay, summary: fmt.Sprintf("Pipeline review %d", b.calSeq), seq: b.calSeq}
+		b.events[e.id] = e
 		ids = append(ids, e.id)
 	}
 	return ids
 }
 
 // ChangeEvent changes an event's title.
-func (s *Server) ChangeEvent(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e := s.events[id]; e != nil && !e.cancelled {
+func (b *Mailbox) ChangeEvent(id string) {
+	b.s.mu.Lock()
+	defer b.s.mu.Unlock()
+	if e := b.events[id]; e != nil && !e.cancelled {
 		e.rev++
-		s.calSeq++
-		e.seq = s.calSeq
+		b.calSeq++
+		e.seq = b.calSeq
 	}
 }
 
 // MoveEvent moves an event to start at start, keeping its length.
-func (s *Server) MoveEvent(id string, start time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e := s.events[id]; e != nil && !e.cancelled {
+func (b *Mailbox) MoveEvent(id string, start time.Time) {
+	b.s.mu.Lock()
+	defer b.s.mu.Unlock()
+	if e := b.events[id]; e != nil && !e.cancelled {
 		e.end = start.UTC().Add(e.end.Sub(e.start))
 		e.start = start.UTC()
-		s.calSeq++
-		e.seq = s.calSeq
+		b.calSeq++
+		e.seq = b.calSeq
 	}
 }
 
 // CancelEvent cancels (deletes) an event; it stays visible as cancelled
 // with showDeleted and in incremental results.
-func (s *Server) CancelEvent(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e := s.events[id]; e != nil && !e.cancelled {
+func (b *Mailbox) CancelEvent(id string) {
+	b.s.mu.Lock()
+	defer b.s.mu.Unlock()
+	if e := b.events[id]; e != nil && !e.cancelled {
 		e.cancelled = true
-		s.calSeq++
-		e.seq = s.calSeq
+		b.calSeq++
+		e.seq = b.calSeq
 	}
 }
 
 // InvalidateSyncTokens makes every sync token given so far answer 410
 // fullSyncRequired.
-func (s *Server) InvalidateSyncTokens() {
-	s.mu.Lock()
-	s.calEpoch++
-	s.mu.Unlock()
+func (b *Mailbox) InvalidateSyncTokens() {
+	b.s.mu.Lock()
+	b.calEpoch++
+	b.s.mu.Unlock()
 }
 
 // calToken is a Calendar page or sync token.
@@ -103,8 +104,9 @@ func decodeTok(s string) (calToken, bool) {
 	return t, err == nil && json.Unmarshal(b, &t) == nil
 }
 
-func (s *Server) eventsList(w http.ResponseWriter, r *http.Request) {
-	if r.PathValue("cal") != "primary" && r.PathValue("cal") != s.Address {
+func (s *Server) eventsList(w http.ResponseWriter, r *http.Request, c call) {
+	b := c.box
+	if r.PathValue("cal") != "primary" && !strings.EqualFold(r.PathValue("cal"), b.address) {
 		apiError(w, http.StatusNotFound, "notFound", "Not Found")
 		return
 	}
@@ -135,13 +137,13 @@ func (s *Server) eventsList(w http.ResponseWriter, r *http.Request) {
 	var since int
 	if st != "" {
 		t, ok := decodeTok(st)
-		if !ok || t.E != s.calEpoch {
+		if !ok || t.E != b.calEpoch {
 			apiError(w, http.StatusGone, "fullSyncRequired", "Sync token is no longer valid, a full sync is required.")
 			return
 		}
 		since = t.Seq
 	}
-	bound, off := s.calSeq, 0
+	bound, off := b.calSeq, 0
 	if pt := q.Get("pageToken"); pt != "" {
 		t, ok := decodeTok(pt)
 		if !ok || t.Args != args {
@@ -151,7 +153,7 @@ func (s *Server) eventsList(w http.ResponseWriter, r *http.Request) {
 		bound, off = t.Seq, t.Off
 	}
 	var match []*event
-	for _, e := range s.events {
+	for _, e := range b.events {
 		switch {
 		case st != "":
 			if e.seq <= since || e.seq > bound {
@@ -171,23 +173,23 @@ func (s *Server) eventsList(w http.ResponseWriter, r *http.Request) {
 	end := min(off+size, len(match))
 	items := make([]map[string]any, 0, max(end-off, 0))
 	for _, e := range match[min(off, len(match)):end] {
-		items = append(items, s.renderEvent(e))
+		items = append(items, b.renderEvent(e))
 	}
 	out := map[string]any{
-		"kind": "calendar#events", "etag": `"p33g9h1m2n3o4p"`, "summary": s.Address, "description": "",
+		"kind": "calendar#events", "etag": `"p33g9h1m2n3o4p"`, "summary": b.address, "description": "",
 		"updated": time.Now().UTC().Format(time.RFC3339Nano), "timeZone": "Europe/Paris", "accessRole": "owner",
 		"defaultReminders": []map[string]any{{"method": "popup", "minutes": 10}}, "items": items,
 	}
 	if end < len(match) {
 		out["nextPageToken"] = encodeTok(calToken{Seq: bound, Off: end, Args: args})
 	} else {
-		out["nextSyncToken"] = encodeTok(calToken{E: s.calEpoch, Seq: bound})
+		out["nextSyncToken"] = encodeTok(calToken{E: b.calEpoch, Seq: bound})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-// renderEvent writes an event as the Calendar API does; s.mu is held.
-func (s *Server) renderEvent(e *event) map[string]any {
+// renderEvent writes an event as the Calendar API does; the server's mu is held.
+func (b *Mailbox) renderEvent(e *event) map[string]any {
 	if e.cancelled {
 		return map[string]any{"kind": "calendar#event", "etag": fmt.Sprintf(`"31%08d"`, e.seq), "id": e.id, "status": "cancelled"}
 	}
@@ -210,7 +212,7 @@ func (s *Server) renderEvent(e *event) map[string]any {
 		"organizer": map[string]any{"email": "megan@example.test", "displayName": "Megan Bowen"},
 		"start":     when(e.start), "end": when(e.end), "iCalUID": e.id + "@google.com", "sequence": e.rev,
 		"attendees": []map[string]any{
-			{"email": s.Address, "self": true, "responseStatus": "accepted"},
+			{"email": b.address, "self": true, "responseStatus": "accepted"},
 			{"email": "alex@fabrikam.test", "responseStatus": "needsAction"},
 		},
 		"reminders": map[string]bool{"useDefault": true}, "eventType": "default",

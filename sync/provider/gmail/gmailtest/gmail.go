@@ -18,116 +18,117 @@ import (
 
 // --- Gmail ---
 
-// record appends a history record; s.mu is held.
-func (s *Server) record(kind string, m *message, changed []string) {
-	s.historyID++
-	s.history = append(s.history, record{id: s.historyID, kind: kind, msg: m.id, thread: m.thread, labels: slices.Clone(m.labels), changed: changed})
+// record appends a history record; b.s.mu is held.
+func (b *Mailbox) record(kind string, m *message, changed []string) {
+	b.historyID++
+	b.history = append(b.history, record{id: b.historyID, kind: kind, msg: m.id, thread: m.thread, labels: slices.Clone(m.labels), changed: changed})
 }
 
 // Add adds n messages with labels, received at `at` (internalDate), and
 // returns their ids. Every third message continues the thread of the one
 // before.
-func (s *Server) Add(labels []string, n int, at time.Time) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (b *Mailbox) Add(labels []string, n int, at time.Time) []string {
+	b.s.mu.Lock()
+	defer b.s.mu.Unlock()
 	ids := make([]string, 0, n)
 	for range n {
-		s.seq++
-		m := &message{id: fmt.Sprintf("18c%013x", s.seq), labels: slices.Clone(labels), at: at.UTC().Truncate(time.Millisecond), n: s.seq}
+		b.seq++
+		m := &message{id: fmt.Sprintf("18c%013x", b.seq), labels: slices.Clone(labels), at: at.UTC().Truncate(time.Millisecond), n: b.seq}
 		m.thread = m.id
-		if s.seq%3 == 0 {
-			m.thread = fmt.Sprintf("18c%013x", s.seq-1)
+		if b.seq%3 == 0 {
+			m.thread = fmt.Sprintf("18c%013x", b.seq-1)
 		}
-		s.msgs[m.id] = m
-		s.order = append(s.order, m)
-		s.sorted = false
-		s.record("messagesAdded", m, nil)
+		b.msgs[m.id] = m
+		b.order = append(b.order, m)
+		b.sorted = false
+		b.record("messagesAdded", m, nil)
 		ids = append(ids, m.id)
 	}
 	return ids
 }
 
 // SendToSelf adds a message sent to oneself: it carries INBOX and SENT.
-func (s *Server) SendToSelf(at time.Time) string {
-	return s.Add([]string{Inbox, Sent, "UNREAD"}, 1, at)[0]
+func (b *Mailbox) SendToSelf(at time.Time) string {
+	return b.Add([]string{Inbox, Sent, "UNREAD"}, 1, at)[0]
 }
 
 // AddLabel adds a label to a message (STARRED, INBOX, …).
-func (s *Server) AddLabel(id, l string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if m := s.msgs[id]; m != nil && !m.deleted && !m.has(l) {
+func (b *Mailbox) AddLabel(id, l string) {
+	b.s.mu.Lock()
+	defer b.s.mu.Unlock()
+	if m := b.msgs[id]; m != nil && !m.deleted && !m.has(l) {
 		m.labels = append(m.labels, l)
-		s.record("labelsAdded", m, []string{l})
+		b.record("labelsAdded", m, []string{l})
 	}
 }
 
 // RemoveLabel removes a label from a message; RemoveLabel(id, INBOX) is
 // archiving it (moving it out of the Inbox).
-func (s *Server) RemoveLabel(id, l string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if m := s.msgs[id]; m != nil && !m.deleted && m.has(l) {
+func (b *Mailbox) RemoveLabel(id, l string) {
+	b.s.mu.Lock()
+	defer b.s.mu.Unlock()
+	if m := b.msgs[id]; m != nil && !m.deleted && m.has(l) {
 		m.labels = slices.DeleteFunc(m.labels, func(x string) bool { return x == l })
-		s.record("labelsRemoved", m, []string{l})
+		b.record("labelsRemoved", m, []string{l})
 	}
 }
 
 // Trash moves a message to the trash: it gains TRASH and keeps its other
 // labels, so a client must treat TRASH as out of every folder.
-func (s *Server) Trash(id string) { s.AddLabel(id, "TRASH") }
+func (b *Mailbox) Trash(id string) { b.AddLabel(id, "TRASH") }
 
 // Untrash takes a message out of the trash.
-func (s *Server) Untrash(id string) { s.RemoveLabel(id, "TRASH") }
+func (b *Mailbox) Untrash(id string) { b.RemoveLabel(id, "TRASH") }
 
 // Delete deletes a message for good (messagesDeleted).
-func (s *Server) Delete(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if m := s.msgs[id]; m != nil && !m.deleted {
+func (b *Mailbox) Delete(id string) {
+	b.s.mu.Lock()
+	defer b.s.mu.Unlock()
+	if m := b.msgs[id]; m != nil && !m.deleted {
 		m.deleted = true
-		s.record("messagesDeleted", m, nil)
+		b.record("messagesDeleted", m, nil)
 	}
 }
 
 // ExpireHistory forgets every history record so far: history.list from
 // any history id given before answers 404, as Google does for ids about a
 // week old.
-func (s *Server) ExpireHistory() {
-	s.mu.Lock()
+func (b *Mailbox) ExpireHistory() {
+	b.s.mu.Lock()
 	// Unrelated changes move the mailbox's history id on meanwhile.
-	s.historyID += 100
-	s.floor = s.historyID
-	s.history = nil
-	s.mu.Unlock()
+	b.historyID += 100
+	b.floor = b.historyID
+	b.history = nil
+	b.s.mu.Unlock()
 }
 
 // HistoryID returns the mailbox's current history id.
-func (s *Server) HistoryID() uint64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.historyID
+func (b *Mailbox) HistoryID() uint64 {
+	b.s.mu.Lock()
+	defer b.s.mu.Unlock()
+	return b.historyID
 }
 
-func (s *Server) profile(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Server) profile(w http.ResponseWriter, r *http.Request, c call) {
+	b := c.box
+	b.s.mu.Lock()
+	defer b.s.mu.Unlock()
 	live := 0
-	for _, m := range s.msgs {
+	for _, m := range b.msgs {
 		if !m.deleted {
 			live++
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"emailAddress": s.Address, "messagesTotal": live, "threadsTotal": live, "historyId": strconv.FormatUint(s.historyID, 10)})
+	writeJSON(w, http.StatusOK, map[string]any{"emailAddress": b.address, "messagesTotal": live, "threadsTotal": live, "historyId": strconv.FormatUint(b.historyID, 10)})
 }
 
-// sortOrder sorts s.order newest first (internalDate, then id); s.mu is held.
-func (s *Server) sortOrder() {
-	if s.sorted {
+// sortOrder sorts b.order newest first (internalDate, then id); the server's mu is held.
+func (b *Mailbox) sortOrder() {
+	if b.sorted {
 		return
 	}
-	sort.Slice(s.order, func(i, j int) bool { return after(s.order[i], s.order[j]) })
-	s.sorted = true
+	sort.Slice(b.order, func(i, j int) bool { return after(b.order[i], b.order[j]) })
+	b.sorted = true
 }
 
 // after reports whether a sorts before b in a listing (newer first).
@@ -152,9 +153,10 @@ func maxResults(q url.Values, def, most int) int {
 	return min(n, most)
 }
 
-func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+func (s *Server) list(w http.ResponseWriter, r *http.Request, c call) {
+	b := c.box
 	q := r.URL.Query()
-	if q.Has("q") {
+	if q.Has("q") && c.metadata {
 		apiError(w, http.StatusForbidden, "forbidden", "Metadata scope does not support 'q' parameter")
 		return
 	}
@@ -172,16 +174,16 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		from = &t
 	}
 	s.mu.Lock()
-	s.sortOrder()
+	b.sortOrder()
 	i := 0
 	if from != nil {
 		pivot := &message{at: time.UnixMilli(from.At).UTC(), n: from.N}
-		i = sort.Search(len(s.order), func(k int) bool { return after(pivot, s.order[k]) })
+		i = sort.Search(len(b.order), func(k int) bool { return after(pivot, b.order[k]) })
 	}
 	var page []map[string]string
 	var last *message
-	for ; i < len(s.order) && len(page) < size; i++ {
-		m := s.order[i]
+	for ; i < len(b.order) && len(page) < size; i++ {
+		m := b.order[i]
 		if m.deleted || !hasAll(m, labels) || (!spamTrash && (m.has("TRASH") || m.has("SPAM"))) {
 			continue
 		}
@@ -189,8 +191,8 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		last = m
 	}
 	more := false
-	for ; i < len(s.order); i++ {
-		if m := s.order[i]; !m.deleted && hasAll(m, labels) && (spamTrash || !(m.has("TRASH") || m.has("SPAM"))) {
+	for ; i < len(b.order); i++ {
+		if m := b.order[i]; !m.deleted && hasAll(m, labels) && (spamTrash || !(m.has("TRASH") || m.has("SPAM"))) {
 			more = true
 			break
 		}
@@ -216,42 +218,43 @@ func hasAll(m *message, labels []string) bool {
 	return true
 }
 
-func (s *Server) get(w http.ResponseWriter, r *http.Request) {
+func (s *Server) get(w http.ResponseWriter, r *http.Request, c call) {
+	b := c.box
 	q := r.URL.Query()
 	format := strings.ToLower(q.Get("format"))
 	if format == "" {
 		format = "full"
 	}
-	if format != "metadata" && format != "minimal" {
+	if c.metadata && format != "metadata" && format != "minimal" {
 		apiError(w, http.StatusForbidden, "forbidden", "Metadata scope doesn't allow format "+strings.ToUpper(format))
 		return
 	}
 	s.mu.Lock()
-	m := s.msgs[r.PathValue("id")]
+	m := b.msgs[r.PathValue("id")]
 	if m == nil || m.deleted {
 		s.mu.Unlock()
 		apiError(w, http.StatusNotFound, "notFound", "Requested entity was not found.")
 		return
 	}
 	out := map[string]any{
-		"id": m.id, "threadId": m.thread, "labelIds": slices.Clone(m.labels), "historyId": strconv.FormatUint(s.historyID, 10),
+		"id": m.id, "threadId": m.thread, "labelIds": slices.Clone(m.labels), "historyId": strconv.FormatUint(b.historyID, 10),
 		"internalDate": strconv.FormatInt(m.at.UnixMilli(), 10), "sizeEstimate": 5120 + m.n%1000,
 	}
 	if !s.NoSnippet {
 		out["snippet"] = fmt.Sprintf("Hi Ann, here are the figures for week %d &amp; the plan we discussed. Kind regards, Megan", m.n%52)
 	}
-	if format == "metadata" {
+	if format == "metadata" || format == "full" {
 		all := []map[string]string{
-			{"name": "Delivered-To", "value": s.Address},
+			{"name": "Delivered-To", "value": b.address},
 			{"name": "Date", "value": m.at.Format(time.RFC1123Z)},
 			{"name": "From", "value": fmt.Sprintf("Megan Bowen <megan%d@example.test>", m.n%50)},
-			{"name": "To", "value": "Ann Example <" + s.Address + ">"},
+			{"name": "To", "value": "Ann Example <" + b.address + ">"},
 			{"name": "Cc", "value": `"Wilber, Alex" <alex@fabrikam.test>, lee@fabrikam.test`},
 			{"name": "Subject", "value": fmt.Sprintf("Quarterly review %d", m.n)},
 			{"name": "Message-ID", "value": fmt.Sprintf("<CAF%d.%s@mail.example.test>", m.n, m.id)},
 		}
 		if m.has(Sent) {
-			all[2]["value"] = "Ann Example <" + s.Address + ">"
+			all[2]["value"] = "Ann Example <" + b.address + ">"
 			all[3]["value"] = fmt.Sprintf("megan%d@example.test", m.n%50)
 		}
 		want := q["metadataHeaders"]
@@ -261,7 +264,17 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 				hs = append(hs, h)
 			}
 		}
-		out["payload"] = map[string]any{"partId": "", "mimeType": "multipart/alternative", "filename": "", "headers": hs, "body": map[string]int{"size": 0}}
+		payload := map[string]any{"partId": "", "mimeType": "multipart/alternative", "filename": "", "headers": hs, "body": map[string]int{"size": 0}}
+		if format == "full" {
+			text := "Hi Ann,\r\nhere are the figures.\r\n"
+			payload["mimeType"] = "text/plain"
+			payload["body"] = map[string]any{"size": len(text), "data": base64.URLEncoding.EncodeToString([]byte(text))}
+		}
+		out["payload"] = payload
+	}
+	if format == "raw" {
+		raw := fmt.Sprintf("From: megan%d@example.test\r\nTo: %s\r\nSubject: Quarterly review %d\r\n\r\nHi Ann,\r\n", m.n%50, b.address, m.n)
+		out["raw"] = base64.URLEncoding.EncodeToString([]byte(raw))
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)
@@ -274,7 +287,8 @@ type historyToken struct {
 	Next  uint64 `json:"n"`
 }
 
-func (s *Server) historyList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) historyList(w http.ResponseWriter, r *http.Request, c call) {
+	b := c.box
 	q := r.URL.Query()
 	start, err := strconv.ParseUint(q.Get("startHistoryId"), 10, 64)
 	if err != nil {
@@ -305,14 +319,14 @@ func (s *Server) historyList(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if start < s.floor || start > s.historyID {
+	if start < b.floor || start > b.historyID {
 		apiError(w, http.StatusNotFound, "notFound", "Requested entity was not found.")
 		return
 	}
 	var out []map[string]any
-	i := sort.Search(len(s.history), func(k int) bool { return s.history[k].id > from })
-	for ; i < len(s.history) && len(out) < size; i++ {
-		rec := s.history[i]
+	i := sort.Search(len(b.history), func(k int) bool { return b.history[k].id > from })
+	for ; i < len(b.history) && len(out) < size; i++ {
+		rec := b.history[i]
 		if len(types) > 0 && !types[rec.kind] {
 			continue
 		}
@@ -330,12 +344,12 @@ func (s *Server) historyList(w http.ResponseWriter, r *http.Request) {
 			rec.kind:   []map[string]any{entry},
 		})
 	}
-	resp := map[string]any{"historyId": strconv.FormatUint(s.historyID, 10)}
+	resp := map[string]any{"historyId": strconv.FormatUint(b.historyID, 10)}
 	if len(out) > 0 {
 		resp["history"] = out
 	}
-	if i < len(s.history) {
-		b, _ := json.Marshal(historyToken{Start: start, Next: s.history[i-1].id})
+	if i < len(b.history) {
+		b, _ := json.Marshal(historyToken{Start: start, Next: b.history[i-1].id})
 		resp["nextPageToken"] = base64.RawURLEncoding.EncodeToString(b)
 	}
 	writeJSON(w, http.StatusOK, resp)

@@ -11,7 +11,9 @@
 // codes, a refresh token only with access_type=offline, the granted scopes
 // (the user may untick one: partial consent), bearer tokens per scope
 // (403 insufficientPermissions), the metadata scope's refusal of q and of
-// format=full/raw, page tokens, history ids that expire (404), sync tokens
+// format=full/raw to any token carrying it (403 forbidden "Metadata scope
+// does not support 'q' parameter"; tokens of other Gmail scopes are
+// allowed both, though q is not applied), page tokens, history ids that expire (404), sync tokens
 // that expire (410 fullSyncRequired), and a sync token combined with
 // timeMin/timeMax (400). It can revoke grants, rotate refresh tokens,
 // throttle in both of Google's shapes (429, and 403 with
@@ -20,6 +22,22 @@
 // Tests script the mailbox: add mail, move it out of the Inbox, delete it,
 // send it to oneself (INBOX and SENT), add, change and cancel events,
 // expire the history.
+//
+// Google Workspace domain-wide delegation: the emulated domain has many
+// users (AddUser; Address is one of them), each with their own Mailbox. A
+// service account (NewServiceAccount, or a key from NewServiceAccountKey
+// given to RegisterKey) gets a token for a user with the JWT-bearer grant
+// (RFC 7523): the assertion's RS256 signature is checked against the
+// registered public key, iss, aud (the token endpoint) and iat/exp (at
+// most an hour apart) too; sub must be a user of the domain, else
+// invalid_grant "Invalid email or User ID"; every scope asked for must be
+// in the Admin console's entry for the account's client ID
+// (AuthorizeDelegation), else unauthorized_client. DeleteKey and
+// DisableServiceAccount make its assertions fail as Google's do. Each
+// token reads its own user's mailbox through users/me or users/{address}
+// (another user's is 403 "Delegation denied"), and a token carrying
+// gmail.metadata gets the metadata scope's refusals whatever else it
+// carries.
 package gmailtest
 
 import (
@@ -48,8 +66,14 @@ import (
 
 // The scopes the emulator knows.
 const (
-	ScopeGmailMetadata  = "https://www.googleapis.com/auth/gmail.metadata"
-	ScopeCalendarEvents = "https://www.googleapis.com/auth/calendar.events.readonly"
+	ScopeGmailMetadata    = "https://www.googleapis.com/auth/gmail.metadata"
+	ScopeGmailReadonly    = "https://www.googleapis.com/auth/gmail.readonly"
+	ScopeGmailModify      = "https://www.googleapis.com/auth/gmail.modify"
+	ScopeMailGoogle       = "https://mail.google.com/"
+	ScopeCalendarEvents   = "https://www.googleapis.com/auth/calendar.events.readonly"
+	ScopeCalendarReadonly = "https://www.googleapis.com/auth/calendar.readonly"
+	ScopeCalendarEventsRW = "https://www.googleapis.com/auth/calendar.events"
+	ScopeCalendar         = "https://www.googleapis.com/auth/calendar"
 )
 
 // DefaultClientID is the client ID the server accepts unless told otherwise.
@@ -93,18 +117,14 @@ type Server struct {
 	lastToken     url.Values
 	nextAuthorize string
 	refreshes     int
-	// Gmail.
-	msgs      map[string]*message
-	order     []*message // newest first once sorted
-	sorted    bool
-	history   []record
-	historyID uint64
-	floor     uint64 // history ids below this are expired
-	seq       int
-	// Calendar.
-	events   map[string]*event
-	calSeq   int
-	calEpoch int
+	// Mailboxes: main is the delegated sign-in's (Address); users are the
+	// other users of the emulated Workspace domain, by lower-case address.
+	main  *Mailbox
+	users map[string]*Mailbox
+	// Service accounts and domain-wide delegation (delegation.go).
+	accounts   map[string]*serviceAccount // by email
+	delegation map[string][]string        // client ID -> scopes the admin authorised
+	assertions map[string]int             // JWT-bearer grants answered with a token, by subject
 	// Behaviour.
 	fail  []failure
 	delay time.Duration
@@ -119,11 +139,57 @@ type Server struct {
 type grant struct {
 	scope   string
 	revoked bool
+	// box is the mailbox the token reads: nil for the main mailbox (a
+	// delegated sign-in), a domain user's for a service account acting
+	// for that user.
+	box *Mailbox
+	// robot marks a service account's own token (no sub): it has no
+	// mailbox.
+	robot bool
 }
 
 type authCode struct {
 	redirect, challenge, scope string
 	offline, used              bool
+}
+
+// Mailbox is one user's Gmail and primary calendar. Its methods script
+// changes, as the user or their correspondents would make them; they are
+// safe for concurrent use.
+type Mailbox struct {
+	s       *Server
+	address string // the main mailbox's is Server.Address, copied on use
+	// Gmail.
+	msgs      map[string]*message
+	order     []*message // newest first once sorted
+	sorted    bool
+	history   []record
+	historyID uint64
+	floor     uint64 // history ids below this are expired
+	seq       int
+	// Calendar.
+	events   map[string]*event
+	calSeq   int
+	calEpoch int
+}
+
+func newMailbox(s *Server, address string) *Mailbox {
+	return &Mailbox{s: s, address: address, msgs: map[string]*message{}, historyID: 1000, floor: 1000, events: map[string]*event{}, calEpoch: 1}
+}
+
+// Address returns the mailbox's address.
+func (b *Mailbox) Address() string {
+	b.s.mu.Lock()
+	defer b.s.mu.Unlock()
+	return b.addr()
+}
+
+// addr returns the address; the server's mu is held.
+func (b *Mailbox) addr() string {
+	if b == b.s.main {
+		b.address = b.s.Address
+	}
+	return b.address
 }
 
 type message struct {
@@ -177,16 +243,17 @@ func NewUnstarted() *Server {
 	s := &Server{
 		ClientID: DefaultClientID, Address: "ann@example.test", AccessLifetime: time.Hour,
 		codes: map[string]*authCode{}, refresh: map[string]*grant{}, retired: map[string]bool{}, access: map[string]*grant{},
-		msgs: map[string]*message{}, historyID: 1000, floor: 1000, events: map[string]*event{}, calEpoch: 1,
+		users: map[string]*Mailbox{}, accounts: map[string]*serviceAccount{}, delegation: map[string][]string{}, assertions: map[string]int{},
 	}
+	s.main = newMailbox(s, s.Address)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /o/oauth2/v2/auth", s.authorize)
 	mux.HandleFunc("POST /token", s.token)
-	mux.Handle("GET /gmail/v1/users/{user}/profile", s.api(ScopeGmailMetadata, s.profile))
-	mux.Handle("GET /gmail/v1/users/{user}/messages", s.api(ScopeGmailMetadata, s.list))
-	mux.Handle("GET /gmail/v1/users/{user}/messages/{id}", s.api(ScopeGmailMetadata, s.get))
-	mux.Handle("GET /gmail/v1/users/{user}/history", s.api(ScopeGmailMetadata, s.historyList))
-	mux.Handle("GET /calendar/v3/calendars/{cal}/events", s.api(ScopeCalendarEvents, s.eventsList))
+	mux.Handle("GET /gmail/v1/users/{user}/profile", s.api(gmailScopes, s.profile))
+	mux.Handle("GET /gmail/v1/users/{user}/messages", s.api(gmailScopes, s.list))
+	mux.Handle("GET /gmail/v1/users/{user}/messages/{id}", s.api(gmailScopes, s.get))
+	mux.Handle("GET /gmail/v1/users/{user}/history", s.api(gmailScopes, s.historyList))
+	mux.Handle("GET /calendar/v3/calendars/{cal}/events", s.api(calendarScopes, s.eventsList))
 	mux.HandleFunc("POST /batch/gmail/v1", func(w http.ResponseWriter, r *http.Request) { s.batch(w, r, mux) })
 	s.Server = httptest.NewUnstartedServer(mux)
 	// Connections the client dialled for its parallel requests may still
@@ -242,9 +309,25 @@ func oauthError(w http.ResponseWriter, status int, code, desc string) {
 
 // --- the API layer ---
 
+// call is what the API layer hands a handler: the mailbox the token reads
+// and whether the token carries the metadata scope (which restricts what
+// Gmail answers, whatever other scopes come with it).
+type call struct {
+	box      *Mailbox
+	metadata bool
+}
+
+// The scopes each API accepts; the first is the one the error names.
+var (
+	gmailScopes    = []string{ScopeGmailMetadata, ScopeGmailReadonly, ScopeGmailModify, ScopeMailGoogle}
+	calendarScopes = []string{ScopeCalendarEvents, ScopeCalendarReadonly, ScopeCalendarEventsRW, ScopeCalendar}
+)
+
 // api checks the bearer token and its scope, counts the request and
-// applies injected failures and delays before h.
-func (s *Server) api(scope string, h http.HandlerFunc) http.Handler {
+// applies injected failures and delays before h. A token reads its own
+// mailbox only: users/me, or users/{its address}; another user's is
+// "Delegation denied" (403).
+func (s *Server) api(scopes []string, h func(http.ResponseWriter, *http.Request, call)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
 		n := s.inflight.Add(1)
@@ -268,6 +351,16 @@ func (s *Server) api(scope string, h http.HandlerFunc) http.Handler {
 		s.log = append(s.log, r.URL.Path+"?"+r.URL.RawQuery)
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		g := s.access[tok]
+		var c call
+		var scope, address string
+		if g != nil {
+			scope = g.scope
+			c.box = g.box
+			if c.box == nil {
+				c.box = s.main
+			}
+			address = c.box.addr()
+		}
 		s.mu.Unlock()
 		if delay > 0 {
 			select {
@@ -276,21 +369,28 @@ func (s *Server) api(scope string, h http.HandlerFunc) http.Handler {
 				return
 			}
 		}
-		if r.PathValue("user") != "" && r.PathValue("user") != "me" {
-			apiError(w, http.StatusForbidden, "forbidden", "Delegation denied for "+s.Address)
-			return
-		}
 		if g == nil || g.revoked {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="https://accounts.google.com/", error="invalid_token"`)
 			apiError(w, http.StatusUnauthorized, "authError", "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.")
 			return
 		}
-		if !slices.Contains(strings.Fields(g.scope), scope) {
+		granted := strings.Fields(scope)
+		if !slices.ContainsFunc(scopes, func(x string) bool { return slices.Contains(granted, x) }) {
 			writeJSON(w, http.StatusForbidden, map[string]any{"error": map[string]any{
 				"code": 403, "message": "Request had insufficient authentication scopes.", "status": "PERMISSION_DENIED",
 				"errors":  []map[string]string{{"message": "Insufficient Permission", "domain": "global", "reason": "insufficientPermissions"}},
 				"details": []map[string]any{{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "domain": "googleapis.com"}},
 			}})
+			return
+		}
+		c.metadata = slices.Contains(granted, ScopeGmailMetadata)
+		if g.robot {
+			// A service account's own token: it has no mailbox.
+			apiError(w, http.StatusBadRequest, "failedPrecondition", "Precondition check failed.")
+			return
+		}
+		if u := r.PathValue("user"); u != "" && u != "me" && !strings.EqualFold(u, address) {
+			apiError(w, http.StatusForbidden, "forbidden", "Delegation denied for "+address)
 			return
 		}
 		if fail != nil {
@@ -307,7 +407,7 @@ func (s *Server) api(scope string, h http.HandlerFunc) http.Handler {
 			apiError(w, fail.status, fail.reason, msg)
 			return
 		}
-		h(w, r)
+		h(w, r, c)
 	})
 }
 

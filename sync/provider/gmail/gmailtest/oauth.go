@@ -93,6 +93,16 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lastToken = f
+	if f.Get("grant_type") == GrantTypeJWTBearer {
+		// A service account: no client ID or secret, the signed
+		// assertion is the credential.
+		if f.Get("assertion") == "" {
+			oauthError(w, http.StatusBadRequest, "invalid_request", "Missing required parameter: assertion")
+			return
+		}
+		s.jwtBearer(w, f.Get("assertion"))
+		return
+	}
 	switch {
 	case f.Get("client_id") != s.ClientID:
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "The OAuth client was not found.")

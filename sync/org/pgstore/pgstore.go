@@ -132,9 +132,10 @@ func passwordOf(dsn string) string {
 	return ""
 }
 
-// scrub replaces every occurrence of the password in msg (also URL-escaped)
-// by "xxxxx".
+// scrub puts msg on one line and replaces every occurrence of the password
+// in it (also URL-escaped) by "xxxxx".
 func scrub(msg, password string) string {
+	msg = strings.Join(strings.FieldsFunc(msg, func(r rune) bool { return r == '\n' || r == '\t' }), "; ")
 	if password == "" {
 		return msg
 	}

@@ -136,6 +136,7 @@ func passwordOf(dsn string) string {
 // in it (also URL-escaped) by "xxxxx".
 func scrub(msg, password string) string {
 	msg = strings.Join(strings.FieldsFunc(msg, func(r rune) bool { return r == '\n' || r == '\t' }), "; ")
+	msg = strings.ReplaceAll(msg, ":; ", ": ")
 	if password == "" {
 		return msg
 	}

@@ -170,9 +170,15 @@ var (
 	// sweepSQL marks deleted the items of a folder inside the window ($5,
 	// $6; NULL is open) that the full sync $4 did not list. Items without a
 	// time are never inside a window.
-	sweepSQL = `UPDATE items SET deleted = true, updated_at = $2
+	// It takes them off the mailbox's count of live items and returns how
+	// many it marked.
+	sweepSQL = `WITH swept AS (UPDATE items SET deleted = true, updated_at = $2
 		WHERE mailbox_id = $1 AND folder = $3 AND NOT deleted AND full_sync_gen <> $4
-		AND time IS NOT NULL AND ($5::timestamptz IS NULL OR time >= $5) AND ($6::timestamptz IS NULL OR time < $6)`
+		AND time IS NOT NULL AND ($5::timestamptz IS NULL OR time >= $5) AND ($6::timestamptz IS NULL OR time < $6)
+		RETURNING 1), n AS (SELECT count(*) AS n FROM swept)
+		UPDATE mailboxes SET live_items = live_items - n.n FROM n WHERE id = $1 RETURNING n.n`
+	// liveSQL adds $2 to the mailbox's count of live items.
+	liveSQL        = `UPDATE mailboxes SET live_items = live_items + $2 WHERE id = $1`
 	endFullSyncSQL = `UPDATE full_syncs SET active = false WHERE mailbox_id = $1 AND folder = $2`
 	cursorSQL      = `INSERT INTO cursors (mailbox_id, folder, cursor, updated_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (mailbox_id, folder) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`
@@ -326,6 +332,7 @@ func (s *Store) ApplyPage(ctx context.Context, acct string, folder api.Folder, p
 		// Round trip 2: the writes, the cursor last.
 		var ins, upd itemRows
 		var delFolders, delIDs []string
+		live := 0 // the change of the mailbox's live items
 		for _, key := range order {
 			st := known[key]
 			var g int64
@@ -339,8 +346,15 @@ func (s *Store) ApplyPage(ctx context.Context, acct string, folder api.Folder, p
 			}
 		}
 		for key, st := range known {
-			if st.stored && !st.contentSeen && st.deleted && !st.wasDeleted {
+			switch {
+			case st.stored && !st.contentSeen && st.deleted && !st.wasDeleted:
 				delFolders, delIDs = append(delFolders, string(key.folder)), append(delIDs, key.id)
+			}
+			switch {
+			case !st.stored && st.contentSeen && !st.deleted, st.stored && st.wasDeleted && !st.deleted:
+				live++
+			case st.stored && !st.wasDeleted && st.deleted:
+				live--
 			}
 		}
 		b = &pgx.Batch{}
@@ -372,6 +386,9 @@ func (s *Store) ApplyPage(ctx context.Context, acct string, folder api.Folder, p
 		if len(listed) > 0 {
 			b.Queue(stampSQL, mailbox, string(folder), listed, stamp)
 		}
+		if live != 0 {
+			b.Queue(liveSQL, mailbox, live)
+		}
 		sweep := -1
 		if full && !page.More {
 			sweep = b.Len()
@@ -384,13 +401,18 @@ func (s *Store) ApplyPage(ctx context.Context, acct string, folder api.Folder, p
 		}
 		br = tx.SendBatch(ctx, b)
 		for i := range b.Len() {
-			tag, err := br.Exec()
-			if err != nil {
+			if i == sweep {
+				var swept int
+				if err := br.QueryRow().Scan(&swept); err != nil {
+					br.Close()
+					return err
+				}
+				counts.Removed += swept
+				continue
+			}
+			if _, err := br.Exec(); err != nil {
 				br.Close()
 				return err
-			}
-			if i == sweep {
-				counts.Removed += int(tag.RowsAffected())
 			}
 		}
 		if err := br.Close(); err != nil {

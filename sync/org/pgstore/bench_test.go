@@ -107,3 +107,31 @@ func BenchmarkBareBatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchItems), "ns/item")
 }
+
+// BenchmarkMailboxes lists 1,000 mailboxes of 300 items each (one in ten
+// deleted) with their counts of live items.
+func BenchmarkMailboxes(b *testing.B) {
+	s := newStore(b)
+	ctx := context.Background()
+	benchMailboxes(b, s, 1000)
+	if _, err := s.pool.Exec(ctx, `INSERT INTO items (mailbox_id, folder, provider_id, hash, deleted, first_seen, updated_at, time)
+		SELECT m.id, 'inbox', 'id' || g, g, g % 10 = 0, now(), now(), now() FROM mailboxes m, generate_series(1, 300) g`); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, "UPDATE mailboxes SET live_items = 270"); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, "VACUUM ANALYZE items"); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		mbs, err := s.Mailboxes(ctx, Filter{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(mbs) != 1000 || mbs[0].Items != 270 {
+			b.Fatalf("%d mailboxes, the first with %d items; want 1000 with 270", len(mbs), mbs[0].Items)
+		}
+	}
+}

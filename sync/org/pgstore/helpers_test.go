@@ -50,7 +50,37 @@ type pgHarness struct{}
 func (pgHarness) Open(t *testing.T, accounts ...string) storetest.Store {
 	s := newStore(t)
 	addRaw(t, s, accounts...)
+	// Whatever the suite did, each mailbox's count of live items is
+	// still the count of its items not deleted.
+	t.Cleanup(func() { checkLiveItems(t, s) })
 	return s
+}
+
+// checkLiveItems fails t unless every mailbox's live_items is the number
+// of its items not marked deleted.
+func checkLiveItems(t testing.TB, s *Store) {
+	t.Helper()
+	rows, err := s.pool.Query(context.Background(), `SELECT m.address, m.live_items,
+		(SELECT count(*) FROM items i WHERE i.mailbox_id = m.id AND NOT i.deleted) FROM mailboxes m`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			a          string
+			kept, real int64
+		)
+		if err := rows.Scan(&a, &kept, &real); err != nil {
+			t.Fatal(err)
+		}
+		if kept != real {
+			t.Errorf("mailbox %s counts %d live items; it has %d", a, kept, real)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // FailNextPage fails the next page through the store's hook inside

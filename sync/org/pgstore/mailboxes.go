@@ -180,8 +180,7 @@ type Filter struct {
 }
 
 const mailboxCols = `SELECT m.address, m.provider, m.enabled, m.error, m.reason, m.rejections, m.failures,
-	m.last_sync, m.last_try, m.next_sync, m.added,
-	(SELECT count(*) FROM items i WHERE i.mailbox_id = m.id AND NOT i.deleted)
+	m.last_sync, m.last_try, m.next_sync, m.added, m.live_items
 	FROM mailboxes m `
 
 func scanMailbox(r pgx.CollectableRow) (Mailbox, error) {

@@ -152,6 +152,19 @@ func TestRemoveMailboxesCascades(t *testing.T) {
 	if err != nil || bob.Items != 2 {
 		t.Fatalf("bob = %+v, %v; want 2 live items (one of three deleted)", bob, err)
 	}
+	// A new full sync of Bob's Inbox lists m2 only: m1 is swept, m2
+	// comes back.
+	if err := s.BeginFullSync(ctx, "bob@example.com", api.Inbox, provider.Window{From: t0.AddDate(0, 0, -30)}, t0); err != nil {
+		t.Fatal(err)
+	}
+	p := provider.Page{Cursor: "c2", Changes: []provider.Change{{Item: mail(api.Inbox, "m2", t0)}}}
+	if c, err := s.ApplyPage(ctx, "bob@example.com", api.Inbox, p, t0); err != nil || c != (api.Counts{Updated: 1, Removed: 1}) {
+		t.Fatalf("last page = %+v, %v; want m2 back and m1 swept", c, err)
+	}
+	if bob, err := s.Mailbox(ctx, "bob@example.com"); err != nil || bob.Items != 2 {
+		t.Fatalf("bob = %+v, %v; want 2 live items (m2 and sent/m3)", bob, err)
+	}
+	checkLiveItems(t, s)
 }
 
 func TestStandingEnableAndFilters(t *testing.T) {

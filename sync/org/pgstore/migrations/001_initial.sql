@@ -16,7 +16,10 @@ CREATE TABLE mailboxes (
     last_try    timestamptz,
     next_sync   timestamptz NOT NULL,
     sync_asked  timestamptz,
-    added       timestamptz NOT NULL DEFAULT now()
+    added       timestamptz NOT NULL DEFAULT now(),
+    -- The count of its items not deleted, kept by ApplyPage in the page's
+    -- transaction (listing 1,000 mailboxes must not count 300,000 rows).
+    live_items  bigint NOT NULL DEFAULT 0 CHECK (live_items >= 0)
 );
 -- The scheduler's question: enabled mailboxes without an error, by next_sync.
 CREATE INDEX mailboxes_due ON mailboxes (next_sync) WHERE enabled AND NOT error;
@@ -49,7 +52,7 @@ CREATE TABLE items (
     updated_at      timestamptz NOT NULL,
     UNIQUE (mailbox_id, folder, provider_id)
 );
--- The live items of a mailbox: their count and their pages in order.
+-- The live items of a mailbox in order (Items of one mailbox).
 CREATE INDEX items_live ON items (mailbox_id, id) WHERE NOT deleted;
 
 -- The cursor of (mailbox, folder), written in the transaction of its page.

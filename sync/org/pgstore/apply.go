@@ -1,0 +1,441 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/inboxsync/inboxsync/sync/api"
+	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+// The content hash is FNV-1a over 64-bit words, as the desktop store's: a
+// changed hash is what counts an item Updated.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+type hasher uint64
+
+func (h *hasher) word(w uint64) { *h = hasher((uint64(*h) ^ w) * fnvPrime) }
+
+func (h *hasher) str(s string) {
+	h.word(uint64(len(s)))
+	for len(s) >= 8 {
+		h.word(uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56)
+		s = s[8:]
+	}
+	var w uint64
+	for i := 0; i < len(s); i++ {
+		w |= uint64(s[i]) << (8 * i)
+	}
+	h.word(w)
+}
+
+func (h *hasher) time(t time.Time) {
+	if t.IsZero() {
+		h.word(0)
+		return
+	}
+	// As stored: microseconds.
+	h.word(uint64(t.Truncate(time.Microsecond).UnixMicro()))
+}
+
+func (h *hasher) list(a []string) {
+	h.word(uint64(len(a)))
+	for _, s := range a {
+		h.str(s)
+	}
+}
+
+// contentHash is the hash of everything the store keeps of an item of
+// folder.
+func contentHash(it *api.Item, folder api.Folder) int64 {
+	h := hasher(fnvOffset)
+	h.str(string(folder))
+	h.str(string(it.Kind))
+	h.str(it.MessageID)
+	h.str(it.ConversationID)
+	h.str(it.Subject)
+	h.str(it.From)
+	h.list(it.To)
+	h.list(it.Cc)
+	h.time(it.Time)
+	h.str(it.Preview)
+	h.time(it.Start)
+	h.time(it.End)
+	h.str(it.Location)
+	h.str(it.Organizer)
+	h.list(it.Attendees)
+	return int64(h)
+}
+
+// joinAddrs joins a list of addresses for an array parameter; "\n" cannot
+// be part of an address. The SQL splits it again (lines()).
+func joinAddrs(a []string) string { return strings.Join(a, "\n") }
+
+// itemRows are items as columns, the parameters of one statement over
+// unnest().
+type itemRows struct {
+	folder, pid, kind, mid, cid, subject, from, to, cc []string
+	time, start, end                                   []pgtype.Timestamptz
+	preview, location, organizer, attendees            []string
+	hash                                               []int64
+	deleted                                            []bool
+	gen                                                []int64
+}
+
+func (r *itemRows) add(it *api.Item, folder api.Folder, hash int64, deleted bool, gen int64) {
+	r.folder = append(r.folder, string(folder))
+	r.pid = append(r.pid, it.ProviderID)
+	r.kind = append(r.kind, string(it.Kind))
+	r.mid = append(r.mid, it.MessageID)
+	r.cid = append(r.cid, it.ConversationID)
+	r.subject = append(r.subject, it.Subject)
+	r.from = append(r.from, it.From)
+	r.to = append(r.to, joinAddrs(it.To))
+	r.cc = append(r.cc, joinAddrs(it.Cc))
+	r.time = append(r.time, ts(it.Time))
+	r.preview = append(r.preview, it.Preview)
+	r.start = append(r.start, ts(it.Start))
+	r.end = append(r.end, ts(it.End))
+	r.location = append(r.location, it.Location)
+	r.organizer = append(r.organizer, it.Organizer)
+	r.attendees = append(r.attendees, joinAddrs(it.Attendees))
+	r.hash = append(r.hash, hash)
+	r.deleted = append(r.deleted, deleted)
+	r.gen = append(r.gen, gen)
+}
+
+// args returns the rows' columns after the mailbox id and now ($1, $2).
+func (r *itemRows) args(mailbox int64, now time.Time) []any {
+	return []any{mailbox, ts(now), r.folder, r.pid, r.kind, r.mid, r.cid, r.subject, r.from, r.to, r.cc, r.time,
+		r.preview, r.start, r.end, r.location, r.organizer, r.attendees, r.hash, r.deleted, r.gen}
+}
+
+// unnestItems is the FROM clause over itemRows.args.
+const unnestItems = `unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+	$10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::timestamptz[], $15::timestamptz[], $16::text[],
+	$17::text[], $18::text[], $19::int8[], $20::bool[], $21::int8[])
+	AS u(folder, pid, kind, mid, cid, subject, from_addr, to_addrs, cc_addrs, time, preview, start_time, end_time,
+	location, organizer, attendees, hash, deleted, gen)`
+
+// lines turns a "\n"-joined list back into an array.
+func lines(col string) string {
+	return "coalesce(string_to_array(nullif(" + col + ", ''), E'\\n'), '{}')"
+}
+
+// The statements of ApplyPage.
+var (
+	insertItemsSQL = `INSERT INTO items (mailbox_id, folder, provider_id, kind, message_id, conversation_id, subject,
+		from_addr, to_addrs, cc_addrs, time, preview, start_time, end_time, location, organizer, attendees,
+		hash, deleted, full_sync_gen, first_seen, updated_at)
+		SELECT $1, u.folder, u.pid, u.kind, u.mid, u.cid, u.subject, u.from_addr, ` + lines("u.to_addrs") + `, ` +
+		lines("u.cc_addrs") + `, u.time, u.preview, u.start_time, u.end_time, u.location, u.organizer, ` +
+		lines("u.attendees") + `, u.hash, u.deleted, u.gen, $2, $2
+		FROM ` + unnestItems
+	// The folder is part of an item's key, so it is never updated.
+	// Generations only grow: greatest() stamps the running full sync's and
+	// keeps the stored one when 0 (no full sync) is passed.
+	updateItemsSQL = `UPDATE items i SET kind = u.kind, message_id = u.mid, conversation_id = u.cid,
+		subject = u.subject, from_addr = u.from_addr, to_addrs = ` + lines("u.to_addrs") + `, cc_addrs = ` +
+		lines("u.cc_addrs") + `, time = u.time, preview = u.preview, start_time = u.start_time,
+		end_time = u.end_time, location = u.location, organizer = u.organizer, attendees = ` + lines("u.attendees") + `,
+		hash = u.hash, rev = i.rev + 1, deleted = u.deleted, updated_at = $2,
+		full_sync_gen = greatest(i.full_sync_gen, u.gen)
+		FROM ` + unnestItems + `
+		WHERE i.mailbox_id = $1 AND i.folder = u.folder AND i.provider_id = u.pid`
+	markDeletedSQL = `UPDATE items i SET deleted = true, updated_at = $2
+		FROM unnest($3::text[], $4::text[]) AS u(folder, pid)
+		WHERE i.mailbox_id = $1 AND i.folder = u.folder AND i.provider_id = u.pid`
+	existingSQL = `SELECT i.folder, i.provider_id, i.hash, i.deleted
+		FROM unnest($2::text[], $3::text[]) AS k(folder, pid)
+		JOIN items i ON i.folder = k.folder AND i.provider_id = k.pid
+		WHERE i.mailbox_id = (SELECT id FROM mailboxes WHERE address = $1)`
+	fullSyncSQL = `SELECT f.gen, f.window_from, f.window_to FROM full_syncs f JOIN mailboxes m ON m.id = f.mailbox_id
+		WHERE m.address = $1 AND f.folder = $2 AND f.active`
+	issuesSQL = `INSERT INTO issues (mailbox_id, provider_id, folder, message, time)
+		SELECT $1, u.pid, u.folder, u.msg, $2
+		FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(pid, folder, msg, n) ORDER BY u.n`
+	// stampSQL records that the running full sync ($4) listed the stored
+	// items among $3 unchanged.
+	stampSQL = `UPDATE items SET full_sync_gen = $4
+		WHERE mailbox_id = $1 AND folder = $2 AND provider_id = ANY($3::text[]) AND full_sync_gen <> $4`
+	// sweepSQL marks deleted the items of a folder inside the window ($5,
+	// $6; NULL is open) that the full sync $4 did not list. Items without a
+	// time are never inside a window.
+	// It takes them off the mailbox's count of live items and returns how
+	// many it marked.
+	sweepSQL = `WITH swept AS (UPDATE items SET deleted = true, updated_at = $2
+		WHERE mailbox_id = $1 AND folder = $3 AND NOT deleted AND full_sync_gen <> $4
+		AND time IS NOT NULL AND ($5::timestamptz IS NULL OR time >= $5) AND ($6::timestamptz IS NULL OR time < $6)
+		RETURNING 1), n AS (SELECT count(*) AS n FROM swept)
+		UPDATE mailboxes SET live_items = live_items - n.n FROM n WHERE id = $1 RETURNING n.n`
+	// liveSQL adds $2 to the mailbox's count of live items.
+	liveSQL        = `UPDATE mailboxes SET live_items = live_items + $2 WHERE id = $1`
+	endFullSyncSQL = `UPDATE full_syncs SET active = false WHERE mailbox_id = $1 AND folder = $2`
+	cursorSQL      = `INSERT INTO cursors (mailbox_id, folder, cursor, updated_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (mailbox_id, folder) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`
+)
+
+// itemKey identifies an item of a mailbox.
+type itemKey struct {
+	folder api.Folder
+	id     string
+}
+
+// itemState is what ApplyPage knows of an item the page touches.
+type itemState struct {
+	stored      bool // the row existed before the page
+	wasDeleted  bool // its deleted flag before the page
+	hash        int64
+	deleted     bool
+	content     *api.Item // the content to write; nil: none
+	contentSeen bool      // content must be written (insert or update)
+}
+
+// ApplyPage stores page, a page of changes of the mailbox acct's folder,
+// its item issues and page.Cursor, all in one transaction, and returns what
+// it changed (see session.Store). It reads what the store holds of the
+// page's items in one round trip, works out the changes in order, and
+// writes them in a second: one statement each for the new items, the
+// changed ones, the deletions and the issues (over unnest), then the
+// full sync's stamps and sweep, and last the cursor.
+//
+// It fails with ErrUnknownMailbox for a mailbox the store does not hold,
+// and for an empty cursor or a change without a provider id; on any error
+// nothing of the page is stored.
+func (s *Store) ApplyPage(ctx context.Context, acct string, folder api.Folder, page provider.Page, now time.Time) (api.Counts, error) {
+	acct = account(acct)
+	if page.Cursor == "" {
+		return api.Counts{}, fmt.Errorf("the page of %s/%s has no cursor", acct, folder)
+	}
+	n := len(page.Changes)
+	folders, pids := make([]string, n), make([]string, n)
+	for i := range page.Changes {
+		it := &page.Changes[i].Item
+		if it.ProviderID == "" {
+			return api.Counts{}, fmt.Errorf("change %d of the page of %s/%s has no provider id", i, acct, folder)
+		}
+		f := it.Folder
+		if f == "" {
+			f = folder
+		}
+		folders[i], pids[i] = string(f), it.ProviderID
+	}
+	var counts api.Counts
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		counts = api.Counts{}
+		// Round trip 1: the mailbox, its folder's full sync, the stored
+		// state of the page's items.
+		b := &pgx.Batch{}
+		b.Queue("SELECT id FROM mailboxes WHERE address = $1", acct)
+		b.Queue(fullSyncSQL, acct, string(folder))
+		if n > 0 {
+			b.Queue(existingSQL, acct, folders, pids)
+		}
+		br := tx.SendBatch(ctx, b)
+		var mailbox int64
+		if err := br.QueryRow().Scan(&mailbox); err != nil {
+			br.Close()
+			if errors.Is(err, pgx.ErrNoRows) {
+				return unknownMailbox(acct)
+			}
+			return err
+		}
+		var (
+			full     bool
+			gen      int64
+			from, to pgtype.Timestamptz
+		)
+		switch err := br.QueryRow().Scan(&gen, &from, &to); {
+		case err == nil:
+			full = true
+		case !errors.Is(err, pgx.ErrNoRows):
+			br.Close()
+			return err
+		}
+		known := make(map[itemKey]*itemState, n)
+		if n > 0 {
+			rows, err := br.Query()
+			if err != nil {
+				br.Close()
+				return err
+			}
+			for rows.Next() {
+				var (
+					f, id string
+					st    = itemState{stored: true}
+				)
+				if err := rows.Scan(&f, &id, &st.hash, &st.deleted); err != nil {
+					rows.Close()
+					br.Close()
+					return err
+				}
+				st.wasDeleted = st.deleted
+				known[itemKey{api.Folder(f), id}] = &st
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				br.Close()
+				return err
+			}
+		}
+		if err := br.Close(); err != nil {
+			return err
+		}
+
+		// The changes, in order, on what is known.
+		var stamp int64
+		if full {
+			stamp = gen
+		}
+		var listed []string
+		order := make([]itemKey, 0, n)
+		for i := range page.Changes {
+			ch := &page.Changes[i]
+			key := itemKey{api.Folder(folders[i]), pids[i]}
+			st := known[key]
+			if ch.Deleted {
+				if st == nil || st.deleted {
+					continue
+				}
+				st.deleted = true
+				counts.Removed++
+				continue
+			}
+			hash := contentHash(&ch.Item, key.folder)
+			switch {
+			case st == nil:
+				st = &itemState{}
+				known[key] = st
+				order = append(order, key)
+				counts.Added++
+				st.hash, st.deleted, st.content, st.contentSeen = hash, false, &ch.Item, true
+			case st.hash != hash || st.deleted:
+				if st.stored && !st.contentSeen {
+					order = append(order, key)
+				}
+				counts.Updated++
+				st.hash, st.deleted, st.content, st.contentSeen = hash, false, &ch.Item, true
+			}
+			if full && key.folder == folder {
+				listed = append(listed, key.id)
+			}
+		}
+		// Round trip 2: the writes, the cursor last.
+		var ins, upd itemRows
+		var delFolders, delIDs []string
+		live := 0 // the change of the mailbox's live items
+		for _, key := range order {
+			st := known[key]
+			var g int64
+			if key.folder == folder {
+				g = stamp
+			}
+			if st.stored {
+				upd.add(st.content, key.folder, st.hash, st.deleted, g)
+			} else {
+				ins.add(st.content, key.folder, st.hash, st.deleted, g)
+			}
+		}
+		for key, st := range known {
+			switch {
+			case st.stored && !st.contentSeen && st.deleted && !st.wasDeleted:
+				delFolders, delIDs = append(delFolders, string(key.folder)), append(delIDs, key.id)
+			}
+			switch {
+			case !st.stored && st.contentSeen && !st.deleted, st.stored && st.wasDeleted && !st.deleted:
+				live++
+			case st.stored && !st.wasDeleted && st.deleted:
+				live--
+			}
+		}
+		b = &pgx.Batch{}
+		if len(ins.pid) > 0 {
+			b.Queue(insertItemsSQL, ins.args(mailbox, now)...)
+		}
+		if len(upd.pid) > 0 {
+			b.Queue(updateItemsSQL, upd.args(mailbox, now)...)
+		}
+		if len(delIDs) > 0 {
+			b.Queue(markDeletedSQL, mailbox, ts(now), delFolders, delIDs)
+		}
+		if len(page.Issues) > 0 {
+			var ipid, ifolder, imsg []string
+			for _, is := range page.Issues {
+				f := is.Folder
+				if f == "" {
+					f = folder
+				}
+				ipid, ifolder, imsg = append(ipid, is.ProviderID), append(ifolder, string(f)), append(imsg, is.Message)
+				// An item the full sync could not read is still in the
+				// folder.
+				if full && f == folder && is.ProviderID != "" {
+					listed = append(listed, is.ProviderID)
+				}
+			}
+			b.Queue(issuesSQL, mailbox, ts(now), ipid, ifolder, imsg)
+		}
+		if len(listed) > 0 {
+			b.Queue(stampSQL, mailbox, string(folder), listed, stamp)
+		}
+		if live != 0 {
+			b.Queue(liveSQL, mailbox, live)
+		}
+		sweep := -1
+		if full && !page.More {
+			sweep = b.Len()
+			b.Queue(sweepSQL, mailbox, ts(now), string(folder), gen, from, to)
+			b.Queue(endFullSyncSQL, mailbox, string(folder))
+		}
+		hook := s.beforeCursor
+		if hook == nil {
+			b.Queue(cursorSQL, mailbox, string(folder), page.Cursor, ts(now))
+		}
+		br = tx.SendBatch(ctx, b)
+		for i := range b.Len() {
+			if i == sweep {
+				var swept int
+				if err := br.QueryRow().Scan(&swept); err != nil {
+					br.Close()
+					return err
+				}
+				counts.Removed += swept
+				continue
+			}
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return err
+			}
+		}
+		if err := br.Close(); err != nil {
+			return err
+		}
+		if hook != nil {
+			if err := hook(ctx); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, cursorSQL, mailbox, string(folder), page.Cursor, ts(now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, ErrUnknownMailbox) {
+		return api.Counts{}, err
+	}
+	if isCode(err, codeForeignKey) {
+		return api.Counts{}, unknownMailbox(acct)
+	}
+	if err != nil {
+		return api.Counts{}, fmt.Errorf("storing a page of %s/%s: %w", acct, folder, err)
+	}
+	return counts, nil
+}

@@ -75,12 +75,17 @@ func (c *cli) orgFlags(usage, about, more string) (*flag.FlagSet, *string) {
 
 // orgStore opens the organisation store and runs f with it.
 func (c *cli) withOrg(dbURL string, f func(ctx context.Context, st *pgstore.Store) int) int {
+	return c.withOrgSized(dbURL, 0, f)
+}
+
+// withOrgSized is withOrg with a pool of at most maxConns connections.
+func (c *cli) withOrgSized(dbURL string, maxConns int, f func(ctx context.Context, st *pgstore.Store) int) int {
 	if dbURL == "" {
 		return c.fail(errors.New("which database? Pass --database URL or set INBOXSYNC_DATABASE (for example postgres:///inboxsync?host=/run/postgresql)"))
 	}
 	ctx, cancel := signalContext()
 	defer cancel()
-	st, err := pgstore.Open(ctx, dbURL)
+	st, err := pgstore.OpenSized(ctx, dbURL, maxConns)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -405,7 +410,7 @@ func (c *cli) orgServe(args []string) int {
 	if *interval < time.Minute {
 		return c.fail(fmt.Errorf("%w: --interval must be at least a minute", api.ErrInvalid))
 	}
-	return c.withOrg(*db, func(ctx context.Context, st *pgstore.Store) int {
+	return c.withOrgSized(*db, *conc+10, func(ctx context.Context, st *pgstore.Store) int {
 		log := slog.New(slog.NewTextHandler(c.errOut, nil))
 		w, err := org.NewWorker(org.Config{
 			Pool: st.Pool(), Store: st, Opener: &org.Credentials{Store: st},

@@ -121,7 +121,7 @@ func (w *Worker) clearOrgIncident(ctx context.Context, provider string) error {
 		return err
 	}
 	w.cfg.Log.Info("the organisation's credentials work again", "provider", provider)
-	return w.cfg.Store.SetSetting(context.WithoutCancel(ctx), incidentKey(provider), "")
+	return w.cfg.Store.SetSetting(context.WithoutCancel(ctx), incidentKey(provider), "null")
 }
 
 // settings is the part of the store incidents live in.
@@ -132,7 +132,7 @@ type settings interface {
 // OpenIncident returns provider's open incident, if any.
 func OpenIncident(ctx context.Context, st settings, provider string) (Incident, bool, error) {
 	v, ok, err := st.Setting(ctx, incidentKey(provider))
-	if err != nil || !ok || v == "" {
+	if err != nil || !ok || v == "" || v == "null" {
 		return Incident{}, false, err
 	}
 	var inc Incident

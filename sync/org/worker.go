@@ -72,7 +72,9 @@ type Config struct {
 	// Interval between a mailbox's syncs (DefaultInterval when 0).
 	Interval time.Duration
 	// Concurrency is the number of sessions run at once (DefaultConcurrency
-	// when 0).
+	// when 0). Pool should allow Concurrency + 10 connections: each
+	// session writes through it, and River needs a few; the locks take
+	// Concurrency + 1 connections more of their own.
 	Concurrency int
 	// RescueAfter is River's RescueStuckJobsAfter (DefaultRescueAfter
 	// when 0). A session stops at a page boundary after 80% of it and its
@@ -123,6 +125,7 @@ func (ScheduleArgs) Kind() string { return "inboxsync_schedule" }
 type Worker struct {
 	cfg    Config
 	client *river.Client[pgx.Tx]
+	locks  *pgxpool.Pool // connections holding mailbox locks
 }
 
 // NewWorker makes a worker; Run starts it.
@@ -148,7 +151,17 @@ func NewWorker(cfg Config) (*Worker, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	w := &Worker{cfg: cfg}
+	// The sessions' mailbox locks are held on connections of their own, so
+	// that running sessions never take every connection their writes and
+	// River's work need.
+	lcfg := cfg.Pool.Config().Copy()
+	lcfg.MaxConns = int32(cfg.Concurrency + 1)
+	lcfg.MinConns = 0
+	locks, err := pgxpool.NewWithConfig(context.Background(), lcfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the database: %w", err)
+	}
+	w := &Worker{cfg: cfg, locks: locks}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &syncWorker{w: w})
 	river.AddWorker(workers, &scheduleWorker{w: w})
@@ -163,10 +176,12 @@ func NewWorker(cfg Config) (*Worker, error) {
 		Workers:              workers,
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.FanOut),
 			func() (river.JobArgs, *river.InsertOpts) {
-				return ScheduleArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: cfg.FanOut}}
+				// Only the elected leader inserts periodic jobs.
+				return ScheduleArgs{}, nil
 			}, &river.PeriodicJobOpts{ID: "inboxsync_schedule", RunOnStart: true})},
 	})
 	if err != nil {
+		locks.Close()
 		return nil, fmt.Errorf("starting the job client: %w", err)
 	}
 	w.client = client
@@ -177,6 +192,7 @@ func NewWorker(cfg Config) (*Worker, error) {
 // at their next page boundary and hand their mailboxes back (waiting at
 // most stopWait for them).
 func (w *Worker) Run(ctx context.Context, stopWait time.Duration) error {
+	defer w.locks.Close()
 	if err := w.client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("starting the worker: %w", err)
 	}
@@ -215,7 +231,7 @@ type syncWorker struct {
 func (sw *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	w := sw.w
 	addr := job.Args.Mailbox
-	conn, err := w.cfg.Pool.Acquire(ctx)
+	conn, err := w.locks.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("connecting to the database: %w", err)
 	}
@@ -257,6 +273,13 @@ func (w *Worker) runSession(ctx context.Context, addr string, attempt int) error
 		return nil
 	}
 	start := w.cfg.Now()
+	// Under the mailbox's lock no other session of it runs: one still
+	// recorded as running was cut short (a worker killed).
+	if n, err := st.InterruptSessions(ctx, addr, start); err != nil {
+		return err
+	} else if n > 0 {
+		w.cfg.Log.Info("sessions of a stopped worker marked interrupted", "mailbox", addr, "sessions", n)
+	}
 	limit := w.cfg.RescueAfter * 8 / 10
 	trigger := "schedule"
 	if attempt > 1 {

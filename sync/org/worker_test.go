@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -80,7 +82,7 @@ func newOrg(t *testing.T, n int) (*pgxpool.Pool, *pgstore.Store, *fleet) {
 	t.Helper()
 	ctx := context.Background()
 	url := pgtest.New(t)
-	pool, err := pgstore.Connect(ctx, url)
+	pool, err := pgstore.ConnectSized(ctx, url, 40)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +116,8 @@ func newOrg(t *testing.T, n int) (*pgxpool.Pool, *pgstore.Store, *fleet) {
 func startWorker(t *testing.T, pool *pgxpool.Pool, st *pgstore.Store, f *fleet, id string, interval time.Duration) (stop func()) {
 	t.Helper()
 	w, err := org.NewWorker(org.Config{Pool: pool, Store: st, Opener: f, Interval: interval,
-		FanOut: 300 * time.Millisecond, Concurrency: 4, RescueAfter: 20 * time.Second, ID: id})
+		FanOut: time.Second, Concurrency: 4, RescueAfter: 20 * time.Second, ID: id,
+		Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,6 +135,14 @@ func startWorker(t *testing.T, pool *pgxpool.Pool, st *pgstore.Store, f *fleet, 
 	}
 	t.Cleanup(stop)
 	return stop
+}
+
+// testWriter sends log lines to t.Log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 // waitFor polls cond until it holds or 60 s pass.

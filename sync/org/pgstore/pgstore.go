@@ -63,9 +63,19 @@ func (s *Store) Close() { s.pool.Close() }
 // sockets: postgres:///db?host=/run/postgresql) and pings the server. Its
 // errors name the host and the database, and never the password.
 func Connect(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
+	return ConnectSized(ctx, dsn, 0)
+}
+
+// ConnectSized is Connect with a pool of at most maxConns connections (0:
+// pgx's default, the larger of 4 and the number of CPUs, unless the URL's
+// pool_max_conns says otherwise).
+func ConnectSized(ctx context.Context, dsn string, maxConns int) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("the organisation database's address is not a valid PostgreSQL URL: %s", scrub(err.Error(), passwordOf(dsn)))
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = int32(maxConns)
 	}
 	where := describe(cfg.ConnConfig)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -83,7 +93,13 @@ func Connect(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 // that the database's schema (this store's and River's) is the one this
 // program uses: ErrNotInitialised if it is missing or older.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	pool, err := Connect(ctx, dsn)
+	return OpenSized(ctx, dsn, 0)
+}
+
+// OpenSized is Open with a pool of at most maxConns connections (see
+// ConnectSized).
+func OpenSized(ctx context.Context, dsn string, maxConns int) (*Store, error) {
+	pool, err := ConnectSized(ctx, dsn, maxConns)
 	if err != nil {
 		return nil, err
 	}

@@ -223,11 +223,18 @@ func userChanges(cur, s api.Settings, had []string) []string {
 }
 
 // checkActivationPolicy refuses an activation whose request changes what
-// the policy locks: the provider, or a provider setting such as the EWS URL.
+// the policy locks: the provider, or a provider setting such as the EWS URL;
+// and every activation when the organisation runs sync (activation =
+// "organisation").
 func (e *Engine) checkActivationPolicy(req api.ActivationRequest) error {
 	e.mu.Lock()
 	p := e.policy
 	e.mu.Unlock()
+	if org := p.Organisation(); org != nil {
+		// The organisation syncs every mailbox from its servers: the
+		// desktop connects none, and signs none in again.
+		return &api.OrganisationError{Organisation: *org}
+	}
 	if p.IsLocked("provider") {
 		if want, ok := p.Get("provider"); ok && req.Provider != want {
 			return fmt.Errorf("%w: the mailbox service is %s; %s accounts cannot be connected", api.ErrLocked, api.ProviderWords(want), api.ProviderWords(req.Provider))

@@ -105,12 +105,12 @@ func Build(s api.Status, now time.Time) View {
 	v := View{
 		Organisation: org,
 		Icon:         icon(worst),
-		Paused:    s.Paused,
-		Pause:     Item{"Pause", !s.Paused},
-		Resume:    Item{"Resume", s.Paused},
-		Dashboard: Item{"Open dashboard", true},
-		Settings:  Item{"Settings", true},
-		Quit:      Item{"Quit", true},
+		Paused:       s.Paused,
+		Pause:        Item{"Pause", !s.Paused},
+		Resume:       Item{"Resume", s.Paused},
+		Dashboard:    Item{"Open dashboard", true},
+		Settings:     Item{"Settings", true},
+		Quit:         Item{"Quit", true},
 	}
 	v.Status = statusLine(s, worst, now)
 	v.Tooltip = "Inbox Sync — " + v.Status

@@ -250,7 +250,23 @@ func TestPolicyOrganisationActivation(t *testing.T) {
 	}
 	rc.last = nil
 
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	events, err := e.Subscribe(sctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.SetPolicy(policy.Parse("activation = \"organisation\"\nadmin_email = \"admin@example.com\"\n"))
+	// The settings did not change, but what the status shows did: the
+	// tray and the dashboard are told to read it again.
+	for got := false; !got; {
+		select {
+		case ev := <-events:
+			got = ev.Type == api.EventSettings
+		case <-time.After(5 * time.Second):
+			t.Fatal("no settings event after the organisation mode was switched on")
+		}
+	}
 	st, err = e.Status(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,6 @@ func trayPicture(s trayState) (image.Image, error) {
 	}
 	defer face.Close()
 	const (
-		width   = 460
 		pad     = 12
 		rowH    = 26
 		sepH    = 11
@@ -46,6 +45,13 @@ func trayPicture(s trayState) (image.Image, error) {
 		border   = color.NRGBA{0xb8, 0xb8, 0xb8, 0xff}
 		tipColor = color.NRGBA{0xff, 0xff, 0xff, 0xff}
 	)
+	// As wide as the widest entry needs, as a panel sizes its menu.
+	width := 420
+	for _, c := range s.menu.Children {
+		if w := font.MeasureString(face, c.Label).Ceil() + 6*pad; c.Visible && w > width {
+			width = w
+		}
+	}
 	// The tooltip, wrapped to the width beside the icon.
 	icon := s.pixmap.Image()
 	tip := wrapText(face, s.tooltip, width-2*pad-icon.Bounds().Dx()-pad)

@@ -243,6 +243,14 @@ func (w *Dashboard) reload(ctx context.Context) {
 			return
 		}
 		w.onStatus(st, accts)
+		// The organisation runs sync: no mail is kept here for this
+		// computer to log to Salesforce, so the tile shows only for a
+		// connection made before (to see or end it).
+		if st.Organisation != nil && w.crm.State == api.ConnNotConnected {
+			w.crmTile.card.Hide()
+		} else {
+			w.crmTile.card.Show()
+		}
 		w.sessions = sessions
 		w.sessionList.Refresh()
 		w.issues = issues
@@ -282,12 +290,23 @@ func (w *Dashboard) onStatus(st api.Status, accts []api.Account) {
 		w.pause.Disable()
 		w.addFirst.Show()
 	}
-	// The organisation runs sync: nothing is activated on this computer.
+	// The organisation runs sync: nothing is activated on this computer,
+	// and with no mailbox here there is nothing to force or pause (Start
+	// still shows to lift a pause).
 	if org {
 		w.addFirst.Hide()
 		w.addConn.Hide()
 	} else {
 		w.addConn.Show()
+	}
+	if org && !has {
+		w.syncNow.Hide()
+		if !st.Paused {
+			w.pause.Hide()
+		}
+	} else {
+		w.syncNow.Show()
+		w.pause.Show()
 	}
 	if st.Paused {
 		w.pause.Enable() // Start lifts a pause even before any account

@@ -50,6 +50,12 @@ func TestDashboardInOrganisationMode(t *testing.T) {
 	if w.addFirst.Visible() || w.addConn.Visible() {
 		t.Errorf("organisation mode shows Connect buttons: first %v, another %v", w.addFirst.Visible(), w.addConn.Visible())
 	}
+	if w.syncNow.Visible() || w.pause.Visible() {
+		t.Errorf("organisation mode with no mailbox shows Force sync %v, Pause %v", w.syncNow.Visible(), w.pause.Visible())
+	}
+	if w.crmTile.card.Visible() {
+		t.Error("organisation mode offers to connect Salesforce with no mail kept here")
+	}
 	if !strings.Contains(texts(w.conns), "No mailbox is connected on this computer: sync is run by your organisation.") {
 		t.Errorf("connections say %q", texts(w.conns))
 	}
@@ -77,6 +83,9 @@ func TestDashboardInOrganisationMode(t *testing.T) {
 	f.events <- api.Event{Type: api.EventSettings}
 	u.waitFor("the activation offer", func() bool { return w.headline.Text == "No mailbox connected yet" })
 	u.settle()
+	if !w.syncNow.Visible() || !w.pause.Visible() || !w.crmTile.card.Visible() {
+		t.Errorf("without the policy: Force sync %v, Pause %v, CRM tile %v", w.syncNow.Visible(), w.pause.Visible(), w.crmTile.card.Visible())
+	}
 	if !w.addFirst.Visible() || !w.addConn.Visible() || !strings.HasPrefix(w.summary.Text, "Connect your mailbox") {
 		t.Errorf("without the policy: first %v, another %v, summary %q", w.addFirst.Visible(), w.addConn.Visible(), w.summary.Text)
 	}

@@ -71,7 +71,9 @@ func trayPicture(s trayState) (image.Image, error) {
 	}
 	h += pad
 	img := image.NewNRGBA(image.Rect(0, 0, width, h))
-	fill := func(r image.Rectangle, c color.Color) { draw.Draw(img, r, image.NewUniform(c), image.Point{}, draw.Src) }
+	fill := func(r image.Rectangle, c color.Color) {
+		draw.Draw(img, r, image.NewUniform(c), image.Point{}, draw.Src)
+	}
 	say := func(x, y int, s string, c color.Color) {
 		d := font.Drawer{Dst: img, Src: image.NewUniform(c), Face: face, Dot: fixed.P(x, y)}
 		d.DrawString(s)

@@ -115,6 +115,10 @@ func TestOrganisationModeDesktop(t *testing.T) {
 	conns := shots.open("^Inbox Sync$", "dashboard", "--tab", "connections")
 	shots.shoot(conns, "org-dashboard-connections")
 	conns.close()
+	// `inboxsync ui activate` run by hand: the sentence, not the form.
+	act := shots.open(firstStartTitle, "activate")
+	shots.shoot(act, "org-activate")
+	act.close()
 
 	// The administrator takes the key out: the agent reads the policy
 	// again within seconds, and the tray asks to activate as before.

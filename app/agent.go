@@ -211,9 +211,14 @@ func relayNotices(ctx context.Context, c api.Control, n desktopnotice.Notifier, 
 		case api.EventNotice:
 			sendNotice(ctx, c, n, log, desktopnotice.Notice{Title: ev.Title, Message: ev.Message})
 		case api.EventOpenWindow:
-			if ev.Window != nil {
-				open(*ev.Window)
+			if ev.Window == nil {
+				break
 			}
+			if org := organisation(ctx, c); org != nil && ev.Window.Window == "activate" {
+				log.Info("an activation window was asked for, but the organisation runs sync (policy activation = organisation): not opened", "account", ev.Window.Account)
+				break
+			}
+			open(*ev.Window)
 		case api.EventState:
 			if ev.To == api.Suspended && ev.From != api.Suspended && iconHidden() {
 				log.Info("an account is suspended and no tray icon shows it: opening the dashboard", "account", ev.Account)
@@ -241,8 +246,14 @@ func sendNotice(ctx context.Context, c api.Control, n desktopnotice.Notifier, lo
 // no account at all: a new user's first start shows the dialog that
 // connects a mailbox, not just an icon. It looks once per agent start; a
 // user who closes the window without connecting sees it again at the next
-// start, and meanwhile reaches it from the tray or the dashboard.
+// start, and meanwhile reaches it from the tray or the dashboard. When the
+// policy says the organisation runs sync (activation = "organisation") it
+// opens nothing: there is nothing for the user to activate.
 func openFirstStart(ctx context.Context, c api.Control, log *slog.Logger, open func(api.WindowRequest)) {
+	if organisation(ctx, c) != nil {
+		log.Info("the organisation runs sync (policy activation = organisation): no activation window at start")
+		return
+	}
 	accts, err := c.Accounts(ctx)
 	if err != nil {
 		log.Warn("could not list the accounts at start-up", "err", err)
@@ -331,3 +342,14 @@ func releaseWhenIdle(events <-chan api.Event, settle time.Duration, syncing, rel
 
 // mb formats n bytes as megabytes with one decimal.
 func mb(n int64) string { return fmt.Sprintf("%.1f", float64(n)/(1<<20)) }
+
+// organisation returns what the policy the agent applies says about the
+// organisation running sync (see api.Policy.Organisation); nil when the
+// user activates, or when the policy cannot be read.
+func organisation(ctx context.Context, c api.Control) *api.Organisation {
+	p, err := c.Policy(ctx)
+	if err != nil {
+		return nil
+	}
+	return p.Organisation()
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/desktopnotice"
+	"github.com/inboxsync/inboxsync/sync/policy"
 )
 
 // relayControl is an engine for relayNotices and openFirstStart: its
@@ -24,11 +25,13 @@ type relayControl struct {
 	settings api.Settings
 	accounts []api.Account
 	err      error
+	policy   api.Policy
 }
 
 func (c *relayControl) Subscribe(context.Context) (<-chan api.Event, error) { return c.events, nil }
 func (c *relayControl) Settings(context.Context) (api.Settings, error)      { return c.settings, nil }
 func (c *relayControl) Accounts(context.Context) ([]api.Account, error)     { return c.accounts, c.err }
+func (c *relayControl) Policy(context.Context) (api.Policy, error)          { return c.policy, nil }
 
 // recorder records notices and window requests.
 type recorder struct {
@@ -61,7 +64,13 @@ var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 // relay runs relayNotices over events and returns what it did.
 func relay(t *testing.T, hidden bool, notifications bool, events ...api.Event) *recorder {
 	t.Helper()
-	c := &relayControl{events: make(chan api.Event, len(events)), settings: api.Settings{Notifications: notifications}}
+	return relayWith(t, api.Policy{}, hidden, notifications, events...)
+}
+
+// relayWith is relay under the policy p.
+func relayWith(t *testing.T, p api.Policy, hidden bool, notifications bool, events ...api.Event) *recorder {
+	t.Helper()
+	c := &relayControl{events: make(chan api.Event, len(events)), settings: api.Settings{Notifications: notifications}, policy: p}
 	for _, ev := range events {
 		c.events <- ev
 	}
@@ -98,6 +107,12 @@ func TestRelayNotices(t *testing.T) {
 			want(t, windows, []api.WindowRequest{*reactivate.Window})
 		}
 	})
+	t.Run("organisation mode opens no activation window, the rest as usual", func(t *testing.T) {
+		org := policy.Parse("activation = \"organisation\"\n")
+		notices, windows := relayWith(t, org, true, true, reactivate, suspended, notice).got()
+		want(t, windows, []api.WindowRequest{dashboard})
+		want(t, notices, []desktopnotice.Notice{{Title: notice.Title, Message: notice.Message}})
+	})
 	t.Run("notifications turned off", func(t *testing.T) {
 		notices, windows := relay(t, true, false, suspended, notice).got()
 		want(t, len(notices), 0)
@@ -115,11 +130,17 @@ func TestOpenFirstStart(t *testing.T) {
 		{"no account at all", nil, nil, []api.WindowRequest{{Window: "activate"}}},
 		{"an account", []api.Account{{ID: "work"}}, nil, nil},
 		{"the accounts cannot be read", nil, errors.New("disk gone"), nil},
+		{"no account, the organisation runs sync", nil, nil, nil},
+		{"no account, activation = user", nil, nil, []api.WindowRequest{{Window: "activate"}}},
+	}
+	policies := map[string]api.Policy{
+		"no account, the organisation runs sync": policy.Parse("activation = \"organisation\"\nadmin_email = \"admin@example.com\"\n"),
+		"no account, activation = user":          policy.Parse("activation = \"user\"\n"),
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := &recorder{}
-			openFirstStart(context.Background(), &relayControl{accounts: tt.accounts, err: tt.err}, discard, r.open)
+			openFirstStart(context.Background(), &relayControl{accounts: tt.accounts, err: tt.err, policy: policies[tt.name]}, discard, r.open)
 			_, windows := r.got()
 			want(t, windows, tt.want)
 		})

@@ -38,10 +38,16 @@ type noticeTester interface {
 var windowNames = []string{"dashboard", "activate", "settings", api.WindowCRMConnect}
 
 // OpenWindow implements api.Control: it asks the window launcher for the
-// window.
+// window. The activation window is refused while the organisation runs
+// sync (policy activation = "organisation"): nothing can be activated.
 func (a *agentControl) OpenWindow(ctx context.Context, req api.WindowRequest) error {
 	if !slices.Contains(windowNames, req.Window) {
 		return fmt.Errorf("%w: unknown window %q", api.ErrInvalid, req.Window)
+	}
+	if req.Window == "activate" {
+		if org := organisation(ctx, a); org != nil {
+			return &api.OrganisationError{Organisation: *org}
+		}
 	}
 	a.open(req)
 	return nil

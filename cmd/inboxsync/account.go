@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/inboxsync/inboxsync/app"
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
 	"github.com/inboxsync/inboxsync/sync/store"
@@ -182,6 +183,13 @@ func (c *cli) accountAdd(args []string) int {
 	}
 	if code, ok := c.parse(fs, args[1:], 0); !ok {
 		return code
+	}
+	// The administrator's locked choice: the organisation syncs every
+	// mailbox from its servers (activation = "organisation"). The running
+	// agent refuses too; the file is asked first so that the answer does
+	// not depend on whether an agent runs.
+	if org := app.LoadPolicy().Organisation(); org != nil {
+		return c.fail(&api.OrganisationError{Organisation: *org})
 	}
 	if r.passwordStdin {
 		line, err := bufio.NewReader(c.stdin).ReadString('\n')

@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
+	"github.com/inboxsync/inboxsync/app"
 	"github.com/inboxsync/inboxsync/sync/api"
 )
 
@@ -24,6 +26,11 @@ func (c *cli) status(args []string) int {
 	s, err := r.Status(ctx)
 	if err != nil {
 		return c.fail(err)
+	}
+	if s.Source != "agent" {
+		// No agent: the policy as the file says (the agent applies the
+		// same within seconds of a change).
+		s.Organisation = app.LoadPolicy().Organisation()
 	}
 	if *asJSON {
 		return c.printJSON(s)
@@ -48,6 +55,12 @@ func (c *cli) printStatus(s api.Status, now time.Time) {
 	if s.Index != nil {
 		fmt.Fprintf(w, "Search index: indexing %s of %s items (searches read the rest meanwhile, more slowly).\n",
 			thousands(s.Index.Done), thousands(s.Index.Done+s.Index.Left))
+	}
+	if org := s.Organisation; org != nil && len(s.Accounts) == 0 {
+		fmt.Fprintf(w, "No mailbox is connected on this computer: %s\n", lowerFirst(org.Words()))
+		return
+	} else if org != nil {
+		fmt.Fprintln(w, org.Words())
 	}
 	if len(s.Accounts) == 0 {
 		fmt.Fprintln(w, "No account yet: add one with `inboxsync account add`.")
@@ -107,6 +120,14 @@ func printPolicyProblems(w io.Writer, s api.Status) {
 	for _, p := range s.PolicyProblems {
 		fmt.Fprintf(w, "  %s\n", p)
 	}
+}
+
+// lowerFirst returns s with its first letter in lower case.
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }
 
 // thousands formats n with a comma between thousands: 120,000.

@@ -79,3 +79,76 @@ func (p Policy) Section(table string) map[string]string {
 	}
 	return out
 }
+
+// The values of the policy's "activation" setting: who connects the
+// mailboxes of this computer's user.
+const (
+	// ActivationUser: the user activates their mailbox on the desktop
+	// (the default).
+	ActivationUser = "user"
+	// ActivationOrganisation: the organisation syncs every mailbox from
+	// its servers (organisation mode); the desktop app shows how sync is
+	// doing but never asks the user to activate.
+	ActivationOrganisation = "organisation"
+)
+
+// OrganisationWords is what the tray, the dashboard and the CLI say in
+// place of asking the user to activate when the policy's activation is
+// "organisation".
+const OrganisationWords = "Sync is run by your organisation"
+
+// Organisation returns what the desktop tells the user when the policy
+// says the organisation runs sync (activation = "organisation"), and nil
+// when the user activates their own mailbox.
+func (p Policy) Organisation() *Organisation {
+	if v, _ := p.Get("activation"); v != ActivationOrganisation {
+		return nil
+	}
+	admin, _ := p.Get("admin_email")
+	return &Organisation{AdminEmail: admin}
+}
+
+// Organisation says that the organisation runs sync for this computer's
+// user (the policy's activation = "organisation"): no activation is
+// offered or accepted on the desktop.
+type Organisation struct {
+	// AdminEmail is the administrator's address (the policy's
+	// admin_email), "" when the policy sets none.
+	AdminEmail string `json:"admin_email,omitempty"`
+}
+
+// Questions returns "Questions: ADDRESS" for the administrator's
+// address, or "" when the policy names none.
+func (o Organisation) Questions() string {
+	if o.AdminEmail == "" {
+		return ""
+	}
+	return "Questions: " + o.AdminEmail
+}
+
+// Words returns the sentence for people: "Sync is run by your
+// organisation. Questions: admin@example.com" (without the second part
+// when no address is set).
+func (o Organisation) Words() string {
+	if q := o.Questions(); q != "" {
+		return OrganisationWords + ". " + q
+	}
+	return OrganisationWords + "."
+}
+
+// OrganisationError refuses an activation (a new mailbox or signing in
+// again) on a computer whose organisation runs sync. It matches ErrLocked:
+// it is the administrator's locked choice.
+type OrganisationError struct{ Organisation }
+
+// Error says so in words, with the administrator's address when known.
+func (e *OrganisationError) Error() string {
+	s := OrganisationWords + ": mailboxes are not connected on this computer."
+	if q := e.Questions(); q != "" {
+		s += " " + q
+	}
+	return s
+}
+
+// Is makes errors.Is(err, ErrLocked) true.
+func (e *OrganisationError) Is(target error) bool { return target == ErrLocked }

@@ -22,6 +22,10 @@ type Status struct {
 	// there is one; PolicyProblems are its problems (the entries ignored).
 	PolicyPath     string          `json:"policy_path,omitempty"`
 	PolicyProblems []PolicyProblem `json:"policy_problems,omitempty"`
+	// Organisation is set when the policy says the organisation runs
+	// sync (activation = "organisation"): the tray, the dashboard and the
+	// CLI say so instead of asking the user to activate.
+	Organisation *Organisation `json:"organisation,omitempty"`
 	// CRM is the CRM connection's status; nil when none was made.
 	CRM *CRMStatus `json:"crm,omitempty"`
 	// Index is the search index's build while items wait for it; nil

@@ -292,6 +292,7 @@ func (e *Engine) Status(ctx context.Context) (api.Status, error) {
 	if e.policy.Found {
 		st.PolicyPath, st.PolicyProblems = e.policy.Path, slices.Clone(e.policy.Problems)
 	}
+	st.Organisation = e.policy.Organisation()
 	e.mu.Unlock()
 	accts, err := e.cfg.Store.Accounts(ctx)
 	if err != nil {

@@ -55,11 +55,13 @@ func (e *Engine) Policy(ctx context.Context) (api.Policy, error) {
 }
 
 // SetPolicy applies a policy read again: the settings resolve anew (an
-// EventSettings follows when they changed), and the expected mailbox and
+// EventSettings follows when they changed, or what Status shows of the
+// policy did: the organisation mode, the problems), and the expected mailbox and
 // its enforcement follow the policy's expected_mailbox ({user} expanded
 // with Config.User) and enforce_mailbox.
 func (e *Engine) SetPolicy(p api.Policy) {
 	e.mu.Lock()
+	shownBefore := policyShown(e.policy)
 	e.policy = p
 	before := e.settings
 	e.settings = resolveSettings(p, e.user, e.userSet)
@@ -70,7 +72,9 @@ func (e *Engine) SetPolicy(p api.Policy) {
 	} else {
 		e.SetMailboxPolicy(e.cfg.ExpectedMailbox, e.cfg.EnforceMailbox || policy.Bool(p.Values["enforce_mailbox"]))
 	}
-	if !sameSettings(before, after) {
+	if !sameSettings(before, after) || policyShown(p) != shownBefore {
+		// The status shows the organisation mode and the policy's
+		// problems: the tray and the dashboard read it again on this.
 		e.emit(api.Event{Type: api.EventSettings})
 		if before.Interval != after.Interval {
 			for _, r := range e.runnerList() {
@@ -78,6 +82,22 @@ func (e *Engine) SetPolicy(p api.Policy) {
 			}
 		}
 	}
+}
+
+// policyShown is what Status shows of a policy (Organisation, the file's
+// problems), as one comparable string.
+func policyShown(p api.Policy) string {
+	var b strings.Builder
+	if o := p.Organisation(); o != nil {
+		b.WriteString("organisation " + o.AdminEmail + "\n")
+	}
+	if p.Found {
+		b.WriteString(p.Path + "\n")
+		for _, pr := range p.Problems {
+			b.WriteString(pr.String() + "\n")
+		}
+	}
+	return b.String()
 }
 
 // sameSettings reports whether a and b are the same settings from the same
@@ -223,11 +243,18 @@ func userChanges(cur, s api.Settings, had []string) []string {
 }
 
 // checkActivationPolicy refuses an activation whose request changes what
-// the policy locks: the provider, or a provider setting such as the EWS URL.
+// the policy locks: the provider, or a provider setting such as the EWS URL;
+// and every activation when the organisation runs sync (activation =
+// "organisation").
 func (e *Engine) checkActivationPolicy(req api.ActivationRequest) error {
 	e.mu.Lock()
 	p := e.policy
 	e.mu.Unlock()
+	if org := p.Organisation(); org != nil {
+		// The organisation syncs every mailbox from its servers: the
+		// desktop connects none, and signs none in again.
+		return &api.OrganisationError{Organisation: *org}
+	}
 	if p.IsLocked("provider") {
 		if want, ok := p.Get("provider"); ok && req.Provider != want {
 			return fmt.Errorf("%w: the mailbox service is %s; %s accounts cannot be connected", api.ErrLocked, api.ProviderWords(want), api.ProviderWords(req.Provider))

@@ -222,3 +222,81 @@ func TestPolicyCRMSettings(t *testing.T) {
 		t.Fatalf("after the policy changed: %+v", s)
 	}
 }
+
+// activation = "organisation": the organisation syncs every mailbox from
+// its servers, so the desktop engine connects none and signs none in
+// again (the connector is never reached), and its status says who runs
+// sync with the administrator's address. The policy read again turns it
+// off and on.
+func TestPolicyOrganisationActivation(t *testing.T) {
+	ctx := context.Background()
+	mb := scripted.New()
+	mb.SetPassword("pw")
+	sc := scripted.NewConnector()
+	sc.Register("mb", mb)
+	rc := &recordingConnector{Connector: sc}
+	e := policyEngine(t, filepath.Join(t.TempDir(), "inboxsync.db"), policy.Parse("admin_email = \"admin@example.com\"\n"),
+		map[string]provider.Connector{"scripted": rc})
+	st, err := e.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Organisation != nil {
+		t.Fatalf("without activation = organisation the status says %+v", st.Organisation)
+	}
+	req := api.ActivationRequest{Provider: "scripted", Account: "mine", Login: "jdoe", Email: "jdoe@contoso.com", Password: "pw", Settings: map[string]string{"mailbox": "mb"}}
+	if _, err := e.Activate(ctx, req, nil); err != nil {
+		t.Fatalf("user activation: %v", err)
+	}
+	rc.last = nil
+
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	events, err := e.Subscribe(sctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetPolicy(policy.Parse("activation = \"organisation\"\nadmin_email = \"admin@example.com\"\n"))
+	// The settings did not change, but what the status shows did: the
+	// tray and the dashboard are told to read it again.
+	for got := false; !got; {
+		select {
+		case ev := <-events:
+			got = ev.Type == api.EventSettings
+		case <-time.After(5 * time.Second):
+			t.Fatal("no settings event after the organisation mode was switched on")
+		}
+	}
+	st, err = e.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Organisation == nil || st.Organisation.AdminEmail != "admin@example.com" || st.Organisation.Words() != "Sync is run by your organisation. Questions: admin@example.com" {
+		t.Fatalf("organisation mode: status says %+v", st.Organisation)
+	}
+	for _, r := range []api.ActivationRequest{
+		{Provider: "scripted", Account: "second", Login: "jdoe", Email: "jdoe@contoso.com", Password: "pw", Settings: map[string]string{"mailbox": "mb"}},
+		req, // signing the existing account in again
+	} {
+		_, err := e.Activate(ctx, r, nil)
+		var oe *api.OrganisationError
+		if !errors.Is(err, api.ErrLocked) || !errors.As(err, &oe) || !strings.Contains(err.Error(), "Sync is run by your organisation") || !strings.Contains(err.Error(), "admin@example.com") {
+			t.Fatalf("activation of %q in organisation mode: %v", r.Account, err)
+		}
+	}
+	if rc.last != nil {
+		t.Fatal("an activation refused in organisation mode reached the connector")
+	}
+	if accts, _ := e.Accounts(ctx); len(accts) != 1 {
+		t.Fatalf("accounts after refused activations: %+v", accts)
+	}
+
+	e.SetPolicy(policy.Parse("activation = \"user\"\n"))
+	if st, _ = e.Status(ctx); st.Organisation != nil {
+		t.Fatalf("back to user activation, the status still says %+v", st.Organisation)
+	}
+	req.Account = "second"
+	if _, err := e.Activate(ctx, req, nil); err != nil {
+		t.Fatalf("activation once the organisation mode is lifted: %v", err)
+	}
+}

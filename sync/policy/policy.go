@@ -355,6 +355,7 @@ func lookup(name string) (setting, bool) {
 // settings are every setting a policy may hold, with their defaults and
 // checks.
 var settings = []setting{
+	{"activation", api.ActivationUser, "who connects this computer's mailboxes: \"user\" (the user activates in the app) or \"organisation\" (the organisation syncs every mailbox from its servers; the app offers no activation)", activation},
 	{"provider", "", "the mailbox service the activation window opens on: exchange, office365 or gmail", oneOf("exchange", "office365", "gmail")},
 	{"admin_email", "", "the administrator's address for stop notices", address},
 	{"notify", "", "who gets an email when sync stops: a list of \"user\" and \"admin\"", listOf("user", "admin")},
@@ -388,6 +389,22 @@ var settings = []setting{
 	{"smtp.tls", "starttls", "\"starttls\", \"implicit\" (port 465) or \"none\" (only for a relay on localhost)", oneOf("starttls", "implicit", "none")},
 	{"smtp.username", "", "the relay's login (AUTH PLAIN/LOGIN); its password is set with `inboxsync notify password --stdin`", text},
 	{"smtp.from", "", "the sender address of notices", address},
+}
+
+// activation checks the activation setting: "user" or "organisation"
+// (the American "organization" is read as the same).
+func activation(v any) (string, error) {
+	s, err := text(v)
+	if err != nil {
+		return "", err
+	}
+	switch strings.ToLower(s) {
+	case api.ActivationUser:
+		return api.ActivationUser, nil
+	case api.ActivationOrganisation, "organization":
+		return api.ActivationOrganisation, nil
+	}
+	return "", fmt.Errorf("must be one of \"user\", \"organisation\", not %q", s)
 }
 
 func text(v any) (string, error) {

@@ -194,7 +194,7 @@ func (m *systrayMenu) show(v View) {
 			a := v.Accounts[i]
 			s.header.set(a.Header, false, true)
 			s.syncNow.set(a.SyncNow.Label, a.SyncNow.Enabled, true)
-			s.reactivate.set(a.Reactivate.Label, a.Reactivate.Enabled, true)
+			s.reactivate.set(a.Reactivate.Label, a.Reactivate.Enabled, !v.Organisation)
 			continue
 		}
 		s.header.set("", false, false)
@@ -207,7 +207,7 @@ func (m *systrayMenu) show(v View) {
 	m.resume.set(v.Resume.Label, v.Resume.Enabled, v.Paused)
 	m.dashboard.set(v.Dashboard.Label, v.Dashboard.Enabled, true)
 	m.settings.set(v.Settings.Label, v.Settings.Enabled, true)
-	m.reactivate.set(v.Reactivate.Label, v.Reactivate.Enabled, true)
+	m.reactivate.set(v.Reactivate.Label, v.Reactivate.Enabled, !v.Organisation || v.ReactivateCRM)
 	m.quit.set(v.Quit.Label, v.Quit.Enabled, true)
 }
 

@@ -67,6 +67,11 @@ type View struct {
 	// CRMReason.
 	ReactivateCRM bool
 	CRMReason     string
+	// Organisation: the organisation runs sync (the policy's activation
+	// = "organisation"): the status line says so instead of asking to
+	// activate, and no Re-activate… entry is shown (Reactivate is hidden
+	// unless it signs in to Salesforce again).
+	Organisation bool
 	// Quit stops the agent.
 	Quit Item
 }
@@ -89,17 +94,23 @@ type AccountView struct {
 // Build returns what the tray shows for s at now.
 func Build(s api.Status, now time.Time) View {
 	worst := s.Worst()
+	org := s.Organisation != nil
+	if org && len(s.Accounts) == 0 && worst == api.NotActivated {
+		// Nothing to activate here: the organisation syncs the mailbox.
+		worst = api.Idle
+	}
 	if s.Paused && (worst == api.Idle || worst == api.Syncing) {
 		worst = api.Paused
 	}
 	v := View{
-		Icon:      icon(worst),
-		Paused:    s.Paused,
-		Pause:     Item{"Pause", !s.Paused},
-		Resume:    Item{"Resume", s.Paused},
-		Dashboard: Item{"Open dashboard", true},
-		Settings:  Item{"Settings", true},
-		Quit:      Item{"Quit", true},
+		Organisation: org,
+		Icon:         icon(worst),
+		Paused:       s.Paused,
+		Pause:        Item{"Pause", !s.Paused},
+		Resume:       Item{"Resume", s.Paused},
+		Dashboard:    Item{"Open dashboard", true},
+		Settings:     Item{"Settings", true},
+		Quit:         Item{"Quit", true},
 	}
 	v.Status = statusLine(s, worst, now)
 	v.Tooltip = "Inbox Sync — " + v.Status
@@ -147,6 +158,16 @@ func Build(s api.Status, now time.Time) View {
 			v.ReactivateCRM, v.CRMReason = true, s.CRM.Reason
 		}
 	}
+	if org {
+		// Nothing is activated on this computer: the menu hides the
+		// entries (see systrayMenu.show), and they cannot act.
+		for i := range v.Accounts {
+			v.Accounts[i].Reactivate.Enabled = false
+		}
+		if !v.ReactivateCRM {
+			v.Reactivate.Enabled, v.ReactivateAccount = false, ""
+		}
+	}
 	if n := len(s.Accounts) - MaxAccountSlots; n > 0 {
 		v.More = fmt.Sprintf("%d more accounts: see the dashboard", n)
 		if n == 1 {
@@ -191,12 +212,18 @@ func canSync(s api.State) bool {
 // "Up to date. Last sync 14:02, next 14:32", "Offline. Last successful
 // sync 11:52; last try 12:03 failed, next 12:04". A global pause is always
 // said, even with no account yet: "Paused until you resume. Not
-// activated: connect a mailbox in the dashboard".
+// activated: connect a mailbox in the dashboard". When the organisation
+// runs sync and no mailbox is connected here it says so instead: "Sync is
+// run by your organisation. Questions: admin@example.com".
 func statusLine(s api.Status, worst api.State, now time.Time) string {
 	var b strings.Builder
 	if len(s.Accounts) == 0 {
 		if s.Paused {
 			b.WriteString(pausedWords(s, now) + ". ")
+		}
+		if s.Organisation != nil {
+			b.WriteString(strings.TrimSuffix(s.Organisation.Words(), "."))
+			return b.String()
 		}
 		b.WriteString("Not activated: connect a mailbox in the dashboard")
 		return b.String()

@@ -280,3 +280,45 @@ func TestResolve(t *testing.T) {
 		})
 	}
 }
+
+// activation = "organisation": with no mailbox here the tray says who runs
+// sync and whom to ask, with a calm icon, and offers no Re-activate…;
+// without the policy the same status asks to activate, as before.
+func TestBuildOrganisation(t *testing.T) {
+	org := &api.Organisation{AdminEmail: "admin@example.com"}
+	v := Build(api.Status{Organisation: org}, now)
+	want(t, v.Status, "Sync is run by your organisation. Questions: admin@example.com")
+	want(t, v.Tooltip, "Inbox Sync — Sync is run by your organisation. Questions: admin@example.com")
+	want(t, v.Icon, assets.TrayIdle)
+	want(t, v.Organisation, true)
+	want(t, v.Reactivate.Enabled, false)
+
+	v = Build(api.Status{Organisation: &api.Organisation{}}, now)
+	want(t, v.Status, "Sync is run by your organisation")
+
+	v = Build(api.Status{Organisation: org, Paused: true}, now)
+	want(t, v.Status, "Paused until you resume. Sync is run by your organisation. Questions: admin@example.com")
+	want(t, v.Icon, assets.TrayPaused)
+
+	// A mailbox left from before, needing a sign-in the policy no longer
+	// allows: its state shows, but nothing offers to activate it.
+	s := api.Status{Organisation: org, Accounts: []api.AccountStatus{acct("work", api.NeedsReactivation), acct("home", api.Idle)}}
+	v = Build(s, now)
+	want(t, v.Reactivate.Enabled, false)
+	want(t, v.ReactivateAccount, "")
+	want(t, v.Accounts[0].Reactivate.Enabled, false)
+	want(t, v.Icon, assets.TrayAttention)
+
+	// Salesforce's own sign-in is not a mailbox activation: it stays.
+	s = api.Status{Organisation: org, CRM: &api.CRMStatus{State: api.ConnNeedsReactivation, Reason: "Salesforce no longer accepts the sign-in."}}
+	v = Build(s, now)
+	want(t, v.Reactivate, Item{"Sign in to Salesforce again…", true})
+
+	// Without the policy: unchanged.
+	v = Build(api.Status{}, now)
+	want(t, v.Status, "Not activated: connect a mailbox in the dashboard")
+	want(t, v.Icon, assets.TrayNotActivated)
+	want(t, v.Organisation, false)
+	v = Build(api.Status{Accounts: []api.AccountStatus{acct("work", api.NeedsReactivation)}}, now)
+	want(t, v.Reactivate, Item{"Re-activate…", true})
+}

@@ -277,6 +277,10 @@ func (w *Activation) applyPolicy(ctx context.Context) {
 	if err != nil {
 		return // an older agent, or none: the window works as without a policy
 	}
+	if org := p.Organisation(); org != nil {
+		w.do(func() { w.showOrganisation(*org) })
+		return
+	}
 	want, ok := p.Get("provider")
 	if !ok {
 		return
@@ -295,6 +299,23 @@ func (w *Activation) applyPolicy(ctx context.Context) {
 		}
 		w.fit()
 	})
+}
+
+// showOrganisation replaces the form: the organisation runs sync (the
+// policy's activation = "organisation"), so there is nothing to connect
+// here, and the agent would refuse it.
+func (w *Activation) showOrganisation(org api.Organisation) {
+	title := widget.NewLabel(api.OrganisationWords)
+	title.TextStyle.Bold = true
+	title.SizeName = theme.SizeNameSubHeadingText
+	msg := widget.NewLabel("Your organisation syncs your mailbox from its servers: there is nothing to connect on this computer.")
+	msg.Wrapping = fyne.TextWrapWord
+	body := container.NewVBox(title, msg)
+	if q := org.Questions(); q != "" {
+		body.Add(widget.NewLabel(q))
+	}
+	closeRow := container.NewHBox(layout.NewSpacer(), widget.NewButton("Close", w.close))
+	w.win.SetContent(container.NewPadded(container.NewBorder(nil, closeRow, nil, nil, body)))
 }
 
 // enableProvider lets the user choose the provider again, unless the

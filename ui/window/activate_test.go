@@ -674,3 +674,28 @@ func TestActivationOpensOnThePolicysProvider(t *testing.T) {
 		}
 	}
 }
+
+// activation = "organisation": the activation window (`inboxsync ui
+// activate` run by hand) shows the organisation's sentence and the
+// administrator's address instead of the form; with activation = "user"
+// the form stays.
+func TestActivationInOrganisationMode(t *testing.T) {
+	f := newFake()
+	f.PolicyFn = func() (api.Policy, error) {
+		return policy.Parse("activation = \"organisation\"\nadmin_email = \"admin@example.com\"\n"), nil
+	}
+	w, u := newActivationWindow(t, f, Options{})
+	content := func() string { return texts(w.win.Content()) }
+	u.waitFor("the organisation's sentence", func() bool { return strings.Contains(content(), "Sync is run by your organisation") })
+	if !strings.Contains(content(), "Questions: admin@example.com") || strings.Contains(content(), "Where is your mailbox?") {
+		t.Errorf("organisation mode's activation window says:\n%s", content())
+	}
+
+	f = newFake()
+	f.PolicyFn = func() (api.Policy, error) { return policy.Parse("activation = \"user\"\n"), nil }
+	w, u = newActivationWindow(t, f, Options{})
+	u.settle()
+	if c := texts(w.win.Content()); strings.Contains(c, "organisation") || !strings.Contains(c, "Where is your mailbox?") {
+		t.Errorf("activation = user's window says:\n%s", c)
+	}
+}

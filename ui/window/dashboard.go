@@ -57,6 +57,7 @@ type Dashboard struct {
 	export       *widget.Button
 
 	// Connections.
+	addConn  *widget.Button
 	conns    *fyne.Container
 	connRows map[string]*connRow
 	crmTile  *crmTile
@@ -186,8 +187,8 @@ func (w *Dashboard) newActivityTab() fyne.CanvasObject {
 func (w *Dashboard) newConnectionsTab() fyne.CanvasObject {
 	w.conns = container.NewVBox()
 	w.crmTile = w.newCRMTile()
-	add := widget.NewButtonWithIcon("Connect another mailbox", theme.ContentAddIcon(), func() { w.openActivation("") })
-	return container.NewBorder(nil, pad(container.NewHBox(add)), nil, nil,
+	w.addConn = widget.NewButtonWithIcon("Connect another mailbox", theme.ContentAddIcon(), func() { w.openActivation("") })
+	return container.NewBorder(nil, pad(container.NewHBox(w.addConn)), nil, nil,
 		container.NewVScroll(container.NewPadded(container.NewVBox(w.conns, w.crmTile.card))))
 }
 
@@ -242,6 +243,14 @@ func (w *Dashboard) reload(ctx context.Context) {
 			return
 		}
 		w.onStatus(st, accts)
+		// The organisation runs sync: no mail is kept here for this
+		// computer to log to Salesforce, so the tile shows only for a
+		// connection made before (to see or end it).
+		if st.Organisation != nil && w.crm.State == api.ConnNotConnected {
+			w.crmTile.card.Hide()
+		} else {
+			w.crmTile.card.Show()
+		}
 		w.sessions = sessions
 		w.sessionList.Refresh()
 		w.issues = issues
@@ -271,6 +280,7 @@ func (w *Dashboard) onStatus(st api.Status, accts []api.Account) {
 	w.headline.SetText(headline(st))
 	w.summary.SetText(summary(st, now) + policyNote(st))
 	has := len(st.Accounts) > 0
+	org := st.Organisation != nil
 	if has {
 		w.syncNow.Enable()
 		w.pause.Enable()
@@ -279,6 +289,24 @@ func (w *Dashboard) onStatus(st api.Status, accts []api.Account) {
 		w.syncNow.Disable()
 		w.pause.Disable()
 		w.addFirst.Show()
+	}
+	// The organisation runs sync: nothing is activated on this computer,
+	// and with no mailbox here there is nothing to force or pause (Start
+	// still shows to lift a pause).
+	if org {
+		w.addFirst.Hide()
+		w.addConn.Hide()
+	} else {
+		w.addConn.Show()
+	}
+	if org && !has {
+		w.syncNow.Hide()
+		if !st.Paused {
+			w.pause.Hide()
+		}
+	} else {
+		w.syncNow.Show()
+		w.pause.Show()
 	}
 	if st.Paused {
 		w.pause.Enable() // Start lifts a pause even before any account
@@ -326,7 +354,7 @@ func (w *Dashboard) onStatus(st api.Status, accts []api.Account) {
 			r = w.newConnRow(a.ID)
 			w.connRows[a.ID] = r
 		}
-		r.update(a, state[a.ID])
+		r.update(a, state[a.ID], org)
 		rows = append(rows, r.card)
 	}
 	for id := range w.connRows {
@@ -334,7 +362,9 @@ func (w *Dashboard) onStatus(st api.Status, accts []api.Account) {
 			delete(w.connRows, id)
 		}
 	}
-	if len(rows) == 0 {
+	if len(rows) == 0 && org {
+		rows = append(rows, caption("No mailbox is connected on this computer: "+strings.ToLower(api.OrganisationWords[:1])+api.OrganisationWords[1:]+"."))
+	} else if len(rows) == 0 {
 		rows = append(rows, caption("No mailbox is connected yet."))
 	}
 	w.conns.Objects = rows
@@ -343,6 +373,9 @@ func (w *Dashboard) onStatus(st api.Status, accts []api.Account) {
 
 // headline says the worst state in words.
 func headline(st api.Status) string {
+	if len(st.Accounts) == 0 && st.Organisation != nil {
+		return api.OrganisationWords
+	}
 	if len(st.Accounts) == 0 {
 		return "No mailbox connected yet"
 	}
@@ -382,6 +415,12 @@ func policyNote(st api.Status) string {
 func summary(st api.Status, now time.Time) string {
 	if len(st.Accounts) == 0 {
 		connect := "Connect your mailbox and Inbox Sync keeps its mail and meetings in your records, " + everyWords(st.Interval.D()) + "."
+		if org := st.Organisation; org != nil {
+			connect = "Your organisation syncs your mailbox from its servers: there is nothing to connect on this computer."
+			if q := org.Questions(); q != "" {
+				connect += "\n" + q
+			}
+		}
 		switch {
 		case st.Paused && st.PausedUntil.IsZero():
 			return "Sync is paused until you start it again.\n" + connect
@@ -412,9 +451,16 @@ func summary(st api.Status, now time.Time) string {
 			fmt.Fprintf(&b, " Next sync: %s.", when(next, now))
 		}
 	}
+	if org := st.Organisation; org != nil {
+		b.WriteString("\n" + org.Words())
+	}
 	for _, a := range st.Accounts {
 		switch a.State {
 		case api.NeedsReactivation:
+			if org := st.Organisation; org != nil {
+				fmt.Fprintf(&b, "\n%s needs a new sign-in, which is not done on this computer: %s.", a.Account, strings.TrimSuffix(org.Words(), "."))
+				continue
+			}
 			fmt.Fprintf(&b, "\n%s needs you: open Connections and choose Refresh.", a.Account)
 		case api.Suspended:
 			// A sign-in is not the cure here: a successful sync is, and
@@ -512,7 +558,16 @@ func (w *Dashboard) newConnRow(id string) *connRow {
 	return r
 }
 
-func (r *connRow) update(a api.Account, st api.AccountStatus) {
+// update shows a and its state st; org hides Refresh and Change, which
+// sign in, when the organisation runs sync.
+func (r *connRow) update(a api.Account, st api.AccountStatus, org bool) {
+	if org {
+		r.refresh.Hide()
+		r.change.Hide()
+	} else {
+		r.refresh.Show()
+		r.change.Show()
+	}
 	r.card.SetSubTitle(accountSubtitle(a.Provider, firstNonEmpty(a.Email, a.Login)))
 	switch {
 	case a.Disabled:

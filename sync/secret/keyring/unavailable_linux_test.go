@@ -378,11 +378,11 @@ func TestClassifyDBus(t *testing.T) {
 		if ue != nil && ue.Locked != c.locked {
 			t.Errorf("%v: locked = %v, want %v", c.err, ue.Locked, c.locked)
 		}
-		if ue != nil && !reflect.DeepEqual(ue.Unwrap(), c.err) {
+		if ue != nil && !reflect.DeepEqual(errors.Unwrap(ue.Unwrap()), c.err) {
 			t.Errorf("%v: not reachable through Unwrap", c.err)
 		}
 	}
-	e := &secret.UnavailableError{Err: dbus.Error{Name: "org.freedesktop.DBus.Error.ServiceUnknown", Body: []any{"not provided"}}}
+	e := newUnavailable(dbus.Error{Name: "org.freedesktop.DBus.Error.ServiceUnknown", Body: []any{"not provided"}})
 	if !strings.Contains(e.Error(), "org.freedesktop.DBus.Error.ServiceUnknown: not provided") {
 		t.Errorf("Error() = %q, want the D-Bus error name in the details", e.Error())
 	}

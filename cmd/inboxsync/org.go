@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/inboxsync/inboxsync/internal/install"
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/org"
 	"github.com/inboxsync/inboxsync/sync/org/pgstore"
@@ -252,6 +253,7 @@ func (c *cli) orgMailboxes(args []string) int {
 			"Adds mailboxes to sync. Each first syncs at a point of the next interval of its own, so that\na thousand added at once do not all sync at the same minute.", "")
 		prov := fs.String("provider", org.ProviderOffice365, "the mailboxes' service: office365 or gmail")
 		csvFile := fs.String("csv", "", "read address,provider lines from `FILE` (- for standard input)")
+		now := fs.Bool("now", false, "sync the new mailboxes at once instead of spreading their first syncs over the interval")
 		if code, ok := c.parse(fs, args, 1<<20); !ok {
 			return code
 		}
@@ -271,8 +273,12 @@ func (c *cli) orgMailboxes(args []string) int {
 			return exitUsage
 		}
 		return c.withOrg(*db, func(ctx context.Context, st *pgstore.Store) int {
-			now := time.Now()
-			added, err := st.AddMailboxes(ctx, mbs, func(a string) time.Time { return org.Spread(a, now, org.DefaultInterval) })
+			at := time.Now()
+			first := func(a string) time.Time { return org.Spread(a, at, org.DefaultInterval) }
+			if *now {
+				first = func(string) time.Time { return at }
+			}
+			added, err := st.AddMailboxes(ctx, mbs, first)
 			if err != nil {
 				return c.fail(err)
 			}
@@ -328,8 +334,21 @@ func (c *cli) orgMailboxes(args []string) int {
 			return exitUsage
 		}
 		return c.withOrg(*db, func(ctx context.Context, st *pgstore.Store) int {
+			known, err := st.Mailboxes(ctx, pgstore.Filter{Addresses: fs.Args()})
+			if err != nil {
+				return c.fail(err)
+			}
+			held := map[string]bool{}
+			for _, m := range known {
+				held[m.Address] = true
+			}
+			var unknown []string
+			for _, a := range fs.Args() {
+				if !held[strings.ToLower(strings.TrimSpace(a))] {
+					unknown = append(unknown, a)
+				}
+			}
 			var done []string
-			var err error
 			switch verb {
 			case "remove":
 				done, err = st.RemoveMailboxes(ctx, fs.Args())
@@ -340,9 +359,13 @@ func (c *cli) orgMailboxes(args []string) int {
 				return c.fail(err)
 			}
 			past := map[string]string{"remove": "Removed", "enable": "Enabled", "disable": "Disabled"}[verb]
-			fmt.Fprintf(c.out, "%s %d mailboxes.\n", past, len(done))
-			if unknown := len(fs.Args()) - len(done); unknown > 0 {
-				fmt.Fprintf(c.errOut, "inboxsync: %d of the addresses are not organisation mailboxes\n", unknown)
+			fmt.Fprintf(c.out, "%s %d mailboxes", past, len(done))
+			if already := len(known) - len(done); already > 0 {
+				fmt.Fprintf(c.out, " (%d already were)", already)
+			}
+			fmt.Fprintln(c.out, ".")
+			if len(unknown) > 0 {
+				fmt.Fprintf(c.errOut, "inboxsync: not organisation mailboxes: %s\n", strings.Join(unknown, ", "))
 				return exitError
 			}
 			return exitOK
@@ -413,7 +436,7 @@ func (c *cli) orgServe(args []string) int {
 	return c.withOrgSized(*db, *conc+10, func(ctx context.Context, st *pgstore.Store) int {
 		log := slog.New(slog.NewTextHandler(c.errOut, nil))
 		w, err := org.NewWorker(org.Config{
-			Pool: st.Pool(), Store: st, Opener: &org.Credentials{Store: st},
+			Pool: st.Pool(), Store: st, Opener: &org.Credentials{Store: st, HTTPClient: org.HTTPClient(install.Version, workerName())},
 			Interval: *interval, Concurrency: *conc, RescueAfter: *rescue, HistoryDays: *history, Log: log,
 		})
 		if err != nil {
@@ -507,6 +530,7 @@ func (c *cli) waitOrgSync(ctx context.Context, st *pgstore.Store, addrs []string
 		pending[a] = true
 	}
 	good := true
+	told := map[string]bool{}
 	for len(pending) > 0 {
 		for a := range pending {
 			mb, err := st.Mailbox(ctx, a)
@@ -514,16 +538,23 @@ func (c *cli) waitOrgSync(ctx context.Context, st *pgstore.Store, addrs []string
 				c.fail(err)
 				return false
 			}
-			if mb.LastTry.Before(asked) {
+			switch {
+			case !mb.LastSync.Before(asked):
+				fmt.Fprintf(c.out, "%s: synced (%d items)\n", a, mb.Items)
+			case mb.LastTry.Before(asked):
+				continue // not tried yet
+			case mb.State == pgstore.StateEnabled && time.Until(mb.NextSync) < 2*time.Minute && mb.NextSync.Before(deadline):
+				// Throttled or offline for a moment: it goes on by itself.
+				if !told[a] {
+					fmt.Fprintf(c.errOut, "%s: %s\n", a, mb.Reason)
+					told[a] = true
+				}
 				continue
-			}
-			delete(pending, a)
-			if mb.LastSync.Before(asked) {
+			default:
 				good = false
 				fmt.Fprintf(c.out, "%s: not synced: %s\n", a, mb.Reason)
-				continue
 			}
-			fmt.Fprintf(c.out, "%s: synced (%d items)\n", a, mb.Items)
+			delete(pending, a)
 		}
 		if len(pending) == 0 {
 			break
@@ -539,6 +570,12 @@ func (c *cli) waitOrgSync(ctx context.Context, st *pgstore.Store, addrs []string
 		}
 	}
 	return good
+}
+
+// workerName names this worker: host/pid.
+func workerName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d", host, os.Getpid())
 }
 
 // stateWords are the admin statuses.

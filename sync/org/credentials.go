@@ -254,3 +254,22 @@ func (c *Credentials) google(ctx context.Context) (*gmail.Delegation, error) {
 	}
 	return c.deleg, nil
 }
+
+// HTTPClient returns the client a worker makes its requests with: its
+// User-Agent names the program, its version and the worker (host and
+// process), so that an administrator reading Microsoft's or Google's
+// logs, or a proxy's, can tell which worker asked.
+func HTTPClient(version, worker string) *http.Client {
+	return &http.Client{Transport: userAgent{base: http.DefaultTransport, value: "InboxSync/" + version + " (organisation worker " + worker + ")"}}
+}
+
+type userAgent struct {
+	base  http.RoundTripper
+	value string
+}
+
+func (u userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", u.value)
+	return u.base.RoundTrip(r)
+}

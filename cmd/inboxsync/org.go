@@ -74,6 +74,28 @@ func (c *cli) orgFlags(usage, about, more string) (*flag.FlagSet, *string) {
 	return fs, db
 }
 
+// parseMixed is parse for verbs whose flags may come after their
+// arguments ("org sessions ADDRESS --json"): afterwards fs.Args() holds
+// the arguments alone.
+func (c *cli) parseMixed(fs *flag.FlagSet, args []string, maxArgs int) (code int, ok bool) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return exitOK, false
+			}
+			return exitUsage, false
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	fs.Parse(append([]string{"--"}, pos...))
+	return c.parse(fs, append([]string{"--"}, pos...), maxArgs)
+}
+
 // orgStore opens the organisation store and runs f with it.
 func (c *cli) withOrg(dbURL string, f func(ctx context.Context, st *pgstore.Store) int) int {
 	return c.withOrgSized(dbURL, 0, f)
@@ -97,7 +119,7 @@ func (c *cli) withOrgSized(dbURL string, maxConns int, f func(ctx context.Contex
 func (c *cli) orgInit(args []string) int {
 	fs, db := c.orgFlags("init [--database URL]",
 		"Creates the organisation's tables in the database, and River's (the job queue), or upgrades them.\nSafe to run again, and from several machines at once.", "")
-	if code, ok := c.parse(fs, args, 0); !ok {
+	if code, ok := c.parseMixed(fs, args, 0); !ok {
 		return code
 	}
 	if *db == "" {
@@ -147,7 +169,7 @@ func (c *cli) orgCredentials(args []string) int {
 		fs.StringVar(&m.Authority, "authority", "", "sign-in `URL` for national clouds (default https://login.microsoftonline.com)")
 		fs.StringVar(&m.GraphEndpoint, "graph-endpoint", "", "Microsoft Graph `URL` for national clouds (default https://graph.microsoft.com/v1.0)")
 		noCheck := fs.Bool("no-check", false, "store without asking Microsoft for a token first")
-		if code, ok := c.parse(fs, args, 0); !ok {
+		if code, ok := c.parseMixed(fs, args, 0); !ok {
 			return code
 		}
 		return c.withOrg(*db, func(ctx context.Context, st *pgstore.Store) int {
@@ -177,7 +199,7 @@ func (c *cli) orgCredentials(args []string) int {
 		fs.StringVar(&g.GmailEndpoint, "gmail-endpoint", "", "Gmail API `URL`")
 		fs.StringVar(&g.CalendarEndpoint, "calendar-endpoint", "", "Calendar API `URL`")
 		checkUser := fs.String("check-user", "", "ask Google for a token as this user (`ADDRESS`) to check the delegation")
-		if code, ok := c.parse(fs, args, 0); !ok {
+		if code, ok := c.parseMixed(fs, args, 0); !ok {
 			return code
 		}
 		if g.ServiceAccount == "" {
@@ -199,7 +221,7 @@ func (c *cli) orgCredentials(args []string) int {
 		})
 	}
 	fs, db := c.orgFlags("credentials show", "Shows the registered credentials (file paths, never their contents).", "")
-	if code, ok := c.parse(fs, args, 0); !ok {
+	if code, ok := c.parseMixed(fs, args, 0); !ok {
 		return code
 	}
 	return c.withOrg(*db, func(ctx context.Context, st *pgstore.Store) int {
@@ -254,7 +276,7 @@ func (c *cli) orgMailboxes(args []string) int {
 		prov := fs.String("provider", org.ProviderOffice365, "the mailboxes' service: office365 or gmail")
 		csvFile := fs.String("csv", "", "read address,provider lines from `FILE` (- for standard input)")
 		now := fs.Bool("now", false, "sync the new mailboxes at once instead of spreading their first syncs over the interval")
-		if code, ok := c.parse(fs, args, 1<<20); !ok {
+		if code, ok := c.parseMixed(fs, args, 1<<20); !ok {
 			return code
 		}
 		var mbs []pgstore.NewMailbox
@@ -289,7 +311,7 @@ func (c *cli) orgMailboxes(args []string) int {
 		fs, db := c.orgFlags("mailboxes import --group GROUP-ID",
 			"Adds the members of a Microsoft 365 group (those with a mailbox) as office365 mailboxes.\nThe app needs the GroupMember.Read.All application permission for this.", "")
 		group := fs.String("group", "", "the group's object `ID`")
-		if code, ok := c.parse(fs, args, 0); !ok {
+		if code, ok := c.parseMixed(fs, args, 0); !ok {
 			return code
 		}
 		if *group == "" {
@@ -326,7 +348,7 @@ func (c *cli) orgMailboxes(args []string) int {
 			"disable": "Disables mailboxes: they keep what was synced and sync no more until enabled.",
 		}[verb]
 		fs, db := c.orgFlags("mailboxes "+verb+" ADDRESS…", about, "")
-		if code, ok := c.parse(fs, args, 1<<20); !ok {
+		if code, ok := c.parseMixed(fs, args, 1<<20); !ok {
 			return code
 		}
 		if fs.NArg() == 0 {
@@ -427,7 +449,7 @@ func (c *cli) orgServe(args []string) int {
 	interval := fs.Duration("interval", org.DefaultInterval, "sync each mailbox every `DURATION`")
 	rescue := fs.Duration("rescue-after", org.DefaultRescueAfter, "hand a mailbox whose worker stopped answering to another worker after `DURATION`")
 	history := fs.Int("history-days", 0, "a first sync reads this many `DAYS` of mail (0: all)")
-	if code, ok := c.parse(fs, args, 0); !ok {
+	if code, ok := c.parseMixed(fs, args, 0); !ok {
 		return code
 	}
 	if *interval < time.Minute {
@@ -457,7 +479,7 @@ func (c *cli) orgSync(args []string) int {
 	all := fs.Bool("all", false, "every enabled mailbox")
 	wait := fs.Bool("wait", false, "wait until each has synced, and say how it went")
 	timeout := fs.Duration("timeout", 30*time.Minute, "with --wait, give up after `DURATION`")
-	if code, ok := c.parse(fs, args, 1<<20); !ok {
+	if code, ok := c.parseMixed(fs, args, 1<<20); !ok {
 		return code
 	}
 	if (fs.NArg() == 0) == !*all {
@@ -617,7 +639,7 @@ func (c *cli) orgStatus(args []string) int {
 	state := fs.String("state", "", "only mailboxes in this `STATE`: enabled, disabled or error")
 	asJSON := fs.Bool("json", false, "print JSON")
 	asCSV := fs.Bool("csv", false, "print CSV (the admin's export)")
-	if code, ok := c.parse(fs, args, 1<<20); !ok {
+	if code, ok := c.parseMixed(fs, args, 1<<20); !ok {
 		return code
 	}
 	switch *state {
@@ -705,7 +727,7 @@ func (c *cli) orgSessions(args []string) int {
 	fs, db := c.orgFlags("sessions ADDRESS [--limit N] [--json]", "Lists a mailbox's last sync sessions, newest first, with what each changed.", "")
 	limit := fs.Int("limit", 20, "at most `N` sessions")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if code, ok := c.parse(fs, args, 1); !ok {
+	if code, ok := c.parseMixed(fs, args, 1); !ok {
 		return code
 	}
 	if fs.NArg() != 1 {

@@ -8,7 +8,8 @@
 #   INBOXSYNC_TEST_DATABASE  a libpq URL of the cluster's "postgres"
 #                            database, e.g. postgres:///postgres?host=/tmp/…&user=postgres
 #
-# from which the tests (internal/pgtest) make one database per test. The exit
+# from which the tests (internal/pgtest) make one database per test.
+# INBOXSYNC_PG_OPTIONS adds server options ("-c name=value …"). The exit
 # status is COMMAND's. Example:
 #
 #   scripts/with-postgres.sh env INBOXSYNC_REQUIRE_POSTGRES=1 go test -race ./sync/org/...
@@ -59,7 +60,7 @@ as_owner "$bindir/initdb" -D "$tmp/data" -U postgres --auth=trust -E UTF8 --loca
 # Sized for tests on a small machine: many short databases, many
 # connections from parallel test binaries, no durability needed.
 as_owner "$bindir/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w -t 60 \
-	-o "-c listen_addresses='' -c unix_socket_directories='$tmp' -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=128MB" \
+	-o "-c listen_addresses='' -c unix_socket_directories='$tmp' -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=128MB ${INBOXSYNC_PG_OPTIONS:-}" \
 	start >/dev/null || {
 	cat "$tmp/server.log" >&2
 	exit 1

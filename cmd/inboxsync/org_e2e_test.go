@@ -309,13 +309,13 @@ func TestOrgEndToEnd(t *testing.T) {
 	if d := w2.stop(t, syscall.SIGTERM); d > 10*time.Second {
 		t.Errorf("a SIGTERM'd worker took %s to end", d)
 	}
-	w2 = o.startWorker("w2b")
+	o.startWorker("w2b")
 	waitSynced("after the stop", 50, 90*time.Second)
 	w1.stop(t, syscall.SIGKILL)
 	w1 = o.startWorker("w1b")
 	waitSynced("after the first kill", 90, 90*time.Second)
 	w1.stop(t, syscall.SIGKILL)
-	w1 = o.startWorker("w1c")
+	o.startWorker("w1c")
 	waitSynced("after the second kill", 130, 90*time.Second)
 	g.SetDelay(0)
 	gm.SetDelay(0)

@@ -121,6 +121,15 @@ var rules = []rule{
 		forbidden: links("sync/engine/..."),
 	},
 	{
+		name: "org-headless",
+		words: "organisation mode (sync/org/…) runs on servers: it links neither the desktop's engine " +
+			"(sync/engine) nor its SQLite store (sync/store) nor the desktop keyring (sync/secret/keyring, " +
+			"go-keyring, D-Bus)",
+		subjects: []string{"sync/org/..."},
+		forbidden: links("sync/engine/...", "sync/store/...", "modernc.org/sqlite/...", "sync/secret/keyring/...",
+			"github.com/zalando/go-keyring/...", "github.com/godbus/dbus/..."),
+	},
+	{
 		name: "session-any-host",
 		words: "sync/session (one sync session, for any host) links no store implementation (sync/store) " +
 			"and no database driver (database/sql, SQLite): a host brings its own store through the " +
@@ -396,6 +405,8 @@ var layered = []string{
 	"sync/crm/crmlog -> sync/crm",
 	"sync/crm/salesforce -> sync/crm sync/secret",
 	"sync/session -> sync/secret",
+	"sync/org -> sync/session sync/org/pgstore sync/provider/graph",
+	"cmd/inboxsync -> sync/org",
 	"sync/secret/keyring -> sync/secret github.com/zalando/go-keyring",
 	"app -> sync/secret/keyring",
 	"sync/emailnotice -> github.com/wneessen/go-mail sync/store",
@@ -455,11 +466,16 @@ func TestRulesCanFail(t *testing.T) {
 			"engine-on-top": {"sync/crm/crmlog → sync/engine"}}},
 		{"sync/session -> sync/engine", map[string][]string{
 			"engine-on-top":    {"sync/session → sync/engine"},
-			"session-any-host": {"sync/session → sync/engine → sync/store"}}},
+			"session-any-host": {"sync/session → sync/engine → sync/store"},
+			"org-headless":     {"sync/org → sync/session → sync/engine"}}},
 		{"sync/provider -> sync/secret/keyring", map[string][]string{
-			"session-any-host": {"sync/session → sync/provider → sync/secret/keyring"}}},
+			"session-any-host": {"sync/session → sync/provider → sync/secret/keyring"},
+			"org-headless":     {"sync/org → sync/session → sync/provider → sync/secret/keyring"}}},
+		{"sync/org/pgstore -> sync/store", map[string][]string{
+			"org-headless": {"sync/org → sync/org/pgstore → sync/store", "sync/org/pgstore → sync/store"}}},
 		{"sync/session -> sync/store", map[string][]string{
-			"session-any-host": {"sync/session → sync/store"}}},
+			"session-any-host": {"sync/session → sync/store"},
+			"org-headless":     {"sync/org → sync/session → sync/store"}}},
 		{"sync/api -> golang.org/x/text", map[string][]string{
 			"api-leaf": {"sync/api → golang.org/x/text"}}},
 		{"sync/api -> sync/policy", map[string][]string{

@@ -401,6 +401,26 @@ func TestOrgEndToEnd(t *testing.T) {
 		}
 	}
 
+	// Import a group's members; disable and remove mailboxes.
+	g.SetGroup("0e2f5a7c-sales", graphtest.Member{Type: "user", ID: "u-new", Mail: "new1@contoso.test", UPN: "new1@contoso.test"},
+		graphtest.Member{Type: "user", ID: "u-m000", Mail: "m000@contoso.test", UPN: "m000@contoso.test"},
+		graphtest.Member{Type: "device", ID: "d-1"})
+	if out := o.ok("mailboxes", "import", "--group", "0e2f5a7c-sales"); !strings.Contains(out, "2 members with a mailbox: added 1 (1 were there already)") {
+		t.Errorf("import --group: %q", out)
+	}
+	if out := o.ok("mailboxes", "disable", "m005@contoso.test", "m006@contoso.test"); !strings.Contains(out, "Disabled 2 mailboxes") {
+		t.Errorf("disable: %q", out)
+	}
+	if _, errOut, code := o.run("mailboxes", "remove", "new1@contoso.test", "nobody@contoso.test"); code != 1 || !strings.Contains(errOut, "not organisation mailboxes: nobody@contoso.test") {
+		t.Errorf("remove with an unknown address: exit %d %q", code, errOut)
+	}
+	if out := o.ok("status", "--state", "disabled"); strings.Count(out, "Disabled ") != 2 || !strings.Contains(out, "m005@contoso.test") {
+		t.Errorf("status --state disabled:\n%s", out)
+	}
+	if s := o.status(); len(s.Mailboxes) != 200 {
+		t.Errorf("%d mailboxes after import and removal, want 200", len(s.Mailboxes))
+	}
+
 	// The kills and the stop hit sessions under way: the killed ones were
 	// marked interrupted when their mailbox went on, the stopped ones
 	// handed back at a page boundary.

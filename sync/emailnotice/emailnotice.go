@@ -53,7 +53,8 @@ func ConfigFromPolicy(p api.Policy) Config {
 	port, _ := strconv.Atoi(get("smtp.port"))
 	return Config{
 		Notify: policy.List(get("notify")), AdminEmail: get("admin_email"), NotifyResumed: policy.Bool(get("notify_resumed")),
-		SMTP: SMTPConfig{Host: get("smtp.host"), Port: port, TLS: get("smtp.tls"), Username: get("smtp.username"), From: get("smtp.from")},
+		SMTP: SMTPConfig{Host: get("smtp.host"), Port: port, TLS: get("smtp.tls"), Username: get("smtp.username"), From: get("smtp.from"),
+			PasswordFile: get("smtp.password_file")},
 	}
 }
 

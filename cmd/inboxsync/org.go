@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/org"
 	"github.com/inboxsync/inboxsync/sync/org/pgstore"
+	"github.com/inboxsync/inboxsync/sync/policy"
 )
 
 const orgOverview = `Organisation mode: the administrator syncs every mailbox of the company from
@@ -443,12 +445,14 @@ func (c *cli) readMailboxCSV(name, defProvider string) ([]pgstore.NewMailbox, er
 }
 
 func (c *cli) orgServe(args []string) int {
-	fs, db := c.orgFlags("serve [--database URL] [--concurrency N]",
+	fs, db := c.orgFlags("serve [--database URL] [--concurrency N] [--policy FILE]",
 		"Runs a worker: it syncs the organisation's mailboxes as jobs from the database, together with\nevery other worker (on this machine or others). Stop it with Ctrl+C or SIGTERM: running syncs stop\nat their next page and go on in another worker. Logs go to standard error.", "")
 	conc := fs.Int("concurrency", org.DefaultConcurrency, "sync at most `N` mailboxes at once in this worker")
 	interval := fs.Duration("interval", org.DefaultInterval, "sync each mailbox every `DURATION`")
 	rescue := fs.Duration("rescue-after", org.DefaultRescueAfter, "hand a mailbox whose worker stopped answering to another worker after `DURATION`")
 	history := fs.Int("history-days", 0, "a first sync reads this many `DAYS` of mail (0: all)")
+	policyFile := fs.String("policy", policy.Path(runtime.GOOS, os.Getenv), "read the email notices' settings (notify, admin_email, notify_resumed, [smtp]) from the policy `FILE`")
+	noticeEvery := fs.Duration("notices-every", org.DefaultNoticeCheck, "check for email notices to send every `DURATION`")
 	if code, ok := c.parseMixed(fs, args, 0); !ok {
 		return code
 	}
@@ -460,6 +464,7 @@ func (c *cli) orgServe(args []string) int {
 		w, err := org.NewWorker(org.Config{
 			Pool: st.Pool(), Store: st, Opener: &org.Credentials{Store: st, HTTPClient: org.HTTPClient(install.Version, workerName())},
 			Interval: *interval, Concurrency: *conc, RescueAfter: *rescue, HistoryDays: *history, Log: log,
+			Notices: orgNotices(*policyFile, st, log), NoticeCheck: *noticeEvery,
 		})
 		if err != nil {
 			return c.fail(err)

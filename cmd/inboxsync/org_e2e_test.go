@@ -87,14 +87,14 @@ type worker struct {
 	done chan struct{}
 }
 
-func (o *orgEnv) startWorker(name string) *worker {
+func (o *orgEnv) startWorker(name string, extra ...string) *worker {
 	o.t.Helper()
 	logf, err := os.Create(filepath.Join(o.dir, name+".log"))
 	if err != nil {
 		o.t.Fatal(err)
 	}
-	cmd := exec.Command(binary, "org", "serve", "--database", o.db, "--interval", "1m",
-		"--rescue-after", "10s", "--concurrency", "8")
+	cmd := exec.Command(binary, append([]string{"org", "serve", "--database", o.db, "--interval", "1m",
+		"--rescue-after", "10s", "--concurrency", "8"}, extra...)...)
 	cmd.Env = o.env
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

@@ -24,7 +24,6 @@ import (
 
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/policy"
-	"github.com/inboxsync/inboxsync/sync/store"
 )
 
 // Subjects of the emails.
@@ -54,7 +53,8 @@ func ConfigFromPolicy(p api.Policy) Config {
 	port, _ := strconv.Atoi(get("smtp.port"))
 	return Config{
 		Notify: policy.List(get("notify")), AdminEmail: get("admin_email"), NotifyResumed: policy.Bool(get("notify_resumed")),
-		SMTP: SMTPConfig{Host: get("smtp.host"), Port: port, TLS: get("smtp.tls"), Username: get("smtp.username"), From: get("smtp.from")},
+		SMTP: SMTPConfig{Host: get("smtp.host"), Port: port, TLS: get("smtp.tls"), Username: get("smtp.username"), From: get("smtp.from"),
+			PasswordFile: get("smtp.password_file")},
 	}
 }
 
@@ -76,13 +76,41 @@ type Controller interface {
 	Subscribe(ctx context.Context) (<-chan api.Event, error)
 }
 
+// Queue is where incidents and their emails are kept: the desktop's
+// SQLite store (sync/store) or the organisation's PostgreSQL store
+// (sync/org/pgstore). Opening an incident and queueing its emails is one
+// transaction, and an account has at most one open incident.
+type Queue interface {
+	// OpenIncidentOf returns the account's open incident, if any.
+	OpenIncidentOf(ctx context.Context, account string) (api.Incident, bool, error)
+	// OpenIncident opens inc with its notices (due at once) unless the
+	// account has one open: then it returns that one, opened false, and
+	// queues nothing.
+	OpenIncident(ctx context.Context, inc api.Incident, notices []api.Notice) (api.Incident, bool, error)
+	// CloseIncident ends inc at the time given: its notices not yet
+	// delivered are dropped, and resumed are queued.
+	CloseIncident(ctx context.Context, inc api.Incident, at time.Time, resumed []api.Notice) error
+	// DueNotices returns the pending notices due at now, oldest first. A
+	// queue shared by several processes hands each notice to one of them
+	// at a time.
+	DueNotices(ctx context.Context, now time.Time) ([]api.Notice, error)
+	// NoticeDelivered marks a notice sent.
+	NoticeDelivered(ctx context.Context, id int64, at time.Time) error
+	// NoticeFailed records a failed attempt (problem in words) and when to
+	// try again; issue is the sentence for the account's issues.
+	NoticeFailed(ctx context.Context, n api.Notice, at, next time.Time, problem, issue string) error
+	// LastOKSession returns the account's newest session that ended ok.
+	LastOKSession(ctx context.Context, account string) (api.Session, bool, error)
+}
+
 // Retry is when a failed notice is tried again, by the number of failed
 // attempts so far: 1, 5 and 30 minutes, then every 2 hours.
 var Retry = []time.Duration{time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour}
 
 // Service sends the notices. Run it in its own goroutine.
 type Service struct {
-	Store   *store.Store
+	// Store keeps the incidents and the queued emails.
+	Store   Queue
 	Control Controller
 	Sender  Sender
 	// Config returns the current settings (the policy may be read again).
@@ -95,6 +123,11 @@ type Service struct {
 	// Poll is how often the service checks without an event (1 minute
 	// when 0); due retries are also looked for then.
 	Poll time.Duration
+	// Organisation words the emails for organisation mode (sync/org): the
+	// administrator turns a mailbox back on with `inboxsync org mailboxes
+	// enable`, and an account named api.OrgIncidentAccount(provider) is the
+	// organisation's own credentials refused for all its mailboxes.
+	Organisation bool
 
 	mu sync.Mutex // one check or delivery round at a time
 }
@@ -181,8 +214,8 @@ func (s *Service) track(ctx context.Context, cfg Config, a api.AccountStatus) er
 		if since.IsZero() {
 			since = now
 		}
-		inc = store.Incident{Account: a.Account, State: a.State.String(), Reason: a.Reason, OpenedAt: since}
-		var msgs []store.Notice
+		inc = api.Incident{Account: a.Account, State: a.State.String(), Reason: a.Reason, OpenedAt: since}
+		var msgs []api.Notice
 		if cfg.Enabled() {
 			last, ok, err := s.Store.LastOKSession(ctx, a.Account)
 			if err != nil {
@@ -204,7 +237,7 @@ func (s *Service) track(ctx context.Context, cfg Config, a api.AccountStatus) er
 		if err != nil || !ok || last.Start.Before(inc.OpenedAt) {
 			return err // not synced successfully since: the incident goes on
 		}
-		var msgs []store.Notice
+		var msgs []api.Notice
 		if cfg.Enabled() && cfg.NotifyResumed {
 			msgs = s.resumedNotices(cfg, a, inc, last, now)
 		}
@@ -219,23 +252,23 @@ func (s *Service) track(ctx context.Context, cfg Config, a api.AccountStatus) er
 // run succeeded after it opened (or the connection was removed). The
 // user's address is the first mailbox's.
 func (s *Service) trackCRM(ctx context.Context, cfg Config, st api.Status) error {
-	inc, open, err := s.Store.OpenIncidentOf(ctx, store.CRMIncidentAccount)
+	inc, open, err := s.Store.OpenIncidentOf(ctx, api.CRMIncidentAccount)
 	if err != nil {
 		return err
 	}
 	now := s.now()
 	attention := st.CRM != nil && (st.CRM.State == api.ConnNeedsReactivation || st.CRM.State == api.ConnFailed)
-	who := api.AccountStatus{Account: store.CRMIncidentAccount}
+	who := api.AccountStatus{Account: api.CRMIncidentAccount}
 	if len(st.Accounts) > 0 {
 		who.Email = st.Accounts[0].Email
 	}
 	switch {
 	case !open && attention:
-		inc = store.Incident{Account: store.CRMIncidentAccount, State: st.CRM.State.String(), Reason: st.CRM.Reason, OpenedAt: now}
-		var msgs []store.Notice
+		inc = api.Incident{Account: api.CRMIncidentAccount, State: st.CRM.State.String(), Reason: st.CRM.Reason, OpenedAt: now}
+		var msgs []api.Notice
 		if cfg.Enabled() {
 			for _, to := range recipients(cfg, who) {
-				msgs = append(msgs, store.Notice{Kind: "stopped", Recipient: to, Subject: SubjectStopped,
+				msgs = append(msgs, api.Notice{Kind: "stopped", Recipient: to, Subject: SubjectStopped,
 					Body: crmStoppedBody(*st.CRM, now, s.Host, !strings.EqualFold(to, who.Email)), CreatedAt: now})
 			}
 		}
@@ -247,10 +280,10 @@ func (s *Service) trackCRM(ctx context.Context, cfg Config, st api.Status) error
 		s.log().Info("CRM disconnected: incident closed")
 		return s.Store.CloseIncident(ctx, inc, now, nil)
 	case open && st.CRM.State == api.ConnConnected && st.CRM.LastRun.After(inc.OpenedAt):
-		var msgs []store.Notice
+		var msgs []api.Notice
 		if cfg.Enabled() && cfg.NotifyResumed {
 			for _, to := range recipients(cfg, who) {
-				msgs = append(msgs, store.Notice{Kind: "resumed", Recipient: to, Subject: SubjectResumed,
+				msgs = append(msgs, api.Notice{Kind: "resumed", Recipient: to, Subject: SubjectResumed,
 					Body: crmResumedBody(*st.CRM, inc, s.Host), CreatedAt: now})
 			}
 		}
@@ -279,21 +312,21 @@ func recipients(cfg Config, a api.AccountStatus) []string {
 	return to
 }
 
-func (s *Service) stoppedNotices(cfg Config, a api.AccountStatus, since time.Time, lastOK *api.Session, now time.Time) []store.Notice {
-	var out []store.Notice
+func (s *Service) stoppedNotices(cfg Config, a api.AccountStatus, since time.Time, lastOK *api.Session, now time.Time) []api.Notice {
+	var out []api.Notice
 	for _, to := range recipients(cfg, a) {
 		forAdmin := !strings.EqualFold(to, a.Email)
-		out = append(out, store.Notice{Kind: "stopped", Recipient: to, Subject: SubjectStopped,
-			Body: stoppedBody(a, since, lastOK, s.Host, forAdmin), CreatedAt: now})
+		out = append(out, api.Notice{Kind: "stopped", Recipient: to, Subject: SubjectStopped,
+			Body: s.stoppedBody(a, since, lastOK, forAdmin), CreatedAt: now})
 	}
 	return out
 }
 
-func (s *Service) resumedNotices(cfg Config, a api.AccountStatus, inc store.Incident, last api.Session, now time.Time) []store.Notice {
-	var out []store.Notice
+func (s *Service) resumedNotices(cfg Config, a api.AccountStatus, inc api.Incident, last api.Session, now time.Time) []api.Notice {
+	var out []api.Notice
 	for _, to := range recipients(cfg, a) {
-		out = append(out, store.Notice{Kind: "resumed", Recipient: to, Subject: SubjectResumed,
-			Body: resumedBody(a, inc, last, s.Host), CreatedAt: now})
+		out = append(out, api.Notice{Kind: "resumed", Recipient: to, Subject: SubjectResumed,
+			Body: s.resumedBody(a, inc, last), CreatedAt: now})
 	}
 	return out
 }

@@ -23,6 +23,9 @@ type SMTPConfig struct {
 	TLS      string
 	Username string
 	From     string
+	// PasswordFile is where organisation mode reads the relay's password
+	// (the policy's smtp.password_file); the desktop uses its keyring.
+	PasswordFile string
 }
 
 // SMTP sends notices through a relay with go-mail: STARTTLS or implicit

@@ -27,6 +27,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/inboxsync/inboxsync/sync/api"
+	"github.com/inboxsync/inboxsync/sync/emailnotice"
 	"github.com/inboxsync/inboxsync/sync/org/pgstore"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/inboxsync/inboxsync/sync/session"
@@ -93,6 +94,11 @@ type Config struct {
 	Now func() time.Time
 	// ID names this worker in River (default: River's own).
 	ID string
+	// Notices, when set, checks the email notices (sync/org/notices.go)
+	// every NoticeCheck (DefaultNoticeCheck when 0), as a periodic job of
+	// the elected leader.
+	Notices     *emailnotice.Service
+	NoticeCheck time.Duration
 }
 
 // SyncArgs is the job that syncs one mailbox.
@@ -165,6 +171,15 @@ func NewWorker(cfg Config) (*Worker, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &syncWorker{w: w})
 	river.AddWorker(workers, &scheduleWorker{w: w})
+	river.AddWorker(workers, &noticeWorker{w: w})
+	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.FanOut),
+		func() (river.JobArgs, *river.InsertOpts) {
+			// Only the elected leader inserts periodic jobs.
+			return ScheduleArgs{}, nil
+		}, &river.PeriodicJobOpts{ID: "inboxsync_schedule", RunOnStart: true})}
+	if cfg.Notices != nil {
+		periodic = append(periodic, noticeJob(cfg.NoticeCheck))
+	}
 	client, err := river.NewClient(riverpgxv5.New(cfg.Pool), &river.Config{
 		ID:     cfg.ID,
 		Logger: cfg.Log.With("part", "river"),
@@ -174,11 +189,7 @@ func NewWorker(cfg Config) (*Worker, error) {
 		JobTimeout:           cfg.RescueAfter * 9 / 10,
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		Workers:              workers,
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.FanOut),
-			func() (river.JobArgs, *river.InsertOpts) {
-				// Only the elected leader inserts periodic jobs.
-				return ScheduleArgs{}, nil
-			}, &river.PeriodicJobOpts{ID: "inboxsync_schedule", RunOnStart: true})},
+		PeriodicJobs:         periodic,
 	})
 	if err != nil {
 		locks.Close()

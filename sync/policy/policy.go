@@ -389,6 +389,7 @@ var settings = []setting{
 	{"smtp.tls", "starttls", "\"starttls\", \"implicit\" (port 465) or \"none\" (only for a relay on localhost)", oneOf("starttls", "implicit", "none")},
 	{"smtp.username", "", "the relay's login (AUTH PLAIN/LOGIN); its password is set with `inboxsync notify password --stdin`", text},
 	{"smtp.from", "", "the sender address of notices", address},
+	{"smtp.password_file", "", "organisation mode (`inboxsync org serve`) only: a file holding the relay's password, readable by the workers' user alone; the desktop keeps it in the keyring", text},
 }
 
 // activation checks the activation setting: "user" or "organisation"

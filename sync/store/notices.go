@@ -9,49 +9,24 @@ import (
 	"github.com/inboxsync/inboxsync/sync/api"
 )
 
-// Incident is one stretch of an account needing its user: from the moment
-// it was found suspended or needing re-activation until it syncs
-// successfully again. Stop notices are sent once per incident.
-type Incident struct {
-	ID      int64  `json:"id"`
-	Account string `json:"account"`
-	// State is the engine state that opened it ("suspended",
-	// "needs-reactivation"); Reason is the engine's words for it.
-	State    string    `json:"state"`
-	Reason   string    `json:"reason,omitempty"`
-	OpenedAt time.Time `json:"opened_at"`
-	ClosedAt time.Time `json:"closed_at,omitzero"`
-}
+// Incident is one stretch of an account needing its user (api.Incident,
+// shared with the organisation's store).
+type Incident = api.Incident
 
 // CRMIncidentAccount is the account key of the CRM connection's
 // incidents: not a mailbox account (account names cannot hold '@').
-const CRMIncidentAccount = "@crm"
+const CRMIncidentAccount = api.CRMIncidentAccount
 
 // Notice states.
 const (
-	NoticePending = "pending"
-	NoticeSent    = "sent"
+	NoticePending = api.NoticePending
+	NoticeSent    = api.NoticeSent
 	// NoticeDropped: not sent because its incident ended first.
-	NoticeDropped = "dropped"
+	NoticeDropped = api.NoticeDropped
 )
 
-// Notice is one email queued for one recipient.
-type Notice struct {
-	ID       int64  `json:"id"`
-	Incident int64  `json:"incident"`
-	Account  string `json:"account"`
-	// Kind is "stopped" or "resumed".
-	Kind        string    `json:"kind"`
-	Recipient   string    `json:"recipient"`
-	Subject     string    `json:"subject"`
-	Body        string    `json:"body"`
-	CreatedAt   time.Time `json:"created_at"`
-	State       string    `json:"state"`
-	Attempts    int       `json:"attempts"`
-	NextAttempt time.Time `json:"next_attempt,omitzero"`
-	LastError   string    `json:"last_error,omitempty"`
-	DoneAt      time.Time `json:"done_at,omitzero"`
-}
+// Notice is one email queued for one recipient (api.Notice).
+type Notice = api.Notice
 
 // OpenIncident opens an incident for inc.Account with its notices (due at
 // once), in one transaction, unless one is open already: then it returns

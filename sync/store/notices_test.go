@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/api"
+	"github.com/inboxsync/inboxsync/sync/emailnotice/queuetest"
 )
 
 // The CRM's incidents need no mailbox account; removing a mailbox removes
@@ -60,4 +61,12 @@ func TestIncidentsOfMailboxesAndTheCRM(t *testing.T) {
 	if _, open, _ := s.OpenIncidentOf(ctx, CRMIncidentAccount); !open {
 		t.Error("the CRM incident went with the account")
 	}
+}
+
+// The SQLite store passes the email notices' queue suite (one process:
+// not a shared queue).
+func TestNoticeQueueConformance(t *testing.T) {
+	queuetest.Run(t, queuetest.Harness{Open: func(t *testing.T) (queuetest.Store, string) {
+		return openTemp(t, "work"), "work"
+	}})
 }

@@ -134,10 +134,13 @@ func lowerAll(addresses []string) []string {
 }
 
 // RemoveMailboxes deletes the mailboxes and everything stored of them
-// (items, cursors, full syncs, sessions, issues: ON DELETE CASCADE), and
-// returns the addresses it removed (not the unknown ones).
+// (items, cursors, full syncs, sessions, issues: ON DELETE CASCADE; their
+// email notices' incidents and notices), and returns the addresses it
+// removed (not the unknown ones).
 func (s *Store) RemoveMailboxes(ctx context.Context, addresses []string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, "DELETE FROM mailboxes WHERE address = ANY($1::text[]) RETURNING address", lowerAll(addresses))
+	rows, err := s.pool.Query(ctx, `WITH gone AS (DELETE FROM mailboxes WHERE address = ANY($1::text[]) RETURNING address),
+		incidents AS (DELETE FROM incidents WHERE account IN (SELECT address FROM gone))
+		SELECT address FROM gone`, lowerAll(addresses))
 	if err != nil {
 		return nil, fmt.Errorf("removing mailboxes: %w", err)
 	}

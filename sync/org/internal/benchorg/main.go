@@ -25,8 +25,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -119,9 +121,12 @@ func main() {
 		}
 	}()
 	total := int64(*n) * int64(*items)
+	self0 := selfCPU()
 	waitItems(ctx, conn, *n, total, began)
 	initial := time.Since(began)
-	fmt.Printf("initial sync: %s, %.0f items/s\n", initial.Round(time.Millisecond), float64(total)/initial.Seconds())
+	fmt.Printf("initial sync: %s, %.0f items/s; CPU: workers %.1f s, emulator %.1f s (of %d cores × %.1f s)\n",
+		initial.Round(time.Millisecond), float64(total)/initial.Seconds(), cpuTime(procs).Seconds(),
+		(selfCPU() - self0).Seconds(), runtime.NumCPU(), initial.Seconds())
 
 	bare := bareLoop(ctx, conn, *n, *items)
 	fmt.Printf("bare pgx batches of the same rows: %s (%.0f rows/s); sync / bare = %.2f×\n",
@@ -254,6 +259,13 @@ func cpuTime(procs []*exec.Cmd) time.Duration {
 		total += time.Duration(ut+st) * time.Second / 100 // USER_HZ
 	}
 	return total
+}
+
+// selfCPU is the CPU time this process (the emulator) used so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	check(syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // peakRSS is the process's VmHWM in KB.

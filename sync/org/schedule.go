@@ -26,7 +26,12 @@ type scheduleWorker struct {
 
 // Work queues the mailboxes due before the next fan-out.
 func (sw *scheduleWorker) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error {
-	w := sw.w
+	return sw.w.queueDue(ctx)
+}
+
+// queueDue queues the mailboxes due before the next fan-out, each at its
+// time; a mailbox with a live job already is skipped.
+func (w *Worker) queueDue(ctx context.Context) error {
 	now := w.cfg.Now()
 	due, err := w.cfg.Store.DueBefore(ctx, now.Add(w.cfg.FanOut), maxFanOut)
 	if err != nil {

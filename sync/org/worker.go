@@ -207,6 +207,12 @@ func (w *Worker) Run(ctx context.Context, stopWait time.Duration) error {
 	if err := w.client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("starting the worker: %w", err)
 	}
+	// Queue what is due at once rather than after the leader's election
+	// and first fan-out (seconds): a restarted worker, or the first one,
+	// has work straight away. Unique jobs make a second queueing a no-op.
+	if err := w.queueDue(ctx); err != nil {
+		w.cfg.Log.Warn("queueing the due mailboxes at start", "err", err)
+	}
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), stopWait)
 	defer cancel()

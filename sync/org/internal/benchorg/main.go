@@ -1,7 +1,10 @@
-// Command benchorg measures organisation mode end to end: an emulated
-// Microsoft 365 tenant (graphtest, in this process) with -mailboxes
-// mailboxes of -items items each, synced by -workers `inboxsync org serve`
-// processes into a fresh PostgreSQL database. It prints
+//go:build unix
+
+// Command benchorg measures organisation mode end to end (on Unix: it
+// reads getrusage, and /proc on Linux): an emulated Microsoft 365 tenant
+// (graphtest, in this process) with -mailboxes mailboxes of -items items
+// each, synced by -workers `inboxsync org serve` processes into a fresh
+// PostgreSQL database. It prints
 //
 //   - the time until every mailbox is synced, and items per second;
 //   - a bare loop inserting the same rows with pgx batches, for scale;

@@ -279,6 +279,7 @@ func testInvalid(t *testing.T, h Harness) {
 		{"no cursor", "work", page("", add(mail(api.Inbox, "m2", t0)))},
 		{"a change without a provider id", "work", page("c2", add(mail(api.Inbox, "m2", t0)), add(mail(api.Inbox, "", t0)))},
 		{"an unknown account", "nobody", page("c2", add(mail(api.Inbox, "m2", t0)))},
+		{"an unknown account and no changes", "nobody", page("c2")},
 	} {
 		if _, err := s.ApplyPage(ctx, c.account, api.Inbox, c.page, t0); err == nil {
 			t.Errorf("ApplyPage with %s succeeded", c.name)

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"path/filepath"
 	"testing"
 	"time"
@@ -68,9 +70,9 @@ func scriptedID(k int) string { return fmt.Sprintf("inbox-%d", k) }
 
 // randomID returns a provider id in no particular order.
 func randomID(k int) string {
-	h := hasher(fnvOffset)
-	h.int(int64(k))
-	return fmt.Sprintf("r%016x", uint64(h))
+	h := fnv.New64a()
+	binary.Write(h, binary.LittleEndian, int64(k))
+	return fmt.Sprintf("r%016x", h.Sum64())
 }
 
 // realisticPage returns page number pageNo of n new items shaped like a

@@ -140,65 +140,11 @@ func splitAddrs(s string) []string {
 	return strings.Split(s, "\n")
 }
 
-// The content hash is FNV-1a over 64-bit words instead of bytes: eight
-// times fewer multiplications. Every step (xor, then multiplication by an
-// odd number) is a bijection of the state, so two inputs of the same length
-// that differ anywhere always hash differently.
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
-
-type hasher uint64
-
-func (h *hasher) word(w uint64) {
-	*h = hasher((uint64(*h) ^ w) * fnvPrime)
-}
-
-func (h *hasher) str(s string) {
-	h.word(uint64(len(s)))
-	for len(s) >= 8 {
-		h.word(uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56)
-		s = s[8:]
-	}
-	var w uint64
-	for i := 0; i < len(s); i++ {
-		w |= uint64(s[i]) << (8 * i)
-	}
-	h.word(w)
-}
-
-func (h *hasher) int(n int64) { h.word(uint64(n)) }
-
-func (h *hasher) list(a []string) {
-	h.word(uint64(len(a)))
-	for _, s := range a {
-		h.str(s)
-	}
-}
-
 // contentHash is the hash of everything the store keeps of an item, in the
 // encoding stored (times as clamped nanoseconds), with folder for an item
 // without one.
 func contentHash(it *api.Item, folder api.Folder) int64 {
-	h := hasher(fnvOffset)
-	h.str(string(folder))
-	h.str(string(it.Kind))
-	h.str(it.MessageID)
-	h.str(it.ConversationID)
-	h.str(it.Subject)
-	h.str(it.From)
-	h.list(it.To)
-	h.list(it.Cc)
-	h.int(timeNanos(it.Time))
-	h.str(it.Preview)
-	h.int(timeNanos(it.Start))
-	h.int(timeNanos(it.End))
-	h.str(it.Location)
-	h.str(it.Organizer)
-	h.list(it.Attendees)
-	return int64(h)
+	return api.ContentHash(it, folder, timeNanos)
 }
 
 // itemKey identifies a stored item of an account.

@@ -13,67 +13,16 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// The content hash is FNV-1a over 64-bit words, as the desktop store's: a
-// changed hash is what counts an item Updated.
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
-
-type hasher uint64
-
-func (h *hasher) word(w uint64) { *h = hasher((uint64(*h) ^ w) * fnvPrime) }
-
-func (h *hasher) str(s string) {
-	h.word(uint64(len(s)))
-	for len(s) >= 8 {
-		h.word(uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56)
-		s = s[8:]
-	}
-	var w uint64
-	for i := 0; i < len(s); i++ {
-		w |= uint64(s[i]) << (8 * i)
-	}
-	h.word(w)
-}
-
-func (h *hasher) time(t time.Time) {
-	if t.IsZero() {
-		h.word(0)
-		return
-	}
-	// As stored: microseconds.
-	h.word(uint64(t.Truncate(time.Microsecond).UnixMicro()))
-}
-
-func (h *hasher) list(a []string) {
-	h.word(uint64(len(a)))
-	for _, s := range a {
-		h.str(s)
-	}
-}
-
 // contentHash is the hash of everything the store keeps of an item of
-// folder.
+// folder, the desktop store's (api.ContentHash) with times as stored here:
+// microseconds.
 func contentHash(it *api.Item, folder api.Folder) int64 {
-	h := hasher(fnvOffset)
-	h.str(string(folder))
-	h.str(string(it.Kind))
-	h.str(it.MessageID)
-	h.str(it.ConversationID)
-	h.str(it.Subject)
-	h.str(it.From)
-	h.list(it.To)
-	h.list(it.Cc)
-	h.time(it.Time)
-	h.str(it.Preview)
-	h.time(it.Start)
-	h.time(it.End)
-	h.str(it.Location)
-	h.str(it.Organizer)
-	h.list(it.Attendees)
-	return int64(h)
+	return api.ContentHash(it, folder, func(t time.Time) int64 {
+		if t.IsZero() {
+			return 0
+		}
+		return t.Truncate(time.Microsecond).UnixMicro()
+	})
 }
 
 // joinAddrs joins a list of addresses for an array parameter; "\n" cannot

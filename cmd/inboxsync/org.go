@@ -94,7 +94,6 @@ func (c *cli) parseMixed(fs *flag.FlagSet, args []string, maxArgs int) (code int
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-	fs.Parse(append([]string{"--"}, pos...))
 	return c.parse(fs, append([]string{"--"}, pos...), maxArgs)
 }
 
@@ -758,16 +757,7 @@ func (c *cli) orgSessions(args []string) int {
 			fmt.Fprintf(c.out, "%s has not synced yet.\n", mb.Address)
 			return exitOK
 		}
-		tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "STARTED\tTRIGGER\tOUTCOME\tADDED\tUPDATED\tREMOVED\tDURATION\tERROR")
-		for _, s := range ss {
-			dur := ""
-			if !s.End.IsZero() {
-				dur = s.End.Sub(s.Start).Round(time.Millisecond).String()
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", s.Start.Local().Format("2006-01-02 15:04:05"), s.Trigger, s.Outcome, s.Added, s.Updated, s.Removed, dur, s.Error)
-		}
-		tw.Flush()
+		writeSessions(c.out, ss, false)
 		return exitOK
 	})
 }

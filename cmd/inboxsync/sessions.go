@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
@@ -29,16 +30,29 @@ func (c *cli) sessions(args []string) int {
 			fmt.Fprintln(c.out, "No sync has run yet.")
 			return exitOK
 		}
-		tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "STARTED\tACCOUNT\tTRIGGER\tOUTCOME\tADDED\tUPDATED\tREMOVED\tDURATION\tERROR")
-		for _, s := range ss {
-			dur := ""
-			if !s.End.IsZero() {
-				dur = s.End.Sub(s.Start).Round(time.Millisecond).String()
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", s.Start.Local().Format("2006-01-02 15:04:05"), s.Account, s.Trigger, s.Outcome, s.Added, s.Updated, s.Removed, dur, s.Error)
-		}
-		tw.Flush()
+		writeSessions(c.out, ss, true)
 		return exitOK
 	})
+}
+
+// writeSessions prints sessions as a table, with an ACCOUNT column when
+// withAccount (the org verb lists one mailbox's).
+func writeSessions(w io.Writer, ss []api.Session, withAccount bool) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	acct := func(s string) string {
+		if withAccount {
+			return s + "\t"
+		}
+		return ""
+	}
+	fmt.Fprintln(tw, "STARTED\t"+acct("ACCOUNT")+"TRIGGER\tOUTCOME\tADDED\tUPDATED\tREMOVED\tDURATION\tERROR")
+	for _, s := range ss {
+		dur := ""
+		if !s.End.IsZero() {
+			dur = s.End.Sub(s.Start).Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%d\t%d\t%d\t%s\t%s\n", s.Start.Local().Format("2006-01-02 15:04:05"), acct(s.Account),
+			s.Trigger, s.Outcome, s.Added, s.Updated, s.Removed, dur, s.Error)
+	}
+	tw.Flush()
 }

@@ -70,7 +70,7 @@ func SaveMicrosoft(ctx context.Context, st store, m Microsoft) error {
 			*p = abs
 		}
 	}
-	if _, err := m.config(nil); err != nil {
+	if _, err := m.app(nil); err != nil {
 		return err
 	}
 	return save(ctx, st, keyMicrosoft, m)
@@ -83,7 +83,7 @@ func SaveGoogle(ctx context.Context, st store, g Google) error {
 		return err
 	}
 	g.ServiceAccount = abs
-	if _, err := g.config(nil); err != nil {
+	if _, err := g.delegation(nil); err != nil {
 		return err
 	}
 	return save(ctx, st, keyGoogle, g)
@@ -122,34 +122,28 @@ func load(ctx context.Context, st store, key string, v any) (bool, error) {
 	return true, nil
 }
 
-// config reads m's credential files into a graph.AppConfig.
-func (m Microsoft) config(hc *http.Client) (graph.AppConfig, error) {
+// app reads m's credential files and makes the app.
+func (m Microsoft) app(hc *http.Client) (*graph.App, error) {
 	cfg := graph.AppConfig{Tenant: m.Tenant, ClientID: m.ClientID, Authority: m.Authority, Endpoint: m.GraphEndpoint, HTTPClient: hc}
 	var err error
 	if m.Certificate != "" {
 		if cfg.Certificate, err = graph.LoadCertificate(m.Certificate); err != nil {
-			return cfg, err
+			return nil, err
 		}
 	} else if cfg.ClientSecret, err = graph.LoadClientSecret(m.ClientSecretFile); err != nil {
-		return cfg, err
+		return nil, err
 	}
-	if _, err := graph.NewApp(cfg); err != nil {
-		return cfg, err
-	}
-	return cfg, nil
+	return graph.NewApp(cfg)
 }
 
-// config reads g's key file into a gmail.DelegationConfig.
-func (g Google) config(hc *http.Client) (gmail.DelegationConfig, error) {
+// delegation reads g's key file and makes the delegation.
+func (g Google) delegation(hc *http.Client) (*gmail.Delegation, error) {
 	key, err := gmail.LoadServiceAccount(g.ServiceAccount)
 	if err != nil {
-		return gmail.DelegationConfig{}, err
+		return nil, err
 	}
-	cfg := gmail.DelegationConfig{Key: key, TokenURL: g.TokenURL, GmailEndpoint: g.GmailEndpoint, CalendarEndpoint: g.CalendarEndpoint, HTTPClient: hc}
-	if _, err := gmail.NewDelegation(cfg); err != nil {
-		return cfg, err
-	}
-	return cfg, nil
+	return gmail.NewDelegation(gmail.DelegationConfig{Key: key, TokenURL: g.TokenURL, GmailEndpoint: g.GmailEndpoint,
+		CalendarEndpoint: g.CalendarEndpoint, HTTPClient: hc})
 }
 
 // Credentials opens mailboxes with the organisation's stored credentials.
@@ -222,12 +216,8 @@ func (c *Credentials) microsoft(ctx context.Context) (*graph.App, error) {
 	if !ok {
 		return nil, provider.Failed("The organisation has no Microsoft 365 app registered: run `inboxsync org credentials microsoft`.", errNoCredentials)
 	}
-	cfg, err := m.config(c.HTTPClient)
-	if err != nil {
+	if c.app, err = m.app(c.HTTPClient); err != nil {
 		return nil, provider.Failed("The organisation's Microsoft 365 credentials can't be used: "+err.Error(), errors.Join(errNoCredentials, err))
-	}
-	if c.app, err = graph.NewApp(cfg); err != nil {
-		return nil, err
 	}
 	return c.app, nil
 }
@@ -245,12 +235,8 @@ func (c *Credentials) google(ctx context.Context) (*gmail.Delegation, error) {
 	if !ok {
 		return nil, provider.Failed("The organisation has no Google Workspace service account registered: run `inboxsync org credentials google`.", errNoCredentials)
 	}
-	cfg, err := g.config(c.HTTPClient)
-	if err != nil {
+	if c.deleg, err = g.delegation(c.HTTPClient); err != nil {
 		return nil, provider.Failed("The organisation's Google Workspace credentials can't be used: "+err.Error(), errors.Join(errNoCredentials, err))
-	}
-	if c.deleg, err = gmail.NewDelegation(cfg); err != nil {
-		return nil, err
 	}
 	return c.deleg, nil
 }

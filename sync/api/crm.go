@@ -31,7 +31,51 @@ type CRMSettings struct {
 	// Budget is the share of the org's daily API allocation past which
 	// logging stops and backs off (0: 0.9).
 	Budget float64 `json:"budget,omitempty"`
+
+	// The CRM rules (docs/salesforce.md "Rules"). Settings returns the
+	// values in force: the defaults below unless changed.
+
+	// KeepOut are the categories (Exchange, Office 365) or labels (Gmail)
+	// that keep an item out of the CRM, compared case-insensitively;
+	// default "Private", "Don't log". Items marked Private or
+	// Confidential by their sensitivity are always kept out.
+	KeepOut []string `json:"keep_out"`
+	// LogByHand are the categories or labels that log an item by hand;
+	// default "Salesforce".
+	LogByHand []string `json:"log_by_hand"`
+	// Auto logs items whose participants match (default true); off, only
+	// items marked by hand are logged.
+	Auto bool `json:"auto"`
+	// Threads logs the later messages of a logged conversation to the
+	// same people (default true).
+	Threads bool `json:"threads"`
+	// Opportunity relates logged items to an Opportunity of the matched
+	// Contacts' Account: OppOff, OppSingleOpen (default) or OppMostRecent.
+	Opportunity string `json:"opportunity"`
+	// CreateLeads creates a Lead for an external participant of an item
+	// marked by hand who matches nothing (default false).
+	CreateLeads bool `json:"create_leads"`
 }
+
+// The CRMSettings.Opportunity values.
+const (
+	// OppOff relates items to the Account only, never an Opportunity.
+	OppOff = "off"
+	// OppSingleOpen relates an item to the Account's open Opportunity
+	// when it has exactly one.
+	OppSingleOpen = "single-open"
+	// OppMostRecent relates an item to the Account's open Opportunity
+	// changed last.
+	OppMostRecent = "most-recent"
+)
+
+// Default CRM rule settings.
+var (
+	// DefaultKeepOut are the default keep-out categories and labels.
+	DefaultKeepOut = []string{"Private", "Don't log"}
+	// DefaultLogByHand are the default log-by-hand categories and labels.
+	DefaultLogByHand = []string{"Salesforce"}
+)
 
 // CRMConnectRequest asks for a CRM connection. The settings it gives are
 // saved with the CRM settings; ClientSecret goes to the keyring only.
@@ -53,6 +97,9 @@ type CRMItem struct {
 	RecordID string   `json:"record_id,omitempty"`
 	Object   string   `json:"object,omitempty"`
 	Reason   string   `json:"reason,omitempty"`
+	// Rule names the CRM rule that logged or skipped the item
+	// ("participants", "keep-out", "by-hand", "auto-off", "thread").
+	Rule string `json:"rule,omitempty"`
 	// Attempts is how many attempts failed so far.
 	Attempts int `json:"attempts,omitempty"`
 }

@@ -30,6 +30,13 @@ func ContentHash(it *Item, folder Folder, encTime func(time.Time) int64) int64 {
 	h.str(it.Location)
 	h.str(it.Organizer)
 	h.list(it.Attendees)
+	// Added in schema 7 (issue 20): hashed only when set, so that the
+	// items stored before keep their hashes.
+	if it.Sensitivity != "" || len(it.Categories) > 0 {
+		h.word(0x5e75)
+		h.str(it.Sensitivity)
+		h.list(it.Categories)
+	}
 	return int64(h)
 }
 

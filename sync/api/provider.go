@@ -50,7 +50,23 @@ type Item struct {
 	Location  string    `json:"location,omitempty"`
 	Organizer string    `json:"organizer,omitempty"`
 	Attendees []string  `json:"attendees,omitempty"`
+
+	// Sensitivity is the mailbox's sensitivity mark, lower-case: one of
+	// SensitivityPrivate, SensitivityConfidential, SensitivityPersonal, or
+	// "" (normal, or the provider has none: Gmail).
+	Sensitivity string `json:"sensitivity,omitempty"`
+	// Categories are the item's categories (Exchange, Office 365) or the
+	// names of its user labels (Gmail), as the user sees them. The CRM
+	// rules read them ("Private", "Salesforce").
+	Categories []string `json:"categories,omitempty"`
 }
+
+// Sensitivity marks of an item (Item.Sensitivity); "" is normal.
+const (
+	SensitivityPersonal     = "personal"
+	SensitivityPrivate      = "private"
+	SensitivityConfidential = "confidential"
+)
 
 // ItemIssue is a problem with one item that did not stop the sync: the item
 // could not be read or converted and was skipped.

@@ -156,6 +156,11 @@ type Entry struct {
 	Object   string
 	// Attempts is how many attempts failed so far.
 	Attempts int
+	// Thread are the CRM people the other logged items of the item's
+	// conversation (same mailbox, same Item.ConversationID) were logged
+	// to, each once: what the whole-thread rule logs a reply to. Nil when
+	// the item has no conversation or none of it was logged.
+	Thread []Person
 }
 
 // Outcome is what the Logger did with one Entry; the outbox stores it
@@ -170,6 +175,13 @@ type Outcome struct {
 	// Reason says why an item was skipped or failed, or a note on a
 	// logged one ("Deleted in the mailbox; left in Salesforce").
 	Reason string
+	// Rule names the rule that logged or skipped the item (Rule…
+	// constants in reasons.go); "" keeps the rule stored before.
+	Rule string
+	// People are the CRM people a Logged item was logged to (its
+	// relations, its Who): the outbox keeps them for the whole-thread
+	// rule. Nil keeps the people stored before (a re-offered logged item).
+	People []Person
 	// Retryable is set for Failed items worth another attempt.
 	Retryable bool
 	// Err is the error behind a failure, for logs (not stored).

@@ -13,3 +13,21 @@ const (
 	ReasonEmailKept    = "deleted in the mailbox; the Salesforce record stays"
 	ReasonEventGone    = "the Salesforce Event was deleted there; Inbox Sync does not create it again"
 )
+
+// The rules an outcome names (Outcome.Rule, `activity --json` crm.rule):
+// which of the logger's rules (docs/salesforce.md "Rules") logged or
+// skipped an item.
+const (
+	// RuleParticipants: the item's participants matched a Contact or Lead
+	// (logged), or none did (skipped). The automatic rule.
+	RuleParticipants = "participants"
+	// RuleKeepOut: marked private (sensitivity, or a keep-out category or
+	// label); never logged.
+	RuleKeepOut = "keep-out"
+	// RuleByHand: marked for Salesforce by the user's category or label.
+	RuleByHand = "by-hand"
+	// RuleAutoOff: automatic logging is off and the item is not marked.
+	RuleAutoOff = "auto-off"
+	// RuleThread: part of a conversation already logged.
+	RuleThread = "thread"
+)

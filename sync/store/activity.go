@@ -13,11 +13,11 @@ import (
 )
 
 const itemCols = `id, account, provider_id, folder, kind, message_id, conversation_id, subject, from_addr,
-	to_addrs, cc_addrs, time, preview, start_time, end_time, location, organizer, attendees, deleted,
-	first_seen, updated_at`
+	to_addrs, cc_addrs, time, preview, start_time, end_time, location, organizer, attendees, sensitivity,
+	categories, deleted, first_seen, updated_at`
 
 // crmCols are an item's CRM state (crm_items).
-const crmCols = `item, state, record_id, object, reason, attempts`
+const crmCols = `item, state, record_id, object, reason, rule, attempts`
 
 // aliasedItemCols is itemCols with each column prefixed by "i.".
 var aliasedItemCols = "i." + strings.ReplaceAll(strings.Join(strings.Fields(itemCols), " "), ", ", ", i.")
@@ -256,7 +256,7 @@ func (s *Store) attachCRM(ctx context.Context, items []api.StoredItem, ids []int
 				st  api.CRMItem
 				str string
 			)
-			if err := rows.Scan(&id, &str, &st.RecordID, &st.Object, &st.Reason, &st.Attempts); err != nil {
+			if err := rows.Scan(&id, &str, &st.RecordID, &st.Object, &st.Reason, &st.Rule, &st.Attempts); err != nil {
 				rows.Close()
 				return err
 			}
@@ -275,16 +275,16 @@ func scanItem(sc interface{ Scan(...any) error }) (api.StoredItem, int64, error)
 	var (
 		it                                   api.StoredItem
 		id                                   int64
-		folder, kind, to, cc, attendees      string
+		folder, kind, to, cc, attendees, cat string
 		tm, start, end, firstSeen, updatedAt sql.NullInt64
 	)
 	if err := sc.Scan(&id, &it.Account, &it.ProviderID, &folder, &kind, &it.MessageID, &it.ConversationID,
 		&it.Subject, &it.From, &to, &cc, &tm, &it.Preview, &start, &end, &it.Location, &it.Organizer,
-		&attendees, &it.Deleted, &firstSeen, &updatedAt); err != nil {
+		&attendees, &it.Sensitivity, &cat, &it.Deleted, &firstSeen, &updatedAt); err != nil {
 		return api.StoredItem{}, 0, err
 	}
 	it.Folder, it.Kind = api.Folder(folder), api.Kind(kind)
-	it.To, it.Cc, it.Attendees = splitAddrs(to), splitAddrs(cc), splitAddrs(attendees)
+	it.To, it.Cc, it.Attendees, it.Categories = splitAddrs(to), splitAddrs(cc), splitAddrs(attendees), splitAddrs(cat)
 	it.Time, it.Start, it.End = decTime(tm), decTime(start), decTime(end)
 	it.FirstSeen, it.UpdatedAt = decTime(firstSeen), decTime(updatedAt)
 	return it, id, nil

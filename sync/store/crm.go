@@ -223,9 +223,10 @@ func (o *Outbox) Pending(ctx context.Context, limit int) ([]crm.Entry, error) {
 		return nil, nil
 	}
 	rows, err := o.s.db.QueryContext(ctx, `SELECT c.item, c.gen, c.state, c.record_id, c.object, c.attempts,
-		items.provider_id, items.folder, items.kind, items.message_id, items.conversation_id, items.subject,
+		items.account, items.provider_id, items.folder, items.kind, items.message_id, items.conversation_id, items.subject,
 		items.from_addr, items.to_addrs, items.cc_addrs, items.time, items.preview, items.start_time,
-		items.end_time, items.location, items.organizer, items.attendees, items.deleted
+		items.end_time, items.location, items.organizer, items.attendees, items.sensitivity, items.categories,
+		items.deleted
 		FROM crm_items c JOIN items ON items.id = c.item
 		WHERE (c.state = 'pending' OR (c.state = 'failed' AND c.retryable = 1 AND c.attempts < ?))
 			AND items.account NOT IN `+removingSQL+`
@@ -234,27 +235,119 @@ func (o *Outbox) Pending(ctx context.Context, limit int) ([]crm.Entry, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []crm.Entry
+	var (
+		out      []crm.Entry
+		accounts []string
+		items    []int64
+	)
 	for rows.Next() {
 		var (
-			e                               crm.Entry
-			item, gen                       int64
-			state, folder, kind, to, cc, at string
-			tm, start, end                  sql.NullInt64
-			it                              = &e.Item
+			e                                        crm.Entry
+			item, gen                                int64
+			account, state, folder, kind, to, cc, at string
+			cat                                      string
+			tm, start, end                           sql.NullInt64
+			it                                       = &e.Item
 		)
 		if err := rows.Scan(&item, &gen, &state, &e.RecordID, &e.Object, &e.Attempts,
-			&it.ProviderID, &folder, &kind, &it.MessageID, &it.ConversationID, &it.Subject,
-			&it.From, &to, &cc, &tm, &it.Preview, &start, &end, &it.Location, &it.Organizer, &at, &e.Deleted); err != nil {
+			&account, &it.ProviderID, &folder, &kind, &it.MessageID, &it.ConversationID, &it.Subject,
+			&it.From, &to, &cc, &tm, &it.Preview, &start, &end, &it.Location, &it.Organizer, &at,
+			&it.Sensitivity, &cat, &e.Deleted); err != nil {
 			return nil, err
 		}
 		e.Key, e.State = outboxKey(item, gen), api.CRMState(state)
 		it.Folder, it.Kind = api.Folder(folder), api.Kind(kind)
-		it.To, it.Cc, it.Attendees = splitAddrs(to), splitAddrs(cc), splitAddrs(at)
+		it.To, it.Cc, it.Attendees, it.Categories = splitAddrs(to), splitAddrs(cc), splitAddrs(at), splitAddrs(cat)
 		it.Time, it.Start, it.End = decTime(tm), decTime(start), decTime(end)
 		out = append(out, e)
+		accounts, items = append(accounts, account), append(items, item)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	return out, o.threads(ctx, out, accounts, items)
+}
+
+// threads fills each entry's Thread: the people the other logged items of
+// its mailbox and conversation were logged to.
+func (o *Outbox) threads(ctx context.Context, entries []crm.Entry, accounts []string, items []int64) error {
+	type conv struct{ account, id string }
+	want := map[conv]bool{}
+	var ids []string
+	for i, e := range entries {
+		if c := (conv{accounts[i], e.Item.ConversationID}); c.id != "" && !want[c] {
+			want[c] = true
+			ids = append(ids, c.id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	rows, err := o.s.db.QueryContext(ctx, `SELECT items.account, items.conversation_id, c.item, c.people
+		FROM crm_items c JOIN items ON items.id = c.item
+		WHERE c.state = 'logged' AND c.people != ''
+			AND items.conversation_id IN (SELECT value FROM json_each(?))`, string(b))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	type logged struct {
+		item   int64
+		people []crm.Person
+	}
+	found := map[conv][]logged{}
+	for rows.Next() {
+		var (
+			c      conv
+			item   int64
+			people string
+		)
+		if err := rows.Scan(&c.account, &c.id, &item, &people); err != nil {
+			return err
+		}
+		if !want[c] {
+			continue
+		}
+		var ps []crm.Person
+		if err := json.Unmarshal([]byte(people), &ps); err != nil {
+			return fmt.Errorf("store: the CRM people of item %d: %w", item, err)
+		}
+		found[c] = append(found[c], logged{item, ps})
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := range entries {
+		seen := map[string]bool{}
+		for _, l := range found[conv{accounts[i], entries[i].Item.ConversationID}] {
+			if l.item == items[i] {
+				continue
+			}
+			for _, p := range l.people {
+				if !seen[p.ID] {
+					seen[p.ID] = true
+					entries[i].Thread = append(entries[i].Thread, p)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// peopleJSON is the people column of an outcome: "" when it has none.
+func peopleJSON(ps []crm.Person) (string, error) {
+	if len(ps) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(ps)
+	return string(b), err
 }
 
 // Save stores outcomes in one transaction. A Failed outcome counts one
@@ -273,7 +366,9 @@ func (o *Outbox) Save(ctx context.Context, outcomes []crm.Outcome) error {
 			object = CASE WHEN ?1 = 'failed' AND ?2 = '' THEN object ELSE ?3 END,
 			reason = ?4, retryable = ?5,
 			attempts = CASE ?1 WHEN 'failed' THEN attempts + 1 WHEN 'logged' THEN 0 ELSE attempts END,
-			saved_at = ?6
+			saved_at = ?6,
+			rule = CASE WHEN ?9 = '' THEN rule ELSE ?9 END,
+			people = CASE WHEN ?1 != 'logged' THEN '' WHEN ?10 = '' THEN people ELSE ?10 END
 			WHERE item = ?7 AND gen = ?8`)
 		if err != nil {
 			return err
@@ -289,8 +384,12 @@ func (o *Outbox) Save(ctx context.Context, outcomes []crm.Outcome) error {
 			default:
 				return fmt.Errorf("store: outcome %s has no CRM state", oc.Key)
 			}
+			people, err := peopleJSON(oc.People)
+			if err != nil {
+				return err
+			}
 			res, err := save.ExecContext(ctx, string(oc.State), oc.RecordID, oc.Object, oc.Reason,
-				boolInt(oc.Retryable), now, item, gen)
+				boolInt(oc.Retryable), now, item, gen, oc.Rule, people)
 			if err != nil {
 				return err
 			}
@@ -310,9 +409,10 @@ func (o *Outbox) Save(ctx context.Context, outcomes []crm.Outcome) error {
 }
 
 // crmRequeueable are the skip reasons a change of the item may undo (a
-// new attendee may match, a mail that came back can be logged); an Event
-// deleted in Salesforce is never created again.
-var crmRequeueable = []any{crm.ReasonNoMatch, crm.ReasonNoExternal, crm.ReasonDeletedEarly}
+// new attendee may match, a mail that came back can be logged, a mail
+// marked for Salesforce or no longer private): every reason but an Event
+// deleted in Salesforce, which is never created again.
+var crmRequeueable = []any{crm.ReasonEventGone}
 
 // The statements ApplyPage runs while a CRM connection is active; ?2 is
 // the account, ?3 the folder, ?4 a JSON array of provider ids.
@@ -323,12 +423,13 @@ const (
 		SELECT id, ?1 FROM items WHERE account = ?2 AND folder = ?3 AND deleted = 0
 			AND provider_id IN (SELECT value FROM json_each(?4))
 		ON CONFLICT(item) DO NOTHING`
-	// A changed meeting is updated in the CRM; a changed mail is not
-	// (an EmailMessage cannot be edited), unless it is not logged yet.
+	// A changed item is handed to the logger again: a meeting's Event is
+	// updated; a logged mail is not (an EmailMessage cannot be edited),
+	// but the logger notes a mail marked private after it was logged; a
+	// skipped one may now be marked for Salesforce or match someone.
 	crmChangedSQL = `UPDATE crm_items SET state = 'pending', gen = gen + 1, saved_at = ?1
 		WHERE item IN (` + crmPageItems + `)
-		AND (state IN ('pending', 'failed') OR (state = 'logged' AND object = 'Event')
-			OR (state = 'skipped' AND reason IN (?5, ?6, ?7)))`
+		AND (state IN ('pending', 'failed', 'logged') OR (state = 'skipped' AND reason != ?5))`
 	// A removed item is handed to the logger again when it was logged (to
 	// delete a meeting's Event or note that it stays) or is not yet.
 	crmRemovedSQL = `UPDATE crm_items SET state = 'pending', gen = gen + 1, saved_at = ?1

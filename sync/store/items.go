@@ -51,15 +51,15 @@ func (s *Store) DeleteCursor(ctx context.Context, account string, folder api.Fol
 
 // The statements of ApplyPage.
 const (
-	itemCols21 = `account, provider_id, folder, kind, message_id, conversation_id, subject,
+	insertItemCols = `account, provider_id, folder, kind, message_id, conversation_id, subject,
 		from_addr, to_addrs, cc_addrs, time, preview, start_time, end_time, location, organizer, attendees,
-		hash, first_seen, updated_at, full_sync_gen`
+		sensitivity, categories, hash, first_seen, updated_at, full_sync_gen`
 	// The folder is part of an item's key, so it is never updated. gens
 	// only grow, so max() stamps the running full sync's generation and
 	// keeps the stored one when 0 (no full sync) is passed.
 	updateItemSQL = `UPDATE items SET kind = ?, message_id = ?, conversation_id = ?, subject = ?,
 		from_addr = ?, to_addrs = ?, cc_addrs = ?, time = ?, preview = ?, start_time = ?, end_time = ?,
-		location = ?, organizer = ?, attendees = ?, hash = ?, rev = rev + 1, deleted = 0, updated_at = ?,
+		location = ?, organizer = ?, attendees = ?, sensitivity = ?, categories = ?, hash = ?, rev = rev + 1, deleted = 0, updated_at = ?,
 		full_sync_gen = max(full_sync_gen, ?)
 		WHERE account = ? AND folder = ? AND provider_id = ?`
 	deleteItemSQL = `UPDATE items SET deleted = 1, updated_at = ? WHERE account = ? AND folder = ? AND provider_id = ?`
@@ -84,7 +84,7 @@ const (
 )
 
 // insertCols is the number of parameters of one inserted item.
-const insertCols = 21
+const insertCols = 23
 
 // insertBatch is the number of items one multi-row INSERT stores: one
 // statement per item costs more than the b-tree work of storing it.
@@ -93,7 +93,7 @@ const insertBatch = 32
 // insertSQL returns an INSERT of n items.
 func insertSQL(n int) string {
 	one := "(" + strings.Repeat("?, ", insertCols-1) + "?)"
-	return "INSERT INTO items(" + itemCols21 + ") VALUES " + strings.Repeat(one+", ", n-1) + one
+	return "INSERT INTO items(" + insertItemCols + ") VALUES " + strings.Repeat(one+", ", n-1) + one
 }
 
 // prepare prepares the statements of ApplyPage.
@@ -334,7 +334,7 @@ func (s *Store) ApplyPage(ctx context.Context, account string, folder api.Folder
 				pending = append(pending, account, it.ProviderID, string(f), string(it.Kind), it.MessageID,
 					it.ConversationID, it.Subject, it.From, joinAddrs(it.To), joinAddrs(it.Cc), encTime(it.Time),
 					it.Preview, encTime(it.Start), encTime(it.End), it.Location, it.Organizer,
-					joinAddrs(it.Attendees), hash, nowN, nowN, gen)
+					joinAddrs(it.Attendees), it.Sensitivity, joinAddrs(it.Categories), hash, nowN, nowN, gen)
 				pendingKeys = append(pendingKeys, key)
 				known[key] = &itemState{hash: hash, pending: true}
 				counts.Added++
@@ -349,7 +349,7 @@ func (s *Store) ApplyPage(ctx context.Context, account string, folder api.Folder
 				if _, err := upd.ExecContext(ctx, string(it.Kind), it.MessageID, it.ConversationID,
 					it.Subject, it.From, joinAddrs(it.To), joinAddrs(it.Cc), encTime(it.Time), it.Preview,
 					encTime(it.Start), encTime(it.End), it.Location, it.Organizer, joinAddrs(it.Attendees),
-					hash, nowN, gen, account, string(f), it.ProviderID); err != nil {
+					it.Sensitivity, joinAddrs(it.Categories), hash, nowN, gen, account, string(f), it.ProviderID); err != nil {
 					return err
 				}
 				st.hash, st.deleted = hash, false

@@ -202,6 +202,18 @@ var migrations = [][]string{
 	{
 		`ALTER TABLE accounts ADD COLUMN removing INTEGER NOT NULL DEFAULT 0`,
 	},
+	// 7: the CRM rules (issue 20). An item's sensitivity mark and
+	// categories (Gmail: label names, "\n"-separated), which the logger's
+	// keep-out and log-by-hand rules read; a CRM outcome's rule (which rule
+	// logged or skipped it) and people (the CRM people a logged item was
+	// logged to, JSON), which the whole-thread rule reads back.
+	{
+		`ALTER TABLE items ADD COLUMN sensitivity TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE items ADD COLUMN categories TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE crm_items ADD COLUMN rule TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE crm_items ADD COLUMN people TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX items_account_conversation ON items(account, conversation_id) WHERE conversation_id != ''`,
+	},
 }
 
 // schemaVersion is the schema version this build writes.

@@ -496,7 +496,10 @@ func writeSchema2(tb testing.TB, path string, n int) {
 	}
 	for k := range n {
 		it := testItem(scriptedID(k), k)
-		if _, err := tx.Exec(insertSQL(1), "work", it.ProviderID, string(it.Folder), string(it.Kind), it.MessageID,
+		if _, err := tx.Exec(`INSERT INTO items(account, provider_id, folder, kind, message_id, conversation_id,
+			subject, from_addr, to_addrs, cc_addrs, time, preview, start_time, end_time, location, organizer,
+			attendees, hash, first_seen, updated_at, full_sync_gen)
+			VALUES (`+strings.Repeat("?, ", 20)+`?)`, "work", it.ProviderID, string(it.Folder), string(it.Kind), it.MessageID,
 			it.ConversationID, it.Subject, it.From, joinAddrs(it.To), joinAddrs(it.Cc), encTime(it.Time),
 			it.Preview, encTime(it.Start), encTime(it.End), it.Location, it.Organizer,
 			joinAddrs(it.Attendees), contentHash(&it, it.Folder), encTime(t0), encTime(t0), 0); err != nil {

@@ -45,6 +45,27 @@ type Config struct {
 	RemoveDeletedEvents bool
 	// Location gives Tasks' and all-day events' dates; nil is time.Local.
 	Location *time.Location
+
+	// The CRM rules (issue 20; api.CRMSettings has their defaults). A
+	// zero Config logs by participants only: no keep-out or by-hand
+	// categories (Sensitivity Private/Confidential still keeps an item
+	// out), threads off, no opportunities, no new Leads.
+
+	// KeepOut are the categories/labels that keep an item out
+	// (case-insensitive).
+	KeepOut []string
+	// LogByHand are the categories/labels that log an item by hand.
+	LogByHand []string
+	// ByHandOnly logs only items marked by hand (automatic logging off).
+	ByHandOnly bool
+	// Threads logs later messages of a logged conversation to its people.
+	Threads bool
+	// Opportunity is api.OppOff ("" too), api.OppSingleOpen or
+	// api.OppMostRecent.
+	Opportunity string
+	// CreateLeads creates Leads for unmatched external participants of
+	// items marked by hand.
+	CreateLeads bool
 }
 
 // Logger logs batches of outbox entries through a Recorder. One Logger

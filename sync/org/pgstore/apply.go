@@ -35,6 +35,7 @@ type itemRows struct {
 	folder, pid, kind, mid, cid, subject, from, to, cc []string
 	time, start, end                                   []pgtype.Timestamptz
 	preview, location, organizer, attendees            []string
+	sensitivity, categories                            []string
 	hash                                               []int64
 	deleted                                            []bool
 	gen                                                []int64
@@ -57,6 +58,8 @@ func (r *itemRows) add(it *api.Item, folder api.Folder, hash int64, deleted bool
 	r.location = append(r.location, it.Location)
 	r.organizer = append(r.organizer, it.Organizer)
 	r.attendees = append(r.attendees, joinAddrs(it.Attendees))
+	r.sensitivity = append(r.sensitivity, it.Sensitivity)
+	r.categories = append(r.categories, joinAddrs(it.Categories))
 	r.hash = append(r.hash, hash)
 	r.deleted = append(r.deleted, deleted)
 	r.gen = append(r.gen, gen)
@@ -65,15 +68,16 @@ func (r *itemRows) add(it *api.Item, folder api.Folder, hash int64, deleted bool
 // args returns the rows' columns after the mailbox id and now ($1, $2).
 func (r *itemRows) args(mailbox int64, now time.Time) []any {
 	return []any{mailbox, ts(now), r.folder, r.pid, r.kind, r.mid, r.cid, r.subject, r.from, r.to, r.cc, r.time,
-		r.preview, r.start, r.end, r.location, r.organizer, r.attendees, r.hash, r.deleted, r.gen}
+		r.preview, r.start, r.end, r.location, r.organizer, r.attendees, r.hash, r.deleted, r.gen,
+		r.sensitivity, r.categories}
 }
 
 // unnestItems is the FROM clause over itemRows.args.
 const unnestItems = `unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
 	$10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::timestamptz[], $15::timestamptz[], $16::text[],
-	$17::text[], $18::text[], $19::int8[], $20::bool[], $21::int8[])
+	$17::text[], $18::text[], $19::int8[], $20::bool[], $21::int8[], $22::text[], $23::text[])
 	AS u(folder, pid, kind, mid, cid, subject, from_addr, to_addrs, cc_addrs, time, preview, start_time, end_time,
-	location, organizer, attendees, hash, deleted, gen)`
+	location, organizer, attendees, hash, deleted, gen, sensitivity, categories)`
 
 // lines turns a "\n"-joined list back into an array.
 func lines(col string) string {
@@ -84,10 +88,10 @@ func lines(col string) string {
 var (
 	insertItemsSQL = `INSERT INTO items (mailbox_id, folder, provider_id, kind, message_id, conversation_id, subject,
 		from_addr, to_addrs, cc_addrs, time, preview, start_time, end_time, location, organizer, attendees,
-		hash, deleted, full_sync_gen, first_seen, updated_at)
+		sensitivity, categories, hash, deleted, full_sync_gen, first_seen, updated_at)
 		SELECT $1, u.folder, u.pid, u.kind, u.mid, u.cid, u.subject, u.from_addr, ` + lines("u.to_addrs") + `, ` +
 		lines("u.cc_addrs") + `, u.time, u.preview, u.start_time, u.end_time, u.location, u.organizer, ` +
-		lines("u.attendees") + `, u.hash, u.deleted, u.gen, $2, $2
+		lines("u.attendees") + `, u.sensitivity, ` + lines("u.categories") + `, u.hash, u.deleted, u.gen, $2, $2
 		FROM ` + unnestItems
 	// The folder is part of an item's key, so it is never updated.
 	// Generations only grow: greatest() stamps the running full sync's and
@@ -96,7 +100,7 @@ var (
 		subject = u.subject, from_addr = u.from_addr, to_addrs = ` + lines("u.to_addrs") + `, cc_addrs = ` +
 		lines("u.cc_addrs") + `, time = u.time, preview = u.preview, start_time = u.start_time,
 		end_time = u.end_time, location = u.location, organizer = u.organizer, attendees = ` + lines("u.attendees") + `,
-		hash = u.hash, rev = i.rev + 1, deleted = u.deleted, updated_at = $2,
+		sensitivity = u.sensitivity, categories = ` + lines("u.categories") + `, hash = u.hash, rev = i.rev + 1, deleted = u.deleted, updated_at = $2,
 		full_sync_gen = greatest(i.full_sync_gen, u.gen)
 		FROM ` + unnestItems + `
 		WHERE i.mailbox_id = $1 AND i.folder = u.folder AND i.provider_id = u.pid`

@@ -27,7 +27,7 @@ func (s *Store) Items(ctx context.Context, q api.ItemsQuery) (api.ItemsPage, err
 	var sb strings.Builder
 	sb.WriteString(`SELECT i.id, m.address, i.provider_id, i.folder, i.kind, i.message_id, i.conversation_id, i.subject,
 		i.from_addr, i.to_addrs, i.cc_addrs, i.time, i.preview, i.start_time, i.end_time, i.location, i.organizer,
-		i.attendees, i.first_seen, i.updated_at
+		i.attendees, i.sensitivity, i.categories, i.first_seen, i.updated_at
 		FROM items i JOIN mailboxes m ON m.id = i.mailbox_id WHERE i.id > $1 AND NOT i.deleted`)
 	if q.Account != "" {
 		sb.WriteString(" AND i.mailbox_id = (SELECT id FROM mailboxes WHERE address = " + arg(account(q.Account)) + ")")
@@ -62,10 +62,10 @@ func (s *Store) Items(ctx context.Context, q api.ItemsQuery) (api.ItemsPage, err
 		)
 		err := r.Scan(&last, &it.Account, &it.ProviderID, &folder, &kind, &it.MessageID, &it.ConversationID, &it.Subject,
 			&it.From, &it.To, &it.Cc, &t, &it.Preview, &start, &end, &it.Location, &it.Organizer,
-			&it.Attendees, &first, &updated)
+			&it.Attendees, &it.Sensitivity, &it.Categories, &first, &updated)
 		it.Folder, it.Kind = api.Folder(folder), api.Kind(kind)
 		it.Time, it.Start, it.End, it.FirstSeen, it.UpdatedAt = tm(t), tm(start), tm(end), tm(first), tm(updated)
-		it.To, it.Cc, it.Attendees = nilIfEmpty(it.To), nilIfEmpty(it.Cc), nilIfEmpty(it.Attendees)
+		it.To, it.Cc, it.Attendees, it.Categories = nilIfEmpty(it.To), nilIfEmpty(it.Cc), nilIfEmpty(it.Attendees), nilIfEmpty(it.Categories)
 		return it, err
 	})
 	if err != nil {

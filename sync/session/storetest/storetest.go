@@ -67,6 +67,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("ItemsAreUniquePerAccountFolderAndProviderID", func(t *testing.T) { testUnique(t, h) })
 	t.Run("ReplayedPageChangesNothing", func(t *testing.T) { testReplay(t, h) })
 	t.Run("ChangesCountAndApplyInOrder", func(t *testing.T) { testChanges(t, h) })
+	t.Run("MarksAreStoredAndTheirChangesCount", func(t *testing.T) { testMarks(t, h) })
 	t.Run("DeletionMarksOnlyItsFolder", func(t *testing.T) { testDeletion(t, h) })
 	t.Run("FailedPageLeavesNothingAndCursorBehind", func(t *testing.T) { testFailedPage(t, h) })
 	t.Run("InvalidPagesAreRefused", func(t *testing.T) { testInvalid(t, h) })
@@ -78,6 +79,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("IssuesAreRecordedWithTheirPage", func(t *testing.T) { testIssues(t, h) })
 	if ch, ok := h.(CRMHarness); ok {
 		t.Run("CRMQueueingKeepsThePageTransaction", func(t *testing.T) { testCRM(t, ch) })
+		t.Run("CRMThreadsAndMarkedItems", func(t *testing.T) { testCRMThreads(t, ch) })
 	}
 }
 
@@ -462,6 +464,116 @@ func testIssues(t *testing.T, h Harness) {
 	}
 	if got, err := s.Issues(ctx, "home", 0); err != nil || len(got) != 0 {
 		t.Errorf("issues of home = %+v, %v; want none", got, err)
+	}
+}
+
+// testMarks checks the marks the CRM rules read: an item's sensitivity and
+// categories are stored as given; a category added to a stored item counts
+// it Updated, an unchanged one nothing.
+func testMarks(t *testing.T, h Harness) {
+	s := h.Open(t, "work")
+	plain := mail(api.Inbox, "m1", t0)
+	marked := mail(api.Inbox, "m2", t0)
+	marked.Sensitivity = api.SensitivityPrivate
+	marked.Categories = []string{"Private", "Don't log"}
+	c := apply(t, s, "work", api.Inbox, page("c1", add(plain), add(marked)))
+	wantCounts(t, "a plain and a marked item", c, api.Counts{Added: 2})
+	by := wantItems(t, s, "work", "inbox/m1", "inbox/m2")
+	if got := by["inbox/m2"]; got.Sensitivity != api.SensitivityPrivate || !slices.Equal(got.Categories, marked.Categories) {
+		t.Errorf("stored marks %q %q; want %q %q", got.Sensitivity, got.Categories, marked.Sensitivity, marked.Categories)
+	}
+	if got := by["inbox/m1"]; got.Sensitivity != "" || got.Categories != nil {
+		t.Errorf("stored marks of a plain item %q %q; want none", got.Sensitivity, got.Categories)
+	}
+	c = apply(t, s, "work", api.Inbox, page("c2", add(plain), add(marked)))
+	wantCounts(t, "the same items again", c, api.Counts{})
+	plain.Categories = []string{"Salesforce"}
+	marked.Sensitivity = ""
+	c = apply(t, s, "work", api.Inbox, page("c3", add(plain), add(marked)))
+	wantCounts(t, "a category added and a sensitivity removed", c, api.Counts{Updated: 2})
+	by = wantItems(t, s, "work", "inbox/m1", "inbox/m2")
+	if got := by["inbox/m1"].Categories; !slices.Equal(got, []string{"Salesforce"}) {
+		t.Errorf("stored categories %q after the change; want [Salesforce]", got)
+	}
+	if got := by["inbox/m2"].Sensitivity; got != "" {
+		t.Errorf("stored sensitivity %q after the change; want none", got)
+	}
+}
+
+// testCRMThreads checks what the outbox keeps for the CRM rules: the people
+// a logged item was logged to come back as the Thread of the other pending
+// items of its mailbox and conversation (not of another mailbox's); a
+// logged mail that changes (marked private) is offered again with its
+// record and keeps its people; the rule an outcome names is kept.
+func testCRMThreads(t *testing.T, h CRMHarness) {
+	s := h.Open(t, "work", "home")
+	ctx := context.Background()
+	h.ConnectCRM(t, s, t0)
+	ob := h.Outbox(t, s)
+	first := mail(api.Inbox, "m1", t0)
+	first.ConversationID = "conv-1"
+	apply(t, s, "work", api.Inbox, page("c1", add(first)))
+	es, err := ob.Pending(ctx, 100)
+	if err != nil || len(es) != 1 || es[0].Thread != nil {
+		t.Fatalf("Pending = %+v, %v; want m1 alone, without a thread", es, err)
+	}
+	people := []crm.Person{{ID: "003A", Object: api.ObjContact, Email: "ann@example.com", AccountID: "001A"}, {ID: "00QB", Object: "Lead", Email: "bo@example.com"}}
+	if err := ob.Save(ctx, []crm.Outcome{{Key: es[0].Key, State: api.CRMLogged, RecordID: "02s1", Object: api.ObjEmailMessage, Rule: crm.RuleParticipants, People: people}}); err != nil {
+		t.Fatal(err)
+	}
+	reply := mail(api.Inbox, "m2", t0.Add(time.Hour))
+	reply.ConversationID = "conv-1"
+	other := mail(api.Inbox, "m3", t0.Add(time.Hour))
+	other.ConversationID = "conv-2"
+	apply(t, s, "work", api.Inbox, page("c2", add(reply), add(other)))
+	elsewhere := mail(api.Inbox, "m9", t0.Add(time.Hour))
+	elsewhere.ConversationID = "conv-1"
+	apply(t, s, "home", api.Inbox, page("h1", add(elsewhere)))
+	es, err = ob.Pending(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]crm.Entry{}
+	for _, e := range es {
+		byID[e.Item.ProviderID] = e
+	}
+	if got := byID["m2"].Thread; len(got) != 2 || got[0] != people[0] || got[1] != people[1] {
+		t.Errorf("Thread of the reply in a logged conversation = %+v; want %+v", got, people)
+	}
+	if got := byID["m3"].Thread; got != nil {
+		t.Errorf("Thread of another conversation's mail = %+v; want none", got)
+	}
+	if got := byID["m9"].Thread; got != nil {
+		t.Errorf("Thread of another mailbox's mail of the same conversation id = %+v; want none", got)
+	}
+	// The logged mail marked private: offered again with its record.
+	first.Sensitivity = api.SensitivityPrivate
+	apply(t, s, "work", api.Inbox, page("c3", add(first)))
+	es, err = ob.Pending(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again *crm.Entry
+	for i := range es {
+		if es[i].Item.ProviderID == "m1" {
+			again = &es[i]
+		}
+	}
+	if again == nil || again.RecordID != "02s1" || again.Item.Sensitivity != api.SensitivityPrivate {
+		t.Fatalf("after marking a logged mail private, Pending = %+v; want m1 again, with its record and mark", es)
+	}
+	// Saved without people (the logger notes it stays): the people stay.
+	if err := ob.Save(ctx, []crm.Outcome{{Key: again.Key, State: api.CRMLogged, RecordID: "02s1", Object: api.ObjEmailMessage, Reason: "marked private after it was logged"}}); err != nil {
+		t.Fatal(err)
+	}
+	es, err = ob.Pending(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		if e.Item.ProviderID == "m2" && len(e.Thread) != 2 {
+			t.Errorf("Thread of the reply after the first mail was saved again = %+v; want its people kept", e.Thread)
+		}
 	}
 }
 

@@ -36,6 +36,7 @@ Verbs:
   sync          sync mailboxes now (--wait to wait for the result)
   status        each mailbox's state, last and next sync (--json, --csv)
   sessions      a mailbox's last sync sessions
+  console       the admins' web console (state of every mailbox, Force sync, Enable, Disable)
 
 Every verb finds PostgreSQL through --database URL or INBOXSYNC_DATABASE, a
 libpq URL such as postgres:///inboxsync?host=/run/postgresql (unix socket) or
@@ -60,6 +61,7 @@ func (c *cli) org(args []string) int {
 		"sync":        c.orgSync,
 		"status":      c.orgStatus,
 		"sessions":    c.orgSessions,
+		"console":     c.orgConsole,
 	}
 	f, ok := verbs[args[0]]
 	if !ok {

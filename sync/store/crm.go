@@ -408,11 +408,11 @@ func (o *Outbox) Save(ctx context.Context, outcomes []crm.Outcome) error {
 	})
 }
 
-// crmRequeueable are the skip reasons a change of the item may undo (a
-// new attendee may match, a mail that came back can be logged, a mail
-// marked for Salesforce or no longer private): every reason but an Event
-// deleted in Salesforce, which is never created again.
-var crmRequeueable = []any{crm.ReasonEventGone}
+// crmNeverRequeued are the skip reasons a change of the item does not
+// undo: an Event deleted in Salesforce is never created again. A change
+// may undo every other (a new attendee may match, a mail that came back
+// can be logged, a mail marked for Salesforce or no longer private).
+var crmNeverRequeued = []any{crm.ReasonEventGone}
 
 // The statements ApplyPage runs while a CRM connection is active; ?2 is
 // the account, ?3 the folder, ?4 a JSON array of provider ids.
@@ -470,7 +470,7 @@ func (c *crmChanges) apply(ctx context.Context, tx *sql.Tx, account string, now 
 		extra []any
 	}{
 		{c.added, crmEnqueueSQL, nil},
-		{c.changed, crmChangedSQL, crmRequeueable},
+		{c.changed, crmChangedSQL, crmNeverRequeued},
 		{c.removed, crmRemovedSQL, nil},
 	} {
 		for f, ids := range step.ids {

@@ -399,6 +399,9 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, update bool)
 					if fields["OwnerId"] == nil && o.fields["OwnerId"].kind == kRef {
 						fields["OwnerId"] = UserID
 					}
+					if typ == "Lead" && fields["IsConverted"] == nil {
+						fields["IsConverted"] = false // defaulted on create
+					}
 					if typ == "Task" {
 						if fields["Status"] == nil {
 							fields["Status"] = "Not Started"

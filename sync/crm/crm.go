@@ -58,6 +58,17 @@ type Found struct {
 	RelationType   string
 }
 
+// Opportunity is an open Opportunity found by its Account.
+type Opportunity struct {
+	ID        string
+	AccountID string
+	Name      string
+	// LastModified is the Opportunity's LastModifiedDate.
+	LastModified time.Time
+	// CloseDate is its expected close date (2026-01-02), "" when unknown.
+	CloseDate string
+}
+
 // TaskKey is the person and subject a Task is looked up by.
 type TaskKey struct {
 	WhoID   string
@@ -127,6 +138,10 @@ type Recorder interface {
 	// FindTasks returns the Tasks whose WhoId and Subject are those of one
 	// of keys (and perhaps others: the Logger compares).
 	FindTasks(ctx context.Context, keys []TaskKey) ([]Found, error)
+	// FindOpportunities returns the open Opportunities (IsClosed false)
+	// of the given Accounts. The Logger asks once per batch about all the
+	// batch's Accounts it has not asked about yet.
+	FindOpportunities(ctx context.Context, accountIDs []string) ([]Opportunity, error)
 	// Create creates records; Update updates them (ID set); Delete deletes
 	// records by id. Each returns one Result per record, in order.
 	Create(ctx context.Context, recs []Record) ([]Result, error)

@@ -11,7 +11,8 @@ import (
 )
 
 // emailFields builds an EmailMessage.
-func (b *batch) emailFields(it api.Item, ms []match) map[string]any {
+func (b *batch) emailFields(i int) map[string]any {
+	it, ms := b.entries[i].Item, b.matches[i]
 	bracketed, _, _ := messageIDForms(messageID(it))
 	from, fromName, _ := ParseAddress(it.From)
 	body := strings.TrimSpace(it.Preview)
@@ -38,8 +39,8 @@ func (b *batch) emailFields(it api.Item, ms []match) map[string]any {
 	} else {
 		f["Incoming"], f["Status"] = true, "0" // New
 	}
-	if acc := account(ms); acc != "" {
-		f["RelatedToId"] = acc
+	if what := b.relatedTo(i, account(ms)); what != "" {
+		f["RelatedToId"] = what
 	}
 	// Empty values are left out: an empty FromAddress is not an email
 	// address, and an EmailMessage is never edited later.
@@ -111,7 +112,7 @@ func (b *batch) logEmails(ctx context.Context, idxs []int) error {
 	for _, key := range order {
 		if g := groups[key]; g.recordID == "" {
 			i := g.idxs[0]
-			create = append(create, crm.Record{Object: api.ObjEmailMessage, Fields: b.emailFields(b.entries[i].Item, b.matches[i])})
+			create = append(create, crm.Record{Object: api.ObjEmailMessage, Fields: b.emailFields(i)})
 			createKeys = append(createKeys, key)
 		}
 	}
@@ -137,6 +138,9 @@ func (b *batch) logEmails(ctx context.Context, idxs []int) error {
 			continue
 		}
 		for _, m := range g.rels {
+			if m.Role == "" {
+				continue // a thread's person not on this mail (rules.go)
+			}
 			if have[g.recordID+"|"+m.person.ID+"|"+string(m.Role)] {
 				continue
 			}
@@ -166,7 +170,7 @@ func (b *batch) logEmails(ctx context.Context, idxs []int) error {
 			if g.failed != nil {
 				b.fail(i, g.recordID, api.ObjEmailMessage, g.failed)
 			} else {
-				b.set(i, crm.Outcome{State: api.CRMLogged, RecordID: g.recordID, Object: api.ObjEmailMessage})
+				b.logged(i, g.recordID, api.ObjEmailMessage)
 			}
 		}
 	}
@@ -225,8 +229,10 @@ func (b *batch) logTasks(ctx context.Context, idxs []int) error {
 			"Subject": subj, "TaskSubtype": "Email", "Status": "Completed", "ActivityDate": date,
 			"WhoId": w.ID, "Description": truncate(desc+"\n\n"+BodyNote, 32000),
 		}
-		if w.Object == api.ObjContact && w.AccountID != "" {
-			f["WhatId"] = w.AccountID
+		if w.Object == api.ObjContact {
+			if what := b.relatedTo(i, w.AccountID); what != "" {
+				f["WhatId"] = what
+			}
 		}
 		gs.last().rec = crm.Record{Object: api.ObjTask, Fields: f}
 		keys = append(keys, crm.TaskKey{WhoID: w.ID, Subject: subj})
@@ -308,7 +314,7 @@ func (b *batch) createOrLink(ctx context.Context, object string, gs *groups) err
 			if e := failed[g]; e != nil {
 				b.fail(i, "", object, e)
 			} else {
-				b.set(i, crm.Outcome{State: api.CRMLogged, RecordID: g.id, Object: object})
+				b.logged(i, g.id, object)
 			}
 		}
 	}

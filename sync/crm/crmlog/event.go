@@ -66,6 +66,9 @@ func (b *batch) logEvents(ctx context.Context, idxs []int) error {
 			continue
 		}
 		f["WhoId"] = who(b.matches[i]).ID
+		if what := b.relatedTo(i, account(b.matches[i])); what != "" {
+			f["WhatId"] = what
+		}
 		gs.last().rec = crm.Record{Object: api.ObjEvent, Fields: f}
 		subjects = append(subjects, f["Subject"].(string))
 	}

@@ -17,6 +17,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,12 +70,18 @@ type Config struct {
 }
 
 // Logger logs batches of outbox entries through a Recorder. One Logger
-// serves one run: it caches the people it matched.
+// serves one run: it caches the people it matched and the Opportunities
+// it found.
 type Logger struct {
 	rec     crm.Recorder
 	cfg     Config
 	filter  *Filter
 	matcher *Matcher
+	keepOut map[string]bool
+	byHand  map[string]bool
+	// opps caches FindOpportunities answers by Account (nil: none open).
+	opps       map[string][]crm.Opportunity
+	oppLookups int
 }
 
 // NewLogger returns a Logger writing through rec.
@@ -82,13 +89,29 @@ func NewLogger(rec crm.Recorder, cfg Config) *Logger {
 	if cfg.Location == nil {
 		cfg.Location = time.Local
 	}
-	return &Logger{rec: rec, cfg: cfg, filter: NewFilter(cfg.Mailbox, cfg.InternalDomains, cfg.Blocklist), matcher: NewMatcher(rec)}
+	set := func(names []string) map[string]bool {
+		m := map[string]bool{}
+		for _, n := range names {
+			if n = strings.ToLower(strings.TrimSpace(n)); n != "" {
+				m[n] = true
+			}
+		}
+		return m
+	}
+	return &Logger{rec: rec, cfg: cfg, filter: NewFilter(cfg.Mailbox, cfg.InternalDomains, cfg.Blocklist), matcher: NewMatcher(rec),
+		keepOut: set(cfg.KeepOut), byHand: set(cfg.LogByHand), opps: map[string][]crm.Opportunity{}}
 }
 
 // Lookups returns how many people lookups the Logger made.
 func (l *Logger) Lookups() int { return l.matcher.Lookups }
 
-// match is a matched participant.
+// OpportunityLookups returns how many FindOpportunities calls the Logger
+// made (one per batch at most).
+func (l *Logger) OpportunityLookups() int { return l.oppLookups }
+
+// match is a matched participant. A person logged to through the
+// whole-thread rule who is not on the item has an empty Role: no
+// EmailMessageRelation is made for them (module doc, rules.go).
 type match struct {
 	Participant
 	person *crm.Person
@@ -101,6 +124,9 @@ type batch struct {
 	out     []crm.Outcome
 	done    []bool
 	matches [][]match
+	// rule and notes are each entry's rule and the notes of a logged one.
+	rule  []string
+	notes [][]string
 }
 
 func (b *batch) set(i int, o crm.Outcome) {
@@ -110,7 +136,26 @@ func (b *batch) set(i int, o crm.Outcome) {
 }
 
 func (b *batch) fail(i int, recordID, object string, e *crm.RecordError) {
-	b.set(i, crm.Outcome{State: api.CRMFailed, RecordID: recordID, Object: object, Reason: e.Error(), Retryable: true, Err: e})
+	b.set(i, crm.Outcome{State: api.CRMFailed, RecordID: recordID, Object: object, Reason: e.Error(), Rule: b.rule[i], Retryable: true, Err: e})
+}
+
+// skip skips entry i for reason under rule.
+func (b *batch) skip(i int, rule, reason string) {
+	b.set(i, crm.Outcome{State: api.CRMSkipped, Reason: reason, Rule: rule})
+}
+
+// logged sets entry i's outcome: logged as recordID, with its rule, its
+// notes and the people it was logged to.
+func (b *batch) logged(i int, recordID, object string) {
+	var people []crm.Person
+	seen := map[string]bool{}
+	for _, m := range b.matches[i] {
+		if !seen[m.person.ID] {
+			seen[m.person.ID] = true
+			people = append(people, *m.person)
+		}
+	}
+	b.set(i, crm.Outcome{State: api.CRMLogged, RecordID: recordID, Object: object, Rule: b.rule[i], Reason: strings.Join(b.notes[i], "; "), People: people})
 }
 
 // Log handles a batch of entries and returns an outcome for each entry it
@@ -120,7 +165,9 @@ func (b *batch) fail(i int, recordID, object string, e *crm.RecordError) {
 // throttled, grant gone …) stops the batch: the outcomes returned with it
 // are final, and the other entries stay pending.
 func (l *Logger) Log(ctx context.Context, entries []crm.Entry) ([]crm.Outcome, error) {
-	b := &batch{Logger: l, entries: entries, out: make([]crm.Outcome, len(entries)), done: make([]bool, len(entries)), matches: make([][]match, len(entries))}
+	n := len(entries)
+	b := &batch{Logger: l, entries: entries, out: make([]crm.Outcome, n), done: make([]bool, n), matches: make([][]match, n),
+		rule: make([]string, n), notes: make([][]string, n)}
 	err := b.run(ctx)
 	var out []crm.Outcome
 	for i, d := range b.done {
@@ -144,12 +191,20 @@ func (b *batch) run(ctx context.Context) error {
 			b.set(i, crm.Outcome{State: api.CRMLogged, RecordID: e.RecordID, Object: e.Object, Reason: crm.ReasonLeftAlone})
 		case e.Deleted:
 			b.set(i, crm.Outcome{State: api.CRMLogged, RecordID: e.RecordID, Object: e.Object, Reason: crm.ReasonEmailKept})
+		case e.RecordID != "" && b.keptOut(e.Item):
+			// Marked private after it was logged: the record is the
+			// user's to delete; a meeting is no longer updated.
+			b.set(i, crm.Outcome{State: api.CRMLogged, RecordID: e.RecordID, Object: e.Object, Reason: crm.ReasonLeftPrivate, Rule: crm.RuleKeepOut})
 		case e.RecordID != "" && event:
 			updates = append(updates, i)
 		case e.RecordID != "" && e.State != api.CRMFailed:
 			// An EmailMessage cannot be edited once sent: a changed email
-			// (read, moved) stays as logged.
+			// (read, moved, newly categorised) stays as logged.
 			b.set(i, crm.Outcome{State: api.CRMLogged, RecordID: e.RecordID, Object: e.Object})
+		case b.keptOut(e.Item):
+			b.skip(i, crm.RuleKeepOut, crm.ReasonKeptOut)
+		case b.cfg.ByHandOnly && !b.markedByHand(e.Item):
+			b.skip(i, crm.RuleAutoOff, crm.ReasonAutoOff)
 		default:
 			fresh = append(fresh, i)
 		}
@@ -168,6 +223,9 @@ func (b *batch) run(ctx context.Context) error {
 			emails = append(emails, i)
 		}
 	}
+	if err := b.findOpportunities(ctx, append(slices.Clone(emails), events...)); err != nil {
+		return err
+	}
 	if b.cfg.LogEmailAs == api.AsTask {
 		if err := b.logTasks(ctx, emails); err != nil {
 			return err
@@ -182,42 +240,6 @@ func (b *batch) run(ctx context.Context) error {
 		return err
 	}
 	return b.deleteEvents(ctx, deletes)
-}
-
-// matchAll finds the people of the fresh entries and skips those without.
-func (b *batch) matchAll(ctx context.Context, fresh []int) error {
-	ext := make(map[int][]Participant, len(fresh))
-	var addrs []string
-	for _, i := range fresh {
-		ps := b.filter.External(Participants(b.entries[i].Item))
-		if len(ps) == 0 {
-			b.set(i, crm.Outcome{State: api.CRMSkipped, Reason: crm.ReasonNoExternal})
-			continue
-		}
-		ext[i] = ps
-		for _, p := range ps {
-			addrs = append(addrs, p.Address)
-		}
-	}
-	if err := b.matcher.Resolve(ctx, addrs); err != nil {
-		return err
-	}
-	for _, i := range fresh {
-		if b.done[i] {
-			continue
-		}
-		seen := map[string]bool{}
-		for _, p := range ext[i] {
-			if pe := b.matcher.Person(p.Address); pe != nil && !seen[pe.ID] {
-				seen[pe.ID] = true
-				b.matches[i] = append(b.matches[i], match{Participant: p, person: pe})
-			}
-		}
-		if len(b.matches[i]) == 0 {
-			b.set(i, crm.Outcome{State: api.CRMSkipped, Reason: crm.ReasonNoMatch})
-		}
-	}
-	return nil
 }
 
 // who returns the person an activity is about: the first matched Contact,

@@ -346,6 +346,10 @@ func (c *crashing) FindTasks(ctx context.Context, keys []crm.TaskKey) ([]crm.Fou
 	r, err := c.Recorder.FindTasks(ctx, keys)
 	return r, c.step(err)
 }
+func (c *crashing) FindOpportunities(ctx context.Context, a []string) ([]crm.Opportunity, error) {
+	r, err := c.Recorder.FindOpportunities(ctx, a)
+	return r, c.step(err)
+}
 func (c *crashing) Create(ctx context.Context, recs []crm.Record) ([]crm.Result, error) {
 	r, err := c.Recorder.Create(ctx, recs)
 	return r, c.step(err)

@@ -65,3 +65,9 @@ func (m *Matcher) Resolve(ctx context.Context, addrs []string) error {
 
 // Person returns the cached match of addr, or nil.
 func (m *Matcher) Person(addr string) *crm.Person { return m.cache[strings.ToLower(addr)] }
+
+// add caches a person the Logger created.
+func (m *Matcher) add(p crm.Person) { m.cache[strings.ToLower(p.Email)] = &p }
+
+// forget drops addr from the cache, so that it is looked up again.
+func (m *Matcher) forget(addr string) { delete(m.cache, strings.ToLower(addr)) }

@@ -149,3 +149,15 @@ func (f *Filter) External(ps []Participant) []Participant {
 	}
 	return out
 }
+
+// NotInternal returns the participants whose address is not internal
+// (blocklisted ones included): the candidates of an item marked by hand.
+func (f *Filter) NotInternal(ps []Participant) []Participant {
+	var out []Participant
+	for _, p := range ps {
+		if f.Why(p.Address) != "internal" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

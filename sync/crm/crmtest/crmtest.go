@@ -3,11 +3,14 @@
 // against sftest). It checks what the Logger relies on: people matched
 // case-insensitively with converted Leads left out, records found again by
 // the keys the Logger uses, results in request order with record-level
-// errors in words, updates and deletions.
+// errors in words, updates and deletions; open Opportunities by Account;
+// Leads created as the Logger creates them, with the CRM's required
+// fields, and found again by FindPeople.
 package crmtest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -24,6 +27,10 @@ type Backend interface {
 	AddAccount(name string) string
 	AddContact(email, account string) string
 	AddLead(email string, converted bool) string
+	// AddOpportunity adds an Opportunity of account at stage (the
+	// default sales process: "Closed Won" and "Closed Lost" are closed),
+	// last modified at modified (zero: now).
+	AddOpportunity(name, account, stage string, modified time.Time) string
 }
 
 // Env is a fresh, empty CRM and a Recorder connected to it.
@@ -167,6 +174,74 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 		}
 		if hit == nil || hit.Subject != "Quote" || hit.WhoID != ann || hit.Date != "2026-11-20" {
 			t.Fatalf("FindTasks = %+v", found)
+		}
+	})
+	t.Run("FindOpportunities", func(t *testing.T) {
+		e := newEnv(t)
+		acme := e.Backend.AddAccount("Acme")
+		beta := e.Backend.AddAccount("Beta")
+		other := e.Backend.AddAccount("Other")
+		modified := time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)
+		open1 := e.Backend.AddOpportunity("Acme renewal", acme, "Prospecting", modified)
+		e.Backend.AddOpportunity("Acme lost", acme, "Closed Lost", time.Time{})
+		e.Backend.AddOpportunity("Beta won", beta, "Closed Won", time.Time{})
+		e.Backend.AddOpportunity("Other's deal", other, "Prospecting", time.Time{})
+		ids := []string{acme, beta}
+		for i := range 150 { // more Accounts than one IN list holds
+			ids = append(ids, fmt.Sprintf("001%012dZZZ", 900000+i))
+		}
+		opps, err := e.Recorder.FindOpportunities(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(opps) != 1 || opps[0].ID != open1 || opps[0].AccountID != acme || opps[0].Name != "Acme renewal" || !opps[0].LastModified.Equal(modified) {
+			t.Fatalf("FindOpportunities = %+v", opps)
+		}
+		if opps, err := e.Recorder.FindOpportunities(ctx, []string{"001000000000000'OR"}); err != nil || len(opps) != 0 {
+			t.Fatalf("a quote in an id: %+v, %v", opps, err)
+		}
+	})
+	t.Run("CreateLead", func(t *testing.T) {
+		e := newEnv(t)
+		res, err := e.Recorder.Create(ctx, []crm.Record{
+			{Object: api.ObjLead, Fields: map[string]any{"FirstName": "Carol", "LastName": "Jones", "Company": "Newco", "Email": "carol@newco.example", "LeadSource": "Inbox Sync"}},
+			{Object: api.ObjLead, Fields: map[string]any{"LastName": "NoCompany", "Email": "nc@newco.example"}},
+			{Object: api.ObjLead, Fields: map[string]any{"Company": "Newco", "Email": "nl@newco.example"}},
+		})
+		if err != nil || len(res) != 3 {
+			t.Fatalf("Create: %v %+v", err, res)
+		}
+		if res[0].Err != nil || res[0].ID == "" {
+			t.Fatalf("valid Lead refused: %+v", res[0].Err)
+		}
+		for i, field := range map[int]string{1: "Company", 2: "LastName"} {
+			if r := res[i]; r.Err == nil || r.Err.Code != "REQUIRED_FIELD_MISSING" || !slices.Contains(r.Err.Fields, field) || r.Err.Reason == "" {
+				t.Errorf("Lead without %s: %+v", field, r.Err)
+			}
+		}
+		people, err := e.Recorder.FindPeople(ctx, []string{"carol@newco.example", "nc@newco.example"})
+		if err != nil || len(people) != 1 || people[0].ID != res[0].ID || people[0].Object != api.ObjLead {
+			t.Fatalf("the created Lead is not found again: %+v, %v", people, err)
+		}
+	})
+	t.Run("RelatedToOpportunity", func(t *testing.T) {
+		e := newEnv(t)
+		acme := e.Backend.AddAccount("Acme")
+		opp := e.Backend.AddOpportunity("Deal", acme, "Prospecting", time.Time{})
+		ann := e.Backend.AddContact("ann@acme.example", acme)
+		start := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+		res, err := e.Recorder.Create(ctx, []crm.Record{
+			{Object: api.ObjEmailMessage, Fields: map[string]any{"Subject": "Hi", "Status": "0", "Incoming": true, "MessageIdentifier": "<o@x>", "RelatedToId": opp}},
+			{Object: api.ObjEvent, Fields: map[string]any{"Subject": "Call", "StartDateTime": start, "EndDateTime": start.Add(time.Hour), "WhoId": ann, "WhatId": opp}},
+			{Object: api.ObjTask, Fields: map[string]any{"Subject": "Mail", "TaskSubtype": "Email", "Status": "Completed", "ActivityDate": "2026-11-20", "WhoId": ann, "WhatId": opp}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range res {
+			if r.Err != nil || r.ID == "" {
+				t.Errorf("record %d related to an Opportunity: %+v", i, r.Err)
+			}
 		}
 	})
 }

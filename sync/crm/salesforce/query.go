@@ -313,3 +313,12 @@ func (c *Client) FindTasks(ctx context.Context, keys []crm.TaskKey) ([]crm.Found
 	}
 	return out, nil
 }
+
+// FindOpportunities implements crm.Recorder: the open Opportunities
+// (IsClosed = false) with AccountId IN (…), at most 100 Accounts a query.
+func (c *Client) FindOpportunities(ctx context.Context, accountIDs []string) ([]crm.Opportunity, error) {
+	return findIn(ctx, c, "SELECT Id, AccountId, Name, LastModifiedDate, CloseDate FROM Opportunity", "IsClosed = false", "AccountId", accountIDs, maxInValues,
+		func(r struct{ Id, AccountId, Name, LastModifiedDate, CloseDate string }) crm.Opportunity {
+			return crm.Opportunity{ID: r.Id, AccountID: r.AccountId, Name: r.Name, LastModified: sfTime(r.LastModifiedDate), CloseDate: r.CloseDate}
+		})
+}

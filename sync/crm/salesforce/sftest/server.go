@@ -16,6 +16,9 @@
 //     sObject Collections resource composite/sobjects (POST create, PATCH
 //     update, DELETE) with per-record {id, success, errors[]} and
 //     allOrNone;
+//   - Opportunities whose IsClosed follows their stage ("Closed Won",
+//     "Closed Lost"), LastModifiedDate on every record, Leads that need
+//     LastName and Company and default IsConverted to false;
 //   - the object rules the connector must respect: an EmailMessage cannot be
 //     edited once it is not a draft, MessageIdentifier is not unique,
 //     EmailMessageRelation needs an existing EmailMessage and a Contact, Lead

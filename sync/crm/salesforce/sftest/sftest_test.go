@@ -231,3 +231,33 @@ func TestRecordRules(t *testing.T) {
 		t.Errorf("201 records: %d", st)
 	}
 }
+
+func TestOpportunityStageAndRequiredFields(t *testing.T) {
+	s := New(t, Options{})
+	_, tok := s.Grant()
+	acc := s.AddAccount("Acme")
+	res := create(t, s, tok, false,
+		map[string]any{"attributes": map[string]any{"type": "Opportunity"}, "Name": "Deal", "AccountId": acc, "StageName": "Prospecting", "CloseDate": "2027-01-31"},
+		map[string]any{"attributes": map[string]any{"type": "Opportunity"}, "Name": "Won", "AccountId": acc, "StageName": "Closed Won", "CloseDate": "2027-01-31"},
+		map[string]any{"attributes": map[string]any{"type": "Opportunity"}, "Name": "No stage", "CloseDate": "2027-01-31"},
+		map[string]any{"attributes": map[string]any{"type": "Opportunity"}, "Name": "Set closed", "StageName": "Prospecting", "CloseDate": "2027-01-31", "IsClosed": true},
+		map[string]any{"attributes": map[string]any{"type": "Lead"}, "LastName": "Jones", "Email": "j@x.example"},
+	)
+	if !res[0].Success || !res[1].Success {
+		t.Fatalf("valid Opportunities refused: %+v", res[:2])
+	}
+	for i, code := range map[int]string{2: "REQUIRED_FIELD_MISSING", 3: "INVALID_FIELD_FOR_INSERT_UPDATE", 4: "REQUIRED_FIELD_MISSING"} {
+		if res[i].Success || res[i].Errors[0].StatusCode != code {
+			t.Errorf("record %d: %+v, want %s", i, res[i], code)
+		}
+	}
+	q := url.QueryEscape("SELECT Id, Name, LastModifiedDate FROM Opportunity WHERE IsClosed = false AND AccountId IN ('" + acc + "')")
+	st, _, b := api(t, s, tok, "GET", "/services/data/v64.0/query?q="+q, nil)
+	var ans struct {
+		Records []map[string]any `json:"records"`
+	}
+	json.Unmarshal(b, &ans)
+	if st != 200 || len(ans.Records) != 1 || ans.Records[0]["Id"] != res[0].ID || ans.Records[0]["LastModifiedDate"] == nil {
+		t.Fatalf("open Opportunities: %d %s", st, b)
+	}
+}

@@ -52,6 +52,14 @@ func (o objectSpec) field(name string) (string, bool) {
 
 var who = []string{"Contact", "Lead"}
 
+// what are the objects an activity's WhatId may point at (of those the
+// emulator knows).
+var what = []string{"Account", "Opportunity"}
+
+// closedStages are the StageName values whose Opportunity is closed (the
+// default sales process; IsClosed is derived from the stage).
+var closedStages = []string{"Closed Won", "Closed Lost"}
+
 // schema holds the objects and fields the emulator knows, with
 // Salesforce's maximum lengths.
 var schema = map[string]objectSpec{}
@@ -61,6 +69,7 @@ func init() {
 		f["Id"] = fieldSpec{kind: kReadOnly}
 		f["CreatedById"] = fieldSpec{kind: kReadOnly}
 		f["CreatedDate"] = fieldSpec{kind: kReadOnly}
+		f["LastModifiedDate"] = fieldSpec{kind: kReadOnly}
 		schema[name] = objectSpec{name: name, prefix: prefix, fields: f}
 	}
 	add("User", "005", map[string]fieldSpec{"Email": {maxLen: 128}, "Name": {maxLen: 121}})
@@ -70,8 +79,13 @@ func init() {
 		"AccountId": {kind: kRef, refs: []string{"Account"}}, "OwnerId": {kind: kRef, refs: []string{"User"}},
 	})
 	add("Lead", "00Q", map[string]fieldSpec{
-		"Email": {maxLen: 80}, "LastName": {maxLen: 80}, "Company": {maxLen: 255},
-		"IsConverted": {kind: kBool}, "OwnerId": {kind: kRef, refs: []string{"User"}},
+		"Email": {maxLen: 80}, "FirstName": {maxLen: 40}, "LastName": {maxLen: 80}, "Company": {maxLen: 255},
+		"LeadSource": {maxLen: 255}, "IsConverted": {kind: kBool}, "OwnerId": {kind: kRef, refs: []string{"User"}},
+	})
+	add("Opportunity", "006", map[string]fieldSpec{
+		"Name": {maxLen: 120}, "AccountId": {kind: kRef, refs: []string{"Account"}},
+		"StageName": {maxLen: 255}, "CloseDate": {kind: kDate}, "IsClosed": {kind: kReadOnly},
+		"OwnerId": {kind: kRef, refs: []string{"User"}},
 	})
 	add("EmailMessage", "02s", map[string]fieldSpec{
 		"Subject": {maxLen: 3000}, "FromAddress": {maxLen: 1000}, "FromName": {maxLen: 1000},
@@ -79,7 +93,7 @@ func init() {
 		"MessageDate": {kind: kDateTime}, "Incoming": {kind: kBool}, "Status": {maxLen: 40},
 		"MessageIdentifier": {maxLen: 255}, "ThreadIdentifier": {maxLen: 255},
 		"TextBody": {maxLen: 131072}, "HtmlBody": {maxLen: 131072},
-		"RelatedToId":         {kind: kRef, refs: []string{"Account", "Contact", "Lead"}},
+		"RelatedToId":         {kind: kRef, refs: []string{"Account", "Opportunity", "Contact", "Lead"}},
 		"IsExternallyVisible": {kind: kBool},
 	})
 	add("EmailMessageRelation", "0EM", map[string]fieldSpec{
@@ -91,13 +105,13 @@ func init() {
 		"Subject": {maxLen: 255}, "StartDateTime": {kind: kDateTime}, "EndDateTime": {kind: kDateTime},
 		"ActivityDateTime": {kind: kDateTime}, "ActivityDate": {kind: kDate}, "DurationInMinutes": {kind: kInt},
 		"IsAllDayEvent": {kind: kBool}, "Location": {maxLen: 255}, "Description": {maxLen: 32000},
-		"WhoId": {kind: kRef, refs: who}, "WhatId": {kind: kRef, refs: []string{"Account"}},
+		"WhoId": {kind: kRef, refs: who}, "WhatId": {kind: kRef, refs: what},
 		"OwnerId": {kind: kRef, refs: []string{"User"}},
 	})
 	add("Task", "00T", map[string]fieldSpec{
 		"Subject": {maxLen: 255}, "TaskSubtype": {maxLen: 40}, "Status": {maxLen: 40}, "Priority": {maxLen: 40},
 		"ActivityDate": {kind: kDate}, "Description": {maxLen: 32000},
-		"WhoId": {kind: kRef, refs: who}, "WhatId": {kind: kRef, refs: []string{"Account"}},
+		"WhoId": {kind: kRef, refs: who}, "WhatId": {kind: kRef, refs: what},
 		"OwnerId": {kind: kRef, refs: []string{"User"}},
 	})
 }
@@ -248,6 +262,20 @@ func check(object string, f, old, changes map[string]any) *RecordError {
 				return fail("FIELD_INTEGRITY_EXCEPTION", "End Date Time: End time must be after start time", "EndDateTime")
 			}
 		}
+	case "Lead":
+		// Salesforce's order: LastName, then Company.
+		if strings.TrimSpace(str("LastName")) == "" {
+			return missing("LastName")
+		}
+		if strings.TrimSpace(str("Company")) == "" {
+			return missing("Company")
+		}
+	case "Opportunity":
+		for _, k := range []string{"Name", "StageName", "CloseDate"} {
+			if strings.TrimSpace(str(k)) == "" {
+				return missing(k)
+			}
+		}
 	case "Task":
 		if st := str("TaskSubtype"); st != "" && !slices.Contains(taskSubtypes, st) {
 			return fail("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "TaskSubtype: bad value for restricted picklist field: "+st, "TaskSubtype")
@@ -258,6 +286,14 @@ func check(object string, f, old, changes map[string]any) *RecordError {
 
 // derive fills the fields Salesforce computes.
 func derive(object string, f map[string]any) {
+	if object == "Opportunity" {
+		if st, ok := f["StageName"].(string); ok {
+			f["IsClosed"] = slices.ContainsFunc(closedStages, func(c string) bool { return strings.EqualFold(c, st) })
+		} else if f["IsClosed"] == nil {
+			f["IsClosed"] = false
+		}
+		return
+	}
 	if object != "Event" || f["IsAllDayEvent"] == true {
 		return
 	}
@@ -363,6 +399,9 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, update bool)
 					if fields["OwnerId"] == nil && o.fields["OwnerId"].kind == kRef {
 						fields["OwnerId"] = UserID
 					}
+					if typ == "Lead" && fields["IsConverted"] == nil {
+						fields["IsConverted"] = false // defaulted on create
+					}
 					if typ == "Task" {
 						if fields["Status"] == nil {
 							fields["Status"] = "Not Started"
@@ -373,6 +412,7 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, update bool)
 					}
 				}
 				derive(typ, fields)
+				fields["LastModifiedDate"] = time.Now().UTC().Format(sfDateTime)
 				e = check(typ, fields, old, changes)
 			}
 		}
@@ -495,7 +535,7 @@ func (s *Server) Add(object string, fields map[string]any) string {
 	}
 	f := map[string]any{}
 	for k, v := range fields {
-		if str, ok := v.(string); ok && o.fields[k].kind == kDateTime {
+		if str, ok := v.(string); ok && (o.fields[k].kind == kDateTime || k == "LastModifiedDate" || k == "CreatedDate") {
 			if t, err := time.Parse(time.RFC3339Nano, str); err == nil {
 				v = t.UTC().Format(sfDateTime)
 			}
@@ -510,6 +550,9 @@ func (s *Server) Add(object string, fields map[string]any) string {
 	}
 	if f["OwnerId"] == nil && o.fields["OwnerId"].kind == kRef {
 		f["OwnerId"] = f["CreatedById"]
+	}
+	if f["LastModifiedDate"] == nil {
+		f["LastModifiedDate"] = time.Now().UTC().Format(sfDateTime)
 	}
 	s.records[id] = &record{object: object, fields: f}
 	s.order = append(s.order, id)
@@ -533,6 +576,17 @@ func (s *Server) AddContact(email, account string) string {
 // AddLead adds a Lead with email, converted or not.
 func (s *Server) AddLead(email string, converted bool) string {
 	return s.Add("Lead", map[string]any{"Email": email, "LastName": email, "Company": "Co", "IsConverted": converted})
+}
+
+// AddOpportunity adds an Opportunity of account at stage ("Prospecting",
+// "Closed Won" …: "Closed Won" and "Closed Lost" are closed), last
+// modified at modified (zero: now).
+func (s *Server) AddOpportunity(name, account, stage string, modified time.Time) string {
+	f := map[string]any{"Name": name, "AccountId": account, "StageName": stage, "CloseDate": "2027-03-31"}
+	if !modified.IsZero() {
+		f["LastModifiedDate"] = modified.UTC().Format(time.RFC3339Nano)
+	}
+	return s.Add("Opportunity", f)
 }
 
 // Record is a stored record, for tests to inspect.

@@ -3,6 +3,7 @@
 //
 //	benchsf -mode record -out FILE   log the workload once and write every request the client sent to FILE
 //	benchsf -mode logger             log the workload (Logger + salesforce client) and report
+//	benchsf -mode logger -rules      the same with the CRM rules on
 //	benchsf -mode bare -in FILE      a bare client: send FILE's requests (same methods, URLs, bodies) and decode the answers
 //
 // The workload: -items mail items (default 10,000) with -addrs distinct
@@ -45,9 +46,15 @@ func (c *cleanups) Cleanup(f func()) { *c = append(*c, f) }
 
 const mailbox = "rep@mycorp.example"
 
-// seed fills the emulator and returns the workload.
-func seed(sf *sftest.Server, items, addrs int) []crm.Entry {
+// seed fills the emulator and returns the workload. With rules, the
+// Account has one open Opportunity (and a closed one), every 20th item
+// is marked "Salesforce" and every 50th "Private".
+func seed(sf *sftest.Server, items, addrs int, rules bool) []crm.Entry {
 	acc := sf.AddAccount("Acme")
+	if rules {
+		sf.AddOpportunity("Acme renewal", acc, "Prospecting", time.Time{})
+		sf.AddOpportunity("Acme 2025", acc, "Closed Won", time.Time{})
+	}
 	addr := func(i int) string { return fmt.Sprintf("person%05d@customer%03d.example", i, i%400) }
 	for i := range addrs {
 		switch {
@@ -71,6 +78,12 @@ func seed(sf *sftest.Server, items, addrs int) []crm.Entry {
 		}
 		if i%5 == 0 {
 			it.Folder, it.From, it.To = api.Sent, mailbox, []string{addr(i % addrs)}
+		}
+		if rules && i%20 == 0 {
+			it.Categories = []string{"Salesforce"}
+		}
+		if rules && i%50 == 7 {
+			it.Categories = []string{"Private"}
 		}
 		es[i] = crm.Entry{Key: it.ProviderID, Item: it}
 	}
@@ -127,6 +140,7 @@ func main() {
 	addrs := flag.Int("addrs", 5000, "distinct external addresses")
 	batch := flag.Int("batch", 10000, "entries a Log call (the outbox batch)")
 	in := flag.String("in", "", "bare: the recorded requests")
+	rules := flag.Bool("rules", false, "logger: with the CRM rules on (threads, single-open Opportunities, some items marked)")
 	out := flag.String("out", "", "record: where to write the requests")
 	flag.Parse()
 
@@ -138,7 +152,7 @@ func main() {
 	}()
 	sf := sftest.New(&cl, sftest.Options{APILimit: 100_000_000})
 	port := sf.RedirectPort()
-	entries := seed(sf, *items, *addrs)
+	entries := seed(sf, *items, *addrs, *rules)
 	tr := &http.Transport{MaxIdleConnsPerHost: 4}
 	hc := &http.Client{Transport: tr}
 
@@ -153,7 +167,12 @@ func main() {
 		c := connect(sf, port, hc)
 		sf.ResetCounts()
 		start := time.Now()
-		lg := crmlog.NewLogger(c, crmlog.Config{Mailbox: mailbox})
+		cfg := crmlog.Config{Mailbox: mailbox}
+		if *rules {
+			cfg.KeepOut, cfg.LogByHand = api.DefaultKeepOut, api.DefaultLogByHand
+			cfg.Threads, cfg.Opportunity = true, api.OppSingleOpen
+		}
+		lg := crmlog.NewLogger(c, cfg)
 		outcomes := map[api.CRMState]int{}
 		for i := 0; i < len(entries); i += *batch {
 			outs, err := lg.Log(context.Background(), entries[i:min(i+*batch, len(entries))])
@@ -229,6 +248,9 @@ func main() {
 		os.Exit(2)
 	}
 	cpu := procstat.CPU() - cpu0
+	if *rules {
+		*mode = "rules"
+	}
 	fmt.Printf("%-7s %6d items %7.2f s wall  requests %5d (query %d, queryMore %d, create %d, update %d, delete %d)  cpu %6.2f s  peak RSS %6.1f MB\n",
 		*mode, *items, wall.Seconds(), sf.Count("api"), sf.Count("query"), sf.Count("queryMore"), sf.Count("create"), sf.Count("update"), sf.Count("delete"), cpu.Seconds(), procstat.PeakRSSMB())
 }

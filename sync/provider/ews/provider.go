@@ -313,6 +313,8 @@ func toItem(folder api.Folder, e *ewsItem) api.Item {
 		To:             addresses(e.To),
 		Cc:             addresses(e.Cc),
 		Preview:        preview(e.Body, previewLength),
+		Sensitivity:    provider.Sensitivity(e.Sensitivity),
+		Categories:     provider.Categories(e.Categories),
 	}
 	received, sent := parseTime(e.DateTimeReceived), parseTime(e.DateTimeSent)
 	it.Time = received

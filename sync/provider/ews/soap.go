@@ -80,11 +80,14 @@ func syncFolderItemsRequest(folderID, syncState string, max int, calendar bool) 
 
 // getItemRequest asks for the fields the store keeps of ids. The body comes
 // as text, cut by the server to 1 KB (MaximumBodySize), for the preview.
+// Sensitivity, Categories and ConversationId are what the CRM rules read
+// (issue 20); they are item properties of every item type.
 func getItemRequest(ids []string, calendar bool) []byte {
 	var b strings.Builder
 	b.WriteString(`<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:BodyType>Text</t:BodyType>`)
 	b.WriteString(`<t:MaximumBodySize>1</t:MaximumBodySize><t:AdditionalProperties>`)
-	fieldURIs(&b, "item:Subject", "item:ItemClass", "item:DateTimeReceived", "item:DateTimeSent", "item:ConversationId", "item:Body")
+	fieldURIs(&b, "item:Subject", "item:ItemClass", "item:DateTimeReceived", "item:DateTimeSent", "item:ConversationId", "item:Body",
+		"item:Sensitivity", "item:Categories")
 	if calendar {
 		fieldURIs(&b, "calendar:Start", "calendar:End", "calendar:Location", "calendar:Organizer",
 			"calendar:RequiredAttendees", "calendar:OptionalAttendees")
@@ -210,6 +213,8 @@ type ewsItem struct {
 	Body              string    `xml:"Body"`
 	InternetMessageID string    `xml:"InternetMessageId"`
 	ConversationID    itemID    `xml:"ConversationId"`
+	Sensitivity       string    `xml:"Sensitivity"`
+	Categories        []string  `xml:"Categories>String"`
 	From              mailbox   `xml:"From>Mailbox"`
 	To                []mailbox `xml:"ToRecipients>Mailbox"`
 	Cc                []mailbox `xml:"CcRecipients>Mailbox"`

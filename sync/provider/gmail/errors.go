@@ -23,6 +23,7 @@ const (
 	callMessage
 	callHistory
 	callEvents
+	callLabels
 )
 
 // service names the API of a call, for error text.

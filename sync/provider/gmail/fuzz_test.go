@@ -2,6 +2,7 @@ package gmail
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -28,7 +29,7 @@ func checkChanges(t *testing.T, chs []provider.Change) {
 }
 
 func FuzzParseMessage(f *testing.F) {
-	f.Add([]byte(`{"id":"18c1","threadId":"18c0","labelIds":["INBOX","UNREAD"],"snippet":"Hi &amp; welcome","internalDate":"1763636400000","payload":{"headers":[{"name":"Subject","value":"Hi"},{"name":"From","value":"Megan <m@x.test>"},{"name":"To","value":"a@x.test, \"B, C\" <b@x.test>"},{"name":"Cc","value":"broken <<"},{"name":"Message-ID","value":"<x@y>"}]}}`))
+	f.Add([]byte(`{"id":"18c1","threadId":"18c0","labelIds":["INBOX","UNREAD","Label_1","Label_2","Label_9"],"snippet":"Hi &amp; welcome","internalDate":"1763636400000","payload":{"headers":[{"name":"Subject","value":"Hi"},{"name":"From","value":"Megan <m@x.test>"},{"name":"To","value":"a@x.test, \"B, C\" <b@x.test>"},{"name":"Cc","value":"broken <<"},{"name":"Message-ID","value":"<x@y>"}]}}`))
 	f.Add([]byte(`{"id":"18c2","internalDate":"nope","payload":{"headers":[{"name":"date","value":"Thu, 20 Nov 2026 12:00:00 +0100"}]}}`))
 	f.Add([]byte(`{"id":"","internalDate":"-5"}`))
 	f.Add([]byte(`{"id":"18c3","internalDate":"99999999999999999999","payload":null}`))
@@ -38,11 +39,16 @@ func FuzzParseMessage(f *testing.F) {
 			return
 		}
 		for _, folder := range []api.Folder{api.Inbox, api.Sent} {
-			it, err := toItem(folder, &m)
+			it, err := toItem(folder, &m, map[string]string{"Label_1": "Private\nmail", "Label_2": ""})
 			if err != nil {
 				continue
 			}
 			checkChanges(t, []provider.Change{{Item: it}})
+			for _, c := range it.Categories {
+				if c == "" || strings.ContainsAny(c, "\r\n") {
+					t.Fatalf("category %q", c)
+				}
+			}
 			if it.ProviderID != m.ID || it.Folder != folder {
 				t.Fatal("item does not match the message")
 			}

@@ -43,7 +43,8 @@
 // A message's ProviderID is its Gmail message id, the same in every label:
 // a message sent to oneself is in INBOX and SENT and is reported in each
 // folder, with Change.Item.Folder saying which. Its thread id is the
-// conversation id, the snippet the preview, internalDate the time.
+// conversation id, the snippet the preview, internalDate the time, and
+// the names of its user labels its categories (labels.go).
 //
 // # Requests
 //
@@ -152,6 +153,13 @@ type Provider struct {
 
 	mu        sync.Mutex
 	throttles int // consecutive throttled answers without Retry-After
+
+	// labels names the mailbox's labels by id for this session (nil
+	// until read; labels.go); relisted is set once the list was read again
+	// for an id it did not know.
+	labelsMu sync.Mutex
+	labels   map[string]string
+	relisted bool
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -197,9 +205,11 @@ func (p *Provider) Folders() []api.Folder {
 	return []api.Folder{api.Inbox, api.Sent, api.Calendar}
 }
 
-// Close implements provider.Provider.
+// Close implements provider.Provider. It also forgets the label names
+// read during the session, so that the next one names them afresh.
 func (p *Provider) Close() error {
 	p.http.CloseIdle()
+	p.forgetLabels()
 	return nil
 }
 
@@ -319,6 +329,10 @@ func (p *Provider) listPage(ctx context.Context, folder api.Folder, lbl string, 
 	if err != nil {
 		return provider.Page{}, err
 	}
+	names, err := p.labelNames(ctx, msgs)
+	if err != nil {
+		return provider.Page{}, err
+	}
 	page := provider.Page{Issues: issues}
 	old, newer := 0, 0
 	for i := range msgs {
@@ -326,7 +340,7 @@ func (p *Provider) listPage(ctx context.Context, folder api.Folder, lbl string, 
 		if m == nil || !m.in(lbl) {
 			continue // deleted or moved since the listing: history will say
 		}
-		it, err := toItem(folder, m)
+		it, err := toItem(folder, m, names)
 		if err != nil {
 			page.Issues = append(page.Issues, api.ItemIssue{ProviderID: m.ID, Folder: folder, Message: "The message has no readable date; it was skipped."})
 			continue
@@ -378,6 +392,10 @@ func (p *Provider) historyPage(ctx context.Context, folder api.Folder, lbl strin
 	if err != nil {
 		return provider.Page{}, err
 	}
+	names, err := p.labelNames(ctx, msgs)
+	if err != nil {
+		return provider.Page{}, err
+	}
 	got := make(map[string]*message, len(want))
 	for i, id := range want {
 		got[id] = msgs[i]
@@ -396,7 +414,7 @@ func (p *Provider) historyPage(ctx context.Context, folder api.Folder, lbl strin
 			page.Changes = append(page.Changes, provider.Change{Deleted: true, Item: api.Item{ProviderID: id, Folder: folder, Kind: api.KindMail}})
 			continue
 		}
-		it, err := toItem(folder, m)
+		it, err := toItem(folder, m, names)
 		if err != nil {
 			page.Issues = append(page.Issues, api.ItemIssue{ProviderID: id, Folder: folder, Message: "The message has no readable date; it was skipped."})
 			continue

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"net/mail"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -203,9 +204,10 @@ func parseHistory(body []byte) (historyList, error) {
 // historyChanges reduces history records to what happened to each message
 // in label, in the order the messages first appear: true when the message
 // came into label (or out of the trash or spam) and must be read, false
-// when it left label, went to the trash or spam, or was deleted. Changes
-// of other labels (read, starred) are left out: nothing stored depends on
-// them. The message read afterwards has the last word.
+// when it left label, went to the trash or spam, or was deleted. A user
+// label added or removed (a category) makes a message in label read again;
+// changes of other system labels (read, starred) are left out: nothing
+// stored depends on them. The message read afterwards has the last word.
 func historyChanges(records []historyRecord, label string) (ids []string, present map[string]bool) {
 	present = map[string]bool{}
 	set := func(id string, in bool) {
@@ -225,6 +227,16 @@ func historyChanges(records []historyRecord, label string) (ids []string, presen
 		r := messageRef{LabelIDs: ls}
 		return r.has(labelTrash) || r.has(labelSpam)
 	}
+	// A user label added to or removed from a message in label is a
+	// change of its categories (the CRM rules read them): the message is
+	// read again. Gmail names the message's labels after the change; when
+	// it does not, the message is read again too (the read decides).
+	userLabels := func(ls []string) bool {
+		return slices.ContainsFunc(ls, func(l string) bool { return !systemLabel(l) })
+	}
+	markable := func(m messageRef) bool {
+		return len(m.LabelIDs) == 0 || m.has(label) && !hidden(m.LabelIDs)
+	}
 	for i := range records {
 		r := &records[i]
 		for _, e := range r.MessagesAdded {
@@ -238,6 +250,8 @@ func historyChanges(records []historyRecord, label string) (ids []string, presen
 				set(e.Message.ID, false) // trashed or reported as spam
 			case contains(e.LabelIDs):
 				set(e.Message.ID, true)
+			case userLabels(e.LabelIDs) && markable(e.Message):
+				set(e.Message.ID, true) // a category: read it again
 			}
 		}
 		for _, e := range r.LabelsRemoved {
@@ -246,6 +260,8 @@ func historyChanges(records []historyRecord, label string) (ids []string, presen
 				set(e.Message.ID, false)
 			case hidden(e.LabelIDs) && e.Message.has(label):
 				set(e.Message.ID, true) // back from the trash or spam
+			case userLabels(e.LabelIDs) && markable(e.Message):
+				set(e.Message.ID, true)
 			}
 		}
 		for _, e := range r.MessagesDeleted {
@@ -318,7 +334,7 @@ func messageTime(m *message) (time.Time, error) {
 
 // toItem converts a message of folder. It fails when the message has no
 // id or date.
-func toItem(folder api.Folder, m *message) (api.Item, error) {
+func toItem(folder api.Folder, m *message, labelNames map[string]string) (api.Item, error) {
 	if m.ID == "" {
 		return api.Item{}, errors.New("a message without an id")
 	}
@@ -332,6 +348,7 @@ func toItem(folder api.Folder, m *message) (api.Item, error) {
 		MessageID: strings.TrimSpace(m.header("Message-ID")), ConversationID: m.ThreadID,
 		Subject: subject, From: address(m.header("From")), To: addressList(m.header("To")), Cc: addressList(m.header("Cc")),
 		Time: t, Preview: preview(html.UnescapeString(m.Snippet)),
+		Categories: provider.Categories(categories(m.LabelIDs, labelNames)),
 	}, nil
 }
 

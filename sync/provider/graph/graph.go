@@ -48,14 +48,17 @@ const DefaultPageSize = 200
 // MaxInFlight is the most requests one mailbox has in flight.
 const MaxInFlight = 4
 
-// mailSelect lists the message properties that are stored.
-const mailSelect = "id,internetMessageId,conversationId,subject,from,toRecipients,ccRecipients,receivedDateTime,sentDateTime,bodyPreview"
+// mailSelect lists the message properties that are stored. sensitivity,
+// categories and conversationId are what the CRM rules read (issue 20):
+// basic properties that Mail.ReadBasic(.All) includes, and the message
+// delta honours $select like any GET (docs/office365.md).
+const mailSelect = "id,internetMessageId,conversationId,subject,from,toRecipients,ccRecipients,receivedDateTime,sentDateTime,bodyPreview,sensitivity,categories"
 
 // mailSelectBasic is mailSelect without what the application permission
 // Mail.ReadBasic.All does not give (body, bodyPreview, uniqueBody,
 // attachments, extensions, extended properties): app-only messages have
 // no preview.
-const mailSelectBasic = "id,internetMessageId,conversationId,subject,from,toRecipients,ccRecipients,receivedDateTime,sentDateTime"
+const mailSelectBasic = "id,internetMessageId,conversationId,subject,from,toRecipients,ccRecipients,receivedDateTime,sentDateTime,sensitivity,categories"
 
 // Tokens hands out access tokens; *auth.TokenSource implements it.
 type Tokens = httpapi.Tokens

@@ -62,6 +62,8 @@ type message struct {
 	ReceivedDateTime  string      `json:"receivedDateTime"`
 	SentDateTime      string      `json:"sentDateTime"`
 	BodyPreview       string      `json:"bodyPreview"`
+	Sensitivity       string      `json:"sensitivity"`
+	Categories        []string    `json:"categories"`
 }
 
 type dateTimeZone struct {
@@ -84,8 +86,10 @@ type event struct {
 	Location    *struct {
 		DisplayName string `json:"displayName"`
 	} `json:"location"`
-	Organizer *recipient `json:"organizer"`
-	Attendees []attendee `json:"attendees"`
+	Organizer   *recipient `json:"organizer"`
+	Attendees   []attendee `json:"attendees"`
+	Sensitivity string     `json:"sensitivity"`
+	Categories  []string   `json:"categories"`
 }
 
 type mailPage struct {
@@ -195,6 +199,7 @@ func parseMail(folder api.Folder, body []byte) (parsed, error) {
 			MessageID: m.InternetMessageID, ConversationID: m.ConversationID,
 			Subject: m.Subject, From: m.From.String(), To: addresses(m.ToRecipients), Cc: addresses(m.CcRecipients),
 			Time: t, Preview: preview(m.BodyPreview),
+			Sensitivity: provider.Sensitivity(m.Sensitivity), Categories: provider.Categories(m.Categories),
 		}})
 	}
 	return out, nil
@@ -222,7 +227,8 @@ func parseEvents(body []byte) (parsed, error) {
 		it := api.Item{
 			ProviderID: e.ID, Folder: folder, Kind: api.KindEvent, ConversationID: e.ICalUID,
 			Subject: e.Subject, Time: start, Start: start, End: end, Preview: preview(e.BodyPreview),
-			Organizer: e.Organizer.String(),
+			Organizer:   e.Organizer.String(),
+			Sensitivity: provider.Sensitivity(e.Sensitivity), Categories: provider.Categories(e.Categories),
 		}
 		if e.Location != nil {
 			it.Location = e.Location.DisplayName

@@ -35,10 +35,17 @@ type entry struct {
 	idx int32
 }
 
+// marks are an item's sensitivity and categories (SetMarks).
+type marks struct {
+	sensitivity string
+	categories  []string
+}
+
 type folderData struct {
 	times    []int64 // item index → unix seconds
 	revision map[int32]int
 	deleted  map[int32]bool
+	marks    map[int32]marks
 	log      []entry // every mutation, in order; a cursor is a position in it
 }
 
@@ -60,7 +67,7 @@ type Mailbox struct {
 func New() *Mailbox {
 	m := &Mailbox{folders: map[api.Folder]*folderData{}, epoch: 1, pageSize: DefaultPageSize}
 	for _, f := range api.AllFolders {
-		m.folders[f] = &folderData{revision: map[int32]int{}, deleted: map[int32]bool{}}
+		m.folders[f] = &folderData{revision: map[int32]int{}, deleted: map[int32]bool{}, marks: map[int32]marks{}}
 	}
 	return m
 }
@@ -93,6 +100,16 @@ func (m *Mailbox) Count(folder api.Folder) int {
 func (m *Mailbox) Update(id string) error {
 	return m.mutate(id, func(fd *folderData, idx int32) {
 		fd.revision[idx]++
+		fd.log = append(fd.log, entry{opUpdate, idx})
+	})
+}
+
+// SetMarks sets an item's sensitivity (api.SensitivityPrivate, …, or ""
+// for normal) and categories, as a user marking it in the mailbox: the
+// next incremental sync reports the item changed, its subject unchanged.
+func (m *Mailbox) SetMarks(id, sensitivity string, categories ...string) error {
+	return m.mutate(id, func(fd *folderData, idx int32) {
+		fd.marks[idx] = marks{sensitivity: sensitivity, categories: append([]string(nil), categories...)}
 		fd.log = append(fd.log, entry{opUpdate, idx})
 	})
 }
@@ -352,6 +369,9 @@ func (fd *folderData) item(folder api.Folder, idx int32) api.Item {
 	}
 	if r := fd.revision[idx]; r > 0 {
 		it.Subject += fmt.Sprintf(" (rev %d)", r)
+	}
+	if mk, ok := fd.marks[idx]; ok {
+		it.Sensitivity, it.Categories = mk.sensitivity, provider.Categories(mk.categories)
 	}
 	if folder == api.Calendar {
 		// Like Graph's and Google's events, a meeting has no sender: who

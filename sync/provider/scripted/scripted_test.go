@@ -194,3 +194,34 @@ func TestFullPassKeepsItsWindow(t *testing.T) {
 		t.Fatalf("calendar full pass delivered %v, want %v", got, in)
 	}
 }
+
+// TestSetMarks: marks set on an item come with the next incremental sync
+// as a change of it, subject unchanged, categories cleaned.
+func TestSetMarks(t *testing.T) {
+	m := scripted.New()
+	m.SetPassword("right")
+	p := m.Provider("right")
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	o := provider.Options{Now: at.Add(time.Hour)}
+	ids := m.Add(api.Inbox, 2, at)
+	pg, err := p.Changes(context.Background(), api.Inbox, "", o)
+	if err != nil || len(pg.Changes) != 2 || pg.Changes[0].Item.Categories != nil || pg.Changes[0].Item.Sensitivity != "" {
+		t.Fatalf("first sync: %+v, %v", pg, err)
+	}
+	subject := pg.Changes[1].Item.Subject
+	if err := m.SetMarks(ids[1], api.SensitivityPrivate, "Private", "Don't\nlog"); err != nil {
+		t.Fatal(err)
+	}
+	pg, err = p.Changes(context.Background(), api.Inbox, pg.Cursor, o)
+	if err != nil || len(pg.Changes) != 1 {
+		t.Fatalf("after marking: %+v, %v", pg, err)
+	}
+	it := pg.Changes[0].Item
+	if it.ProviderID != ids[1] || it.Subject != subject || it.Sensitivity != api.SensitivityPrivate ||
+		len(it.Categories) != 2 || it.Categories[0] != "Private" || it.Categories[1] != "Don't log" {
+		t.Fatalf("marked item: %+v", it)
+	}
+	if err := m.SetMarks("nope", "", "x"); err == nil {
+		t.Error("marking an unknown item succeeded")
+	}
+}

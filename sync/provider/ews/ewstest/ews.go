@@ -29,6 +29,9 @@ type ewsRequest struct {
 				ID string `xml:"Id,attr"`
 			} `xml:"ItemIds>ItemId"`
 			MaxBody int `xml:"ItemShape>MaximumBodySize"`
+			Fields  []struct {
+				URI string `xml:"FieldURI,attr"`
+			} `xml:"ItemShape>AdditionalProperties>FieldURI"`
 		} `xml:"GetItem"`
 		Resolve *struct {
 			Entry string `xml:"UnresolvedEntry"`
@@ -99,7 +102,11 @@ func (s *Server) serveEWS(w http.ResponseWriter, r *http.Request) {
 		for i, id := range req.Body.GetItem.IDs {
 			ids[i] = id.ID
 		}
-		out = s.getItem(ids, req.Body.GetItem.MaxBody)
+		fields := map[string]bool{}
+		for _, f := range req.Body.GetItem.Fields {
+			fields[f.URI] = true
+		}
+		out = s.getItem(ids, req.Body.GetItem.MaxBody, fields)
 	case "ResolveNames":
 		out = s.resolveNames(req.Body.Resolve.Entry)
 	}
@@ -227,7 +234,10 @@ func mailboxXML(a addr) string {
 	return `<t:Mailbox><t:Name>` + x(a.name) + `</t:Name><t:EmailAddress>` + x(a.email) + `</t:EmailAddress><t:RoutingType>SMTP</t:RoutingType><t:MailboxType>Mailbox</t:MailboxType></t:Mailbox>`
 }
 
-func (s *Server) getItem(ids []string, maxBodyKB int) string {
+// getItem answers GetItem. Of the item properties the CRM rules read, only
+// those named in AdditionalProperties are returned (BaseShape IdOnly), as
+// Exchange does: item:Sensitivity, item:Categories, item:ConversationId.
+func (s *Server) getItem(ids []string, maxBodyKB int, fields map[string]bool) string {
 	const op = "GetItem"
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -250,8 +260,27 @@ func (s *Server) getItem(ids []string, maxBodyKB int) string {
 		}
 		b.WriteString(`<t:` + el + `><t:ItemId Id="` + it.ID + `" ChangeKey="CQAAABYAAAA` + strconv.Itoa(it.changeKey) + `"/>`)
 		b.WriteString(`<t:ItemClass>` + it.class + `</t:ItemClass><t:Subject>` + x(it.subject) + `</t:Subject>`)
+		if fields["item:Sensitivity"] {
+			sens := it.sensitivity
+			if sens == "" {
+				sens = "Normal"
+			}
+			b.WriteString(`<t:Sensitivity>` + sens + `</t:Sensitivity>`)
+		}
 		b.WriteString(`<t:Body BodyType="Text" IsTruncated="` + strconv.FormatBool(truncated) + `">` + x(body) + `</t:Body>`)
-		b.WriteString(`<t:DateTimeReceived>` + ts(it.received) + `</t:DateTimeReceived><t:DateTimeSent>` + ts(it.sent) + `</t:DateTimeSent>`)
+		b.WriteString(`<t:DateTimeReceived>` + ts(it.received) + `</t:DateTimeReceived>`)
+		if fields["item:Categories"] && len(it.categories) > 0 {
+			b.WriteString(`<t:Categories>`)
+			for _, c := range it.categories {
+				b.WriteString(`<t:String>` + x(c) + `</t:String>`)
+			}
+			b.WriteString(`</t:Categories>`)
+		}
+		b.WriteString(`<t:DateTimeSent>` + ts(it.sent) + `</t:DateTimeSent>`)
+		conv := ""
+		if fields["item:ConversationId"] {
+			conv = `<t:ConversationId Id="` + it.conversation + `"/>`
+		}
 		if el == "CalendarItem" {
 			b.WriteString(`<t:Start>` + ts(it.start) + `</t:Start><t:End>` + ts(it.end) + `</t:End><t:Location>` + x(it.location) + `</t:Location>`)
 			b.WriteString(`<t:Organizer>` + mailboxXML(it.organizer) + `</t:Organizer>`)
@@ -269,9 +298,9 @@ func (s *Server) getItem(ids []string, maxBodyKB int) string {
 				}
 				b.WriteString(`</t:OptionalAttendees>`)
 			}
-			b.WriteString(`<t:ConversationId Id="` + it.conversation + `"/>`)
+			b.WriteString(conv)
 		} else {
-			b.WriteString(`<t:ConversationId Id="` + it.conversation + `"/>`)
+			b.WriteString(conv)
 			if len(it.to) > 0 {
 				b.WriteString(`<t:ToRecipients>`)
 				for _, a := range it.to {

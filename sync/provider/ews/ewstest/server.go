@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -130,6 +131,11 @@ type item struct {
 	organizer        addr
 	required, option []addr
 	deleted          bool
+
+	// The marks a user sets in Outlook: Sensitivity (Normal, Personal,
+	// Private, Confidential; "" is Normal) and Categories.
+	sensitivity string
+	categories  []string
 }
 
 type addr struct{ name, email string }
@@ -318,6 +324,13 @@ type Message struct {
 	From          string
 	To, Cc        []string
 	Received      time.Time
+	// Categories and Sensitivity (Normal, Personal, Private,
+	// Confidential; "" is Normal) are the marks a user sets in Outlook.
+	Categories  []string
+	Sensitivity string
+	// Conversation, when set, puts the message in that conversation (an
+	// earlier message's, see ConversationOf); else it starts its own.
+	Conversation string
 }
 
 // Event is a calendar item to add.
@@ -326,6 +339,9 @@ type Event struct {
 	Start, End         time.Time
 	Organizer          string
 	Required, Optional []string
+	// Categories and Sensitivity are the marks, as for Message.
+	Categories  []string
+	Sensitivity string
 }
 
 func mkAddr(s string) addr {
@@ -370,6 +386,10 @@ func (s *Server) AddMessage(f api.Folder, m Message) string {
 	it.from = mkAddr(m.From)
 	it.to, it.cc = mkAddrs(m.To), mkAddrs(m.Cc)
 	it.received, it.sent = m.Received.UTC(), m.Received.Add(-time.Minute).UTC()
+	it.categories, it.sensitivity = slices.Clone(m.Categories), m.Sensitivity
+	if m.Conversation != "" {
+		it.conversation = m.Conversation
+	}
 	return s.addLocked(it)
 }
 
@@ -384,6 +404,7 @@ func (s *Server) AddEvent(e Event) string {
 	it.received = e.Start.Add(-7 * 24 * time.Hour).UTC()
 	it.organizer = mkAddr(e.Organizer)
 	it.required, it.option = mkAddrs(e.Required), mkAddrs(e.Optional)
+	it.categories, it.sensitivity = slices.Clone(e.Categories), e.Sensitivity
 	it.body = "Agenda: " + e.Subject
 	return s.addLocked(it)
 }
@@ -426,6 +447,43 @@ func (s *Server) Update(id string) error {
 	f := s.folders[it.folder]
 	f.log = append(f.log, entry{kindUpdate, it})
 	return nil
+}
+
+// SetCategories sets an item's categories, as a user does in Outlook: the
+// item's ChangeKey moves and the next SyncFolderItems reports it in an
+// Update; nothing else of it changes.
+func (s *Server) SetCategories(id string, names ...string) error {
+	return s.mark(id, func(it *item) { it.categories = slices.Clone(names) })
+}
+
+// SetSensitivity sets an item's Sensitivity (Normal, Personal, Private or
+// Confidential); the next SyncFolderItems reports it in an Update.
+func (s *Server) SetSensitivity(id, sensitivity string) error {
+	return s.mark(id, func(it *item) { it.sensitivity = sensitivity })
+}
+
+func (s *Server) mark(id string, set func(*item)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it := s.byID[id]
+	if it == nil || it.deleted {
+		return fmt.Errorf("ewstest: no item %q", id)
+	}
+	set(it)
+	it.changeKey++
+	f := s.folders[it.folder]
+	f.log = append(f.log, entry{kindUpdate, it})
+	return nil
+}
+
+// ConversationOf returns the ConversationId of an item ("" when unknown).
+func (s *Server) ConversationOf(id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if it := s.byID[id]; it != nil {
+		return it.conversation
+	}
+	return ""
 }
 
 // Delete removes an item.

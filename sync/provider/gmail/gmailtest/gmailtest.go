@@ -69,6 +69,7 @@ const (
 	ScopeGmailMetadata    = "https://www.googleapis.com/auth/gmail.metadata"
 	ScopeGmailReadonly    = "https://www.googleapis.com/auth/gmail.readonly"
 	ScopeGmailModify      = "https://www.googleapis.com/auth/gmail.modify"
+	ScopeGmailLabels      = "https://www.googleapis.com/auth/gmail.labels"
 	ScopeMailGoogle       = "https://mail.google.com/"
 	ScopeCalendarEvents   = "https://www.googleapis.com/auth/calendar.events.readonly"
 	ScopeCalendarReadonly = "https://www.googleapis.com/auth/calendar.readonly"
@@ -167,6 +168,8 @@ type Mailbox struct {
 	historyID uint64
 	floor     uint64 // history ids below this are expired
 	seq       int
+	labels    []userLabel // the user's labels (labels.go)
+	labelSeq  int
 	// Calendar.
 	events   map[string]*event
 	calSeq   int
@@ -253,6 +256,7 @@ func NewUnstarted() *Server {
 	mux.Handle("GET /gmail/v1/users/{user}/messages", s.api(gmailScopes, s.list))
 	mux.Handle("GET /gmail/v1/users/{user}/messages/{id}", s.api(gmailScopes, s.get))
 	mux.Handle("GET /gmail/v1/users/{user}/history", s.api(gmailScopes, s.historyList))
+	mux.Handle("GET /gmail/v1/users/{user}/labels", s.api(labelScopes, s.labelsList))
 	mux.Handle("GET /calendar/v3/calendars/{cal}/events", s.api(calendarScopes, s.eventsList))
 	mux.HandleFunc("POST /batch/gmail/v1", func(w http.ResponseWriter, r *http.Request) { s.batch(w, r, mux) })
 	s.Server = httptest.NewUnstartedServer(mux)
@@ -320,6 +324,7 @@ type call struct {
 // The scopes each API accepts; the first is the one the error names.
 var (
 	gmailScopes    = []string{ScopeGmailMetadata, ScopeGmailReadonly, ScopeGmailModify, ScopeMailGoogle}
+	labelScopes    = append([]string{ScopeGmailLabels}, gmailScopes...)
 	calendarScopes = []string{ScopeCalendarEvents, ScopeCalendarReadonly, ScopeCalendarEventsRW, ScopeCalendar}
 )
 

@@ -109,6 +109,13 @@ type item struct {
 	at      time.Time // received (or start)
 	rev     int
 	deleted bool
+
+	// The marks a user sets in Outlook: categories and sensitivity
+	// (Graph's enum: normal, personal, private, confidential; "" is
+	// normal). marks counts their changes (the etag moves with them).
+	categories  []string
+	sensitivity string
+	marks       int
 }
 
 // New starts a TLS emulator; it closes when the test ends.
@@ -278,6 +285,30 @@ func (s *Server) update(m *mailbox, id string) {
 	defer s.mu.Unlock()
 	if it := m.byID[id]; it != nil && !it.deleted {
 		it.rev++
+		f := m.folders[it.folder]
+		f.log = append(f.log, it.idx)
+	}
+}
+
+// SetCategories sets the categories of an item (a message or an event),
+// as a user does in Outlook; the next delta round returns the item as
+// changed, with its other properties as they were.
+func (s *Server) SetCategories(id string, names ...string) {
+	s.mark(s.me, id, func(it *item) { it.categories = slices.Clone(names) })
+}
+
+// SetSensitivity sets the sensitivity of an item: "normal", "personal",
+// "private" or "confidential"; the next delta round returns it as changed.
+func (s *Server) SetSensitivity(id, sensitivity string) {
+	s.mark(s.me, id, func(it *item) { it.sensitivity = sensitivity })
+}
+
+func (s *Server) mark(m *mailbox, id string, set func(*item)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if it := m.byID[id]; it != nil && !it.deleted {
+		set(it)
+		it.marks++
 		f := m.folders[it.folder]
 		f.log = append(f.log, it.idx)
 	}
@@ -551,6 +582,12 @@ func (s *Server) matches(it *item, st state) bool {
 // render writes an item as Graph does; s.mu is held.
 func render(it *item) map[string]any {
 	n := int(it.idx)
+	sensitivity := it.sensitivity
+	if sensitivity == "" {
+		sensitivity = "normal"
+	}
+	categories := append([]string{}, it.categories...) // [] when none, as Graph sends it
+	etag := it.rev*1000 + it.marks
 	subject := fmt.Sprintf("Quarterly review %d", n)
 	if it.rev > 0 {
 		subject += fmt.Sprintf(" (rev %d)", it.rev)
@@ -563,7 +600,7 @@ func render(it *item) map[string]any {
 			return map[string]string{"dateTime": t.UTC().Format("2006-01-02T15:04:05.0000000"), "timeZone": "UTC"}
 		}
 		return map[string]any{
-			"@odata.type": "#microsoft.graph.event", "@odata.etag": fmt.Sprintf("W/\"DwAAABYAAAB%d\"", it.rev),
+			"@odata.type": "#microsoft.graph.event", "@odata.etag": fmt.Sprintf("W/\"DwAAABYAAAB%d\"", etag),
 			"id": it.id, "iCalUId": fmt.Sprintf("040000008200E00074C5B7101A82E0080000000%07d", n),
 			"subject": subject, "bodyPreview": "Agenda: numbers, plans and next steps.",
 			"start": dt(it.at), "end": dt(it.at.Add(time.Hour)),
@@ -573,11 +610,12 @@ func render(it *item) map[string]any {
 				{"type": "required", "status": map[string]string{"response": "none"}, "emailAddress": map[string]string{"name": "Ann", "address": "ann@contoso.test"}},
 				{"type": "optional", "status": map[string]string{"response": "accepted"}, "emailAddress": map[string]string{"name": "Alex", "address": "alex@fabrikam.test"}},
 			},
+			"sensitivity": sensitivity, "categories": categories,
 		}
 	}
 	t := it.at.UTC().Format(time.RFC3339)
 	return map[string]any{
-		"@odata.type": "#microsoft.graph.message", "@odata.etag": fmt.Sprintf("W/\"CQAAABYAAAB%d\"", it.rev),
+		"@odata.type": "#microsoft.graph.message", "@odata.etag": fmt.Sprintf("W/\"CQAAABYAAAB%d\"", etag),
 		"id": it.id, "receivedDateTime": t, "sentDateTime": t, "subject": subject,
 		"bodyPreview":       "Hi Ann, please find the figures for this quarter attached. Kind regards, Megan",
 		"internetMessageId": fmt.Sprintf("<%s.%07d@contoso.test>", it.folder, n),
@@ -585,5 +623,7 @@ func render(it *item) map[string]any {
 		"from":              addr("Megan Bowen", fmt.Sprintf("megan%d@contoso.test", n%50)),
 		"toRecipients":      []any{addr("Ann Example", "ann@contoso.test")},
 		"ccRecipients":      []any{addr("Alex Wilber", "alex@fabrikam.test")},
+		"sensitivity":       sensitivity,
+		"categories":        categories,
 	}
 }

@@ -58,6 +58,16 @@ func (mb *Mailbox) Update(id string) { mb.s.update(mb.m, id) }
 // Delete removes an item.
 func (mb *Mailbox) Delete(id string) { mb.s.delete(mb.m, id) }
 
+// SetCategories sets an item's categories (see Server.SetCategories).
+func (mb *Mailbox) SetCategories(id string, names ...string) {
+	mb.s.mark(mb.m, id, func(it *item) { it.categories = slices.Clone(names) })
+}
+
+// SetSensitivity sets an item's sensitivity (see Server.SetSensitivity).
+func (mb *Mailbox) SetSensitivity(id, sensitivity string) {
+	mb.s.mark(mb.m, id, func(it *item) { it.sensitivity = sensitivity })
+}
+
 // InvalidateCursors forgets the mailbox's sync states (410 Gone).
 func (mb *Mailbox) InvalidateCursors() {
 	mb.s.mu.Lock()

@@ -322,3 +322,24 @@ func crmPolicyShown(p api.Policy) string {
 	}
 	return b.String()
 }
+
+// CRMSettingText returns one CRM behaviour setting in force, by its
+// policy name (salesforce.internal_domains, salesforce.auto_log, …), in
+// the policy's canonical form ("Private,Don't log", "true"); ok is false
+// for another name.
+func CRMSettingText(s api.CRMSettings, name string) (v string, ok bool) {
+	switch name {
+	case nameCRMInternal:
+		return strings.Join(s.InternalDomains, ","), true
+	case nameCRMBlock:
+		return strings.Join(s.Blocklist, ","), true
+	case nameCRMLogAs:
+		return s.LogEmailAs, true
+	case nameCRMRemove:
+		return strconv.FormatBool(s.RemoveDeletedEvents), true
+	}
+	if slices.Contains(crmRuleNames, name) {
+		return crmRuleText(s, name), true
+	}
+	return "", false
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/inboxsync/inboxsync/sync/api"
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/policy"
 )
 
@@ -175,4 +176,19 @@ func TestPolicyCRMRules(t *testing.T) {
 	e.SetPolicy(policy.Parse(""))
 	s, _ = e.CRMSettings(ctx)
 	wantRules(t, s, []string{"Confidential HR", "Payroll"}, api.DefaultLogByHand, true, true, api.OppMostRecent, true)
+}
+
+// Every rule the logger names has words in the activity lists.
+func TestCRMRuleWordsKnowEveryRule(t *testing.T) {
+	seen := map[string]bool{}
+	for _, r := range []string{crm.RuleParticipants, crm.RuleKeepOut, crm.RuleByHand, crm.RuleAutoOff, crm.RuleThread} {
+		w := api.CRMRuleWords(r)
+		if w == "" || (w == r && r != crm.RuleParticipants) || seen[w] {
+			t.Errorf("rule %q has the words %q", r, w)
+		}
+		seen[w] = true
+	}
+	if api.CRMRuleWords("") != "" {
+		t.Error("no rule has words")
+	}
 }

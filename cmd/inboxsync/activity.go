@@ -103,17 +103,24 @@ func itemFrom(it api.StoredItem) string {
 	return it.From
 }
 
-// crmWords says an item's CRM state in the activity list.
+// crmWords says an item's CRM state in the activity list, with the rule
+// that logged or skipped it: "logged 02s… (marked for Salesforce)",
+// "skipped (kept out): marked Private".
 func crmWords(c *api.CRMItem) string {
-	switch {
-	case c == nil:
+	if c == nil {
 		return "-"
-	case c.State == api.CRMLogged:
-		return "logged " + c.RecordID
-	case c.Reason != "":
-		return string(c.State) + ": " + c.Reason
 	}
-	return string(c.State)
+	rule := ""
+	if w := api.CRMRuleWords(c.Rule); w != "" {
+		rule = " (" + w + ")"
+	}
+	switch {
+	case c.State == api.CRMLogged:
+		return "logged " + c.RecordID + rule
+	case c.Reason != "":
+		return string(c.State) + rule + ": " + c.Reason
+	}
+	return string(c.State) + rule
 }
 
 // parseSince reads a date, an RFC 3339 time or an age like 48h.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -237,26 +236,99 @@ func domainList(s string) []string {
 	return out
 }
 
+const crmSettingsMore = `The CRM rules (docs/salesforce.md "Rules"):
+  --keep-out      mail or meetings with one of these categories (Outlook) or labels
+                  (Gmail) never reach Salesforce; items marked Private or
+                  Confidential never do either. Marking an item after it was logged
+                  leaves it in Salesforce (delete it there).
+  --log-category  mail or meetings with one of these categories or labels are logged
+                  even with --auto off, or when the sender writes from a free-mail
+                  address such as gmail.com (if they are a Contact or Lead).
+  --auto          on: log everything whose people are Contacts or Leads; off: only
+                  what you mark with a --log-category.
+  --threads       on: once a message of a conversation is logged, its later replies
+                  are logged to the same people, even a colleague's.
+  --opportunity   single-open: relate logged items to the Account's open Opportunity
+                  when it has exactly one; most-recent: to its open Opportunity
+                  changed last; off: to the Account only.
+  --create-leads  on: a person on an item you marked for Salesforce who is no
+                  Contact or Lead yet becomes a new Lead (off by default: it can
+                  create duplicates).
+Lists are comma-separated; "default" brings back the standard list, "" means none.
+Settings your administrator locked cannot be changed ("Set by your administrator").`
+
+// categoryFlag reads a --keep-out or --log-category value: "default" is
+// nil (the standard list), "" the empty list.
+func categoryFlag(v string) []string {
+	if strings.EqualFold(strings.TrimSpace(v), "default") {
+		return nil
+	}
+	out := []string{}
+	for _, n := range strings.Split(v, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// onOffFlag reads an on/off flag's value.
+func onOffFlag(name, v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "on", "true", "yes":
+		return true, nil
+	case "off", "false", "no":
+		return false, nil
+	}
+	return false, fmt.Errorf("--%s takes on or off, not %q", name, v)
+}
+
 func (c *cli) crmSettings(args []string) int {
-	fs := c.flags("crm settings [--internal-domains D,…] [--blocklist D,…|default] [--log-email-as email|task] [--remove-deleted-events on|off] [--budget 0.9] [--json]",
-		"Shows or changes what is logged to Salesforce and how. Without flags it shows the\nsettings.", "")
+	fs := c.flags("crm settings [--internal-domains D,…] [--blocklist D,…|default] [--log-email-as email|task] [--remove-deleted-events on|off] [--budget 0.9] "+
+		"[--keep-out \"Private,Don't log\"|default] [--log-category Salesforce[,…]|default] [--auto on|off] [--threads on|off] "+
+		"[--opportunity off|single-open|most-recent] [--create-leads on|off] [--json]",
+		"Shows or changes what is logged to Salesforce and how. Without flags it shows the\nsettings.", crmSettingsMore)
 	internal := fs.String("internal-domains", "", "your company's other mail `domains`, comma-separated (\"\" for none; the mailbox's own domain always is)")
 	block := fs.String("blocklist", "", "`domains` left out before matching, comma-separated (\"yahoo.*\" for every yahoo.X; \"default\" for the free-mail list)")
 	logAs := fs.String("log-email-as", "", "log mail as an `email` (EmailMessage, Enhanced Email) or a task (for orgs without Enhanced Email)")
 	remove := fs.String("remove-deleted-events", "", "`on`: delete the Salesforce Event of a meeting cancelled or deleted in the mailbox; off: leave it")
 	budget := fs.Float64("budget", 0, "the `share` of the org's daily API allocation past which logging waits (0.9)")
+	keepOut := fs.String("keep-out", "", "`categories` or labels that keep mail and meetings out of Salesforce, comma-separated (\"default\": Private, Don't log)")
+	byHand := fs.String("log-category", "", "`categories` or labels that log an item by hand, comma-separated (\"default\": Salesforce)")
+	auto := fs.String("auto", "", "`on`: log what involves your Contacts and Leads; off: only items marked with a --log-category")
+	threads := fs.String("threads", "", "`on`: log the later replies of a logged conversation to the same people; off: judge each message alone")
+	opp := fs.String("opportunity", "", "relate logged items to the Account's open Opportunity: off, single-open (when it has exactly one) or most-recent (`choice`)")
+	leads := fs.String("create-leads", "", "`on`: make a new Lead of an unknown person on an item marked for Salesforce; off (default)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if code, ok := c.parse(fs, args, 0); !ok {
 		return code
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	onOff := map[string]*string{"remove-deleted-events": remove, "auto": auto, "threads": threads, "create-leads": leads}
+	bools := map[string]bool{}
+	for name, v := range onOff {
+		if !set[name] {
+			continue
+		}
+		b, err := onOffFlag(name, *v)
+		if err != nil {
+			fmt.Fprintf(c.errOut, "inboxsync: %s\n", err)
+			return exitUsage
+		}
+		bools[name] = b
+	}
 	return c.withAgent(func(ctx context.Context, cl *control.Client) int {
 		s, err := cl.CRMSettings(ctx)
 		if err != nil {
 			return c.fail(err)
 		}
-		changed := set["internal-domains"] || set["blocklist"] || set["log-email-as"] || set["remove-deleted-events"] || set["budget"]
+		changed := false
+		for name := range set {
+			if name != "json" && name != "home" {
+				changed = true
+			}
+		}
 		if set["internal-domains"] {
 			s.InternalDomains = domainList(*internal)
 		}
@@ -271,17 +343,28 @@ func (c *cli) crmSettings(args []string) int {
 			s.LogEmailAs = *logAs
 		}
 		if set["remove-deleted-events"] {
-			switch strings.ToLower(*remove) {
-			case "on", "true", "yes":
-				s.RemoveDeletedEvents = true
-			case "off", "false", "no":
-				s.RemoveDeletedEvents = false
-			default:
-				return c.fail(errors.New("--remove-deleted-events takes on or off"))
-			}
+			s.RemoveDeletedEvents = bools["remove-deleted-events"]
 		}
 		if set["budget"] {
 			s.Budget = *budget
+		}
+		if set["keep-out"] {
+			s.KeepOut = categoryFlag(*keepOut)
+		}
+		if set["log-category"] {
+			s.LogByHand = categoryFlag(*byHand)
+		}
+		if set["auto"] {
+			s.Auto = bools["auto"]
+		}
+		if set["threads"] {
+			s.Threads = bools["threads"]
+		}
+		if set["opportunity"] {
+			s.Opportunity = *opp
+		}
+		if set["create-leads"] {
+			s.CreateLeads = bools["create-leads"]
 		}
 		if changed {
 			if s, err = cl.UpdateCRMSettings(ctx, s); err != nil {
@@ -291,12 +374,29 @@ func (c *cli) crmSettings(args []string) int {
 		if *asJSON {
 			return c.printJSON(s)
 		}
-		printCRMSettings(c.out, s)
+		pol, err := cl.Policy(ctx)
+		if err != nil {
+			return c.fail(err)
+		}
+		printCRMSettings(c.out, s, pol)
 		return exitOK
 	})
 }
 
-func printCRMSettings(w io.Writer, s api.CRMSettings) {
+// crmOppWords says an opportunity choice for people.
+func crmOppWords(v string) string {
+	switch v {
+	case api.OppOff:
+		return "off (the Account only)"
+	case api.OppSingleOpen:
+		return "single-open (the Account's one open Opportunity)"
+	case api.OppMostRecent:
+		return "most-recent (the Account's open Opportunity changed last)"
+	}
+	return v
+}
+
+func printCRMSettings(w io.Writer, s api.CRMSettings, pol api.Policy) {
 	onOff := map[bool]string{true: "on", false: "off"}
 	none := func(l []string) string {
 		if len(l) == 0 {
@@ -304,13 +404,25 @@ func printCRMSettings(w io.Writer, s api.CRMSettings) {
 		}
 		return strings.Join(l, ", ")
 	}
+	locked := func(name string) string {
+		if pol.IsLocked("salesforce." + name) {
+			return "  (" + api.LockedWords + ")"
+		}
+		return ""
+	}
 	budget := s.Budget
 	if budget == 0 {
 		budget = salesforce.DefaultBudget
 	}
-	fmt.Fprintf(w, "log email as:           %s\n", s.LogEmailAs)
-	fmt.Fprintf(w, "remove deleted events:  %s\n", onOff[s.RemoveDeletedEvents])
+	fmt.Fprintf(w, "log email as:           %s%s\n", s.LogEmailAs, locked("log_email_as"))
+	fmt.Fprintf(w, "remove deleted events:  %s%s\n", onOff[s.RemoveDeletedEvents], locked("remove_deleted_events"))
 	fmt.Fprintf(w, "API budget:             %g%% of the org's daily allocation\n", budget*100)
-	fmt.Fprintf(w, "internal domains:       %s (and each mailbox's own)\n", none(s.InternalDomains))
-	fmt.Fprintf(w, "blocklist:              %s\n", none(s.Blocklist))
+	fmt.Fprintf(w, "internal domains:       %s (and each mailbox's own)%s\n", none(s.InternalDomains), locked("internal_domains"))
+	fmt.Fprintf(w, "blocklist:              %s%s\n", none(s.Blocklist), locked("blocklist"))
+	fmt.Fprintf(w, "automatic logging:      %s%s\n", onOff[s.Auto], locked("auto_log"))
+	fmt.Fprintf(w, "keep out:               %s (and items marked Private or Confidential)%s\n", none(s.KeepOut), locked("keep_out_categories"))
+	fmt.Fprintf(w, "log by hand:            %s%s\n", none(s.LogByHand), locked("log_categories"))
+	fmt.Fprintf(w, "whole threads:          %s%s\n", onOff[s.Threads], locked("threads"))
+	fmt.Fprintf(w, "opportunities:          %s%s\n", crmOppWords(s.Opportunity), locked("opportunity"))
+	fmt.Fprintf(w, "create Leads:           %s%s\n", onOff[s.CreateLeads], locked("create_leads"))
 }

@@ -221,3 +221,92 @@ func TestCRMEndToEnd(t *testing.T) {
 		t.Errorf("after disconnect: %+v", st)
 	}
 }
+
+// TestCRMSettingsRulesEndToEnd: `crm settings` with the CRM rules' flags
+// through the real binary and agent, under a policy that locks threads:
+// the defaults shown, a change kept across a restart, the locked rule
+// and bad values refused in words, `policy show` naming every rule key.
+func TestCRMSettingsRulesEndToEnd(t *testing.T) {
+	h := newHome(t)
+	policyDoc := "locked = [\"salesforce.threads\"]\n[salesforce]\nthreads = false\n"
+	if err := os.WriteFile(filepath.Join(h.dir, "policy.toml"), []byte(policyDoc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.startAgent()
+	out := h.ok("crm", "settings")
+	for _, want := range []string{"automatic logging:      on\n", "keep out:               Private, Don't log (and items marked Private or Confidential)\n",
+		"log by hand:            Salesforce\n", "whole threads:          off  (Set by your administrator)\n",
+		"opportunities:          single-open", "create Leads:           off\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("crm settings lacks %q:\n%s", want, out)
+		}
+	}
+
+	h.ok("crm", "settings", "--auto", "off", "--keep-out", "Private, HR", "--log-category", "CRM,Salesforce", "--opportunity", "most-recent", "--create-leads", "on")
+	h.stopAgent()
+	h.startAgent()
+	var s api.CRMSettings
+	if err := json.Unmarshal([]byte(h.ok("crm", "settings", "--json")), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Auto || s.Threads || !s.CreateLeads || s.Opportunity != api.OppMostRecent || strings.Join(s.KeepOut, "|") != "Private|HR" || strings.Join(s.LogByHand, "|") != "CRM|Salesforce" {
+		t.Errorf("after a restart: %+v", s)
+	}
+	if err := json.Unmarshal([]byte(h.ok("crm", "settings", "--log-category", "default", "--keep-out", "", "--json")), &s); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(s.LogByHand, "|") != "Salesforce" || s.KeepOut == nil || len(s.KeepOut) != 0 {
+		t.Errorf("--log-category default --keep-out \"\": %+v", s)
+	}
+
+	for _, c := range []struct {
+		args  []string
+		code  int
+		words string
+	}{
+		{[]string{"--threads", "on"}, 1, "Set by your administrator: logging whole threads (off) cannot be changed"},
+		{[]string{"--opportunity", "newest"}, 1, "choose off, single-open"},
+		{[]string{"--log-category", "Sales,"}, 0, ""},
+		{[]string{"--keep-out", strings.Repeat("x", 256)}, 1, "longer than 255 characters"},
+		{[]string{"--auto", "maybe"}, 2, "--auto takes on or off"},
+	} {
+		_, errOut, code := h.run("", append([]string{"crm", "settings"}, c.args...)...)
+		if code != c.code || !strings.Contains(errOut, c.words) {
+			t.Errorf("crm settings %q: exit %d %q, want %d saying %q", c.args, code, errOut, c.code, c.words)
+		}
+	}
+
+	pol := h.ok("policy", "show")
+	for _, want := range []string{"salesforce.threads", "salesforce.auto_log", "salesforce.keep_out_categories", "salesforce.log_categories",
+		"salesforce.opportunity", "salesforce.create_leads"} {
+		if !strings.Contains(pol, want) {
+			t.Errorf("policy show lacks %s:\n%s", want, pol)
+		}
+	}
+	for _, line := range strings.Split(pol, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			continue
+		}
+		switch f[0] {
+		case "salesforce.threads":
+			if f[1] != "false" || f[2] != "locked" {
+				t.Errorf("policy show: %q", line)
+			}
+		case "salesforce.auto_log":
+			if f[1] != "false" || f[2] != "user" {
+				t.Errorf("policy show: %q", line)
+			}
+		case "salesforce.create_leads":
+			if f[1] != "true" || f[2] != "user" {
+				t.Errorf("policy show: %q", line)
+			}
+		}
+	}
+	_, help, _ := h.run("", "crm", "settings", "--help")
+	for _, want := range []string{"--keep-out", "--log-category", "--create-leads", "never reach Salesforce", "exactly one"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("crm settings --help lacks %q", want)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -48,6 +50,24 @@ func TestCRMWindowScreens(t *testing.T) {
 	w = s.open("^Inbox Sync$", "dashboard", "--tab", "activity")
 	s.shoot(w, "window-dashboard-activity-crm")
 	w.end()
+
+	// The CRM rules on the tile: the user's own and one the
+	// administrator locked (docs/screenshots/crm-rules.png).
+	if err := os.WriteFile(filepath.Join(h.dir, "policy.toml"), []byte("locked = [\"salesforce.threads\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	await(t, "the agent reads the policy", log, func() bool {
+		out, _, _ := h.run("", "crm", "settings")
+		return strings.Contains(out, "whole threads:          on  (Set by your administrator)")
+	})
+	h.ok("crm", "settings", "--keep-out", "Private,Don't log,HR", "--opportunity", "most-recent")
+	w = s.open("^Inbox Sync$", "dashboard", "--tab", "connections")
+	rules := s.shoot(w, "crm-rules")
+	s.differ(after, rules, "showing other CRM rules")
+	w.end()
+	if err := os.Remove(filepath.Join(h.dir, "policy.toml")); err != nil {
+		t.Fatal(err)
+	}
 
 	// The sign-in is revoked: the run after the next mail needs
 	// re-activation.

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/inboxsync/inboxsync/app"
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/control"
+	"github.com/inboxsync/inboxsync/sync/crm/crmlog"
 	"github.com/inboxsync/inboxsync/sync/engine"
 	"github.com/inboxsync/inboxsync/sync/policy"
 )
@@ -102,6 +104,7 @@ func (c *cli) policyReport(ctx context.Context) (policyReport, error) {
 	}
 	pol := app.LoadPolicy()
 	var settings api.Settings
+	var crmSettings api.CRMSettings
 	agent := false
 	if cl, err := control.Dial(ctx, p.Socket); err == nil {
 		defer cl.Close()
@@ -109,6 +112,9 @@ func (c *cli) policyReport(ctx context.Context) (policyReport, error) {
 			return policyReport{}, err
 		}
 		if settings, err = cl.Settings(ctx); err != nil {
+			return policyReport{}, err
+		}
+		if crmSettings, err = cl.CRMSettings(ctx); err != nil {
 			return policyReport{}, err
 		}
 		agent = true
@@ -144,6 +150,11 @@ func (c *cli) policyReport(ctx context.Context) (policyReport, error) {
 		if s, ok := settings.Sources[name]; ok && agent {
 			// The agent's own resolution, with the user's settings.
 			v, src = engine.SettingText(settings, name), s
+		} else if cv, ok := engine.CRMSettingText(crmSettings, name); ok && agent && src != api.SourceLocked && cv != v &&
+			!(name == "salesforce.blocklist" && cv == strings.Join(crmlog.DefaultBlocklist, ",")) {
+			// A CRM setting in force that is neither the policy's nor
+			// the default: the user's own (crm settings).
+			v, src = cv, api.SourceUser
 		}
 		if name == "google.client_secret" && v != "" {
 			v = "(hidden)"

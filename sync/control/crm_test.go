@@ -18,7 +18,9 @@ func TestCRMMethods(t *testing.T) {
 	want := api.CRMStatus{State: api.ConnLogging, Instance: "https://acme.my.salesforce.com", User: "005x", APIUsed: 12, APILimit: 15000,
 		Counts: map[api.CRMState]int{api.CRMLogged: 3, api.CRMSkipped: 1}, Requests: 4, LastRun: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
 	settings := api.CRMSettings{LoginURL: "https://test.salesforce.com", InternalDomains: []string{"partner.example"},
-		Blocklist: []string{}, LogEmailAs: api.AsTask, RemoveDeletedEvents: true, Budget: 0.8}
+		Blocklist: []string{}, LogEmailAs: api.AsTask, RemoveDeletedEvents: true, Budget: 0.8,
+		// The CRM rules, an empty list ("none") included.
+		KeepOut: []string{"Private", "Don't log"}, LogByHand: []string{}, Auto: true, Threads: true, Opportunity: api.OppMostRecent, CreateLeads: true}
 	var (
 		gotConnect api.CRMConnectRequest
 		gotWait    []bool

@@ -24,16 +24,16 @@ import (
 // crmSettingsKey stores CRMSettings in the store's settings.
 const crmSettingsKey = "crm_settings"
 
-func loadCRMSettings(ctx context.Context, st *store.Store) (api.CRMSettings, error) {
-	s := api.CRMSettings{LogEmailAs: api.AsEmailMessage}
+func loadCRMSettings(ctx context.Context, st *store.Store) (crmStored, error) {
+	s := crmStored{CRMSettings: api.CRMSettings{LogEmailAs: api.AsEmailMessage}}
 	v, ok, err := st.Setting(ctx, crmSettingsKey)
 	if err != nil || !ok {
 		return s, err
 	}
 	if err := json.Unmarshal([]byte(v), &s); err != nil {
-		return api.CRMSettings{LogEmailAs: api.AsEmailMessage}, fmt.Errorf("reading the CRM settings: %w", err)
+		return crmStored{CRMSettings: api.CRMSettings{LogEmailAs: api.AsEmailMessage}}, fmt.Errorf("reading the CRM settings: %w", err)
 	}
-	return s, nil
+	return s.clone(), nil
 }
 
 // normalizeDomains lowercases and trims domains and refuses what is not one.
@@ -79,7 +79,7 @@ func checkCRMSettings(s api.CRMSettings) (api.CRMSettings, error) {
 			return s, err
 		}
 	}
-	return s, nil
+	return checkCRMRules(s)
 }
 
 // CRMSettings implements api.Control: the settings in force.
@@ -105,13 +105,16 @@ func (e *Engine) UpdateCRMSettings(ctx context.Context, s api.CRMSettings) (api.
 	if err := e.checkCRMLocked(cur, s); err != nil {
 		return api.CRMSettings{}, err
 	}
+	own := crmRulesOwn(e.currentPolicy(), e.crm.settings(), s)
 	s = e.crmOwn(s)
 	if slices.Equal(s.Blocklist, crmlog.DefaultBlocklist) {
 		// The list CRMSettings showed, sent back unchanged: keep following
 		// the built-in list.
 		s.Blocklist = nil
 	}
-	if err := e.crm.setSettings(ctx, s); err != nil {
+	s.KeepOut, s.LogByHand = nil, nil
+	own.CRMSettings = s
+	if err := e.crm.setSettings(ctx, own); err != nil {
 		return api.CRMSettings{}, err
 	}
 	e.emit(api.Event{Type: api.EventSettings})
@@ -142,11 +145,13 @@ func (e *Engine) CRMConnect(ctx context.Context, req api.CRMConnectRequest, prog
 	if req.APIVersion != "" {
 		s.APIVersion = req.APIVersion
 	}
-	s, err := checkCRMSettings(s)
+	checked, err := checkCRMSettings(s.CRMSettings)
 	if err != nil {
 		return api.CRMStatus{}, err
 	}
-	conn, err := k.Connect(ctx, crm.ConnectRequest{Settings: connectorSettings(s), ClientSecret: req.ClientSecret, NoBrowser: req.NoBrowser}, progress)
+	s.CRMSettings = checked
+	s = s.clone()
+	conn, err := k.Connect(ctx, crm.ConnectRequest{Settings: connectorSettings(s.CRMSettings), ClientSecret: req.ClientSecret, NoBrowser: req.NoBrowser}, progress)
 	if err != nil {
 		return api.CRMStatus{}, err
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -84,7 +83,7 @@ type crmRunner struct {
 	wake chan struct{}
 
 	mu      sync.Mutex
-	cfg     api.CRMSettings
+	cfg     crmStored // the user's own settings (crmPolicy gives those in force)
 	rs      crmRunState
 	conn    crm.Connection // nil: not connected (or no connector in this build)
 	id      crm.Identity
@@ -129,7 +128,7 @@ func (e *Engine) loadCRMRunner(ctx context.Context) (*crmRunner, error) {
 		r.rs.Reason = fmt.Sprintf("Connecting to %s is not available in this build.", c.CRM)
 		return r, nil
 	}
-	conn, err := k.Open(connectorSettings(r.cfg))
+	conn, err := k.Open(connectorSettings(r.cfg.CRMSettings))
 	if err != nil {
 		r.rs.State, r.rs.Reason = api.ConnFailed, "The CRM settings cannot work: "+err.Error()
 		return r, nil
@@ -144,17 +143,16 @@ func (e *Engine) loadCRMRunner(ctx context.Context) (*crmRunner, error) {
 	return r, nil
 }
 
-func (r *crmRunner) settings() api.CRMSettings {
+// settings returns the user's own CRM settings.
+func (r *crmRunner) settings() crmStored {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := r.cfg
-	s.InternalDomains, s.Blocklist = slices.Clone(s.InternalDomains), slices.Clone(s.Blocklist)
-	return s
+	return r.cfg.clone()
 }
 
 // setSettings stores s; a changed budget reopens the connection (the
 // connector reads it at Open).
-func (r *crmRunner) setSettings(ctx context.Context, s api.CRMSettings) error {
+func (r *crmRunner) setSettings(ctx context.Context, s crmStored) error {
 	b, _ := json.Marshal(s)
 	if err := r.e.cfg.Store.PutSetting(ctx, crmSettingsKey, string(b)); err != nil {
 		return err
@@ -166,7 +164,7 @@ func (r *crmRunner) setSettings(ctx context.Context, s api.CRMSettings) error {
 	r.mu.Unlock()
 	if conn != nil && old.Budget != s.Budget {
 		if k, ok := r.e.cfg.CRM[name]; ok {
-			if c, err := k.Open(connectorSettings(s)); err == nil {
+			if c, err := k.Open(connectorSettings(s.CRMSettings)); err == nil {
 				r.mu.Lock()
 				if r.conn == conn {
 					r.conn = c
@@ -370,7 +368,8 @@ func (r *crmRunner) plan() (time.Duration, string) {
 // addresses (their domains are internal).
 func (r *crmRunner) logConfig(ctx context.Context) crmlog.Config {
 	s := r.e.crmPolicy(r.settings())
-	c := crmlog.Config{InternalDomains: s.InternalDomains, Blocklist: s.Blocklist, LogEmailAs: s.LogEmailAs, RemoveDeletedEvents: s.RemoveDeletedEvents}
+	c := crmlog.Config{InternalDomains: s.InternalDomains, Blocklist: s.Blocklist, LogEmailAs: s.LogEmailAs, RemoveDeletedEvents: s.RemoveDeletedEvents,
+		KeepOut: s.KeepOut, LogByHand: s.LogByHand, ByHandOnly: !s.Auto, Threads: s.Threads, Opportunity: s.Opportunity, CreateLeads: s.CreateLeads}
 	accts, err := r.e.cfg.Store.Accounts(ctx)
 	if err != nil {
 		r.log.Warn("reading the accounts", "err", err)

@@ -62,6 +62,7 @@ func (e *Engine) Policy(ctx context.Context) (api.Policy, error) {
 func (e *Engine) SetPolicy(p api.Policy) {
 	e.mu.Lock()
 	shownBefore := policyShown(e.policy)
+	crmBefore := crmPolicyShown(e.policy)
 	e.policy = p
 	before := e.settings
 	e.settings = resolveSettings(p, e.user, e.userSet)
@@ -72,9 +73,10 @@ func (e *Engine) SetPolicy(p api.Policy) {
 	} else {
 		e.SetMailboxPolicy(e.cfg.ExpectedMailbox, e.cfg.EnforceMailbox || policy.Bool(p.Values["enforce_mailbox"]))
 	}
-	if !sameSettings(before, after) || policyShown(p) != shownBefore {
+	if !sameSettings(before, after) || policyShown(p) != shownBefore || crmPolicyShown(p) != crmBefore {
 		// The status shows the organisation mode and the policy's
-		// problems: the tray and the dashboard read it again on this.
+		// problems, the dashboard the CRM settings in force: the tray
+		// and the dashboard read them again on this.
 		e.emit(api.Event{Type: api.EventSettings})
 		if before.Interval != after.Interval {
 			for _, r := range e.runnerList() {
@@ -295,6 +297,13 @@ func shown(key, v string) string {
 	return v
 }
 
+// currentPolicy returns the policy in force.
+func (e *Engine) currentPolicy() api.Policy {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.policy
+}
+
 // Names of the CRM behaviour settings in the policy.
 const (
 	nameCRMInternal = "salesforce.internal_domains"
@@ -308,10 +317,10 @@ const (
 // default the user's own choice overrides (internal domains add up; a
 // blocklist the user never edited, email logging as EmailMessage and
 // keeping cancelled meetings' Events count as no choice).
-func (e *Engine) crmPolicy(s api.CRMSettings) api.CRMSettings {
-	e.mu.Lock()
-	p := e.policy
-	e.mu.Unlock()
+func (e *Engine) crmPolicy(own crmStored) api.CRMSettings {
+	p := e.currentPolicy()
+	s := own.clone().CRMSettings
+	resolveCRMRules(p, &s, own)
 	if v, ok := p.Get(nameCRMInternal); ok {
 		if p.IsLocked(nameCRMInternal) {
 			s.InternalDomains = policy.List(v)
@@ -340,9 +349,10 @@ func (e *Engine) crmPolicy(s api.CRMSettings) api.CRMSettings {
 // checkCRMLocked refuses a change of a CRM setting the policy locks: s
 // must keep the value in force (cur).
 func (e *Engine) checkCRMLocked(cur, s api.CRMSettings) error {
-	e.mu.Lock()
-	p := e.policy
-	e.mu.Unlock()
+	p := e.currentPolicy()
+	if err := checkCRMRulesLocked(p, cur, s); err != nil {
+		return err
+	}
 	same := map[string]bool{
 		nameCRMInternal: slices.Equal(cur.InternalDomains, s.InternalDomains),
 		nameCRMBlock:    s.Blocklist == nil || slices.Equal(cur.Blocklist, s.Blocklist),

@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 	"github.com/inboxsync/inboxsync/sync/api"
@@ -384,6 +385,12 @@ var settings = []setting{
 	{"salesforce.blocklist", "", "domains left out before matching, e.g. [\"gmail.com\", \"yahoo.*\"] (default: the common free-mail domains)", domains},
 	{"salesforce.log_email_as", "email", "\"email\" (an EmailMessage, Enhanced Email) or \"task\" (for orgs without Enhanced Email)", oneOf("email", "task")},
 	{"salesforce.remove_deleted_events", "false", "delete a meeting's Event when it is cancelled or deleted in the mailbox", boolean},
+	{"salesforce.keep_out_categories", "Private,Don't log", "categories (Exchange, Office 365) or labels (Gmail) that keep a mail or meeting out of Salesforce, e.g. [\"Private\", \"Don't log\"]; items marked Private or Confidential always are", categories},
+	{"salesforce.log_categories", "Salesforce", "categories or labels that log an item by hand, even with automatic logging off or a sender on the free-mail blocklist, e.g. [\"Salesforce\"]", categories},
+	{"salesforce.auto_log", "true", "log mail and meetings whose participants match a Contact or Lead; false: only items marked by hand (log_categories)", boolean},
+	{"salesforce.threads", "true", "log the later messages of a logged conversation to the same people, even an internal colleague's reply", boolean},
+	{"salesforce.opportunity", "single-open", "relate logged items to an Opportunity of the matched Contacts' Account: \"off\", \"single-open\" (when it has exactly one open) or \"most-recent\" (the open one changed last)", oneOf("off", "single-open", "most-recent")},
+	{"salesforce.create_leads", "false", "create a Lead for an external participant of an item marked by hand who matches no Contact or Lead", boolean},
 	{"smtp.host", "", "the mail relay that sends stop notices", text},
 	{"smtp.port", "587", "the relay's port", intRange(1, 65535)},
 	{"smtp.tls", "starttls", "\"starttls\", \"implicit\" (port 465) or \"none\" (only for a relay on localhost)", oneOf("starttls", "implicit", "none")},
@@ -474,6 +481,52 @@ func domains(v any) (string, error) {
 		}
 		if !slices.Contains(out, d) {
 			out = append(out, d)
+		}
+	}
+	return strings.Join(out, ","), nil
+}
+
+// MaxCategory is the longest category or label name the CRM rules accept.
+const MaxCategory = 255
+
+// CheckCategory checks one category or label name of the CRM rules
+// (keep_out_categories, log_categories): not empty, one line, at most
+// MaxCategory characters, no comma (lists of names are comma-separated).
+// It returns the name trimmed.
+func CheckCategory(name string) (string, error) {
+	n := strings.TrimSpace(name)
+	switch {
+	case n == "":
+		return "", errors.New("a category or label name cannot be empty")
+	case strings.ContainsAny(n, "\r\n"):
+		return "", fmt.Errorf("the category or label name %q must be on one line", n)
+	case utf8.RuneCountInString(n) > MaxCategory:
+		return "", fmt.Errorf("the category or label name %.40q… is longer than %d characters", n, MaxCategory)
+	case strings.Contains(n, ","):
+		return "", fmt.Errorf("the category or label name %q cannot hold a comma (names are given as a comma-separated list)", n)
+	}
+	return n, nil
+}
+
+// categories checks a list of category or label names (["Private",
+// "Don't log"]); names differing only in case count once.
+func categories(v any) (string, error) {
+	items, ok := v.([]any)
+	if !ok {
+		return "", fmt.Errorf("must be a list such as [\"Private\"], not %s", typeWords(v))
+	}
+	var out []string
+	for _, it := range items {
+		s, ok := it.(string)
+		if !ok {
+			return "", fmt.Errorf("may hold only names in quotes, not %s", typeWords(it))
+		}
+		n, err := CheckCategory(s)
+		if err != nil {
+			return "", err
+		}
+		if !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, n) }) {
+			out = append(out, n)
 		}
 	}
 	return strings.Join(out, ","), nil

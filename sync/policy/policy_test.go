@@ -238,3 +238,40 @@ func TestSalesforceBehaviourSettings(t *testing.T) {
 		t.Errorf("bad blocklist: %v", bad.Problems)
 	}
 }
+
+func TestSalesforceRuleSettings(t *testing.T) {
+	p := Parse("locked = [\"salesforce.auto_log\", \"salesforce.threads\"]\n[salesforce]\n" +
+		"keep_out_categories = [\" Private \", \"HR only\", \"private\"]\nlog_categories = []\n" +
+		"auto_log = false\nopportunity = \"Most-Recent\"\ncreate_leads = true\n")
+	if len(p.Problems) != 0 {
+		t.Fatalf("problems: %v", p.Problems)
+	}
+	want := map[string]string{"salesforce.keep_out_categories": "Private,HR only", "salesforce.log_categories": "",
+		"salesforce.auto_log": "false", "salesforce.opportunity": "most-recent", "salesforce.create_leads": "true"}
+	for k, v := range want {
+		if got, ok := p.Get(k); !ok || got != v {
+			t.Errorf("%s = %q (set %v), want %q", k, got, ok, v)
+		}
+	}
+	// Locked without a value: the built-in default, locked.
+	if v, src := Resolve(p, "salesforce.threads", "", "false"); v != "true" || src != api.SourceLocked {
+		t.Errorf("locked threads without a value = %q %s, want true locked", v, src)
+	}
+	if v, src := Resolve(Parse(""), "salesforce.keep_out_categories", "", ""); v != "Private,Don't log" || src != api.SourceDefault {
+		t.Errorf("default keep-out = %q %s", v, src)
+	}
+	for doc, words := range map[string]string{
+		"[salesforce]\nopportunity = \"newest\"\n":                                     `must be one of "off", "single-open", "most-recent"`,
+		"[salesforce]\nkeep_out_categories = [\"\"]\n":                                 "cannot be empty",
+		"[salesforce]\nlog_categories = [\"a,b\"]\n":                                   "cannot hold a comma",
+		"[salesforce]\nlog_categories = \"Salesforce\"\n":                              "must be a list",
+		"[salesforce]\nkeep_out_categories = [\"" + strings.Repeat("x", 256) + "\"]\n": "longer than 255",
+		"[salesforce]\nlog_categories = [\"two\\nlines\"]\n":                           "on one line",
+		"[salesforce]\nauto_log = \"off\"\n":                                           "must be true or false",
+	} {
+		bad := Parse(doc)
+		if len(bad.Problems) != 1 || bad.Problems[0].Line != 2 || !strings.Contains(bad.Problems[0].Message, words) {
+			t.Errorf("%q: problems %v, want one on line 2 saying %q", doc, bad.Problems, words)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,5 +184,62 @@ func TestCRMConnectWindow(t *testing.T) {
 	u.waitFor("the window to close", func() bool { return w.ctx.Err() != nil })
 	if got := reqs.all(); len(got) != 1 || got[0].ClientID != "3MVG" || got[0].CRM != api.CRMSalesforce {
 		t.Errorf("requests = %+v", got)
+	}
+}
+
+// The CRM tile says the rules in force in one line and, in a second,
+// which the administrator set; it follows a settings change and hides
+// them while disconnected.
+func TestDashboardCRMTileRules(t *testing.T) {
+	f := newFake()
+	st, _ := crmConnected()
+	set := api.CRMSettings{LogEmailAs: api.AsEmailMessage, KeepOut: api.DefaultKeepOut, LogByHand: api.DefaultLogByHand,
+		Auto: true, Threads: true, Opportunity: api.OppSingleOpen}
+	pol := api.Policy{}
+	var mu sync.Mutex
+	f.CRMStatusFn = func() (api.CRMStatus, error) { mu.Lock(); defer mu.Unlock(); return st, nil }
+	f.CRMSettingsFn = func() (api.CRMSettings, error) { mu.Lock(); defer mu.Unlock(); return set, nil }
+	f.PolicyFn = func() (api.Policy, error) { mu.Lock(); defer mu.Unlock(); return pol, nil }
+	w, u := newDashboardWindow(t, f)
+	tile := w.crmTile
+	const defaults = "Auto-logging on · threads on · keep out: Private, Don't log · log by hand: Salesforce · opportunities: single open"
+	u.waitFor("the rules", func() bool { return tile.rules.Text == defaults && tile.rules.Visible() })
+
+	mu.Lock()
+	set.Auto, set.KeepOut, set.LogByHand, set.Opportunity, set.CreateLeads = false, []string{"Private", "HR"}, []string{}, api.OppMostRecent, true
+	pol = api.Policy{Locked: []string{"salesforce.auto_log", "salesforce.threads"}}
+	mu.Unlock()
+	f.events <- api.Event{Type: api.EventSettings}
+	const changed = "Auto-logging off · threads on · keep out: Private, HR · log by hand: none · opportunities: most recent · new Leads on\n" +
+		"Set by your administrator: auto-logging, threads."
+	u.waitFor("the changed rules", func() bool { return tile.rules.Text == changed })
+
+	mu.Lock()
+	st = api.CRMStatus{}
+	mu.Unlock()
+	f.events <- api.Event{Type: api.EventCRM}
+	u.waitFor("the disconnected tile", func() bool { return tile.state.Text == "Disconnected" })
+	if tile.rules.Visible() {
+		t.Error("the rules show while disconnected")
+	}
+}
+
+// The Activity tab's CRM line names the rule that logged or skipped an
+// item (not the ordinary participants rule).
+func TestCRMLineNamesTheRule(t *testing.T) {
+	for _, c := range []struct {
+		item *api.CRMItem
+		want string
+	}{
+		{&api.CRMItem{State: api.CRMLogged, Rule: crm.RuleThread}, "Logged to Salesforce (whole thread)"},
+		{&api.CRMItem{State: api.CRMLogged, Rule: crm.RuleByHand}, "Logged to Salesforce (marked for Salesforce)"},
+		{&api.CRMItem{State: api.CRMLogged, Rule: crm.RuleParticipants}, "Logged to Salesforce"},
+		{&api.CRMItem{State: api.CRMSkipped, Rule: crm.RuleKeepOut, Reason: "marked Private"}, "Not logged (kept out): marked Private"},
+		{&api.CRMItem{State: api.CRMSkipped, Rule: crm.RuleAutoOff, Reason: "not marked for Salesforce"}, "Not logged (automatic logging off): not marked for Salesforce"},
+		{&api.CRMItem{State: api.CRMSkipped, Reason: crm.ReasonNoExternal}, "Not logged: " + crm.ReasonNoExternal},
+	} {
+		if got := crmLine(c.item); got != c.want {
+			t.Errorf("crmLine(%+v) = %q, want %q", *c.item, got, c.want)
+		}
 	}
 }

@@ -18,22 +18,26 @@ import (
 
 // crmTile is the CRM connection on the Connections tab.
 type crmTile struct {
-	card       *widget.Card
-	state      *widget.Label
-	detail     *widget.Label
+	card   *widget.Card
+	state  *widget.Label
+	detail *widget.Label
+	// rules says the CRM rules in force (and which the administrator
+	// set), while connected.
+	rules      *widget.Label
 	refresh    *widget.Button
 	change     *widget.Button
 	disconnect *widget.Button
 }
 
 func (w *Dashboard) newCRMTile() *crmTile {
-	t := &crmTile{state: widget.NewLabel("Disconnected"), detail: caption("")}
+	t := &crmTile{state: widget.NewLabel("Disconnected"), detail: caption(""), rules: caption("")}
+	t.rules.Hide()
 	t.state.TextStyle.Bold = true
 	t.refresh = widget.NewButtonWithIcon("Connect", theme.ViewRefreshIcon(), func() { w.openCRMConnect() })
 	t.change = widget.NewButtonWithIcon("Change", theme.DocumentCreateIcon(), w.onCRMChange)
 	t.disconnect = widget.NewButtonWithIcon("Disconnect", theme.CancelIcon(), w.onCRMDisconnect)
 	t.disconnect.Importance = widget.DangerImportance
-	t.card = widget.NewCard("CRM", "Salesforce", container.NewVBox(t.state, t.detail,
+	t.card = widget.NewCard("CRM", "Salesforce", container.NewVBox(t.state, t.detail, t.rules,
 		container.NewHBox(t.refresh, t.change, layout.NewSpacer(), t.disconnect)))
 	t.update(api.CRMStatus{})
 	return t
@@ -83,8 +87,59 @@ func (t *crmTile) update(st api.CRMStatus) {
 		t.card.SetSubTitle("Salesforce")
 	}
 	t.detail.SetText(detail)
+	if st.State == api.ConnNotConnected || t.rules.Text == "" {
+		t.rules.Hide()
+	} else {
+		t.rules.Show()
+	}
 	t.state.Refresh()
 	t.refresh.Refresh()
+}
+
+// setRules shows the CRM rules in force (s) under the policy p.
+func (t *crmTile) setRules(s api.CRMSettings, p api.Policy) {
+	t.rules.SetText(crmRulesWords(s, p))
+}
+
+// crmRulesWords says the CRM rules in force in one line, and in a second
+// which of them the administrator set: "Auto-logging on · threads on ·
+// keep out: Private, Don't log · log by hand: Salesforce · opportunities:
+// single open".
+func crmRulesWords(s api.CRMSettings, p api.Policy) string {
+	onOff := map[bool]string{true: "on", false: "off"}
+	list := func(l []string) string {
+		if len(l) == 0 {
+			return "none"
+		}
+		return strings.Join(l, ", ")
+	}
+	opp := map[string]string{api.OppOff: "off", api.OppSingleOpen: "single open", api.OppMostRecent: "most recent"}[s.Opportunity]
+	if opp == "" {
+		opp = s.Opportunity
+	}
+	type rule struct{ key, words, name string }
+	rules := []rule{
+		{"auto_log", "Auto-logging " + onOff[s.Auto], "auto-logging"},
+		{"threads", "threads " + onOff[s.Threads], "threads"},
+		{"keep_out_categories", "keep out: " + list(s.KeepOut), "keep out"},
+		{"log_categories", "log by hand: " + list(s.LogByHand), "log by hand"},
+		{"opportunity", "opportunities: " + opp, "opportunities"},
+	}
+	if s.CreateLeads || p.IsLocked("salesforce.create_leads") {
+		rules = append(rules, rule{"create_leads", "new Leads " + onOff[s.CreateLeads], "new Leads"})
+	}
+	var words, locked []string
+	for _, r := range rules {
+		words = append(words, r.words)
+		if p.IsLocked("salesforce." + r.key) {
+			locked = append(locked, r.name)
+		}
+	}
+	out := strings.Join(words, " · ")
+	if len(locked) > 0 {
+		out += "\n" + api.LockedWords + ": " + strings.Join(locked, ", ") + "."
+	}
+	return out
 }
 
 // openCRMConnect asks the agent for the Salesforce window.
@@ -103,7 +158,8 @@ func (w *Dashboard) openCRMConnect() {
 // onCRMChange explains how to change the Salesforce connection.
 func (w *Dashboard) onCRMChange() {
 	msg := widget.NewLabel("To log to another Salesforce user or org, sign in again with it: what was already logged stays where it is. " +
-		"What is logged and how (internal domains, blocklist, email or task) is set with `inboxsync crm settings`.")
+		"What is logged and how (internal domains, blocklist, email or task, and the rules: keep out, log by hand, " +
+		"auto-logging, threads, opportunities, new Leads) is set with `inboxsync crm settings`.")
 	msg.Wrapping = fyne.TextWrapWord
 	var d *dialog.CustomDialog
 	again := widget.NewButton("Sign in again", func() { d.Hide(); w.openCRMConnect() })
@@ -139,19 +195,26 @@ func (w *Dashboard) onCRMDisconnect() {
 	d.Show()
 }
 
-// crmLine says an item's Salesforce state for the Activity tab.
+// crmLine says an item's Salesforce state for the Activity tab, with the
+// rule that logged or skipped it ("Logged to Salesforce (whole thread)",
+// "Not logged (kept out): marked Private").
 func crmLine(c *api.CRMItem) string {
-	switch {
-	case c == nil:
+	if c == nil {
 		return ""
+	}
+	rule := ""
+	if c.Rule != "" && c.Rule != "participants" {
+		rule = " (" + api.CRMRuleWords(c.Rule) + ")"
+	}
+	switch {
 	case c.State == api.CRMLogged:
-		return "Logged to Salesforce"
+		return "Logged to Salesforce" + rule
 	case c.State == api.CRMPending:
 		return "Waiting to be logged to Salesforce"
 	case c.State == api.CRMFailed:
 		return "Salesforce refused it: " + c.Reason
 	case c.Reason != "":
-		return "Not logged: " + c.Reason
+		return "Not logged" + rule + ": " + c.Reason
 	}
 	return string(c.State)
 }

@@ -228,10 +228,15 @@ func (w *Dashboard) reload(ctx context.Context) {
 	sessions, serr := w.ctl.Sessions(ctx, api.SessionQuery{Limit: sessionLimit})
 	issues, ierr := w.ctl.Issues(ctx, "", issueLimit)
 	crmSt, cerr := w.ctl.CRMStatus(ctx)
+	crmSet, rerr := w.ctl.CRMSettings(ctx)
+	pol, perr := w.ctl.Policy(ctx)
 	if err == nil {
 		err = firstErr(aerr, serr, ierr)
 	}
 	w.do(func() {
+		if rerr == nil && perr == nil {
+			w.crmTile.setRules(crmSet, pol)
+		}
 		if cerr == nil {
 			w.crm = crmSt
 			w.crmTile.update(crmSt)

@@ -38,6 +38,7 @@ type fakeControl struct {
 	CRMStatusFn      func() (api.CRMStatus, error)
 	CRMSyncFn        func(wait bool) (api.CRMStatus, error)
 	CRMDisconnectFn  func() error
+	CRMSettingsFn    func() (api.CRMSettings, error)
 }
 
 var _ api.Control = (*fakeControl)(nil)
@@ -209,7 +210,11 @@ func (f *fakeControl) CRMDisconnect(context.Context) error {
 }
 
 func (f *fakeControl) CRMSettings(context.Context) (api.CRMSettings, error) {
-	return api.CRMSettings{LogEmailAs: api.AsEmailMessage}, nil
+	if f.CRMSettingsFn != nil {
+		return f.CRMSettingsFn()
+	}
+	return api.CRMSettings{LogEmailAs: api.AsEmailMessage, KeepOut: api.DefaultKeepOut, LogByHand: api.DefaultLogByHand,
+		Auto: true, Threads: true, Opportunity: api.OppSingleOpen}, nil
 }
 
 func (f *fakeControl) UpdateCRMSettings(_ context.Context, s api.CRMSettings) (api.CRMSettings, error) {

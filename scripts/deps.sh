@@ -8,7 +8,7 @@ purpose=${1:-test}
 pkgs=(gcc pkg-config libgl1-mesa-dev xorg-dev dbus dbus-x11 gnome-keyring)
 case "$purpose" in
   run) ;;
-  test) pkgs+=(procps xvfb xdotool imagemagick x11-utils postgresql) ;;
+  test) pkgs+=(procps xvfb xdotool imagemagick x11-utils postgresql chromium) ;;
   package) pkgs+=(git make tar xz-utils file binutils gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 desktop-file-utils zip unzip wixl msitools) ;;
   wine) pkgs+=(wine wine64 xvfb xdotool imagemagick gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64) ;;
   *) echo "usage: $0 run|test|package|wine" >&2; exit 2 ;;

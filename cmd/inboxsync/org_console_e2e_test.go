@@ -168,107 +168,133 @@ func TestOrgConsoleInBrowser(t *testing.T) {
 	}()
 
 	downloads := t.TempDir()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox,
-		chromedp.Flag("ignore-certificate-errors", true), chromedp.WindowSize(1280, 900))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.IgnoreCertErrors, chromedp.WindowSize(1280, 900))...)
 	defer cancel()
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
+	if err := chromedp.Do(ctx); err != nil { // starts the browser (no timeout on this first call)
+		t.Fatalf("starting chromium: %v", err)
+	}
 	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	shot := func(name string) chromedp.Action {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			d := os.Getenv("INBOXSYNC_SHOTS")
-			if d == "" {
-				return nil
-			}
-			var png []byte
-			if err := chromedp.FullScreenshot(&png, 90).Do(ctx); err != nil {
-				return err
-			}
-			os.MkdirAll(d, 0o755)
-			return os.WriteFile(filepath.Join(d, name+".png"), png, 0o644)
-		})
-	}
-	run := func(what string, actions ...chromedp.Action) {
+	type (
+		css  = chromedp.CSS
+		step = chromedp.Action[chromedp.Void]
+	)
+	do := func(what string, steps ...step) {
 		t.Helper()
-		if err := chromedp.Run(ctx, actions...); err != nil {
+		if err := chromedp.Do(ctx, steps...); err != nil {
 			t.Fatalf("%s: %v\nconsole log:\n%s", what, err, consoleLog.String())
 		}
 	}
-	var text, url string
-	run("open the console", chromedp.Navigate(base+"/"), chromedp.WaitVisible(`input[name=password]`), chromedp.Location(&url))
-	if !strings.HasPrefix(url, base+"/signin") {
-		t.Fatalf("the console opened %s, not the sign-in page", url)
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(css(sel)))
+		if err != nil {
+			t.Fatalf("the text of %s: %v", sel, err)
+		}
+		return strings.Join(strings.Fields(s), " ")
 	}
-	run("a wrong password",
-		chromedp.SendKeys(`input[name=name]`, "ann"), chromedp.SendKeys(`input[name=password]`, "not it"),
-		chromedp.Submit(`input[name=password]`), chromedp.WaitVisible(`.error`), chromedp.Text(`.error`, &text), shot("console-signin-error"))
-	if text != "The name or the password is wrong." {
-		t.Errorf("wrong password says %q", text)
+	eval := func(expr string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return s
 	}
-	run("sign in",
-		chromedp.SendKeys(`input[name=name]`, "ann"), chromedp.SendKeys(`input[name=password]`, password),
-		chromedp.Submit(`input[name=password]`), chromedp.WaitVisible(`table.mailboxes`), chromedp.Text(`header.top`, &text), shot("console-mailboxes"))
-	if !strings.Contains(text, "Signed in as ann") {
-		t.Errorf("header after the sign-in: %q", text)
-	}
-	var rows int
-	run("filter by state",
-		chromedp.SetValue(`select[name=state]`, "error"), chromedp.Submit(`select[name=state]`),
-		chromedp.WaitVisible(`nav.states a.current.state-error`), chromedp.Evaluate(`document.querySelectorAll("table.mailboxes tbody tr").length`, &rows),
-		chromedp.Text(`table.mailboxes tbody`, &text), shot("console-filter-error"))
-	if rows != 1 || !strings.Contains(text, "seller03@contoso.test") || !strings.Contains(text, "Disabled due to an error") {
-		t.Errorf("state=error shows %d rows: %q", rows, text)
-	}
-	run("search",
-		chromedp.SetValue(`select[name=state]`, ""), chromedp.SetValue(`input[name=q]`, ""), chromedp.SendKeys(`input[name=q]`, "seller1"),
-		chromedp.Submit(`input[name=q]`), chromedp.WaitVisible(`nav.states a.current.state-all`),
-		chromedp.Evaluate(`Array.from(document.querySelectorAll("table.mailboxes tbody tr td:first-child")).map(e => e.textContent).join(",")`, &text))
-	if text != "seller10@contoso.test,seller11@contoso.test" {
-		t.Errorf("search seller1 shows %q", text)
+	shot := func(name string) {
+		t.Helper()
+		d := os.Getenv("INBOXSYNC_SHOTS")
+		if d == "" {
+			return
+		}
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		os.MkdirAll(d, 0o755)
+		if err := os.WriteFile(filepath.Join(d, name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 
-	// Force sync: the page says it was asked, and a session started by
-	// it appears.
-	run("open a mailbox", chromedp.Click(`a[href="/mailbox/seller10@contoso.test"]`), chromedp.WaitVisible(`section.summary`))
-	g.User("seller10@contoso.test").Add(graphtest.Inbox, 2, time.Now())
-	run("force a sync", chromedp.Click(`//button[text()="Force sync"]`), chromedp.WaitVisible(`.flash`), chromedp.Text(`.flash`, &text))
-	if !strings.Contains(text, "Sync asked at") {
-		t.Errorf("after Force sync the page says %q", text)
+	do("open the console", chromedp.Navigate(base+"/"), chromedp.WaitVisible(css(`input[name=password]`)))
+	if url, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasPrefix(url, base+"/signin") {
+		t.Fatalf("the console opened %s, not the sign-in page", url)
 	}
-	deadline = time.Now().Add(60 * time.Second)
-	for {
-		run("reload", chromedp.Reload(), chromedp.WaitVisible(`section.summary`), chromedp.Text(`main`, &text))
-		if strings.Contains(text, "manual") && strings.Contains(text, "Items\n7") || strings.Contains(text, "Items 7") {
+	do("a wrong password",
+		chromedp.SendKeys(css(`input[name=name]`), "ann"), chromedp.SendKeys(css(`input[name=password]`), "not it"),
+		chromedp.Submit(css(`input[name=password]`)), chromedp.WaitVisible(css(`.error`)))
+	if got := text(`.error`); got != "The name or the password is wrong." {
+		t.Errorf("wrong password says %q", got)
+	}
+	shot("console-signin-error")
+	do("sign in",
+		chromedp.SendKeys(css(`input[name=name]`), "ann"), chromedp.SendKeys(css(`input[name=password]`), password),
+		chromedp.Submit(css(`input[name=password]`)), chromedp.WaitVisible(css(`table.mailboxes`)))
+	if got := text(`header.top`); !strings.Contains(got, "Signed in as ann") {
+		t.Errorf("header after the sign-in: %q", got)
+	}
+	shot("console-mailboxes")
+	rowsJS := `Array.from(document.querySelectorAll("table.mailboxes tbody tr td:first-child")).map(e => e.textContent).join(",")`
+	do("filter by state",
+		chromedp.SetValue(css(`select[name=state]`), "error"), chromedp.Submit(css(`select[name=state]`)),
+		chromedp.WaitVisible(css(`nav.states a.current.state-error`)))
+	if got, row := eval(rowsJS), text(`table.mailboxes tbody`); got != "seller03@contoso.test" || !strings.Contains(row, "Disabled due to an error") {
+		t.Errorf("state=error shows %q: %q", got, row)
+	}
+	shot("console-filter-error")
+	do("search",
+		chromedp.SetValue(css(`select[name=state]`), ""), chromedp.SendKeys(css(`input[name=q]`), "seller1"),
+		chromedp.Submit(css(`input[name=q]`)), chromedp.WaitVisible(css(`nav.states a.current.state-all`)))
+	if got := eval(rowsJS); got != "seller10@contoso.test,seller11@contoso.test" {
+		t.Errorf("search seller1 shows %q", got)
+	}
+
+	// Force sync: the page says it was asked, and the session it started
+	// shows with the new mail.
+	do("open a mailbox", chromedp.Click(css(`a[href="/mailbox/seller10@contoso.test"]`)), chromedp.WaitVisible(css(`section.summary`)))
+	g.User("seller10@contoso.test").Add(graphtest.Inbox, 2, time.Now())
+	do("force a sync", chromedp.Click(css(`form[action$="/sync"] button`)), chromedp.WaitVisible(css(`.flash`)))
+	if got := text(`.flash`); !strings.Contains(got, "Sync asked at") {
+		t.Errorf("after Force sync the page says %q", got)
+	}
+	itemsJS := `Array.from(document.querySelectorAll("dt")).find(e => e.textContent == "Items").nextElementSibling.textContent`
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		do("reload", chromedp.Reload(), chromedp.WaitVisible(css(`section.summary`)))
+		if eval(itemsJS) == "7" && strings.Contains(text(`main`), "manual") {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the forced sync did not show on the mailbox page within 60 s:\n%s", text)
+			t.Fatalf("the forced sync did not show on the mailbox page within 60 s:\n%s", text(`main`))
 		}
-		time.Sleep(500 * time.Millisecond)
 	}
-	run("mailbox page", shot("console-mailbox"))
-	run("disable", chromedp.Click(`//button[text()="Disable"]`), chromedp.WaitVisible(`.flash`),
-		chromedp.Text(`section.summary .badge`, &text), shot("console-mailbox-disabled"))
-	if text != "Disabled" {
-		t.Errorf("after Disable the badge says %q", text)
+	shot("console-mailbox")
+	do("disable", chromedp.Click(css(`form[action$="/disable"] button`)), chromedp.WaitVisible(css(`.flash`)))
+	if got := text(`section.summary .badge`); got != "Disabled" {
+		t.Errorf("after Disable the badge says %q", got)
 	}
-	if s := o.status(); func() string {
-		for _, m := range s.Mailboxes {
-			if m.Address == "seller10@contoso.test" {
-				return m.State
-			}
+	shot("console-mailbox-disabled")
+	state := ""
+	for _, m := range o.status().Mailboxes {
+		if m.Address == "seller10@contoso.test" {
+			state = m.State
 		}
-		return ""
-	}() != "disabled" {
-		t.Errorf("org status does not show seller10 disabled")
+	}
+	if state != "disabled" {
+		t.Errorf("org status shows seller10 %q, want disabled", state)
 	}
 
-	// The CSV of the whole table.
-	run("download the CSV",
-		browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllow).WithDownloadPath(downloads),
-		chromedp.Navigate(base+"/"), chromedp.WaitVisible(`a.csv`), chromedp.Click(`a.csv`))
+	// The CSV of the whole table, downloaded by the browser.
+	do("download the CSV",
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+				Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads})
+			return err
+		}),
+		chromedp.Navigate(base+"/"), chromedp.WaitVisible(css(`a.csv`)), chromedp.Click(css(`a.csv`)))
 	var csvData []byte
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		if b, err := os.ReadFile(filepath.Join(downloads, "inboxsync-mailboxes.csv")); err == nil && bytes.Count(b, []byte("\n")) == 13 {
@@ -277,7 +303,8 @@ func TestOrgConsoleInBrowser(t *testing.T) {
 		}
 	}
 	if csvData == nil {
-		t.Fatalf("no complete inboxsync-mailboxes.csv in the download folder")
+		names, _ := filepath.Glob(filepath.Join(downloads, "*"))
+		t.Fatalf("no complete inboxsync-mailboxes.csv in the download folder: %v", names)
 	}
 	if !bytes.Contains(csvData, []byte("seller10@contoso.test,office365,disabled,")) || !bytes.Contains(csvData, []byte("seller03@contoso.test,office365,error,")) {
 		t.Errorf("the CSV:\n%s", csvData)

@@ -299,8 +299,12 @@ func (w *Worker) runSession(ctx context.Context, addr string, attempt int) error
 	}
 	limit := w.cfg.RescueAfter * 8 / 10
 	trigger := "schedule"
-	if attempt > 1 {
+	switch {
+	case attempt > 1:
 		trigger = "resume"
+	case !mb.SyncAsked.IsZero() && mb.SyncAsked.After(mb.LastTry):
+		// Forced (org sync, the console) since the last session.
+		trigger = "manual"
 	}
 	res, serr := session.Run(ctx, session.Input{
 		Account: addr, Trigger: trigger,

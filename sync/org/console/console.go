@@ -687,7 +687,7 @@ func (s *Server) when(t time.Time) string {
 	case d >= 0:
 		rel = " (just now)"
 	default:
-		rel = " (now)"
+		rel = " (in a moment)"
 	}
 	return day + lt.Format("15:04") + rel
 }

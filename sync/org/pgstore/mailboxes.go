@@ -40,6 +40,7 @@ type Mailbox struct {
 	LastSync   time.Time // end of the last successful session; zero: never
 	LastTry    time.Time // end of the last session, any outcome; zero: never
 	NextSync   time.Time // when the next session is due
+	SyncAsked  time.Time // when a sync was last forced (org sync, the console); zero: never
 	Items      int64     // stored, not deleted items
 	Added      time.Time // when the mailbox was added
 }
@@ -183,7 +184,7 @@ type Filter struct {
 }
 
 const mailboxCols = `SELECT m.address, m.provider, m.enabled, m.error, m.reason, m.rejections, m.failures,
-	m.last_sync, m.last_try, m.next_sync, m.added, m.live_items
+	m.last_sync, m.last_try, m.next_sync, m.added, m.live_items, m.sync_asked
 	FROM mailboxes m `
 
 func scanMailbox(r pgx.CollectableRow) (Mailbox, error) {
@@ -191,18 +192,12 @@ func scanMailbox(r pgx.CollectableRow) (Mailbox, error) {
 		mb                     Mailbox
 		isErr                  bool
 		last, try, next, added pgtype.Timestamptz
+		asked                  pgtype.Timestamptz
 	)
 	err := r.Scan(&mb.Address, &mb.Provider, &mb.Enabled, &isErr, &mb.Reason, &mb.Rejections, &mb.Failures,
-		&last, &try, &next, &added, &mb.Items)
-	mb.LastSync, mb.LastTry, mb.NextSync, mb.Added = tm(last), tm(try), tm(next), tm(added)
-	switch {
-	case !mb.Enabled:
-		mb.State = StateDisabled
-	case isErr:
-		mb.State = StateError
-	default:
-		mb.State = StateEnabled
-	}
+		&last, &try, &next, &added, &mb.Items, &asked)
+	mb.LastSync, mb.LastTry, mb.NextSync, mb.Added, mb.SyncAsked = tm(last), tm(try), tm(next), tm(added), tm(asked)
+	mb.State = state(mb.Enabled, isErr)
 	return mb, err
 }
 

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/mail"
 	"net/url"
 	"slices"
 	"strconv"
@@ -116,6 +117,35 @@ type item struct {
 	categories  []string
 	sensitivity string
 	marks       int
+
+	// msg replaces the generated participants, subject or conversation
+	// of a message (Compose).
+	msg *Message
+}
+
+// Message is what a test writes of a message (Compose): its participants
+// as "Name <address>" or "address", and optionally its subject and
+// conversation (empty keeps the emulator's).
+type Message struct {
+	From           string
+	To, Cc         []string
+	Subject        string
+	ConversationID string
+}
+
+// Compose gives a stored message the participants (and subject,
+// conversation) of m, as if it had been written so: call it before the
+// message is first synced.
+func (s *Server) Compose(id string, m Message) { s.compose(s.me, id, m) }
+
+func (s *Server) compose(mb *mailbox, id string, m Message) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if it := mb.byID[id]; it != nil {
+		c := m
+		c.To, c.Cc = slices.Clone(m.To), slices.Clone(m.Cc)
+		it.msg = &c
+	}
 }
 
 // New starts a TLS emulator; it closes when the test ends.
@@ -614,6 +644,40 @@ func render(it *item) map[string]any {
 		}
 	}
 	t := it.at.UTC().Format(time.RFC3339)
+	if m := it.msg; m != nil {
+		recipient := func(s string) map[string]any {
+			if a, err := mail.ParseAddress(s); err == nil {
+				return addr(a.Name, a.Address)
+			}
+			return addr("", s)
+		}
+		list := func(ss []string) []any {
+			out := []any{}
+			for _, s := range ss {
+				out = append(out, recipient(s))
+			}
+			return out
+		}
+		if m.Subject != "" {
+			subject = m.Subject
+		}
+		conv := fmt.Sprintf("AAQkAGI2TG93AAA%07d=", n/3)
+		if m.ConversationID != "" {
+			conv = m.ConversationID
+		}
+		return map[string]any{
+			"@odata.type": "#microsoft.graph.message", "@odata.etag": fmt.Sprintf("W/\"CQAAABYAAAB%d\"", etag),
+			"id": it.id, "receivedDateTime": t, "sentDateTime": t, "subject": subject,
+			"bodyPreview":       "Hi, a note about our order.",
+			"internetMessageId": fmt.Sprintf("<%s.%07d@contoso.test>", it.folder, n),
+			"conversationId":    conv,
+			"from":              recipient(m.From),
+			"toRecipients":      list(m.To),
+			"ccRecipients":      list(m.Cc),
+			"sensitivity":       sensitivity,
+			"categories":        categories,
+		}
+	}
 	return map[string]any{
 		"@odata.type": "#microsoft.graph.message", "@odata.etag": fmt.Sprintf("W/\"CQAAABYAAAB%d\"", etag),
 		"id": it.id, "receivedDateTime": t, "sentDateTime": t, "subject": subject,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/inboxsync/inboxsync/internal/pgtest"
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/session"
 	"github.com/inboxsync/inboxsync/sync/session/storetest"
 )
@@ -93,6 +94,20 @@ func (pgHarness) FailNextPage(t *testing.T, st storetest.Store) {
 	}
 	t.Cleanup(func() { s.beforeCursor = nil })
 }
+
+// ConnectCRM makes the organisation's CRM connection active from now on.
+func (pgHarness) ConnectCRM(t *testing.T, st storetest.Store, now time.Time) {
+	if err := st.(*Store).ConnectCRM(context.Background(), CRMConnection{CRM: "salesforce", Org: "00D", ConnectedAt: now, Since: now}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Outbox returns the outbox of every mailbox.
+func (pgHarness) Outbox(t *testing.T, st storetest.Store) crm.Outbox {
+	return st.(*Store).Outbox("", func() time.Time { return t0 })
+}
+
+var _ storetest.CRMHarness = pgHarness{}
 
 func TestSessionStore(t *testing.T) {
 	storetest.Run(t, pgHarness{})

@@ -195,7 +195,7 @@ func (o *Org) Resolve(ctx context.Context, addresses []string, overrides map[str
 			case !ok:
 				m.Problem, m.Reason = UserUnknown, fmt.Sprintf("No Salesforce user has the username %s (set with org crm map): it logs nothing.", name)
 			case !u.IsActive:
-				m.User, m.Problem, m.Reason = u, UserInactive, fmt.Sprintf("Salesforce user %s is inactive: it logs nothing until the user is active again.", u.Username)
+				m.Problem, m.Reason = UserInactive, fmt.Sprintf("Salesforce user %s is inactive: it logs nothing until the user is active again.", u.Username)
 			default:
 				m.User = u
 			}

@@ -9,6 +9,11 @@
 //     refresh token is invalid_grant "expired access/refresh token", and an
 //     app that is not installed in the org is refused with invalid_client
 //     "app must be installed into org";
+//   - the OAuth 2.0 JWT bearer flow of an organisation (jwt.go): assertions
+//     checked against the certificate uploaded to the app (RegisterJWT),
+//     iss, aud, exp and the sub's User (AddUser: active, pre-authorized);
+//     records created with such a token are owned by and created by that
+//     user, and all tokens share the org's one daily API counter;
 //   - sessions that expire: any API call then answers 401
 //     [{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}];
 //   - REST under /services/data/vNN.0/: query?q= for a SOQL subset (see
@@ -36,8 +41,8 @@ package sftest
 import (
 	"bytes"
 	"crypto/rand"
-	"crypto/x509"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -74,14 +79,14 @@ type Server struct {
 	notInstalled bool
 	rotate       bool
 	codes        map[string]authCode
-	refresh      map[string]bool // refresh token → valid
+	refresh      map[string]bool   // refresh token → valid
 	sessions     map[string]string // access token → its user's id
 
 	// JWT bearer flow (jwt.go).
 	jwtApps  map[string][]*x509.Certificate // consumer key → uploaded certificates
 	audience string
 	preauth  map[string]bool // user id → the app is pre-authorized for the user
-	grants       int
+	grants   int
 
 	// API budget.
 	used, limit int

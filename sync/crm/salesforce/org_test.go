@@ -295,6 +295,11 @@ func TestOrgRefusals(t *testing.T) {
 			if !strings.Contains(provider.Reason(err), tc.words) {
 				t.Fatalf("reason %q lacks %q", provider.Reason(err), tc.words)
 			}
+			// The signed assertion is a credential for 3 minutes: never in
+			// an error.
+			if sig := strings.Split(e.capture.last(t).Get("assertion"), "."); len(sig) != 3 || strings.Contains(err.Error(), sig[2]) || strings.Contains(err.Error(), sig[1]) {
+				t.Fatalf("the error shows the assertion: %v", err)
+			}
 			// Remembered: the next user does not ask again.
 			n := e.sf.Count("token")
 			_, err = recorder(t, o, "u2@contoso.example").FindPeople(ctx, []string{"x@y.example"})

@@ -46,7 +46,7 @@ func TestOrgCRMSalesforce(t *testing.T) {
 	o.ok("mailboxes", "add", "alice@contoso.test", "bob@contoso.test", "dave@contoso.test", "twin@contoso.test")
 
 	// Not connected yet.
-	if _, errOut, code := o.run("crm", "status"); code != 1 || !strings.Contains(errOut, "Salesforce is not connected: run inboxsync org crm connect salesforce") {
+	if _, errOut, code := o.run("crm", "status"); code != 1 || !strings.Contains(errOut, "the organisation has not connected Salesforce: run inboxsync org crm connect salesforce") {
 		t.Fatalf("status before connecting: exit %d, %s", code, errOut)
 	}
 	connect := func(args ...string) (string, string, int) {
@@ -64,7 +64,7 @@ func TestOrgCRMSalesforce(t *testing.T) {
 		t.Fatalf("connect with the integration user not pre-authorized: exit %d, %s", code, errOut)
 	}
 	sf.SetPreauthorized("admin@contoso.test.sf", true)
-	if _, errOut, code := o.run("crm", "status"); code != 1 || !strings.Contains(errOut, "not connected") {
+	if _, errOut, code := o.run("crm", "status"); code != 1 || !strings.Contains(errOut, "has not connected Salesforce") {
 		t.Fatalf("a refused connect stored something: exit %d, %s", code, errOut)
 	}
 

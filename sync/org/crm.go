@@ -44,8 +44,7 @@ func LoadSalesforce(ctx context.Context, st store) (salesforce.OrgConfig, bool, 
 
 // ErrNoSalesforce is OpenSalesforce's error when the organisation has not
 // connected Salesforce.
-//lint:ignore ST1005 the sentence starts with the service's name, a proper noun
-var ErrNoSalesforce = errors.New("Salesforce is not connected: run inboxsync org crm connect salesforce")
+var ErrNoSalesforce = errors.New("the organisation has not connected Salesforce: run inboxsync org crm connect salesforce")
 
 // OpenSalesforce returns the organisation's Salesforce connection from
 // the stored settings, its API budget kept in b (nil: in this process).

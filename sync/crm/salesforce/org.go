@@ -91,8 +91,7 @@ const jwtBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 // the app not installed. It stops every user: one incident for the
 // organisation, not one per mailbox. Such an error is also a
 // provider.Error of class GrantGone with words for an administrator.
-//lint:ignore ST1005 the sentence starts with the service's name, a proper noun
-var ErrOrgRefused = errors.New("Salesforce refused the organisation's app")
+var ErrOrgRefused = errors.New("the organisation's Salesforce app was refused")
 
 // UserProblem says why one Salesforce user's mailbox logs nothing.
 type UserProblem int

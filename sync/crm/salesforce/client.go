@@ -11,6 +11,11 @@
 // provider.ClassGrantGone; 5xx answers and UNABLE_TO_LOCK_ROW are retried.
 // Access tokens stay in memory; the refresh token lives in the keyring
 // only, and a rotated one is saved there before it is used.
+//
+// Org (org.go) is organisation mode's server-to-server connection: the
+// OAuth 2.0 JWT bearer flow mints a token per user, Org.Recorder returns
+// a Client that logs as that user, Users and Resolve map addresses to
+// Salesforce users, and all users' clients share one Budget.
 package salesforce
 
 import (

@@ -62,6 +62,7 @@ func (c *cli) org(args []string) int {
 		"status":      c.orgStatus,
 		"sessions":    c.orgSessions,
 		"console":     c.orgConsole,
+		"crm":         c.orgCRM,
 	}
 	f, ok := verbs[args[0]]
 	if !ok {

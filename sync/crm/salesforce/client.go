@@ -11,6 +11,11 @@
 // provider.ClassGrantGone; 5xx answers and UNABLE_TO_LOCK_ROW are retried.
 // Access tokens stay in memory; the refresh token lives in the keyring
 // only, and a rotated one is saved there before it is used.
+//
+// Org (org.go) is organisation mode's server-to-server connection: the
+// OAuth 2.0 JWT bearer flow mints a token per user, Org.Recorder returns
+// a Client that logs as that user, Users and Resolve map addresses to
+// Salesforce users, and all users' clients share one Budget.
 package salesforce
 
 import (
@@ -44,25 +49,31 @@ var Backoffs = []time.Duration{30 * time.Minute, 150 * time.Minute, 270 * time.M
 var serverRetries = []time.Duration{2 * time.Second, 8 * time.Second, 30 * time.Second}
 
 // Client is a signed-in Salesforce connection. It is safe for concurrent
-// use.
+// use. Its access tokens come from a token source: the desktop's refresh
+// token in the keyring (New, Connect), or a JWT bearer assertion per user
+// for an organisation (Org.Recorder). Its API budget is a Budget: this
+// process's by default, the organisation's when an Org shares one.
 type Client struct {
-	cfg     Config
-	secrets secret.Store
-	account string
-	hc      *http.Client
-
-	tokMu  sync.Mutex
-	grant  grant
-	access string
-
-	mu        sync.Mutex
-	used      int
-	limit     int
-	until     time.Time // throttled until
-	throttles int       // consecutive back-offs
+	cfg    Config
+	hc     *http.Client
+	tokens tokenSource
+	budget Budget
 
 	requests  atomic.Int64
 	refreshes atomic.Int64
+}
+
+// tokenSource gives a Client its access tokens.
+type tokenSource interface {
+	// token returns an access token and the instance URL, getting a new
+	// token when there is none (counting its request on c).
+	token(ctx context.Context, c *Client) (access, instance string, err error)
+	// invalidate forgets access, which Salesforce refused.
+	invalidate(access string)
+	// identity returns who and where the tokens act.
+	identity(ctx context.Context, c *Client) (Identity, error)
+	// disconnect ends the sign-in.
+	disconnect(ctx context.Context, c *Client) error
 }
 
 // New returns a client for the connection stored in the keyring under
@@ -72,15 +83,20 @@ func New(cfg Config, secrets secret.Store, account string) (*Client, error) {
 		return nil, err
 	}
 	cfg.defaults()
-	return newClient(cfg, secrets, account), nil
+	return newClient(cfg, &keyringTokens{secrets: secrets, account: account}, nil), nil
 }
 
-func newClient(cfg Config, secrets secret.Store, account string) *Client {
+// newClient returns a client of cfg (defaults applied) with its token
+// source and budget (nil: one of its own in this process).
+func newClient(cfg Config, ts tokenSource, b Budget) *Client {
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &Client{cfg: cfg, secrets: secrets, account: account, hc: hc}
+	if b == nil {
+		b = NewMemoryBudget()
+	}
+	return &Client{cfg: cfg, hc: hc, tokens: ts, budget: b}
 }
 
 // Requests returns how many API and token requests the client sent.
@@ -90,41 +106,66 @@ func (c *Client) Requests() int64 { return c.requests.Load() }
 func (c *Client) Refreshes() int64 { return c.refreshes.Load() }
 
 // Usage returns the org's API usage and allocation from the last answer
-// (0, 0 before the first).
+// (0, 0 before the first, or when the budget cannot be read).
 func (c *Client) Usage() (used, limit int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.used, c.limit
+	s, err := c.budget.Load(context.Background())
+	if err != nil {
+		return 0, 0
+	}
+	return s.Used, s.Limit
 }
 
 // ThrottledUntil returns when the client will send again after the API
 // budget ran out (zero when it is not waiting).
 func (c *Client) ThrottledUntil() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cfg.Now().Before(c.until) {
-		return c.until
+	s, err := c.budget.Load(context.Background())
+	if err != nil || !s.Waiting(c.cfg.Now()) {
+		return time.Time{}
 	}
-	return time.Time{}
+	return s.Until
 }
 
-// Identity returns the connection's instance and user, reading the keyring
-// when the client has not yet.
+// Identity returns the connection's instance and user. A desktop
+// connection reads the keyring when the client has not yet; an
+// organisation's user asks for a token when it has none.
 func (c *Client) Identity() (Identity, error) {
-	c.tokMu.Lock()
-	defer c.tokMu.Unlock()
-	if err := c.loadGrant(); err != nil {
+	return c.tokens.identity(context.Background(), c)
+}
+
+// Disconnect ends the connection: on the desktop it revokes the refresh
+// token at Salesforce (best effort: an unreachable server or a token
+// already void does not stop it) and deletes the grant from the keyring;
+// an organisation's user client forgets its access token.
+func (c *Client) Disconnect(ctx context.Context) error {
+	return c.tokens.disconnect(ctx, c)
+}
+
+// keyringTokens is the desktop's token source: the refresh token of the
+// web server flow, kept in the keyring.
+type keyringTokens struct {
+	secrets secret.Store
+	account string
+
+	mu     sync.Mutex
+	grant  grant
+	access string
+}
+
+func (k *keyringTokens) identity(_ context.Context, _ *Client) (Identity, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.loadGrant(); err != nil {
 		return Identity{}, err
 	}
-	return Identity{InstanceURL: c.grant.InstanceURL, UserID: c.grant.UserID, OrgID: c.grant.OrgID}, nil
+	return Identity{InstanceURL: k.grant.InstanceURL, UserID: k.grant.UserID, OrgID: k.grant.OrgID}, nil
 }
 
-// loadGrant reads the grant from the keyring once. Callers hold tokMu.
-func (c *Client) loadGrant() error {
-	if c.grant.RefreshToken != "" {
+// loadGrant reads the grant from the keyring once. Callers hold mu.
+func (k *keyringTokens) loadGrant() error {
+	if k.grant.RefreshToken != "" {
 		return nil
 	}
-	v, err := c.secrets.Get(c.account, secret.KeyToken)
+	v, err := k.secrets.Get(k.account, secret.KeyToken)
 	switch {
 	case errors.Is(err, secret.ErrNotFound):
 		return provider.GrantGone("There is no saved Salesforce sign-in: connect to Salesforce again.", errors.New("no Salesforce grant in the keyring"))
@@ -135,53 +176,50 @@ func (c *Client) loadGrant() error {
 	if err != nil {
 		return provider.GrantGone("The saved Salesforce sign-in is unreadable: connect to Salesforce again.", err)
 	}
-	c.grant = g
+	k.grant = g
 	return nil
 }
 
 // token returns an access token and the instance URL, refreshing when
 // there is no access token (Salesforce gives no expiry: a token is used
 // until a call answers INVALID_SESSION_ID).
-func (c *Client) token(ctx context.Context) (string, string, error) {
-	c.tokMu.Lock()
-	defer c.tokMu.Unlock()
-	if err := c.loadGrant(); err != nil {
+func (k *keyringTokens) token(ctx context.Context, c *Client) (string, string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.loadGrant(); err != nil {
 		return "", "", err
 	}
-	if c.access != "" {
-		return c.access, c.grant.InstanceURL, nil
+	if k.access != "" {
+		return k.access, k.grant.InstanceURL, nil
 	}
 	c.requests.Add(1)
-	tok, err := c.cfg.oauth(c.grant.ClientSecret).Refresh(ctx, c.grant.RefreshToken)
+	tok, err := c.cfg.oauth(k.grant.ClientSecret).Refresh(ctx, k.grant.RefreshToken)
 	if err != nil {
 		return "", "", classifyOAuth(err)
 	}
 	c.refreshes.Add(1)
-	g := c.grant
+	g := k.grant
 	if id, err := identity(tok.Extra); err == nil {
 		g.InstanceURL = id.InstanceURL
 	}
-	if tok.RefreshToken != g.RefreshToken || g.InstanceURL != c.grant.InstanceURL {
+	if tok.RefreshToken != g.RefreshToken || g.InstanceURL != k.grant.InstanceURL {
 		g.RefreshToken = tok.RefreshToken
 		// Save first: after a rotation the old refresh token is void, and a
 		// crash must not leave the keyring holding it.
-		if err := c.secrets.Set(c.account, secret.KeyToken, g.encode()); err != nil {
+		if err := k.secrets.Set(k.account, secret.KeyToken, g.encode()); err != nil {
 			return "", "", fmt.Errorf("saving the renewed Salesforce sign-in to the keyring: %w", err)
 		}
-		c.grant = g
+		k.grant = g
 	}
-	c.access = tok.AccessToken
-	return c.access, c.grant.InstanceURL, nil
+	k.access = tok.AccessToken
+	return k.access, k.grant.InstanceURL, nil
 }
 
-// Disconnect ends the connection: it revokes the refresh token at
-// Salesforce (best effort: an unreachable server or a token already void
-// does not stop it) and deletes the grant from the keyring.
-func (c *Client) Disconnect(ctx context.Context) error {
-	c.tokMu.Lock()
-	defer c.tokMu.Unlock()
-	if err := c.loadGrant(); err == nil {
-		form := url.Values{"token": {c.grant.RefreshToken}}
+func (k *keyringTokens) disconnect(ctx context.Context, c *Client) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.loadGrant(); err == nil {
+		form := url.Values{"token": {k.grant.RefreshToken}}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.LoginURL+"/services/oauth2/revoke", strings.NewReader(form.Encode()))
 		if err == nil {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -192,18 +230,18 @@ func (c *Client) Disconnect(ctx context.Context) error {
 			}
 		}
 	}
-	c.grant, c.access = grant{}, ""
-	if err := c.secrets.Delete(c.account, secret.KeyToken); err != nil {
+	k.grant, k.access = grant{}, ""
+	if err := k.secrets.Delete(k.account, secret.KeyToken); err != nil {
 		return fmt.Errorf("deleting the Salesforce sign-in from the keyring: %w", err)
 	}
 	return nil
 }
 
-func (c *Client) invalidate(access string) {
-	c.tokMu.Lock()
-	defer c.tokMu.Unlock()
-	if c.access == access {
-		c.access = ""
+func (k *keyringTokens) invalidate(access string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.access == access {
+		k.access = ""
 	}
 }
 
@@ -252,7 +290,7 @@ func limitInfo(h http.Header) (used, limit int, ok bool) {
 	return 0, 0, false
 }
 
-// throttled returns the budget error for a wait until t.
+// throttledErr returns the budget error for a wait until t.
 func (c *Client) throttledErr(until time.Time, cause error) error {
 	return &provider.Error{
 		Class:      provider.ClassThrottled,
@@ -262,41 +300,39 @@ func (c *Client) throttledErr(until time.Time, cause error) error {
 	}
 }
 
-// backOff starts the next back-off. Callers hold mu.
-func (c *Client) backOff() time.Time {
-	d := Backoffs[min(c.throttles, len(Backoffs)-1)]
-	c.throttles++
-	c.until = c.cfg.Now().Add(d)
-	return c.until
-}
-
-// note records an answer's budget figures and reports whether the org
-// is past the budget, which starts a back-off.
-func (c *Client) note(h http.Header) {
+// note records an answer's budget figures in the budget, which starts a
+// back-off past the org's share (BudgetState.Note). A budget that cannot
+// be written does not fail the answer: the next gate reads it again.
+func (c *Client) note(ctx context.Context, h http.Header) {
 	used, limit, ok := limitInfo(h)
 	if !ok {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.used, c.limit = used, limit
-	if float64(used) >= c.cfg.Budget*float64(limit) {
-		if !c.cfg.Now().Before(c.until) {
-			c.backOff()
-		}
-		return
-	}
-	c.throttles = 0
+	now := c.cfg.Now()
+	c.budget.Update(ctx, func(s *BudgetState) { s.Note(now, used, limit, c.cfg.Budget) })
 }
 
 // gate refuses to send while a back-off runs.
-func (c *Client) gate() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cfg.Now().Before(c.until) {
-		return c.throttledErr(c.until, fmt.Errorf("api-usage %d/%d", c.used, c.limit))
+func (c *Client) gate(ctx context.Context) error {
+	s, err := c.budget.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the Salesforce API budget: %w", err)
+	}
+	if s.Waiting(c.cfg.Now()) {
+		return c.throttledErr(s.Until, fmt.Errorf("api-usage %d/%d", s.Used, s.Limit))
 	}
 	return nil
+}
+
+// exceeded records a REQUEST_LIMIT_EXCEEDED answer and returns the
+// budget error.
+func (c *Client) exceeded(ctx context.Context) error {
+	now := c.cfg.Now()
+	var until time.Time
+	if err := c.budget.Update(ctx, func(s *BudgetState) { until = s.Exceeded(now) }); err != nil {
+		until = now.Add(Backoffs[0])
+	}
+	return c.throttledErr(until, errors.New("REQUEST_LIMIT_EXCEEDED"))
 }
 
 // call sends one API request to path (relative to
@@ -315,10 +351,10 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) e
 	renewed := false
 	retries := 0
 	for {
-		if err := c.gate(); err != nil {
+		if err := c.gate(ctx); err != nil {
 			return err
 		}
-		access, instance, err := c.token(ctx)
+		access, instance, err := c.tokens.token(ctx, c)
 		if err != nil {
 			return err
 		}
@@ -355,7 +391,7 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) e
 			}
 			return provider.Offline(fmt.Errorf("reading Salesforce's answer: %w", err))
 		}
-		c.note(resp.Header)
+		c.note(ctx, resp.Header)
 		st := resp.StatusCode
 		switch {
 		case st >= 200 && st < 300:
@@ -370,18 +406,12 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) e
 			e := parseErrors(b)
 			if !renewed {
 				renewed = true
-				c.invalidate(access)
+				c.tokens.invalidate(access)
 				continue
 			}
 			return provider.Rejected("Salesforce refused the session even after signing in again.", fmt.Errorf("%s: %s", e.ErrorCode, e.Message))
 		case st == http.StatusForbidden && parseErrors(b).ErrorCode == "REQUEST_LIMIT_EXCEEDED":
-			c.mu.Lock()
-			until := c.until
-			if !c.cfg.Now().Before(until) {
-				until = c.backOff()
-			}
-			c.mu.Unlock()
-			return c.throttledErr(until, errors.New("REQUEST_LIMIT_EXCEEDED"))
+			return c.exceeded(ctx)
 		case st >= 500:
 			if retries < len(serverRetries) {
 				if err := c.cfg.Sleep(ctx, serverRetries[retries]); err != nil {

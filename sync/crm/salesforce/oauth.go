@@ -244,8 +244,5 @@ func Connect(ctx context.Context, cfg Config, secrets secret.Store, account stri
 	if err := secrets.Set(account, secret.KeyToken, g.encode()); err != nil {
 		return nil, fmt.Errorf("saving the Salesforce sign-in to the keyring: %w", err)
 	}
-	c := newClient(cfg, secrets, account)
-	c.grant = g
-	c.access = tok.AccessToken
-	return c, nil
+	return newClient(cfg, &keyringTokens{secrets: secrets, account: account, grant: g, access: tok.AccessToken}, nil), nil
 }

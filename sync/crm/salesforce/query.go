@@ -243,7 +243,7 @@ type eventRow struct {
 
 // FindEvents implements crm.Recorder: the connected user's Events.
 func (c *Client) FindEvents(ctx context.Context, subjects []string) ([]crm.Found, error) {
-	id, err := c.Identity()
+	id, err := c.tokens.identity(ctx, c)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,11 @@
 //     refresh token is invalid_grant "expired access/refresh token", and an
 //     app that is not installed in the org is refused with invalid_client
 //     "app must be installed into org";
+//   - the OAuth 2.0 JWT bearer flow of an organisation (jwt.go): assertions
+//     checked against the certificate uploaded to the app (RegisterJWT),
+//     iss, aud, exp and the sub's User (AddUser: active, pre-authorized);
+//     records created with such a token are owned by and created by that
+//     user, and all tokens share the org's one daily API counter;
 //   - sessions that expire: any API call then answers 401
 //     [{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}];
 //   - REST under /services/data/vNN.0/: query?q= for a SOQL subset (see
@@ -37,6 +42,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -73,9 +79,14 @@ type Server struct {
 	notInstalled bool
 	rotate       bool
 	codes        map[string]authCode
-	refresh      map[string]bool // refresh token → valid
-	sessions     map[string]bool // access token → valid
-	grants       int
+	refresh      map[string]bool   // refresh token → valid
+	sessions     map[string]string // access token → its user's id
+
+	// JWT bearer flow (jwt.go).
+	jwtApps  map[string][]*x509.Certificate // consumer key → uploaded certificates
+	audience string
+	preauth  map[string]bool // user id → the app is pre-authorized for the user
+	grants   int
 
 	// API budget.
 	used, limit int
@@ -154,6 +165,9 @@ type Options struct {
 	RotateRefreshTokens bool
 	// APILimit is the org's daily allocation; default 100000.
 	APILimit int
+	// Audience is the aud a JWT bearer assertion must carry; default the
+	// server's URL (it is the login host).
+	Audience string
 }
 
 // New starts an emulator; it is closed when t's test ends.
@@ -161,7 +175,7 @@ func New(t interface{ Cleanup(func()) }, o Options) *Server {
 	s := &Server{
 		clientID: o.ClientID, clientSecret: o.ClientSecret, redirectURI: o.RedirectURI,
 		rotate: o.RotateRefreshTokens, limit: o.APILimit,
-		codes: map[string]authCode{}, refresh: map[string]bool{}, sessions: map[string]bool{},
+		codes: map[string]authCode{}, refresh: map[string]bool{}, sessions: map[string]string{}, jwtApps: map[string][]*x509.Certificate{}, preauth: map[string]bool{}, audience: o.Audience,
 		cursors: map[string]cursorState{}, records: map[string]*record{},
 		seq: map[string]int{}, counts: map[string]int{}, batchSize: 2000,
 	}
@@ -174,13 +188,17 @@ func New(t interface{ Cleanup(func()) }, o Options) *Server {
 	if s.limit == 0 {
 		s.limit = 100000
 	}
-	s.records[UserID] = &record{object: "User", fields: map[string]any{"Id": UserID, "Email": "rep@example.com"}}
+	s.preauth[UserID] = true
+	s.records[UserID] = &record{object: "User", fields: map[string]any{"Id": UserID, "Email": "rep@example.com", "Username": "rep@example.com", "IsActive": true}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /services/oauth2/authorize", s.authorize)
 	mux.HandleFunc("POST /services/oauth2/token", s.token)
 	mux.HandleFunc("POST /services/oauth2/revoke", s.revoke)
 	mux.HandleFunc("/services/data/", s.api)
 	s.Server = httptest.NewServer(mux)
+	if s.audience == "" {
+		s.audience = s.URL
+	}
 	t.Cleanup(s.Close)
 	return s
 }
@@ -247,7 +265,7 @@ func (s *Server) RevokeGrants() {
 func (s *Server) Grant() (refreshToken, accessToken string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.newRefresh(), s.newSession()
+	return s.newRefresh(), s.newSession(UserID)
 }
 
 // RefreshTokens returns how many refresh tokens are valid.
@@ -317,9 +335,10 @@ func (s *Server) newRefresh() string {
 	return t
 }
 
-func (s *Server) newSession() string {
+// newSession returns a new access token of the user with id user.
+func (s *Server) newSession(user string) string {
 	t := OrgID[:15] + "!" + random(30)
-	s.sessions[t] = true
+	s.sessions[t] = user
 	return t
 }
 
@@ -375,6 +394,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counts["token"]++
+	if f.Get("grant_type") == jwtBearer {
+		s.jwtGrant(w, f.Get("assertion"))
+		return
+	}
 	if f.Get("client_id") != s.clientID {
 		oauthError(w, http.StatusBadRequest, "invalid_client_id", "client identifier invalid")
 		return
@@ -435,7 +458,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant type not supported")
 		return
 	}
-	answer["access_token"] = s.newSession()
+	answer["access_token"] = s.newSession(UserID)
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	json.NewEncoder(w).Encode(answer)
 }
@@ -455,7 +478,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	case s.refresh[tok]:
 		delete(s.refresh, tok)
 		clear(s.sessions) // the emulator has one user and one grant at a time
-	case s.sessions[tok]:
+	case s.sessions[tok] != "":
 		delete(s.sessions, tok)
 	default:
 		oauthError(w, http.StatusBadRequest, "invalid_token", "invalid token")
@@ -490,7 +513,8 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !s.sessions[tok] {
+	user := s.sessions[tok]
+	if user == "" {
 		apiError(w, http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid")
 		return
 	}
@@ -520,10 +544,10 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodPost:
 			s.counts["create"]++
-			s.collection(w, r, false)
+			s.collection(w, r, false, user)
 		case http.MethodPatch:
 			s.counts["update"]++
-			s.collection(w, r, true)
+			s.collection(w, r, true, user)
 		case http.MethodDelete:
 			s.counts["delete"]++
 			s.deleteCollection(w, r)

@@ -72,7 +72,7 @@ func init() {
 		f["LastModifiedDate"] = fieldSpec{kind: kReadOnly}
 		schema[name] = objectSpec{name: name, prefix: prefix, fields: f}
 	}
-	add("User", "005", map[string]fieldSpec{"Email": {maxLen: 128}, "Name": {maxLen: 121}})
+	add("User", "005", map[string]fieldSpec{"Email": {maxLen: 128}, "Name": {maxLen: 121}, "Username": {maxLen: 80}, "IsActive": {kind: kBool}})
 	add("Account", "001", map[string]fieldSpec{"Name": {maxLen: 255}})
 	add("Contact", "003", map[string]fieldSpec{
 		"Email": {maxLen: 80}, "FirstName": {maxLen: 40}, "LastName": {maxLen: 80},
@@ -338,7 +338,7 @@ type collectionRequest struct {
 }
 
 // collection serves POST (create) and PATCH (update) of composite/sobjects.
-func (s *Server) collection(w http.ResponseWriter, r *http.Request, update bool) {
+func (s *Server) collection(w http.ResponseWriter, r *http.Request, update bool, user string) {
 	var req collectionRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		apiError(w, http.StatusBadRequest, "JSON_PARSER_ERROR", "The request body is not valid JSON.")
@@ -397,7 +397,7 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, update bool)
 				maps.Copy(fields, changes)
 				if !update {
 					if fields["OwnerId"] == nil && o.fields["OwnerId"].kind == kRef {
-						fields["OwnerId"] = UserID
+						fields["OwnerId"] = user
 					}
 					if typ == "Lead" && fields["IsConverted"] == nil {
 						fields["IsConverted"] = false // defaulted on create
@@ -427,7 +427,7 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, update bool)
 		if !update {
 			id = s.newID(typ)
 			fields["Id"] = id
-			fields["CreatedById"] = UserID
+			fields["CreatedById"] = user
 			fields["CreatedDate"] = time.Now().UTC().Format(sfDateTime)
 		}
 		stage[i] = &staged{id: id, object: typ, fields: fields}

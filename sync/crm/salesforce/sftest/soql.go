@@ -23,6 +23,7 @@ type cond struct {
 }
 
 type soql struct {
+	count  bool // SELECT COUNT(): only totalSize
 	fields []string
 	object string
 	where  []cond
@@ -100,6 +101,15 @@ func parseSOQL(q string) (*soql, error) {
 		f := l.word()
 		if f == "" {
 			return nil, fmt.Errorf("unexpected token in the field list")
+		}
+		if strings.EqualFold(f, "COUNT") && l.peek('(') {
+			l.pos++
+			if !l.peek(')') {
+				return nil, fmt.Errorf("this emulator knows COUNT() alone")
+			}
+			l.pos++
+			st.count = true
+			break
 		}
 		st.fields = append(st.fields, f)
 		if !l.peek(',') {
@@ -255,6 +265,10 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, ver string) {
 		if st.limit > 0 && len(rows) == st.limit {
 			break
 		}
+	}
+	if st.count {
+		writeJSON(w, http.StatusOK, map[string]any{"totalSize": len(rows), "done": true, "records": []any{}})
+		return
 	}
 	size := s.batchSize
 	if o := r.Header.Get("Sforce-Query-Options"); o != "" {

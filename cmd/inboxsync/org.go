@@ -16,6 +16,7 @@ import (
 
 	"github.com/inboxsync/inboxsync/internal/install"
 	"github.com/inboxsync/inboxsync/sync/api"
+	"github.com/inboxsync/inboxsync/sync/crm/crmlog"
 	"github.com/inboxsync/inboxsync/sync/org"
 	"github.com/inboxsync/inboxsync/sync/org/pgstore"
 	"github.com/inboxsync/inboxsync/sync/policy"
@@ -453,7 +454,7 @@ func (c *cli) orgServe(args []string) int {
 	interval := fs.Duration("interval", org.DefaultInterval, "sync each mailbox every `DURATION`")
 	rescue := fs.Duration("rescue-after", org.DefaultRescueAfter, "hand a mailbox whose worker stopped answering to another worker after `DURATION`")
 	history := fs.Int("history-days", 0, "a first sync reads this many `DAYS` of mail (0: all)")
-	policyFile := fs.String("policy", policy.Path(runtime.GOOS, os.Getenv), "read the email notices' settings (notify, admin_email, notify_resumed, [smtp]) from the policy `FILE`")
+	policyFile := fs.String("policy", policy.Path(runtime.GOOS, os.Getenv), "read the email notices' settings (notify, admin_email, notify_resumed, [smtp]) and the Salesforce rules ([salesforce]) from the policy `FILE`")
 	noticeEvery := fs.Duration("notices-every", org.DefaultNoticeCheck, "check for email notices to send every `DURATION`")
 	if code, ok := c.parseMixed(fs, args, 0); !ok {
 		return code
@@ -467,6 +468,8 @@ func (c *cli) orgServe(args []string) int {
 			Pool: st.Pool(), Store: st, Opener: &org.Credentials{Store: st, HTTPClient: org.HTTPClient(install.Version, workerName())},
 			Interval: *interval, Concurrency: *conc, RescueAfter: *rescue, HistoryDays: *history, Log: log,
 			Notices: orgNotices(*policyFile, st, log), NoticeCheck: *noticeEvery,
+			Salesforce: &org.Salesforce{Store: st, HTTPClient: org.HTTPClient(install.Version, workerName())},
+			CRMRules:   func() crmlog.Config { return org.CRMRules(*policyFile) },
 		})
 		if err != nil {
 			return c.fail(err)

@@ -65,6 +65,7 @@ func (c *cli) orgCRMConnect(args []string) int {
 	fs.StringVar(&cfg.Certificate, "certificate", "", "PEM `FILE` with the private key of the certificate uploaded to the app (the certificate may be in it too)")
 	fs.StringVar(&cfg.IntegrationUser, "integration-user", "", "the Salesforce `USERNAME` of an admin the app is pre-authorized for: it looks users up")
 	fs.StringVar(&cfg.APIVersion, "api-version", salesforce.DefaultAPIVersion, "the REST API `VERSION`")
+	historyDays := fs.Int("history-days", 30, "also log the mail and meetings of the last `DAYS` days synced already")
 	fs.StringVar(&cfg.Audience, "audience", "", "the token's audience `URL`, when not the one the login URL implies (https://login.salesforce.com, https://test.salesforce.com for sandboxes)")
 	if code, ok := c.parseMixed(fs, args[1:], 0); !ok {
 		return code
@@ -90,6 +91,13 @@ func (c *cli) orgCRMConnect(args []string) int {
 		if err := org.SaveSalesforce(ctx, st, cfg); err != nil {
 			return c.fail(err)
 		}
+		// The outbox: items of the last --history-days days, and every
+		// item synced from now on, are logged.
+		now := time.Now()
+		if err := st.ConnectCRM(ctx, pgstore.CRMConnection{CRM: api.CRMSalesforce, Org: id.OrgID, ConnectedAt: now,
+			Since: now.AddDate(0, 0, -*historyDays)}); err != nil {
+			return c.fail(err)
+		}
 		fmt.Fprintf(c.out, "Salesforce connected: org %s at %s, signed in as %s (user %s).\n", id.OrgID, id.InstanceURL, cfg.IntegrationUser, id.UserID)
 		fmt.Fprintf(c.out, "The org has %d active users.\n", active)
 		if exp := o.CertificateExpiry(); !exp.IsZero() {
@@ -111,6 +119,16 @@ func (c *cli) orgCRMConnect(args []string) int {
 				}
 			}
 			fmt.Fprintf(c.out, "%d of the %d mailboxes have a Salesforce user; see inboxsync org crm status.\n", n, len(mbs))
+			var enabled []string
+			for _, mb := range mbs {
+				if mb.State == pgstore.StateEnabled {
+					enabled = append(enabled, mb.Address)
+				}
+			}
+			if err := org.QueueCRM(ctx, st, enabled); err != nil {
+				return c.fail(err)
+			}
+			fmt.Fprintf(c.out, "The workers log their mail and meetings of the last %d days now, and what they sync from now on.\n", *historyDays)
 		}
 		return exitOK
 	})
@@ -175,6 +193,13 @@ type orgCRMRow struct {
 	UserID   string `json:"user_id,omitempty"`
 	Override bool   `json:"override,omitempty"`
 	Reason   string `json:"reason,omitempty"`
+	// The mailbox's items by CRM state, and its last logging run.
+	Logged    int        `json:"logged"`
+	Skipped   int        `json:"skipped"`
+	Failed    int        `json:"failed"`
+	Pending   int        `json:"pending"`
+	LastRun   *time.Time `json:"last_run,omitempty"`
+	RunReason string     `json:"run_reason,omitempty"`
 }
 
 func (c *cli) orgCRMStatus(args []string) int {
@@ -197,21 +222,50 @@ func (c *cli) orgCRMStatus(args []string) int {
 		if err != nil {
 			return c.fail(err)
 		}
+		counts, err := st.CRMCountsByMailbox(ctx)
+		if err != nil {
+			return c.fail(err)
+		}
+		runs, err := st.CRMStandings(ctx)
+		if err != nil {
+			return c.fail(err)
+		}
+		budget, err := org.Budget(st).Load(ctx)
+		if err != nil {
+			return c.fail(err)
+		}
 		rows := make([]orgCRMRow, 0, len(mbs))
 		for _, mb := range mbs {
 			x := m[mb.Address]
-			rows = append(rows, orgCRMRow{Address: mb.Address, Username: x.User.Username, UserID: x.User.ID, Override: x.Override, Reason: x.Reason})
+			n := counts[mb.Address]
+			r := orgCRMRow{Address: mb.Address, Username: x.User.Username, UserID: x.User.ID, Override: x.Override, Reason: x.Reason,
+				Logged: n[api.CRMLogged], Skipped: n[api.CRMSkipped], Failed: n[api.CRMFailed], Pending: n[api.CRMPending]}
+			if run, ok := runs[mb.Address]; ok {
+				at := run.LastRun.UTC()
+				r.LastRun, r.RunReason = &at, run.Reason
+			}
+			rows = append(rows, r)
 		}
 		slices.SortFunc(rows, func(a, b orgCRMRow) int { return strings.Compare(a.Address, b.Address) })
+		type apiUse struct {
+			Used  int        `json:"used"`
+			Limit int        `json:"limit"`
+			Until *time.Time `json:"waiting_until,omitempty"`
+		}
+		use := apiUse{Used: budget.Used, Limit: budget.Limit}
+		if budget.Waiting(time.Now()) {
+			u := budget.Until.UTC()
+			use.Until = &u
+		}
 		if *asJSON {
-			return c.printJSON(map[string]any{"mailboxes": rows, "checked": time.Now().UTC()})
+			return c.printJSON(map[string]any{"mailboxes": rows, "api": use, "checked": time.Now().UTC()})
 		}
 		if len(rows) == 0 {
 			fmt.Fprintln(c.out, "No mailboxes. Add some with: inboxsync org mailboxes add ADDRESS…")
 			return exitOK
 		}
 		tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ADDRESS\tSALESFORCE USER\tREASON")
+		fmt.Fprintln(tw, "ADDRESS\tSALESFORCE USER\tLOGGED\tSKIPPED\tFAILED\tWAITING\tREASON")
 		none := 0
 		for _, r := range rows {
 			user := r.Username
@@ -221,10 +275,21 @@ func (c *cli) orgCRMStatus(args []string) int {
 			case r.Override:
 				user += " (mapped)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Address, user, r.Reason)
+			reason := r.Reason
+			if reason == "" {
+				reason = r.RunReason
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", r.Address, user, r.Logged, r.Skipped, r.Failed, r.Pending, reason)
 		}
 		tw.Flush()
 		fmt.Fprintf(c.out, "\n%d mailboxes: %d log as their Salesforce user, %d log nothing.\n", len(rows), len(rows)-none, none)
+		if use.Limit > 0 {
+			fmt.Fprintf(c.out, "Salesforce API use today: %d of %d (%.0f %%).", use.Used, use.Limit, 100*float64(use.Used)/float64(use.Limit))
+			if use.Until != nil {
+				fmt.Fprintf(c.out, " Logging waits until %s.", use.Until.Local().Format("15:04"))
+			}
+			fmt.Fprintln(c.out)
+		}
 		return exitOK
 	})
 }

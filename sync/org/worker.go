@@ -27,6 +27,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/inboxsync/inboxsync/sync/api"
+	"github.com/inboxsync/inboxsync/sync/crm/crmlog"
 	"github.com/inboxsync/inboxsync/sync/emailnotice"
 	"github.com/inboxsync/inboxsync/sync/org/pgstore"
 	"github.com/inboxsync/inboxsync/sync/provider"
@@ -99,6 +100,12 @@ type Config struct {
 	// the elected leader.
 	Notices     *emailnotice.Service
 	NoticeCheck time.Duration
+	// Salesforce, when set, logs each mailbox's new items to the
+	// organisation's Salesforce after its successful syncs, while a CRM
+	// connection is active (crmjob.go); CRMRules gives the logger's
+	// rules at each run (nil: the defaults).
+	Salesforce *Salesforce
+	CRMRules   func() crmlog.Config
 }
 
 // SyncArgs is the job that syncs one mailbox.
@@ -172,6 +179,7 @@ func NewWorker(cfg Config) (*Worker, error) {
 	river.AddWorker(workers, &syncWorker{w: w})
 	river.AddWorker(workers, &scheduleWorker{w: w})
 	river.AddWorker(workers, &noticeWorker{w: w})
+	river.AddWorker(workers, &crmWorker{w: w})
 	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.FanOut),
 		func() (river.JobArgs, *river.InsertOpts) {
 			// Only the elected leader inserts periodic jobs.
@@ -350,6 +358,9 @@ func (w *Worker) runSession(ctx context.Context, addr string, attempt int) error
 		"err", res.Session.Error)
 	if err := st.SaveStanding(context.WithoutCancel(ctx), addr, stand); err != nil {
 		return err
+	}
+	if serr == nil {
+		w.queueCRM(context.WithoutCancel(ctx), addr)
 	}
 	if v.Next == api.Throttled {
 		// Wait the server's time in this job, not a whole interval.

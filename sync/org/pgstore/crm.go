@@ -358,3 +358,84 @@ func (s *Store) CRMCounts(ctx context.Context, mailbox string) (map[api.CRMState
 	}
 	return out, rows.Err()
 }
+
+// CRMStanding is how a mailbox's last CRM run went.
+type CRMStanding struct {
+	User     string    // the Salesforce username it logged as ("" none)
+	Reason   string    // why it logged nothing or stopped, in words ("" fine)
+	LastRun  time.Time // when the run started
+	Requests int64     // the Salesforce API requests it took
+}
+
+// SaveCRMStanding records the mailbox's last CRM run.
+func (s *Store) SaveCRMStanding(ctx context.Context, address string, st CRMStanding) error {
+	tag, err := s.pool.Exec(ctx, `INSERT INTO crm_mailboxes (mailbox_id, username, reason, last_run, requests)
+		SELECT id, $2, $3, $4, $5 FROM mailboxes WHERE address = $1
+		ON CONFLICT (mailbox_id) DO UPDATE SET username = excluded.username, reason = excluded.reason,
+			last_run = excluded.last_run, requests = excluded.requests`,
+		account(address), st.User, st.Reason, ts(st.LastRun), st.Requests)
+	if err != nil {
+		return fmt.Errorf("recording the CRM run of %s: %w", address, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return unknownMailbox(account(address))
+	}
+	return nil
+}
+
+// CRMStandings returns the last CRM run of each mailbox that had one, by
+// address.
+func (s *Store) CRMStandings(ctx context.Context) (map[string]CRMStanding, error) {
+	rows, err := s.pool.Query(ctx, `SELECT m.address, c.username, c.reason, c.last_run, c.requests
+		FROM crm_mailboxes c JOIN mailboxes m ON m.id = c.mailbox_id`)
+	if err != nil {
+		return nil, fmt.Errorf("reading the CRM runs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]CRMStanding{}
+	for rows.Next() {
+		var (
+			a  string
+			st CRMStanding
+			at pgtype.Timestamptz
+		)
+		if err := rows.Scan(&a, &st.User, &st.Reason, &at, &st.Requests); err != nil {
+			return nil, err
+		}
+		st.LastRun = tm(at)
+		out[a] = st
+	}
+	return out, rows.Err()
+}
+
+// CRMCountsByMailbox returns CRMCounts for every mailbox at once, by
+// address (mailboxes without items are left out).
+func (s *Store) CRMCountsByMailbox(ctx context.Context) (map[string]map[api.CRMState]int, error) {
+	out := map[string]map[api.CRMState]int{}
+	c, ok, err := s.CRMConnection(ctx)
+	if err != nil || !ok {
+		return out, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT m.address, coalesce(c.state, 'pending'), count(*)
+		FROM items i JOIN mailboxes m ON m.id = i.mailbox_id LEFT JOIN crm_items c ON c.item = i.id
+		WHERE c.item IS NOT NULL OR (NOT i.deleted AND (i.time >= $1 OR i.first_seen >= $2))
+		GROUP BY 1, 2`, ts(c.Since), ts(c.ConnectedAt))
+	if err != nil {
+		return nil, fmt.Errorf("counting CRM states: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			a, st string
+			n     int
+		)
+		if err := rows.Scan(&a, &st, &n); err != nil {
+			return nil, err
+		}
+		if out[a] == nil {
+			out[a] = map[api.CRMState]int{}
+		}
+		out[a][api.CRMState(st)] = n
+	}
+	return out, rows.Err()
+}

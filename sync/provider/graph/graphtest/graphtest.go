@@ -117,6 +117,10 @@ type item struct {
 	categories  []string
 	sensitivity string
 	marks       int
+	// num is the mailbox's number (0: the signed-in user's; app-only
+	// users count from 1), in the Message-ID so that two users' mails
+	// are two messages.
+	num int
 
 	// msg replaces the generated participants, subject or conversation
 	// of a message (Compose).
@@ -293,7 +297,7 @@ func (s *Server) add(m *mailbox, folderName string, n int, at time.Time) []strin
 	f := m.folders[folderName]
 	ids := make([]string, 0, n)
 	for range n {
-		it := &item{folder: folderName, idx: int32(len(f.items)), at: at.UTC()}
+		it := &item{folder: folderName, idx: int32(len(f.items)), at: at.UTC(), num: m.num}
 		if m.num == 0 {
 			it.id = fmt.Sprintf("AAMkAGI2TG93AAA-%s-%07d=", folderName, it.idx)
 		} else {
@@ -609,6 +613,14 @@ func (s *Server) matches(it *item, st state) bool {
 	return st.Since == 0 || it.at.Unix() >= st.Since
 }
 
+// messageID is an item's Message-ID: one per mailbox and item.
+func messageID(it *item) string {
+	if it.num > 0 {
+		return fmt.Sprintf("<%s.%03d.%07d@contoso.test>", it.folder, it.num, it.idx)
+	}
+	return fmt.Sprintf("<%s.%07d@contoso.test>", it.folder, it.idx)
+}
+
 // render writes an item as Graph does; s.mu is held.
 func render(it *item) map[string]any {
 	n := int(it.idx)
@@ -669,7 +681,7 @@ func render(it *item) map[string]any {
 			"@odata.type": "#microsoft.graph.message", "@odata.etag": fmt.Sprintf("W/\"CQAAABYAAAB%d\"", etag),
 			"id": it.id, "receivedDateTime": t, "sentDateTime": t, "subject": subject,
 			"bodyPreview":       "Hi, a note about our order.",
-			"internetMessageId": fmt.Sprintf("<%s.%07d@contoso.test>", it.folder, n),
+			"internetMessageId": messageID(it),
 			"conversationId":    conv,
 			"from":              recipient(m.From),
 			"toRecipients":      list(m.To),
@@ -682,7 +694,7 @@ func render(it *item) map[string]any {
 		"@odata.type": "#microsoft.graph.message", "@odata.etag": fmt.Sprintf("W/\"CQAAABYAAAB%d\"", etag),
 		"id": it.id, "receivedDateTime": t, "sentDateTime": t, "subject": subject,
 		"bodyPreview":       "Hi Ann, please find the figures for this quarter attached. Kind regards, Megan",
-		"internetMessageId": fmt.Sprintf("<%s.%07d@contoso.test>", it.folder, n),
+		"internetMessageId": messageID(it),
 		"conversationId":    fmt.Sprintf("AAQkAGI2TG93AAA%07d=", n/3),
 		"from":              addr("Megan Bowen", fmt.Sprintf("megan%d@contoso.test", n%50)),
 		"toRecipients":      []any{addr("Ann Example", "ann@contoso.test")},

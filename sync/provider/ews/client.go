@@ -178,9 +178,6 @@ func newClient(ewsURL, login, password, scheme string, base http.RoundTripper) *
 }
 
 func (c *client) close() {
-	if c.imp != nil {
-		return // the transport is the impersonation's, shared by its mailboxes
-	}
 	if t, ok := c.auth.base.(interface{ CloseIdleConnections() }); ok {
 		t.CloseIdleConnections()
 	}

@@ -3,6 +3,7 @@ package ews
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -58,10 +59,16 @@ type ImpersonationConfig struct {
 	// once per mailbox, with the service account's credentials, and keeps
 	// what it found for the Impersonation's life.
 	URL string
-	// Transport carries every request (nil: NewTransport(nil, nil)). It
-	// must not use HTTP/2 (NTLM authenticates connections) and is shared
-	// by all the mailboxes' providers.
-	Transport http.RoundTripper
+	// RootCAs and Dial are NewTransport's: nil means the system trust
+	// store and the ordinary dialer. Each mailbox's provider (and each
+	// Autodiscover run) has a transport of its own: an NTLM handshake
+	// authenticates one connection, and the legs of concurrent
+	// handshakes on a shared pool could cross connections, which Exchange
+	// answers with 401 — a false refusal of the service account.
+	RootCAs *x509.CertPool
+	Dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+	// UserAgent, when set, is every request's User-Agent.
+	UserAgent string
 	// Resolver looks up Autodiscover's SRV record (nil: net.DefaultResolver).
 	Resolver Resolver
 	// AutodiscoverBudget is the time one mailbox's Autodiscover may take
@@ -78,8 +85,8 @@ type ImpersonationConfig struct {
 }
 
 // Impersonation is a service account reading mailboxes by impersonation.
-// It is safe for concurrent use; its providers share one transport (and
-// so the service account's authenticated connections).
+// It is safe for concurrent use; each of its providers is for one session
+// (sequential requests) and has its own connections.
 type Impersonation struct {
 	cfg ImpersonationConfig
 
@@ -114,13 +121,6 @@ func NewImpersonation(cfg ImpersonationConfig) (*Impersonation, error) {
 	default:
 		return nil, fmt.Errorf("the Exchange sign-in method must be %s or %s, not %q", AuthNTLM, AuthBasic, cfg.Auth)
 	}
-	if cfg.Transport == nil {
-		t := NewTransport(nil, nil)
-		// Many mailboxes' sessions share the service account's
-		// connections.
-		t.MaxIdleConnsPerHost = 32
-		cfg.Transport = t
-	}
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver
 	}
@@ -134,6 +134,35 @@ func NewImpersonation(cfg ImpersonationConfig) (*Impersonation, error) {
 		cfg.Now = time.Now
 	}
 	return &Impersonation{cfg: cfg, password: cfg.Password, urls: map[string]string{}}, nil
+}
+
+// transport returns a new transport (see ImpersonationConfig.RootCAs).
+func (im *Impersonation) transport() http.RoundTripper {
+	var t http.RoundTripper = NewTransport(im.cfg.RootCAs, im.cfg.Dial)
+	if im.cfg.UserAgent != "" {
+		t = userAgent{base: t, value: im.cfg.UserAgent}
+	}
+	return t
+}
+
+// userAgent sets the User-Agent of every request.
+type userAgent struct {
+	base  http.RoundTripper
+	value string
+}
+
+func (u userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", u.value)
+	return u.base.RoundTrip(r)
+}
+
+func (u userAgent) CloseIdleConnections() { closeIdle(u.base) }
+
+func closeIdle(t http.RoundTripper) {
+	if c, ok := t.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }
 
 // checkLogin accepts DOMAIN\user and user@domain.
@@ -206,7 +235,7 @@ func (im *Impersonation) provider(u, address string) *Provider {
 	if batchSize <= 0 {
 		batchSize = DefaultBatchSize
 	}
-	c := newClient(u, im.cfg.Login, pw, im.cfg.Auth, im.cfg.Transport)
+	c := newClient(u, im.cfg.Login, pw, im.cfg.Auth, im.transport())
 	c.imp, c.as = im, address
 	return &Provider{c: c, pageSize: pageSize, batchSize: batchSize}
 }
@@ -266,7 +295,9 @@ func (im *Impersonation) ewsURL(ctx context.Context, address string) (string, er
 	im.discoveries.Add(1)
 	actx, cancel := context.WithTimeout(ctx, im.cfg.AutodiscoverBudget)
 	defer cancel()
-	ad := &autodiscoverer{login: im.cfg.Login, password: pw, base: im.cfg.Transport, resolver: im.cfg.Resolver}
+	t := im.transport()
+	defer closeIdle(t)
+	ad := &autodiscoverer{login: im.cfg.Login, password: pw, base: t, resolver: im.cfg.Resolver}
 	d, err := ad.discover(actx, address)
 	if err != nil {
 		if ctx.Err() != nil {

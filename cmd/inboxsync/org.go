@@ -659,7 +659,7 @@ func (c *cli) orgStatus(args []string) int {
 			return c.fail(err)
 		}
 		var incidents []org.Incident
-		for _, p := range []string{org.ProviderOffice365, org.ProviderGmail} {
+		for _, p := range pgstore.Providers {
 			inc, ok, err := org.OpenIncident(ctx, st, p)
 			if err != nil {
 				return c.fail(err)

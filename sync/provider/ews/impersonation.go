@@ -34,7 +34,7 @@ var ErrServiceAccountRefused = errors.New("the Exchange service account was refu
 // account read one mailbox (ErrorImpersonateUserDenied,
 // ErrorImpersonationDenied, ErrorNonExistentMailbox). Such an error is a
 // provider.Error of class GrantGone, with the reason in words.
-var ErrMailboxRefused = errors.New("Exchange refused impersonating the mailbox")
+var ErrMailboxRefused = errors.New("the Exchange server refused impersonating the mailbox")
 
 // DefaultRetryRefused is how long an Impersonation whose password Exchange
 // refused waits before it tries the same password again: each try is a
@@ -308,7 +308,7 @@ func (im *Impersonation) ewsURL(ctx context.Context, address string) (string, er
 			// the likely cause is the service account's, and going on
 			// would try the password at every endpoint for every
 			// mailbox.
-			return "", im.refuse(fmt.Errorf("Autodiscover for %s: %w", address, err))
+			return "", im.refuse(fmt.Errorf("autodiscover for %s: %w", address, err))
 		}
 		return "", err
 	}

@@ -31,7 +31,8 @@ Usage:
 
 Verbs:
   init          set up (or upgrade) the organisation database; safe to run again
-  credentials   register the Microsoft 365 app or the Google service account
+  credentials   register the Microsoft 365 app, the Google service account or the
+                Exchange on-premises service account (impersonation)
   mailboxes     add, import, list, remove, enable or disable mailboxes
   serve         run a worker; start as many as you like, on any machine
   sync          sync mailboxes now (--wait to wait for the result)
@@ -152,8 +153,9 @@ func (c *cli) orgInit(args []string) int {
 func (c *cli) orgCredentials(args []string) int {
 	usage := "credentials microsoft --tenant T --client-id ID (--certificate FILE | --client-secret-file FILE)\n" +
 		"       inboxsync org credentials google --service-account FILE\n" +
+		"       inboxsync org credentials exchange --login 'DOMAIN\\user' (--password-file FILE | --password-env NAME) [--ews-url URL]\n" +
 		"       inboxsync org credentials show"
-	if len(args) == 0 || (args[0] != "microsoft" && args[0] != "google" && args[0] != "show") {
+	if len(args) == 0 || (args[0] != "microsoft" && args[0] != "google" && args[0] != "exchange" && args[0] != "show") {
 		fmt.Fprintf(c.errOut, "Usage: inboxsync org %s\n\nRegisters the organisation's app credentials. See docs/org.md for what to create at Microsoft and Google.\n", usage)
 		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
 			return exitOK
@@ -224,6 +226,8 @@ func (c *cli) orgCredentials(args []string) int {
 			fmt.Fprintln(c.out, "Google Workspace service account registered.")
 			return exitOK
 		})
+	case "exchange":
+		return c.orgCredentialsExchange(args)
 	}
 	fs, db := c.orgFlags("credentials show", "Shows the registered credentials (file paths, never their contents).", "")
 	if code, ok := c.parseMixed(fs, args, 0); !ok {
@@ -252,13 +256,30 @@ func (c *cli) orgCredentials(args []string) int {
 		} else {
 			fmt.Fprintln(c.out, "Google Workspace: none registered")
 		}
+		e, okE, err := org.LoadExchange(ctx, st)
+		if err != nil {
+			return c.fail(err)
+		}
+		if okE {
+			where := "password in " + e.PasswordFile
+			if e.PasswordFile == "" {
+				where = "password in the environment value " + e.PasswordEnv
+			}
+			url := "EWS URL " + e.URL
+			if e.URL == "" {
+				url = "EWS URL by Autodiscover per mailbox"
+			}
+			fmt.Fprintf(c.out, "Exchange on-premises: service account %s, %s, %s\n", e.Login, where, url)
+		} else {
+			fmt.Fprintln(c.out, "Exchange on-premises: none registered")
+		}
 		return exitOK
 	})
 }
 
 func (c *cli) orgMailboxes(args []string) int {
 	const usage = `Usage:
-  inboxsync org mailboxes add ADDRESS… [--provider office365|gmail]
+  inboxsync org mailboxes add ADDRESS… [--provider office365|gmail|exchange]
   inboxsync org mailboxes add --csv FILE          (header: address,provider)
   inboxsync org mailboxes import --group GROUP-ID (members of a Microsoft 365 group)
   inboxsync org mailboxes list [--json]
@@ -276,9 +297,9 @@ func (c *cli) orgMailboxes(args []string) int {
 	verb, args := args[0], args[1:]
 	switch verb {
 	case "add":
-		fs, db := c.orgFlags("mailboxes add ADDRESS… [--provider office365|gmail] | --csv FILE",
+		fs, db := c.orgFlags("mailboxes add ADDRESS… [--provider office365|gmail|exchange] | --csv FILE",
 			"Adds mailboxes to sync. Each first syncs at a point of the next interval of its own, so that\na thousand added at once do not all sync at the same minute.", "")
-		prov := fs.String("provider", org.ProviderOffice365, "the mailboxes' service: office365 or gmail")
+		prov := fs.String("provider", org.ProviderOffice365, "the mailboxes' service: office365, gmail or exchange (on-premises)")
 		csvFile := fs.String("csv", "", "read address,provider lines from `FILE` (- for standard input)")
 		now := fs.Bool("now", false, "sync the new mailboxes at once instead of spreading their first syncs over the interval")
 		if code, ok := c.parseMixed(fs, args, 1<<20); !ok {
@@ -400,6 +421,51 @@ func (c *cli) orgMailboxes(args []string) int {
 	}
 	fmt.Fprintf(c.errOut, "inboxsync org mailboxes: unknown verb %q\n\n%s", verb, usage)
 	return exitUsage
+}
+
+// orgCredentialsExchange is `org credentials exchange`.
+func (c *cli) orgCredentialsExchange(args []string) int {
+	fs, db := c.orgFlags(`credentials exchange --login 'DOMAIN\user' (--password-file FILE | --password-env NAME) [--ews-url URL] [--check-user ADDRESS]`,
+		"Registers the Exchange on-premises service account that holds the ApplicationImpersonation role\n"+
+			"(docs/org.md). Its password is never stored: only the file's path (readable by the workers' user\n"+
+			"alone, at the same path on every worker machine) or the environment value's name.\n"+
+			"Without --ews-url each mailbox's EWS URL is found by Autodiscover, once per mailbox and worker.",
+		"Exchange Online mailboxes go through Microsoft Graph (--provider office365), not here.")
+	var e org.Exchange
+	fs.StringVar(&e.Login, "login", "", "the service account, `DOMAIN\\user` or user@domain")
+	fs.StringVar(&e.PasswordFile, "password-file", "", "`FILE` holding the password (first line; chmod 600)")
+	fs.StringVar(&e.PasswordEnv, "password-env", "", "the environment value `NAME` holding the password on every worker")
+	fs.StringVar(&e.URL, "ews-url", "", "the EWS endpoint `URL` of every mailbox, https://mail.example.com/EWS/Exchange.asmx (default: Autodiscover)")
+	fs.StringVar(&e.Auth, "auth", "", "the sign-in method, ntlm or basic (default: what the server offers, NTLM first)")
+	checkUser := fs.String("check-user", "", "check the right to impersonate this mailbox (`ADDRESS`) now")
+	noCheck := fs.Bool("no-check", false, "store without asking Exchange first")
+	if code, ok := c.parseMixed(fs, args, 0); !ok {
+		return code
+	}
+	if e.Login == "" {
+		fs.Usage()
+		return exitUsage
+	}
+	return c.withOrg(*db, func(ctx context.Context, st *pgstore.Store) int {
+		if err := org.SaveExchange(ctx, st, e); err != nil {
+			return c.fail(err)
+		}
+		fmt.Fprintf(c.out, "Exchange service account %s registered.\n", e.Login)
+		if *noCheck {
+			return exitOK
+		}
+		checked, err := (&org.Credentials{Store: st}).CheckExchange(ctx, *checkUser)
+		switch {
+		case err != nil:
+			fmt.Fprintf(c.errOut, "inboxsync: stored, but the check failed: %s\n", err)
+			return exitError
+		case checked == "":
+			fmt.Fprintln(c.out, "Not checked: give --check-user ADDRESS (or --ews-url) to check it now.")
+		default:
+			fmt.Fprintf(c.out, "Checked %s.\n", checked)
+		}
+		return exitOK
+	})
 }
 
 // readMailboxCSV reads address,provider lines (a header line first).
@@ -663,7 +729,7 @@ func (c *cli) orgStatus(args []string) int {
 			return c.fail(err)
 		}
 		var incidents []org.Incident
-		for _, p := range []string{org.ProviderOffice365, org.ProviderGmail} {
+		for _, p := range pgstore.Providers {
 			inc, ok, err := org.OpenIncident(ctx, st, p)
 			if err != nil {
 				return c.fail(err)

@@ -2,9 +2,11 @@ package org
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"path/filepath"
 	"sync"
@@ -12,6 +14,7 @@ import (
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/org/pgstore"
 	"github.com/inboxsync/inboxsync/sync/provider"
+	"github.com/inboxsync/inboxsync/sync/provider/ews"
 	"github.com/inboxsync/inboxsync/sync/provider/gmail"
 	"github.com/inboxsync/inboxsync/sync/provider/graph"
 )
@@ -20,6 +23,7 @@ import (
 const (
 	ProviderOffice365 = "office365"
 	ProviderGmail     = "gmail"
+	ProviderExchange  = "exchange"
 )
 
 // Microsoft is the organisation's Microsoft 365 app registration. It
@@ -47,6 +51,7 @@ type Google struct {
 const (
 	keyMicrosoft = "credentials.microsoft"
 	keyGoogle    = "credentials.google"
+	keyExchange  = "credentials.exchange"
 )
 
 // store is the part of pgstore the credentials use.
@@ -156,9 +161,19 @@ type Credentials struct {
 	// http.DefaultClient).
 	HTTPClient *http.Client
 
+	// EWSRootCAs and EWSDial replace the system trust store and the
+	// dialer for Exchange (tests; nil in the product).
+	EWSRootCAs *x509.CertPool
+	EWSDial    func(ctx context.Context, network, addr string) (net.Conn, error)
+	// EWSResolver looks up Autodiscover's SRV records (nil:
+	// net.DefaultResolver).
+	EWSResolver ews.Resolver
+
 	mu    sync.Mutex
 	app   *graph.App
 	deleg *gmail.Delegation
+	imp   *ews.Impersonation
+	ex    Exchange // the settings imp was made from
 }
 
 var _ Opener = (*Credentials)(nil)
@@ -178,13 +193,20 @@ func (c *Credentials) Open(ctx context.Context, mb pgstore.Mailbox) (provider.Pr
 			return nil, err
 		}
 		return d.Mailbox(mb.Address)
+	case ProviderExchange:
+		im, err := c.exchange(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return im.Mailbox(ctx, mb.Address)
 	}
 	return nil, provider.Failed(fmt.Sprintf("This build cannot sync %s mailboxes.", mb.Provider), nil)
 }
 
 // OrganisationWide implements Opener.
 func (c *Credentials) OrganisationWide(err error) bool {
-	return errors.Is(err, graph.ErrAppRefused) || errors.Is(err, gmail.ErrDelegationRefused) || errors.Is(err, errNoCredentials)
+	return errors.Is(err, graph.ErrAppRefused) || errors.Is(err, gmail.ErrDelegationRefused) ||
+		errors.Is(err, ews.ErrServiceAccountRefused) || errors.Is(err, errNoCredentials)
 }
 
 // errNoCredentials: the organisation has not registered credentials for a

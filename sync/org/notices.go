@@ -64,7 +64,7 @@ func mailboxState(mb pgstore.Mailbox) api.State {
 // do nothing with it.
 func (n NoticeStatus) Status(ctx context.Context) (api.Status, error) {
 	var st api.Status
-	for _, p := range []string{pgstore.ProviderOffice365, pgstore.ProviderGmail} {
+	for _, p := range pgstore.Providers {
 		a := api.AccountStatus{Account: api.OrgIncidentAccount(p), Provider: p, State: api.Idle}
 		inc, ok, err := OpenIncident(ctx, n.Store, p)
 		if err != nil {

@@ -184,11 +184,11 @@ func TestNoticeStatusOfFailedMailbox(t *testing.T) {
 	for _, a := range s.Accounts {
 		names = append(names, a.Account)
 	}
-	want := []string{"@org:office365", "@org:gmail", "user001@example.com"}
+	want := []string{"@org:office365", "@org:gmail", "@org:exchange", "user001@example.com"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("accounts = %v; want %v (mailboxes without an error or incident left out)", names, want)
 	}
-	if a := s.Accounts[2]; a.State != api.Suspended || !a.Since.Equal(last) || a.Email != "user001@example.com" {
+	if a := s.Accounts[3]; a.State != api.Suspended || !a.Since.Equal(last) || a.Email != "user001@example.com" {
 		t.Fatalf("failed mailbox = %+v", a)
 	}
 	box := &outbox{}

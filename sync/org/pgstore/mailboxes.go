@@ -19,7 +19,12 @@ import (
 const (
 	ProviderOffice365 = "office365"
 	ProviderGmail     = "gmail"
+	// ProviderExchange is Exchange on-premises, read by impersonation.
+	ProviderExchange = "exchange"
 )
+
+// Providers lists the providers of organisation mode.
+var Providers = []string{ProviderOffice365, ProviderGmail, ProviderExchange}
 
 // Mailbox states (Mailbox.State, Filter.State).
 const (
@@ -31,7 +36,7 @@ const (
 // Mailbox is a mailbox of the organisation as the store holds it.
 type Mailbox struct {
 	Address    string    // lowercased; also the session.Store account ID
-	Provider   string    // "office365" | "gmail"
+	Provider   string    // "office365" | "gmail" | "exchange"
 	Enabled    bool      // the admin's switch
 	State      string    // "enabled" | "disabled" | "error": !Enabled → "disabled"; Enabled && Error → "error"
 	Reason     string    // words for the admin (the error's reason; may be set while enabled, e.g. "throttled")
@@ -81,7 +86,7 @@ func checkAddress(address string) (string, error) {
 // is nil), and returns the addresses it added; mailboxes already held are
 // left as they are. Addresses are checked (one @, a domain with a dot, no
 // spaces, at most 254 bytes) and lowercased, and the provider must be
-// office365 or gmail: one bad entry fails the whole call, with an error
+// office365, gmail or exchange: one bad entry fails the whole call, with an error
 // naming it that matches api.ErrInvalid.
 func (s *Store) AddMailboxes(ctx context.Context, mbs []NewMailbox, firstSync func(address string) time.Time) ([]string, error) {
 	var (
@@ -96,8 +101,8 @@ func (s *Store) AddMailboxes(ctx context.Context, mbs []NewMailbox, firstSync fu
 			return nil, err
 		}
 		p := strings.ToLower(strings.TrimSpace(mb.Provider))
-		if p != ProviderOffice365 && p != ProviderGmail {
-			return nil, fmt.Errorf("%w: the provider of %s must be %s or %s, not %q", api.ErrInvalid, a, ProviderOffice365, ProviderGmail, mb.Provider)
+		if p != ProviderOffice365 && p != ProviderGmail && p != ProviderExchange {
+			return nil, fmt.Errorf("%w: the provider of %s must be %s, %s or %s, not %q", api.ErrInvalid, a, ProviderOffice365, ProviderGmail, ProviderExchange, mb.Provider)
 		}
 		if seen[a] {
 			continue

@@ -55,7 +55,7 @@ func TestAddMailboxes(t *testing.T) {
 		{NewMailbox{"sp ace@example.com", "gmail"}, "sp ace@example.com"},
 		{NewMailbox{"@example.com", "gmail"}, "@example.com"},
 		{NewMailbox{strings.Repeat("a", 250) + "@example.com", "gmail"}, "254 bytes"},
-		{NewMailbox{"dan@example.com", "exchange"}, "exchange"},
+		{NewMailbox{"dan@example.com", "imap"}, "imap"},
 	} {
 		added, err := s.AddMailboxes(ctx, []NewMailbox{{"dan@example.com", "gmail"}, c.mb}, first)
 		if !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), c.name) || added != nil {

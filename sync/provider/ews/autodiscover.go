@@ -69,6 +69,8 @@ type autodiscoverer struct {
 	tried []string
 	seen  map[string]bool
 	hops  int
+	// unauthorized counts endpoints that refused the password.
+	unauthorized int
 }
 
 // adResult is the outcome of one endpoint.
@@ -265,6 +267,7 @@ func (d *autodiscoverer) try(ctx context.Context, email, u string) adResult {
 	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
 		return d.redirect(u, resp)
 	case http.StatusUnauthorized:
+		d.unauthorized++
 		d.note("%s: refused the password (not conclusive; going on)", u)
 		return adResult{}
 	default:

@@ -148,6 +148,14 @@ type client struct {
 	// requests counts HTTP exchanges started by call (handshake legs not
 	// included).
 	requests atomic.Int64
+	// imp is the service account's impersonation this client belongs to
+	// (nil on the desktop); as is the mailbox it impersonates ("" for the
+	// service account's own calls).
+	imp *Impersonation
+	as  string
+	// probe: this client's session was let through to try a refused
+	// password again.
+	probe bool
 }
 
 func newClient(ewsURL, login, password, scheme string, base http.RoundTripper) *client {
@@ -178,6 +186,16 @@ func (c *client) close() {
 // call posts a SOAP request and returns the decoded envelope, or a
 // classified error (docs/architecture.md §3).
 func (c *client) call(ctx context.Context, body []byte) (*soapEnvelope, error) {
+	if c.imp != nil {
+		// A session under way when another's request was refused sends
+		// the password no more: each try counts towards the lockout.
+		if err := c.imp.held(c.probe); err != nil {
+			return nil, err
+		}
+	}
+	if c.as != "" {
+		body = withImpersonation(body, c.as)
+	}
 	c.requests.Add(1)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
@@ -185,6 +203,11 @@ func (c *client) call(ctx context.Context, body []byte) (*soapEnvelope, error) {
 	}
 	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
 	req.Header.Set("Accept", "text/xml")
+	if c.as != "" {
+		// Exchange routes an impersonated request to the mailbox's server
+		// by this header (Microsoft: "Impersonation and EWS in Exchange").
+		req.Header.Set("X-AnchorMailbox", c.as)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, transportError(ctx, err)
@@ -197,7 +220,11 @@ func (c *client) call(ctx context.Context, body []byte) (*soapEnvelope, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return c.interpret(resp, data)
+	env, err := c.interpret(resp, data)
+	if c.imp != nil && resp.StatusCode != http.StatusUnauthorized {
+		c.imp.accepted()
+	}
+	return env, c.classify(err)
 }
 
 func (c *client) interpret(resp *http.Response, data []byte) (*soapEnvelope, error) {
@@ -216,6 +243,9 @@ func (c *client) interpret(resp *http.Response, data []byte) (*soapEnvelope, err
 		cause := fmt.Errorf("HTTP 401 from %s", c.host)
 		if c.auth.Chosen() == "" {
 			return nil, provider.Failed(reasonNoAuth, fmt.Errorf("%w (WWW-Authenticate: %s)", cause, strings.Join(resp.Header.Values("Www-Authenticate"), ", ")))
+		}
+		if c.imp != nil {
+			return nil, c.imp.refuse(cause)
 		}
 		return nil, provider.Rejected(reasonRejected, cause)
 	case status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests || status == http.StatusInternalServerError:
@@ -270,9 +300,18 @@ func faultError(f *soapFault, status int) error {
 	return codeError(code, msg, f.Detail.MessageXML, status)
 }
 
+// codeErr is an EWS response code that is not NoError, as the cause of a
+// classified error.
+type codeErr struct {
+	code, msg string
+	status    int
+}
+
+func (e *codeErr) Error() string { return fmt.Sprintf("EWS %s (HTTP %d): %s", e.code, e.status, e.msg) }
+
 // codeError classifies an EWS response code that is not NoError.
 func codeError(code, msg string, mx messageXML, status int) error {
-	cause := fmt.Errorf("EWS %s (HTTP %d): %s", code, status, msg)
+	cause := &codeErr{code: code, msg: msg, status: status}
 	switch code {
 	case codeServerBusy:
 		d := mx.backOff()

@@ -197,7 +197,7 @@ func (c *Connector) resolve(ctx context.Context, cl *client, login, email string
 		}
 		return "", invalid("the password is right, but the mailbox address could not be found in the directory: sign in with your email address as the login (or give --email)")
 	default:
-		return "", codeError(m.Code, m.Text, m.MessageXML, http.StatusOK)
+		return "", cl.classify(codeError(m.Code, m.Text, m.MessageXML, http.StatusOK))
 	}
 	var smtp []string
 	for _, r := range m.Resolutions {

@@ -155,7 +155,7 @@ func (p *Provider) Changes(ctx context.Context, folder api.Folder, cursor string
 	}
 	m := &env.Body.Sync.Messages[0]
 	if m.Code != codeNoError {
-		return provider.Page{}, codeError(m.Code, m.Text, m.MessageXML, http.StatusOK)
+		return provider.Page{}, p.c.classify(codeError(m.Code, m.Text, m.MessageXML, http.StatusOK))
 	}
 	if m.SyncState == "" {
 		return provider.Page{}, provider.Failed("The Exchange server's answer could not be read.", errors.New("SyncFolderItems: empty SyncState"))
@@ -280,7 +280,7 @@ func (p *Provider) getItems(ctx context.Context, folder api.Folder, ids []string
 			case codeItemNotFound:
 				continue
 			case codeServerBusy:
-				return nil, nil, codeError(m.Code, m.Text, m.MessageXML, http.StatusOK)
+				return nil, nil, p.c.classify(codeError(m.Code, m.Text, m.MessageXML, http.StatusOK))
 			default:
 				issues = append(issues, api.ItemIssue{ProviderID: id, Folder: folder,
 					Message: fmt.Sprintf("Exchange could not read this item (%s).", m.Code)})

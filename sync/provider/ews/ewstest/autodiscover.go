@@ -63,7 +63,7 @@ func (s *Server) serveAutodiscover(w http.ResponseWriter, r *http.Request, path 
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
-	if !s.authenticate(w, r) {
+	if s.authenticate(w, r) == nil {
 		return
 	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))

@@ -16,6 +16,13 @@ import (
 
 // ewsRequest is the part of a request the emulator reads.
 type ewsRequest struct {
+	Header struct {
+		Impersonation *struct {
+			Primary string `xml:"ConnectingSID>PrimarySmtpAddress"`
+			SMTP    string `xml:"ConnectingSID>SmtpAddress"`
+			UPN     string `xml:"ConnectingSID>PrincipalName"`
+		} `xml:"ExchangeImpersonation"`
+	} `xml:"Header"`
 	Body struct {
 		Sync *struct {
 			Folder struct {
@@ -47,7 +54,8 @@ func (s *Server) serveEWS(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
-	if !s.authenticate(w, r) {
+	caller := s.authenticate(w, r)
+	if caller == nil {
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
@@ -70,6 +78,66 @@ func (s *Server) serveEWS(w http.ResponseWriter, r *http.Request) {
 	default:
 		fault(w, http.StatusInternalServerError, "ErrorInvalidRequest", "The request is invalid.", 0)
 		return
+	}
+	// The mailbox the request works on: the caller's own, or the one it
+	// impersonates.
+	mbox, charged := s.callerBox(caller), caller.login()
+	if imp := req.Header.Impersonation; imp != nil {
+		target := strings.TrimSpace(imp.Primary)
+		if target == "" {
+			target = strings.TrimSpace(imp.SMTP)
+		}
+		if target == "" {
+			target = strings.TrimSpace(imp.UPN)
+		}
+		b, code, text := s.impersonate(caller, target)
+		if code != "" {
+			fault(w, http.StatusInternalServerError, code, text, 0)
+			return
+		}
+		// Exchange routes an impersonated request by X-AnchorMailbox; the
+		// emulator insists it names the impersonated mailbox.
+		if !strings.EqualFold(strings.TrimSpace(r.Header.Get("X-AnchorMailbox")), b.email) {
+			s.mu.Lock()
+			s.stats.AnchorMismatches++
+			s.mu.Unlock()
+			fault(w, http.StatusInternalServerError, "ErrorInternalServerError",
+				"An internal server error occurred. The operation failed. (emulator: the X-AnchorMailbox header must name the impersonated mailbox "+b.email+")", 0)
+			return
+		}
+		mbox = b
+		if !s.cfg.ChargeServiceAccount {
+			charged = "mailbox:" + strings.ToLower(b.email)
+		}
+		s.mu.Lock()
+		s.stats.Impersonated[strings.ToLower(b.email)]++
+		s.mu.Unlock()
+	}
+	// EWSMaxConcurrency: requests in flight per charged account.
+	s.mu.Lock()
+	if s.cfg.MaxConcurrency > 0 && s.inflight[charged] >= s.cfg.MaxConcurrency {
+		s.stats.Busy++
+		s.mu.Unlock()
+		busyConcurrency(w, s.cfg.MaxConcurrency)
+		return
+	}
+	s.inflight[charged]++
+	s.stats.MaxInFlight = max(s.stats.MaxInFlight, s.inflight[charged])
+	delay := s.delay
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inflight[charged]--
+		s.mu.Unlock()
+	}()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		case <-s.done:
+			return
+		}
 	}
 	s.mu.Lock()
 	s.stats.Calls[op]++
@@ -96,7 +164,7 @@ func (s *Server) serveEWS(w http.ResponseWriter, r *http.Request) {
 	var out string
 	switch op {
 	case "SyncFolderItems":
-		out = s.syncFolderItems(req.Body.Sync.Folder.ID, req.Body.Sync.SyncState, req.Body.Sync.Max)
+		out = s.syncFolderItems(mbox, req.Body.Sync.Folder.ID, req.Body.Sync.SyncState, req.Body.Sync.Max)
 	case "GetItem":
 		ids := make([]string, len(req.Body.GetItem.IDs))
 		for i, id := range req.Body.GetItem.IDs {
@@ -106,11 +174,60 @@ func (s *Server) serveEWS(w http.ResponseWriter, r *http.Request) {
 		for _, f := range req.Body.GetItem.Fields {
 			fields[f.URI] = true
 		}
-		out = s.getItem(ids, req.Body.GetItem.MaxBody, fields)
+		out = s.getItem(mbox, ids, req.Body.GetItem.MaxBody, fields)
 	case "ResolveNames":
 		out = s.resolveNames(req.Body.Resolve.Entry)
 	}
 	io.WriteString(w, out)
+}
+
+// callerBox is the caller's own mailbox (made empty for a service account
+// that has none yet).
+func (s *Server) callerBox(a *account) *box {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a == s.def {
+		return s.defBox
+	}
+	return s.boxLocked(a.email)
+}
+
+// impersonate checks that caller may impersonate target, in Exchange's
+// words when not: without the ApplicationImpersonation role
+// ErrorImpersonationDenied; an address without a mailbox
+// ErrorNonExistentMailbox; a mailbox outside the role's scope
+// ErrorImpersonateUserDenied.
+func (s *Server) impersonate(caller *account, target string) (*box, string, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !caller.role {
+		return nil, "ErrorImpersonationDenied", "The account does not have permission to impersonate the requested user."
+	}
+	b := s.boxes[strings.ToLower(target)]
+	if b == nil {
+		return nil, "ErrorNonExistentMailbox", "The SMTP address has no mailbox associated with it."
+	}
+	if !caller.scope[strings.ToLower(target)] {
+		return nil, "ErrorImpersonateUserDenied", "The account does not have permission to impersonate the requested user."
+	}
+	return b, "", ""
+}
+
+// busyConcurrency answers a request over EWSMaxConcurrency as Exchange
+// does: ErrorServerBusy, the policy named in MessageXml, no back-off.
+func busyConcurrency(w http.ResponseWriter, limit int) {
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	text := "You have exceeded the available concurrent connections for your account. Try again once your other requests have completed."
+	io.WriteString(w, `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>`+
+		`<faultcode xmlns:a="http://schemas.microsoft.com/exchange/services/2006/types">a:ErrorServerBusy</faultcode>`+
+		`<faultstring xml:lang="en-US">`+text+`</faultstring><detail>`+
+		`<e:ResponseCode xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">ErrorServerBusy</e:ResponseCode>`+
+		`<e:Message xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">`+text+`</e:Message>`+
+		`<t:MessageXml xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">`+
+		`<t:Value Name="Policy">MaxConcurrency</t:Value><t:Value Name="MaxConcurrencyLimit">`+strconv.Itoa(limit)+`</t:Value>`+
+		`<t:Value Name="ErrorMessage">This operation exceeds the throttling budget for policy part 'MaxConcurrency', policy value '`+strconv.Itoa(limit)+`', Budget type: 'Ews'. Suggested backoff time 0 ms.</t:Value>`+
+		`</t:MessageXml></detail></s:Fault></s:Body></s:Envelope>`)
 }
 
 const soapHead = `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">` +
@@ -170,11 +287,11 @@ func parseSyncState(s string) (epoch int, fid string, pos int, ok bool) {
 
 func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
-func (s *Server) syncFolderItems(fid, state string, max int) string {
+func (s *Server) syncFolderItems(mb *box, fid, state string, max int) string {
 	const op = "SyncFolderItems"
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f := s.folders[fid]
+	f := mb.folders[fid]
 	if f == nil {
 		return responseEnvelope(op, errorMessage(op, "ErrorFolderNotFound", "The specified folder could not be found in the store.", 0))
 	}
@@ -237,14 +354,14 @@ func mailboxXML(a addr) string {
 // getItem answers GetItem. Of the item properties the CRM rules read, only
 // those named in AdditionalProperties are returned (BaseShape IdOnly), as
 // Exchange does: item:Sensitivity, item:Categories, item:ConversationId.
-func (s *Server) getItem(ids []string, maxBodyKB int, fields map[string]bool) string {
+func (s *Server) getItem(mb *box, ids []string, maxBodyKB int, fields map[string]bool) string {
 	const op = "GetItem"
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var b strings.Builder
 	for _, id := range ids {
 		it := s.byID[id]
-		if it == nil || it.deleted {
+		if it == nil || it.deleted || it.box != mb {
 			b.WriteString(errorMessage(op, "ErrorItemNotFound", "The specified object was not found in the store., The process failed to get the correct properties.", 0))
 			continue
 		}
@@ -325,12 +442,28 @@ func (s *Server) getItem(ids []string, maxBodyKB int, fields map[string]bool) st
 func (s *Server) resolveNames(entry string) string {
 	const op = "ResolveNames"
 	e := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(entry)), "smtp:")
-	c := s.cfg
-	if e != strings.ToLower(c.Email) && e != strings.ToLower(c.User) && e != strings.ToLower(c.Domain+`\`+c.User) {
+	s.mu.Lock()
+	var name, email string
+	for _, a := range s.accounts {
+		if e == strings.ToLower(a.email) || e == strings.ToLower(a.user) || e == strings.ToLower(a.login()) {
+			name, email = a.user, a.email
+		}
+	}
+	if a := s.def; e == strings.ToLower(a.email) || e == strings.ToLower(a.user) || e == strings.ToLower(a.login()) {
+		name, email = "Ann", a.email
+	}
+	if email == "" {
+		if b := s.boxes[e]; b != nil {
+			name, _, _ = strings.Cut(b.email, "@")
+			email = b.email
+		}
+	}
+	s.mu.Unlock()
+	if email == "" {
 		return responseEnvelope(op, errorMessage(op, "ErrorNameResolutionNoResults", "No results were found.", 0))
 	}
 	return responseEnvelope(op, `<m:ResolveNamesResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>`+
 		`<m:ResolutionSet TotalItemsInView="1" IncludesLastItemInRange="true"><t:Resolution>`+
-		`<t:Mailbox><t:Name>Ann</t:Name><t:EmailAddress>`+x(c.Email)+`</t:EmailAddress><t:RoutingType>SMTP</t:RoutingType><t:MailboxType>Mailbox</t:MailboxType></t:Mailbox>`+
+		`<t:Mailbox><t:Name>`+x(name)+`</t:Name><t:EmailAddress>`+x(email)+`</t:EmailAddress><t:RoutingType>SMTP</t:RoutingType><t:MailboxType>Mailbox</t:MailboxType></t:Mailbox>`+
 		`</t:Resolution></m:ResolutionSet></m:ResolveNamesResponseMessage>`)
 }

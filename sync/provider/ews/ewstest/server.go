@@ -6,6 +6,15 @@
 // GetUserSettings and POX) with their redirects, and authenticates with
 // NTLMv2 (checking the proof against the password) or Basic.
 //
+// It also emulates Exchange impersonation (organisation mode): service
+// accounts (AddServiceAccount) holding the ApplicationImpersonation role
+// for some mailboxes (GrantImpersonation), requests whose SOAP header
+// carries ExchangeImpersonation/ConnectingSID, the X-AnchorMailbox header
+// that must name the impersonated mailbox, the errors
+// ErrorImpersonationDenied, ErrorImpersonateUserDenied and
+// ErrorNonExistentMailbox (SOAP faults), and the EWSMaxConcurrency
+// throttling limit per account (Config.MaxConcurrency).
+//
 // It is a test package: nothing shipped imports it.
 package ewstest
 
@@ -50,6 +59,17 @@ type Config struct {
 	// PageSize caps SyncFolderItems pages below MaxChangesReturned (0: no
 	// cap).
 	PageSize int
+	// MaxConcurrency is the throttling policy's EWSMaxConcurrency: how
+	// many EWS requests of one account may be in flight at once; one more
+	// is answered ErrorServerBusy ("You have exceeded the available
+	// concurrent connections for your account"). Default 27 (Exchange
+	// 2013 and later; Exchange 2010 had 10); negative: no limit.
+	MaxConcurrency int
+	// ChargeServiceAccount charges an impersonated request's concurrency
+	// to the service account, as Exchange 2010 did. By default it is
+	// charged to the impersonated mailbox, as Exchange 2013 and later and
+	// Exchange Online do.
+	ChargeServiceAccount bool
 }
 
 // Stats counts what reached the emulator.
@@ -66,6 +86,17 @@ type Stats struct {
 	// Autodiscover counts requests per "host/path" (http: prefix for the
 	// plain-http listener).
 	Autodiscover map[string]int `json:"autodiscover"`
+	// Impersonated counts EWS operations per impersonated mailbox
+	// (impersonation accepted).
+	Impersonated map[string]int `json:"impersonated"`
+	// AnchorMismatches counts impersonated requests whose X-AnchorMailbox
+	// header was missing or named another mailbox (refused).
+	AnchorMismatches int `json:"anchor_mismatches"`
+	// Busy counts requests refused for the concurrency limit.
+	Busy int `json:"busy"`
+	// MaxInFlight is the most requests of one account (as charged) seen
+	// in flight at once.
+	MaxInFlight int `json:"max_in_flight"`
 }
 
 // Server is a running emulator.
@@ -84,15 +115,37 @@ type Server struct {
 	closeOnce sync.Once
 
 	mu       sync.Mutex
-	password string
-	pwEpoch  int
-	epoch    int // sync-state generation
-	folders  map[string]*folder
+	def      *account // the configured user
+	accounts []*account
+	epoch    int             // sync-state generation
+	boxes    map[string]*box // by lowercased primary SMTP address
+	defBox   *box
 	byID     map[string]*item
 	seq      int
 	faults   []Fault
 	stats    Stats
 	ad       map[string]Autodiscover
+	inflight map[string]int // requests in flight per charged account
+	delay    time.Duration
+}
+
+// account is a directory account that can sign in.
+type account struct {
+	domain, user, email string
+	password            string
+	pwEpoch             int
+	// role: holds ApplicationImpersonation; scope: the mailboxes
+	// (lowercased addresses) its management scope includes.
+	role  bool
+	scope map[string]bool
+}
+
+func (a *account) login() string { return a.domain + `\` + a.user }
+
+// box is a mailbox: its folders.
+type box struct {
+	email   string
+	folders map[string]*folder
 }
 
 // The distinguished folder ids of the synced folders.
@@ -118,6 +171,7 @@ type folder struct {
 
 type item struct {
 	ID, folder       string
+	box              *box
 	changeKey        int
 	class            string
 	subject, body    string
@@ -168,16 +222,20 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.MaxConcurrency == 0 {
+		cfg.MaxConcurrency = 27
+	}
 	s := &Server{
 		CA: ca, cfg: cfg, done: make(chan struct{}),
-		password: cfg.Password, epoch: 1,
-		folders: map[string]*folder{}, byID: map[string]*item{},
-		stats: Stats{Calls: map[string]int{}, Autodiscover: map[string]int{}},
-		ad:    map[string]Autodiscover{},
+		epoch: 1,
+		boxes: map[string]*box{}, byID: map[string]*item{},
+		stats:    newStats(),
+		ad:       map[string]Autodiscover{},
+		inflight: map[string]int{},
 	}
-	for _, id := range folderIDs {
-		s.folders[id] = &folder{id: id}
-	}
+	s.def = &account{domain: cfg.Domain, user: cfg.User, email: cfg.Email, password: cfg.Password}
+	s.accounts = []*account{s.def}
+	s.defBox = s.boxLocked(cfg.Email)
 	s.TLS = httptest.NewUnstartedServer(http.HandlerFunc(s.serveTLS))
 	s.TLS.Config.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
 		return context.WithValue(ctx, connKey{}, &connState{})
@@ -212,7 +270,133 @@ func (s *Server) Login() string { return s.cfg.Domain + `\` + s.cfg.User }
 func (s *Server) Password() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.password
+	return s.def.password
+}
+
+func newStats() Stats {
+	return Stats{Calls: map[string]int{}, Autodiscover: map[string]int{}, Impersonated: map[string]int{}}
+}
+
+// boxLocked returns the mailbox of email, making it when new.
+func (s *Server) boxLocked(email string) *box {
+	k := strings.ToLower(strings.TrimSpace(email))
+	if b := s.boxes[k]; b != nil {
+		return b
+	}
+	b := &box{email: email, folders: map[string]*folder{}}
+	for _, id := range folderIDs {
+		b.folders[id] = &folder{id: id}
+	}
+	s.boxes[k] = b
+	return b
+}
+
+// Mailbox is one mailbox of the emulated organisation, for tests that
+// impersonate several users.
+type Mailbox struct {
+	s *Server
+	b *box
+}
+
+// AddMailbox adds a mailbox with primary SMTP address email (or returns it
+// when it exists). The configured user's mailbox is AddMailbox(Config.Email).
+func (s *Server) AddMailbox(email string) *Mailbox {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return &Mailbox{s: s, b: s.boxLocked(email)}
+}
+
+// Address returns the mailbox's primary SMTP address.
+func (m *Mailbox) Address() string { return m.b.email }
+
+// AddMessage adds a message to the mailbox's Inbox or Sent Items.
+func (m *Mailbox) AddMessage(f api.Folder, msg Message) string { return m.s.addMessage(m.b, f, msg) }
+
+// AddEvent adds a meeting to the mailbox's Calendar.
+func (m *Mailbox) AddEvent(e Event) string { return m.s.addEvent(m.b, e) }
+
+// Add adds n generated items to the mailbox's folder (see Server.Add).
+func (m *Mailbox) Add(f api.Folder, n int, at time.Time) []string { return m.s.add(m.b, f, n, at) }
+
+// AddServiceAccount adds a directory account DOMAIN\user (login) with
+// password, which may sign in to EWS; it holds no impersonation right
+// until GrantImpersonation.
+func (s *Server) AddServiceAccount(login, password string) {
+	dom, user, ok := strings.Cut(login, `\`)
+	if !ok {
+		dom, user = s.cfg.Domain, login
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.accounts = append(s.accounts, &account{domain: dom, user: user, email: strings.ToLower(user) + "@" + domainOf(s.cfg.Email), password: password})
+}
+
+func domainOf(email string) string {
+	_, d, _ := strings.Cut(email, "@")
+	return d
+}
+
+func (s *Server) accountLocked(login string) *account {
+	dom, user, ok := strings.Cut(login, `\`)
+	if !ok {
+		user = login
+	}
+	for _, a := range s.accounts {
+		if strings.EqualFold(a.user, user) && (dom == "" || strings.EqualFold(a.domain, dom)) {
+			return a
+		}
+	}
+	panic("ewstest: no account " + login)
+}
+
+// GrantImpersonation gives the account login the ApplicationImpersonation
+// role, with a management scope that includes mailboxes (added to what it
+// had). With no mailbox it holds the role with whatever scope it had
+// (empty: nobody), as a role assignment whose scope matches no one.
+func (s *Server) GrantImpersonation(login string, mailboxes ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.accountLocked(login)
+	a.role = true
+	if a.scope == nil {
+		a.scope = map[string]bool{}
+	}
+	for _, m := range mailboxes {
+		a.scope[strings.ToLower(m)] = true
+	}
+}
+
+// RevokeImpersonation takes mailboxes out of login's scope; with no
+// mailbox it removes the role assignment altogether.
+func (s *Server) RevokeImpersonation(login string, mailboxes ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.accountLocked(login)
+	if len(mailboxes) == 0 {
+		a.role, a.scope = false, nil
+		return
+	}
+	for _, m := range mailboxes {
+		delete(a.scope, strings.ToLower(m))
+	}
+}
+
+// SetAccountPassword changes login's password, as an administrator would;
+// its connections authenticated with the old one are refused from then on.
+func (s *Server) SetAccountPassword(login, pw string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.accountLocked(login)
+	a.password = pw
+	a.pwEpoch++
+}
+
+// SetDelay makes every EWS request take at least d (0: none), so that
+// tests can have requests in flight together.
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	s.delay = d
+	s.mu.Unlock()
 }
 
 // RootCAs returns a pool trusting the emulator's certificate.
@@ -264,13 +448,17 @@ func (s *Server) Stats() Stats {
 	for k, v := range s.stats.Autodiscover {
 		st.Autodiscover[k] = v
 	}
+	st.Impersonated = map[string]int{}
+	for k, v := range s.stats.Impersonated {
+		st.Impersonated[k] = v
+	}
 	return st
 }
 
 // ResetStats zeroes the counters.
 func (s *Server) ResetStats() {
 	s.mu.Lock()
-	s.stats = Stats{Calls: map[string]int{}, Autodiscover: map[string]int{}}
+	s.stats = newStats()
 	s.mu.Unlock()
 }
 
@@ -278,8 +466,8 @@ func (s *Server) ResetStats() {
 // authenticated with the old one are dropped.
 func (s *Server) SetPassword(pw string) {
 	s.mu.Lock()
-	s.password = pw
-	s.pwEpoch++
+	s.def.password = pw
+	s.def.pwEpoch++
 	s.mu.Unlock()
 }
 
@@ -360,27 +548,29 @@ func mkAddrs(ss []string) []addr {
 	return out
 }
 
-func (s *Server) newItemLocked(fid string) *item {
+func (s *Server) newItemLocked(b *box, fid string) *item {
 	s.seq++
 	raw := fmt.Sprintf("AAMkAGI2TG93AAA%s%08d", fid, s.seq)
-	it := &item{ID: base64.StdEncoding.EncodeToString([]byte(raw)), folder: fid}
+	it := &item{ID: base64.StdEncoding.EncodeToString([]byte(raw)), folder: fid, box: b}
 	it.conversation = base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("AAQkAGI2conv%08d", s.seq)))
 	it.messageID = fmt.Sprintf("<%08d.%s@contoso.test>", s.seq, fid)
 	return it
 }
 
 func (s *Server) addLocked(it *item) string {
-	f := s.folders[it.folder]
+	f := it.box.folders[it.folder]
 	s.byID[it.ID] = it
 	f.log = append(f.log, entry{kindCreate, it})
 	return it.ID
 }
 
 // AddMessage adds a message to the Inbox or Sent Items and returns its id.
-func (s *Server) AddMessage(f api.Folder, m Message) string {
+func (s *Server) AddMessage(f api.Folder, m Message) string { return s.addMessage(s.defBox, f, m) }
+
+func (s *Server) addMessage(b *box, f api.Folder, m Message) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	it := s.newItemLocked(folderIDs[f])
+	it := s.newItemLocked(b, folderIDs[f])
 	it.class = "IPM.Note"
 	it.subject, it.body = m.Subject, m.Body
 	it.from = mkAddr(m.From)
@@ -394,10 +584,12 @@ func (s *Server) AddMessage(f api.Folder, m Message) string {
 }
 
 // AddEvent adds a meeting to the Calendar and returns its id.
-func (s *Server) AddEvent(e Event) string {
+func (s *Server) AddEvent(e Event) string { return s.addEvent(s.defBox, e) }
+
+func (s *Server) addEvent(b *box, e Event) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	it := s.newItemLocked("calendar")
+	it := s.newItemLocked(b, "calendar")
 	it.class = "IPM.Appointment"
 	it.subject, it.location = e.Subject, e.Location
 	it.start, it.end = e.Start.UTC(), e.End.UTC()
@@ -411,18 +603,20 @@ func (s *Server) AddEvent(e Event) string {
 
 // Add adds n generated items dated at (for the calendar: starting at) to
 // folder and returns their ids.
-func (s *Server) Add(f api.Folder, n int, at time.Time) []string {
+func (s *Server) Add(f api.Folder, n int, at time.Time) []string { return s.add(s.defBox, f, n, at) }
+
+func (s *Server) add(b *box, f api.Folder, n int, at time.Time) []string {
 	ids := make([]string, 0, n)
 	for i := range n {
 		if f == api.Calendar {
-			ids = append(ids, s.AddEvent(Event{
+			ids = append(ids, s.addEvent(b, Event{
 				Subject: fmt.Sprintf("Meeting %d", i), Location: "Room " + strconv.Itoa(i%9+1),
 				Start: at, End: at.Add(time.Hour), Organizer: "bob@contoso.test",
 				Required: []string{"ann@contoso.test"}, Optional: []string{"carol@contoso.test"},
 			}))
 			continue
 		}
-		ids = append(ids, s.AddMessage(f, Message{
+		ids = append(ids, s.addMessage(b, f, Message{
 			Subject:  fmt.Sprintf("%s message %d", f, i),
 			Body:     fmt.Sprintf("Hello Ann,\r\n\r\nthis is message %d of the emulated %s folder. It has a body long enough to be cut for the preview: %s", i, f, strings.Repeat("lorem ipsum dolor sit amet ", 12)),
 			From:     "bob@contoso.test",
@@ -444,7 +638,7 @@ func (s *Server) Update(id string) error {
 	}
 	it.changeKey++
 	it.subject += " (edited)"
-	f := s.folders[it.folder]
+	f := it.box.folders[it.folder]
 	f.log = append(f.log, entry{kindUpdate, it})
 	return nil
 }
@@ -471,7 +665,7 @@ func (s *Server) mark(id string, set func(*item)) error {
 	}
 	set(it)
 	it.changeKey++
-	f := s.folders[it.folder]
+	f := it.box.folders[it.folder]
 	f.log = append(f.log, entry{kindUpdate, it})
 	return nil
 }
@@ -495,7 +689,7 @@ func (s *Server) Delete(id string) error {
 		return fmt.Errorf("ewstest: no item %q", id)
 	}
 	it.deleted = true
-	f := s.folders[it.folder]
+	f := it.box.folders[it.folder]
 	f.log = append(f.log, entry{kindDelete, it})
 	return nil
 }
@@ -505,8 +699,8 @@ type connKey struct{}
 type connState struct {
 	mu        sync.Mutex
 	challenge [8]byte
-	authed    bool
-	pwEpoch   int
+	authed    *account // the account the connection authenticated as
+	pwEpoch   int      // its password generation then
 }
 
 func hostOnly(h string) string {
@@ -547,13 +741,10 @@ func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// authenticate checks the request's credentials; when it returns false it
-// has answered 401.
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) bool {
+// authenticate checks the request's credentials and returns the account
+// they belong to; when it returns nil it has answered 401.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) *account {
 	cs, _ := r.Context().Value(connKey{}).(*connState)
-	s.mu.Lock()
-	pw, pwEpoch := s.password, s.pwEpoch
-	s.mu.Unlock()
 	offers := func(scheme string) bool {
 		for _, a := range s.cfg.Auth {
 			if strings.EqualFold(a, scheme) {
@@ -562,7 +753,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) bool {
 		}
 		return false
 	}
-	challenge := func(ntlmToken string) bool {
+	challenge := func(ntlmToken string) *account {
 		for _, a := range s.cfg.Auth {
 			switch {
 			case strings.EqualFold(a, "NTLM") && ntlmToken != "":
@@ -576,23 +767,29 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) bool {
 			}
 		}
 		w.WriteHeader(http.StatusUnauthorized)
-		return false
+		return nil
 	}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if cs.authed && cs.pwEpoch == pwEpoch {
-		return true
+	if cs.authed != nil {
+		s.mu.Lock()
+		same := cs.authed.pwEpoch == cs.pwEpoch
+		s.mu.Unlock()
+		if same {
+			return cs.authed
+		}
 	}
-	cs.authed = false
+	cs.authed = nil
 	h := r.Header.Get("Authorization")
 	scheme, token, _ := strings.Cut(h, " ")
 	switch {
 	case strings.EqualFold(scheme, "Basic") && offers("Basic"):
 		user, pass, _ := r.BasicAuth()
-		ok := s.knownUser(user, "") && pass == pw
+		a, pw, _ := s.knownUser(user, "")
+		ok := a != nil && pass == pw
 		s.countLogin(ok)
 		if ok {
-			return true
+			return a
 		}
 		return challenge("")
 	case (strings.EqualFold(scheme, "NTLM") || strings.EqualFold(scheme, "Negotiate")) && offers("NTLM"):
@@ -606,11 +803,17 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) bool {
 			return challenge(base64.StdEncoding.EncodeToString(challengeMessage(cs.challenge, s.cfg.Domain, "EXCH01", time.Now())))
 		case 3:
 			m, err := parseAuthenticate(msg)
-			ok := err == nil && s.knownUser(m.User, m.Domain) && verifyNTLMv2(m, pw, cs.challenge)
+			var a *account
+			var pw string
+			var epoch int
+			if err == nil {
+				a, pw, epoch = s.knownUser(m.User, m.Domain)
+			}
+			ok := a != nil && verifyNTLMv2(m, pw, cs.challenge)
 			s.countLogin(ok)
 			if ok {
-				cs.authed, cs.pwEpoch = true, pwEpoch
-				return true
+				cs.authed, cs.pwEpoch = a, epoch
+				return a
 			}
 		}
 	}
@@ -626,16 +829,22 @@ func (s *Server) countLogin(ok bool) {
 	s.mu.Unlock()
 }
 
-// knownUser accepts DOMAIN\user (user and domain given apart), the UPN, and
-// for Basic "DOMAIN\user" in one string.
-func (s *Server) knownUser(user, domain string) bool {
+// knownUser finds the account of DOMAIN\user (user and domain given apart),
+// of a UPN, and for Basic of "DOMAIN\user" in one string; it returns the
+// account's password and its generation too.
+func (s *Server) knownUser(user, domain string) (*account, string, int) {
 	if d, u, ok := strings.Cut(user, `\`); ok {
 		user, domain = u, d
 	}
-	if strings.EqualFold(user, s.cfg.Email) && domain == "" {
-		return true
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range s.accounts {
+		if (strings.EqualFold(user, a.email) && domain == "") ||
+			(strings.EqualFold(user, a.user) && (domain == "" || strings.EqualFold(domain, a.domain))) {
+			return a, a.password, a.pwEpoch
+		}
 	}
-	return strings.EqualFold(user, s.cfg.User) && (domain == "" || strings.EqualFold(domain, s.cfg.Domain))
+	return nil, "", 0
 }
 
 func (s *Server) wait(r *http.Request) {

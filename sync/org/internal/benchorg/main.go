@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,9 +47,17 @@ func main() {
 	items := flag.Int("items", 300, "items per mailbox (inbox 80%, sent 15%, calendar the rest)")
 	workers := flag.Int("workers", 1, "worker processes")
 	conc := flag.Int("concurrency", 20, "sessions per worker")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of this process (the emulator) to `FILE`")
+	workerProfile := flag.String("workerprofile", "", "write each worker's CPU profile to `PREFIX`N.pprof (INBOXSYNC_CPUPROFILE)")
 	flag.Parse()
 	if *bin == "" || *admin == "" {
 		log.Fatal("need -bin and -admin (or INBOXSYNC_TEST_DATABASE)")
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		check(err)
+		check(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
 	}
 	ctx := context.Background()
 	db := newDatabase(ctx, *admin)
@@ -111,6 +120,9 @@ func main() {
 	for i := range *workers {
 		cmd := exec.Command(*bin, "org", "serve", "--database", db, "--concurrency", strconv.Itoa(*conc))
 		cmd.Env = env
+		if *workerProfile != "" {
+			cmd.Env = append(cmd.Env[:len(cmd.Env):len(cmd.Env)], fmt.Sprintf("INBOXSYNC_CPUPROFILE=%s%d.pprof", *workerProfile, i+1))
+		}
 		logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("w%d.log", i)))
 		check(err)
 		cmd.Stderr = logf
@@ -118,9 +130,14 @@ func main() {
 		procs = append(procs, cmd)
 	}
 	defer func() {
+		// SIGTERM first, so that a worker writes its profile; then kill.
 		for _, p := range procs {
-			p.Process.Kill()
+			p.Process.Signal(syscall.SIGTERM)
+		}
+		for _, p := range procs {
+			t := time.AfterFunc(15*time.Second, func() { p.Process.Kill() })
 			p.Wait()
+			t.Stop()
 		}
 	}()
 	total := int64(*n) * int64(*items)

@@ -48,6 +48,7 @@ func main() {
 	workers := flag.Int("workers", 1, "worker processes")
 	conc := flag.Int("concurrency", 20, "sessions per worker")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of this process (the emulator) to `FILE`")
+	top := flag.Int("top", 0, "print the `N` statements that took PostgreSQL the most time in the initial sync")
 	workerProfile := flag.String("workerprofile", "", "write each worker's CPU profile to `PREFIX`N.pprof (INBOXSYNC_CPUPROFILE)")
 	flag.Parse()
 	if *bin == "" || *admin == "" {
@@ -142,15 +143,28 @@ func main() {
 	}()
 	total := int64(*n) * int64(*items)
 	self0 := selfCPU()
+	pg0 := serverCPU(ctx, conn)
 	waitItems(ctx, conn, *n, total, began)
 	initial := time.Since(began)
-	fmt.Printf("initial sync: %s, %.0f items/s; CPU: workers %.1f s, emulator %.1f s (of %d cores × %.1f s)\n",
+	fmt.Printf("initial sync: %s, %.0f items/s; CPU: workers %.1f s, emulator %.1f s, PostgreSQL %.1f s (of %d cores × %.1f s)\n",
 		initial.Round(time.Millisecond), float64(total)/initial.Seconds(), cpuTime(procs).Seconds(),
-		(selfCPU() - self0).Seconds(), runtime.NumCPU(), initial.Seconds())
+		(selfCPU() - self0).Seconds(), cpuSince(pg0, serverCPU(ctx, conn)).Seconds(), runtime.NumCPU(), initial.Seconds())
 
+	var mean, busy float64
+	check(conn.QueryRow(ctx, `SELECT coalesce(avg(extract(epoch FROM end_time - start_time)), 0)::float8,
+		coalesce(sum(extract(epoch FROM end_time - start_time)), 0)::float8 FROM sessions`).Scan(&mean, &busy))
+	fmt.Printf("sessions: %.0f ms on average; the workers' session slots were busy %.0f%% of the time\n",
+		mean*1000, 100*busy/(initial.Seconds()*float64(*workers**conc)))
+
+	if *top > 0 && statements {
+		topStatements(ctx, conn, *top)
+	}
+
+	self0, pg0 = selfCPU(), serverCPU(ctx, conn)
 	bare := bareLoop(ctx, conn, *n, *items)
-	fmt.Printf("bare pgx batches of the same rows: %s (%.0f rows/s); sync / bare = %.2f×\n",
-		bare.Round(time.Millisecond), float64(total)/bare.Seconds(), initial.Seconds()/bare.Seconds())
+	fmt.Printf("bare pgx batches of the same rows: %s (%.0f rows/s); sync / bare = %.2f×; CPU: loop %.1f s, PostgreSQL %.1f s\n",
+		bare.Round(time.Millisecond), float64(total)/bare.Seconds(), initial.Seconds()/bare.Seconds(),
+		(selfCPU() - self0).Seconds(), cpuSince(pg0, serverCPU(ctx, conn)).Seconds())
 
 	// A no-change cycle: every mailbox once more, nothing new.
 	cpu0 := cpuTime(procs)
@@ -261,6 +275,24 @@ func statementCount(ctx context.Context, conn *pgx.Conn, ok bool) int64 {
 	return n
 }
 
+// topStatements prints the n statements of this database that took the
+// most execution time so far.
+func topStatements(ctx context.Context, conn *pgx.Conn, n int) {
+	rows, err := conn.Query(ctx, `SELECT calls, total_exec_time, regexp_replace(left(query, 110), '\s+', ' ', 'g')
+		FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+		ORDER BY total_exec_time DESC LIMIT $1`, n)
+	check(err)
+	defer rows.Close()
+	for rows.Next() {
+		var calls int64
+		var ms float64
+		var q string
+		check(rows.Scan(&calls, &ms, &q))
+		fmt.Printf("  %8.0f ms %7d calls  %s\n", ms, calls, q)
+	}
+	check(rows.Err())
+}
+
 func xacts(ctx context.Context, conn *pgx.Conn) int64 {
 	var n int64
 	check(conn.QueryRow(ctx, "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()").Scan(&n))
@@ -279,6 +311,38 @@ func cpuTime(procs []*exec.Cmd) time.Duration {
 		total += time.Duration(ut+st) * time.Second / 100 // USER_HZ
 	}
 	return total
+}
+
+// serverCPU returns the CPU time the cluster's processes (backends and
+// background processes, from pg_stat_activity and /proc) used so far, by
+// pid.
+func serverCPU(ctx context.Context, conn *pgx.Conn) map[int32]time.Duration {
+	rows, err := conn.Query(ctx, "SELECT pid FROM pg_stat_activity")
+	check(err)
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	check(err)
+	cpu := map[int32]time.Duration{}
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // ended since
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		cpu[pid] = time.Duration(ut+st) * time.Second / 100 // USER_HZ
+	}
+	return cpu
+}
+
+// cpuSince is the CPU time the processes of after used since before;
+// those that ended in between are not counted.
+func cpuSince(before, after map[int32]time.Duration) time.Duration {
+	var d time.Duration
+	for pid, t := range after {
+		d += t - before[pid]
+	}
+	return d
 }
 
 // selfCPU is the CPU time this process (the emulator) used so far.

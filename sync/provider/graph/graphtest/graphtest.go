@@ -109,6 +109,12 @@ type item struct {
 	at      time.Time // received (or start)
 	rev     int
 	deleted bool
+
+	// enc is the item's JSON at revision encRev with $select encSel
+	// (encode.go).
+	enc    []byte
+	encRev int
+	encSel string
 }
 
 // New starts a TLS emulator; it closes when the test ends.
@@ -502,27 +508,39 @@ func (s *Server) serveRound(w http.ResponseWriter, path string, m *mailbox, st s
 			st.Mode, st.From = "done", st.To
 		}
 	}
-	vals := make([]map[string]any, 0, len(picked))
+	vals := make([][]byte, 0, len(picked))
+	size := 0
 	for _, it := range picked {
-		if it.deleted || !s.matches(it, st) {
-			vals = append(vals, map[string]any{"@odata.type": "#microsoft.graph." + kind(it), "id": it.id, "@removed": map[string]string{"reason": reason(it)}})
-			continue
-		}
-		vals = append(vals, selected(render(it), st.Sel))
+		vals = append(vals, s.encoded(it, st))
+		size += len(vals[len(vals)-1]) + 1
 	}
 	s.mu.Unlock()
 
+	// The page's JSON as encoding/json writes a map (keys in order):
+	// @odata.context, @odata.deltaLink or @odata.nextLink, value.
 	link := s.Endpoint() + strings.TrimPrefix(path, "/v1.0")
-	out := map[string]any{"@odata.context": s.Endpoint() + "/$metadata#Collection(" + kind(&item{folder: st.F}) + ")", "value": vals}
+	out := make([]byte, 0, size+512)
+	out = append(out, `{"@odata.context":`...)
+	out = appendString(out, s.Endpoint()+"/$metadata#Collection("+kind(&item{folder: st.F})+")")
 	if st.Mode == "done" {
 		st.Mode, st.To, st.Next, st.N = "c", 0, 0, 0
-		out["@odata.deltaLink"] = link + "?$deltatoken=" + st.encode()
+		out = append(out, `,"@odata.deltaLink":`...)
+		out = appendString(out, link+"?$deltatoken="+st.encode())
 	} else {
-		out["@odata.nextLink"] = link + "?$skiptoken=" + st.encode()
+		out = append(out, `,"@odata.nextLink":`...)
+		out = appendString(out, link+"?$skiptoken="+st.encode())
 	}
+	out = append(out, `,"value":[`...)
+	for i, v := range vals {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, v...)
+	}
+	out = append(out, "]}\n"...)
 	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; odata.streaming=true")
 	w.Header().Set("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(st.Size))
-	json.NewEncoder(w).Encode(out)
+	w.Write(out)
 }
 
 func kind(it *item) string {

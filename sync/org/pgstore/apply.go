@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -306,6 +307,9 @@ func (s *Store) ApplyPage(ctx context.Context, acct string, folder api.Folder, p
 				listed = append(listed, key.id)
 			}
 		}
+		// The items the page writes carry the generation already: only
+		// the unchanged ones need its stamp.
+		listed = slices.DeleteFunc(listed, func(id string) bool { return known[itemKey{folder, id}].contentSeen })
 		// Round trip 2: the writes, the cursor last.
 		var ins, upd itemRows
 		var delFolders, delIDs []string

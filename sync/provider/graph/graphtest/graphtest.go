@@ -508,13 +508,31 @@ func (s *Server) serveRound(w http.ResponseWriter, path string, m *mailbox, st s
 			st.Mode, st.From = "done", st.To
 		}
 	}
-	vals := make([][]byte, 0, len(picked))
-	size := 0
-	for _, it := range picked {
-		vals = append(vals, s.encoded(it, st))
-		size += len(vals[len(vals)-1]) + 1
+	// Copies of the picked items, rendered after the lock is released
+	// (unless their JSON is kept already), so that pages of many
+	// mailboxes are rendered at once.
+	snaps := make([]snapshot, len(picked))
+	for i, it := range picked {
+		snaps[i] = s.snapshot(it, st)
 	}
 	s.mu.Unlock()
+	vals := make([][]byte, len(snaps))
+	size := 0
+	rendered := false
+	for i := range snaps {
+		if snaps[i].enc == nil {
+			snaps[i].enc, rendered = snaps[i].encode(), true
+		}
+		vals[i] = snaps[i].enc
+		size += len(vals[i]) + 1
+	}
+	if rendered {
+		s.mu.Lock()
+		for i, it := range picked {
+			snaps[i].keep(it)
+		}
+		s.mu.Unlock()
+	}
 
 	// The page's JSON as encoding/json writes a map (keys in order):
 	// @odata.context, @odata.deltaLink or @odata.nextLink, value.
@@ -566,7 +584,7 @@ func (s *Server) matches(it *item, st state) bool {
 	return st.Since == 0 || it.at.Unix() >= st.Since
 }
 
-// render writes an item as Graph does; s.mu is held.
+// render writes an item as Graph does (of a copy, or with s.mu held).
 func render(it *item) map[string]any {
 	n := int(it.idx)
 	subject := fmt.Sprintf("Quarterly review %d", n)

@@ -2,7 +2,11 @@ package graphtest
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strconv"
+	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -38,7 +42,119 @@ func (sn *snapshot) encode() []byte {
 		b, _ := json.Marshal(map[string]any{"@odata.type": "#microsoft.graph." + kind(&sn.it), "id": sn.it.id, "@removed": map[string]string{"reason": reason(&sn.it)}})
 		return b
 	}
-	return appendValue(nil, selected(render(&sn.it), sn.sel))
+	return renderJSON(nil, &sn.it, sn.sel)
+}
+
+// renderJSON appends the JSON of render(it) with the properties of $select
+// sel (see selected), written directly: the same bytes as
+// appendValue(b, selected(render(it), sel)) (TestRenderJSON), without the
+// maps.
+func renderJSON(b []byte, it *item, sel string) []byte {
+	n := int(it.idx)
+	keep := func(k string) bool { return true }
+	if it.folder != Calendar && sel != "" {
+		keep = func(k string) bool { return k == "id" || strings.HasPrefix(k, "@odata.") || keepSelected(k, sel) }
+	}
+	first := true
+	field := func(k string) bool {
+		if !keep(k) {
+			return false
+		}
+		if first {
+			b = append(b, '{')
+			first = false
+		} else {
+			b = append(b, ',')
+		}
+		b = append(appendString(b, k), ':')
+		return true
+	}
+	addr := func(name, a string) {
+		b = append(b, `{"emailAddress":{"address":`...)
+		b = appendString(b, a)
+		b = append(b, `,"name":`...)
+		b = appendString(b, name)
+		b = append(b, "}}"...)
+	}
+	subject := "Quarterly review " + strconv.Itoa(n)
+	if it.rev > 0 {
+		subject += " (rev " + strconv.Itoa(it.rev) + ")"
+	}
+	if it.folder == Calendar {
+		dt := func(t time.Time) {
+			b = append(b, `{"dateTime":`...)
+			b = appendString(b, t.UTC().Format("2006-01-02T15:04:05.0000000"))
+			b = append(b, `,"timeZone":"UTC"}`...)
+		}
+		field("@odata.etag")
+		b = appendString(b, "W/\"DwAAABYAAAB"+strconv.Itoa(it.rev)+"\"")
+		field("@odata.type")
+		b = append(b, `"#microsoft.graph.event"`...)
+		field("attendees")
+		b = append(b, `[{"emailAddress":{"address":"ann@contoso.test","name":"Ann"},"status":{"response":"none"},"type":"required"},{"emailAddress":{"address":"alex@fabrikam.test","name":"Alex"},"status":{"response":"accepted"},"type":"optional"}]`...)
+		field("bodyPreview")
+		b = append(b, `"Agenda: numbers, plans and next steps."`...)
+		field("end")
+		dt(it.at.Add(time.Hour))
+		field("iCalUId")
+		b = appendString(b, fmt.Sprintf("040000008200E00074C5B7101A82E0080000000%07d", n))
+		field("id")
+		b = appendString(b, it.id)
+		field("location")
+		b = append(b, `{"displayName":"Conf Room 4"}`...)
+		field("organizer")
+		addr("Megan Bowen", "megan@contoso.test")
+		field("start")
+		dt(it.at)
+		field("subject")
+		b = appendString(b, subject)
+		return append(b, '}')
+	}
+	t := it.at.UTC().Format(time.RFC3339)
+	if field("@odata.etag") {
+		b = appendString(b, "W/\"CQAAABYAAAB"+strconv.Itoa(it.rev)+"\"")
+	}
+	if field("@odata.type") {
+		b = append(b, `"#microsoft.graph.message"`...)
+	}
+	if field("bodyPreview") {
+		b = append(b, `"Hi Ann, please find the figures for this quarter attached. Kind regards, Megan"`...)
+	}
+	if field("ccRecipients") {
+		b = append(b, '[')
+		addr("Alex Wilber", "alex@fabrikam.test")
+		b = append(b, ']')
+	}
+	if field("conversationId") {
+		b = appendString(b, fmt.Sprintf("AAQkAGI2TG93AAA%07d=", n/3))
+	}
+	if field("from") {
+		addr("Megan Bowen", "megan"+strconv.Itoa(n%50)+"@contoso.test")
+	}
+	if field("id") {
+		b = appendString(b, it.id)
+	}
+	if field("internetMessageId") {
+		b = appendString(b, fmt.Sprintf("<%s.%07d@contoso.test>", it.folder, n))
+	}
+	if field("receivedDateTime") {
+		b = appendString(b, t)
+	}
+	if field("sentDateTime") {
+		b = appendString(b, t)
+	}
+	if field("subject") {
+		b = appendString(b, subject)
+	}
+	if field("toRecipients") {
+		b = append(b, '[')
+		addr("Ann Example", "ann@contoso.test")
+		b = append(b, ']')
+	}
+	if first {
+		b = append(b, '{')
+	}
+	return append(b, '}')
 }
 
 // keep stores the rendered JSON in it if it is still the revision

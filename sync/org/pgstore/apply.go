@@ -209,7 +209,10 @@ func (s *Store) ApplyPage(ctx context.Context, acct string, folder api.Folder, p
 		// stored state of the page's items.
 		b := &pgx.Batch{}
 		b.Queue("BEGIN")
-		b.Queue("SELECT id FROM mailboxes WHERE address = $1", acct)
+		// The mailbox's row is locked for the page: items have no
+		// foreign key (schema 4), so this is what keeps the mailbox from
+		// being removed under the page.
+		b.Queue("SELECT id FROM mailboxes WHERE address = $1 FOR KEY SHARE", acct)
 		b.Queue(fullSyncSQL, acct, string(folder))
 		if n > 0 {
 			b.Queue(existingSQL, acct, folders, pids)

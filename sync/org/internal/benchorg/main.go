@@ -48,7 +48,7 @@ func main() {
 	workers := flag.Int("workers", 1, "worker processes")
 	conc := flag.Int("concurrency", 20, "sessions per worker")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of this process (the emulator) to `FILE`")
-	top := flag.Int("top", 0, "print the `N` statements that took PostgreSQL the most time in the initial sync")
+	top := flag.Int("top", 0, "print the `N` statements that took PostgreSQL the most time in the initial sync, and in the no-change cycle")
 	workerProfile := flag.String("workerprofile", "", "write each worker's CPU profile to `PREFIX`N.pprof (INBOXSYNC_CPUPROFILE)")
 	flag.Parse()
 	if *bin == "" || *admin == "" {
@@ -151,10 +151,11 @@ func main() {
 		(selfCPU() - self0).Seconds(), cpuSince(pg0, serverCPU(ctx, conn)).Seconds(), runtime.NumCPU(), initial.Seconds())
 
 	var mean, busy float64
+	var first time.Time
 	check(conn.QueryRow(ctx, `SELECT coalesce(avg(extract(epoch FROM end_time - start_time)), 0)::float8,
-		coalesce(sum(extract(epoch FROM end_time - start_time)), 0)::float8 FROM sessions`).Scan(&mean, &busy))
-	fmt.Printf("sessions: %.0f ms on average; the workers' session slots were busy %.0f%% of the time\n",
-		mean*1000, 100*busy/(initial.Seconds()*float64(*workers**conc)))
+		coalesce(sum(extract(epoch FROM end_time - start_time)), 0)::float8, min(start_time) FROM sessions`).Scan(&mean, &busy, &first))
+	fmt.Printf("sessions: %.0f ms on average, the first %s after the workers started; the workers' session slots were busy %.0f%% of the time\n",
+		mean*1000, first.Sub(began).Round(time.Millisecond), 100*busy/(initial.Seconds()*float64(*workers**conc)))
 
 	if *top > 0 && statements {
 		topStatements(ctx, conn, *top)
@@ -167,6 +168,10 @@ func main() {
 		(selfCPU() - self0).Seconds(), cpuSince(pg0, serverCPU(ctx, conn)).Seconds())
 
 	// A no-change cycle: every mailbox once more, nothing new.
+	if *top > 0 && statements {
+		_, err := conn.Exec(ctx, "SELECT pg_stat_statements_reset()")
+		check(err)
+	}
 	cpu0 := cpuTime(procs)
 	req0 := g.Requests()
 	stmt0 := statementCount(ctx, conn, statements)
@@ -180,6 +185,10 @@ func main() {
 		cycle.Round(time.Millisecond), float64(cpu.Microseconds())/1000/float64(*n),
 		float64(g.Requests()-req0)/float64(*n), float64(statementCount(ctx, conn, statements)-stmt0)/float64(*n),
 		float64(xacts(ctx, conn)-xact0)/float64(*n))
+	if *top > 0 && statements {
+		fmt.Println("the no-change cycle's statements:")
+		topStatements(ctx, conn, *top)
+	}
 	for i, p := range procs {
 		fmt.Printf("worker %d peak RSS: %.1f MB\n", i+1, float64(peakRSS(p.Process.Pid))/1024)
 	}
@@ -276,7 +285,7 @@ func statementCount(ctx context.Context, conn *pgx.Conn, ok bool) int64 {
 }
 
 // topStatements prints the n statements of this database that took the
-// most execution time so far.
+// most execution time since pg_stat_statements was last reset.
 func topStatements(ctx context.Context, conn *pgx.Conn, n int) {
 	rows, err := conn.Query(ctx, `SELECT calls, total_exec_time, regexp_replace(left(query, 110), '\s+', ' ', 'g')
 		FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())

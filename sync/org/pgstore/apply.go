@@ -44,6 +44,16 @@ type itemRows struct {
 	gen                                                []int64
 }
 
+// grow makes room for n more rows.
+func (r *itemRows) grow(n int) {
+	for _, col := range []*[]string{&r.folder, &r.pid, &r.kind, &r.mid, &r.cid, &r.subject, &r.from, &r.to, &r.cc,
+		&r.preview, &r.location, &r.organizer, &r.attendees, &r.sensitivity, &r.categories} {
+		*col = slices.Grow(*col, n)
+	}
+	r.time, r.start, r.end = slices.Grow(r.time, n), slices.Grow(r.start, n), slices.Grow(r.end, n)
+	r.hash, r.deleted, r.gen = slices.Grow(r.hash, n), slices.Grow(r.deleted, n), slices.Grow(r.gen, n)
+}
+
 func (r *itemRows) add(it *api.Item, folder api.Folder, hash int64, deleted bool, gen int64) {
 	r.folder = append(r.folder, string(folder))
 	r.pid = append(r.pid, it.ProviderID)
@@ -317,6 +327,14 @@ func (s *Store) ApplyPage(ctx context.Context, acct string, folder api.Folder, p
 		var ins, upd itemRows
 		var delFolders, delIDs []string
 		live := 0 // the change of the mailbox's live items
+		stored := 0
+		for _, key := range order {
+			if known[key].stored {
+				stored++
+			}
+		}
+		ins.grow(len(order) - stored)
+		upd.grow(stored)
 		for _, key := range order {
 			st := known[key]
 			var g int64

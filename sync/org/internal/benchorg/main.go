@@ -6,12 +6,20 @@
 // each, synced by -workers `inboxsync org serve` processes into a fresh
 // PostgreSQL database. It prints
 //
-//   - the time until every mailbox is synced, and items per second;
-//   - a bare loop inserting the same rows with pgx batches, for scale;
+//   - the time until every mailbox is synced, and items per second; the
+//     CPU the workers, the emulator and PostgreSQL used meanwhile; how
+//     long sessions took and how busy the workers' session slots were;
+//   - a bare loop inserting the same rows with pgx batches, for scale,
+//     with its CPU and PostgreSQL's;
 //   - a no-change cycle of every mailbox: wall time, the workers' CPU per
 //     mailbox, Graph requests per mailbox, PostgreSQL statements per
 //     mailbox (pg_stat_statements) and transactions per mailbox;
 //   - each worker's peak RSS.
+//
+// With -top N it lists the statements that took PostgreSQL the most time
+// (pg_stat_statements) in each phase; with -cpuprofile and -workerprofile
+// it writes CPU profiles of itself (the emulator) and of each worker
+// (INBOXSYNC_CPUPROFILE, which `org serve` reads).
 //
 // scripts/bench-org.sh runs it beside a throwaway cluster.
 package main

@@ -42,7 +42,7 @@ func (sn *snapshot) encode() []byte {
 		b, _ := json.Marshal(map[string]any{"@odata.type": "#microsoft.graph." + kind(&sn.it), "id": sn.it.id, "@removed": map[string]string{"reason": reason(&sn.it)}})
 		return b
 	}
-	return renderJSON(nil, &sn.it, sn.sel)
+	return renderJSON(make([]byte, 0, 1024), &sn.it, sn.sel)
 }
 
 // renderJSON appends the JSON of render(it) with the properties of $select

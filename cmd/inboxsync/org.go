@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -528,13 +529,18 @@ func (c *cli) orgServe(args []string) int {
 	if *interval < time.Minute {
 		return c.fail(fmt.Errorf("%w: --interval must be at least a minute", api.ErrInvalid))
 	}
+	stopProfile, err := cpuProfile(os.Getenv("INBOXSYNC_CPUPROFILE"))
+	if err != nil {
+		return c.fail(err)
+	}
+	defer stopProfile()
 	return c.withOrgSized(*db, *conc+10, func(ctx context.Context, st *pgstore.Store) int {
 		log := slog.New(slog.NewTextHandler(c.errOut, nil))
 		w, err := org.NewWorker(org.Config{
-			Pool: st.Pool(), Store: st, Opener: &org.Credentials{Store: st, HTTPClient: org.HTTPClient(install.Version, workerName())},
+			Pool: st.Pool(), Store: st, Opener: &org.Credentials{Store: st, HTTPClient: org.HTTPClient(install.Version, workerName(), *conc)},
 			Interval: *interval, Concurrency: *conc, RescueAfter: *rescue, HistoryDays: *history, Log: log,
 			Notices: orgNotices(*policyFile, st, log), NoticeCheck: *noticeEvery,
-			Salesforce: &org.Salesforce{Store: st, HTTPClient: org.HTTPClient(install.Version, workerName())},
+			Salesforce: &org.Salesforce{Store: st, HTTPClient: org.HTTPClient(install.Version, workerName(), *conc)},
 			CRMRules:   func() crmlog.Config { return org.CRMRules(*policyFile) },
 		})
 		if err != nil {
@@ -547,6 +553,24 @@ func (c *cli) orgServe(args []string) int {
 		log.Info("worker stopped")
 		return exitOK
 	})
+}
+
+// cpuProfile writes a CPU profile of the process to the file name until
+// stop is called; "" profiles nothing. It is a measuring aid
+// (INBOXSYNC_CPUPROFILE, used by sync/org/internal/benchorg), not a flag.
+func cpuProfile(name string) (stop func(), err error) {
+	if name == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func (c *cli) orgSync(args []string) int {

@@ -76,7 +76,7 @@ func (c *cli) orgCRMConnect(args []string) int {
 		return exitUsage
 	}
 	return c.withOrg(*db, func(ctx context.Context, st *pgstore.Store) int {
-		o, err := salesforce.NewOrg(cfg, org.HTTPClient(install.Version, workerName()))
+		o, err := salesforce.NewOrg(cfg, org.HTTPClient(install.Version, workerName(), 1))
 		if err != nil {
 			return c.fail(err)
 		}
@@ -163,7 +163,7 @@ func (c *cli) orgCRMMap(args []string) int {
 		if !*clearIt {
 			// Check the user when Salesforce is connected; store anyway
 			// when it is not yet.
-			if o, err := org.OpenSalesforce(ctx, st, org.HTTPClient(install.Version, workerName()), nil); err == nil {
+			if o, err := org.OpenSalesforce(ctx, st, org.HTTPClient(install.Version, workerName(), 1), nil); err == nil {
 				key := strings.ToLower(strings.TrimSpace(addr))
 				m, err := o.Resolve(ctx, []string{key}, map[string]string{key: user})
 				if err != nil {
@@ -210,7 +210,7 @@ func (c *cli) orgCRMStatus(args []string) int {
 		return code
 	}
 	return c.withOrg(*db, func(ctx context.Context, st *pgstore.Store) int {
-		o, err := org.OpenSalesforce(ctx, st, org.HTTPClient(install.Version, workerName()), nil)
+		o, err := org.OpenSalesforce(ctx, st, org.HTTPClient(install.Version, workerName(), 1), nil)
 		if err != nil {
 			return c.fail(err)
 		}

@@ -263,12 +263,21 @@ func (c *Credentials) google(ctx context.Context) (*gmail.Delegation, error) {
 	return c.deleg, nil
 }
 
-// HTTPClient returns the client a worker makes its requests with: its
-// User-Agent names the program, its version and the worker (host and
-// process), so that an administrator reading Microsoft's or Google's
-// logs, or a proxy's, can tell which worker asked.
-func HTTPClient(version, worker string) *http.Client {
-	return &http.Client{Transport: userAgent{base: http.DefaultTransport, value: "InboxSync/" + version + " (organisation worker " + worker + ")"}}
+// HTTPClient returns the client a worker running concurrency sessions
+// makes its requests with: its User-Agent names the program, its version
+// and the worker (host and process), so that an administrator reading
+// Microsoft's or Google's logs, or a proxy's, can tell which worker asked.
+//
+// It keeps a connection open for every request the sessions may have in
+// flight at once (each session up to graph.MaxInFlight, all to the same
+// host), where http.DefaultTransport keeps 2 per host: with more, each
+// request over the second would open a new TLS connection, whose
+// handshake costs more CPU than the request, on both sides.
+func HTTPClient(version, worker string, concurrency int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = max(concurrency, 1) * graph.MaxInFlight
+	t.MaxIdleConns = max(t.MaxIdleConns, 2*t.MaxIdleConnsPerHost)
+	return &http.Client{Transport: userAgent{base: t, value: "InboxSync/" + version + " (organisation worker " + worker + ")"}}
 }
 
 type userAgent struct {

@@ -30,7 +30,8 @@ func (sw *scheduleWorker) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) 
 }
 
 // queueDue queues the mailboxes due before the next fan-out, each at its
-// time; a mailbox with a live job already is skipped.
+// time (those due already at once); a mailbox with a live job already is
+// skipped.
 func (w *Worker) queueDue(ctx context.Context) error {
 	now := w.cfg.Now()
 	due, err := w.cfg.Store.DueBefore(ctx, now.Add(w.cfg.FanOut), maxFanOut)
@@ -43,7 +44,12 @@ func (w *Worker) queueDue(ctx context.Context) error {
 	params := make([]river.InsertManyParams, len(due))
 	for i, d := range due {
 		opts := SyncArgs{}.InsertOpts()
-		opts.ScheduledAt = d.NextSync
+		if d.NextSync.After(now) {
+			// River makes a job with a time "scheduled", made available
+			// by the leader's scheduler (every 5 s, once elected); one
+			// already due is available at once.
+			opts.ScheduledAt = d.NextSync
+		}
 		params[i] = river.InsertManyParams{Args: SyncArgs{Mailbox: d.Address}, InsertOpts: &opts}
 	}
 	res, err := w.client.InsertMany(ctx, params)
@@ -82,9 +88,10 @@ func Enqueue(ctx context.Context, pool *pgxpool.Pool, addresses []string) error 
 			continue
 		}
 		// A job waits already (the next regular sync, a throttled
-		// mailbox's wait): bring it forward.
+		// mailbox's wait): bring it forward, available at once as the
+		// leader's scheduler would make it in up to 5 s.
 		args, _ := json.Marshal(SyncArgs{Mailbox: addresses[i]})
-		if _, err := pool.Exec(ctx, `UPDATE river_job SET scheduled_at = now()
+		if _, err := pool.Exec(ctx, `UPDATE river_job SET scheduled_at = now(), state = 'available'
 			WHERE kind = $1 AND args = $2::jsonb AND state IN ('scheduled', 'retryable', 'available')`,
 			SyncArgs{}.Kind(), string(args)); err != nil {
 			return fmt.Errorf("bringing the sync of %s forward: %w", addresses[i], err)

@@ -49,6 +49,8 @@ const (
 	// busyWait is how long a job waits when another worker holds its
 	// mailbox's lock.
 	busyWait = 30 * time.Second
+	// fetchCooldown is the least time between two fetches of jobs.
+	fetchCooldown = 10 * time.Millisecond
 )
 
 // Opener connects to a mailbox with the organisation's credentials.
@@ -196,8 +198,14 @@ func NewWorker(cfg Config) (*Worker, error) {
 		// timeout is the backstop for a provider that hangs.
 		JobTimeout:           cfg.RescueAfter * 9 / 10,
 		RescueStuckJobsAfter: cfg.RescueAfter,
-		Workers:              workers,
-		PeriodicJobs:         periodic,
+		// A session slot that frees takes the next job within this
+		// time (River's default is 100 ms: with sessions of a few
+		// hundred milliseconds, a sixth of the slots stood idle while
+		// many mailboxes were due). One fetch takes every job the free
+		// slots can run.
+		FetchCooldown: fetchCooldown,
+		Workers:       workers,
+		PeriodicJobs:  periodic,
 	})
 	if err != nil {
 		locks.Close()

@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/provider"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // contentHash is the hash of everything the store keeps of an item of
@@ -39,6 +42,16 @@ type itemRows struct {
 	hash                                               []int64
 	deleted                                            []bool
 	gen                                                []int64
+}
+
+// grow makes room for n more rows.
+func (r *itemRows) grow(n int) {
+	for _, col := range []*[]string{&r.folder, &r.pid, &r.kind, &r.mid, &r.cid, &r.subject, &r.from, &r.to, &r.cc,
+		&r.preview, &r.location, &r.organizer, &r.attendees, &r.sensitivity, &r.categories} {
+		*col = slices.Grow(*col, n)
+	}
+	r.time, r.start, r.end = slices.Grow(r.time, n), slices.Grow(r.start, n), slices.Grow(r.end, n)
+	r.hash, r.deleted, r.gen = slices.Grow(r.hash, n), slices.Grow(r.deleted, n), slices.Grow(r.gen, n)
 }
 
 func (r *itemRows) add(it *api.Item, folder api.Folder, hash int64, deleted bool, gen int64) {
@@ -162,11 +175,12 @@ type itemState struct {
 
 // ApplyPage stores page, a page of changes of the mailbox acct's folder,
 // its item issues and page.Cursor, all in one transaction, and returns what
-// it changed (see session.Store). It reads what the store holds of the
-// page's items in one round trip, works out the changes in order, and
-// writes them in a second: one statement each for the new items, the
-// changed ones, the deletions and the issues (over unnest), then the
-// full sync's stamps and sweep, and last the cursor.
+// it changed (see session.Store). The transaction is two round trips: it
+// begins and reads what the store holds of the page's items in the first,
+// works out the changes in order, and writes them in the second: one
+// statement each for the new items, the changed ones, the deletions and
+// the issues (over unnest), then the full sync's stamps and sweep, the
+// cursor last, and the commit.
 //
 // It fails with ErrUnknownMailbox for a mailbox the store does not hold,
 // and for an empty cursor or a change without a provider id; on any error
@@ -199,17 +213,25 @@ func (s *Store) ApplyPage(ctx context.Context, acct string, folder api.Folder, p
 		}
 	}
 	var counts api.Counts
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.pipelinedTx(ctx, func(tx *pgxpool.Conn) error {
 		counts = api.Counts{}
-		// Round trip 1: the mailbox, its folder's full sync, the stored
-		// state of the page's items.
+		// Round trip 1: BEGIN, the mailbox, its folder's full sync, the
+		// stored state of the page's items.
 		b := &pgx.Batch{}
-		b.Queue("SELECT id FROM mailboxes WHERE address = $1", acct)
+		b.Queue("BEGIN")
+		// The mailbox's row is locked for the page: items have no
+		// foreign key (schema 8), so this is what keeps the mailbox from
+		// being removed under the page.
+		b.Queue("SELECT id FROM mailboxes WHERE address = $1 FOR KEY SHARE", acct)
 		b.Queue(fullSyncSQL, acct, string(folder))
 		if n > 0 {
 			b.Queue(existingSQL, acct, folders, pids)
 		}
 		br := tx.SendBatch(ctx, b)
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
 		var mailbox int64
 		if err := br.QueryRow().Scan(&mailbox); err != nil {
 			br.Close()
@@ -298,10 +320,21 @@ func (s *Store) ApplyPage(ctx context.Context, acct string, folder api.Folder, p
 				listed = append(listed, key.id)
 			}
 		}
+		// The items the page writes carry the generation already: only
+		// the unchanged ones need its stamp.
+		listed = slices.DeleteFunc(listed, func(id string) bool { return known[itemKey{folder, id}].contentSeen })
 		// Round trip 2: the writes, the cursor last.
 		var ins, upd itemRows
 		var delFolders, delIDs []string
 		live := 0 // the change of the mailbox's live items
+		stored := 0
+		for _, key := range order {
+			if known[key].stored {
+				stored++
+			}
+		}
+		ins.grow(len(order) - stored)
+		upd.grow(stored)
 		for _, key := range order {
 			st := known[key]
 			var g int64
@@ -367,9 +400,17 @@ func (s *Store) ApplyPage(ctx context.Context, acct string, folder api.Folder, p
 		hook := s.beforeCursor
 		if hook == nil {
 			b.Queue(cursorSQL, mailbox, string(folder), page.Cursor, ts(now))
+			b.Queue("COMMIT")
 		}
 		br = tx.SendBatch(ctx, b)
 		for i := range b.Len() {
+			if hook == nil && i == b.Len()-1 {
+				if err := commitResult(br.Exec()); err != nil {
+					br.Close()
+					return err
+				}
+				continue
+			}
 			if i == sweep {
 				var swept int
 				if err := br.QueryRow().Scan(&swept); err != nil {
@@ -394,6 +435,7 @@ func (s *Store) ApplyPage(ctx context.Context, acct string, folder api.Folder, p
 			if _, err := tx.Exec(ctx, cursorSQL, mailbox, string(folder), page.Cursor, ts(now)); err != nil {
 				return err
 			}
+			return commitResult(tx.Exec(ctx, "COMMIT"))
 		}
 		return nil
 	})
@@ -407,4 +449,35 @@ func (s *Store) ApplyPage(ctx context.Context, acct string, folder api.Folder, p
 		return api.Counts{}, fmt.Errorf("storing a page of %s/%s: %w", acct, folder, err)
 	}
 	return counts, nil
+}
+
+// pipelinedTx runs f on a connection of the pool. f begins a transaction
+// and commits it itself, in the batches of its statements (BEGIN first in
+// the first, COMMIT last in the last), so that a transaction costs no
+// round trips of its own. When f fails, what it began is rolled back.
+func (s *Store) pipelinedTx(ctx context.Context, f func(conn *pgxpool.Conn) error) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	err = f(conn)
+	if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
+		// Not idle: a transaction is open, failed or not. A connection
+		// that cannot roll back is closed by Release (pgxpool destroys
+		// one released inside a transaction).
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		conn.Exec(rctx, "ROLLBACK")
+	}
+	return err
+}
+
+// commitResult checks the answer to a COMMIT: PostgreSQL answers the
+// COMMIT of a failed transaction with ROLLBACK, and no error.
+func commitResult(tag pgconn.CommandTag, err error) error {
+	if err == nil && tag.String() != "COMMIT" {
+		return errors.New("the transaction was rolled back")
+	}
+	return err
 }

@@ -326,27 +326,23 @@ const MinSyncRequestInterval = time.Minute
 // ok = true. ErrUnknownMailbox if the store does not hold it.
 func (s *Store) RequestSync(ctx context.Context, address string, now time.Time) (ok bool, notBefore time.Time, err error) {
 	a := account(address)
+	// One statement: the update when the last request is not within the
+	// minute before now, and the last request's time either way (the
+	// row is locked by the update's attempt, so two requests at once take
+	// turns as they did in a transaction).
 	var asked pgtype.Timestamptz
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, "SELECT sync_asked FROM mailboxes WHERE address = $1 FOR UPDATE", a).Scan(&asked); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return unknownMailbox(a)
-			}
-			return err
-		}
-		if asked.Valid && now.Sub(asked.Time) < MinSyncRequestInterval && !now.Before(asked.Time) {
-			notBefore = asked.Time.UTC().Add(MinSyncRequestInterval)
-			return nil
-		}
-		ok = true
-		_, err := tx.Exec(ctx, "UPDATE mailboxes SET sync_asked = $2, next_sync = $2 WHERE address = $1", a, ts(now))
-		return err
-	})
-	if errors.Is(err, ErrUnknownMailbox) {
-		return false, time.Time{}, err
+	err = s.pool.QueryRow(ctx, `WITH m AS (SELECT id, sync_asked FROM mailboxes WHERE address = $1 FOR UPDATE),
+		u AS (UPDATE mailboxes SET sync_asked = $2, next_sync = $2 FROM m WHERE mailboxes.id = m.id
+			AND NOT (m.sync_asked IS NOT NULL AND m.sync_asked <= $2 AND $2 < m.sync_asked + $3::interval) RETURNING 1)
+		SELECT m.sync_asked, EXISTS (SELECT 1 FROM u) FROM m`, a, ts(now), MinSyncRequestInterval).Scan(&asked, &ok)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, time.Time{}, unknownMailbox(a)
 	}
 	if err != nil {
 		return false, time.Time{}, fmt.Errorf("asking for a sync of %s: %w", a, err)
+	}
+	if !ok {
+		notBefore = asked.Time.UTC().Add(MinSyncRequestInterval)
 	}
 	return ok, notBefore, nil
 }

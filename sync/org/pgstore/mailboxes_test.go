@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -111,6 +112,56 @@ func fill(t *testing.T, s *Store, address string) {
 	sess.End, sess.Outcome, sess.Counts = t0.Add(time.Minute), api.OutcomeOK, c
 	if err := s.EndSession(ctx, sess); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRemoveMailboxDuringPage removes a mailbox while a page of it is
+// being stored: items have no foreign key (schema 8), so the page's lock
+// of its mailbox must make the removal wait, and the removal must then
+// take the page's items with it; a page that begins after the removal
+// finds no mailbox.
+func TestRemoveMailboxDuringPage(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	if _, err := s.AddMailboxes(ctx, []NewMailbox{{"ann@example.com", "office365"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	if err := s.pool.QueryRow(ctx, "SELECT id FROM mailboxes WHERE address = 'ann@example.com'").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	s.beforeCursor = func(context.Context) error {
+		s.beforeCursor = nil
+		go func() {
+			_, err := s.RemoveMailboxes(ctx, []string{"ann@example.com"})
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			return fmt.Errorf("the removal did not wait for the page: %v", err)
+		case <-time.After(300 * time.Millisecond):
+		}
+		return nil
+	}
+	t.Cleanup(func() { s.beforeCursor = nil })
+	// m1 comes and goes within the page: it is stored deleted, and the
+	// mailbox's count of live items (an update of its row) does not
+	// change, so the page's lock alone keeps the mailbox.
+	p := provider.Page{Cursor: "c1", Changes: []provider.Change{{Item: mail(api.Inbox, "m1", t0)},
+		{Deleted: true, Item: api.Item{ProviderID: "m1", Folder: api.Inbox}}}}
+	if c, err := s.ApplyPage(ctx, "ann@example.com", api.Inbox, p, t0); err != nil || c.Added != 1 || c.Removed != 1 {
+		t.Fatalf("ApplyPage = %+v, %v; want 1 added and removed", c, err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM items WHERE mailbox_id = $1", id).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d items of the removed mailbox left (%v); want none", left, err)
+	}
+	if _, err := s.ApplyPage(ctx, "ann@example.com", api.Inbox, p, t0); !errors.Is(err, ErrUnknownMailbox) {
+		t.Fatalf("ApplyPage after the removal: %v; want ErrUnknownMailbox", err)
 	}
 }
 

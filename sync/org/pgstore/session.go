@@ -149,42 +149,23 @@ func (s *Store) Cursor(ctx context.Context, acct string, folder api.Folder) (str
 	return c, nil
 }
 
-// intersect returns the part of w inside o.
-func intersect(w, o provider.Window) provider.Window {
-	if !o.From.IsZero() && (w.From.IsZero() || o.From.After(w.From)) {
-		w.From = o.From
-	}
-	if !o.To.IsZero() && (w.To.IsZero() || o.To.Before(w.To)) {
-		w.To = o.To
-	}
-	return w
-}
-
 // BeginFullSync records, in one transaction, that a full listing of the
 // mailbox's folder within w begins: it forgets the folder's cursor and
 // starts a new generation of the folder's full sync (see session.Store).
-// It fails with ErrUnknownMailbox for a mailbox the store does not hold.
+// It is one statement (its parts commit together). It fails with
+// ErrUnknownMailbox for a mailbox the store does not hold.
 func (s *Store) BeginFullSync(ctx context.Context, acct string, folder api.Folder, w provider.Window, now time.Time) error {
 	acct = account(acct)
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var id int64
-		if err := tx.QueryRow(ctx, "SELECT id FROM mailboxes WHERE address = $1", acct).Scan(&id); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return unknownMailbox(acct)
-			}
-			return err
-		}
-		b := &pgx.Batch{}
-		b.Queue("DELETE FROM cursors WHERE mailbox_id = $1 AND folder = $2", id, string(folder))
-		b.Queue(`INSERT INTO full_syncs (mailbox_id, folder, gen, active, window_from, window_to, started_at)
-			VALUES ($1, $2, 1, true, $3, $4, $5)
-			ON CONFLICT (mailbox_id, folder) DO UPDATE SET gen = full_syncs.gen + 1, active = true,
-				window_from = excluded.window_from, window_to = excluded.window_to, started_at = excluded.started_at`,
-			id, string(folder), ts(w.From), ts(w.To), ts(now))
-		return tx.SendBatch(ctx, b).Close()
-	})
-	if errors.Is(err, ErrUnknownMailbox) {
-		return err
+	var id int64
+	err := s.pool.QueryRow(ctx, `WITH m AS (SELECT id FROM mailboxes WHERE address = $1),
+		forget AS (DELETE FROM cursors c USING m WHERE c.mailbox_id = m.id AND c.folder = $2)
+		INSERT INTO full_syncs (mailbox_id, folder, gen, active, window_from, window_to, started_at)
+		SELECT m.id, $2, 1, true, $3, $4, $5 FROM m
+		ON CONFLICT (mailbox_id, folder) DO UPDATE SET gen = full_syncs.gen + 1, active = true,
+			window_from = excluded.window_from, window_to = excluded.window_to, started_at = excluded.started_at
+		RETURNING mailbox_id`, acct, string(folder), ts(w.From), ts(w.To), ts(now)).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) || isCode(err, codeForeignKey) {
+		return unknownMailbox(acct)
 	}
 	if err != nil {
 		return fmt.Errorf("beginning a full sync of %s/%s: %w", acct, folder, err)
@@ -194,36 +175,16 @@ func (s *Store) BeginFullSync(ctx context.Context, acct string, folder api.Folde
 
 // ContinueFullSync reports whether a full sync of the mailbox's folder has
 // begun and not completed, and if so narrows its window to the part inside
-// w. It writes nothing when no full sync runs.
+// w. It writes nothing when no full sync runs. It is one statement: a
+// bound of NULL is open, and greatest() and least() ignore NULLs, so
+// they intersect the windows as the store contract asks.
 func (s *Store) ContinueFullSync(ctx context.Context, acct string, folder api.Folder, w provider.Window) (bool, error) {
 	acct = account(acct)
-	var running bool
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var (
-			id       int64
-			from, to pgtype.Timestamptz
-		)
-		err := tx.QueryRow(ctx, `SELECT f.mailbox_id, f.window_from, f.window_to FROM full_syncs f
-			JOIN mailboxes m ON m.id = f.mailbox_id
-			WHERE m.address = $1 AND f.folder = $2 AND f.active FOR UPDATE OF f`, acct, string(folder)).Scan(&id, &from, &to)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		running = true
-		old := provider.Window{From: tm(from), To: tm(to)}
-		nw := intersect(old, w)
-		if nw.From.Equal(old.From) && nw.To.Equal(old.To) {
-			return nil
-		}
-		_, err = tx.Exec(ctx, "UPDATE full_syncs SET window_from = $3, window_to = $4 WHERE mailbox_id = $1 AND folder = $2",
-			id, string(folder), ts(nw.From), ts(nw.To))
-		return err
-	})
+	tag, err := s.pool.Exec(ctx, `UPDATE full_syncs f SET window_from = greatest(f.window_from, $3), window_to = least(f.window_to, $4)
+		FROM mailboxes m WHERE m.id = f.mailbox_id AND m.address = $1 AND f.folder = $2 AND f.active`,
+		acct, string(folder), ts(w.From), ts(w.To))
 	if err != nil {
 		return false, fmt.Errorf("continuing the full sync of %s/%s: %w", acct, folder, err)
 	}
-	return running, nil
+	return tag.RowsAffected() > 0, nil
 }

@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -173,7 +172,7 @@ func parseZoned(d *dateTimeZone) (time.Time, error) {
 // parseMail decodes a messages delta page of folder.
 func parseMail(folder api.Folder, body []byte) (parsed, error) {
 	var mp mailPage
-	if err := json.Unmarshal(body, &mp); err != nil {
+	if err := decodePage(body, func(d *jsonDecoder) error { return readMailPage(d, &mp) }); err != nil {
 		return parsed{}, fmt.Errorf("reading a Graph messages page: %w", err)
 	}
 	out := parsed{nextLink: mp.NextLink, deltaLink: mp.DeltaLink, changes: make([]provider.Change, 0, len(mp.Value))}
@@ -208,7 +207,7 @@ func parseMail(folder api.Folder, body []byte) (parsed, error) {
 // parseEvents decodes a calendarView delta page.
 func parseEvents(body []byte) (parsed, error) {
 	var ep eventPage
-	if err := json.Unmarshal(body, &ep); err != nil {
+	if err := decodePage(body, func(d *jsonDecoder) error { return readEventPage(d, &ep) }); err != nil {
 		return parsed{}, fmt.Errorf("reading a Graph calendar page: %w", err)
 	}
 	folder := api.Calendar

@@ -6,12 +6,20 @@
 // each, synced by -workers `inboxsync org serve` processes into a fresh
 // PostgreSQL database. It prints
 //
-//   - the time until every mailbox is synced, and items per second;
-//   - a bare loop inserting the same rows with pgx batches, for scale;
+//   - the time until every mailbox is synced, and items per second; the
+//     CPU the workers, the emulator and PostgreSQL used meanwhile; how
+//     long sessions took and how busy the workers' session slots were;
+//   - a bare loop inserting the same rows with pgx batches, for scale,
+//     with its CPU and PostgreSQL's;
 //   - a no-change cycle of every mailbox: wall time, the workers' CPU per
 //     mailbox, Graph requests per mailbox, PostgreSQL statements per
 //     mailbox (pg_stat_statements) and transactions per mailbox;
 //   - each worker's peak RSS.
+//
+// With -top N it lists the statements that took PostgreSQL the most time
+// (pg_stat_statements) in each phase; with -cpuprofile and -workerprofile
+// it writes CPU profiles of itself (the emulator) and of each worker
+// (INBOXSYNC_CPUPROFILE, which `org serve` reads).
 //
 // scripts/bench-org.sh runs it beside a throwaway cluster.
 package main
@@ -29,6 +37,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,9 +55,18 @@ func main() {
 	items := flag.Int("items", 300, "items per mailbox (inbox 80%, sent 15%, calendar the rest)")
 	workers := flag.Int("workers", 1, "worker processes")
 	conc := flag.Int("concurrency", 20, "sessions per worker")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of this process (the emulator) to `FILE`")
+	top := flag.Int("top", 0, "print the `N` statements that took PostgreSQL the most time in the initial sync, and in the no-change cycle")
+	workerProfile := flag.String("workerprofile", "", "write each worker's CPU profile to `PREFIX`N.pprof (INBOXSYNC_CPUPROFILE)")
 	flag.Parse()
 	if *bin == "" || *admin == "" {
 		log.Fatal("need -bin and -admin (or INBOXSYNC_TEST_DATABASE)")
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		check(err)
+		check(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
 	}
 	ctx := context.Background()
 	db := newDatabase(ctx, *admin)
@@ -111,6 +129,9 @@ func main() {
 	for i := range *workers {
 		cmd := exec.Command(*bin, "org", "serve", "--database", db, "--concurrency", strconv.Itoa(*conc))
 		cmd.Env = env
+		if *workerProfile != "" {
+			cmd.Env = append(cmd.Env[:len(cmd.Env):len(cmd.Env)], fmt.Sprintf("INBOXSYNC_CPUPROFILE=%s%d.pprof", *workerProfile, i+1))
+		}
 		logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("w%d.log", i)))
 		check(err)
 		cmd.Stderr = logf
@@ -118,24 +139,47 @@ func main() {
 		procs = append(procs, cmd)
 	}
 	defer func() {
+		// SIGTERM first, so that a worker writes its profile; then kill.
 		for _, p := range procs {
-			p.Process.Kill()
+			p.Process.Signal(syscall.SIGTERM)
+		}
+		for _, p := range procs {
+			t := time.AfterFunc(15*time.Second, func() { p.Process.Kill() })
 			p.Wait()
+			t.Stop()
 		}
 	}()
 	total := int64(*n) * int64(*items)
 	self0 := selfCPU()
+	pg0 := serverCPU(ctx, conn)
 	waitItems(ctx, conn, *n, total, began)
 	initial := time.Since(began)
-	fmt.Printf("initial sync: %s, %.0f items/s; CPU: workers %.1f s, emulator %.1f s (of %d cores × %.1f s)\n",
+	fmt.Printf("initial sync: %s, %.0f items/s; CPU: workers %.1f s, emulator %.1f s, PostgreSQL %.1f s (of %d cores × %.1f s)\n",
 		initial.Round(time.Millisecond), float64(total)/initial.Seconds(), cpuTime(procs).Seconds(),
-		(selfCPU() - self0).Seconds(), runtime.NumCPU(), initial.Seconds())
+		(selfCPU() - self0).Seconds(), cpuSince(pg0, serverCPU(ctx, conn)).Seconds(), runtime.NumCPU(), initial.Seconds())
 
+	var mean, busy float64
+	var first time.Time
+	check(conn.QueryRow(ctx, `SELECT coalesce(avg(extract(epoch FROM end_time - start_time)), 0)::float8,
+		coalesce(sum(extract(epoch FROM end_time - start_time)), 0)::float8, min(start_time) FROM sessions`).Scan(&mean, &busy, &first))
+	fmt.Printf("sessions: %.0f ms on average, the first %s after the workers started; the workers' session slots were busy %.0f%% of the time\n",
+		mean*1000, first.Sub(began).Round(time.Millisecond), 100*busy/(initial.Seconds()*float64(*workers**conc)))
+
+	if *top > 0 && statements {
+		topStatements(ctx, conn, *top)
+	}
+
+	self0, pg0 = selfCPU(), serverCPU(ctx, conn)
 	bare := bareLoop(ctx, conn, *n, *items)
-	fmt.Printf("bare pgx batches of the same rows: %s (%.0f rows/s); sync / bare = %.2f×\n",
-		bare.Round(time.Millisecond), float64(total)/bare.Seconds(), initial.Seconds()/bare.Seconds())
+	fmt.Printf("bare pgx batches of the same rows: %s (%.0f rows/s); sync / bare = %.2f×; CPU: loop %.1f s, PostgreSQL %.1f s\n",
+		bare.Round(time.Millisecond), float64(total)/bare.Seconds(), initial.Seconds()/bare.Seconds(),
+		(selfCPU() - self0).Seconds(), cpuSince(pg0, serverCPU(ctx, conn)).Seconds())
 
 	// A no-change cycle: every mailbox once more, nothing new.
+	if *top > 0 && statements {
+		_, err := conn.Exec(ctx, "SELECT pg_stat_statements_reset()")
+		check(err)
+	}
 	cpu0 := cpuTime(procs)
 	req0 := g.Requests()
 	stmt0 := statementCount(ctx, conn, statements)
@@ -149,6 +193,10 @@ func main() {
 		cycle.Round(time.Millisecond), float64(cpu.Microseconds())/1000/float64(*n),
 		float64(g.Requests()-req0)/float64(*n), float64(statementCount(ctx, conn, statements)-stmt0)/float64(*n),
 		float64(xacts(ctx, conn)-xact0)/float64(*n))
+	if *top > 0 && statements {
+		fmt.Println("the no-change cycle's statements:")
+		topStatements(ctx, conn, *top)
+	}
 	for i, p := range procs {
 		fmt.Printf("worker %d peak RSS: %.1f MB\n", i+1, float64(peakRSS(p.Process.Pid))/1024)
 	}
@@ -244,6 +292,24 @@ func statementCount(ctx context.Context, conn *pgx.Conn, ok bool) int64 {
 	return n
 }
 
+// topStatements prints the n statements of this database that took the
+// most execution time since pg_stat_statements was last reset.
+func topStatements(ctx context.Context, conn *pgx.Conn, n int) {
+	rows, err := conn.Query(ctx, `SELECT calls, total_exec_time, regexp_replace(left(query, 110), '\s+', ' ', 'g')
+		FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+		ORDER BY total_exec_time DESC LIMIT $1`, n)
+	check(err)
+	defer rows.Close()
+	for rows.Next() {
+		var calls int64
+		var ms float64
+		var q string
+		check(rows.Scan(&calls, &ms, &q))
+		fmt.Printf("  %8.0f ms %7d calls  %s\n", ms, calls, q)
+	}
+	check(rows.Err())
+}
+
 func xacts(ctx context.Context, conn *pgx.Conn) int64 {
 	var n int64
 	check(conn.QueryRow(ctx, "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()").Scan(&n))
@@ -262,6 +328,38 @@ func cpuTime(procs []*exec.Cmd) time.Duration {
 		total += time.Duration(ut+st) * time.Second / 100 // USER_HZ
 	}
 	return total
+}
+
+// serverCPU returns the CPU time the cluster's processes (backends and
+// background processes, from pg_stat_activity and /proc) used so far, by
+// pid.
+func serverCPU(ctx context.Context, conn *pgx.Conn) map[int32]time.Duration {
+	rows, err := conn.Query(ctx, "SELECT pid FROM pg_stat_activity")
+	check(err)
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	check(err)
+	cpu := map[int32]time.Duration{}
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // ended since
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		cpu[pid] = time.Duration(ut+st) * time.Second / 100 // USER_HZ
+	}
+	return cpu
+}
+
+// cpuSince is the CPU time the processes of after used since before;
+// those that ended in between are not counted.
+func cpuSince(before, after map[int32]time.Duration) time.Duration {
+	var d time.Duration
+	for pid, t := range after {
+		d += t - before[pid]
+	}
+	return d
 }
 
 // selfCPU is the CPU time this process (the emulator) used so far.

@@ -125,6 +125,12 @@ type item struct {
 	// msg replaces the generated participants, subject or conversation
 	// of a message (Compose).
 	msg *Message
+
+	// enc is the item's JSON at revision encRev with $select encSel
+	// (encode.go).
+	enc    []byte
+	encRev int
+	encSel string
 }
 
 // Message is what a test writes of a message (Compose): its participants
@@ -148,7 +154,7 @@ func (s *Server) compose(mb *mailbox, id string, m Message) {
 	if it := mb.byID[id]; it != nil {
 		c := m
 		c.To, c.Cc = slices.Clone(m.To), slices.Clone(m.Cc)
-		it.msg = &c
+		it.msg, it.enc = &c, nil
 	}
 }
 
@@ -567,27 +573,57 @@ func (s *Server) serveRound(w http.ResponseWriter, path string, m *mailbox, st s
 			st.Mode, st.From = "done", st.To
 		}
 	}
-	vals := make([]map[string]any, 0, len(picked))
-	for _, it := range picked {
-		if it.deleted || !s.matches(it, st) {
-			vals = append(vals, map[string]any{"@odata.type": "#microsoft.graph." + kind(it), "id": it.id, "@removed": map[string]string{"reason": reason(it)}})
-			continue
-		}
-		vals = append(vals, selected(render(it), st.Sel))
+	// Copies of the picked items, rendered after the lock is released
+	// (unless their JSON is kept already), so that pages of many
+	// mailboxes are rendered at once.
+	snaps := make([]snapshot, len(picked))
+	for i, it := range picked {
+		snaps[i] = s.snapshot(it, st)
 	}
 	s.mu.Unlock()
+	vals := make([][]byte, len(snaps))
+	size := 0
+	rendered := false
+	for i := range snaps {
+		if snaps[i].enc == nil {
+			snaps[i].enc, rendered = snaps[i].encode(), true
+		}
+		vals[i] = snaps[i].enc
+		size += len(vals[i]) + 1
+	}
+	if rendered {
+		s.mu.Lock()
+		for i, it := range picked {
+			snaps[i].keep(it)
+		}
+		s.mu.Unlock()
+	}
 
+	// The page's JSON as encoding/json writes a map (keys in order):
+	// @odata.context, @odata.deltaLink or @odata.nextLink, value.
 	link := s.Endpoint() + strings.TrimPrefix(path, "/v1.0")
-	out := map[string]any{"@odata.context": s.Endpoint() + "/$metadata#Collection(" + kind(&item{folder: st.F}) + ")", "value": vals}
+	out := make([]byte, 0, size+512)
+	out = append(out, `{"@odata.context":`...)
+	out = appendString(out, s.Endpoint()+"/$metadata#Collection("+kind(&item{folder: st.F})+")")
 	if st.Mode == "done" {
 		st.Mode, st.To, st.Next, st.N = "c", 0, 0, 0
-		out["@odata.deltaLink"] = link + "?$deltatoken=" + st.encode()
+		out = append(out, `,"@odata.deltaLink":`...)
+		out = appendString(out, link+"?$deltatoken="+st.encode())
 	} else {
-		out["@odata.nextLink"] = link + "?$skiptoken=" + st.encode()
+		out = append(out, `,"@odata.nextLink":`...)
+		out = appendString(out, link+"?$skiptoken="+st.encode())
 	}
+	out = append(out, `,"value":[`...)
+	for i, v := range vals {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, v...)
+	}
+	out = append(out, "]}\n"...)
 	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; odata.streaming=true")
 	w.Header().Set("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(st.Size))
-	json.NewEncoder(w).Encode(out)
+	w.Write(out)
 }
 
 func kind(it *item) string {
@@ -621,7 +657,7 @@ func messageID(it *item) string {
 	return fmt.Sprintf("<%s.%07d@contoso.test>", it.folder, it.idx)
 }
 
-// render writes an item as Graph does; s.mu is held.
+// render writes an item as Graph does (of a copy, or with s.mu held).
 func render(it *item) map[string]any {
 	n := int(it.idx)
 	sensitivity := it.sensitivity

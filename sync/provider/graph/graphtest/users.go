@@ -217,26 +217,26 @@ func selected(v map[string]any, sel string) map[string]any {
 	if sel == "" || v["@odata.type"] != "#microsoft.graph.message" {
 		return v
 	}
-	keep := func(k string) bool {
-		if k == "id" || strings.HasPrefix(k, "@odata.") {
-			return true
-		}
-		if sel == "-basic" {
-			return !slices.Contains(basicOnly, strings.ToLower(k))
-		}
-		for _, p := range strings.Split(sel, ",") {
-			if strings.EqualFold(strings.TrimSpace(p), k) {
-				return true
-			}
-		}
-		return false
-	}
 	for k := range v {
-		if !keep(k) {
+		if k != "id" && !strings.HasPrefix(k, "@odata.") && !keepSelected(k, sel) {
 			delete(v, k)
 		}
 	}
 	return v
+}
+
+// keepSelected reports whether a message's property k is among those of
+// $select sel (not empty; see selected).
+func keepSelected(k, sel string) bool {
+	if sel == "-basic" {
+		return !slices.Contains(basicOnly, strings.ToLower(k))
+	}
+	for p := range strings.SplitSeq(sel, ",") {
+		if strings.EqualFold(strings.TrimSpace(p), k) {
+			return true
+		}
+	}
+	return false
 }
 
 // members lists a group's members, expanded through nested groups when

@@ -290,10 +290,10 @@ func (o *Outbox) threads(ctx context.Context, entries []crm.Entry, accounts []st
 	if err != nil {
 		return err
 	}
-	rows, err := o.s.db.QueryContext(ctx, `SELECT items.account, items.conversation_id, c.item, c.people
+	rows, err := o.s.db.QueryContext(ctx, `SELECT items.account, c.conversation_id, c.item, c.people
 		FROM crm_items c JOIN items ON items.id = c.item
 		WHERE c.state = 'logged' AND c.people != ''
-			AND items.conversation_id IN (SELECT value FROM json_each(?))`, string(b))
+			AND c.conversation_id IN (SELECT value FROM json_each(?))`, string(b))
 	if err != nil {
 		return err
 	}
@@ -368,6 +368,7 @@ func (o *Outbox) Save(ctx context.Context, outcomes []crm.Outcome) error {
 			attempts = CASE ?1 WHEN 'failed' THEN attempts + 1 WHEN 'logged' THEN 0 ELSE attempts END,
 			saved_at = ?6,
 			rule = CASE WHEN ?9 = '' THEN rule ELSE ?9 END,
+			conversation_id = (SELECT conversation_id FROM items WHERE id = ?7),
 			people = CASE WHEN ?1 != 'logged' THEN '' WHEN ?10 = '' THEN people ELSE ?10 END
 			WHERE item = ?7 AND gen = ?8`)
 		if err != nil {

@@ -205,7 +205,7 @@ func TestMigrationFromSchema1(t *testing.T) {
 	if v := pragma(t, s, "user_version"); v != fmt.Sprint(schemaVersion()) {
 		t.Fatalf("user_version %s after Open, want %d", v, schemaVersion())
 	}
-	if got, want := indexes(t, s.db), []string{"items_account_conversation", "items_account_folder_provider_id", "items_account_time"}; !reflect.DeepEqual(got, want) {
+	if got, want := indexes(t, s.db), []string{"items_account_folder_provider_id", "items_account_time"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("indexes on items: %v, want %v", got, want)
 	}
 	m := state(t, s, "work")

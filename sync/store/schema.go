@@ -205,14 +205,17 @@ var migrations = [][]string{
 	// 7: the CRM rules (issue 20). An item's sensitivity mark and
 	// categories (Gmail: label names, "\n"-separated), which the logger's
 	// keep-out and log-by-hand rules read; a CRM outcome's rule (which rule
-	// logged or skipped it) and people (the CRM people a logged item was
-	// logged to, JSON), which the whole-thread rule reads back.
+	// logged or skipped it), people (the CRM people a logged item was
+	// logged to, JSON) and the item's conversation, which the whole-thread
+	// rule reads back (indexed among the logged rows, not on items, whose
+	// every insert would pay for it).
 	{
 		`ALTER TABLE items ADD COLUMN sensitivity TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE items ADD COLUMN categories TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE crm_items ADD COLUMN rule TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE crm_items ADD COLUMN people TEXT NOT NULL DEFAULT ''`,
-		`CREATE INDEX items_account_conversation ON items(account, conversation_id) WHERE conversation_id != ''`,
+		`ALTER TABLE crm_items ADD COLUMN conversation_id TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX crm_items_thread ON crm_items(conversation_id) WHERE state = 'logged' AND people != ''`,
 	},
 }
 

@@ -219,11 +219,10 @@ func (o *Outbox) threads(ctx context.Context, entries []crm.Entry, mailboxes []s
 	if len(convs) == 0 {
 		return nil
 	}
-	rows, err := o.s.pool.Query(ctx, `SELECT m.address, i.conversation_id, i.id, c.people
+	rows, err := o.s.pool.Query(ctx, `SELECT m.address, c.conversation_id, c.item, c.people
 		FROM unnest($1::text[], $2::text[]) AS k(address, conv)
 		JOIN mailboxes m ON m.address = k.address
-		JOIN items i ON i.mailbox_id = m.id AND i.conversation_id = k.conv
-		JOIN crm_items c ON c.item = i.id
+		JOIN crm_items c ON c.mailbox_id = m.id AND c.conversation_id = k.conv
 		WHERE c.state = 'logged' AND c.people <> ''`, addrs, convs)
 	if err != nil {
 		return fmt.Errorf("reading the CRM threads: %w", err)
@@ -276,10 +275,12 @@ func (o *Outbox) threads(ctx context.Context, entries []crm.Entry, mailboxes []s
 // attempt made when it names none; an outcome without a rule or people
 // keeps those stored.
 const saveSQL = `INSERT INTO crm_items AS c (item, mailbox_id, item_rev, item_deleted, state, record_id, object,
-		reason, rule, people, retryable, attempts, saved_at)
-	SELECT i.id, i.mailbox_id, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $4 = 'failed' THEN 1 ELSE 0 END, $11
+		reason, rule, people, retryable, attempts, saved_at, conversation_id)
+	SELECT i.id, i.mailbox_id, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $4 = 'failed' THEN 1 ELSE 0 END, $11,
+		i.conversation_id
 	FROM items i WHERE i.id = $1
 	ON CONFLICT (item) DO UPDATE SET item_rev = excluded.item_rev, item_deleted = excluded.item_deleted,
+		conversation_id = excluded.conversation_id,
 		state = excluded.state,
 		record_id = CASE WHEN excluded.state = 'failed' AND excluded.record_id = '' THEN c.record_id ELSE excluded.record_id END,
 		object = CASE WHEN excluded.state = 'failed' AND excluded.record_id = '' THEN c.object ELSE excluded.object END,

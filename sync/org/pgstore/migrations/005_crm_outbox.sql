@@ -17,10 +17,13 @@ CREATE TABLE crm_items (
     reason       text NOT NULL DEFAULT '',
     rule         text NOT NULL DEFAULT '',
     people       text NOT NULL DEFAULT '',
+    conversation_id text NOT NULL DEFAULT '',   -- the item's, kept for the thread rule
     retryable    boolean NOT NULL DEFAULT false,
     attempts     integer NOT NULL DEFAULT 0,
     saved_at     timestamptz NOT NULL
 );
 CREATE INDEX crm_items_mailbox ON crm_items (mailbox_id, state);
--- The whole-thread rule looks up a mailbox's conversations.
-CREATE INDEX items_conversation ON items (mailbox_id, conversation_id) WHERE conversation_id <> '';
+-- The whole-thread rule looks up the logged items of a mailbox's
+-- conversations: indexed here, among the logged rows, not on items (whose
+-- every insert would pay for it).
+CREATE INDEX crm_items_thread ON crm_items (mailbox_id, conversation_id) WHERE state = 'logged' AND people <> '';

@@ -90,6 +90,10 @@ func (c *cli) orgConsole(args []string) int {
 		srv, err := console.New(console.Config{
 			Store: st, Admins: adm, Secure: useTLS, Log: log, Version: install.Version,
 			Enqueue: func(ctx context.Context, addrs []string) error { return org.Enqueue(ctx, st.Pool(), addrs) },
+			APIUse: func(ctx context.Context) (int, int, time.Time, error) {
+				b, err := org.Budget(st).Load(ctx)
+				return b.Used, b.Limit, b.Until, err
+			},
 		})
 		if err != nil {
 			return c.fail(err)

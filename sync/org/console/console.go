@@ -63,6 +63,47 @@ type Config struct {
 	Location *time.Location
 	// Version is shown in the footer.
 	Version string
+	// APIUse, when set, gives the organisation's Salesforce API use
+	// today and until when logging waits (zero: it does not).
+	APIUse func(ctx context.Context) (used, limit int, until time.Time, err error)
+}
+
+// crmCounts are a mailbox's items by CRM state.
+type crmCounts struct {
+	Logged, Skipped, Failed, Waiting int
+}
+
+func countsOf(m map[api.CRMState]int) crmCounts {
+	return crmCounts{Logged: m[api.CRMLogged], Skipped: m[api.CRMSkipped], Failed: m[api.CRMFailed], Waiting: m[api.CRMPending]}
+}
+
+// apiUse is the org's Salesforce API use as the pages show it.
+type apiUse struct {
+	Used, Limit int
+	Percent     int
+	Until       time.Time
+}
+
+// crmView is what the pages show of the organisation's Salesforce.
+func (s *Server) crmView(ctx context.Context) (connected bool, use *apiUse, err error) {
+	c, ok, err := s.cfg.Store.CRMConnection(ctx)
+	if err != nil || !ok || !c.Active {
+		return false, nil, err
+	}
+	if s.cfg.APIUse != nil {
+		u := apiUse{}
+		if u.Used, u.Limit, u.Until, err = s.cfg.APIUse(ctx); err != nil {
+			return true, nil, err
+		}
+		if u.Limit > 0 {
+			u.Percent = u.Used * 100 / u.Limit
+			use = &u
+		}
+		if !u.Until.After(s.cfg.Now()) {
+			u.Until = time.Time{}
+		}
+	}
+	return true, use, nil
 }
 
 // Server is the console's http.Handler.
@@ -406,6 +447,11 @@ type tableData struct {
 	States               []stateLink
 	Columns              []column
 	Elapsed              string
+	// CRM: whether the organisation logs to Salesforce, each row's
+	// counts, and the API use.
+	CRM    bool
+	Counts map[string]crmCounts
+	API    *apiUse
 }
 
 type stateLink struct {
@@ -455,6 +501,25 @@ func (s *Server) table(w http.ResponseWriter, r *http.Request, se *session) {
 		return
 	}
 	d := tableData{Admin: se.admin, CSRF: se.csrf, Version: s.cfg.Version, Local: s.cfg.Admins == nil, Q: q, Page: page, Rows: page.Mailboxes}
+	if d.CRM, d.API, err = s.crmView(r.Context()); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if d.CRM {
+		addrs := make([]string, len(page.Mailboxes))
+		for i, mb := range page.Mailboxes {
+			addrs[i] = mb.Address
+		}
+		counts, err := s.cfg.Store.CRMCountsFor(r.Context(), addrs)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		d.Counts = map[string]crmCounts{}
+		for a, c := range counts {
+			d.Counts[a] = countsOf(c)
+		}
+	}
 	n := q.Offset/q.Limit + 1
 	if len(page.Mailboxes) > 0 {
 		d.First, d.Last = q.Offset+1, q.Offset+len(page.Mailboxes)
@@ -557,6 +622,12 @@ type mailboxData struct {
 	Sessions             []api.Session
 	Issues               []api.Issue
 	Actions              []pgstore.AdminAction
+	// CRM: whether the organisation logs to Salesforce, the mailbox's
+	// counts and last run, the API use.
+	CRM    bool
+	Counts crmCounts
+	CRMRun *pgstore.CRMStanding
+	API    *apiUse
 }
 
 func (s *Server) mailbox(w http.ResponseWriter, r *http.Request, se *session) {
@@ -581,6 +652,26 @@ func (s *Server) mailbox(w http.ResponseWriter, r *http.Request, se *session) {
 	if d.Actions, err = s.cfg.Store.AdminActions(ctx, mb.Address, 20); err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if d.CRM, d.API, err = s.crmView(ctx); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if d.CRM {
+		counts, err := s.cfg.Store.CRMCountsFor(ctx, []string{mb.Address})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		d.Counts = countsOf(counts[mb.Address])
+		run, ok, err := s.cfg.Store.CRMStandingOf(ctx, mb.Address)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if ok {
+			d.CRMRun = &run
+		}
 	}
 	s.render(w, http.StatusOK, "mailbox.html", d)
 }

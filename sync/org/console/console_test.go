@@ -21,7 +21,10 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/inboxsync/inboxsync/internal/pgtest"
+	"github.com/inboxsync/inboxsync/sync/api"
+	"github.com/inboxsync/inboxsync/sync/crm"
 	"github.com/inboxsync/inboxsync/sync/org/pgstore"
+	"github.com/inboxsync/inboxsync/sync/provider"
 )
 
 func init() {
@@ -478,5 +481,64 @@ func BenchmarkFirstPage(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestSalesforceShown: once the organisation logs to Salesforce, the table
+// has each mailbox's logged, skipped, failed and waiting items and the
+// org's API use (and when logging waits); a mailbox's page says whom it
+// logs as and why its last run stopped.
+func TestSalesforceShown(t *testing.T) {
+	st := newStore(t)
+	addMailboxes(t, st, 2)
+	ctx := context.Background()
+	now := time.Now()
+	for i, id := range []string{"m1", "m2", "m3"} {
+		if _, err := st.ApplyPage(ctx, "user0001@contoso.test", api.Inbox, provider.Page{Cursor: fmt.Sprint("c", i), Changes: []provider.Change{
+			{Item: api.Item{ProviderID: id, Folder: api.Inbox, Kind: api.KindMail, Subject: id, Time: now}}}}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := newBrowser(t, newConsole(t, st, nil, &fakeQueue{}, nil))
+	if _, page, _ := b.get("/"); strings.Contains(page, "Salesforce") {
+		t.Fatal("the table shows Salesforce before the organisation connected it")
+	}
+	if err := st.ConnectCRM(ctx, pgstore.CRMConnection{CRM: "salesforce", Org: "00D", ConnectedAt: now.Add(-time.Hour), Since: now.Add(-24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	ob := st.Outbox("user0001@contoso.test", nil)
+	es, err := ob.Pending(ctx, 10)
+	if err != nil || len(es) != 3 {
+		t.Fatalf("Pending = %d, %v", len(es), err)
+	}
+	if err := ob.Save(ctx, []crm.Outcome{{Key: es[0].Key, State: api.CRMLogged, RecordID: "02s1", Object: api.ObjEmailMessage},
+		{Key: es[1].Key, State: api.CRMFailed, Reason: "refused", Retryable: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveCRMStanding(ctx, "user0001@contoso.test", pgstore.CRMStanding{User: "seller@contoso.test.sf", LastRun: now, Requests: 7,
+		Reason: "Salesforce API limit nearly used up; logging waits until 15:30."}); err != nil {
+		t.Fatal(err)
+	}
+	until := now.Add(30 * time.Minute)
+	srv, err := New(Config{Store: st, Enqueue: (&fakeQueue{}).enqueue, Location: time.UTC,
+		APIUse: func(context.Context) (int, int, time.Time, error) { return 91000, 100000, until, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	b = newBrowser(t, hs)
+	_, page, _ := b.get("/")
+	for _, want := range []string{"<th>Salesforce</th>", "1 logged · <span class=\"failed\">1 failed</span> · 1 waiting",
+		"Salesforce API use today: <b>91,000</b> of 100,000 (91 %) — logging waits until"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the table lacks %q:\n%s", want, page)
+		}
+	}
+	_, page, _ = b.get("/mailbox/user0001@contoso.test")
+	for _, want := range []string{"<dd>seller@contoso.test.sf</dd>", "1 logged · 0 skipped · 1 failed · 1 waiting", "7 API requests", "logging waits until 15:30"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the mailbox page lacks %q:\n%s", want, page)
+		}
 	}
 }

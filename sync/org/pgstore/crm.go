@@ -440,3 +440,53 @@ func (s *Store) CRMCountsByMailbox(ctx context.Context) (map[string]map[api.CRMS
 	}
 	return out, rows.Err()
 }
+
+// CRMCountsFor returns CRMCounts for each of the addresses (a page of the
+// console's table), by address, in one statement.
+func (s *Store) CRMCountsFor(ctx context.Context, addresses []string) (map[string]map[api.CRMState]int, error) {
+	out := map[string]map[api.CRMState]int{}
+	c, ok, err := s.CRMConnection(ctx)
+	if err != nil || !ok || len(addresses) == 0 {
+		return out, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT m.address, coalesce(c.state, 'pending'), count(*)
+		FROM mailboxes m JOIN items i ON i.mailbox_id = m.id LEFT JOIN crm_items c ON c.item = i.id
+		WHERE m.address = ANY($3::text[])
+			AND (c.item IS NOT NULL OR (NOT i.deleted AND (i.time >= $1 OR i.first_seen >= $2)))
+		GROUP BY 1, 2`, ts(c.Since), ts(c.ConnectedAt), lowerAll(addresses))
+	if err != nil {
+		return nil, fmt.Errorf("counting CRM states: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			a, st string
+			n     int
+		)
+		if err := rows.Scan(&a, &st, &n); err != nil {
+			return nil, err
+		}
+		if out[a] == nil {
+			out[a] = map[api.CRMState]int{}
+		}
+		out[a][api.CRMState(st)] = n
+	}
+	return out, rows.Err()
+}
+
+// CRMStandingOf returns the mailbox's last CRM run; ok is false when it
+// had none.
+func (s *Store) CRMStandingOf(ctx context.Context, address string) (st CRMStanding, ok bool, err error) {
+	var at pgtype.Timestamptz
+	err = s.pool.QueryRow(ctx, `SELECT c.username, c.reason, c.last_run, c.requests
+		FROM crm_mailboxes c JOIN mailboxes m ON m.id = c.mailbox_id WHERE m.address = $1`, account(address)).
+		Scan(&st.User, &st.Reason, &at, &st.Requests)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return st, false, nil
+	}
+	if err != nil {
+		return st, false, fmt.Errorf("reading the CRM run of %s: %w", address, err)
+	}
+	st.LastRun = tm(at)
+	return st, true, nil
+}

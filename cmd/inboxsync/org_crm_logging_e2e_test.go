@@ -17,6 +17,9 @@ import (
 	"github.com/inboxsync/inboxsync/internal/pgtest"
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm/salesforce/sftest"
+	"github.com/inboxsync/inboxsync/sync/provider/ews/ewstest"
+	"github.com/inboxsync/inboxsync/sync/provider/gmail"
+	"github.com/inboxsync/inboxsync/sync/provider/gmail/gmailtest"
 	"github.com/inboxsync/inboxsync/sync/provider/graph/graphtest"
 )
 
@@ -29,8 +32,9 @@ type orgCRMStatus struct {
 	} `json:"api"`
 }
 
-// TestOrgCRMLogging logs an organisation's Microsoft 365 mailboxes to one
-// Salesforce org as each mailbox's own user, with `org serve` workers: a
+// TestOrgCRMLogging logs an organisation's Microsoft 365, Google Workspace
+// and Exchange (impersonation) mailboxes to one Salesforce org as each
+// mailbox's own user, with `org serve` workers: a
 // worker killed (-9) while Salesforce's answer to a collection request is
 // held leaves no duplicate once the others finish; every mail and meeting
 // is logged once, owned by its mailbox's user; a mailbox without a
@@ -76,16 +80,53 @@ func TestOrgCRMLogging(t *testing.T) {
 	g.User("temp@contoso.test").Add(graphtest.Inbox, 3, now.Add(-time.Hour))
 	addrs = append(addrs, "temp@contoso.test")
 
+	// A Google Workspace mailbox (domain-wide delegation) and an Exchange
+	// one (a service account impersonating its user).
+	gm := gmailtest.New(t)
+	gkey := gm.NewServiceAccount(t, "inboxsync")
+	gm.AuthorizeDelegation(gkey.ClientID, gmail.DelegationScopes...)
+	gkeyPath := gkey.WriteFile(t, dir)
+	gm.AddUser("gina@example.test").Add([]string{"INBOX"}, 6, now.Add(-time.Hour))
+	gina := sf.AddUser("gina@example.test.sf", "gina@example.test", true, true)
+	const svcLogin, svcPassword = `CONTOSO\svc-sync`, "Exch-Svc-Pa55-crm"
+	ex, err := ewstest.New(ewstest.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ex.Close)
+	ex.AddServiceAccount(svcLogin, svcPassword)
+	erinBox := ex.AddMailbox("erin@contoso.test")
+	for i := range 5 {
+		erinBox.AddMessage(api.Inbox, ewstest.Message{Subject: fmt.Sprintf("Order %d", i), From: "alex@fabrikam.test", To: []string{"erin@contoso.test"}})
+	}
+	ex.GrantImpersonation(svcLogin, "erin@contoso.test")
+	erin := sf.AddUser("erin@contoso.test.sf", "erin@contoso.test", true, true)
+	pwFile := filepath.Join(dir, "exchange-password")
+	os.WriteFile(pwFile, []byte(svcPassword+"\n"), 0o600)
+
 	caFile := filepath.Join(dir, "ca.pem")
-	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: g.Certificate().Raw}), 0o600)
+	var ca []byte
+	for _, c := range []*x509.Certificate{g.Certificate(), gm.Certificate()} {
+		ca = append(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	os.WriteFile(caFile, append(ca, ex.CA.PEM...), 0o600)
 	o := &orgEnv{t: t, db: db, dir: dir, env: append(os.Environ(), "SSL_CERT_FILE="+caFile, "INBOXSYNC_DATABASE=")}
 	o.ok("init")
 	o.ok("credentials", "microsoft", "--tenant", tenant, "--client-id", clientID, "--certificate", certPath,
 		"--authority", g.URL, "--graph-endpoint", g.Endpoint())
+	o.ok("credentials", "google", "--service-account", gkeyPath, "--token-url", gm.TokenURL(),
+		"--gmail-endpoint", gm.GmailEndpoint(), "--calendar-endpoint", gm.CalendarEndpoint())
+	o.ok("credentials", "exchange", "--login", svcLogin, "--password-file", pwFile, "--ews-url", ex.EWSURL)
 	o.ok(append([]string{"mailboxes", "add", "--now"}, addrs...)...)
+	o.ok("mailboxes", "add", "--now", "--provider", "gmail", "gina@example.test")
+	o.ok("mailboxes", "add", "--now", "--provider", "exchange", "erin@contoso.test")
+	want := map[string]int{"gina@example.test": 6, "erin@contoso.test": 5}
+	for _, a := range addrs[:4] {
+		want[a] = 12
+	}
 	out := o.ok("crm", "connect", "salesforce", "--login-url", sf.URL, "--client-id", consumerKey, "--certificate", sfKey,
 		"--integration-user", "admin@contoso.test.sf")
-	if !strings.Contains(out, "4 of the 5 mailboxes have a Salesforce user") {
+	if !strings.Contains(out, "6 of the 7 mailboxes have a Salesforce user") {
 		t.Fatalf("crm connect:\n%s", out)
 	}
 	crmStatus := func() orgCRMStatus {
@@ -141,15 +182,15 @@ func TestOrgCRMLogging(t *testing.T) {
 		s := crmStatus()
 		done := 0
 		for _, m := range s.Mailboxes {
-			if m.Username != "" && m.Logged == 12 && m.Pending == 0 {
+			if m.Username != "" && m.Logged == want[m.Address] && m.Pending == 0 {
 				done++
 			}
 		}
-		if done == 4 {
+		if done == len(want) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("not every seller's items logged after 2 minutes: %+v", s.Mailboxes)
+			t.Fatalf("not every mailbox's items logged after 2 minutes: %+v", s.Mailboxes)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
@@ -167,7 +208,7 @@ func TestOrgCRMLogging(t *testing.T) {
 		seen[mid] = true
 		m := midRE.FindStringSubmatch(mid)
 		if m == nil {
-			t.Errorf("an EmailMessage for %q", mid)
+			perOwner[fmt.Sprint(r.Fields["CreatedById"])]++
 			continue
 		}
 		var num int
@@ -178,8 +219,11 @@ func TestOrgCRMLogging(t *testing.T) {
 		}
 		perOwner[owner[num]]++
 	}
-	if len(emails) != 40 {
-		t.Errorf("%d EmailMessages, want 40 (4 sellers × 10; none for the mailbox without a user)", len(emails))
+	if len(emails) != 51 {
+		t.Errorf("%d EmailMessages, want 51 (4 sellers × 10, Gina's 6, Erin's 5; none for the mailbox without a user)", len(emails))
+	}
+	if perOwner[gina] != 6 || perOwner[erin] != 5 {
+		t.Errorf("Gina's user created %d EmailMessages (want 6), Erin's %d (want 5)", perOwner[gina], perOwner[erin])
 	}
 	events := sf.Records(api.ObjEvent)
 	for _, r := range events {
@@ -230,8 +274,8 @@ func TestOrgCRMLogging(t *testing.T) {
 	if after, _ := sf.Usage(); after != used {
 		t.Errorf("workers sent %d API requests after the budget's stop", after-used)
 	}
-	if n := len(sf.Records(api.ObjEmailMessage)); n != 40 {
-		t.Errorf("%d EmailMessages after the budget's stop, want still 40", n)
+	if n := len(sf.Records(api.ObjEmailMessage)); n != 51 {
+		t.Errorf("%d EmailMessages after the budget's stop, want still 51", n)
 	}
 	waiting := 0
 	for _, m := range crmStatus().Mailboxes {

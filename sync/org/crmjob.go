@@ -64,6 +64,51 @@ type Salesforce struct {
 	mu   sync.Mutex
 	conf string
 	org  *salesforce.Org
+
+	// The mailboxes' Salesforce users, resolved for every mailbox at
+	// once (1,250 addresses a request) and kept for UserTTL or until the
+	// admin's overrides change.
+	users    sync.Mutex
+	mapping  map[string]salesforce.Mapping
+	mapFor   string // the overrides (JSON) the mapping was made with
+	mappedAt time.Time
+}
+
+// UserTTL is how long a worker keeps the mailboxes' Salesforce users
+// before it looks them up again (a user activated or deactivated in
+// Salesforce is seen within it; an override from org crm map at once).
+const UserTTL = 15 * time.Minute
+
+// user returns the mailbox's Salesforce user, or why it has none.
+func (s *Salesforce) user(ctx context.Context, o *salesforce.Org, addr string, now time.Time) (salesforce.Mapping, error) {
+	s.users.Lock()
+	defer s.users.Unlock()
+	overrides, err := s.Store.CRMMap(ctx)
+	if err != nil {
+		return salesforce.Mapping{}, err
+	}
+	key, _ := json.Marshal(overrides)
+	m, ok := s.mapping[addr]
+	if ok && string(key) == s.mapFor && now.Sub(s.mappedAt) < UserTTL {
+		return m, nil
+	}
+	mbs, err := s.Store.Mailboxes(ctx, pgstore.Filter{})
+	if err != nil {
+		return salesforce.Mapping{}, err
+	}
+	addrs := make([]string, 0, len(mbs)+1)
+	for _, mb := range mbs {
+		addrs = append(addrs, mb.Address)
+	}
+	if _, known := s.mapping[addr]; !known {
+		addrs = append(addrs, addr)
+	}
+	all, err := o.Resolve(ctx, addrs, overrides)
+	if err != nil {
+		return salesforce.Mapping{}, err
+	}
+	s.mapping, s.mapFor, s.mappedAt = all, string(key), now
+	return all[addr], nil
 }
 
 // Open returns the connection; ErrNoSalesforce when none is stored.
@@ -219,15 +264,10 @@ func (w *Worker) runCRM(ctx context.Context, addr string) error {
 	if err != nil {
 		return w.crmOrgRefused(ctx, err, start)
 	}
-	overrides, err := st.CRMMap(ctx)
-	if err != nil {
-		return err
-	}
-	maps, err := sforg.Resolve(ctx, []string{addr}, overrides)
+	m, err := w.cfg.Salesforce.user(ctx, sforg, addr, start)
 	if err != nil {
 		return w.crmFailed(ctx, addr, stand, err)
 	}
-	m := maps[addr]
 	if !m.OK() {
 		stand.Reason = m.Reason
 		w.cfg.Log.Info("no Salesforce user: nothing logged", "mailbox", addr, "reason", m.Reason)

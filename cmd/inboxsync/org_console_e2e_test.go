@@ -44,6 +44,26 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+// The organisation tests' Microsoft 365 app registration.
+const orgTenant, orgClientID = "7a1c2f4e-5b6d-4e8f-9a0b-1c2d3e4f5a6b", "3f2e1d0c-9b8a-4f7e-8d6c-5b4a39281706"
+
+// graphApp starts the Graph emulator with the organisation's app
+// registered for contoso.test (a certificate credential, written
+// owner-only to dir/app.pem) and returns it and the certificate's path.
+func graphApp(t *testing.T, dir string) (*graphtest.Server, string) {
+	t.Helper()
+	g := graphtest.NewUnstarted()
+	g.StartTLS()
+	t.Cleanup(g.Close)
+	cert, pemFile := graphtest.NewCertificate(t, false)
+	g.RegisterApp(graphtest.AppRegistration{Tenant: orgTenant, TenantDomain: "contoso.test", ClientID: orgClientID, Certificates: []*x509.Certificate{cert}})
+	certPath := filepath.Join(dir, "app.pem")
+	if err := os.WriteFile(certPath, pemFile, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return g, certPath
+}
+
 // selfSigned writes a certificate for 127.0.0.1 and its key (owner-only)
 // into dir.
 func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
@@ -81,14 +101,8 @@ func TestOrgConsoleInBrowser(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Now()
 
-	g := graphtest.NewUnstarted()
-	g.StartTLS()
-	t.Cleanup(g.Close)
-	cert, pemFile := graphtest.NewCertificate(t, false)
-	const tenant, clientID = "7a1c2f4e-5b6d-4e8f-9a0b-1c2d3e4f5a6b", "3f2e1d0c-9b8a-4f7e-8d6c-5b4a39281706"
-	g.RegisterApp(graphtest.AppRegistration{Tenant: tenant, TenantDomain: "contoso.test", ClientID: clientID, Certificates: []*x509.Certificate{cert}})
-	certPath := filepath.Join(dir, "app.pem")
-	os.WriteFile(certPath, pemFile, 0o600)
+	g, certPath := graphApp(t, dir)
+	const tenant, clientID = orgTenant, orgClientID
 	var addrs []string
 	for i := range 12 {
 		a := fmt.Sprintf("seller%02d@contoso.test", i)

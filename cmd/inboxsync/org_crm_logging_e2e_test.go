@@ -48,14 +48,8 @@ func TestOrgCRMLogging(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Now()
 
-	g := graphtest.NewUnstarted()
-	g.StartTLS()
-	t.Cleanup(g.Close)
-	cert, pemFile := graphtest.NewCertificate(t, false)
-	const tenant, clientID = "7a1c2f4e-5b6d-4e8f-9a0b-1c2d3e4f5a6b", "3f2e1d0c-9b8a-4f7e-8d6c-5b4a39281706"
-	g.RegisterApp(graphtest.AppRegistration{Tenant: tenant, TenantDomain: "contoso.test", ClientID: clientID, Certificates: []*x509.Certificate{cert}})
-	certPath := filepath.Join(dir, "app.pem")
-	os.WriteFile(certPath, pemFile, 0o600)
+	g, certPath := graphApp(t, dir)
+	const tenant, clientID = orgTenant, orgClientID
 
 	sf := sftest.New(t, sftest.Options{})
 	sfCert, sfPEM := sftest.NewKeyPair(t)

@@ -222,7 +222,7 @@ func (c *cli) orgCRMStatus(args []string) int {
 		if err != nil {
 			return c.fail(err)
 		}
-		counts, err := st.CRMCountsByMailbox(ctx)
+		counts, err := st.CRMCountsFor(ctx, nil)
 		if err != nil {
 			return c.fail(err)
 		}

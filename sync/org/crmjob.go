@@ -20,7 +20,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
@@ -44,15 +43,7 @@ type CRMArgs struct {
 func (CRMArgs) Kind() string { return "inboxsync_crm" }
 
 // InsertOpts makes the job unique per mailbox among live jobs.
-func (CRMArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{
-		MaxAttempts: 10,
-		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
-			rivertype.JobStateRunning, rivertype.JobStateScheduled,
-		}},
-	}
-}
+func (CRMArgs) InsertOpts() river.InsertOpts { return uniqueLive(10) }
 
 // Salesforce opens the organisation's Salesforce connection from the
 // stored settings (`org crm connect`), once per configuration, with the

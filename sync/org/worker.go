@@ -120,9 +120,13 @@ func (SyncArgs) Kind() string { return "inboxsync_sync" }
 
 // InsertOpts makes the job unique per mailbox among live jobs: a mailbox
 // never has two.
-func (SyncArgs) InsertOpts() river.InsertOpts {
+func (SyncArgs) InsertOpts() river.InsertOpts { return uniqueLive(25) }
+
+// uniqueLive makes a job unique by its arguments among the live states
+// (not completed, so the next cycle can insert again).
+func uniqueLive(maxAttempts int) river.InsertOpts {
 	return river.InsertOpts{
-		MaxAttempts: 25,
+		MaxAttempts: maxAttempts,
 		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
 			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
 			rivertype.JobStateRunning, rivertype.JobStateScheduled,

@@ -409,51 +409,24 @@ func (s *Store) CRMStandings(ctx context.Context) (map[string]CRMStanding, error
 	return out, rows.Err()
 }
 
-// CRMCountsByMailbox returns CRMCounts for every mailbox at once, by
-// address (mailboxes without items are left out).
-func (s *Store) CRMCountsByMailbox(ctx context.Context) (map[string]map[api.CRMState]int, error) {
-	out := map[string]map[api.CRMState]int{}
-	c, ok, err := s.CRMConnection(ctx)
-	if err != nil || !ok {
-		return out, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT m.address, coalesce(c.state, 'pending'), count(*)
-		FROM items i JOIN mailboxes m ON m.id = i.mailbox_id LEFT JOIN crm_items c ON c.item = i.id
-		WHERE c.item IS NOT NULL OR (NOT i.deleted AND (i.time >= $1 OR i.first_seen >= $2))
-		GROUP BY 1, 2`, ts(c.Since), ts(c.ConnectedAt))
-	if err != nil {
-		return nil, fmt.Errorf("counting CRM states: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			a, st string
-			n     int
-		)
-		if err := rows.Scan(&a, &st, &n); err != nil {
-			return nil, err
-		}
-		if out[a] == nil {
-			out[a] = map[api.CRMState]int{}
-		}
-		out[a][api.CRMState(st)] = n
-	}
-	return out, rows.Err()
-}
-
 // CRMCountsFor returns CRMCounts for each of the addresses (a page of the
-// console's table), by address, in one statement.
+// console's table; nil: every mailbox), by address, in one statement.
+// Mailboxes without items are left out.
 func (s *Store) CRMCountsFor(ctx context.Context, addresses []string) (map[string]map[api.CRMState]int, error) {
 	out := map[string]map[api.CRMState]int{}
 	c, ok, err := s.CRMConnection(ctx)
-	if err != nil || !ok || len(addresses) == 0 {
+	if err != nil || !ok || (addresses != nil && len(addresses) == 0) {
 		return out, err
+	}
+	var only []string // NULL: every mailbox
+	if addresses != nil {
+		only = lowerAll(addresses)
 	}
 	rows, err := s.pool.Query(ctx, `SELECT m.address, coalesce(c.state, 'pending'), count(*)
 		FROM mailboxes m JOIN items i ON i.mailbox_id = m.id LEFT JOIN crm_items c ON c.item = i.id
-		WHERE m.address = ANY($3::text[])
+		WHERE ($3::text[] IS NULL OR m.address = ANY($3::text[]))
 			AND (c.item IS NOT NULL OR (NOT i.deleted AND (i.time >= $1 OR i.first_seen >= $2)))
-		GROUP BY 1, 2`, ts(c.Since), ts(c.ConnectedAt), lowerAll(addresses))
+		GROUP BY 1, 2`, ts(c.Since), ts(c.ConnectedAt), only)
 	if err != nil {
 		return nil, fmt.Errorf("counting CRM states: %w", err)
 	}

@@ -36,5 +36,5 @@ rm -rf "$INBOXSYNC_SHOTS"
 # Beside a throwaway PostgreSQL cluster (organisation mode's store and
 # workers), inside a private keyring session (the desktop's secrets).
 scripts/with-postgres.sh scripts/with-keyring.sh env INBOXSYNC_REQUIRE_KEYRING=1 INBOXSYNC_REQUIRE_POSTGRES=1 INBOXSYNC_REQUIRE_BROWSER=1 \
-  go test -race -count=1 -timeout 20m ./...
+  go test -race -count=1 -timeout 45m ./...
 echo "screenshots of every window and tray icon: $INBOXSYNC_SHOTS"

@@ -276,8 +276,28 @@ func TestOrgEndToEnd(t *testing.T) {
 	}
 
 	// Slow servers, so that runs are under way when workers die.
-	g.SetDelay(15 * time.Millisecond)
-	gm.SetDelay(15 * time.Millisecond)
+	g.SetDelay(100 * time.Millisecond)
+	gm.SetDelay(100 * time.Millisecond)
+	dbConn, err := pgx.Connect(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dbConn.Close(context.Background())
+	// running waits until sessions are under way, so that a kill cuts
+	// one short.
+	running := func() {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			var n int
+			if err := dbConn.QueryRow(context.Background(), `SELECT count(*) FROM sessions WHERE outcome = 'running'`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n >= 2 {
+				return
+			}
+		}
+		t.Fatal("no sessions under way within 30 s")
+	}
 	w1 := o.startWorker("w1")
 	w2 := o.startWorker("w2")
 	synced := func() (n int, s orgStatus) {
@@ -311,9 +331,11 @@ func TestOrgEndToEnd(t *testing.T) {
 	}
 	o.startWorker("w2b")
 	waitSynced("after the stop", 50, 90*time.Second)
+	running()
 	w1.stop(t, syscall.SIGKILL)
 	w1 = o.startWorker("w1b")
 	waitSynced("after the first kill", 90, 90*time.Second)
+	running()
 	w1.stop(t, syscall.SIGKILL)
 	o.startWorker("w1c")
 	waitSynced("after the second kill", 130, 90*time.Second)

@@ -42,17 +42,24 @@ func windows(t *testing.T, display, name string, wait bool) []string {
 	if wait {
 		args = []string{"search", "--sync", "--onlyvisible", "--name", name}
 	}
-	cmd := exec.CommandContext(ctx, "xdotool", args...)
-	cmd.Env = append(os.Environ(), "DISPLAY="+display)
-	out, err := cmd.Output()
-	if ctx.Err() != nil {
-		t.Fatalf("no window %q appeared within 20 s", name)
+	for {
+		cmd := exec.CommandContext(ctx, "xdotool", args...)
+		cmd.Env = append(os.Environ(), "DISPLAY="+display)
+		out, err := cmd.Output()
+		if ctx.Err() != nil {
+			t.Fatalf("no window %q appeared within 20 s", name)
+		}
+		// xdotool search exits 1 when nothing matches.
+		if err != nil && len(out) != 0 {
+			t.Fatalf("xdotool %v: %v", args, err)
+		}
+		// --sync may come back empty when the window it saw was unmapped
+		// again (a window being replaced): look again until one shows.
+		if ids := strings.Fields(string(out)); len(ids) > 0 || !wait {
+			return ids
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	// xdotool search exits 1 when nothing matches.
-	if err != nil && len(out) != 0 {
-		t.Fatalf("xdotool %v: %v", args, err)
-	}
-	return strings.Fields(string(out))
 }
 
 func TestWindowReactivationOpensExactlyOne(t *testing.T) {

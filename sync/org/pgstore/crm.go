@@ -144,7 +144,7 @@ func parseOutboxKey(k string) (item int64, rev int, deleted bool, err error) {
 //     deleted/undeleted), unless nothing is left to do: a skipped item
 //     that is now deleted, or an Event deleted in Salesforce.
 //
-// $1 mailbox (” all), $2 since, $3 connected_at, $4 max attempts, $5 the
+// %s selects the mailbox ($1, empty for all), $2 since, $3 connected_at, $4 max attempts, $5 the
 // Event-gone reason, $6 limit.
 const pendingSQL = `SELECT i.id, i.rev, i.deleted, m.address, coalesce(c.state, ''), coalesce(c.record_id, ''),
 	coalesce(c.object, ''), coalesce(c.attempts, 0),
@@ -152,7 +152,7 @@ const pendingSQL = `SELECT i.id, i.rev, i.deleted, m.address, coalesce(c.state, 
 	i.time, i.preview, i.start_time, i.end_time, i.location, i.organizer, i.attendees, i.sensitivity, i.categories
 	FROM items i JOIN mailboxes m ON m.id = i.mailbox_id
 	LEFT JOIN crm_items c ON c.item = i.id
-	WHERE ($1 = '' OR m.address = $1) AND (
+	WHERE %s AND (
 		(c.item IS NULL AND NOT i.deleted AND (i.time >= $2 OR i.first_seen >= $3))
 		OR c.state = 'pending'
 		OR (c.state = 'failed' AND c.retryable AND c.attempts < $4 AND c.item_rev = i.rev AND c.item_deleted = i.deleted)
@@ -171,7 +171,13 @@ func (o *Outbox) Pending(ctx context.Context, limit int) ([]crm.Entry, error) {
 	if err != nil || !ok || !c.Active {
 		return nil, err
 	}
-	rows, err := o.s.pool.Query(ctx, pendingSQL, o.mailbox, ts(c.Since), ts(c.ConnectedAt), crm.MaxAttempts, crm.ReasonEventGone, limit)
+	// One mailbox's items through its index; all mailboxes' otherwise
+	// (an OR of the two would scan every mailbox's items each time).
+	which := "i.mailbox_id = (SELECT id FROM mailboxes WHERE address = $1)"
+	if o.mailbox == "" {
+		which = "$1 = ''"
+	}
+	rows, err := o.s.pool.Query(ctx, fmt.Sprintf(pendingSQL, which), o.mailbox, ts(c.Since), ts(c.ConnectedAt), crm.MaxAttempts, crm.ReasonEventGone, limit)
 	if err != nil {
 		return nil, fmt.Errorf("reading the CRM outbox: %w", err)
 	}
@@ -334,30 +340,21 @@ func (o *Outbox) Save(ctx context.Context, outcomes []crm.Outcome) error {
 // CRMCounts returns how many items of a mailbox ("" all) are in each CRM
 // state; pending counts the items waiting (derived ones included).
 func (s *Store) CRMCounts(ctx context.Context, mailbox string) (map[api.CRMState]int, error) {
-	out := map[api.CRMState]int{}
-	c, ok, err := s.CRMConnection(ctx)
-	if err != nil || !ok {
-		return out, err
+	var only []string
+	if mailbox != "" {
+		only = []string{mailbox}
 	}
-	rows, err := s.pool.Query(ctx, `SELECT coalesce(c.state, 'pending'), count(*)
-		FROM items i JOIN mailboxes m ON m.id = i.mailbox_id LEFT JOIN crm_items c ON c.item = i.id
-		WHERE ($1 = '' OR m.address = $1) AND (c.item IS NOT NULL OR (NOT i.deleted AND (i.time >= $2 OR i.first_seen >= $3)))
-		GROUP BY 1`, account(mailbox), ts(c.Since), ts(c.ConnectedAt))
+	by, err := s.CRMCountsFor(ctx, only)
 	if err != nil {
-		return nil, fmt.Errorf("counting CRM states: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			st string
-			n  int
-		)
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, err
+	out := map[api.CRMState]int{}
+	for _, m := range by {
+		for st, n := range m {
+			out[st] += n
 		}
-		out[api.CRMState(st)] = n
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // CRMStanding is how a mailbox's last CRM run went.

@@ -179,7 +179,7 @@ func main() {
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- w.Run(wctx, 10*time.Second) }()
-	for last := time.Now(); ; time.Sleep(200 * time.Millisecond) {
+	for last := time.Now(); ; time.Sleep(time.Second) {
 		counts, err := st.CRMCounts(ctx, "")
 		check(err)
 		if counts[api.CRMLogged]+counts[api.CRMSkipped]+counts[api.CRMFailed] >= total {

@@ -97,7 +97,8 @@ type Server struct {
 	cursorSeq int
 
 	records map[string]*record
-	order   []string // ids in creation order
+	order   []string            // ids in creation order
+	byObj   map[string][]string // the same, by object (a query reads its object's only)
 	seq     map[string]int
 	inject  []injected
 

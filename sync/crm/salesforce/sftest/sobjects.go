@@ -447,7 +447,7 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, update bool,
 			continue
 		}
 		if _, exists := s.records[st.id]; !exists {
-			s.order = append(s.order, st.id)
+			s.remember(st.object, st.id)
 		}
 		s.records[st.id] = &record{object: st.object, fields: st.fields}
 	}
@@ -555,8 +555,17 @@ func (s *Server) Add(object string, fields map[string]any) string {
 		f["LastModifiedDate"] = time.Now().UTC().Format(sfDateTime)
 	}
 	s.records[id] = &record{object: object, fields: f}
-	s.order = append(s.order, id)
+	s.remember(object, id)
 	return id
+}
+
+// remember records a new id in creation order; s.mu is held.
+func (s *Server) remember(object, id string) {
+	s.order = append(s.order, id)
+	if s.byObj == nil {
+		s.byObj = map[string][]string{}
+	}
+	s.byObj[object] = append(s.byObj[object], id)
 }
 
 // AddAccount adds an Account.
@@ -601,7 +610,7 @@ func (s *Server) Records(object string) []Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Record
-	for _, id := range s.order {
+	for _, id := range s.byObj[object] {
 		if r := s.records[id]; r != nil && r.object == object {
 			out = append(out, Record{ID: id, Object: object, Fields: maps.Clone(r.fields)})
 		}

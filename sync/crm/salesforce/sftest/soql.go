@@ -247,7 +247,7 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, ver string) {
 		}
 	}
 	var rows []map[string]any
-	for _, id := range s.order {
+	for _, id := range s.byObj[sch.name] {
 		rec := s.records[id]
 		if rec == nil || rec.object != sch.name {
 			continue

@@ -20,6 +20,19 @@ type cond struct {
 	negate bool
 	values []string // nil entry value "" with isNull
 	null   bool
+	// lower holds values lowercased, for long IN lists (index).
+	lower map[string]bool
+}
+
+// index prepares a long IN list for lookups by set.
+func (c *cond) index() {
+	if len(c.values) < 8 {
+		return
+	}
+	c.lower = make(map[string]bool, len(c.values))
+	for _, v := range c.values {
+		c.lower[strings.ToLower(v)] = true
+	}
 }
 
 type soql struct {
@@ -205,6 +218,12 @@ func (c cond) holds(fields map[string]any) bool {
 		isNull := !present || v == nil
 		return isNull != c.negate
 	}
+	if sv, ok := v.(string); ok && c.lower != nil {
+		if _, err := time.Parse(sfDateTime, sv); err != nil {
+			// Not a dateTime: compared as text, case-insensitively.
+			return c.lower[strings.ToLower(sv)] != c.negate
+		}
+	}
 	in := slices.ContainsFunc(c.values, func(l string) bool { return sameValue(v, l) })
 	return in != c.negate
 }
@@ -245,6 +264,9 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, ver string) {
 			apiError(w, http.StatusBadRequest, "INVALID_FIELD", fmt.Sprintf("No such column '%s' on entity '%s'.", f, st.object))
 			return
 		}
+	}
+	for i := range st.where {
+		st.where[i].index()
 	}
 	var rows []map[string]any
 	for _, id := range s.byObj[sch.name] {

@@ -53,16 +53,7 @@ func stoppedBody(a api.AccountStatus, since time.Time, lastOK *api.Session, host
 		what = a.State.Words()
 	}
 	fmt.Fprintf(&b, "What happened: %s\n", what)
-	fmt.Fprintf(&b, "Since: %s\n", stamp(since))
-	if lastOK != nil {
-		end := lastOK.End
-		if end.IsZero() {
-			end = lastOK.Start
-		}
-		fmt.Fprintf(&b, "Last successful sync: %s\n", stamp(end))
-	} else {
-		b.WriteString("Last successful sync: never\n")
-	}
+	writeSince(&b, since, lastOK)
 	if host != "" {
 		fmt.Fprintf(&b, "Computer: %s\n", host)
 	}
@@ -192,16 +183,7 @@ func orgStoppedBody(a api.AccountStatus, since time.Time, lastOK *api.Session, h
 		reason = "disabled due to an error"
 	}
 	fmt.Fprintf(&b, "What happened: %s\n", reason)
-	fmt.Fprintf(&b, "Since: %s\n", stamp(since))
-	if lastOK != nil {
-		end := lastOK.End
-		if end.IsZero() {
-			end = lastOK.Start
-		}
-		fmt.Fprintf(&b, "Last successful sync: %s\n", stamp(end))
-	} else {
-		b.WriteString("Last successful sync: never\n")
-	}
+	writeSince(&b, since, lastOK)
 	if host != "" {
 		fmt.Fprintf(&b, "Noticed by the worker on: %s\n", host)
 	}
@@ -244,4 +226,18 @@ func orgResumedBody(a api.AccountStatus, inc api.Incident, last api.Session, hos
 	}
 	b.WriteString("\nNothing needs to be done.\n")
 	return b.String()
+}
+
+// writeSince writes since when sync has stopped and its last success.
+func writeSince(b *strings.Builder, since time.Time, lastOK *api.Session) {
+	fmt.Fprintf(b, "Since: %s\n", stamp(since))
+	if lastOK == nil {
+		b.WriteString("Last successful sync: never\n")
+		return
+	}
+	end := lastOK.End
+	if end.IsZero() {
+		end = lastOK.Start
+	}
+	fmt.Fprintf(b, "Last successful sync: %s\n", stamp(end))
 }

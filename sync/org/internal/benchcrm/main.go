@@ -11,19 +11,14 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"log"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/inboxsync/inboxsync/sync/api"
 	"github.com/inboxsync/inboxsync/sync/crm"
@@ -31,6 +26,7 @@ import (
 	"github.com/inboxsync/inboxsync/sync/crm/salesforce"
 	"github.com/inboxsync/inboxsync/sync/crm/salesforce/sftest"
 	"github.com/inboxsync/inboxsync/sync/org"
+	"github.com/inboxsync/inboxsync/sync/org/internal/benchdb"
 	"github.com/inboxsync/inboxsync/sync/org/pgstore"
 	"github.com/inboxsync/inboxsync/sync/provider"
 )
@@ -140,7 +136,7 @@ func main() {
 	check(os.WriteFile(keyFile, keyPEM, 0o600))
 
 	// PostgreSQL: the mailboxes and their stored mails.
-	dsn := newDatabase(ctx, *admin)
+	dsn := mustDB(benchdb.New(ctx, *admin, "benchcrm"))
 	pool, err := pgstore.ConnectSized(ctx, dsn, *conc+12)
 	check(err)
 	defer pool.Close()
@@ -223,17 +219,7 @@ func main() {
 	fmt.Printf("desktop logger, one user's %d mails: %d requests = %.3f per item, in %s\n", *n, d1-d0, float64(d1-d0)/float64(*n), time.Since(dbegan).Round(time.Millisecond))
 }
 
-func newDatabase(ctx context.Context, admin string) string {
-	conn, err := pgx.Connect(ctx, admin)
+func mustDB(url string, err error) string {
 	check(err)
-	defer conn.Close(ctx)
-	b := make([]byte, 4)
-	rand.Read(b)
-	name := "benchcrm_" + hex.EncodeToString(b)
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+name)
-	check(err)
-	u, err := url.Parse(admin)
-	check(err)
-	u.Path = "/" + name
-	return u.String()
+	return url
 }

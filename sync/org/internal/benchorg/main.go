@@ -26,13 +26,10 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/pem"
 	"flag"
 	"fmt"
 	"log"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,6 +42,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/inboxsync/inboxsync/sync/org/internal/benchdb"
 	"github.com/inboxsync/inboxsync/sync/provider/graph/graphtest"
 )
 
@@ -69,7 +67,7 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	ctx := context.Background()
-	db := newDatabase(ctx, *admin)
+	db := mustDB(benchdb.New(ctx, *admin, "bench"))
 	dir, err := os.MkdirTemp("", "benchorg")
 	check(err)
 	defer os.RemoveAll(dir)
@@ -206,22 +204,6 @@ func check(err error) {
 	if err != nil {
 		log.Fatal(err)
 	}
-}
-
-// newDatabase creates a fresh database and returns its URL.
-func newDatabase(ctx context.Context, admin string) string {
-	conn, err := pgx.Connect(ctx, admin)
-	check(err)
-	defer conn.Close(ctx)
-	b := make([]byte, 4)
-	rand.Read(b)
-	name := "bench_" + hex.EncodeToString(b)
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+name)
-	check(err)
-	u, err := url.Parse(admin)
-	check(err)
-	u.Path = "/" + name
-	return u.String()
 }
 
 // waitItems waits until every mailbox has synced and the store holds
@@ -380,4 +362,9 @@ func peakRSS(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+func mustDB(url string, err error) string {
+	check(err)
+	return url
 }

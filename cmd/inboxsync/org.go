@@ -15,7 +15,6 @@ import (
 
 	"github.com/inboxsync/inboxsync/internal/install"
 	"github.com/inboxsync/inboxsync/sync/api"
-	"github.com/inboxsync/inboxsync/sync/crm/crmlog"
 	"github.com/inboxsync/inboxsync/sync/org"
 	"github.com/inboxsync/inboxsync/sync/org/pgstore"
 	"github.com/inboxsync/inboxsync/sync/policy"
@@ -176,7 +175,7 @@ func (c *cli) orgServe(args []string) int {
 			Interval: *interval, Concurrency: *conc, RescueAfter: *rescue, HistoryDays: *history, Log: log,
 			Notices: orgNotices(*policyFile, st, log), NoticeCheck: *noticeEvery,
 			Salesforce: &org.Salesforce{Store: st, HTTPClient: org.HTTPClient(install.Version, workerName(), *conc)},
-			CRMRules:   func() crmlog.Config { return org.CRMRules(*policyFile) },
+			CRMRules:   org.CRMRulesOf(*policyFile),
 		})
 		if err != nil {
 			return c.fail(err)

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -152,6 +153,29 @@ func CRMRules(path string) crmlog.Config {
 		cfg.LogEmailAs = api.AsEmailMessage
 	}
 	return cfg
+}
+
+// CRMRulesOf returns CRMRules(path) as a function for Config.CRMRules
+// that reads the policy file again only when it changed (its size or
+// modification time), not at every logging run.
+func CRMRulesOf(path string) func() crmlog.Config {
+	var (
+		mu     sync.Mutex
+		seen   string
+		cached crmlog.Config
+	)
+	return func() crmlog.Config {
+		stamp := "missing"
+		if info, err := os.Stat(path); err == nil {
+			stamp = fmt.Sprint(info.Size(), info.ModTime().UnixNano())
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if stamp != seen {
+			cached, seen = CRMRules(path), stamp
+		}
+		return cached
+	}
 }
 
 // crmWorker works CRMArgs jobs.
